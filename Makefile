@@ -1,0 +1,54 @@
+# carbon-labs: every target installs the npm dependencies it needs when they are missing.
+PATTERN ?= 3
+PRODUCT ?= auto
+NODE_BIN := node_modules/.bin
+CLI := node dist/generator/cli.js
+TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
+
+.PHONY: help lab down status generate labs images test test-unit test-docker conformance selftest bench clean check-labs
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $@
+
+dist/.built: node_modules/.package-lock.json $(TS_SOURCES) tsconfig.json
+	$(NODE_BIN)/tsc -p tsconfig.json
+	$(NODE_BIN)/esbuild sim/src/main.ts --bundle --platform=node --target=node18 --outfile=dist/sim/sim.js --log-level=warning
+	@touch $@
+
+lab: dist/.built ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim]: generate, start, wait until healthy, print URLs
+	@$(CLI) up --pattern $(PATTERN) --product $(PRODUCT)
+
+down: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: stop and remove the lab
+	@$(CLI) down --pattern $(PATTERN) --product $(PRODUCT)
+
+status: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: state of each service, and URLs
+	@$(CLI) status --pattern $(PATTERN) --product $(PRODUCT)
+
+generate: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: write the lab folder only
+	@$(CLI) generate --pattern $(PATTERN) --product $(PRODUCT)
+
+labs: dist/.built ## regenerate every lab committed under labs/
+	@for product in apim-4.3.0 sim; do for p in 1 2 3; do $(CLI) generate --pattern $$p --product $$product || exit 1; done; done
+
+images: dist/.built ## build the stand-in image, and offline NGINX/DB images when no registry answers
+	@$(CLI) images --product sim --rebuild
+
+test: dist/.built ## unit tests, real-tool validation, then the Docker suites (stand-in labs)
+	$(NODE_BIN)/jest --selectProjects unit
+	$(MAKE) --no-print-directory check-labs
+	$(NODE_BIN)/jest --selectProjects docker --runInBand
+
+test-unit: dist/.built ## unit tests and real-tool validation only (no Docker)
+	$(NODE_BIN)/jest --selectProjects unit
+
+check-labs: dist/.built ## fail when labs/ differs from what the generator writes
+	@$(MAKE) --no-print-directory labs >/dev/null
+	@git diff --exit-code --stat -- labs/ && test -z "$$(git ls-files --others --exclude-standard -- labs/)" \
+	  || { echo "labs/ differs from the generator's output: run make labs and commit labs/"; exit 1; }
+
+clean: ## remove build output and reports
+	rm -rf dist reports

@@ -1,0 +1,132 @@
+/**
+ * The lab model: plain readonly data, no behaviour. Patterns build it, renderers read it.
+ *
+ * Compose service names (`manager-1`, `worker-2`, `lb-manager`, ...) are part of the interface:
+ * users and the conformance harness address nodes by them.
+ */
+
+export type PatternId = 1 | 2 | 3;
+export const PATTERN_IDS: readonly PatternId[] = [1, 2, 3];
+
+/** A manager is read-write (deploys artifacts), a worker read-only (serves API traffic). */
+export type Role = 'manager' | 'worker';
+
+/**
+ * - `public`: clients and the worker-facing listener; managers are never on it.
+ * - `admin`: the manager-facing listener (behind the "firewall").
+ * - `cluster`: internal network of the nodes, the database and the backend; no outside access.
+ */
+export type NetworkName = 'public' | 'admin' | 'cluster';
+export const NETWORK_NAMES: readonly NetworkName[] = ['admin', 'cluster', 'public'];
+
+export interface NetworkSpec {
+  readonly name: NetworkName;
+  /** An internal network has no gateway: nothing on it reaches or is reached from outside. */
+  readonly internal: boolean;
+  /** A /24, fixed per lab so that balancers address nodes without DNS (see render/nginx). */
+  readonly subnet: string;
+}
+
+export interface Attachment {
+  readonly network: NetworkName;
+  /** Last octet of the fixed address in the network's /24. */
+  readonly host: number;
+  /** Extra DNS names of the service on this network only. */
+  readonly aliases?: readonly string[];
+}
+
+export interface NodeSpec {
+  readonly name: string;
+  readonly role: Role;
+  readonly attachments: readonly Attachment[];
+  /** Host ports (variable name in the lab's .env) published on 127.0.0.1, by container port. */
+  readonly published: readonly PublishedPort[];
+}
+
+export interface PublishedPort {
+  readonly containerPort: number;
+  /** Name of the variable in the lab's `.env` holding the host port. */
+  readonly variable: string;
+  readonly hostPort: number;
+  readonly description: string;
+}
+
+export interface UpstreamServer {
+  readonly node: string;
+  /** NGINX `backup`: takes traffic only while every primary is down (active/passive). */
+  readonly backup: boolean;
+}
+
+export interface Upstream {
+  readonly name: 'managers' | 'workers-https' | 'workers-http';
+  readonly port: number;
+  readonly protocol: 'https' | 'http';
+  readonly servers: readonly UpstreamServer[];
+}
+
+export interface Listener {
+  /** `admin` goes to managers (REST, portals), `api-*` to workers (API traffic). */
+  readonly kind: 'admin' | 'api-https' | 'api-http';
+  readonly port: number;
+  readonly tls: boolean;
+  readonly upstream: Upstream['name'];
+  /** Networks whose address the listener binds to; never `public` for `admin`. */
+  readonly networks: readonly NetworkName[];
+}
+
+export interface BalancerSpec {
+  readonly name: string;
+  readonly attachments: readonly Attachment[];
+  readonly listeners: readonly Listener[];
+  readonly upstreams: readonly Upstream[];
+  readonly published: readonly PublishedPort[];
+}
+
+/** The NGINX timeouts every balancer uses; short on purpose (the 60 s defaults stall a failover). */
+export interface BalancerTimeouts {
+  /** @default 1 — seconds to open a connection to a node before trying the next one. */
+  readonly connectSeconds: number;
+  /**
+   * Seconds a manager may take to answer before the request is retried on the passive one.
+   * Detects a hung (paused) active manager; must exceed the slowest legitimate admin call.
+   * @default 5
+   */
+  readonly managerReadSeconds: number;
+  /** @default 10 */
+  readonly workerReadSeconds: number;
+  /** @default 10 — seconds a failed node is left alone before NGINX tries it again. */
+  readonly failSeconds: number;
+}
+
+export interface LabSpec {
+  readonly pattern: PatternId;
+  readonly product: import('../products/product').ProductSpec;
+  /** Compose project name; also the prefix of container names. */
+  readonly project: string;
+  readonly networks: readonly NetworkSpec[];
+  readonly nodes: readonly NodeSpec[];
+  readonly balancers: readonly BalancerSpec[];
+  readonly timeouts: BalancerTimeouts;
+  /** Names under which the nodes reach the manager and the worker listeners on `cluster`. */
+  readonly managerEndpointHost: string;
+  readonly workerEndpointHost: string;
+}
+
+export const managers = (lab: LabSpec): readonly NodeSpec[] => lab.nodes.filter((n) => n.role === 'manager');
+export const workers = (lab: LabSpec): readonly NodeSpec[] => lab.nodes.filter((n) => n.role === 'worker');
+
+export function addressOf(lab: LabSpec, service: string, network: NetworkName): string {
+  const net = lab.networks.find((n) => n.name === network);
+  const owner = [...lab.nodes, ...lab.balancers, ...supportServices(lab)].find((s) => s.name === service);
+  const att = owner?.attachments.find((a) => a.network === network);
+  if (!net || !att) throw new Error(`${service} has no address on ${network}`);
+  return net.subnet.replace(/\.0\/24$/, `.${att.host}`);
+}
+
+/** The database and the test backend: on `cluster` only, at fixed addresses. */
+export function supportServices(_lab: LabSpec): readonly { name: string; attachments: readonly Attachment[] }[] {
+  return [
+    { name: 'db', attachments: [{ network: 'cluster', host: 5 }] },
+    { name: 'backend', attachments: [{ network: 'cluster', host: 6 }] },
+  ];
+}

@@ -1,0 +1,167 @@
+import type {
+  Attachment, BalancerSpec, BalancerTimeouts, LabSpec, Listener, NetworkName, NetworkSpec, NodeSpec,
+  PatternId, PublishedPort, Upstream,
+} from '../model/lab';
+import { NETWORK_NAMES } from '../model/lab';
+import { PRODUCTS } from '../products';
+import type { ProductSpec } from '../products/product';
+
+/** Options every pattern takes. */
+export interface PatternProps {
+  readonly product: ProductSpec;
+  /** @default DEFAULT_TIMEOUTS */
+  readonly timeouts?: Partial<BalancerTimeouts>;
+}
+
+export const DEFAULT_TIMEOUTS: BalancerTimeouts = {
+  connectSeconds: 1,
+  managerReadSeconds: 5,
+  workerReadSeconds: 10,
+  failSeconds: 10,
+};
+
+/** Ports of a WSO2 node (docs-apim default-product-ports). */
+export const PORTS = { servletHttps: 9443, servletHttp: 9763, passthroughHttps: 8243, passthroughHttp: 8280 } as const;
+
+/**
+ * Each (product, pattern) lab gets its own host ports and subnets, so two labs run side by side.
+ * Index 0..5: product order in PRODUCTS, then pattern.
+ */
+export function labIndex(product: ProductSpec, pattern: PatternId): number {
+  return Object.keys(PRODUCTS).indexOf(product.id) * 3 + (pattern - 1);
+}
+
+function hostPortBase(index: number): number {
+  return 20000 + index * 1000;
+}
+
+export function networksFor(index: number): NetworkSpec[] {
+  return NETWORK_NAMES.map((name, i) => ({
+    name,
+    internal: name === 'cluster',
+    subnet: `10.213.${16 + index * 3 + i}.0/24`,
+  }));
+}
+
+const HOSTS = { 'lb': 2, 'lb-manager': 2, 'lb-worker': 3 } as const;
+
+export function managerNode(n: number): NodeSpec {
+  return { name: `manager-${n}`, role: 'manager', attachments: [{ network: 'cluster', host: 10 + n }], published: [] };
+}
+
+export function workerNode(n: number, index: number): NodeSpec {
+  const base = hostPortBase(index) + 300 + n * 10;
+  return {
+    name: `worker-${n}`,
+    role: 'worker',
+    attachments: [{ network: 'cluster', host: 20 + n }, { network: 'public', host: 20 + n }],
+    published: [
+      port(PORTS.passthroughHttps, `WORKER_${n}_API_HTTPS_PORT`, base + 3, `worker-${n} API traffic (HTTPS), direct`),
+      port(PORTS.servletHttps, `WORKER_${n}_HTTPS_PORT`, base + 4, `worker-${n} servlet port (health, no admin apps)`),
+    ],
+  };
+}
+
+function port(containerPort: number, variable: string, hostPort: number, description: string): PublishedPort {
+  return { containerPort, variable, hostPort, description };
+}
+
+function managerUpstream(managerNames: readonly string[]): Upstream {
+  // The first manager is active, the others passive: NGINX `backup` (the WSO2 "HA for Gateway" sample).
+  return {
+    name: 'managers', port: PORTS.servletHttps, protocol: 'https',
+    servers: managerNames.map((node, i) => ({ node, backup: i > 0 })),
+  };
+}
+
+function workerUpstreams(workerNames: readonly string[]): Upstream[] {
+  const servers = workerNames.map((node) => ({ node, backup: false }));
+  return [
+    { name: 'workers-https', port: PORTS.passthroughHttps, protocol: 'https', servers },
+    { name: 'workers-http', port: PORTS.passthroughHttp, protocol: 'http', servers },
+  ];
+}
+
+function adminListener(networks: readonly NetworkName[]): Listener {
+  return { kind: 'admin', port: PORTS.servletHttps, tls: true, upstream: 'managers', networks };
+}
+
+function apiListeners(networks: readonly NetworkName[]): Listener[] {
+  return [
+    { kind: 'api-https', port: PORTS.passthroughHttps, tls: true, upstream: 'workers-https', networks },
+    { kind: 'api-http', port: PORTS.passthroughHttp, tls: false, upstream: 'workers-http', networks },
+  ];
+}
+
+function adminPorts(index: number): PublishedPort[] {
+  return [port(PORTS.servletHttps, 'ADMIN_HTTPS_PORT', hostPortBase(index) + 443, 'manager listener: publisher, devportal, admin, REST')];
+}
+
+function apiPorts(index: number): PublishedPort[] {
+  return [
+    port(PORTS.passthroughHttps, 'API_HTTPS_PORT', hostPortBase(index) + 243, 'worker listener: API traffic (HTTPS)'),
+    port(PORTS.passthroughHttp, 'API_HTTP_PORT', hostPortBase(index) + 280, 'worker listener: API traffic (HTTP)'),
+  ];
+}
+
+/**
+ * Patterns 1 and 2: one balancer for both roles. Its admin listener binds only to its `admin` and
+ * `cluster` addresses, so a client on `public` finds nothing listening there (the "firewall");
+ * on `cluster` it answers to `lb-manager` and `lb-worker` like the two balancers of pattern 3.
+ */
+export function sharedBalancer(managerNames: readonly string[], workerNames: readonly string[], index: number): BalancerSpec {
+  const attachments: Attachment[] = [
+    { network: 'admin', host: HOSTS.lb },
+    { network: 'cluster', host: HOSTS.lb, aliases: ['lb-manager', 'lb-worker'] },
+    { network: 'public', host: HOSTS.lb },
+  ];
+  return {
+    name: 'lb',
+    attachments,
+    listeners: [adminListener(['admin', 'cluster']), ...apiListeners(['admin', 'cluster', 'public'])],
+    upstreams: [managerUpstream(managerNames), ...workerUpstreams(workerNames)],
+    published: [...adminPorts(index), ...apiPorts(index)],
+  };
+}
+
+/** Pattern 3: the managers' sub-domain has a balancer of its own, never on `public`. */
+export function managerBalancer(managerNames: readonly string[], index: number): BalancerSpec {
+  return {
+    name: 'lb-manager',
+    attachments: [{ network: 'admin', host: HOSTS['lb-manager'] }, { network: 'cluster', host: HOSTS['lb-manager'] }],
+    listeners: [adminListener(['admin', 'cluster'])],
+    upstreams: [managerUpstream(managerNames)],
+    published: adminPorts(index),
+  };
+}
+
+/** Pattern 3: the workers' sub-domain balancer, so admin load cannot slow API traffic. */
+export function workerBalancer(workerNames: readonly string[], index: number): BalancerSpec {
+  return {
+    name: 'lb-worker',
+    attachments: [{ network: 'cluster', host: HOSTS['lb-worker'] }, { network: 'public', host: HOSTS['lb-worker'] }],
+    listeners: apiListeners(['cluster', 'public']),
+    upstreams: workerUpstreams(workerNames),
+    published: apiPorts(index),
+  };
+}
+
+export function projectName(product: ProductSpec, pattern: PatternId): string {
+  return `carbon-labs-${product.id.replace(/[^a-z0-9]/g, '')}-p${pattern}`;
+}
+
+export function assemble(
+  pattern: PatternId, props: PatternProps, nodes: NodeSpec[], balancers: BalancerSpec[],
+): LabSpec {
+  return {
+    pattern,
+    product: props.product,
+    project: projectName(props.product, pattern),
+    networks: networksFor(labIndex(props.product, pattern)),
+    nodes,
+    balancers,
+    timeouts: { ...DEFAULT_TIMEOUTS, ...props.timeouts },
+    managerEndpointHost: 'lb-manager',
+    workerEndpointHost: 'lb-worker',
+  };
+}

@@ -1,0 +1,18 @@
+import type { ProductSpec } from './product';
+
+/**
+ * WSO2 API Manager 4.3.0, the `wso2/wso2am` all-in-one image started with a profile.
+ * @see ../shared/reference/wso2-apim.md §1 (image, entrypoint), §2 (profiles), §5 (health, timing)
+ */
+export const apim430: ProductSpec = {
+  id: 'apim-4.3.0',
+  description: 'WSO2 API Manager 4.3.0 (wso2/wso2am:4.3.0, control-plane and gateway-worker profiles)',
+  image: 'wso2/wso2am:4.3.0',
+  serverHome: '/home/wso2carbon/wso2am-4.3.0',
+  version: 'WSO2 API Manager-4.3.0',
+  profiles: { manager: 'control-plane', worker: 'gateway-worker' },
+  pulled: true,
+  // A JVM needs minutes on first boot (official start_period 180 s); failover waits for NGINX's
+  // read timeout plus a cold passive node.
+  timing: { startupBudgetSeconds: 600, rtoBoundMs: 15_000, propagationBoundMs: 30_000, requestTimeoutMs: 60_000 },
+};

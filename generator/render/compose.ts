@@ -1,0 +1,167 @@
+import type { ComposeSpecification } from 'docker-compose';
+import type { Attachment, LabSpec, NodeSpec, PublishedPort } from '../model/lab';
+import { supportServices } from '../model/lab';
+import { ARTIFACT_VOLUME, CONFIG_VOLUME } from '../products/product';
+import { PORTS } from '../patterns/common';
+
+type Service = NonNullable<ComposeSpecification['services']>[string];
+
+/**
+ * Images that are not the product. Each is a variable with the public image as its default, so
+ * the committed compose file names real public images; on a machine with no registry the CLI sets
+ * the variable to the image `make images` built (see runtime/images.ts).
+ */
+export const IMAGE_VARIABLES = {
+  db: { variable: 'CARBON_LABS_DB_IMAGE', public: 'mysql:8.0.36' },
+  nginx: { variable: 'CARBON_LABS_NGINX_IMAGE', public: 'nginx:1.27' },
+} as const;
+
+const imageRef = (kind: keyof typeof IMAGE_VARIABLES) =>
+  `\${${IMAGE_VARIABLES[kind].variable}:-${IMAGE_VARIABLES[kind].public}}`;
+
+/** Same cadence for both products: a fast node turns healthy at once, a JVM has 5 minutes. */
+const HEALTH_TIMING = { interval: '3s', timeout: '5s', retries: 5, start_period: '300s' };
+
+/** The database's credentials; also written into every deployment.toml. */
+export const DB = {
+  host: 'db',
+  port: 3306,
+  rootPassword: 'root',
+  user: 'wso2carbon',
+  password: 'wso2carbon',
+  apimDb: 'WSO2AM_DB',
+  sharedDb: 'WSO2_SHARED_DB',
+  readyFlag: '/var/lib/mysql/initialization-complete.flag',
+} as const;
+
+function networksOf(lab: LabSpec, attachments: readonly Attachment[], primary?: string): Service['networks'] {
+  const out: Record<string, { ipv4_address: string; aliases?: string[]; priority?: number }> = {};
+  for (const a of [...attachments].sort((x, y) => x.network.localeCompare(y.network))) {
+    const subnet = lab.networks.find((n) => n.name === a.network)!.subnet;
+    out[a.network] = {
+      ipv4_address: subnet.replace(/\.0\/24$/, `.${a.host}`),
+      ...(a.aliases ? { aliases: [...a.aliases] } : {}),
+      ...(a.network === primary ? { priority: 100 } : {}),
+    };
+  }
+  return out;
+}
+
+function portsOf(published: readonly PublishedPort[]): Service['ports'] {
+  return published.map((p) => ({
+    target: p.containerPort,
+    published: `\${${p.variable}}`,
+    host_ip: '127.0.0.1',
+    protocol: 'tcp',
+  }));
+}
+
+function nodeService(lab: LabSpec, node: NodeSpec): Service {
+  const { product } = lab;
+  const manager = node.role === 'manager';
+  return {
+    image: product.image,
+    hostname: node.name,
+    environment: {
+      PROFILE_NAME: product.profiles[node.role],
+      // Below the official 1 GB default: a lab runs five nodes on a laptop; workers need less.
+      JVM_MEM_OPTS: manager ? '-Xms512m -Xmx1024m' : '-Xms256m -Xmx512m',
+    },
+    volumes: [
+      { type: 'bind', source: `./nodes/${node.name}`, target: CONFIG_VOLUME, read_only: true },
+      { type: 'bind', source: './drivers', target: `${ARTIFACT_VOLUME}/repository/components/lib`, read_only: true },
+    ],
+    networks: networksOf(lab, node.attachments),
+    ...(node.published.length ? { ports: portsOf(node.published) } : {}),
+    healthcheck: {
+      test: manager
+        ? ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', `http://localhost:${PORTS.servletHttp}/services/Version`]
+        : ['CMD', 'curl', '--fail', '--silent', '--insecure', '--output', '/dev/null',
+          `https://localhost:${PORTS.servletHttps}/api/am/gateway/v2/server-startup-healthcheck`],
+      ...HEALTH_TIMING,
+    },
+    depends_on: manager
+      ? { db: { condition: 'service_healthy' } }
+      : {
+        db: { condition: 'service_healthy' },
+        // A gateway that starts before the control plane misses its startup sync (product-apim#12126).
+        ...Object.fromEntries(lab.nodes.filter((n) => n.role === 'manager').map((m) => [m.name, { condition: 'service_healthy' }])),
+        ...Object.fromEntries(lab.balancers.map((b) => [b.name, { condition: 'service_started' }])),
+      },
+    restart: 'unless-stopped',
+  };
+}
+
+function balancerService(lab: LabSpec, balancer: LabSpec['balancers'][number]): Service {
+  // Docker publishes a container's ports on the address of its primary network. A balancer on
+  // `admin` takes that as primary, because its admin listener binds to `admin` and `cluster` only.
+  const primary = balancer.attachments.some((a) => a.network === 'admin') ? 'admin' : undefined;
+  return {
+    image: imageRef('nginx'),
+    volumes: [
+      { type: 'bind', source: `./nginx/${balancer.name}.conf`, target: '/etc/nginx/nginx.conf', read_only: true },
+      { type: 'bind', source: './certs', target: '/etc/nginx/certs', read_only: true },
+    ],
+    networks: networksOf(lab, balancer.attachments, primary),
+    ports: portsOf(balancer.published),
+    healthcheck: {
+      test: ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', 'http://127.0.0.1:8081/nginx-health'],
+      interval: '3s', timeout: '3s', retries: 3,
+    },
+    restart: 'unless-stopped',
+  };
+}
+
+/** Renders the compose file as a compose-spec object (the writer serialises it to YAML). */
+export function renderCompose(lab: LabSpec): ComposeSpecification {
+  const services: Record<string, Service> = {};
+  const [db, backend] = supportServices(lab);
+
+  // The product's own SQL, copied out of its image, so the schema always matches the product.
+  services.dbscripts = {
+    image: lab.product.image,
+    entrypoint: ['/bin/sh', '-c'],
+    command: [`cp -R "${lab.product.serverHome}/dbscripts/." /dbscripts/`],
+    user: 'root',
+    network_mode: 'none',
+    volumes: [{ type: 'volume', source: 'dbscripts', target: '/dbscripts' }],
+    restart: 'no',
+  };
+  services.db = {
+    image: imageRef('db'),
+    environment: { MYSQL_ROOT_PASSWORD: DB.rootPassword },
+    volumes: [
+      { type: 'bind', source: './db/init', target: '/docker-entrypoint-initdb.d', read_only: true },
+      { type: 'volume', source: 'dbscripts', target: '/wso2-dbscripts', read_only: true },
+    ],
+    networks: networksOf(lab, db.attachments),
+    healthcheck: {
+      // TCP, not the socket: MySQL's init phase runs a server with networking off.
+      test: ['CMD-SHELL', `mysqladmin ping -h 127.0.0.1 -uroot -p${DB.rootPassword} --silent && test -f ${DB.readyFlag}`],
+      interval: '2s', timeout: '5s', retries: 10, start_period: '120s',
+    },
+    depends_on: { dbscripts: { condition: 'service_completed_successfully' } },
+    restart: 'unless-stopped',
+  };
+  services.backend = {
+    image: imageRef('nginx'),
+    volumes: [{ type: 'bind', source: './backend/nginx.conf', target: '/etc/nginx/nginx.conf', read_only: true }],
+    networks: networksOf(lab, backend.attachments),
+    restart: 'unless-stopped',
+  };
+  for (const balancer of lab.balancers) services[balancer.name] = balancerService(lab, balancer);
+  for (const node of lab.nodes) services[node.name] = nodeService(lab, node);
+
+  return {
+    name: lab.project,
+    services,
+    networks: Object.fromEntries(lab.networks.map((n) => [n.name, {
+      ...(n.internal ? { internal: true } : {}),
+      ipam: { config: [{ subnet: n.subnet }] },
+    }])),
+    volumes: { dbscripts: {} },
+  };
+}
+
+/** The backend the lab's test APIs point at, as the workers reach it. */
+export const BACKEND_URL = 'http://backend:8080';

@@ -1,0 +1,44 @@
+import type { LabSpec, NodeSpec } from '../model/lab';
+import { managers, workers } from '../model/lab';
+import { PORTS } from '../patterns/common';
+import { DB } from './compose';
+import { renderTemplate } from './templates';
+
+/** `&amp;` because the product renders these values into XML (docker-apim compose sample). */
+export function jdbcUrl(database: string): string {
+  return `jdbc:mysql://${DB.host}:${DB.port}/${database}?useSSL=false&amp;allowPublicKeyRetrieval=true&amp;autoReconnect=true`;
+}
+
+/**
+ * Renders `repository/conf/deployment.toml` for one node, with the keys of the official
+ * distributed setup for its role (see the template for the list).
+ * @see ../shared/reference/wso2-apim.md §3
+ */
+export function renderDeploymentToml(lab: LabSpec, node: NodeSpec, marker: string): string {
+  const managerNames = managers(lab).map((m) => m.name);
+  const isManager = node.role === 'manager';
+  const databases = isManager
+    ? [{ key: 'apim_db', url: jdbcUrl(DB.apimDb) }, { key: 'shared_db', url: jdbcUrl(DB.sharedDb) }]
+    : [{ key: 'shared_db', url: jdbcUrl(DB.sharedDb) }];
+  return renderTemplate('generator/templates/deployment.toml.ejs', {
+    marker,
+    project: lab.project,
+    node: node.name,
+    role: node.role,
+    serverRole: lab.product.profiles[node.role],
+    hostname: isManager ? lab.managerEndpointHost : lab.workerEndpointHost,
+    proxyPort: PORTS.servletHttps,
+    databases,
+    db: DB,
+    managers: managerNames,
+    peers: managerNames.filter((m) => m !== node.name),
+    managerHost: lab.managerEndpointHost,
+    workerHost: lab.workerEndpointHost,
+    // Gateway management of 4.x is pulled by the gateways; the control plane only lists it.
+    gatewayServiceHost: workers(lab)[0].name,
+  });
+}
+
+export function renderDbInit(marker: string): string {
+  return renderTemplate('generator/templates/db-init.sh.ejs', { marker, db: DB });
+}

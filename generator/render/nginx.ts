@@ -1,0 +1,44 @@
+import type { BalancerSpec, LabSpec, Listener } from '../model/lab';
+import { addressOf } from '../model/lab';
+import { renderTemplate } from './templates';
+
+const LISTENER_COMMENTS: Record<Listener['kind'], string> = {
+  'admin': 'Manager listener: publisher, devportal, admin portal and REST. Not bound on `public`.',
+  'api-https': 'Worker listener: API traffic over HTTPS.',
+  'api-http': 'Worker listener: API traffic over HTTP.',
+};
+
+function listenAddresses(lab: LabSpec, balancer: BalancerSpec, listener: Listener): string[] {
+  const everywhere = balancer.attachments.every((a) => listener.networks.includes(a.network));
+  if (everywhere) return ['0.0.0.0'];
+  return listener.networks.map((n) => addressOf(lab, balancer.name, n));
+}
+
+/** Renders one balancer's nginx.conf. */
+export function renderBalancerConf(lab: LabSpec, balancer: BalancerSpec, marker: string): string {
+  const upstreams = balancer.upstreams.map((u) => ({
+    ...u,
+    servers: u.servers.map((s) => ({ ...s, address: addressOf(lab, s.node, 'cluster') })),
+  }));
+  const listeners = balancer.listeners.map((l) => {
+    const upstream = balancer.upstreams.find((u) => u.name === l.upstream)!;
+    const toManagers = l.kind === 'admin';
+    return {
+      ...l,
+      comment: LISTENER_COMMENTS[l.kind],
+      addresses: listenAddresses(lab, balancer, l),
+      upstreamProtocol: upstream.protocol,
+      readSeconds: toManagers ? lab.timeouts.managerReadSeconds : lab.timeouts.workerReadSeconds,
+      // A write to a dead or hung active manager is retried on the passive one (the database
+      // rejects a duplicate API by name and context); API traffic is retried on connection errors.
+      nextUpstream: toManagers ? 'error timeout non_idempotent' : 'error timeout',
+    };
+  });
+  return renderTemplate('nginx/balancer.conf.ejs', {
+    marker, name: balancer.name, project: lab.project, upstreams, listeners, timeouts: lab.timeouts,
+  });
+}
+
+export function renderBackendConf(lab: LabSpec, marker: string): string {
+  return renderTemplate('nginx/backend.conf.ejs', { marker, project: lab.project });
+}

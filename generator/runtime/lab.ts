@@ -1,0 +1,187 @@
+import Docker from 'dockerode';
+import { downAll, upAll } from 'docker-compose';
+import { existsSync, mkdirSync, readFileSync } from 'fs';
+import { createServer } from 'net';
+import { join } from 'path';
+import { LabError } from '../errors';
+import type { LabSpec } from '../model/lab';
+import { retryUntil } from './retry';
+import { requireDocker } from './docker';
+import { run } from './exec';
+import type { Log } from './images';
+
+export const docker = new Docker();
+
+/** The host ports of a lab, as its `.env` holds them (the user may have changed them). */
+export function readLabEnv(dir: string): Record<string, string> {
+  const file = join(dir, '.env');
+  if (!existsSync(file)) throw new LabError(`${dir} is not a generated lab (no .env)`, `carbon-labs generate --pattern N --out ${dir}`);
+  return Object.fromEntries(
+    readFileSync(file, 'utf8').split('\n')
+      .filter((l) => /^[A-Z0-9_]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
+  );
+}
+
+/** A self-signed certificate per lab for the balancers' TLS listeners; made once, kept. */
+export async function ensureCertificate(dir: string): Promise<void> {
+  const certs = join(dir, 'certs');
+  if (existsSync(join(certs, 'lab.crt')) && existsSync(join(certs, 'lab.key'))) return;
+  mkdirSync(certs, { recursive: true });
+  const result = await run('openssl', [
+    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', '/CN=carbon-labs/O=carbon-labs',
+    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:lb,DNS:lb-manager,DNS:lb-worker',
+    '-keyout', join(certs, 'lab.key'), '-out', join(certs, 'lab.crt'),
+  ]);
+  if (result.code !== 0) throw new LabError(`openssl could not make the lab certificate: ${result.stderr.trim()}`, 'apt-get install openssl');
+  // NGINX's workers read the key as an unprivileged user in some images.
+  await run('chmod', ['644', join(certs, 'lab.key')]);
+}
+
+export interface ContainerState {
+  readonly service: string;
+  readonly state: string;
+  readonly health?: string;
+  readonly exitCode?: number;
+  readonly id: string;
+}
+
+export async function labContainers(project: string): Promise<ContainerState[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`] } });
+  return list.map((c) => {
+    const health = /\((healthy|unhealthy|health: starting)\)/.exec(c.Status)?.[1];
+    const exit = /Exited \((\d+)\)/.exec(c.Status)?.[1];
+    return {
+      service: c.Labels['com.docker.compose.service'],
+      state: c.State,
+      health,
+      exitCode: exit === undefined ? undefined : Number(exit),
+      id: c.Id,
+    };
+  }).sort((a, b) => a.service.localeCompare(b.service));
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/** Every host port of the lab must be free, unless this lab already holds it (a re-run). */
+export async function checkPorts(lab: LabSpec, dir: string): Promise<void> {
+  if ((await labContainers(lab.project)).some((c) => c.state === 'running')) return;
+  const env = readLabEnv(dir);
+  for (const [variable, value] of Object.entries(env)) {
+    if (!variable.endsWith('_PORT')) continue;
+    if (!(await portFree(Number(value)))) {
+      throw new LabError(`host port ${value} (${variable} in ${join(dir, '.env')}) is already in use`, `change ${variable} in that .env, or stop what holds it`);
+    }
+  }
+}
+
+const ready = (c: ContainerState) =>
+  c.service === 'dbscripts' ? c.exitCode === 0 : c.state === 'running' && (c.health === undefined || c.health === 'healthy');
+
+async function lastLogLines(id: string, lines = 15): Promise<string> {
+  const buffer = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines }).catch(() => Buffer.from(''));
+  return demux(buffer as Buffer);
+}
+
+/** Docker multiplexes stdout and stderr in 8-byte framed chunks when there is no TTY. */
+export function demux(buffer: Buffer): string {
+  let out = '';
+  for (let i = 0; i + 8 <= buffer.length;) {
+    const size = buffer.readUInt32BE(i + 4);
+    out += buffer.subarray(i + 8, i + 8 + size).toString('utf8');
+    i += 8 + size;
+  }
+  return out || buffer.toString('utf8');
+}
+
+/** Waits until every service is healthy (or done, for one-shots), printing progress. */
+export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log): Promise<number> {
+  const started = Date.now();
+  let lastLine = '';
+  let lastPrint = 0;
+  const expected = ['dbscripts', 'db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)];
+  const outcome = await retryUntil(async () => {
+    const states = await labContainers(lab.project);
+    const failed = states.find((c) => (c.service === 'dbscripts' && c.exitCode !== undefined && c.exitCode !== 0) || c.health === 'unhealthy');
+    if (failed) return { done: true, failed, states };
+    const waiting = expected.filter((s) => !states.some((c) => c.service === s && ready(c)));
+    const line = `healthy ${expected.length - waiting.length}/${expected.length}${waiting.length ? `; waiting for ${waiting.map((s) => `${s} (${describe(states.find((c) => c.service === s))})`).join(', ')}` : ''}`;
+    if (line !== lastLine || Date.now() - lastPrint > 15_000) {
+      log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+      lastLine = line;
+      lastPrint = Date.now();
+    }
+    return waiting.length === 0 ? { done: true, states } : undefined;
+  }, { timeoutMs: budgetSeconds * 1000, intervalMs: 500, what: `${lab.project} to become healthy` }).catch(async (err) => {
+    const states = await labContainers(lab.project);
+    const stuck = states.find((c) => !ready(c));
+    throw new LabError(`${err.message}${stuck ? `; ${stuck.service} is ${describe(stuck)}. Its last log lines:\n${await lastLogLines(stuck.id)}` : ''}`);
+  });
+  if (outcome.failed) {
+    throw new LabError(`${outcome.failed.service} of ${lab.project} is ${describe(outcome.failed)}. Its last log lines:\n${await lastLogLines(outcome.failed.id)}`,
+      `docker compose -p ${lab.project} logs ${outcome.failed.service}`);
+  }
+  return (Date.now() - started) / 1000;
+}
+
+function describe(c: ContainerState | undefined): string {
+  if (!c) return 'not created';
+  if (c.exitCode !== undefined) return `exited ${c.exitCode}`;
+  return c.health ? `${c.state}, ${c.health}` : c.state;
+}
+
+export interface UpOptions {
+  readonly imagesEnv: Record<string, string>;
+  readonly budgetSeconds: number;
+  readonly log: Log;
+}
+
+/** `docker compose up -d`, then wait for health. Re-running on a running lab is a no-op. */
+export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Promise<number> {
+  await requireDocker();
+  await checkPorts(lab, dir);
+  await ensureCertificate(dir);
+  options.log(`starting ${lab.project} from ${dir}`);
+  const result = await upAll({ cwd: dir, env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'] })
+    .catch((e: { err?: string; exitCode?: number }) => {
+      throw new LabError(`docker compose up failed for ${lab.project}:\n${(e.err ?? String(e)).trim().split('\n').slice(-6).join('\n')}`);
+    });
+  void result;
+  return waitHealthy(lab, options.budgetSeconds, options.log);
+}
+
+export async function downLab(lab: LabSpec, dir: string, log: Log): Promise<void> {
+  await requireDocker();
+  log(`removing ${lab.project} (containers, networks and its database volume)`);
+  await downAll({ cwd: dir, commandOptions: ['--volumes', '--remove-orphans', '--timeout', '5'] }).catch((e: { err?: string }) => {
+    throw new LabError(`docker compose down failed for ${lab.project}: ${(e.err ?? String(e)).trim()}`);
+  });
+}
+
+/** What a user needs to start working with the lab. */
+export function labUrls(lab: LabSpec, dir: string): string[] {
+  const env = readLabEnv(dir);
+  const admin = `https://127.0.0.1:${env.ADMIN_HTTPS_PORT}`;
+  const lines = [
+    `  Publisher    ${admin}/publisher`,
+    `  DevPortal    ${admin}/devportal`,
+    `  Admin        ${admin}/admin`,
+    `  REST         ${admin}/api/am/publisher/v4  (DCR: ${admin}/client-registration/v0.17/register, token: ${admin}/oauth2/token)`,
+    `  API traffic  https://127.0.0.1:${env.API_HTTPS_PORT}/<context>/<version>/<resource>   http://127.0.0.1:${env.API_HTTP_PORT}/...`,
+  ];
+  for (const w of lab.nodes.filter((n) => n.role === 'worker')) {
+    const [api, servlet] = w.published;
+    lines.push(`  ${w.name.padEnd(12)} https://127.0.0.1:${env[api.variable]} (API, direct)   https://127.0.0.1:${env[servlet.variable]} (servlet)`);
+  }
+  lines.push(
+    '  Login        admin / admin  (self-signed certificates: curl -k)',
+    `  Stop         make down PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`,
+  );
+  return lines;
+}

@@ -1,0 +1,115 @@
+import { createHash } from 'crypto';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'fs';
+import { dirname, join, relative } from 'path';
+import { LabError } from '../errors';
+import type { LabSpec } from '../model/lab';
+import type { GeneratedFile } from '../render';
+import { regenerateCommand, renderLab } from '../render';
+import { validateLab } from './validate';
+
+export const MANIFEST = '.carbon-labs-manifest.json';
+
+interface Manifest {
+  readonly generator: 'carbon-labs';
+  readonly command: string;
+  readonly files: Readonly<Record<string, string>>;
+}
+
+export interface SynthOptions {
+  /** Overwrite generated files the user edited. @default false */
+  readonly force?: boolean;
+}
+
+export interface SynthResult {
+  readonly dir: string;
+  readonly written: readonly string[];
+  readonly unchanged: readonly string[];
+  readonly removed: readonly string[];
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function readManifest(dir: string): Manifest | undefined {
+  const file = join(dir, MANIFEST);
+  if (!existsSync(file)) return undefined;
+  return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
+}
+
+function writeAtomically(file: string, content: string, executable = false): void {
+  mkdirSync(dirname(file), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, content);
+  chmodSync(tmp, executable ? 0o755 : 0o644);
+  renameSync(tmp, file);
+}
+
+function manifestFile(lab: LabSpec, files: readonly GeneratedFile[]): GeneratedFile {
+  const manifest: Manifest = {
+    generator: 'carbon-labs',
+    command: regenerateCommand(lab),
+    files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)]).sort(([a], [b]) => a.localeCompare(b))),
+  };
+  return { path: MANIFEST, content: `${JSON.stringify(manifest, null, 2)}\n` };
+}
+
+/**
+ * The one place that writes a lab. Validates the whole model first (nothing is written on error).
+ * A new lab is staged in a sibling folder and renamed into place; an existing lab is updated file
+ * by file (each atomically), keeping files the user added and refusing to overwrite generated files
+ * the user edited unless `force`.
+ */
+export function synthLab(lab: LabSpec, dir: string, options: SynthOptions = {}): SynthResult {
+  validateLab(lab);
+  const files = renderLab(lab);
+  const all = [...files, manifestFile(lab, files)];
+
+  if (!existsSync(dir) || readdirSync(dir).length === 0) {
+    const staging = `${dir}.staging-${process.pid}`;
+    rmSync(staging, { recursive: true, force: true });
+    try {
+      for (const f of all) writeAtomically(join(staging, f.path), f.content, f.executable);
+      mkdirSync(dirname(dir), { recursive: true });
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(staging, dir);
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+    }
+    return { dir, written: all.map((f) => f.path), unchanged: [], removed: [] };
+  }
+
+  const previous = readManifest(dir);
+  if (!previous && !options.force) {
+    throw new LabError(
+      `${dir} exists and is not a carbon-labs lab (no ${MANIFEST}); nothing was written`,
+      `a new --out folder, or --force to write into it`,
+    );
+  }
+  const recorded = previous?.files ?? {};
+  const onDisk = (path: string) => (existsSync(join(dir, path)) ? readFileSync(join(dir, path), 'utf8') : undefined);
+  const editedByUser = (path: string) => {
+    const current = onDisk(path);
+    if (current === undefined) return false;
+    return recorded[path] ? sha256(current) !== recorded[path] : true;
+  };
+
+  const toWrite = files.filter((f) => onDisk(f.path) !== f.content);
+  const stale = Object.keys(recorded).filter((p) => !files.some((f) => f.path === p) && onDisk(p) !== undefined);
+  const conflicts = [...toWrite.map((f) => f.path), ...stale].filter(editedByUser);
+  if (conflicts.length && !options.force) {
+    throw new LabError(
+      `you edited generated files of ${relative(process.cwd(), dir) || dir}: ${conflicts.join(', ')}; nothing was written`,
+      `keep your copy elsewhere, then re-run with --force (or revert the edits)`,
+    );
+  }
+
+  for (const f of toWrite) writeAtomically(join(dir, f.path), f.content, f.executable);
+  for (const p of stale) unlinkSync(join(dir, p));
+  const manifest = all[all.length - 1];
+  if (onDisk(MANIFEST) !== manifest.content) writeAtomically(join(dir, MANIFEST), manifest.content);
+  return {
+    dir,
+    written: toWrite.map((f) => f.path),
+    unchanged: files.filter((f) => !toWrite.includes(f)).map((f) => f.path),
+    removed: stale,
+  };
+}

@@ -1,0 +1,35 @@
+import { createPool, Pool, RowDataPacket } from 'mysql2/promise';
+import type { DatabaseConfig } from './config';
+import { log, sleep } from './http';
+
+export type Row = RowDataPacket & Record<string, unknown>;
+
+/** A pool on one of the lab's databases, opened the way the product's datasource is: retried at start. */
+export async function openDatabase(name: string, cfg: DatabaseConfig, attempts = Infinity): Promise<Pool> {
+  const pool = createPool({
+    host: cfg.host, port: cfg.port, database: cfg.database, user: cfg.user, password: cfg.password,
+    connectionLimit: 8, connectTimeout: 3000, enableKeepAlive: true,
+  });
+  for (let i = 1; ; i++) {
+    try {
+      await pool.query('SELECT 1');
+      log('INFO', 'DataSource', `${name} connected: jdbc:mysql://${cfg.host}:${cfg.port}/${cfg.database}`);
+      return pool;
+    } catch (err) {
+      log('ERROR', 'DataSource', `Cannot create PoolableConnectionFactory for ${name} (Communications link failure to ${cfg.host}:${cfg.port}/${cfg.database}): ${(err as Error).message}`);
+      if (i >= attempts) throw err;
+      await sleep(2000);
+    }
+  }
+}
+
+export async function rows(pool: Pool, sql: string, params: unknown[] = []): Promise<Row[]> {
+  const [result] = await pool.query<Row[]>(sql, params);
+  return result;
+}
+
+export async function exec(pool: Pool, sql: string, params: unknown[] = []): Promise<void> {
+  await pool.query(sql, params);
+}
+
+export const isDuplicate = (err: unknown) => (err as { code?: string }).code === 'ER_DUP_ENTRY';

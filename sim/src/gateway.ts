@@ -1,0 +1,163 @@
+import { request as httpRequest } from 'http';
+import { request as httpsRequest } from 'https';
+import type { NodeConfig } from './config';
+import type { HubEvent } from './eventhub';
+import type { Handler, Req, Res } from './http';
+import { bearerToken, json, log, NOT_DEPLOYED, sleep } from './http';
+import type { TokenIssuer } from './tokens';
+
+interface Artifact {
+  readonly apiId: string;
+  readonly revisionId: string;
+  readonly name: string;
+  readonly version: string;
+  readonly context: string;
+  readonly endpointConfig?: { production_endpoints?: { url?: string } };
+  readonly operations: readonly { target?: string; verb?: string }[];
+}
+
+const RUNTIME_ERROR = (status: number, code: string, message: string, description: string): Res =>
+  json(status, { code, type: 'Status report', message, description });
+
+/**
+ * A gateway worker: pulls deployed APIs from the control plane (`[apim.key_manager] service_url`),
+ * at startup and on every deploy event from the hubs it subscribed to, and serves them.
+ */
+export class Gateway {
+  private readonly artifacts = new Map<string, Artifact>();
+  private readonly subscriptions = new Map<string, { ok: boolean; until: number }>();
+  private startupComplete = false;
+
+  constructor(private readonly config: NodeConfig, private readonly tokens: TokenIssuer) {}
+
+  private async internal(path: string): Promise<{ count: number; list: unknown[] }> {
+    const origin = this.config.keyManagerOrigin;
+    if (!origin) throw new Error('[apim.key_manager] service_url is not set: nowhere to pull artifacts from');
+    const auth = Buffer.from(`${this.config.superAdmin.username}:${this.config.superAdmin.password}`).toString('base64');
+    const res = await send(`${origin}${path}`, { method: 'GET', headers: { authorization: `Basic ${auth}` }, rawBody: '' }, 5000);
+    if (res.status !== 200) throw new Error(`GET ${origin}${path} answered ${res.status}: ${String(res.body).slice(0, 200)}`);
+    return JSON.parse(String(res.body)) as { count: number; list: unknown[] };
+  }
+
+  private async pull(apiId?: string): Promise<void> {
+    for (const label of this.config.gatewayLabels) {
+      const query = new URLSearchParams({ gatewayLabel: label, ...(apiId ? { apiId } : {}) });
+      const { list } = await this.internal(`/internal/data/v1/runtime-artifacts?${query}`);
+      for (const a of list as Artifact[]) {
+        this.artifacts.set(a.apiId, a);
+        log('INFO', 'InMemoryAPIDeployer', `Deployed API ${a.name}:${a.version} (${a.context}/${a.version}) revision ${a.revisionId}`);
+      }
+    }
+  }
+
+  /** Startup sync, retried like the product's deployment retries, then given up (product-apim#12126). */
+  async startupSync(): Promise<void> {
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      try {
+        await this.pull();
+        log('INFO', 'GatewayStartupListener', `startup sync done: ${this.artifacts.size} API(s) deployed`);
+        this.startupComplete = true;
+        return;
+      } catch (err) {
+        log('ERROR', 'GatewayStartupListener', `Error while retrieving runtime artifacts (attempt ${attempt}/10): ${(err as Error).message}`);
+        await sleep(2000);
+      }
+    }
+    log('ERROR', 'GatewayStartupListener', 'giving up the startup sync; APIs will answer 404 until a deploy event or a restart');
+    this.startupComplete = true;
+  }
+
+  async onEvent(event: HubEvent): Promise<void> {
+    if (!event.labels.some((l) => this.config.gatewayLabels.includes(l))) return;
+    if (event.type === 'REMOVE_API_FROM_GATEWAY') {
+      this.artifacts.delete(event.apiId);
+      return;
+    }
+    if (this.config.faults.ignoreDeployEvents) {
+      log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_DEPLOY_EVENTS: dropping ${event.type} for ${event.apiId}`);
+      return;
+    }
+    if (this.config.faults.propagationDelayMs) await sleep(this.config.faults.propagationDelayMs);
+    for (let attempt = 1; attempt <= 5; attempt++) {
+      try {
+        await this.pull(event.apiId);
+        return;
+      } catch (err) {
+        log('ERROR', 'DeployAPIInGatewayListener', `could not pull API ${event.apiId} (attempt ${attempt}/5): ${(err as Error).message}`);
+        await sleep(1000);
+      }
+    }
+  }
+
+  /** Servlet ports (9443/9763): health only; the profile removed every admin webapp. */
+  servlet(): Handler {
+    return async (req: Req): Promise<Res> => {
+      if (req.path === '/api/am/gateway/v2/server-startup-healthcheck' && req.method === 'GET') {
+        return this.startupComplete
+          ? { status: 200, contentType: 'text/plain', body: 'OK' }
+          : { status: 500, contentType: 'text/plain', body: 'Internal Server Error.' };
+      }
+      return NOT_DEPLOYED;
+    };
+  }
+
+  private async subscribed(appId: string, apiId: string): Promise<boolean> {
+    const key = `${appId}/${apiId}`;
+    const cached = this.subscriptions.get(key);
+    if (cached && cached.until > Date.now()) return cached.ok;
+    const { count } = await this.internal(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`);
+    this.subscriptions.set(key, { ok: count > 0, until: Date.now() + (count > 0 ? 60_000 : 2_000) });
+    return count > 0;
+  }
+
+  /** Passthrough ports (8243/8280): `/{context}/{version}/{resource}` of deployed APIs. */
+  passthrough(): Handler {
+    return async (req: Req): Promise<Res> => {
+      const artifact = [...this.artifacts.values()].find((a) => {
+        const base = `${a.context}/${a.version}`;
+        return req.path === base || req.path.startsWith(`${base}/`);
+      });
+      if (!artifact) return RUNTIME_ERROR(404, '404', 'Not Found', 'The requested resource is not available.');
+      const resource = req.path.slice(`${artifact.context}/${artifact.version}`.length) || '/';
+      const operation = artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
+      if (!operation) return RUNTIME_ERROR(405, '900906', 'No matching resource found for given API Request', `Method not allowed for given API resource ${resource}`);
+      const token = bearerToken(req);
+      const claims = token ? this.tokens.verify(token) : undefined;
+      if (!claims) {
+        return json(401, { code: '900902', message: 'Missing Credentials', description: "Invalid Credentials. Make sure your API invocation call has a header: 'Authorization : Bearer ACCESS_TOKEN' or 'Authorization : Basic ACCESS_TOKEN'" });
+      }
+      if (!claims.application || !(await this.subscribed(claims.application.uuid, artifact.apiId))) {
+        return json(403, { code: '900908', message: 'Resource forbidden', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' });
+      }
+      const endpoint = artifact.endpointConfig?.production_endpoints?.url;
+      if (!endpoint) return RUNTIME_ERROR(500, '101503', 'Runtime Error', 'No production endpoint configured');
+      return send(`${endpoint.replace(/\/$/, '')}${resource}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, rawBody: req.rawBody }, 10_000);
+    };
+  }
+}
+
+function matchesTarget(target: string, resource: string): boolean {
+  if (target === '/*' || target === resource) return true;
+  const pattern = target.replace(/\{[^}]+\}/g, '[^/]+').replace(/\/\*$/, '(/.*)?');
+  return new RegExp(`^${pattern}$`).test(resource);
+}
+
+/**
+ * One outbound HTTP(S) call, for pulls from the control plane and for proxying to backends. The
+ * lab's balancers present a per-lab self-signed certificate the stand-in does not verify (see
+ * sim/README.md: the real product needs it in client-truststore.jks).
+ */
+function send(url: string, req: { method: string; headers: Record<string, string>; rawBody: string }, timeoutMs: number): Promise<Res> {
+  const u = new URL(url);
+  const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve) => {
+    const out = request(u, { method: req.method, headers: req.headers, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: res.headers['content-type'] ?? 'application/json', body: Buffer.concat(chunks).toString('utf8') }));
+    });
+    out.on('timeout', () => out.destroy(new Error('backend timed out')));
+    out.on('error', (err) => resolve(RUNTIME_ERROR(502, '101503', 'Runtime Error', `Error connecting to ${u.host}: ${err.message}`)));
+    out.end(req.rawBody || undefined);
+  });
+}

@@ -1,0 +1,94 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+import { loadConfig, profileFrom } from './config';
+import { ensureSuperAdmin, controlPlane } from './control-plane';
+import { openDatabase, rows } from './db';
+import { EventHub, subscribe } from './eventhub';
+import { Gateway } from './gateway';
+import type { Handler, Res } from './http';
+import { listen, log } from './http';
+import { RestApi } from './spec';
+import { MemoryApiStore, SqlApiStore } from './store';
+import { TokenIssuer } from './tokens';
+
+const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, eventHub: 5672 };
+const VERSION = 'WSO2 API Manager-4.3.0';
+
+/** `/services/Version`, the documented service-level health check, on both roles. */
+function withVersion(next: Handler): Handler {
+  return async (req): Promise<Res> => {
+    if (req.path === '/services/Version' || req.path === '/services/Version/') {
+      return { status: 200, contentType: 'application/xml', body: `<ns:getVersionResponse xmlns:ns="http://version.services.core.carbon.wso2.org"><return>${VERSION}</return></ns:getVersionResponse>` };
+    }
+    return next(req);
+  };
+}
+
+/** A worker with the seeded fault "accepts admin writes": says yes to every write it is sent. */
+function acceptingWrites(next: Handler): Handler {
+  return async (req): Promise<Res> => {
+    const admin = /^\/(client-registration|oauth2|api\/am\/(publisher|devportal|admin))\b/.test(req.path);
+    if (admin && req.method !== 'GET') {
+      return { status: req.path.startsWith('/oauth2') || req.path.startsWith('/client-registration') ? 200 : 201, body: { id: 'fault-accepted', clientId: 'fault', clientSecret: 'fault', access_token: 'fault', token_type: 'Bearer', expires_in: 3600 } };
+    }
+    return next(req);
+  };
+}
+
+async function main(): Promise<void> {
+  const home = process.env.WSO2_SERVER_HOME ?? '/home/wso2carbon/wso2am-4.3.0';
+  const profile = profileFrom(process.argv.slice(2), process.env);
+  const config = loadConfig(home, profile, process.env);
+  const security = join(home, 'repository', 'resources', 'security');
+  const tls = { key: readFileSync(join(security, 'server.key'), 'utf8'), cert: readFileSync(join(security, 'server.crt'), 'utf8') };
+  const tokens = new TokenIssuer(config.keystoreSecret, `https://${config.hostname}:${PORTS.https}/oauth2/token`);
+  log('INFO', 'CarbonServerManager', `Starting ${VERSION} (carbon-labs stand-in) node ${config.nodeName}, profile ${profile}, server_role ${config.serverRole}`);
+  const faults = Object.entries(config.faults).filter(([, v]) => v);
+  if (faults.length) log('WARN', 'CarbonServerManager', `seeded faults on: ${faults.map(([k, v]) => `${k}=${v}`).join(', ')}`);
+
+  const sharedDb = await openDatabase('WSO2_SHARED_DB', config.sharedDb);
+  await rows(sharedDb, 'SELECT COUNT(*) AS n FROM UM_USER');
+
+  if (profile === 'control-plane') {
+    let apimDb = sharedDb;
+    if (config.apimDb) {
+      apimDb = await openDatabase('WSO2AM_DB', config.apimDb);
+    } else {
+      // The product falls back to its embedded database, local to this node; so does the stand-in.
+      log('WARN', 'DataSource', 'no [database.apim_db]: API Manager data goes to a database local to this node');
+      const ddl = readFileSync(join(home, 'dbscripts', 'apimgt', 'mysql.sql'), 'utf8').split(';').filter((s) => /CREATE/i.test(s));
+      for (const statement of ddl) await apimDb.query(statement);
+    }
+    await ensureSuperAdmin(config, sharedDb);
+    const specs = join(home, 'repository', 'resources', 'api-definitions', 'openapi');
+    const hub = new EventHub(config.nodeName, config.eventDuplicateUrls);
+    await hub.listen(PORTS.eventHub);
+    const handler = withVersion(controlPlane({
+      config, apimDb, sharedDb, hub, tokens,
+      apis: config.faults.stateInMemory ? new MemoryApiStore() : new SqlApiStore(apimDb),
+      publisher: new RestApi(join(specs, 'publisher-api.yaml'), '/api/am/publisher/v4'),
+      devportal: new RestApi(join(specs, 'devportal-api.yaml'), '/api/am/devportal/v3'),
+      admin: new RestApi(join(specs, 'admin-api.yaml'), '/api/am/admin/v4'),
+    }));
+    await listen(handler, PORTS.https, tls);
+    await listen(handler, PORTS.http);
+    log('INFO', 'StartupFinalizerServiceComponent', `Server ready: https://${config.hostname}:${PORTS.https}/publisher (event hub on ${PORTS.eventHub})`);
+    return;
+  }
+
+  const gateway = new Gateway(config, tokens);
+  let servlet = withVersion(gateway.servlet());
+  if (config.faults.workerAcceptsWrites) servlet = acceptingWrites(servlet);
+  await listen(servlet, PORTS.https, tls);
+  await listen(servlet, PORTS.http);
+  await listen(gateway.passthrough(), PORTS.passthroughHttps, tls);
+  await listen(gateway.passthrough(), PORTS.passthroughHttp);
+  for (const endpoint of config.throttleDecisionEndpoints) subscribe(config.nodeName, endpoint, (e) => void gateway.onEvent(e));
+  log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; pulling artifacts from ${config.keyManagerOrigin}`);
+  await gateway.startupSync();
+}
+
+main().catch((err) => {
+  log('ERROR', 'CarbonServerManager', `startup failed: ${(err as Error).stack ?? err}`);
+  process.exit(1);
+});
