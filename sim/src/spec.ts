@@ -59,6 +59,7 @@ export class RestApi {
 
   /** True when some operation has this path (so a wrong method is 405, not 404). */
   hasPath(path: string): boolean {
+    if (!path.startsWith(this.basePath)) return false;
     const rest = path.slice(this.basePath.length) || '/';
     return this.operations.some((o) => o.regex.test(rest));
   }
@@ -82,10 +83,14 @@ export class RestApi {
     }
     const errors = validator.validateRequest({
       headers: { 'content-type': contentType ?? 'application/json' },
-      body,
+      body: body === undefined ? undefined : JSON.parse(JSON.stringify(body)),
       params: match.params,
       query: Object.fromEntries(query.entries()),
     });
-    return (errors?.errors ?? []).map((e: { path?: string; message: string }) => `${e.path ?? ''} ${e.message}`.trim());
+    // The validator fills schema defaults in, then flags the read-only ones it added itself.
+    const sent = (path?: string) => !!path && typeof body === 'object' && body !== null && path in body;
+    return (errors?.errors ?? [])
+      .filter((e: { path?: string; message: string }) => !(e.message === 'is read-only' && !sent(e.path)))
+      .map((e: { path?: string; message: string }) => `${e.path ?? ''} ${e.message}`.trim());
   }
 }

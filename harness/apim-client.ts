@@ -1,0 +1,115 @@
+import { basic, bearer, describeExchange, Exchange, HttpClient } from './http';
+
+export const PUBLISHER = '/api/am/publisher/v4';
+export const DEVPORTAL = '/api/am/devportal/v3';
+export const ADMIN = '/api/am/admin/v4';
+export const ADMIN_SCOPES = [
+  'apim:api_view', 'apim:api_create', 'apim:api_publish', 'apim:api_manage', 'apim:api_delete',
+  'apim:subscribe', 'apim:app_manage', 'apim:sub_manage', 'apim:admin', 'apim:environment_read',
+];
+
+export class FlowError extends Error {
+  constructor(step: string, readonly exchange: Exchange) {
+    super(`${step} failed: ${describeExchange(exchange)}`);
+  }
+}
+
+function expectStatus(step: string, e: Exchange, ...statuses: number[]): Exchange {
+  if (!statuses.includes(e.status)) throw new FlowError(step, e);
+  return e;
+}
+
+export interface ApiSpecInput {
+  readonly name: string;
+  readonly context: string;
+  readonly version: string;
+  readonly backendUrl: string;
+}
+
+/**
+ * The APIM 4.3 REST flow against one node or balancer (publisher v4, devportal v3, admin v4,
+ * DCR v0.17, /oauth2/token). Methods named `try*` return the exchange; the others throw a
+ * FlowError naming the step when the status is not the one the product answers.
+ */
+export class ApimClient {
+  accessToken?: string;
+
+  constructor(readonly http: HttpClient, readonly user = 'admin', readonly password = 'admin') {}
+
+  tryRegister(clientName = 'carbon-labs-harness'): Promise<Exchange> {
+    return this.http.request('POST', '/client-registration/v0.17/register', {
+      headers: { authorization: basic(this.user, this.password), 'content-type': 'application/json' },
+      data: { callbackUrl: 'www.example.com', clientName, owner: this.user, grantType: 'client_credentials password refresh_token', saasApp: true },
+    });
+  }
+
+  tryToken(clientId: string, clientSecret: string, form: Record<string, string>): Promise<Exchange> {
+    return this.http.request('POST', '/oauth2/token', {
+      headers: { authorization: basic(clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      data: new URLSearchParams(form).toString(),
+    });
+  }
+
+  /** DCR then a password-grant token with the admin scopes; keeps the token for later calls. */
+  async login(scopes = ADMIN_SCOPES): Promise<string> {
+    const reg = expectStatus('DCR register', await this.tryRegister(), 200).body as { clientId: string; clientSecret: string };
+    const tok = expectStatus('password grant', await this.tryToken(reg.clientId, reg.clientSecret, {
+      grant_type: 'password', username: this.user, password: this.password, scope: scopes.join(' '),
+    }), 200).body as { access_token: string };
+    this.accessToken = tok.access_token;
+    return tok.access_token;
+  }
+
+  private auth(): Record<string, string> {
+    if (!this.accessToken) throw new Error('login() first');
+    return { authorization: bearer(this.accessToken) };
+  }
+
+  call(method: string, path: string, data?: unknown, extraHeaders: Record<string, string> = {}): Promise<Exchange> {
+    return this.http.request(method, path, { headers: { ...this.auth(), ...extraHeaders }, data });
+  }
+
+  tryCreateApi(api: ApiSpecInput): Promise<Exchange> {
+    return this.call('POST', `${PUBLISHER}/apis`, {
+      name: api.name, context: api.context, version: api.version, policies: ['Unlimited'],
+      endpointConfig: { endpoint_type: 'http', production_endpoints: { url: api.backendUrl }, sandbox_endpoints: { url: api.backendUrl } },
+      operations: [{ target: '/*', verb: 'GET', authType: 'Application & Application User', throttlingPolicy: 'Unlimited' }],
+    });
+  }
+
+  /** Create → revision → deploy to the "Default" environment → publish. Returns the API id. */
+  async createAndDeploy(api: ApiSpecInput, vhost: string): Promise<{ apiId: string; steps: Exchange[] }> {
+    const created = expectStatus('create API', await this.tryCreateApi(api), 201);
+    const apiId = (created.body as { id: string }).id;
+    const revision = expectStatus('create revision', await this.call('POST', `${PUBLISHER}/apis/${apiId}/revisions`, { description: 'carbon-labs' }), 201);
+    const revisionId = (revision.body as { id: string }).id;
+    const deployed = expectStatus('deploy revision', await this.call('POST', `${PUBLISHER}/apis/${apiId}/deploy-revision?revisionId=${revisionId}`,
+      [{ name: 'Default', vhost, displayOnDevportal: true }]), 201, 200);
+    const published = expectStatus('publish', await this.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${apiId}&action=Publish`), 200, 202);
+    return { apiId, steps: [created, revision, deployed, published] };
+  }
+
+  /** Application → subscriptions → production keys → token: a token that may invoke `apiIds`. */
+  async subscribe(appName: string, apiIds: readonly string[]): Promise<{ token: string; steps: Exchange[] }> {
+    const app = expectStatus('create application', await this.call('POST', `${DEVPORTAL}/applications`, { name: appName, throttlingPolicy: 'Unlimited', description: 'carbon-labs', tokenType: 'JWT' }), 201);
+    const applicationId = (app.body as { applicationId: string }).applicationId;
+    const steps = [app];
+    for (const apiId of apiIds) {
+      steps.push(expectStatus('subscribe', await this.call('POST', `${DEVPORTAL}/subscriptions`, { apiId, applicationId, throttlingPolicy: 'Unlimited' }), 201));
+    }
+    const keys = expectStatus('generate keys', await this.call('POST', `${DEVPORTAL}/applications/${applicationId}/generate-keys`, {
+      keyType: 'PRODUCTION', keyManager: 'Resident Key Manager', grantTypesToBeSupported: ['password', 'client_credentials'], callbackUrl: '', scopes: ['default'], validityTime: '3600',
+    }), 200);
+    const { keyMappingId, consumerSecret } = keys.body as { keyMappingId: string; consumerSecret: string };
+    const token = expectStatus('generate application token', await this.call('POST', `${DEVPORTAL}/applications/${applicationId}/oauth-keys/${keyMappingId}/generate-token`, {
+      consumerSecret, validityPeriod: 3600, scopes: ['default'],
+    }), 200);
+    steps.push(keys, token);
+    return { token: (token.body as { accessToken: string }).accessToken, steps };
+  }
+}
+
+/** Invokes `/{context}/{version}/{resource}` on a worker or the worker balancer. */
+export function invoke(http: HttpClient, context: string, version: string, token: string, resource = '/menu'): Promise<Exchange> {
+  return http.request('GET', `${context}/${version}${resource}`, { headers: { authorization: bearer(token) } });
+}

@@ -1,0 +1,161 @@
+import type Docker from 'dockerode';
+import { join } from 'path';
+import { DockerComposeEnvironment, StartedDockerComposeEnvironment } from 'testcontainers';
+import type { LabSpec, NodeSpec, PatternId } from '../generator/model/lab';
+import { buildLab } from '../generator/patterns';
+import type { ProductSpec } from '../generator/products/product';
+import { BACKEND_URL } from '../generator/render/compose';
+import { ensureImages, Log } from '../generator/runtime/images';
+import { demux, docker, ensureCertificate, labContainers, readLabEnv, waitHealthy } from '../generator/runtime/lab';
+import { PROJECT_ROOT } from '../generator/paths';
+import { synthLab } from '../generator/synth/writer';
+import { ApimClient } from './apim-client';
+import { HttpClient } from './http';
+
+// Ryuk (testcontainers' reaper) is an image from a registry; the harness downs what it starts itself.
+process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+
+/** Docker's own memory figure (`docker stats`): usage less inactive file cache. */
+export function memoryBytes(stats: { memory_stats: { usage?: number; stats?: Record<string, number> } }): number {
+  const s = stats.memory_stats;
+  const inactive = s.stats?.total_inactive_file ?? s.stats?.inactive_file ?? 0;
+  return (s.usage ?? 0) - inactive;
+}
+
+/**
+ * A running lab as the harness sees it: URLs on 127.0.0.1, REST clients, and the container
+ * actions a check needs (stop, kill, pause, logs, memory), addressed by compose service name.
+ */
+export class LabTarget {
+  readonly env: Record<string, string>;
+
+  constructor(readonly lab: LabSpec, readonly dir: string, private readonly started?: StartedDockerComposeEnvironment) {
+    this.env = readLabEnv(dir);
+  }
+
+  get product(): ProductSpec { return this.lab.product; }
+  get managers(): readonly NodeSpec[] { return this.lab.nodes.filter((n) => n.role === 'manager'); }
+  get workers(): readonly NodeSpec[] { return this.lab.nodes.filter((n) => n.role === 'worker'); }
+  get managerBalancer(): string { return this.lab.balancers.find((b) => b.listeners.some((l) => l.kind === 'admin'))!.name; }
+  get workerBalancer(): string { return this.lab.balancers.find((b) => b.listeners.some((l) => l.kind === 'api-https'))!.name; }
+  /** The vhost of the "Default" gateway environment (its https_endpoint host). */
+  get vhost(): string { return this.lab.workerEndpointHost; }
+  get backendUrl(): string { return BACKEND_URL; }
+
+  private url(variable: string, scheme = 'https'): string {
+    const port = this.env[variable];
+    if (!port) throw new Error(`${variable} is not in ${join(this.dir, '.env')}`);
+    return `${scheme}://127.0.0.1:${port}`;
+  }
+
+  adminUrl(): string { return this.url('ADMIN_HTTPS_PORT'); }
+  apiUrl(): string { return this.url('API_HTTPS_PORT'); }
+  workerApiUrl(worker: string): string { return this.url(`${worker.replace('-', '_').toUpperCase()}_API_HTTPS_PORT`); }
+  workerServletUrl(worker: string): string { return this.url(`${worker.replace('-', '_').toUpperCase()}_HTTPS_PORT`); }
+
+  http(baseUrl: string): HttpClient { return new HttpClient(baseUrl, this.product.timing.requestTimeoutMs); }
+  managerClient(): ApimClient { return new ApimClient(this.http(this.adminUrl())); }
+
+  async container(service: string): Promise<Docker.Container> {
+    const c = (await labContainers(this.lab.project)).find((s) => s.service === service);
+    if (!c) throw new Error(`${this.lab.project} has no container for ${service}`);
+    return docker.getContainer(c.id);
+  }
+
+  async stop(service: string): Promise<void> { await (await this.container(service)).stop({ t: 0 }).catch(ignoreNotModified); }
+  async kill(service: string): Promise<void> { await (await this.container(service)).kill().catch(ignoreNotModified); }
+  async pause(service: string): Promise<void> { await (await this.container(service)).pause(); }
+  async unpause(service: string): Promise<void> { await (await this.container(service)).unpause().catch(ignoreNotModified); }
+  async start(service: string): Promise<void> { await (await this.container(service)).start().catch(ignoreNotModified); }
+
+  async logs(service: string, lines = 20): Promise<string> {
+    const buffer = await (await this.container(service)).logs({ stdout: true, stderr: true, tail: lines }).catch(() => Buffer.from(''));
+    return demux(buffer as unknown as Buffer).trim();
+  }
+
+  async memory(service: string): Promise<number> {
+    return memoryBytes(await (await this.container(service)).stats({ stream: false }) as never);
+  }
+
+  /** Waits until every service is healthy again (after a fault is undone). */
+  async waitHealthy(log: Log = () => undefined): Promise<void> {
+    await waitHealthy(this.lab, this.product.timing.startupBudgetSeconds, log);
+  }
+
+  /** Runs a command in a throw-away container on one of the lab's networks (a probe). */
+  async probe(network: 'public' | 'admin' | 'cluster', command: string[]): Promise<{ code: number; output: string }> {
+    const image = (await (await this.container(this.workerBalancer)).inspect()).Config.Image;
+    const container = await docker.createContainer({
+      Image: image, Cmd: command, Entrypoint: [],
+      HostConfig: { NetworkMode: `${this.lab.project}_${network}`, AutoRemove: false },
+      Labels: { 'carbon-labs.probe': this.lab.project },
+    });
+    try {
+      await container.start();
+      const { StatusCode } = await container.wait();
+      const output = demux(await container.logs({ stdout: true, stderr: true }) as unknown as Buffer);
+      return { code: StatusCode, output: output.trim() };
+    } finally {
+      await container.remove({ force: true }).catch(() => undefined);
+    }
+  }
+
+  /** Tears down what this harness started; a lab the user started is left running. */
+  async release(): Promise<void> {
+    await this.started?.down({ removeVolumes: true, timeout: 5000 });
+  }
+}
+
+function ignoreNotModified(err: { statusCode?: number }): void {
+  if (err.statusCode !== 304) throw err;
+}
+
+export interface LabTargetOptions {
+  readonly pattern: PatternId;
+  readonly product: ProductSpec;
+  /** Folder of the lab; default a fresh one under dist/labs (never the committed labs/). */
+  readonly dir?: string;
+  /** Extra compose files layered on the lab's (seeded faults). */
+  readonly overrides?: readonly string[];
+  /** Services whose health is not awaited (a seeded fault may keep them unhealthy). */
+  readonly log?: Log;
+  /** Edit the model before it is written (broken labs of the self-test). */
+  readonly mutate?: (lab: LabSpec) => LabSpec;
+}
+
+/**
+ * Attaches to the lab if it is already running (e.g. started by `make lab`), else generates it
+ * and brings it up through testcontainers' DockerComposeEnvironment, and waits until healthy.
+ */
+export async function openLab(options: LabTargetOptions): Promise<LabTarget> {
+  const log = options.log ?? (() => undefined);
+  let lab = buildLab(options.pattern, { product: options.product });
+  if (options.mutate) lab = options.mutate(lab);
+  const committed = join(PROJECT_ROOT, 'labs', lab.product.id, `pattern-${lab.pattern}`);
+  const running = (await labContainers(lab.project)).some((c) => c.state === 'running');
+  if (running) {
+    if (options.overrides?.length || options.mutate) {
+      throw new Error(`${lab.project} is running; a seeded-fault lab needs its name and ports. Stop it first: make down PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`);
+    }
+    log(`attaching to running lab ${lab.project}`);
+    return new LabTarget(lab, options.dir ?? committed);
+  }
+  const dir = options.dir ?? join(PROJECT_ROOT, 'dist', 'labs', `${lab.product.id}-p${lab.pattern}`);
+  synthLab(lab, dir, { force: true });
+  await ensureCertificate(dir);
+  const imagesEnv = await ensureImages(lab.product, log);
+  log(`starting ${lab.project} with testcontainers from ${dir}`);
+  const started = await new DockerComposeEnvironment(dir, ['docker-compose.yml', ...(options.overrides ?? [])])
+    .withProjectName(lab.project)
+    .withEnvironment({ ...imagesEnv, ...readLabEnv(dir) })
+    .withStartupTimeout(options.product.timing.startupBudgetSeconds * 1000)
+    .up();
+  const target = new LabTarget(lab, dir, started);
+  try {
+    await target.waitHealthy(log);
+  } catch (err) {
+    await target.release();
+    throw err;
+  }
+  return target;
+}

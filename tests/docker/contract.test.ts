@@ -1,0 +1,152 @@
+import { ADMIN, ADMIN_SCOPES, ApimClient, DEVPORTAL, invoke, PUBLISHER } from '../../harness/apim-client';
+import { bearer, describeExchange, Exchange } from '../../harness/http';
+import { openLab, LabTarget } from '../../harness/lab-target';
+import { ContractValidator } from '../../harness/openapi';
+import { retryUntil } from '../../generator/runtime/retry';
+import { sim } from '../../generator/products/sim';
+import type { PatternId } from '../../generator/model/lab';
+import { describeDocker } from '../support/docker';
+
+const contract = new ContractValidator();
+
+/** Asserts the status and that the body conforms to the official OpenAPI file. */
+function conforms(e: Exchange, status: number): Exchange {
+  expect({ status: e.status, seen: describeExchange(e) }).toEqual({ status, seen: expect.any(String) });
+  expect(contract.validate(e)).toEqual([]);
+  return e;
+}
+
+async function until200(what: string, call: () => Promise<Exchange>): Promise<Exchange> {
+  return retryUntil(async (observe) => {
+    const e = await call();
+    observe(describeExchange(e));
+    return e.status === 200 ? e : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 200, what });
+}
+
+describeDocker('stand-in REST contract, through the manager balancer of pattern 3', () => {
+  let lab: LabTarget;
+  let client: ApimClient;
+  const suffix = Date.now().toString(36);
+  const api = { name: `Contract${suffix}`, context: `/contract-${suffix}`, version: '1.0.0', backendUrl: 'http://backend:8080' };
+  let apiId: string;
+
+  beforeAll(async () => {
+    lab = await openLab({ pattern: 3, product: sim });
+    client = lab.managerClient();
+  });
+  afterAll(async () => { await lab?.release(); });
+
+  test('DCR needs a user\'s Basic credentials and answers 200 with a client', async () => {
+    const anonymous = await lab.http(lab.adminUrl()).request('POST', '/client-registration/v0.17/register', { data: { clientName: 'x' } });
+    expect(anonymous.status).toBe(401);
+    const reg = await client.tryRegister('contract-client');
+    expect(reg.status).toBe(200);
+    expect(reg.body).toEqual(expect.objectContaining({ clientId: expect.any(String), clientSecret: expect.any(String), clientName: 'contract-client' }));
+  });
+
+  test('/oauth2/token: password grant with scopes, wrong client 401, wrong password 400', async () => {
+    const { clientId, clientSecret } = (await client.tryRegister('contract-client')).body as { clientId: string; clientSecret: string };
+    expect((await client.tryToken(clientId, 'wrong', { grant_type: 'password', username: 'admin', password: 'admin' })).status).toBe(401);
+    expect((await client.tryToken(clientId, clientSecret, { grant_type: 'password', username: 'admin', password: 'nope' })).status).toBe(400);
+    const ok = await client.tryToken(clientId, clientSecret, { grant_type: 'password', username: 'admin', password: 'admin', scope: 'apim:api_view' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toEqual(expect.objectContaining({ token_type: 'Bearer', scope: 'apim:api_view', expires_in: 3600, access_token: expect.any(String) }));
+  });
+
+  test('publisher v4: 401 without a token, 403 without the scope, 400 on a malformed body', async () => {
+    const http = lab.http(lab.adminUrl());
+    conforms(await http.request('GET', `${PUBLISHER}/apis`), 401);
+    const viewer = lab.managerClient();
+    await viewer.login(['apim:api_view']);
+    conforms(await viewer.tryCreateApi(api), 403);
+    await client.login();
+    conforms(await client.call('POST', `${PUBLISHER}/apis`, { name: 'no-context' }), 400);
+    const malformed = await http.request('POST', `${PUBLISHER}/apis`, { headers: { authorization: bearer(client.accessToken!), 'content-type': 'application/json' }, data: '{"name": ' });
+    conforms(malformed, 400);
+  });
+
+  test('publisher v4: create 201, duplicate 409, get and list 200, revision 201, deploy 201, publish 200', async () => {
+    await client.login();
+    const created = conforms(await client.tryCreateApi(api), 201);
+    apiId = (created.body as { id: string }).id;
+    expect(created.body).toEqual(expect.objectContaining({ name: api.name, context: api.context, version: '1.0.0', lifeCycleStatus: 'CREATED' }));
+    conforms(await client.tryCreateApi(api), 409);
+    conforms(await client.call('GET', `${PUBLISHER}/apis/${apiId}`), 200);
+    conforms(await client.call('GET', `${PUBLISHER}/apis/not-an-api`), 404);
+    const list = conforms(await client.call('GET', `${PUBLISHER}/apis`), 200);
+    expect((list.body as { list: { id: string }[] }).list.map((a) => a.id)).toContain(apiId);
+    const revision = conforms(await client.call('POST', `${PUBLISHER}/apis/${apiId}/revisions`, { description: 'r1' }), 201);
+    const revisionId = (revision.body as { id: string }).id;
+    conforms(await client.call('POST', `${PUBLISHER}/apis/${apiId}/deploy-revision?revisionId=${revisionId}`, [{ name: 'Nowhere', vhost: lab.vhost }]), 400);
+    conforms(await client.call('POST', `${PUBLISHER}/apis/${apiId}/deploy-revision?revisionId=${revisionId}`, [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]), 201);
+    const revisions = conforms(await client.call('GET', `${PUBLISHER}/apis/${apiId}/revisions`), 200);
+    expect((revisions.body as { list: { deploymentInfo: unknown[] }[] }).list[0].deploymentInfo).toHaveLength(1);
+    const published = conforms(await client.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${apiId}&action=Publish`), 200);
+    expect(published.body).toEqual(expect.objectContaining({ workflowStatus: 'APPROVED', lifecycleState: expect.objectContaining({ state: 'Published' }) }));
+    conforms(await client.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${apiId}&action=Retire`), 400);
+  });
+
+  test('devportal v3 and admin v4: application, subscription, keys, token; environments', async () => {
+    await client.login();
+    const app = conforms(await client.call('POST', `${DEVPORTAL}/applications`, { name: `app-${suffix}`, throttlingPolicy: 'Unlimited', tokenType: 'JWT' }), 201);
+    const applicationId = (app.body as { applicationId: string }).applicationId;
+    conforms(await client.call('POST', `${DEVPORTAL}/applications`, { name: `app-${suffix}`, throttlingPolicy: 'Unlimited' }), 409);
+    conforms(await client.call('GET', `${DEVPORTAL}/applications`), 200);
+    conforms(await client.call('POST', `${DEVPORTAL}/subscriptions`, { apiId, applicationId, throttlingPolicy: 'Unlimited' }), 201);
+    conforms(await client.call('GET', `${DEVPORTAL}/subscriptions?applicationId=${applicationId}`), 200);
+    const keys = conforms(await client.call('POST', `${DEVPORTAL}/applications/${applicationId}/generate-keys`, { keyType: 'PRODUCTION', grantTypesToBeSupported: ['client_credentials'] }), 200);
+    const { keyMappingId, consumerSecret } = keys.body as { keyMappingId: string; consumerSecret: string };
+    const token = conforms(await client.call('POST', `${DEVPORTAL}/applications/${applicationId}/oauth-keys/${keyMappingId}/generate-token`, { consumerSecret, validityPeriod: 3600 }), 200);
+    const envs = conforms(await client.call('GET', `${ADMIN}/environments`), 200);
+    expect((envs.body as { list: { name: string; vhosts: { host: string }[] }[] }).list).toEqual(
+      expect.arrayContaining([expect.objectContaining({ name: 'Default', vhosts: [expect.objectContaining({ host: lab.vhost })] })]));
+
+    const accessToken = (token.body as { accessToken: string }).accessToken;
+    for (const base of [lab.apiUrl(), ...lab.workers.map((w) => lab.workerApiUrl(w.name))]) {
+      const served = await until200(`${base} to serve ${api.context}`, () => invoke(lab.http(base), api.context, api.version, accessToken));
+      expect(served.body).toEqual(expect.objectContaining({ path: '/menu', method: 'GET' }));
+      expect((await invoke(lab.http(base), api.context, api.version, 'not-a-token')).status).toBe(401);
+      expect((await invoke(lab.http(base), '/no-such-api', '1.0.0', accessToken)).status).toBe(404);
+    }
+    const other = lab.managerClient();
+    await other.login();
+    const unsubscribed = await other.subscribe(`unsubscribed-${suffix}`, []);
+    expect((await invoke(lab.http(lab.apiUrl()), api.context, api.version, unsubscribed.token)).status).toBe(403);
+  });
+
+  test('gateway workers: no admin webapps (404 with the product body), health and version answer', async () => {
+    for (const w of lab.workers) {
+      const http = lab.http(lab.workerServletUrl(w.name));
+      const publisher = await http.request('GET', `${PUBLISHER}/apis`);
+      expect(publisher.status).toBe(404);
+      expect(publisher.body).toEqual({ code: '404', type: 'Status report', message: 'Not Found', description: 'The requested resource is not available.' });
+      expect((await http.request('GET', '/api/am/gateway/v2/server-startup-healthcheck')).body).toBe('OK');
+      expect(String((await http.request('GET', '/services/Version')).body)).toContain('WSO2 API Manager-4.3.0');
+    }
+  });
+
+  test('deleting the API answers 200 and gateways stop serving it', async () => {
+    await client.login();
+    expect((await client.call('DELETE', `${PUBLISHER}/apis/${apiId}`)).status).toBe(200);
+    conforms(await client.call('GET', `${PUBLISHER}/apis/${apiId}`), 404);
+  });
+});
+
+describe.each([1, 2, 3] as PatternId[])('end-to-end REST flow through the balancers of pattern %i', (pattern) => {
+  const run = describeDocker === describe ? test : test.skip;
+  run('DCR → token → create → revision → deploy → publish → application → subscribe → keys → token → invoke', async () => {
+    const lab = await openLab({ pattern, product: sim });
+    try {
+      const client = lab.managerClient();
+      await client.login(ADMIN_SCOPES);
+      const tag = `p${pattern}${Date.now().toString(36)}`;
+      const { apiId } = await client.createAndDeploy({ name: `Flow${tag}`, context: `/flow-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }, lab.vhost);
+      const { token } = await client.subscribe(`flow-${tag}`, [apiId]);
+      const served = await until200('the worker balancer to serve the API', () => invoke(lab.http(lab.apiUrl()), `/flow-${tag}`, '1.0.0', token));
+      expect(served.upstream).toMatch(/^worker-\d$/);
+    } finally {
+      await lab.release();
+    }
+  });
+});
