@@ -69,16 +69,20 @@ function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** Every host port of the lab must be free, unless this lab already holds it (a re-run). */
-export async function checkPorts(lab: LabSpec, dir: string): Promise<void> {
-  if ((await labContainers(lab.project)).some((c) => c.state === 'running')) return;
-  const env = readLabEnv(dir);
-  for (const [variable, value] of Object.entries(env)) {
+/** Fails on the first host port of a lab's `.env` that something already listens on. */
+export async function assertPortsFree(dir: string): Promise<void> {
+  for (const [variable, value] of Object.entries(readLabEnv(dir))) {
     if (!variable.endsWith('_PORT')) continue;
     if (!(await portFree(Number(value)))) {
       throw new LabError(`host port ${value} (${variable} in ${join(dir, '.env')}) is already in use`, `change ${variable} in that .env, or stop what holds it`);
     }
   }
+}
+
+/** Every host port of the lab must be free, unless this lab already holds it (a re-run). */
+export async function checkPorts(lab: LabSpec, dir: string): Promise<void> {
+  if ((await labContainers(lab.project)).some((c) => c.state === 'running')) return;
+  await assertPortsFree(dir);
 }
 
 const ready = (c: ContainerState) =>

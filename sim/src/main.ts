@@ -92,3 +92,12 @@ main().catch((err) => {
   log('ERROR', 'CarbonServerManager', `startup failed: ${(err as Error).stack ?? err}`);
   process.exit(1);
 });
+
+// As PID 1 in a container, Node has no default SIGTERM handler: without this, `docker stop` waits
+// out its timeout and kills.
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.on(signal, () => {
+    log('INFO', 'CarbonServerManager', `${signal} received: shutting down`);
+    process.exit(0);
+  });
+}

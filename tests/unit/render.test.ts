@@ -1,0 +1,100 @@
+import { parse } from 'smol-toml';
+import YAML from 'yaml';
+import { renderLab } from '../../generator/render';
+import { renderCompose } from '../../generator/render/compose';
+import { ALL_LABS } from '../support/labs';
+
+type Toml = Record<string, any>;
+const dig = (t: Toml, path: string) => path.split('.').reduce<any>((o, k) => (o === undefined ? undefined : o[k]), t);
+
+/** The keys of WSO2's distributed setup every node must have, per role (wso2-apim.md §3). */
+const REQUIRED_KEYS = {
+  manager: [
+    'server.hostname', 'server.node_ip', 'server.server_role', 'super_admin.username', 'super_admin.password',
+    'database.apim_db.url', 'database.apim_db.driver', 'database.shared_db.url', 'database.shared_db.driver',
+    'apim.gateway.environment', 'apim.event_hub.enable', 'apim.event_hub.service_url', 'apim.event_hub.event_listening_endpoints',
+    'apim.event_hub.publish.url_group', 'apim.devportal.url', 'transport.https.properties.proxyPort',
+  ],
+  worker: [
+    'server.hostname', 'server.node_ip', 'server.server_role', 'super_admin.username', 'super_admin.password',
+    'database.shared_db.url', 'database.shared_db.driver', 'apim.key_manager.service_url', 'apim.throttling.service_url',
+    'apim.throttling.throttle_decision_endpoints', 'apim.throttling.url_group', 'apim.sync_runtime_artifacts.gateway.gateway_labels',
+  ],
+};
+
+describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, product, pattern }) => {
+  const files = renderLab(lab);
+  const byPath = Object.fromEntries(files.map((f) => [f.path, f.content]));
+
+  test('every generated file matches its snapshot and starts with the regenerate marker', () => {
+    for (const f of files) {
+      expect(f.content.split('\n').slice(0, 2).join('\n')).toContain(`carbon-labs generate --pattern ${pattern} --product ${product.id}`);
+    }
+    expect(byPath).toMatchSnapshot();
+  });
+
+  test('compose: the pattern\'s services, ports only on 127.0.0.1, health checks like the official ones', () => {
+    const compose = YAML.parse(byPath['docker-compose.yml']);
+    const expected = ['dbscripts', 'db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)];
+    expect(Object.keys(compose.services)).toEqual(expected);
+    for (const [name, service] of Object.entries<any>(compose.services)) {
+      for (const p of service.ports ?? []) expect({ name, host_ip: p.host_ip }).toEqual({ name, host_ip: '127.0.0.1' });
+    }
+    for (const node of lab.nodes) {
+      const service = compose.services[node.name];
+      expect(service.image).toBe(product.image);
+      expect(service.environment.PROFILE_NAME).toBe(node.role === 'manager' ? 'control-plane' : 'gateway-worker');
+      expect(service.volumes[0]).toEqual({ type: 'bind', source: `./nodes/${node.name}`, target: '/home/wso2carbon/wso2-config-volume', read_only: true });
+      expect(service.healthcheck.test.join(' ')).toContain(node.role === 'manager' ? 'http://localhost:9763/services/Version' : '/api/am/gateway/v2/server-startup-healthcheck');
+      expect(service.depends_on.db).toEqual({ condition: 'service_healthy' });
+      expect(Object.keys(service.networks)).toEqual(node.role === 'manager' ? ['cluster'] : ['cluster', 'public']);
+    }
+    expect(compose.services.db.image).toBe('${CARBON_LABS_DB_IMAGE:-mysql:8.0.36}');
+    expect(compose.services.dbscripts.command[0]).toContain('/home/wso2carbon/wso2am-4.3.0/dbscripts/.');
+    expect(compose.networks.cluster.internal).toBe(true);
+    expect(compose.networks.public.internal).toBeUndefined();
+  });
+
+  test('only the image differs from the other product\'s lab', () => {
+    const other = ALL_LABS.find((l) => l.pattern === pattern && l.product.id !== product.id)!;
+    const a = renderCompose(lab);
+    const b = renderCompose(other.lab);
+    const strip = (c: any) => JSON.parse(JSON.stringify(c)
+      .replaceAll(product.image, 'IMAGE').replaceAll(other.product.image, 'IMAGE')
+      .replaceAll(lab.project, 'PROJECT').replaceAll(other.lab.project, 'PROJECT')
+      .replace(/10\.213\.\d+\./g, 'SUBNET.').replace(/\$\{[A-Z_0-9]+_PORT\}/g, 'PORT'));
+    expect(strip(a)).toEqual(strip(b));
+    for (const node of lab.nodes) {
+      const tomlA = byPath[`nodes/${node.name}/repository/conf/deployment.toml`].split('\n').slice(1).join('\n');
+      const tomlB = renderLab(other.lab).find((f) => f.path === `nodes/${node.name}/repository/conf/deployment.toml`)!.content.split('\n').slice(1).join('\n');
+      expect(tomlA.replaceAll(lab.project, 'P')).toBe(tomlB.replaceAll(other.lab.project, 'P'));
+    }
+  });
+
+  test.each(lab.nodes.map((n) => [n.name, n.role] as const))('%s deployment.toml parses and has every key of its role', (name, role) => {
+    const toml = parse(byPath[`nodes/${name}/repository/conf/deployment.toml`]) as Toml;
+    const missing = REQUIRED_KEYS[role].filter((k) => dig(toml, k) === undefined);
+    expect(missing).toEqual([]);
+    expect(toml.server.server_role).toBe(role === 'manager' ? 'control-plane' : 'gateway-worker');
+    const managerNames = lab.nodes.filter((n) => n.role === 'manager').map((n) => n.name);
+    if (role === 'worker') {
+      expect(toml.apim.throttling.throttle_decision_endpoints).toEqual(managerNames.map((m) => `tcp://${m}:5672`));
+      expect(toml.apim.key_manager.service_url).toBe('https://lb-manager:9443/services/');
+      expect(toml.database.apim_db).toBeUndefined();
+    } else {
+      const peers = managerNames.filter((m) => m !== name).map((m) => `tcp://${m}:5672`);
+      expect(toml.apim.event_hub.event_duplicate_url).toEqual(peers.length ? peers : undefined);
+      expect(toml.apim.gateway.environment[0]).toEqual(expect.objectContaining({ name: 'Default', https_endpoint: 'https://lb-worker:8243' }));
+    }
+  });
+
+  test('NGINX: backup only where a passive manager exists, short timeouts, upstream header', () => {
+    for (const b of lab.balancers) {
+      const conf = byPath[`nginx/${b.name}.conf`];
+      expect(conf.includes(' backup;')).toBe(b.upstreams.some((u) => u.name === 'managers') && lab.nodes.filter((n) => n.role === 'manager').length > 1);
+      expect(conf).toContain('proxy_connect_timeout 1s;');
+      expect(conf).toContain('add_header X-Carbon-Labs-Upstream $carbon_labs_upstream always;');
+      expect(conf).not.toMatch(/server [a-z][\w-]*:\d+/); // fixed addresses: a restart with a node down works
+    }
+  });
+});
