@@ -1,4 +1,5 @@
-import { cpSync, existsSync, mkdirSync, rmSync } from 'fs';
+import { createHash } from 'crypto';
+import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
 import { LabError } from '../errors';
 import { PROJECT_ROOT } from '../paths';
@@ -19,9 +20,10 @@ const LOCAL_IMAGES = {
 
 export type Log = (line: string) => void;
 
-async function build(tag: string, context: string, base: string, log: Log): Promise<void> {
+async function build(tag: string, context: string, base: string, log: Log, labels: Record<string, string> = {}): Promise<void> {
   log(`building ${tag} (FROM ${base})`);
-  const result = await run('docker', ['build', '--quiet', '--build-arg', `BASE=${base}`, '-t', tag, context]);
+  const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
+  const result = await run('docker', ['build', '--quiet', '--build-arg', `BASE=${base}`, ...labelArgs, '-t', tag, context]);
   if (result.code !== 0) throw new LabError(`docker build of ${tag} failed:\n${result.stderr.trim().split('\n').slice(-8).join('\n')}`);
 }
 
@@ -52,10 +54,29 @@ async function simBase(log: Log): Promise<string> {
   return ensureLocalBase(log);
 }
 
-/** Stages the stand-in's build context: the bundle (built by `make sim`), its dbscripts, the spec. */
+const SIM_BUNDLE = join(ROOT, 'dist', 'sim', 'sim.js');
+const SOURCE_LABEL = 'carbon-labs.source-sha256';
+
+/** A digest of everything that goes into the stand-in image, so a stale image is rebuilt. */
+function simSourceDigest(): string {
+  if (!existsSync(SIM_BUNDLE)) throw new LabError(`the stand-in bundle ${SIM_BUNDLE} is missing`, 'make images');
+  const hash = createHash('sha256');
+  for (const file of [SIM_BUNDLE, join(ROOT, 'images', 'apim-sim', 'Dockerfile'), join(ROOT, 'images', 'apim-sim', 'docker-entrypoint.sh'),
+    join(ROOT, 'sim', 'dbscripts', 'mysql.sql'), join(ROOT, 'sim', 'dbscripts', 'apimgt', 'mysql.sql')]) {
+    hash.update(readFileSync(file));
+  }
+  return hash.digest('hex');
+}
+
+async function simImageCurrent(product: ProductSpec): Promise<boolean> {
+  const r = await run('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${SOURCE_LABEL}"}}`, product.image]);
+  return r.code === 0 && r.stdout.trim() === simSourceDigest();
+}
+
+/** Stages the stand-in's build context: the bundle (built by make), its dbscripts, the spec. */
 export async function buildSimImage(product: ProductSpec, log: Log): Promise<void> {
-  const bundle = join(ROOT, 'dist', 'sim', 'sim.js');
-  if (!existsSync(bundle)) throw new LabError(`the stand-in bundle ${bundle} is missing`, 'make images');
+  const bundle = SIM_BUNDLE;
+  const digest = simSourceDigest();
   const context = join(ROOT, 'dist', 'images', 'apim-sim');
   const home = join(context, 'home');
   rmSync(context, { recursive: true, force: true });
@@ -65,7 +86,7 @@ export async function buildSimImage(product: ProductSpec, log: Log): Promise<voi
   cpSync(bundle, join(home, 'wso2am-4.3.0', 'bin', 'sim.js'));
   cpSync(join(ROOT, 'sim', 'dbscripts'), join(home, 'wso2am-4.3.0', 'dbscripts'), { recursive: true });
   cpSync(join(ROOT, 'spec', 'apim-4.3.0'), join(home, 'wso2am-4.3.0', 'repository', 'resources', 'api-definitions'), { recursive: true });
-  await build(product.image, context, await simBase(log), log);
+  await build(product.image, context, await simBase(log), log, { [SOURCE_LABEL]: digest });
 }
 
 /**
@@ -80,7 +101,7 @@ export async function ensureImages(product: ProductSpec, log: Log, options: { re
         'make lab PATTERN=3 PRODUCT=sim  (the stand-in product, built locally)',
       );
     }
-  } else if (options.rebuildSim || !(await imagePresent(product.image))) {
+  } else if (options.rebuildSim || !(await simImageCurrent(product))) {
     await buildSimImage(product, log);
   }
   const env: Record<string, string> = {};
