@@ -1,5 +1,5 @@
-/** Two tiers: `unit` never needs Docker (real-tool checks skip with a reason when a tool is absent);
- *  `docker` brings labs up and runs in band. */
+/** Three tiers: `unit` never needs Docker (real-tool checks skip with a reason when a tool is absent);
+ *  `docker` (contract, wiring, self-test) and `conformance` bring labs up and run in band. */
 const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
@@ -7,9 +7,11 @@ const common = {
 };
 module.exports = {
   testTimeout: 600000,
-  reporters: ['default', ['jest-junit', { outputDirectory: 'reports', outputName: 'junit-tests.xml' }]],
+  // jest-junit writes where JEST_JUNIT_OUTPUT_DIR / JEST_JUNIT_OUTPUT_NAME say (set by the Makefile).
+  reporters: ['default', ['jest-junit', { suiteNameTemplate: '{displayName} {filepath}' }]],
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/tests/unit/**/*.test.ts'] },
     { ...common, displayName: 'docker', testMatch: ['<rootDir>/tests/docker/**/*.test.ts'] },
+    { ...common, displayName: 'conformance', testMatch: ['<rootDir>/tests/conformance/**/*.test.ts'] },
   ],
 };

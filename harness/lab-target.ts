@@ -77,9 +77,9 @@ export class LabTarget {
     return memoryBytes(await (await this.container(service)).stats({ stream: false }) as never);
   }
 
-  /** Waits until every service is healthy again (after a fault is undone). */
-  async waitHealthy(log: Log = () => undefined): Promise<void> {
-    await waitHealthy(this.lab, this.product.timing.startupBudgetSeconds, log);
+  /** Waits until every service is healthy again (after a fault is undone, unhealthy is a phase). */
+  async waitHealthy(log: Log = () => undefined, unhealthyIsFatal = false): Promise<void> {
+    await waitHealthy(this.lab, this.product.timing.startupBudgetSeconds, log, { unhealthyIsFatal });
   }
 
   /** Runs a command in a throw-away container on one of the lab's networks (a probe). */
@@ -152,7 +152,7 @@ export async function openLab(options: LabTargetOptions): Promise<LabTarget> {
     .up();
   const target = new LabTarget(lab, dir, started);
   try {
-    await target.waitHealthy(log);
+    await target.waitHealthy(log, true);
   } catch (err) {
     await target.release();
     throw err;

@@ -84,12 +84,17 @@ export interface BalancerSpec {
 
 /** The NGINX timeouts every balancer uses; short on purpose (the 60 s defaults stall a failover). */
 export interface BalancerTimeouts {
-  /** @default 1 — seconds to open a connection to a node before trying the next one. */
-  readonly connectSeconds: number;
+  /**
+   * Milliseconds to open a connection to a node before trying the next one. The address of a
+   * stopped container answers nothing, so this is what a stop or kill of the active node costs.
+   * @default 250
+   */
+  readonly connectMs: number;
   /**
    * Seconds a manager may take to answer before the request is retried on the passive one.
-   * Detects a hung (paused) active manager; must exceed the slowest legitimate admin call.
-   * @default 5
+   * Detects a hung (paused) active manager; must exceed the slowest legitimate admin call
+   * (raise it with --manager-read-timeout for a loaded real product).
+   * @default 2
    */
   readonly managerReadSeconds: number;
   /** @default 10 */

@@ -14,8 +14,8 @@ export interface PatternProps {
 }
 
 export const DEFAULT_TIMEOUTS: BalancerTimeouts = {
-  connectSeconds: 1,
-  managerReadSeconds: 5,
+  connectMs: 250,
+  managerReadSeconds: 2,
   workerReadSeconds: 10,
   failSeconds: 10,
 };

@@ -32,11 +32,11 @@ describe('the writer', () => {
     synthLab(lab, dir);
     const edited = join(dir, 'nginx/lb.conf');
     writeFileSync(edited, 'my own balancer\n');
-    const changed: LabSpec = { ...lab, timeouts: { ...lab.timeouts, connectSeconds: 2 } };
+    const changed: LabSpec = { ...lab, timeouts: { ...lab.timeouts, connectMs: 500 } };
     expect(() => synthLab(changed, dir)).toThrow(/you edited generated files of .*: nginx\/lb\.conf; nothing was written\. Try: .*--force/);
     expect(readFileSync(edited, 'utf8')).toBe('my own balancer\n');
     synthLab(changed, dir, { force: true });
-    expect(readFileSync(edited, 'utf8')).toContain('proxy_connect_timeout 2s;');
+    expect(readFileSync(edited, 'utf8')).toContain('proxy_connect_timeout 500ms;');
   });
 
   test('a file no longer generated is removed; an unmanaged folder is refused', () => {

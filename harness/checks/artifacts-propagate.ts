@@ -1,0 +1,54 @@
+import { Check, CheckContext, CheckFailure, percentile, round } from '../check';
+
+const API_COUNT = 5;
+
+/** Artifacts deployed on a manager reach every worker: per-worker deploy → first 200. */
+export const artifactsPropagate: Check = {
+  id: 'artifacts-propagate',
+  title: `APIs deployed through the manager balancer reach every worker (${API_COUNT} APIs, full flow, deploy → first 200 per worker)`,
+  async run(ctx: CheckContext) {
+    const { lab } = ctx;
+    const bound = lab.product.timing.propagationBoundMs;
+    const client = await ctx.managerClient();
+    const targets: [string, string][] = [...lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as [string, string]), [lab.workerBalancer, lab.apiUrl()]];
+    const latencies: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
+    const missing: string[] = [];
+    const tag = ctx.unique('prop');
+    // The application and its subscriptions come first, so the clock measures deployment alone.
+    const apis = [];
+    for (let i = 0; i < API_COUNT; i++) {
+      const api = { name: `Prop${tag}n${i}`, context: `/prop-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl };
+      const created = await client.tryCreateApi(api);
+      if (created.status !== 201) throw new CheckFailure(`creating ${api.name} through the manager balancer answered ${created.status}`);
+      apis.push({ ...api, apiId: (created.body as { id: string }).id });
+    }
+    for (const api of apis) {
+      const rev = await client.call('POST', `/api/am/publisher/v4/apis/${api.apiId}/revisions`, { description: 'propagation' });
+      await client.call('POST', `/api/am/publisher/v4/apis/change-lifecycle?apiId=${api.apiId}&action=Publish`);
+      (api as { revisionId?: string }).revisionId = (rev.body as { id: string }).id;
+    }
+    const { token } = await client.subscribe(`prop-${tag}`, apis.map((a) => a.apiId));
+    for (const api of apis) {
+      const deploy = ctx.record(await client.call('POST', `/api/am/publisher/v4/apis/${api.apiId}/deploy-revision?revisionId=${(api as { revisionId?: string }).revisionId}`,
+        [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
+      if (deploy.status !== 201 && deploy.status !== 200) throw new CheckFailure(`deploying ${api.name} answered ${deploy.status}`);
+      await Promise.all(targets.map(async ([name, url]) => {
+        try {
+          latencies[name].push(await ctx.untilServed(url, { ...api, token }, Math.max(bound * 3, 10_000)));
+        } catch (err) {
+          missing.push(`${api.context} never served by ${name}: ${(err as Error).message}`);
+        }
+      }));
+    }
+    const all = Object.values(latencies).flat();
+    ctx.figures.apis = API_COUNT;
+    ctx.figures.boundMs = bound;
+    ctx.figures.perTargetMs = Object.fromEntries(Object.entries(latencies).map(([n, v]) => [n, v.map((x) => round(x))]));
+    ctx.figures.p50Ms = round(percentile(all, 50));
+    ctx.figures.p95Ms = round(percentile(all, 95));
+    ctx.figures.maxMs = round(Math.max(...all, 0));
+    if (missing.length) throw new CheckFailure(missing.join('; '), lab.workers.map((w) => w.name));
+    const slow = Object.entries(latencies).flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
+    if (slow.length) throw new CheckFailure(`propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
+  },
+};

@@ -1,0 +1,25 @@
+import type { Check } from '../check';
+import { adminLoadIsolation } from './admin-load-isolation';
+import { artifactsPropagate } from './artifacts-propagate';
+import { managersFailOver } from './managers-fail-over';
+import { managersUnreachableFromPublic } from './managers-unreachable-from-public';
+import { workersLighterThanManagers } from './workers-lighter-than-managers';
+import { workersRejectAdminWrites } from './workers-reject-admin-writes';
+import { workersSurviveWorkerLoss } from './workers-survive-worker-loss';
+
+/** In run order: the cheap, read-only checks first; memory after the lab has worked. */
+export const CHECKS: readonly Check[] = [
+  workersRejectAdminWrites,
+  managersUnreachableFromPublic,
+  artifactsPropagate,
+  adminLoadIsolation,
+  workersSurviveWorkerLoss,
+  managersFailOver,
+  workersLighterThanManagers,
+];
+
+export function checkById(id: string): Check {
+  const check = CHECKS.find((c) => c.id === id);
+  if (!check) throw new Error(`no check "${id}"; the checks are ${CHECKS.map((c) => c.id).join(', ')}`);
+  return check;
+}

@@ -1,0 +1,24 @@
+import { Check, CheckContext, CheckFailure, round } from '../check';
+
+const MB = 1024 * 1024;
+
+/** The seed's fourth promise: a worker, with no admin webapps, needs less memory than a manager. */
+export const workersLighterThanManagers: Check = {
+  id: 'workers-lighter-than-managers',
+  title: 'Every worker uses less memory than every manager (docker stats: usage less inactive file cache)',
+  async run(ctx: CheckContext) {
+    const { lab } = ctx;
+    // Measured after the other checks loaded the lab, so it is not an idle-start figure.
+    const memory: Record<string, number> = {};
+    for (const n of [...lab.managers, ...lab.workers]) memory[n.name] = round((await lab.memory(n.name)) / MB);
+    for (const extra of ['db', ...lab.lab.balancers.map((b) => b.name), 'backend']) memory[extra] = round((await lab.memory(extra)) / MB);
+    ctx.figures.memoryMB = memory;
+    ctx.figures.labTotalMB = round(Object.values(memory).reduce((a, b) => a + b, 0));
+    const heaviestWorker = Math.max(...lab.workers.map((w) => memory[w.name]));
+    const lightestManager = Math.min(...lab.managers.map((m) => memory[m.name]));
+    ctx.figures.heaviestWorkerMB = heaviestWorker;
+    ctx.figures.lightestManagerMB = lightestManager;
+    const offenders = lab.workers.flatMap((w) => lab.managers.filter((m) => memory[w.name] >= memory[m.name]).map((m) => `${w.name} ${memory[w.name]} MB ≥ ${m.name} ${memory[m.name]} MB`));
+    if (offenders.length) throw new CheckFailure(`a worker is not lighter than a manager: ${offenders.join('; ')}`, lab.workers.map((w) => w.name));
+  },
+};

@@ -1,0 +1,60 @@
+import { ADMIN, ApimClient, PUBLISHER } from '../apim-client';
+import { basic, bearer, Exchange, HttpClient } from '../http';
+import { Check, CheckContext, CheckFailure } from '../check';
+
+const ok = (status: number) => status >= 200 && status < 300;
+
+/** The admin writes of APIM 4.3: DCR, a token, an API, a gateway environment. */
+async function adminWrites(http: HttpClient, token: string, client: { clientId: string; clientSecret: string }, tag: string): Promise<Record<string, Exchange>> {
+  return {
+    'DCR register': await http.request('POST', '/client-registration/v0.17/register', {
+      headers: { authorization: basic('admin', 'admin') }, data: { clientName: `probe-${tag}`, owner: 'admin', grantType: 'password client_credentials', saasApp: true },
+    }),
+    'token': await http.request('POST', '/oauth2/token', {
+      headers: { authorization: basic(client.clientId, client.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      data: 'grant_type=password&username=admin&password=admin&scope=apim:api_create',
+    }),
+    'create API': await http.request('POST', `${PUBLISHER}/apis`, {
+      headers: { authorization: bearer(token) }, data: { name: `Probe${tag}`, context: `/probe-${tag}`, version: '1.0.0' },
+    }),
+    'create environment': await http.request('POST', `${ADMIN}/environments`, {
+      headers: { authorization: bearer(token) }, data: { name: `probe-${tag}`, vhosts: [{ host: `probe-${tag}.example` }] },
+    }),
+  };
+}
+
+/** Workers are read-only: no admin write succeeds on a worker, directly or through the worker balancer. */
+export const workersRejectAdminWrites: Check = {
+  id: 'workers-reject-admin-writes',
+  title: 'Workers refuse admin writes (DCR, token, publisher, admin), directly and through the worker balancer; managers accept them',
+  async run(ctx: CheckContext) {
+    const { lab } = ctx;
+    const manager: ApimClient = await ctx.managerClient();
+    // Credentials valid on every node: a worker must refuse the write itself, not the credentials.
+    const token = manager.accessToken!;
+    const client = (await manager.tryRegister()).body as { clientId: string; clientSecret: string };
+    const targets: [string, string][] = [
+      ...lab.workers.flatMap((w) => [[`${w.name} servlet`, lab.workerServletUrl(w.name)], [`${w.name} gateway`, lab.workerApiUrl(w.name)]] as [string, string][]),
+      [`${lab.workerBalancer} worker listener`, lab.apiUrl()],
+    ];
+    const statuses: Record<string, Record<string, number>> = {};
+    const accepted: string[] = [];
+    for (const [name, url] of targets) {
+      const writes = await adminWrites(lab.http(url), token, client, ctx.unique('w'));
+      statuses[name] = Object.fromEntries(Object.entries(writes).map(([k, e]) => [k, e.status]));
+      for (const [write, e] of Object.entries(writes)) {
+        ctx.record(e);
+        if (ok(e.status)) accepted.push(`${write} on ${name} (${e.status})`);
+      }
+    }
+    // The same writes through the manager balancer must succeed: the check cannot pass on a dead lab.
+    const control = await adminWrites(lab.http(lab.adminUrl()), token, client, ctx.unique('m'));
+    statuses[`${lab.managerBalancer} manager listener`] = Object.fromEntries(Object.entries(control).map(([k, e]) => [k, e.status]));
+    const refusedByManagers = Object.entries(control).filter(([, e]) => !ok(e.status)).map(([k, e]) => { ctx.record(e); return `${k} (${e.status})`; });
+    ctx.figures.statuses = statuses;
+    ctx.figures.writesSentToWorkers = targets.length * 4;
+    ctx.figures.writesAcceptedByWorkers = accepted.length;
+    if (accepted.length) throw new CheckFailure(`workers accepted admin writes: ${accepted.join('; ')}`, lab.workers.map((w) => w.name));
+    if (refusedByManagers.length) throw new CheckFailure(`the manager balancer refused admin writes, so the lab is not working: ${refusedByManagers.join('; ')}`, lab.managers.map((m) => m.name));
+  },
+};

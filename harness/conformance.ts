@@ -1,0 +1,61 @@
+import type { Log } from '../generator/runtime/images';
+import type { Check, CheckResult } from './check';
+import { runCheck } from './check';
+import { CHECKS } from './checks';
+import { isolationBoundMs } from './checks/admin-load-isolation';
+import { WORKER_LOSS_FAILED_REQUESTS_BOUND } from './checks/workers-survive-worker-loss';
+import { LabTargetOptions, openLab } from './lab-target';
+
+export interface ConformanceRun {
+  readonly product: string;
+  readonly pattern: number;
+  readonly project: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  /** Seconds from `up` to every node healthy (0 when attached to a running lab). */
+  readonly labStartSeconds: number;
+  readonly bounds: Record<string, number | string>;
+  readonly verdict: 'passed' | 'failed';
+  readonly checks: readonly CheckResult[];
+}
+
+export interface RunOptions extends LabTargetOptions {
+  readonly checks?: readonly Check[];
+}
+
+/** Brings the lab up (or attaches), runs the checks in order, tears down what it started. */
+export async function runConformance(options: RunOptions): Promise<ConformanceRun> {
+  const log: Log = options.log ?? (() => undefined);
+  const started = Date.now();
+  const lab = await openLab(options);
+  const labStartSeconds = (Date.now() - started) / 1000;
+  const results: CheckResult[] = [];
+  try {
+    for (const check of options.checks ?? CHECKS) {
+      log(`running ${check.id}`);
+      const result = await runCheck(check, lab, log);
+      log(`${check.id}: ${result.status}${result.reason ? ` (${result.reason.slice(0, 300)})` : ''}`);
+      results.push(result);
+    }
+  } finally {
+    await lab.release();
+  }
+  const timing = options.product.timing;
+  return {
+    product: options.product.id,
+    pattern: options.pattern,
+    project: lab.lab.project,
+    startedAt: new Date(started).toISOString(),
+    durationMs: Date.now() - started,
+    labStartSeconds,
+    bounds: {
+      rtoBoundMs: timing.rtoBoundMs,
+      propagationBoundMs: timing.propagationBoundMs,
+      workerLossFailedRequests: WORKER_LOSS_FAILED_REQUESTS_BOUND,
+      adminLoadIsolationP99: `3 × baseline p99 + 25 ms (e.g. ${isolationBoundMs(10)} ms for a 10 ms baseline); pattern 3 only`,
+      managerReadTimeoutSeconds: lab.lab.timeouts.managerReadSeconds,
+    },
+    verdict: results.some((r) => r.status === 'failed') ? 'failed' : 'passed',
+    checks: results,
+  };
+}

@@ -1,0 +1,81 @@
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import type { CheckResult, Figure } from '../check';
+import type { ConformanceRun } from '../conformance';
+import { propagationSvg, timelineSvg } from './plots';
+
+const fmt = (f: Figure): string => (typeof f === 'object' && f !== null ? JSON.stringify(f) : String(f));
+const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** The figures a reader looks for first, per check. */
+const HEADLINE: Record<string, (r: CheckResult) => string> = {
+  'workers-reject-admin-writes': (r) => `${r.figures.writesAcceptedByWorkers ?? '?'} of ${r.figures.writesSentToWorkers ?? '?'} writes accepted by workers`,
+  'managers-unreachable-from-public': (r) => `${r.figures.forbiddenReached ?? '?'} of ${r.figures.forbiddenTargets ?? '?'} forbidden targets reached; ${r.figures.portsNotOnLoopback ?? '?'} ports off loopback`,
+  'artifacts-propagate': (r) => `p50 ${r.figures.p50Ms ?? '?'} ms, p95 ${r.figures.p95Ms ?? '?'} ms (bound ${r.figures.boundMs ?? '?'} ms)`,
+  'admin-load-isolation': (r) => `worker p99 ${r.figures.baselineP99Ms ?? '?'} → ${r.figures.loadedP99Ms ?? '?'} ms under admin load (${r.figures.enforced ? `bound ${r.figures.boundMs} ms` : 'recorded'})`,
+  'workers-survive-worker-loss': (r) => ['stop', 'kill'].map((v) => `${v}: ${fmt((r.figures[v] as Record<string, Figure> | undefined)?.failedRequests ?? '?')} failed`).join(', '),
+  'managers-fail-over': (r) => (r.figures.stop
+    ? ['stop', 'kill', 'pause'].map((v) => { const f = r.figures[v] as Record<string, Figure> | undefined; return `${v}: RTO ${fmt(f?.rtoMs ?? '?')} ms, ${fmt(f?.failedRequests ?? '?')} failed, ${fmt(f?.lostAcknowledgedWrites ?? '?')} lost`; }).join('; ')
+    : `outage: ${fmt(r.figures.outageWritesAccepted ?? '?')} writes accepted, ${fmt(r.figures.workerFailuresDuringOutage ?? '?')} worker failures`),
+  'workers-lighter-than-managers': (r) => `heaviest worker ${r.figures.heaviestWorkerMB ?? '?'} MB < lightest manager ${r.figures.lightestManagerMB ?? '?'} MB; lab ${r.figures.labTotalMB ?? '?'} MB`,
+};
+
+export function headline(r: CheckResult): string {
+  if (r.status === 'skipped') return `skipped: ${r.reason}`;
+  try { return HEADLINE[r.id]?.(r) ?? ''; } catch { return ''; }
+}
+
+/** Writes results.json, report.md (with SVG plots beside it) and report.html into `dir`. */
+export async function writeReports(run: ConformanceRun, dir: string): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'results.json'), `${JSON.stringify(run, null, 2)}\n`);
+  const plots: { file: string; svg: string }[] = [];
+  for (const r of run.checks) {
+    const timeline = await timelineSvg(r);
+    if (timeline) plots.push({ file: `${r.id}-timeline.svg`, svg: timeline });
+    const propagation = r.id === 'artifacts-propagate' ? await propagationSvg(r) : undefined;
+    if (propagation) plots.push({ file: `${r.id}.svg`, svg: propagation });
+  }
+  for (const p of plots) writeFileSync(join(dir, p.file), p.svg);
+
+  const passed = run.checks.filter((c) => c.status === 'passed').length;
+  const md = [
+    `# Conformance: ${run.product}, pattern ${run.pattern} — ${run.verdict.toUpperCase()}`,
+    '',
+    `${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s (lab ${run.project}, started ${run.startedAt}, up in ${run.labStartSeconds.toFixed(1)} s).`,
+    '',
+    '## Bounds of this lab',
+    '', '| bound | value |', '|---|---|',
+    ...Object.entries(run.bounds).map(([k, v]) => `| ${k} | ${v} |`),
+    '',
+    '## Checks',
+    '', '| check | status | figures | time |', '|---|---|---|---|',
+    ...run.checks.map((c) => `| \`${c.id}\` | ${c.status} | ${headline(c)} | ${(c.durationMs / 1000).toFixed(1)} s |`),
+    '',
+    ...run.checks.flatMap((c) => [
+      `### ${c.id}: ${c.status}`, '', c.title, '',
+      ...(c.reason && c.status === 'failed' ? ['**Failure:** ' + c.reason, ''] : []),
+      '| figure | value |', '|---|---|',
+      ...Object.entries(c.figures).map(([k, v]) => `| ${k} | \`${fmt(v)}\` |`),
+      '',
+      ...plots.filter((p) => p.file.startsWith(c.id)).map((p) => `![${c.id}](${p.file})\n`),
+      ...(c.status === 'failed' ? ['<details><summary>evidence</summary>', '', '```', ...c.evidence.slice(-20), '```', '</details>', ''] : []),
+    ]),
+  ].join('\n');
+  writeFileSync(join(dir, 'report.md'), `${md}\n`);
+
+  const html = `<!doctype html><html><head><meta charset="utf-8"><title>carbon-labs conformance ${run.product} pattern ${run.pattern}</title>
+<style>body{font:14px system-ui,sans-serif;max-width:980px;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
+.passed{color:#2b8a3e}.failed{color:#e03131}.skipped{color:#868e96}code{font-size:12px}pre{white-space:pre-wrap;font-size:12px}</style></head><body>
+<h1>Conformance: ${run.product}, pattern ${run.pattern} — <span class="${run.verdict}">${run.verdict.toUpperCase()}</span></h1>
+<p>${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s. Lab ${run.project}, up in ${run.labStartSeconds.toFixed(1)} s.</p>
+<h2>Bounds</h2><table>${Object.entries(run.bounds).map(([k, v]) => `<tr><th>${k}</th><td>${escapeHtml(String(v))}</td></tr>`).join('')}</table>
+<h2>Checks</h2><table><tr><th>check</th><th>status</th><th>figures</th></tr>${run.checks.map((c) => `<tr><td><code>${c.id}</code></td><td class="${c.status}">${c.status}</td><td>${escapeHtml(headline(c))}</td></tr>`).join('')}</table>
+${run.checks.map((c) => `<h3>${c.id} <span class="${c.status}">${c.status}</span></h3><p>${escapeHtml(c.title)}</p>
+${c.status === 'failed' ? `<p class="failed">${escapeHtml(c.reason ?? '')}</p>` : ''}
+<table>${Object.entries(c.figures).map(([k, v]) => `<tr><th>${k}</th><td><code>${escapeHtml(fmt(v))}</code></td></tr>`).join('')}</table>
+${plots.filter((p) => p.file.startsWith(c.id)).map((p) => p.svg).join('\n')}
+${c.status === 'failed' ? `<details><summary>evidence</summary><pre>${escapeHtml(c.evidence.slice(-20).join('\n'))}</pre></details>` : ''}`).join('\n')}
+</body></html>`;
+  writeFileSync(join(dir, 'report.html'), html);
+}

@@ -1,0 +1,40 @@
+import { join } from 'path';
+import type { PatternId } from '../../generator/model/lab';
+import { PROJECT_ROOT } from '../../generator/paths';
+import { parsePattern } from '../../generator/patterns';
+import { resolveProduct } from '../../generator/products';
+import { CHECKS } from '../../harness/checks';
+import { ConformanceRun, runConformance } from '../../harness/conformance';
+import { writeReports } from '../../harness/report/write';
+import { describeDocker } from '../support/docker';
+
+/**
+ * The conformance verdict as Jest tests: one test per check, per pattern. `make conformance`
+ * sets CARBON_LABS_PATTERN and CARBON_LABS_PRODUCT; `make test` runs all patterns on the stand-in.
+ */
+const product = resolveProduct(process.env.CARBON_LABS_PRODUCT ?? 'sim');
+const patterns: PatternId[] = process.env.CARBON_LABS_PATTERN ? [parsePattern(process.env.CARBON_LABS_PATTERN)] : [1, 2, 3];
+const log = (line: string) => process.stdout.write(`  conformance: ${line}\n`);
+
+describeDocker.each(patterns)(`conformance of ${product.id}, pattern %i`, (pattern) => {
+  let run: ConformanceRun;
+
+  beforeAll(async () => {
+    run = await runConformance({ pattern, product, log });
+    const dir = join(PROJECT_ROOT, 'reports', product.id, `pattern-${pattern}`);
+    await writeReports(run, dir);
+    log(`pattern ${pattern}: ${run.verdict}; reports in ${dir}`);
+  });
+
+  test.each(CHECKS.map((c) => c.id))('%s', (id) => {
+    const result = run.checks.find((c) => c.id === id)!;
+    if (result.status === 'skipped') {
+      process.stdout.write(`  SKIPPED ${id}: ${result.reason}\n`);
+      return;
+    }
+    if (result.status === 'failed') {
+      throw new Error(`${id} failed: ${result.reason}\nfigures: ${JSON.stringify(result.figures)}\nevidence:\n${result.evidence.slice(-12).join('\n')}`);
+    }
+    expect(result.status).toBe('passed');
+  });
+});
