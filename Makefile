@@ -5,7 +5,7 @@ NODE_BIN := node_modules/.bin
 CLI := node dist/generator/cli.js
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
-.PHONY: help lab down status generate labs images test test-unit test-docker conformance selftest bench clean check-labs
+.PHONY: help lab down status generate labs images test test-unit conformance selftest bench clean check-labs
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,13 +37,25 @@ labs: dist/.built ## regenerate every lab committed under labs/
 images: dist/.built ## build the stand-in image, and offline NGINX/DB images when no registry answers
 	@$(CLI) images --product sim --rebuild
 
-test: dist/.built ## unit tests, real-tool validation, then the Docker suites (stand-in labs)
-	$(NODE_BIN)/jest --selectProjects unit
+JEST := JEST_JUNIT_OUTPUT_DIR=reports $(NODE_BIN)/jest
+
+test: dist/.built ## unit + real-tool tests, labs drift, contract/wiring/self-test, conformance of patterns 1-3 on the stand-in
+	JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit
 	$(MAKE) --no-print-directory check-labs
-	$(NODE_BIN)/jest --selectProjects docker --runInBand
+	JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand
+	JEST_JUNIT_OUTPUT_NAME=junit-conformance.xml $(JEST) --selectProjects conformance --runInBand
+
+conformance: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: prove the promises on the lab; reports/<product>/pattern-<N>/
+	@$(CLI) conformance --pattern $(PATTERN) --product $(PRODUCT)
+
+selftest: dist/.built ## run every seeded fault and show that its check fails; reports/sim/selftest/
+	JEST_JUNIT_OUTPUT_NAME=junit-selftest.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
+
+bench: dist/.built ## timing and memory figures of the stand-in labs into bench/results.json (goals, not tests)
+	node dist/harness/bench.js
 
 test-unit: dist/.built ## unit tests and real-tool validation only (no Docker)
-	$(NODE_BIN)/jest --selectProjects unit
+	JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit
 
 check-labs: dist/.built ## fail when labs/ differs from what the generator writes
 	@$(MAKE) --no-print-directory labs >/dev/null

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
+import { spawnSync } from 'child_process';
 import { resolve } from 'path';
+import { PROJECT_ROOT } from './paths';
 import { LabError } from './errors';
 import type { LabSpec } from './model/lab';
 import { buildLab, parsePattern } from './patterns';
@@ -84,6 +86,22 @@ export function cli(): Command {
       if (!states.length) { log(`${lab.project} is not running. Start it: make lab PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`); return; }
       for (const s of states) process.stdout.write(`  ${s.service.padEnd(11)} ${s.state}${s.health ? ` (${s.health})` : ''}${s.exitCode !== undefined ? ` exit ${s.exitCode}` : ''}\n`);
       if (states.every((s) => s.state === 'running' || s.exitCode === 0)) for (const line of labUrls(lab, dir)) process.stdout.write(`${line}\n`);
+    });
+
+  labCommand(program, 'conformance', 'run the conformance checks with Jest on the lab (attaches to a running one), write reports/<product>/pattern-<n>/')
+    .action(async (o: LabOptions) => {
+      const pattern = parsePattern(o.pattern);
+      const product = await chooseProduct(o.product, false);
+      resolveProduct(product);
+      await requireDocker();
+      const reports = resolve(PROJECT_ROOT, 'reports', product, `pattern-${pattern}`);
+      const jest = spawnSync(process.execPath, [resolve(PROJECT_ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--selectProjects', 'conformance', '--runInBand'], {
+        cwd: PROJECT_ROOT,
+        stdio: 'inherit',
+        env: { ...process.env, CARBON_LABS_PATTERN: String(pattern), CARBON_LABS_PRODUCT: product, JEST_JUNIT_OUTPUT_DIR: reports, JEST_JUNIT_OUTPUT_NAME: 'junit.xml' },
+      });
+      log(`reports: ${reports}/report.md, report.html, results.json, junit.xml`);
+      if (jest.status !== 0) throw new LabError(`conformance of ${product} pattern ${pattern} FAILED (see ${reports}/report.md)`);
     });
 
   program.command('images').description('build or choose every image a lab needs (stand-in, and offline NGINX/DB)')

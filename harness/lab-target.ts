@@ -1,6 +1,8 @@
 import type Docker from 'dockerode';
+import { rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { DockerComposeEnvironment, StartedDockerComposeEnvironment } from 'testcontainers';
+import YAML from 'yaml';
+import { DockerComposeEnvironment, StartedDockerComposeEnvironment, Wait } from 'testcontainers';
 import type { LabSpec, NodeSpec, PatternId } from '../generator/model/lab';
 import { buildLab } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
@@ -115,12 +117,17 @@ export interface LabTargetOptions {
   readonly product: ProductSpec;
   /** Folder of the lab; default a fresh one under dist/labs (never the committed labs/). */
   readonly dir?: string;
-  /** Extra compose files layered on the lab's (seeded faults). */
-  readonly overrides?: readonly string[];
-  /** Services whose health is not awaited (a seeded fault may keep them unhealthy). */
-  readonly log?: Log;
-  /** Edit the model before it is written (broken labs of the self-test). */
+  /** Compose overrides layered on the lab's file, by service (seeded faults: environment). */
+  readonly override?: Record<string, Record<string, unknown>>;
+  /** Edits the written lab folder before it starts (mis-wired configs of the wiring tests). */
+  readonly prepare?: (dir: string) => void;
+  /** Edit the model before it is written (broken labs of the self-test; not validated). */
   readonly mutate?: (lab: LabSpec) => LabSpec;
+  /** Services whose health is not awaited (a broken lab may keep them unhealthy). */
+  readonly unawaited?: readonly string[];
+  /** Start only these services (and what they depend on). */
+  readonly services?: readonly string[];
+  readonly log?: Log;
 }
 
 /**
@@ -133,26 +140,36 @@ export async function openLab(options: LabTargetOptions): Promise<LabTarget> {
   if (options.mutate) lab = options.mutate(lab);
   const committed = join(PROJECT_ROOT, 'labs', lab.product.id, `pattern-${lab.pattern}`);
   const running = (await labContainers(lab.project)).some((c) => c.state === 'running');
+  const seeded = !!(options.override || options.mutate || options.prepare || options.services);
   if (running) {
-    if (options.overrides?.length || options.mutate) {
+    if (seeded) {
       throw new Error(`${lab.project} is running; a seeded-fault lab needs its name and ports. Stop it first: make down PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`);
     }
     log(`attaching to running lab ${lab.project}`);
     return new LabTarget(lab, options.dir ?? committed);
   }
   const dir = options.dir ?? join(PROJECT_ROOT, 'dist', 'labs', `${lab.product.id}-p${lab.pattern}`);
-  synthLab(lab, dir, { force: true });
+  rmSync(dir, { recursive: true, force: true });
+  synthLab(lab, dir, { force: true, unsafeSkipValidation: !!options.mutate });
+  const files = ['docker-compose.yml'];
+  if (options.override) {
+    writeFileSync(join(dir, 'carbon-labs.fault.yml'), YAML.stringify({ services: options.override }));
+    files.push('carbon-labs.fault.yml');
+  }
+  options.prepare?.(dir);
   await ensureCertificate(dir);
   const imagesEnv = await ensureImages(lab.product, log);
-  log(`starting ${lab.project} with testcontainers from ${dir}`);
-  const started = await new DockerComposeEnvironment(dir, ['docker-compose.yml', ...(options.overrides ?? [])])
+  log(`starting ${lab.project} with testcontainers from ${dir}${seeded ? ' (seeded fault)' : ''}`);
+  let environment = new DockerComposeEnvironment(dir, files)
     .withProjectName(lab.project)
     .withEnvironment({ ...imagesEnv, ...readLabEnv(dir) })
-    .withStartupTimeout(options.product.timing.startupBudgetSeconds * 1000)
-    .up();
+    .withStartupTimeout(options.product.timing.startupBudgetSeconds * 1000);
+  // A node a broken lab keeps from serving its ports: started is enough (both products log this).
+  for (const service of options.unawaited ?? []) environment = environment.withWaitStrategy(`${service}-1`, Wait.forLogMessage(/Starting WSO2/));
+  const started = await environment.up(options.services ? [...options.services] : undefined);
   const target = new LabTarget(lab, dir, started);
   try {
-    await target.waitHealthy(log, true);
+    if (!options.services) await waitHealthy(lab, options.product.timing.startupBudgetSeconds, log, { unhealthyIsFatal: true, unawaited: options.unawaited });
   } catch (err) {
     await target.release();
     throw err;

@@ -105,16 +105,17 @@ export function demux(buffer: Buffer): string {
 }
 
 /** Waits until every service is healthy (or done, for one-shots), printing progress. */
-export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log, options: { unhealthyIsFatal?: boolean } = {}): Promise<number> {
+export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log, options: { unhealthyIsFatal?: boolean; unawaited?: readonly string[] } = {}): Promise<number> {
   const unhealthyIsFatal = options.unhealthyIsFatal ?? true;
   const started = Date.now();
   let lastLine = '';
   let lastPrint = 0;
-  const expected = ['dbscripts', 'db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)];
+  const expected = ['dbscripts', 'db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)]
+    .filter((s) => !options.unawaited?.includes(s));
   const outcome = await retryUntil(async () => {
     const states = await labContainers(lab.project);
     // After a fault (a paused node) a node is unhealthy until its next check: not fatal then.
-    const failed = states.find((c) => (c.service === 'dbscripts' && c.exitCode !== undefined && c.exitCode !== 0) || (unhealthyIsFatal && c.health === 'unhealthy'));
+    const failed = states.find((c) => expected.includes(c.service) && ((c.service === 'dbscripts' && c.exitCode !== undefined && c.exitCode !== 0) || (unhealthyIsFatal && c.health === 'unhealthy')));
     if (failed) return { done: true, failed, states };
     const waiting = expected.filter((s) => !states.some((c) => c.service === s && ready(c)));
     const line = `healthy ${expected.length - waiting.length}/${expected.length}${waiting.length ? `; waiting for ${waiting.map((s) => `${s} (${describe(states.find((c) => c.service === s))})`).join(', ')}` : ''}`;

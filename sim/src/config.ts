@@ -48,12 +48,14 @@ export interface GatewayEnvironment {
  * - SIM_FAULT_IGNORE_DEPLOY_EVENTS=true: a gateway drops deploy events (startup sync still works).
  * - SIM_FAULT_STATE_IN_MEMORY=true: a control plane keeps APIs in its memory, not the database.
  * - SIM_FAULT_PROPAGATION_DELAY_MS=<ms>: a gateway waits this long before pulling a deployed API.
+ * - SIM_FAULT_MEMORY_BALLAST_MB=<MB>: the node holds this much extra memory.
  */
 export interface Faults {
   readonly workerAcceptsWrites: boolean;
   readonly ignoreDeployEvents: boolean;
   readonly stateInMemory: boolean;
   readonly propagationDelayMs: number;
+  readonly memoryBallastMb: number;
 }
 
 export function readFaults(env: NodeJS.ProcessEnv): Faults {
@@ -63,6 +65,7 @@ export function readFaults(env: NodeJS.ProcessEnv): Faults {
     ignoreDeployEvents: on('SIM_FAULT_IGNORE_DEPLOY_EVENTS'),
     stateInMemory: on('SIM_FAULT_STATE_IN_MEMORY'),
     propagationDelayMs: Number(env.SIM_FAULT_PROPAGATION_DELAY_MS ?? 0) || 0,
+    memoryBallastMb: Number(env.SIM_FAULT_MEMORY_BALLAST_MB ?? 0) || 0,
   };
 }
 

@@ -13,6 +13,8 @@ import { TokenIssuer } from './tokens';
 
 const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, eventHub: 5672 };
 const VERSION = 'WSO2 API Manager-4.3.0';
+/** Memory a seeded fault keeps alive for the life of the process. */
+const RETAINED: Buffer[] = [];
 
 /** `/services/Version`, the documented service-level health check, on both roles. */
 function withVersion(next: Handler): Handler {
@@ -46,6 +48,12 @@ async function main(): Promise<void> {
   const faults = Object.entries(config.faults).filter(([, v]) => v);
   if (faults.length) log('WARN', 'CarbonServerManager', `seeded faults on: ${faults.map(([k, v]) => `${k}=${v}`).join(', ')}`);
 
+  // Touched page by page, so the memory is resident, not only reserved.
+  if (config.faults.memoryBallastMb) {
+    RETAINED.push(Buffer.alloc(config.faults.memoryBallastMb * 1024 * 1024, 1));
+    log('WARN', 'CarbonServerManager', `holding ${config.faults.memoryBallastMb} MB of ballast`);
+  }
+
   const sharedDb = await openDatabase('WSO2_SHARED_DB', config.sharedDb);
   await rows(sharedDb, 'SELECT COUNT(*) AS n FROM UM_USER');
 
@@ -56,7 +64,9 @@ async function main(): Promise<void> {
     } else {
       // The product falls back to its embedded database, local to this node; so does the stand-in.
       log('WARN', 'DataSource', 'no [database.apim_db]: API Manager data goes to a database local to this node');
-      const ddl = readFileSync(join(home, 'dbscripts', 'apimgt', 'mysql.sql'), 'utf8').split(';').filter((s) => /CREATE/i.test(s));
+      const ddl = readFileSync(join(home, 'dbscripts', 'apimgt', 'mysql.sql'), 'utf8')
+        .split('\n').filter((line) => !line.trim().startsWith('--')).join('\n')
+        .split(';').filter((statement) => /CREATE/i.test(statement));
       for (const statement of ddl) await apimDb.query(statement);
     }
     await ensureSuperAdmin(config, sharedDb);

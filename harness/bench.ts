@@ -1,0 +1,83 @@
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import type { PatternId } from '../generator/model/lab';
+import { PROJECT_ROOT } from '../generator/paths';
+import { buildLab } from '../generator/patterns';
+import { sim } from '../generator/products/sim';
+import { ensureImages } from '../generator/runtime/images';
+import { downLab, upLab } from '../generator/runtime/lab';
+import { synthLab } from '../generator/synth/writer';
+import type { Figure } from './check';
+import { runConformance } from './conformance';
+import { LabTarget, memoryBytes } from './lab-target';
+
+/**
+ * `make bench`: the timing and memory figures of the stand-in labs, against the issues' goals.
+ * Goals are reported as met or not; nothing here fails a build.
+ */
+const log = (line: string) => process.stdout.write(`bench: ${line}\n`);
+const MB = 1024 * 1024;
+
+async function labUpFigures(): Promise<Record<string, Figure>> {
+  const lab = buildLab(3, { product: sim });
+  const dir = join(PROJECT_ROOT, 'dist', 'bench', 'sim-p3');
+  synthLab(lab, dir, { force: true });
+  await downLab(lab, dir, log).catch(() => undefined);
+  const imagesEnv = await ensureImages(sim, log);
+  const started = Date.now();
+  await upLab(lab, dir, { imagesEnv, budgetSeconds: sim.timing.startupBudgetSeconds, log });
+  const upSeconds = (Date.now() - started) / 1000;
+  const target = new LabTarget(lab, dir);
+  const memory: Record<string, number> = {};
+  for (const s of ['db', 'backend', 'lb-manager', 'lb-worker', ...lab.nodes.map((n) => n.name)]) {
+    memory[s] = Number(((memoryBytes(await (await target.container(s)).stats({ stream: false }) as never)) / MB).toFixed(1));
+  }
+  await downLab(lab, dir, log);
+  const total = Object.values(memory).reduce((a, b) => a + b, 0);
+  const workers = lab.nodes.filter((n) => n.role === 'worker').map((n) => memory[n.name]);
+  const managers = lab.nodes.filter((n) => n.role === 'manager').map((n) => memory[n.name]);
+  return {
+    upToHealthySeconds: Number(upSeconds.toFixed(1)), upGoalSeconds: 15, upGoalMet: upSeconds <= 15,
+    memoryMB: memory, labTotalMB: Number(total.toFixed(1)), labTotalGoalMB: 600, labTotalGoalMet: total <= 600,
+    everyWorkerBelowEveryManager: Math.max(...workers) < Math.min(...managers),
+  };
+}
+
+async function main(): Promise<void> {
+  const figures: Record<string, Figure> = { machine: `${require('os').cpus().length} cores, ${(require('os').totalmem() / 2 ** 30).toFixed(0)} GiB`, when: new Date().toISOString() };
+  figures.labUp = await labUpFigures();
+  const runs: Record<string, Figure> = {};
+  const started = Date.now();
+  for (const pattern of [1, 2, 3] as PatternId[]) {
+    const run = await runConformance({ pattern, product: sim, log });
+    const byId = Object.fromEntries(run.checks.map((c) => [c.id, c]));
+    runs[`pattern-${pattern}`] = {
+      verdict: run.verdict, seconds: Number((run.durationMs / 1000).toFixed(1)),
+      propagationP95Ms: byId['artifacts-propagate']?.figures.p95Ms ?? null,
+      failover: pattern === 1 ? null : Object.fromEntries(['stop', 'kill', 'pause'].map((v) => {
+        const f = byId['managers-fail-over']?.figures[v] as Record<string, Figure> | undefined;
+        return [v, f ? { rtoMs: f.rtoMs, failedRequests: f.failedRequests, lost: f.lostAcknowledgedWrites, duplicated: f.duplicatedWrites } : null];
+      })),
+    };
+  }
+  const wall = (Date.now() - started) / 1000;
+  figures.conformance = runs;
+  figures.conformanceAllPatternsSeconds = Number(wall.toFixed(1));
+  const p3 = runs['pattern-3'] as Record<string, Record<string, Record<string, number>> | number>;
+  const fo = p3.failover as Record<string, Record<string, number>>;
+  figures.goals = {
+    'stop/kill RTO ≤ 100 ms, 0 failed': ['stop', 'kill'].every((v) => fo[v].rtoMs <= 100 && fo[v].failedRequests === 0),
+    'pause RTO ≤ 3 s, 0 lost, 0 duplicated': fo.pause.rtoMs <= 3000 && fo.pause.lost === 0 && fo.pause.duplicated === 0,
+    'propagation p95 ≤ 1 s': (p3.propagationP95Ms as number) <= 1000,
+    'all three patterns ≤ 120 s': wall <= 120,
+    'pattern-3 lab up ≤ 15 s': (figures.labUp as Record<string, Figure>).upGoalMet as boolean,
+    'pattern-3 lab ≤ 600 MB': (figures.labUp as Record<string, Figure>).labTotalGoalMet as boolean,
+  };
+  const dir = join(PROJECT_ROOT, 'bench');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'results.json'), `${JSON.stringify(figures, null, 2)}\n`);
+  log(`written ${join(dir, 'results.json')}`);
+  log(JSON.stringify(figures.goals));
+}
+
+main().catch((err) => { process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`); process.exitCode = 1; });

@@ -1,0 +1,92 @@
+import type { LabSpec, PatternId } from '../generator/model/lab';
+import { labIndex, sharedBalancer } from '../generator/patterns/common';
+import type { Check } from './check';
+import { checkById } from './checks';
+import { sim } from '../generator/products/sim';
+import type { RunOptions } from './conformance';
+
+/** A deliberately broken lab and the check that must fail on it. */
+export interface SeededFault {
+  readonly id: string;
+  readonly description: string;
+  readonly check: Check;
+  readonly pattern: PatternId;
+  readonly options: Pick<RunOptions, 'override' | 'mutate' | 'unawaited'>;
+}
+
+/** Past the stand-in's propagation bound, so a delayed pull is a late one. */
+const ARTIFACTS_BOUND_FAULT_DELAY_MS = sim.timing.propagationBoundMs + 1500;
+
+const env = (vars: Record<string, string>) => ({ environment: vars });
+
+function withBalancers(lab: LabSpec, balancers: LabSpec['balancers']): LabSpec {
+  return { ...lab, balancers };
+}
+
+export const SEEDED_FAULTS: readonly SeededFault[] = [
+  {
+    id: 'worker-accepts-writes', pattern: 3, check: checkById('workers-reject-admin-writes'),
+    description: 'worker-1 accepts admin writes (SIM_FAULT_WORKER_ACCEPTS_WRITES)',
+    options: { override: { 'worker-1': env({ SIM_FAULT_WORKER_ACCEPTS_WRITES: 'true' }) } },
+  },
+  {
+    id: 'worker-with-control-plane-profile', pattern: 3, check: checkById('workers-reject-admin-writes'),
+    description: 'worker-1 started with PROFILE_NAME=control-plane (it keeps the admin webapps)',
+    options: { override: { 'worker-1': env({ PROFILE_NAME: 'control-plane' }) }, unawaited: ['worker-1'] },
+  },
+  {
+    id: 'gateway-ignores-deploy-events', pattern: 3, check: checkById('artifacts-propagate'),
+    description: 'the gateways drop deploy events (SIM_FAULT_IGNORE_DEPLOY_EVENTS)',
+    options: { override: { 'worker-1': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }), 'worker-2': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }) } },
+  },
+  {
+    id: 'slow-propagation', pattern: 3, check: checkById('artifacts-propagate'),
+    description: `worker-2 pulls a deployed API ${ARTIFACTS_BOUND_FAULT_DELAY_MS} ms late (SIM_FAULT_PROPAGATION_DELAY_MS), above the bound`,
+    options: { override: { 'worker-2': env({ SIM_FAULT_PROPAGATION_DELAY_MS: String(ARTIFACTS_BOUND_FAULT_DELAY_MS) }) } },
+  },
+  {
+    id: 'manager-state-in-memory', pattern: 2, check: checkById('managers-fail-over'),
+    description: 'the managers keep APIs in memory, not in the database (SIM_FAULT_STATE_IN_MEMORY)',
+    options: { override: { 'manager-1': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }), 'manager-2': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }) } },
+  },
+  {
+    id: 'no-backup-server', pattern: 2, check: checkById('managers-fail-over'),
+    description: 'the balancer lists manager-1 only: manager-2 is not its backup',
+    options: {
+      mutate: (lab) => withBalancers(lab, lab.balancers.map((b) => ({ ...b, upstreams: b.upstreams.map((u) => (u.name === 'managers' ? { ...u, servers: u.servers.filter((s) => !s.backup) } : u)) }))),
+    },
+  },
+  {
+    id: 'worker-balancer-routed-to-managers', pattern: 3, check: checkById('workers-survive-worker-loss'),
+    description: 'lb-worker sends API traffic to the managers instead of the workers',
+    options: {
+      mutate: (lab) => withBalancers(lab, lab.balancers.map((b) => (b.name !== 'lb-worker' ? b : {
+        ...b, upstreams: b.upstreams.map((u) => ({ ...u, servers: lab.nodes.filter((n) => n.role === 'manager').map((m) => ({ node: m.name, backup: false })) })),
+      }))),
+    },
+  },
+  {
+    id: 'manager-on-public', pattern: 3, check: checkById('managers-unreachable-from-public'),
+    description: 'manager-1 is attached to the public network',
+    options: {
+      mutate: (lab) => ({ ...lab, nodes: lab.nodes.map((n) => (n.name === 'manager-1' ? { ...n, attachments: [...n.attachments, { network: 'public', host: 11 }] } : n)) }),
+    },
+  },
+  {
+    id: 'heavy-worker', pattern: 3, check: checkById('workers-lighter-than-managers'),
+    description: 'worker-1 holds 256 MB it does not need (SIM_FAULT_MEMORY_BALLAST_MB)',
+    options: { override: { 'worker-1': env({ SIM_FAULT_MEMORY_BALLAST_MB: '256' }) } },
+  },
+  {
+    id: 'shared-balancer-in-pattern-3', pattern: 3, check: checkById('admin-load-isolation'),
+    description: 'pattern 3 with one balancer for both sub-domains (admin and API traffic share it)',
+    options: {
+      mutate: (lab) => withBalancers(lab, [sharedBalancer(
+        lab.nodes.filter((n) => n.role === 'manager').map((n) => n.name),
+        lab.nodes.filter((n) => n.role === 'worker').map((n) => n.name),
+        labIndex(lab.product, 3),
+      )]),
+    },
+  },
+];
+

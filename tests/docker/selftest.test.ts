@@ -1,0 +1,35 @@
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { PROJECT_ROOT } from '../../generator/paths';
+import { sim } from '../../generator/products/sim';
+import { runConformance } from '../../harness/conformance';
+import { SEEDED_FAULTS, SeededFault } from '../../harness/selftest';
+import { describeDocker } from '../support/docker';
+
+interface Caught { readonly fault: string; readonly description: string; readonly check: string; readonly pattern: number; readonly caught: boolean; readonly reason?: string }
+
+const log = (line: string) => process.stdout.write(`  self-test: ${line}\n`);
+
+describeDocker('self-test: every check fails on a lab that breaks the property it checks', () => {
+  const caught: Caught[] = [];
+
+  afterAll(() => {
+    const dir = join(PROJECT_ROOT, 'reports', 'sim', 'selftest');
+    mkdirSync(dir, { recursive: true });
+    const n = caught.filter((c) => c.caught).length;
+    writeFileSync(join(dir, 'results.json'), `${JSON.stringify({ caught: n, seeded: caught.length, faults: caught }, null, 2)}\n`);
+    writeFileSync(join(dir, 'report.md'), [
+      `# Self-test: ${n} of ${caught.length} seeded faults caught`, '',
+      '| seeded fault | pattern | check that must fail | caught | why it failed |', '|---|---|---|---|---|',
+      ...caught.map((c) => `| ${c.description} | ${c.pattern} | \`${c.check}\` | ${c.caught ? 'yes' : '**NO**'} | ${(c.reason ?? '').replace(/\|/g, '/').slice(0, 200)} |`),
+    ].join('\n') + '\n');
+    log(`${n} of ${caught.length} seeded faults caught`);
+  });
+
+  test.each(SEEDED_FAULTS.map((f) => [f.id, f] as [string, SeededFault]))('%s is caught', async (_, fault) => {
+    const run = await runConformance({ pattern: fault.pattern, product: sim, checks: [fault.check], log, ...fault.options });
+    const result = run.checks[0];
+    caught.push({ fault: fault.id, description: fault.description, check: fault.check.id, pattern: fault.pattern, caught: result.status === 'failed', reason: result.reason });
+    expect({ fault: fault.id, check: fault.check.id, status: result.status }).toEqual({ fault: fault.id, check: fault.check.id, status: 'failed' });
+  });
+});

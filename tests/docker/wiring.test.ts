@@ -1,0 +1,104 @@
+import { readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { retryUntil } from '../../generator/runtime/retry';
+import { sim } from '../../generator/products/sim';
+import { ApimClient, invoke, PUBLISHER } from '../../harness/apim-client';
+import { describeExchange } from '../../harness/http';
+import { LabTarget, openLab } from '../../harness/lab-target';
+import { describeDocker } from '../support/docker';
+
+/** Rewrites one key of the generated deployment.toml of some nodes, as a user's typo would. */
+function miswire(nodes: string[], from: RegExp, to: string) {
+  return (dir: string) => {
+    for (const node of nodes) {
+      const file = join(dir, 'nodes', node, 'repository/conf/deployment.toml');
+      const text = readFileSync(file, 'utf8');
+      if (!from.test(text)) throw new Error(`${file} has no ${from}`);
+      writeFileSync(file, text.replace(from, to));
+    }
+  };
+}
+
+async function deployOne(lab: LabTarget): Promise<{ client: ApimClient; context: string; token: string }> {
+  const client = lab.managerClient();
+  await client.login();
+  const tag = Date.now().toString(36);
+  const { apiId } = await client.createAndDeploy({ name: `Wired${tag}`, context: `/wired-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }, lab.vhost);
+  const { token } = await client.subscribe(`wired-${tag}`, [apiId]);
+  return { client, context: `/wired-${tag}`, token };
+}
+
+/** Polls for `ms`: the worker must keep answering 404 (the API never arrives). */
+async function neverServed(lab: LabTarget, worker: string, context: string, token: string, ms: number): Promise<number[]> {
+  const statuses = new Set<number>();
+  const until = Date.now() + ms;
+  while (Date.now() < until) {
+    const e = await invoke(lab.http(lab.workerApiUrl(worker)), context, '1.0.0', token);
+    statuses.add(e.status);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return [...statuses];
+}
+
+describeDocker('a mis-wired deployment.toml breaks the stand-in the way it breaks the product', () => {
+  test('wrong [apim.key_manager]/[apim.throttling] service_url on the workers: gateways never get the API (404)', async () => {
+    const lab = await openLab({ pattern: 1, product: sim, prepare: miswire(['worker-1', 'worker-2'], /https:\/\/lb-manager:9443\/services\//g, 'https://lb-manager:9999/services/') });
+    try {
+      const { context, token } = await deployOne(lab);
+      expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
+      expect(await lab.logs('worker-1', 40)).toMatch(/Error while retrieving runtime artifacts|could not pull API/);
+    } finally {
+      await lab.release();
+    }
+  });
+
+  test('wrong throttle_decision_endpoints (event hub) on a worker: it never hears of new APIs, until a restart syncs it', async () => {
+    const lab = await openLab({ pattern: 1, product: sim, prepare: miswire(['worker-1'], /tcp:\/\/manager-1:5672/g, 'tcp://manager-9:5672') });
+    try {
+      const { context, token } = await deployOne(lab);
+      expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
+      expect(await lab.logs('worker-1', 40)).toContain('event hub manager-9:5672 unreachable');
+      await lab.stop('worker-1');
+      await lab.start('worker-1');
+      await lab.waitHealthy();
+      await retryUntil(async (observe) => {
+        const e = await invoke(lab.http(lab.workerApiUrl('worker-1')), context, '1.0.0', token);
+        observe(describeExchange(e));
+        return e.status === 200 ? true : undefined;
+      }, { timeoutMs: 15_000, intervalMs: 200, what: 'worker-1 to serve the API after its startup sync' });
+    } finally {
+      await lab.release();
+    }
+  });
+
+  test('wrong database host on a manager: it never becomes healthy and says why', async () => {
+    const lab = await openLab({ pattern: 1, product: sim, services: ['manager-1'], prepare: miswire(['manager-1'], /jdbc:mysql:\/\/db:3306\//g, 'jdbc:mysql://db-typo:3306/') });
+    try {
+      await new Promise((r) => setTimeout(r, 8000));
+      const state = await (await lab.container('manager-1')).inspect();
+      expect(state.State.Health?.Status).not.toBe('healthy');
+      expect(await lab.logs('manager-1', 10)).toContain('Communications link failure to db-typo:3306');
+    } finally {
+      await lab.release();
+    }
+  });
+});
+
+describeDocker('persistence: state lives in the database, not in a manager', () => {
+  test('an API created through manager-1 is served by manager-2 after manager-1 stops', async () => {
+    const lab = await openLab({ pattern: 2, product: sim });
+    try {
+      const client = lab.managerClient();
+      await client.login();
+      const created = await client.tryCreateApi({ name: `Persist${Date.now()}`, context: `/persist-${Date.now()}`, version: '1.0.0', backendUrl: lab.backendUrl });
+      expect([created.status, created.upstream]).toEqual([201, 'manager-1']);
+      const id = (created.body as { id: string }).id;
+      await lab.stop('manager-1');
+      const read = await client.call('GET', `${PUBLISHER}/apis/${id}`);
+      expect([read.status, read.upstream]).toEqual([200, 'manager-2']);
+      expect(read.body).toEqual(created.body);
+    } finally {
+      await lab.release();
+    }
+  });
+});
