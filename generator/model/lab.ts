@@ -85,9 +85,11 @@ export interface BalancerSpec {
 /** The NGINX timeouts every balancer uses; short on purpose (the 60 s defaults stall a failover). */
 export interface BalancerTimeouts {
   /**
-   * Milliseconds to open a connection to a node before trying the next one. The address of a
-   * stopped container answers nothing, so this is what a stop or kill of the active node costs.
-   * @default 250
+   * Milliseconds to open a connection to a node before trying the next one. Short, because a
+   * node that cannot take a connection is dead to its clients; not shorter, because on a loaded
+   * two-core host a live node's connect can take a few hundred ms (seen with 250 ms: false
+   * failovers of both managers).
+   * @default 1000
    */
   readonly connectMs: number;
   /**

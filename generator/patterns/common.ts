@@ -14,7 +14,7 @@ export interface PatternProps {
 }
 
 export const DEFAULT_TIMEOUTS: BalancerTimeouts = {
-  connectMs: 250,
+  connectMs: 1000,
   managerReadSeconds: 2,
   workerReadSeconds: 10,
   failSeconds: 10,

@@ -1,7 +1,7 @@
 import { retryUntil } from '../../generator/runtime/retry';
 import { ApimClient, invoke, PUBLISHER } from '../apim-client';
 import { Check, CheckContext, CheckFailure, round, Timeline, TimelinePoint } from '../check';
-import type { Exchange } from '../http';
+import { describeExchange, Exchange } from '../http';
 
 export type FaultVariant = 'stop' | 'kill' | 'pause';
 const VARIANTS: readonly FaultVariant[] = ['stop', 'kill', 'pause'];
@@ -118,10 +118,15 @@ async function variant(ctx: CheckContext, client: ApimClient, verifier: ApimClie
   await undoFault(ctx, active, v);
 
   // Jepsen's rule: every acknowledged write is readable afterwards, once, and reaches every worker.
+  // A 404 is an answer (lost); a 502 or a timeout is the balancer still recovering: ask again.
   const lost: string[] = [];
   for (const ack of load.acks) {
-    const e = await verifier.call('GET', `${PUBLISHER}/apis/${ack.apiId}`);
-    if (e.status !== 200) { lost.push(`${ack.name} (${ack.apiId}) → ${e.status}`); ctx.record(e); }
+    const e = await retryUntil(async (observe) => {
+      const read = await verifier.call('GET', `${PUBLISHER}/apis/${ack.apiId}`);
+      observe(describeExchange(read));
+      return read.status === 200 || read.status === 404 ? read : undefined;
+    }, { timeoutMs: 20_000, intervalMs: 250, what: `a definite answer for ${ack.name}` }).catch((err: Error) => ({ status: 0, error: err.message } as Exchange));
+    if (e.status !== 200) { lost.push(`${ack.name} (${ack.apiId}) → ${e.status}`); if (e.url) ctx.record(e); else ctx.evidence.push(String(e.error)); }
   }
   const listed = await verifier.call('GET', `${PUBLISHER}/apis?limit=1000`);
   const names = ((listed.body as { list?: { name: string }[] }).list ?? []).map((a) => a.name);
