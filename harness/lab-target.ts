@@ -8,7 +8,7 @@ import { buildLab } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
 import { BACKEND_URL } from '../generator/render/compose';
 import { ensureImages, Log } from '../generator/runtime/images';
-import { demux, docker, ensureCertificate, labContainers, readLabEnv, waitHealthy } from '../generator/runtime/lab';
+import { demux, docker, ensureCertificate, labContainers, provideDrivers, readLabEnv, waitHealthy } from '../generator/runtime/lab';
 import { PROJECT_ROOT } from '../generator/paths';
 import { synthLab } from '../generator/synth/writer';
 import { ApimClient } from './apim-client';
@@ -158,14 +158,18 @@ export async function openLab(options: LabTargetOptions): Promise<LabTarget> {
   }
   options.prepare?.(dir);
   await ensureCertificate(dir);
+  provideDrivers(dir, lab.product.pulled, log);
   const imagesEnv = await ensureImages(lab.product, log);
   log(`starting ${lab.project} with testcontainers from ${dir}${seeded ? ' (seeded fault)' : ''}`);
   let environment = new DockerComposeEnvironment(dir, files)
     .withProjectName(lab.project)
     .withEnvironment({ ...imagesEnv, ...readLabEnv(dir) })
     .withStartupTimeout(options.product.timing.startupBudgetSeconds * 1000);
-  // A node a broken lab keeps from serving its ports: started is enough (both products log this).
-  for (const service of options.unawaited ?? []) environment = environment.withWaitStrategy(`${service}-1`, Wait.forLogMessage(/Starting WSO2/));
+  // A node a broken lab keeps unhealthy: wait until it serves (the stand-in's and the product's
+  // "started" lines), not until it is healthy.
+  for (const service of options.unawaited ?? []) {
+    environment = environment.withWaitStrategy(`${service}-1`, Wait.forLogMessage(/Server ready|Gateway listening|WSO2 Carbon started/));
+  }
   const started = await environment.up(options.services ? [...options.services] : undefined);
   const target = new LabTarget(lab, dir, started);
   try {

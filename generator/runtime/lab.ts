@@ -1,6 +1,6 @@
 import Docker from 'dockerode';
 import { downAll, upAll } from 'docker-compose';
-import { existsSync, mkdirSync, readFileSync } from 'fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
 import { LabError } from '../errors';
@@ -21,6 +21,21 @@ export function readLabEnv(dir: string): Record<string, string> {
       .filter((l) => /^[A-Z0-9_]+=/.test(l))
       .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
   );
+}
+
+/**
+ * Copies the JDBC driver jars from `CARBON_LABS_DRIVERS` (a folder) into the lab's `drivers/`, and
+ * warns when a real-product lab has none: without it the product cannot reach MySQL.
+ */
+export function provideDrivers(dir: string, needed: boolean, log: Log): void {
+  const source = process.env.CARBON_LABS_DRIVERS;
+  const target = join(dir, 'drivers');
+  if (source && existsSync(source)) {
+    for (const jar of readdirSync(source).filter((f) => f.endsWith('.jar'))) copyFileSync(join(source, jar), join(target, jar));
+  }
+  if (needed && !readdirSync(target).some((f) => /^mysql-connector.*\.jar$/.test(f))) {
+    log(`warning: ${target} has no mysql-connector-j jar; the real product cannot reach MySQL without it (put one there, or set CARBON_LABS_DRIVERS to a folder holding it)`);
+  }
 }
 
 /** A self-signed certificate per lab for the balancers' TLS listeners; made once, kept. */
@@ -154,6 +169,7 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
   await requireDocker();
   await checkPorts(lab, dir);
   await ensureCertificate(dir);
+  provideDrivers(dir, lab.product.pulled, options.log);
   options.log(`starting ${lab.project} from ${dir}`);
   const result = await upAll({ cwd: dir, env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'] })
     .catch((e: { err?: string; exitCode?: number }) => {

@@ -39,12 +39,15 @@ export const workersRejectAdminWrites: Check = {
     ];
     const statuses: Record<string, Record<string, number>> = {};
     const accepted: string[] = [];
+    const silent: string[] = [];
     for (const [name, url] of targets) {
       const writes = await adminWrites(lab.http(url), token, client, ctx.unique('w'));
       statuses[name] = Object.fromEntries(Object.entries(writes).map(([k, e]) => [k, e.status]));
       for (const [write, e] of Object.entries(writes)) {
         ctx.record(e);
         if (ok(e.status)) accepted.push(`${write} on ${name} (${e.status})`);
+        // No answer at all proves nothing about refusing: the node must be up and say no.
+        if (e.status === 0) silent.push(`${write} on ${name} (${e.error})`);
       }
     }
     // The same writes through the manager balancer must succeed: the check cannot pass on a dead lab.
@@ -55,6 +58,7 @@ export const workersRejectAdminWrites: Check = {
     ctx.figures.writesSentToWorkers = targets.length * 4;
     ctx.figures.writesAcceptedByWorkers = accepted.length;
     if (accepted.length) throw new CheckFailure(`workers accepted admin writes: ${accepted.join('; ')}`, lab.workers.map((w) => w.name));
+    if (silent.length) throw new CheckFailure(`workers did not answer, so their refusal is unproven: ${silent.join('; ')}`, lab.workers.map((w) => w.name));
     if (refusedByManagers.length) throw new CheckFailure(`the manager balancer refused admin writes, so the lab is not working: ${refusedByManagers.join('; ')}`, lab.managers.map((m) => m.name));
   },
 };
