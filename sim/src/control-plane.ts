@@ -224,6 +224,7 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
         if (isDuplicate(err)) return restError(409, 'Conflict', `Subscription already exists for API ${api.name} and application ${app.NAME}`);
         throw err;
       }
+      hub.publish({ type: 'SUBSCRIPTIONS_CREATE', eventId: randomUUID(), apiId: api.id, applicationId: String(app.UUID), labels: [], origin: config.nodeName });
       const [row] = await rows(apimDb, 'SELECT * FROM AM_SUBSCRIPTION WHERE UUID = ?', [id]);
       return { status: 201, body: subscriptionOf(row), headers: { location: `/api/am/devportal/v3/subscriptions/${id}` } };
     },
@@ -391,7 +392,8 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
         // The API must still exist in this node's API store (a node that lost it cannot serve it).
         if (!(await apis.get(String(d.API_UUID)))) continue;
         const api = JSON.parse(String(d.API_DOC)) as ApiDoc;
-        list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label });
+        const subscribers = (await rows(apimDb, 'SELECT APPLICATION_UUID FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [api.id])).map((s) => String(s.APPLICATION_UUID));
+        list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers });
       }
       return json(200, { count: list.length, list });
     }

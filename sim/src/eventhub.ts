@@ -6,9 +6,11 @@ import { log, sleep } from './http';
  * with the same roles: gateways subscribe, control planes publish and duplicate to their peers.
  */
 export interface HubEvent {
-  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY';
+  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'SUBSCRIPTIONS_CREATE';
   readonly eventId: string;
   readonly apiId: string;
+  /** SUBSCRIPTIONS_CREATE: the subscribing application. */
+  readonly applicationId?: string;
   readonly labels: readonly string[];
   readonly origin: string;
   /** Set on the copy a control plane sends to `event_duplicate_url`; a peer does not forward it again. */
@@ -72,8 +74,11 @@ export class EventHub {
   }
 }
 
-/** A gateway's subscription to one hub (a `throttle_decision_endpoints` entry), reconnecting forever. */
-export function subscribe(node: string, endpoint: { host: string; port: number }, onEvent: (e: HubEvent) => void): void {
+/**
+ * A gateway's subscription to one hub (a `throttle_decision_endpoints` entry), reconnecting forever.
+ * `onLost` runs when an established subscription drops: events may have been missed meanwhile.
+ */
+export function subscribe(node: string, endpoint: { host: string; port: number }, onEvent: (e: HubEvent) => void, onLost: () => void): void {
   let connectedOnce = false;
   const connect = async (): Promise<void> => {
     const socket = createConnection({ host: endpoint.host, port: endpoint.port });
@@ -86,7 +91,16 @@ export function subscribe(node: string, endpoint: { host: string; port: number }
     socket.on('error', (err) => {
       if (!connectedOnce) log('WARN', 'JMSListener', `event hub ${endpoint.host}:${endpoint.port} unreachable: ${err.message}; retrying`);
     });
-    socket.on('close', async () => { await sleep(1000); void connect(); });
+    let established = false;
+    socket.on('connect', () => { established = true; });
+    socket.on('close', async () => {
+      if (established) {
+        log('WARN', 'JMSListener', `lost the event hub ${endpoint.host}:${endpoint.port}`);
+        onLost();
+      }
+      await sleep(1000);
+      void connect();
+    });
   };
   void connect();
 }

@@ -14,6 +14,8 @@ interface Artifact {
   readonly context: string;
   readonly endpointConfig?: { production_endpoints?: { url?: string } };
   readonly operations: readonly { target?: string; verb?: string }[];
+  /** Applications subscribed when the artifact was pulled. */
+  readonly subscribers?: readonly string[];
 }
 
 const RUNTIME_ERROR = (status: number, code: string, message: string, description: string): Res =>
@@ -25,7 +27,9 @@ const RUNTIME_ERROR = (status: number, code: string, message: string, descriptio
  */
 export class Gateway {
   private readonly artifacts = new Map<string, Artifact>();
-  private readonly subscriptions = new Map<string, { ok: boolean; until: number }>();
+  /** `${applicationId}/${apiId}` pairs, kept in memory like the product's subscription data store. */
+  private readonly subscriptions = new Set<string>();
+  private resyncing = false;
   private startupComplete = false;
 
   constructor(private readonly config: NodeConfig, private readonly tokens: TokenIssuer) {}
@@ -45,6 +49,7 @@ export class Gateway {
       const { list } = await this.internal(`/internal/data/v1/runtime-artifacts?${query}`);
       for (const a of list as Artifact[]) {
         this.artifacts.set(a.apiId, a);
+        for (const app of a.subscribers ?? []) this.subscriptions.add(`${app}/${a.apiId}`);
         log('INFO', 'InMemoryAPIDeployer', `Deployed API ${a.name}:${a.version} (${a.context}/${a.version}) revision ${a.revisionId}`);
       }
     }
@@ -67,7 +72,34 @@ export class Gateway {
     this.startupComplete = true;
   }
 
+  /**
+   * A hub that drops may have taken events with it (a control plane that died right after a
+   * deploy): pull everything again, through the balancer, from whichever control plane answers.
+   */
+  async resync(): Promise<void> {
+    if (this.resyncing || !this.startupComplete) return;
+    this.resyncing = true;
+    try {
+      for (let attempt = 1; attempt <= 10; attempt++) {
+        try {
+          await this.pull();
+          log('INFO', 'GatewayStartupListener', `resync after a lost event hub: ${this.artifacts.size} API(s)`);
+          return;
+        } catch (err) {
+          log('WARN', 'GatewayStartupListener', `resync attempt ${attempt}/10 failed: ${(err as Error).message}`);
+          await sleep(1000);
+        }
+      }
+    } finally {
+      this.resyncing = false;
+    }
+  }
+
   async onEvent(event: HubEvent): Promise<void> {
+    if (event.type === 'SUBSCRIPTIONS_CREATE') {
+      if (event.applicationId) this.subscriptions.add(`${event.applicationId}/${event.apiId}`);
+      return;
+    }
     if (!event.labels.some((l) => this.config.gatewayLabels.includes(l))) return;
     if (event.type === 'REMOVE_API_FROM_GATEWAY') {
       this.artifacts.delete(event.apiId);
@@ -101,12 +133,12 @@ export class Gateway {
     };
   }
 
+  /** Local data first (events, pulls); the control plane only for a pair never heard of. */
   private async subscribed(appId: string, apiId: string): Promise<boolean> {
     const key = `${appId}/${apiId}`;
-    const cached = this.subscriptions.get(key);
-    if (cached && cached.until > Date.now()) return cached.ok;
-    const { count } = await this.internal(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`);
-    this.subscriptions.set(key, { ok: count > 0, until: Date.now() + (count > 0 ? 60_000 : 2_000) });
+    if (this.subscriptions.has(key)) return true;
+    const { count } = await this.internal(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`).catch(() => ({ count: 0 }));
+    if (count > 0) this.subscriptions.add(key);
     return count > 0;
   }
 

@@ -93,7 +93,7 @@ async function main(): Promise<void> {
   await listen(servlet, PORTS.http);
   await listen(gateway.passthrough(), PORTS.passthroughHttps, tls);
   await listen(gateway.passthrough(), PORTS.passthroughHttp);
-  for (const endpoint of config.throttleDecisionEndpoints) subscribe(config.nodeName, endpoint, (e) => void gateway.onEvent(e));
+  for (const endpoint of config.throttleDecisionEndpoints) subscribe(config.nodeName, endpoint, (e) => void gateway.onEvent(e), () => void gateway.resync());
   log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; pulling artifacts from ${config.keyManagerOrigin}`);
   await gateway.startupSync();
 }
