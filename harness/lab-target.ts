@@ -16,6 +16,9 @@ import { HttpClient } from './http';
 
 // Ryuk (testcontainers' reaper) is an image from a registry; the harness downs what it starts itself.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+// Lab ports are published on 127.0.0.1 only. Where testcontainers believes it runs inside a
+// container (/.dockerenv), it would look for them on the bridge gateway instead.
+process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
 
 /** Docker's own memory figure (`docker stats`): usage less inactive file cache. */
 export function memoryBytes(stats: { memory_stats: { usage?: number; stats?: Record<string, number> } }): number {
