@@ -111,6 +111,9 @@ async function variant(ctx: CheckContext, client: ApimClient, verifier: ApimClie
   const recovered = firstSuccessAfter();
   const rtoMs = recovered === undefined ? null : recovered - faultAt;
   const failed = load.points.filter((p) => !p.ok);
+  // Recorded beside the RTO: from the first failed request after the fault to the end of the last.
+  const failedAfter = failed.filter((p) => p.t + p.ms >= faultAt);
+  const outageMs = failedAfter.length ? Math.max(...failedAfter.map((p) => p.t + p.ms)) - Math.min(...failedAfter.map((p) => p.t)) : 0;
   const failedByMethod: Record<string, number> = {};
   for (const p of failed) failedByMethod[p.method] = (failedByMethod[p.method] ?? 0) + 1;
   ctx.timelines.push({ name: `${v} ${active}`, faultAt: Math.round(faultAt), points: load.points } as Timeline);
@@ -156,6 +159,7 @@ async function variant(ctx: CheckContext, client: ApimClient, verifier: ApimClie
     dockerFaultMs: round(faultAt - faultRequestedAt),
     requests: load.points.length,
     failedRequests: failed.length,
+    outageMs: round(outageMs),
     failedByMethod,
     maxLatencyMs: Math.max(...load.points.map((p) => p.ms), 0),
     acknowledgedWrites: load.acks.length,

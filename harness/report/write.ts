@@ -12,10 +12,10 @@ const HEADLINE: Record<string, (r: CheckResult) => string> = {
   'workers-reject-admin-writes': (r) => `${r.figures.writesAcceptedByWorkers ?? '?'} of ${r.figures.writesSentToWorkers ?? '?'} writes accepted by workers`,
   'managers-unreachable-from-public': (r) => `${r.figures.forbiddenReached ?? '?'} of ${r.figures.forbiddenTargets ?? '?'} forbidden targets reached; ${r.figures.portsNotOnLoopback ?? '?'} ports off loopback`,
   'artifacts-propagate': (r) => `p50 ${r.figures.p50Ms ?? '?'} ms, p95 ${r.figures.p95Ms ?? '?'} ms (bound ${r.figures.boundMs ?? '?'} ms)`,
-  'admin-load-isolation': (r) => `worker p99 ${r.figures.baselineP99Ms ?? '?'} → ${r.figures.loadedP99Ms ?? '?'} ms under admin load (${r.figures.enforced ? `bound ${r.figures.boundMs} ms` : 'recorded'})`,
+  'admin-load-isolation': (r) => `worker p99 ${r.figures.baselineP99Ms ?? '?'} ms; ${r.figures.underRestLoadP99Ms ?? '?'} ms under REST admin load; ${r.figures.underSaturationP99Ms ?? '?'} ms, ${r.figures.underSaturationFailures ?? '?'} failed with ${r.figures.saturatedBalancer ?? '?'} saturated (${r.figures.enforced ? `bound ${r.figures.boundMs} ms` : 'recorded'})`,
   'workers-survive-worker-loss': (r) => ['stop', 'kill'].map((v) => `${v}: ${fmt((r.figures[v] as Record<string, Figure> | undefined)?.failedRequests ?? '?')} failed`).join(', '),
   'managers-fail-over': (r) => (r.figures.stop
-    ? ['stop', 'kill', 'pause'].map((v) => { const f = r.figures[v] as Record<string, Figure> | undefined; return `${v}: RTO ${fmt(f?.rtoMs ?? '?')} ms, ${fmt(f?.failedRequests ?? '?')} failed, ${fmt(f?.lostAcknowledgedWrites ?? '?')} lost`; }).join('; ')
+    ? ['stop', 'kill', 'pause'].map((v) => { const f = r.figures[v] as Record<string, Figure> | undefined; return `${v}: RTO ${fmt(f?.rtoMs ?? '?')} ms, ${fmt(f?.failedRequests ?? '?')} failed over ${fmt(f?.outageMs ?? '?')} ms, ${fmt(f?.lostAcknowledgedWrites ?? '?')} lost`; }).join('; ')
     : `outage: ${fmt(r.figures.outageWritesAccepted ?? '?')} writes accepted, ${fmt(r.figures.workerFailuresDuringOutage ?? '?')} worker failures`),
   'workers-lighter-than-managers': (r) => `heaviest worker ${r.figures.heaviestWorkerMB ?? '?'} MB < lightest manager ${r.figures.lightestManagerMB ?? '?'} MB; lab ${r.figures.labTotalMB ?? '?'} MB`,
 };
