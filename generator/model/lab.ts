@@ -124,16 +124,14 @@ export const workers = (lab: LabSpec): readonly NodeSpec[] => lab.nodes.filter((
 
 export function addressOf(lab: LabSpec, service: string, network: NetworkName): string {
   const net = lab.networks.find((n) => n.name === network);
-  const owner = [...lab.nodes, ...lab.balancers, ...supportServices(lab)].find((s) => s.name === service);
+  const owner = [...lab.nodes, ...lab.balancers, ...SUPPORT_SERVICES].find((s) => s.name === service);
   const att = owner?.attachments.find((a) => a.network === network);
   if (!net || !att) throw new Error(`${service} has no address on ${network}`);
   return net.subnet.replace(/\.0\/24$/, `.${att.host}`);
 }
 
 /** The database and the test backend: on `cluster` only, at fixed addresses. */
-export function supportServices(_lab: LabSpec): readonly { name: string; attachments: readonly Attachment[] }[] {
-  return [
-    { name: 'db', attachments: [{ network: 'cluster', host: 5 }] },
-    { name: 'backend', attachments: [{ network: 'cluster', host: 6 }] },
-  ];
-}
+export const SUPPORT_SERVICES: readonly { readonly name: string; readonly attachments: readonly Attachment[] }[] = [
+  { name: 'db', attachments: [{ network: 'cluster', host: 5 }] },
+  { name: 'backend', attachments: [{ network: 'cluster', host: 6 }] },
+];

@@ -1,6 +1,6 @@
 import type { ComposeSpecification } from 'docker-compose';
 import type { Attachment, LabSpec, NodeSpec, PublishedPort } from '../model/lab';
-import { supportServices } from '../model/lab';
+import { SUPPORT_SERVICES } from '../model/lab';
 import { ARTIFACT_VOLUME, CONFIG_VOLUME } from '../products/product';
 import { PORTS } from '../patterns/common';
 
@@ -118,7 +118,7 @@ function balancerService(lab: LabSpec, balancer: LabSpec['balancers'][number]): 
 /** Renders the compose file as a compose-spec object (the writer serialises it to YAML). */
 export function renderCompose(lab: LabSpec): ComposeSpecification {
   const services: Record<string, Service> = {};
-  const [db, backend] = supportServices(lab);
+  const [db, backend] = SUPPORT_SERVICES;
 
   // The product's own SQL, copied out of its image, so the schema always matches the product.
   services.dbscripts = {

@@ -171,11 +171,10 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
   await ensureCertificate(dir);
   provideDrivers(dir, lab.product.pulled, options.log);
   options.log(`starting ${lab.project} from ${dir}`);
-  const result = await upAll({ cwd: dir, env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'] })
+  await upAll({ cwd: dir, env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'] })
     .catch((e: { err?: string; exitCode?: number }) => {
       throw new LabError(`docker compose up failed for ${lab.project}:\n${(e.err ?? String(e)).trim().split('\n').slice(-6).join('\n')}`);
     });
-  void result;
   return waitHealthy(lab, options.budgetSeconds, options.log);
 }
 
