@@ -8,7 +8,7 @@ import { buildLab } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
 import { BACKEND_URL } from '../generator/render/compose';
 import { ensureImages, Log } from '../generator/runtime/images';
-import { demux, docker, ensureCertificate, labContainers, provideDrivers, readLabEnv, waitHealthy } from '../generator/runtime/lab';
+import { demux, docker, labContainers, prepareLab, readLabEnv, waitHealthy } from '../generator/runtime/lab';
 import { PROJECT_ROOT } from '../generator/paths';
 import { synthLab } from '../generator/synth/writer';
 import { ApimClient } from './apim-client';
@@ -87,12 +87,15 @@ export class LabTarget {
     await waitHealthy(this.lab, this.product.timing.startupBudgetSeconds, log, { unhealthyIsFatal });
   }
 
-  /** Runs a command in a throw-away container on one of the lab's networks (a probe). */
-  async probe(network: 'public' | 'admin' | 'cluster', command: string[]): Promise<{ code: number; output: string }> {
-    const image = (await (await this.container(this.workerBalancer)).inspect()).Config.Image;
+  /**
+   * Runs a command in a throw-away container on one of the lab's networks (a probe): by default
+   * from the balancers' image, or from `image` (the product's, for its JVM) with host `binds`.
+   */
+  async probe(network: 'public' | 'admin' | 'cluster', command: string[], options: { image?: string; binds?: string[]; user?: string } = {}): Promise<{ code: number; output: string }> {
+    const image = options.image ?? (await (await this.container(this.workerBalancer)).inspect()).Config.Image;
     const container = await docker.createContainer({
-      Image: image, Cmd: command, Entrypoint: [],
-      HostConfig: { NetworkMode: `${this.lab.project}_${network}`, AutoRemove: false },
+      Image: image, Cmd: command, Entrypoint: [], ...(options.user ? { User: options.user } : {}),
+      HostConfig: { NetworkMode: `${this.lab.project}_${network}`, AutoRemove: false, Binds: options.binds ? [...options.binds] : undefined },
       Labels: { 'carbon-labs.probe': this.lab.project },
     });
     try {
@@ -160,8 +163,7 @@ export async function openLab(options: LabTargetOptions): Promise<LabTarget> {
     files.push('carbon-labs.fault.yml');
   }
   options.prepare?.(dir);
-  await ensureCertificate(dir);
-  provideDrivers(dir, lab.product.pulled, log);
+  await prepareLab(lab, dir, log);
   const imagesEnv = await ensureImages(lab.product, log);
   log(`starting ${lab.project} with testcontainers from ${dir}${seeded ? ' (seeded fault)' : ''}`);
   let environment = new DockerComposeEnvironment(dir, files)

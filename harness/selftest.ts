@@ -4,6 +4,8 @@ import type { Check } from './check';
 import { checkById } from './checks';
 import { sim } from '../generator/products/sim';
 import type { RunOptions } from './conformance';
+import type { LabTarget } from './lab-target';
+import { TRUST } from '../generator/model/lab';
 
 /** A deliberately broken lab and the check that must fail on it. */
 export interface SeededFault {
@@ -12,7 +14,12 @@ export interface SeededFault {
   readonly check: Check;
   readonly pattern: PatternId;
   readonly options: Pick<RunOptions, 'override' | 'mutate' | 'unawaited'>;
+  /** What a user of the broken lab also sees, checked on the running lab after the check failed. */
+  readonly symptom?: { readonly what: string; seen(lab: LabTarget): Promise<boolean> };
 }
+
+/** The image's own truststore, without the lab CA: what a node has when the lab's is not given. */
+const STOCK_TRUSTSTORE = `${sim.serverHome}/repository/resources/security/client-truststore.jks`;
 
 /** Past the stand-in's propagation bound, so a delayed pull is a late one. */
 const ARTIFACTS_BOUND_FAULT_DELAY_MS = sim.timing.propagationBoundMs + 1500;
@@ -43,6 +50,23 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     id: 'slow-propagation', pattern: 3, check: checkById('artifacts-propagate'),
     description: `worker-2 pulls a deployed API ${ARTIFACTS_BOUND_FAULT_DELAY_MS} ms late (SIM_FAULT_PROPAGATION_DELAY_MS), above the bound`,
     options: { override: { 'worker-2': env({ SIM_FAULT_PROPAGATION_DELAY_MS: String(ARTIFACTS_BOUND_FAULT_DELAY_MS) }) } },
+  },
+  {
+    id: 'truststore-without-lab-ca', pattern: 3, check: checkById('artifacts-propagate'),
+    description: 'the nodes get the image\'s stock client-truststore.jks, without the lab CA (the truststore one-shot skips the import)',
+    options: {
+      override: { truststore: { command: [`cp ${STOCK_TRUSTSTORE} /carbon-labs/${TRUST.truststore} && chmod 644 /carbon-labs/${TRUST.truststore}`] } },
+      unawaited: ['worker-1', 'worker-2'],
+    },
+    symptom: {
+      what: 'worker-1 stays unhealthy (startup health check 500) and its log names the PKIX error, the called URL and the truststore',
+      async seen(lab) {
+        const logs = await lab.logs('worker-1', 200);
+        const health = (await (await lab.container('worker-1')).inspect()).State.Health;
+        const probe = await lab.http(lab.workerServletUrl('worker-1')).request('GET', '/api/am/gateway/v2/server-startup-healthcheck');
+        return /PKIX path building failed.*https:\/\/lb-manager:9443\/.*client-truststore\.jks/.test(logs) && health?.Status !== 'healthy' && probe.status === 500;
+      },
+    },
   },
   {
     id: 'manager-state-in-memory', pattern: 2, check: checkById('managers-fail-over'),

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Makes the local base image (Debian 12 minbase + Node.js, NGINX, MariaDB, curl, openssl) with
+# Makes the local base image (Debian 12 minbase + Node.js, NGINX, MariaDB, curl, openssl, a JRE for keytool) with
 # debootstrap, for machines that cannot pull from a container registry. Skips when it exists.
 set -euo pipefail
 name=${1:-carbon-labs/base:bookworm}
@@ -10,7 +10,7 @@ root=$(mktemp -d /var/tmp/carbon-labs-rootfs.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 echo "[images] debootstrap of $name (about a minute)"
 debootstrap --variant=minbase \
-  --include=nodejs,nginx-light,curl,ca-certificates,openssl,mariadb-server,mariadb-client,iproute2,netcat-openbsd \
+  --include=nodejs,nginx-light,curl,ca-certificates,openssl,mariadb-server,mariadb-client,iproute2,netcat-openbsd,openjdk-17-jre-headless \
   bookworm "$root" ${mirror:+"$mirror"} >/var/tmp/carbon-labs-debootstrap.log 2>&1 \
   || { echo "[images] debootstrap failed; see /var/tmp/carbon-labs-debootstrap.log"; tail -5 /var/tmp/carbon-labs-debootstrap.log; exit 1; }
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*

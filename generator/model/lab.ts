@@ -135,3 +135,36 @@ export const SUPPORT_SERVICES: readonly { readonly name: string; readonly attach
   { name: 'db', attachments: [{ network: 'cluster', host: 5 }] },
   { name: 'backend', attachments: [{ network: 'cluster', host: 6 }] },
 ];
+
+/**
+ * Every name a node or a user calls a balancer by: the subject alternative names of the lab's
+ * TLS certificate (browsers and curl check them; the product's HTTP client does not).
+ */
+export function tlsNames(lab: LabSpec): { readonly dns: readonly string[]; readonly ips: readonly string[] } {
+  const dns = new Set<string>(['localhost', lab.managerEndpointHost, lab.workerEndpointHost]);
+  for (const b of lab.balancers) {
+    dns.add(b.name);
+    for (const a of b.attachments) for (const alias of a.aliases ?? []) dns.add(alias);
+  }
+  return { dns: [...dns], ips: ['127.0.0.1'] };
+}
+
+/** Services that run once and exit 0 before the nodes start. */
+export const ONE_SHOT_SERVICES = ['dbscripts', 'truststore'] as const;
+
+/** The lab's trust chain on disk: the CA key stays outside every mounted folder. */
+export const TRUST = {
+  /** Not mounted anywhere: the CA's private key. */
+  caKey: '.pki/ca.key',
+  /** Mounted into the balancers (lab.crt, lab.key) and the truststore one-shot (ca.crt). */
+  certsDir: 'certs',
+  caCert: 'certs/ca.crt',
+  cert: 'certs/lab.crt',
+  key: 'certs/lab.key',
+  /** Written by the `truststore` one-shot, mounted into every node. */
+  truststoreDir: 'truststore',
+  truststore: 'truststore/client-truststore.jks',
+  /** The product's defaults (`[truststore]` in deployment.toml is not written). */
+  truststorePassword: 'wso2carbon',
+  caAlias: 'carbon-labs-ca',
+} as const;

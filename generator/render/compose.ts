@@ -1,6 +1,6 @@
 import type { ComposeSpecification } from 'docker-compose';
 import type { Attachment, LabSpec, NodeSpec, PublishedPort } from '../model/lab';
-import { SUPPORT_SERVICES } from '../model/lab';
+import { SUPPORT_SERVICES, TRUST } from '../model/lab';
 import { ARTIFACT_VOLUME, CONFIG_VOLUME } from '../products/product';
 import { PORTS } from '../patterns/common';
 
@@ -73,6 +73,9 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
     volumes: [
       { type: 'bind', source: `./nodes/${node.name}`, target: CONFIG_VOLUME, read_only: true },
       { type: 'bind', source: './drivers', target: `${ARTIFACT_VOLUME}/repository/components/lib`, read_only: true },
+      // The entrypoint overlays the artifact volume onto the home: the product reads the lab's
+      // truststore at repository/resources/security/client-truststore.jks.
+      { type: 'bind', source: `./${TRUST.truststoreDir}`, target: `${ARTIFACT_VOLUME}/repository/resources/security`, read_only: true },
     ],
     networks: networksOf(lab, node.attachments),
     ...(node.published.length ? { ports: portsOf(node.published) } : {}),
@@ -84,9 +87,10 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
       ...HEALTH_TIMING,
     },
     depends_on: manager
-      ? { db: { condition: 'service_healthy' } }
+      ? { db: { condition: 'service_healthy' }, truststore: { condition: 'service_completed_successfully' } }
       : {
         db: { condition: 'service_healthy' },
+        truststore: { condition: 'service_completed_successfully' },
         // A gateway that starts before the control plane misses its startup sync (product-apim#12126).
         ...Object.fromEntries(lab.nodes.filter((n) => n.role === 'manager').map((m) => [m.name, { condition: 'service_healthy' }])),
         ...Object.fromEntries(lab.balancers.map((b) => [b.name, { condition: 'service_started' }])),
@@ -115,6 +119,43 @@ function balancerService(lab: LabSpec, balancer: LabSpec['balancers'][number]): 
   };
 }
 
+/**
+ * The product image's own client-truststore.jks plus the lab CA, made once with the product's
+ * own keytool (no JDK needed on the host) and kept: a truststore the user extended is never
+ * replaced. Exits non-zero when the kept file does not hold this lab's CA.
+ */
+function truststoreService(lab: LabSpec): Service {
+  const out = `/carbon-labs/${TRUST.truststore}`;
+  const ca = `/carbon-labs/${TRUST.caCert}`;
+  const stock = `${lab.product.serverHome}/repository/resources/security/client-truststore.jks`;
+  const pass = TRUST.truststorePassword;
+  // `$$` is a literal `$` for the shell (compose interpolates `$`).
+  const script = [
+    'set -e',
+    `if [ ! -f ${out} ]; then`,
+    `  cp ${stock} ${out}.tmp`,
+    `  keytool -importcert -noprompt -trustcacerts -alias ${TRUST.caAlias} -file ${ca} -keystore ${out}.tmp -storepass ${pass}`,
+    `  chmod 644 ${out}.tmp && mv ${out}.tmp ${out}`,
+    `  echo "made ${TRUST.truststore}: ${stock} of the image plus the lab CA (alias ${TRUST.caAlias})"`,
+    'fi',
+    `want=$$(keytool -printcert -file ${ca} | sed -n 's/^.*SHA256: //p')`,
+    `if keytool -list -keystore ${out} -storepass ${pass} | grep -q "$$want"; then echo "${TRUST.truststore} trusts the lab CA (SHA-256 $$want)"; else`,
+    `  echo "ERROR: ${TRUST.truststore} does not hold the lab CA ${TRUST.caCert} (SHA-256 $$want): remove it to have it made again" >&2; exit 1; fi`,
+  ].join('\n');
+  return {
+    image: lab.product.image,
+    entrypoint: ['/bin/sh', '-c'],
+    command: [script],
+    user: 'root',
+    network_mode: 'none',
+    volumes: [
+      { type: 'bind', source: `./${TRUST.certsDir}`, target: `/carbon-labs/${TRUST.certsDir}`, read_only: true },
+      { type: 'bind', source: `./${TRUST.truststoreDir}`, target: `/carbon-labs/${TRUST.truststoreDir}` },
+    ],
+    restart: 'no',
+  };
+}
+
 /** Renders the compose file as a compose-spec object (the writer serialises it to YAML). */
 export function renderCompose(lab: LabSpec): ComposeSpecification {
   const services: Record<string, Service> = {};
@@ -130,6 +171,7 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
     volumes: [{ type: 'volume', source: 'dbscripts', target: '/dbscripts' }],
     restart: 'no',
   };
+  services.truststore = truststoreService(lab);
   services.db = {
     image: imageRef('db'),
     environment: { MYSQL_ROOT_PASSWORD: DB.rootPassword },
@@ -148,6 +190,7 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
   };
   services.backend = {
     image: imageRef('nginx'),
+    expose: [String(BACKEND_PORT)],
     volumes: [{ type: 'bind', source: './backend/nginx.conf', target: '/etc/nginx/nginx.conf', read_only: true }],
     networks: networksOf(lab, backend.attachments),
     restart: 'unless-stopped',
@@ -167,4 +210,5 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
 }
 
 /** The backend the lab's test APIs point at, as the workers reach it. */
-export const BACKEND_URL = 'http://backend:8080';
+export const BACKEND_PORT = 8080;
+export const BACKEND_URL = `http://backend:${BACKEND_PORT}`;

@@ -1,5 +1,7 @@
 import YAML from 'yaml';
 import type { LabSpec } from '../model/lab';
+import { ONE_SHOT_SERVICES, SUPPORT_SERVICES, TRUST } from '../model/lab';
+import { BACKEND_PORT } from './compose';
 import { renderCompose } from './compose';
 import { renderDbInit, renderDeploymentToml } from './deployment-toml';
 import { renderBackendConf, renderBalancerConf } from './nginx';
@@ -41,12 +43,17 @@ function renderComposeYaml(lab: LabSpec, marker: string): string {
 }
 
 function renderLabReadme(lab: LabSpec, marker: string): string {
-  const services = [...lab.balancers, ...lab.nodes].map((s) => ({
-    name: s.name,
-    role: 'role' in s ? s.role : 'balancer',
-    networks: s.attachments.map((a) => a.network).join(', '),
-    ports: s.published.map((p) => `${p.containerPort} → \`${p.variable}\`=${p.hostPort}`).join('<br>') || '—',
-  }));
+  const support: Record<string, string> = { db: 'database (MySQL protocol), port 3306 inside the lab', backend: `test backend of the lab's APIs, port ${BACKEND_PORT} inside the lab` };
+  const services = [
+    ...[...lab.balancers, ...lab.nodes].map((s) => ({
+      name: s.name,
+      role: 'role' in s ? s.role : 'balancer',
+      networks: s.attachments.map((a) => a.network).join(', '),
+      ports: s.published.map((p) => `${p.containerPort} → \`${p.variable}\`=${p.hostPort}`).join(', ') || '—',
+    })),
+    ...SUPPORT_SERVICES.map((s) => ({ name: s.name, role: support[s.name] ?? s.name, networks: s.attachments.map((a) => a.network).join(', '), ports: '—' })),
+    ...ONE_SHOT_SERVICES.map((name) => ({ name, role: 'one-shot at `up`, then exits 0', networks: 'none', ports: '—' })),
+  ];
   return renderTemplate('generator/templates/lab-README.md.ejs', {
     marker, project: lab.project, pattern: lab.pattern, product: lab.product,
     patternText: PATTERN_TEXT[lab.pattern], services, command: regenerateCommand(lab),
@@ -62,6 +69,7 @@ export function renderLab(lab: LabSpec): GeneratedFile[] {
     { path: 'README.md', content: renderLabReadme(lab, marker) },
     { path: 'db/init/00-carbon-labs.sh', content: renderDbInit(marker), executable: true },
     { path: 'backend/nginx.conf', content: renderBackendConf(lab, marker) },
+    { path: `${TRUST.truststoreDir}/README.md`, content: `<!-- ${marker} -->\n\`client-truststore.jks\` is made here at \`up\` by the \`truststore\` one-shot: the product image's own truststore plus the lab CA (\`certs/ca.crt\`, alias \`${TRUST.caAlias}\`), with the image's keytool. It is mounted into every node at \`repository/resources/security/\` and kept across runs; remove it to have it made again.\n` },
     { path: 'drivers/README.md', content: `<!-- ${marker} -->\nPut the MySQL JDBC driver (mysql-connector-j 8.x jar) here for the real product; the stand-in needs none.\n` },
     ...lab.balancers.map((b) => ({ path: `nginx/${b.name}.conf`, content: renderBalancerConf(lab, b, marker) })),
     ...lab.nodes.map((n) => ({

@@ -5,9 +5,11 @@ import { createServer } from 'net';
 import { join } from 'path';
 import { LabError } from '../errors';
 import type { LabSpec } from '../model/lab';
+import { BACKEND_URL, DB } from '../render/compose';
+import { ONE_SHOT_SERVICES, TRUST } from '../model/lab';
 import { retryUntil } from './retry';
 import { requireDocker } from './docker';
-import { run } from './exec';
+import { ensureTrustChain } from './trust';
 import type { Log } from './images';
 
 export const docker = new Docker();
@@ -38,19 +40,14 @@ export function provideDrivers(dir: string, needed: boolean, log: Log): void {
   }
 }
 
-/** A self-signed certificate per lab for the balancers' TLS listeners; made once, kept. */
-export async function ensureCertificate(dir: string): Promise<void> {
-  const certs = join(dir, 'certs');
-  if (existsSync(join(certs, 'lab.crt')) && existsSync(join(certs, 'lab.key'))) return;
-  mkdirSync(certs, { recursive: true });
-  const result = await run('openssl', [
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-subj', '/CN=carbon-labs/O=carbon-labs',
-    '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:lb,DNS:lb-manager,DNS:lb-worker',
-    '-keyout', join(certs, 'lab.key'), '-out', join(certs, 'lab.crt'),
-  ]);
-  if (result.code !== 0) throw new LabError(`openssl could not make the lab certificate: ${result.stderr.trim()}`, 'apt-get install openssl');
-  // NGINX's workers read the key as an unprivileged user in some images.
-  await run('chmod', ['644', join(certs, 'lab.key')]);
+/**
+ * Everything a lab needs on disk before compose starts it, for the CLI and the harness alike:
+ * free host ports (unless this lab already holds them), the trust chain, the JDBC drivers.
+ */
+export async function prepareLab(lab: LabSpec, dir: string, log: Log): Promise<void> {
+  await checkPorts(lab, dir);
+  await ensureTrustChain(lab, dir, log);
+  provideDrivers(dir, lab.product.pulled, log);
 }
 
 export interface ContainerState {
@@ -100,8 +97,9 @@ export async function checkPorts(lab: LabSpec, dir: string): Promise<void> {
   await assertPortsFree(dir);
 }
 
+const oneShot = (service: string) => (ONE_SHOT_SERVICES as readonly string[]).includes(service);
 const ready = (c: ContainerState) =>
-  c.service === 'dbscripts' ? c.exitCode === 0 : c.state === 'running' && (c.health === undefined || c.health === 'healthy');
+  oneShot(c.service) ? c.exitCode === 0 : c.state === 'running' && (c.health === undefined || c.health === 'healthy');
 
 async function lastLogLines(id: string, lines = 15): Promise<string> {
   const buffer = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines }).catch(() => Buffer.from(''));
@@ -125,12 +123,12 @@ export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log,
   const started = Date.now();
   let lastLine = '';
   let lastPrint = 0;
-  const expected = ['dbscripts', 'db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)]
+  const expected = [...ONE_SHOT_SERVICES, 'db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)]
     .filter((s) => !options.unawaited?.includes(s));
   const outcome = await retryUntil(async () => {
     const states = await labContainers(lab.project);
     // After a fault (a paused node) a node is unhealthy until its next check: not fatal then.
-    const failed = states.find((c) => expected.includes(c.service) && ((c.service === 'dbscripts' && c.exitCode !== undefined && c.exitCode !== 0) || (unhealthyIsFatal && c.health === 'unhealthy')));
+    const failed = states.find((c) => expected.includes(c.service) && ((oneShot(c.service) && c.exitCode !== undefined && c.exitCode !== 0) || (unhealthyIsFatal && c.health === 'unhealthy')));
     if (failed) return { done: true, failed, states };
     const waiting = expected.filter((s) => !states.some((c) => c.service === s && ready(c)));
     const line = `healthy ${expected.length - waiting.length}/${expected.length}${waiting.length ? `; waiting for ${waiting.map((s) => `${s} (${describe(states.find((c) => c.service === s))})`).join(', ')}` : ''}`;
@@ -167,9 +165,7 @@ export interface UpOptions {
 /** `docker compose up -d`, then wait for health. Re-running on a running lab is a no-op. */
 export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Promise<number> {
   await requireDocker();
-  await checkPorts(lab, dir);
-  await ensureCertificate(dir);
-  provideDrivers(dir, lab.product.pulled, options.log);
+  await prepareLab(lab, dir, options.log);
   options.log(`starting ${lab.project} from ${dir}`);
   await upAll({ cwd: dir, env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'] })
     .catch((e: { err?: string; exitCode?: number }) => {
@@ -202,7 +198,9 @@ export function labUrls(lab: LabSpec, dir: string): string[] {
     lines.push(`  ${w.name.padEnd(12)} https://127.0.0.1:${env[api.variable]} (API, direct)   https://127.0.0.1:${env[servlet.variable]} (servlet)`);
   }
   lines.push(
-    '  Login        admin / admin  (self-signed certificates: curl -k)',
+    `  Backend      ${BACKEND_URL}  (inside the lab: what test APIs point at; not published)`,
+    `  Database     ${DB.host}:${DB.port} ${DB.apimDb}, ${DB.sharedDb}  (inside the lab; docker compose -p ${lab.project} exec db mysql -uroot -p${DB.rootPassword})`,
+    `  Login        admin / admin  (TLS by the lab CA: curl --cacert ${join(dir, TRUST.caCert)})`,
     `  Stop         make down PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`,
   );
   return lines;

@@ -27,6 +27,8 @@ export interface NodeConfig {
   readonly eventDuplicateUrls: readonly { host: string; port: number }[];
   readonly gatewayLabels: readonly string[];
   readonly gatewayEnvironments: readonly GatewayEnvironment[];
+  /** `[truststore]`: the product's client truststore (file under repository/resources/security). */
+  readonly truststore: { readonly file: string; readonly password: string };
   /** Key shared by every node with the same keystore: signs and verifies tokens. */
   readonly keystoreSecret: string;
   readonly faults: Faults;
@@ -151,6 +153,10 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
     eventDuplicateUrls: ((eventHub.event_duplicate_url ?? []) as string[]).map(endpoint),
     gatewayLabels: (table(table(apim, 'sync_runtime_artifacts'), 'gateway').gateway_labels ?? ['Default']) as string[],
     gatewayEnvironments: environments(apim),
+    truststore: {
+      file: join(serverHome, 'repository', 'resources', 'security', String(table(t, 'truststore').file_name ?? 'client-truststore.jks')),
+      password: String(table(t, 'truststore').password ?? 'wso2carbon'),
+    },
     keystoreSecret: `${String(keystore.file_name ?? 'wso2carbon.jks')}:${String(keystore.password ?? 'wso2carbon')}:${String(keystore.alias ?? 'wso2carbon')}`,
     faults: readFaults(env),
   };

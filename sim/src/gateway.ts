@@ -5,6 +5,7 @@ import type { HubEvent } from './eventhub';
 import type { Handler, Req, Res } from './http';
 import { bearerToken, json, log, NOT_DEPLOYED, sleep } from './http';
 import type { TokenIssuer } from './tokens';
+import type { TrustStore } from './trust';
 
 interface Artifact {
   readonly apiId: string;
@@ -32,13 +33,14 @@ export class Gateway {
   private resyncing = false;
   private startupComplete = false;
 
-  constructor(private readonly config: NodeConfig, private readonly tokens: TokenIssuer) {}
+  constructor(private readonly config: NodeConfig, private readonly tokens: TokenIssuer, private readonly trust: TrustStore) {}
 
   private async internal(path: string): Promise<{ count: number; list: unknown[] }> {
     const origin = this.config.keyManagerOrigin;
     if (!origin) throw new Error('[apim.key_manager] service_url is not set: nowhere to pull artifacts from');
     const auth = Buffer.from(`${this.config.superAdmin.username}:${this.config.superAdmin.password}`).toString('base64');
-    const res = await send(`${origin}${path}`, { method: 'GET', headers: { authorization: `Basic ${auth}` }, rawBody: '' }, 5000);
+    const res = await send(`${origin}${path}`, { method: 'GET', headers: { authorization: `Basic ${auth}` }, rawBody: '' }, 5000, this.trust);
+    if (res.failure) throw new Error(res.failure);
     if (res.status !== 200) throw new Error(`GET ${origin}${path} answered ${res.status}: ${String(res.body).slice(0, 200)}`);
     return JSON.parse(String(res.body)) as { count: number; list: unknown[] };
   }
@@ -55,7 +57,10 @@ export class Gateway {
     }
   }
 
-  /** Startup sync, retried like the product's deployment retries, then given up (product-apim#12126). */
+  /**
+   * Startup sync, retried like the product's deployment retries, then given up (product-apim#12126).
+   * A gateway whose startup sync failed keeps answering 500 on its startup health check.
+   */
   async startupSync(): Promise<void> {
     for (let attempt = 1; attempt <= 10; attempt++) {
       try {
@@ -68,8 +73,7 @@ export class Gateway {
         await sleep(2000);
       }
     }
-    log('ERROR', 'GatewayStartupListener', 'giving up the startup sync; APIs will answer 404 until a deploy event or a restart');
-    this.startupComplete = true;
+    log('ERROR', 'GatewayStartupListener', 'giving up the startup sync: /api/am/gateway/v2/server-startup-healthcheck stays 500; APIs answer 404 until a deploy event or a restart');
   }
 
   /**
@@ -163,7 +167,7 @@ export class Gateway {
       }
       const endpoint = artifact.endpointConfig?.production_endpoints?.url;
       if (!endpoint) return RUNTIME_ERROR(500, '101503', 'Runtime Error', 'No production endpoint configured');
-      return send(`${endpoint.replace(/\/$/, '')}${resource}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, rawBody: req.rawBody }, 10_000);
+      return send(`${endpoint.replace(/\/$/, '')}${resource}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, rawBody: req.rawBody }, 10_000, this.trust);
     };
   }
 }
@@ -175,21 +179,25 @@ function matchesTarget(target: string, resource: string): boolean {
 }
 
 /**
- * One outbound HTTP(S) call, for pulls from the control plane and for proxying to backends. The
- * lab's balancers present a per-lab self-signed certificate the stand-in does not verify (see
- * sim/README.md: the real product needs it in client-truststore.jks).
+ * One outbound HTTP(S) call, for pulls from the control plane and for proxying to backends. HTTPS
+ * is verified against the node's client-truststore.jks, as the product's clients do; `failure`
+ * says why a call got no answer (a PKIX error names the URL and the truststore).
  */
-function send(url: string, req: { method: string; headers: Record<string, string>; rawBody: string }, timeoutMs: number): Promise<Res> {
+function send(url: string, req: { method: string; headers: Record<string, string>; rawBody: string }, timeoutMs: number, trust: TrustStore): Promise<Res & { failure?: string }> {
   const u = new URL(url);
-  const request = u.protocol === 'https:' ? httpsRequest : httpRequest;
+  const https = u.protocol === 'https:';
+  const request = https ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
-    const out = request(u, { method: req.method, headers: req.headers, timeout: timeoutMs, rejectUnauthorized: false }, (res) => {
+    const out = request(u, { method: req.method, headers: req.headers, timeout: timeoutMs, ...(https ? { agent: trust.agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: res.headers['content-type'] ?? 'application/json', body: Buffer.concat(chunks).toString('utf8') }));
     });
-    out.on('timeout', () => out.destroy(new Error('backend timed out')));
-    out.on('error', (err) => resolve(RUNTIME_ERROR(502, '101503', 'Runtime Error', `Error connecting to ${u.host}: ${err.message}`)));
+    out.on('timeout', () => out.destroy(new Error('timed out')));
+    out.on('error', (err: NodeJS.ErrnoException) => {
+      const failure = https ? trust.explain(url, err) : `${err.message} calling ${url}`;
+      resolve({ ...RUNTIME_ERROR(502, '101503', 'Runtime Error', `Error connecting to ${u.host}: ${failure}`), failure });
+    });
     out.end(req.rawBody || undefined);
   });
 }

@@ -10,6 +10,7 @@ import { listen, log } from './http';
 import { RestApi } from './spec';
 import { MemoryApiStore, SqlApiStore } from './store';
 import { TokenIssuer } from './tokens';
+import { TrustStore } from './trust';
 
 const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, eventHub: 5672 };
 const VERSION = 'WSO2 API Manager-4.3.0';
@@ -86,7 +87,10 @@ async function main(): Promise<void> {
     return;
   }
 
-  const gateway = new Gateway(config, tokens);
+  // Read at startup like the product's truststore: unreadable or a wrong password stops the node.
+  const trust = new TrustStore(config.truststore.file, config.truststore.password);
+  log('INFO', 'CarbonServerManager', `client truststore ${trust.describe()}`);
+  const gateway = new Gateway(config, tokens, trust);
   let servlet = withVersion(gateway.servlet());
   if (config.faults.workerAcceptsWrites) servlet = acceptingWrites(servlet);
   await listen(servlet, PORTS.https, tls);

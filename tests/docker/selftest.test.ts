@@ -2,7 +2,8 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { sim } from '../../generator/products/sim';
-import { runConformance } from '../../harness/conformance';
+import { CheckResult, runCheck } from '../../harness/check';
+import { openLab } from '../../harness/lab-target';
 import { SEEDED_FAULTS, SeededFault } from '../../harness/selftest';
 import { describeDocker } from '../support/docker';
 
@@ -27,9 +28,17 @@ describeDocker('self-test: every check fails on a lab that breaks the property i
   });
 
   test.each(SEEDED_FAULTS.map((f) => [f.id, f] as [string, SeededFault]))('%s is caught', async (_, fault) => {
-    const run = await runConformance({ pattern: fault.pattern, product: sim, checks: [fault.check], log, ...fault.options });
-    const result = run.checks[0];
-    caught.push({ fault: fault.id, description: fault.description, check: fault.check.id, pattern: fault.pattern, caught: result.status === 'failed', reason: result.reason });
-    expect({ fault: fault.id, check: fault.check.id, status: result.status }).toEqual({ fault: fault.id, check: fault.check.id, status: 'failed' });
+    const lab = await openLab({ pattern: fault.pattern, product: sim, log, ...fault.options });
+    let result: CheckResult;
+    let symptom: boolean | undefined;
+    try {
+      result = await runCheck(fault.check, lab, log);
+      symptom = await fault.symptom?.seen(lab);
+    } finally {
+      await lab.release();
+    }
+    const reason = `${fault.symptom ? `${fault.symptom.what}: ${symptom ? 'seen' : 'NOT seen'}. ` : ''}${result.reason ?? ''}`;
+    caught.push({ fault: fault.id, description: fault.description, check: fault.check.id, pattern: fault.pattern, caught: result.status === 'failed' && symptom !== false, reason });
+    expect({ fault: fault.id, check: fault.check.id, status: result.status, symptom }).toEqual({ fault: fault.id, check: fault.check.id, status: 'failed', symptom: fault.symptom ? true : undefined });
   });
 });

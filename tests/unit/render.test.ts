@@ -35,7 +35,7 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
 
   test('compose: the pattern\'s services, ports only on 127.0.0.1, health checks like the official ones', () => {
     const compose = YAML.parse(byPath['docker-compose.yml']);
-    const expected = ['dbscripts', 'db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)];
+    const expected = ['dbscripts', 'truststore', 'db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)];
     expect(Object.keys(compose.services)).toEqual(expected);
     for (const [name, service] of Object.entries<any>(compose.services)) {
       for (const p of service.ports ?? []) expect({ name, host_ip: p.host_ip }).toEqual({ name, host_ip: '127.0.0.1' });
@@ -47,10 +47,17 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
       expect(service.volumes[0]).toEqual({ type: 'bind', source: `./nodes/${node.name}`, target: '/home/wso2carbon/wso2-config-volume', read_only: true });
       expect(service.healthcheck.test.join(' ')).toContain(node.role === 'manager' ? 'http://localhost:9763/services/Version' : '/api/am/gateway/v2/server-startup-healthcheck');
       expect(service.depends_on.db).toEqual({ condition: 'service_healthy' });
+      expect(service.depends_on.truststore).toEqual({ condition: 'service_completed_successfully' });
+      expect(service.volumes).toContainEqual({ type: 'bind', source: './truststore', target: '/home/wso2carbon/wso2-artifact-volume/repository/resources/security', read_only: true });
       expect(Object.keys(service.networks)).toEqual(node.role === 'manager' ? ['cluster'] : ['cluster', 'public']);
     }
     expect(compose.services.db.image).toBe('${CARBON_LABS_DB_IMAGE:-mysql:8.0.36}');
     expect(compose.services.dbscripts.command[0]).toContain('/home/wso2carbon/wso2am-4.3.0/dbscripts/.');
+    // The product image's own truststore and keytool, the lab CA added; no network, then done.
+    expect(compose.services.truststore).toMatchObject({ image: product.image, network_mode: 'none', restart: 'no' });
+    expect(compose.services.truststore.command[0]).toContain('keytool -importcert -noprompt -trustcacerts -alias carbon-labs-ca -file /carbon-labs/certs/ca.crt');
+    expect(compose.services.truststore.command[0]).toContain('cp /home/wso2carbon/wso2am-4.3.0/repository/resources/security/client-truststore.jks');
+    expect(compose.services.backend.expose).toEqual(['8080']);
     expect(compose.networks.cluster.internal).toBe(true);
     expect(compose.networks.public.internal).toBeUndefined();
   });

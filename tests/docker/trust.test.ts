@@ -1,0 +1,68 @@
+import { chmodSync, mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+import { spawnSync } from 'child_process';
+import { addressOf, TRUST } from '../../generator/model/lab';
+import { sim } from '../../generator/products/sim';
+import { LabTarget, openLab } from '../../harness/lab-target';
+import { PROJECT_ROOT } from '../../generator/paths';
+import { describeDocker } from '../support/docker';
+
+/**
+ * The lab's trust chain through a real JVM: the product's clients are Java, so the proof is a
+ * Java TLS client (default HttpsURLConnection) with the truststore a lab makes, run from a
+ * container on the lab's `cluster` network against the manager listener.
+ */
+const javac = spawnSync('javac', ['-version']).status === 0;
+if (!javac && process.env.CI) throw new Error('CI must run the JVM TLS test, but javac is missing: apt-get install openjdk-17-jdk-headless');
+if (!javac) process.stdout.write('SKIPPED: the JVM TLS test needs javac (apt-get install openjdk-17-jdk-headless)\n');
+const describeJvm = javac ? describeDocker : describe.skip;
+
+describeJvm('a JVM trusts the manager listener with the lab truststore, and only with it', () => {
+  let lab: LabTarget;
+  let classes: string;
+  let stock: string;
+  const stockInImage = `${sim.serverHome}/repository/resources/security/client-truststore.jks`;
+
+  beforeAll(async () => {
+    lab = await openLab({ pattern: 3, product: sim });
+    classes = mkdtempSync(join(tmpdir(), 'carbon-labs-jvm-'));
+    const compiled = spawnSync('javac', ['--release', '17', '-d', classes, join(PROJECT_ROOT, 'tests', 'jvm', 'TlsProbe.java')], { encoding: 'utf8' });
+    if (compiled.status !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
+    chmodSync(classes, 0o755);
+    // The image's own truststore, as a node has it without the lab's: copied out for the test.
+    stock = mkdtempSync(join(tmpdir(), 'carbon-labs-stock-'));
+    chmodSync(stock, 0o755);
+    const copied = await lab.probe('cluster', ['cp', stockInImage, '/out/client-truststore.jks'], { image: lab.product.image, binds: [`${stock}:/out`], user: 'root' });
+    if (copied.code !== 0) throw new Error(`could not copy the stock truststore: ${copied.output}`);
+  });
+  afterAll(async () => { await lab?.release(); });
+
+  const java = (truststoreDir: string, url: string, allowAll = false) => lab.probe('cluster', [
+    'java', '-cp', '/probe', '-Djavax.net.ssl.trustStore=/trust/client-truststore.jks', `-Djavax.net.ssl.trustStorePassword=${TRUST.truststorePassword}`,
+    ...(allowAll ? ['-Dhttpclient.hostnameVerifier=AllowAll'] : []), 'TlsProbe', url,
+  ], { image: lab.product.image, binds: [`${classes}:/probe:ro`, `${truststoreDir}:/trust:ro`] });
+
+  const labTruststore = () => join(lab.dir, TRUST.truststoreDir);
+  const byName = () => `https://${lab.lab.managerEndpointHost}:9443/services/Version`;
+
+  test('the lab truststore: 200 from https://lb-manager:9443, host name verified', async () => {
+    const r = await java(labTruststore(), byName());
+    expect({ code: r.code, output: r.output }).toEqual({ code: 0, output: expect.stringContaining('HTTP 200') });
+    expect(r.output).toContain(lab.product.version);
+  });
+
+  test('the image\'s stock truststore: a PKIX path error', async () => {
+    const r = await java(stock, byName());
+    expect({ code: r.code, output: r.output }).toEqual({ code: 2, output: expect.stringContaining('PKIX path building failed') });
+  });
+
+  test('by address: default host-name verification refuses it, the product\'s AllowAll accepts the chain', async () => {
+    const address = addressOf(lab.lab, lab.managerBalancer, 'cluster');
+    const url = `https://${address}:9443/services/Version`;
+    const strict = await java(labTruststore(), url);
+    expect({ code: strict.code, output: strict.output }).toEqual({ code: 2, output: expect.stringMatching(/No subject alternative names matching IP address|No name matching/) });
+    const allowAll = await java(labTruststore(), url, true);
+    expect({ code: allowAll.code, output: allowAll.output }).toEqual({ code: 0, output: expect.stringContaining('HTTP 200') });
+  });
+});
