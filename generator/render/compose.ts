@@ -20,10 +20,31 @@ const imageRef = (kind: keyof typeof IMAGE_VARIABLES) =>
   `\${${IMAGE_VARIABLES[kind].variable}:-${IMAGE_VARIABLES[kind].public}}`;
 
 /**
- * Same cadence for both products: a fast node turns healthy within a second, a JVM has 5 minutes.
- * (Docker 20.10 has no start_interval, so the interval itself is short.)
+ * Same cadence for both products: a fast node turns healthy within a second, a cold JVM has 5
+ * minutes (WSO2's own compose allows 3). Docker 20.10 has no start_interval, so the interval
+ * itself is short; a probe may take 5 s on a JVM busy deploying.
  */
 const HEALTH_TIMING = { interval: '1s', timeout: '5s', retries: 5, start_period: '300s' };
+
+/**
+ * Sized for the real product: WSO2's documented heap is 2 GB; four JVMs, MySQL and two NGINX fit
+ * in 16 GB with these limits (2 × 3 GB + 2 × 2.5 GB + 1.5 GB). Workers get the smaller heap:
+ * lower worker memory is one of the pattern's promises. The stand-in stays far below the limits.
+ */
+export const NODE_MEMORY = {
+  manager: { heap: '-Xms1024m -Xmx2048m', limit: '3g' },
+  worker: { heap: '-Xms512m -Xmx1536m', limit: '2560m' },
+} as const;
+const DB_MEMORY_LIMIT = '1536m';
+/** docker-apim's my.cnf: every node's datasources (50 connections each by default) must fit. */
+const DB_MAX_CONNECTIONS = 1000;
+
+/**
+ * A lab does not come back when Docker restarts (e.g. after a reboot) unless its `.env` says so:
+ * `CARBON_LABS_RESTART=unless-stopped`.
+ */
+export const RESTART_VARIABLE = 'CARBON_LABS_RESTART';
+const RESTART = `\${${RESTART_VARIABLE}:-no}`;
 
 /** The database's credentials; also written into every deployment.toml. */
 export const DB = {
@@ -67,8 +88,7 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
     hostname: node.name,
     environment: {
       PROFILE_NAME: product.profiles[node.role],
-      // Below the official 1 GB default: a lab runs five nodes on a laptop; workers need less.
-      JVM_MEM_OPTS: manager ? '-Xms512m -Xmx1024m' : '-Xms256m -Xmx512m',
+      JVM_MEM_OPTS: NODE_MEMORY[node.role].heap,
     },
     volumes: [
       { type: 'bind', source: `./nodes/${node.name}`, target: CONFIG_VOLUME, read_only: true },
@@ -95,7 +115,8 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
         ...Object.fromEntries(lab.nodes.filter((n) => n.role === 'manager').map((m) => [m.name, { condition: 'service_healthy' }])),
         ...Object.fromEntries(lab.balancers.map((b) => [b.name, { condition: 'service_started' }])),
       },
-    restart: 'unless-stopped',
+    mem_limit: NODE_MEMORY[node.role].limit,
+    restart: RESTART,
   };
 }
 
@@ -115,7 +136,7 @@ function balancerService(lab: LabSpec, balancer: LabSpec['balancers'][number]): 
       test: ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', 'http://127.0.0.1:8081/nginx-health'],
       interval: '1s', timeout: '3s', retries: 3,
     },
-    restart: 'unless-stopped',
+    restart: RESTART,
   };
 }
 
@@ -175,6 +196,8 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
   services.db = {
     image: imageRef('db'),
     environment: { MYSQL_ROOT_PASSWORD: DB.rootPassword },
+    command: [`--max-connections=${DB_MAX_CONNECTIONS}`],
+    mem_limit: DB_MEMORY_LIMIT,
     volumes: [
       { type: 'bind', source: './db/init', target: '/docker-entrypoint-initdb.d', read_only: true },
       { type: 'volume', source: 'dbscripts', target: '/wso2-dbscripts', read_only: true },
@@ -186,14 +209,14 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
       interval: '1s', timeout: '5s', retries: 10, start_period: '120s',
     },
     depends_on: { dbscripts: { condition: 'service_completed_successfully' } },
-    restart: 'unless-stopped',
+    restart: RESTART,
   };
   services.backend = {
     image: imageRef('nginx'),
     expose: [String(BACKEND_PORT)],
     volumes: [{ type: 'bind', source: './backend/nginx.conf', target: '/etc/nginx/nginx.conf', read_only: true }],
     networks: networksOf(lab, backend.attachments),
-    restart: 'unless-stopped',
+    restart: RESTART,
   };
   for (const balancer of lab.balancers) services[balancer.name] = balancerService(lab, balancer);
   for (const node of lab.nodes) services[node.name] = nodeService(lab, node);

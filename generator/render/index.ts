@@ -1,7 +1,7 @@
 import YAML from 'yaml';
 import type { LabSpec } from '../model/lab';
 import { ONE_SHOT_SERVICES, SUPPORT_SERVICES, TRUST } from '../model/lab';
-import { BACKEND_PORT } from './compose';
+import { BACKEND_PORT, RESTART_VARIABLE } from './compose';
 import { renderCompose } from './compose';
 import { renderDbInit, renderDeploymentToml } from './deployment-toml';
 import { renderBackendConf, renderBalancerConf } from './nginx';
@@ -33,6 +33,7 @@ function renderEnv(lab: LabSpec, marker: string): string {
   for (const s of [...lab.balancers, ...lab.nodes]) {
     for (const p of s.published) lines.push(`# ${s.name}: ${p.description}`, `${p.variable}=${p.hostPort}`);
   }
+  lines.push('# Restart policy of the lab\'s services: "no" leaves the lab down after Docker restarts (a reboot);', '# unless-stopped brings it back.', `${RESTART_VARIABLE}=no`);
   return `${lines.join('\n')}\n`;
 }
 

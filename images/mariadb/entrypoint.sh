@@ -38,4 +38,5 @@ SQL
   kill "$pid"; wait "$pid" || true
   echo "db: initialisation done"
 fi
-exec mariadbd --user=mysql --datadir="$datadir" --socket="$socket"
+# Arguments are server options, as with the mysql image (e.g. --max-connections=1000).
+exec mariadbd --user=mysql --datadir="$datadir" --socket="$socket" "$@"

@@ -58,6 +58,17 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
     expect(compose.services.truststore.command[0]).toContain('keytool -importcert -noprompt -trustcacerts -alias carbon-labs-ca -file /carbon-labs/certs/ca.crt');
     expect(compose.services.truststore.command[0]).toContain('cp /home/wso2carbon/wso2am-4.3.0/repository/resources/security/client-truststore.jks');
     expect(compose.services.backend.expose).toEqual(['8080']);
+    expect(compose.services.db.command).toEqual(['--max-connections=1000']);
+    // Real-JVM sizing: the whole lab fits 16 GB; a worker's heap and limit are below a manager's.
+    const bytes = (v: string) => Number(v.replace(/[gm]$/, '')) * (v.endsWith('g') ? 1024 : 1) * 2 ** 20;
+    const limits = Object.values<any>(compose.services).map((svc) => (svc.mem_limit ? bytes(svc.mem_limit) : 0));
+    expect(limits.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(16 * 2 ** 30);
+    const heap = (role: string) => Number(/-Xmx(\d+)m/.exec(compose.services[`${role}-1`].environment.JVM_MEM_OPTS)![1]);
+    expect(heap('worker')).toBeLessThan(heap('manager'));
+    expect(bytes(compose.services['worker-1'].mem_limit)).toBeLessThan(bytes(compose.services['manager-1'].mem_limit));
+    // Nothing comes back after a reboot unless the lab's .env asks for it.
+    for (const svc of Object.values<any>(compose.services)) expect(['${CARBON_LABS_RESTART:-no}', 'no']).toContain(svc.restart);
+    expect(byPath['.env']).toMatch(/^CARBON_LABS_RESTART=no$/m);
     expect(compose.networks.cluster.internal).toBe(true);
     expect(compose.networks.public.internal).toBeUndefined();
   });
