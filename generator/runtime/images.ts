@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync } from 'fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { join } from 'path';
 import { LabError } from '../errors';
 import { PROJECT_ROOT } from '../paths';
@@ -35,14 +35,16 @@ async function ensureLocalBase(log: Log): Promise<string> {
   return LOCAL_BASE;
 }
 
-/** Public image if present or pullable, else the locally built equivalent. */
+/** Public image if present or pullable, else the locally built equivalent (rebuilt when stale). */
 async function chooseSupportImage(kind: keyof typeof LOCAL_IMAGES, log: Log): Promise<string> {
   const publicImage = IMAGE_VARIABLES[kind].public;
   const local = LOCAL_IMAGES[kind];
+  const dir = join(ROOT, local.dir);
+  const digest = filesDigest(readdirSync(dir).sort().map((f) => join(dir, f)));
   if (await imagePresent(publicImage)) return publicImage;
-  if (await imagePresent(local.tag)) return local.tag;
+  if (await imageLabel(local.tag) === digest) return local.tag;
   if (await tryPull(publicImage)) return publicImage;
-  await build(local.tag, join(ROOT, local.dir), await ensureLocalBase(log), log);
+  await build(local.tag, dir, await ensureLocalBase(log), log, { [SOURCE_LABEL]: digest });
   return local.tag;
 }
 
@@ -57,20 +59,27 @@ async function simBase(log: Log): Promise<string> {
 const SIM_BUNDLE = join(ROOT, 'dist', 'sim', 'sim.js');
 const SOURCE_LABEL = 'carbon-labs.source-sha256';
 
-/** A digest of everything that goes into the stand-in image, so a stale image is rebuilt. */
-function simSourceDigest(): string {
-  if (!existsSync(SIM_BUNDLE)) throw new LabError(`the stand-in bundle ${SIM_BUNDLE} is missing`, 'make images');
+function filesDigest(files: readonly string[]): string {
   const hash = createHash('sha256');
-  for (const file of [SIM_BUNDLE, join(ROOT, 'images', 'apim-sim', 'Dockerfile'), join(ROOT, 'images', 'apim-sim', 'docker-entrypoint.sh'),
-    join(ROOT, 'sim', 'dbscripts', 'mysql.sql'), join(ROOT, 'sim', 'dbscripts', 'apimgt', 'mysql.sql')]) {
-    hash.update(readFileSync(file));
-  }
+  for (const file of files) hash.update(readFileSync(file));
   return hash.digest('hex');
 }
 
+/** A digest of everything that goes into the stand-in image, so a stale image is rebuilt. */
+function simSourceDigest(): string {
+  if (!existsSync(SIM_BUNDLE)) throw new LabError(`the stand-in bundle ${SIM_BUNDLE} is missing`, 'make images');
+  return filesDigest([SIM_BUNDLE, join(ROOT, 'images', 'apim-sim', 'Dockerfile'), join(ROOT, 'images', 'apim-sim', 'docker-entrypoint.sh'),
+    join(ROOT, 'sim', 'dbscripts', 'mysql.sql'), join(ROOT, 'sim', 'dbscripts', 'apimgt', 'mysql.sql')]);
+}
+
+/** The source digest an image of ours was built from, or undefined when absent. */
+async function imageLabel(image: string): Promise<string | undefined> {
+  const r = await run('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${SOURCE_LABEL}"}}`, image]);
+  return r.code === 0 ? r.stdout.trim() : undefined;
+}
+
 async function simImageCurrent(product: ProductSpec): Promise<boolean> {
-  const r = await run('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${SOURCE_LABEL}"}}`, product.image]);
-  return r.code === 0 && r.stdout.trim() === simSourceDigest();
+  return await imageLabel(product.image) === simSourceDigest();
 }
 
 /** Stages the stand-in's build context: the bundle (built by make), its dbscripts, the spec. */
