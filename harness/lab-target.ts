@@ -110,7 +110,8 @@ export class LabTarget {
 
   /** Tears down what this harness started; a lab the user started is left running. */
   async release(): Promise<void> {
-    await this.started?.down({ removeVolumes: true, timeout: 5000 });
+    // Nodes ignore SIGTERM like the product (see images/apim-sim): waiting longer only delays the kill.
+    await this.started?.down({ removeVolumes: true, timeout: 2000 });
   }
 }
 

@@ -1,6 +1,6 @@
 import type { ComposeSpecification } from 'docker-compose';
 import type { Attachment, LabSpec, NodeSpec, PublishedPort } from '../model/lab';
-import { SUPPORT_SERVICES, TRUST } from '../model/lab';
+import { managers, SUPPORT_SERVICES, TRUST } from '../model/lab';
 import { ARTIFACT_VOLUME, CONFIG_VOLUME } from '../products/product';
 import { PORTS } from '../patterns/common';
 
@@ -80,6 +80,11 @@ function portsOf(published: readonly PublishedPort[]): Service['ports'] {
   }));
 }
 
+function previousManagers(lab: LabSpec, node: NodeSpec): readonly NodeSpec[] {
+  const all = managers(lab);
+  return all.slice(0, Math.max(0, all.findIndex((m) => m.name === node.name)));
+}
+
 function nodeService(lab: LabSpec, node: NodeSpec): Service {
   const { product } = lab;
   const manager = node.role === 'manager';
@@ -107,12 +112,18 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
       ...HEALTH_TIMING,
     },
     depends_on: manager
-      ? { db: { condition: 'service_healthy' }, truststore: { condition: 'service_completed_successfully' } }
+      ? {
+        db: { condition: 'service_healthy' },
+        truststore: { condition: 'service_completed_successfully' },
+        // Managers start one after another: two control planes creating an empty schema's
+        // defaults at once race on duplicate keys (product-apim#7914, #9059, #4023).
+        ...Object.fromEntries(previousManagers(lab, node).map((m) => [m.name, { condition: 'service_healthy' }])),
+      }
       : {
         db: { condition: 'service_healthy' },
         truststore: { condition: 'service_completed_successfully' },
         // A gateway that starts before the control plane misses its startup sync (product-apim#12126).
-        ...Object.fromEntries(lab.nodes.filter((n) => n.role === 'manager').map((m) => [m.name, { condition: 'service_healthy' }])),
+        ...Object.fromEntries(managers(lab).map((m) => [m.name, { condition: 'service_healthy' }])),
         ...Object.fromEntries(lab.balancers.map((b) => [b.name, { condition: 'service_started' }])),
       },
     mem_limit: NODE_MEMORY[node.role].limit,

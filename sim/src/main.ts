@@ -107,8 +107,8 @@ main().catch((err) => {
   process.exit(1);
 });
 
-// As PID 1 in a container, Node has no default SIGTERM handler: without this, `docker stop` waits
-// out its timeout and kills.
+// In the image the entrypoint shell is PID 1 and never passes SIGTERM on (as the product's); run
+// directly (tests, `node sim.js`), the stand-in stops on SIGTERM/SIGINT.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     log('INFO', 'CarbonServerManager', `${signal} received: shutting down`);

@@ -48,6 +48,8 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
       expect(service.healthcheck.test.join(' ')).toContain(node.role === 'manager' ? 'http://localhost:9763/services/Version' : '/api/am/gateway/v2/server-startup-healthcheck');
       expect(service.depends_on.db).toEqual({ condition: 'service_healthy' });
       expect(service.depends_on.truststore).toEqual({ condition: 'service_completed_successfully' });
+      if (node.name === 'manager-2') expect(service.depends_on['manager-1']).toEqual({ condition: 'service_healthy' });
+      if (node.name === 'manager-1') expect(Object.keys(service.depends_on)).toEqual(['db', 'truststore']);
       expect(service.volumes).toContainEqual({ type: 'bind', source: './truststore', target: '/home/wso2carbon/wso2-artifact-volume/repository/resources/security', read_only: true });
       expect(Object.keys(service.networks)).toEqual(node.role === 'manager' ? ['cluster'] : ['cluster', 'public']);
     }

@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../../generator/paths';
 import { describeDocker } from '../support/docker';
 
 /**
- * The lab's trust chain through a real JVM: the product's clients are Java, so the proof is a
+ * What the real product does that a lenient stand-in would hide. The lab's trust chain through a real JVM: the product's clients are Java, so the proof is a
  * Java TLS client (default HttpsURLConnection) with the truststore a lab makes, run from a
  * container on the lab's `cluster` network against the manager listener.
  */
@@ -55,6 +55,18 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
   test('the image\'s stock truststore: a PKIX path error', async () => {
     const r = await java(stock, byName());
     expect({ code: r.code, output: r.output }).toEqual({ code: 2, output: expect.stringContaining('PKIX path building failed') });
+  });
+
+  test('docker stop: the node ignores SIGTERM (the entrypoint shell is PID 1, as docker-apim 4.3.x runs api-manager.sh) and is killed after the grace period', async () => {
+    const node = 'worker-2';
+    const container = await lab.container(node);
+    const started = Date.now();
+    await container.stop({ t: 2 });
+    const tookMs = Date.now() - started;
+    const state = (await container.inspect()).State;
+    await lab.start(node);
+    await lab.waitHealthy();
+    expect({ tookMs: tookMs >= 1900, exitCode: state.ExitCode }).toEqual({ tookMs: true, exitCode: 137 });
   });
 
   test('by address: default host-name verification refuses it, the product\'s AllowAll accepts the chain', async () => {
