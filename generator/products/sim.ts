@@ -4,7 +4,7 @@ import type { ProductSpec } from './product';
 /**
  * The stand-in: an image that behaves like an APIM 4.3.0 node for everything a lab and the
  * harness touch (same mounts, PROFILE_NAME, ports, deployment.toml, REST contract, health).
- * Only `image` differs from the real product in a lab; see sim/README.md.
+ * Only `image` differs from the real product in a lab; see README.md, "The stand-in product".
  */
 export const sim: ProductSpec = {
   ...apim430,

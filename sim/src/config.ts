@@ -21,8 +21,12 @@ export interface NodeConfig {
   readonly superAdmin: { readonly username: string; readonly password: string };
   readonly apimDb?: DatabaseConfig;
   readonly sharedDb: DatabaseConfig;
-  /** Origin (scheme://host:port) of `[apim.key_manager] service_url`: where a gateway pulls from. */
-  readonly keyManagerOrigin?: string;
+  /**
+   * Origin (scheme://host:port) a gateway pulls runtime artifacts and subscription data from: the
+   * event hub's `service_url`, which defaults to `[apim.throttling] service_url` — not the key
+   * manager's (that one validates opaque tokens; the harness uses JWTs, validated locally).
+   */
+  readonly eventHubOrigin?: string;
   readonly throttleDecisionEndpoints: readonly { host: string; port: number }[];
   readonly eventDuplicateUrls: readonly { host: string; port: number }[];
   readonly gatewayLabels: readonly string[];
@@ -148,7 +152,7 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
     superAdmin: { username: String(superAdmin.username ?? 'admin'), password: String(superAdmin.password ?? 'admin') },
     apimDb: database(t, 'apim_db'),
     sharedDb,
-    keyManagerOrigin: origin(table(apim, 'key_manager').service_url) ?? origin(throttling.service_url),
+    eventHubOrigin: origin(eventHub.service_url) ?? origin(throttling.service_url),
     throttleDecisionEndpoints: ((throttling.throttle_decision_endpoints ?? []) as string[]).map(endpoint),
     eventDuplicateUrls: ((eventHub.event_duplicate_url ?? []) as string[]).map(endpoint),
     gatewayLabels: (table(table(apim, 'sync_runtime_artifacts'), 'gateway').gateway_labels ?? ['Default']) as string[],

@@ -23,7 +23,7 @@ const RUNTIME_ERROR = (status: number, code: string, message: string, descriptio
   json(status, { code, type: 'Status report', message, description });
 
 /**
- * A gateway worker: pulls deployed APIs from the control plane (`[apim.key_manager] service_url`),
+ * A gateway worker: pulls deployed APIs from the control plane (event hub / throttling `service_url`),
  * at startup and on every deploy event from the hubs it subscribed to, and serves them.
  */
 export class Gateway {
@@ -36,8 +36,8 @@ export class Gateway {
   constructor(private readonly config: NodeConfig, private readonly tokens: TokenIssuer, private readonly trust: TrustStore) {}
 
   private async internal(path: string): Promise<{ count: number; list: unknown[] }> {
-    const origin = this.config.keyManagerOrigin;
-    if (!origin) throw new Error('[apim.key_manager] service_url is not set: nowhere to pull artifacts from');
+    const origin = this.config.eventHubOrigin;
+    if (!origin) throw new Error('neither [apim.event_hub] nor [apim.throttling] service_url is set: nowhere to pull artifacts from');
     const auth = Buffer.from(`${this.config.superAdmin.username}:${this.config.superAdmin.password}`).toString('base64');
     const res = await send(`${origin}${path}`, { method: 'GET', headers: { authorization: `Basic ${auth}` }, rawBody: '' }, 5000, this.trust);
     if (res.failure) throw new Error(res.failure);

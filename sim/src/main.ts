@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   await listen(gateway.passthrough(), PORTS.passthroughHttps, tls);
   await listen(gateway.passthrough(), PORTS.passthroughHttp);
   for (const endpoint of config.throttleDecisionEndpoints) subscribe(config.nodeName, endpoint, (e) => void gateway.onEvent(e), () => void gateway.resync());
-  log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; pulling artifacts from ${config.keyManagerOrigin}`);
+  log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; pulling artifacts from ${config.eventHubOrigin}`);
   await gateway.startupSync();
 }
 

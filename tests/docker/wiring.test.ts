@@ -42,11 +42,23 @@ async function neverServed(lab: LabTarget, worker: string, context: string, toke
 
 describeDocker('a mis-wired deployment.toml breaks the stand-in the way it breaks the product', () => {
   test('wrong [apim.key_manager]/[apim.throttling] service_url on the workers: gateways never get the API (404)', async () => {
-    const lab = await openLab({ pattern: 1, product: sim, prepare: miswire(['worker-1', 'worker-2'], /https:\/\/lb-manager:9443\/services\//g, 'https://lb-manager:9999/services/') });
+    // Their startup sync fails too, so they never turn healthy (as the product's): not awaited.
+    const lab = await openLab({ pattern: 1, product: sim, unawaited: ['worker-1', 'worker-2'], prepare: miswire(['worker-1', 'worker-2'], /https:\/\/lb-manager:9443\/services\//g, 'https://lb-manager:9999/services/') });
     try {
       const { context, token } = await deployOne(lab);
       expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
       expect(await lab.logs('worker-1', 40)).toMatch(/Error while retrieving runtime artifacts|could not pull API/);
+    } finally {
+      await lab.release();
+    }
+  });
+
+  test('wrong [apim.throttling] service_url alone (the key manager\'s right): gateways still never get the API — they pull from the event hub URL', async () => {
+    const lab = await openLab({ pattern: 1, product: sim, unawaited: ['worker-1', 'worker-2'], prepare: miswire(['worker-1', 'worker-2'], /(\[apim\.throttling\]\nservice_url = )"https:\/\/lb-manager:9443\/services\/"/, '$1"https://lb-manager:9999/services/"') });
+    try {
+      const { context, token } = await deployOne(lab);
+      expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
+      expect(await lab.logs('worker-1', 40)).toContain('lb-manager:9999');
     } finally {
       await lab.release();
     }
@@ -74,10 +86,14 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
   test('wrong database host on a manager: it never becomes healthy and says why', async () => {
     const lab = await openLab({ pattern: 1, product: sim, services: ['manager-1'], prepare: miswire(['manager-1'], /jdbc:mysql:\/\/db:3306\//g, 'jdbc:mysql://db-typo:3306/') });
     try {
-      await new Promise((r) => setTimeout(r, 8000));
+      const logs = await retryUntil(async (observe) => {
+        const text = await lab.logs('manager-1', 10);
+        observe(text);
+        return text.includes('Communications link failure to db-typo:3306') ? text : undefined;
+      }, { timeoutMs: 30_000, intervalMs: 500, what: 'manager-1 to say why it cannot start' });
+      expect(logs).toContain('Communications link failure to db-typo:3306');
       const state = await (await lab.container('manager-1')).inspect();
       expect(state.State.Health?.Status).not.toBe('healthy');
-      expect(await lab.logs('manager-1', 10)).toContain('Communications link failure to db-typo:3306');
     } finally {
       await lab.release();
     }
