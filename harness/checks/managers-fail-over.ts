@@ -170,6 +170,7 @@ async function variant(ctx: CheckContext, client: ApimClient, verifier: ApimClie
     failbackMs: failback === null ? null : round(failback),
     ...(lost.length ? { lost } : {}),
     ...(unreached.length ? { unreached: unreached.slice(0, 10) } : {}),
+    ...(duplicated.length ? { duplicated: [...new Set(duplicated)].slice(0, 10) } : {}),
   };
 }
 
@@ -228,6 +229,7 @@ export const managersFailOver: Check = {
       else if ((figures.rtoMs as number) > bound) problems.push(`${v}: RTO ${figures.rtoMs} ms is above the bound of ${bound} ms`);
       if (figures.lostAcknowledgedWrites) problems.push(`${v}: ${figures.lostAcknowledgedWrites} acknowledged writes lost`);
       if (figures.unreachedWorkers) problems.push(`${v}: ${figures.unreachedWorkers} acknowledged writes never reached a worker`);
+      if (figures.duplicatedWrites) problems.push(`${v}: ${figures.duplicatedWrites} writes stored more than once (${JSON.stringify(figures.duplicated)})`);
       if (figures.failbackMs === null) problems.push(`${v}: traffic did not fail back to ${lab.managers[0].name}`);
     }
     if (problems.length) throw new CheckFailure(problems.join('; '), lab.managers.map((m) => m.name));
