@@ -1,12 +1,21 @@
 import type { LabSpec, NodeSpec } from '../model/lab';
 import { managers, workers } from '../model/lab';
-import { PORTS } from '../patterns/common';
 import { DB } from './compose';
 import { renderTemplate } from './templates';
 
 /** `&amp;` because the product renders these values into XML (docker-apim compose sample). */
 export function jdbcUrl(database: string): string {
   return `jdbc:mysql://${DB.host}:${DB.port}/${database}?useSSL=false&amp;allowPublicKeyRetrieval=true&amp;autoReconnect=true`;
+}
+
+/** The host name of the portals as a browser on the host reaches them (the lab certificate has it). */
+export const PORTAL_HOST = 'localhost';
+
+/** The host port of the manager listener (its `.env` default): where the portals are published. */
+export function portalPort(lab: LabSpec): number {
+  const admin = lab.balancers.flatMap((b) => b.listeners.filter((l) => l.kind === 'admin').map((l) => b.published.find((p) => p.containerPort === l.port)));
+  if (!admin[0]) throw new Error(`${lab.project} publishes no manager listener`);
+  return admin[0].hostPort;
 }
 
 /**
@@ -26,8 +35,10 @@ export function renderDeploymentToml(lab: LabSpec, node: NodeSpec, marker: strin
     node: node.name,
     role: node.role,
     serverRole: lab.product.profiles[node.role],
-    hostname: isManager ? lab.managerEndpointHost : lab.workerEndpointHost,
-    proxyPort: PORTS.servletHttps,
+    // Managers: the name and port users reach the portals at (WSO2's "front-end proxy" setup),
+    // so the login redirects work from the host; nodes call them by service_url, never by this.
+    hostname: isManager ? PORTAL_HOST : lab.workerEndpointHost,
+    proxyPort: portalPort(lab),
     databases,
     db: DB,
     managers: managerNames,

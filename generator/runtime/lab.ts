@@ -6,6 +6,7 @@ import { join } from 'path';
 import { LabError } from '../errors';
 import type { LabSpec } from '../model/lab';
 import { BACKEND_URL, DB } from '../render/compose';
+import { PORTAL_HOST, portalPort } from '../render/deployment-toml';
 import { ONE_SHOT_SERVICES, TRUST } from '../model/lab';
 import { retryUntil } from './retry';
 import { requireDocker } from './docker';
@@ -46,6 +47,10 @@ export function provideDrivers(dir: string, needed: boolean, log: Log): void {
  */
 export async function prepareLab(lab: LabSpec, dir: string, log: Log): Promise<void> {
   await checkPorts(lab, dir);
+  const published = readLabEnv(dir).ADMIN_HTTPS_PORT;
+  if (published && Number(published) !== portalPort(lab)) {
+    log(`warning: ADMIN_HTTPS_PORT is ${published} in ${join(dir, '.env')}, but the managers' proxyPort is ${portalPort(lab)}: portal logins will redirect to port ${portalPort(lab)}. Set proxyPort = ${published} in ${join(dir, 'nodes', '<manager>', 'repository', 'conf', 'deployment.toml')} (your edit is kept)`);
+  }
   await ensureTrustChain(lab, dir, log);
   provideDrivers(dir, lab.product.pulled, log);
 }
@@ -186,10 +191,12 @@ export async function downLab(lab: LabSpec, dir: string, log: Log): Promise<void
 export function labUrls(lab: LabSpec, dir: string): string[] {
   const env = readLabEnv(dir);
   const admin = `https://127.0.0.1:${env.ADMIN_HTTPS_PORT}`;
+  // The managers' hostname and proxyPort: the portals' login redirects go there.
+  const portals = `https://${PORTAL_HOST}:${portalPort(lab)}`;
   const lines = [
-    `  Publisher    ${admin}/publisher`,
-    `  DevPortal    ${admin}/devportal`,
-    `  Admin        ${admin}/admin`,
+    `  Publisher    ${portals}/publisher`,
+    `  DevPortal    ${portals}/devportal`,
+    `  Admin        ${portals}/admin`,
     `  REST         ${admin}/api/am/publisher/v4  (DCR: ${admin}/client-registration/v0.17/register, token: ${admin}/oauth2/token)`,
     `  API traffic  https://127.0.0.1:${env.API_HTTPS_PORT}/<context>/<version>/<resource>   http://127.0.0.1:${env.API_HTTP_PORT}/...`,
   ];

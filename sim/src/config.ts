@@ -16,6 +16,8 @@ export interface DatabaseConfig {
 export interface NodeConfig {
   readonly profile: Profile;
   readonly hostname: string;
+  /** `[transport.https.properties] proxyPort`: the HTTPS port users reach the node through. */
+  readonly proxyPort: number;
   readonly nodeName: string;
   readonly serverRole: string;
   readonly superAdmin: { readonly username: string; readonly password: string };
@@ -147,6 +149,7 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
   return {
     profile,
     hostname: String(server.hostname ?? 'localhost'),
+    proxyPort: Number(table(table(table(t, 'transport'), 'https'), 'properties').proxyPort ?? 9443),
     nodeName: String(server.node_ip ?? env.HOSTNAME ?? 'node'),
     serverRole: String(server.server_role ?? 'default'),
     superAdmin: { username: String(superAdmin.username ?? 'admin'), password: String(superAdmin.password ?? 'admin') },

@@ -11,6 +11,7 @@ import { RestApi } from './spec';
 import { MemoryApiStore, SqlApiStore } from './store';
 import { TokenIssuer } from './tokens';
 import { TrustStore } from './trust';
+import { withPortals } from './portals';
 
 const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, eventHub: 5672 };
 const VERSION = 'WSO2 API Manager-4.3.0';
@@ -44,7 +45,7 @@ async function main(): Promise<void> {
   const config = loadConfig(home, profile, process.env);
   const security = join(home, 'repository', 'resources', 'security');
   const tls = { key: readFileSync(join(security, 'server.key'), 'utf8'), cert: readFileSync(join(security, 'server.crt'), 'utf8') };
-  const tokens = new TokenIssuer(config.keystoreSecret, `https://${config.hostname}:${PORTS.https}/oauth2/token`);
+  const tokens = new TokenIssuer(config.keystoreSecret, `https://${config.hostname}:${config.proxyPort}/oauth2/token`);
   log('INFO', 'CarbonServerManager', `Starting ${VERSION} (carbon-labs stand-in) node ${config.nodeName}, profile ${profile}, server_role ${config.serverRole}`);
   const faults = Object.entries(config.faults).filter(([, v]) => v);
   if (faults.length) log('WARN', 'CarbonServerManager', `seeded faults on: ${faults.map(([k, v]) => `${k}=${v}`).join(', ')}`);
@@ -74,16 +75,16 @@ async function main(): Promise<void> {
     const specs = join(home, 'repository', 'resources', 'api-definitions', 'openapi');
     const hub = new EventHub(config.nodeName, config.eventDuplicateUrls);
     await hub.listen(PORTS.eventHub);
-    const handler = withVersion(controlPlane({
+    const handler = withVersion(withPortals(config, controlPlane({
       config, apimDb, sharedDb, hub, tokens,
       apis: config.faults.stateInMemory ? new MemoryApiStore() : new SqlApiStore(apimDb),
       publisher: new RestApi(join(specs, 'publisher-api.yaml'), '/api/am/publisher/v4'),
       devportal: new RestApi(join(specs, 'devportal-api.yaml'), '/api/am/devportal/v3'),
       admin: new RestApi(join(specs, 'admin-api.yaml'), '/api/am/admin/v4'),
-    }));
+    })));
     await listen(handler, PORTS.https, tls);
     await listen(handler, PORTS.http);
-    log('INFO', 'StartupFinalizerServiceComponent', `Server ready: https://${config.hostname}:${PORTS.https}/publisher (event hub on ${PORTS.eventHub})`);
+    log('INFO', 'StartupFinalizerServiceComponent', `Server ready: https://${config.hostname}:${config.proxyPort}/publisher (event hub on ${PORTS.eventHub})`);
     return;
   }
 

@@ -1,4 +1,6 @@
-import { chmodSync, mkdtempSync } from 'fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
+import { Browser, chromium as playwright } from 'playwright-core';
+import { labUrls } from '../../generator/runtime/lab';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import { spawnSync } from 'child_process';
@@ -76,5 +78,72 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
     expect({ code: strict.code, output: strict.output }).toEqual({ code: 2, output: expect.stringMatching(/No subject alternative names matching IP address|No name matching/) });
     const allowAll = await java(labTruststore(), url, true);
     expect({ code: allowAll.code, output: allowAll.output }).toEqual({ code: 0, output: expect.stringContaining('HTTP 200') });
+  });
+});
+
+/**
+ * The portals from the host, as a user opens them: a real browser (Debian's Chromium, driven by
+ * playwright-core) follows the login redirects of the URL `make lab` prints to the login page.
+ */
+const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
+if (!chromium && process.env.CI) throw new Error('CI must run the portal login test, but Chromium is missing: apt-get install chromium');
+if (!chromium) process.stdout.write('SKIPPED: the portal login test needs Chromium (apt-get install chromium)\n');
+const describeBrowser = chromium ? describeDocker : describe.skip;
+
+describeBrowser('the printed portal URLs log in from the host', () => {
+  let lab: LabTarget;
+  let browser: Browser;
+
+  beforeAll(async () => {
+    lab = await openLab({ pattern: 3, product: sim });
+    browser = await playwright.launch({
+      executablePath: chromium, headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+  });
+  afterAll(async () => { await browser?.close(); await lab?.release(); });
+
+  /** Where the browser ends after opening `start`: its URL, and whether it shows the login form. */
+  async function follow(start: string): Promise<{ url: string; loginForm: boolean; title: string }> {
+    // The lab CA is not in this throw-away profile: certificate errors are the browser's business here.
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    try {
+      const page = await context.newPage();
+      await page.goto(start).catch(() => undefined);
+      await page.waitForURL(/\/authenticationendpoint\/login\.do\?/, { timeout: 10_000 }).catch(() => undefined);
+      return { url: page.url(), loginForm: (await page.locator('form#loginForm input[name="username"]').count()) === 1, title: await page.title() };
+    } finally {
+      await context.close();
+    }
+  }
+
+  const printed = (target: LabTarget, portal: string) => labUrls(target.lab, target.dir)
+    .map((l) => /https:\/\/\S+\/(publisher|devportal|admin)$/.exec(l.trim().split(/\s+/).pop() ?? '')).find((m) => m?.[1] === portal)?.[0];
+
+  test.each(['publisher', 'devportal', 'admin'])('%s: the browser ends on the login page, on the host it started from', async (portal) => {
+    const start = printed(lab, portal);
+    expect(start).toMatch(new RegExp(`^https://localhost:\\d+/${portal}$`));
+    const end = await follow(start!);
+    const url = new URL(end.url);
+    expect({ origin: url.origin, path: url.pathname, caller: url.searchParams.get('commonAuthCallerPath'), loginForm: end.loginForm })
+      .toEqual({ origin: new URL(start!).origin, path: '/authenticationendpoint/login.do', caller: '/oauth2/authorize', loginForm: true });
+    expect(end.title).toContain('Sign In');
+  });
+
+  test('with the in-lab name and port as the managers\' hostname/proxyPort (the old lab), the login leads nowhere', async () => {
+    await lab.release();
+    const broken = await openLab({ pattern: 3, product: sim, prepare: (dir) => {
+      for (const m of ['manager-1', 'manager-2']) {
+        const file = join(dir, 'nodes', m, 'repository/conf/deployment.toml');
+        writeFileSync(file, readFileSync(file, 'utf8').replace(/hostname = "localhost"/, 'hostname = "lb-manager"').replace(/proxyPort = \d+/, 'proxyPort = 9443'));
+      }
+    } });
+    try {
+      const end = await follow(printed(broken, 'publisher')!);
+      expect(end.loginForm).toBe(false);
+      expect(end.url).not.toContain('/authenticationendpoint/login.do');
+    } finally {
+      await broken.release();
+    }
   });
 });
