@@ -21,7 +21,8 @@ export function renderBalancerConf(lab: LabSpec, balancer: BalancerSpec, marker:
     servers: u.servers.map((s) => ({ ...s, address: addressOf(lab, s.node, 'cluster') })),
   }));
   const listeners = balancer.listeners.map((l) => {
-    const upstream = balancer.upstreams.find((u) => u.name === l.upstream)!;
+    const upstream = balancer.upstreams.find((u) => u.name === l.upstream);
+    if (!upstream) throw new Error(`${balancer.name}: listener ${l.port} sends to upstream ${l.upstream}, which is not defined (validateLab reports this)`);
     const toManagers = l.kind === 'admin';
     return {
       ...l,

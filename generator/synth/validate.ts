@@ -1,6 +1,6 @@
 import { LabValidationError } from '../errors';
 import type { LabSpec } from '../model/lab';
-import { managers, workers } from '../model/lab';
+import { managers, SUPPORT_SERVICES, workers } from '../model/lab';
 
 /**
  * Whole-model rules, checked before anything is written. Every violation is reported together,
@@ -34,7 +34,45 @@ export function validateLab(lab: LabSpec): void {
         problems.push(`${at(`services/${b.name}/upstream/${u.name}`)} ${primaries.length} active managers; managers are active/passive (one active, the rest backup)`);
       }
       for (const s of u.servers) {
-        if (!names.includes(s.node)) problems.push(`${at(`services/${b.name}/upstream/${u.name}`)} server ${s.node} is not a service of the lab`);
+        if (!lab.nodes.some((n) => n.name === s.node)) problems.push(`${at(`services/${b.name}/upstream/${u.name}`)} server ${s.node} is not a node of the lab`);
+      }
+    }
+  }
+
+  // Every reference a renderer follows must resolve.
+  const services = [...lab.nodes, ...lab.balancers, ...SUPPORT_SERVICES];
+  for (const s of services) {
+    for (const a of s.attachments) {
+      if (!lab.networks.some((n) => n.name === a.network)) problems.push(`${at(`services/${s.name}`)} attached to network ${a.network}, which the lab does not have`);
+    }
+  }
+  for (const n of lab.networks) {
+    const hosts = services.flatMap((s) => s.attachments.filter((a) => a.network === n.name).map((a) => ({ s: s.name, host: a.host })));
+    for (const h of hosts) {
+      if (h.host < 2 || h.host > 254) problems.push(`${at(`services/${h.s}`)} address .${h.host} on ${n.name} is outside .2–.254`);
+      const other = hosts.find((o) => o.host === h.host && o.s !== h.s);
+      if (other && h.s < other.s) problems.push(`${at(`services/${h.s}`)} address .${h.host} on ${n.name} is also ${other.s}'s`);
+    }
+  }
+  for (const b of lab.balancers) {
+    for (const l of b.listeners) {
+      const upstream = b.upstreams.find((u) => u.name === l.upstream);
+      if (!upstream) problems.push(`${at(`services/${b.name}/listener/${l.port}`)} sends to upstream ${l.upstream}, which ${b.name} does not define`);
+      if (upstream && (l.kind === 'admin') !== (upstream.name === 'managers')) {
+        problems.push(`${at(`services/${b.name}/listener/${l.port}`)} the ${l.kind} listener sends to ${upstream.name}; admin goes to managers, API traffic to workers`);
+      }
+      for (const network of l.networks) {
+        if (!b.attachments.some((a) => a.network === network)) problems.push(`${at(`services/${b.name}/listener/${l.port}`)} binds on ${network}, where ${b.name} is not attached`);
+      }
+      if (b.listeners.filter((o) => o.port === l.port).length > 1) problems.push(`${at(`services/${b.name}/listener/${l.port}`)} port ${l.port} is used by two listeners`);
+    }
+    for (const p of b.published) {
+      if (!b.listeners.some((l) => l.port === p.containerPort)) problems.push(`${at(`services/${b.name}`)} publishes ${p.containerPort} (${p.variable}), where no listener is`);
+    }
+    for (const u of b.upstreams) {
+      for (const s of u.servers) {
+        const node = lab.nodes.find((n) => n.name === s.node);
+        if (node && !node.attachments.some((a) => a.network === 'cluster')) problems.push(`${at(`services/${b.name}/upstream/${u.name}`)} server ${s.node} is not on cluster, where balancers reach nodes`);
       }
     }
   }
