@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { PatternId } from '../generator/model/lab';
+import { managers, SUPPORT_SERVICES, workers } from '../generator/model/lab';
 import { PROJECT_ROOT } from '../generator/paths';
 import { buildLab } from '../generator/patterns';
 import { sim } from '../generator/products/sim';
@@ -29,17 +30,17 @@ async function labUpFigures(): Promise<Record<string, Figure>> {
   const upSeconds = (Date.now() - started) / 1000;
   const target = new LabTarget(lab, dir);
   const memory: Record<string, number> = {};
-  for (const s of ['db', 'backend', 'lb-manager', 'lb-worker', ...lab.nodes.map((n) => n.name)]) {
+  for (const s of [...SUPPORT_SERVICES.map((x) => x.name), ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)]) {
     memory[s] = Number(((memoryBytes(await (await target.container(s)).stats({ stream: false }) as never)) / MB).toFixed(1));
   }
   await downLab(lab, dir, log);
   const total = Object.values(memory).reduce((a, b) => a + b, 0);
-  const workers = lab.nodes.filter((n) => n.role === 'worker').map((n) => memory[n.name]);
-  const managers = lab.nodes.filter((n) => n.role === 'manager').map((n) => memory[n.name]);
+  const workerMemory = workers(lab).map((n) => memory[n.name]);
+  const managerMemory = managers(lab).map((n) => memory[n.name]);
   return {
     upToHealthySeconds: Number(upSeconds.toFixed(1)), upGoalSeconds: 15, upGoalMet: upSeconds <= 15,
     memoryMB: memory, labTotalMB: Number(total.toFixed(1)), labTotalGoalMB: 600, labTotalGoalMet: total <= 600,
-    everyWorkerBelowEveryManager: Math.max(...workers) < Math.min(...managers),
+    everyWorkerBelowEveryManager: Math.max(...workerMemory) < Math.min(...managerMemory),
   };
 }
 

@@ -4,9 +4,10 @@ import { join } from 'path';
 import YAML from 'yaml';
 import { DockerComposeEnvironment, StartedDockerComposeEnvironment, Wait } from 'testcontainers';
 import type { LabSpec, NodeSpec, PatternId } from '../generator/model/lab';
+import { BACKEND_URL, managers, workers } from '../generator/model/lab';
+import { PORTS } from '../generator/products/product';
 import { buildLab } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
-import { BACKEND_URL } from '../generator/render/compose';
 import { ensureImages, Log } from '../generator/runtime/images';
 import { demux, docker, labContainers, prepareLab, readLabEnv, waitHealthy } from '../generator/runtime/lab';
 import { PROJECT_ROOT } from '../generator/paths';
@@ -39,8 +40,8 @@ export class LabTarget {
   }
 
   get product(): ProductSpec { return this.lab.product; }
-  get managers(): readonly NodeSpec[] { return this.lab.nodes.filter((n) => n.role === 'manager'); }
-  get workers(): readonly NodeSpec[] { return this.lab.nodes.filter((n) => n.role === 'worker'); }
+  get managers(): readonly NodeSpec[] { return managers(this.lab); }
+  get workers(): readonly NodeSpec[] { return workers(this.lab); }
   get managerBalancer(): string { return this.lab.balancers.find((b) => b.listeners.some((l) => l.kind === 'admin'))!.name; }
   get workerBalancer(): string { return this.lab.balancers.find((b) => b.listeners.some((l) => l.kind === 'api-https'))!.name; }
   /** The vhost of the "Default" gateway environment (its https_endpoint host). */
@@ -55,8 +56,16 @@ export class LabTarget {
 
   adminUrl(): string { return this.url('ADMIN_HTTPS_PORT'); }
   apiUrl(): string { return this.url('API_HTTPS_PORT'); }
-  workerApiUrl(worker: string): string { return this.url(`${worker.replace('-', '_').toUpperCase()}_API_HTTPS_PORT`); }
-  workerServletUrl(worker: string): string { return this.url(`${worker.replace('-', '_').toUpperCase()}_HTTPS_PORT`); }
+  workerApiUrl(worker: string): string { return this.url(this.publishedVariable(worker, PORTS.passthroughHttps)); }
+  workerServletUrl(worker: string): string { return this.url(this.publishedVariable(worker, PORTS.servletHttps)); }
+
+  /** The `.env` variable holding the host port of a node's container port (from the model). */
+  private publishedVariable(service: string, containerPort: number): string {
+    const node = this.lab.nodes.find((n) => n.name === service);
+    const published = node?.published.find((p) => p.containerPort === containerPort);
+    if (!published) throw new Error(`${service} publishes no port ${containerPort} in ${this.lab.project}`);
+    return published.variable;
+  }
 
   http(baseUrl: string): HttpClient { return new HttpClient(baseUrl, this.product.timing.requestTimeoutMs); }
   managerClient(): ApimClient { return new ApimClient(this.http(this.adminUrl())); }

@@ -5,7 +5,7 @@ import { checkById } from './checks';
 import { sim } from '../generator/products/sim';
 import type { RunOptions } from './conformance';
 import type { LabTarget } from './lab-target';
-import { TRUST } from '../generator/model/lab';
+import { managers, TRUST, workers } from '../generator/model/lab';
 
 /** A deliberately broken lab and the check that must fail on it. */
 export interface SeededFault {
@@ -85,7 +85,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     description: 'lb-worker sends API traffic to the managers instead of the workers',
     options: {
       mutate: (lab) => withBalancers(lab, lab.balancers.map((b) => (b.name !== 'lb-worker' ? b : {
-        ...b, upstreams: b.upstreams.map((u) => ({ ...u, servers: lab.nodes.filter((n) => n.role === 'manager').map((m) => ({ node: m.name, backup: false })) })),
+        ...b, upstreams: b.upstreams.map((u) => ({ ...u, servers: managers(lab).map((m) => ({ node: m.name, backup: false })) })),
       }))),
     },
   },
@@ -106,8 +106,8 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     description: 'pattern 3 with one balancer for both sub-domains (admin and API traffic share it)',
     options: {
       mutate: (lab) => withBalancers(lab, [sharedBalancer(
-        lab.nodes.filter((n) => n.role === 'manager').map((n) => n.name),
-        lab.nodes.filter((n) => n.role === 'worker').map((n) => n.name),
+        managers(lab).map((n) => n.name),
+        workers(lab).map((n) => n.name),
         labIndex(lab.product, 3),
       )]),
     },

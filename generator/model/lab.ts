@@ -168,3 +168,19 @@ export const TRUST = {
   truststorePassword: 'wso2carbon',
   caAlias: 'carbon-labs-ca',
 } as const;
+
+/** The database's credentials; also written into every deployment.toml. */
+export const DB = {
+  host: 'db',
+  port: 3306,
+  rootPassword: 'root',
+  user: 'wso2carbon',
+  password: 'wso2carbon',
+  apimDb: 'WSO2AM_DB',
+  sharedDb: 'WSO2_SHARED_DB',
+  readyFlag: '/var/lib/mysql/initialization-complete.flag',
+} as const;
+
+/** The backend the lab's test APIs point at, as the workers reach it (NGINX in the lab). */
+export const BACKEND_PORT = 8080;
+export const BACKEND_URL = `http://backend:${BACKEND_PORT}`;

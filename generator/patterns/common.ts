@@ -5,6 +5,7 @@ import type {
 import { NETWORK_NAMES } from '../model/lab';
 import { PRODUCTS } from '../products';
 import type { ProductSpec } from '../products/product';
+import { PORTS } from '../products/product';
 
 /** Options every pattern takes. */
 export interface PatternProps {
@@ -20,8 +21,6 @@ export const DEFAULT_TIMEOUTS: BalancerTimeouts = {
   failSeconds: 10,
 };
 
-/** Ports of a WSO2 node (docs-apim default-product-ports). */
-export const PORTS = { servletHttps: 9443, servletHttp: 9763, passthroughHttps: 8243, passthroughHttp: 8280 } as const;
 
 /**
  * Each (product, pattern) lab gets its own host ports and subnets, so two labs run side by side.

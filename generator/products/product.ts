@@ -37,3 +37,6 @@ export interface ProductSpec {
 /** The mount points of the wso2am image's entrypoint (docker-apim docker-entrypoint.sh). */
 export const CONFIG_VOLUME = '/home/wso2carbon/wso2-config-volume';
 export const ARTIFACT_VOLUME = '/home/wso2carbon/wso2-artifact-volume';
+
+/** Ports of a WSO2 node (docs-apim default-product-ports). */
+export const PORTS = { servletHttps: 9443, servletHttp: 9763, passthroughHttps: 8243, passthroughHttp: 8280 } as const;

@@ -1,8 +1,8 @@
 import type { ComposeSpecification } from 'docker-compose';
 import type { Attachment, LabSpec, NodeSpec, PublishedPort } from '../model/lab';
-import { managers, SUPPORT_SERVICES, TRUST } from '../model/lab';
+import { BACKEND_PORT, DB, managers, SUPPORT_SERVICES, TRUST } from '../model/lab';
 import { ARTIFACT_VOLUME, CONFIG_VOLUME } from '../products/product';
-import { PORTS } from '../patterns/common';
+import { PORTS } from '../products/product';
 
 type Service = NonNullable<ComposeSpecification['services']>[string];
 
@@ -46,17 +46,6 @@ const DB_MAX_CONNECTIONS = 1000;
 export const RESTART_VARIABLE = 'CARBON_LABS_RESTART';
 const RESTART = `\${${RESTART_VARIABLE}:-no}`;
 
-/** The database's credentials; also written into every deployment.toml. */
-export const DB = {
-  host: 'db',
-  port: 3306,
-  rootPassword: 'root',
-  user: 'wso2carbon',
-  password: 'wso2carbon',
-  apimDb: 'WSO2AM_DB',
-  sharedDb: 'WSO2_SHARED_DB',
-  readyFlag: '/var/lib/mysql/initialization-complete.flag',
-} as const;
 
 function networksOf(lab: LabSpec, attachments: readonly Attachment[], primary?: string): Service['networks'] {
   const out: Record<string, { ipv4_address: string; aliases?: string[]; priority?: number }> = {};
@@ -242,7 +231,3 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
     volumes: { dbscripts: {} },
   };
 }
-
-/** The backend the lab's test APIs point at, as the workers reach it. */
-export const BACKEND_PORT = 8080;
-export const BACKEND_URL = `http://backend:${BACKEND_PORT}`;

@@ -1,6 +1,5 @@
 import type { LabSpec, NodeSpec } from '../model/lab';
-import { managers, workers } from '../model/lab';
-import { DB } from './compose';
+import { DB, managers, workers } from '../model/lab';
 import { renderTemplate } from './templates';
 
 /** `&amp;` because the product renders these values into XML (docker-apim compose sample). */

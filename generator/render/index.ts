@@ -1,7 +1,7 @@
 import YAML from 'yaml';
 import type { LabSpec } from '../model/lab';
-import { ONE_SHOT_SERVICES, SUPPORT_SERVICES, TRUST } from '../model/lab';
-import { BACKEND_PORT, RESTART_VARIABLE } from './compose';
+import { BACKEND_PORT, ONE_SHOT_SERVICES, SUPPORT_SERVICES, TRUST } from '../model/lab';
+import { RESTART_VARIABLE } from './compose';
 import { renderCompose } from './compose';
 import { renderDbInit, renderDeploymentToml } from './deployment-toml';
 import { renderBackendConf, renderBalancerConf } from './nginx';

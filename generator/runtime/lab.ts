@@ -5,9 +5,8 @@ import { createServer } from 'net';
 import { join } from 'path';
 import { LabError } from '../errors';
 import type { LabSpec } from '../model/lab';
-import { BACKEND_URL, DB } from '../render/compose';
 import { PORTAL_HOST, portalPort } from '../render/deployment-toml';
-import { ONE_SHOT_SERVICES, TRUST } from '../model/lab';
+import { BACKEND_URL, DB, ONE_SHOT_SERVICES, TRUST, workers } from '../model/lab';
 import { retryUntil } from './retry';
 import { requireDocker } from './docker';
 import { ensureTrustChain } from './trust';
@@ -200,7 +199,7 @@ export function labUrls(lab: LabSpec, dir: string): string[] {
     `  REST         ${admin}/api/am/publisher/v4  (DCR: ${admin}/client-registration/v0.17/register, token: ${admin}/oauth2/token)`,
     `  API traffic  https://127.0.0.1:${env.API_HTTPS_PORT}/<context>/<version>/<resource>   http://127.0.0.1:${env.API_HTTP_PORT}/...`,
   ];
-  for (const w of lab.nodes.filter((n) => n.role === 'worker')) {
+  for (const w of workers(lab)) {
     const [api, servlet] = w.published;
     lines.push(`  ${w.name.padEnd(12)} https://127.0.0.1:${env[api.variable]} (API, direct)   https://127.0.0.1:${env[servlet.variable]} (servlet)`);
   }
