@@ -3,6 +3,7 @@ import { retryUntil } from '../generator/runtime/retry';
 import { ApimClient, invoke } from './apim-client';
 import { describeExchange, Exchange } from './http';
 import type { LabTarget } from './lab-target';
+import type { LabSpec } from '../generator/model/lab';
 
 export type CheckStatus = 'passed' | 'failed' | 'skipped';
 export type Figure = number | string | boolean | null | Figure[] | { [key: string]: Figure };
@@ -116,14 +117,14 @@ export interface Check {
   readonly id: string;
   /** The promise, as a sentence. */
   readonly title: string;
-  /** Why the check does not apply to this lab, or undefined when it does. */
-  skipReason?(lab: LabTarget): string | undefined;
+  /** Why the check does not apply to a lab of this model, or undefined when it does (known before it starts). */
+  skipReason?(lab: LabSpec): string | undefined;
   run(ctx: CheckContext): Promise<void>;
 }
 
 export async function runCheck(check: Check, lab: LabTarget, log: Log): Promise<CheckResult> {
   const started = Date.now();
-  const reason = check.skipReason?.(lab);
+  const reason = check.skipReason?.(lab.lab);
   if (reason) return { id: check.id, title: check.title, status: 'skipped', figures: {}, evidence: [], timelines: [], durationMs: 0, reason };
   const ctx = new CheckContext(lab, (line) => log(`[${check.id}] ${line}`));
   let status: CheckStatus = 'passed';
