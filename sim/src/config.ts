@@ -31,6 +31,8 @@ export interface NodeConfig {
   readonly eventHubOrigin?: string;
   readonly throttleDecisionEndpoints: readonly { host: string; port: number }[];
   readonly eventDuplicateUrls: readonly { host: string; port: number }[];
+  /** `[[apim.event_hub.publish.url_group]] urls`: the receivers a control plane publishes events to. */
+  readonly eventPublishUrls: readonly { host: string; port: number }[];
   readonly gatewayLabels: readonly string[];
   readonly gatewayEnvironments: readonly GatewayEnvironment[];
   /** `[truststore]`: the product's client truststore (file under repository/resources/security). */
@@ -158,6 +160,7 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
     eventHubOrigin: origin(eventHub.service_url) ?? origin(throttling.service_url),
     throttleDecisionEndpoints: ((throttling.throttle_decision_endpoints ?? []) as string[]).map(endpoint),
     eventDuplicateUrls: ((eventHub.event_duplicate_url ?? []) as string[]).map(endpoint),
+    eventPublishUrls: ((table(eventHub, 'publish').url_group ?? []) as Table[]).flatMap((g) => ((g.urls ?? []) as string[]).map(endpoint)),
     gatewayLabels: (table(table(apim, 'sync_runtime_artifacts'), 'gateway').gateway_labels ?? ['Default']) as string[],
     gatewayEnvironments: environments(apim),
     truststore: {

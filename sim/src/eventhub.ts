@@ -2,8 +2,9 @@ import { createConnection, createServer, Server, Socket } from 'net';
 import { log, sleep } from './http';
 
 /**
- * The event hub on 5672. The product speaks JMS there; the stand-in speaks JSON lines over TCP,
- * with the same roles: gateways subscribe, control planes publish and duplicate to their peers.
+ * Events between control planes and gateways. The product speaks Thrift to its receivers (9611)
+ * and JMS on its broker (5672); the stand-in speaks JSON lines over TCP on the same ports, with the
+ * same paths (see EventHub).
  */
 export interface HubEvent {
   readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'SUBSCRIPTIONS_CREATE';
@@ -13,8 +14,6 @@ export interface HubEvent {
   readonly applicationId?: string;
   readonly labels: readonly string[];
   readonly origin: string;
-  /** Set on the copy a control plane sends to `event_duplicate_url`; a peer does not forward it again. */
-  readonly duplicated?: boolean;
 }
 
 type Message = { type: 'subscribe'; node: string } | { type: 'publish'; event: HubEvent } | { type: 'event'; event: HubEvent };
@@ -34,38 +33,55 @@ function lines(socket: Socket, onMessage: (m: Message) => void): void {
 
 const write = (socket: Socket, m: Message) => socket.write(`${JSON.stringify(m)}\n`);
 
-/** A control plane's hub: fans events out to subscribed gateways and duplicates them to peers. */
+/**
+ * A control plane's event hub, with the product's two paths:
+ * - the receiver (the Traffic Manager's Thrift port, 9611): publishers send events here and the
+ *   hub hands them to the gateways subscribed to this node's broker;
+ * - the broker (JMS, 5672): gateways subscribe, one broker at a time.
+ * A control plane publishes each event to every `[[apim.event_hub.publish.url_group]]` (its own
+ * receiver included, when listed), never straight to its broker; `event_duplicate_url` carries
+ * token revocation events only, which the stand-in does not issue.
+ */
 export class EventHub {
   private readonly subscribers = new Set<Socket>();
-  private server?: Server;
+  private readonly servers: Server[] = [];
 
-  constructor(private readonly node: string, private readonly peers: readonly { host: string; port: number }[]) {}
+  constructor(private readonly node: string, private readonly publishTo: readonly { host: string; port: number }[]) {}
 
-  listen(port: number): Promise<void> {
-    this.server = createServer((socket) => {
+  async listen(brokerPort: number, receiverPort: number): Promise<void> {
+    const broker = createServer((socket) => {
       socket.on('error', () => this.subscribers.delete(socket));
       socket.on('close', () => this.subscribers.delete(socket));
       lines(socket, (m) => {
         if (m.type === 'subscribe') {
           this.subscribers.add(socket);
           log('INFO', 'EventHub', `gateway ${m.node} subscribed`);
-        } else if (m.type === 'publish') {
+        }
+      });
+    });
+    const receiver = createServer((socket) => {
+      socket.on('error', () => undefined);
+      lines(socket, (m) => {
+        if (m.type === 'publish') {
           this.broadcast(m.event);
           socket.end();
         }
       });
     });
-    return new Promise((resolve) => this.server!.listen(port, '0.0.0.0', resolve));
+    for (const [server, port] of [[broker, brokerPort], [receiver, receiverPort]] as const) {
+      await new Promise<void>((resolve) => server.listen(port, '0.0.0.0', resolve));
+      this.servers.push(server);
+    }
   }
 
-  /** Publishes an event of this node: to its subscribers, and a copy to every peer hub. */
+  /** Publishes an event of this node to every url_group receiver. */
   publish(event: HubEvent): void {
-    this.broadcast(event);
-    for (const peer of this.peers) {
-      const socket = createConnection({ host: peer.host, port: peer.port, timeout: 2000 });
-      socket.on('error', (err) => log('WARN', 'EventHub', `could not duplicate ${event.type} to ${peer.host}:${peer.port}: ${err.message}`));
+    if (!this.publishTo.length) log('WARN', 'EventHub', `no [[apim.event_hub.publish.url_group]]: ${event.type} for ${event.apiId} goes nowhere`);
+    for (const target of this.publishTo) {
+      const socket = createConnection({ host: target.host, port: target.port, timeout: 2000 });
+      socket.on('error', (err) => log('WARN', 'EventPublisher', `could not publish ${event.type} to tcp://${target.host}:${target.port}: ${err.message}`));
       socket.on('timeout', () => socket.destroy());
-      socket.on('connect', () => { write(socket, { type: 'publish', event: { ...event, duplicated: true } }); });
+      socket.on('connect', () => { write(socket, { type: 'publish', event: { ...event, origin: this.node } }); });
     }
   }
 
@@ -75,32 +91,39 @@ export class EventHub {
 }
 
 /**
- * A gateway's subscription to one hub (a `throttle_decision_endpoints` entry), reconnecting forever.
- * `onLost` runs when an established subscription drops: events may have been missed meanwhile.
+ * A gateway's JMS connection: one broker at a time from `throttle_decision_endpoints`, failing
+ * over round-robin when the connection closes (the product's AMQP URL has
+ * `failover='roundrobin'` over that broker list). Events published while it is between brokers
+ * are not replayed: like the product, it pulls everything only at startup.
  */
-export function subscribe(node: string, endpoint: { host: string; port: number }, onEvent: (e: HubEvent) => void, onLost: () => void): void {
-  let connectedOnce = false;
-  const connect = async (): Promise<void> => {
-    const socket = createConnection({ host: endpoint.host, port: endpoint.port });
+export function subscribeWithFailover(node: string, brokers: readonly { host: string; port: number }[], onEvent: (e: HubEvent) => void): void {
+  if (!brokers.length) {
+    log('ERROR', 'JMSListener', 'no throttle_decision_endpoints: this gateway hears of no event');
+    return;
+  }
+  let index = 0;
+  let failures = 0;
+  const connect = (): void => {
+    const broker = brokers[index];
+    const socket = createConnection({ host: broker.host, port: broker.port });
+    let established = false;
     socket.on('connect', () => {
-      connectedOnce = true;
-      log('INFO', 'JMSListener', `subscribed to event hub ${endpoint.host}:${endpoint.port}`);
+      established = true;
+      failures = 0;
+      log('INFO', 'JMSListener', `subscribed to event hub ${broker.host}:${broker.port}`);
       write(socket, { type: 'subscribe', node });
     });
     lines(socket, (m) => { if (m.type === 'event') onEvent(m.event); });
     socket.on('error', (err) => {
-      if (!connectedOnce) log('WARN', 'JMSListener', `event hub ${endpoint.host}:${endpoint.port} unreachable: ${err.message}; retrying`);
+      if (!established) log('WARN', 'JMSListener', `event hub ${broker.host}:${broker.port} unreachable: ${err.message}`);
     });
-    let established = false;
-    socket.on('connect', () => { established = true; });
     socket.on('close', async () => {
-      if (established) {
-        log('WARN', 'JMSListener', `lost the event hub ${endpoint.host}:${endpoint.port}`);
-        onLost();
-      }
-      await sleep(1000);
-      void connect();
+      if (established) log('WARN', 'JMSListener', `lost the event hub ${broker.host}:${broker.port}; failing over`);
+      index = (index + 1) % brokers.length;
+      // The next broker at once; a full cycle of failures backs off.
+      if (!established && ++failures >= brokers.length) { failures = 0; await sleep(500); }
+      connect();
     });
   };
-  void connect();
+  connect();
 }

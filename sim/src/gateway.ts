@@ -30,7 +30,6 @@ export class Gateway {
   private readonly artifacts = new Map<string, Artifact>();
   /** `${applicationId}/${apiId}` pairs, kept in memory like the product's subscription data store. */
   private readonly subscriptions = new Set<string>();
-  private resyncing = false;
   private startupComplete = false;
 
   constructor(private readonly config: NodeConfig, private readonly tokens: TokenIssuer, private readonly trust: TrustStore) {}
@@ -74,29 +73,6 @@ export class Gateway {
       }
     }
     log('ERROR', 'GatewayStartupListener', 'giving up the startup sync: /api/am/gateway/v2/server-startup-healthcheck stays 500; APIs answer 404 until a deploy event or a restart');
-  }
-
-  /**
-   * A hub that drops may have taken events with it (a control plane that died right after a
-   * deploy): pull everything again, through the balancer, from whichever control plane answers.
-   */
-  async resync(): Promise<void> {
-    if (this.resyncing || !this.startupComplete) return;
-    this.resyncing = true;
-    try {
-      for (let attempt = 1; attempt <= 10; attempt++) {
-        try {
-          await this.pull();
-          log('INFO', 'GatewayStartupListener', `resync after a lost event hub: ${this.artifacts.size} API(s)`);
-          return;
-        } catch (err) {
-          log('WARN', 'GatewayStartupListener', `resync attempt ${attempt}/10 failed: ${(err as Error).message}`);
-          await sleep(1000);
-        }
-      }
-    } finally {
-      this.resyncing = false;
-    }
   }
 
   async onEvent(event: HubEvent): Promise<void> {

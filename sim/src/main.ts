@@ -3,7 +3,7 @@ import { join } from 'path';
 import { loadConfig, profileFrom } from './config';
 import { ensureSuperAdmin, controlPlane } from './control-plane';
 import { openDatabase, rows } from './db';
-import { EventHub, subscribe } from './eventhub';
+import { EventHub, subscribeWithFailover } from './eventhub';
 import { Gateway } from './gateway';
 import type { Handler, Res } from './http';
 import { listen, log } from './http';
@@ -13,7 +13,7 @@ import { TokenIssuer } from './tokens';
 import { TrustStore } from './trust';
 import { withPortals } from './portals';
 
-const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, eventHub: 5672 };
+const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, eventHub: 5672, eventReceiver: 9611 };
 const VERSION = 'WSO2 API Manager-4.3.0';
 /** Memory a seeded fault keeps alive for the life of the process. */
 const RETAINED: Buffer[] = [];
@@ -73,8 +73,8 @@ async function main(): Promise<void> {
     }
     await ensureSuperAdmin(config, sharedDb);
     const specs = join(home, 'repository', 'resources', 'api-definitions', 'openapi');
-    const hub = new EventHub(config.nodeName, config.eventDuplicateUrls);
-    await hub.listen(PORTS.eventHub);
+    const hub = new EventHub(config.nodeName, config.eventPublishUrls);
+    await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
     const handler = withVersion(withPortals(config, controlPlane({
       config, apimDb, sharedDb, hub, tokens,
       apis: config.faults.stateInMemory ? new MemoryApiStore() : new SqlApiStore(apimDb),
@@ -84,7 +84,7 @@ async function main(): Promise<void> {
     })));
     await listen(handler, PORTS.https, tls);
     await listen(handler, PORTS.http);
-    log('INFO', 'StartupFinalizerServiceComponent', `Server ready: https://${config.hostname}:${config.proxyPort}/publisher (event hub on ${PORTS.eventHub})`);
+    log('INFO', 'StartupFinalizerServiceComponent', `Server ready: https://${config.hostname}:${config.proxyPort}/publisher (event hub broker on ${PORTS.eventHub}, receiver on ${PORTS.eventReceiver})`);
     return;
   }
 
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
   await listen(servlet, PORTS.http);
   await listen(gateway.passthrough(), PORTS.passthroughHttps, tls);
   await listen(gateway.passthrough(), PORTS.passthroughHttp);
-  for (const endpoint of config.throttleDecisionEndpoints) subscribe(config.nodeName, endpoint, (e) => void gateway.onEvent(e), () => void gateway.resync());
+  subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, (e) => void gateway.onEvent(e));
   log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; pulling artifacts from ${config.eventHubOrigin}`);
   await gateway.startupSync();
 }

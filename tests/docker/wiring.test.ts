@@ -83,6 +83,17 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
     }
   });
 
+  test('wrong [[apim.event_hub.publish.url_group]] on the manager: deploy events reach no broker, gateways never hear of new APIs', async () => {
+    const lab = await openLab({ pattern: 1, product: sim, prepare: miswire(['manager-1'], /urls = \["tcp:\/\/manager-1:9611"\]/, 'urls = ["tcp://manager-1:9612"]') });
+    try {
+      const { context, token } = await deployOne(lab);
+      expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
+      expect(await lab.logs('manager-1', 40)).toContain('could not publish DEPLOY_API_IN_GATEWAY to tcp://manager-1:9612');
+    } finally {
+      await lab.release();
+    }
+  });
+
   test('wrong database host on a manager: it never becomes healthy and says why', async () => {
     const lab = await openLab({ pattern: 1, product: sim, services: ['manager-1'], prepare: miswire(['manager-1'], /jdbc:mysql:\/\/db:3306\//g, 'jdbc:mysql://db-typo:3306/') });
     try {
