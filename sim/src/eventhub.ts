@@ -1,5 +1,6 @@
 import { createConnection, createServer, Server, Socket } from 'net';
 import { log, sleep } from './http';
+import { lookup } from './resolve';
 
 /**
  * Events between control planes and gateways. The product speaks Thrift to its receivers (9611)
@@ -78,9 +79,9 @@ export class EventHub {
   publish(event: HubEvent): void {
     if (!this.publishTo.length) log('WARN', 'EventHub', `no [[apim.event_hub.publish.url_group]]: ${event.type} for ${event.apiId} goes nowhere`);
     for (const target of this.publishTo) {
-      const socket = createConnection({ host: target.host, port: target.port, timeout: 2000 });
+      const socket = createConnection({ host: target.host, port: target.port, timeout: 2000, lookup });
       socket.on('error', (err) => log('WARN', 'EventPublisher', `could not publish ${event.type} to tcp://${target.host}:${target.port}: ${err.message}`));
-      socket.on('timeout', () => socket.destroy());
+      socket.on('timeout', () => socket.destroy(new Error('no answer in 2 s')));
       socket.on('connect', () => { write(socket, { type: 'publish', event: { ...event, origin: this.node } }); });
     }
   }
@@ -105,7 +106,7 @@ export function subscribeWithFailover(node: string, brokers: readonly { host: st
   let failures = 0;
   const connect = (): void => {
     const broker = brokers[index];
-    const socket = createConnection({ host: broker.host, port: broker.port });
+    const socket = createConnection({ host: broker.host, port: broker.port, lookup });
     let established = false;
     socket.on('connect', () => {
       established = true;

@@ -6,6 +6,7 @@ import type { Handler, Req, Res } from './http';
 import { bearerToken, json, log, NOT_DEPLOYED, sleep } from './http';
 import type { TokenIssuer } from './tokens';
 import type { TrustStore } from './trust';
+import { lookup } from './resolve';
 
 interface Artifact {
   readonly apiId: string;
@@ -164,7 +165,7 @@ function send(url: string, req: { method: string; headers: Record<string, string
   const https = u.protocol === 'https:';
   const request = https ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
-    const out = request(u, { method: req.method, headers: req.headers, timeout: timeoutMs, ...(https ? { agent: trust.agent } : {}) }, (res) => {
+    const out = request(u, { method: req.method, headers: req.headers, timeout: timeoutMs, lookup, ...(https ? { agent: trust.agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: res.headers['content-type'] ?? 'application/json', body: Buffer.concat(chunks).toString('utf8') }));
