@@ -111,6 +111,37 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
   });
 });
 
+describeDocker('recovery as the product does it: a gateway pulls everything at startup only', () => {
+  test('an API deployed while a gateway\'s only broker is down does not reach it when the broker comes back, only after a restart', async () => {
+    // worker-1 listens to manager-1's broker only; deploys go through manager-2 while manager-1 is down.
+    const lab = await openLab({ pattern: 2, product: sim, prepare: miswire(['worker-1'], /throttle_decision_endpoints = \["tcp:\/\/manager-1:5672", "tcp:\/\/manager-2:5672"\]/, 'throttle_decision_endpoints = ["tcp://manager-1:5672"]') });
+    try {
+      await lab.stop('manager-1');
+      const { context, token } = await deployOne(lab);
+      await invokeUntil200(lab, 'worker-2', context, token);
+      await lab.start('manager-1');
+      await lab.waitHealthy();
+      await retryUntil(async () => ((await lab.logs('worker-1', 20)).match(/subscribed to event hub manager-1:5672/g)?.length ?? 0) >= 2 || undefined,
+        { timeoutMs: 15_000, intervalMs: 250, what: 'worker-1 to reconnect to manager-1\'s broker' });
+      expect(await neverServed(lab, 'worker-1', context, token, 3000)).toEqual([404]);
+      await lab.stop('worker-1');
+      await lab.start('worker-1');
+      await lab.waitHealthy();
+      await invokeUntil200(lab, 'worker-1', context, token);
+    } finally {
+      await lab.release();
+    }
+  });
+});
+
+async function invokeUntil200(lab: LabTarget, worker: string, context: string, token: string): Promise<void> {
+  await retryUntil(async (observe) => {
+    const e = await invoke(lab.http(lab.workerApiUrl(worker)), context, '1.0.0', token);
+    observe(describeExchange(e));
+    return e.status === 200 ? true : undefined;
+  }, { timeoutMs: 15_000, intervalMs: 200, what: `${worker} to serve ${context}` });
+}
+
 describeDocker('persistence: state lives in the database, not in a manager', () => {
   test('an API created through manager-1 is served by manager-2 after manager-1 stops', async () => {
     const lab = await openLab({ pattern: 2, product: sim });
