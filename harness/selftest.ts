@@ -5,6 +5,8 @@ import { checkById } from './checks';
 import { sim } from '../generator/products/sim';
 import type { RunOptions } from './conformance';
 import type { LabTarget } from './lab-target';
+import { readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
 import { managers, TRUST, workers } from '../generator/model/lab';
 
 /** A deliberately broken lab and the check that must fail on it. */
@@ -13,7 +15,7 @@ export interface SeededFault {
   readonly description: string;
   readonly check: Check;
   readonly pattern: PatternId;
-  readonly options: Pick<RunOptions, 'override' | 'mutate' | 'unawaited'>;
+  readonly options: Pick<RunOptions, 'override' | 'mutate' | 'unawaited' | 'prepare'>;
   /** What a user of the broken lab also sees, checked on the running lab after the check failed. */
   readonly symptom?: { readonly what: string; seen(lab: LabTarget): Promise<boolean> };
 }
@@ -35,6 +37,18 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     id: 'worker-accepts-writes', pattern: 3, check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 accepts admin writes (SIM_FAULT_WORKER_ACCEPTS_WRITES)',
     options: { override: { 'worker-1': env({ SIM_FAULT_WORKER_ACCEPTS_WRITES: 'true' }) } },
+  },
+  {
+    id: 'worker-not-in-worker-mode', pattern: 3, check: checkById('workers-reject-admin-writes'),
+    description: 'worker-1 without [system.parameter] workerNode = "true": its SOAP admin services take writes',
+    options: {
+      prepare: (dir) => {
+        const file = join(dir, 'nodes', 'worker-1', 'repository', 'conf', 'deployment.toml');
+        const text = readFileSync(file, 'utf8');
+        if (!text.includes('workerNode = "true"')) throw new Error(`${file} has no workerNode to remove`);
+        writeFileSync(file, text.replace(/\[system\.parameter\]\nworkerNode = "true"\n/, ''));
+      },
+    },
   },
   {
     id: 'worker-with-control-plane-profile', pattern: 3, check: checkById('workers-reject-admin-writes'),

@@ -30,9 +30,10 @@ export function renderBalancerConf(lab: LabSpec, balancer: BalancerSpec, marker:
       addresses: listenAddresses(lab, balancer, l),
       upstreamProtocol: upstream.protocol,
       readSeconds: toManagers ? lab.timeouts.managerReadSeconds : lab.timeouts.workerReadSeconds,
-      // A write to a dead or hung active manager is retried on the passive one (the database
-      // rejects a duplicate API by name and context); API traffic is retried on connection errors.
-      nextUpstream: toManagers ? 'error timeout non_idempotent' : 'error timeout',
+      // Retried on the next node: any request that could not be sent (a dead node), and a GET
+      // that got no answer. Never a POST/PATCH that may have reached a node (no `non_idempotent`):
+      // a hung manager may still commit it when it wakes, and a retry would store it twice.
+      nextUpstream: 'error timeout',
     };
   });
   return renderTemplate('nginx/balancer.conf.ejs', {

@@ -133,7 +133,13 @@ async function variant(ctx: CheckContext, client: ApimClient, verifier: ApimClie
   }
   const listed = await verifier.call('GET', `${PUBLISHER}/apis?limit=1000`);
   const names = ((listed.body as { list?: { name: string }[] }).list ?? []).map((a) => a.name);
+  // A write stored twice: an API under one name twice, or a second revision of one the load made once.
   const duplicated = load.attempted.filter((n) => names.filter((x) => x === n).length > 1);
+  for (const ack of load.acks) {
+    const revisions = await verifier.call('GET', `${PUBLISHER}/apis/${ack.apiId}/revisions`);
+    const count = (revisions.body as { count?: number } | undefined)?.count ?? 0;
+    if (revisions.status === 200 && count > 1) duplicated.push(`${ack.name} revision ×${count}`);
+  }
   const unreached: string[] = [];
   const readable = load.acks.filter((a) => !lost.some((l) => l.startsWith(`${a.name} `)));
   if (readable.length) {

@@ -4,7 +4,10 @@ import { Check, CheckContext, CheckFailure } from '../check';
 
 const ok = (status: number) => status >= 200 && status < 300;
 
-/** The admin writes of APIM 4.3: DCR, a token, an API, a gateway environment. */
+/** SOAP `addUser` of Carbon's RemoteUserStoreManagerService: a write to the shared user store. */
+const addUser = (user: string) => `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ser="http://service.ws.um.carbon.wso2.org"><soapenv:Body><ser:addUser><ser:userName>${user}</ser:userName><ser:credential>Probe-${user}-1</ser:credential><ser:requirePasswordChange>false</ser:requirePasswordChange></ser:addUser></soapenv:Body></soapenv:Envelope>`;
+
+/** The admin writes of APIM 4.3: DCR, a token, an API, a gateway environment, and a Carbon admin service (SOAP). */
 async function adminWrites(http: HttpClient, token: string, client: { clientId: string; clientSecret: string }, tag: string): Promise<Record<string, Exchange>> {
   return {
     'DCR register': await http.request('POST', '/client-registration/v0.17/register', {
@@ -20,13 +23,16 @@ async function adminWrites(http: HttpClient, token: string, client: { clientId: 
     'create environment': await http.request('POST', `${ADMIN}/environments`, {
       headers: { authorization: bearer(token) }, data: { name: `probe-${tag}`, vhosts: [{ host: `probe-${tag}.example` }] },
     }),
+    'SOAP addUser': await http.request('POST', '/services/RemoteUserStoreManagerService', {
+      headers: { authorization: basic('admin', 'admin'), 'content-type': 'text/xml; charset=UTF-8', soapaction: 'urn:addUser' }, data: addUser(`probe${tag}`),
+    }),
   };
 }
 
 /** Workers are read-only: no admin write succeeds on a worker, directly or through the worker balancer. */
 export const workersRejectAdminWrites: Check = {
   id: 'workers-reject-admin-writes',
-  title: 'Workers refuse admin writes (DCR, token, publisher, admin), directly and through the worker balancer; managers accept them',
+  title: 'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services), directly and through the worker balancer; managers accept them',
   async run(ctx: CheckContext) {
     const { lab } = ctx;
     const manager: ApimClient = await ctx.managerClient();
@@ -55,7 +61,7 @@ export const workersRejectAdminWrites: Check = {
     statuses[`${lab.managerBalancer} manager listener`] = Object.fromEntries(Object.entries(control).map(([k, e]) => [k, e.status]));
     const refusedByManagers = Object.entries(control).filter(([, e]) => !ok(e.status)).map(([k, e]) => { ctx.record(e); return `${k} (${e.status})`; });
     ctx.figures.statuses = statuses;
-    ctx.figures.writesSentToWorkers = targets.length * 4;
+    ctx.figures.writesSentToWorkers = targets.length * Object.keys(control).length;
     ctx.figures.writesAcceptedByWorkers = accepted.length;
     if (accepted.length) throw new CheckFailure(`workers accepted admin writes: ${accepted.join('; ')}`, lab.workers.map((w) => w.name));
     if (silent.length) throw new CheckFailure(`workers did not answer, so their refusal is unproven: ${silent.join('; ')}`, lab.workers.map((w) => w.name));

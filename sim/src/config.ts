@@ -35,6 +35,8 @@ export interface NodeConfig {
   readonly eventPublishUrls: readonly { host: string; port: number }[];
   readonly gatewayLabels: readonly string[];
   readonly gatewayEnvironments: readonly GatewayEnvironment[];
+  /** `[system.parameter] workerNode = "true"`: Carbon's worker mode (admin services answer 403). */
+  readonly workerNode: boolean;
   /** `[truststore]`: the product's client truststore (file under repository/resources/security). */
   readonly truststore: { readonly file: string; readonly password: string };
   /** Key shared by every node with the same keystore: signs and verifies tokens. */
@@ -163,6 +165,7 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
     eventPublishUrls: ((table(eventHub, 'publish').url_group ?? []) as Table[]).flatMap((g) => ((g.urls ?? []) as string[]).map(endpoint)),
     gatewayLabels: (table(table(apim, 'sync_runtime_artifacts'), 'gateway').gateway_labels ?? ['Default']) as string[],
     gatewayEnvironments: environments(apim),
+    workerNode: String(table(table(t, 'system'), 'parameter').workerNode ?? 'false') === 'true',
     truststore: {
       file: join(serverHome, 'repository', 'resources', 'security', String(table(t, 'truststore').file_name ?? 'client-truststore.jks')),
       password: String(table(t, 'truststore').password ?? 'wso2carbon'),

@@ -12,6 +12,7 @@ import { MemoryApiStore, SqlApiStore } from './store';
 import { TokenIssuer } from './tokens';
 import { TrustStore } from './trust';
 import { withPortals } from './portals';
+import { withAdminServices } from './admin-services';
 
 const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, eventHub: 5672, eventReceiver: 9611 };
 const VERSION = 'WSO2 API Manager-4.3.0';
@@ -46,7 +47,7 @@ async function main(): Promise<void> {
   const security = join(home, 'repository', 'resources', 'security');
   const tls = { key: readFileSync(join(security, 'server.key'), 'utf8'), cert: readFileSync(join(security, 'server.crt'), 'utf8') };
   const tokens = new TokenIssuer(config.keystoreSecret, `https://${config.hostname}:${config.proxyPort}/oauth2/token`);
-  log('INFO', 'CarbonServerManager', `Starting ${VERSION} (carbon-labs stand-in) node ${config.nodeName}, profile ${profile}, server_role ${config.serverRole}`);
+  log('INFO', 'CarbonServerManager', `Starting ${VERSION} (carbon-labs stand-in) node ${config.nodeName}, profile ${profile}, server_role ${config.serverRole}${config.workerNode ? ', worker node (admin services refused)' : ''}`);
   const faults = Object.entries(config.faults).filter(([, v]) => v);
   if (faults.length) log('WARN', 'CarbonServerManager', `seeded faults on: ${faults.map(([k, v]) => `${k}=${v}`).join(', ')}`);
 
@@ -75,13 +76,13 @@ async function main(): Promise<void> {
     const specs = join(home, 'repository', 'resources', 'api-definitions', 'openapi');
     const hub = new EventHub(config.nodeName, config.eventPublishUrls);
     await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
-    const handler = withVersion(withPortals(config, controlPlane({
+    const handler = withVersion(withAdminServices({ workerNode: config.workerNode, sharedDb }, withPortals(config, controlPlane({
       config, apimDb, sharedDb, hub, tokens,
       apis: config.faults.stateInMemory ? new MemoryApiStore() : new SqlApiStore(apimDb),
       publisher: new RestApi(join(specs, 'publisher-api.yaml'), '/api/am/publisher/v4'),
       devportal: new RestApi(join(specs, 'devportal-api.yaml'), '/api/am/devportal/v3'),
       admin: new RestApi(join(specs, 'admin-api.yaml'), '/api/am/admin/v4'),
-    })));
+    }))));
     await listen(handler, PORTS.https, tls);
     await listen(handler, PORTS.http);
     log('INFO', 'StartupFinalizerServiceComponent', `Server ready: https://${config.hostname}:${config.proxyPort}/publisher (event hub broker on ${PORTS.eventHub}, receiver on ${PORTS.eventReceiver})`);
@@ -92,7 +93,7 @@ async function main(): Promise<void> {
   const trust = new TrustStore(config.truststore.file, config.truststore.password);
   log('INFO', 'CarbonServerManager', `client truststore ${trust.describe()}`);
   const gateway = new Gateway(config, tokens, trust);
-  let servlet = withVersion(gateway.servlet());
+  let servlet = withVersion(withAdminServices({ workerNode: config.workerNode, sharedDb }, gateway.servlet()));
   if (config.faults.workerAcceptsWrites) servlet = acceptingWrites(servlet);
   await listen(servlet, PORTS.https, tls);
   await listen(servlet, PORTS.http);

@@ -119,6 +119,9 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
       expect(conf).toContain('proxy_connect_timeout 1000ms;');
       expect(conf).toContain('add_header X-Carbon-Labs-Upstream $carbon_labs_upstream always;');
       expect(conf).not.toMatch(/server [a-z][\w-]*:\d+/); // fixed addresses: a restart with a node down works
+      // A POST that may have reached a node is never sent again (a second revision otherwise).
+      expect(conf).not.toContain('non_idempotent');
+      expect(conf.match(/proxy_next_upstream error timeout;/g)?.length).toBe(b.listeners.length);
     }
   });
 });
