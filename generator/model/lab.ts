@@ -93,9 +93,11 @@ export interface BalancerTimeouts {
    */
   readonly connectMs: number;
   /**
-   * Seconds a manager may take to answer before the request is retried on the passive one.
+   * Seconds a manager may take to answer before the balancer gives up on it (and marks it failed):
+   * a GET is retried on the passive one, a POST answered 504.
    * Detects a hung (paused) active manager; must exceed the slowest legitimate admin call
-   * (raise it with --manager-read-timeout for a loaded real product).
+   * (the same for both products; a slower admin call gets 504 and is not retried, see
+   * docs/real-product.md "Balancer retries").
    * @default 2
    */
   readonly managerReadSeconds: number;
