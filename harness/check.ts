@@ -6,7 +6,10 @@ import type { LabTarget } from './lab-target';
 import type { LabSpec } from '../generator/model/lab';
 
 export type CheckStatus = 'passed' | 'failed' | 'skipped';
-export type Figure = number | string | boolean | null | Figure[] | { [key: string]: Figure };
+/** A measured value as results.json holds it (undefined: not measured, left out of the JSON). */
+export type Figure = number | string | boolean | null | undefined | readonly Figure[] | { readonly [key: string]: Figure };
+/** A check's figures: each check declares its own type of them. */
+export type Figures = { readonly [key: string]: Figure };
 
 /** One request of a timeline (failover, worker loss), for tables and plots. */
 export interface TimelinePoint {
@@ -30,7 +33,7 @@ export interface CheckResult {
   readonly id: string;
   readonly title: string;
   readonly status: CheckStatus;
-  readonly figures: Record<string, Figure>;
+  readonly figures: Figures;
   /** What was sent, what came back, from which node; container logs on failure. */
   readonly evidence: readonly string[];
   readonly timelines: readonly Timeline[];
@@ -54,8 +57,9 @@ export interface DeployedApi {
   readonly token: string;
 }
 
-export class CheckContext {
-  readonly figures: Record<string, Figure> = {};
+export class CheckContext<F extends Figures = Figures> {
+  /** Filled in as the check measures; a failed check keeps what it had measured. */
+  readonly figures: { -readonly [K in keyof F]?: F[K] } = {};
   readonly evidence: string[] = [];
   readonly timelines: Timeline[] = [];
   private static fixtures = new WeakMap<LabTarget, Promise<DeployedApi>>();
@@ -112,21 +116,23 @@ export class CheckContext {
   }
 }
 
-/** A property of a lab, proven by running it. */
-export interface Check {
+/** A property of a lab, proven by running it; `F` is the type of its figures. */
+export interface Check<F extends Figures = Figures> {
   readonly id: string;
   /** The promise, as a sentence. */
   readonly title: string;
   /** Why the check does not apply to a lab of this model, or undefined when it does (known before it starts). */
   skipReason?(lab: LabSpec): string | undefined;
-  run(ctx: CheckContext): Promise<void>;
+  run(ctx: CheckContext<F>): Promise<void>;
+  /** The figures a reader looks for first (the report's table); any may be missing on a failure. */
+  headline(figures: Partial<F>): string;
 }
 
-export async function runCheck(check: Check, lab: LabTarget, log: Log): Promise<CheckResult> {
+export async function runCheck<F extends Figures>(check: Check<F>, lab: LabTarget, log: Log): Promise<CheckResult> {
   const started = Date.now();
   const reason = check.skipReason?.(lab.lab);
   if (reason) return { id: check.id, title: check.title, status: 'skipped', figures: {}, evidence: [], timelines: [], durationMs: 0, reason };
-  const ctx = new CheckContext(lab, (line) => log(`[${check.id}] ${line}`));
+  const ctx = new CheckContext<F>(lab, (line) => log(`[${check.id}] ${line}`));
   let status: CheckStatus = 'passed';
   let failure: string | undefined;
   try {
@@ -144,6 +150,12 @@ export async function runCheck(check: Check, lab: LabTarget, log: Log): Promise<
     id: check.id, title: check.title, status, figures: ctx.figures, evidence: ctx.evidence, timelines: ctx.timelines,
     durationMs: Date.now() - started, ...(failure ? { reason: failure } : {}),
   };
+}
+
+/** The figures a check recorded in a run, typed as that check declares them. */
+export function figuresOf<F extends Figures>(results: readonly CheckResult[], check: Check<F>): Partial<F> | undefined {
+  // Only `check` writes the figures of a result with its id, through a CheckContext<F>.
+  return results.find((r) => r.id === check.id)?.figures as Partial<F> | undefined;
 }
 
 export function percentile(values: readonly number[], p: number): number {

@@ -27,10 +27,20 @@ async function sample(http: HttpClient, api: DeployedApi): Promise<Sample> {
 }
 
 /** Pattern 3's reason to exist: admin load on the manager listener does not hurt API traffic. */
-export const adminLoadIsolation: Check = {
+export type IsolationFigures = {
+  samples: number; enforced: boolean; boundMs: number;
+  baselineP50Ms: number; baselineP99Ms: number;
+  restAdminConcurrency: number; restAdminRequests: number;
+  underRestLoadP50Ms: number; underRestLoadP99Ms: number; underRestLoadFailures: number;
+  saturatedBalancer: string;
+  underSaturationP50Ms: number; underSaturationP99Ms: number; underSaturationFailures: number;
+};
+
+export const adminLoadIsolation: Check<IsolationFigures> = {
   id: 'admin-load-isolation',
   title: 'Admin load on the manager listener does not hurt the worker listener (enforced for pattern 3, recorded for 1 and 2)',
-  async run(ctx: CheckContext) {
+  headline: (f) => `worker p99 ${f.baselineP99Ms ?? '?'} ms; ${f.underRestLoadP99Ms ?? '?'} ms under REST admin load; ${f.underSaturationP99Ms ?? '?'} ms, ${f.underSaturationFailures ?? '?'} failed with ${f.saturatedBalancer ?? '?'} saturated (${f.enforced ? `bound ${f.boundMs} ms` : 'recorded'})`,
+  async run(ctx: CheckContext<IsolationFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();
     const client = await ctx.managerClient();

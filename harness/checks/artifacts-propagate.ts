@@ -2,11 +2,22 @@ import { Check, CheckContext, CheckFailure, percentile, round } from '../check';
 
 const API_COUNT = 5;
 
+export type PropagationFigures = {
+  apis: number;
+  boundMs: number;
+  /** Deploy → first 200, ms, per worker and the worker balancer. */
+  perTargetMs: Record<string, number[]>;
+  p50Ms: number;
+  p95Ms: number;
+  maxMs: number;
+};
+
 /** Artifacts deployed on a manager reach every worker: per-worker deploy → first 200. */
-export const artifactsPropagate: Check = {
+export const artifactsPropagate: Check<PropagationFigures> = {
   id: 'artifacts-propagate',
   title: `APIs deployed through the manager balancer reach every worker (${API_COUNT} APIs, full flow, deploy → first 200 per worker)`,
-  async run(ctx: CheckContext) {
+  headline: (f) => `p50 ${f.p50Ms ?? '?'} ms, p95 ${f.p95Ms ?? '?'} ms (bound ${f.boundMs ?? '?'} ms)`,
+  async run(ctx: CheckContext<PropagationFigures>) {
     const { lab } = ctx;
     const bound = lab.product.timing.propagationBoundMs;
     const client = await ctx.managerClient();

@@ -1,7 +1,7 @@
 import type { Check } from '../check';
 import { adminLoadIsolation } from './admin-load-isolation';
 import { artifactsPropagate } from './artifacts-propagate';
-import { managersFailOver } from './managers-fail-over';
+import { managerOutageWithoutHa, managersFailOver } from './managers-fail-over';
 import { managersUnreachableFromPublic } from './managers-unreachable-from-public';
 import { workersLighterThanManagers } from './workers-lighter-than-managers';
 import { workersRejectAdminWrites } from './workers-reject-admin-writes';
@@ -15,6 +15,7 @@ export const CHECKS: readonly Check[] = [
   adminLoadIsolation,
   workersSurviveWorkerLoss,
   managersFailOver,
+  managerOutageWithoutHa,
   workersLighterThanManagers,
 ];
 

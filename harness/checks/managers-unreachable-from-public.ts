@@ -10,10 +10,13 @@ function probeScript(targets: readonly string[]): string[] {
 }
 
 /** Managers sit behind the firewall: nothing on `public` reaches them or an admin listener. */
-export const managersUnreachableFromPublic: Check = {
+export type FirewallFigures = { forbiddenTargets: number; forbiddenReached: number; workerTargetsReached: number; publishedPorts: number; portsNotOnLoopback: number };
+
+export const managersUnreachableFromPublic: Check<FirewallFigures> = {
   id: 'managers-unreachable-from-public',
   title: 'From the public network no manager and no admin listener can be reached, the worker listener can; every published port is bound to 127.0.0.1',
-  async run(ctx: CheckContext) {
+  headline: (f) => `${f.forbiddenReached ?? '?'} of ${f.forbiddenTargets ?? '?'} forbidden targets reached; ${f.portsNotOnLoopback ?? '?'} ports off loopback`,
+  async run(ctx: CheckContext<FirewallFigures>) {
     const { lab } = ctx;
     const spec = lab.lab;
     const forbidden: string[] = [];

@@ -3,10 +3,13 @@ import { Check, CheckContext, CheckFailure, round } from '../check';
 const MB = 1024 * 1024;
 
 /** The seed's fourth promise: a worker, with no admin webapps, needs less memory than a manager. */
-export const workersLighterThanManagers: Check = {
+export type MemoryFigures = { memoryMB: Record<string, number>; labTotalMB: number; heaviestWorkerMB: number; lightestManagerMB: number };
+
+export const workersLighterThanManagers: Check<MemoryFigures> = {
   id: 'workers-lighter-than-managers',
   title: 'Every worker uses less memory than every manager (docker stats: usage less inactive file cache)',
-  async run(ctx: CheckContext) {
+  headline: (f) => `heaviest worker ${f.heaviestWorkerMB ?? '?'} MB < lightest manager ${f.lightestManagerMB ?? '?'} MB; lab ${f.labTotalMB ?? '?'} MB`,
+  async run(ctx: CheckContext<MemoryFigures>) {
     const { lab } = ctx;
     // Measured after the other checks loaded the lab, so it is not an idle-start figure.
     const memory: Record<string, number> = {};

@@ -29,11 +29,19 @@ async function adminWrites(http: HttpClient, token: string, client: { clientId: 
   };
 }
 
+export type RejectFigures = {
+  /** HTTP status of every write, by target and write. */
+  statuses: Record<string, Record<string, number>>;
+  writesSentToWorkers: number;
+  writesAcceptedByWorkers: number;
+};
+
 /** Workers are read-only: no admin write succeeds on a worker, directly or through the worker balancer. */
-export const workersRejectAdminWrites: Check = {
+export const workersRejectAdminWrites: Check<RejectFigures> = {
   id: 'workers-reject-admin-writes',
   title: 'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services), directly and through the worker balancer; managers accept them',
-  async run(ctx: CheckContext) {
+  headline: (f) => `${f.writesAcceptedByWorkers ?? '?'} of ${f.writesSentToWorkers ?? '?'} writes accepted by workers`,
+  async run(ctx: CheckContext<RejectFigures>) {
     const { lab } = ctx;
     const manager: ApimClient = await ctx.managerClient();
     // Credentials valid on every node: a worker must refuse the write itself, not the credentials.

@@ -6,10 +6,14 @@ export const WORKER_LOSS_FAILED_REQUESTS_BOUND = 0;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Losing a worker costs no API traffic, and a worker that was down catches up on what it missed. */
-export const workersSurviveWorkerLoss: Check = {
+type LossFigures = { requests: number; failedRequests: number; maxLatencyMs: number; caughtUpMs: number | null };
+export type WorkerLossFigures = { failedRequestsBound: number; stop: LossFigures; kill: LossFigures };
+
+export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
   id: 'workers-survive-worker-loss',
   title: `Stopping or killing a worker under load fails at most ${WORKER_LOSS_FAILED_REQUESTS_BOUND} requests through the worker balancer, and the worker serves APIs deployed while it was down`,
-  async run(ctx: CheckContext) {
+  headline: (f) => (['stop', 'kill'] as const).map((v) => `${v}: ${f[v]?.failedRequests ?? '?'} failed`).join(', '),
+  async run(ctx: CheckContext<WorkerLossFigures>) {
     const { lab } = ctx;
     const victim = lab.workers[lab.workers.length - 1].name;
     const api = await ctx.deployedApi();

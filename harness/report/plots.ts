@@ -1,6 +1,8 @@
 import * as vega from 'vega';
 import { compile, TopLevelSpec } from 'vega-lite';
 import type { CheckResult } from '../check';
+import { figuresOf } from '../check';
+import { artifactsPropagate } from '../checks/artifacts-propagate';
 
 async function svg(spec: TopLevelSpec): Promise<string> {
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
@@ -34,7 +36,7 @@ export async function timelineSvg(result: CheckResult): Promise<string | undefin
 
 /** Deploy → first 200, per worker and through the worker balancer. */
 export async function propagationSvg(result: CheckResult): Promise<string | undefined> {
-  const perTarget = result.figures.perTargetMs as Record<string, number[]> | undefined;
+  const perTarget = figuresOf([result], artifactsPropagate)?.perTargetMs;
   if (!perTarget) return undefined;
   const values = Object.entries(perTarget).flatMap(([target, list]) => list.map((ms, i) => ({ target, ms, api: i + 1 })));
   return svg({

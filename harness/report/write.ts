@@ -1,28 +1,17 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { CheckResult, Figure } from '../check';
+import { CHECKS } from '../checks';
 import type { ConformanceRun } from '../conformance';
 import { propagationSvg, timelineSvg } from './plots';
 
 const fmt = (f: Figure): string => (typeof f === 'object' && f !== null ? JSON.stringify(f) : String(f));
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-/** The figures a reader looks for first, per check. */
-const HEADLINE: Record<string, (r: CheckResult) => string> = {
-  'workers-reject-admin-writes': (r) => `${r.figures.writesAcceptedByWorkers ?? '?'} of ${r.figures.writesSentToWorkers ?? '?'} writes accepted by workers`,
-  'managers-unreachable-from-public': (r) => `${r.figures.forbiddenReached ?? '?'} of ${r.figures.forbiddenTargets ?? '?'} forbidden targets reached; ${r.figures.portsNotOnLoopback ?? '?'} ports off loopback`,
-  'artifacts-propagate': (r) => `p50 ${r.figures.p50Ms ?? '?'} ms, p95 ${r.figures.p95Ms ?? '?'} ms (bound ${r.figures.boundMs ?? '?'} ms)`,
-  'admin-load-isolation': (r) => `worker p99 ${r.figures.baselineP99Ms ?? '?'} ms; ${r.figures.underRestLoadP99Ms ?? '?'} ms under REST admin load; ${r.figures.underSaturationP99Ms ?? '?'} ms, ${r.figures.underSaturationFailures ?? '?'} failed with ${r.figures.saturatedBalancer ?? '?'} saturated (${r.figures.enforced ? `bound ${r.figures.boundMs} ms` : 'recorded'})`,
-  'workers-survive-worker-loss': (r) => ['stop', 'kill'].map((v) => `${v}: ${fmt((r.figures[v] as Record<string, Figure> | undefined)?.failedRequests ?? '?')} failed`).join(', '),
-  'managers-fail-over': (r) => (r.figures.stop
-    ? ['stop', 'kill', 'pause'].map((v) => { const f = r.figures[v] as Record<string, Figure> | undefined; return `${v}: RTO ${fmt(f?.rtoMs ?? '?')} ms, ${fmt(f?.failedRequests ?? '?')} failed over ${fmt(f?.outageMs ?? '?')} ms, ${fmt(f?.lostAcknowledgedWrites ?? '?')} lost`; }).join('; ')
-    : `outage: ${fmt(r.figures.outageWritesAccepted ?? '?')} writes accepted, ${fmt(r.figures.workerFailuresDuringOutage ?? '?')} worker failures`),
-  'workers-lighter-than-managers': (r) => `heaviest worker ${r.figures.heaviestWorkerMB ?? '?'} MB < lightest manager ${r.figures.lightestManagerMB ?? '?'} MB; lab ${r.figures.labTotalMB ?? '?'} MB`,
-};
-
+/** The figures a reader looks for first: each check's own headline. */
 export function headline(r: CheckResult): string {
   if (r.status === 'skipped') return `skipped: ${r.reason}`;
-  try { return HEADLINE[r.id]?.(r) ?? ''; } catch { return ''; }
+  return CHECKS.find((c) => c.id === r.id)?.headline(r.figures) ?? '';
 }
 
 /** Writes results.json, report.md (with SVG plots beside it) and report.html into `dir`. */

@@ -15,21 +15,22 @@ describe('running a check', () => {
 
   test('a check that does not apply is skipped, not run, and says why', async () => {
     let ran = false;
-    const check: Check = { id: 'x', title: 'x', skipReason: (l) => (l.pattern === 1 ? 'pattern 1 has one manager' : undefined), async run() { ran = true; } };
+    const check: Check = { id: 'x', title: 'x', headline: () => 'x', skipReason: (l) => (l.pattern === 1 ? 'pattern 1 has one manager' : undefined), async run() { ran = true; } };
     const result = await runCheck(check, target, () => undefined);
     expect({ status: result.status, reason: result.reason, ran }).toEqual({ status: 'skipped', reason: 'pattern 1 has one manager', ran: false });
     expect(headline(result)).toBe('skipped: pattern 1 has one manager');
   });
 
   test('a check that throws fails with its message and keeps its figures', async () => {
-    const check: Check = { id: 'y', title: 'y', async run(ctx) { ctx.figures.seen = 3; throw new CheckFailure('3 writes accepted', []); } };
+    const check: Check = { id: 'y', title: 'y', headline: (f) => `seen ${f.seen}`, async run(ctx) { ctx.figures.seen = 3; throw new CheckFailure('3 writes accepted', []); } };
     const result = await runCheck(check, target, () => undefined);
     expect({ status: result.status, reason: result.reason, figures: result.figures }).toEqual({ status: 'failed', reason: '3 writes accepted', figures: { seen: 3 } });
     expect(result.evidence[0]).toBe('FAILED: 3 writes accepted');
+    expect(check.headline(result.figures)).toBe('seen 3');
   });
 
   test('a check that returns passes', async () => {
-    const result = await runCheck({ id: 'z', title: 'z', async run(ctx) { ctx.figures.ok = true; } }, target, () => undefined);
+    const result = await runCheck({ id: 'z', title: 'z', headline: () => 'z', async run(ctx) { ctx.figures.ok = true; } }, target, () => undefined);
     expect(result.status).toBe('passed');
   });
 });
