@@ -9,16 +9,14 @@ import { sim } from '../../generator/products/sim';
 import { LabTarget, openLab } from '../../harness/lab-target';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { describeDocker } from '../support/docker';
+import { describeWithTool } from '../support/tools';
 
 /**
  * What the real product does that a lenient stand-in would hide. The lab's trust chain through a real JVM: the product's clients are Java, so the proof is a
  * Java TLS client (default HttpsURLConnection) with the truststore a lab makes, run from a
  * container on the lab's `cluster` network against the manager listener.
  */
-const javac = spawnSync('javac', ['-version']).status === 0;
-if (!javac && process.env.CI) throw new Error('CI must run the JVM TLS test, but javac is missing: apt-get install openjdk-17-jdk-headless');
-if (!javac) process.stdout.write('SKIPPED: the JVM TLS test needs javac (apt-get install openjdk-17-jdk-headless)\n');
-const describeJvm = javac ? describeDocker : describe.skip;
+const describeJvm = describeWithTool(spawnSync('javac', ['-version']).status === 0, 'the JVM TLS test (javac)', 'apt-get install openjdk-17-jdk-headless', describeDocker);
 
 describeJvm('a JVM trusts the manager listener with the lab truststore, and only with it', () => {
   let lab: LabTarget;
@@ -86,9 +84,7 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
  * playwright-core) follows the login redirects of the URL `make lab` prints to the login page.
  */
 const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p));
-if (!chromium && process.env.CI) throw new Error('CI must run the portal login test, but Chromium is missing: apt-get install chromium');
-if (!chromium) process.stdout.write('SKIPPED: the portal login test needs Chromium (apt-get install chromium)\n');
-const describeBrowser = chromium ? describeDocker : describe.skip;
+const describeBrowser = describeWithTool(!!chromium, 'the portal login test (Chromium)', 'apt-get install chromium', describeDocker);
 
 describeBrowser('the printed portal URLs log in from the host', () => {
   let lab: LabTarget;
