@@ -306,9 +306,9 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
     if (match.operation.scopes.length && !match.operation.scopes.some((s) => granted.includes(s))) {
       return restError(403, 'Forbidden', `The token lacks every scope this resource accepts: ${match.operation.scopes.join(', ')}`, 900910);
     }
-    const body = parseJson(req);
-    if (body === MALFORMED) return restError(400, 'Bad Request', 'Malformed request body: not valid JSON');
-    const problems = api.validate(match, body, req.query, req.headers['content-type']);
+    const parsed = parseJson(req);
+    if (parsed === MALFORMED) return restError(400, 'Bad Request', 'Malformed request body: not valid JSON');
+    const { body, problems } = api.bind(match, parsed, req.query, req.headers['content-type']);
     if (problems.length) return restError(400, 'Bad Request', problems.join('; '));
     const operation = operations[`${match.operation.method} ${match.operation.template}`];
     if (!operation) return restError(501, 'Not Implemented', `The carbon-labs stand-in does not implement ${match.operation.method} ${match.operation.template}`);

@@ -1,6 +1,7 @@
 import { readFileSync } from 'fs';
 import { load } from 'js-yaml';
 import OpenAPIRequestValidator from 'openapi-request-validator';
+import { bindBody, bindQuery, BoundBody, ResolveRef, Schema } from './binding';
 
 interface Operation {
   readonly method: string;
@@ -16,16 +17,29 @@ export interface Match {
   readonly params: Record<string, string>;
 }
 
+/** What checks a request to one operation: the spec's own validators, and the schema its JSON body binds to. */
+interface Checks {
+  /** Parameters and body, for a body that is not JSON or is missing. */
+  readonly request: OpenAPIRequestValidator;
+  /** Parameters only; a JSON body is bound instead. */
+  readonly parameters: OpenAPIRequestValidator;
+  readonly parameterSchemas: readonly Schema[];
+  readonly jsonBody?: Schema;
+}
+
+const JSON_MEDIA = /^application\/(?:[\w.+-]+\+)?json\b/i;
+
 type Spec = { paths: Record<string, Record<string, Record<string, unknown>>>; components: Record<string, Record<string, unknown>> };
 
 /**
  * One of the product's REST APIs as its official OpenAPI file describes it: routes, the OAuth2
- * scopes each operation accepts, and request validation. The stand-in serves only what it
- * implements; the spec decides paths, scopes and what a malformed body is.
+ * scopes each operation accepts, and request binding. The stand-in serves only what it
+ * implements; the spec decides paths and scopes, the spec's DTOs as the product binds them decide
+ * what a malformed body is.
  */
 export class RestApi {
   private readonly operations: Operation[] = [];
-  private readonly validators = new Map<Operation, OpenAPIRequestValidator>();
+  private readonly checks = new Map<Operation, Checks>();
   readonly spec: Spec;
 
   constructor(file: string, readonly basePath: string) {
@@ -64,33 +78,55 @@ export class RestApi {
     return this.operations.some((o) => o.regex.test(rest));
   }
 
-  /** Messages of what in the request breaks the spec; empty when it is valid. */
-  validate(match: Match, body: unknown, query: URLSearchParams, contentType: string | undefined): string[] {
-    let validator = this.validators.get(match.operation);
-    if (!validator) {
-      const def = match.operation.definition;
-      let requestBody = def.requestBody as Record<string, unknown> | undefined;
-      const ref = requestBody?.$ref as string | undefined;
-      if (ref) requestBody = this.spec.components.requestBodies[ref.split('/').pop()!] as Record<string, unknown>;
-      const parameters = ((def.parameters as Record<string, unknown>[]) ?? []).map((p) =>
-        p.$ref ? this.spec.components.parameters[String(p.$ref).split('/').pop()!] : p) as never[];
-      validator = new OpenAPIRequestValidator({
-        parameters: parameters.filter((p: Record<string, unknown>) => p.in !== 'header'),
-        requestBody: requestBody as never,
-        componentSchemas: this.spec.components.schemas as never,
-      } as never);
-      this.validators.set(match.operation, validator);
-    }
-    const errors = validator.validateRequest({
+  /**
+   * The request as the product's resource method receives it: a JSON body bound to its DTO the way
+   * Jackson and Bean Validation do it (sim/src/binding.ts), parameters checked against the spec.
+   * `problems` holds why the product answers 400; empty when the request is valid, and then `body`
+   * is what the handler must use (coerced scalars, required lists filled in).
+   */
+  bind(match: Match, body: unknown, query: URLSearchParams, contentType: string | undefined): BoundBody {
+    const checks = this.checksFor(match.operation);
+    // A missing (or null) body, or one that is not JSON, keeps the spec's own check of the body.
+    const dto = body !== undefined && body !== null && JSON_MEDIA.test(contentType ?? 'application/json') ? checks.jsonBody : undefined;
+    const errors = (dto ? checks.parameters : checks.request).validateRequest({
       headers: { 'content-type': contentType ?? 'application/json' },
-      body: body === undefined ? undefined : JSON.parse(JSON.stringify(body)),
+      body: dto || body === undefined ? undefined : JSON.parse(JSON.stringify(body)),
       params: match.params,
-      query: Object.fromEntries(query.entries()),
+      query: bindQuery(Object.fromEntries(query.entries()), checks.parameterSchemas, this.resolve),
     });
     // The validator fills schema defaults in, then flags the read-only ones it added itself.
     const sent = (path?: string) => !!path && typeof body === 'object' && body !== null && path in body;
-    return (errors?.errors ?? [])
-      .filter((e: { path?: string; message: string }) => !(e.message === 'is read-only' && !sent(e.path)))
-      .map((e: { path?: string; message: string }) => `${e.path ?? ''} ${e.message}`.trim());
+    const problems = ((errors?.errors ?? []) as { path?: string; message: string }[])
+      .filter((e) => !(e.message === 'is read-only' && !sent(e.path)))
+      .map((e) => `${e.path ?? ''} ${e.message}`.trim());
+    if (!dto) return { body, problems };
+    const bound = bindBody(body, dto, this.resolve);
+    return { body: bound.body, problems: [...problems, ...bound.problems] };
+  }
+
+  private readonly resolve: ResolveRef = (ref) => {
+    const schema = this.spec.components.schemas[ref.split('/').pop()!];
+    if (!schema) throw new Error(`schema ${ref} is not in components.schemas of the spec`);
+    return schema as Schema;
+  };
+
+  private checksFor(operation: Operation): Checks {
+    let checks = this.checks.get(operation);
+    if (checks) return checks;
+    const def = operation.definition;
+    let requestBody = def.requestBody as Record<string, unknown> | undefined;
+    const ref = requestBody?.$ref as string | undefined;
+    if (ref) requestBody = this.spec.components.requestBodies[ref.split('/').pop()!] as Record<string, unknown>;
+    const parameterSchemas = ((def.parameters as Record<string, unknown>[]) ?? []).map((p) =>
+      p.$ref ? this.spec.components.parameters[String(p.$ref).split('/').pop()!] : p) as Schema[];
+    const validator = (withBody: boolean) => new OpenAPIRequestValidator({
+      parameters: parameterSchemas.filter((p) => p.in !== 'header'),
+      requestBody: withBody ? requestBody : undefined,
+      componentSchemas: this.spec.components.schemas,
+    } as never);
+    const content = requestBody?.content as Record<string, { schema?: Schema }> | undefined;
+    checks = { request: validator(true), parameters: validator(false), parameterSchemas, jsonBody: content?.['application/json']?.schema };
+    this.checks.set(operation, checks);
+    return checks;
   }
 }

@@ -115,6 +115,26 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     expect((await invoke(lab.http(lab.apiUrl()), api.context, api.version, unsubscribed.token)).status).toBe(403);
   });
 
+  test('JSON binding as Jackson does it: scalars coerced (200), unknown properties and wrong-case enums refused (400)', async () => {
+    await client.login();
+    const app = conforms(await client.call('POST', `${DEVPORTAL}/applications`, { name: `bind-${suffix}`, throttlingPolicy: 'Unlimited' }), 201);
+    const applicationId = (app.body as { applicationId: string }).applicationId;
+    // A number where the DTO has a String (validityTime): Jackson binds "3600".
+    const keys = conforms(await client.call('POST', `${DEVPORTAL}/applications/${applicationId}/generate-keys`,
+      { keyType: 'SANDBOX', grantTypesToBeSupported: ['client_credentials'], validityTime: 3600 }), 200);
+    expect((keys.body as { keyType: string }).keyType).toBe('SANDBOX');
+    // Whole-number text where the DTO has an Integer (generate-token's validityPeriod).
+    const { keyMappingId, consumerSecret } = keys.body as { keyMappingId: string; consumerSecret: string };
+    conforms(await client.call('POST', `${DEVPORTAL}/applications/${applicationId}/oauth-keys/${keyMappingId}/generate-token`, { consumerSecret, validityPeriod: '3600' }), 200);
+    // The product's ObjectMapper fails on unknown properties; its enums match case-sensitively.
+    const unknown = conforms(await client.call('POST', `${DEVPORTAL}/applications/${applicationId}/generate-keys`,
+      { keyType: 'PRODUCTION', grantTypesToBeSupported: [], foo: 1 }), 400);
+    expect(JSON.stringify(unknown.body)).toContain("Unrecognized property 'foo'");
+    conforms(await client.call('POST', `${DEVPORTAL}/applications/${applicationId}/generate-keys`, { keyType: 'production', grantTypesToBeSupported: [] }), 400);
+    // An object where a scalar belongs is refused too.
+    conforms(await client.call('POST', `${DEVPORTAL}/applications/${applicationId}/generate-keys`, { keyType: 'PRODUCTION', grantTypesToBeSupported: [], validityTime: { s: 1 } }), 400);
+  });
+
   test('gateway workers: no admin webapps (404 with the product body), health and version answer', async () => {
     for (const w of lab.workers) {
       const http = lab.http(lab.workerServletUrl(w.name));
