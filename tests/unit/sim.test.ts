@@ -1,0 +1,134 @@
+import { spawnSync } from 'child_process';
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { buildLab } from '../../generator/patterns';
+import { portalPort } from '../../generator/render/deployment-toml';
+import { sim } from '../../generator/products/sim';
+import { renderLab } from '../../generator/render';
+import { loadConfig, parseJdbcUrl, profileFrom, readFaults } from '../../sim/src/config';
+import { withPortals } from '../../sim/src/portals';
+import { RestApi } from '../../sim/src/spec';
+import { TokenIssuer } from '../../sim/src/tokens';
+import { TrustStore } from '../../sim/src/trust';
+import { PROJECT_ROOT } from '../../generator/paths';
+import type { Req } from '../../sim/src/http';
+import { tempDir } from '../support/labs';
+import { describeWithTool } from '../support/tools';
+
+/** The pure parts of the stand-in: what it reads from a lab's files, routes, tokens, redirects. */
+const lab = buildLab(2, { product: sim });
+const files = renderLab(lab);
+const port = portalPort(lab);
+const origin = `https://localhost:${port}`;
+
+/** A product home holding one node's generated deployment.toml, as the entrypoint's overlay leaves it. */
+function home(node: string): string {
+  const dir = tempDir('carbon-labs-home-');
+  const toml = files.find((f) => f.path === `nodes/${node}/repository/conf/deployment.toml`)!.content;
+  mkdirSync(join(dir, 'repository', 'conf'), { recursive: true });
+  writeFileSync(join(dir, 'repository', 'conf', 'deployment.toml'), toml);
+  return dir;
+}
+
+describe('what the stand-in reads from a generated deployment.toml', () => {
+  test('a manager: databases, hostname and proxyPort, url_group receivers, not a worker node', () => {
+    const c = loadConfig(home('manager-1'), 'control-plane', {});
+    expect({ host: c.apimDb?.host, db: c.apimDb?.database, shared: c.sharedDb.database }).toEqual({ host: 'db', db: 'WSO2AM_DB', shared: 'WSO2_SHARED_DB' });
+    expect({ hostname: c.hostname, proxyPort: c.proxyPort, workerNode: c.workerNode }).toEqual({ hostname: 'localhost', proxyPort: port, workerNode: false });
+    expect(c.eventPublishUrls).toEqual([{ host: 'manager-1', port: 9611 }, { host: 'manager-2', port: 9611 }]);
+    expect(c.truststore).toEqual({ file: expect.stringMatching(/repository\/resources\/security\/client-truststore\.jks$/), password: 'wso2carbon' });
+  });
+
+  test('a worker: no apim_db, brokers in order, pulls from the throttling service_url, worker mode on', () => {
+    const c = loadConfig(home('worker-1'), 'gateway-worker', {});
+    expect(c.apimDb).toBeUndefined();
+    expect(c.throttleDecisionEndpoints).toEqual([{ host: 'manager-1', port: 5672 }, { host: 'manager-2', port: 5672 }]);
+    expect({ origin: c.eventHubOrigin, workerNode: c.workerNode, labels: c.gatewayLabels }).toEqual({ origin: 'https://lb-manager:9443', workerNode: true, labels: ['Default'] });
+  });
+
+  test('JDBC URLs as the lab writes them (with &amp;), and a clear error otherwise', () => {
+    expect(parseJdbcUrl('jdbc:mysql://db:3306/WSO2AM_DB?useSSL=false&amp;autoReconnect=true')).toEqual({ host: 'db', port: 3306, database: 'WSO2AM_DB' });
+    expect(parseJdbcUrl('jdbc:mysql://db-2/X')).toEqual({ host: 'db-2', port: 3306, database: 'X' });
+    expect(() => parseJdbcUrl('jdbc:h2:./repository/database/WSO2AM_DB')).toThrow(/expected jdbc:mysql/);
+  });
+
+  test('the profile from -Dprofile or PROFILE_NAME; any other profile is refused', () => {
+    expect(profileFrom(['-Dprofile=gateway-worker'], { PROFILE_NAME: 'control-plane' })).toBe('gateway-worker');
+    expect(profileFrom([], { PROFILE_NAME: 'control-plane' })).toBe('control-plane');
+    expect(() => profileFrom([], {})).toThrow(/profile "default"/);
+  });
+
+  test('seeded faults are off unless set', () => {
+    expect(readFaults({})).toEqual({ workerAcceptsWrites: false, ignoreDeployEvents: false, stateInMemory: false, propagationDelayMs: 0, memoryBallastMb: 0 });
+    expect(readFaults({ SIM_FAULT_WORKER_ACCEPTS_WRITES: 'yes', SIM_FAULT_PROPAGATION_DELAY_MS: '3500' })).toMatchObject({ workerAcceptsWrites: true, propagationDelayMs: 3500 });
+  });
+});
+
+describe('routes of the official OpenAPI files', () => {
+  const publisher = new RestApi(join(PROJECT_ROOT, 'spec/apim-4.3.0/openapi/publisher-api.yaml'), '/api/am/publisher/v4');
+
+  test('a literal path wins over a templated one, with the scopes of the operation', () => {
+    const m = publisher.match('POST', '/api/am/publisher/v4/apis/change-lifecycle');
+    expect(m?.operation.template).toBe('/apis/change-lifecycle');
+    expect(m?.operation.scopes).toContain('apim:api_publish');
+  });
+
+  test('templated paths give their parameters; a wrong method matches nothing but the path exists', () => {
+    expect(publisher.match('GET', '/api/am/publisher/v4/apis/abc-123/revisions')?.params).toEqual({ apiId: 'abc-123' });
+    expect(publisher.match('PATCH', '/api/am/publisher/v4/apis/abc-123/revisions')).toBeUndefined();
+    expect(publisher.hasPath('/api/am/publisher/v4/apis/abc-123/revisions')).toBe(true);
+    expect(publisher.hasPath('/api/am/publisher/v4/no-such')).toBe(false);
+  });
+});
+
+describe('tokens', () => {
+  const issuer = new TokenIssuer('wso2carbon.jks:wso2carbon:wso2carbon', 'https://localhost:21443/oauth2/token');
+
+  test('a token verifies on any node with the same keystore, and carries the issuer', () => {
+    const { token } = issuer.issue({ sub: 'admin', azp: 'c', scope: 'apim:api_view' }, 60);
+    expect(new TokenIssuer('wso2carbon.jks:wso2carbon:wso2carbon', 'x').verify(token)).toMatchObject({ sub: 'admin', iss: 'https://localhost:21443/oauth2/token' });
+  });
+
+  test('a token of another keystore, a tampered one and an expired one do not', () => {
+    const { token } = issuer.issue({ sub: 'admin', azp: 'c', scope: '' }, 60);
+    expect(new TokenIssuer('other.jks:x:y', 'x').verify(token)).toBeUndefined();
+    const [h, , sig] = token.split('.');
+    expect(issuer.verify(`${h}.${Buffer.from(JSON.stringify({ sub: 'root', exp: 2e9 })).toString('base64url')}.${sig}`)).toBeUndefined();
+    expect(issuer.verify(issuer.issue({ sub: 'admin', azp: 'c', scope: '' }, -1).token)).toBeUndefined();
+  });
+});
+
+describe('portal login redirects', () => {
+  const config = loadConfig(home('manager-1'), 'control-plane', {});
+  const portals = withPortals(config, async () => ({ status: 404 }));
+  const get = (path: string, query = '') => portals({ method: 'GET', path, query: new URLSearchParams(query), headers: {}, rawBody: '' } as Req);
+
+  test('built from hostname and proxyPort, ending on the login page', async () => {
+    const login = await get('/publisher/services/auth/login');
+    expect(login.status).toBe(302);
+    const authorize = new URL(login.headers!.location);
+    expect(authorize.origin).toBe(origin);
+    const page = await get(authorize.pathname, authorize.search);
+    const loginPage = new URL(page.headers!.location);
+    expect({ origin: loginPage.origin, path: loginPage.pathname, caller: loginPage.searchParams.get('commonAuthCallerPath') })
+      .toEqual({ origin, path: '/authenticationendpoint/login.do', caller: '/oauth2/authorize' });
+    expect(String((await get(loginPage.pathname, loginPage.search)).body)).toContain('name="username"');
+  });
+});
+
+const keytool = spawnSync('keytool', ['-help']).status === 0;
+describeWithTool(keytool, 'the truststore reader test (keytool)', 'apt-get install openjdk-17-jdk-headless')('the client truststore', () => {
+  test('every trusted certificate of a JKS is an anchor; a wrong password is refused', () => {
+    const dir = tempDir();
+    const file = join(dir, 't.jks');
+    for (const alias of ['one', 'two']) {
+      expect(spawnSync('keytool', ['-genkeypair', '-alias', alias, '-keyalg', 'RSA', '-dname', `CN=${alias}`, '-storetype', 'JKS', '-keystore', file, '-storepass', 'wso2carbon', '-keypass', 'wso2carbon']).status).toBe(0);
+    }
+    const trust = new TrustStore(file, 'wso2carbon');
+    expect(trust.anchors).toHaveLength(2);
+    expect(trust.describe()).toContain('CN=one');
+    expect(trust.explain('https://lb-manager:9443/x', Object.assign(new Error('x'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' })))
+      .toMatch(/PKIX path building failed.*https:\/\/lb-manager:9443\/x.*t\.jks/);
+    expect(() => new TrustStore(file, 'wrong')).toThrow(/Password verification failed/);
+  });
+});
