@@ -31,7 +31,6 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
     for (const f of files) {
       expect(f.content.split('\n').slice(0, 2).join('\n')).toContain(`carbon-labs generate --pattern ${pattern} --product ${product.id}`);
     }
-    expect(byPath).toMatchSnapshot();
   });
 
   test('compose: the pattern\'s services, ports only on 127.0.0.1, health checks like the official ones', () => {
