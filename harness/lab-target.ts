@@ -128,17 +128,23 @@ function ignoreNotModified(err: { statusCode?: number }): void {
   if (err.statusCode !== 304) throw err;
 }
 
+/**
+ * A deliberately broken lab, at the one layer the break lives in:
+ * - `model`: the lab model before it is written (not validated: the break is the point);
+ * - `files`: the written lab folder (a mis-wired deployment.toml, as a user's typo would be);
+ * - `compose`: a compose override layered on the lab's file, by service (environment, command).
+ */
+export type LabFault =
+  | { readonly kind: 'model'; readonly mutate: (lab: LabSpec) => LabSpec }
+  | { readonly kind: 'files'; readonly edit: (dir: string) => void }
+  | { readonly kind: 'compose'; readonly services: Record<string, Record<string, unknown>> };
+
 export interface LabTargetOptions {
   readonly pattern: PatternId;
   readonly product: ProductSpec;
   /** Folder of the lab; default a fresh one under dist/labs (never the committed labs/). */
   readonly dir?: string;
-  /** Compose overrides layered on the lab's file, by service (seeded faults: environment). */
-  readonly override?: Record<string, Record<string, unknown>>;
-  /** Edits the written lab folder before it starts (mis-wired configs of the wiring tests). */
-  readonly prepare?: (dir: string) => void;
-  /** Edit the model before it is written (broken labs of the self-test; not validated). */
-  readonly mutate?: (lab: LabSpec) => LabSpec;
+  readonly faults?: readonly LabFault[];
   /** Services whose health is not awaited (a broken lab may keep them unhealthy). */
   readonly unawaited?: readonly string[];
   /** Start only these services (and what they depend on). */
@@ -153,10 +159,11 @@ export interface LabTargetOptions {
 export async function openLab(options: LabTargetOptions): Promise<LabTarget> {
   const log = options.log ?? (() => undefined);
   let lab = buildLab(options.pattern, { product: options.product });
-  if (options.mutate) lab = options.mutate(lab);
+  const faults = options.faults ?? [];
+  for (const f of faults) if (f.kind === 'model') lab = f.mutate(lab);
   const committed = join(PROJECT_ROOT, 'labs', lab.product.id, `pattern-${lab.pattern}`);
   const running = (await labContainers(lab.project)).some((c) => c.state === 'running');
-  const seeded = !!(options.override || options.mutate || options.prepare || options.services);
+  const seeded = faults.length > 0 || !!options.services;
   if (running) {
     if (seeded) {
       throw new Error(`${lab.project} is running; a seeded-fault lab needs its name and ports. Stop it first: make down PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`);
@@ -166,13 +173,14 @@ export async function openLab(options: LabTargetOptions): Promise<LabTarget> {
   }
   const dir = options.dir ?? join(PROJECT_ROOT, 'dist', 'labs', `${lab.product.id}-p${lab.pattern}`);
   rmSync(dir, { recursive: true, force: true });
-  synthLab(lab, dir, { force: true, unsafeSkipValidation: !!options.mutate });
+  synthLab(lab, dir, { force: true, unsafeSkipValidation: faults.some((f) => f.kind === 'model') });
   const files = ['docker-compose.yml'];
-  if (options.override) {
-    writeFileSync(join(dir, 'carbon-labs.fault.yml'), YAML.stringify({ services: options.override }));
+  const overrides = faults.flatMap((f) => (f.kind === 'compose' ? Object.entries(f.services) : []));
+  if (overrides.length) {
+    writeFileSync(join(dir, 'carbon-labs.fault.yml'), YAML.stringify({ services: Object.fromEntries(overrides) }));
     files.push('carbon-labs.fault.yml');
   }
-  options.prepare?.(dir);
+  for (const f of faults) if (f.kind === 'files') f.edit(dir);
   await prepareLab(lab, dir, log);
   const imagesEnv = await ensureImages(lab.product, log);
   log(`starting ${lab.project} with testcontainers from ${dir}${seeded ? ' (seeded fault)' : ''}`);

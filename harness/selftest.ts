@@ -4,7 +4,7 @@ import type { Check } from './check';
 import { checkById } from './checks';
 import { sim } from '../generator/products/sim';
 import type { RunOptions } from './conformance';
-import type { LabTarget } from './lab-target';
+import type { LabFault, LabTarget } from './lab-target';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { managers, TRUST, workers } from '../generator/model/lab';
@@ -15,7 +15,7 @@ export interface SeededFault {
   readonly description: string;
   readonly check: Check;
   readonly pattern: PatternId;
-  readonly options: Pick<RunOptions, 'override' | 'mutate' | 'unawaited' | 'prepare'>;
+  readonly options: Pick<RunOptions, 'faults' | 'unawaited'>;
   /** What a user of the broken lab also sees, checked on the running lab after the check failed. */
   readonly symptom?: { readonly what: string; seen(lab: LabTarget): Promise<boolean> };
 }
@@ -27,6 +27,9 @@ const STOCK_TRUSTSTORE = `${sim.serverHome}/repository/resources/security/client
 const ARTIFACTS_BOUND_FAULT_DELAY_MS = sim.timing.propagationBoundMs + 1500;
 
 const env = (vars: Record<string, string>) => ({ environment: vars });
+const compose = (services: Record<string, Record<string, unknown>>): LabFault => ({ kind: 'compose', services });
+const model = (mutate: (lab: LabSpec) => LabSpec): LabFault => ({ kind: 'model', mutate });
+const files = (edit: (dir: string) => void): LabFault => ({ kind: 'files', edit });
 
 function withBalancers(lab: LabSpec, balancers: LabSpec['balancers']): LabSpec {
   return { ...lab, balancers };
@@ -36,40 +39,40 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
   {
     id: 'worker-accepts-writes', pattern: 3, check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 accepts admin writes (SIM_FAULT_WORKER_ACCEPTS_WRITES)',
-    options: { override: { 'worker-1': env({ SIM_FAULT_WORKER_ACCEPTS_WRITES: 'true' }) } },
+    options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_WORKER_ACCEPTS_WRITES: 'true' }) })] },
   },
   {
     id: 'worker-not-in-worker-mode', pattern: 3, check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 without [system.parameter] workerNode = "true": its SOAP admin services take writes',
     options: {
-      prepare: (dir) => {
+      faults: [files((dir) => {
         const file = join(dir, 'nodes', 'worker-1', 'repository', 'conf', 'deployment.toml');
         const text = readFileSync(file, 'utf8');
         if (!text.includes('workerNode = "true"')) throw new Error(`${file} has no workerNode to remove`);
         writeFileSync(file, text.replace(/\[system\.parameter\]\nworkerNode = "true"\n/, ''));
-      },
+      })],
     },
   },
   {
     id: 'worker-with-control-plane-profile', pattern: 3, check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 started with PROFILE_NAME=control-plane (it keeps the admin webapps)',
-    options: { override: { 'worker-1': env({ PROFILE_NAME: 'control-plane' }) }, unawaited: ['worker-1'] },
+    options: { faults: [compose({ 'worker-1': env({ PROFILE_NAME: 'control-plane' }) })], unawaited: ['worker-1'] },
   },
   {
     id: 'gateway-ignores-deploy-events', pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the gateways drop deploy events (SIM_FAULT_IGNORE_DEPLOY_EVENTS)',
-    options: { override: { 'worker-1': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }), 'worker-2': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }) } },
+    options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }), 'worker-2': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }) })] },
   },
   {
     id: 'slow-propagation', pattern: 3, check: checkById('artifacts-propagate'),
     description: `worker-2 pulls a deployed API ${ARTIFACTS_BOUND_FAULT_DELAY_MS} ms late (SIM_FAULT_PROPAGATION_DELAY_MS), above the bound`,
-    options: { override: { 'worker-2': env({ SIM_FAULT_PROPAGATION_DELAY_MS: String(ARTIFACTS_BOUND_FAULT_DELAY_MS) }) } },
+    options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_PROPAGATION_DELAY_MS: String(ARTIFACTS_BOUND_FAULT_DELAY_MS) }) })] },
   },
   {
     id: 'truststore-without-lab-ca', pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the nodes get the image\'s stock client-truststore.jks, without the lab CA (the truststore one-shot skips the import)',
     options: {
-      override: { truststore: { command: [`cp ${STOCK_TRUSTSTORE} /carbon-labs/${TRUST.truststore} && chmod 644 /carbon-labs/${TRUST.truststore}`] } },
+      faults: [compose({ truststore: { command: [`cp ${STOCK_TRUSTSTORE} /carbon-labs/${TRUST.truststore} && chmod 644 /carbon-labs/${TRUST.truststore}`] } })],
       unawaited: ['worker-1', 'worker-2'],
     },
     symptom: {
@@ -85,45 +88,45 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
   {
     id: 'manager-state-in-memory', pattern: 2, check: checkById('managers-fail-over'),
     description: 'the managers keep APIs in memory, not in the database (SIM_FAULT_STATE_IN_MEMORY)',
-    options: { override: { 'manager-1': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }), 'manager-2': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }) } },
+    options: { faults: [compose({ 'manager-1': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }), 'manager-2': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }) })] },
   },
   {
     id: 'no-backup-server', pattern: 2, check: checkById('managers-fail-over'),
     description: 'the balancer lists manager-1 only: manager-2 is not its backup',
     options: {
-      mutate: (lab) => withBalancers(lab, lab.balancers.map((b) => ({ ...b, upstreams: b.upstreams.map((u) => (u.name === 'managers' ? { ...u, servers: u.servers.filter((s) => !s.backup) } : u)) }))),
+      faults: [model((lab) => withBalancers(lab, lab.balancers.map((b) => ({ ...b, upstreams: b.upstreams.map((u) => (u.name === 'managers' ? { ...u, servers: u.servers.filter((s) => !s.backup) } : u)) }))))],
     },
   },
   {
     id: 'worker-balancer-routed-to-managers', pattern: 3, check: checkById('workers-survive-worker-loss'),
     description: 'lb-worker sends API traffic to the managers instead of the workers',
     options: {
-      mutate: (lab) => withBalancers(lab, lab.balancers.map((b) => (b.name !== 'lb-worker' ? b : {
+      faults: [model((lab) => withBalancers(lab, lab.balancers.map((b) => (b.name !== 'lb-worker' ? b : {
         ...b, upstreams: b.upstreams.map((u) => ({ ...u, servers: managers(lab).map((m) => ({ node: m.name, backup: false })) })),
-      }))),
+      }))))],
     },
   },
   {
     id: 'manager-on-public', pattern: 3, check: checkById('managers-unreachable-from-public'),
     description: 'manager-1 is attached to the public network',
     options: {
-      mutate: (lab) => ({ ...lab, nodes: lab.nodes.map((n) => (n.name === 'manager-1' ? { ...n, attachments: [...n.attachments, { network: 'public', host: 11 }] } : n)) }),
+      faults: [model((lab) => ({ ...lab, nodes: lab.nodes.map((n) => (n.name === 'manager-1' ? { ...n, attachments: [...n.attachments, { network: 'public', host: 11 }] } : n)) }))],
     },
   },
   {
     id: 'heavy-worker', pattern: 3, check: checkById('workers-lighter-than-managers'),
     description: 'worker-1 holds 256 MB it does not need (SIM_FAULT_MEMORY_BALLAST_MB)',
-    options: { override: { 'worker-1': env({ SIM_FAULT_MEMORY_BALLAST_MB: '256' }) } },
+    options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_MEMORY_BALLAST_MB: '256' }) })] },
   },
   {
     id: 'shared-balancer-in-pattern-3', pattern: 3, check: checkById('admin-load-isolation'),
     description: 'pattern 3 with one balancer for both sub-domains (admin and API traffic share it)',
     options: {
-      mutate: (lab) => withBalancers(lab, [sharedBalancer(
+      faults: [model((lab) => withBalancers(lab, [sharedBalancer(
         managers(lab).map((n) => n.name),
         workers(lab).map((n) => n.name),
         labIndex(lab.product, 3),
-      )]),
+      )]))],
     },
   },
 ];

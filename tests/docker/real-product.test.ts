@@ -128,12 +128,12 @@ describeBrowser('the printed portal URLs log in from the host', () => {
 
   test('with the in-lab name and port as the managers\' hostname/proxyPort (the old lab), the login leads nowhere', async () => {
     await lab.release();
-    const broken = await openLab({ pattern: 3, product: sim, prepare: (dir) => {
+    const broken = await openLab({ pattern: 3, product: sim, faults: [{ kind: 'files', edit: (dir) => {
       for (const m of ['manager-1', 'manager-2']) {
         const file = join(dir, 'nodes', m, 'repository/conf/deployment.toml');
         writeFileSync(file, readFileSync(file, 'utf8').replace(/hostname = "localhost"/, 'hostname = "lb-manager"').replace(/proxyPort = \d+/, 'proxyPort = 9443'));
       }
-    } });
+    } }] });
     try {
       const end = await follow(printed(broken, 'publisher')!);
       expect(end.loginForm).toBe(false);

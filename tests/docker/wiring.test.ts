@@ -4,19 +4,19 @@ import { retryUntil } from '../../generator/runtime/retry';
 import { sim } from '../../generator/products/sim';
 import { ApimClient, invoke, PUBLISHER } from '../../harness/apim-client';
 import { describeExchange } from '../../harness/http';
-import { LabTarget, openLab } from '../../harness/lab-target';
+import { LabFault, LabTarget, openLab } from '../../harness/lab-target';
 import { describeDocker } from '../support/docker';
 
 /** Rewrites one key of the generated deployment.toml of some nodes, as a user's typo would. */
-function miswire(nodes: string[], from: RegExp, to: string) {
-  return (dir: string) => {
+function miswire(nodes: string[], from: RegExp, to: string): LabFault {
+  return { kind: 'files', edit: (dir: string) => {
     for (const node of nodes) {
       const file = join(dir, 'nodes', node, 'repository/conf/deployment.toml');
       const text = readFileSync(file, 'utf8');
       if (!from.test(text)) throw new Error(`${file} has no ${from}`);
       writeFileSync(file, text.replace(from, to));
     }
-  };
+  } };
 }
 
 async function deployOne(lab: LabTarget): Promise<{ client: ApimClient; context: string; token: string }> {
@@ -43,7 +43,7 @@ async function neverServed(lab: LabTarget, worker: string, context: string, toke
 describeDocker('a mis-wired deployment.toml breaks the stand-in the way it breaks the product', () => {
   test('wrong [apim.key_manager]/[apim.throttling] service_url on the workers: gateways never get the API (404)', async () => {
     // Their startup sync fails too, so they never turn healthy (as the product's): not awaited.
-    const lab = await openLab({ pattern: 1, product: sim, unawaited: ['worker-1', 'worker-2'], prepare: miswire(['worker-1', 'worker-2'], /https:\/\/lb-manager:9443\/services\//g, 'https://lb-manager:9999/services/') });
+    const lab = await openLab({ pattern: 1, product: sim, unawaited: ['worker-1', 'worker-2'], faults: [miswire(['worker-1', 'worker-2'], /https:\/\/lb-manager:9443\/services\//g, 'https://lb-manager:9999/services/')] });
     try {
       const { context, token } = await deployOne(lab);
       expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
@@ -54,7 +54,7 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
   });
 
   test('wrong [apim.throttling] service_url alone (the key manager\'s right): gateways still never get the API — they pull from the event hub URL', async () => {
-    const lab = await openLab({ pattern: 1, product: sim, unawaited: ['worker-1', 'worker-2'], prepare: miswire(['worker-1', 'worker-2'], /(\[apim\.throttling\]\nservice_url = )"https:\/\/lb-manager:9443\/services\/"/, '$1"https://lb-manager:9999/services/"') });
+    const lab = await openLab({ pattern: 1, product: sim, unawaited: ['worker-1', 'worker-2'], faults: [miswire(['worker-1', 'worker-2'], /(\[apim\.throttling\]\nservice_url = )"https:\/\/lb-manager:9443\/services\/"/, '$1"https://lb-manager:9999/services/"')] });
     try {
       const { context, token } = await deployOne(lab);
       expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
@@ -65,7 +65,7 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
   });
 
   test('wrong throttle_decision_endpoints (event hub) on a worker: it never hears of new APIs, until a restart syncs it', async () => {
-    const lab = await openLab({ pattern: 1, product: sim, prepare: miswire(['worker-1'], /tcp:\/\/manager-1:5672/g, 'tcp://manager-9:5672') });
+    const lab = await openLab({ pattern: 1, product: sim, faults: [miswire(['worker-1'], /tcp:\/\/manager-1:5672/g, 'tcp://manager-9:5672')] });
     try {
       const { context, token } = await deployOne(lab);
       expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
@@ -84,7 +84,7 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
   });
 
   test('wrong [[apim.event_hub.publish.url_group]] on the manager: deploy events reach no broker, gateways never hear of new APIs', async () => {
-    const lab = await openLab({ pattern: 1, product: sim, prepare: miswire(['manager-1'], /urls = \["tcp:\/\/manager-1:9611"\]/, 'urls = ["tcp://manager-1:9612"]') });
+    const lab = await openLab({ pattern: 1, product: sim, faults: [miswire(['manager-1'], /urls = \["tcp:\/\/manager-1:9611"\]/, 'urls = ["tcp://manager-1:9612"]')] });
     try {
       const { context, token } = await deployOne(lab);
       expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
@@ -95,7 +95,7 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
   });
 
   test('wrong database host on a manager: it never becomes healthy and says why', async () => {
-    const lab = await openLab({ pattern: 1, product: sim, services: ['manager-1'], prepare: miswire(['manager-1'], /jdbc:mysql:\/\/db:3306\//g, 'jdbc:mysql://db-typo:3306/') });
+    const lab = await openLab({ pattern: 1, product: sim, services: ['manager-1'], faults: [miswire(['manager-1'], /jdbc:mysql:\/\/db:3306\//g, 'jdbc:mysql://db-typo:3306/')] });
     try {
       const logs = await retryUntil(async (observe) => {
         const text = await lab.logs('manager-1', 10);
@@ -114,7 +114,7 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
 describeDocker('recovery as the product does it: a gateway pulls everything at startup only', () => {
   test('an API deployed while a gateway\'s only broker is down does not reach it when the broker comes back, only after a restart', async () => {
     // worker-1 listens to manager-1's broker only; deploys go through manager-2 while manager-1 is down.
-    const lab = await openLab({ pattern: 2, product: sim, prepare: miswire(['worker-1'], /throttle_decision_endpoints = \["tcp:\/\/manager-1:5672", "tcp:\/\/manager-2:5672"\]/, 'throttle_decision_endpoints = ["tcp://manager-1:5672"]') });
+    const lab = await openLab({ pattern: 2, product: sim, faults: [miswire(['worker-1'], /throttle_decision_endpoints = \["tcp:\/\/manager-1:5672", "tcp:\/\/manager-2:5672"\]/, 'throttle_decision_endpoints = ["tcp://manager-1:5672"]')] });
     try {
       await lab.stop('manager-1');
       const { context, token } = await deployOne(lab);
