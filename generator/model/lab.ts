@@ -124,6 +124,19 @@ export interface LabSpec {
 export const managers = (lab: LabSpec): readonly NodeSpec[] => lab.nodes.filter((n) => n.role === 'manager');
 export const workers = (lab: LabSpec): readonly NodeSpec[] => lab.nodes.filter((n) => n.role === 'worker');
 
+/**
+ * The managers in the order gateways should try their event brokers: the passive ones first, the
+ * active one (the non-`backup` server of the manager upstream) last. A gateway holds one broker at a
+ * time and hears nothing while it fails over; on the passive's broker, it keeps hearing every event
+ * when the active manager fails (the active publishes to every receiver, the passive to its own).
+ */
+export function brokerOrder(lab: LabSpec): readonly NodeSpec[] {
+  const upstream = lab.balancers.flatMap((b) => b.upstreams).find((u) => u.name === 'managers');
+  const active = new Set(upstream?.servers.filter((s) => !s.backup).map((s) => s.node) ?? []);
+  const all = managers(lab);
+  return [...all.filter((m) => !active.has(m.name)), ...all.filter((m) => active.has(m.name))];
+}
+
 export function addressOf(lab: LabSpec, service: string, network: NetworkName): string {
   const net = lab.networks.find((n) => n.name === network);
   const owner = [...lab.nodes, ...lab.balancers, ...SUPPORT_SERVICES].find((s) => s.name === service);

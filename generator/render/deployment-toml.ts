@@ -1,5 +1,5 @@
 import type { LabSpec, NodeSpec } from '../model/lab';
-import { DB, managers, workers } from '../model/lab';
+import { brokerOrder, DB, managers, workers } from '../model/lab';
 import { renderTemplate } from './templates';
 
 /** `&amp;` because the product renders these values into XML (docker-apim compose sample). */
@@ -41,6 +41,7 @@ export function renderDeploymentToml(lab: LabSpec, node: NodeSpec, marker: strin
     databases,
     db: DB,
     managers: managerNames,
+    brokers: brokerOrder(lab).map((m) => m.name),
     peers: managerNames.filter((m) => m !== node.name),
     managerHost: lab.managerEndpointHost,
     workerHost: lab.workerEndpointHost,

@@ -114,7 +114,7 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
 describeDocker('recovery as the product does it: a gateway pulls everything at startup only', () => {
   test('an API deployed while a gateway\'s only broker is down does not reach it when the broker comes back, only after a restart', async () => {
     // worker-1 listens to manager-1's broker only; deploys go through manager-2 while manager-1 is down.
-    const lab = await openLab({ pattern: 2, product: sim, faults: [miswire(['worker-1'], /throttle_decision_endpoints = \["tcp:\/\/manager-1:5672", "tcp:\/\/manager-2:5672"\]/, 'throttle_decision_endpoints = ["tcp://manager-1:5672"]')] });
+    const lab = await openLab({ pattern: 2, product: sim, faults: [miswire(['worker-1'], /throttle_decision_endpoints = \["tcp:\/\/manager-2:5672", "tcp:\/\/manager-1:5672"\]/, 'throttle_decision_endpoints = ["tcp://manager-1:5672"]')] });
     try {
       await lab.stop('manager-1');
       const { context, token } = await deployOne(lab);

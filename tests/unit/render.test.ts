@@ -101,7 +101,9 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
     expect(toml.server.server_role).toBe(role === 'manager' ? 'control-plane' : 'gateway-worker');
     const managerNames = lab.nodes.filter((n) => n.role === 'manager').map((n) => n.name);
     if (role === 'worker') {
-      expect(toml.apim.throttling.throttle_decision_endpoints).toEqual(managerNames.map((m) => `tcp://${m}:5672`));
+      // Every manager's broker, the passive (backup) ones first: the active one is tried last.
+      const expectedBrokers = managerNames.length > 1 ? ['manager-2', 'manager-1'] : ['manager-1'];
+      expect(toml.apim.throttling.throttle_decision_endpoints).toEqual(expectedBrokers.map((m) => `tcp://${m}:5672`));
       expect(toml.apim.key_manager.service_url).toBe('https://lb-manager:9443/services/');
       expect(toml.database.apim_db).toBeUndefined();
     } else {

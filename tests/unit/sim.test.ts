@@ -39,10 +39,10 @@ describe('what the stand-in reads from a generated deployment.toml', () => {
     expect(c.truststore).toEqual({ file: expect.stringMatching(/repository\/resources\/security\/client-truststore\.jks$/), password: 'wso2carbon' });
   });
 
-  test('a worker: no apim_db, brokers in order, pulls from the throttling service_url, worker mode on', () => {
+  test('a worker: no apim_db, the passive manager\'s broker first, pulls from the throttling service_url, worker mode on', () => {
     const c = loadConfig(home('worker-1'), 'gateway-worker', {});
     expect(c.apimDb).toBeUndefined();
-    expect(c.throttleDecisionEndpoints).toEqual([{ host: 'manager-1', port: 5672 }, { host: 'manager-2', port: 5672 }]);
+    expect(c.throttleDecisionEndpoints).toEqual([{ host: 'manager-2', port: 5672 }, { host: 'manager-1', port: 5672 }]);
     expect({ origin: c.eventHubOrigin, workerNode: c.workerNode, labels: c.gatewayLabels }).toEqual({ origin: 'https://lb-manager:9443', workerNode: true, labels: ['Default'] });
   });
 
