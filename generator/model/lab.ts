@@ -199,3 +199,13 @@ export const DB = {
 /** The backend the lab's test APIs point at, as the workers reach it (NGINX in the lab). */
 export const BACKEND_PORT = 8080;
 export const BACKEND_URL = `http://backend:${BACKEND_PORT}`;
+
+/** The host name of the portals as a browser on the host reaches them (the lab certificate has it). */
+export const PORTAL_HOST = 'localhost';
+
+/** The host port of the manager listener (its `.env` default): where the portals are published. */
+export function portalPort(lab: LabSpec): number {
+  const admin = lab.balancers.flatMap((b) => b.listeners.filter((l) => l.kind === 'admin').map((l) => b.published.find((p) => p.containerPort === l.port)));
+  if (!admin[0]) throw new Error(`${lab.project} publishes no manager listener`);
+  return admin[0].hostPort;
+}

@@ -1,20 +1,10 @@
 import type { LabSpec, NodeSpec } from '../model/lab';
-import { brokerOrder, DB, managers, workers } from '../model/lab';
+import { brokerOrder, DB, managers, PORTAL_HOST, portalPort, workers } from '../model/lab';
 import { renderTemplate } from './templates';
 
 /** `&amp;` because the product renders these values into XML (docker-apim compose sample). */
 export function jdbcUrl(database: string): string {
   return `jdbc:mysql://${DB.host}:${DB.port}/${database}?useSSL=false&amp;allowPublicKeyRetrieval=true&amp;autoReconnect=true`;
-}
-
-/** The host name of the portals as a browser on the host reaches them (the lab certificate has it). */
-export const PORTAL_HOST = 'localhost';
-
-/** The host port of the manager listener (its `.env` default): where the portals are published. */
-export function portalPort(lab: LabSpec): number {
-  const admin = lab.balancers.flatMap((b) => b.listeners.filter((l) => l.kind === 'admin').map((l) => b.published.find((p) => p.containerPort === l.port)));
-  if (!admin[0]) throw new Error(`${lab.project} publishes no manager listener`);
-  return admin[0].hostPort;
 }
 
 /**

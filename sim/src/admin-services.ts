@@ -1,9 +1,8 @@
 import type { Pool } from 'mysql2/promise';
-import { authenticateUser } from './control-plane';
-import { exec, isDuplicate } from './db';
+import { authenticateUser, passwordHash } from './control-plane';
+import { exec, isDuplicate, rows } from './db';
 import type { Handler, Req, Res } from './http';
 import { basicCredentials, log } from './http';
-import { createHash } from 'crypto';
 
 /** Carbon admin services of both profiles, by name (the gateway-worker profile keeps them too). */
 const ADMIN_SERVICES = ['RemoteUserStoreManagerService', 'UserAdmin', 'APIGatewayAdmin', 'ServerAdmin'];
@@ -40,7 +39,7 @@ export function withAdminServices(opts: { workerNode: boolean; sharedDb: Pool },
       const credential = element(req.rawBody, 'credential');
       if (!user || !credential) return fault(500, 'userName and credential are required');
       try {
-        await exec(opts.sharedDb, 'INSERT INTO UM_USER (UM_USER_NAME, UM_USER_PASSWORD) VALUES (?, ?)', [user, createHash('sha256').update(credential).digest('hex')]);
+        await exec(opts.sharedDb, 'INSERT INTO UM_USER (UM_USER_NAME, UM_USER_PASSWORD) VALUES (?, ?)', [user, passwordHash(credential)]);
       } catch (err) {
         if (isDuplicate(err)) return fault(500, `UserAlreadyExisting:Username '${user}' already exists in the system. Please pick another username.`);
         throw err;
@@ -56,6 +55,5 @@ export function withAdminServices(opts: { workerNode: boolean; sharedDb: Pool },
 }
 
 async function userExists(pool: Pool, user: string): Promise<boolean> {
-  const [rows] = await pool.query('SELECT 1 FROM UM_USER WHERE UM_USER_NAME = ?', [user]);
-  return (rows as unknown[]).length > 0;
+  return (await rows(pool, 'SELECT 1 FROM UM_USER WHERE UM_USER_NAME = ?', [user])).length > 0;
 }

@@ -10,7 +10,8 @@ import { ApiDoc, ApiStore, Conflict } from './store';
 import type { TokenClaims, TokenIssuer } from './tokens';
 
 const MALFORMED = Symbol.for('malformed');
-const hash = (text: string) => createHash('sha256').update(text).digest('hex');
+/** How the stand-in's user store keeps a password (one rule for every writer of UM_USER). */
+export const passwordHash = (text: string) => createHash('sha256').update(text).digest('hex');
 const iso = (ms: number) => new Date(ms).toISOString();
 
 export interface ControlPlaneDeps {
@@ -31,12 +32,12 @@ type Operation = (ctx: Ctx) => Promise<Res>;
 /** Creates the super admin in the shared user store (`create_admin_account = true`). */
 export async function ensureSuperAdmin(config: NodeConfig, sharedDb: Pool): Promise<void> {
   await exec(sharedDb, 'INSERT IGNORE INTO UM_USER (UM_USER_NAME, UM_USER_PASSWORD) VALUES (?, ?)',
-    [config.superAdmin.username, hash(config.superAdmin.password)]);
+    [config.superAdmin.username, passwordHash(config.superAdmin.password)]);
 }
 
 export async function authenticateUser(sharedDb: Pool, user: string, password: string): Promise<boolean> {
   const [row] = await rows(sharedDb, 'SELECT UM_USER_PASSWORD FROM UM_USER WHERE UM_USER_NAME = ?', [user]);
-  return !!row && row.UM_USER_PASSWORD === hash(password);
+  return !!row && row.UM_USER_PASSWORD === passwordHash(password);
 }
 
 const LIFECYCLE: Record<string, Record<string, string>> = {

@@ -73,11 +73,7 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
       await lab.stop('worker-1');
       await lab.start('worker-1');
       await lab.waitHealthy();
-      await retryUntil(async (observe) => {
-        const e = await invoke(lab.http(lab.workerApiUrl('worker-1')), context, '1.0.0', token);
-        observe(describeExchange(e));
-        return e.status === 200 ? true : undefined;
-      }, { timeoutMs: 15_000, intervalMs: 200, what: 'worker-1 to serve the API after its startup sync' });
+      await invokeUntil200(lab, 'worker-1', context, token);
     } finally {
       await lab.release();
     }

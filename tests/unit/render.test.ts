@@ -1,6 +1,6 @@
 import { parse } from 'smol-toml';
 import YAML from 'yaml';
-import { portalPort } from '../../generator/render/deployment-toml';
+import { portalPort } from '../../generator/model/lab';
 import { renderLab } from '../../generator/render';
 import { renderCompose } from '../../generator/render/compose';
 import { ALL_LABS } from '../support/labs';

@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { buildLab } from '../../generator/patterns';
-import { portalPort } from '../../generator/render/deployment-toml';
+import { portalPort } from '../../generator/model/lab';
 import { sim } from '../../generator/products/sim';
 import { renderLab } from '../../generator/render';
 import { loadConfig, parseJdbcUrl, profileFrom, readFaults } from '../../sim/src/config';
