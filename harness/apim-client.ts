@@ -24,6 +24,8 @@ export interface ApiSpecInput {
   readonly context: string;
   readonly version: string;
   readonly backendUrl: string;
+  /** `WS` for a WebSocket API (backend `ws://`, served on the gateways' 9099/8099). @default 'HTTP' */
+  readonly type?: 'HTTP' | 'WS';
 }
 
 /**
@@ -71,9 +73,10 @@ export class ApimClient {
 
   tryCreateApi(api: ApiSpecInput): Promise<Exchange> {
     return this.call('POST', `${PUBLISHER}/apis`, {
-      name: api.name, context: api.context, version: api.version, policies: ['Unlimited'],
-      endpointConfig: { endpoint_type: 'http', production_endpoints: { url: api.backendUrl }, sandbox_endpoints: { url: api.backendUrl } },
-      operations: [{ target: '/*', verb: 'GET', authType: 'Application & Application User', throttlingPolicy: 'Unlimited' }],
+      name: api.name, context: api.context, version: api.version, policies: ['Unlimited'], type: api.type ?? 'HTTP',
+      endpointConfig: { endpoint_type: api.type === 'WS' ? 'ws' : 'http', production_endpoints: { url: api.backendUrl }, sandbox_endpoints: { url: api.backendUrl } },
+      // A WebSocket API's operations are topics with SUBSCRIBE/PUBLISH verbs.
+      operations: (api.type === 'WS' ? ['SUBSCRIBE', 'PUBLISH'] : ['GET']).map((verb) => ({ target: '/*', verb, authType: 'Application & Application User', throttlingPolicy: 'Unlimited' })),
     });
   }
 

@@ -56,6 +56,8 @@ export class LabTarget {
 
   adminUrl(): string { return this.url('ADMIN_HTTPS_PORT'); }
   apiUrl(): string { return this.url('API_HTTPS_PORT'); }
+  /** The worker balancer's WebSocket listeners (the gateway environment's ws/wss endpoints). */
+  apiWebSocketUrl(secure: boolean): string { return secure ? this.url('API_WSS_PORT', 'wss') : this.url('API_WS_PORT', 'ws'); }
   workerApiUrl(worker: string): string { return this.url(this.publishedVariable(worker, PORTS.passthroughHttps)); }
   workerServletUrl(worker: string): string { return this.url(this.publishedVariable(worker, PORTS.servletHttps)); }
 
@@ -85,6 +87,20 @@ export class LabTarget {
   async logs(service: string, lines = 20): Promise<string> {
     const buffer = await (await this.container(service)).logs({ stdout: true, stderr: true, tail: lines }).catch(() => Buffer.from(''));
     return demux(buffer as unknown as Buffer).trim();
+  }
+
+  /** Runs a command in a service's container; its exit code and output. */
+  async exec(service: string, command: readonly string[]): Promise<{ code: number; output: string }> {
+    const execution = await (await this.container(service)).exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
+    const stream = await execution.start({});
+    const chunks: Buffer[] = [];
+    await new Promise<void>((resolve, reject) => {
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', resolve);
+      stream.on('error', reject);
+    });
+    const { ExitCode } = await execution.inspect();
+    return { code: ExitCode ?? -1, output: demux(Buffer.concat(chunks)).trim() };
   }
 
   async memory(service: string): Promise<number> {

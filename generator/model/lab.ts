@@ -58,15 +58,18 @@ export interface UpstreamServer {
 }
 
 export interface Upstream {
-  readonly name: 'managers' | 'workers-https' | 'workers-http';
+  readonly name: 'managers' | 'workers-https' | 'workers-http' | 'workers-ws' | 'workers-wss';
   readonly port: number;
   readonly protocol: 'https' | 'http';
   readonly servers: readonly UpstreamServer[];
 }
 
 export interface Listener {
-  /** `admin` goes to managers (REST, portals), `api-*` to workers (API traffic). */
-  readonly kind: 'admin' | 'api-https' | 'api-http';
+  /**
+   * `admin` goes to managers (REST, portals), `api-*` to workers (API traffic); `api-ws`/`api-wss`
+   * carry WebSocket APIs, so they forward the `Upgrade` handshake and keep idle connections open.
+   */
+  readonly kind: 'admin' | 'api-https' | 'api-http' | 'api-ws' | 'api-wss';
   readonly port: number;
   readonly tls: boolean;
   readonly upstream: Upstream['name'];
@@ -105,6 +108,12 @@ export interface BalancerTimeouts {
   readonly workerReadSeconds: number;
   /** @default 10 — seconds a failed node is left alone before NGINX tries it again. */
   readonly failSeconds: number;
+  /**
+   * Seconds a WebSocket connection may stay silent before the balancer closes it (NGINX's 60 s
+   * default closes idle subscriptions).
+   * @default 3600
+   */
+  readonly webSocketIdleSeconds: number;
 }
 
 export interface LabSpec {
@@ -120,6 +129,9 @@ export interface LabSpec {
   readonly managerEndpointHost: string;
   readonly workerEndpointHost: string;
 }
+
+/** Listener kinds that carry WebSocket connections (the `Upgrade` handshake, long-lived). */
+export const isWebSocket = (kind: Listener['kind']): boolean => kind === 'api-ws' || kind === 'api-wss';
 
 export const managers = (lab: LabSpec): readonly NodeSpec[] => lab.nodes.filter((n) => n.role === 'manager');
 export const workers = (lab: LabSpec): readonly NodeSpec[] => lab.nodes.filter((n) => n.role === 'worker');

@@ -19,6 +19,7 @@ export const DEFAULT_TIMEOUTS: BalancerTimeouts = {
   managerReadSeconds: 2,
   workerReadSeconds: 10,
   failSeconds: 10,
+  webSocketIdleSeconds: 3600,
 };
 
 
@@ -78,6 +79,8 @@ function workerUpstreams(workerNames: readonly string[]): Upstream[] {
   return [
     { name: 'workers-https', port: PORTS.passthroughHttps, protocol: 'https', servers },
     { name: 'workers-http', port: PORTS.passthroughHttp, protocol: 'http', servers },
+    { name: 'workers-ws', port: PORTS.webSocket, protocol: 'http', servers },
+    { name: 'workers-wss', port: PORTS.webSocketSecure, protocol: 'https', servers },
   ];
 }
 
@@ -89,6 +92,9 @@ function apiListeners(networks: readonly NetworkName[]): Listener[] {
   return [
     { kind: 'api-https', port: PORTS.passthroughHttps, tls: true, upstream: 'workers-https', networks },
     { kind: 'api-http', port: PORTS.passthroughHttp, tls: false, upstream: 'workers-http', networks },
+    // The gateway environment's ws_endpoint/wss_endpoint: advertised to clients, so served here.
+    { kind: 'api-ws', port: PORTS.webSocket, tls: false, upstream: 'workers-ws', networks },
+    { kind: 'api-wss', port: PORTS.webSocketSecure, tls: true, upstream: 'workers-wss', networks },
   ];
 }
 
@@ -100,6 +106,8 @@ function apiPorts(index: number): PublishedPort[] {
   return [
     port(PORTS.passthroughHttps, 'API_HTTPS_PORT', hostPortBase(index) + 243, 'worker listener: API traffic (HTTPS)'),
     port(PORTS.passthroughHttp, 'API_HTTP_PORT', hostPortBase(index) + 280, 'worker listener: API traffic (HTTP)'),
+    port(PORTS.webSocket, 'API_WS_PORT', hostPortBase(index) + 99, 'worker listener: WebSocket APIs (ws)'),
+    port(PORTS.webSocketSecure, 'API_WSS_PORT', hostPortBase(index) + 98, 'worker listener: WebSocket APIs (wss)'),
   ];
 }
 

@@ -38,5 +38,10 @@ export interface ProductSpec {
 export const CONFIG_VOLUME = '/home/wso2carbon/wso2-config-volume';
 export const ARTIFACT_VOLUME = '/home/wso2carbon/wso2-artifact-volume';
 
-/** Ports of a WSO2 node (docs-apim default-product-ports). */
-export const PORTS = { servletHttps: 9443, servletHttp: 9763, passthroughHttps: 8243, passthroughHttp: 8280 } as const;
+/**
+ * Ports of a WSO2 node (docs-apim default-product-ports): servlet, passthrough, and the gateway's
+ * WebSocket inbound endpoints (`WebSocketInboundEndpoint` 9099, `SecureWebSocketInboundEndpoint` 8099).
+ */
+export const PORTS = {
+  servletHttps: 9443, servletHttp: 9763, passthroughHttps: 8243, passthroughHttp: 8280, webSocket: 9099, webSocketSecure: 8099,
+} as const;

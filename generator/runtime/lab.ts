@@ -197,6 +197,7 @@ export function labUrls(lab: LabSpec, dir: string): string[] {
     `  Admin        ${portals}/admin`,
     `  REST         ${admin}/api/am/publisher/v4  (DCR: ${admin}/client-registration/v0.17/register, token: ${admin}/oauth2/token)`,
     `  API traffic  https://127.0.0.1:${env.API_HTTPS_PORT}/<context>/<version>/<resource>   http://127.0.0.1:${env.API_HTTP_PORT}/...`,
+    `  WebSocket    wss://127.0.0.1:${env.API_WSS_PORT}/<context>/<version>   ws://127.0.0.1:${env.API_WS_PORT}/...  (WS APIs)`,
   ];
   for (const w of workers(lab)) {
     const [api, servlet] = w.published;

@@ -1,6 +1,6 @@
 import { LabValidationError } from '../errors';
 import type { LabSpec } from '../model/lab';
-import { managers, SUPPORT_SERVICES, workers } from '../model/lab';
+import { isWebSocket, managers, SUPPORT_SERVICES, workers } from '../model/lab';
 
 /**
  * Whole-model rules, checked before anything is written. Every violation is reported together,
@@ -60,6 +60,12 @@ export function validateLab(lab: LabSpec): void {
       if (!upstream) problems.push(`${at(`services/${b.name}/listener/${l.port}`)} sends to upstream ${l.upstream}, which ${b.name} does not define`);
       if (upstream && (l.kind === 'admin') !== (upstream.name === 'managers')) {
         problems.push(`${at(`services/${b.name}/listener/${l.port}`)} the ${l.kind} listener sends to ${upstream.name}; admin goes to managers, API traffic to workers`);
+      }
+      if (upstream && isWebSocket(l.kind) !== upstream.name.startsWith('workers-ws')) {
+        problems.push(`${at(`services/${b.name}/listener/${l.port}`)} the ${l.kind} listener sends to ${upstream.name}; WebSocket listeners go to the workers' WebSocket ports, and only they`);
+      }
+      if (upstream && l.tls !== (upstream.protocol === 'https')) {
+        problems.push(`${at(`services/${b.name}/listener/${l.port}`)} the ${l.kind} listener ${l.tls ? 'terminates TLS' : 'is plain'} but sends ${upstream.protocol} to ${upstream.name}; the nodes expect the same scheme`);
       }
       for (const network of l.networks) {
         if (!b.attachments.some((a) => a.network === network)) problems.push(`${at(`services/${b.name}/listener/${l.port}`)} binds on ${network}, where ${b.name} is not attached`);

@@ -394,7 +394,7 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
         if (!(await apis.get(String(d.API_UUID)))) continue;
         const api = JSON.parse(String(d.API_DOC)) as ApiDoc;
         const subscribers = (await rows(apimDb, 'SELECT APPLICATION_UUID FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [api.id])).map((s) => String(s.APPLICATION_UUID));
-        list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers });
+        list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, type: api.type ?? 'HTTP', vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers });
       }
       return json(200, { count: list.length, list });
     }

@@ -1,4 +1,7 @@
-import { request as httpRequest } from 'http';
+import { request as httpRequest, STATUS_CODES } from 'http';
+import type { IncomingMessage } from 'http';
+import type { Duplex } from 'stream';
+import { WebSocket, WebSocketServer } from 'ws';
 import { request as httpsRequest } from 'https';
 import type { NodeConfig } from './config';
 import type { HubEvent } from './eventhub';
@@ -14,6 +17,8 @@ interface Artifact {
   readonly name: string;
   readonly version: string;
   readonly context: string;
+  /** `HTTP` (passthrough ports) or `WS` (WebSocket inbound endpoints); the publisher's default is HTTP. */
+  readonly type?: string;
   readonly endpointConfig?: { production_endpoints?: { url?: string } };
   readonly operations: readonly { target?: string; verb?: string }[];
   /** Applications subscribed when the artifact was pulled. */
@@ -123,30 +128,82 @@ export class Gateway {
     return count > 0;
   }
 
-  /** Passthrough ports (8243/8280): `/{context}/{version}/{resource}` of deployed APIs. */
+  /**
+   * The deployed API a request addresses and its resource, or the product's refusal: 404 (no such
+   * API on this kind of port), 405 (no such resource), 401 (no or a bad token), 403 (not subscribed).
+   */
+  private async admit(req: Req, webSocket: boolean): Promise<{ artifact: Artifact; resource: string } | Res> {
+    const artifact = [...this.artifacts.values()].find((a) => {
+      const base = `${a.context}/${a.version}`;
+      return (a.type === 'WS') === webSocket && (req.path === base || req.path.startsWith(`${base}/`));
+    });
+    if (!artifact) return RUNTIME_ERROR(404, '404', 'Not Found', 'The requested resource is not available.');
+    const resource = req.path.slice(`${artifact.context}/${artifact.version}`.length) || '/';
+    const operation = webSocket || artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
+    if (!operation) return RUNTIME_ERROR(405, '900906', 'No matching resource found for given API Request', `Method not allowed for given API resource ${resource}`);
+    const token = bearerToken(req);
+    const claims = token ? this.tokens.verify(token) : undefined;
+    if (!claims) {
+      return json(401, { code: '900902', message: 'Missing Credentials', description: "Invalid Credentials. Make sure your API invocation call has a header: 'Authorization : Bearer ACCESS_TOKEN' or 'Authorization : Basic ACCESS_TOKEN'" });
+    }
+    if (!claims.application || !(await this.subscribed(claims.application.uuid, artifact.apiId))) {
+      return json(403, { code: '900908', message: 'Resource forbidden', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' });
+    }
+    if (!artifact.endpointConfig?.production_endpoints?.url) return RUNTIME_ERROR(500, '101503', 'Runtime Error', 'No production endpoint configured');
+    return { artifact, resource };
+  }
+
+  /** Passthrough ports (8243/8280): `/{context}/{version}/{resource}` of deployed HTTP APIs. */
   passthrough(): Handler {
     return async (req: Req): Promise<Res> => {
-      const artifact = [...this.artifacts.values()].find((a) => {
-        const base = `${a.context}/${a.version}`;
-        return req.path === base || req.path.startsWith(`${base}/`);
-      });
-      if (!artifact) return RUNTIME_ERROR(404, '404', 'Not Found', 'The requested resource is not available.');
-      const resource = req.path.slice(`${artifact.context}/${artifact.version}`.length) || '/';
-      const operation = artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
-      if (!operation) return RUNTIME_ERROR(405, '900906', 'No matching resource found for given API Request', `Method not allowed for given API resource ${resource}`);
-      const token = bearerToken(req);
-      const claims = token ? this.tokens.verify(token) : undefined;
-      if (!claims) {
-        return json(401, { code: '900902', message: 'Missing Credentials', description: "Invalid Credentials. Make sure your API invocation call has a header: 'Authorization : Bearer ACCESS_TOKEN' or 'Authorization : Basic ACCESS_TOKEN'" });
-      }
-      if (!claims.application || !(await this.subscribed(claims.application.uuid, artifact.apiId))) {
-        return json(403, { code: '900908', message: 'Resource forbidden', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' });
-      }
-      const endpoint = artifact.endpointConfig?.production_endpoints?.url;
-      if (!endpoint) return RUNTIME_ERROR(500, '101503', 'Runtime Error', 'No production endpoint configured');
-      return send(`${endpoint.replace(/\/$/, '')}${resource}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, rawBody: req.rawBody }, 10_000, this.trust);
+      const admitted = await this.admit(req, false);
+      if (!('artifact' in admitted)) return admitted;
+      const endpoint = admitted.artifact.endpointConfig!.production_endpoints!.url!;
+      return send(`${endpoint.replace(/\/$/, '')}${admitted.resource}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, rawBody: req.rawBody }, 10_000, this.trust);
     };
   }
+
+  /** WebSocket inbound endpoints (9099/8099) answer a request that is no WebSocket handshake with 400. */
+  webSocketPlain(): Handler {
+    return async (req: Req): Promise<Res> => RUNTIME_ERROR(400, '400', 'Bad Request', `${req.method} ${req.path} is not a WebSocket handshake (no Upgrade: websocket)`);
+  }
+
+  /**
+   * WebSocket inbound endpoints (9099/8099): the handshake of a deployed WS API after the same
+   * checks as HTTP traffic, then frames relayed to the API's `ws://`/`wss://` endpoint.
+   */
+  webSocketUpgrade(): (req: IncomingMessage, socket: Duplex, head: Buffer) => void {
+    const server = new WebSocketServer({ noServer: true });
+    return (req, socket, head) => {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const asked: Req = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, rawBody: '' };
+      this.admit(asked, true).then((admitted) => {
+        if (!('artifact' in admitted)) return refuse(socket, admitted);
+        server.handleUpgrade(req, socket, head, (client) => this.relay(client, admitted.artifact, admitted.resource));
+      }, (err: Error) => refuse(socket, RUNTIME_ERROR(500, '500', 'Internal Server Error', err.message)));
+    };
+  }
+
+  private relay(client: WebSocket, artifact: Artifact, resource: string): void {
+    const url = `${artifact.endpointConfig!.production_endpoints!.url!.replace(/\/$/, '')}${resource === '/' ? '' : resource}`;
+    const backend = new WebSocket(url, { lookup, ...(url.startsWith('wss:') ? { agent: this.trust.agent } : {}) });
+    const pending: { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean }[] = [];
+    backend.on('open', () => { for (const m of pending.splice(0)) backend.send(m.data, { binary: m.binary }); });
+    client.on('message', (data, binary) => (backend.readyState === WebSocket.OPEN ? backend.send(data, { binary }) : pending.push({ data, binary })));
+    backend.on('message', (data, binary) => client.send(data, { binary }));
+    backend.on('error', (err) => {
+      log('ERROR', 'WebsocketInboundHandler', `${artifact.name}:${artifact.version}: backend ${url} unreachable: ${err.message}`);
+      client.close(1011, 'backend unreachable');
+    });
+    backend.on('close', () => client.close());
+    client.on('close', () => backend.terminate());
+  }
+}
+
+/** A refused WebSocket handshake: the status and body an HTTP client would get, then close. */
+function refuse(socket: Duplex, res: Res): void {
+  const body = JSON.stringify(res.body ?? {});
+  socket.end(`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 function matchesTarget(target: string, resource: string): boolean {

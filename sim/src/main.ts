@@ -14,7 +14,7 @@ import { TrustStore } from './trust';
 import { withPortals } from './portals';
 import { withAdminServices } from './admin-services';
 
-const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, eventHub: 5672, eventReceiver: 9611 };
+const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, webSocket: 9099, webSocketSecure: 8099, eventHub: 5672, eventReceiver: 9611 };
 const VERSION = 'WSO2 API Manager-4.3.0';
 /** Memory a seeded fault keeps alive for the life of the process. */
 const RETAINED: Buffer[] = [];
@@ -99,8 +99,11 @@ async function main(): Promise<void> {
   await listen(servlet, PORTS.http);
   await listen(gateway.passthrough(), PORTS.passthroughHttps, tls);
   await listen(gateway.passthrough(), PORTS.passthroughHttp);
+  const upgrade = gateway.webSocketUpgrade();
+  (await listen(gateway.webSocketPlain(), PORTS.webSocket)).on('upgrade', upgrade);
+  (await listen(gateway.webSocketPlain(), PORTS.webSocketSecure, tls)).on('upgrade', upgrade);
   subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, (e) => void gateway.onEvent(e));
-  log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; pulling artifacts from ${config.eventHubOrigin}`);
+  log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}, WebSocket ${PORTS.webSocket}/${PORTS.webSocketSecure}; pulling artifacts from ${config.eventHubOrigin}`);
   await gateway.startupSync();
 }
 

@@ -6,6 +6,27 @@ import { retryUntil } from '../../generator/runtime/retry';
 import { sim } from '../../generator/products/sim';
 import type { PatternId } from '../../generator/model/lab';
 import { describeDocker } from '../support/docker';
+import { readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { WebSocket } from 'ws';
+import { TRUST } from '../../generator/model/lab';
+
+/** A WebSocket handshake as a client makes it: the status (101 when opened) and the node that answered. */
+function handshake(url: string, token: string, ca?: Buffer): Promise<{ status: number; upstream?: string }> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, { headers: { authorization: `Bearer ${token}` }, ca, handshakeTimeout: 5000 });
+    socket.on('upgrade', (res) => {
+      resolve({ status: res.statusCode ?? 0, upstream: res.headers['x-carbon-labs-upstream'] as string | undefined });
+      socket.terminate();
+    });
+    socket.on('unexpected-response', (_req, res) => {
+      resolve({ status: res.statusCode ?? 0, upstream: res.headers['x-carbon-labs-upstream'] as string | undefined });
+      res.resume();
+      socket.terminate();
+    });
+    socket.on('error', reject);
+  });
+}
 
 const contract = new ContractValidator();
 
@@ -143,6 +164,36 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
       expect(publisher.body).toEqual({ code: '404', type: 'Status report', message: 'Not Found', description: 'The requested resource is not available.' });
       expect((await http.request('GET', '/api/am/gateway/v2/server-startup-healthcheck')).body).toBe('OK');
       expect(String((await http.request('GET', '/services/Version')).body)).toContain('WSO2 API Manager-4.3.0');
+    }
+  });
+
+  test('WebSocket APIs: the advertised ws/wss endpoints (worker balancer 9099/8099) open on a worker; a balancer that drops Upgrade breaks them', async () => {
+    await client.login();
+    const tag = Date.now().toString(36);
+    const { apiId: wsId } = await client.createAndDeploy({ name: `Ws${tag}`, context: `/ws-${tag}`, version: '1.0.0', backendUrl: 'ws://backend:8080', type: 'WS' }, lab.vhost);
+    const { token } = await client.subscribe(`ws-${tag}`, [wsId, apiId]);
+    const ca = readFileSync(join(lab.dir, TRUST.caCert));
+    const opened = (secure: boolean) => retryUntil(async (observe) => {
+      const h = await handshake(`${lab.apiWebSocketUrl(secure)}/ws-${tag}/1.0.0`, token, ca);
+      observe(JSON.stringify(h));
+      return h.status === 101 ? h : undefined;
+    }, { timeoutMs: 15_000, intervalMs: 200, what: `a ${secure ? 'wss' : 'ws'} handshake through ${lab.workerBalancer}` });
+    for (const secure of [false, true]) expect((await opened(secure)).upstream).toMatch(/^worker-\d$/);
+    // An HTTP API is not served on the WebSocket port, nor a WebSocket API on the passthrough port.
+    expect((await handshake(`${lab.apiWebSocketUrl(false)}${api.context}/${api.version}`, token)).status).toBe(404);
+    expect((await invoke(lab.http(lab.apiUrl()), `/ws-${tag}`, '1.0.0', token)).status).toBe(404);
+
+    // The balancer of the old labs: `Connection ""` and no Upgrade. Edited in place (a bind mount) and reloaded.
+    const conf = join(lab.dir, 'nginx', `${lab.workerBalancer}.conf`);
+    const original = readFileSync(conf, 'utf8');
+    try {
+      writeFileSync(conf, original.replace(/proxy_set_header Upgrade \$http_upgrade;\n\s*proxy_set_header Connection \$carbon_labs_connection;/g, 'proxy_set_header Connection "";'));
+      expect(await lab.exec(lab.workerBalancer, ['nginx', '-s', 'reload'])).toMatchObject({ code: 0 });
+      await new Promise((r) => setTimeout(r, 500));
+      for (const secure of [false, true]) expect((await handshake(`${lab.apiWebSocketUrl(secure)}/ws-${tag}/1.0.0`, token, ca)).status).toBe(400);
+    } finally {
+      writeFileSync(conf, original);
+      await lab.exec(lab.workerBalancer, ['nginx', '-s', 'reload']);
     }
   });
 

@@ -28,7 +28,7 @@ describe('pattern models', () => {
     expect(lbManager.attachments.map((a) => a.network).sort()).toEqual(['admin', 'cluster']);
     expect(lbWorker.attachments.map((a) => a.network).sort()).toEqual(['cluster', 'public']);
     expect(lbManager.upstreams.map((u) => u.name)).toEqual(['managers']);
-    expect(lbWorker.upstreams.map((u) => u.name)).toEqual(['workers-https', 'workers-http']);
+    expect(lbWorker.upstreams.map((u) => u.name)).toEqual(['workers-https', 'workers-http', 'workers-ws', 'workers-wss']);
   });
 
   test.each(ALL_LABS)('$product.id pattern $pattern: managers only on cluster, workers on cluster and public', ({ lab }) => {
