@@ -4,6 +4,7 @@ const common = {
   preset: 'ts-jest',
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': ['ts-jest', { diagnostics: { warnOnly: false } }] },
+  setupFiles: ['<rootDir>/tests/support/dispose.ts'],
 };
 module.exports = {
   testTimeout: 600000,

@@ -4,7 +4,9 @@ import { runCheck } from './check';
 import { CHECKS } from './checks';
 import { isolationBoundMs } from './checks/admin-load-isolation';
 import { WORKER_LOSS_FAILED_REQUESTS_BOUND } from './checks/workers-survive-worker-loss';
-import { LabTargetOptions, openLab } from './lab-target';
+import type { PatternId } from '../generator/model/lab';
+import type { ProductSpec } from '../generator/products/product';
+import { openLab } from './lab-target';
 
 export interface ConformanceRun {
   readonly product: string;
@@ -19,26 +21,25 @@ export interface ConformanceRun {
   readonly checks: readonly CheckResult[];
 }
 
-export interface RunOptions extends LabTargetOptions {
+export interface RunOptions {
+  readonly pattern: PatternId;
+  readonly product: ProductSpec;
   readonly checks?: readonly Check[];
+  readonly log?: Log;
 }
 
 /** Brings the lab up (or attaches), runs the checks in order, tears down what it started. */
 export async function runConformance(options: RunOptions): Promise<ConformanceRun> {
   const log: Log = options.log ?? (() => undefined);
   const started = Date.now();
-  const lab = await openLab(options);
+  await using lab = await openLab(options.pattern, options.product, log);
   const labStartSeconds = (Date.now() - started) / 1000;
   const results: CheckResult[] = [];
-  try {
-    for (const check of options.checks ?? CHECKS) {
-      log(`running ${check.id}`);
-      const result = await runCheck(check, lab, log);
-      log(`${check.id}: ${result.status}${result.reason ? ` (${result.reason.slice(0, 300)})` : ''}`);
-      results.push(result);
-    }
-  } finally {
-    await lab.release();
+  for (const check of options.checks ?? CHECKS) {
+    log(`running ${check.id}`);
+    const result = await runCheck(check, lab, log);
+    log(`${check.id}: ${result.status}${result.reason ? ` (${result.reason.slice(0, 300)})` : ''}`);
+    results.push(result);
   }
   const timing = options.product.timing;
   return {

@@ -2,24 +2,24 @@ import type Docker from 'dockerode';
 import { rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import YAML from 'yaml';
-import { DockerComposeEnvironment, StartedDockerComposeEnvironment, Wait } from 'testcontainers';
-import type { LabSpec, NodeSpec, PatternId } from '../generator/model/lab';
-import { BACKEND_URL, managers, workers } from '../generator/model/lab';
+import { GenericContainer } from 'testcontainers';
+import type { LabSpec, NetworkName, NodeSpec, PatternId } from '../generator/model/lab';
+import { addressOf, BACKEND_URL, managers, workers } from '../generator/model/lab';
 import { PORTS } from '../generator/products/product';
-import { buildLab } from '../generator/patterns';
+import { buildLab, projectName } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
+import { PRODUCTS } from '../generator/products';
 import { ensureImages, Log } from '../generator/runtime/images';
-import { demux, docker, labContainers, prepareLab, readLabEnv, waitHealthy } from '../generator/runtime/lab';
+import { demux, docker, downLab, labContainers, labDirOf, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
+import { retryUntil } from '../generator/runtime/retry';
+import { LabError } from '../generator/errors';
 import { PROJECT_ROOT } from '../generator/paths';
-import { synthLab } from '../generator/synth/writer';
+import { readLabIdentity, synthLab } from '../generator/synth/writer';
 import { ApimClient } from './apim-client';
 import { HttpClient } from './http';
 
-// Ryuk (testcontainers' reaper) is an image from a registry; the harness downs what it starts itself.
+// Ryuk (testcontainers' reaper) is an image from a registry; probes are removed by the harness itself.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
-// Lab ports are published on 127.0.0.1 only. Where testcontainers believes it runs inside a
-// container (/.dockerenv), it would look for them on the bridge gateway instead.
-process.env.TESTCONTAINERS_HOST_OVERRIDE ??= '127.0.0.1';
 
 /** Docker's own memory figure (`docker stats`): usage less inactive file cache. */
 export function memoryBytes(stats: { memory_stats: { usage?: number; stats?: Record<string, number> } }): number {
@@ -32,12 +32,15 @@ export function memoryBytes(stats: { memory_stats: { usage?: number; stats?: Rec
  * A running lab as the harness sees it: URLs on 127.0.0.1, REST clients, and the container
  * actions a check needs (stop, kill, pause, logs, memory), addressed by compose service name.
  */
-export class LabTarget {
+export class LabTarget implements AsyncDisposable {
   readonly env: Record<string, string>;
 
-  constructor(readonly lab: LabSpec, readonly dir: string, private readonly started?: StartedDockerComposeEnvironment) {
+  constructor(readonly lab: LabSpec, readonly dir: string) {
     this.env = readLabEnv(dir);
   }
+
+  /** An attached lab is the user's: leaving an `await using` block leaves it running. */
+  async [Symbol.asyncDispose](): Promise<void> {}
 
   get product(): ProductSpec { return this.lab.product; }
   get managers(): readonly NodeSpec[] { return managers(this.lab); }
@@ -84,6 +87,19 @@ export class LabTarget {
   async unpause(service: string): Promise<void> { await (await this.container(service)).unpause().catch(ignoreNotModified); }
   async start(service: string): Promise<void> { await (await this.container(service)).start().catch(ignoreNotModified); }
 
+  /** Cuts a service off one of the lab's networks (its address there vanishes). */
+  async disconnect(service: string, network: NetworkName): Promise<void> {
+    await docker.getNetwork(`${this.lab.project}_${network}`).disconnect({ Container: (await this.container(service)).id, Force: true });
+  }
+
+  /** Puts a service back on a network at its fixed address, under its service name, as compose had it. */
+  async reconnect(service: string, network: NetworkName): Promise<void> {
+    await docker.getNetwork(`${this.lab.project}_${network}`).connect({
+      Container: (await this.container(service)).id,
+      EndpointConfig: { IPAMConfig: { IPv4Address: addressOf(this.lab, service, network) }, Aliases: [service] },
+    });
+  }
+
   async logs(service: string, lines = 20): Promise<string> {
     const buffer = await (await this.container(service)).logs({ stdout: true, stderr: true, tail: lines }).catch(() => Buffer.from(''));
     return demux(buffer as unknown as Buffer).trim();
@@ -113,30 +129,40 @@ export class LabTarget {
   }
 
   /**
-   * Runs a command in a throw-away container on one of the lab's networks (a probe): by default
-   * from the balancers' image, or from `image` (the product's, for its JVM) with host `binds`.
+   * Runs a command in a throw-away container on one of the lab's networks (a probe, started by
+   * testcontainers): by default from the balancers' image, or from `image` (the product's, for its
+   * JVM) with host `binds` (`host:container[:ro]`).
    */
   async probe(network: 'public' | 'admin' | 'cluster', command: string[], options: { image?: string; binds?: string[]; user?: string } = {}): Promise<{ code: number; output: string }> {
     const image = options.image ?? (await (await this.container(this.workerBalancer)).inspect()).Config.Image;
-    const container = await docker.createContainer({
-      Image: image, Cmd: command, Entrypoint: [], ...(options.user ? { User: options.user } : {}),
-      HostConfig: { NetworkMode: `${this.lab.project}_${network}`, AutoRemove: false, Binds: options.binds ? [...options.binds] : undefined },
-      Labels: { 'carbon-labs.probe': this.lab.project },
-    });
+    let container = new GenericContainer(image)
+      .withEntrypoint(['sleep']).withCommand(['600'])
+      .withNetworkMode(`${this.lab.project}_${network}`)
+      .withLabels({ 'carbon-labs.probe': this.lab.project })
+      .withBindMounts((options.binds ?? []).map((b) => {
+        const [source, target, mode] = b.split(':');
+        return { source, target, mode: mode === 'ro' ? 'ro' as const : 'rw' as const };
+      }));
+    if (options.user) container = container.withUser(options.user);
+    const started = await container.start();
     try {
-      await container.start();
-      const { StatusCode } = await container.wait();
-      const output = demux(await container.logs({ stdout: true, stderr: true }) as unknown as Buffer);
-      return { code: StatusCode, output: output.trim() };
+      const { exitCode, output } = await started.exec(command);
+      return { code: exitCode, output: output.trim() };
     } finally {
-      await container.remove({ force: true }).catch(() => undefined);
+      await started.stop({ timeout: 0 });
     }
   }
+}
 
-  /** Tears down what this harness started; a lab the user started is left running. */
-  async release(): Promise<void> {
-    // Nodes ignore SIGTERM like the product (see images/apim-sim): waiting longer only delays the kill.
-    await this.started?.down({ removeVolumes: true, timeout: 2000 });
+/** A lab this process started: `down()`, or the end of its `await using` block, removes it. */
+export class StartedLab extends LabTarget {
+  async down(): Promise<void> {
+    // Nodes ignore SIGTERM like the product (see images/apim-sim): waiting only delays the kill.
+    await downLab(this.lab, this.dir, () => undefined, { stopSeconds: 0 });
+  }
+
+  override async [Symbol.asyncDispose](): Promise<void> {
+    await this.down();
   }
 }
 
@@ -149,43 +175,38 @@ function ignoreNotModified(err: { statusCode?: number }): void {
  * - `model`: the lab model before it is written (not validated: the break is the point);
  * - `files`: the written lab folder (a mis-wired deployment.toml, as a user's typo would be);
  * - `compose`: a compose override layered on the lab's file, by service (environment, command).
+ * `unhealthy` names the services the fault keeps from turning healthy: they are awaited until
+ * they serve (the "started" line of the stand-in and the product), not until healthy.
  */
-export type LabFault =
+export type LabFault = (
   | { readonly kind: 'model'; readonly mutate: (lab: LabSpec) => LabSpec }
   | { readonly kind: 'files'; readonly edit: (dir: string) => void }
-  | { readonly kind: 'compose'; readonly services: Record<string, Record<string, unknown>> };
+  | { readonly kind: 'compose'; readonly services: Record<string, Record<string, unknown>> }
+) & { readonly unhealthy?: readonly string[] };
 
-export interface LabTargetOptions {
-  readonly pattern: PatternId;
-  readonly product: ProductSpec;
+export interface StartOptions {
   /** Folder of the lab; default a fresh one under dist/labs (never the committed labs/). */
   readonly dir?: string;
   readonly faults?: readonly LabFault[];
-  /** Services whose health is not awaited (a broken lab may keep them unhealthy). */
-  readonly unawaited?: readonly string[];
-  /** Start only these services (and what they depend on). */
-  readonly services?: readonly string[];
+  /** Start only these services (and what they depend on); nothing is awaited. */
+  readonly only?: readonly string[];
   readonly log?: Log;
 }
 
+const SERVING = /Server ready|Gateway listening|WSO2 Carbon started/;
+const OVERRIDE = 'carbon-labs.fault.yml';
+
 /**
- * Attaches to the lab if it is already running (e.g. started by `make lab`), else generates it
- * and brings it up through testcontainers' DockerComposeEnvironment, and waits until healthy.
+ * Writes the lab (with its faults) into a fresh folder and brings it up through the same
+ * `prepareLab` → compose → health wait as `carbon-labs up`. Refuses when a lab of that name runs.
  */
-export async function openLab(options: LabTargetOptions): Promise<LabTarget> {
+export async function startLab(spec: LabSpec, options: StartOptions = {}): Promise<StartedLab> {
   const log = options.log ?? (() => undefined);
-  let lab = buildLab(options.pattern, { product: options.product });
   const faults = options.faults ?? [];
+  let lab = spec;
   for (const f of faults) if (f.kind === 'model') lab = f.mutate(lab);
-  const committed = join(PROJECT_ROOT, 'labs', lab.product.id, `pattern-${lab.pattern}`);
-  const running = (await labContainers(lab.project)).some((c) => c.state === 'running');
-  const seeded = faults.length > 0 || !!options.services;
-  if (running) {
-    if (seeded) {
-      throw new Error(`${lab.project} is running; a seeded-fault lab needs its name and ports. Stop it first: make down PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`);
-    }
-    log(`attaching to running lab ${lab.project}`);
-    return new LabTarget(lab, options.dir ?? committed);
+  if ((await labContainers(lab.project)).some((c) => c.state === 'running')) {
+    throw new LabError(`${lab.project} is already running; a started lab needs its name and ports`, `make down PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`);
   }
   const dir = options.dir ?? join(PROJECT_ROOT, 'dist', 'labs', `${lab.product.id}-p${lab.pattern}`);
   rmSync(dir, { recursive: true, force: true });
@@ -193,29 +214,41 @@ export async function openLab(options: LabTargetOptions): Promise<LabTarget> {
   const files = ['docker-compose.yml'];
   const overrides = faults.flatMap((f) => (f.kind === 'compose' ? Object.entries(f.services) : []));
   if (overrides.length) {
-    writeFileSync(join(dir, 'carbon-labs.fault.yml'), YAML.stringify({ services: Object.fromEntries(overrides) }));
-    files.push('carbon-labs.fault.yml');
+    writeFileSync(join(dir, OVERRIDE), YAML.stringify({ services: Object.fromEntries(overrides) }));
+    files.push(OVERRIDE);
   }
   for (const f of faults) if (f.kind === 'files') f.edit(dir);
-  await prepareLab(lab, dir, log);
+  const unhealthy = faults.flatMap((f) => f.unhealthy ?? []);
   const imagesEnv = await ensureImages(lab.product, log);
-  log(`starting ${lab.project} with testcontainers from ${dir}${seeded ? ' (seeded fault)' : ''}`);
-  let environment = new DockerComposeEnvironment(dir, files)
-    .withProjectName(lab.project)
-    .withEnvironment({ ...imagesEnv, ...readLabEnv(dir) })
-    .withStartupTimeout(options.product.timing.startupBudgetSeconds * 1000);
-  // A node a broken lab keeps unhealthy: wait until it serves (the stand-in's and the product's
-  // "started" lines), not until it is healthy.
-  for (const service of options.unawaited ?? []) {
-    environment = environment.withWaitStrategy(`${service}-1`, Wait.forLogMessage(/Server ready|Gateway listening|WSO2 Carbon started/));
-  }
-  const started = await environment.up(options.services ? [...options.services] : undefined);
-  const target = new LabTarget(lab, dir, started);
+  const started = new StartedLab(lab, dir);
   try {
-    if (!options.services) await waitHealthy(lab, options.product.timing.startupBudgetSeconds, log, { unhealthyIsFatal: true, unawaited: options.unawaited });
+    await upLab(lab, dir, { imagesEnv, budgetSeconds: lab.product.timing.startupBudgetSeconds, log, files, only: options.only, unawaited: unhealthy });
+    if (!options.only) {
+      for (const service of unhealthy) {
+        await retryUntil(async () => (SERVING.test(await started.logs(service, 400)) ? true : undefined),
+          { timeoutMs: lab.product.timing.startupBudgetSeconds * 1000, intervalMs: 500, what: `${service} to serve` });
+      }
+    }
   } catch (err) {
-    await target.release();
+    await started.down().catch(() => undefined);
     throw err;
   }
-  return target;
+  return started;
+}
+
+/** The running lab of that compose project, wherever its folder is (from compose's labels). */
+export async function attachLab(project: string): Promise<LabTarget> {
+  const dir = await labDirOf(project);
+  const { pattern, product } = readLabIdentity(dir);
+  return new LabTarget(buildLab(pattern, { product: PRODUCTS[product] }), dir);
+}
+
+/** Attaches to the product's pattern lab when it runs (e.g. started by `make lab`), else starts it. */
+export async function openLab(pattern: PatternId, product: ProductSpec, log: Log = () => undefined): Promise<LabTarget> {
+  const project = projectName(product, pattern);
+  if ((await labContainers(project)).some((c) => c.state === 'running')) {
+    log(`attaching to running lab ${project}`);
+    return attachLab(project);
+  }
+  return startLab(buildLab(pattern, { product }), { log });
 }

@@ -3,8 +3,7 @@ import { labIndex, sharedBalancer } from '../generator/patterns/common';
 import type { Check } from './check';
 import { checkById } from './checks';
 import { sim } from '../generator/products/sim';
-import type { RunOptions } from './conformance';
-import type { LabFault, LabTarget } from './lab-target';
+import type { LabFault, LabTarget, StartOptions } from './lab-target';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { managers, TRUST, workers } from '../generator/model/lab';
@@ -15,7 +14,7 @@ export interface SeededFault {
   readonly description: string;
   readonly check: Check;
   readonly pattern: PatternId;
-  readonly options: Pick<RunOptions, 'faults' | 'unawaited'>;
+  readonly options: Pick<StartOptions, 'faults'>;
   /** What a user of the broken lab also sees, checked on the running lab after the check failed. */
   readonly symptom?: { readonly what: string; seen(lab: LabTarget): Promise<boolean> };
 }
@@ -27,7 +26,7 @@ const STOCK_TRUSTSTORE = `${sim.serverHome}/repository/resources/security/client
 const ARTIFACTS_BOUND_FAULT_DELAY_MS = sim.timing.propagationBoundMs + 1500;
 
 const env = (vars: Record<string, string>) => ({ environment: vars });
-const compose = (services: Record<string, Record<string, unknown>>): LabFault => ({ kind: 'compose', services });
+const compose = (services: Record<string, Record<string, unknown>>, unhealthy?: readonly string[]): LabFault => ({ kind: 'compose', services, unhealthy });
 const model = (mutate: (lab: LabSpec) => LabSpec): LabFault => ({ kind: 'model', mutate });
 const files = (edit: (dir: string) => void): LabFault => ({ kind: 'files', edit });
 
@@ -56,7 +55,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
   {
     id: 'worker-with-control-plane-profile', pattern: 3, check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 started with PROFILE_NAME=control-plane (it keeps the admin webapps)',
-    options: { faults: [compose({ 'worker-1': env({ PROFILE_NAME: 'control-plane' }) })], unawaited: ['worker-1'] },
+    options: { faults: [compose({ 'worker-1': env({ PROFILE_NAME: 'control-plane' }) }, ['worker-1'])] },
   },
   {
     id: 'gateway-ignores-deploy-events', pattern: 3, check: checkById('artifacts-propagate'),
@@ -72,8 +71,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     id: 'truststore-without-lab-ca', pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the nodes get the image\'s stock client-truststore.jks, without the lab CA (the truststore one-shot skips the import)',
     options: {
-      faults: [compose({ truststore: { command: [`cp ${STOCK_TRUSTSTORE} /carbon-labs/${TRUST.truststore} && chmod 644 /carbon-labs/${TRUST.truststore}`] } })],
-      unawaited: ['worker-1', 'worker-2'],
+      faults: [compose({ truststore: { command: [`cp ${STOCK_TRUSTSTORE} /carbon-labs/${TRUST.truststore} && chmod 644 /carbon-labs/${TRUST.truststore}`] } }, ['worker-1', 'worker-2'])],
     },
     symptom: {
       what: 'worker-1 stays unhealthy (startup health check 500) and its log names the PKIX error, the called URL and the truststore',

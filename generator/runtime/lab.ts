@@ -1,5 +1,5 @@
 import Docker from 'dockerode';
-import { downAll, upAll } from 'docker-compose';
+import { downAll, upAll, upMany } from 'docker-compose';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
@@ -163,24 +163,43 @@ export interface UpOptions {
   readonly imagesEnv: Record<string, string>;
   readonly budgetSeconds: number;
   readonly log: Log;
+  /** Compose files in the lab folder, in order (an override after the lab's own). @default ['docker-compose.yml'] */
+  readonly files?: readonly string[];
+  /** Start only these services (and their dependencies), without waiting for health. */
+  readonly only?: readonly string[];
+  /** Services whose health is not awaited (a broken lab keeps them unhealthy). */
+  readonly unawaited?: readonly string[];
 }
 
-/** `docker compose up -d`, then wait for health. Re-running on a running lab is a no-op. */
+/**
+ * The one way a lab starts, for the CLI and the harness: `prepareLab`, `docker compose up -d`, then
+ * wait for health with progress. Re-running on a running lab is a no-op. Seconds to healthy.
+ */
 export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Promise<number> {
   await requireDocker();
   await prepareLab(lab, dir, options.log);
   options.log(`starting ${lab.project} from ${dir}`);
-  await upAll({ cwd: dir, env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'] })
+  const compose = { cwd: dir, config: [...(options.files ?? ['docker-compose.yml'])], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'] };
+  await (options.only ? upMany([...options.only], compose) : upAll(compose))
     .catch((e: { err?: string; exitCode?: number }) => {
       throw new LabError(`docker compose up failed for ${lab.project}:\n${(e.err ?? String(e)).trim().split('\n').slice(-6).join('\n')}`);
     });
-  return waitHealthy(lab, options.budgetSeconds, options.log);
+  if (options.only) return 0;
+  return waitHealthy(lab, options.budgetSeconds, options.log, { unawaited: options.unawaited });
 }
 
-export async function downLab(lab: LabSpec, dir: string, log: Log): Promise<void> {
+/** The folder a running lab was started from, from the labels compose puts on its containers. */
+export async function labDirOf(project: string): Promise<string> {
+  const list = await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`] } });
+  const dir = list.map((c) => c.Labels['com.docker.compose.project.working_dir']).find(Boolean);
+  if (!dir) throw new LabError(`no lab named ${project} on this Docker engine`, 'carbon-labs status, or start one: make lab PATTERN=3');
+  return dir;
+}
+
+export async function downLab(lab: LabSpec, dir: string, log: Log, options: { stopSeconds?: number } = {}): Promise<void> {
   await requireDocker();
   log(`removing ${lab.project} (containers, networks and its database volume)`);
-  await downAll({ cwd: dir, commandOptions: ['--volumes', '--remove-orphans', '--timeout', '5'] }).catch((e: { err?: string }) => {
+  await downAll({ cwd: dir, commandOptions: ['--volumes', '--remove-orphans', '--timeout', String(options.stopSeconds ?? 5)] }).catch((e: { err?: string }) => {
     throw new LabError(`docker compose down failed for ${lab.project}: ${(e.err ?? String(e)).trim()}`);
   });
 }

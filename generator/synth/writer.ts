@@ -2,7 +2,8 @@ import { createHash } from 'crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'fs';
 import { dirname, join, relative } from 'path';
 import { LabError } from '../errors';
-import type { LabSpec } from '../model/lab';
+import type { LabSpec, PatternId } from '../model/lab';
+import type { ProductId } from '../products/product';
 import type { GeneratedFile } from '../render';
 import { regenerateCommand, renderLab } from '../render';
 import { validateLab } from './validate';
@@ -12,6 +13,9 @@ export const MANIFEST = '.carbon-labs-manifest.json';
 interface Manifest {
   readonly generator: 'carbon-labs';
   readonly command: string;
+  /** What the lab is: how a running lab's folder (from compose's labels) is read back as a model. */
+  readonly pattern: PatternId;
+  readonly product: ProductId;
   readonly files: Readonly<Record<string, string>>;
 }
 
@@ -37,6 +41,15 @@ function readManifest(dir: string): Manifest | undefined {
   return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
 }
 
+/** The pattern and product of the lab generated in `dir`. */
+export function readLabIdentity(dir: string): { readonly pattern: PatternId; readonly product: ProductId } {
+  const manifest = readManifest(dir);
+  if (!manifest?.pattern || !manifest.product) {
+    throw new LabError(`${dir} has no ${MANIFEST} naming its pattern and product (made by an older carbon-labs?)`, `regenerate it: carbon-labs generate --out ${dir} --force`);
+  }
+  return { pattern: manifest.pattern, product: manifest.product };
+}
+
 function writeAtomically(file: string, content: string, executable = false): void {
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.tmp-${process.pid}`;
@@ -49,6 +62,8 @@ function manifestFile(lab: LabSpec, files: readonly GeneratedFile[]): GeneratedF
   const manifest: Manifest = {
     generator: 'carbon-labs',
     command: regenerateCommand(lab),
+    pattern: lab.pattern,
+    product: lab.product.id,
     files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)]).sort(([a], [b]) => a.localeCompare(b))),
   };
   return { path: MANIFEST, content: `${JSON.stringify(manifest, null, 2)}\n` };

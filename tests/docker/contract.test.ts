@@ -1,6 +1,7 @@
 import { ADMIN, ADMIN_SCOPES, ApimClient, DEVPORTAL, invoke, PUBLISHER } from '../../harness/apim-client';
 import { bearer, describeExchange, Exchange } from '../../harness/http';
-import { openLab, LabTarget } from '../../harness/lab-target';
+import { buildLab } from '../../generator/patterns';
+import { StartedLab, startLab } from '../../harness/lab-target';
 import { ContractValidator } from '../../harness/openapi';
 import { retryUntil } from '../../generator/runtime/retry';
 import { sim } from '../../generator/products/sim';
@@ -46,17 +47,17 @@ async function until200(what: string, call: () => Promise<Exchange>): Promise<Ex
 }
 
 describeDocker('stand-in REST contract, through the manager balancer of pattern 3', () => {
-  let lab: LabTarget;
+  let lab: StartedLab;
   let client: ApimClient;
   const suffix = Date.now().toString(36);
   const api = { name: `Contract${suffix}`, context: `/contract-${suffix}`, version: '1.0.0', backendUrl: 'http://backend:8080' };
   let apiId: string;
 
   beforeAll(async () => {
-    lab = await openLab({ pattern: 3, product: sim });
+    lab = await startLab(buildLab(3, { product: sim }));
     client = lab.managerClient();
   });
-  afterAll(async () => { await lab?.release(); });
+  afterAll(async () => { await lab?.down(); });
 
   test('DCR needs a user\'s Basic credentials and answers 200 with a client', async () => {
     const anonymous = await lab.http(lab.adminUrl()).request('POST', '/client-registration/v0.17/register', { data: { clientName: 'x' } });
@@ -207,17 +208,13 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
 describe.each([1, 2, 3] as PatternId[])('end-to-end REST flow through the balancers of pattern %i', (pattern) => {
   const run = describeDocker === describe ? test : test.skip;
   run('DCR → token → create → revision → deploy → publish → application → subscribe → keys → token → invoke', async () => {
-    const lab = await openLab({ pattern, product: sim });
-    try {
-      const client = lab.managerClient();
-      await client.login(ADMIN_SCOPES);
-      const tag = `p${pattern}${Date.now().toString(36)}`;
-      const { apiId } = await client.createAndDeploy({ name: `Flow${tag}`, context: `/flow-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }, lab.vhost);
-      const { token } = await client.subscribe(`flow-${tag}`, [apiId]);
-      const served = await until200('the worker balancer to serve the API', () => invoke(lab.http(lab.apiUrl()), `/flow-${tag}`, '1.0.0', token));
-      expect(served.upstream).toMatch(/^worker-\d$/);
-    } finally {
-      await lab.release();
-    }
+    await using lab = await startLab(buildLab(pattern, { product: sim }));
+    const client = lab.managerClient();
+    await client.login(ADMIN_SCOPES);
+    const tag = `p${pattern}${Date.now().toString(36)}`;
+    const { apiId } = await client.createAndDeploy({ name: `Flow${tag}`, context: `/flow-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }, lab.vhost);
+    const { token } = await client.subscribe(`flow-${tag}`, [apiId]);
+    const served = await until200('the worker balancer to serve the API', () => invoke(lab.http(lab.apiUrl()), `/flow-${tag}`, '1.0.0', token));
+    expect(served.upstream).toMatch(/^worker-\d$/);
   });
 });

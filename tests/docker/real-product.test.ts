@@ -6,7 +6,8 @@ import { join } from 'path';
 import { spawnSync } from 'child_process';
 import { addressOf, TRUST } from '../../generator/model/lab';
 import { sim } from '../../generator/products/sim';
-import { LabTarget, openLab } from '../../harness/lab-target';
+import { buildLab } from '../../generator/patterns';
+import { LabTarget, StartedLab, startLab } from '../../harness/lab-target';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { describeDocker } from '../support/docker';
 import { describeWithTool } from '../support/tools';
@@ -19,13 +20,13 @@ import { describeWithTool } from '../support/tools';
 const describeJvm = describeWithTool(spawnSync('javac', ['-version']).status === 0, 'the JVM TLS test (javac)', 'apt-get install openjdk-17-jdk-headless', describeDocker);
 
 describeJvm('a JVM trusts the manager listener with the lab truststore, and only with it', () => {
-  let lab: LabTarget;
+  let lab: StartedLab;
   let classes: string;
   let stock: string;
   const stockInImage = `${sim.serverHome}/repository/resources/security/client-truststore.jks`;
 
   beforeAll(async () => {
-    lab = await openLab({ pattern: 3, product: sim });
+    lab = await startLab(buildLab(3, { product: sim }));
     classes = mkdtempSync(join(tmpdir(), 'carbon-labs-jvm-'));
     const compiled = spawnSync('javac', ['--release', '17', '-d', classes, join(PROJECT_ROOT, 'tests', 'jvm', 'TlsProbe.java')], { encoding: 'utf8' });
     if (compiled.status !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
@@ -36,7 +37,7 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
     const copied = await lab.probe('cluster', ['cp', stockInImage, '/out/client-truststore.jks'], { image: lab.product.image, binds: [`${stock}:/out`], user: 'root' });
     if (copied.code !== 0) throw new Error(`could not copy the stock truststore: ${copied.output}`);
   });
-  afterAll(async () => { await lab?.release(); });
+  afterAll(async () => { await lab?.down(); });
 
   const java = (truststoreDir: string, url: string, allowAll = false) => lab.probe('cluster', [
     'java', '-cp', '/probe', '-Djavax.net.ssl.trustStore=/trust/client-truststore.jks', `-Djavax.net.ssl.trustStorePassword=${TRUST.truststorePassword}`,
@@ -87,17 +88,17 @@ const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => 
 const describeBrowser = describeWithTool(!!chromium, 'the portal login test (Chromium)', 'apt-get install chromium', describeDocker);
 
 describeBrowser('the printed portal URLs log in from the host', () => {
-  let lab: LabTarget;
+  let lab: StartedLab;
   let browser: Browser;
 
   beforeAll(async () => {
-    lab = await openLab({ pattern: 3, product: sim });
+    lab = await startLab(buildLab(3, { product: sim }));
     browser = await playwright.launch({
       executablePath: chromium, headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
   });
-  afterAll(async () => { await browser?.close(); await lab?.release(); });
+  afterAll(async () => { await browser?.close(); await lab?.down(); });
 
   /** Where the browser ends after opening `start`: its URL, and whether it shows the login form. */
   async function follow(start: string): Promise<{ url: string; loginForm: boolean; title: string }> {
@@ -127,19 +128,15 @@ describeBrowser('the printed portal URLs log in from the host', () => {
   });
 
   test('with the in-lab name and port as the managers\' hostname/proxyPort (the old lab), the login leads nowhere', async () => {
-    await lab.release();
-    const broken = await openLab({ pattern: 3, product: sim, faults: [{ kind: 'files', edit: (dir) => {
+    await lab.down();
+    await using broken = await startLab(buildLab(3, { product: sim }), { faults: [{ kind: 'files', edit: (dir) => {
       for (const m of ['manager-1', 'manager-2']) {
         const file = join(dir, 'nodes', m, 'repository/conf/deployment.toml');
         writeFileSync(file, readFileSync(file, 'utf8').replace(/hostname = "localhost"/, 'hostname = "lb-manager"').replace(/proxyPort = \d+/, 'proxyPort = 9443'));
       }
     } }] });
-    try {
-      const end = await follow(printed(broken, 'publisher')!);
-      expect(end.loginForm).toBe(false);
-      expect(end.url).not.toContain('/authenticationendpoint/login.do');
-    } finally {
-      await broken.release();
-    }
+    const end = await follow(printed(broken, 'publisher')!);
+    expect(end.loginForm).toBe(false);
+    expect(end.url).not.toContain('/authenticationendpoint/login.do');
   });
 });

@@ -3,7 +3,8 @@ import { join } from 'path';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { sim } from '../../generator/products/sim';
 import { CheckResult, runCheck } from '../../harness/check';
-import { openLab } from '../../harness/lab-target';
+import { buildLab } from '../../generator/patterns';
+import { startLab } from '../../harness/lab-target';
 import { SEEDED_FAULTS, SeededFault } from '../../harness/selftest';
 import { describeDocker } from '../support/docker';
 
@@ -28,14 +29,12 @@ describeDocker('self-test: every check fails on a lab that breaks the property i
   });
 
   test.each(SEEDED_FAULTS.map((f) => [f.id, f] as [string, SeededFault]))('%s is caught', async (_, fault) => {
-    const lab = await openLab({ pattern: fault.pattern, product: sim, log, ...fault.options });
     let result: CheckResult;
     let symptom: boolean | undefined;
-    try {
+    {
+      await using lab = await startLab(buildLab(fault.pattern, { product: sim }), { log, ...fault.options });
       result = await runCheck(fault.check, lab, log);
       symptom = await fault.symptom?.seen(lab);
-    } finally {
-      await lab.release();
     }
     const reason = `${fault.symptom ? `${fault.symptom.what}: ${symptom ? 'seen' : 'NOT seen'}. ` : ''}${result.reason ?? ''}`;
     caught.push({ fault: fault.id, description: fault.description, check: fault.check.id, pattern: fault.pattern, caught: result.status === 'failed' && symptom !== false, reason });
