@@ -6,6 +6,8 @@ import { portalPort } from '../../generator/model/lab';
 import { sim } from '../../generator/products/sim';
 import { renderLab } from '../../generator/render';
 import { loadConfig, parseJdbcUrl, profileFrom, readFaults } from '../../sim/src/config';
+import { availableTransitions, LIFECYCLE, LifecycleState, stateName, transition } from '../../sim/src/control-plane/lifecycle';
+import { apiInfo, applicationOf, notFound, paginated, revisionsOf, subscriptionOf } from '../../sim/src/control-plane/views';
 import { withPortals } from '../../sim/src/portals';
 import { RestApi } from '../../sim/src/spec';
 import { TokenIssuer } from '../../sim/src/tokens';
@@ -130,5 +132,86 @@ describeWithTool(keytool, 'the truststore reader test (keytool)', 'apt-get insta
     expect(trust.explain('https://lb-manager:9443/x', Object.assign(new Error('x'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' })))
       .toMatch(/PKIX path building failed.*https:\/\/lb-manager:9443\/x.*t\.jks/);
     expect(() => new TrustStore(file, 'wrong')).toThrow(/Password verification failed/);
+  });
+});
+
+describe('the control plane\'s API lifecycle', () => {
+  test('an action the lifecycle allows leads to its state', () => {
+    expect(transition('CREATED', 'Publish')).toBe('PUBLISHED');
+    expect(transition('CREATED', 'Deploy as a Prototype')).toBe('PROTOTYPED');
+    expect(transition('PUBLISHED', 'Block')).toBe('BLOCKED');
+    expect(transition('BLOCKED', 'Re-Publish')).toBe('PUBLISHED');
+    expect(transition('DEPRECATED', 'Retire')).toBe('RETIRED');
+  });
+
+  test('an action the state does not allow, an unknown state, or a name of Object.prototype leads nowhere', () => {
+    expect(transition('CREATED', 'Retire')).toBeUndefined();
+    expect(transition('CREATED', 'Re-Publish')).toBeUndefined();
+    expect(transition('PUBLISHED', 'Publish')).toBeUndefined();
+    expect(transition('RETIRED', 'Publish')).toBeUndefined();
+    expect(transition('published', 'Block')).toBeUndefined();
+    expect(transition('CREATED', 'publish')).toBeUndefined();
+    expect(transition('CREATED', 'constructor')).toBeUndefined();
+    expect(transition('toString', 'Publish')).toBeUndefined();
+  });
+
+  test('available transitions in the table\'s order, target states named as the REST API names them', () => {
+    expect(availableTransitions('PUBLISHED')).toEqual([
+      { event: 'Block', targetState: 'Blocked' },
+      { event: 'Deprecate', targetState: 'Deprecated' },
+      { event: 'Demote to Created', targetState: 'Created' },
+      { event: 'Deploy as a Prototype', targetState: 'Prototyped' },
+    ]);
+    expect(availableTransitions('DEPRECATED')).toEqual([{ event: 'Retire', targetState: 'Retired' }]);
+    expect(availableTransitions('RETIRED')).toEqual([]);
+    expect(stateName('PROTOTYPED')).toBe('Prototyped');
+  });
+
+  test('every action leads to a state of the table, and only RETIRED has no way out', () => {
+    const states = Object.keys(LIFECYCLE) as LifecycleState[];
+    for (const state of states) {
+      for (const { event } of availableTransitions(state)) expect(states).toContain(transition(state, event));
+    }
+    expect(states.filter((s) => availableTransitions(s).length === 0)).toEqual(['RETIRED']);
+  });
+});
+
+describe('the control plane\'s REST views', () => {
+  const api = { id: 'a1', name: 'Pizza', version: '1.0.0', context: '/pizza', lifeCycleStatus: 'CREATED', provider: 'admin', createdTime: '1', lastUpdatedTime: '2' };
+
+  test('apiInfo: type HTTP and an empty description unless the API has its own, the update time from lastUpdatedTime', () => {
+    expect(apiInfo(api)).toMatchObject({ id: 'a1', type: 'HTTP', description: '', context: '/pizza', updatedTime: '2', gatewayVendor: 'wso2' });
+    expect(apiInfo({ ...api, type: 'WS', description: 'd' })).toMatchObject({ type: 'WS', description: 'd' });
+  });
+
+  test('applicationOf: AM_APPLICATION columns to Application fields; no description is empty, no token type is JWT', () => {
+    const row = { UUID: 'app-1', NAME: 'shop', OWNER: 'alice', APPLICATION_TIER: 'Unlimited', DESCRIPTION: 'a shop', TOKEN_TYPE: 'OAUTH', CREATED_TIME: 5 };
+    expect(applicationOf(row)).toMatchObject({ applicationId: 'app-1', name: 'shop', owner: 'alice', throttlingPolicy: 'Unlimited', description: 'a shop', tokenType: 'OAUTH', status: 'APPROVED' });
+    expect(applicationOf({ ...row, DESCRIPTION: null, TOKEN_TYPE: null })).toMatchObject({ description: '', tokenType: 'JWT' });
+  });
+
+  test('subscriptionOf: AM_SUBSCRIPTION columns to Subscription fields', () => {
+    expect(subscriptionOf({ UUID: 's1', API_UUID: 'a1', APPLICATION_UUID: 'app-1', TIER_ID: 'Gold', SUB_STATUS: 'UNBLOCKED', CREATED_TIME: 5 })).toEqual({
+      subscriptionId: 's1', applicationId: 'app-1', apiId: 'a1', throttlingPolicy: 'Gold', requestedThrottlingPolicy: 'Gold', status: 'UNBLOCKED',
+    });
+  });
+
+  test('revisionsOf: each revision with the deployments of that revision only, times in ISO 8601', () => {
+    const revisions = [
+      { REVISION_UUID: 'r1', REVISION_NUM: 1, DESCRIPTION: null, CREATED_TIME: 0 },
+      { REVISION_UUID: 'r2', REVISION_NUM: 2, DESCRIPTION: 'second', CREATED_TIME: 1000 },
+    ];
+    const deployments = [{ REVISION_UUID: 'r2', NAME: 'Default', VHOST: 'localhost', DISPLAY_ON_DEVPORTAL: 0, DEPLOYED_TIME: 2000 }];
+    const [first, second] = revisionsOf('a1', revisions, deployments);
+    expect(first).toMatchObject({ id: 'r1', displayName: 'Revision 1', description: '', createdTime: '1970-01-01T00:00:00.000Z', apiInfo: { id: 'a1' }, deploymentInfo: [] });
+    expect(second.deploymentInfo).toEqual([{
+      revisionUuid: 'r2', name: 'Default', vhost: 'localhost', status: 'APPROVED', displayOnDevportal: false,
+      deployedTime: '1970-01-01T00:00:02.000Z', successDeployedTime: '1970-01-01T00:00:02.000Z',
+    }]);
+  });
+
+  test('lists carry their count and one page; a missing resource is the product\'s 404', () => {
+    expect(paginated(['x', 'y'])).toEqual({ count: 2, list: ['x', 'y'], pagination: { offset: 0, limit: 25, total: 2, next: '', previous: '' } });
+    expect(notFound('API', 'a9')).toEqual({ status: 404, body: { code: 404, message: 'Not Found', description: "Requested API with Id 'a9' not found", moreInfo: '', error: [] } });
   });
 });

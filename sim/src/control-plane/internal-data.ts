@@ -1,0 +1,43 @@
+import type { Pool } from 'mysql2/promise';
+import type { Req, Res } from '../http';
+import { basicCredentials, json, NOT_DEPLOYED, restError } from '../http';
+import type { ApiDoc, ApiStore } from '../store';
+import type { RevisionRepository, SubscriptionRepository } from './repositories';
+import { authenticateUser } from './users';
+import { subscriptionOf } from './views';
+
+/** What the gateways' internal data API works on. */
+export interface InternalDataDeps {
+  /** The shared user store (UM_USER): gateways authenticate as a user. */
+  readonly sharedDb: Pool;
+  readonly apis: ApiStore;
+  readonly revisions: RevisionRepository;
+  readonly subscriptions: SubscriptionRepository;
+}
+
+/**
+ * `/internal/data/v1/*`, what gateways pull from the event hub's `service_url`: the runtime
+ * artifacts deployed to a gateway label (at startup and on a deploy event), and subscriptions.
+ */
+export async function internalData(deps: InternalDataDeps, req: Req): Promise<Res> {
+  const basic = basicCredentials(req);
+  if (!basic || !(await authenticateUser(deps.sharedDb, basic.user, basic.secret))) return restError(401, 'Unauthenticated', 'Basic authentication required');
+  if (req.path === '/internal/data/v1/runtime-artifacts') {
+    const label = req.query.get('gatewayLabel') ?? 'Default';
+    const deployed = await deps.revisions.deployedTo(label, req.query.get('apiId'));
+    const list = [];
+    for (const d of deployed) {
+      // The API must still exist in this node's API store (a node that lost it cannot serve it).
+      if (!(await deps.apis.get(String(d.API_UUID)))) continue;
+      const api = JSON.parse(String(d.API_DOC)) as ApiDoc;
+      const subscribers = await deps.subscriptions.subscriberIds(api.id);
+      list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, type: api.type ?? 'HTTP', vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers });
+    }
+    return json(200, { count: list.length, list });
+  }
+  if (req.path === '/internal/data/v1/subscriptions') {
+    const list = await deps.subscriptions.between(req.query.get('apiId'), req.query.get('applicationId'));
+    return json(200, { count: list.length, list: list.map(subscriptionOf) });
+  }
+  return NOT_DEPLOYED;
+}

@@ -1,0 +1,86 @@
+import { randomBytes, randomUUID } from 'crypto';
+import type { Pool } from 'mysql2/promise';
+import type { Req, Res } from '../http';
+import { basicCredentials, json, parseJson } from '../http';
+import type { TokenIssuer } from '../tokens';
+import type { OAuthClientRepository } from './repositories';
+import { authenticateUser } from './users';
+
+/** What the resident key manager's endpoints work on. */
+export interface OAuthDeps {
+  /** The shared user store (UM_USER). */
+  readonly sharedDb: Pool;
+  readonly clients: OAuthClientRepository;
+  readonly tokens: TokenIssuer;
+}
+
+/** The claims a grant yields, before the issuer stamps them. */
+type GrantedClaims = Parameters<TokenIssuer['issue']>[0];
+
+/**
+ * `POST /client-registration/v0.17/register`: the DCR endpoint the portals and apictl use. A user
+ * registering a client name they already own gets that client back, as the product does.
+ */
+export async function register(deps: OAuthDeps, req: Req): Promise<Res> {
+  const basic = basicCredentials(req);
+  if (!basic || !(await authenticateUser(deps.sharedDb, basic.user, basic.secret))) {
+    return json(401, { error: 'invalid_client', error_description: 'Basic authentication of a user is required' });
+  }
+  const body = parseJson(req) as Record<string, unknown> | symbol | undefined;
+  if (!body || typeof body === 'symbol' || typeof body.clientName !== 'string') {
+    return json(400, { error: 'invalid_client_metadata', error_description: 'clientName is required' });
+  }
+  const owner = String(body.owner ?? basic.user);
+  let row = await deps.clients.byName(body.clientName, owner);
+  if (!row) {
+    // A concurrent registration of the same name wins; its client is the one returned.
+    await deps.clients.register({
+      consumerKey: randomBytes(14).toString('base64url'), consumerSecret: randomBytes(21).toString('base64url'),
+      appName: body.clientName, owner, grantTypes: String(body.grantType ?? 'client_credentials'), callbackUrl: String(body.callbackUrl ?? ''),
+    });
+    row = await deps.clients.byName(body.clientName, owner);
+  }
+  // Found, or just inserted under this name and owner.
+  const client = row!;
+  return json(200, {
+    clientId: client.CONSUMER_KEY, clientName: client.APP_NAME, callBackURL: client.CALLBACK_URL, clientSecret: client.CONSUMER_SECRET,
+    isSaasApplication: body.saasApp !== false, appOwner: client.USERNAME,
+    jsonString: JSON.stringify({ grant_types: client.GRANT_TYPES, redirect_uris: client.CALLBACK_URL, client_name: client.APP_NAME }),
+    jsonAppAttribute: '{}', tokenType: null,
+  });
+}
+
+/**
+ * `POST /oauth2/token`: the password and client_credentials grants. A client generated for an
+ * application's keys issues application tokens, which the gateway checks subscriptions against.
+ */
+export async function token(deps: OAuthDeps, req: Req): Promise<Res> {
+  const basic = basicCredentials(req);
+  const form = new URLSearchParams(req.rawBody);
+  const clientId = basic?.user ?? form.get('client_id') ?? '';
+  const clientSecret = basic?.secret ?? form.get('client_secret') ?? '';
+  const client = await deps.clients.byKey(clientId);
+  if (!client || client.CONSUMER_SECRET !== clientSecret) {
+    return json(401, { error: 'invalid_client', error_description: 'A valid OAuth client could not be found for client_id' });
+  }
+  const grant = form.get('grant_type');
+  const validity = Number(form.get('validity_period')) > 0 ? Number(form.get('validity_period')) : 3600;
+  const requested = (form.get('scope') ?? 'default').split(/\s+/).filter(Boolean);
+  let claims: GrantedClaims;
+  if (grant === 'password') {
+    const user = form.get('username') ?? '';
+    if (!(await authenticateUser(deps.sharedDb, user, form.get('password') ?? ''))) {
+      return json(400, { error: 'invalid_grant', error_description: 'Authentication failed for the user' });
+    }
+    // The super admin holds every role, so every requested scope is granted.
+    claims = { sub: user, azp: clientId, scope: requested.join(' ') };
+  } else if (grant === 'client_credentials') {
+    claims = client.APPLICATION_UUID
+      ? { sub: String(client.USERNAME), azp: clientId, scope: requested.join(' '), application: { uuid: String(client.APPLICATION_UUID), name: String(client.APP_NAME) }, keytype: String(client.KEY_TYPE) }
+      : { sub: String(client.USERNAME), azp: clientId, scope: requested.join(' ') };
+  } else {
+    return json(400, { error: 'unsupported_grant_type', error_description: `Unsupported grant_type value: ${grant}` });
+  }
+  const issued = deps.tokens.issue(claims, validity);
+  return json(200, { access_token: issued.token, refresh_token: randomUUID(), scope: issued.claims.scope, token_type: 'Bearer', expires_in: validity });
+}

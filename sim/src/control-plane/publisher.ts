@@ -1,0 +1,132 @@
+import { randomUUID } from 'crypto';
+import type { EventHub } from '../eventhub';
+import { json, log, restError } from '../http';
+import type { ApiDoc, ApiStore } from '../store';
+import { Conflict } from '../store';
+import { availableTransitions, stateName, transition } from './lifecycle';
+import type { Operations } from './rest';
+import type { EnvironmentRepository, RevisionRepository, SubscriptionRepository } from './repositories';
+import { apiInfo, iso, notFound, paginated, revisionsOf } from './views';
+
+/** What the publisher's operations work on. */
+export interface PublisherDeps {
+  /** `[server] node_ip`: the origin of the events this node publishes. */
+  readonly nodeName: string;
+  readonly apis: ApiStore;
+  readonly revisions: RevisionRepository;
+  readonly subscriptions: SubscriptionRepository;
+  readonly environments: EnvironmentRepository;
+  readonly hub: EventHub;
+}
+
+/** A deployment as `POST /apis/{apiId}/deploy-revision` receives it (`APIRevisionDeployment`). */
+interface DeploymentRequest {
+  readonly name: string;
+  readonly vhost?: string;
+  readonly displayOnDevportal?: boolean;
+}
+
+/** The operations of the publisher REST API v4 that the stand-in implements. */
+export function publisherOperations(deps: PublisherDeps): Operations {
+  const { nodeName, apis, revisions, subscriptions, environments, hub } = deps;
+
+  const revisionList = async (apiId: string) => revisionsOf(apiId, await revisions.list(apiId), await revisions.deployments(apiId));
+
+  function publishEvent(type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY', apiId: string, labels: string[]): void {
+    hub.publish({ type, eventId: randomUUID(), apiId, labels, origin: nodeName });
+  }
+
+  return {
+    async 'GET /apis'() {
+      return json(200, paginated((await apis.list()).map(apiInfo)));
+    },
+    async 'POST /apis'({ body, claims }) {
+      const input = body as Record<string, unknown> & { readonly name: string; readonly version: string };
+      const now = Date.now();
+      const context = `/${String(input.context).replace(/^\/+/, '')}`;
+      const api: ApiDoc = {
+        type: 'HTTP', transport: ['http', 'https'], policies: ['Unlimited'], visibility: 'PUBLIC',
+        ...input,
+        id: randomUUID(), context, provider: claims.sub, lifeCycleStatus: 'CREATED',
+        createdTime: String(now), lastUpdatedTime: String(now), gatewayVendor: 'wso2', isRevision: false,
+      };
+      try {
+        await apis.insert(api);
+      } catch (err) {
+        if (err instanceof Conflict) return restError(409, 'Conflict', err.message);
+        throw err;
+      }
+      log('INFO', 'APIProvider', `API ${api.name}:${api.version} created (${api.id}) by ${claims.sub}`);
+      return { status: 201, body: api, headers: { location: `/api/am/publisher/v4/apis/${api.id}` } };
+    },
+    async 'GET /apis/{apiId}'({ match }) {
+      const api = await apis.get(match.params.apiId);
+      return api ? json(200, api) : notFound('API', match.params.apiId);
+    },
+    async 'DELETE /apis/{apiId}'({ match }) {
+      const api = await apis.get(match.params.apiId);
+      if (!api) return notFound('API', match.params.apiId);
+      const deployedTo = await revisions.deployedEnvironments(api.id);
+      await subscriptions.deleteForApi(api.id);
+      await revisions.deleteForApi(api.id);
+      await apis.delete(api.id);
+      if (deployedTo.length) publishEvent('REMOVE_API_FROM_GATEWAY', api.id, deployedTo);
+      return json(200);
+    },
+    async 'GET /apis/{apiId}/revisions'({ match }) {
+      if (!(await apis.get(match.params.apiId))) return notFound('API', match.params.apiId);
+      const list = await revisionList(match.params.apiId);
+      return json(200, { count: list.length, list });
+    },
+    async 'POST /apis/{apiId}/revisions'({ match, body }) {
+      const api = await apis.get(match.params.apiId);
+      if (!api) return notFound('API', match.params.apiId);
+      const id = randomUUID();
+      await revisions.add({
+        id, apiId: api.id, description: String((body as Record<string, unknown> | undefined)?.description ?? ''),
+        apiDoc: JSON.stringify(api), createdTime: Date.now(),
+      });
+      const revision = (await revisionList(api.id)).find((r) => r.id === id);
+      return { status: 201, body: revision, headers: { location: `/api/am/publisher/v4/apis/${api.id}/revisions/${id}` } };
+    },
+    async 'POST /apis/{apiId}/deploy-revision'({ req, match, body }) {
+      const api = await apis.get(match.params.apiId);
+      if (!api) return notFound('API', match.params.apiId);
+      const revisionId = req.query.get('revisionId') ?? '';
+      if (!(await revisions.exists(revisionId, api.id))) return notFound('Revision', revisionId);
+      const envs = await environments.list();
+      const requested = body as DeploymentRequest[];
+      for (const d of requested) {
+        const env = envs.find((e) => e.name === d.name);
+        if (!env) return restError(400, 'Bad Request', `Gateway environment not found: ${d.name}`);
+        if (d.vhost && !env.vhosts.some((v) => v.host === d.vhost)) return restError(400, 'Bad Request', `Invalid vhost: ${d.vhost} for environment ${d.name}`);
+      }
+      const now = Date.now();
+      // Every name was found above; an environment's first vhost is its default.
+      const deployments = requested.map((d) => ({
+        apiId: api.id, environment: d.name, vhost: d.vhost ?? envs.find((e) => e.name === d.name)!.vhosts[0].host,
+        revisionId, displayOnDevportal: d.displayOnDevportal !== false, deployedTime: now,
+      }));
+      for (const d of deployments) await revisions.deploy(d);
+      publishEvent('DEPLOY_API_IN_GATEWAY', api.id, requested.map((d) => d.name));
+      // The spec lists 200; the product answers 201 (APIRevisionTestCase asserts 201).
+      return json(201, deployments.map((d) => ({
+        revisionUuid: revisionId, name: d.environment, status: 'APPROVED', vhost: d.vhost,
+        displayOnDevportal: d.displayOnDevportal, deployedTime: iso(now), successDeployedTime: iso(now),
+      })));
+    },
+    async 'POST /apis/change-lifecycle'({ req }) {
+      const apiId = req.query.get('apiId') ?? '';
+      const action = req.query.get('action') ?? '';
+      const api = await apis.get(apiId);
+      if (!api) return notFound('API', apiId);
+      const next = transition(api.lifeCycleStatus, action);
+      if (!next) return restError(400, 'Bad Request', `Action '${action}' is not allowed from state ${stateName(api.lifeCycleStatus)}`);
+      await apis.update({ ...api, lifeCycleStatus: next, lastUpdatedTime: String(Date.now()) });
+      return json(200, {
+        workflowStatus: 'APPROVED',
+        lifecycleState: { state: stateName(next), checkItems: [], availableTransitions: availableTransitions(next) },
+      });
+    },
+  };
+}

@@ -1,0 +1,297 @@
+import type { Pool } from 'mysql2/promise';
+import type { GatewayEnvironment } from '../config';
+import { exec, isDuplicate, Row, rows } from '../db';
+
+/**
+ * The control plane's SQL on WSO2AM_DB, one small class per aggregate, beside `ApiStore`
+ * (sim/src/store.ts), which keeps the APIs themselves. Rows come back as the database gives them;
+ * sim/src/control-plane/views.ts turns them into the REST APIs' DTOs.
+ */
+
+/** Runs an INSERT on a table with a unique key: false when that row already exists, any other error thrown. */
+async function insertUnique(pool: Pool, sql: string, params: unknown[]): Promise<boolean> {
+  try {
+    await exec(pool, sql, params);
+    return true;
+  } catch (err) {
+    if (isDuplicate(err)) return false;
+    throw err;
+  }
+}
+
+/** A new row of AM_APPLICATION. */
+export interface NewApplication {
+  readonly id: string;
+  readonly name: string;
+  readonly owner: string;
+  readonly throttlingPolicy: string;
+  readonly description: string;
+  readonly tokenType: string;
+}
+
+/** The devportal's applications (AM_APPLICATION), unique by name per owner. */
+export class ApplicationRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Inserts the application, created now; false when its owner already has one of that name. */
+  insert(app: NewApplication): Promise<boolean> {
+    return insertUnique(this.pool, 'INSERT INTO AM_APPLICATION (UUID, NAME, OWNER, APPLICATION_TIER, DESCRIPTION, TOKEN_TYPE, CREATED_TIME) VALUES (?,?,?,?,?,?,?)',
+      [app.id, app.name, app.owner, app.throttlingPolicy, app.description, app.tokenType, Date.now()]);
+  }
+
+  async get(id: string): Promise<Row | undefined> {
+    const [row] = await rows(this.pool, 'SELECT * FROM AM_APPLICATION WHERE UUID = ?', [id]);
+    return row;
+  }
+
+  /** The application when `owner` owns it. */
+  async getOwned(id: string, owner: string): Promise<Row | undefined> {
+    const [row] = await rows(this.pool, 'SELECT * FROM AM_APPLICATION WHERE UUID = ? AND OWNER = ?', [id, owner]);
+    return row;
+  }
+
+  /** The applications of `owner`, oldest first. */
+  listOwnedBy(owner: string): Promise<Row[]> {
+    return rows(this.pool, 'SELECT * FROM AM_APPLICATION WHERE OWNER = ? ORDER BY CREATED_TIME', [owner]);
+  }
+}
+
+/** A new row of AM_SUBSCRIPTION. */
+export interface NewSubscription {
+  readonly id: string;
+  readonly apiId: string;
+  readonly applicationId: string;
+  readonly throttlingPolicy: string;
+  readonly status: string;
+}
+
+/** Subscriptions of applications to APIs (AM_SUBSCRIPTION), one per API and application. */
+export class SubscriptionRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Inserts the subscription, created now; false when the application is already subscribed to the API. */
+  insert(sub: NewSubscription): Promise<boolean> {
+    return insertUnique(this.pool, 'INSERT INTO AM_SUBSCRIPTION (UUID, API_UUID, APPLICATION_UUID, TIER_ID, SUB_STATUS, CREATED_TIME) VALUES (?,?,?,?,?,?)',
+      [sub.id, sub.apiId, sub.applicationId, sub.throttlingPolicy, sub.status, Date.now()]);
+  }
+
+  async get(id: string): Promise<Row | undefined> {
+    const [row] = await rows(this.pool, 'SELECT * FROM AM_SUBSCRIPTION WHERE UUID = ?', [id]);
+    return row;
+  }
+
+  /** Subscriptions, oldest first, to one API and/or of one application; null leaves that side open. */
+  list(filter: { readonly apiId: string | null; readonly applicationId: string | null }): Promise<Row[]> {
+    return rows(this.pool,
+      'SELECT * FROM AM_SUBSCRIPTION WHERE (? IS NULL OR API_UUID = ?) AND (? IS NULL OR APPLICATION_UUID = ?) ORDER BY CREATED_TIME',
+      [filter.apiId, filter.apiId, filter.applicationId, filter.applicationId]);
+  }
+
+  /** The subscription of one application to one API, as a list (empty, or either id null: none). */
+  between(apiId: string | null, applicationId: string | null): Promise<Row[]> {
+    return rows(this.pool, 'SELECT * FROM AM_SUBSCRIPTION WHERE API_UUID = ? AND APPLICATION_UUID = ?', [apiId, applicationId]);
+  }
+
+  /** The ids of the applications subscribed to an API. */
+  async subscriberIds(apiId: string): Promise<string[]> {
+    return (await rows(this.pool, 'SELECT APPLICATION_UUID FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [apiId])).map((s) => String(s.APPLICATION_UUID));
+  }
+
+  async deleteForApi(apiId: string): Promise<void> {
+    await exec(this.pool, 'DELETE FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [apiId]);
+  }
+}
+
+/** A new row of AM_REVISION: a snapshot of an API. */
+export interface NewRevision {
+  readonly id: string;
+  readonly apiId: string;
+  readonly description: string;
+  /** The API as it is now, serialized: what a gateway deploys. */
+  readonly apiDoc: string;
+  readonly createdTime: number;
+}
+
+/** A row of AM_DEPLOYMENT_REVISION_MAPPING: which revision of an API a gateway environment serves. */
+export interface Deployment {
+  readonly apiId: string;
+  readonly environment: string;
+  readonly vhost: string;
+  readonly revisionId: string;
+  readonly displayOnDevportal: boolean;
+  readonly deployedTime: number;
+}
+
+/** How many more times a revision number taken by a concurrent create is drawn again. */
+const REVISION_NUMBER_RETRIES = 4;
+
+/** Revisions of APIs (AM_REVISION) and their deployments to gateway environments (AM_DEPLOYMENT_REVISION_MAPPING). */
+export class RevisionRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /**
+   * Inserts the revision with the API's next revision number. Two managers creating a revision of
+   * the same API at once draw the same number; the unique key refuses one, which draws again.
+   */
+  async add(revision: NewRevision): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const [{ n }] = await rows(this.pool, 'SELECT COALESCE(MAX(REVISION_NUM), 0) + 1 AS n FROM AM_REVISION WHERE API_UUID = ?', [revision.apiId]);
+      try {
+        await exec(this.pool, 'INSERT INTO AM_REVISION (REVISION_UUID, API_UUID, REVISION_NUM, DESCRIPTION, API_DOC, CREATED_TIME) VALUES (?,?,?,?,?,?)',
+          [revision.id, revision.apiId, n, revision.description, revision.apiDoc, revision.createdTime]);
+        return;
+      } catch (err) {
+        if (!isDuplicate(err) || attempt >= REVISION_NUMBER_RETRIES) throw err;
+      }
+    }
+  }
+
+  /** True when the revision exists and is one of this API's. */
+  async exists(revisionId: string, apiId: string): Promise<boolean> {
+    const [row] = await rows(this.pool, 'SELECT REVISION_UUID FROM AM_REVISION WHERE REVISION_UUID = ? AND API_UUID = ?', [revisionId, apiId]);
+    return !!row;
+  }
+
+  /** The revisions of an API, by revision number. */
+  list(apiId: string): Promise<Row[]> {
+    return rows(this.pool, 'SELECT * FROM AM_REVISION WHERE API_UUID = ? ORDER BY REVISION_NUM', [apiId]);
+  }
+
+  /** Deploys a revision to an environment, in place of the revision the environment served. */
+  async deploy(d: Deployment): Promise<void> {
+    await exec(this.pool,
+      'REPLACE INTO AM_DEPLOYMENT_REVISION_MAPPING (API_UUID, NAME, VHOST, REVISION_UUID, DISPLAY_ON_DEVPORTAL, DEPLOYED_TIME) VALUES (?,?,?,?,?,?)',
+      [d.apiId, d.environment, d.vhost, d.revisionId, d.displayOnDevportal, d.deployedTime]);
+  }
+
+  /** The deployment rows of an API, every environment. */
+  deployments(apiId: string): Promise<Row[]> {
+    return rows(this.pool, 'SELECT * FROM AM_DEPLOYMENT_REVISION_MAPPING WHERE API_UUID = ?', [apiId]);
+  }
+
+  /** The names of the environments an API is deployed to. */
+  async deployedEnvironments(apiId: string): Promise<string[]> {
+    return (await rows(this.pool, 'SELECT NAME FROM AM_DEPLOYMENT_REVISION_MAPPING WHERE API_UUID = ?', [apiId])).map((d) => String(d.NAME));
+  }
+
+  /**
+   * What a gateway of `label` serves: API_UUID, REVISION_UUID, VHOST and the revision's API_DOC
+   * of each deployment there, of one API when `apiId` is not null.
+   */
+  deployedTo(label: string, apiId: string | null): Promise<Row[]> {
+    return rows(this.pool,
+      `SELECT d.API_UUID, d.REVISION_UUID, d.VHOST, r.API_DOC FROM AM_DEPLOYMENT_REVISION_MAPPING d
+         JOIN AM_REVISION r ON r.REVISION_UUID = d.REVISION_UUID WHERE d.NAME = ? AND (? IS NULL OR d.API_UUID = ?)`, [label, apiId, apiId]);
+  }
+
+  /** Removes the API's deployments, then its revisions. */
+  async deleteForApi(apiId: string): Promise<void> {
+    await exec(this.pool, 'DELETE FROM AM_DEPLOYMENT_REVISION_MAPPING WHERE API_UUID = ?', [apiId]);
+    await exec(this.pool, 'DELETE FROM AM_REVISION WHERE API_UUID = ?', [apiId]);
+  }
+}
+
+/** A new OAuth client (row of IDN_OAUTH_CONSUMER_APPS). */
+export interface NewOAuthClient {
+  readonly consumerKey: string;
+  readonly consumerSecret: string;
+  readonly appName: string;
+  readonly owner: string;
+  /** Space-separated, as the product stores them. */
+  readonly grantTypes: string;
+  readonly callbackUrl: string;
+}
+
+/** A new key mapping (row of AM_APPLICATION_KEY_MAPPING): the OAuth client of an application for one key type. */
+export interface NewKeyMapping {
+  readonly id: string;
+  readonly applicationId: string;
+  readonly consumerKey: string;
+  readonly keyType: string;
+  readonly keyManager: string;
+}
+
+/**
+ * OAuth clients of the resident key manager (IDN_OAUTH_CONSUMER_APPS, unique by name per owner):
+ * those registered through DCR, and those generated for an application's keys, with the key
+ * mappings that tie them to their application (AM_APPLICATION_KEY_MAPPING).
+ */
+export class OAuthClientRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** Registers a client of no application; false when its owner already has a client of that name. */
+  register(client: NewOAuthClient): Promise<boolean> {
+    return insertUnique(this.pool, 'INSERT INTO IDN_OAUTH_CONSUMER_APPS (CONSUMER_KEY, CONSUMER_SECRET, APP_NAME, USERNAME, GRANT_TYPES, CALLBACK_URL) VALUES (?,?,?,?,?,?)',
+      [client.consumerKey, client.consumerSecret, client.appName, client.owner, client.grantTypes, client.callbackUrl]);
+  }
+
+  /** Adds the client of an application's keys of one type (a duplicate is an error). */
+  async addForApplication(client: NewOAuthClient & { readonly applicationId: string; readonly keyType: string }): Promise<void> {
+    await exec(this.pool, 'INSERT INTO IDN_OAUTH_CONSUMER_APPS (CONSUMER_KEY, CONSUMER_SECRET, APP_NAME, USERNAME, GRANT_TYPES, CALLBACK_URL, APPLICATION_UUID, KEY_TYPE) VALUES (?,?,?,?,?,?,?,?)',
+      [client.consumerKey, client.consumerSecret, client.appName, client.owner, client.grantTypes, client.callbackUrl, client.applicationId, client.keyType]);
+  }
+
+  async byKey(consumerKey: string): Promise<Row | undefined> {
+    const [row] = await rows(this.pool, 'SELECT * FROM IDN_OAUTH_CONSUMER_APPS WHERE CONSUMER_KEY = ?', [consumerKey]);
+    return row;
+  }
+
+  async byName(appName: string, owner: string): Promise<Row | undefined> {
+    const [row] = await rows(this.pool, 'SELECT * FROM IDN_OAUTH_CONSUMER_APPS WHERE APP_NAME = ? AND USERNAME = ?', [appName, owner]);
+    return row;
+  }
+
+  /** Inserts the key mapping; false when the application already has keys of that type with that key manager. */
+  addKeyMapping(mapping: NewKeyMapping): Promise<boolean> {
+    return insertUnique(this.pool, 'INSERT INTO AM_APPLICATION_KEY_MAPPING (UUID, APPLICATION_UUID, CONSUMER_KEY, KEY_TYPE, KEY_MANAGER) VALUES (?,?,?,?,?)',
+      [mapping.id, mapping.applicationId, mapping.consumerKey, mapping.keyType, mapping.keyManager]);
+  }
+
+  /**
+   * A key mapping of an application `owner` owns, with its client's CONSUMER_SECRET and the
+   * application's name (APP_NAME).
+   */
+  async keyMapping(id: string, applicationId: string, owner: string): Promise<Row | undefined> {
+    const [row] = await rows(this.pool,
+      `SELECT m.*, c.CONSUMER_SECRET, a.NAME AS APP_NAME FROM AM_APPLICATION_KEY_MAPPING m
+         JOIN IDN_OAUTH_CONSUMER_APPS c ON c.CONSUMER_KEY = m.CONSUMER_KEY JOIN AM_APPLICATION a ON a.UUID = m.APPLICATION_UUID
+         WHERE m.UUID = ? AND m.APPLICATION_UUID = ? AND a.OWNER = ?`, [id, applicationId, owner]);
+    return row;
+  }
+}
+
+/** A gateway environment; those added through the admin REST API have an id and a display name. */
+export type Environment = GatewayEnvironment & { readonly id?: string; readonly displayName?: string };
+
+/** A new row of AM_GATEWAY_ENVIRONMENT. */
+export interface NewEnvironment {
+  readonly id: string;
+  readonly name: string;
+  readonly displayName: string;
+  readonly description: string;
+  readonly provider: string;
+  readonly vhosts: readonly unknown[];
+}
+
+/**
+ * Gateway environments: the read-only ones of deployment.toml (`[[apim.gateway.environment]]`),
+ * then those added through the admin REST API (AM_GATEWAY_ENVIRONMENT), by name.
+ */
+export class EnvironmentRepository {
+  constructor(private readonly pool: Pool, private readonly configured: readonly GatewayEnvironment[]) {}
+
+  async list(): Promise<Environment[]> {
+    const added = (await rows(this.pool, 'SELECT * FROM AM_GATEWAY_ENVIRONMENT ORDER BY NAME')).map((r): Environment => ({
+      name: String(r.NAME), type: 'hybrid', provider: String(r.PROVIDER ?? 'wso2'), description: String(r.DESCRIPTION ?? ''),
+      displayInApiConsole: true, showAsTokenEndpointUrl: false, vhosts: JSON.parse(String(r.VHOSTS)),
+      id: String(r.UUID), displayName: String(r.DISPLAY_NAME ?? r.NAME),
+    }));
+    return [...this.configured, ...added];
+  }
+
+  /** Inserts the environment; false when one of that name exists. */
+  add(env: NewEnvironment): Promise<boolean> {
+    return insertUnique(this.pool, 'INSERT INTO AM_GATEWAY_ENVIRONMENT (UUID, NAME, DISPLAY_NAME, DESCRIPTION, PROVIDER, VHOSTS) VALUES (?,?,?,?,?,?)',
+      [env.id, env.name, env.displayName, env.description, env.provider, JSON.stringify(env.vhosts)]);
+  }
+}

@@ -1,0 +1,66 @@
+import type { Res } from '../http';
+import { restError } from '../http';
+import type { ApiDoc } from '../store';
+
+/** A row of the API Manager database, column name to value. */
+type DbRow = Readonly<Record<string, unknown>>;
+
+/** An epoch time in milliseconds as the REST APIs write times. */
+export const iso = (ms: number): string => new Date(ms).toISOString();
+
+/** The product's 404 for a resource named by id. */
+export function notFound(what: string, id: string): Res {
+  return restError(404, 'Not Found', `Requested ${what} with Id '${id}' not found`);
+}
+
+/** The `Pagination` block of the REST APIs' list answers. */
+export interface Pagination {
+  readonly offset: number;
+  readonly limit: number;
+  readonly total: number;
+  readonly next: string;
+  readonly previous: string;
+}
+
+/** A list answer with its pagination block; the stand-in returns every item on one page. */
+export function paginated<T>(list: readonly T[]): { readonly count: number; readonly list: readonly T[]; readonly pagination: Pagination } {
+  return { count: list.length, list, pagination: { offset: 0, limit: 25, total: list.length, next: '', previous: '' } };
+}
+
+/** An API as the publisher lists it (`APIInfo` of publisher v4). */
+export function apiInfo(api: ApiDoc): Record<string, unknown> {
+  return {
+    id: api.id, name: api.name, description: api.description ?? '', context: api.context, version: api.version, provider: api.provider,
+    type: api.type ?? 'HTTP', lifeCycleStatus: api.lifeCycleStatus, hasThumbnail: false, securityScheme: [], createdTime: api.createdTime,
+    updatedTime: api.lastUpdatedTime, gatewayVendor: 'wso2', advertiseOnly: false, additionalProperties: [], additionalPropertiesMap: {},
+  };
+}
+
+/** A row of AM_APPLICATION as the devportal returns it (`Application` of devportal v3). */
+export function applicationOf(row: DbRow): Record<string, unknown> {
+  return {
+    applicationId: row.UUID, name: row.NAME, throttlingPolicy: row.APPLICATION_TIER, description: row.DESCRIPTION ?? '',
+    tokenType: row.TOKEN_TYPE ?? 'JWT', status: 'APPROVED', groups: [], subscriptionCount: 0, keys: [], attributes: {},
+    subscriptionScopes: [], owner: row.OWNER, hashEnabled: false,
+  };
+}
+
+/** A row of AM_SUBSCRIPTION as the devportal returns it (`Subscription` of devportal v3). */
+export function subscriptionOf(row: DbRow): Record<string, unknown> {
+  return { subscriptionId: row.UUID, applicationId: row.APPLICATION_UUID, apiId: row.API_UUID, throttlingPolicy: row.TIER_ID, requestedThrottlingPolicy: row.TIER_ID, status: row.SUB_STATUS };
+}
+
+/**
+ * The revisions of one API as the publisher lists them (`APIRevision` of publisher v4): rows of
+ * AM_REVISION, each with the rows of AM_DEPLOYMENT_REVISION_MAPPING that deploy it.
+ */
+export function revisionsOf(apiId: string, revisions: readonly DbRow[], deployments: readonly DbRow[]): Record<string, unknown>[] {
+  return revisions.map((r) => ({
+    id: String(r.REVISION_UUID), displayName: `Revision ${r.REVISION_NUM}`, description: String(r.DESCRIPTION ?? ''),
+    createdTime: iso(Number(r.CREATED_TIME)), apiInfo: { id: apiId },
+    deploymentInfo: deployments.filter((d) => d.REVISION_UUID === r.REVISION_UUID).map((d) => ({
+      revisionUuid: String(d.REVISION_UUID), name: String(d.NAME), vhost: String(d.VHOST), status: 'APPROVED',
+      displayOnDevportal: !!d.DISPLAY_ON_DEVPORTAL, deployedTime: iso(Number(d.DEPLOYED_TIME)), successDeployedTime: iso(Number(d.DEPLOYED_TIME)),
+    })),
+  }));
+}
