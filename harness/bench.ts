@@ -11,6 +11,8 @@ import { synthLab } from '../generator/synth/writer';
 import { figuresOf } from './check';
 import { artifactsPropagate } from './checks/artifacts-propagate';
 import { FaultVariant, managersFailOver } from './checks/managers-fail-over';
+import { NODE_FAULTS } from './faults';
+import { Spread, spread } from './load';
 import { cpus, totalmem } from 'os';
 import { runConformance } from './conformance';
 import { LabTarget } from './lab-target';
@@ -47,14 +49,34 @@ async function labUpFigures() {
   };
 }
 
+interface FailoverBreakdown {
+  readonly runs: number;
+  /** Docker's own time to stop, kill, freeze or cut the node. */
+  readonly dockerFaultMs: Spread;
+  /** Fault (Docker done) → first request served after it. */
+  readonly firstSuccessMs: Spread;
+  /** Fault (Docker done) → end of the last failed or stalled request. */
+  readonly rtoMs: Spread;
+  readonly failedRequests: Spread;
+  /** Failed requests that started after Docker was done (the balancer still sent them to the dead node). */
+  readonly failedAfterFault: Spread;
+  readonly stalledRequests: Spread;
+  readonly maxLatencyMs: Spread;
+  readonly lost: number;
+  readonly duplicated: number;
+}
+
 interface PatternFigures {
   readonly verdict: string;
   readonly seconds: number;
   readonly propagationP95Ms: number | null;
-  readonly failover: Record<FaultVariant, { rtoMs: number | null; failedRequests: number; lost: number; duplicated: number } | null> | null;
+  /** Per fault variant, min/median/max over its runs: where the time goes (Docker, first success, end of trouble). */
+  readonly failover: Partial<Record<FaultVariant, FailoverBreakdown>> | null;
 }
 
 async function main(): Promise<void> {
+  // RTO per fault variant over at least five runs (the conformance default is 3).
+  process.env.CARBON_LABS_FAILOVER_RUNS ??= '5';
   const labUp = await labUpFigures();
   const runs: Record<string, PatternFigures> = {};
   const started = Date.now();
@@ -64,20 +86,22 @@ async function main(): Promise<void> {
     runs[`pattern-${pattern}`] = {
       verdict: run.verdict, seconds: Number((run.durationMs / 1000).toFixed(1)),
       propagationP95Ms: figuresOf(run.checks, artifactsPropagate)?.p95Ms ?? null,
-      failover: failover?.stop ? {
-        stop: null, kill: null, pause: null,
-        ...Object.fromEntries((['stop', 'kill', 'pause'] as const).map((v) => {
-          const f = failover[v];
-          return [v, f ? { rtoMs: f.rtoMs, failedRequests: f.failedRequests, lost: f.lostAcknowledgedWrites, duplicated: f.duplicatedWrites } : null];
-        })),
-      } : null,
+      failover: failover ? Object.fromEntries(NODE_FAULTS.filter((v) => failover[v]).map((v) => {
+        const f = failover[v]!;
+        const breakdown: FailoverBreakdown = {
+          runs: f.runs.length, dockerFaultMs: spread(f.runs.map((r) => r.dockerFaultMs)), firstSuccessMs: f.firstSuccessMs, rtoMs: f.rtoMs,
+          failedRequests: f.failedRequests, failedAfterFault: spread(f.runs.map((r) => r.failedAfterFault)), stalledRequests: f.stalledRequests, maxLatencyMs: spread(f.runs.map((r) => r.maxLatencyMs)),
+          lost: f.lostAcknowledgedWrites, duplicated: f.duplicatedWrites,
+        };
+        return [v, breakdown];
+      })) : null,
     };
   }
   const wall = (Date.now() - started) / 1000;
   const fo = runs['pattern-3']?.failover;
   const goals = {
-    'stop/kill RTO ≤ 100 ms, 0 failed': (['stop', 'kill'] as const).every((v) => (fo?.[v]?.rtoMs ?? Infinity) <= 100 && fo?.[v]?.failedRequests === 0),
-    'pause RTO ≤ 3 s, 0 lost, 0 duplicated': (fo?.pause?.rtoMs ?? Infinity) <= 3000 && fo?.pause?.lost === 0 && fo?.pause?.duplicated === 0,
+    'stop/kill RTO ≤ 100 ms, 0 failed (after the fault; at most the write in flight), every run': (['stop', 'kill'] as const).every((v) => (fo?.[v]?.rtoMs.max ?? Infinity) <= 100 && fo?.[v]?.failedAfterFault.max === 0 && (fo?.[v]?.failedRequests.max ?? Infinity) <= 1),
+    'pause RTO ≤ 2.5 s, 0 lost, 0 duplicated, every run': (fo?.pause?.rtoMs.max ?? Infinity) <= 2500 && fo?.pause?.lost === 0 && fo?.pause?.duplicated === 0,
     'propagation p95 ≤ 1 s': (runs['pattern-3']?.propagationP95Ms ?? Infinity) <= 1000,
     'all three patterns ≤ 120 s': wall <= 120,
     'pattern-3 lab up ≤ 15 s': labUp.upGoalMet,

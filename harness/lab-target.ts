@@ -85,6 +85,8 @@ export class LabTarget implements AsyncDisposable {
   async kill(service: string): Promise<void> { await (await this.container(service)).kill().catch(ignoreNotModified); }
   async pause(service: string): Promise<void> { await (await this.container(service)).pause(); }
   async unpause(service: string): Promise<void> { await (await this.container(service)).unpause().catch(ignoreNotModified); }
+  /** `docker restart`: the service's own stop (with `seconds` grace), then start. */
+  async restart(service: string, seconds = 5): Promise<void> { await (await this.container(service)).restart({ t: seconds }); }
   async start(service: string): Promise<void> { await (await this.container(service)).start().catch(ignoreNotModified); }
 
   /** Cuts a service off one of the lab's networks (its address there vanishes). */
@@ -174,7 +176,9 @@ function ignoreNotModified(err: { statusCode?: number }): void {
  * A deliberately broken lab, at the one layer the break lives in:
  * - `model`: the lab model before it is written (not validated: the break is the point);
  * - `files`: the written lab folder (a mis-wired deployment.toml, as a user's typo would be);
- * - `compose`: a compose override layered on the lab's file, by service (environment, command).
+ * - `compose`: a compose override layered on the lab's file, by service (environment, command);
+ * - `live`: a change to the running lab once it is healthy (a file edited in place, that only a
+ *   restart would read).
  * `unhealthy` names the services the fault keeps from turning healthy: they are awaited until
  * they serve (the "started" line of the stand-in and the product), not until healthy.
  */
@@ -182,6 +186,7 @@ export type LabFault = (
   | { readonly kind: 'model'; readonly mutate: (lab: LabSpec) => LabSpec }
   | { readonly kind: 'files'; readonly edit: (dir: string) => void }
   | { readonly kind: 'compose'; readonly services: Record<string, Record<string, unknown>> }
+  | { readonly kind: 'live'; readonly apply: (lab: LabTarget) => Promise<void> }
 ) & { readonly unhealthy?: readonly string[] };
 
 export interface StartOptions {
@@ -229,6 +234,7 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
           { timeoutMs: lab.product.timing.startupBudgetSeconds * 1000, intervalMs: 500, what: `${service} to serve` });
       }
     }
+    for (const f of faults) if (f.kind === 'live') await f.apply(started);
   } catch (err) {
     await started.down().catch(() => undefined);
     throw err;

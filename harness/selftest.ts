@@ -96,12 +96,35 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     },
   },
   {
+    id: 'nginx-default-timeouts', pattern: 2, check: checkById('managers-fail-over'),
+    description: 'the balancer with NGINX\'s default timeouts (60 s to connect, 60 s to read): a stopped or cut-off manager stalls requests',
+    options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
+  },
+  {
     id: 'worker-balancer-routed-to-managers', pattern: 3, check: checkById('workers-survive-worker-loss'),
     description: 'lb-worker sends API traffic to the managers instead of the workers',
     options: {
       faults: [model((lab) => withBalancers(lab, lab.balancers.map((b) => (b.name !== 'lb-worker' ? b : {
         ...b, upstreams: b.upstreams.map((u) => ({ ...u, servers: managers(lab).map((m) => ({ node: m.name, backup: false })) })),
       }))))],
+    },
+  },
+  {
+    id: 'ack-before-commit', pattern: 3, check: checkById('database-restart'),
+    description: 'the managers answer 201 for a new API before the database stored it (SIM_FAULT_ACK_BEFORE_COMMIT)',
+    options: { faults: [compose({ 'manager-1': env({ SIM_FAULT_ACK_BEFORE_COMMIT: 'true' }), 'manager-2': env({ SIM_FAULT_ACK_BEFORE_COMMIT: 'true' }) })] },
+  },
+  {
+    id: 'balancer-upstreams-by-name', pattern: 3, check: checkById('balancers-restart'),
+    description: 'lb-worker\'s upstream servers changed to names (worker-1:8243) on the running lab: NGINX will not start again while a worker is down',
+    options: {
+      faults: [{ kind: 'live', apply: async (lab) => {
+        const file = join(lab.dir, 'nginx', 'lb-worker.conf');
+        const text = readFileSync(file, 'utf8');
+        const named = text.replace(/server [\d.]+:(\d+) (.*?); # (\S+)/g, 'server $3:$1 $2; # $3');
+        if (named === text) throw new Error(`${file} has no addressed upstream servers`);
+        writeFileSync(file, named);
+      } }],
     },
   },
   {

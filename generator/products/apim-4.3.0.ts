@@ -14,5 +14,5 @@ export const apim430: ProductSpec = {
   pulled: true,
   // A JVM needs minutes on first boot (official start_period 180 s); failover waits for NGINX's
   // read timeout plus a cold passive node.
-  timing: { startupBudgetSeconds: 600, rtoBoundMs: 15_000, propagationBoundMs: 30_000, requestTimeoutMs: 60_000 },
+  timing: { startupBudgetSeconds: 600, rtoBoundMs: 15_000, stallMs: 5_000, propagationBoundMs: 30_000, requestTimeoutMs: 60_000 },
 };

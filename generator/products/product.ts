@@ -6,8 +6,10 @@ export type ProductId = 'apim-4.3.0' | 'sim';
 export interface ProductTiming {
   /** Seconds a lab may take from `up` to every node healthy. */
   readonly startupBudgetSeconds: number;
-  /** A manager failover slower than this fails `managers-fail-over`. */
+  /** A manager failover that users feel for longer than this fails `managers-fail-over`. */
   readonly rtoBoundMs: number;
+  /** A request slower than this during a fault is a stalled one: users felt it as much as a failure. */
+  readonly stallMs: number;
   /** Deploy → first 200 on a worker slower than this fails `artifacts-propagate`. */
   readonly propagationBoundMs: number;
   /** Timeout of one REST call from the harness. */

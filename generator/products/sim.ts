@@ -12,5 +12,5 @@ export const sim: ProductSpec = {
   description: 'carbon-labs stand-in for WSO2 API Manager 4.3.0 (built locally by make images)',
   image: 'carbon-labs/apim-sim:4.3.0',
   pulled: false,
-  timing: { startupBudgetSeconds: 120, rtoBoundMs: 3_000, propagationBoundMs: 2_000, requestTimeoutMs: 10_000 },
+  timing: { startupBudgetSeconds: 120, rtoBoundMs: 3_000, stallMs: 1_000, propagationBoundMs: 2_000, requestTimeoutMs: 10_000 },
 };

@@ -1,6 +1,8 @@
 import type { Check } from '../check';
 import { adminLoadIsolation } from './admin-load-isolation';
 import { artifactsPropagate } from './artifacts-propagate';
+import { balancersRestart } from './balancers-restart';
+import { databaseRestart } from './database-restart';
 import { managerOutageWithoutHa, managersFailOver } from './managers-fail-over';
 import { managersUnreachableFromPublic } from './managers-unreachable-from-public';
 import { workersLighterThanManagers } from './workers-lighter-than-managers';
@@ -16,6 +18,8 @@ export const CHECKS: readonly Check[] = [
   workersSurviveWorkerLoss,
   managersFailOver,
   managerOutageWithoutHa,
+  databaseRestart,
+  balancersRestart,
   workersLighterThanManagers,
 ];
 

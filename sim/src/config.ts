@@ -59,6 +59,8 @@ export interface GatewayEnvironment {
  * - SIM_FAULT_WORKER_ACCEPTS_WRITES=true: a gateway-worker serves the admin REST APIs (in memory).
  * - SIM_FAULT_IGNORE_DEPLOY_EVENTS=true: a gateway drops deploy events (startup sync still works).
  * - SIM_FAULT_STATE_IN_MEMORY=true: a control plane keeps APIs in its memory, not the database.
+ * - SIM_FAULT_ACK_BEFORE_COMMIT=true: a control plane answers 201 for a new API before the database
+ *   stored it (the insert goes on in the background, and may fail).
  * - SIM_FAULT_PROPAGATION_DELAY_MS=<ms>: a gateway waits this long before pulling a deployed API.
  * - SIM_FAULT_MEMORY_BALLAST_MB=<MB>: the node holds this much extra memory.
  */
@@ -66,6 +68,7 @@ export interface Faults {
   readonly workerAcceptsWrites: boolean;
   readonly ignoreDeployEvents: boolean;
   readonly stateInMemory: boolean;
+  readonly ackBeforeCommit: boolean;
   readonly propagationDelayMs: number;
   readonly memoryBallastMb: number;
 }
@@ -76,6 +79,7 @@ export function readFaults(env: NodeJS.ProcessEnv): Faults {
     workerAcceptsWrites: on('SIM_FAULT_WORKER_ACCEPTS_WRITES'),
     ignoreDeployEvents: on('SIM_FAULT_IGNORE_DEPLOY_EVENTS'),
     stateInMemory: on('SIM_FAULT_STATE_IN_MEMORY'),
+    ackBeforeCommit: on('SIM_FAULT_ACK_BEFORE_COMMIT'),
     propagationDelayMs: Number(env.SIM_FAULT_PROPAGATION_DELAY_MS ?? 0) || 0,
     memoryBallastMb: Number(env.SIM_FAULT_MEMORY_BALLAST_MB ?? 0) || 0,
   };

@@ -8,7 +8,7 @@ import { Gateway } from './gateway';
 import type { Handler, Res } from './http';
 import { listen, log } from './http';
 import { RestApi } from './spec';
-import { MemoryApiStore, SqlApiStore } from './store';
+import { AckBeforeCommitStore, MemoryApiStore, SqlApiStore } from './store';
 import { TokenIssuer } from './tokens';
 import { TrustStore } from './trust';
 import { withPortals } from './portals';
@@ -78,7 +78,7 @@ async function main(): Promise<void> {
     await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
     const handler = withVersion(withAdminServices({ workerNode: config.workerNode, sharedDb }, withPortals(config, controlPlane({
       config, apimDb, sharedDb, hub, tokens,
-      apis: config.faults.stateInMemory ? new MemoryApiStore() : new SqlApiStore(apimDb),
+      apis: config.faults.stateInMemory ? new MemoryApiStore() : config.faults.ackBeforeCommit ? new AckBeforeCommitStore(apimDb) : new SqlApiStore(apimDb),
       publisher: new RestApi(join(specs, 'publisher-api.yaml'), '/api/am/publisher/v4'),
       devportal: new RestApi(join(specs, 'devportal-api.yaml'), '/api/am/devportal/v3'),
       admin: new RestApi(join(specs, 'admin-api.yaml'), '/api/am/admin/v4'),

@@ -50,6 +50,16 @@ export class SqlApiStore implements ApiStore {
   }
 }
 
+/**
+ * The seeded fault "acknowledges before the commit": an insert returns at once and the database
+ * write goes on in the background; if the database is away, the acknowledged API is gone.
+ */
+export class AckBeforeCommitStore extends SqlApiStore {
+  override async insert(api: ApiDoc): Promise<void> {
+    super.insert(api).catch((err: Error) => console.error(`ERROR {sim} API ${api.name} acknowledged but not stored: ${err.message}`));
+  }
+}
+
 export class MemoryApiStore implements ApiStore {
   private readonly apis = new Map<string, ApiDoc>();
 

@@ -4,6 +4,8 @@ import { synthLab } from '../../generator/synth/writer';
 import { Check, CheckFailure, percentile, runCheck } from '../../harness/check';
 import { LabTarget } from '../../harness/lab-target';
 import { headline } from '../../harness/report/write';
+import { impactOf, spread } from '../../harness/load';
+import { failoverRuns, FaultVariant, runProblems, VariantRun } from '../../harness/checks/managers-fail-over';
 import { tempDir } from '../support/labs';
 
 /** The pure parts of the harness: check outcomes, skips and percentiles, without Docker. */
@@ -45,4 +47,56 @@ describe('percentile (nearest rank)', () => {
     expect(percentile(values, p)).toBe(expected);
   });
   test('of nothing is NaN', () => expect(percentile([], 50)).toBeNaN());
+});
+
+describe('what users felt of a fault (impactOf)', () => {
+  const p = (t: number, ms: number, ok = true, method = 'GET api') => ({ t, ms, ok, method, status: ok ? 200 : 502 });
+
+  test('RTO runs to the end of the last failed or stalled request, not to the first success', () => {
+    // fault asked at 1000, Docker done at 1300; a failure in flight, a quick success, then a stall.
+    const impact = impactOf([p(900, 50), p(1100, 150, false, 'POST deploy'), p(1310, 20), p(1400, 1500), p(3000, 20)], 1000, 1300, 1000);
+    expect(impact).toMatchObject({ failed: 1, stalled: 1, firstSuccessMs: 30, rtoMs: 1600, failedByMethod: { 'POST deploy': 1 } });
+  });
+
+  test('nothing felt: RTO 0; requests that ended before the fault do not count', () => {
+    const impact = impactOf([p(0, 5000), p(5100, 20, false), p(6000, 10)], 6000, 6010, 1000);
+    expect(impact).toMatchObject({ failed: 0, stalled: 0, rtoMs: 0, firstSuccessMs: 0 });
+  });
+
+  test('no success after the fault: firstSuccessMs is null', () => {
+    expect(impactOf([p(100, 10), p(1200, 30, false)], 1000, 1100, 1000).firstSuccessMs).toBeNull();
+  });
+});
+
+describe('spread of runs and judging one run', () => {
+  test('min, lower median and max, leaving out the unmeasured', () => {
+    expect(spread([30, null, 10, 20, 40])).toEqual({ min: 10, median: 20, max: 40 });
+    expect(spread([null])).toEqual({ min: null, median: null, max: null });
+  });
+
+  test('CARBON_LABS_FAILOVER_RUNS: default 3, a whole number ≥ 1 or a clear error', () => {
+    expect(failoverRuns({})).toBe(3);
+    expect(failoverRuns({ CARBON_LABS_FAILOVER_RUNS: '5' })).toBe(5);
+    expect(() => failoverRuns({ CARBON_LABS_FAILOVER_RUNS: '0' })).toThrow('whole number ≥ 1');
+  });
+
+  const clean: VariantRun = {
+    rtoMs: 40, firstSuccessMs: 5, dockerFaultMs: 300, requests: 100, failedRequests: 1, failedAfterFault: 0, failedIdempotent: 0, stalledRequests: 0,
+    failedByMethod: { 'POST deploy': 1 }, maxLatencyMs: 80, acknowledgedWrites: 20, writesAfterFault: 10, lostAcknowledgedWrites: 0,
+    duplicatedWrites: 0, unreachedWorkers: 0, failbackMs: 300,
+  };
+  const bounds = { rtoBoundMs: 3000, failedRequestsBound: 1 };
+
+  test.each([
+    ['the write the dying node held', clean, 'stop', []],
+    ['a failed GET', { ...clean, failedRequests: 2, failedIdempotent: 1 }, 'kill', ['2 requests failed', '1 GETs failed']],
+    ['a request sent to the node after Docker stopped it', { ...clean, failedAfterFault: 1 }, 'stop', ['started after the stop failed']],
+    ['the same after a pause (allowed: the balancer learns of a frozen node by its timeout)', { ...clean, failedAfterFault: 1 }, 'pause', []],
+    ['users in trouble past the bound', { ...clean, rtoMs: 3500 }, 'pause', ['RTO 3500 ms']],
+    ['a write stored twice', { ...clean, duplicatedWrites: 1, duplicated: ['Fo1 revision ×2'] }, 'kill', ['stored more than once']],
+  ] as [string, VariantRun, FaultVariant, string[]][])('%s', (_, run, variant, expected) => {
+    const problems = runProblems(variant, run, bounds, 'manager-1');
+    expect(problems.length).toBe(expected.length);
+    expected.forEach((e) => expect(problems.join('; ')).toContain(e));
+  });
 });

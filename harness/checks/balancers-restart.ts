@@ -1,0 +1,64 @@
+import { retryUntil } from '../../generator/runtime/retry';
+import { invoke } from '../apim-client';
+import { Check, CheckContext, CheckFailure, round } from '../check';
+import { describeExchange } from '../http';
+
+export type BalancerRestartFigures = {
+  nodesDown: string[]; restartBoundMs: number;
+  /** Per balancer: from `docker restart` asked to each of its listeners answering again, ms (null: never). */
+  servingAgainMs: Record<string, Record<string, number | null>>;
+};
+
+/**
+ * Every balancer restarted while a node of each kind is down (the passive manager, the last
+ * worker) starts, and each of its listeners serves again: a balancer must not depend on the nodes
+ * it balances being up (NGINX refuses to start on an upstream name that does not resolve).
+ */
+export const balancersRestart: Check<BalancerRestartFigures> = {
+  id: 'balancers-restart',
+  title: 'A balancer restarted while nodes are down starts, and its manager and worker listeners serve again within the RTO bound',
+  headline: (f) => Object.entries(f.servingAgainMs ?? {}).map(([b, l]) => `${b}: ${Object.entries(l).map(([k, ms]) => `${k} ${ms ?? 'never'}${ms === null ? '' : ' ms'}`).join(', ')}`).join('; ') || '?',
+  async run(ctx: CheckContext<BalancerRestartFigures>) {
+    const { lab } = ctx;
+    const api = await ctx.deployedApi();
+    // Down: the passive manager where there is one, and the last worker; one of each kind stays up.
+    const down = [...(lab.managers.length > 1 ? [lab.managers[lab.managers.length - 1].name] : []), lab.workers[lab.workers.length - 1].name];
+    const bound = lab.product.timing.rtoBoundMs;
+    ctx.figures.nodesDown = down;
+    ctx.figures.restartBoundMs = bound;
+    const servingAgain: Record<string, Record<string, number | null>> = {};
+    const problems: string[] = [];
+    const probes: Record<string, () => Promise<boolean>> = {
+      'manager listener': async () => {
+        const e = await lab.http(lab.adminUrl()).request('GET', '/services/Version');
+        ctx.log(describeExchange(e));
+        return e.status === 200;
+      },
+      'worker listener': async () => (await invoke(lab.http(lab.apiUrl()), api.context, api.version, api.token)).status === 200,
+    };
+    for (const node of down) await lab.stop(node);
+    try {
+      for (const balancer of lab.lab.balancers) {
+        const serves = balancer.listeners.some((l) => l.kind === 'admin') ? ['manager listener'] : [];
+        if (balancer.listeners.some((l) => l.kind === 'api-https')) serves.push('worker listener');
+        const asked = performance.now();
+        await lab.restart(balancer.name, 1);
+        servingAgain[balancer.name] = {};
+        for (const listener of serves) {
+          const ms = await retryUntil(async () => ((await probes[listener]().catch(() => false)) ? performance.now() - asked : undefined),
+            { timeoutMs: bound + 10_000, intervalMs: 50, what: `${balancer.name}'s ${listener} to serve again` }).catch(() => null);
+          servingAgain[balancer.name][listener] = ms === null ? null : round(ms);
+          if (ms === null) problems.push(`${balancer.name} restarted with ${down.join(' and ')} down: its ${listener} never served again (${(await lab.logs(balancer.name, 3)).replace(/\s+/g, ' ')})`);
+          else if (ms > bound) problems.push(`${balancer.name}'s ${listener} served again ${round(ms)} ms after the restart, above the bound of ${bound} ms`);
+        }
+      }
+    } finally {
+      ctx.figures.servingAgainMs = servingAgain;
+      for (const node of down) await lab.start(node);
+      // A balancer that could not start with the nodes down gets its chance with them up.
+      for (const b of lab.lab.balancers) await lab.start(b.name);
+      await lab.waitHealthy();
+    }
+    if (problems.length) throw new CheckFailure(problems.join('; '), lab.lab.balancers.map((b) => b.name));
+  },
+};

@@ -1,0 +1,95 @@
+import { retryUntil } from '../../generator/runtime/retry';
+import { invoke, PUBLISHER } from '../apim-client';
+import { Check, CheckContext, CheckFailure, round } from '../check';
+import { describeExchange } from '../http';
+import { Recorder } from '../load';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const STEADY_MS = 1000;
+const AFTER_RECOVERY_MS = 1000;
+
+export type DatabaseRestartFigures = {
+  dockerRestartMs: number; writes: number; writesFailed: number; acknowledgedWrites: number; lostAcknowledgedWrites: number;
+  writesBackMs: number | null; workerRequests: number; workerFailures: number; writesBackBoundMs: number; lost?: string[];
+};
+
+/**
+ * The database restarts under load (`docker restart db`): writes meanwhile fail cleanly (an error,
+ * never an acknowledgement that is then lost), work again soon after the database is back, and
+ * API traffic on the workers — served from what the gateways hold — never stops.
+ */
+export const databaseRestart: Check<DatabaseRestartFigures> = {
+  id: 'database-restart',
+  title: 'A database restart under load loses no acknowledged write, writes work again within the RTO bound after it, and workers keep serving API traffic throughout',
+  headline: (f) => `${f.writesFailed ?? '?'} of ${f.writes ?? '?'} writes failed cleanly, ${f.lostAcknowledgedWrites ?? '?'} acknowledged lost, writes back ${f.writesBackMs ?? '?'} ms after the database, ${f.workerFailures ?? '?'} of ${f.workerRequests ?? '?'} API requests failed`,
+  async run(ctx: CheckContext<DatabaseRestartFigures>) {
+    const { lab } = ctx;
+    const api = await ctx.deployedApi();
+    const client = await ctx.managerClient();
+    const verifier = await ctx.managerClient();
+    const load = new Recorder();
+    const acks: { name: string; apiId: string }[] = [];
+    const tag = ctx.unique('db');
+    let running = true;
+    let writes = 0;
+    const writer = (async () => {
+      for (let i = 0; running; i++) {
+        const name = `Db${tag}n${i}`;
+        writes++;
+        const e = await load.timed('POST create', () => client.tryCreateApi({ name, context: `/db-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl }), [201]);
+        if (e.status === 201) acks.push({ name, apiId: (e.body as { id: string }).id });
+        await sleep(e.status === 201 ? 20 : 100);
+      }
+    })();
+    const worker = lab.http(lab.apiUrl());
+    const invoker = (async () => {
+      while (running) {
+        const e = await load.timed('GET invoke', () => invoke(worker, api.context, api.version, api.token), [200]);
+        if (e.status !== 200) ctx.record(e);
+        await sleep(20);
+      }
+    })();
+    await sleep(STEADY_MS);
+    const asked = performance.now();
+    await lab.restart('db');
+    const back = load.now();
+    ctx.figures.dockerRestartMs = round(performance.now() - asked);
+    ctx.log(`db restarted in ${ctx.figures.dockerRestartMs} ms`);
+    await lab.waitHealthy();
+    const healthyAt = load.now();
+    const bound = lab.product.timing.rtoBoundMs;
+    ctx.figures.writesBackBoundMs = bound;
+    // Writes are back when one sent after the restart is acknowledged: counted from the database's
+    // health check passing (0 when one was acknowledged before the check noticed).
+    const writesBack = await retryUntil(async () => {
+      const ok = load.points.find((p) => p.method === 'POST create' && p.ok && p.t >= back);
+      return ok && load.now() > ok.t + ok.ms + AFTER_RECOVERY_MS ? Math.max(0, ok.t + ok.ms - healthyAt) : undefined;
+    }, { timeoutMs: bound + 10_000, intervalMs: 100, what: 'a write acknowledged after the database restart' }).catch(() => null);
+    running = false;
+    await Promise.all([writer, invoker]);
+    ctx.timelines.push({ name: 'restart db', faultAt: Math.round(back), points: load.points });
+
+    const lost: string[] = [];
+    for (const ack of acks) {
+      const read = await retryUntil(async (observe) => {
+        const e = await verifier.call('GET', `${PUBLISHER}/apis/${ack.apiId}`);
+        observe(describeExchange(e));
+        return e.status === 200 || e.status === 404 ? e : undefined;
+      }, { timeoutMs: 15_000, intervalMs: 250, what: `a definite answer for ${ack.name}` }).catch(() => undefined);
+      if (read?.status !== 200) lost.push(`${ack.name} (${ack.apiId}) → ${read?.status ?? 'no answer'}`);
+    }
+    const workerPoints = load.points.filter((p) => p.method === 'GET invoke');
+    Object.assign(ctx.figures, {
+      writes, writesFailed: load.points.filter((p) => p.method === 'POST create' && !p.ok).length, acknowledgedWrites: acks.length,
+      lostAcknowledgedWrites: lost.length, writesBackMs: writesBack === null ? null : round(writesBack),
+      workerRequests: workerPoints.length, workerFailures: workerPoints.filter((p) => !p.ok).length,
+      ...(lost.length ? { lost: lost.slice(0, 10) } : {}),
+    });
+    const problems: string[] = [];
+    if (lost.length) problems.push(`${lost.length} writes acknowledged around the restart are gone: ${lost.slice(0, 3).join(', ')}`);
+    if (writesBack === null) problems.push(`no write was acknowledged within ${bound + 10_000} ms of the database restart`);
+    else if (writesBack > bound) problems.push(`writes came back ${round(writesBack)} ms after the database, above the bound of ${bound} ms`);
+    if (ctx.figures.workerFailures) problems.push(`workers failed ${ctx.figures.workerFailures} API requests while the database restarted`);
+    if (problems.length) throw new CheckFailure(problems.join('; '), ['db', lab.managers[0].name]);
+  },
+};
