@@ -16,3 +16,11 @@ export class LabValidationError extends LabError {
     this.name = 'LabValidationError';
   }
 }
+
+/** The lab answered, and the answer is no: a conformance check failed, or the lab is not healthy. Exit 1. */
+export class ChecksFailed extends LabError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ChecksFailed';
+  }
+}

@@ -1,5 +1,6 @@
 import Docker from 'dockerode';
 import { downAll, upAll, upMany } from 'docker-compose';
+import { parse } from 'dotenv';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
@@ -13,15 +14,11 @@ import type { Log } from './images';
 
 export const docker = new Docker();
 
-/** The host ports of a lab, as its `.env` holds them (the user may have changed them). */
+/** The lab's `.env` as Compose reads it (dotenv: quotes, inline comments): host ports, restart policy. */
 export function readLabEnv(dir: string): Record<string, string> {
   const file = join(dir, '.env');
   if (!existsSync(file)) throw new LabError(`${dir} is not a generated lab (no .env)`, `carbon-labs generate --pattern N --out ${dir}`);
-  return Object.fromEntries(
-    readFileSync(file, 'utf8').split('\n')
-      .filter((l) => /^[A-Z0-9_]+=/.test(l))
-      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1).trim()]),
-  );
+  return parse(readFileSync(file));
 }
 
 /**
@@ -56,24 +53,26 @@ export async function prepareLab(lab: LabSpec, dir: string, log: Log): Promise<v
 export interface ContainerState {
   readonly service: string;
   readonly state: string;
+  /** Docker's health status (`starting`, `healthy`, `unhealthy`) of a service with a health check. */
   readonly health?: string;
   readonly exitCode?: number;
   readonly id: string;
 }
 
+/** The containers of a compose project, by service, with Docker's own state and health. */
 export async function labContainers(project: string): Promise<ContainerState[]> {
   const list = await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`] } });
-  return list.map((c) => {
-    const health = /\((healthy|unhealthy|health: starting)\)/.exec(c.Status)?.[1];
-    const exit = /Exited \((\d+)\)/.exec(c.Status)?.[1];
+  const states = await Promise.all(list.map(async (c) => {
+    const { State } = await docker.getContainer(c.Id).inspect().catch(() => ({ State: undefined }));
     return {
       service: c.Labels['com.docker.compose.service'],
-      state: c.State,
-      health,
-      exitCode: exit === undefined ? undefined : Number(exit),
+      state: State?.Status ?? c.State,
+      health: State?.Health?.Status,
+      exitCode: State && !State.Running && State.Status === 'exited' ? State.ExitCode : undefined,
       id: c.Id,
     };
-  }).sort((a, b) => a.service.localeCompare(b.service));
+  }));
+  return states.sort((a, b) => a.service.localeCompare(b.service));
 }
 
 function portFree(port: number): Promise<boolean> {
@@ -186,6 +185,12 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
     });
   if (options.only) return 0;
   return waitHealthy(lab, options.budgetSeconds, options.log, { unawaited: options.unawaited });
+}
+
+/** Every compose project on this engine that is a carbon-labs lab (running or not). */
+export async function labProjects(): Promise<string[]> {
+  const list = await docker.listContainers({ all: true, filters: { label: ['com.docker.compose.project'] } });
+  return [...new Set(list.map((c) => c.Labels['com.docker.compose.project']).filter((p) => p.startsWith('carbon-labs-')))].sort();
 }
 
 /** The folder a running lab was started from, from the labels compose puts on its containers. */

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from 'fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'fs';
 import { dirname, join, relative } from 'path';
 import { LabError } from '../errors';
 import type { LabSpec, PatternId } from '../model/lab';
@@ -50,8 +50,24 @@ export function readLabIdentity(dir: string): { readonly pattern: PatternId; rea
   return { pattern: manifest.pattern, product: manifest.product };
 }
 
+/**
+ * Creates a folder and its missing parents one level at a time: Node's recursive mkdir never
+ * returns on some pseudo file systems (`--out /proc/x`), a plain one fails at once.
+ */
+export function makeDirs(dir: string): void {
+  const missing: string[] = [];
+  let at = dir;
+  while (!existsSync(at)) {
+    missing.unshift(at);
+    if (dirname(at) === at) break;
+    at = dirname(at);
+  }
+  if (existsSync(at) && !statSync(at).isDirectory()) throw new LabError(`${at} is a file, not a folder: no lab can be written under it`, 'choose another folder with --out DIR');
+  for (const m of missing) mkdirSync(m);
+}
+
 function writeAtomically(file: string, content: string, executable = false): void {
-  mkdirSync(dirname(file), { recursive: true });
+  makeDirs(dirname(file));
   const tmp = `${file}.tmp-${process.pid}`;
   writeFileSync(tmp, content);
   chmodSync(tmp, executable ? 0o755 : 0o644);
@@ -80,16 +96,21 @@ export function synthLab(lab: LabSpec, dir: string, options: SynthOptions = {}):
   const files = renderLab(lab);
   const all = [...files, manifestFile(lab, files)];
 
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new LabError(`${dir} is a file, not a folder`, 'choose another folder with --out DIR');
   if (!existsSync(dir) || readdirSync(dir).length === 0) {
     const staging = `${dir}.staging-${process.pid}`;
-    rmSync(staging, { recursive: true, force: true });
     try {
+      rmSync(staging, { recursive: true, force: true });
       for (const f of all) writeAtomically(join(staging, f.path), f.content, f.executable);
-      mkdirSync(dirname(dir), { recursive: true });
+      makeDirs(dirname(dir));
       rmSync(dir, { recursive: true, force: true });
       renameSync(staging, dir);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (!code) throw err;
+      throw new LabError(`cannot write a lab to ${dir} (${code}: ${(err as Error).message.replace(/^[A-Z]+: /, '').split(',')[0]})`, 'choose a folder you can write with --out DIR');
     } finally {
-      rmSync(staging, { recursive: true, force: true });
+      try { rmSync(staging, { recursive: true, force: true }); } catch { /* nothing was made there */ }
     }
     return { dir, written: all.map((f) => f.path), unchanged: [], removed: [] };
   }

@@ -1,4 +1,6 @@
 import { readFileSync } from 'fs';
+// js-yaml, not `yaml`: WSO2's OpenAPI files continue single-quoted scalars on lines indented less
+// than their key, which YAML 1.2 parsers (`yaml`) refuse and js-yaml reads as the product does.
 import { load } from 'js-yaml';
 import OpenAPIRequestValidator from 'openapi-request-validator';
 import { bindBody, bindQuery, BoundBody, ResolveRef, Schema } from './binding';

@@ -1,11 +1,11 @@
 import { spawnSync } from 'child_process';
-import { existsSync, readdirSync } from 'fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { createServer, Server } from 'net';
 import { join } from 'path';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
-import { assertPortsFree } from '../../generator/runtime/lab';
+import { assertPortsFree, readLabEnv } from '../../generator/runtime/lab';
 import { synthLab } from '../../generator/synth/writer';
 import { tempDir } from '../support/labs';
 
@@ -41,6 +41,42 @@ describe('carbon-labs CLI', () => {
     expect(r.stderr).toContain(message);
     expect(r.stderr.trim().split('\n')[0]).toContain(message.split('. Try')[0]);
     expect(existsSync(join(cwd, 'labs'))).toBe(false);
+  });
+
+  test.each([
+    ['a pseudo file system (--out /proc/x)', ['generate', '--pattern', '1', '--product', 'sim', '--out', '/proc/x'], 'cannot write a lab to /proc/x (ENOENT', 2],
+    ['a file as the lab folder', ['generate', '--pattern', '1', '--product', 'sim', '--out', '/etc/hostname'], '/etc/hostname is a file, not a folder. Try: choose another folder with --out DIR', 2],
+    ['a folder under a file', ['generate', '--pattern', '1', '--product', 'sim', '--out', '/etc/hostname/lab'], 'cannot write a lab to /etc/hostname/lab (ENOTDIR', 2],
+    ['down of a folder with no lab', ['down', '--pattern', '1', '--product', 'sim', '--out', 'nowhere'], 'no lab in', 2],
+    ['logs of a folder with no lab', ['logs', '--pattern', '1', '--product', 'sim', '--out', 'nowhere', 'manager-1'], 'no lab in', 2],
+    ['an extra argument', ['generate', '--pattern', '1', '--product', 'sim', 'extra'], "too many arguments for 'generate'", 2],
+    ['down with neither --pattern nor --all', ['down'], 'down needs --pattern N (or --all). Try: make down PATTERN=3', 2],
+    ['down --all with a pattern', ['down', '--all', '--pattern', '1'], '--all removes every lab; it takes no --pattern', 2],
+  ] as [string, string[], string, number][])('%s: exit %#, one line on stderr, no stack trace', (_, args, message) => {
+    const r = cli(args, tempDir());
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(r.stderr).toContain(message);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test('--version prints the package version on stdout and exits 0', () => {
+    const r = cli(['--version'], tempDir());
+    expect({ code: r.code, stdout: r.stdout.trim() }).toEqual({ code: 0, stdout: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version });
+  });
+
+  test('progress goes to stderr, so stdout stays data', () => {
+    const r = cli(['generate', '--pattern', '1', '--product', 'sim'], tempDir());
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: '' });
+    expect(r.stderr).toMatch(/labs\/sim\/pattern-1: \d+ written/);
+  });
+
+  test('the lab\'s .env is read as Compose reads it: quotes and inline comments', () => {
+    const dir = join(tempDir(), 'lab');
+    synthLab(buildLab(1, { product: sim }), dir);
+    const file = join(dir, '.env');
+    writeFileSync(file, readFileSync(file, 'utf8').replace(/^ADMIN_HTTPS_PORT=.*$/m, 'ADMIN_HTTPS_PORT="25443"  # moved'));
+    expect(readLabEnv(dir).ADMIN_HTTPS_PORT).toBe('25443');
   });
 
   test('a host port already in use is named with the variable and the file to change', async () => {
