@@ -1,11 +1,14 @@
 # carbon-labs: every target installs the npm dependencies it needs when they are missing.
 PATTERN ?= 3
 PRODUCT ?= auto
+# NAME=a: a named lab (its own project, subnets and ports); it remembers its pattern and product,
+# so PATTERN is passed on only when given.
+LAB = $(if $(NAME),--name $(NAME) $(if $(filter-out file default undefined,$(origin PATTERN)),--pattern $(PATTERN)),--pattern $(PATTERN)) --product $(PRODUCT)
 NODE_BIN := node_modules/.bin
 CLI := node dist/generator/cli.js
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
-.PHONY: help lab down status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
+.PHONY: help lab down down-all status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -22,23 +25,26 @@ dist/.built: node_modules/.package-lock.json $(TS_SOURCES) tsconfig.json
 engine: ## bring up a Docker engine with Compose v2 when none answers (root on Debian/Ubuntu)
 	@bash scripts/ensure-docker.sh
 
-lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim]: generate, start, wait until healthy, print URLs
-	@$(CLI) up --pattern $(PATTERN) --product $(PRODUCT)
+lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim] [NAME=a]: generate, start, wait until healthy, print URLs
+	@$(CLI) up $(LAB)
 
 down: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: stop and remove the lab
-	@$(CLI) down --pattern $(PATTERN) --product $(PRODUCT)
+	@$(CLI) down $(LAB)
 
 status: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: state of each service, and URLs (exit 1 unless healthy)
-	@$(CLI) status --pattern $(PATTERN) --product $(PRODUCT)
+	@$(CLI) status $(LAB)
+
+down-all: dist/.built ## stop and remove every carbon-labs lab on this Docker engine
+	@$(CLI) down --all
 
 list: dist/.built ## every carbon-labs lab on this Docker engine: pattern, product, state, URLs
 	@$(CLI) list
 
 logs: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [SERVICE=manager-1]: the lab's logs (last 200 lines per service)
-	@$(CLI) logs --pattern $(PATTERN) --product $(PRODUCT) $(SERVICE)
+	@$(CLI) logs $(LAB) $(SERVICE)
 
 generate: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: write the lab folder only
-	@$(CLI) generate --pattern $(PATTERN) --product $(PRODUCT)
+	@$(CLI) generate $(LAB)
 
 labs: dist/.built ## regenerate every lab committed under labs/
 	@for product in apim-4.3.0 sim; do for p in 1 2 3; do $(CLI) generate --pattern $$p --product $$product || exit 1; done; done
@@ -58,7 +64,7 @@ test: dist/.built ## type-check (tests too), unit + real-tool tests, labs drift,
 	@docker info >/dev/null 2>&1 || echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2
 
 conformance: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=...]: prove the promises on the lab; reports/<product>/pattern-<N>/
-	@$(CLI) conformance --pattern $(PATTERN) --product $(PRODUCT)
+	@$(CLI) conformance $(LAB)
 
 selftest: dist/.built engine ## run every seeded fault and show that its check fails; reports/sim/selftest/
 	JEST_JUNIT_OUTPUT_NAME=junit-selftest.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts

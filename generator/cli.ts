@@ -6,12 +6,14 @@ import { join, resolve } from 'path';
 import { PROJECT_ROOT } from './paths';
 import { ChecksFailed, LabError } from './errors';
 import type { LabSpec } from './model/lab';
-import { buildLab, parsePattern } from './patterns';
+import { makeArgs } from './model/lab';
+import { buildLab, parseLabName, parsePattern } from './patterns';
 import { DEFAULT_PRODUCT, resolveProduct } from './products';
 import { ensureImages } from './runtime/images';
 import { ContainerState, downLab, labContainers, labDirOf, labProjects, labUrls, readLabEnv, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
-import { readLabIdentity, synthLab } from './synth/writer';
+import { MANIFEST, readLabIdentity, synthLab } from './synth/writer';
+import { allocateSlot } from './runtime/slots';
 
 const AUTO_PRODUCT = 'auto';
 /** Diagnostics and progress go to stderr; data (URLs, states, JSON) to stdout. */
@@ -19,7 +21,10 @@ const log = (line: string) => process.stderr.write(`carbon-labs: ${line}\n`);
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-interface LabOptions { pattern: string; product: string; out?: string; force?: boolean }
+interface LabOptions { pattern?: string; product?: string; out?: string; force?: boolean; name?: string }
+
+/** Where named labs live unless `--out` says otherwise (git-ignored). */
+const LOCAL_LABS = join('labs', 'local');
 
 export function labDir(lab: LabSpec, out?: string): string {
   return resolve(out ?? `labs/${lab.product.id}/pattern-${lab.pattern}`);
@@ -37,16 +42,37 @@ async function chooseProduct(id: string, canPull: boolean): Promise<string> {
   return 'sim';
 }
 
-function labFrom(options: LabOptions): { lab: LabSpec; dir: string } {
-  const lab = buildLab(parsePattern(options.pattern), { product: resolveProduct(options.product) });
-  return { lab, dir: labDir(lab, options.out) };
+/**
+ * The lab a command means. Unnamed: one per product and pattern, in labs/<product>/pattern-<n>.
+ * Named (`--name`): its own folder (labs/local/<name>), project, subnets and host ports; once
+ * generated, its pattern, product (`auto` resolved once) and slot are read back from its manifest.
+ */
+async function resolveLab(o: LabOptions, mode: { create?: boolean; canPull?: boolean } = {}): Promise<{ lab: LabSpec; dir: string }> {
+  const pattern = o.pattern === undefined ? undefined : parsePattern(o.pattern);
+  if (o.name) {
+    const name = parseLabName(o.name);
+    const dir = resolve(o.out ?? join(LOCAL_LABS, name));
+    if (existsSync(join(dir, MANIFEST))) {
+      const known = readLabIdentity(dir);
+      if (pattern !== undefined && pattern !== known.pattern) throw new LabError(`lab ${name} is pattern ${known.pattern} (${dir}), not ${pattern}`, `make down NAME=${name}, remove ${dir}, then make lab PATTERN=${pattern} NAME=${name}; or choose another NAME`);
+      if (o.product && o.product !== AUTO_PRODUCT && o.product !== known.product) throw new LabError(`lab ${name} runs ${known.product} (${dir}), not ${o.product}`, `make down NAME=${name}, remove ${dir}, then make lab PRODUCT=${o.product} NAME=${name}; or choose another NAME`);
+      return { lab: buildLab(known.pattern, { product: resolveProduct(known.product), named: known.named ?? { name, slot: await allocateSlot(resolve(LOCAL_LABS)) } }), dir };
+    }
+    if (!mode.create) throw new LabError(`no lab named ${name} (nothing in ${dir})`, `make lab PATTERN=3 NAME=${name}`);
+    if (pattern === undefined) throw new LabError(`a new lab needs a pattern`, `make lab PATTERN=3 NAME=${name}`);
+    const product = resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull));
+    return { lab: buildLab(pattern, { product, named: { name, slot: await allocateSlot(resolve(LOCAL_LABS)) } }), dir };
+  }
+  if (pattern === undefined) throw new LabError('--pattern N is needed (or --name NAME of a named lab)', 'make lab PATTERN=3');
+  const lab = buildLab(pattern, { product: resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull)) });
+  return { lab, dir: labDir(lab, o.out) };
 }
 
-/** A lab that must already be on disk (down, status, logs, exec act on one). */
-function existingLab(options: LabOptions): { lab: LabSpec; dir: string } {
-  const found = labFrom(options);
+/** A lab that must already be on disk (down, logs, exec act on one). */
+async function existingLab(options: LabOptions): Promise<{ lab: LabSpec; dir: string }> {
+  const found = await resolveLab(options);
   if (!existsSync(join(found.dir, 'docker-compose.yml'))) {
-    throw new LabError(`no lab in ${found.dir}`, `make lab PATTERN=${found.lab.pattern} PRODUCT=${found.lab.product.id}, or give the lab's folder with --out DIR`);
+    throw new LabError(`no lab in ${found.dir}`, `make lab ${makeArgs(found.lab)}, or give the lab's folder with --out DIR`);
   }
   return found;
 }
@@ -60,8 +86,8 @@ function compose(dir: string, args: readonly string[]): number {
   return r.status ?? 1;
 }
 
-function generate(options: LabOptions): { lab: LabSpec; dir: string } {
-  const { lab, dir } = labFrom(options);
+async function generate(options: LabOptions, canPull: boolean): Promise<{ lab: LabSpec; dir: string }> {
+  const { lab, dir } = await resolveLab(options, { create: true, canPull });
   const result = synthLab(lab, dir, { force: options.force });
   log(`${dir}: ${result.written.length} written, ${result.unchanged.length} unchanged${result.removed.length ? `, ${result.removed.length} removed` : ''}`);
   return { lab, dir };
@@ -69,9 +95,10 @@ function generate(options: LabOptions): { lab: LabSpec; dir: string } {
 
 function labCommand(program: Command, name: string, description: string): Command {
   return program.command(name).description(description)
-    .requiredOption('--pattern <n>', 'clustering pattern: 1, 2 or 3')
-    .option('--product <id>', `apim-4.3.0 (real image), sim (stand-in) or ${AUTO_PRODUCT} (real when its image can be had)`, DEFAULT_PRODUCT)
-    .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>)');
+    .option('--pattern <n>', 'clustering pattern: 1, 2 or 3 (a named lab remembers its own)')
+    .option('--product <id>', `apim-4.3.0 (real image, the default), sim (stand-in) or ${AUTO_PRODUCT} (real when its image can be had; a named lab resolves it once)`)
+    .option('--name <name>', 'a named lab: its own project, subnets and host ports, so several run side by side (folder labs/local/<name>)')
+    .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>, or labs/local/<name>)');
 }
 
 export function cli(): Command {
@@ -84,14 +111,13 @@ export function cli(): Command {
 
   labCommand(program, 'generate', 'write the lab folder, nothing else')
     .option('--force', 'overwrite generated files you edited')
-    .action(async (o: LabOptions) => { generate({ ...o, product: await chooseProduct(o.product, false) }); });
+    .action(async (o: LabOptions) => { await generate(o, false); });
 
   labCommand(program, 'up', 'generate the lab, start it, wait until every node is healthy, print URLs')
     .option('--force', 'overwrite generated files you edited')
     .option('--rebuild', 'rebuild the stand-in image first')
     .action(async (o: LabOptions & { rebuild?: boolean }) => {
-      parsePattern(o.pattern);
-      const { lab, dir } = generate({ ...o, product: await chooseProduct(o.product, true) });
+      const { lab, dir } = await generate(o, true);
       await requireDocker();
       const imagesEnv = await ensureImages(lab.product, log, { rebuildSim: o.rebuild });
       const seconds = await upLab(lab, dir, { imagesEnv, budgetSeconds: lab.product.timing.startupBudgetSeconds, log });
@@ -101,12 +127,13 @@ export function cli(): Command {
 
   program.command('down').description('stop and remove the lab (containers, networks, database volume)')
     .option('--pattern <n>', 'clustering pattern: 1, 2 or 3')
-    .option('--product <id>', `apim-4.3.0, sim or ${AUTO_PRODUCT}`, DEFAULT_PRODUCT)
-    .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>)')
+    .option('--product <id>', `apim-4.3.0, sim or ${AUTO_PRODUCT}`)
+    .option('--name <name>', 'a named lab')
+    .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>, or labs/local/<name>)')
     .option('--all', 'every carbon-labs lab on this Docker engine')
     .action(async (o: LabOptions & { all?: boolean }) => {
       if (o.all) {
-        if (o.pattern) throw new LabError('--all removes every lab; it takes no --pattern', 'carbon-labs down --all');
+        if (o.pattern || o.name) throw new LabError('--all removes every lab; it takes no --pattern or --name', 'carbon-labs down --all');
         await requireDocker();
         const projects = await labProjects();
         if (!projects.length) log('no carbon-labs lab on this Docker engine');
@@ -117,15 +144,15 @@ export function cli(): Command {
         }
         return;
       }
-      if (!o.pattern) throw new LabError('down needs --pattern N (or --all)', 'make down PATTERN=3');
-      const { lab, dir } = existingLab({ ...o, product: await chooseProduct(o.product, false) });
+      if (!o.pattern && !o.name) throw new LabError('down needs --pattern N, --name NAME or --all', 'make down PATTERN=3');
+      const { lab, dir } = await existingLab(o);
       await downLab(lab, dir, log);
     });
 
   labCommand(program, 'status', 'show the state of each service of the lab; exit 1 unless every one is healthy')
     .option('--json', 'print the state as JSON (project, pattern, product, folder, services, healthy, urls)')
     .action(async (o: LabOptions & { json?: boolean }) => {
-      const { lab, dir } = labFrom({ ...o, product: await chooseProduct(o.product, false) });
+      const { lab, dir } = await resolveLab(o);
       await requireDocker();
       const states = await labContainers(lab.project);
       const ok = healthy(states);
@@ -133,7 +160,7 @@ export function cli(): Command {
       if (o.json) {
         print(JSON.stringify({ project: lab.project, pattern: lab.pattern, product: lab.product.id, dir, healthy: ok, services: states.map(({ id: _, ...s }) => s), urls: urls.map((u) => u.trim()) }, null, 2));
       } else if (!states.length) {
-        log(`${lab.project} is not running. Start it: make lab PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`);
+        log(`${lab.project} is not running. Start it: make lab ${makeArgs(lab)}`);
       } else {
         for (const s of states) print(`  ${s.service.padEnd(11)} ${s.state}${s.health ? ` (${s.health})` : ''}${s.exitCode !== undefined ? ` exit ${s.exitCode}` : ''}`);
         for (const line of urls) print(line);
@@ -169,7 +196,7 @@ export function cli(): Command {
     .option('-f, --follow', 'keep printing new lines')
     .option('--tail <n>', 'lines per service to start from', '200')
     .action(async (service: string | undefined, o: LabOptions & { follow?: boolean; tail: string }) => {
-      const { dir } = existingLab({ ...o, product: await chooseProduct(o.product, false) });
+      const { dir } = await existingLab(o);
       await requireDocker();
       const code = compose(dir, ['logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), ...(service ? [service] : [])]);
       if (code !== 0) throw new LabError(`docker compose logs exited ${code}`);
@@ -179,25 +206,28 @@ export function cli(): Command {
     .argument('<service>', 'a compose service: manager-1, worker-2, lb-manager, db, ...')
     .argument('[command...]', 'the command and its arguments (after --)', ['sh'])
     .action(async (service: string, command: string[], o: LabOptions) => {
-      const { dir } = existingLab({ ...o, product: await chooseProduct(o.product, false) });
+      const { dir } = await existingLab(o);
       await requireDocker();
       process.exitCode = compose(dir, ['exec', service, ...(command.length ? command : ['sh'])]);
     });
 
   labCommand(program, 'conformance', 'run the conformance checks with Jest on the lab (attaches to a running one), write reports/<product>/pattern-<n>/')
     .action(async (o: LabOptions) => {
-      const pattern = parsePattern(o.pattern);
-      const product = await chooseProduct(o.product, false);
-      resolveProduct(product);
+      const { lab } = await resolveLab(o);
+      const { pattern, product: { id: product }, named } = lab;
       await requireDocker();
-      const reports = resolve(PROJECT_ROOT, 'reports', product, `pattern-${pattern}`);
+      const reports = resolve(PROJECT_ROOT, 'reports', ...(named ? ['local', named.name] : [product, `pattern-${pattern}`]));
       const jest = spawnSync(process.execPath, [resolve(PROJECT_ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--selectProjects', 'conformance', '--runInBand'], {
         cwd: PROJECT_ROOT,
         stdio: 'inherit',
-        env: { ...process.env, CARBON_LABS_PATTERN: String(pattern), CARBON_LABS_PRODUCT: product, JEST_JUNIT_OUTPUT_DIR: reports, JEST_JUNIT_OUTPUT_NAME: 'junit.xml' },
+        env: {
+          ...process.env, CARBON_LABS_PATTERN: String(pattern), CARBON_LABS_PRODUCT: product, CARBON_LABS_REPORTS: reports,
+          ...(named ? { CARBON_LABS_NAME: named.name, CARBON_LABS_SLOT: String(named.slot) } : {}),
+          JEST_JUNIT_OUTPUT_DIR: reports, JEST_JUNIT_OUTPUT_NAME: 'junit.xml',
+        },
       });
       log(`reports: ${reports}/report.md, report.html, results.json, junit.xml`);
-      if (jest.status !== 0) throw new ChecksFailed(`conformance of ${product} pattern ${pattern} FAILED (see ${reports}/report.md)`);
+      if (jest.status !== 0) throw new ChecksFailed(`conformance of ${lab.project} (${product}, pattern ${pattern}) FAILED (see ${reports}/report.md)`);
     });
 
   program.command('images').description('build or choose every image a lab needs (stand-in, and offline NGINX/DB)')

@@ -4,7 +4,7 @@ import { runCheck } from './check';
 import { CHECKS } from './checks';
 import { isolationBoundMs } from './checks/admin-load-isolation';
 import { WORKER_LOSS_FAILED_REQUESTS_BOUND } from './checks/workers-survive-worker-loss';
-import type { PatternId } from '../generator/model/lab';
+import type { LabName, PatternId } from '../generator/model/lab';
 import type { ProductSpec } from '../generator/products/product';
 import { openLab } from './lab-target';
 
@@ -24,6 +24,8 @@ export interface ConformanceRun {
 export interface RunOptions {
   readonly pattern: PatternId;
   readonly product: ProductSpec;
+  /** A named lab (`make lab NAME=…`): attached to when it runs, else started under its name. */
+  readonly named?: LabName;
   readonly checks?: readonly Check[];
   readonly log?: Log;
 }
@@ -32,7 +34,7 @@ export interface RunOptions {
 export async function runConformance(options: RunOptions): Promise<ConformanceRun> {
   const log: Log = options.log ?? (() => undefined);
   const started = Date.now();
-  await using lab = await openLab(options.pattern, options.product, log);
+  await using lab = await openLab(options.pattern, options.product, log, options.named);
   const labStartSeconds = (Date.now() - started) / 1000;
   const results: CheckResult[] = [];
   for (const check of options.checks ?? CHECKS) {

@@ -3,8 +3,8 @@ import { rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import YAML from 'yaml';
 import { GenericContainer } from 'testcontainers';
-import type { LabSpec, NetworkName, NodeSpec, PatternId } from '../generator/model/lab';
-import { addressOf, BACKEND_URL, managers, workers } from '../generator/model/lab';
+import type { LabName, LabSpec, NetworkName, NodeSpec, PatternId } from '../generator/model/lab';
+import { addressOf, BACKEND_URL, makeArgs, managers, workers } from '../generator/model/lab';
 import { PORTS } from '../generator/products/product';
 import { buildLab, projectName } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
@@ -211,7 +211,7 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   let lab = spec;
   for (const f of faults) if (f.kind === 'model') lab = f.mutate(lab);
   if ((await labContainers(lab.project)).some((c) => c.state === 'running')) {
-    throw new LabError(`${lab.project} is already running; a started lab needs its name and ports`, `make down PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`);
+    throw new LabError(`${lab.project} is already running; a started lab needs its name and ports`, `make down ${makeArgs(lab)}`);
   }
   const dir = options.dir ?? join(PROJECT_ROOT, 'dist', 'labs', `${lab.product.id}-p${lab.pattern}`);
   rmSync(dir, { recursive: true, force: true });
@@ -245,16 +245,16 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
 /** The running lab of that compose project, wherever its folder is (from compose's labels). */
 export async function attachLab(project: string): Promise<LabTarget> {
   const dir = await labDirOf(project);
-  const { pattern, product } = readLabIdentity(dir);
-  return new LabTarget(buildLab(pattern, { product: PRODUCTS[product] }), dir);
+  const { pattern, product, named } = readLabIdentity(dir);
+  return new LabTarget(buildLab(pattern, { product: PRODUCTS[product], named }), dir);
 }
 
-/** Attaches to the product's pattern lab when it runs (e.g. started by `make lab`), else starts it. */
-export async function openLab(pattern: PatternId, product: ProductSpec, log: Log = () => undefined): Promise<LabTarget> {
-  const project = projectName(product, pattern);
+/** Attaches to the lab when it runs (e.g. started by `make lab`), else starts it (named: under its name). */
+export async function openLab(pattern: PatternId, product: ProductSpec, log: Log = () => undefined, named?: LabName): Promise<LabTarget> {
+  const project = projectName(product, pattern, named);
   if ((await labContainers(project)).some((c) => c.state === 'running')) {
     log(`attaching to running lab ${project}`);
     return attachLab(project);
   }
-  return startLab(buildLab(pattern, { product }), { log });
+  return startLab(buildLab(pattern, { product, named }), { log, ...(named ? { dir: join(PROJECT_ROOT, 'dist', 'labs', named.name) } : {}) });
 }

@@ -1,5 +1,5 @@
 import type { LabSpec, PatternId } from '../generator/model/lab';
-import { labIndex, sharedBalancer } from '../generator/patterns/common';
+import { sharedBalancer, slotOf } from '../generator/patterns/common';
 import type { Check } from './check';
 import { checkById } from './checks';
 import { sim } from '../generator/products/sim';
@@ -146,7 +146,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
       faults: [model((lab) => withBalancers(lab, [sharedBalancer(
         managers(lab).map((n) => n.name),
         workers(lab).map((n) => n.name),
-        labIndex(lab.product, 3),
+        slotOf({ product: lab.product, named: lab.named }, 3),
       )]))],
     },
   },

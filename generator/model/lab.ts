@@ -116,11 +116,24 @@ export interface BalancerTimeouts {
   readonly webSocketIdleSeconds: number;
 }
 
+/** A lab the user named (`--name`): its own compose project, subnets and host ports. */
+export interface LabName {
+  /** Lower-case letters, digits and dashes; the compose project is `carbon-labs-<name>`. */
+  readonly name: string;
+  /** Which block of subnets and host ports the lab holds (allocated free at generate, then kept). */
+  readonly slot: number;
+}
+
+/** Slots 0–5 are the unnamed labs (product × pattern); named labs take the next free one. */
+export const NAMED_SLOTS = { first: 6, last: 39 } as const;
+
 export interface LabSpec {
   readonly pattern: PatternId;
   readonly product: import('../products/product').ProductSpec;
   /** Compose project name; also the prefix of container names. */
   readonly project: string;
+  /** Set for a lab the user named; unnamed labs are one per product and pattern. */
+  readonly named?: LabName;
   readonly networks: readonly NetworkSpec[];
   readonly nodes: readonly NodeSpec[];
   readonly balancers: readonly BalancerSpec[];
@@ -128,6 +141,11 @@ export interface LabSpec {
   /** Names under which the nodes reach the manager and the worker listeners on `cluster`. */
   readonly managerEndpointHost: string;
   readonly workerEndpointHost: string;
+}
+
+/** The make variables that address this lab: `PATTERN=3 PRODUCT=sim`, and `NAME=a` for a named one. */
+export function makeArgs(lab: Pick<LabSpec, 'pattern' | 'product' | 'named'>): string {
+  return `PATTERN=${lab.pattern} PRODUCT=${lab.product.id}${lab.named ? ` NAME=${lab.named.name}` : ''}`;
 }
 
 /** Listener kinds that carry WebSocket connections (the `Upgrade` handshake, long-lived). */

@@ -1,5 +1,6 @@
+import { LabError } from '../errors';
 import type {
-  Attachment, BalancerSpec, BalancerTimeouts, LabSpec, Listener, NetworkName, NetworkSpec, NodeSpec,
+  Attachment, BalancerSpec, BalancerTimeouts, LabName, LabSpec, Listener, NetworkName, NetworkSpec, NodeSpec,
   PatternId, PublishedPort, Upstream,
 } from '../model/lab';
 import { NETWORK_NAMES } from '../model/lab';
@@ -10,6 +11,8 @@ import { PORTS } from '../products/product';
 /** Options every pattern takes. */
 export interface PatternProps {
   readonly product: ProductSpec;
+  /** A named lab (its own project, subnets and ports); unnamed: one lab per product and pattern. */
+  readonly named?: LabName;
   /** @default DEFAULT_TIMEOUTS */
   readonly timeouts?: Partial<BalancerTimeouts>;
 }
@@ -31,7 +34,18 @@ export function labIndex(product: ProductSpec, pattern: PatternId): number {
   return Object.keys(PRODUCTS).indexOf(product.id) * 3 + (pattern - 1);
 }
 
-function hostPortBase(index: number): number {
+/** The block of subnets and host ports of a lab: its named slot, or its product and pattern's. */
+export function slotOf(props: PatternProps, pattern: PatternId): number {
+  return props.named?.slot ?? labIndex(props.product, pattern);
+}
+
+/** A lab name as the user gives it; the error names the rule and the fix. */
+export function parseLabName(value: string): string {
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(value)) throw new LabError(`NAME must be 1–20 lower-case letters, digits or dashes, starting with a letter (got "${value}")`, 'make lab PATTERN=3 NAME=a');
+  return value;
+}
+
+export function hostPortBase(index: number): number {
   return 20000 + index * 1000;
 }
 
@@ -153,8 +167,8 @@ export function workerBalancer(workerNames: readonly string[], index: number): B
   };
 }
 
-export function projectName(product: ProductSpec, pattern: PatternId): string {
-  return `carbon-labs-${product.id.replace(/[^a-z0-9]/g, '')}-p${pattern}`;
+export function projectName(product: ProductSpec, pattern: PatternId, named?: LabName): string {
+  return named ? `carbon-labs-${named.name}` : `carbon-labs-${product.id.replace(/[^a-z0-9]/g, '')}-p${pattern}`;
 }
 
 export function assemble(
@@ -163,8 +177,9 @@ export function assemble(
   return {
     pattern,
     product: props.product,
-    project: projectName(props.product, pattern),
-    networks: networksFor(labIndex(props.product, pattern)),
+    project: projectName(props.product, pattern, props.named),
+    ...(props.named ? { named: props.named } : {}),
+    networks: networksFor(slotOf(props, pattern)),
     nodes,
     balancers,
     timeouts: { ...DEFAULT_TIMEOUTS, ...props.timeouts },

@@ -2,7 +2,7 @@ import { LabError } from '../errors';
 import type { LabSpec, PatternId } from '../model/lab';
 import { PATTERN_IDS } from '../model/lab';
 import type { PatternProps } from './common';
-export { projectName } from './common';
+export { parseLabName, projectName } from './common';
 import { pattern1 } from './pattern-1';
 import { pattern2 } from './pattern-2';
 import { pattern3 } from './pattern-3';

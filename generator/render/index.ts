@@ -1,6 +1,6 @@
 import YAML from 'yaml';
 import type { LabSpec } from '../model/lab';
-import { BACKEND_PORT, ONE_SHOT_SERVICES, SUPPORT_SERVICES, TRUST } from '../model/lab';
+import { BACKEND_PORT, makeArgs, ONE_SHOT_SERVICES, SUPPORT_SERVICES, TRUST } from '../model/lab';
 import { RESTART_VARIABLE } from './compose';
 import { renderCompose } from './compose';
 import { renderDbInit, renderDeploymentToml } from './deployment-toml';
@@ -15,7 +15,7 @@ export interface GeneratedFile {
 }
 
 export function regenerateCommand(lab: LabSpec): string {
-  return `carbon-labs generate --pattern ${lab.pattern} --product ${lab.product.id}`;
+  return `carbon-labs generate --pattern ${lab.pattern} --product ${lab.product.id}${lab.named ? ` --name ${lab.named.name}` : ''}`;
 }
 
 export function markerLine(lab: LabSpec): string {
@@ -57,7 +57,7 @@ function renderLabReadme(lab: LabSpec, marker: string): string {
   ];
   return renderTemplate('generator/templates/lab-README.md.ejs', {
     marker, project: lab.project, pattern: lab.pattern, product: lab.product,
-    patternText: PATTERN_TEXT[lab.pattern], services, command: regenerateCommand(lab),
+    patternText: PATTERN_TEXT[lab.pattern], services, command: regenerateCommand(lab), makeArgs: makeArgs(lab),
   });
 }
 

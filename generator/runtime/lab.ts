@@ -6,7 +6,7 @@ import { createServer } from 'net';
 import { join } from 'path';
 import { LabError } from '../errors';
 import type { LabSpec } from '../model/lab';
-import { BACKEND_URL, DB, ONE_SHOT_SERVICES, PORTAL_HOST, portalPort, TRUST, workers } from '../model/lab';
+import { BACKEND_URL, DB, makeArgs, ONE_SHOT_SERVICES, PORTAL_HOST, portalPort, TRUST, workers } from '../model/lab';
 import { retryUntil } from './retry';
 import { requireDocker } from './docker';
 import { ensureTrustChain } from './trust';
@@ -231,7 +231,7 @@ export function labUrls(lab: LabSpec, dir: string): string[] {
     `  Backend      ${BACKEND_URL}  (inside the lab: what test APIs point at; not published)`,
     `  Database     ${DB.host}:${DB.port} ${DB.apimDb}, ${DB.sharedDb}  (inside the lab; docker compose -p ${lab.project} exec db mysql -uroot -p${DB.rootPassword})`,
     `  Login        admin / admin  (TLS by the lab CA: curl --cacert ${join(dir, TRUST.caCert)})`,
-    `  Stop         make down PATTERN=${lab.pattern} PRODUCT=${lab.product.id}`,
+    `  Stop         make down ${makeArgs(lab)}`,
   );
   return lines;
 }

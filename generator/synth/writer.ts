@@ -2,7 +2,7 @@ import { createHash } from 'crypto';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'fs';
 import { dirname, join, relative } from 'path';
 import { LabError } from '../errors';
-import type { LabSpec, PatternId } from '../model/lab';
+import type { LabName, LabSpec, PatternId } from '../model/lab';
 import type { ProductId } from '../products/product';
 import type { GeneratedFile } from '../render';
 import { regenerateCommand, renderLab } from '../render';
@@ -16,6 +16,8 @@ interface Manifest {
   /** What the lab is: how a running lab's folder (from compose's labels) is read back as a model. */
   readonly pattern: PatternId;
   readonly product: ProductId;
+  /** A named lab's name and slot (kept across regenerations: its subnets and host ports). */
+  readonly named?: LabName;
   readonly files: Readonly<Record<string, string>>;
 }
 
@@ -42,12 +44,12 @@ function readManifest(dir: string): Manifest | undefined {
 }
 
 /** The pattern and product of the lab generated in `dir`. */
-export function readLabIdentity(dir: string): { readonly pattern: PatternId; readonly product: ProductId } {
+export function readLabIdentity(dir: string): { readonly pattern: PatternId; readonly product: ProductId; readonly named?: LabName } {
   const manifest = readManifest(dir);
   if (!manifest?.pattern || !manifest.product) {
     throw new LabError(`${dir} has no ${MANIFEST} naming its pattern and product (made by an older carbon-labs?)`, `regenerate it: carbon-labs generate --out ${dir} --force`);
   }
-  return { pattern: manifest.pattern, product: manifest.product };
+  return { pattern: manifest.pattern, product: manifest.product, ...(manifest.named ? { named: manifest.named } : {}) };
 }
 
 /**
@@ -80,6 +82,7 @@ function manifestFile(lab: LabSpec, files: readonly GeneratedFile[]): GeneratedF
     command: regenerateCommand(lab),
     pattern: lab.pattern,
     product: lab.product.id,
+    ...(lab.named ? { named: lab.named } : {}),
     files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)]).sort(([a], [b]) => a.localeCompare(b))),
   };
   return { path: MANIFEST, content: `${JSON.stringify(manifest, null, 2)}\n` };

@@ -1,4 +1,7 @@
-import { managers, workers } from '../../generator/model/lab';
+import type { LabSpec } from '../../generator/model/lab';
+import { managers, NAMED_SLOTS, workers } from '../../generator/model/lab';
+import { parseLabName } from '../../generator/patterns';
+import { renderLab } from '../../generator/render';
 import { buildLab, parsePattern } from '../../generator/patterns';
 import { apim430 } from '../../generator/products/apim-4.3.0';
 import { sim } from '../../generator/products/sim';
@@ -44,6 +47,23 @@ describe('pattern models', () => {
     expect(new Set(ports).size).toBe(ports.length);
     const subnets = ALL_LABS.flatMap(({ lab }) => lab.networks.map((n) => n.subnet));
     expect(new Set(subnets).size).toBe(subnets.length);
+  });
+
+  test('named labs: their own project, and subnets and host ports no unnamed lab or other slot uses', () => {
+    const a = buildLab(3, { product: sim, named: { name: 'a', slot: NAMED_SLOTS.first } });
+    const b = buildLab(3, { product: sim, named: { name: 'b', slot: NAMED_SLOTS.first + 1 } });
+    expect([a.project, b.project]).toEqual(['carbon-labs-a', 'carbon-labs-b']);
+    const subnets = (l: LabSpec) => l.networks.map((n) => n.subnet);
+    const ports = (l: LabSpec) => [...l.nodes, ...l.balancers].flatMap((s) => s.published.map((p) => p.hostPort));
+    const all = [...ALL_LABS.map(({ lab }) => lab), a, b, buildLab(1, { product: sim, named: { name: 'z', slot: NAMED_SLOTS.last } })];
+    expect(new Set(all.flatMap(subnets)).size).toBe(all.flatMap(subnets).length);
+    expect(new Set(all.flatMap(ports)).size).toBe(all.flatMap(ports).length);
+    expect(Math.max(...all.flatMap(ports))).toBeLessThan(65536);
+    expect(renderLab(a).find((f) => f.path === 'README.md')!.content).toContain('make down PATTERN=3 PRODUCT=sim NAME=a');
+  });
+
+  test.each(['A', '1a', '', 'a_b', 'x'.repeat(21)])('NAME=%p is refused with the rule and the fix', (value) => {
+    expect(() => parseLabName(value)).toThrow('NAME must be 1–20 lower-case letters, digits or dashes, starting with a letter');
   });
 
   test('the stand-in lab differs from the real one only in the product', () => {
