@@ -139,8 +139,8 @@ export function cli(): Command {
         if (!projects.length) log('no carbon-labs lab on this Docker engine');
         for (const project of projects) {
           log(`removing ${project} (containers, networks and its database volume)`);
-          const r = spawnSync('docker', ['compose', '-p', project, 'down', '--volumes', '--remove-orphans', '--timeout', '5'], { stdio: ['ignore', 'ignore', 'inherit'] });
-          if (r.status !== 0) throw new LabError(`docker compose down failed for ${project}`);
+          const r = spawnSync('docker', ['compose', '-p', project, 'down', '--volumes', '--remove-orphans', '--timeout', '5'], { encoding: 'utf8' });
+          if (r.status !== 0) throw new LabError(`docker compose down failed for ${project}:\n${(r.stderr ?? '').trim().split('\n').slice(-6).join('\n')}`);
         }
         return;
       }
