@@ -1,0 +1,39 @@
+import { spawnSync } from 'child_process';
+import { join } from 'path';
+import { PROJECT_ROOT } from '../../generator/paths';
+import { describeDocker } from '../support/docker';
+import { tempDir } from '../support/labs';
+
+const CLI = join(PROJECT_ROOT, 'dist', 'generator', 'cli.js');
+const cli = (args: string[], cwd: string) => {
+  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+};
+
+interface Listed { project: string; pattern: number; product: string; state: string; admin: string; dir: string }
+
+describeDocker('named labs run side by side, and every command finds them by name', () => {
+  const cwd = tempDir();
+  const names = [`t${Date.now().toString(36)}a`, `t${Date.now().toString(36)}b`];
+  afterAll(() => { for (const name of names) cli(['down', '--name', name], cwd); });
+
+  test('two pattern-1 labs by name: both healthy at once on their own ports, listed, status by name alone, down by name', () => {
+    for (const name of names) {
+      const up = cli(['up', '--pattern', '1', '--product', 'sim', '--name', name], cwd);
+      expect({ code: up.code, err: up.code ? up.stderr.slice(-800) : '' }).toEqual({ code: 0, err: '' });
+      expect(up.stdout).toContain('Publisher');
+    }
+    const listed = (JSON.parse(cli(['list', '--json'], cwd).stdout) as Listed[]).filter((l) => names.some((n) => l.project === `carbon-labs-${n}`));
+    expect(listed.map((l) => [l.project, l.pattern, l.product, l.state])).toEqual(names.map((n) => [`carbon-labs-${n}`, 1, 'sim', 'healthy']));
+    expect(new Set(listed.map((l) => l.admin)).size).toBe(2);
+    expect(listed.map((l) => l.dir)).toEqual(names.map((n) => join(cwd, 'labs', 'local', n)));
+
+    const status = cli(['status', '--name', names[0], '--json'], cwd);
+    expect({ code: status.code, healthy: JSON.parse(status.stdout).healthy }).toEqual({ code: 0, healthy: true });
+
+    expect(cli(['down', '--name', names[0]], cwd).code).toBe(0);
+    const after = cli(['status', '--name', names[0]], cwd);
+    expect({ code: after.code, said: after.stderr.includes('is not running') }).toEqual({ code: 1, said: true });
+    expect(cli(['status', '--name', names[1]], cwd).code).toBe(0);
+  });
+});
