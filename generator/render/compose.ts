@@ -20,6 +20,13 @@ const imageRef = (kind: keyof typeof IMAGE_VARIABLES) =>
   `\${${IMAGE_VARIABLES[kind].variable}:-${IMAGE_VARIABLES[kind].public}}`;
 
 /**
+ * The product image of every node and one-shot: the product's own unless `CARBON_LABS_PRODUCT_IMAGE`
+ * names another (a private registry's copy, a WSO2 update image).
+ */
+export const PRODUCT_IMAGE_VARIABLE = 'CARBON_LABS_PRODUCT_IMAGE';
+const productImage = (lab: LabSpec) => `\${${PRODUCT_IMAGE_VARIABLE}:-${lab.product.image}}`;
+
+/**
  * Same cadence for both products: a fast node turns healthy within a second, a cold JVM has 5
  * minutes (WSO2's own compose allows 3). Docker 20.10 has no start_interval, so the interval
  * itself is short; a probe may take 5 s on a JVM busy deploying.
@@ -78,7 +85,7 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
   const { product } = lab;
   const manager = node.role === 'manager';
   return {
-    image: product.image,
+    image: productImage(lab),
     hostname: node.name,
     environment: {
       PROFILE_NAME: product.profiles[node.role],
@@ -164,7 +171,7 @@ function truststoreService(lab: LabSpec): Service {
     `  echo "ERROR: ${TRUST.truststore} does not hold the lab CA ${TRUST.caCert} (SHA-256 $$want): remove it to have it made again" >&2; exit 1; fi`,
   ].join('\n');
   return {
-    image: lab.product.image,
+    image: productImage(lab),
     entrypoint: ['/bin/sh', '-c'],
     command: [script],
     user: 'root',
@@ -184,7 +191,7 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
 
   // The product's own SQL, copied out of its image, so the schema always matches the product.
   services.dbscripts = {
-    image: lab.product.image,
+    image: productImage(lab),
     entrypoint: ['/bin/sh', '-c'],
     command: [`cp -R "${lab.product.serverHome}/dbscripts/." /dbscripts/`],
     user: 'root',

@@ -42,7 +42,7 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
     }
     for (const node of lab.nodes) {
       const service = compose.services[node.name];
-      expect(service.image).toBe(product.image);
+      expect(service.image).toBe(`\${CARBON_LABS_PRODUCT_IMAGE:-${product.image}}`);
       expect(service.environment.PROFILE_NAME).toBe(node.role === 'manager' ? 'control-plane' : 'gateway-worker');
       expect(service.volumes[0]).toEqual({ type: 'bind', source: `./nodes/${node.name}`, target: '/home/wso2carbon/wso2-config-volume', read_only: true });
       expect(service.healthcheck.test.join(' ')).toContain(node.role === 'manager' ? 'http://localhost:9763/services/Version' : '/api/am/gateway/v2/server-startup-healthcheck');
@@ -56,7 +56,7 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
     expect(compose.services.db.image).toBe('${CARBON_LABS_DB_IMAGE:-mysql:8.0.36}');
     expect(compose.services.dbscripts.command[0]).toContain('/home/wso2carbon/wso2am-4.3.0/dbscripts/.');
     // The product image's own truststore and keytool, the lab CA added; no network, then done.
-    expect(compose.services.truststore).toMatchObject({ image: product.image, network_mode: 'none', restart: 'no' });
+    expect(compose.services.truststore).toMatchObject({ image: `\${CARBON_LABS_PRODUCT_IMAGE:-${product.image}}`, network_mode: 'none', restart: 'no' });
     expect(compose.services.truststore.command[0]).toContain('keytool -importcert -noprompt -trustcacerts -alias carbon-labs-ca -file /carbon-labs/certs/ca.crt');
     expect(compose.services.truststore.command[0]).toContain('cp /home/wso2carbon/wso2am-4.3.0/repository/resources/security/client-truststore.jks');
     expect(compose.services.backend.expose).toEqual(['8080']);
