@@ -6,7 +6,11 @@ import { isolationBoundMs } from './checks/admin-load-isolation';
 import { WORKER_LOSS_FAILED_REQUESTS_BOUND } from './checks/workers-survive-worker-loss';
 import type { LabName, PatternId } from '../generator/model/lab';
 import type { ProductSpec } from '../generator/products/product';
-import { openLab } from './lab-target';
+import { LabTarget, openLab } from './lab-target';
+import { docker, labContainers } from '../generator/runtime/lab';
+import { run } from '../generator/runtime/exec';
+import { PROJECT_ROOT } from '../generator/paths';
+import { failoverRuns } from './checks/managers-fail-over';
 
 export interface ConformanceRun {
   readonly product: string;
@@ -18,7 +22,35 @@ export interface ConformanceRun {
   readonly labStartSeconds: number;
   readonly bounds: Record<string, number | string>;
   readonly verdict: 'passed' | 'failed';
+  /** What ran: the carbon-labs commit, Docker's versions, and the image of each service. */
+  readonly provenance: Provenance;
   readonly checks: readonly CheckResult[];
+}
+
+export interface Provenance {
+  readonly commit: string | null;
+  readonly engine: string | null;
+  readonly compose: string | null;
+  /** Per service: the image and its id (sha256) as the running container has them. */
+  readonly images: Readonly<Record<string, string>>;
+}
+
+async function provenance(lab: LabTarget): Promise<Provenance> {
+  const out = async (command: string, args: string[]) => {
+    const r = await run(command, args, { cwd: PROJECT_ROOT, timeoutMs: 20_000 });
+    return r.code === 0 ? r.stdout.trim() : null;
+  };
+  const images: Record<string, string> = {};
+  for (const c of await labContainers(lab.lab.project)) {
+    const info = await docker.getContainer(c.id).inspect().catch(() => undefined);
+    if (info) images[c.service] = `${info.Config.Image} (${info.Image.slice(0, 19)})`;
+  }
+  return {
+    commit: await out('git', ['rev-parse', '--short', 'HEAD']),
+    engine: await out('docker', ['version', '--format', '{{.Server.Version}}']),
+    compose: await out('docker', ['compose', 'version', '--short']),
+    images,
+  };
 }
 
 export interface RunOptions {
@@ -44,6 +76,7 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRu
     results.push(result);
   }
   const timing = options.product.timing;
+  const made = await provenance(lab);
   return {
     product: options.product.id,
     pattern: options.pattern,
@@ -53,12 +86,15 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRu
     labStartSeconds,
     bounds: {
       rtoBoundMs: timing.rtoBoundMs,
+      stallMs: timing.stallMs,
+      failoverRunsPerVariant: failoverRuns(),
       propagationBoundMs: timing.propagationBoundMs,
       workerLossFailedRequests: WORKER_LOSS_FAILED_REQUESTS_BOUND,
       adminLoadIsolationP99: `3 × baseline p99 + 25 ms (e.g. ${isolationBoundMs(10)} ms for a 10 ms baseline); pattern 3 only`,
       managerReadTimeoutSeconds: lab.lab.timeouts.managerReadSeconds,
     },
     verdict: results.some((r) => r.status === 'failed') ? 'failed' : 'passed',
+    provenance: made,
     checks: results,
   };
 }

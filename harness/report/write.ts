@@ -1,12 +1,19 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import type { CheckResult, Figure } from '../check';
+import type { CheckResult } from '../check';
+import { figureTables, markdownTable } from './figures';
 import { CHECKS } from '../checks';
 import type { ConformanceRun } from '../conformance';
 import { propagationSvg, timelineSvg } from './plots';
 
-const fmt = (f: Figure): string => (typeof f === 'object' && f !== null ? JSON.stringify(f) : String(f));
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
+/** `image (id) for service, service; …` */
+function byImage(images: Readonly<Record<string, string>>): string {
+  const groups = new Map<string, string[]>();
+  for (const [service, image] of Object.entries(images)) groups.set(image, [...(groups.get(image) ?? []), service]);
+  return [...groups].map(([image, services]) => `${image} for ${services.join(', ')}`).join('; ') || 'none seen';
+}
 
 /** The figures a reader looks for first: each check's own headline. */
 export function headline(r: CheckResult): string {
@@ -33,6 +40,8 @@ export async function writeReports(run: ConformanceRun, dir: string): Promise<vo
     '',
     `${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s (lab ${run.project}, started ${run.startedAt}, up in ${run.labStartSeconds.toFixed(1)} s).`,
     '',
+    `Made by carbon-labs ${run.provenance.commit ?? '(no git)'} on Docker ${run.provenance.engine ?? '?'}, Compose ${run.provenance.compose ?? '?'}; images: ${byImage(run.provenance.images)}.`,
+    '',
     '## Bounds of this lab',
     '', '| bound | value |', '|---|---|',
     ...Object.entries(run.bounds).map(([k, v]) => `| ${k} | ${v} |`),
@@ -44,9 +53,7 @@ export async function writeReports(run: ConformanceRun, dir: string): Promise<vo
     ...run.checks.flatMap((c) => [
       `### ${c.id}: ${c.status}`, '', c.title, '',
       ...(c.reason && c.status === 'failed' ? ['**Failure:** ' + c.reason, ''] : []),
-      '| figure | value |', '|---|---|',
-      ...Object.entries(c.figures).map(([k, v]) => `| ${k} | \`${fmt(v)}\` |`),
-      '',
+      ...figureTables(c.figures).flatMap((t) => [...(t.title === 'figures' ? [] : [`**${t.title}**`, '']), ...markdownTable(t), '']),
       ...plots.filter((p) => p.file.startsWith(c.id)).map((p) => `![${c.id}](${p.file})\n`),
       ...(c.status === 'failed' ? ['<details><summary>evidence</summary>', '', '```', ...c.evidence.slice(-20), '```', '</details>', ''] : []),
     ]),
@@ -62,7 +69,7 @@ export async function writeReports(run: ConformanceRun, dir: string): Promise<vo
 <h2>Checks</h2><table><tr><th>check</th><th>status</th><th>figures</th></tr>${run.checks.map((c) => `<tr><td><code>${c.id}</code></td><td class="${c.status}">${c.status}</td><td>${escapeHtml(headline(c))}</td></tr>`).join('')}</table>
 ${run.checks.map((c) => `<h3>${c.id} <span class="${c.status}">${c.status}</span></h3><p>${escapeHtml(c.title)}</p>
 ${c.status === 'failed' ? `<p class="failed">${escapeHtml(c.reason ?? '')}</p>` : ''}
-<table>${Object.entries(c.figures).map(([k, v]) => `<tr><th>${k}</th><td><code>${escapeHtml(fmt(v))}</code></td></tr>`).join('')}</table>
+${figureTables(c.figures).map((t) => `${t.title === 'figures' ? '' : `<h4>${escapeHtml(t.title)}</h4>`}<table><tr>${t.columns.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((v) => `<td>${escapeHtml(v)}</td>`).join('')}</tr>`).join('')}</table>`).join('\n')}
 ${plots.filter((p) => p.file.startsWith(c.id)).map((p) => p.svg).join('\n')}
 ${c.status === 'failed' ? `<details><summary>evidence</summary><pre>${escapeHtml(c.evidence.slice(-20).join('\n'))}</pre></details>` : ''}`).join('\n')}
 </body></html>`;

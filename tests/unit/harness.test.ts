@@ -5,6 +5,7 @@ import { Check, CheckFailure, percentile, runCheck } from '../../harness/check';
 import { LabTarget } from '../../harness/lab-target';
 import { headline } from '../../harness/report/write';
 import { impactOf, spread } from '../../harness/load';
+import { cell, figureTables, markdownTable } from '../../harness/report/figures';
 import { failoverRuns, FaultVariant, runProblems, VariantRun } from '../../harness/checks/managers-fail-over';
 import { tempDir } from '../support/labs';
 
@@ -98,5 +99,23 @@ describe('spread of runs and judging one run', () => {
     const problems = runProblems(variant, run, bounds, 'manager-1');
     expect(problems.length).toBe(expected.length);
     expected.forEach((e) => expect(problems.join('; ')).toContain(e));
+  });
+});
+
+describe('figures as tables in the reports', () => {
+  test('values in one table; an object of rows and a list of records as tables of their own; a spread as min / median / max', () => {
+    const tables = figureTables({
+      boundMs: 3000, servedBy: { 'manager-1': 20 },
+      statuses: { 'worker-1': { register: 404, token: 404 }, 'worker-2': { register: 404, soap: 403 } },
+      stop: { rtoMs: { min: 0, median: 5, max: 40 }, lost: 0, runs: [{ rtoMs: 0, failedByMethod: {} }, { rtoMs: 40, failedByMethod: { 'POST deploy': 1 } }] },
+    });
+    expect(tables.map((t) => [t.title, t.columns, t.rows])).toEqual([
+      ['figures', ['figure', 'value'], [['boundMs', '3000'], ['servedBy', 'manager-1: 20']]],
+      ['statuses', ['', 'register', 'token', 'soap'], [['worker-1', '404', '404', '—'], ['worker-2', '404', '—', '403']]],
+      ['stop', ['figure', 'value'], [['rtoMs', '0 / 5 / 40'], ['lost', '0']]],
+      ['stop runs', ['#', 'rtoMs', 'failedByMethod'], [['1', '0', '—'], ['2', '40', 'POST deploy: 1']]],
+    ]);
+    expect(markdownTable(tables[0])[0]).toBe('| figure | value |');
+    expect(cell({ a: [1, 2], b: null })).toBe('a: 1, 2, b: —');
   });
 });
