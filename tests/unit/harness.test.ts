@@ -84,7 +84,7 @@ describe('spread of runs and judging one run', () => {
   const clean: VariantRun = {
     rtoMs: 40, firstSuccessMs: 5, dockerFaultMs: 300, requests: 100, failedRequests: 1, failedAfterFault: 0, failedIdempotent: 0, stalledRequests: 0,
     failedByMethod: { 'POST deploy': 1 }, maxLatencyMs: 80, acknowledgedWrites: 20, writesAfterFault: 10, lostAcknowledgedWrites: 0,
-    duplicatedWrites: 0, unreachedWorkers: 0, failbackMs: 300,
+    duplicatedWrites: 0, unreachedWorkers: 0, unreachedInCrashWindow: 0, failbackMs: 300,
   };
   const bounds = { rtoBoundMs: 3000, failedRequestsBound: 1 };
 
@@ -95,6 +95,8 @@ describe('spread of runs and judging one run', () => {
     ['the same after a pause (allowed: the balancer learns of a frozen node by its timeout)', { ...clean, failedAfterFault: 1 }, 'pause', []],
     ['users in trouble past the bound', { ...clean, rtoMs: 3500 }, 'pause', ['RTO 3500 ms']],
     ['a write stored twice', { ...clean, duplicatedWrites: 1, duplicated: ['Fo1 revision ×2'] }, 'kill', ['stored more than once']],
+    ['a write that never reached a worker', { ...clean, unreachedWorkers: 2, unreached: ['Fo7 on worker-1 (acknowledged -900 ms from the fault request)'] }, 'stop', ['never reached a worker']],
+    ['a deploy acknowledged as the node died that missed the gateways: reported, not judged', { ...clean, unreachedInCrashWindow: 1 }, 'stop', []],
   ] as [string, VariantRun, FaultVariant, string[]][])('%s', (_, run, variant, expected) => {
     const problems = runProblems(variant, run, bounds, 'manager-1');
     expect(problems.length).toBe(expected.length);
