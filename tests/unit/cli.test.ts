@@ -50,9 +50,10 @@ describe('carbon-labs CLI', () => {
     ['down of a folder with no lab', ['down', '--pattern', '1', '--product', 'sim', '--out', 'nowhere'], 'no lab in', 2],
     ['logs of a folder with no lab', ['logs', '--pattern', '1', '--product', 'sim', '--out', 'nowhere', 'manager-1'], 'no lab in', 2],
     ['an extra argument', ['generate', '--pattern', '1', '--product', 'sim', 'extra'], "too many arguments for 'generate'", 2],
-    ['down with neither --pattern nor --all', ['down'], 'down needs --pattern N (or --all). Try: make down PATTERN=3', 2],
+    ['a status of a named lab that does not exist', ['status', '--name', 'nosuchlab'], 'no lab named nosuchlab', 2],
+    ['down with neither --pattern nor --all', ['down'], 'down needs --pattern N, --name NAME or --all. Try: make down PATTERN=3', 2],
     ['down --all with a pattern', ['down', '--all', '--pattern', '1'], '--all removes every lab; it takes no --pattern', 2],
-  ] as [string, string[], string, number][])('%s: exit %#, one line on stderr, no stack trace', (_, args, message) => {
+  ] as [string, string[], string, number][])('%s: exit 2, one line on stderr, no stack trace', (_, args, message) => {
     const r = cli(args, tempDir());
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
     expect(r.stderr).toContain(message);
