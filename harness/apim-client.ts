@@ -1,3 +1,4 @@
+import { retryUntil } from '../generator/runtime/retry';
 import { basic, bearer, describeExchange, Exchange, HttpClient } from './http';
 
 export const PUBLISHER = '/api/am/publisher/v4';
@@ -90,6 +91,18 @@ export class ApimClient {
       [{ name: 'Default', vhost, displayOnDevportal: true }]), 201, 200);
     const published = expectStatus('publish', await this.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${apiId}&action=Publish`), 200, 202);
     return { apiId, steps: [created, revision, deployed, published] };
+  }
+
+  /**
+   * Reads an API until the answer is definite: 200 (there) or 404 (gone). A 502 or a timeout is a
+   * balancer still recovering, so it asks again; the last exchange (or the reason) when it never is.
+   */
+  async readDefinitely(apiId: string, timeoutMs: number): Promise<Exchange | { status: 0; error: string }> {
+    return retryUntil(async (observe) => {
+      const read = await this.call('GET', `${PUBLISHER}/apis/${apiId}`);
+      observe(describeExchange(read));
+      return read.status === 200 || read.status === 404 ? read : undefined;
+    }, { timeoutMs, intervalMs: 250, what: `a definite answer for API ${apiId}` }).catch((err: Error) => ({ status: 0 as const, error: err.message }));
   }
 
   /** Application → subscriptions → production keys → token: a token that may invoke `apiIds`. */

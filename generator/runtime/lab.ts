@@ -75,7 +75,8 @@ export async function labContainers(project: string): Promise<ContainerState[]> 
   return states.sort((a, b) => a.service.localeCompare(b.service));
 }
 
-function portFree(port: number): Promise<boolean> {
+/** Whether nothing listens on this port of 127.0.0.1. */
+export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const server = createServer();
     server.once('error', () => resolve(false));

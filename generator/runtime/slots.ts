@@ -1,20 +1,11 @@
 import { existsSync, readdirSync } from 'fs';
-import { createServer } from 'net';
 import { join } from 'path';
 import { LabError } from '../errors';
 import { NAMED_SLOTS } from '../model/lab';
 import { hostPortBase, networksFor } from '../patterns/common';
 import { readLabIdentity } from '../synth/writer';
 import { dockerAvailable } from './docker';
-import { docker } from './lab';
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
+import { docker, portFree } from './lab';
 
 /** Slots that named labs in `localRoot` (one folder per name) already hold. */
 function slotsOfFolders(localRoot: string): Set<number> {

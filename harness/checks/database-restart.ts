@@ -1,7 +1,6 @@
 import { retryUntil } from '../../generator/runtime/retry';
-import { invoke, PUBLISHER } from '../apim-client';
+import { invoke } from '../apim-client';
 import { Check, CheckContext, CheckFailure, round } from '../check';
-import { describeExchange } from '../http';
 import { Recorder } from '../load';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -71,12 +70,8 @@ export const databaseRestart: Check<DatabaseRestartFigures> = {
 
     const lost: string[] = [];
     for (const ack of acks) {
-      const read = await retryUntil(async (observe) => {
-        const e = await verifier.call('GET', `${PUBLISHER}/apis/${ack.apiId}`);
-        observe(describeExchange(e));
-        return e.status === 200 || e.status === 404 ? e : undefined;
-      }, { timeoutMs: 15_000, intervalMs: 250, what: `a definite answer for ${ack.name}` }).catch(() => undefined);
-      if (read?.status !== 200) lost.push(`${ack.name} (${ack.apiId}) → ${read?.status ?? 'no answer'}`);
+      const read = await verifier.readDefinitely(ack.apiId, 15_000);
+      if (read.status !== 200) lost.push(`${ack.name} (${ack.apiId}) → ${read.status || 'no answer'}`);
     }
     const workerPoints = load.points.filter((p) => p.method === 'GET invoke');
     Object.assign(ctx.figures, {

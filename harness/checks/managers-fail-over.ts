@@ -3,7 +3,6 @@ import { ApimClient, invoke, PUBLISHER } from '../apim-client';
 import type { LabSpec } from '../../generator/model/lab';
 import { managers } from '../../generator/model/lab';
 import { Check, CheckContext, CheckFailure, round } from '../check';
-import { describeExchange, Exchange } from '../http';
 
 import { applyFault, NODE_FAULTS, NodeFault, undoFault } from '../faults';
 import { impactOf, Recorder, Spread, spread } from '../load';
@@ -142,12 +141,8 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
   // A 404 is an answer (lost); a 502 or a timeout is the balancer still recovering: ask again.
   const lost: string[] = [];
   for (const ack of load.acks) {
-    const e = await retryUntil(async (observe) => {
-      const read = await verifier.call('GET', `${PUBLISHER}/apis/${ack.apiId}`);
-      observe(describeExchange(read));
-      return read.status === 200 || read.status === 404 ? read : undefined;
-    }, { timeoutMs: 20_000, intervalMs: 250, what: `a definite answer for ${ack.name}` }).catch((err: Error) => ({ status: 0, error: err.message } as Exchange));
-    if (e.status !== 200) { lost.push(`${ack.name} (${ack.apiId}) → ${e.status}`); if (e.url) ctx.record(e); else ctx.evidence.push(String(e.error)); }
+    const e = await verifier.readDefinitely(ack.apiId, 20_000);
+    if (e.status !== 200) { lost.push(`${ack.name} (${ack.apiId}) → ${e.status}`); if ('url' in e) ctx.record(e); else ctx.evidence.push(e.error); }
   }
   const listed = await verifier.call('GET', `${PUBLISHER}/apis?limit=1000`);
   const names = ((listed.body as { list?: { name: string }[] }).list ?? []).map((a) => a.name);
@@ -160,6 +155,7 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
   }
   const unreached: string[] = [];
   const inCrashWindow = new Set<string>();
+  let unreachedJudged = 0;
   const readable = load.acks.filter((a) => !lost.some((l) => l.startsWith(`${a.name} `)));
   if (readable.length) {
     for (const a of readable) await verifier.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${a.apiId}&action=Publish`);
@@ -172,7 +168,7 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
         if (!served) {
           const windowed = a.at >= faultRequestedAt - CRASH_WINDOW_MS && a.at <= faultAt;
           unreached.push(`${a.name} on ${w.name} (acknowledged ${round(a.at - faultRequestedAt)} ms from the fault request${windowed ? ', in the crash window' : ''})`);
-          if (windowed) inCrashWindow.add(a.name);
+          if (windowed) inCrashWindow.add(a.name); else unreachedJudged++;
         }
       }
     }
@@ -198,7 +194,7 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
     writesAfterFault: load.acks.filter((a) => a.at > faultAt).length,
     lostAcknowledgedWrites: lost.length,
     duplicatedWrites: duplicated.length,
-    unreachedWorkers: unreached.filter((u) => !inCrashWindow.has(u.split(' ')[0])).length,
+    unreachedWorkers: unreachedJudged,
     unreachedInCrashWindow: inCrashWindow.size,
     failbackMs: failback === null ? null : round(failback),
     ...(lost.length ? { lost } : {}),
