@@ -12,6 +12,7 @@ import { PRODUCTS } from '../generator/products';
 import { ensureImages, Log } from '../generator/runtime/images';
 import { demux, docker, downLab, labContainers, labDirOf, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
 import { retryUntil } from '../generator/runtime/retry';
+import { run } from '../generator/runtime/exec';
 import { LabError } from '../generator/errors';
 import { PROJECT_ROOT } from '../generator/paths';
 import { readLabIdentity, synthLab } from '../generator/synth/writer';
@@ -100,6 +101,29 @@ export class LabTarget implements AsyncDisposable {
       Container: (await this.container(service)).id,
       EndpointConfig: { IPAMConfig: { IPv4Address: addressOf(this.lab, service, network) }, Aliases: [service] },
     });
+  }
+
+  /**
+   * Cuts `service` off `peer` only: inside the service's network namespace every packet from the
+   * peer's `cluster` address is dropped, so connections to it hang as across a broken link (no
+   * reset, no "unreachable"), while the rest of the lab reaches both. Needs `nsenter` and `iptables`
+   * as root on the Docker host ({@link LabTarget.isolationUnavailable}).
+   */
+  async isolate(service: string, peer: string): Promise<void> { await this.peerFilter('-I', service, peer); }
+  async rejoin(service: string, peer: string): Promise<void> { await this.peerFilter('-D', service, peer); }
+
+  /** Why {@link isolate} cannot run from here, or undefined when it can. */
+  static isolationUnavailable(): string | undefined {
+    if (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.startsWith('unix://')) return `the Docker engine is remote (DOCKER_HOST=${process.env.DOCKER_HOST}): nsenter reaches local containers only`;
+    if (process.getuid?.() !== 0) return 'cutting one link needs root on the Docker host (nsenter, iptables): run as root';
+    return undefined;
+  }
+
+  private async peerFilter(op: '-I' | '-D', service: string, peer: string): Promise<void> {
+    const pid = (await (await this.container(service)).inspect()).State.Pid;
+    const rule = ['INPUT', '-s', addressOf(this.lab, peer, 'cluster'), '-j', 'DROP'];
+    const r = await run('nsenter', ['-t', String(pid), '-n', 'iptables', op, ...rule], { timeoutMs: 10_000 });
+    if (r.code !== 0) throw new Error(`iptables ${op} ${rule.join(' ')} in ${service}'s network namespace failed: ${(r.stderr || r.stdout).trim()}`);
   }
 
   async logs(service: string, lines = 20): Promise<string> {

@@ -2,6 +2,7 @@ import type { LabSpec, PatternId } from '../generator/model/lab';
 import { sharedBalancer, slotOf } from '../generator/patterns/common';
 import type { Check } from './check';
 import { checkById } from './checks';
+import { failoverCheck } from './checks/managers-fail-over';
 import { sim } from '../generator/products/sim';
 import type { LabFault, LabTarget, StartOptions } from './lab-target';
 import { readFileSync, writeFileSync } from 'fs';
@@ -99,6 +100,21 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     id: 'nginx-default-timeouts', pattern: 2, check: checkById('managers-fail-over'),
     description: 'the balancer with NGINX\'s default timeouts (60 s to connect, 60 s to read): a stopped or cut-off manager stalls requests',
     options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
+  },
+  {
+    id: 'manager-gives-up-on-database', pattern: 2, check: failoverCheck(['db-partition']),
+    description: 'the managers\' JDBC URLs carry socketTimeout=500: cut off the database, the active one answers 500s at once, which the balancer passes on instead of failing over',
+    options: {
+      faults: [files((dir) => {
+        for (const m of ['manager-1', 'manager-2']) {
+          const file = join(dir, 'nodes', m, 'repository', 'conf', 'deployment.toml');
+          const text = readFileSync(file, 'utf8');
+          const edited = text.replace(/(url = "jdbc:mysql:[^"]*)"/g, '$1&amp;socketTimeout=500"');
+          if (edited === text) throw new Error(`${file} has no JDBC URL to edit`);
+          writeFileSync(file, edited);
+        }
+      })],
+    },
   },
   {
     id: 'worker-balancer-routed-to-managers', pattern: 3, check: checkById('workers-survive-worker-loss'),

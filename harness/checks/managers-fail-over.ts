@@ -4,11 +4,10 @@ import type { LabSpec } from '../../generator/model/lab';
 import { managers } from '../../generator/model/lab';
 import { Check, CheckContext, CheckFailure, round } from '../check';
 
-import { applyFault, NODE_FAULTS, NodeFault, undoFault } from '../faults';
+import { applyFault, faultUnavailable, NODE_FAULTS, NodeFault, parseFaults, undoFault } from '../faults';
 import { impactOf, Recorder, Spread, spread } from '../load';
 
 export type FaultVariant = NodeFault;
-const VARIANTS: readonly FaultVariant[] = NODE_FAULTS;
 const STEADY_MS = 1500;
 const AFTER_RECOVERY_MS = 2000;
 const MAX_AFTER_FAULT_MS = 15_000;
@@ -53,6 +52,8 @@ export type VariantFigures = {
 };
 export type FailoverFigures = {
   servedWhileActiveUp: Record<string, number>; rtoBoundMs: number; stallMs: number; failedRequestsBound: number; runsPerVariant: number;
+  /** Variants that could not be applied from here, and why. */
+  skippedVariants: Record<string, string>;
 } & { [V in FaultVariant]: VariantFigures };
 export type OutageFigures = {
   outageWrites: number; outageWritesAccepted: number; workerRequestsDuringOutage: number; workerFailuresDuringOutage: number; writesRecovered: boolean;
@@ -265,38 +266,53 @@ const fmt = (s: Spread | undefined) => (s ? `${s.min}/${s.median}/${s.max}` : '?
 
 /**
  * Managers fail over without users noticing more than the write the dead node held: passive means
- * passive; stop, kill, freeze and network partition of the active manager, each run N times, cost at
- * most the RTO bound (to the end of the last failed or stalled request), no GET fails, every
- * acknowledged write survives once and reaches every worker, and traffic fails back.
+ * passive; stop, kill, freeze, network partition and database partition of the active manager, each
+ * run N times, cost at most the RTO bound (to the end of the last failed or stalled request), no GET
+ * fails, every acknowledged write survives once and reaches every worker, and traffic fails back.
+ * `variants`: the faults to apply, in order (default `CARBON_LABS_FAILOVER_VARIANTS`, or all).
  */
-export const managersFailOver: Check<FailoverFigures> = {
-  id: 'managers-fail-over',
-  title: 'The passive manager takes over within the RTO bound on stop, kill, pause and partition of the active one (N runs, worst judged), failing no GET and at most the write the node held, losing and duplicating no acknowledged write; traffic fails back',
-  skipReason: (lab) => (onePassive(lab) ? undefined : 'one manager, no passive one to fail over to (see manager-outage-without-ha)'),
-  headline: (f) => VARIANTS.map((v) => `${v}: RTO ${fmt(f[v]?.rtoMs)} ms, failed ${fmt(f[v]?.failedRequests)}, stalled ${fmt(f[v]?.stalledRequests)}, ${f[v]?.lostAcknowledgedWrites ?? '?'} lost, ${f[v]?.duplicatedWrites ?? '?'} duplicated${f[v]?.unreachedInCrashWindow ? `, ${f[v]?.unreachedInCrashWindow} deployed as the node died never reached the gateways` : ''}`).join('; ') + ' (min/median/max)',
-  async run(ctx: CheckContext<FailoverFigures>) {
-    const { lab } = ctx;
-    const active = lab.managers[0].name;
-    const client = await ctx.managerClient();
-    const verifier = await ctx.managerClient();
-    await passiveIsPassive(ctx, client, active);
-    const bounds = { rtoBoundMs: lab.product.timing.rtoBoundMs, failedRequestsBound: WRITERS };
-    const runs = failoverRuns();
-    Object.assign(ctx.figures, bounds, { stallMs: lab.product.timing.stallMs, runsPerVariant: runs });
-    for (const v of VARIANTS) {
-      const done: VariantRun[] = [];
-      for (let run = 1; run <= runs; run++) {
-        const r = await variantRun(ctx, client, verifier, v, run);
-        done.push(r);
-        ctx.figures[v] = summarise(done);
-        ctx.log(`${v} #${run}: ${JSON.stringify(r)}`);
-        // The worst run decides: one that broke the promise ends the check (its figures are kept).
-        const problems = runProblems(v, r, bounds, active);
-        if (problems.length) throw new CheckFailure(`${v} run ${run} of ${runs}: ${problems.join('; ')}`, lab.managers.map((m) => m.name));
+export function failoverCheck(variants?: readonly FaultVariant[]): Check<FailoverFigures> {
+  const chosen = () => variants ?? parseFaults(process.env.CARBON_LABS_FAILOVER_VARIANTS);
+  return {
+    id: 'managers-fail-over',
+    title: 'The passive manager takes over within the RTO bound on stop, kill, pause, partition and database partition of the active one (N runs, worst judged), failing no GET and at most the write the node held, losing and duplicating no acknowledged write; traffic fails back',
+    skipReason: (lab) => (onePassive(lab) ? undefined : 'one manager, no passive one to fail over to (see manager-outage-without-ha)'),
+    headline: (f) => [
+      ...NODE_FAULTS.filter((v) => f[v]).map((v) => `${v}: RTO ${fmt(f[v]?.rtoMs)} ms, failed ${fmt(f[v]?.failedRequests)}, stalled ${fmt(f[v]?.stalledRequests)}, ${f[v]?.lostAcknowledgedWrites ?? '?'} lost, ${f[v]?.duplicatedWrites ?? '?'} duplicated${f[v]?.unreachedInCrashWindow ? `, ${f[v]?.unreachedInCrashWindow} deployed as the node died never reached the gateways` : ''}`),
+      ...Object.keys(f.skippedVariants ?? {}).map((v) => `${v}: skipped`),
+    ].join('; ') + ' (min/median/max)',
+    async run(ctx: CheckContext<FailoverFigures>) {
+      const { lab } = ctx;
+      const active = lab.managers[0].name;
+      const client = await ctx.managerClient();
+      const verifier = await ctx.managerClient();
+      await passiveIsPassive(ctx, client, active);
+      const bounds = { rtoBoundMs: lab.product.timing.rtoBoundMs, failedRequestsBound: WRITERS };
+      const runs = failoverRuns();
+      Object.assign(ctx.figures, bounds, { stallMs: lab.product.timing.stallMs, runsPerVariant: runs, skippedVariants: {} });
+      for (const v of chosen()) {
+        const unavailable = faultUnavailable(v);
+        if (unavailable) {
+          ctx.figures.skippedVariants![v] = unavailable;
+          ctx.log(`${v}: skipped (${unavailable})`);
+          continue;
+        }
+        const done: VariantRun[] = [];
+        for (let run = 1; run <= runs; run++) {
+          const r = await variantRun(ctx, client, verifier, v, run);
+          done.push(r);
+          ctx.figures[v] = summarise(done);
+          ctx.log(`${v} #${run}: ${JSON.stringify(r)}`);
+          // The worst run decides: one that broke the promise ends the check (its figures are kept).
+          const problems = runProblems(v, r, bounds, active);
+          if (problems.length) throw new CheckFailure(`${v} run ${run} of ${runs}: ${problems.join('; ')}`, lab.managers.map((m) => m.name));
+        }
       }
-    }
-  },
-};
+    },
+  };
+}
+
+export const managersFailOver = failoverCheck();
 
 /** Pattern 1 has no passive manager: while its one manager is down, writes fail and workers keep serving. */
 export const managerOutageWithoutHa: Check<OutageFigures> = {

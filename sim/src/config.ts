@@ -10,6 +10,12 @@ export interface DatabaseConfig {
   readonly database: string;
   readonly user: string;
   readonly password: string;
+  /**
+   * Connector/J's `socketTimeout` URL property (ms): how long a query may wait for the database
+   * before it fails. Its default, 0, waits for ever: a node cut off its database hangs, as the
+   * product does with WSO2's stock URLs.
+   */
+  readonly socketTimeoutMs: number;
 }
 
 /** What the stand-in reads from deployment.toml; the same keys the product reads. */
@@ -88,11 +94,14 @@ export function readFaults(env: NodeJS.ProcessEnv): Faults {
 type Table = Record<string, unknown>;
 const table = (t: Table, key: string): Table => (t[key] ?? {}) as Table;
 
-/** `jdbc:mysql://db:3306/WSO2AM_DB?useSSL=false&amp;...` → host, port, database. */
-export function parseJdbcUrl(url: string): { host: string; port: number; database: string } {
-  const m = /^jdbc:mysql:\/\/([^:/?]+)(?::(\d+))?\/([^?]+)/.exec(url.replace(/&amp;/g, '&'));
+/** `jdbc:mysql://db:3306/WSO2AM_DB?useSSL=false&amp;socketTimeout=500` → host, port, database, socket timeout. */
+export function parseJdbcUrl(url: string): { host: string; port: number; database: string; socketTimeoutMs: number } {
+  const m = /^jdbc:mysql:\/\/([^:/?]+)(?::(\d+))?\/([^?]+)(?:\?(.*))?$/.exec(url.replace(/&amp;/g, '&'));
   if (!m) throw new Error(`unsupported JDBC URL "${url}": expected jdbc:mysql://host:port/database`);
-  return { host: m[1], port: Number(m[2] ?? 3306), database: m[3] };
+  const socketTimeout = new URLSearchParams(m[4] ?? '').get('socketTimeout') ?? '0';
+  // Connector/J refuses a property value that is not an integer.
+  if (!/^\d+$/.test(socketTimeout)) throw new Error(`JDBC URL "${url}": socketTimeout must be a whole number of ms (got "${socketTimeout}")`);
+  return { host: m[1], port: Number(m[2] ?? 3306), database: m[3], socketTimeoutMs: Number(socketTimeout) };
 }
 
 function database(t: Table, key: string): DatabaseConfig | undefined {

@@ -10,6 +10,7 @@ export async function openDatabase(name: string, cfg: DatabaseConfig, attempts =
     host: cfg.host, port: cfg.port, database: cfg.database, user: cfg.user, password: cfg.password,
     connectionLimit: 8, connectTimeout: 3000, enableKeepAlive: true,
   });
+  if (cfg.socketTimeoutMs) socketTimeouts.set(pool, cfg.socketTimeoutMs);
   for (let i = 1; ; i++) {
     try {
       await pool.query('SELECT 1');
@@ -23,13 +24,20 @@ export async function openDatabase(name: string, cfg: DatabaseConfig, attempts =
   }
 }
 
+const socketTimeouts = new WeakMap<Pool, number>();
+
+/** A query as Connector/J runs it: waiting for ever, or failing after the URL's `socketTimeout`. */
+function query<T extends Row[]>(pool: Pool, sql: string, params: unknown[]) {
+  return pool.query<T>({ sql, timeout: socketTimeouts.get(pool), values: params });
+}
+
 export async function rows(pool: Pool, sql: string, params: unknown[] = []): Promise<Row[]> {
-  const [result] = await pool.query<Row[]>(sql, params);
+  const [result] = await query<Row[]>(pool, sql, params);
   return result;
 }
 
 export async function exec(pool: Pool, sql: string, params: unknown[] = []): Promise<void> {
-  await pool.query(sql, params);
+  await query(pool, sql, params);
 }
 
 export const isDuplicate = (err: unknown) => (err as { code?: string }).code === 'ER_DUP_ENTRY';

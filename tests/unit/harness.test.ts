@@ -8,6 +8,7 @@ import { impactOf, spread } from '../../harness/load';
 import { cell, figureTables, markdownTable } from '../../harness/report/figures';
 import { failoverRuns, FaultVariant, runProblems, VariantRun } from '../../harness/checks/managers-fail-over';
 import { tempDir } from '../support/labs';
+import { NODE_FAULTS, parseFaults } from '../../harness/faults';
 
 /** The pure parts of the harness: check outcomes, skips and percentiles, without Docker. */
 describe('running a check', () => {
@@ -75,6 +76,12 @@ describe('spread of runs and judging one run', () => {
     expect(spread([null])).toEqual({ min: null, median: null, max: null });
   });
 
+  test('CARBON_LABS_FAILOVER_VARIANTS: default every fault, a chosen few in the usual order, or an error naming the faults', () => {
+    expect(parseFaults(undefined)).toEqual(NODE_FAULTS);
+    expect(parseFaults(' db-partition, stop ')).toEqual(['stop', 'db-partition']);
+    expect(() => parseFaults('stop,reboot')).toThrow('no fault "reboot"; the faults are stop, kill, pause, partition, db-partition');
+  });
+
   test('CARBON_LABS_FAILOVER_RUNS: default 3, a whole number ≥ 1 or a clear error', () => {
     expect(failoverRuns({})).toBe(3);
     expect(failoverRuns({ CARBON_LABS_FAILOVER_RUNS: '5' })).toBe(5);
@@ -93,6 +100,8 @@ describe('spread of runs and judging one run', () => {
     ['a failed GET', { ...clean, failedRequests: 2, failedIdempotent: 1 }, 'kill', ['2 requests failed', '1 GETs failed']],
     ['a request sent to the node after Docker stopped it', { ...clean, failedAfterFault: 1 }, 'stop', ['started after the stop failed']],
     ['the same after a pause (allowed: the balancer learns of a frozen node by its timeout)', { ...clean, failedAfterFault: 1 }, 'pause', []],
+    ['the same when cut off the database (the node answers, slowly: the balancer learns by its timeout)', { ...clean, failedAfterFault: 1 }, 'db-partition', []],
+    ['a manager cut off the database answering 500s that reach users', { ...clean, failedRequests: 5, failedIdempotent: 2, failedAfterFault: 3 }, 'db-partition', ['5 requests failed', '2 GETs failed']],
     ['users in trouble past the bound', { ...clean, rtoMs: 3500 }, 'pause', ['RTO 3500 ms']],
     ['a write stored twice', { ...clean, duplicatedWrites: 1, duplicated: ['Fo1 revision ×2'] }, 'kill', ['stored more than once']],
     ['a write that never reached a worker', { ...clean, unreachedWorkers: 2, unreached: ['Fo7 on worker-1 (acknowledged -900 ms from the fault request)'] }, 'stop', ['never reached a worker']],

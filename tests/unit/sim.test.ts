@@ -49,8 +49,10 @@ describe('what the stand-in reads from a generated deployment.toml', () => {
   });
 
   test('JDBC URLs as the lab writes them (with &amp;), and a clear error otherwise', () => {
-    expect(parseJdbcUrl('jdbc:mysql://db:3306/WSO2AM_DB?useSSL=false&amp;autoReconnect=true')).toEqual({ host: 'db', port: 3306, database: 'WSO2AM_DB' });
-    expect(parseJdbcUrl('jdbc:mysql://db-2/X')).toEqual({ host: 'db-2', port: 3306, database: 'X' });
+    expect(parseJdbcUrl('jdbc:mysql://db:3306/WSO2AM_DB?useSSL=false&amp;autoReconnect=true')).toEqual({ host: 'db', port: 3306, database: 'WSO2AM_DB', socketTimeoutMs: 0 });
+    expect(parseJdbcUrl('jdbc:mysql://db-2/X')).toEqual({ host: 'db-2', port: 3306, database: 'X', socketTimeoutMs: 0 });
+    expect(parseJdbcUrl('jdbc:mysql://db/X?useSSL=false&amp;socketTimeout=500').socketTimeoutMs).toBe(500);
+    expect(() => parseJdbcUrl('jdbc:mysql://db/X?socketTimeout=half')).toThrow(/socketTimeout must be a whole number/);
     expect(() => parseJdbcUrl('jdbc:h2:./repository/database/WSO2AM_DB')).toThrow(/expected jdbc:mysql/);
   });
 
