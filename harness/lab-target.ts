@@ -10,7 +10,7 @@ import { buildLab, projectName } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
 import { PRODUCTS } from '../generator/products';
 import { ensureImages, Log } from '../generator/runtime/images';
-import { demux, docker, downLab, labContainers, labDirOf, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
+import { containerLogs, demuxed, docker, downLab, labContainers, labDirOf, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
 import { retryUntil } from '../generator/runtime/retry';
 import { run } from '../generator/runtime/exec';
 import { LabError } from '../generator/errors';
@@ -127,22 +127,15 @@ export class LabTarget implements AsyncDisposable {
   }
 
   async logs(service: string, lines = 20): Promise<string> {
-    const buffer = await (await this.container(service)).logs({ stdout: true, stderr: true, tail: lines }).catch(() => Buffer.from(''));
-    return demux(buffer as unknown as Buffer).trim();
+    return (await containerLogs(await this.container(service), lines)).trim();
   }
 
   /** Runs a command in a service's container; its exit code and output. */
   async exec(service: string, command: readonly string[]): Promise<{ code: number; output: string }> {
     const execution = await (await this.container(service)).exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
-    const stream = await execution.start({});
-    const chunks: Buffer[] = [];
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', resolve);
-      stream.on('error', reject);
-    });
+    const output = await demuxed(await execution.start({}));
     const { ExitCode } = await execution.inspect();
-    return { code: ExitCode ?? -1, output: demux(Buffer.concat(chunks)).trim() };
+    return { code: ExitCode ?? -1, output: output.trim() };
   }
 
   async memory(service: string): Promise<number> {

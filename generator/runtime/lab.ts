@@ -4,6 +4,8 @@ import { parse } from 'dotenv';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
+import { Readable, Writable } from 'stream';
+import { finished } from 'stream/promises';
 import { LabError } from '../errors';
 import type { LabSpec } from '../model/lab';
 import { BACKEND_URL, DB, makeArgs, ONE_SHOT_SERVICES, PORTAL_HOST, portalPort, TRUST, workers } from '../model/lab';
@@ -105,19 +107,22 @@ const ready = (c: ContainerState) =>
   oneShot(c.service) ? c.exitCode === 0 : c.state === 'running' && (c.health === undefined || c.health === 'healthy');
 
 async function lastLogLines(id: string, lines = 15): Promise<string> {
-  const buffer = await docker.getContainer(id).logs({ stdout: true, stderr: true, tail: lines }).catch(() => Buffer.from(''));
-  return demux(buffer as Buffer);
+  return containerLogs(docker.getContainer(id), lines);
 }
 
-/** Docker multiplexes stdout and stderr in 8-byte framed chunks when there is no TTY. */
-export function demux(buffer: Buffer): string {
-  let out = '';
-  for (let i = 0; i + 8 <= buffer.length;) {
-    const size = buffer.readUInt32BE(i + 4);
-    out += buffer.subarray(i + 8, i + 8 + size).toString('utf8');
-    i += 8 + size;
-  }
-  return out || buffer.toString('utf8');
+/** The last `lines` log lines of a container, stdout and stderr interleaved ('' when it has none or is gone). */
+export async function containerLogs(container: Docker.Container, lines: number): Promise<string> {
+  const buffer = await container.logs({ stdout: true, stderr: true, tail: lines }).catch(() => Buffer.from(''));
+  return demuxed(Readable.from([buffer as unknown as Buffer]));
+}
+
+/** Docker's multiplexed stdout/stderr (no TTY) as text, split by dockerode's own demuxer. */
+export async function demuxed(stream: NodeJS.ReadableStream): Promise<string> {
+  const chunks: Buffer[] = [];
+  const sink = new Writable({ write(chunk: Buffer, _encoding, done) { chunks.push(chunk); done(); } });
+  docker.modem.demuxStream(stream, sink, sink);
+  await finished(stream);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Waits until every service is healthy (or done, for one-shots), printing progress. */
