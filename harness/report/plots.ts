@@ -9,7 +9,7 @@ async function svg(spec: TopLevelSpec): Promise<string> {
   return view.toSVG();
 }
 
-/** Each request's outcome over time, one panel per fault, the fault as a red rule. */
+/** Each request's outcome over time, one panel per fault in the order they were applied, the fault as a red rule. */
 export async function timelineSvg(result: CheckResult): Promise<string | undefined> {
   if (!result.timelines.length) return undefined;
   const values = result.timelines.flatMap((tl) => tl.points.map((p) => ({ ...p, fault: tl.name, seconds: (p.t - tl.faultAt) / 1000, outcome: p.ok ? 'ok' : 'failed' })));
@@ -17,7 +17,8 @@ export async function timelineSvg(result: CheckResult): Promise<string | undefin
     $schema: 'https://vega.github.io/schema/vega-lite/v5.json',
     title: `${result.id}: requests around the fault (t = 0)`,
     data: { values },
-    facet: { row: { field: 'fault', type: 'nominal', title: null } },
+    // Vega-Lite sorts panels by name unless told: keep the run order (stop, kill, pause, ...).
+    facet: { row: { field: 'fault', type: 'nominal', title: null, sort: result.timelines.map((tl) => tl.name) } },
     spec: {
       width: 640, height: 140,
       layer: [

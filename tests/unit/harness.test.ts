@@ -1,7 +1,7 @@
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
 import { synthLab } from '../../generator/synth/writer';
-import { Check, CheckFailure, percentile, runCheck } from '../../harness/check';
+import { Check, CheckFailure, CheckResult, percentile, runCheck } from '../../harness/check';
 import { LabTarget } from '../../harness/lab-target';
 import { headline } from '../../harness/report/write';
 import { impactOf, spread } from '../../harness/load';
@@ -9,6 +9,7 @@ import { cell, figureTables, markdownTable } from '../../harness/report/figures'
 import { failoverRuns, FaultVariant, runProblems, VariantRun } from '../../harness/checks/managers-fail-over';
 import { tempDir } from '../support/labs';
 import { NODE_FAULTS, parseFaults } from '../../harness/faults';
+import { timelineSvg } from '../../harness/report/plots';
 
 /** The pure parts of the harness: check outcomes, skips and percentiles, without Docker. */
 describe('running a check', () => {
@@ -128,5 +129,19 @@ describe('figures as tables in the reports', () => {
     ]);
     expect(markdownTable(tables[0])[0]).toBe('| figure | value |');
     expect(cell({ a: [1, 2], b: null })).toBe('a: 1, 2, b: —');
+  });
+});
+
+describe('timeline plots', () => {
+  test('one panel per fault, in the order the faults were applied (not by name)', async () => {
+    const names = ['stop manager-1', 'kill manager-1', 'pause manager-1'];
+    const result: CheckResult = {
+      id: 'managers-fail-over', title: 't', status: 'passed', figures: {}, evidence: [], durationMs: 1,
+      timelines: names.map((name) => ({ name, faultAt: 100, points: [{ t: 50, method: 'GET api', status: 200, ok: true, ms: 10 }, { t: 150, method: 'GET api', status: 502, ok: false, ms: 20 }] })),
+    };
+    const svg = (await timelineSvg(result))!;
+    const at = names.map((n) => svg.indexOf(`>${n}<`));
+    expect(at.every((i) => i > 0)).toBe(true);
+    expect([...at].sort((a, b) => a - b)).toEqual(at);
   });
 });
