@@ -5,14 +5,15 @@ import { existsSync, readFileSync } from 'fs';
 import { join, resolve } from 'path';
 import { PROJECT_ROOT } from './paths';
 import { ChecksFailed, LabError } from './errors';
-import type { LabSpec } from './model/lab';
-import { makeArgs } from './model/lab';
-import { buildLab, parseLabName, parsePattern } from './patterns';
+import type { LabScale, LabSpec } from './model/lab';
+import { makeArgs, managers, scaleArgs, workers } from './model/lab';
+import type { PatternProps } from './patterns';
+import { buildLab, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
 import { DEFAULT_PRODUCT, resolveProduct } from './products';
 import { ensureImages } from './runtime/images';
 import { ContainerState, downLab, labContainers, labDirOf, labProjects, labUrls, readLabEnv, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
-import { MANIFEST, readLabIdentity, synthLab } from './synth/writer';
+import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/writer';
 import { allocateSlot } from './runtime/slots';
 
 const AUTO_PRODUCT = 'auto';
@@ -21,7 +22,7 @@ const log = (line: string) => process.stderr.write(`carbon-labs: ${line}\n`);
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-interface LabOptions { pattern?: string; product?: string; out?: string; force?: boolean; name?: string }
+interface LabOptions { pattern?: string; product?: string; out?: string; force?: boolean; name?: string; workers?: string; managers?: string }
 
 /** Where named labs live unless `--out` says otherwise (git-ignored). */
 const LOCAL_LABS = join('labs', 'local');
@@ -42,13 +43,40 @@ async function chooseProduct(id: string, canPull: boolean): Promise<string> {
   return 'sim';
 }
 
+/** The node counts the user gave (`--workers`, `--managers`), each within the bounds every pattern shares. */
+function askedScale(o: LabOptions): LabScale {
+  return {
+    ...(o.workers === undefined ? {} : { workers: parseWorkers(o.workers) }),
+    ...(o.managers === undefined ? {} : { managers: parseManagers(o.managers) }),
+  };
+}
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`;
+const sizeOf = (lab: LabSpec) => `${plural(workers(lab).length, 'worker')} and ${plural(managers(lab).length, 'manager')}`;
+
+/**
+ * The lab as it was made, for the commands that act on one (status, down, logs, exec,
+ * conformance): its recorded scale; a count the user gave that differs is an error, not a resize.
+ */
+function asMade(pattern: LabSpec['pattern'], props: Omit<PatternProps, keyof LabScale>, recorded: LabScale, asked: LabScale, dir: string): LabSpec {
+  const lab = buildLab(pattern, { ...props, ...recorded });
+  const resized = buildLab(pattern, { ...props, ...recorded, ...asked });
+  if (sizeOf(lab) !== sizeOf(resized)) {
+    throw new LabError(`${lab.project} (${dir}) has ${sizeOf(lab)}, not ${sizeOf(resized)}`, `leave WORKERS and MANAGERS out (a lab remembers its size), or resize it: make down ${makeArgs(lab)}, then make lab ${makeArgs(resized)}`);
+  }
+  return lab;
+}
+
 /**
  * The lab a command means. Unnamed: one per product and pattern, in labs/<product>/pattern-<n>.
  * Named (`--name`): its own folder (labs/local/<name>), project, subnets and host ports; once
  * generated, its pattern, product (`auto` resolved once) and slot are read back from its manifest.
+ * Its size: `generate`/`up` make the one asked (a named lab keeps its own unless asked), the other
+ * commands read it from the lab's manifest.
  */
 async function resolveLab(o: LabOptions, mode: { create?: boolean; canPull?: boolean } = {}): Promise<{ lab: LabSpec; dir: string }> {
   const pattern = o.pattern === undefined ? undefined : parsePattern(o.pattern);
+  const asked = askedScale(o);
   if (o.name) {
     const name = parseLabName(o.name);
     const dir = resolve(o.out ?? join(LOCAL_LABS, name));
@@ -56,16 +84,20 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; canPull?: boo
       const known = readLabIdentity(dir);
       if (pattern !== undefined && pattern !== known.pattern) throw new LabError(`lab ${name} is pattern ${known.pattern} (${dir}), not ${pattern}`, `make down NAME=${name}, remove ${dir}, then make lab PATTERN=${pattern} NAME=${name}; or choose another NAME`);
       if (o.product && o.product !== AUTO_PRODUCT && o.product !== known.product) throw new LabError(`lab ${name} runs ${known.product} (${dir}), not ${o.product}`, `make down NAME=${name}, remove ${dir}, then make lab PRODUCT=${o.product} NAME=${name}; or choose another NAME`);
-      return { lab: buildLab(known.pattern, { product: resolveProduct(known.product), named: known.named ?? { name, slot: await allocateSlot(resolve(LOCAL_LABS)) } }), dir };
+      const props = { product: resolveProduct(known.product), named: known.named ?? { name, slot: await allocateSlot(resolve(LOCAL_LABS)) } };
+      const recorded = known.scale ?? {};
+      return { lab: mode.create ? buildLab(known.pattern, { ...props, ...recorded, ...asked }) : asMade(known.pattern, props, recorded, asked, dir), dir };
     }
     if (!mode.create) throw new LabError(`no lab named ${name} (nothing in ${dir})`, `make lab PATTERN=3 NAME=${name}`);
     if (pattern === undefined) throw new LabError(`a new lab needs a pattern`, `make lab PATTERN=3 NAME=${name}`);
     const product = resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull));
-    return { lab: buildLab(pattern, { product, named: { name, slot: await allocateSlot(resolve(LOCAL_LABS)) } }), dir };
+    return { lab: buildLab(pattern, { product, named: { name, slot: await allocateSlot(resolve(LOCAL_LABS)) }, ...asked }), dir };
   }
   if (pattern === undefined) throw new LabError('--pattern N is needed (or --name NAME of a named lab)', 'make lab PATTERN=3');
-  const lab = buildLab(pattern, { product: resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull)) });
-  return { lab, dir: labDir(lab, o.out) };
+  const product = resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull));
+  const lab = buildLab(pattern, { product, ...asked });
+  const dir = labDir(lab, o.out);
+  return { lab: mode.create ? lab : asMade(pattern, { product }, readLabScale(dir) ?? asked, asked, dir), dir };
 }
 
 /** A lab that must already be on disk (down, logs, exec act on one). */
@@ -86,19 +118,50 @@ function compose(dir: string, args: readonly string[]): number {
   return r.status ?? 1;
 }
 
-async function generate(options: LabOptions, canPull: boolean): Promise<{ lab: LabSpec; dir: string }> {
-  const { lab, dir } = await resolveLab(options, { create: true, canPull });
-  const result = synthLab(lab, dir, { force: options.force });
+const scaleText = (scale: LabScale | undefined) => scaleArgs(scale).join(' ') || "the pattern's default size";
+
+/** Writes the lab, saying how many files changed, and when its size changes (an unnamed lab's is what is asked). */
+function writeLab({ lab, dir }: { lab: LabSpec; dir: string }, force?: boolean): void {
+  const recorded = readLabScale(dir);
+  if (recorded && scaleText(recorded) !== scaleText(lab.scale)) log(`${dir}: resized from ${scaleText(recorded)} to ${scaleText(lab.scale)}`);
+  const result = synthLab(lab, dir, { force });
   log(`${dir}: ${result.written.length} written, ${result.unchanged.length} unchanged${result.removed.length ? `, ${result.removed.length} removed` : ''}`);
-  return { lab, dir };
 }
 
-function labCommand(program: Command, name: string, description: string): Command {
-  return program.command(name).description(description)
+/**
+ * A running lab changes size only once it is down: its containers keep the files they started
+ * with (the writer replaces a file, a bind mount holds on to the old one), so its balancer would
+ * never send to a new worker, nor its gateways forget a removed manager.
+ */
+async function refuseResizeWhileRunning(lab: LabSpec): Promise<void> {
+  const containers = await labContainers(lab.project).catch(() => [] as ContainerState[]);
+  if (!containers.some((c) => c.state === 'running')) return;
+  const refusal = resizeRefusal(lab, containers.map((c) => c.service));
+  if (refusal) throw refusal;
+}
+
+/** The error for asking a running lab (its compose services) for another size; none when it has that size. */
+export function resizeRefusal(lab: LabSpec, services: readonly string[]): LabError | undefined {
+  const count = (role: string) => services.filter((s) => new RegExp(`^${role}-\\d+$`).test(s)).length;
+  const asRunning = buildLab(lab.pattern, { product: lab.product, named: lab.named, workers: count('worker'), managers: count('manager') });
+  if (sizeOf(asRunning) === sizeOf(lab)) return undefined;
+  return new LabError(`${lab.project} is running with ${sizeOf(asRunning)}; it can have ${sizeOf(lab)} only after it is down`,
+    `make down ${makeArgs({ ...lab, scale: undefined })}, then make lab ${makeArgs(lab)}; or keep its size: make lab ${makeArgs(asRunning)}`);
+}
+
+/** The options every command that addresses one lab takes. */
+function labOptions(command: Command): Command {
+  return command
     .option('--pattern <n>', 'clustering pattern: 1, 2 or 3 (a named lab remembers its own)')
     .option('--product <id>', `apim-4.3.0 (real image, the default), sim (stand-in) or ${AUTO_PRODUCT} (real when its image can be had; a named lab resolves it once)`)
     .option('--name <name>', 'a named lab: its own project, subnets and host ports, so several run side by side (folder labs/local/<name>)')
-    .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>, or labs/local/<name>)');
+    .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>, or labs/local/<name>)')
+    .option('--workers <n>', `workers, ${WORKER_COUNTS.min} to ${WORKER_COUNTS.max} (default ${WORKER_COUNTS.default}; recorded in the lab: a named lab keeps its own, the commands after up check it)`)
+    .option('--managers <n>', "managers: 1 on pattern 1, 2 on pattern 2, 1 or 2 on pattern 3 (default the pattern's; recorded like --workers)");
+}
+
+function labCommand(program: Command, name: string, description: string): Command {
+  return labOptions(program.command(name).description(description));
 }
 
 export function cli(): Command {
@@ -111,13 +174,15 @@ export function cli(): Command {
 
   labCommand(program, 'generate', 'write the lab folder, nothing else')
     .option('--force', 'overwrite generated files you edited')
-    .action(async (o: LabOptions) => { await generate(o, false); });
+    .action(async (o: LabOptions) => { writeLab(await resolveLab(o, { create: true }), o.force); });
 
   labCommand(program, 'up', 'generate the lab, start it, wait until every node is healthy, print URLs')
     .option('--force', 'overwrite generated files you edited')
     .option('--rebuild', 'rebuild the stand-in image first')
     .action(async (o: LabOptions & { rebuild?: boolean }) => {
-      const { lab, dir } = await generate(o, true);
+      const { lab, dir } = await resolveLab(o, { create: true, canPull: true });
+      await refuseResizeWhileRunning(lab);
+      writeLab({ lab, dir }, o.force);
       await requireDocker();
       const imagesEnv = await ensureImages(lab.product, log, { rebuildSim: o.rebuild });
       const seconds = await upLab(lab, dir, { imagesEnv, budgetSeconds: lab.product.timing.startupBudgetSeconds, log });
@@ -125,15 +190,11 @@ export function cli(): Command {
       for (const line of labUrls(lab, dir)) print(line);
     });
 
-  program.command('down').description('stop and remove the lab (containers, networks, database volume)')
-    .option('--pattern <n>', 'clustering pattern: 1, 2 or 3')
-    .option('--product <id>', `apim-4.3.0, sim or ${AUTO_PRODUCT}`)
-    .option('--name <name>', 'a named lab')
-    .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>, or labs/local/<name>)')
+  labCommand(program, 'down', 'stop and remove the lab (containers, networks, database volume)')
     .option('--all', 'every carbon-labs lab on this Docker engine')
     .action(async (o: LabOptions & { all?: boolean }) => {
       if (o.all) {
-        if (o.pattern || o.name) throw new LabError('--all removes every lab; it takes no --pattern or --name', 'carbon-labs down --all');
+        if (o.pattern || o.name || o.workers || o.managers) throw new LabError('--all removes every lab; it takes no --pattern, --name, --workers or --managers', 'carbon-labs down --all');
         await requireDocker();
         const projects = await labProjects();
         if (!projects.length) log('no carbon-labs lab on this Docker engine');
@@ -214,7 +275,7 @@ export function cli(): Command {
   labCommand(program, 'conformance', 'run the conformance checks with Jest on the lab (attaches to a running one), write reports/<product>/pattern-<n>/')
     .action(async (o: LabOptions) => {
       const { lab } = await resolveLab(o);
-      const { pattern, product: { id: product }, named } = lab;
+      const { pattern, product: { id: product }, named, scale } = lab;
       await requireDocker();
       const reports = resolve(PROJECT_ROOT, 'reports', ...(named ? ['local', named.name] : [product, `pattern-${pattern}`]));
       const jest = spawnSync(process.execPath, [resolve(PROJECT_ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--selectProjects', 'conformance', '--runInBand'], {
@@ -223,6 +284,8 @@ export function cli(): Command {
         env: {
           ...process.env, CARBON_LABS_PATTERN: String(pattern), CARBON_LABS_PRODUCT: product, CARBON_LABS_REPORTS: reports,
           ...(named ? { CARBON_LABS_NAME: named.name, CARBON_LABS_SLOT: String(named.slot) } : {}),
+          ...(scale?.workers ? { CARBON_LABS_WORKERS: String(scale.workers) } : {}),
+          ...(scale?.managers ? { CARBON_LABS_MANAGERS: String(scale.managers) } : {}),
           JEST_JUNIT_OUTPUT_DIR: reports, JEST_JUNIT_OUTPUT_NAME: 'junit.xml',
         },
       });
@@ -269,5 +332,5 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
-  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+  void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

@@ -4,7 +4,7 @@ import { runCheck } from './check';
 import { CHECKS } from './checks';
 import { isolationBoundMs } from './checks/admin-load-isolation';
 import { WORKER_LOSS_FAILED_REQUESTS_BOUND } from './checks/workers-survive-worker-loss';
-import type { LabName, PatternId } from '../generator/model/lab';
+import type { LabName, LabScale, PatternId } from '../generator/model/lab';
 import type { ProductSpec } from '../generator/products/product';
 import { LabTarget, openLab } from './lab-target';
 import { docker, labContainers } from '../generator/runtime/lab';
@@ -16,6 +16,9 @@ export interface ConformanceRun {
   readonly product: string;
   readonly pattern: number;
   readonly project: string;
+  /** The lab's size: its workers and managers. */
+  readonly workers: number;
+  readonly managers: number;
   readonly startedAt: string;
   readonly durationMs: number;
   /** Seconds from `up` to every node healthy (0 when attached to a running lab). */
@@ -58,6 +61,8 @@ export interface RunOptions {
   readonly product: ProductSpec;
   /** A named lab (`make lab NAME=…`): attached to when it runs, else started under its name. */
   readonly named?: LabName;
+  /** Node counts other than the pattern's default (`--workers`, `--managers`) for a lab it starts. */
+  readonly scale?: LabScale;
   readonly checks?: readonly Check[];
   readonly log?: Log;
 }
@@ -66,7 +71,7 @@ export interface RunOptions {
 export async function runConformance(options: RunOptions): Promise<ConformanceRun> {
   const log: Log = options.log ?? (() => undefined);
   const started = Date.now();
-  await using lab = await openLab(options.pattern, options.product, log, options.named);
+  await using lab = await openLab(options.pattern, options.product, log, options.named, options.scale);
   const labStartSeconds = (Date.now() - started) / 1000;
   const results: CheckResult[] = [];
   for (const check of options.checks ?? CHECKS) {
@@ -81,6 +86,8 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRu
     product: options.product.id,
     pattern: options.pattern,
     project: lab.lab.project,
+    workers: lab.workers.length,
+    managers: lab.managers.length,
     startedAt: new Date(started).toISOString(),
     durationMs: Date.now() - started,
     labStartSeconds,

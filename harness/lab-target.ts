@@ -3,7 +3,7 @@ import { rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import YAML from 'yaml';
 import { GenericContainer } from 'testcontainers';
-import type { LabName, LabSpec, NetworkName, NodeSpec, PatternId } from '../generator/model/lab';
+import type { LabName, LabScale, LabSpec, NetworkName, NodeSpec, PatternId } from '../generator/model/lab';
 import { addressOf, BACKEND_URL, makeArgs, managers, workers } from '../generator/model/lab';
 import { PORTS } from '../generator/products/product';
 import { buildLab, projectName } from '../generator/patterns';
@@ -262,16 +262,19 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
 /** The running lab of that compose project, wherever its folder is (from compose's labels). */
 export async function attachLab(project: string): Promise<LabTarget> {
   const dir = await labDirOf(project);
-  const { pattern, product, named } = readLabIdentity(dir);
-  return new LabTarget(buildLab(pattern, { product: PRODUCTS[product], named }), dir);
+  const { pattern, product, named, scale } = readLabIdentity(dir);
+  return new LabTarget(buildLab(pattern, { product: PRODUCTS[product], named, ...scale }), dir);
 }
 
-/** Attaches to the lab when it runs (e.g. started by `make lab`), else starts it (named: under its name). */
-export async function openLab(pattern: PatternId, product: ProductSpec, log: Log = () => undefined, named?: LabName): Promise<LabTarget> {
+/**
+ * Attaches to the lab when it runs (e.g. started by `make lab`; its own size, from its manifest),
+ * else starts it (named: under its name; `scale`: that many nodes).
+ */
+export async function openLab(pattern: PatternId, product: ProductSpec, log: Log = () => undefined, named?: LabName, scale: LabScale = {}): Promise<LabTarget> {
   const project = projectName(product, pattern, named);
   if ((await labContainers(project)).some((c) => c.state === 'running')) {
     log(`attaching to running lab ${project}`);
     return attachLab(project);
   }
-  return startLab(buildLab(pattern, { product, named }), { log, ...(named ? { dir: join(PROJECT_ROOT, 'dist', 'labs', named.name) } : {}) });
+  return startLab(buildLab(pattern, { product, named, ...scale }), { log, ...(named ? { dir: join(PROJECT_ROOT, 'dist', 'labs', named.name) } : {}) });
 }

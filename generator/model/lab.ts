@@ -124,6 +124,26 @@ export interface LabName {
   readonly slot: number;
 }
 
+/**
+ * The node counts a lab was asked for where they differ from its pattern's default (`--workers`,
+ * `--managers`). Absent on a lab of the default size (every committed lab): its files, manifest
+ * and commands stay as they were.
+ */
+export interface LabScale {
+  readonly workers?: number;
+  readonly managers?: number;
+}
+
+/** The scale options in the order commands spell them (`--workers`, then `--managers`). */
+export const SCALE_KEYS = ['workers', 'managers'] as const;
+
+/** A lab's scale as `[option, count]` pairs, in `SCALE_KEYS` order; none for the default size. */
+export const scaleEntries = (scale: LabScale | undefined): [typeof SCALE_KEYS[number], number][] =>
+  SCALE_KEYS.flatMap((key) => (scale?.[key] === undefined ? [] : [[key, scale[key]!]]));
+
+/** A lab's scale as make variables: `['WORKERS=5']`; none for the default size. */
+export const scaleArgs = (scale: LabScale | undefined): string[] => scaleEntries(scale).map(([key, n]) => `${key.toUpperCase()}=${n}`);
+
 /** Slots 0–5 are the unnamed labs (product × pattern); named labs take the next free one. */
 export const NAMED_SLOTS = { first: 6, last: 39 } as const;
 
@@ -134,6 +154,8 @@ export interface LabSpec {
   readonly project: string;
   /** Set for a lab the user named; unnamed labs are one per product and pattern. */
   readonly named?: LabName;
+  /** Set for a lab whose node counts are not its pattern's default. */
+  readonly scale?: LabScale;
   readonly networks: readonly NetworkSpec[];
   readonly nodes: readonly NodeSpec[];
   readonly balancers: readonly BalancerSpec[];
@@ -143,9 +165,12 @@ export interface LabSpec {
   readonly workerEndpointHost: string;
 }
 
-/** The make variables that address this lab: `PATTERN=3 PRODUCT=sim`, and `NAME=a` for a named one. */
-export function makeArgs(lab: Pick<LabSpec, 'pattern' | 'product' | 'named'>): string {
-  return `PATTERN=${lab.pattern} PRODUCT=${lab.product.id}${lab.named ? ` NAME=${lab.named.name}` : ''}`;
+/**
+ * The make variables that address this lab: `PATTERN=3 PRODUCT=sim`, its scale when it is not the
+ * default (`WORKERS=5`, `MANAGERS=1`), and `NAME=a` for a named one.
+ */
+export function makeArgs(lab: Pick<LabSpec, 'pattern' | 'product' | 'named' | 'scale'>): string {
+  return [`PATTERN=${lab.pattern}`, `PRODUCT=${lab.product.id}`, ...scaleArgs(lab.scale), ...(lab.named ? [`NAME=${lab.named.name}`] : [])].join(' ');
 }
 
 /** Listener kinds that carry WebSocket connections (the `Upgrade` handshake, long-lived). */

@@ -7,6 +7,7 @@ import { NETWORK_NAMES } from '../model/lab';
 import { PRODUCTS } from '../products';
 import type { ProductSpec } from '../products/product';
 import { PORTS } from '../products/product';
+import type { Scale } from './scale';
 
 /** Options every pattern takes. */
 export interface PatternProps {
@@ -15,6 +16,14 @@ export interface PatternProps {
   readonly named?: LabName;
   /** @default DEFAULT_TIMEOUTS */
   readonly timeouts?: Partial<BalancerTimeouts>;
+  /** Workers `worker-1`…`worker-N`, 1 to 5 (`--workers`). @default 2 */
+  readonly workers?: number;
+  /**
+   * Managers `manager-1`…, as the pattern allows (`--managers`): 1 on pattern 1, 2 on pattern 2,
+   * 1 or 2 on pattern 3; `manager-1` is the active one, the other its NGINX `backup`.
+   * @default the pattern's: 1, 2, 2
+   */
+  readonly managers?: number;
 }
 
 export const DEFAULT_TIMEOUTS: BalancerTimeouts = {
@@ -59,11 +68,15 @@ export function networksFor(index: number): NetworkSpec[] {
 
 const HOSTS = { 'lb': 2, 'lb-manager': 2, 'lb-worker': 3 } as const;
 
-export function managerNode(n: number): NodeSpec {
+function managerNode(n: number): NodeSpec {
   return { name: `manager-${n}`, role: 'manager', attachments: [{ network: 'cluster', host: 10 + n }], published: [] };
 }
 
-export function workerNode(n: number, index: number): NodeSpec {
+/**
+ * Worker n's host ports are +303 + 10n and +304 + 10n in the lab's block (+313 … +354 for five),
+ * clear of the balancers' (+98, +99, +243, +280, +443); its address is .20+n (the managers' .10+n).
+ */
+function workerNode(n: number, index: number): NodeSpec {
   const base = hostPortBase(index) + 300 + n * 10;
   return {
     name: `worker-${n}`,
@@ -75,6 +88,18 @@ export function workerNode(n: number, index: number): NodeSpec {
     ],
   };
 }
+
+/** `manager-1`…`manager-N`. */
+export function managerNodes(scale: Scale): NodeSpec[] {
+  return Array.from({ length: scale.managers }, (_, i) => managerNode(i + 1));
+}
+
+/** `worker-1`…`worker-N`, with their host ports in the lab's block. */
+export function workerNodes(scale: Scale, index: number): NodeSpec[] {
+  return Array.from({ length: scale.workers }, (_, i) => workerNode(i + 1, index));
+}
+
+export const namesOf = (nodes: readonly NodeSpec[]): string[] => nodes.map((n) => n.name);
 
 function port(containerPort: number, variable: string, hostPort: number, description: string): PublishedPort {
   return { containerPort, variable, hostPort, description };
@@ -172,13 +197,14 @@ export function projectName(product: ProductSpec, pattern: PatternId, named?: La
 }
 
 export function assemble(
-  pattern: PatternId, props: PatternProps, nodes: NodeSpec[], balancers: BalancerSpec[],
+  pattern: PatternId, props: PatternProps, scale: Scale, nodes: NodeSpec[], balancers: BalancerSpec[],
 ): LabSpec {
   return {
     pattern,
     product: props.product,
     project: projectName(props.product, pattern, props.named),
     ...(props.named ? { named: props.named } : {}),
+    ...(scale.recorded ? { scale: scale.recorded } : {}),
     networks: networksFor(slotOf(props, pattern)),
     nodes,
     balancers,

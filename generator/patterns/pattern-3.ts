@@ -1,16 +1,21 @@
 import type { LabSpec } from '../model/lab';
-import { assemble, slotOf, managerBalancer, managerNode, PatternProps, workerBalancer, workerNode } from './common';
+import { assemble, managerBalancer, managerNodes, namesOf, PatternProps, slotOf, workerBalancer, workerNodes } from './common';
+import { ManagerRule, scaleOf } from './scale';
+
+const MANAGERS: ManagerRule = { allowed: [1, 2], default: 2, means: 'one or two managers', instead: 'PATTERN=3 MANAGERS=2' };
 
 /**
  * Pattern 3: managers and workers in two sub-domains of one cluster domain, each behind its own
- * balancer (`lb-manager`, `lb-worker`), so admin load cannot hurt worker traffic.
+ * balancer (`lb-manager`, `lb-worker`), so admin load cannot hurt worker traffic. Each sub-domain
+ * scales on its own: `managers` 1 or 2 (active/passive), `workers` 1–5.
  */
 export function pattern3(props: PatternProps): LabSpec {
   const index = slotOf(props, 3);
-  const managers = [managerNode(1), managerNode(2)];
-  const workers = [workerNode(1, index), workerNode(2, index)];
-  return assemble(3, props, [...managers, ...workers], [
-    managerBalancer(managers.map((m) => m.name), index),
-    workerBalancer(workers.map((w) => w.name), index),
+  const scale = scaleOf(3, MANAGERS, props);
+  const managers = managerNodes(scale);
+  const workers = workerNodes(scale, index);
+  return assemble(3, props, scale, [...managers, ...workers], [
+    managerBalancer(namesOf(managers), index),
+    workerBalancer(namesOf(workers), index),
   ]);
 }

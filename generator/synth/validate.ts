@@ -36,6 +36,11 @@ export function validateLab(lab: LabSpec): void {
       for (const s of u.servers) {
         if (!lab.nodes.some((n) => n.name === s.node)) problems.push(`${at(`services/${b.name}/upstream/${u.name}`)} server ${s.node} is not a node of the lab`);
       }
+      // A node its role's upstream leaves out gets no traffic (e.g. a worker added without its balancer).
+      const role = u.name === 'managers' ? 'manager' : 'worker';
+      for (const n of lab.nodes.filter((x) => x.role === role && !u.servers.some((s) => s.node === x.name))) {
+        problems.push(`${at(`services/${b.name}/upstream/${u.name}`)} ${n.name} is not a server of it: the ${role} would get no ${role === 'manager' ? 'admin' : 'API'} traffic`);
+      }
     }
   }
 

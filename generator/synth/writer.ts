@@ -1,8 +1,8 @@
 import { createHash } from 'crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from 'fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'fs';
 import { dirname, join, relative } from 'path';
 import { LabError } from '../errors';
-import type { LabName, LabSpec, PatternId } from '../model/lab';
+import type { LabName, LabScale, LabSpec, PatternId } from '../model/lab';
 import type { ProductId } from '../products/product';
 import type { GeneratedFile } from '../render';
 import { regenerateCommand, renderLab } from '../render';
@@ -18,6 +18,8 @@ interface Manifest {
   readonly product: ProductId;
   /** A named lab's name and slot (kept across regenerations: its subnets and host ports). */
   readonly named?: LabName;
+  /** Node counts other than the pattern's default (`--workers`, `--managers`). */
+  readonly scale?: LabScale;
   readonly files: Readonly<Record<string, string>>;
 }
 
@@ -43,13 +45,30 @@ function readManifest(dir: string): Manifest | undefined {
   return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
 }
 
-/** The pattern and product of the lab generated in `dir`. */
-export function readLabIdentity(dir: string): { readonly pattern: PatternId; readonly product: ProductId; readonly named?: LabName } {
+/** What a lab folder holds: enough to build its model again (`buildLab(pattern, { product, named, ...scale })`). */
+export interface LabIdentity {
+  readonly pattern: PatternId;
+  readonly product: ProductId;
+  readonly named?: LabName;
+  readonly scale?: LabScale;
+}
+
+/** The pattern, product, name and scale of the lab generated in `dir`. */
+export function readLabIdentity(dir: string): LabIdentity {
   const manifest = readManifest(dir);
   if (!manifest?.pattern || !manifest.product) {
     throw new LabError(`${dir} has no ${MANIFEST} naming its pattern and product (made by an older carbon-labs?)`, `regenerate it: carbon-labs generate --out ${dir} --force`);
   }
-  return { pattern: manifest.pattern, product: manifest.product, ...(manifest.named ? { named: manifest.named } : {}) };
+  return {
+    pattern: manifest.pattern, product: manifest.product,
+    ...(manifest.named ? { named: manifest.named } : {}), ...(manifest.scale ? { scale: manifest.scale } : {}),
+  };
+}
+
+/** The scale recorded in `dir`'s manifest (`{}`: the default size); undefined when no lab is there. */
+export function readLabScale(dir: string): LabScale | undefined {
+  const manifest = readManifest(dir);
+  return manifest && (manifest.scale ?? {});
 }
 
 /**
@@ -68,6 +87,11 @@ export function makeDirs(dir: string): void {
   for (const m of missing) mkdirSync(m);
 }
 
+/** Removes `folder` (relative to the lab) and its parents while they are empty: a removed node leaves no `nodes/<name>/`. */
+function removeEmptyFolders(dir: string, folder: string): void {
+  for (let at = folder; at !== '.' && readdirSync(join(dir, at)).length === 0; at = dirname(at)) rmdirSync(join(dir, at));
+}
+
 function writeAtomically(file: string, content: string, executable = false): void {
   makeDirs(dirname(file));
   const tmp = `${file}.tmp-${process.pid}`;
@@ -83,6 +107,7 @@ function manifestFile(lab: LabSpec, files: readonly GeneratedFile[]): GeneratedF
     pattern: lab.pattern,
     product: lab.product.id,
     ...(lab.named ? { named: lab.named } : {}),
+    ...(lab.scale ? { scale: lab.scale } : {}),
     files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)]).sort(([a], [b]) => a.localeCompare(b))),
   };
   return { path: MANIFEST, content: `${JSON.stringify(manifest, null, 2)}\n` };
@@ -144,7 +169,10 @@ export function synthLab(lab: LabSpec, dir: string, options: SynthOptions = {}):
   }
 
   for (const f of toWrite) writeAtomically(join(dir, f.path), f.content, f.executable);
-  for (const p of stale) unlinkSync(join(dir, p));
+  for (const p of stale) {
+    unlinkSync(join(dir, p));
+    removeEmptyFolders(dir, dirname(p));
+  }
   const manifest = all[all.length - 1];
   if (onDisk(MANIFEST) !== manifest.content) writeAtomically(join(dir, MANIFEST), manifest.content);
   return {

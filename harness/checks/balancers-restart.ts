@@ -21,8 +21,9 @@ export const balancersRestart: Check<BalancerRestartFigures> = {
   async run(ctx: CheckContext<BalancerRestartFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();
-    // Down: the passive manager where there is one, and the last worker; one of each kind stays up.
-    const down = [...(lab.managers.length > 1 ? [lab.managers[lab.managers.length - 1].name] : []), lab.workers[lab.workers.length - 1].name];
+    // Down: the passive manager and the last worker where there is more than one; one of each kind stays up.
+    const last = (nodes: readonly { name: string }[]) => (nodes.length > 1 ? [nodes[nodes.length - 1].name] : []);
+    const down = [...last(lab.managers), ...last(lab.workers)];
     const bound = lab.product.timing.rtoBoundMs;
     ctx.figures.nodesDown = down;
     ctx.figures.restartBoundMs = bound;

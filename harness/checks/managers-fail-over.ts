@@ -234,7 +234,7 @@ export function runProblems(v: FaultVariant, r: VariantRun, bounds: { rtoBoundMs
   return problems;
 }
 
-/** Pattern 1 has no passive manager: while it is down, writes fail and workers keep serving. */
+/** One manager (pattern 1, or pattern 3 with MANAGERS=1), no passive one: while it is down, writes fail and workers keep serving. */
 async function expectedOutage(ctx: CheckContext<OutageFigures>, client: ApimClient): Promise<void> {
   const { lab } = ctx;
   const active = lab.managers[0].name;
@@ -314,7 +314,7 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
 
 export const managersFailOver = failoverCheck();
 
-/** Pattern 1 has no passive manager: while its one manager is down, writes fail and workers keep serving. */
+/** One manager (pattern 1, or pattern 3 with MANAGERS=1): while it is down, writes fail and workers keep serving. */
 export const managerOutageWithoutHa: Check<OutageFigures> = {
   id: 'manager-outage-without-ha',
   title: 'With one manager (no HA), while it is down admin writes fail, workers keep serving API traffic, and writes work again when it is back',

@@ -1,6 +1,7 @@
 import { Check, CheckContext, CheckFailure, round } from '../check';
 import { impactOf, Recorder } from '../load';
 import { invoke } from '../apim-client';
+import { workers } from '../../generator/model/lab';
 
 /** Failed requests the lab may lose when a worker is stopped or killed (NGINX retries on the other). */
 export const WORKER_LOSS_FAILED_REQUESTS_BOUND = 0;
@@ -13,6 +14,7 @@ export type WorkerLossFigures = { failedRequestsBound: number; stop: LossFigures
 export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
   id: 'workers-survive-worker-loss',
   title: `Stopping or killing a worker under load fails at most ${WORKER_LOSS_FAILED_REQUESTS_BOUND} requests through the worker balancer and stalls none, and the worker serves APIs deployed while it was down`,
+  skipReason: (lab) => (workers(lab).length < 2 ? 'one worker: no other takes its traffic' : undefined),
   headline: (f) => (['stop', 'kill'] as const).map((v) => `${v}: ${f[v]?.failedRequests ?? '?'} failed, ${f[v]?.stalledRequests ?? '?'} stalled`).join(', '),
   async run(ctx: CheckContext<WorkerLossFigures>) {
     const { lab } = ctx;

@@ -38,7 +38,7 @@ export async function writeReports(run: ConformanceRun, dir: string): Promise<vo
   const md = [
     `# Conformance: ${run.product}, pattern ${run.pattern} — ${run.verdict.toUpperCase()}`,
     '',
-    `${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s (lab ${run.project}, started ${run.startedAt}, up in ${run.labStartSeconds.toFixed(1)} s).`,
+    `${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s (lab ${run.project}: ${run.managers} manager${run.managers === 1 ? "" : "s"}, ${run.workers} worker${run.workers === 1 ? "" : "s"}; started ${run.startedAt}, up in ${run.labStartSeconds.toFixed(1)} s).`,
     '',
     `Made by carbon-labs ${run.provenance.commit ?? '(no git)'} on Docker ${run.provenance.engine ?? '?'}, Compose ${run.provenance.compose ?? '?'}; images: ${byImage(run.provenance.images)}.`,
     '',

@@ -16,20 +16,25 @@ const product = resolveProduct(process.env.CARBON_LABS_PRODUCT ?? 'sim');
 const patterns: PatternId[] = process.env.CARBON_LABS_PATTERN ? [parsePattern(process.env.CARBON_LABS_PATTERN)] : [1, 2, 3];
 /** `make conformance NAME=a`: the named lab (its slot from its manifest, passed on by the CLI). */
 const named = process.env.CARBON_LABS_NAME ? { name: process.env.CARBON_LABS_NAME, slot: Number(process.env.CARBON_LABS_SLOT) } : undefined;
+/** `make conformance WORKERS=… MANAGERS=…` (or a lab's recorded size, passed on by the CLI). */
+const scale = {
+  ...(process.env.CARBON_LABS_WORKERS ? { workers: Number(process.env.CARBON_LABS_WORKERS) } : {}),
+  ...(process.env.CARBON_LABS_MANAGERS ? { managers: Number(process.env.CARBON_LABS_MANAGERS) } : {}),
+};
 const log = (line: string) => process.stdout.write(`  conformance: ${line}\n`);
 
 describeDocker.each(patterns)(`conformance of ${product.id}, pattern %i`, (pattern) => {
   let run: ConformanceRun;
 
   beforeAll(async () => {
-    run = await runConformance({ pattern, product, log, named });
+    run = await runConformance({ pattern, product, log, named, scale });
     const dir = process.env.CARBON_LABS_REPORTS ?? join(PROJECT_ROOT, 'reports', product.id, `pattern-${pattern}`);
     await writeReports(run, dir);
     log(`pattern ${pattern}: ${run.verdict}; reports in ${dir}`);
   });
 
   // A check that does not apply to this lab is a skipped test (and "skipped" in the report), never a pass.
-  const lab = buildLab(pattern, { product, named });
+  const lab = buildLab(pattern, { product, named, ...scale });
   for (const check of CHECKS) {
     const skip = check.skipReason?.(lab);
     if (skip) test.skip(`${check.id} (does not apply: ${skip})`, () => undefined);

@@ -2,6 +2,8 @@ import { spawnSync } from 'child_process';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { createServer, Server } from 'net';
 import { join } from 'path';
+import { NAMED_SLOTS } from '../../generator/model/lab';
+import { resizeRefusal } from '../../generator/cli';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
@@ -59,6 +61,79 @@ describe('carbon-labs CLI', () => {
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  test.each([
+    [['generate', '--pattern', '1', '--product', 'sim', '--managers', '2'], 'pattern 1 has one manager (no HA) (got MANAGERS=2). Try: make lab PATTERN=2, or PATTERN=3, for two managers active/passive'],
+    [['up', '--pattern', '2', '--product', 'sim', '--managers', '1'], 'pattern 2 has two managers active/passive (got MANAGERS=1). Try: make lab PATTERN=1, or PATTERN=3 MANAGERS=1, for one manager'],
+    [['generate', '--pattern', '3', '--product', 'sim', '--managers', '3'], 'MANAGERS must be 1 or 2 (got "3"). Try: make lab PATTERN=3 MANAGERS=1'],
+    [['generate', '--pattern', '3', '--product', 'sim', '--workers', '6'], 'WORKERS must be a whole number from 1 to 5 (got "6"). Try: make lab PATTERN=3 WORKERS=5'],
+    [['generate', '--pattern', '1', '--product', 'sim', '--workers', '0'], 'WORKERS must be a whole number from 1 to 5 (got "0")'],
+    [['up', '--pattern', '3', '--product', 'sim', '--workers', 'many'], 'WORKERS must be a whole number from 1 to 5 (got "many")'],
+    [['status', '--pattern', '3', '--product', 'sim', '--workers', '9'], 'WORKERS must be a whole number from 1 to 5 (got "9")'],
+  ])('%j: a scale outside the pattern\'s rule is one line naming the rule and the fix, exit 2, no lab', (args, message) => {
+    const cwd = tempDir();
+    const r = cli(args, cwd);
+    expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining(`carbon-labs: ${message}`)]);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+    expect(existsSync(join(cwd, 'labs'))).toBe(false);
+  });
+
+  test('--workers 5 writes five workers and records the size, so the lab\'s other commands find the same model', () => {
+    const cwd = tempDir();
+    const dir = join(cwd, 'labs/sim/pattern-3');
+    expect(cli(['generate', '--pattern', '3', '--product', 'sim', '--workers', '5'], cwd).code).toBe(0);
+    expect(readdirSync(join(dir, 'nodes')).sort()).toEqual(['manager-1', 'manager-2', 'worker-1', 'worker-2', 'worker-3', 'worker-4', 'worker-5']);
+    const manifest = JSON.parse(readFileSync(join(dir, '.carbon-labs-manifest.json'), 'utf8'));
+    expect(manifest).toMatchObject({ command: 'carbon-labs generate --pattern 3 --product sim --workers 5', pattern: 3, product: 'sim', scale: { workers: 5 } });
+    expect(readFileSync(join(dir, 'docker-compose.yml'), 'utf8').split('\n')[0]).toContain('Regenerate: carbon-labs generate --pattern 3 --product sim --workers 5');
+
+    // Acting on the lab with another size is an error, not a silent second model.
+    const down = cli(['down', '--pattern', '3', '--product', 'sim', '--workers', '2'], cwd);
+    expect({ code: down.code, stdout: down.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(down.stderr.trim()).toBe(`carbon-labs: carbon-labs-sim-p3 (${dir}) has 5 workers and 2 managers, not 2 workers and 2 managers. Try: leave WORKERS and MANAGERS out (a lab remembers its size), or resize it: make down PATTERN=3 PRODUCT=sim WORKERS=5, then make lab PATTERN=3 PRODUCT=sim`);
+    const logs = cli(['logs', '--pattern', '3', '--product', 'sim', '--managers', '1', 'worker-5'], cwd);
+    expect(logs.code).toBe(2);
+    expect(logs.stderr).toContain('has 5 workers and 2 managers, not 5 workers and 1 manager. Try: leave WORKERS and MANAGERS out');
+
+    // An unnamed lab is what its options say: without --workers, the pattern's default size.
+    const back = cli(['generate', '--pattern', '3', '--product', 'sim'], cwd);
+    expect(back.code).toBe(0);
+    expect(back.stderr).toContain(`${dir}: resized from WORKERS=5 to the pattern's default size`);
+    expect(back.stderr).toContain('3 removed');
+    expect(readdirSync(join(dir, 'nodes')).sort()).toEqual(['manager-1', 'manager-2', 'worker-1', 'worker-2']);
+    expect(JSON.parse(readFileSync(join(dir, '.carbon-labs-manifest.json'), 'utf8')).scale).toBeUndefined();
+  });
+
+  test('a named lab remembers its size: generate --name alone keeps it, --workers resizes it, other commands check it', () => {
+    const cwd = tempDir();
+    const dir = join(cwd, 'labs/local/a');
+    synthLab(buildLab(3, { product: sim, named: { name: 'a', slot: NAMED_SLOTS.first }, workers: 4, managers: 1 }), dir);
+    const again = cli(['generate', '--name', 'a'], cwd);
+    expect(again.code).toBe(0);
+    expect(again.stderr).not.toContain('resized');
+    expect(readdirSync(join(dir, 'nodes')).sort()).toEqual(['manager-1', 'worker-1', 'worker-2', 'worker-3', 'worker-4']);
+
+    const resized = cli(['generate', '--name', 'a', '--workers', '5'], cwd);
+    expect(resized.stderr).toContain(`${dir}: resized from WORKERS=4 MANAGERS=1 to WORKERS=5 MANAGERS=1`);
+    expect(readdirSync(join(dir, 'nodes')).sort()).toEqual(['manager-1', 'worker-1', 'worker-2', 'worker-3', 'worker-4', 'worker-5']);
+    expect(JSON.parse(readFileSync(join(dir, '.carbon-labs-manifest.json'), 'utf8'))).toMatchObject({ named: { name: 'a', slot: NAMED_SLOTS.first }, scale: { workers: 5, managers: 1 } });
+
+    const status = cli(['status', '--name', 'a', '--managers', '2'], cwd);
+    expect({ code: status.code, stdout: status.stdout }).toEqual({ code: 2, stdout: '' });
+    expect(status.stderr.trim()).toBe(`carbon-labs: carbon-labs-a (${dir}) has 5 workers and 1 manager, not 5 workers and 2 managers. Try: leave WORKERS and MANAGERS out (a lab remembers its size), or resize it: make down PATTERN=3 PRODUCT=sim WORKERS=5 MANAGERS=1 NAME=a, then make lab PATTERN=3 PRODUCT=sim WORKERS=5 NAME=a`);
+  });
+
+  test('up refuses to resize a running lab (its balancer would keep its old upstreams), naming both ways on', () => {
+    const running = ['backend', 'db', 'dbscripts', 'lb-manager', 'lb-worker', 'manager-1', 'manager-2', 'truststore', 'worker-1', 'worker-2'];
+    expect(resizeRefusal(buildLab(3, { product: sim }), running)).toBeUndefined();
+    expect(resizeRefusal(buildLab(3, { product: sim, workers: 5 }), running)?.message).toBe(
+      'carbon-labs-sim-p3 is running with 2 workers and 2 managers; it can have 5 workers and 2 managers only after it is down. '
+      + 'Try: make down PATTERN=3 PRODUCT=sim, then make lab PATTERN=3 PRODUCT=sim WORKERS=5; or keep its size: make lab PATTERN=3 PRODUCT=sim');
+    const scaled = [...running.filter((s) => s !== 'manager-2'), 'worker-3'];
+    expect(resizeRefusal(buildLab(3, { product: sim, workers: 3, managers: 1 }), scaled)).toBeUndefined();
+    expect(resizeRefusal(buildLab(3, { product: sim }), scaled)?.message).toContain('or keep its size: make lab PATTERN=3 PRODUCT=sim WORKERS=3 MANAGERS=1');
   });
 
   test('--version prints the package version on stdout and exits 0', () => {

@@ -4,14 +4,15 @@ import { parse } from 'smol-toml';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { APIM_430_KEYS, checkAgainstCatalogue, flattenToml, validateCatalogue } from '../../generator/products/key-catalogue';
 import { renderLab } from '../../generator/render';
-import { ALL_LABS } from '../support/labs';
+import { scaleArgs } from '../../generator/model/lab';
+import { ALL_LABS, SCALED_LABS } from '../support/labs';
 
 type Toml = Record<string, unknown>;
 
-/** Every node's rendered deployment.toml, for both products and the three patterns. */
-const RENDERED = ALL_LABS.flatMap(({ lab, product, pattern }) => lab.nodes.map((node) => ({
+/** Every node's rendered deployment.toml, for both products and the three patterns, at their default and edge scales. */
+const RENDERED = [...ALL_LABS, ...SCALED_LABS.map((l) => ({ ...l, product: l.lab.product }))].flatMap(({ lab, product, pattern }) => lab.nodes.map((node) => ({
   product: product.id,
-  pattern,
+  pattern: `${pattern}${scaleArgs(lab.scale).map((a) => ` ${a}`).join('')}`,
   node: node.name,
   expectedRole: product.profiles[node.role],
   toml: parse(renderLab(lab).find((f) => f.path === `nodes/${node.name}/repository/conf/deployment.toml`)!.content) as Toml,

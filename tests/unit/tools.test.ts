@@ -8,7 +8,7 @@ import { addressOf } from '../../generator/model/lab';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { renderLab } from '../../generator/render';
 import { synthLab } from '../../generator/synth/writer';
-import { ALL_LABS, tempDir } from '../support/labs';
+import { ALL_LABS, SCALED_LABS, tempDir } from '../support/labs';
 
 const has = (cmd: string, args: string[]) => spawnSync(cmd, args, { timeout: 20000 }).status === 0;
 const dockerCompose = has('docker', ['compose', 'version']);
@@ -23,6 +23,9 @@ function withTool(name: string, present: boolean): jest.It {
   return test.skip;
 }
 
+/** Every committed lab, and labs at the edges of their pattern's scale. */
+const LABS = [...ALL_LABS.map(({ product, pattern, lab }) => ({ label: `${product.id} pattern ${pattern}`, lab })), ...SCALED_LABS];
+
 describe('generated labs pass the real tools', () => {
   const schema = JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules/docker-compose/schema/compose-spec.json'), 'utf8'));
   // The schema names draft-07 by an https URL ajv does not know; ajv's default meta-schema is draft-07.
@@ -31,13 +34,13 @@ describe('generated labs pass the real tools', () => {
   addFormats(ajv);
   const validateCompose = ajv.compile(schema);
 
-  test.each(ALL_LABS)('$product.id pattern $pattern compose file validates against the compose-spec JSON schema', ({ lab }) => {
+  test.each(LABS)('$label compose file validates against the compose-spec JSON schema', ({ lab }) => {
     const compose = YAML.parse(renderLab(lab).find((f) => f.path === 'docker-compose.yml')!.content);
     validateCompose(compose);
     expect(validateCompose.errors ?? []).toEqual([]);
   });
 
-  withTool('docker compose', dockerCompose).each(ALL_LABS)('$product.id pattern $pattern: docker compose config -q accepts it', ({ lab }) => {
+  withTool('docker compose', dockerCompose).each(LABS)('$label: docker compose config -q accepts it', ({ lab }) => {
     const dir = join(tempDir(), 'lab');
     synthLab(lab, dir);
     const r = spawnSync('docker', ['compose', 'config', '-q'], { cwd: dir, encoding: 'utf8' });
@@ -45,7 +48,7 @@ describe('generated labs pass the real tools', () => {
     expect(r.status).toBe(0);
   });
 
-  withTool('nginx with unshare and ip (root)', nginx && netns).each(ALL_LABS)('$product.id pattern $pattern: every NGINX config passes nginx -t', ({ lab }) => {
+  withTool('nginx with unshare and ip (root)', nginx && netns).each(LABS)('$label: every NGINX config passes nginx -t', ({ lab }) => {
     const dir = tempDir();
     const key = join(dir, 'lab.key');
     const crt = join(dir, 'lab.crt');

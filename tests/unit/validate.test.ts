@@ -3,6 +3,7 @@ import type { BalancerSpec, LabSpec } from '../../generator/model/lab';
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
 import { validateLab } from '../../generator/synth/validate';
+import { SCALED_LABS } from '../support/labs';
 
 /** Every rule the renderers rely on, each broken once on an otherwise valid lab (as kind tests its config). */
 const base = (pattern: 1 | 2 | 3 = 3) => buildLab(pattern, { product: sim });
@@ -20,6 +21,8 @@ const CASES: [string, () => LabSpec, string][] = [
   ['every manager a backup', () => balancer(base(), 'lb-manager', (b) => ({ ...b, upstreams: b.upstreams.map((u) => ({ ...u, servers: u.servers.map((s) => ({ ...s, backup: true })) })) })), 'every server is a backup'],
   ['two active managers', () => balancer(base(), 'lb-manager', (b) => ({ ...b, upstreams: b.upstreams.map((u) => ({ ...u, servers: u.servers.map((s) => ({ ...s, backup: false })) })) })), '2 active managers'],
   ['an upstream server that is no node', () => balancer(base(), 'lb-worker', (b) => ({ ...b, upstreams: b.upstreams.map((u) => ({ ...u, servers: [...u.servers, { node: 'worker-9', backup: false }] })) })), 'server worker-9 is not a node'],
+  ['a worker its balancer leaves out', () => balancer(base(), 'lb-worker', (b) => ({ ...b, upstreams: b.upstreams.map((u) => ({ ...u, servers: u.servers.filter((s) => s.node !== 'worker-2') })) })), '[carbon-labs-sim-p3/services/lb-worker/upstream/workers-https] worker-2 is not a server of it: the worker would get no API traffic'],
+  ['a manager its balancer leaves out', () => balancer(base(2), 'lb', (b) => ({ ...b, upstreams: b.upstreams.map((u) => (u.name === 'managers' ? { ...u, servers: u.servers.filter((s) => s.node !== 'manager-2') } : u)) })), 'manager-2 is not a server of it: the manager would get no admin traffic'],
   ['an upstream server off cluster', () => node(base(), 'worker-2', (n) => ({ ...n, attachments: n.attachments.filter((a) => a.network !== 'cluster') })), 'server worker-2 is not on cluster'],
   ['a listener to a missing upstream', () => balancer(base(), 'lb-worker', (b) => ({ ...b, upstreams: b.upstreams.filter((u) => u.name !== 'workers-http') })), 'sends to upstream workers-http, which lb-worker does not define'],
   ['API traffic sent to the managers', () => balancer(base(2), 'lb', (b) => ({ ...b, listeners: b.listeners.map((l) => (l.kind === 'api-https' ? { ...l, upstream: 'managers' } : l)) })), 'the api-https listener sends to managers'],
@@ -38,6 +41,10 @@ const CASES: [string, () => LabSpec, string][] = [
 describe('whole-model validation', () => {
   test.each([1, 2, 3] as const)('pattern %i as generated is valid', (pattern) => {
     expect(() => validateLab(base(pattern))).not.toThrow();
+  });
+
+  test.each(SCALED_LABS)('$label as generated is valid', ({ lab }) => {
+    expect(() => validateLab(lab)).not.toThrow();
   });
 
   test.each(CASES)('%s is reported with where it is', (_, make, problem) => {

@@ -46,6 +46,11 @@ describe('the writer', () => {
     const result = synthLab(smaller, dir);
     expect(result.removed).toContain('nodes/manager-2/repository/conf/deployment.toml');
     expect(existsSync(join(dir, 'nodes/manager-2/repository/conf/deployment.toml'))).toBe(false);
+    expect(existsSync(join(dir, 'nodes/manager-2'))).toBe(false); // no empty folder of a removed node
+    synthLab(lab, dir);
+    writeFileSync(join(dir, 'nodes/manager-2/notes.txt'), 'mine\n');
+    synthLab(smaller, dir);
+    expect(readdirSync(join(dir, 'nodes/manager-2'))).toEqual(['notes.txt']); // a folder holding the user's file stays
 
     const foreign = tempDir();
     writeFileSync(join(foreign, 'docker-compose.yml'), 'services: {}\n');
