@@ -3,12 +3,14 @@ PATTERN ?= 3
 PRODUCT ?= auto
 # NAME=a: a named lab (its own project, subnets and ports); it remembers its pattern and product,
 # so PATTERN is passed on only when given.
-LAB = $(if $(NAME),--name $(NAME) $(if $(filter-out file default undefined,$(origin PATTERN)),--pattern $(PATTERN)),--pattern $(PATTERN)) --product $(PRODUCT)
+# WORKERS=1..5, MANAGERS=1|2 (as the pattern allows): the lab's size, passed on only when given
+# (default: the pattern's own; a lab remembers its size).
+LAB = $(if $(NAME),--name $(NAME) $(if $(filter-out file default undefined,$(origin PATTERN)),--pattern $(PATTERN)),--pattern $(PATTERN)) --product $(PRODUCT)$(if $(WORKERS), --workers $(WORKERS))$(if $(MANAGERS), --managers $(MANAGERS))
 NODE_BIN := node_modules/.bin
 CLI := node dist/generator/cli.js
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
-.PHONY: help lab down down-all status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
+.PHONY: lint help lab down down-all status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -25,7 +27,7 @@ dist/.built: node_modules/.package-lock.json $(TS_SOURCES) tsconfig.json
 engine: ## bring up a Docker engine with Compose v2 when none answers (root on Debian/Ubuntu)
 	@bash scripts/ensure-docker.sh
 
-lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim] [NAME=a]: generate, start, wait until healthy, print URLs
+lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim] [NAME=a] [WORKERS=1-5] [MANAGERS=1|2]: generate, start, wait until healthy, print URLs
 	@$(CLI) up $(LAB)
 
 down: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: stop and remove the lab
@@ -43,7 +45,7 @@ list: dist/.built ## every carbon-labs lab on this Docker engine: pattern, produ
 logs: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [SERVICE=manager-1]: the lab's logs (last 200 lines per service)
 	@$(CLI) logs $(LAB) $(SERVICE)
 
-generate: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: write the lab folder only
+generate: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [WORKERS=1-5] [MANAGERS=1|2]: write the lab folder only
 	@$(CLI) generate $(LAB)
 
 labs: dist/.built ## regenerate every lab committed under labs/
@@ -54,8 +56,14 @@ images: dist/.built engine ## build the stand-in image, and offline NGINX/DB ima
 
 JEST := JEST_JUNIT_OUTPUT_DIR=reports $(NODE_BIN)/jest
 
-test: dist/.built ## type-check (tests too), unit + real-tool tests, labs drift, contract/wiring/self-test, conformance of patterns 1-3 on the stand-in
+LINT := $(NODE_BIN)/eslint generator harness sim/src tests
+
+lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, and no floating or misused promises) on every source and test
+	$(LINT)
+
+test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift, contract/wiring/self-test, conformance of patterns 1-3 on the stand-in
 	$(NODE_BIN)/tsc -p tsconfig.tests.json
+	$(LINT)
 	JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit
 	$(MAKE) --no-print-directory check-labs
 	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)

@@ -1,7 +1,7 @@
 import Docker from 'dockerode';
 import { downAll, upAll, upMany } from 'docker-compose';
 import { parse } from 'dotenv';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync } from 'fs';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
 import { Readable, Writable } from 'stream';

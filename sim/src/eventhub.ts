@@ -1,5 +1,5 @@
 import { createConnection, createServer, Server, Socket } from 'net';
-import { log, sleep } from './http';
+import { log } from './http';
 import { lookup } from './resolve';
 
 /**
@@ -118,12 +118,11 @@ export function subscribeWithFailover(node: string, brokers: readonly { host: st
     socket.on('error', (err) => {
       if (!established) log('WARN', 'JMSListener', `event hub ${broker.host}:${broker.port} unreachable: ${err.message}`);
     });
-    socket.on('close', async () => {
+    socket.on('close', () => {
       if (established) log('WARN', 'JMSListener', `lost the event hub ${broker.host}:${broker.port}; failing over`);
       index = (index + 1) % brokers.length;
       // The next broker at once; a full cycle of failures backs off.
-      if (!established && ++failures >= brokers.length) { failures = 0; await sleep(500); }
-      connect();
+      if (!established && ++failures >= brokers.length) { failures = 0; setTimeout(connect, 500); } else connect();
     });
   };
   connect();

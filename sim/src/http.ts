@@ -52,17 +52,20 @@ function send(res: ServerResponse, out: Res): void {
   res.end(payload);
 }
 
-export function handle(handler: Handler) {
-  return async (req: IncomingMessage, res: ServerResponse) => {
-    try {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const rawBody = await readBody(req);
-      send(res, await handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, rawBody }));
-    } catch (err) {
-      console.error(`ERROR {sim} ${req.method} ${req.url}: ${(err as Error).stack ?? err}`);
-      send(res, restError(500, 'Internal server error', (err as Error).message));
-    }
-  };
+/** A Node request listener for `handler`; every error becomes a 500 (nothing is left unhandled). */
+export function handle(handler: Handler): (req: IncomingMessage, res: ServerResponse) => void {
+  return (req, res) => { void serve(handler, req, res); };
+}
+
+async function serve(handler: Handler, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  try {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const rawBody = await readBody(req);
+    send(res, await handler({ method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, rawBody }));
+  } catch (err) {
+    console.error(`ERROR {sim} ${req.method} ${req.url}: ${(err as Error).stack ?? err}`);
+    send(res, restError(500, 'Internal server error', (err as Error).message));
+  }
 }
 
 export function listen(handler: Handler, port: number, tls?: { key: string; cert: string }): Promise<Server> {

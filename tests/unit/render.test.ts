@@ -5,6 +5,7 @@ import { renderLab } from '../../generator/render';
 import { renderCompose } from '../../generator/render/compose';
 import { ALL_LABS } from '../support/labs';
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- parsed compose and TOML documents, navigated by path */
 type Toml = Record<string, any>;
 const dig = (t: Toml, path: string) => path.split('.').reduce<any>((o, k) => (o === undefined ? undefined : o[k]), t);
 
