@@ -9,7 +9,8 @@ import type { LabScale, LabSpec } from './model/lab';
 import { makeArgs, managers, scaleArgs, workers } from './model/lab';
 import type { PatternProps } from './patterns';
 import { buildLab, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
-import { DEFAULT_PRODUCT, resolveProduct } from './products';
+import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
+import { productImages } from './products/product';
 import { ensureImages } from './runtime/images';
 import { ContainerState, downLab, labContainers, labDirOf, labProjects, labUrls, readLabEnv, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
@@ -38,9 +39,15 @@ export function labDir(lab: LabSpec, out?: string): string {
 async function chooseProduct(id: string, canPull: boolean): Promise<string> {
   if (id !== AUTO_PRODUCT) return id;
   const real = resolveProduct(DEFAULT_PRODUCT);
-  if (await dockerAvailable() && (await imagePresent(real.image) || (canPull && await tryPull(real.image)))) return real.id;
-  log(`${real.image} is not available here (no registry): using the stand-in product "sim". Set PRODUCT=${real.id} to insist.`);
+  const images = productImages(real);
+  if (await dockerAvailable() && await everyImage(images, async (image) => await imagePresent(image) || (canPull && await tryPull(image)))) return real.id;
+  log(`${images.join(', ')} is not available here (no registry): using the stand-in product "sim". Set PRODUCT=${real.id} to insist.`);
   return 'sim';
+}
+
+async function everyImage(images: readonly string[], has: (image: string) => Promise<boolean>): Promise<boolean> {
+  for (const image of images) if (!(await has(image))) return false;
+  return true;
 }
 
 /** The node counts the user gave (`--workers`, `--managers`), each within the bounds every pattern shares. */
@@ -153,7 +160,7 @@ export function resizeRefusal(lab: LabSpec, services: readonly string[]): LabErr
 function labOptions(command: Command): Command {
   return command
     .option('--pattern <n>', 'clustering pattern: 1, 2 or 3 (a named lab remembers its own)')
-    .option('--product <id>', `apim-4.3.0 (real image, the default), sim (stand-in) or ${AUTO_PRODUCT} (real when its image can be had; a named lab resolves it once)`)
+    .option('--product <id>', `apim-4.3.0 (real image, the default), apim-4.5.0, their stand-ins sim and sim-apim-4.5.0, or ${AUTO_PRODUCT} (real when its image can be had; a named lab resolves it once)`)
     .option('--name <name>', 'a named lab: its own project, subnets and host ports, so several run side by side (folder labs/local/<name>)')
     .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>, or labs/local/<name>)')
     .option('--workers <n>', `workers, ${WORKER_COUNTS.min} to ${WORKER_COUNTS.max} (default ${WORKER_COUNTS.default}; recorded in the lab: a named lab keeps its own, the commands after up check it)`)
@@ -297,12 +304,12 @@ export function cli(): Command {
     });
 
   program.command('images').description('build or choose every image a lab needs (stand-in, and offline NGINX/DB)')
-    .option('--product <id>', 'apim-4.3.0 or sim', 'sim')
+    .option('--product <id>', `${Object.keys(PRODUCTS).join(', ')}`, 'sim')
     .option('--rebuild', 'rebuild the stand-in image')
     .action(async (o: { product: string; rebuild?: boolean }) => {
       await requireDocker();
       const env = await ensureImages(resolveProduct(o.product), log, { rebuildSim: o.rebuild });
-      log(`images ready: ${resolveProduct(o.product).image}, ${Object.values(env).join(', ')}`);
+      log(`images ready: ${[...productImages(resolveProduct(o.product)), ...Object.values(env)].join(', ')}`);
     });
 
   return program;

@@ -3,7 +3,8 @@ import { sharedBalancer, slotOf } from '../generator/patterns/common';
 import type { Check } from './check';
 import { checkById } from './checks';
 import { failoverCheck } from './checks/managers-fail-over';
-import { sim } from '../generator/products/sim';
+import { sim, simApim450 } from '../generator/products/sim';
+import type { ProductSpec } from '../generator/products/product';
 import type { LabFault, LabTarget, StartOptions } from './lab-target';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
@@ -15,13 +16,15 @@ export interface SeededFault {
   readonly description: string;
   readonly check: Check;
   readonly pattern: PatternId;
+  /** The stand-in product the broken lab runs (default `sim`, the 4.3.0 stand-in). */
+  readonly product?: ProductSpec;
   readonly options: Pick<StartOptions, 'faults'>;
   /** What a user of the broken lab also sees, checked on the running lab after the check failed. */
   readonly symptom?: { readonly what: string; seen(lab: LabTarget): Promise<boolean> };
 }
 
 /** The image's own truststore, without the lab CA: what a node has when the lab's is not given. */
-const STOCK_TRUSTSTORE = `${sim.serverHome}/repository/resources/security/client-truststore.jks`;
+const STOCK_TRUSTSTORE = `${sim.roles.manager.home}/repository/resources/security/client-truststore.jks`;
 
 /** Past the stand-in's propagation bound, so a delayed pull is a late one. */
 const ARTIFACTS_BOUND_FAULT_DELAY_MS = sim.timing.propagationBoundMs + 1500;
@@ -57,6 +60,11 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     id: 'worker-with-control-plane-profile', pattern: 3, check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 started with PROFILE_NAME=control-plane (it keeps the admin webapps)',
     options: { faults: [compose({ 'worker-1': env({ PROFILE_NAME: 'control-plane' }) }, ['worker-1'])] },
+  },
+  {
+    id: 'worker-from-control-plane-image', pattern: 3, product: simApim450, check: checkById('workers-reject-admin-writes'),
+    description: 'sim-apim-4.5.0: worker-1 started from the API Control Plane image instead of the Universal Gateway\'s (4.5.0 has no profiles: the image is the role)',
+    options: { faults: [compose({ 'worker-1': { image: simApim450.roles.manager.image } }, ['worker-1'])] },
   },
   {
     id: 'gateway-ignores-deploy-events', pattern: 3, check: checkById('artifacts-propagate'),

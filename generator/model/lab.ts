@@ -8,8 +8,12 @@
 export type PatternId = 1 | 2 | 3;
 export const PATTERN_IDS: readonly PatternId[] = [1, 2, 3];
 
-/** A manager is read-write (deploys artifacts), a worker read-only (serves API traffic). */
-export type Role = 'manager' | 'worker';
+/**
+ * A manager is read-write (deploys artifacts), a worker read-only (serves API traffic). A
+ * traffic manager takes the gateways' throttling events and answers their throttle decisions;
+ * products whose control plane holds it (4.3) have no such nodes.
+ */
+export type Role = 'manager' | 'worker' | 'traffic-manager';
 
 /**
  * - `public`: clients and the worker-facing listener; managers are never on it.
@@ -144,8 +148,11 @@ export const scaleEntries = (scale: LabScale | undefined): [typeof SCALE_KEYS[nu
 /** A lab's scale as make variables: `['WORKERS=5']`; none for the default size. */
 export const scaleArgs = (scale: LabScale | undefined): string[] => scaleEntries(scale).map(([key, n]) => `${key.toUpperCase()}=${n}`);
 
-/** Slots 0–5 are the unnamed labs (product × pattern); named labs take the next free one. */
-export const NAMED_SLOTS = { first: 6, last: 39 } as const;
+/**
+ * Slots 0–11 are the unnamed labs (product × pattern, four products); named labs take the next
+ * free one. A new product moves `first` (a unit test checks that no two labs share a port).
+ */
+export const NAMED_SLOTS = { first: 12, last: 39 } as const;
 
 export interface LabSpec {
   readonly pattern: PatternId;
@@ -178,6 +185,7 @@ export const isWebSocket = (kind: Listener['kind']): boolean => kind === 'api-ws
 
 export const managers = (lab: LabSpec): readonly NodeSpec[] => lab.nodes.filter((n) => n.role === 'manager');
 export const workers = (lab: LabSpec): readonly NodeSpec[] => lab.nodes.filter((n) => n.role === 'worker');
+export const trafficManagers = (lab: LabSpec): readonly NodeSpec[] => lab.nodes.filter((n) => n.role === 'traffic-manager');
 
 /**
  * The managers in the order gateways should try their event brokers: the passive ones first, the

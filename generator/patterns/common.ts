@@ -99,6 +99,18 @@ export function workerNodes(scale: Scale, index: number): NodeSpec[] {
   return Array.from({ length: scale.workers }, (_, i) => workerNode(i + 1, index));
 }
 
+/**
+ * A product whose control plane has no traffic manager (4.5+) gets one per manager: HA managers,
+ * a traffic-manager pair (WSO2's distributed pattern 3). On `cluster` only: gateways and managers
+ * reach them directly, no balancer.
+ */
+export function trafficManagerNodes(product: ProductSpec, scale: Scale): NodeSpec[] {
+  if (!product.roles['traffic-manager']) return [];
+  return Array.from({ length: scale.managers }, (_, i) => ({
+    name: `traffic-manager-${i + 1}`, role: 'traffic-manager' as const, attachments: [{ network: 'cluster' as const, host: 31 + i }], published: [],
+  }));
+}
+
 export const namesOf = (nodes: readonly NodeSpec[]): string[] => nodes.map((n) => n.name);
 
 function port(containerPort: number, variable: string, hostPort: number, description: string): PublishedPort {
@@ -206,7 +218,7 @@ export function assemble(
     ...(props.named ? { named: props.named } : {}),
     ...(scale.recorded ? { scale: scale.recorded } : {}),
     networks: networksFor(slotOf(props, pattern)),
-    nodes,
+    nodes: [...nodes, ...trafficManagerNodes(props.product, scale)],
     balancers,
     timeouts: { ...DEFAULT_TIMEOUTS, ...props.timeouts },
     managerEndpointHost: 'lb-manager',

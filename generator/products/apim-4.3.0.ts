@@ -1,5 +1,8 @@
 import type { ProductSpec } from './product';
 
+const image = 'wso2/wso2am:4.3.0';
+const home = '/home/wso2carbon/wso2am-4.3.0';
+
 /**
  * WSO2 API Manager 4.3.0, the `wso2/wso2am` all-in-one image started with a profile.
  * @see ../shared/reference/wso2-apim.md §1 (image, entrypoint), §2 (profiles), §5 (health, timing)
@@ -7,10 +10,13 @@ import type { ProductSpec } from './product';
 export const apim430: ProductSpec = {
   id: 'apim-4.3.0',
   description: 'WSO2 API Manager 4.3.0 (wso2/wso2am:4.3.0, control-plane and gateway-worker profiles)',
-  image: 'wso2/wso2am:4.3.0',
-  serverHome: '/home/wso2carbon/wso2am-4.3.0',
   version: 'WSO2 API Manager-4.3.0',
-  profiles: { manager: 'control-plane', worker: 'gateway-worker' },
+  roleSwitch: 'profile',
+  roles: {
+    manager: { image, home, env: { PROFILE_NAME: 'control-plane' }, serverRole: 'control-plane' },
+    worker: { image, home, env: { PROFILE_NAME: 'gateway-worker' }, serverRole: 'gateway-worker' },
+  },
+  layout: 'apim-4.3',
   pulled: true,
   // A JVM needs minutes on first boot (official start_period 180 s); failover waits for NGINX's
   // read timeout plus a cold passive node.

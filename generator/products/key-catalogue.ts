@@ -1,4 +1,7 @@
 import catalogueJson from './apim-4.3.0.keys.json';
+import catalogue450Json from './apim-4.5.0.keys.json';
+import type { Role } from '../model/lab';
+import type { ProductSpec } from './product';
 
 /**
  * The value shapes a catalogued key can have. `url:<scheme>` is one URL with that scheme,
@@ -34,15 +37,42 @@ export interface CataloguedKey {
 }
 
 export interface KeyCatalogue {
+  /** Who reads the keys, as messages name it: `apim-4.3.0`, `apim-4.5.0 acp`. */
   readonly product: string;
+  /** The catalogue's file, for messages. */
+  readonly file?: string;
   readonly sources: readonly CatalogueSource[];
   readonly keys: readonly CataloguedKey[];
 }
 
-const CATALOGUE_FILE = 'generator/products/apim-4.3.0.keys.json';
+/** A product whose distributions read different keys: one key list per distribution. */
+interface DistributionCatalogues {
+  readonly product: string;
+  readonly sources: readonly CatalogueSource[];
+  readonly distributions: Readonly<Record<string, { readonly keys: readonly CataloguedKey[] }>>;
+}
 
 /** @see ./apim-4.3.0.keys.json */
-export const APIM_430_KEYS = catalogueJson as KeyCatalogue;
+export const APIM_430_KEYS: KeyCatalogue = { ...(catalogueJson as KeyCatalogue), file: 'generator/products/apim-4.3.0.keys.json' };
+
+const APIM_450 = catalogue450Json as DistributionCatalogues;
+/** The 4.5.0 distribution that runs each role (docs/products.md). */
+const DISTRIBUTION_OF: Readonly<Record<Role, string>> = { manager: 'acp', worker: 'universal-gw', 'traffic-manager': 'tm' };
+
+/** @see ./apim-4.5.0.keys.json: the keys of one distribution, as a catalogue of its own. */
+export function apim450Keys(distribution: string): KeyCatalogue {
+  const entry = APIM_450.distributions[distribution];
+  if (!entry) throw new Error(`apim-4.5.0.keys.json has no distribution "${distribution}"`);
+  return { product: `${APIM_450.product} ${distribution}`, file: 'generator/products/apim-4.5.0.keys.json', sources: APIM_450.sources, keys: entry.keys };
+}
+
+/** Every catalogue, for whole-catalogue checks. */
+export const CATALOGUES: readonly KeyCatalogue[] = [APIM_430_KEYS, ...Object.keys(APIM_450.distributions).map(apim450Keys)];
+
+/** The catalogue a node of `role` of `product` is checked against (its configuration layout decides). */
+export function catalogueFor(product: ProductSpec, role: Role): KeyCatalogue {
+  return product.layout === 'apim-4.3' ? APIM_430_KEYS : apim450Keys(DISTRIBUTION_OF[role]);
+}
 
 export interface FlatEntry {
   readonly key: string;
@@ -142,7 +172,7 @@ function findSpec(catalogue: KeyCatalogue, key: string): CataloguedKey | undefin
 }
 
 /**
- * Problems of a parsed deployment.toml against the catalogue of keys APIM 4.3.0 reads: keys it does
+ * Problems of a parsed deployment.toml against the catalogue of keys the product (APIM 4.3.0 by default) reads: keys it does
  * not read, and values of the wrong shape (a string where the product loops over a list, an ssl://
  * URL where it opens a tcp:// connection, an unknown server_role). Empty when all is well.
  */
@@ -151,7 +181,7 @@ export function checkAgainstCatalogue(toml: Record<string, unknown>, catalogue: 
   return flattenToml(toml).flatMap(({ key, value }) => {
     const spec = findSpec(catalogue, key);
     if (!spec) {
-      return [`${key}: APIM 4.3.0 reads no such key (not in ${CATALOGUE_FILE}) (got ${describe(value)}). Fix: remove it, or catalogue it with the template that reads it`];
+      return [`${key}: ${catalogue.product} reads no such key (not in ${catalogue.file ?? 'its catalogue'}) (got ${describe(value)}). Fix: remove it, or catalogue it with the template that reads it`];
     }
     const problem = shapeProblem(spec, value);
     if (!problem) return [];

@@ -1,6 +1,6 @@
 import type { Role } from '../model/lab';
 
-export type ProductId = 'apim-4.3.0' | 'sim';
+export type ProductId = 'apim-4.3.0' | 'sim' | 'apim-4.5.0' | 'sim-apim-4.5.0';
 
 /** How long the harness and `make lab` may wait for this product; printed in every report. */
 export interface ProductTiming {
@@ -16,24 +16,64 @@ export interface ProductTiming {
   readonly requestTimeoutMs: number;
 }
 
+/** What runs one role of a product: its image, home, and how that image is told the role. */
+export interface RoleRuntime {
+  readonly image: string;
+  /** `WSO2_SERVER_HOME` inside the image (the dbscripts and the stock truststore are under it). */
+  readonly home: string;
+  /** Environment that picks the role in the image (4.3: `PROFILE_NAME`); none when the image is the role. */
+  readonly env: Readonly<Record<string, string>>;
+  /** `[server] server_role` of the role's deployment.toml. */
+  readonly serverRole: string;
+}
+
 /**
- * What a node of an APIM 4.3 product needs. The real product and the stand-in differ in `image`
- * (and in timing, which only the harness reads): everything rendered into a lab is the same.
- * @see ../shared/reference/wso2-apim.md §1–§5
+ * How a product's deployment.toml is laid out:
+ * - `apim-4.3`: the control plane holds the traffic manager and its broker; gateways hear events
+ *   from `throttle_decision_endpoints` (profiles of the `wso2am` 4.3 image);
+ * - `apim-4.5`: separate traffic managers; gateways hear events from the control planes'
+ *   `[apim.event_hub] event_listening_endpoints` and throttling from the traffic managers
+ *   (the 4.5+ distributions: API Control Plane, Universal Gateway, Traffic Manager).
+ */
+export type ConfigLayout = 'apim-4.3' | 'apim-4.5';
+
+/**
+ * Everything that differs between products and versions: adding a version is one product file
+ * (and its key catalogue); patterns and renderers read what they need from here.
+ * @see ../../docs/products.md
  */
 export interface ProductSpec {
   readonly id: ProductId;
   readonly description: string;
-  readonly image: string;
-  /** `WSO2_SERVER_HOME` inside the image (the dbscripts are under it). */
-  readonly serverHome: string;
   /** Version string answered by /services/Version. */
   readonly version: string;
-  /** `PROFILE_NAME` per role, read by the image's entrypoint (3.2–4.4 `wso2am` images). */
-  readonly profiles: Readonly<Record<Role, string>>;
-  /** `true` when the image comes from a registry, `false` when `make images` builds it. */
+  /**
+   * How a node gets its role: `profile` (one image, an environment variable), `distribution` (an
+   * image per role; a traffic-manager role means the lab runs traffic-manager nodes).
+   */
+  readonly roleSwitch: 'profile' | 'distribution';
+  readonly roles: { readonly manager: RoleRuntime; readonly worker: RoleRuntime; readonly 'traffic-manager'?: RoleRuntime };
+  readonly layout: ConfigLayout;
+  /** `true` when the images come from a registry, `false` when `make images` builds them. */
   readonly pulled: boolean;
   readonly timing: ProductTiming;
+}
+
+/** The runtime of a role the product has; an error for one it has not (a model bug). */
+export function runtimeOf(product: ProductSpec, role: Role): RoleRuntime {
+  const runtime = product.roles[role];
+  if (!runtime) throw new Error(`${product.id} has no ${role} role`);
+  return runtime;
+}
+
+/** Every image a lab of the product runs, each once. */
+export function productImages(product: ProductSpec): string[] {
+  return [...new Set(Object.values(product.roles).map((r) => r.image))];
+}
+
+/** The roles of the product's nodes, in lab order. */
+export function productRoles(product: ProductSpec): Role[] {
+  return (['manager', 'worker', 'traffic-manager'] as const).filter((r) => product.roles[r]);
 }
 
 /** The mount points of the wso2am image's entrypoint (docker-apim docker-entrypoint.sh). */

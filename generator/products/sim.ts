@@ -1,16 +1,40 @@
 import { apim430 } from './apim-4.3.0';
-import type { ProductSpec } from './product';
+import { apim450 } from './apim-4.5.0';
+import type { ProductSpec, RoleRuntime } from './product';
+
+/** The stand-in's timing: a Node process starts in a second, not a JVM's minutes. */
+export const SIM_TIMING: ProductSpec['timing'] = { startupBudgetSeconds: 120, rtoBoundMs: 3_000, stallMs: 1_000, propagationBoundMs: 2_000, requestTimeoutMs: 10_000 };
+
+/** The stand-in image of a product role: built locally from images/apim-sim, everything else as the product's. */
+export const simRole = (real: RoleRuntime, image: string): RoleRuntime => ({ ...real, image });
 
 /**
  * The stand-in: an image that behaves like an APIM 4.3.0 node for everything a lab and the
  * harness touch (same mounts, PROFILE_NAME, ports, deployment.toml, REST contract, health).
- * Only `image` differs from the real product in a lab; see README.md, "The stand-in product".
+ * Only the image differs from the real product in a lab; see README.md, "The stand-in product".
  */
 export const sim: ProductSpec = {
   ...apim430,
   id: 'sim',
   description: 'carbon-labs stand-in for WSO2 API Manager 4.3.0 (built locally by make images)',
-  image: 'carbon-labs/apim-sim:4.3.0',
+  roles: {
+    manager: simRole(apim430.roles.manager, 'carbon-labs/apim-sim:4.3.0'),
+    worker: simRole(apim430.roles.worker, 'carbon-labs/apim-sim:4.3.0'),
+  },
   pulled: false,
-  timing: { startupBudgetSeconds: 120, rtoBoundMs: 3_000, stallMs: 1_000, propagationBoundMs: 2_000, requestTimeoutMs: 10_000 },
+  timing: SIM_TIMING,
+};
+
+/** The stand-in for the 4.5.0 distributions: one image per distribution, with its home and start script. */
+export const simApim450: ProductSpec = {
+  ...apim450,
+  id: 'sim-apim-4.5.0',
+  description: 'carbon-labs stand-in for the WSO2 API Manager 4.5.0 distributions (built locally by make images)',
+  roles: {
+    manager: simRole(apim450.roles.manager, 'carbon-labs/apim-sim-acp:4.5.0'),
+    worker: simRole(apim450.roles.worker, 'carbon-labs/apim-sim-universal-gw:4.5.0'),
+    'traffic-manager': simRole(apim450.roles['traffic-manager']!, 'carbon-labs/apim-sim-tm:4.5.0'),
+  },
+  pulled: false,
+  timing: SIM_TIMING,
 };

@@ -1,7 +1,8 @@
 import type { ComposeSpecification } from 'docker-compose';
-import type { Attachment, LabSpec, NodeSpec, PublishedPort } from '../model/lab';
-import { BACKEND_PORT, DB, managers, SUPPORT_SERVICES, TRUST } from '../model/lab';
-import { ARTIFACT_VOLUME, CONFIG_VOLUME } from '../products/product';
+import type { Attachment, LabSpec, NodeSpec, PublishedPort, Role } from '../model/lab';
+import { BACKEND_PORT, DB, managers, SUPPORT_SERVICES, trafficManagers, TRUST } from '../model/lab';
+import type { ProductSpec } from '../products/product';
+import { ARTIFACT_VOLUME, CONFIG_VOLUME, runtimeOf } from '../products/product';
 import { PORTS } from '../products/product';
 
 type Service = NonNullable<ComposeSpecification['services']>[string];
@@ -20,11 +21,15 @@ const imageRef = (kind: keyof typeof IMAGE_VARIABLES) =>
   `\${${IMAGE_VARIABLES[kind].variable}:-${IMAGE_VARIABLES[kind].public}}`;
 
 /**
- * The product image of every node and one-shot: the product's own unless `CARBON_LABS_PRODUCT_IMAGE`
- * names another (a private registry's copy, a WSO2 update image).
+ * The product image of every node and one-shot: the product's own unless a variable names another
+ * (a private registry's copy, a WSO2 update image): `CARBON_LABS_PRODUCT_IMAGE` for a product of
+ * one image (4.3), one variable per role for a product of distributions (4.5+).
  */
 export const PRODUCT_IMAGE_VARIABLE = 'CARBON_LABS_PRODUCT_IMAGE';
-const productImage = (lab: LabSpec) => `\${${PRODUCT_IMAGE_VARIABLE}:-${lab.product.image}}`;
+export function productImageVariable(product: ProductSpec, role: Role): string {
+  return product.roleSwitch === 'profile' ? PRODUCT_IMAGE_VARIABLE : `CARBON_LABS_${role.toUpperCase().replace(/-/g, '_')}_IMAGE`;
+}
+const productImage = (lab: LabSpec, role: Role) => `\${${productImageVariable(lab.product, role)}:-${runtimeOf(lab.product, role).image}}`;
 
 /**
  * Same cadence for both products: a fast node turns healthy within a second, a cold JVM has 5
@@ -38,10 +43,12 @@ const HEALTH_TIMING = { interval: '1s', timeout: '5s', retries: 5, start_period:
  * in 16 GB with these limits (2 × 3 GB + 2 × 2.5 GB + 1.5 GB). Workers get the smaller heap:
  * lower worker memory is one of the pattern's promises. The stand-in stays far below the limits.
  */
-export const NODE_MEMORY = {
+export const NODE_MEMORY: Readonly<Record<Role, { readonly heap: string; readonly limit: string }>> = {
   manager: { heap: '-Xms1024m -Xmx2048m', limit: '3g' },
   worker: { heap: '-Xms512m -Xmx1536m', limit: '2560m' },
-} as const;
+  // Holds no APIs and serves no portal: the start scripts' own default heap (-Xmx1024m).
+  'traffic-manager': { heap: '-Xms256m -Xmx1024m', limit: '1536m' },
+};
 const DB_MEMORY_LIMIT = '1536m';
 /** docker-apim's my.cnf: every node's datasources (50 connections each by default) must fit. */
 const DB_MAX_CONNECTIONS = 1000;
@@ -81,14 +88,33 @@ function previousManagers(lab: LabSpec, node: NodeSpec): readonly NodeSpec[] {
   return all.slice(0, Math.max(0, all.findIndex((m) => m.name === node.name)));
 }
 
-function nodeService(lab: LabSpec, node: NodeSpec): Service {
-  const { product } = lab;
-  const manager = node.role === 'manager';
+/** What a node waits for at `up`: the database and trust, and the nodes whose work it needs first. */
+type Condition = 'service_healthy' | 'service_completed_successfully' | 'service_started';
+function dependenciesOf(lab: LabSpec, node: NodeSpec): Record<string, { condition: Condition }> {
+  const healthy = (nodes: readonly NodeSpec[]) => Object.fromEntries(nodes.map((m) => [m.name, { condition: 'service_healthy' as const }]));
+  const base = { db: { condition: 'service_healthy' as const }, truststore: { condition: 'service_completed_successfully' as const } };
+  // Managers start one after another: two control planes creating an empty schema's
+  // defaults at once race on duplicate keys (product-apim#7914, #9059, #4023).
+  if (node.role === 'manager') return { ...base, ...healthy(previousManagers(lab, node)) };
+  // A traffic manager subscribes to the control planes' event hub.
+  if (node.role === 'traffic-manager') return { ...base, ...healthy(managers(lab)) };
   return {
-    image: productImage(lab),
+    ...base,
+    // A gateway that starts before the control plane misses its startup sync (product-apim#12126);
+    // it takes throttle decisions from the traffic managers.
+    ...healthy(managers(lab)),
+    ...healthy(trafficManagers(lab)),
+    ...Object.fromEntries(lab.balancers.map((b) => [b.name, { condition: 'service_started' as const }])),
+  };
+}
+
+function nodeService(lab: LabSpec, node: NodeSpec): Service {
+  const runtime = runtimeOf(lab.product, node.role);
+  return {
+    image: productImage(lab, node.role),
     hostname: node.name,
     environment: {
-      PROFILE_NAME: product.profiles[node.role],
+      ...runtime.env,
       JVM_MEM_OPTS: NODE_MEMORY[node.role].heap,
     },
     volumes: [
@@ -101,27 +127,14 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
     networks: networksOf(lab, node.attachments),
     ...(node.published.length ? { ports: portsOf(node.published) } : {}),
     healthcheck: {
-      test: manager
-        ? ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', `http://localhost:${PORTS.servletHttp}/services/Version`]
-        : ['CMD', 'curl', '--fail', '--silent', '--insecure', '--output', '/dev/null',
-          `https://localhost:${PORTS.servletHttps}/api/am/gateway/v2/server-startup-healthcheck`],
+      // Gateways: their startup health check (500 until the first sync); others: /services/Version.
+      test: node.role === 'worker'
+        ? ['CMD', 'curl', '--fail', '--silent', '--insecure', '--output', '/dev/null',
+          `https://localhost:${PORTS.servletHttps}/api/am/gateway/v2/server-startup-healthcheck`]
+        : ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', `http://localhost:${PORTS.servletHttp}/services/Version`],
       ...HEALTH_TIMING,
     },
-    depends_on: manager
-      ? {
-        db: { condition: 'service_healthy' },
-        truststore: { condition: 'service_completed_successfully' },
-        // Managers start one after another: two control planes creating an empty schema's
-        // defaults at once race on duplicate keys (product-apim#7914, #9059, #4023).
-        ...Object.fromEntries(previousManagers(lab, node).map((m) => [m.name, { condition: 'service_healthy' }])),
-      }
-      : {
-        db: { condition: 'service_healthy' },
-        truststore: { condition: 'service_completed_successfully' },
-        // A gateway that starts before the control plane misses its startup sync (product-apim#12126).
-        ...Object.fromEntries(managers(lab).map((m) => [m.name, { condition: 'service_healthy' }])),
-        ...Object.fromEntries(lab.balancers.map((b) => [b.name, { condition: 'service_started' }])),
-      },
+    depends_on: dependenciesOf(lab, node),
     mem_limit: NODE_MEMORY[node.role].limit,
     restart: RESTART,
   };
@@ -155,7 +168,8 @@ function balancerService(lab: LabSpec, balancer: LabSpec['balancers'][number]): 
 function truststoreService(lab: LabSpec): Service {
   const out = `/carbon-labs/${TRUST.truststore}`;
   const ca = `/carbon-labs/${TRUST.caCert}`;
-  const stock = `${lab.product.serverHome}/repository/resources/security/client-truststore.jks`;
+  // The managers' image: every node's image holds the same stock truststore and a keytool.
+  const stock = `${runtimeOf(lab.product, 'manager').home}/repository/resources/security/client-truststore.jks`;
   const pass = TRUST.truststorePassword;
   // `$$` is a literal `$` for the shell (compose interpolates `$`).
   const script = [
@@ -171,7 +185,7 @@ function truststoreService(lab: LabSpec): Service {
     `  echo "ERROR: ${TRUST.truststore} does not hold the lab CA ${TRUST.caCert} (SHA-256 $$want): remove it to have it made again" >&2; exit 1; fi`,
   ].join('\n');
   return {
-    image: productImage(lab),
+    image: productImage(lab, 'manager'),
     entrypoint: ['/bin/sh', '-c'],
     command: [script],
     user: 'root',
@@ -191,9 +205,9 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
 
   // The product's own SQL, copied out of its image, so the schema always matches the product.
   services.dbscripts = {
-    image: productImage(lab),
+    image: productImage(lab, 'manager'),
     entrypoint: ['/bin/sh', '-c'],
-    command: [`cp -R "${lab.product.serverHome}/dbscripts/." /dbscripts/`],
+    command: [`cp -R "${runtimeOf(lab.product, 'manager').home}/dbscripts/." /dbscripts/`],
     user: 'root',
     network_mode: 'none',
     volumes: [{ type: 'volume', source: 'dbscripts', target: '/dbscripts' }],

@@ -1,5 +1,6 @@
 import type { LabSpec, NodeSpec } from '../model/lab';
-import { brokerOrder, DB, managers, PORTAL_HOST, portalPort, workers } from '../model/lab';
+import { brokerOrder, DB, managers, PORTAL_HOST, portalPort, trafficManagers, workers } from '../model/lab';
+import { runtimeOf } from '../products/product';
 import { renderTemplate } from './templates';
 
 /** `&amp;` because the product renders these values into XML (docker-apim compose sample). */
@@ -15,15 +16,18 @@ export function jdbcUrl(database: string): string {
 export function renderDeploymentToml(lab: LabSpec, node: NodeSpec, marker: string): string {
   const managerNames = managers(lab).map((m) => m.name);
   const isManager = node.role === 'manager';
-  const databases = isManager
-    ? [{ key: 'apim_db', url: jdbcUrl(DB.apimDb) }, { key: 'shared_db', url: jdbcUrl(DB.sharedDb) }]
-    : [{ key: 'shared_db', url: jdbcUrl(DB.sharedDb) }];
+  // Gateways keep no API state: only the shared (user/registry) database.
+  const databases = node.role === 'worker'
+    ? [{ key: 'shared_db', url: jdbcUrl(DB.sharedDb) }]
+    : [{ key: 'apim_db', url: jdbcUrl(DB.apimDb) }, { key: 'shared_db', url: jdbcUrl(DB.sharedDb) }];
+  const tms = trafficManagers(lab).map((t) => t.name);
   return renderTemplate('generator/templates/deployment.toml.ejs', {
     marker,
     project: lab.project,
     node: node.name,
     role: node.role,
-    serverRole: lab.product.profiles[node.role],
+    layout: lab.product.layout,
+    serverRole: runtimeOf(lab.product, node.role).serverRole,
     // Managers: the name and port users reach the portals at (WSO2's "front-end proxy" setup),
     // so the login redirects work from the host; nodes call them by service_url, never by this.
     hostname: isManager ? PORTAL_HOST : lab.workerEndpointHost,
@@ -33,6 +37,9 @@ export function renderDeploymentToml(lab: LabSpec, node: NodeSpec, marker: strin
     managers: managerNames,
     brokers: brokerOrder(lab).map((m) => m.name),
     peers: managerNames.filter((m) => m !== node.name),
+    // 4.5+: the traffic managers (throttling); each names the others for duplicated decisions.
+    trafficManagers: tms,
+    tmPeers: tms.filter((t) => t !== node.name),
     managerHost: lab.managerEndpointHost,
     workerHost: lab.workerEndpointHost,
     // Gateway management of 4.x is pulled by the gateways; the control plane only lists it.

@@ -6,6 +6,7 @@ import { renderCompose } from './compose';
 import { renderDbInit, renderDeploymentToml } from './deployment-toml';
 import { renderBackendConf, renderBalancerConf } from './nginx';
 import { renderTemplate } from './templates';
+import { productRoles, runtimeOf } from '../products/product';
 
 export interface GeneratedFile {
   /** Relative to the lab folder, `/`-separated. */
@@ -47,6 +48,15 @@ function renderComposeYaml(lab: LabSpec, marker: string): string {
   return doc.toString({ lineWidth: 0 });
 }
 
+/** How each role is chosen, as the lab README says it: `PROFILE_NAME=…`, or the role's own image. */
+function roleSwitchText(lab: LabSpec): Record<string, string> {
+  return Object.fromEntries(productRoles(lab.product).map((role) => {
+    const runtime = runtimeOf(lab.product, role);
+    const env = Object.entries(runtime.env).map(([k, v]) => `\`${k}=${v}\``).join(' ');
+    return [role, env || `image \`${runtime.image}\``];
+  }));
+}
+
 function renderLabReadme(lab: LabSpec, marker: string): string {
   const support: Record<string, string> = { db: 'database (MySQL protocol), port 3306 inside the lab', backend: `test backend of the lab's APIs, port ${BACKEND_PORT} inside the lab` };
   const services = [
@@ -60,7 +70,7 @@ function renderLabReadme(lab: LabSpec, marker: string): string {
     ...ONE_SHOT_SERVICES.map((name) => ({ name, role: 'one-shot at `up`, then exits 0', networks: 'none', ports: '—' })),
   ];
   return renderTemplate('generator/templates/lab-README.md.ejs', {
-    marker, project: lab.project, pattern: lab.pattern, product: lab.product,
+    marker, project: lab.project, pattern: lab.pattern, product: lab.product, roleSwitch: roleSwitchText(lab),
     patternText: PATTERN_TEXT[lab.pattern](lab), services, command: regenerateCommand(lab), makeArgs: makeArgs(lab),
   });
 }

@@ -1,9 +1,12 @@
 import { createHash } from 'crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'fs';
-import { join } from 'path';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'fs';
+import { join, relative } from 'path';
 import { LabError } from '../errors';
 import { PROJECT_ROOT } from '../paths';
+import type { Role } from '../model/lab';
 import type { ProductSpec } from '../products/product';
+import { productImages, productRoles, runtimeOf } from '../products/product';
+import { standInOf } from '../products';
 import { IMAGE_VARIABLES } from '../render/compose';
 import { imagePresent, tryPull } from './docker';
 import { run } from './exec';
@@ -20,10 +23,11 @@ const LOCAL_IMAGES = {
 
 export type Log = (line: string) => void;
 
-async function build(tag: string, context: string, base: string, log: Log, labels: Record<string, string> = {}): Promise<void> {
+async function build(tag: string, context: string, base: string, log: Log, labels: Record<string, string> = {}, args: Readonly<Record<string, string>> = {}): Promise<void> {
   log(`building ${tag} (FROM ${base})`);
   const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
-  const result = await run('docker', ['build', '--quiet', '--build-arg', `BASE=${base}`, ...labelArgs, '-t', tag, context]);
+  const buildArgs = Object.entries({ BASE: base, ...args }).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
+  const result = await run('docker', ['build', '--quiet', ...buildArgs, ...labelArgs, '-t', tag, context]);
   if (result.code !== 0) throw new LabError(`docker build of ${tag} failed:\n${result.stderr.trim().split('\n').slice(-8).join('\n')}`);
 }
 
@@ -57,6 +61,7 @@ async function simBase(log: Log): Promise<string> {
 }
 
 const SIM_BUNDLE = join(ROOT, 'dist', 'sim', 'sim.js');
+const SIM_IMAGE_DIR = join(ROOT, 'images', 'apim-sim');
 const SOURCE_LABEL = 'carbon-labs.source-sha256';
 
 function filesDigest(files: readonly string[]): string {
@@ -65,11 +70,20 @@ function filesDigest(files: readonly string[]): string {
   return hash.digest('hex');
 }
 
-/** A digest of everything that goes into the stand-in image, so a stale image is rebuilt. */
+/** Every file under `root` (a file or a folder), sorted. */
+function filesUnder(root: string): string[] {
+  if (!statSync(root).isDirectory()) return [root];
+  return readdirSync(root).sort().flatMap((name) => filesUnder(join(root, name)));
+}
+
+/** A digest of everything that goes into the stand-in images (names and contents), so a stale one is rebuilt. */
 function simSourceDigest(): string {
   if (!existsSync(SIM_BUNDLE)) throw new LabError(`the stand-in bundle ${SIM_BUNDLE} is missing`, 'make images');
-  return filesDigest([SIM_BUNDLE, join(ROOT, 'images', 'apim-sim', 'Dockerfile'), join(ROOT, 'images', 'apim-sim', 'docker-entrypoint.sh'),
-    join(ROOT, 'sim', 'dbscripts', 'mysql.sql'), join(ROOT, 'sim', 'dbscripts', 'apimgt', 'mysql.sql')]);
+  const hash = createHash('sha256');
+  for (const root of [SIM_BUNDLE, SIM_IMAGE_DIR, join(ROOT, 'sim', 'dbscripts'), join(ROOT, 'spec', 'apim-4.3.0')]) {
+    for (const file of filesUnder(root)) hash.update(`${relative(ROOT, file)}\0`).update(readFileSync(file));
+  }
+  return hash.digest('hex');
 }
 
 /** The source digest an image of ours was built from, or undefined when absent. */
@@ -78,24 +92,72 @@ async function imageLabel(image: string): Promise<string | undefined> {
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
-async function simImageCurrent(product: ProductSpec): Promise<boolean> {
-  return await imageLabel(product.image) === simSourceDigest();
+/** The image a 4.5 role runs, as images/apim-sim/Dockerfile's WSO2_DISTRIBUTION names it. */
+const DISTRIBUTION_OF: Readonly<Record<Role, string>> = { manager: 'acp', worker: 'universal-gw', 'traffic-manager': 'tm' };
+
+/** One stand-in image: its tag and the build arguments that make it the product's image. */
+export interface SimImage {
+  readonly tag: string;
+  readonly args: Readonly<Record<string, string>>;
 }
 
-/** Stages the stand-in's build context: the bundle (built by make), its dbscripts, the spec. */
-export async function buildSimImage(product: ProductSpec, log: Log): Promise<void> {
-  const bundle = SIM_BUNDLE;
+/**
+ * The stand-in images of a product, one per image of its roles: for a `profile` product one
+ * all-in-one image, for a `distribution` product the ACP, Universal Gateway and Traffic Manager.
+ * The image's home is the role's (`/home/wso2carbon/<name>-<version>`, read back into the
+ * Dockerfile's WSO2_SERVER_NAME and WSO2_SERVER_VERSION), so `WSO2_SERVER_HOME` is `runtimeOf(product, role).home`.
+ */
+export function simImages(product: ProductSpec): SimImage[] {
+  const images = new Map<string, SimImage>();
+  for (const role of productRoles(product)) {
+    const { image, home } = runtimeOf(product, role);
+    const named = /^\/home\/wso2carbon\/(.+)-(\d+(?:\.\d+)+)$/.exec(home);
+    if (!named) throw new Error(`${product.id} ${role}: home ${home} is not /home/wso2carbon/<name>-<version>, which the stand-in image is built for`);
+    const args = {
+      WSO2_SERVER_NAME: named[1],
+      WSO2_SERVER_VERSION: named[2],
+      WSO2_DISTRIBUTION: product.roleSwitch === 'profile' ? 'all-in-one' : DISTRIBUTION_OF[role],
+      WSO2_PRODUCT_VERSION: product.version,
+    };
+    const seen = images.get(image);
+    if (seen && JSON.stringify(seen.args) !== JSON.stringify(args)) throw new Error(`${product.id}: roles sharing ${image} need different stand-in images (${JSON.stringify(seen.args)}, ${JSON.stringify(args)})`);
+    images.set(image, { tag: image, args });
+  }
+  return [...images.values()];
+}
+
+/** The label an image built from these sources with these arguments carries. */
+function imageDigest(sourceDigest: string, image: SimImage): string {
+  return createHash('sha256').update(`${sourceDigest}\n${JSON.stringify(image.args)}`).digest('hex');
+}
+
+/** The stand-in images of `product` that are missing or were built from other sources or arguments. */
+async function staleSimImages(product: ProductSpec): Promise<SimImage[]> {
+  const digest = simSourceDigest();
+  const stale: SimImage[] = [];
+  for (const image of simImages(product)) if (await imageLabel(image.tag) !== imageDigest(digest, image)) stale.push(image);
+  return stale;
+}
+
+/**
+ * Builds the stand-in images of `product` (by default all of them) from one staged context: the
+ * bundle (built by make) and the start script under `home/bin`, its dbscripts, the spec, the
+ * Dockerfile and entrypoint. The Dockerfile copies `home/` into each image's own home.
+ */
+export async function buildSimImage(product: ProductSpec, log: Log, images: readonly SimImage[] = simImages(product)): Promise<void> {
   const digest = simSourceDigest();
   const context = join(ROOT, 'dist', 'images', 'apim-sim');
   const home = join(context, 'home');
   rmSync(context, { recursive: true, force: true });
-  mkdirSync(join(home, 'wso2am-4.3.0', 'bin'), { recursive: true });
-  cpSync(join(ROOT, 'images', 'apim-sim', 'Dockerfile'), join(context, 'Dockerfile'));
-  cpSync(join(ROOT, 'images', 'apim-sim', 'docker-entrypoint.sh'), join(home, 'docker-entrypoint.sh'));
-  cpSync(bundle, join(home, 'wso2am-4.3.0', 'bin', 'sim.js'));
-  cpSync(join(ROOT, 'sim', 'dbscripts'), join(home, 'wso2am-4.3.0', 'dbscripts'), { recursive: true });
-  cpSync(join(ROOT, 'spec', 'apim-4.3.0'), join(home, 'wso2am-4.3.0', 'repository', 'resources', 'api-definitions'), { recursive: true });
-  await build(product.image, context, await simBase(log), log, { [SOURCE_LABEL]: digest });
+  mkdirSync(join(home, 'bin'), { recursive: true });
+  cpSync(join(SIM_IMAGE_DIR, 'Dockerfile'), join(context, 'Dockerfile'));
+  cpSync(join(SIM_IMAGE_DIR, 'docker-entrypoint.sh'), join(context, 'docker-entrypoint.sh'));
+  cpSync(join(SIM_IMAGE_DIR, 'bin'), join(home, 'bin'), { recursive: true });
+  cpSync(SIM_BUNDLE, join(home, 'bin', 'sim.js'));
+  cpSync(join(ROOT, 'sim', 'dbscripts'), join(home, 'dbscripts'), { recursive: true });
+  cpSync(join(ROOT, 'spec', 'apim-4.3.0'), join(home, 'repository', 'resources', 'api-definitions'), { recursive: true });
+  const base = await simBase(log);
+  for (const image of images) await build(image.tag, context, base, log, { [SOURCE_LABEL]: imageDigest(digest, image) }, image.args);
 }
 
 /**
@@ -104,14 +166,16 @@ export async function buildSimImage(product: ProductSpec, log: Log): Promise<voi
  */
 export async function ensureImages(product: ProductSpec, log: Log, options: { rebuildSim?: boolean } = {}): Promise<Record<string, string>> {
   if (product.pulled) {
-    if (!(await imagePresent(product.image)) && !(await tryPull(product.image))) {
+    for (const image of productImages(product)) {
+      if (await imagePresent(image) || await tryPull(image)) continue;
       throw new LabError(
-        `${product.image} cannot be pulled (no container registry answers) and is not present locally`,
-        'make lab PATTERN=3 PRODUCT=sim  (the stand-in product, built locally)',
+        `${image} cannot be pulled (no container registry answers) and is not present locally`,
+        `make lab PATTERN=3 PRODUCT=${standInOf(product)?.id ?? 'sim'}  (the stand-in product, built locally)`,
       );
     }
-  } else if (options.rebuildSim || !(await simImageCurrent(product))) {
-    await buildSimImage(product, log);
+  } else {
+    const images = options.rebuildSim ? simImages(product) : await staleSimImages(product);
+    if (images.length) await buildSimImage(product, log, images);
   }
   const env: Record<string, string> = {};
   for (const kind of Object.keys(LOCAL_IMAGES) as (keyof typeof LOCAL_IMAGES)[]) {

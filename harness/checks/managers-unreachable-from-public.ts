@@ -1,4 +1,4 @@
-import { addressOf } from '../../generator/model/lab';
+import { addressOf, trafficManagers } from '../../generator/model/lab';
 import { labContainers } from '../../generator/runtime/lab';
 import { docker } from '../../generator/runtime/lab';
 import { Check, CheckContext, CheckFailure } from '../check';
@@ -9,18 +9,19 @@ function probeScript(targets: readonly string[]): string[] {
   return ['sh', '-c', lines.join('; ')];
 }
 
-/** Managers sit behind the firewall: nothing on `public` reaches them or an admin listener. */
+/** Managers (and traffic managers) sit behind the firewall: nothing on `public` reaches them or an admin listener. */
 export type FirewallFigures = { forbiddenTargets: number; forbiddenReached: number; workerTargetsReached: number; publishedPorts: number; portsNotOnLoopback: number };
 
 export const managersUnreachableFromPublic: Check<FirewallFigures> = {
   id: 'managers-unreachable-from-public',
-  title: 'From the public network no manager and no admin listener can be reached, the worker listener can; every published port is bound to 127.0.0.1',
+  title: 'From the public network no manager, traffic manager or admin listener can be reached, the worker listener can; every published port is bound to 127.0.0.1',
   headline: (f) => `${f.forbiddenReached ?? '?'} of ${f.forbiddenTargets ?? '?'} forbidden targets reached; ${f.portsNotOnLoopback ?? '?'} ports off loopback`,
   async run(ctx: CheckContext<FirewallFigures>) {
     const { lab } = ctx;
     const spec = lab.lab;
     const forbidden: string[] = [];
-    for (const m of lab.managers) {
+    // Managers, and traffic managers where the product has them (4.5+): admin side, `cluster` only.
+    for (const m of [...lab.managers, ...trafficManagers(spec)]) {
       forbidden.push(`https://${m.name}:9443/services/Version`, `https://${addressOf(spec, m.name, 'cluster')}:9443/services/Version`);
     }
     for (const b of spec.balancers.filter((x) => x.listeners.some((l) => l.kind === 'admin'))) {

@@ -2,7 +2,23 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 import { parse } from 'smol-toml';
 
-export type Profile = 'control-plane' | 'gateway-worker';
+/** The role a node runs: a profile of the 4.3 all-in-one image, or what a 4.5 distribution is. */
+export type Profile = 'control-plane' | 'gateway-worker' | 'traffic-manager';
+
+/**
+ * Which product image the stand-in runs as, named by its start script: `all-in-one` (`wso2/wso2am`,
+ * its profile from `PROFILE_NAME`, started with no marker) or one of the 4.5 distributions, each
+ * its own role (`wso2/wso2am-acp`, `-universal-gw`, `-tm`).
+ */
+export type Distribution = 'all-in-one' | 'acp' | 'universal-gw' | 'tm';
+
+/** The role each 4.5 distribution is (docs/products.md, "apim-4.5.0"). */
+export const DISTRIBUTION_ROLES: Readonly<Record<Exclude<Distribution, 'all-in-one'>, Profile>> = {
+  acp: 'control-plane', 'universal-gw': 'gateway-worker', tm: 'traffic-manager',
+};
+
+/** The stand-in's own system property, passed by the start scripts of the 4.5 images. */
+export const DISTRIBUTION_PROPERTY = 'carbon-labs.distribution';
 
 export interface DatabaseConfig {
   readonly host: string;
@@ -21,6 +37,8 @@ export interface DatabaseConfig {
 /** What the stand-in reads from deployment.toml; the same keys the product reads. */
 export interface NodeConfig {
   readonly profile: Profile;
+  /** What /services/Version answers and the startup log names: the image's (SIM_PRODUCT_VERSION). */
+  readonly version: string;
   readonly hostname: string;
   /** `[transport.https.properties] proxyPort`: the HTTPS port users reach the node through. */
   readonly proxyPort: number;
@@ -35,13 +53,22 @@ export interface NodeConfig {
    * manager's (that one validates opaque tokens; the harness uses JWTs, validated locally).
    */
   readonly eventHubOrigin?: string;
+  /**
+   * `[apim.event_hub] event_listening_endpoints`: the brokers a 4.5 gateway or traffic manager
+   * hears deploy and subscription events from (the control planes'). Empty in a 4.3 gateway's file,
+   * which hears them on `throttle_decision_endpoints`.
+   */
+  readonly eventListeningEndpoints: readonly { host: string; port: number }[];
   readonly throttleDecisionEndpoints: readonly { host: string; port: number }[];
   readonly eventDuplicateUrls: readonly { host: string; port: number }[];
   /** `[[apim.event_hub.publish.url_group]] urls`: the receivers a control plane publishes events to. */
   readonly eventPublishUrls: readonly { host: string; port: number }[];
   readonly gatewayLabels: readonly string[];
   readonly gatewayEnvironments: readonly GatewayEnvironment[];
-  /** `[system.parameter] workerNode = "true"`: Carbon's worker mode (admin services answer 403). */
+  /**
+   * Carbon's worker mode (admin services answer 403): `[system.parameter] workerNode`, else the
+   * `-DworkerNode` the node was started with (the 4.5 start scripts pass `false`).
+   */
   readonly workerNode: boolean;
   /** `[truststore]`: the product's client truststore (file under repository/resources/security). */
   readonly truststore: { readonly file: string; readonly password: string };
@@ -144,15 +171,67 @@ function environments(apim: Table): GatewayEnvironment[] {
   });
 }
 
+/** The first `-D<name>=value` among the arguments. */
+function firstProperty(argv: readonly string[], name: string): string | undefined {
+  return argv.find((a) => a.startsWith(`-D${name}=`))?.slice(name.length + 3);
+}
+
+/** The last `-D<name>=value`: Carbon's launcher sets each argument's property in turn, so the last one stays. */
+function lastProperty(argv: readonly string[], name: string): string | undefined {
+  return [...argv].reverse().find((a) => a.startsWith(`-D${name}=`))?.slice(name.length + 3);
+}
+
+/**
+ * The image the node runs as: named by the 4.5 start scripts, first on the command line (so
+ * arguments given to the container cannot change it); none is the all-in-one image.
+ */
+export function distributionFrom(argv: readonly string[]): Distribution {
+  const named = firstProperty(argv, DISTRIBUTION_PROPERTY);
+  if (named === undefined) return 'all-in-one';
+  if (!(named in DISTRIBUTION_ROLES)) throw new Error(`-D${DISTRIBUTION_PROPERTY}=${named} is not a distribution the stand-in runs: acp, universal-gw or tm`);
+  return named as Distribution;
+}
+
+/**
+ * The node's role. The all-in-one image takes its profile from `-Dprofile` or `PROFILE_NAME`, and
+ * the stand-in runs two. A 4.5 distribution is its role: it reads no role variable (its entrypoint
+ * refuses `PROFILE_NAME=key-manager` on the ACP and ignores any other value), and has no profile
+ * but `default` (the ACP's `key-manager` is not modelled), so `-Dprofile=control-plane` given to
+ * a Universal Gateway stops it rather than making it a control plane.
+ */
 export function profileFrom(argv: readonly string[], env: NodeJS.ProcessEnv): Profile {
-  const arg = argv.find((a) => a.startsWith('-Dprofile='))?.slice('-Dprofile='.length) ?? env.PROFILE_NAME ?? 'default';
+  const distribution = distributionFrom(argv);
+  if (distribution !== 'all-in-one') {
+    const asked = lastProperty(argv, 'profile');
+    if (asked === 'key-manager' && distribution === 'acp') throw new Error('-Dprofile=key-manager: the stand-in does not model the API Control Plane\'s key-manager profile');
+    if (asked !== undefined && asked !== 'default') {
+      throw new Error(`-Dprofile=${asked}: the ${distribution} distribution has no such profile (since 4.5.0 each distribution is its role)`);
+    }
+    return DISTRIBUTION_ROLES[distribution];
+  }
+  const arg = firstProperty(argv, 'profile') ?? env.PROFILE_NAME ?? 'default';
   if (arg !== 'control-plane' && arg !== 'gateway-worker') {
     throw new Error(`profile "${arg}" is not one the stand-in runs: use PROFILE_NAME=control-plane or gateway-worker`);
   }
   return arg;
 }
 
-export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.ProcessEnv): NodeConfig {
+/** The image's version string; a bundle run outside an image is the 4.3.0 stand-in. */
+export const versionFrom = (env: NodeJS.ProcessEnv): string => env.SIM_PRODUCT_VERSION || 'WSO2 API Manager-4.3.0';
+
+/**
+ * Worker mode. `[system.parameter]` wins over the start command's `-DworkerNode`: Carbon's
+ * launcher sets the command line's properties first and then those of carbon.properties, which it
+ * writes from `[system.parameter]` (carbon-kernel 4.9 `Main.addSystemProperties`). That APIM 4.5's
+ * kernel keeps this order, so the toml puts a Universal Gateway started with the script's
+ * `-DworkerNode=false` in worker mode, is inferred from the kernel's source, not seen on the product.
+ */
+function workerNodeFrom(t: Table, argv: readonly string[]): boolean {
+  const parameter = table(table(t, 'system'), 'parameter').workerNode;
+  return String(parameter ?? lastProperty(argv, 'workerNode') ?? 'false') === 'true';
+}
+
+export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.ProcessEnv, argv: readonly string[] = []): NodeConfig {
   const file = join(serverHome, 'repository', 'conf', 'deployment.toml');
   const t = parse(readFileSync(file, 'utf8')) as Table;
   const server = table(t, 'server');
@@ -165,6 +244,7 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
   const superAdmin = table(t, 'super_admin');
   return {
     profile,
+    version: versionFrom(env),
     hostname: String(server.hostname ?? 'localhost'),
     proxyPort: Number(table(table(table(t, 'transport'), 'https'), 'properties').proxyPort ?? 9443),
     nodeName: String(server.node_ip ?? env.HOSTNAME ?? 'node'),
@@ -173,12 +253,13 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
     apimDb: database(t, 'apim_db'),
     sharedDb,
     eventHubOrigin: origin(eventHub.service_url) ?? origin(throttling.service_url),
+    eventListeningEndpoints: ((eventHub.event_listening_endpoints ?? []) as string[]).map(endpoint),
     throttleDecisionEndpoints: ((throttling.throttle_decision_endpoints ?? []) as string[]).map(endpoint),
     eventDuplicateUrls: ((eventHub.event_duplicate_url ?? []) as string[]).map(endpoint),
     eventPublishUrls: ((table(eventHub, 'publish').url_group ?? []) as Table[]).flatMap((g) => ((g.urls ?? []) as string[]).map(endpoint)),
     gatewayLabels: (table(table(apim, 'sync_runtime_artifacts'), 'gateway').gateway_labels ?? ['Default']) as string[],
     gatewayEnvironments: environments(apim),
-    workerNode: String(table(table(t, 'system'), 'parameter').workerNode ?? 'false') === 'true',
+    workerNode: workerNodeFrom(t, argv),
     truststore: {
       file: join(serverHome, 'repository', 'resources', 'security', String(table(t, 'truststore').file_name ?? 'client-truststore.jks')),
       password: String(table(t, 'truststore').password ?? 'wso2carbon'),

@@ -17,7 +17,7 @@ export interface HubEvent {
   readonly origin: string;
 }
 
-type Message = { type: 'subscribe'; node: string } | { type: 'publish'; event: HubEvent } | { type: 'event'; event: HubEvent };
+type Message = { type: 'subscribe'; node: string; role: string } | { type: 'publish'; event: HubEvent } | { type: 'event'; event: HubEvent };
 
 function lines(socket: Socket, onMessage: (m: Message) => void): void {
   let buffer = '';
@@ -56,7 +56,7 @@ export class EventHub {
       lines(socket, (m) => {
         if (m.type === 'subscribe') {
           this.subscribers.add(socket);
-          log('INFO', 'EventHub', `gateway ${m.node} subscribed`);
+          log('INFO', 'EventHub', `${m.role} ${m.node} subscribed`);
         }
       });
     });
@@ -91,15 +91,28 @@ export class EventHub {
   }
 }
 
+/** What a JMS connection is for, as its log lines name it. */
+export interface Subscription {
+  /** The subscribing node's kind, for the broker's log: `gateway` (the default), `traffic-manager`. */
+  readonly role?: string;
+  /** The deployment.toml key the brokers come from (default `throttle_decision_endpoints`). */
+  readonly source?: string;
+  /** What the brokers are (default `event hub`). */
+  readonly broker?: string;
+  /** What the node hears there (default `event`). */
+  readonly heard?: string;
+}
+
 /**
- * A gateway's JMS connection: one broker at a time from `throttle_decision_endpoints`, failing
- * over round-robin when the connection closes (the product's AMQP URL has
- * `failover='roundrobin'` over that broker list). Events published while it is between brokers
- * are not replayed: like the product, it pulls everything only at startup.
+ * A node's JMS connection: one broker at a time from the given list, failing over round-robin
+ * when the connection closes (the product's AMQP URL has `failover='roundrobin'` over that broker
+ * list). Events published while it is between brokers are not replayed: like the product, a
+ * gateway pulls everything only at startup.
  */
-export function subscribeWithFailover(node: string, brokers: readonly { host: string; port: number }[], onEvent: (e: HubEvent) => void): void {
+export function subscribeWithFailover(node: string, brokers: readonly { host: string; port: number }[], onEvent: (e: HubEvent) => void, what: Subscription = {}): void {
+  const { role = 'gateway', source = 'throttle_decision_endpoints', broker: kind = 'event hub', heard = 'event' } = what;
   if (!brokers.length) {
-    log('ERROR', 'JMSListener', 'no throttle_decision_endpoints: this gateway hears of no event');
+    log('ERROR', 'JMSListener', `no ${source}: this ${role} hears of no ${heard}`);
     return;
   }
   let index = 0;
@@ -111,15 +124,15 @@ export function subscribeWithFailover(node: string, brokers: readonly { host: st
     socket.on('connect', () => {
       established = true;
       failures = 0;
-      log('INFO', 'JMSListener', `subscribed to event hub ${broker.host}:${broker.port}`);
-      write(socket, { type: 'subscribe', node });
+      log('INFO', 'JMSListener', `subscribed to ${kind} ${broker.host}:${broker.port}`);
+      write(socket, { type: 'subscribe', node, role });
     });
     lines(socket, (m) => { if (m.type === 'event') onEvent(m.event); });
     socket.on('error', (err) => {
-      if (!established) log('WARN', 'JMSListener', `event hub ${broker.host}:${broker.port} unreachable: ${err.message}`);
+      if (!established) log('WARN', 'JMSListener', `${kind} ${broker.host}:${broker.port} unreachable: ${err.message}`);
     });
     socket.on('close', () => {
-      if (established) log('WARN', 'JMSListener', `lost the event hub ${broker.host}:${broker.port}; failing over`);
+      if (established) log('WARN', 'JMSListener', `lost the ${kind} ${broker.host}:${broker.port}; failing over`);
       index = (index + 1) % brokers.length;
       // The next broker at once; a full cycle of failures backs off.
       if (!established && ++failures >= brokers.length) { failures = 0; setTimeout(connect, 500); } else connect();

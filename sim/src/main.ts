@@ -1,12 +1,15 @@
 import { readFileSync } from 'fs';
+import type { Pool } from 'mysql2/promise';
 import { join } from 'path';
-import { loadConfig, profileFrom } from './config';
+import type { NodeConfig } from './config';
+import { distributionFrom, loadConfig, profileFrom } from './config';
 import { ensureSuperAdmin, controlPlane } from './control-plane';
 import { openDatabase, rows } from './db';
+import type { HubEvent } from './eventhub';
 import { EventHub, subscribeWithFailover } from './eventhub';
 import { Gateway } from './gateway';
 import type { Handler, Res } from './http';
-import { listen, log } from './http';
+import { listen, log, NOT_DEPLOYED } from './http';
 import { RestApi } from './spec';
 import { AckBeforeCommitStore, MemoryApiStore, SqlApiStore } from './store';
 import { TokenIssuer } from './tokens';
@@ -15,15 +18,14 @@ import { withPortals } from './portals';
 import { withAdminServices } from './admin-services';
 
 const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, webSocket: 9099, webSocketSecure: 8099, eventHub: 5672, eventReceiver: 9611 };
-const VERSION = 'WSO2 API Manager-4.3.0';
 /** Memory a seeded fault keeps alive for the life of the process. */
 const RETAINED: Buffer[] = [];
 
-/** `/services/Version`, the documented service-level health check, on both roles. */
-function withVersion(next: Handler): Handler {
+/** `/services/Version`, the documented service-level health check, on every role. */
+function withVersion(version: string, next: Handler): Handler {
   return async (req): Promise<Res> => {
     if (req.path === '/services/Version' || req.path === '/services/Version/') {
-      return { status: 200, contentType: 'application/xml', body: `<ns:getVersionResponse xmlns:ns="http://version.services.core.carbon.wso2.org"><return>${VERSION}</return></ns:getVersionResponse>` };
+      return { status: 200, contentType: 'application/xml', body: `<ns:getVersionResponse xmlns:ns="http://version.services.core.carbon.wso2.org"><return>${version}</return></ns:getVersionResponse>` };
     }
     return next(req);
   };
@@ -40,14 +42,47 @@ function acceptingWrites(next: Handler): Handler {
   };
 }
 
+/** WSO2AM_DB as the control plane and the traffic manager open it. */
+async function openApimDb(config: NodeConfig, sharedDb: Pool, home: string): Promise<Pool> {
+  if (config.apimDb) return openDatabase('WSO2AM_DB', config.apimDb);
+  // The product falls back to its embedded database, local to this node; so does the stand-in.
+  log('WARN', 'DataSource', 'no [database.apim_db]: API Manager data goes to a database local to this node');
+  const ddl = readFileSync(join(home, 'dbscripts', 'apimgt', 'mysql.sql'), 'utf8')
+    .split('\n').filter((line) => !line.trim().startsWith('--')).join('\n')
+    .split(';').filter((statement) => /CREATE/i.test(statement));
+  for (const statement of ddl) await sharedDb.query(statement);
+  return sharedDb;
+}
+
+const urls = (endpoints: readonly { host: string; port: number }[]) => endpoints.map((e) => `tcp://${e.host}:${e.port}`).join(', ') || 'nowhere';
+
+/**
+ * A Traffic Manager (the 4.5 `wso2am-tm` distribution): its broker (5672), where gateways take
+ * throttle decisions, and its receiver (9611), where they publish throttle events; it hears the
+ * control planes' events on `event_listening_endpoints`. No throttling policy or decision is
+ * modelled, and it has no REST API or portal (404).
+ */
+async function trafficManager(config: NodeConfig, home: string, sharedDb: Pool, tls: { key: string; cert: string }): Promise<void> {
+  await openApimDb(config, sharedDb, home);
+  const hub = new EventHub(config.nodeName, []);
+  await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
+  const handler = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, sharedDb }, async () => NOT_DEPLOYED));
+  await listen(handler, PORTS.https, tls);
+  await listen(handler, PORTS.http);
+  subscribeWithFailover(config.nodeName, config.eventListeningEndpoints, () => undefined, { role: 'traffic-manager', source: 'event_listening_endpoints' });
+  log('INFO', 'StartupFinalizerServiceComponent', `Server ready: traffic manager, throttle decision broker on ${PORTS.eventHub}, throttle event receiver on ${PORTS.eventReceiver} (no throttling policies modelled); control plane events from ${urls(config.eventListeningEndpoints)}`);
+}
+
 async function main(): Promise<void> {
   const home = process.env.WSO2_SERVER_HOME ?? '/home/wso2carbon/wso2am-4.3.0';
-  const profile = profileFrom(process.argv.slice(2), process.env);
-  const config = loadConfig(home, profile, process.env);
+  const argv = process.argv.slice(2);
+  const profile = profileFrom(argv, process.env);
+  const config = loadConfig(home, profile, process.env, argv);
   const security = join(home, 'repository', 'resources', 'security');
   const tls = { key: readFileSync(join(security, 'server.key'), 'utf8'), cert: readFileSync(join(security, 'server.crt'), 'utf8') };
   const tokens = new TokenIssuer(config.keystoreSecret, `https://${config.hostname}:${config.proxyPort}/oauth2/token`);
-  log('INFO', 'CarbonServerManager', `Starting ${VERSION} (carbon-labs stand-in) node ${config.nodeName}, profile ${profile}, server_role ${config.serverRole}${config.workerNode ? ', worker node (admin services refused)' : ''}`);
+  const distribution = distributionFrom(argv);
+  log('INFO', 'CarbonServerManager', `Starting ${config.version} (carbon-labs stand-in${distribution === 'all-in-one' ? '' : `, ${distribution} distribution`}) node ${config.nodeName}, profile ${profile}, server_role ${config.serverRole}${config.workerNode ? ', worker node (admin services refused)' : ''}`);
   const faults = Object.entries(config.faults).filter(([, v]) => v);
   if (faults.length) log('WARN', 'CarbonServerManager', `seeded faults on: ${faults.map(([k, v]) => `${k}=${v}`).join(', ')}`);
 
@@ -60,23 +95,15 @@ async function main(): Promise<void> {
   const sharedDb = await openDatabase('WSO2_SHARED_DB', config.sharedDb);
   await rows(sharedDb, 'SELECT COUNT(*) AS n FROM UM_USER');
 
+  if (profile === 'traffic-manager') return trafficManager(config, home, sharedDb, tls);
+
   if (profile === 'control-plane') {
-    let apimDb = sharedDb;
-    if (config.apimDb) {
-      apimDb = await openDatabase('WSO2AM_DB', config.apimDb);
-    } else {
-      // The product falls back to its embedded database, local to this node; so does the stand-in.
-      log('WARN', 'DataSource', 'no [database.apim_db]: API Manager data goes to a database local to this node');
-      const ddl = readFileSync(join(home, 'dbscripts', 'apimgt', 'mysql.sql'), 'utf8')
-        .split('\n').filter((line) => !line.trim().startsWith('--')).join('\n')
-        .split(';').filter((statement) => /CREATE/i.test(statement));
-      for (const statement of ddl) await apimDb.query(statement);
-    }
+    const apimDb = await openApimDb(config, sharedDb, home);
     await ensureSuperAdmin(config, sharedDb);
     const specs = join(home, 'repository', 'resources', 'api-definitions', 'openapi');
     const hub = new EventHub(config.nodeName, config.eventPublishUrls);
     await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
-    const handler = withVersion(withAdminServices({ workerNode: config.workerNode, sharedDb }, withPortals(config, controlPlane({
+    const handler = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, sharedDb }, withPortals(config, controlPlane({
       config, apimDb, sharedDb, hub, tokens,
       apis: config.faults.stateInMemory ? new MemoryApiStore() : config.faults.ackBeforeCommit ? new AckBeforeCommitStore(apimDb) : new SqlApiStore(apimDb),
       publisher: new RestApi(join(specs, 'publisher-api.yaml'), '/api/am/publisher/v4'),
@@ -93,7 +120,7 @@ async function main(): Promise<void> {
   const trust = new TrustStore(config.truststore.file, config.truststore.password);
   log('INFO', 'CarbonServerManager', `client truststore ${trust.describe()}`);
   const gateway = new Gateway(config, tokens, trust);
-  let servlet = withVersion(withAdminServices({ workerNode: config.workerNode, sharedDb }, gateway.servlet()));
+  let servlet = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, sharedDb }, gateway.servlet()));
   if (config.faults.workerAcceptsWrites) servlet = acceptingWrites(servlet);
   await listen(servlet, PORTS.https, tls);
   await listen(servlet, PORTS.http);
@@ -102,7 +129,16 @@ async function main(): Promise<void> {
   const upgrade = gateway.webSocketUpgrade();
   (await listen(gateway.webSocketPlain(), PORTS.webSocket)).on('upgrade', upgrade);
   (await listen(gateway.webSocketPlain(), PORTS.webSocketSecure, tls)).on('upgrade', upgrade);
-  subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, (e) => void gateway.onEvent(e));
+  const onEvent = (e: HubEvent) => void gateway.onEvent(e);
+  if (config.eventListeningEndpoints.length) {
+    // The 4.5 layout: events from the control planes' brokers, throttle decisions from the
+    // traffic managers' (a connection of its own; no decision is modelled, so it hears nothing).
+    subscribeWithFailover(config.nodeName, config.eventListeningEndpoints, onEvent, { source: 'event_listening_endpoints' });
+    subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, () => undefined, { broker: 'traffic manager', heard: 'throttle decision' });
+  } else {
+    // The 4.3 layout: the control planes' brokers are the throttle decision endpoints.
+    subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, onEvent);
+  }
   log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}, WebSocket ${PORTS.webSocket}/${PORTS.webSocketSecure}; pulling artifacts from ${config.eventHubOrigin}`);
   await gateway.startupSync();
 }

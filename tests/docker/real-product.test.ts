@@ -23,7 +23,7 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
   let lab: StartedLab;
   let classes: string;
   let stock: string;
-  const stockInImage = `${sim.serverHome}/repository/resources/security/client-truststore.jks`;
+  const stockInImage = `${sim.roles.manager.home}/repository/resources/security/client-truststore.jks`;
 
   beforeAll(async () => {
     lab = await startLab(buildLab(3, { product: sim }));
@@ -34,7 +34,7 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
     // The image's own truststore, as a node has it without the lab's: copied out for the test.
     stock = mkdtempSync(join(tmpdir(), 'carbon-labs-stock-'));
     chmodSync(stock, 0o755);
-    const copied = await lab.probe('cluster', ['cp', stockInImage, '/out/client-truststore.jks'], { image: lab.product.image, binds: [`${stock}:/out`], user: 'root' });
+    const copied = await lab.probe('cluster', ['cp', stockInImage, '/out/client-truststore.jks'], { image: lab.product.roles.manager.image, binds: [`${stock}:/out`], user: 'root' });
     if (copied.code !== 0) throw new Error(`could not copy the stock truststore: ${copied.output}`);
   });
   afterAll(async () => { await lab?.down(); });
@@ -42,7 +42,7 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
   const java = (truststoreDir: string, url: string, allowAll = false) => lab.probe('cluster', [
     'java', '-cp', '/probe', '-Djavax.net.ssl.trustStore=/trust/client-truststore.jks', `-Djavax.net.ssl.trustStorePassword=${TRUST.truststorePassword}`,
     ...(allowAll ? ['-Dhttpclient.hostnameVerifier=AllowAll'] : []), 'TlsProbe', url,
-  ], { image: lab.product.image, binds: [`${classes}:/probe:ro`, `${truststoreDir}:/trust:ro`] });
+  ], { image: lab.product.roles.manager.image, binds: [`${classes}:/probe:ro`, `${truststoreDir}:/trust:ro`] });
 
   const labTruststore = () => join(lab.dir, TRUST.truststoreDir);
   const byName = () => `https://${lab.lab.managerEndpointHost}:9443/services/Version`;

@@ -2,7 +2,11 @@ import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 import { parse } from 'smol-toml';
 import { PROJECT_ROOT } from '../../generator/paths';
-import { APIM_430_KEYS, checkAgainstCatalogue, flattenToml, validateCatalogue } from '../../generator/products/key-catalogue';
+import { runtimeOf } from '../../generator/products/product';
+import type { KeyCatalogue } from '../../generator/products/key-catalogue';
+import { PRODUCTS, resolveProduct } from '../../generator/products';
+import type { Role } from '../../generator/model/lab';
+import { catalogueFor, CATALOGUES, checkAgainstCatalogue, flattenToml, validateCatalogue } from '../../generator/products/key-catalogue';
 import { renderLab } from '../../generator/render';
 import { scaleArgs } from '../../generator/model/lab';
 import { ALL_LABS, SCALED_LABS } from '../support/labs';
@@ -14,38 +18,41 @@ const RENDERED = [...ALL_LABS, ...SCALED_LABS.map((l) => ({ ...l, product: l.lab
   product: product.id,
   pattern: `${pattern}${scaleArgs(lab.scale).map((a) => ` ${a}`).join('')}`,
   node: node.name,
-  expectedRole: product.profiles[node.role],
+  expectedRole: runtimeOf(product, node.role).serverRole,
+  catalogue: catalogueFor(product, node.role),
   toml: parse(renderLab(lab).find((f) => f.path === `nodes/${node.name}/repository/conf/deployment.toml`)!.content) as Toml,
 })));
 
 /** The deployment.toml files committed under labs/ (what `make lab` starts). */
-function committedTomls(): { path: string; toml: Toml }[] {
+function committedTomls(): { path: string; toml: Toml; catalogue: KeyCatalogue }[] {
   const labs = join(PROJECT_ROOT, 'labs');
-  return readdirSync(labs).flatMap((product) => readdirSync(join(labs, product)).flatMap((pattern) => {
+  const roleOf = (node: string): Role => (node.startsWith('manager-') ? 'manager' : node.startsWith('worker-') ? 'worker' : 'traffic-manager');
+  return readdirSync(labs).filter((product) => product in PRODUCTS).flatMap((product) => readdirSync(join(labs, product)).flatMap((pattern) => {
     const nodes = join(labs, product, pattern, 'nodes');
     return readdirSync(nodes).map((node) => {
       const path = join('labs', product, pattern, 'nodes', node, 'repository/conf/deployment.toml');
-      return { path, toml: parse(readFileSync(join(PROJECT_ROOT, path), 'utf8')) as Toml };
+      return { path, toml: parse(readFileSync(join(PROJECT_ROOT, path), 'utf8')) as Toml, catalogue: catalogueFor(resolveProduct(product), roleOf(node)) };
     });
   }));
 }
 
-describe('the APIM 4.3.0 key catalogue', () => {
+describe.each(CATALOGUES.map((c) => [c.product, c] as const))('the %s key catalogue', (_, catalogue) => {
   test('is well formed: known shapes, enums with values, every source cited with repo, path and ref', () => {
-    expect(validateCatalogue(APIM_430_KEYS)).toEqual([]);
+    expect(validateCatalogue(catalogue)).toEqual([]);
   });
 
   test('marks exactly the keys the lab writes as writtenByLab', () => {
-    const rendered = new Set(RENDERED.flatMap(({ toml }) => flattenToml(toml).map((e) => e.key)));
-    const marked = new Set(APIM_430_KEYS.keys.filter((k) => k.writtenByLab).map((k) => k.key));
+    const rendered = new Set(RENDERED.filter((r) => r.catalogue.product === catalogue.product).flatMap(({ toml }) => flattenToml(toml).map((e) => e.key)));
+    expect(rendered.size).toBeGreaterThan(0);
+    const marked = new Set(catalogue.keys.filter((k) => k.writtenByLab).map((k) => k.key));
     expect({ writtenButNotMarked: [...rendered].filter((k) => !marked.has(k)), markedButNotWritten: [...marked].filter((k) => !rendered.has(k)) })
       .toEqual({ writtenButNotMarked: [], markedButNotWritten: [] });
   });
 });
 
-describe.each(RENDERED)('$product pattern $pattern $node deployment.toml', ({ toml, expectedRole }) => {
-  test('has only keys APIM 4.3.0 reads, each value of the shape the product reads', () => {
-    expect(checkAgainstCatalogue(toml)).toEqual([]);
+describe.each(RENDERED)('$product pattern $pattern $node deployment.toml', ({ toml, expectedRole, catalogue }) => {
+  test(`has only keys ${catalogue.product} reads, each value of the shape the product reads`, () => {
+    expect(checkAgainstCatalogue(toml, catalogue)).toEqual([]);
   });
 
   test('server_role is the profile the node starts with', () => {
@@ -56,7 +63,8 @@ describe.each(RENDERED)('$product pattern $pattern $node deployment.toml', ({ to
 test('every committed lab deployment.toml passes the catalogue too', () => {
   const files = committedTomls();
   expect(files.length).toBeGreaterThan(0);
-  expect(files.flatMap(({ path, toml }) => checkAgainstCatalogue(toml).map((p) => `${path}: ${p}`))).toEqual([]);
+  expect(new Set(files.map((f) => f.catalogue.product)).size).toBe(CATALOGUES.length);
+  expect(files.flatMap(({ path, toml, catalogue }) => checkAgainstCatalogue(toml, catalogue).map((p) => `${path}: ${p}`))).toEqual([]);
 });
 
 describe('the checker fails on what the product would not read', () => {
@@ -80,12 +88,12 @@ order = 1
 
   test('an unknown key', () => {
     expect(check('[apim.throttling]\nthrottle_decision_endpoint = ["tcp://cp:5672"]\n')).toEqual([
-      expect.stringMatching(/^apim\.throttling\.throttle_decision_endpoint: APIM 4\.3\.0 reads no such key .*Fix: remove it/),
+      expect.stringMatching(/^apim\.throttling\.throttle_decision_endpoint: apim-4\.3\.0 reads no such key .*Fix: remove it/),
     ]);
   });
 
   test('a table where the product expects an array of tables', () => {
-    expect(check('[apim.gateway.environment]\nname = "Default"\n')).toEqual([expect.stringMatching(/^apim\.gateway\.environment\.name: APIM 4\.3\.0 reads no such key/)]);
+    expect(check('[apim.gateway.environment]\nname = "Default"\n')).toEqual([expect.stringMatching(/^apim\.gateway\.environment\.name: apim-4\.3\.0 reads no such key/)]);
   });
 
   test('throttle_decision_endpoints as a string, not a list', () => {

@@ -7,7 +7,9 @@ import { parseLabName, parseManagers, parseWorkers } from '../../generator/patte
 import { regenerateCommand, renderLab } from '../../generator/render';
 import { buildLab, parsePattern } from '../../generator/patterns';
 import { apim430 } from '../../generator/products/apim-4.3.0';
-import { sim } from '../../generator/products/sim';
+import { sim, simApim450 } from '../../generator/products/sim';
+import { apim450 } from '../../generator/products/apim-4.5.0';
+import { productRoles, runtimeOf } from '../../generator/products/product';
 import { validateLab } from '../../generator/synth/validate';
 import { ALL_LABS, SCALED_LABS } from '../support/labs';
 
@@ -70,12 +72,14 @@ describe('pattern models', () => {
     expect(() => parseLabName(value)).toThrow('NAME must be 1–20 lower-case letters, digits or dashes, starting with a letter');
   });
 
-  test('the stand-in lab differs from the real one only in the product', () => {
-    const real = buildLab(3, { product: apim430 });
-    const stand = buildLab(3, { product: sim });
+  test.each([[apim430, sim], [apim450, simApim450]])('the stand-in lab differs from the real one (%s) only in the product\'s images', (realProduct, standIn) => {
+    const real = buildLab(3, { product: realProduct });
+    const stand = buildLab(3, { product: standIn });
     expect(stand.nodes.map((n) => n.name)).toEqual(real.nodes.map((n) => n.name));
     expect(stand.balancers.map((b) => b.upstreams)).toEqual(real.balancers.map((b) => b.upstreams));
-    expect(stand.product.profiles).toEqual(real.product.profiles);
+    expect(stand.product.roleSwitch).toBe(real.product.roleSwitch);
+    expect(Object.keys(stand.product.roles)).toEqual(Object.keys(real.product.roles));
+    for (const role of productRoles(real.product)) expect({ ...runtimeOf(stand.product, role), image: '' }).toEqual({ ...runtimeOf(real.product, role), image: '' });
   });
 
   test.each(['7', 'x', '', '0', '1.5'])('PATTERN=%p is refused with the rule, the value and the fix', (value) => {

@@ -3,25 +3,40 @@ import YAML from 'yaml';
 import { portalPort } from '../../generator/model/lab';
 import { renderLab } from '../../generator/render';
 import { renderCompose } from '../../generator/render/compose';
+import type { Role } from '../../generator/model/lab';
+import type { ConfigLayout } from '../../generator/products/product';
+import { productImages, runtimeOf } from '../../generator/products/product';
+import { standInOf } from '../../generator/products';
+import { productImageVariable } from '../../generator/render/compose';
 import { ALL_LABS } from '../support/labs';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed compose and TOML documents, navigated by path */
 type Toml = Record<string, any>;
 const dig = (t: Toml, path: string) => path.split('.').reduce<any>((o, k) => (o === undefined ? undefined : o[k]), t);
 
-/** The keys of WSO2's distributed setup every node must have, per role (wso2-apim.md §3). */
-const REQUIRED_KEYS = {
-  manager: [
+/** The keys of WSO2's distributed setup every node must have, per layout and role (wso2-apim.md §3, docs/products.md). */
+const MANAGER_KEYS = [
     'server.hostname', 'server.node_ip', 'server.server_role', 'super_admin.username', 'super_admin.password',
     'database.apim_db.url', 'database.apim_db.driver', 'database.shared_db.url', 'database.shared_db.driver',
     'apim.gateway.environment', 'apim.event_hub.enable', 'apim.event_hub.service_url', 'apim.event_hub.event_listening_endpoints',
     'apim.event_hub.publish.url_group', 'apim.devportal.url', 'transport.https.properties.proxyPort',
-  ],
-  worker: [
-    'server.hostname', 'server.node_ip', 'server.server_role', 'super_admin.username', 'super_admin.password',
-    'database.shared_db.url', 'database.shared_db.driver', 'apim.key_manager.service_url', 'apim.throttling.service_url',
-    'apim.throttling.throttle_decision_endpoints', 'apim.throttling.url_group', 'apim.sync_runtime_artifacts.gateway.gateway_labels',
-  ],
+];
+const GATEWAY_KEYS = [
+  'server.hostname', 'server.node_ip', 'server.server_role', 'super_admin.username', 'super_admin.password',
+  'database.shared_db.url', 'database.shared_db.driver', 'apim.key_manager.service_url', 'apim.throttling.service_url',
+  'apim.throttling.throttle_decision_endpoints', 'apim.throttling.url_group', 'apim.sync_runtime_artifacts.gateway.gateway_labels',
+  'system.parameter.workerNode',
+];
+const REQUIRED_KEYS: Record<ConfigLayout, Record<Role, string[]>> = {
+  'apim-4.3': { manager: MANAGER_KEYS, worker: GATEWAY_KEYS, 'traffic-manager': [] },
+  'apim-4.5': {
+    manager: MANAGER_KEYS,
+    worker: [...GATEWAY_KEYS, 'apim.event_hub.enable', 'apim.event_hub.service_url', 'apim.event_hub.event_listening_endpoints'],
+    'traffic-manager': [
+      'server.hostname', 'server.node_ip', 'server.server_role', 'database.apim_db.url', 'database.shared_db.url', 'apim.key_manager.service_url',
+      'apim.event_hub.enable', 'apim.event_hub.service_url', 'apim.event_hub.event_listening_endpoints', 'apim.throttling.throttle_decision_endpoints',
+    ],
+  },
 };
 
 describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, product, pattern }) => {
@@ -43,23 +58,27 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
     }
     for (const node of lab.nodes) {
       const service = compose.services[node.name];
-      expect(service.image).toBe(`\${CARBON_LABS_PRODUCT_IMAGE:-${product.image}}`);
-      expect(service.environment.PROFILE_NAME).toBe(node.role === 'manager' ? 'control-plane' : 'gateway-worker');
+      expect(service.image).toBe(`\${${productImageVariable(product, node.role)}:-${runtimeOf(product, node.role).image}}`);
+      // 4.3: one image, the role by PROFILE_NAME; 4.5: the image is the role, no role variable.
+      expect(service.environment.PROFILE_NAME).toBe(product.roleSwitch === 'profile' ? { manager: 'control-plane', worker: 'gateway-worker' }[node.role as string] : undefined);
       expect(service.volumes[0]).toEqual({ type: 'bind', source: `./nodes/${node.name}`, target: '/home/wso2carbon/wso2-config-volume', read_only: true });
-      expect(service.healthcheck.test.join(' ')).toContain(node.role === 'manager' ? 'http://localhost:9763/services/Version' : '/api/am/gateway/v2/server-startup-healthcheck');
+      expect(service.healthcheck.test.join(' ')).toContain(node.role === 'worker' ? '/api/am/gateway/v2/server-startup-healthcheck' : 'http://localhost:9763/services/Version');
       expect(service.depends_on.db).toEqual({ condition: 'service_healthy' });
       expect(service.depends_on.truststore).toEqual({ condition: 'service_completed_successfully' });
       if (node.name === 'manager-2') expect(service.depends_on['manager-1']).toEqual({ condition: 'service_healthy' });
       if (node.name === 'manager-1') expect(Object.keys(service.depends_on)).toEqual(['db', 'truststore']);
       expect(service.volumes).toContainEqual({ type: 'bind', source: './truststore', target: '/home/wso2carbon/wso2-artifact-volume/repository/resources/security', read_only: true });
-      expect(Object.keys(service.networks)).toEqual(node.role === 'manager' ? ['cluster'] : ['cluster', 'public']);
+      expect(Object.keys(service.networks)).toEqual(node.role === 'worker' ? ['cluster', 'public'] : ['cluster']);
+      // Gateways wait for the control planes (startup sync) and the traffic managers (throttling).
+      if (node.role === 'worker') for (const n of lab.nodes.filter((x) => x.role !== 'worker')) expect(service.depends_on[n.name]).toEqual({ condition: 'service_healthy' });
     }
     expect(compose.services.db.image).toBe('${CARBON_LABS_DB_IMAGE:-mysql:8.0.36}');
-    expect(compose.services.dbscripts.command[0]).toContain('/home/wso2carbon/wso2am-4.3.0/dbscripts/.');
+    const home = runtimeOf(product, 'manager').home;
+    expect(compose.services.dbscripts.command[0]).toContain(`${home}/dbscripts/.`);
     // The product image's own truststore and keytool, the lab CA added; no network, then done.
-    expect(compose.services.truststore).toMatchObject({ image: `\${CARBON_LABS_PRODUCT_IMAGE:-${product.image}}`, network_mode: 'none', restart: 'no' });
+    expect(compose.services.truststore).toMatchObject({ image: compose.services['manager-1'].image, network_mode: 'none', restart: 'no' });
     expect(compose.services.truststore.command[0]).toContain('keytool -importcert -noprompt -trustcacerts -alias carbon-labs-ca -file /carbon-labs/certs/ca.crt');
-    expect(compose.services.truststore.command[0]).toContain('cp /home/wso2carbon/wso2am-4.3.0/repository/resources/security/client-truststore.jks');
+    expect(compose.services.truststore.command[0]).toContain(`cp ${home}/repository/resources/security/client-truststore.jks`);
     expect(compose.services.backend.expose).toEqual(['8080']);
     expect(compose.services.db.command).toEqual(['--max-connections=1000']);
     // Real-JVM sizing: the whole lab fits 16 GB; a worker's heap and limit are below a manager's.
@@ -76,12 +95,12 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
     expect(compose.networks.public.internal).toBeUndefined();
   });
 
-  test('only the image differs from the other product\'s lab', () => {
-    const other = ALL_LABS.find((l) => l.pattern === pattern && l.product.id !== product.id)!;
+  test('only the images differ from the lab of its real product or stand-in', () => {
+    const other = ALL_LABS.find((l) => l.pattern === pattern && (standInOf(l.product) === product || standInOf(product) === l.product))!;
     const a = renderCompose(lab);
     const b = renderCompose(other.lab);
-    const strip = (c: any) => JSON.parse(JSON.stringify(c)
-      .replaceAll(product.image, 'IMAGE').replaceAll(other.product.image, 'IMAGE')
+    const images = [...productImages(product), ...productImages(other.product)];
+    const strip = (c: any) => JSON.parse(images.reduce((text, image) => text.replaceAll(image, 'IMAGE'), JSON.stringify(c))
       .replaceAll(lab.project, 'PROJECT').replaceAll(other.lab.project, 'PROJECT')
       .replace(/10\.213\.\d+\./g, 'SUBNET.').replace(/\$\{[A-Z_0-9]+_PORT\}/g, 'PORT'));
     expect(strip(a)).toEqual(strip(b));
@@ -97,16 +116,28 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
 
   test.each(lab.nodes.map((n) => [n.name, n.role] as const))('%s deployment.toml parses and has every key of its role', (name, role) => {
     const toml = parse(byPath[`nodes/${name}/repository/conf/deployment.toml`]) as Toml;
-    const missing = REQUIRED_KEYS[role].filter((k) => dig(toml, k) === undefined);
+    const missing = REQUIRED_KEYS[product.layout][role].filter((k) => dig(toml, k) === undefined);
     expect(missing).toEqual([]);
-    expect(toml.server.server_role).toBe(role === 'manager' ? 'control-plane' : 'gateway-worker');
+    expect(toml.server.server_role).toBe(product.layout === 'apim-4.3' ? { manager: 'control-plane', worker: 'gateway-worker' }[role as string] : { manager: 'default', worker: 'gateway-worker', 'traffic-manager': 'traffic-manager' }[role]);
     const managerNames = lab.nodes.filter((n) => n.role === 'manager').map((n) => n.name);
+    const tms = lab.nodes.filter((n) => n.role === 'traffic-manager').map((n) => n.name);
+    // 4.5: one traffic manager per manager (a pair with HA managers); 4.3: none (the control plane holds it).
+    expect(tms.length).toBe(product.layout === 'apim-4.5' ? managerNames.length : 0);
+    // Every manager's broker, the passive (backup) ones first: the active one is tried last.
+    const brokers = (managerNames.length > 1 ? ['manager-2', 'manager-1'] : ['manager-1']).map((m) => `tcp://${m}:5672`);
     if (role === 'worker') {
-      // Every manager's broker, the passive (backup) ones first: the active one is tried last.
-      const expectedBrokers = managerNames.length > 1 ? ['manager-2', 'manager-1'] : ['manager-1'];
-      expect(toml.apim.throttling.throttle_decision_endpoints).toEqual(expectedBrokers.map((m) => `tcp://${m}:5672`));
+      if (product.layout === 'apim-4.3') expect(toml.apim.throttling.throttle_decision_endpoints).toEqual(brokers);
+      else {
+        expect(toml.apim.event_hub.event_listening_endpoints).toEqual(brokers);
+        expect(toml.apim.throttling.throttle_decision_endpoints).toEqual(tms.map((t) => `tcp://${t}:5672`));
+        expect(toml.apim.throttling.url_group.map((g: any) => g.traffic_manager_urls[0])).toEqual(tms.map((t) => `tcp://${t}:9611`));
+      }
       expect(toml.apim.key_manager.service_url).toBe('https://lb-manager:9443/services/');
       expect(toml.database.apim_db).toBeUndefined();
+    } else if (role === 'traffic-manager') {
+      expect(toml.apim.event_hub.event_listening_endpoints).toEqual(brokers);
+      const peers = tms.filter((t) => t !== name).map((t) => `tcp://${t}:5672`);
+      expect(toml.apim.throttling.event_duplicate_url).toEqual(peers.length ? peers : undefined);
     } else {
       const peers = managerNames.filter((m) => m !== name).map((m) => `tcp://${m}:5672`);
       expect(toml.apim.event_hub.event_duplicate_url).toEqual(peers.length ? peers : undefined);

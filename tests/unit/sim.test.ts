@@ -1,11 +1,13 @@
 import { spawnSync } from 'child_process';
-import { mkdirSync, writeFileSync } from 'fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { buildLab } from '../../generator/patterns';
 import { portalPort } from '../../generator/model/lab';
-import { sim } from '../../generator/products/sim';
+import { sim, simApim450 } from '../../generator/products/sim';
 import { renderLab } from '../../generator/render';
-import { loadConfig, parseJdbcUrl, profileFrom, readFaults } from '../../sim/src/config';
+import { runtimeOf } from '../../generator/products/product';
+import { simImages } from '../../generator/runtime/images';
+import { distributionFrom, loadConfig, parseJdbcUrl, profileFrom, readFaults } from '../../sim/src/config';
 import { availableTransitions, LIFECYCLE, LifecycleState, stateName, transition } from '../../sim/src/control-plane/lifecycle';
 import { apiInfo, applicationOf, notFound, paginated, revisionsOf, subscriptionOf } from '../../sim/src/control-plane/views';
 import { withPortals } from '../../sim/src/portals';
@@ -24,9 +26,9 @@ const port = portalPort(lab);
 const origin = `https://localhost:${port}`;
 
 /** A product home holding one node's generated deployment.toml, as the entrypoint's overlay leaves it. */
-function home(node: string): string {
+function home(node: string, from = files): string {
   const dir = tempDir('carbon-labs-home-');
-  const toml = files.find((f) => f.path === `nodes/${node}/repository/conf/deployment.toml`)!.content;
+  const toml = from.find((f) => f.path === `nodes/${node}/repository/conf/deployment.toml`)!.content;
   mkdirSync(join(dir, 'repository', 'conf'), { recursive: true });
   writeFileSync(join(dir, 'repository', 'conf', 'deployment.toml'), toml);
   return dir;
@@ -48,6 +50,15 @@ describe('what the stand-in reads from a generated deployment.toml', () => {
     expect({ origin: c.eventHubOrigin, workerNode: c.workerNode, labels: c.gatewayLabels }).toEqual({ origin: 'https://lb-manager:9443', workerNode: true, labels: ['Default'] });
   });
 
+  test('a 4.3 worker hears events on throttle_decision_endpoints: it has no event_listening_endpoints', () => {
+    expect(loadConfig(home('worker-1'), 'gateway-worker', {}).eventListeningEndpoints).toEqual([]);
+  });
+
+  test('the version string is the image\'s (SIM_PRODUCT_VERSION); a bundle outside an image is 4.3.0', () => {
+    expect(loadConfig(home('manager-1'), 'control-plane', {}).version).toBe('WSO2 API Manager-4.3.0');
+    expect(loadConfig(home('manager-1'), 'control-plane', { SIM_PRODUCT_VERSION: 'WSO2 API Manager-4.5.0' }).version).toBe('WSO2 API Manager-4.5.0');
+  });
+
   test('JDBC URLs as the lab writes them (with &amp;), and a clear error otherwise', () => {
     expect(parseJdbcUrl('jdbc:mysql://db:3306/WSO2AM_DB?useSSL=false&amp;autoReconnect=true')).toEqual({ host: 'db', port: 3306, database: 'WSO2AM_DB', socketTimeoutMs: 0 });
     expect(parseJdbcUrl('jdbc:mysql://db-2/X')).toEqual({ host: 'db-2', port: 3306, database: 'X', socketTimeoutMs: 0 });
@@ -65,6 +76,120 @@ describe('what the stand-in reads from a generated deployment.toml', () => {
   test('seeded faults are off unless set', () => {
     expect(readFaults({})).toEqual({ workerAcceptsWrites: false, ignoreDeployEvents: false, stateInMemory: false, ackBeforeCommit: false, propagationDelayMs: 0, memoryBallastMb: 0 });
     expect(readFaults({ SIM_FAULT_WORKER_ACCEPTS_WRITES: 'yes', SIM_FAULT_PROPAGATION_DELAY_MS: '3500' })).toMatchObject({ workerAcceptsWrites: true, propagationDelayMs: 3500 });
+  });
+});
+
+describe('what the stand-in reads from a 4.5 lab\'s deployment.toml (ACP, Universal Gateway, Traffic Manager)', () => {
+  const files45 = renderLab(buildLab(3, { product: simApim450 }));
+  /** The arguments bin/gateway.sh starts the stand-in with. */
+  const gatewayScript = ['-Dcarbon-labs.distribution=universal-gw', '-DworkerNode=false'];
+
+  test('a gateway: events from the control planes\' brokers (passive first), throttle decisions from the traffic managers', () => {
+    const c = loadConfig(home('worker-1', files45), 'gateway-worker', {}, gatewayScript);
+    expect(c.eventListeningEndpoints).toEqual([{ host: 'manager-2', port: 5672 }, { host: 'manager-1', port: 5672 }]);
+    expect(c.throttleDecisionEndpoints).toEqual([{ host: 'traffic-manager-1', port: 5672 }, { host: 'traffic-manager-2', port: 5672 }]);
+    expect({ origin: c.eventHubOrigin, apimDb: c.apimDb }).toEqual({ origin: 'https://lb-manager:9443', apimDb: undefined });
+  });
+
+  test('[system.parameter] workerNode = "true" wins over the start script\'s -DworkerNode=false; without it the script\'s value holds', () => {
+    expect(loadConfig(home('worker-1', files45), 'gateway-worker', {}, gatewayScript).workerNode).toBe(true);
+    expect(loadConfig(home('manager-1', files45), 'control-plane', {}, ['-DworkerNode=false']).workerNode).toBe(false);
+    expect(loadConfig(home('manager-1', files45), 'control-plane', {}, ['-DworkerNode=false', '-DworkerNode=true']).workerNode).toBe(true);
+  });
+
+  test('a traffic manager: both databases, the control planes\' brokers, its own broker for decisions', () => {
+    const c = loadConfig(home('traffic-manager-1', files45), 'traffic-manager', {}, ['-Dcarbon-labs.distribution=tm', '-DworkerNode=false']);
+    expect({ apim: c.apimDb?.database, shared: c.sharedDb.database, workerNode: c.workerNode }).toEqual({ apim: 'WSO2AM_DB', shared: 'WSO2_SHARED_DB', workerNode: false });
+    expect(c.eventListeningEndpoints).toEqual([{ host: 'manager-2', port: 5672 }, { host: 'manager-1', port: 5672 }]);
+    expect(c.throttleDecisionEndpoints).toEqual([{ host: 'localhost', port: 5672 }]);
+  });
+
+  test('a control plane publishes to every control plane\'s receiver', () => {
+    expect(loadConfig(home('manager-1', files45), 'control-plane', {}).eventPublishUrls).toEqual([{ host: 'manager-1', port: 9611 }, { host: 'manager-2', port: 9611 }]);
+  });
+});
+
+describe('which role a stand-in image runs', () => {
+  test('a 4.5 distribution is its role, whatever PROFILE_NAME says', () => {
+    expect(profileFrom(['-Dcarbon-labs.distribution=acp'], { PROFILE_NAME: 'gateway-worker' })).toBe('control-plane');
+    expect(profileFrom(['-Dcarbon-labs.distribution=universal-gw'], { PROFILE_NAME: 'control-plane' })).toBe('gateway-worker');
+    expect(profileFrom(['-Dcarbon-labs.distribution=tm'], {})).toBe('traffic-manager');
+  });
+
+  test('arguments given to the container cannot change a distribution; it has no profile but default', () => {
+    expect(profileFrom(['-Dcarbon-labs.distribution=universal-gw', '-Dcarbon-labs.distribution=acp'], {})).toBe('gateway-worker');
+    expect(profileFrom(['-Dcarbon-labs.distribution=universal-gw', '-Dprofile=default'], {})).toBe('gateway-worker');
+    expect(() => profileFrom(['-Dcarbon-labs.distribution=universal-gw', '-Dprofile=control-plane'], {})).toThrow(/universal-gw distribution has no such profile/);
+    expect(() => profileFrom(['-Dcarbon-labs.distribution=acp', '-Dprofile=key-manager'], {})).toThrow(/key-manager/);
+    expect(() => distributionFrom(['-Dcarbon-labs.distribution=wso2am'])).toThrow(/acp, universal-gw or tm/);
+  });
+
+  test('the all-in-one image runs the two profiles of the 4.3 stand-in only', () => {
+    expect(distributionFrom(['-Dprofile=control-plane'])).toBe('all-in-one');
+    expect(() => profileFrom([], { PROFILE_NAME: 'traffic-manager' })).toThrow(/profile "traffic-manager"/);
+  });
+});
+
+describe('the stand-in images a product needs', () => {
+  const home = (args: Readonly<Record<string, string>>) => `/home/wso2carbon/${args.WSO2_SERVER_NAME}-${args.WSO2_SERVER_VERSION}`;
+
+  test('the 4.3 stand-in: one all-in-one image in the wso2am home', () => {
+    expect(simImages(sim)).toEqual([{ tag: 'carbon-labs/apim-sim:4.3.0', args: { WSO2_SERVER_NAME: 'wso2am', WSO2_SERVER_VERSION: '4.3.0', WSO2_DISTRIBUTION: 'all-in-one', WSO2_PRODUCT_VERSION: 'WSO2 API Manager-4.3.0' } }]);
+  });
+
+  test('the 4.5 stand-in: an image per distribution, each in its role\'s home, answering the 4.5.0 version', () => {
+    const images = simImages(simApim450);
+    expect(images.map((i) => [i.tag, i.args.WSO2_DISTRIBUTION, i.args.WSO2_PRODUCT_VERSION])).toEqual([
+      ['carbon-labs/apim-sim-acp:4.5.0', 'acp', 'WSO2 API Manager-4.5.0'],
+      ['carbon-labs/apim-sim-universal-gw:4.5.0', 'universal-gw', 'WSO2 API Manager-4.5.0'],
+      ['carbon-labs/apim-sim-tm:4.5.0', 'tm', 'WSO2 API Manager-4.5.0'],
+    ]);
+    for (const [i, role] of (['manager', 'worker', 'traffic-manager'] as const).entries()) expect(home(images[i].args)).toBe(runtimeOf(simApim450, role).home);
+  });
+});
+
+/**
+ * images/apim-sim's entrypoint and start script run with `sh`, with the distribution written in as
+ * the Dockerfile writes it and a `node` that prints what it was started with.
+ */
+describe('the stand-in image\'s entrypoint and start scripts', () => {
+  const source = join(PROJECT_ROOT, 'images', 'apim-sim');
+  const SCRIPTS = { acp: 'api-cp.sh', 'universal-gw': 'gateway.sh', tm: 'traffic-manager.sh' } as const;
+
+  function start(distribution: 'all-in-one' | keyof typeof SCRIPTS, env: Record<string, string> = {}, args: string[] = []) {
+    const dir = tempDir('carbon-labs-image-');
+    const serverHome = join(dir, 'home');
+    mkdirSync(join(serverHome, 'bin'), { recursive: true });
+    mkdirSync(join(dir, 'path'));
+    const entrypoint = join(dir, 'docker-entrypoint.sh');
+    const script = readFileSync(join(source, 'docker-entrypoint.sh'), 'utf8');
+    writeFileSync(entrypoint, script.replace(/^distribution=all-in-one$/m, `distribution=${distribution}`));
+    if (distribution !== 'all-in-one') copyFileSync(join(source, 'bin', 'start-server.sh'), join(serverHome, 'bin', SCRIPTS[distribution]));
+    writeFileSync(join(dir, 'path', 'node'), '#!/bin/sh\necho "$@"\n');
+    chmodSync(join(dir, 'path', 'node'), 0o755);
+    const r = spawnSync('sh', [entrypoint, ...args], { encoding: 'utf8', env: { PATH: `${join(dir, 'path')}:/usr/bin:/bin`, WSO2_SERVER_HOME: serverHome, ...env } });
+    const argv = r.stdout.trim().split(' ').filter((a) => a.startsWith('-D'));
+    return { status: r.status, stderr: r.stderr.trim(), argv, sim: r.stdout.includes(`${serverHome}/bin/sim.js`) };
+  }
+
+  test('each distribution runs its own start script, which starts the stand-in as that distribution with -DworkerNode=false', () => {
+    for (const [distribution, role] of [['acp', 'control-plane'], ['universal-gw', 'gateway-worker'], ['tm', 'traffic-manager']] as const) {
+      const run = start(distribution, { PROFILE_NAME: 'control-plane' }, ['-Dsome=arg']);
+      expect({ status: run.status, sim: run.sim, argv: run.argv }).toEqual({ status: 0, sim: true, argv: [`-Dcarbon-labs.distribution=${distribution}`, '-DworkerNode=false', '-Dsome=arg'] });
+      expect(profileFrom(run.argv, { PROFILE_NAME: 'control-plane' })).toBe(role);
+    }
+  });
+
+  test('the ACP refuses PROFILE_NAME=key-manager with one line and a non-zero exit; the gateway ignores it', () => {
+    const refused = start('acp', { PROFILE_NAME: 'key-manager' });
+    expect({ status: refused.status, lines: refused.stderr.split('\n').length, sim: refused.sim }).toEqual({ status: 1, lines: 1, sim: false });
+    expect(refused.stderr).toMatch(/PROFILE_NAME=key-manager: the carbon-labs stand-in does not model/);
+    expect(start('universal-gw', { PROFILE_NAME: 'key-manager' }).status).toBe(0);
+  });
+
+  test('the all-in-one image starts the profile PROFILE_NAME names, as the 4.3 stand-in always did', () => {
+    expect(start('all-in-one', { PROFILE_NAME: 'gateway-worker' }).argv).toEqual(['-Dprofile=gateway-worker']);
+    expect(start('all-in-one').argv).toEqual([]);
   });
 });
 

@@ -1,0 +1,27 @@
+import type { ProductSpec } from './product';
+
+const home = (distribution: string) => `/home/wso2carbon/${distribution}-4.5.0`;
+
+/**
+ * WSO2 API Manager 4.5.0 as its distributed distributions (profiles are gone since 4.5.0):
+ * managers run the API Control Plane, workers the Universal Gateway, and a pair of Traffic
+ * Managers takes throttling (WSO2's own distributed pattern). Each image is its role: its
+ * entrypoint starts `api-cp.sh`, `gateway.sh` or `traffic-manager.sh` and reads no role variable.
+ * `server_role` values as WSO2's helm-apim writes them. Image tags are WSO2's Docker Hub names;
+ * that the 4.5.0 tags exist could not be checked here (no registry).
+ * @see ../../docs/products.md, "apim-4.5.0" (docker-apim v4.5.0.9, helm-apim control-plane-4.5.0-10, product-apim v4.5.0)
+ */
+export const apim450: ProductSpec = {
+  id: 'apim-4.5.0',
+  description: 'WSO2 API Manager 4.5.0 (wso2/wso2am-acp, wso2/wso2am-universal-gw and wso2/wso2am-tm 4.5.0 distributions)',
+  version: 'WSO2 API Manager-4.5.0',
+  roleSwitch: 'distribution',
+  roles: {
+    manager: { image: 'wso2/wso2am-acp:4.5.0', home: home('wso2am-acp'), env: {}, serverRole: 'default' },
+    worker: { image: 'wso2/wso2am-universal-gw:4.5.0', home: home('wso2am-universal-gw'), env: {}, serverRole: 'gateway-worker' },
+    'traffic-manager': { image: 'wso2/wso2am-tm:4.5.0', home: home('wso2am-tm'), env: {}, serverRole: 'traffic-manager' },
+  },
+  layout: 'apim-4.5',
+  pulled: true,
+  timing: { startupBudgetSeconds: 600, rtoBoundMs: 15_000, stallMs: 5_000, propagationBoundMs: 30_000, requestTimeoutMs: 60_000 },
+};

@@ -1,0 +1,13 @@
+#!/bin/sh
+# bin/api-cp.sh, bin/gateway.sh or bin/traffic-manager.sh of a 4.5 stand-in image: the Dockerfile
+# installs this file under the name of the image's distribution, as each product distribution has
+# its own script. Like product-apim 4.5.0's scripts it passes -DworkerNode=false before the
+# arguments ([system.parameter] workerNode in deployment.toml still wins: sim/src/config.ts).
+# JVM_MEM_OPTS and JAVA_OPTS mean nothing to Node and are ignored.
+case "$(basename "$0")" in
+  api-cp.sh) distribution=acp ;;
+  gateway.sh) distribution=universal-gw ;;
+  traffic-manager.sh) distribution=tm ;;
+  *) echo "$0 is not the start script of a 4.5 distribution (api-cp.sh, gateway.sh, traffic-manager.sh)" >&2; exit 1 ;;
+esac
+exec node --max-old-space-size=192 "$WSO2_SERVER_HOME/bin/sim.js" "-Dcarbon-labs.distribution=$distribution" -DworkerNode=false "$@"
