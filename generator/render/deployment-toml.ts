@@ -30,7 +30,8 @@ export function renderDeploymentToml(lab: LabSpec, node: NodeSpec, marker: strin
     serverRole: runtimeOf(lab.product, node.role).serverRole,
     // Managers: the name and port users reach the portals at (WSO2's "front-end proxy" setup),
     // so the login redirects work from the host; nodes call them by service_url, never by this.
-    hostname: isManager ? PORTAL_HOST : lab.workerEndpointHost,
+    // Gateways: the worker balancer users call; a traffic manager serves no one outside: its own name.
+    hostname: isManager ? PORTAL_HOST : node.role === 'worker' ? lab.workerEndpointHost : node.name,
     proxyPort: portalPort(lab),
     databases,
     db: DB,

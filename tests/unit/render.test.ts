@@ -135,6 +135,7 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
       expect(toml.apim.key_manager.service_url).toBe('https://lb-manager:9443/services/');
       expect(toml.database.apim_db).toBeUndefined();
     } else if (role === 'traffic-manager') {
+      expect(toml.server.hostname).toBe(name);
       expect(toml.apim.event_hub.event_listening_endpoints).toEqual(brokers);
       const peers = tms.filter((t) => t !== name).map((t) => `tcp://${t}:5672`);
       expect(toml.apim.throttling.event_duplicate_url).toEqual(peers.length ? peers : undefined);
