@@ -13,8 +13,8 @@ export const apim430: ProductSpec = {
   version: 'WSO2 API Manager-4.3.0',
   roleSwitch: 'profile',
   roles: {
-    manager: { image, home, env: { PROFILE_NAME: 'control-plane' }, serverRole: 'control-plane' },
-    worker: { image, home, env: { PROFILE_NAME: 'gateway-worker' }, serverRole: 'gateway-worker' },
+    manager: { image, home, env: { PROFILE_NAME: 'control-plane' }, serverRole: 'control-plane', distribution: 'all-in-one' },
+    worker: { image, home, env: { PROFILE_NAME: 'gateway-worker' }, serverRole: 'gateway-worker', distribution: 'all-in-one' },
   },
   layout: 'apim-4.3',
   pulled: true,

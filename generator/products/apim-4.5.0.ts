@@ -17,9 +17,9 @@ export const apim450: ProductSpec = {
   version: 'WSO2 API Manager-4.5.0',
   roleSwitch: 'distribution',
   roles: {
-    manager: { image: 'wso2/wso2am-acp:4.5.0', home: home('wso2am-acp'), env: {}, serverRole: 'default' },
-    worker: { image: 'wso2/wso2am-universal-gw:4.5.0', home: home('wso2am-universal-gw'), env: {}, serverRole: 'gateway-worker' },
-    'traffic-manager': { image: 'wso2/wso2am-tm:4.5.0', home: home('wso2am-tm'), env: {}, serverRole: 'traffic-manager' },
+    manager: { image: 'wso2/wso2am-acp:4.5.0', home: home('wso2am-acp'), env: {}, serverRole: 'default', distribution: 'acp' },
+    worker: { image: 'wso2/wso2am-universal-gw:4.5.0', home: home('wso2am-universal-gw'), env: {}, serverRole: 'gateway-worker', distribution: 'universal-gw' },
+    'traffic-manager': { image: 'wso2/wso2am-tm:4.5.0', home: home('wso2am-tm'), env: {}, serverRole: 'traffic-manager', distribution: 'tm' },
   },
   layout: 'apim-4.5',
   pulled: true,

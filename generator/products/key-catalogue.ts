@@ -2,6 +2,7 @@ import catalogueJson from './apim-4.3.0.keys.json';
 import catalogue450Json from './apim-4.5.0.keys.json';
 import type { Role } from '../model/lab';
 import type { ProductSpec } from './product';
+import { runtimeOf } from './product';
 
 /**
  * The value shapes a catalogued key can have. `url:<scheme>` is one URL with that scheme,
@@ -56,8 +57,6 @@ interface DistributionCatalogues {
 export const APIM_430_KEYS: KeyCatalogue = { ...(catalogueJson as KeyCatalogue), file: 'generator/products/apim-4.3.0.keys.json' };
 
 const APIM_450 = catalogue450Json as DistributionCatalogues;
-/** The 4.5.0 distribution that runs each role (docs/products.md). */
-const DISTRIBUTION_OF: Readonly<Record<Role, string>> = { manager: 'acp', worker: 'universal-gw', 'traffic-manager': 'tm' };
 
 /** @see ./apim-4.5.0.keys.json: the keys of one distribution, as a catalogue of its own. */
 export function apim450Keys(distribution: string): KeyCatalogue {
@@ -69,9 +68,9 @@ export function apim450Keys(distribution: string): KeyCatalogue {
 /** Every catalogue, for whole-catalogue checks. */
 export const CATALOGUES: readonly KeyCatalogue[] = [APIM_430_KEYS, ...Object.keys(APIM_450.distributions).map(apim450Keys)];
 
-/** The catalogue a node of `role` of `product` is checked against (its configuration layout decides). */
+/** The catalogue a node of `role` of `product` is checked against: its configuration layout and distribution decide. */
 export function catalogueFor(product: ProductSpec, role: Role): KeyCatalogue {
-  return product.layout === 'apim-4.3' ? APIM_430_KEYS : apim450Keys(DISTRIBUTION_OF[role]);
+  return product.layout === 'apim-4.3' ? APIM_430_KEYS : apim450Keys(runtimeOf(product, role).distribution);
 }
 
 export interface FlatEntry {

@@ -25,6 +25,12 @@ export interface RoleRuntime {
   readonly env: Readonly<Record<string, string>>;
   /** `[server] server_role` of the role's deployment.toml. */
   readonly serverRole: string;
+  /**
+   * Which WSO2 distribution the image is: `all-in-one` (`wso2am`, its role by profile), or a 4.5+
+   * distribution (`acp`, `universal-gw`, `tm`). Names the key catalogue a node is checked against
+   * and the stand-in image built for the role.
+   */
+  readonly distribution: 'all-in-one' | 'acp' | 'universal-gw' | 'tm';
 }
 
 /**

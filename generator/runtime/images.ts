@@ -3,7 +3,6 @@ import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statS
 import { join, relative } from 'path';
 import { LabError } from '../errors';
 import { PROJECT_ROOT } from '../paths';
-import type { Role } from '../model/lab';
 import type { ProductSpec } from '../products/product';
 import { productImages, productRoles, runtimeOf } from '../products/product';
 import { standInOf } from '../products';
@@ -92,9 +91,6 @@ async function imageLabel(image: string): Promise<string | undefined> {
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
-/** The image a 4.5 role runs, as images/apim-sim/Dockerfile's WSO2_DISTRIBUTION names it. */
-const DISTRIBUTION_OF: Readonly<Record<Role, string>> = { manager: 'acp', worker: 'universal-gw', 'traffic-manager': 'tm' };
-
 /** One stand-in image: its tag and the build arguments that make it the product's image. */
 export interface SimImage {
   readonly tag: string;
@@ -110,13 +106,13 @@ export interface SimImage {
 export function simImages(product: ProductSpec): SimImage[] {
   const images = new Map<string, SimImage>();
   for (const role of productRoles(product)) {
-    const { image, home } = runtimeOf(product, role);
+    const { image, home, distribution } = runtimeOf(product, role);
     const named = /^\/home\/wso2carbon\/(.+)-(\d+(?:\.\d+)+)$/.exec(home);
     if (!named) throw new Error(`${product.id} ${role}: home ${home} is not /home/wso2carbon/<name>-<version>, which the stand-in image is built for`);
     const args = {
       WSO2_SERVER_NAME: named[1],
       WSO2_SERVER_VERSION: named[2],
-      WSO2_DISTRIBUTION: product.roleSwitch === 'profile' ? 'all-in-one' : DISTRIBUTION_OF[role],
+      WSO2_DISTRIBUTION: distribution,
       WSO2_PRODUCT_VERSION: product.version,
     };
     const seen = images.get(image);
