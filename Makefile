@@ -6,11 +6,15 @@ PRODUCT ?= auto
 # WORKERS=1..5, MANAGERS=1|2 (as the pattern allows): the lab's size, passed on only when given
 # (default: the pattern's own; a lab remembers its size).
 LAB = $(if $(NAME),--name $(NAME) $(if $(filter-out file default undefined,$(origin PATTERN)),--pattern $(PATTERN)),--pattern $(PATTERN)) --product $(PRODUCT)$(if $(WORKERS), --workers $(WORKERS))$(if $(MANAGERS), --managers $(MANAGERS))
+# TARGET=swarm: the lab as a Docker Swarm stack (make swarm makes this machine a one-node swarm);
+# PUBLISH=1 also publishes a stack's listeners on the nodes' interfaces.
+TARGET ?= compose
+TARGET_ARGS = --target $(TARGET)$(if $(PUBLISH), --publish)
 NODE_BIN := node_modules/.bin
 CLI := node dist/generator/cli.js
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
-.PHONY: lint help lab down down-all status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
+.PHONY: lint help swarm lab down down-all status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -27,8 +31,13 @@ dist/.built: node_modules/.package-lock.json $(TS_SOURCES) tsconfig.json
 engine: ## bring up a Docker engine with Compose v2 when none answers (root on Debian/Ubuntu)
 	@bash scripts/ensure-docker.sh
 
-lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim|apim-4.5.0|sim-apim-4.5.0] [NAME=a] [WORKERS=1-5] [MANAGERS=1|2]: generate, start, wait until healthy, print URLs
-	@$(CLI) up $(LAB)
+lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim|apim-4.5.0|sim-apim-4.5.0] [NAME=a] [WORKERS=1-5] [MANAGERS=1|2] [TARGET=compose|swarm] [PUBLISH=1]: generate, start, wait until healthy, print URLs
+	@$(CLI) up $(LAB) $(TARGET_ARGS)
+
+swarm: engine ## make this machine a single-node Docker swarm and label its node for every role (for TARGET=swarm)
+	@docker info --format '{{.Swarm.LocalNodeState}}' | grep -qx active || docker swarm init --advertise-addr 127.0.0.1 >/dev/null
+	@docker node update --label-add carbon-labs.role.manager=true --label-add carbon-labs.role.worker=true --label-add carbon-labs.db=true "$$(docker info --format '{{.Swarm.NodeID}}')" >/dev/null
+	@echo "carbon-labs: this machine is a one-node swarm, labelled carbon-labs.role.manager, carbon-labs.role.worker and carbon-labs.db: make lab TARGET=swarm" >&2
 
 down: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: stop and remove the lab
 	@$(CLI) down $(LAB)
@@ -72,8 +81,8 @@ test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs 
 	CARBON_LABS_PRODUCT=sim-apim-4.5.0 CARBON_LABS_PATTERN=3 JEST_JUNIT_OUTPUT_NAME=junit-conformance-sim-apim-4.5.0.xml $(JEST) --selectProjects conformance --runInBand
 	@docker info >/dev/null 2>&1 || echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2
 
-conformance: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=...]: prove the promises on the lab; reports/<product>/pattern-<N>/
-	@$(CLI) conformance $(LAB)
+conformance: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=...] [TARGET=compose|swarm]: prove the promises on the lab; reports/<product>/pattern-<N>[-swarm]/
+	@$(CLI) conformance $(LAB) --target $(TARGET)
 
 selftest: dist/.built engine ## run every seeded fault and show that its check fails; reports/sim/selftest/
 	JEST_JUNIT_OUTPUT_NAME=junit-selftest.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts

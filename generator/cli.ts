@@ -16,6 +16,8 @@ import { ContainerState, downLab, labContainers, labDirOf, labProjects, labUrls,
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
 import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/writer';
 import { allocateSlot } from './runtime/slots';
+import { downStack, parseTarget, stackExists, upStack } from './runtime/swarm';
+import type { Target } from './runtime/swarm';
 
 const AUTO_PRODUCT = 'auto';
 /** Diagnostics and progress go to stderr; data (URLs, states, JSON) to stdout. */
@@ -23,7 +25,7 @@ const log = (line: string) => process.stderr.write(`carbon-labs: ${line}\n`);
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-interface LabOptions { pattern?: string; product?: string; out?: string; force?: boolean; name?: string; workers?: string; managers?: string }
+interface LabOptions { pattern?: string; product?: string; out?: string; force?: boolean; name?: string; workers?: string; managers?: string; target?: string }
 
 /** Where named labs live unless `--out` says otherwise (git-ignored). */
 const LOCAL_LABS = join('labs', 'local');
@@ -116,6 +118,12 @@ async function existingLab(options: LabOptions): Promise<{ lab: LabSpec; dir: st
   return found;
 }
 
+/** The lab generated in `dir`, as its manifest records it. */
+function labIn(dir: string): LabSpec {
+  const { pattern, product, named, scale } = readLabIdentity(dir);
+  return buildLab(pattern, { product: resolveProduct(product), named, ...scale });
+}
+
 const healthy = (states: readonly ContainerState[]) => states.length > 0 && states.every((s) => (s.state === 'running' && (s.health === undefined || s.health === 'healthy')) || s.exitCode === 0);
 
 /** `docker compose` on a lab, attached to this terminal; its exit code. */
@@ -186,7 +194,11 @@ export function cli(): Command {
   labCommand(program, 'up', 'generate the lab, start it, wait until every node is healthy, print URLs')
     .option('--force', 'overwrite generated files you edited')
     .option('--rebuild', 'rebuild the stand-in image first')
-    .action(async (o: LabOptions & { rebuild?: boolean }) => {
+    .option('--target <target>', 'compose (this engine, the default) or swarm (a stack on the engine\'s swarm: docs/swarm.md)', 'compose')
+    .option('--publish', 'swarm only: also publish the balancers\' listeners on the nodes\' interfaces (worker listener on every node, manager listener on manager nodes)')
+    .action(async (o: LabOptions & { rebuild?: boolean; publish?: boolean }) => {
+      const target = parseTarget(o.target ?? 'compose');
+      if (o.publish && target !== 'swarm') throw new LabError('--publish is for --target swarm (a compose lab publishes on 127.0.0.1 only)', `make lab ${'PATTERN=3'} TARGET=swarm PUBLISH=1`);
       const { lab, dir } = await resolveLab(o, { create: true, canPull: true });
       await refuseResizeWhileRunning(lab);
       writeLab({ lab, dir }, o.force);
@@ -195,8 +207,10 @@ export function cli(): Command {
       // From `compose up` (images ready) to every node healthy: compose itself waits for the
       // database and the boot order, so its own time counts.
       const started = Date.now();
-      await upLab(lab, dir, { imagesEnv, budgetSeconds: lab.product.timing.startupBudgetSeconds, log });
-      log(`${lab.project} (pattern ${lab.pattern}, ${lab.product.id}) is healthy ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
+      const budgetSeconds = lab.product.timing.startupBudgetSeconds;
+      if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, publish: o.publish });
+      else await upLab(lab, dir, { imagesEnv, budgetSeconds, log });
+      log(`${lab.project} (pattern ${lab.pattern}, ${lab.product.id}${target === 'swarm' ? ', swarm stack' : ''}) is healthy ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
       for (const line of labUrls(lab, dir)) print(line);
     });
 
@@ -209,6 +223,13 @@ export function cli(): Command {
         const projects = await labProjects();
         if (!projects.length) log('no carbon-labs lab on this Docker engine');
         for (const project of projects) {
+          if (await stackExists(project)) {
+            const dir = await labDirOf(project).catch(() => undefined);
+            if (dir) { await downStack(labIn(dir), dir, log); continue; }
+            const r = spawnSync('docker', ['stack', 'rm', project], { encoding: 'utf8' });
+            if (r.status !== 0) throw new LabError(`docker stack rm failed for ${project}: ${(r.stderr ?? '').trim()}`);
+            continue;
+          }
           log(`removing ${project} (containers, networks and its database volume)`);
           const r = spawnSync('docker', ['compose', '-p', project, 'down', '--volumes', '--remove-orphans', '--timeout', '5'], { encoding: 'utf8' });
           if (r.status !== 0) throw new LabError(`docker compose down failed for ${project}:\n${(r.stderr ?? '').trim().split('\n').slice(-6).join('\n')}`);
@@ -217,7 +238,9 @@ export function cli(): Command {
       }
       if (!o.pattern && !o.name) throw new LabError('down needs --pattern N, --name NAME or --all', 'make down PATTERN=3');
       const { lab, dir } = await existingLab(o);
-      await downLab(lab, dir, log);
+      // Whichever runs: the stack, the compose lab (never both, `up` refuses that).
+      if (await stackExists(lab.project)) await downStack(lab, dir, log);
+      else await downLab(lab, dir, log);
     });
 
   labCommand(program, 'status', 'show the state of each service of the lab; exit 1 unless every one is healthy')
@@ -283,16 +306,19 @@ export function cli(): Command {
     });
 
   labCommand(program, 'conformance', 'run the conformance checks with Jest on the lab (attaches to a running one), write reports/<product>/pattern-<n>/')
+    .option('--target <target>', 'compose or swarm: where to start the lab when it is not running (a running one is checked where it runs)', 'compose')
     .action(async (o: LabOptions) => {
+      const target: Target = parseTarget(o.target ?? 'compose');
       const { lab } = await resolveLab(o);
       const { pattern, product: { id: product }, named, scale } = lab;
       await requireDocker();
-      const reports = resolve(PROJECT_ROOT, 'reports', ...(named ? ['local', named.name] : [product, `pattern-${pattern}`]));
+      const running = await stackExists(lab.project) ? 'swarm' : (await labContainers(lab.project)).some((c) => c.state === 'running') ? 'compose' : target;
+      const reports = resolve(PROJECT_ROOT, 'reports', ...(named ? ['local', named.name] : [product, `pattern-${pattern}${running === 'swarm' ? '-swarm' : ''}`]));
       const jest = spawnSync(process.execPath, [resolve(PROJECT_ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--selectProjects', 'conformance', '--runInBand'], {
         cwd: PROJECT_ROOT,
         stdio: 'inherit',
         env: {
-          ...process.env, CARBON_LABS_PATTERN: String(pattern), CARBON_LABS_PRODUCT: product, CARBON_LABS_REPORTS: reports,
+          ...process.env, CARBON_LABS_PATTERN: String(pattern), CARBON_LABS_PRODUCT: product, CARBON_LABS_REPORTS: reports, CARBON_LABS_TARGET: running,
           ...(named ? { CARBON_LABS_NAME: named.name, CARBON_LABS_SLOT: String(named.slot) } : {}),
           ...(scale?.workers ? { CARBON_LABS_WORKERS: String(scale.workers) } : {}),
           ...(scale?.managers ? { CARBON_LABS_MANAGERS: String(scale.managers) } : {}),

@@ -29,7 +29,7 @@ export const PRODUCT_IMAGE_VARIABLE = 'CARBON_LABS_PRODUCT_IMAGE';
 export function productImageVariable(product: ProductSpec, role: Role): string {
   return product.roleSwitch === 'profile' ? PRODUCT_IMAGE_VARIABLE : `CARBON_LABS_${role.toUpperCase().replace(/-/g, '_')}_IMAGE`;
 }
-const productImage = (lab: LabSpec, role: Role) => `\${${productImageVariable(lab.product, role)}:-${runtimeOf(lab.product, role).image}}`;
+export const productImage = (lab: LabSpec, role: Role) => `\${${productImageVariable(lab.product, role)}:-${runtimeOf(lab.product, role).image}}`;
 
 /**
  * Same cadence for both products: a fast node turns healthy within a second, a cold JVM has 5
@@ -49,7 +49,7 @@ export const NODE_MEMORY: Readonly<Record<Role, { readonly heap: string; readonl
   // Holds no APIs and serves no portal: the start scripts' own default heap (-Xmx1024m).
   'traffic-manager': { heap: '-Xms256m -Xmx1024m', limit: '1536m' },
 };
-const DB_MEMORY_LIMIT = '1536m';
+export const DB_MEMORY_LIMIT = '1536m';
 /** docker-apim's my.cnf: every node's datasources (50 connections each by default) must fit. */
 const DB_MAX_CONNECTIONS = 1000;
 
@@ -108,15 +108,30 @@ function dependenciesOf(lab: LabSpec, node: NodeSpec): Record<string, { conditio
   };
 }
 
-function nodeService(lab: LabSpec, node: NodeSpec): Service {
-  const runtime = runtimeOf(lab.product, node.role);
+/** What a node's service is on every target: image, host name, environment, health check. */
+export function nodeBase(lab: LabSpec, node: NodeSpec): Service {
   return {
     image: productImage(lab, node.role),
     hostname: node.name,
     environment: {
-      ...runtime.env,
+      ...runtimeOf(lab.product, node.role).env,
       JVM_MEM_OPTS: NODE_MEMORY[node.role].heap,
     },
+    healthcheck: {
+      // Gateways: their startup health check (500 until the first sync); others: /services/Version.
+      test: node.role === 'worker'
+        ? ['CMD', 'curl', '--fail', '--silent', '--insecure', '--output', '/dev/null',
+          `https://localhost:${PORTS.servletHttps}/api/am/gateway/v2/server-startup-healthcheck`]
+        : ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', `http://localhost:${PORTS.servletHttp}/services/Version`],
+      ...HEALTH_TIMING,
+    },
+  };
+}
+
+function nodeService(lab: LabSpec, node: NodeSpec): Service {
+  const { healthcheck, ...base } = nodeBase(lab, node);
+  return {
+    ...base,
     volumes: [
       { type: 'bind', source: `./nodes/${node.name}`, target: CONFIG_VOLUME, read_only: true },
       { type: 'bind', source: './drivers', target: `${ARTIFACT_VOLUME}/repository/components/lib`, read_only: true },
@@ -126,36 +141,34 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
     ],
     networks: networksOf(lab, node.attachments),
     ...(node.published.length ? { ports: portsOf(node.published) } : {}),
-    healthcheck: {
-      // Gateways: their startup health check (500 until the first sync); others: /services/Version.
-      test: node.role === 'worker'
-        ? ['CMD', 'curl', '--fail', '--silent', '--insecure', '--output', '/dev/null',
-          `https://localhost:${PORTS.servletHttps}/api/am/gateway/v2/server-startup-healthcheck`]
-        : ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', `http://localhost:${PORTS.servletHttp}/services/Version`],
-      ...HEALTH_TIMING,
-    },
+    healthcheck,
     depends_on: dependenciesOf(lab, node),
     mem_limit: NODE_MEMORY[node.role].limit,
     restart: RESTART,
   };
 }
 
+/** What a balancer's service is on every target: NGINX and its health check. */
+export const BALANCER_BASE: Service = {
+  image: imageRef('nginx'),
+  healthcheck: {
+    test: ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', 'http://127.0.0.1:8081/nginx-health'],
+    interval: '1s', timeout: '3s', retries: 3,
+  },
+};
+
 function balancerService(lab: LabSpec, balancer: LabSpec['balancers'][number]): Service {
   // Docker publishes a container's ports on the address of its primary network. A balancer on
   // `admin` takes that as primary, because its admin listener binds to `admin` and `cluster` only.
   const primary = balancer.attachments.some((a) => a.network === 'admin') ? 'admin' : undefined;
   return {
-    image: imageRef('nginx'),
+    ...BALANCER_BASE,
     volumes: [
       { type: 'bind', source: `./nginx/${balancer.name}.conf`, target: '/etc/nginx/nginx.conf', read_only: true },
       { type: 'bind', source: './certs', target: '/etc/nginx/certs', read_only: true },
     ],
     networks: networksOf(lab, balancer.attachments, primary),
     ports: portsOf(balancer.published),
-    healthcheck: {
-      test: ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', 'http://127.0.0.1:8081/nginx-health'],
-      interval: '1s', timeout: '3s', retries: 3,
-    },
     restart: RESTART,
   };
 }
@@ -165,7 +178,7 @@ function balancerService(lab: LabSpec, balancer: LabSpec['balancers'][number]): 
  * own keytool (no JDK needed on the host) and kept: a truststore the user extended is never
  * replaced. Exits non-zero when the kept file does not hold this lab's CA.
  */
-function truststoreService(lab: LabSpec): Service {
+export function truststoreService(lab: LabSpec): Service {
   const out = `/carbon-labs/${TRUST.truststore}`;
   const ca = `/carbon-labs/${TRUST.caCert}`;
   // The managers' image: every node's image holds the same stock truststore and a keytool.
@@ -198,6 +211,20 @@ function truststoreService(lab: LabSpec): Service {
   };
 }
 
+/** The database on every target: MySQL (or the offline MariaDB), sized for every node's pools. */
+export const DB_BASE: Service = {
+  image: imageRef('db'),
+  environment: { MYSQL_ROOT_PASSWORD: DB.rootPassword },
+  command: [`--max-connections=${DB_MAX_CONNECTIONS}`],
+  healthcheck: {
+    // TCP, not the socket: MySQL's init phase runs a server with networking off.
+    test: ['CMD-SHELL', `mysqladmin ping -h 127.0.0.1 -uroot -p${DB.rootPassword} --silent && test -f ${DB.readyFlag}`],
+    interval: '1s', timeout: '5s', retries: 10, start_period: '120s',
+  },
+};
+
+export const BACKEND_BASE: Service = { image: imageRef('nginx') };
+
 /** Renders the compose file as a compose-spec object (the writer serialises it to YAML). */
 export function renderCompose(lab: LabSpec): ComposeSpecification {
   const services: Record<string, Service> = {};
@@ -215,25 +242,18 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
   };
   services.truststore = truststoreService(lab);
   services.db = {
-    image: imageRef('db'),
-    environment: { MYSQL_ROOT_PASSWORD: DB.rootPassword },
-    command: [`--max-connections=${DB_MAX_CONNECTIONS}`],
+    ...DB_BASE,
     mem_limit: DB_MEMORY_LIMIT,
     volumes: [
       { type: 'bind', source: './db/init', target: '/docker-entrypoint-initdb.d', read_only: true },
       { type: 'volume', source: 'dbscripts', target: '/wso2-dbscripts', read_only: true },
     ],
     networks: networksOf(lab, db.attachments),
-    healthcheck: {
-      // TCP, not the socket: MySQL's init phase runs a server with networking off.
-      test: ['CMD-SHELL', `mysqladmin ping -h 127.0.0.1 -uroot -p${DB.rootPassword} --silent && test -f ${DB.readyFlag}`],
-      interval: '1s', timeout: '5s', retries: 10, start_period: '120s',
-    },
     depends_on: { dbscripts: { condition: 'service_completed_successfully' } },
     restart: RESTART,
   };
   services.backend = {
-    image: imageRef('nginx'),
+    ...BACKEND_BASE,
     expose: [String(BACKEND_PORT)],
     volumes: [{ type: 'bind', source: './backend/nginx.conf', target: '/etc/nginx/nginx.conf', read_only: true }],
     networks: networksOf(lab, backend.attachments),

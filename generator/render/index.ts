@@ -4,7 +4,8 @@ import { BACKEND_PORT, makeArgs, managers, ONE_SHOT_SERVICES, scaleEntries, SUPP
 import { RESTART_VARIABLE } from './compose';
 import { renderCompose } from './compose';
 import { renderDbInit, renderDeploymentToml } from './deployment-toml';
-import { renderBackendConf, renderBalancerConf } from './nginx';
+import { renderAccessConf, renderBackendConf, renderBalancerConf, renderSwarmStart } from './nginx';
+import { ACCESS_SIDES, renderAccess, renderPublish, renderStack, SWARM_DIR } from './stack';
 import { renderTemplate } from './templates';
 import { productRoles, runtimeOf } from '../products/product';
 
@@ -42,8 +43,8 @@ function renderEnv(lab: LabSpec, marker: string): string {
   return `${lines.join('\n')}\n`;
 }
 
-function renderComposeYaml(lab: LabSpec, marker: string): string {
-  const doc = new YAML.Document(renderCompose(lab));
+function yamlFile(content: unknown, marker: string): string {
+  const doc = new YAML.Document(content, { aliasDuplicateObjects: false });
   doc.commentBefore = ` ${marker}`;
   return doc.toString({ lineWidth: 0 });
 }
@@ -79,7 +80,7 @@ function renderLabReadme(lab: LabSpec, marker: string): string {
 export function renderLab(lab: LabSpec): GeneratedFile[] {
   const marker = markerLine(lab);
   return [
-    { path: 'docker-compose.yml', content: renderComposeYaml(lab, marker) },
+    { path: 'docker-compose.yml', content: yamlFile(renderCompose(lab), marker) },
     { path: '.env', content: renderEnv(lab, marker) },
     { path: 'README.md', content: renderLabReadme(lab, marker) },
     { path: 'db/init/00-carbon-labs.sh', content: renderDbInit(marker), executable: true },
@@ -91,5 +92,18 @@ export function renderLab(lab: LabSpec): GeneratedFile[] {
       path: `nodes/${n.name}/repository/conf/deployment.toml`,
       content: renderDeploymentToml(lab, n, marker),
     })),
+    ...renderSwarmFiles(lab, marker),
+  ];
+}
+
+/** The same lab as a Swarm stack (`--target swarm`): the stack, its balancers' files, the access proxy. */
+function renderSwarmFiles(lab: LabSpec, marker: string): GeneratedFile[] {
+  return [
+    { path: `${SWARM_DIR}/docker-stack.yml`, content: yamlFile(renderStack(lab), marker) },
+    { path: `${SWARM_DIR}/publish.yml`, content: yamlFile(renderPublish(lab), marker) },
+    { path: `${SWARM_DIR}/access.yml`, content: yamlFile(renderAccess(lab), marker) },
+    ...ACCESS_SIDES.map((side) => ({ path: `${SWARM_DIR}/${side.service}.conf`, content: renderAccessConf(lab, side, marker) })),
+    { path: `${SWARM_DIR}/nginx-start.sh`, content: renderSwarmStart(marker), executable: true },
+    ...lab.balancers.map((b) => ({ path: `${SWARM_DIR}/nginx/${b.name}.conf`, content: renderBalancerConf(lab, b, marker, 'swarm') })),
   ];
 }

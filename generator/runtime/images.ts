@@ -30,10 +30,17 @@ async function build(tag: string, context: string, base: string, log: Log, label
   if (result.code !== 0) throw new LabError(`docker build of ${tag} failed:\n${result.stderr.trim().split('\n').slice(-8).join('\n')}`);
 }
 
+const BASE_SCRIPT = join(ROOT, 'images', 'base.sh');
+
+/** The local base, made again when missing or made by another version of images/base.sh. */
 async function ensureLocalBase(log: Log): Promise<string> {
-  if (await imagePresent(LOCAL_BASE)) return LOCAL_BASE;
-  log(`no registry: making ${LOCAL_BASE} with debootstrap (about a minute, once)`);
-  const result = await run('bash', [join(ROOT, 'images', 'base.sh'), LOCAL_BASE], { inherit: true });
+  const digest = filesDigest([BASE_SCRIPT]);
+  const label = await imageLabel(LOCAL_BASE);
+  if (label === digest) return LOCAL_BASE;
+  log(label === undefined
+    ? `no registry: making ${LOCAL_BASE} with debootstrap (about a minute, once)`
+    : `${LOCAL_BASE} was made by another version of images/base.sh: making it again with debootstrap (about a minute)`);
+  const result = await run('bash', [BASE_SCRIPT, LOCAL_BASE, `${SOURCE_LABEL}=${digest}`], { inherit: true });
   if (result.code !== 0) throw new LabError(`could not make ${LOCAL_BASE}`, 'run as root on Debian: bash images/base.sh');
   return LOCAL_BASE;
 }
@@ -43,7 +50,8 @@ async function chooseSupportImage(kind: keyof typeof LOCAL_IMAGES, log: Log): Pr
   const publicImage = IMAGE_VARIABLES[kind].public;
   const local = LOCAL_IMAGES[kind];
   const dir = join(ROOT, local.dir);
-  const digest = filesDigest(readdirSync(dir).sort().map((f) => join(dir, f)));
+  // Its own files and the base's script: a new base (another package) makes it again.
+  const digest = filesDigest([...readdirSync(dir).sort().map((f) => join(dir, f)), BASE_SCRIPT]);
   if (await imagePresent(publicImage)) return publicImage;
   if (await imageLabel(local.tag) === digest) return local.tag;
   if (await tryPull(publicImage)) return publicImage;

@@ -3,7 +3,7 @@ import { downAll, upAll, upMany } from 'docker-compose';
 import { parse } from 'dotenv';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'fs';
 import { createServer } from 'net';
-import { join } from 'path';
+import { dirname, join } from 'path';
 import { Readable, Writable } from 'stream';
 import { finished } from 'stream/promises';
 import { LabError } from '../errors';
@@ -61,20 +61,36 @@ export interface ContainerState {
   readonly id: string;
 }
 
-/** The containers of a compose project, by service, with Docker's own state and health. */
+/** Labels that name a container's lab and service: a compose project's, or a swarm stack's task. */
+const COMPOSE_PROJECT = 'com.docker.compose.project';
+export const STACK_NAMESPACE = 'com.docker.stack.namespace';
+const SWARM_SERVICE = 'com.docker.swarm.service.name';
+
+/**
+ * The containers of a lab, by service, with Docker's own state and health: a compose project's, or
+ * a swarm stack's tasks on this node. A swarm service keeps the containers of its ended tasks: the
+ * running one stands for it, else the newest.
+ */
 export async function labContainers(project: string): Promise<ContainerState[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`] } });
-  const states = await Promise.all(list.map(async (c) => {
+  const [compose, stack] = await Promise.all([COMPOSE_PROJECT, STACK_NAMESPACE].map((label) => docker.listContainers({ all: true, filters: { label: [`${label}=${project}`] } })));
+  const states = await Promise.all([...compose, ...stack].map(async (c) => {
     const { State } = await docker.getContainer(c.Id).inspect().catch(() => ({ State: undefined }));
     return {
-      service: c.Labels['com.docker.compose.service'],
+      service: c.Labels['com.docker.compose.service'] ?? c.Labels[SWARM_SERVICE].slice(project.length + 1),
       state: State?.Status ?? c.State,
       health: State?.Health?.Status,
       exitCode: State && !State.Running && State.Status === 'exited' ? State.ExitCode : undefined,
       id: c.Id,
+      created: c.Created,
     };
   }));
-  return states.sort((a, b) => a.service.localeCompare(b.service));
+  const byService = new Map<string, typeof states[number]>();
+  for (const c of states) {
+    const seen = byService.get(c.service);
+    const running = (x: typeof c) => (x.state === 'running' ? 1 : 0);
+    if (!seen || (running(c) - running(seen) || c.created - seen.created) > 0) byService.set(c.service, c);
+  }
+  return [...byService.values()].map(({ created: _created, ...c }) => c).sort((a, b) => a.service.localeCompare(b.service));
 }
 
 /** Whether nothing listens on this port of 127.0.0.1. */
@@ -126,13 +142,26 @@ export async function demuxed(stream: NodeJS.ReadableStream): Promise<string> {
 }
 
 /** Waits until every service is healthy (or done, for one-shots), printing progress. */
-export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log, options: { unhealthyIsFatal?: boolean; unawaited?: readonly string[] } = {}): Promise<number> {
+export interface HealthOptions {
+  /** Unhealthy ends the wait with an error (at `up`); after a fault it is a phase. @default true */
+  readonly unhealthyIsFatal?: boolean;
+  /** Services whose health is not awaited (a broken lab keeps them unhealthy). */
+  readonly unawaited?: readonly string[];
+  /** The services awaited. @default every service of the compose lab, one-shots included */
+  readonly services?: readonly string[];
+}
+
+/** Every service of a lab's compose file, the one-shots first. */
+export const labServices = (lab: LabSpec): string[] => [...ONE_SHOT_SERVICES, ...longRunningServices(lab)];
+/** The services that keep running (what a swarm stack holds). */
+export const longRunningServices = (lab: LabSpec): string[] => ['db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)];
+
+export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log, options: HealthOptions = {}): Promise<number> {
   const unhealthyIsFatal = options.unhealthyIsFatal ?? true;
   const started = Date.now();
   let lastLine = '';
   let lastPrint = 0;
-  const expected = [...ONE_SHOT_SERVICES, 'db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)]
-    .filter((s) => !options.unawaited?.includes(s));
+  const expected = (options.services ?? labServices(lab)).filter((s) => !options.unawaited?.includes(s));
   const outcome = await retryUntil(async () => {
     const states = await labContainers(lab.project);
     // After a fault (a paused node) a node is unhealthy until its next check: not fatal then.
@@ -193,16 +222,25 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
   return waitHealthy(lab, options.budgetSeconds, options.log, { unawaited: options.unawaited });
 }
 
-/** Every compose project on this engine that is a carbon-labs lab (running or not). */
+/** The compose project of a stack's access proxy. */
+export const accessProject = (project: string): string => `${project}-access`;
+
+/** Every lab on this engine (compose project or swarm stack) that is a carbon-labs lab (running or not). */
 export async function labProjects(): Promise<string[]> {
-  const list = await docker.listContainers({ all: true, filters: { label: ['com.docker.compose.project'] } });
-  return [...new Set(list.map((c) => c.Labels['com.docker.compose.project']).filter((p) => p.startsWith('carbon-labs-')))].sort();
+  const projects = (await Promise.all([COMPOSE_PROJECT, STACK_NAMESPACE].map(async (label) => (await docker.listContainers({ all: true, filters: { label: [label] } })).map((c) => c.Labels[label]))))
+    .flat().filter((p) => p.startsWith('carbon-labs-') && !p.endsWith('-access'));
+  return [...new Set(projects)].sort();
 }
 
-/** The folder a running lab was started from, from the labels compose puts on its containers. */
+/**
+ * The folder a running lab was started from, from the labels compose puts on its containers; for a
+ * swarm stack, those of its access proxy (a compose project in the lab's `swarm/`).
+ */
 export async function labDirOf(project: string): Promise<string> {
-  const list = await docker.listContainers({ all: true, filters: { label: [`com.docker.compose.project=${project}`] } });
-  const dir = list.map((c) => c.Labels['com.docker.compose.project.working_dir']).find(Boolean);
+  const workingDir = async (p: string) => (await docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT}=${p}`] } }))
+    .map((c) => c.Labels['com.docker.compose.project.working_dir']).find(Boolean);
+  const access = await workingDir(accessProject(project));
+  const dir = await workingDir(project) ?? (access && dirname(access));
   if (!dir) throw new LabError(`no lab named ${project} on this Docker engine`, 'carbon-labs status, or start one: make lab PATTERN=3');
   return dir;
 }

@@ -1,0 +1,205 @@
+import { downAll, upAll } from 'docker-compose';
+import { existsSync, mkdirSync } from 'fs';
+import { hostname } from 'os';
+import { dirname, join } from 'path';
+import { LabError } from '../errors';
+import type { LabSpec } from '../model/lab';
+import { makeArgs, TRUST } from '../model/lab';
+import { renderCompose, productImage } from '../render/compose';
+import { replicasVariable, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS, SwarmPlacement } from '../render/stack';
+import { runtimeOf } from '../products/product';
+import { requireDocker } from './docker';
+import { run } from './exec';
+import type { Log } from './images';
+import { accessProject, assertPortsFree, docker, labContainers, longRunningServices, readLabEnv, STACK_NAMESPACE, waitHealthy } from './lab';
+import { retryUntil } from './retry';
+import { ensureTrustChain } from './trust';
+
+/** Where a lab runs: a compose project on this engine, or a stack on the engine's swarm. */
+export type Target = 'compose' | 'swarm';
+export const TARGETS: readonly Target[] = ['compose', 'swarm'];
+
+export function parseTarget(value: string): Target {
+  if (!(TARGETS as readonly string[]).includes(value)) throw new LabError(`--target must be ${TARGETS.join(' or ')}, not "${value}"`, 'make lab PATTERN=3 TARGET=swarm');
+  return value as Target;
+}
+
+/** Whether a swarm stack of that name has services on this engine's swarm. */
+export async function stackExists(project: string): Promise<boolean> {
+  const info = await docker.info() as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+  if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) return false;
+  return (await docker.listServices({ filters: { label: [`${STACK_NAMESPACE}=${project}`] } })).length > 0;
+}
+
+/** `${FOO:-default}` of a compose or stack file, as Docker fills it in from `env`. */
+export function interpolate(text: string, env: Record<string, string | undefined>): string {
+  return text.replace(/\$\{([A-Za-z0-9_]+)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => env[name] || fallback || '');
+}
+
+/**
+ * The order compose's `depends_on` starts a lab in, as waves for Swarm (which has none): each
+ * service comes in the first wave after every service it depends on (one-shots are run before).
+ */
+export function deployWaves(lab: LabSpec): string[][] {
+  const services = renderCompose(lab).services!;
+  const longRunning = new Set(longRunningServices(lab));
+  const wave = new Map<string, number>();
+  const waveOf = (name: string): number => {
+    if (!wave.has(name)) {
+      const deps = Object.keys((services[name].depends_on ?? {}) as Record<string, unknown>).filter((d) => longRunning.has(d));
+      wave.set(name, deps.length ? 1 + Math.max(...deps.map(waveOf)) : 0);
+    }
+    return wave.get(name)!;
+  };
+  const waves: string[][] = [];
+  for (const name of longRunning) (waves[waveOf(name)] ??= []).push(name);
+  return waves.filter(Boolean);
+}
+
+interface SwarmNode { readonly name: string; readonly labels: Record<string, string>; readonly ready: boolean }
+
+async function swarmNodes(): Promise<SwarmNode[]> {
+  const nodes = await docker.listNodes() as { Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string>; Availability?: string }; Status?: { State?: string } }[];
+  return nodes.map((n) => ({
+    name: n.Description?.Hostname ?? '?',
+    labels: n.Spec?.Labels ?? {},
+    ready: n.Status?.State === 'ready' && n.Spec?.Availability === 'active',
+  }));
+}
+
+/** The command that labels this machine's node for every role (a single-node swarm). */
+export const LABEL_THIS_NODE = `docker node update ${Object.values(SWARM_LABELS).map((l) => `--label-add ${l}=true`).join(' ')} ${hostname()}`;
+
+/**
+ * What a stack needs of the engine, each refusal naming its fix: a swarm, this node one of its
+ * managers, a ready node labelled for each role, and one node for the database's volume.
+ */
+export async function swarmPreflight(lab: LabSpec): Promise<void> {
+  const info = await docker.info() as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
+  if (info.Swarm?.LocalNodeState !== 'active') {
+    throw new LabError('--target swarm: this Docker engine is not part of a swarm', `docker swarm init  (a single-node swarm; or make swarm, which also labels the node), then: ${LABEL_THIS_NODE}`);
+  }
+  if (!info.Swarm.ControlAvailable) throw new LabError('--target swarm: this Docker engine is a swarm worker; stacks are deployed from a manager node', 'run make lab on a swarm manager (docker node ls there)');
+  const nodes = (await swarmNodes()).filter((n) => n.ready);
+  const carrying = (placement: SwarmPlacement) => nodes.filter((n) => n.labels[SWARM_LABELS[placement]] === 'true');
+  for (const placement of ['manager', 'worker', 'db'] as const) {
+    if (carrying(placement).length === 0) {
+      throw new LabError(`--target swarm: no ready swarm node is labelled ${SWARM_LABELS[placement]}=true, so the stack's ${placement === 'db' ? 'database' : `${placement}s`} cannot be placed`,
+        `${LABEL_THIS_NODE}  (one machine; on several see docs/swarm.md), or make swarm`);
+    }
+  }
+  const db = carrying('db');
+  if (db.length > 1) throw new LabError(`--target swarm: ${db.length} nodes are labelled ${SWARM_LABELS.db}=true (${db.map((n) => n.name).join(', ')}); the database's volume lives on one`, `docker node update --label-rm ${SWARM_LABELS.db} ${db.slice(1).map((n) => n.name).join(' ')}`);
+  const dbNode = db[0];
+  if (dbNode.labels[SWARM_LABELS.manager] !== 'true') throw new LabError(`--target swarm: the database node ${dbNode.name} is not labelled ${SWARM_LABELS.manager}=true; the database sits with the managers, behind the firewall`, `docker node update --label-add ${SWARM_LABELS.manager}=true ${dbNode.name}`);
+  if ((await labContainers(lab.project)).some((c) => c.state === 'running') && !(await stackExists(lab.project))) {
+    throw new LabError(`${lab.project} runs as a compose lab on this engine; its stack would take the same networks`, `make down ${makeArgs(lab)}`);
+  }
+}
+
+/**
+ * What compose's one-shots do, run once on this host before the stack: the truststore (the
+ * `truststore` service of the compose file, as `docker run`), and the product's SQL copied out of
+ * its image into `swarm/dbscripts/` for the database's configs.
+ */
+async function runOneShots(lab: LabSpec, dir: string, env: Record<string, string | undefined>, log: Log): Promise<void> {
+  const image = interpolate(productImage(lab, 'manager'), env);
+  const truststore = renderCompose(lab).services!.truststore;
+  if (!existsSync(join(dir, TRUST.truststore))) log(`making ${TRUST.truststore} with ${image}'s keytool`);
+  const binds = (truststore.volumes as { source: string; target: string; read_only?: boolean }[])
+    .flatMap((v) => ['-v', `${join(dir, v.source)}:${v.target}${v.read_only ? ':ro' : ''}`]);
+  const made = await run('docker', ['run', '--rm', '--network', 'none', '--user', 'root', '--entrypoint', '/bin/sh', ...binds, image, '-c', (truststore.command as string[])[0].replace(/\$\$/g, '$')]);
+  if (made.code !== 0) throw new LabError(`the truststore one-shot failed:\n${(made.stderr || made.stdout).trim()}`);
+
+  const home = runtimeOf(lab.product, 'manager').home;
+  const created = await run('docker', ['create', image]);
+  if (created.code !== 0) throw new LabError(`docker create ${image} failed: ${created.stderr.trim()}`);
+  const id = created.stdout.trim();
+  try {
+    for (const [from, to] of [['mysql.sql', SWARM_DBSCRIPTS.shared], ['apimgt/mysql.sql', SWARM_DBSCRIPTS.apim]]) {
+      mkdirSync(dirname(join(dir, to)), { recursive: true });
+      const copied = await run('docker', ['cp', `${id}:${home}/dbscripts/${from}`, join(dir, to)]);
+      if (copied.code !== 0) throw new LabError(`could not copy ${home}/dbscripts/${from} out of ${image}: ${copied.stderr.trim()}`);
+    }
+  } finally {
+    await run('docker', ['rm', '-f', id]);
+  }
+}
+
+export interface StackOptions {
+  readonly imagesEnv: Record<string, string>;
+  readonly budgetSeconds: number;
+  readonly log: Log;
+  /** Also publish the balancers' listeners on the nodes' interfaces (`swarm/publish.yml`). */
+  readonly publish?: boolean;
+}
+
+function stackFiles(publish: boolean | undefined): string[] {
+  return [join(SWARM_DIR, 'docker-stack.yml'), ...(publish ? [join(SWARM_DIR, 'publish.yml')] : [])];
+}
+
+async function deploy(lab: LabSpec, dir: string, env: Record<string, string | undefined>, publish: boolean | undefined): Promise<void> {
+  const files = stackFiles(publish).flatMap((f) => ['-c', f]);
+  // `--resolve-image never`: images of this engine (the stand-in, offline images) are used as they are.
+  const r = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '--prune', ...files, lab.project], { cwd: dir, env: env as NodeJS.ProcessEnv });
+  if (r.code !== 0) throw new LabError(`docker stack deploy failed for ${lab.project}:\n${(r.stderr || r.stdout).trim().split('\n').slice(-6).join('\n')}`);
+}
+
+/** The last error Swarm recorded for a service's tasks (why it has none running), if any. */
+export async function taskError(project: string, service: string): Promise<string | undefined> {
+  const r = await run('docker', ['service', 'ps', '--no-trunc', '--format', '{{.CurrentState}}: {{.Error}}', `${project}_${service}`]);
+  return r.stdout.split('\n').find((l) => /: \S/.test(l))?.trim();
+}
+
+/**
+ * `up --target swarm`: the stack from the lab's `swarm/` files, deployed in the waves compose's
+ * `depends_on` gives, each awaited healthy; then the access proxy for the 127.0.0.1 ports. A
+ * running stack is deployed once more with every service (a no-op when nothing changed).
+ */
+export async function upStack(lab: LabSpec, dir: string, options: StackOptions): Promise<number> {
+  await requireDocker();
+  await swarmPreflight(lab);
+  const started = Date.now();
+  const running = await stackExists(lab.project);
+  if (!(await labContainers(accessProject(lab.project))).some((c) => c.state === 'running')) await assertPortsFree(dir);
+  await ensureTrustChain(lab, dir, options.log);
+  if (lab.product.pulled) options.log(`note: on Swarm the JDBC driver travels in the image, not in drivers/ (a config holds 500 KB at most): see docs/swarm.md`);
+  const env = { ...process.env, ...readLabEnv(dir), ...options.imagesEnv };
+  await runOneShots(lab, dir, env, options.log);
+  const waves = running ? [longRunningServices(lab)] : deployWaves(lab);
+  const deployed: string[] = [];
+  for (const [i, wave] of waves.entries()) {
+    deployed.push(...wave);
+    const replicas = Object.fromEntries(longRunningServices(lab).map((s) => [replicasVariable(s), deployed.includes(s) ? '1' : '0']));
+    options.log(`deploying stack ${lab.project}${waves.length > 1 ? `, wave ${i + 1}/${waves.length}: ${wave.join(', ')}` : ''}`);
+    await deploy(lab, dir, { ...env, ...replicas }, options.publish);
+    await waitHealthy(lab, options.budgetSeconds, options.log, { services: [...deployed] }).catch(async (err: Error) => {
+      const errors = (await Promise.all(wave.map(async (s) => [s, await taskError(lab.project, s)] as const))).filter(([, e]) => e);
+      throw new LabError(`${err.message}${errors.length ? `\nSwarm's task errors: ${errors.map(([s, e]) => `${s}: ${e}`).join('; ')}` : ''}`, `docker stack ps ${lab.project} --no-trunc`);
+    });
+  }
+  options.log(`starting the access proxy (127.0.0.1 ports) from ${join(dir, SWARM_DIR, 'access.yml')}`);
+  await upAll({ cwd: join(dir, SWARM_DIR), config: 'access.yml', env: env as NodeJS.ProcessEnv }).catch((e: { err?: string }) => {
+    throw new LabError(`docker compose up of the access proxy failed for ${lab.project}:\n${(e.err ?? String(e)).trim().split('\n').slice(-6).join('\n')}`);
+  });
+  return (Date.now() - started) / 1000;
+}
+
+/** `down` of a stack: the access proxy, the stack (services, networks, configs, secrets), its database volume; nothing else. */
+export async function downStack(lab: LabSpec, dir: string, log: Log): Promise<void> {
+  await requireDocker();
+  log(`removing stack ${lab.project} (services, networks, configs, secrets, the database volume) and its access proxy`);
+  if (existsSync(join(dir, SWARM_DIR, 'access.yml'))) {
+    await downAll({ cwd: join(dir, SWARM_DIR), config: 'access.yml', env: { ...process.env, ...readLabEnv(dir) }, commandOptions: ['--timeout', '0'] }).catch(() => undefined);
+  }
+  const r = await run('docker', ['stack', 'rm', lab.project]);
+  if (r.code !== 0) throw new LabError(`docker stack rm failed for ${lab.project}: ${(r.stderr || r.stdout).trim()}`);
+  // `stack rm` returns before the tasks are gone; the volume and the networks go after them.
+  await retryUntil(async () => ((await labContainers(lab.project)).length === 0 && (await docker.listNetworks({ filters: { label: [`${STACK_NAMESPACE}=${lab.project}`] } })).length === 0 ? true : undefined),
+    { timeoutMs: 60_000, intervalMs: 500, what: `the tasks and networks of ${lab.project} to go` });
+  await retryUntil(async () => {
+    const volume = docker.getVolume(`${lab.project}_db-data`);
+    const gone = await volume.remove().then(() => true, (e: { statusCode?: number }) => e.statusCode === 404);
+    return gone ? true : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 500, what: `the volume ${lab.project}_db-data to be removed` });
+}
