@@ -64,6 +64,8 @@ images: dist/.built engine ## [PRODUCT=sim|sim-apim-4.5.0|apim-…]: build the s
 	@$(CLI) images --product $(if $(filter auto,$(PRODUCT)),sim,$(PRODUCT)) --rebuild
 
 JEST := JEST_JUNIT_OUTPUT_DIR=reports $(NODE_BIN)/jest
+# The seeded faults `make test` also runs on swarm stacks (make selftest TARGET=swarm runs every one that applies).
+SWARM_SELFTEST := manager-on-public,balancer-without-re-resolution
 
 LINT := $(NODE_BIN)/eslint generator harness sim/src tests
 
@@ -76,16 +78,19 @@ test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs 
 	JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit
 	$(MAKE) --no-print-directory check-labs
 	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm; fi
 	JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand
 	JEST_JUNIT_OUTPUT_NAME=junit-conformance.xml $(JEST) --selectProjects conformance --runInBand
 	CARBON_LABS_PRODUCT=sim-apim-4.5.0 CARBON_LABS_PATTERN=3 JEST_JUNIT_OUTPUT_NAME=junit-conformance-sim-apim-4.5.0.xml $(JEST) --selectProjects conformance --runInBand
+	CARBON_LABS_TARGET=swarm CARBON_LABS_PATTERN=3 JEST_JUNIT_OUTPUT_NAME=junit-conformance-swarm.xml $(JEST) --selectProjects conformance --runInBand
+	CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) JEST_JUNIT_OUTPUT_NAME=junit-selftest-swarm.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
 	@docker info >/dev/null 2>&1 || echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2
 
 conformance: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=...] [TARGET=compose|swarm]: prove the promises on the lab; reports/<product>/pattern-<N>[-swarm]/
 	@$(CLI) conformance $(LAB) --target $(TARGET)
 
-selftest: dist/.built engine ## run every seeded fault and show that its check fails; reports/sim/selftest/
-	JEST_JUNIT_OUTPUT_NAME=junit-selftest.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
+selftest: dist/.built engine ## [TARGET=swarm]: run every seeded fault and show that its check fails; reports/sim/selftest[-swarm]/
+	CARBON_LABS_TARGET=$(TARGET) JEST_JUNIT_OUTPUT_NAME=junit-selftest.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
 
 bench: dist/.built engine ## timing and memory figures of the stand-in labs into bench/results.json (goals, not tests)
 	node dist/harness/bench.js

@@ -12,7 +12,7 @@ import { buildLab, parseLabName, parseManagers, parsePattern, parseWorkers, WORK
 import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
 import { productImages } from './products/product';
 import { ensureImages } from './runtime/images';
-import { ContainerState, downLab, labContainers, labDirOf, labProjects, labUrls, readLabEnv, upLab } from './runtime/lab';
+import { ContainerState, downLab, labContainers, labDirOf, labProjects, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
 import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/writer';
 import { allocateSlot } from './runtime/slots';
@@ -209,6 +209,7 @@ export function cli(): Command {
       const started = Date.now();
       const budgetSeconds = lab.product.timing.startupBudgetSeconds;
       if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, publish: o.publish });
+      else if (await stackExists(lab.project)) throw new LabError(`${lab.project} runs as a swarm stack; its compose lab would take the same networks`, `make lab ${makeArgs(lab)} TARGET=swarm (it runs), or make down ${makeArgs(lab)} first`);
       else await upLab(lab, dir, { imagesEnv, budgetSeconds, log });
       log(`${lab.project} (pattern ${lab.pattern}, ${lab.product.id}${target === 'swarm' ? ', swarm stack' : ''}) is healthy ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
       for (const line of labUrls(lab, dir)) print(line);
@@ -290,8 +291,17 @@ export function cli(): Command {
     .option('-f, --follow', 'keep printing new lines')
     .option('--tail <n>', 'lines per service to start from', '200')
     .action(async (service: string | undefined, o: LabOptions & { follow?: boolean; tail: string }) => {
-      const { dir } = await existingLab(o);
+      const { lab, dir } = await existingLab(o);
       await requireDocker();
+      if (await stackExists(lab.project)) {
+        // A stack: Swarm's service logs (every task's), one service at a time; all of them without -f.
+        if (!service && o.follow) throw new LabError('logs -f of a swarm stack follows one service', `carbon-labs logs ${makeArgs(lab)} manager-1 -f  (or docker service logs -f ${lab.project}_<service>)`);
+        for (const s of service ? [service] : longRunningServices(lab)) {
+          const r = spawnSync('docker', ['service', 'logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), `${lab.project}_${s}`], { stdio: 'inherit' });
+          if (r.status !== 0) throw new LabError(`docker service logs ${lab.project}_${s} exited ${r.status}`);
+        }
+        return;
+      }
       const code = compose(dir, ['logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), ...(service ? [service] : [])]);
       if (code !== 0) throw new LabError(`docker compose logs exited ${code}`);
     });
@@ -300,8 +310,15 @@ export function cli(): Command {
     .argument('<service>', 'a compose service: manager-1, worker-2, lb-manager, db, ...')
     .argument('[command...]', 'the command and its arguments (after --)', ['sh'])
     .action(async (service: string, command: string[], o: LabOptions) => {
-      const { dir } = await existingLab(o);
+      const { lab, dir } = await existingLab(o);
       await requireDocker();
+      if (await stackExists(lab.project)) {
+        // A stack: the service's running task on this node.
+        const task = (await labContainers(lab.project)).find((c) => c.service === service && c.state === 'running');
+        if (!task) throw new LabError(`${lab.project} has no running task of ${service} on this node`, `docker stack ps ${lab.project}`);
+        process.exitCode = spawnSync('docker', ['exec', ...(process.stdin.isTTY ? ['-it'] : ['-i']), task.id, ...(command.length ? command : ['sh'])], { stdio: 'inherit' }).status ?? 1;
+        return;
+      }
       process.exitCode = compose(dir, ['exec', service, ...(command.length ? command : ['sh'])]);
     });
 

@@ -1,4 +1,5 @@
 import type { Log } from '../generator/runtime/images';
+import type { Target } from '../generator/runtime/swarm';
 import type { Check, CheckResult } from './check';
 import { runCheck } from './check';
 import { CHECKS } from './checks';
@@ -16,6 +17,8 @@ export interface ConformanceRun {
   readonly product: string;
   readonly pattern: number;
   readonly project: string;
+  /** Where the lab ran: a compose project or a swarm stack. */
+  readonly target: Target;
   /** The lab's size: its workers and managers. */
   readonly workers: number;
   readonly managers: number;
@@ -34,6 +37,8 @@ export interface Provenance {
   readonly commit: string | null;
   readonly engine: string | null;
   readonly compose: string | null;
+  /** The swarm's node count, for a stack. */
+  readonly swarmNodes?: number;
   /** Per service: the image and its id (sha256) as the running container has them. */
   readonly images: Readonly<Record<string, string>>;
 }
@@ -52,6 +57,7 @@ async function provenance(lab: LabTarget): Promise<Provenance> {
     commit: await out('git', ['rev-parse', '--short', 'HEAD']),
     engine: await out('docker', ['version', '--format', '{{.Server.Version}}']),
     compose: await out('docker', ['compose', 'version', '--short']),
+    ...(lab.target === 'swarm' ? { swarmNodes: Number(await out('docker', ['info', '--format', '{{.Swarm.Nodes}}'])) } : {}),
     images,
   };
 }
@@ -65,13 +71,15 @@ export interface RunOptions {
   readonly scale?: LabScale;
   readonly checks?: readonly Check[];
   readonly log?: Log;
+  /** Where to start the lab when it is not running: a compose lab (default) or a swarm stack. */
+  readonly target?: Target;
 }
 
 /** Brings the lab up (or attaches), runs the checks in order, tears down what it started. */
 export async function runConformance(options: RunOptions): Promise<ConformanceRun> {
   const log: Log = options.log ?? (() => undefined);
   const started = Date.now();
-  await using lab = await openLab(options.pattern, options.product, log, options.named, options.scale);
+  await using lab = await openLab(options.pattern, options.product, log, options.named, options.scale, options.target);
   const labStartSeconds = (Date.now() - started) / 1000;
   const results: CheckResult[] = [];
   for (const check of options.checks ?? CHECKS) {
@@ -86,6 +94,7 @@ export async function runConformance(options: RunOptions): Promise<ConformanceRu
     product: options.product.id,
     pattern: options.pattern,
     project: lab.lab.project,
+    target: lab.target,
     workers: lab.workers.length,
     managers: lab.managers.length,
     startedAt: new Date(started).toISOString(),

@@ -1,4 +1,4 @@
-import { LabTarget } from './lab-target';
+import type { LabTarget } from './lab-target';
 
 /**
  * What can happen to a running node, as Docker (or the kernel) does it:
@@ -13,10 +13,6 @@ import { LabTarget } from './lab-target';
 export type NodeFault = 'stop' | 'kill' | 'pause' | 'partition' | 'db-partition';
 export const NODE_FAULTS: readonly NodeFault[] = ['stop', 'kill', 'pause', 'partition', 'db-partition'];
 
-/** Why a fault cannot be applied from here (the variant is reported skipped), or undefined. */
-export function faultUnavailable(fault: NodeFault): string | undefined {
-  return fault === 'db-partition' ? LabTarget.isolationUnavailable() : undefined;
-}
 
 /** Parses `CARBON_LABS_FAILOVER_VARIANTS` (comma-separated; default every fault). */
 export function parseFaults(value: string | undefined): readonly NodeFault[] {

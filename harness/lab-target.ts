@@ -10,7 +10,9 @@ import { buildLab, projectName } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
 import { PRODUCTS } from '../generator/products';
 import { ensureImages, Log } from '../generator/runtime/images';
-import { containerLogs, demuxed, docker, downLab, labContainers, labDirOf, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
+import { accessProject, containerLogs, demuxed, docker, downLab, labContainers, labDirOf, labServices, longRunningServices, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
+import type { Target } from '../generator/runtime/swarm';
+import { downStack, stackExists, upStack } from '../generator/runtime/swarm';
 import { retryUntil } from '../generator/runtime/retry';
 import { run } from '../generator/runtime/exec';
 import { LabError } from '../generator/errors';
@@ -18,6 +20,7 @@ import { PROJECT_ROOT } from '../generator/paths';
 import { readLabIdentity, synthLab } from '../generator/synth/writer';
 import { ApimClient } from './apim-client';
 import { HttpClient } from './http';
+import type { NodeFault } from './faults';
 
 // Ryuk (testcontainers' reaper) is an image from a registry; probes are removed by the harness itself.
 process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
@@ -32,11 +35,13 @@ export function memoryBytes(stats: { memory_stats: { usage?: number; stats?: Rec
 /**
  * A running lab as the harness sees it: URLs on 127.0.0.1, REST clients, and the container
  * actions a check needs (stop, kill, pause, logs, memory), addressed by compose service name.
+ * The same for a compose lab and a swarm stack (`target`), where Swarm's own behaviour differs:
+ * it replaces a task that ended or turned unhealthy, and gives tasks no fixed addresses.
  */
 export class LabTarget implements AsyncDisposable {
   readonly env: Record<string, string>;
 
-  constructor(readonly lab: LabSpec, readonly dir: string) {
+  constructor(readonly lab: LabSpec, readonly dir: string, readonly target: Target = 'compose') {
     this.env = readLabEnv(dir);
   }
 
@@ -82,13 +87,67 @@ export class LabTarget implements AsyncDisposable {
     return docker.getContainer(c.id);
   }
 
+  /** `docker stop` of the service's container (on Swarm its task: Swarm starts a new one after its restart delay). */
   async stop(service: string): Promise<void> { await (await this.container(service)).stop({ t: 0 }).catch(ignoreNotModified); }
   async kill(service: string): Promise<void> { await (await this.container(service)).kill().catch(ignoreNotModified); }
   async pause(service: string): Promise<void> { await (await this.container(service)).pause(); }
-  async unpause(service: string): Promise<void> { await (await this.container(service)).unpause().catch(ignoreNotModified); }
-  /** `docker restart`: the service's own stop (with `seconds` grace), then start. */
-  async restart(service: string, seconds = 5): Promise<void> { await (await this.container(service)).restart({ t: seconds }); }
-  async start(service: string): Promise<void> { await (await this.container(service)).start().catch(ignoreNotModified); }
+  /** On Swarm a task frozen past its health check's retries was killed and replaced: nothing is left to unpause. */
+  async unpause(service: string): Promise<void> {
+    await (await this.container(service)).unpause().catch((err: { statusCode?: number }) => { if (this.target === 'compose' || err.statusCode !== 409) ignoreNotModified(err); });
+  }
+  /**
+   * Restarts a service: `docker restart` (its own stop with `seconds` grace, then start); on Swarm
+   * `docker service update --force`, a new task in place of the old (a task's container is Swarm's).
+   */
+  async restart(service: string, seconds = 5): Promise<void> {
+    if (this.target === 'compose') { await (await this.container(service)).restart({ t: seconds }); return; }
+    // Returns, as `docker restart` does, once the new task's container runs.
+    const old = (await this.container(service)).id;
+    await this.serviceCommand(['update', '--force', '--detach', '--stop-grace-period', `${seconds}s`, this.swarmService(service)]);
+    await retryUntil(async () => ((await labContainers(this.lab.project)).some((c) => c.service === service && c.state === 'running' && c.id !== old) ? true : undefined),
+      { timeoutMs: this.product.timing.startupBudgetSeconds * 1000, intervalMs: 100, what: `${service} to run a new task` });
+  }
+  /** Starts a stopped service; on Swarm, which restarts ended tasks itself, waits until it runs a task again. */
+  async start(service: string): Promise<void> {
+    if (this.target === 'compose') { await (await this.container(service)).start().catch(ignoreNotModified); return; }
+    await this.serviceCommand(['scale', '--detach', `${this.swarmService(service)}=1`]);
+    await retryUntil(async () => ((await labContainers(this.lab.project)).some((c) => c.service === service && c.state === 'running') ? true : undefined),
+      { timeoutMs: this.product.timing.startupBudgetSeconds * 1000, intervalMs: 250, what: `${service} to run a task again` });
+  }
+  /** Holds a service down until {@link start}: its container stopped; on Swarm its service scaled to 0 (a stopped task is replaced). */
+  async takeDown(service: string): Promise<void> {
+    if (this.target === 'compose') { await this.stop(service); return; }
+    await this.serviceCommand(['scale', '--detach', `${this.swarmService(service)}=0`]);
+    await retryUntil(async () => ((await labContainers(this.lab.project)).some((c) => c.service === service && c.state === 'running') ? undefined : true),
+      { timeoutMs: 60_000, intervalMs: 250, what: `${service}'s task to end` });
+  }
+
+  private swarmService(service: string): string { return `${this.lab.project}_${service}`; }
+  private async serviceCommand(args: string[]): Promise<void> {
+    const r = await run('docker', ['service', ...args], { timeoutMs: 60_000 });
+    if (r.code !== 0) throw new Error(`docker service ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}`);
+  }
+
+  /** The address a service has on one of the lab's networks now (compose: the model's fixed one). */
+  async address(service: string, network: NetworkName): Promise<string> {
+    if (this.target === 'compose') return addressOf(this.lab, service, network);
+    const info = await (await this.container(service)).inspect();
+    const address = info.NetworkSettings.Networks[`${this.lab.project}_${network}`]?.IPAddress;
+    if (!address) throw new Error(`${service} has no address on ${network}`);
+    return address;
+  }
+
+  /** The containers that publish the lab's host ports: its own, or a stack's access proxy. */
+  async publishingContainers(): Promise<Awaited<ReturnType<typeof labContainers>>> {
+    return labContainers(this.target === 'compose' ? this.lab.project : accessProject(this.lab.project));
+  }
+
+  /** Why a node fault cannot be applied to this lab from here, or undefined when it can. */
+  faultUnavailable(fault: NodeFault): string | undefined {
+    if (fault === 'db-partition') return LabTarget.isolationUnavailable();
+    if (fault === 'partition' && this.target === 'swarm') return 'a swarm task cut off its network by hand and put back is not in its service\'s DNS name again (Swarm owns task attachments): the stack is checked with task stop, kill and pause, and the database partition';
+    return undefined;
+  }
 
   /** Cuts a service off one of the lab's networks (its address there vanishes). */
   async disconnect(service: string, network: NetworkName): Promise<void> {
@@ -121,7 +180,7 @@ export class LabTarget implements AsyncDisposable {
 
   private async peerFilter(op: '-I' | '-D', service: string, peer: string): Promise<void> {
     const pid = (await (await this.container(service)).inspect()).State.Pid;
-    const rule = ['INPUT', '-s', addressOf(this.lab, peer, 'cluster'), '-j', 'DROP'];
+    const rule = ['INPUT', '-s', await this.address(peer, 'cluster'), '-j', 'DROP'];
     const r = await run('nsenter', ['-t', String(pid), '-n', 'iptables', op, ...rule], { timeoutMs: 10_000 });
     if (r.code !== 0) throw new Error(`iptables ${op} ${rule.join(' ')} in ${service}'s network namespace failed: ${(r.stderr || r.stdout).trim()}`);
   }
@@ -144,7 +203,7 @@ export class LabTarget implements AsyncDisposable {
 
   /** Waits until every service is healthy again (after a fault is undone, unhealthy is a phase). */
   async waitHealthy(log: Log = () => undefined, unhealthyIsFatal = false): Promise<void> {
-    await waitHealthy(this.lab, this.product.timing.startupBudgetSeconds, log, { unhealthyIsFatal });
+    await waitHealthy(this.lab, this.product.timing.startupBudgetSeconds, log, { unhealthyIsFatal, services: this.target === 'swarm' ? longRunningServices(this.lab) : labServices(this.lab) });
   }
 
   /**
@@ -176,6 +235,7 @@ export class LabTarget implements AsyncDisposable {
 /** A lab this process started: `down()`, or the end of its `await using` block, removes it. */
 export class StartedLab extends LabTarget {
   async down(): Promise<void> {
+    if (this.target === 'swarm') { await downStack(this.lab, this.dir, () => undefined); return; }
     // Nodes ignore SIGTERM like the product (see images/apim-sim): waiting only delays the kill.
     await downLab(this.lab, this.dir, () => undefined, { stopSeconds: 0 });
   }
@@ -210,9 +270,11 @@ export interface StartOptions {
   /** Folder of the lab; default a fresh one under dist/labs (never the committed labs/). */
   readonly dir?: string;
   readonly faults?: readonly LabFault[];
-  /** Start only these services (and what they depend on); nothing is awaited. */
+  /** Start only these services (and what they depend on); nothing is awaited. Compose only. */
   readonly only?: readonly string[];
   readonly log?: Log;
+  /** A compose lab (default) or a swarm stack. */
+  readonly target?: Target;
 }
 
 const SERVING = /Server ready|Gateway listening|WSO2 Carbon started/;
@@ -227,6 +289,8 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   const faults = options.faults ?? [];
   let lab = spec;
   for (const f of faults) if (f.kind === 'model') lab = f.mutate(lab);
+  const target = options.target ?? 'compose';
+  if (target === 'swarm' && options.only) throw new Error('startLab: `only` starts part of a compose lab; a stack is deployed whole');
   if ((await labContainers(lab.project)).some((c) => c.state === 'running')) {
     throw new LabError(`${lab.project} is already running; a started lab needs its name and ports`, `make down ${makeArgs(lab)}`);
   }
@@ -242,9 +306,11 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   for (const f of faults) if (f.kind === 'files') f.edit(dir);
   const unhealthy = faults.flatMap((f) => f.unhealthy ?? []);
   const imagesEnv = await ensureImages(lab.product, log);
-  const started = new StartedLab(lab, dir);
+  const started = new StartedLab(lab, dir, target);
   try {
-    await upLab(lab, dir, { imagesEnv, budgetSeconds: lab.product.timing.startupBudgetSeconds, log, files, only: options.only, unawaited: unhealthy });
+    const budgetSeconds = lab.product.timing.startupBudgetSeconds;
+    if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, overrides: files.slice(1), unawaited: unhealthy });
+    else await upLab(lab, dir, { imagesEnv, budgetSeconds, log, files, only: options.only, unawaited: unhealthy });
     if (!options.only) {
       for (const service of unhealthy) {
         await retryUntil(async () => (SERVING.test(await started.logs(service, 400)) ? true : undefined),
@@ -259,22 +325,22 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   return started;
 }
 
-/** The running lab of that compose project, wherever its folder is (from compose's labels). */
+/** The running lab of that compose project or swarm stack, wherever its folder is (from compose's labels). */
 export async function attachLab(project: string): Promise<LabTarget> {
   const dir = await labDirOf(project);
   const { pattern, product, named, scale } = readLabIdentity(dir);
-  return new LabTarget(buildLab(pattern, { product: PRODUCTS[product], named, ...scale }), dir);
+  return new LabTarget(buildLab(pattern, { product: PRODUCTS[product], named, ...scale }), dir, await stackExists(project) ? 'swarm' : 'compose');
 }
 
 /**
  * Attaches to the lab when it runs (e.g. started by `make lab`; its own size, from its manifest),
  * else starts it (named: under its name; `scale`: that many nodes).
  */
-export async function openLab(pattern: PatternId, product: ProductSpec, log: Log = () => undefined, named?: LabName, scale: LabScale = {}): Promise<LabTarget> {
+export async function openLab(pattern: PatternId, product: ProductSpec, log: Log = () => undefined, named?: LabName, scale: LabScale = {}, target: Target = 'compose'): Promise<LabTarget> {
   const project = projectName(product, pattern, named);
   if ((await labContainers(project)).some((c) => c.state === 'running')) {
     log(`attaching to running lab ${project}`);
     return attachLab(project);
   }
-  return startLab(buildLab(pattern, { product, named, ...scale }), { log, ...(named ? { dir: join(PROJECT_ROOT, 'dist', 'labs', named.name) } : {}) });
+  return startLab(buildLab(pattern, { product, named, ...scale }), { log, target, ...(named ? { dir: join(PROJECT_ROOT, 'dist', 'labs', named.name) } : {}) });
 }

@@ -6,6 +6,7 @@ import { failoverCheck } from './checks/managers-fail-over';
 import { sim, simApim450 } from '../generator/products/sim';
 import type { ProductSpec } from '../generator/products/product';
 import type { LabFault, LabTarget, StartOptions } from './lab-target';
+import type { Target } from '../generator/runtime/swarm';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { managers, TRUST, workers } from '../generator/model/lab';
@@ -21,7 +22,12 @@ export interface SeededFault {
   readonly options: Pick<StartOptions, 'faults'>;
   /** What a user of the broken lab also sees, checked on the running lab after the check failed. */
   readonly symptom?: { readonly what: string; seen(lab: LabTarget): Promise<boolean> };
+  /** Where the break can exist (default both): some live in one target's own files. */
+  readonly targets?: readonly Target[];
 }
+
+/** Whether a seeded fault applies to a lab of that target. */
+export const appliesTo = (fault: SeededFault, target: Target): boolean => (fault.targets ?? ['compose', 'swarm']).includes(target);
 
 /** The image's own truststore, without the lab CA: what a node has when the lab's is not given. */
 const STOCK_TRUSTSTORE = `${sim.roles.manager.home}/repository/resources/security/client-truststore.jks`;
@@ -82,6 +88,8 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     options: {
       faults: [compose({ truststore: { command: [`cp ${STOCK_TRUSTSTORE} /carbon-labs/${TRUST.truststore} && chmod 644 /carbon-labs/${TRUST.truststore}`] } }, ['worker-1', 'worker-2'])],
     },
+    // A stack's truststore is made before it, from the compose file's own one-shot: no override reaches it.
+    targets: ['compose'],
     symptom: {
       what: 'worker-1 stays unhealthy (startup health check 500) and its log names the PKIX error, the called URL and the truststore',
       async seen(lab) {
@@ -107,7 +115,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
   {
     id: 'nginx-default-timeouts', pattern: 2, check: checkById('managers-fail-over'),
     description: 'the balancer with NGINX\'s default timeouts (60 s to connect, 60 s to read): a stopped or cut-off manager stalls requests',
-    options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
+    options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, overlayConnectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
   },
   {
     id: 'manager-gives-up-on-database', pattern: 2, check: failoverCheck(['db-partition']),
@@ -150,6 +158,22 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
         writeFileSync(file, named);
       } }],
     },
+    // A compose lab's bind-mounted file; a stack's balancers name their nodes by design (next fault).
+    targets: ['compose'],
+  },
+  {
+    id: 'balancer-without-re-resolution', pattern: 3, check: checkById('balancers-restart'),
+    description: 'lb-worker of the stack names its workers in plain upstream servers (worker-1:8243) instead of the start script\'s tokens: NGINX resolves them once and will not start while a worker has no task',
+    options: {
+      faults: [files((dir) => {
+        const file = join(dir, 'swarm', 'nginx', 'lb-worker.conf');
+        const text = readFileSync(file, 'utf8');
+        const named = text.replace(/\{\{addr:([a-z0-9-]+)\}\}/g, '$1').replace(/ \{\{down:[a-z0-9-]+\}\}/g, '');
+        if (named === text) throw new Error(`${file} has no tokens`);
+        writeFileSync(file, named);
+      })],
+    },
+    targets: ['swarm'],
   },
   {
     id: 'manager-on-public', pattern: 3, check: checkById('managers-unreachable-from-public'),

@@ -100,6 +100,14 @@ export interface BalancerTimeouts {
    */
   readonly connectMs: number;
   /**
+   * The same on a swarm stack's overlay networks. Measured: there a task's address that is gone
+   * answers nothing (no reset, and "unreachable" only after 3 s, when ARP gives up), so the first
+   * request sent to a killed worker waits the whole connect timeout before NGINX tries the next
+   * node; at 1 s every such request stalls past the 1 s users notice.
+   * @default 500
+   */
+  readonly overlayConnectMs: number;
+  /**
    * Seconds a manager may take to answer before the balancer gives up on it (and marks it failed):
    * a GET is retried on the passive one, a POST answered 504.
    * Detects a hung (paused) active manager; must exceed the slowest legitimate admin call

@@ -28,6 +28,7 @@ export interface PatternProps {
 
 export const DEFAULT_TIMEOUTS: BalancerTimeouts = {
   connectMs: 1000,
+  overlayConnectMs: 500,
   managerReadSeconds: 2,
   workerReadSeconds: 10,
   failSeconds: 10,

@@ -56,7 +56,7 @@ export function deployWaves(lab: LabSpec): string[][] {
   return waves.filter(Boolean);
 }
 
-interface SwarmNode { readonly name: string; readonly labels: Record<string, string>; readonly ready: boolean }
+export interface SwarmNode { readonly name: string; readonly labels: Record<string, string>; readonly ready: boolean }
 
 async function swarmNodes(): Promise<SwarmNode[]> {
   const nodes = await docker.listNodes() as { Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string>; Availability?: string }; Status?: { State?: string } }[];
@@ -67,31 +67,39 @@ async function swarmNodes(): Promise<SwarmNode[]> {
   }));
 }
 
-/** The command that labels this machine's node for every role (a single-node swarm). */
-export const LABEL_THIS_NODE = `docker node update ${Object.values(SWARM_LABELS).map((l) => `--label-add ${l}=true`).join(' ')} ${hostname()}`;
+/** What `docker info` says of the engine's swarm. */
+export interface SwarmInfo { readonly LocalNodeState?: string; readonly ControlAvailable?: boolean }
 
 /**
  * What a stack needs of the engine, each refusal naming its fix: a swarm, this node one of its
- * managers, a ready node labelled for each role, and one node for the database's volume.
+ * managers, a ready node labelled for each role, and one node (with the managers) for the
+ * database's volume. Undefined when the swarm can take the stack.
  */
-export async function swarmPreflight(lab: LabSpec): Promise<void> {
-  const info = await docker.info() as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
-  if (info.Swarm?.LocalNodeState !== 'active') {
-    throw new LabError('--target swarm: this Docker engine is not part of a swarm', `docker swarm init  (a single-node swarm; or make swarm, which also labels the node), then: ${LABEL_THIS_NODE}`);
+export function swarmRefusal(swarm: SwarmInfo | undefined, allNodes: readonly SwarmNode[], thisNode = hostname()): LabError | undefined {
+  const labelAll = `docker node update ${Object.values(SWARM_LABELS).map((l) => `--label-add ${l}=true`).join(' ')} ${thisNode}`;
+  if (swarm?.LocalNodeState !== 'active') {
+    return new LabError('--target swarm: this Docker engine is not part of a swarm', `make swarm (a one-node swarm, labelled for every role), or: docker swarm init, then ${labelAll}`);
   }
-  if (!info.Swarm.ControlAvailable) throw new LabError('--target swarm: this Docker engine is a swarm worker; stacks are deployed from a manager node', 'run make lab on a swarm manager (docker node ls there)');
-  const nodes = (await swarmNodes()).filter((n) => n.ready);
+  if (!swarm.ControlAvailable) return new LabError('--target swarm: this Docker engine is a swarm worker; stacks are deployed from a manager node', 'run make lab on a swarm manager (docker node ls there)');
+  const nodes = allNodes.filter((n) => n.ready);
   const carrying = (placement: SwarmPlacement) => nodes.filter((n) => n.labels[SWARM_LABELS[placement]] === 'true');
   for (const placement of ['manager', 'worker', 'db'] as const) {
     if (carrying(placement).length === 0) {
-      throw new LabError(`--target swarm: no ready swarm node is labelled ${SWARM_LABELS[placement]}=true, so the stack's ${placement === 'db' ? 'database' : `${placement}s`} cannot be placed`,
-        `${LABEL_THIS_NODE}  (one machine; on several see docs/swarm.md), or make swarm`);
+      return new LabError(`--target swarm: no ready swarm node is labelled ${SWARM_LABELS[placement]}=true, so the stack's ${placement === 'db' ? 'database' : `${placement}s`} cannot be placed`,
+        `${labelAll}  (one machine, or make swarm; on several see docs/swarm.md)`);
     }
   }
   const db = carrying('db');
-  if (db.length > 1) throw new LabError(`--target swarm: ${db.length} nodes are labelled ${SWARM_LABELS.db}=true (${db.map((n) => n.name).join(', ')}); the database's volume lives on one`, `docker node update --label-rm ${SWARM_LABELS.db} ${db.slice(1).map((n) => n.name).join(' ')}`);
-  const dbNode = db[0];
-  if (dbNode.labels[SWARM_LABELS.manager] !== 'true') throw new LabError(`--target swarm: the database node ${dbNode.name} is not labelled ${SWARM_LABELS.manager}=true; the database sits with the managers, behind the firewall`, `docker node update --label-add ${SWARM_LABELS.manager}=true ${dbNode.name}`);
+  if (db.length > 1) return new LabError(`--target swarm: ${db.length} nodes are labelled ${SWARM_LABELS.db}=true (${db.map((n) => n.name).join(', ')}); the database's volume lives on one`, `docker node update --label-rm ${SWARM_LABELS.db} ${db.slice(1).map((n) => n.name).join(' ')}`);
+  if (db[0].labels[SWARM_LABELS.manager] !== 'true') return new LabError(`--target swarm: the database node ${db[0].name} is not labelled ${SWARM_LABELS.manager}=true; the database sits with the managers, behind the firewall`, `docker node update --label-add ${SWARM_LABELS.manager}=true ${db[0].name}`);
+  return undefined;
+}
+
+/** Refuses a stack the engine's swarm cannot take (see {@link swarmRefusal}), or one whose compose lab runs. */
+export async function swarmPreflight(lab: LabSpec): Promise<void> {
+  const info = await docker.info() as { Swarm?: SwarmInfo };
+  const refusal = swarmRefusal(info.Swarm, info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable ? await swarmNodes() : []);
+  if (refusal) throw refusal;
   if ((await labContainers(lab.project)).some((c) => c.state === 'running') && !(await stackExists(lab.project))) {
     throw new LabError(`${lab.project} runs as a compose lab on this engine; its stack would take the same networks`, `make down ${makeArgs(lab)}`);
   }
@@ -132,17 +140,26 @@ export interface StackOptions {
   readonly log: Log;
   /** Also publish the balancers' listeners on the nodes' interfaces (`swarm/publish.yml`). */
   readonly publish?: boolean;
+  /** Files in the lab folder layered on the stack, in order (the harness's broken labs: environment, image). */
+  readonly overrides?: readonly string[];
+  /** Services whose health is not awaited (a broken lab keeps them unhealthy). */
+  readonly unawaited?: readonly string[];
 }
 
-function stackFiles(publish: boolean | undefined): string[] {
-  return [join(SWARM_DIR, 'docker-stack.yml'), ...(publish ? [join(SWARM_DIR, 'publish.yml')] : [])];
+function stackFiles(options: StackOptions): string[] {
+  return [join(SWARM_DIR, 'docker-stack.yml'), ...(options.publish ? [join(SWARM_DIR, 'publish.yml')] : []), ...(options.overrides ?? [])];
 }
 
-async function deploy(lab: LabSpec, dir: string, env: Record<string, string | undefined>, publish: boolean | undefined): Promise<void> {
-  const files = stackFiles(publish).flatMap((f) => ['-c', f]);
+async function deploy(lab: LabSpec, dir: string, env: Record<string, string | undefined>, options: StackOptions): Promise<void> {
+  const files = stackFiles(options).flatMap((f) => ['-c', f]);
   // `--resolve-image never`: images of this engine (the stand-in, offline images) are used as they are.
   const r = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '--prune', ...files, lab.project], { cwd: dir, env: env as NodeJS.ProcessEnv });
-  if (r.code !== 0) throw new LabError(`docker stack deploy failed for ${lab.project}:\n${(r.stderr || r.stdout).trim().split('\n').slice(-6).join('\n')}`);
+  const output = (r.stderr || r.stdout).trim();
+  // Configs and secrets cannot change under a running stack: its files were regenerated (or the trust chain made again).
+  if (r.code !== 0 && /only updates to Labels are allowed/.test(output)) {
+    throw new LabError(`${lab.project} runs with files that have changed since it was deployed (Swarm configs cannot change in place): ${output.split('\n').slice(-1)[0]}`, `make down ${makeArgs(lab)}, then make lab ${makeArgs(lab)} TARGET=swarm`);
+  }
+  if (r.code !== 0) throw new LabError(`docker stack deploy failed for ${lab.project}:\n${output.split('\n').slice(-6).join('\n')}`);
 }
 
 /** The last error Swarm recorded for a service's tasks (why it has none running), if any. */
@@ -172,8 +189,8 @@ export async function upStack(lab: LabSpec, dir: string, options: StackOptions):
     deployed.push(...wave);
     const replicas = Object.fromEntries(longRunningServices(lab).map((s) => [replicasVariable(s), deployed.includes(s) ? '1' : '0']));
     options.log(`deploying stack ${lab.project}${waves.length > 1 ? `, wave ${i + 1}/${waves.length}: ${wave.join(', ')}` : ''}`);
-    await deploy(lab, dir, { ...env, ...replicas }, options.publish);
-    await waitHealthy(lab, options.budgetSeconds, options.log, { services: [...deployed] }).catch(async (err: Error) => {
+    await deploy(lab, dir, { ...env, ...replicas }, options);
+    await waitHealthy(lab, options.budgetSeconds, options.log, { services: [...deployed], unawaited: options.unawaited }).catch(async (err: Error) => {
       const errors = (await Promise.all(wave.map(async (s) => [s, await taskError(lab.project, s)] as const))).filter(([, e]) => e);
       throw new LabError(`${err.message}${errors.length ? `\nSwarm's task errors: ${errors.map(([s, e]) => `${s}: ${e}`).join('; ')}` : ''}`, `docker stack ps ${lab.project} --no-trunc`);
     });

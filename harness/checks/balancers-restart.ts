@@ -5,8 +5,13 @@ import { describeExchange } from '../http';
 
 export type BalancerRestartFigures = {
   nodesDown: string[]; restartBoundMs: number;
-  /** Per balancer: from `docker restart` asked to each of its listeners answering again, ms (null: never). */
+  /**
+   * Per balancer: from its new start (`docker restart` returned; on a stack, the new task runs) to
+   * each of its listeners answering again, ms (null: never). Judged against the bound.
+   */
   servingAgainMs: Record<string, Record<string, number | null>>;
+  /** Per balancer: how long the restart itself took, Docker's or Swarm's own (recorded, not judged). */
+  restartMs: Record<string, number>;
 };
 
 /**
@@ -28,6 +33,7 @@ export const balancersRestart: Check<BalancerRestartFigures> = {
     ctx.figures.nodesDown = down;
     ctx.figures.restartBoundMs = bound;
     const servingAgain: Record<string, Record<string, number | null>> = {};
+    const restartMs: Record<string, number> = {};
     const problems: string[] = [];
     const probes: Record<string, () => Promise<boolean>> = {
       'manager listener': async () => {
@@ -37,24 +43,28 @@ export const balancersRestart: Check<BalancerRestartFigures> = {
       },
       'worker listener': async () => (await invoke(lab.http(lab.apiUrl()), api.context, api.version, api.token)).status === 200,
     };
-    for (const node of down) await lab.stop(node);
+    for (const node of down) await lab.takeDown(node);
     try {
       for (const balancer of lab.lab.balancers) {
         const serves = balancer.listeners.some((l) => l.kind === 'admin') ? ['manager listener'] : [];
         if (balancer.listeners.some((l) => l.kind === 'api-https')) serves.push('worker listener');
         const asked = performance.now();
         await lab.restart(balancer.name, 1);
+        // From the start: the stop and Swarm's scheduling before it are the engine's, not the balancer's.
+        const started = performance.now();
+        restartMs[balancer.name] = round(started - asked);
         servingAgain[balancer.name] = {};
         for (const listener of serves) {
-          const ms = await retryUntil(async () => ((await probes[listener]().catch(() => false)) ? performance.now() - asked : undefined),
+          const ms = await retryUntil(async () => ((await probes[listener]().catch(() => false)) ? performance.now() - started : undefined),
             { timeoutMs: bound + 10_000, intervalMs: 50, what: `${balancer.name}'s ${listener} to serve again` }).catch(() => null);
           servingAgain[balancer.name][listener] = ms === null ? null : round(ms);
           if (ms === null) problems.push(`${balancer.name} restarted with ${down.join(' and ')} down: its ${listener} never served again (${(await lab.logs(balancer.name, 3)).replace(/\s+/g, ' ')})`);
-          else if (ms > bound) problems.push(`${balancer.name}'s ${listener} served again ${round(ms)} ms after the restart, above the bound of ${bound} ms`);
+          else if (ms > bound) problems.push(`${balancer.name}'s ${listener} served again ${round(ms)} ms after it started again, above the bound of ${bound} ms`);
         }
       }
     } finally {
       ctx.figures.servingAgainMs = servingAgain;
+      ctx.figures.restartMs = restartMs;
       for (const node of down) await lab.start(node);
       // A balancer that could not start with the nodes down gets its chance with them up.
       for (const b of lab.lab.balancers) await lab.start(b.name);

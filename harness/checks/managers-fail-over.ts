@@ -4,7 +4,7 @@ import type { LabSpec } from '../../generator/model/lab';
 import { managers } from '../../generator/model/lab';
 import { Check, CheckContext, CheckFailure, round } from '../check';
 
-import { applyFault, faultUnavailable, NODE_FAULTS, NodeFault, parseFaults, undoFault } from '../faults';
+import { applyFault, NODE_FAULTS, NodeFault, parseFaults, undoFault } from '../faults';
 import { impactOf, Recorder, Spread, spread } from '../load';
 
 export type FaultVariant = NodeFault;
@@ -291,7 +291,7 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
       const runs = failoverRuns();
       Object.assign(ctx.figures, bounds, { stallMs: lab.product.timing.stallMs, runsPerVariant: runs, skippedVariants: {} });
       for (const v of chosen()) {
-        const unavailable = faultUnavailable(v);
+        const unavailable = lab.faultUnavailable(v);
         if (unavailable) {
           ctx.figures.skippedVariants![v] = unavailable;
           ctx.log(`${v}: skipped (${unavailable})`);

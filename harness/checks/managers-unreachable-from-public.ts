@@ -1,12 +1,34 @@
-import { addressOf, trafficManagers } from '../../generator/model/lab';
-import { labContainers } from '../../generator/runtime/lab';
+import { trafficManagers } from '../../generator/model/lab';
 import { docker } from '../../generator/runtime/lab';
 import { Check, CheckContext, CheckFailure } from '../check';
 
-/** curl's exit code per target: 0 = a TLS/HTTP conversation happened, anything else = no connection. */
+/**
+ * Per target: curl's exit code (0 = a TLS/HTTP conversation happened, anything else = no
+ * connection), the HTTP status and a digest of the body, as `<target> <exit> <status> <md5>`.
+ */
 function probeScript(targets: readonly string[]): string[] {
-  const lines = targets.map((t) => `curl -sk -o /dev/null --connect-timeout 2 --max-time 4 ${t}; echo "${t} $?"`);
+  const lines = targets.map((t) => `s=$(curl -sk -o /tmp/body -w '%{http_code}' --connect-timeout 2 --max-time 4 ${t}); e=$?; echo "${t} $e $s $(md5sum < /tmp/body 2>/dev/null | cut -c1-32)"; rm -f /tmp/body`);
   return ['sh', '-c', lines.join('; ')];
+}
+
+export interface Answer { readonly exit: number; readonly status: string; readonly digest: string }
+
+function parseProbe(output: string): Record<string, Answer> {
+  return Object.fromEntries(output.split('\n').filter(Boolean).map((line) => {
+    const [target, exit, status, digest] = line.trim().split(/\s+/);
+    return [target, { exit: Number(exit), status: status ?? '', digest: digest ?? '' }];
+  }));
+}
+
+/**
+ * Whether the public probe reached the target itself: it connected, and (where a probe on the
+ * target's own side reached it) got the same answer. An address routed out of the lab can be
+ * answered by something else entirely (on a swarm, the host's gateway answers any address).
+ */
+export function reachedItself(fromPublic: Answer | undefined, fromInside: Answer | undefined): boolean {
+  if (!fromPublic || fromPublic.exit !== 0) return false;
+  if (!fromInside || fromInside.exit !== 0) return true;
+  return fromPublic.status === fromInside.status && fromPublic.digest === fromInside.digest;
 }
 
 /** Managers (and traffic managers) sit behind the firewall: nothing on `public` reaches them or an admin listener. */
@@ -22,25 +44,29 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
     const forbidden: string[] = [];
     // Managers, and traffic managers where the product has them (4.5+): admin side, `cluster` only.
     for (const m of [...lab.managers, ...trafficManagers(spec)]) {
-      forbidden.push(`https://${m.name}:9443/services/Version`, `https://${addressOf(spec, m.name, 'cluster')}:9443/services/Version`);
+      forbidden.push(`https://${m.name}:9443/services/Version`, `https://${await lab.address(m.name, 'cluster')}:9443/services/Version`);
     }
     for (const b of spec.balancers.filter((x) => x.listeners.some((l) => l.kind === 'admin'))) {
       forbidden.push(`https://${b.name}:9443/publisher`);
-      for (const a of b.attachments) forbidden.push(`https://${addressOf(spec, b.name, a.network)}:9443/publisher`);
+      for (const a of b.attachments) forbidden.push(`https://${await lab.address(b.name, a.network)}:9443/publisher`);
     }
     const allowed = [`https://${lab.workerBalancer}:8243/`, ...lab.workers.map((w) => `https://${w.name}:8243/`)];
     const probe = await lab.probe('public', probeScript([...forbidden, ...allowed]));
-    const results = Object.fromEntries(probe.output.split('\n').filter(Boolean).map((line) => {
-      const i = line.lastIndexOf(' ');
-      return [line.slice(0, i), Number(line.slice(i + 1))];
-    }));
-    ctx.evidence.push(`probe on ${spec.project}_public (curl exit codes: 0 connected, 6 no such host, 7 refused, 28 timed out):\n${probe.output}`);
-    const reached = forbidden.filter((t) => results[t] === 0);
-    const blocked = allowed.filter((t) => results[t] !== 0);
+    const results = parseProbe(probe.output);
+    ctx.evidence.push(`probe on ${spec.project}_public (target, curl exit code: 0 connected, 6 no such host, 7 refused, 28 timed out; HTTP status; body MD5):\n${probe.output}`);
+    // The same targets from the managers' side: what the target itself answers.
+    const inside: Record<string, Answer> = {};
+    for (const network of ['cluster', 'admin'] as const) {
+      const answers = parseProbe((await lab.probe(network, probeScript(forbidden))).output);
+      for (const t of forbidden) if (answers[t]?.exit === 0 && !inside[t]) inside[t] = answers[t];
+    }
+    ctx.evidence.push(`the same from the managers' side (cluster, then admin):\n${forbidden.map((t) => `${t} ${inside[t] ? `${inside[t].status} ${inside[t].digest}` : 'not reached'}`).join('\n')}`);
+    const reached = forbidden.filter((t) => reachedItself(results[t], inside[t]));
+    const blocked = allowed.filter((t) => results[t]?.exit !== 0);
 
     const published: string[] = [];
     const exposed: string[] = [];
-    for (const c of await labContainers(spec.project)) {
+    for (const c of await lab.publishingContainers()) {
       const info = await docker.getContainer(c.id).inspect();
       for (const [port, bindings] of Object.entries(info.HostConfig.PortBindings ?? {})) {
         for (const b of (bindings as { HostIp: string; HostPort: string }[]) ?? []) {
@@ -56,7 +82,7 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
     ctx.figures.portsNotOnLoopback = exposed.length;
     const problems = [
       ...reached.map((t) => `reachable from public: ${t}`),
-      ...blocked.map((t) => `worker listener not reachable from public: ${t} (curl exit ${results[t]})`),
+      ...blocked.map((t) => `worker listener not reachable from public: ${t} (curl exit ${results[t]?.exit})`),
       ...exposed.map((p) => `published beyond 127.0.0.1: ${p}`),
     ];
     if (problems.length) throw new CheckFailure(problems.join('; '), [lab.managerBalancer]);

@@ -36,7 +36,7 @@ export async function writeReports(run: ConformanceRun, dir: string): Promise<vo
 
   const passed = run.checks.filter((c) => c.status === 'passed').length;
   const md = [
-    `# Conformance: ${run.product}, pattern ${run.pattern} — ${run.verdict.toUpperCase()}`,
+    `# Conformance: ${run.product}, pattern ${run.pattern}${onSwarm(run)} — ${run.verdict.toUpperCase()}`,
     '',
     `${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s (lab ${run.project}: ${run.managers} manager${run.managers === 1 ? "" : "s"}, ${run.workers} worker${run.workers === 1 ? "" : "s"}; started ${run.startedAt}, up in ${run.labStartSeconds.toFixed(1)} s).`,
     '',
@@ -63,7 +63,7 @@ export async function writeReports(run: ConformanceRun, dir: string): Promise<vo
   const html = `<!doctype html><html><head><meta charset="utf-8"><title>carbon-labs conformance ${run.product} pattern ${run.pattern}</title>
 <style>body{font:14px system-ui,sans-serif;max-width:980px;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 .passed{color:#2b8a3e}.failed{color:#e03131}.skipped{color:#868e96}code{font-size:12px}pre{white-space:pre-wrap;font-size:12px}</style></head><body>
-<h1>Conformance: ${run.product}, pattern ${run.pattern} — <span class="${run.verdict}">${run.verdict.toUpperCase()}</span></h1>
+<h1>Conformance: ${run.product}, pattern ${run.pattern}${onSwarm(run)} — <span class="${run.verdict}">${run.verdict.toUpperCase()}</span></h1>
 <p>${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s. Lab ${run.project}, up in ${run.labStartSeconds.toFixed(1)} s.</p>
 <h2>Bounds</h2><table>${Object.entries(run.bounds).map(([k, v]) => `<tr><th>${k}</th><td>${escapeHtml(String(v))}</td></tr>`).join('')}</table>
 <h2>Checks</h2><table><tr><th>check</th><th>status</th><th>figures</th></tr>${run.checks.map((c) => `<tr><td><code>${c.id}</code></td><td class="${c.status}">${c.status}</td><td>${escapeHtml(headline(c))}</td></tr>`).join('')}</table>
@@ -74,4 +74,9 @@ ${plots.filter((p) => p.file.startsWith(c.id)).map((p) => p.svg).join('\n')}
 ${c.status === 'failed' ? `<details><summary>evidence</summary><pre>${escapeHtml(c.evidence.slice(-20).join('\n'))}</pre></details>` : ''}`).join('\n')}
 </body></html>`;
   writeFileSync(join(dir, 'report.html'), html);
+}
+
+/** How a report's title says a lab ran as a swarm stack (nothing for a compose lab). */
+function onSwarm(run: ConformanceRun): string {
+  return run.target === 'swarm' ? `, as a swarm stack (${run.provenance.swarmNodes ?? '?'} node${run.provenance.swarmNodes === 1 ? '' : 's'})` : '';
 }

@@ -7,6 +7,7 @@ import { CHECKS } from '../../harness/checks';
 import { ConformanceRun, runConformance } from '../../harness/conformance';
 import { writeReports } from '../../harness/report/write';
 import { describeDocker } from '../support/docker';
+import { parseTarget } from '../../generator/runtime/swarm';
 
 /**
  * The conformance verdict as Jest tests: one test per check, per pattern. `make conformance`
@@ -21,14 +22,16 @@ const scale = {
   ...(process.env.CARBON_LABS_WORKERS ? { workers: Number(process.env.CARBON_LABS_WORKERS) } : {}),
   ...(process.env.CARBON_LABS_MANAGERS ? { managers: Number(process.env.CARBON_LABS_MANAGERS) } : {}),
 };
+/** `make conformance TARGET=swarm`: start the lab as a swarm stack when it is not running. */
+const target = parseTarget(process.env.CARBON_LABS_TARGET ?? 'compose');
 const log = (line: string) => process.stdout.write(`  conformance: ${line}\n`);
 
-describeDocker.each(patterns)(`conformance of ${product.id}, pattern %i`, (pattern) => {
+describeDocker.each(patterns)(`conformance of ${product.id}${target === 'swarm' ? ' as a swarm stack' : ''}, pattern %i`, (pattern) => {
   let run: ConformanceRun;
 
   beforeAll(async () => {
-    run = await runConformance({ pattern, product, log, named, scale });
-    const dir = process.env.CARBON_LABS_REPORTS ?? join(PROJECT_ROOT, 'reports', product.id, `pattern-${pattern}`);
+    run = await runConformance({ pattern, product, log, named, scale, target });
+    const dir = process.env.CARBON_LABS_REPORTS ?? join(PROJECT_ROOT, 'reports', product.id, `pattern-${pattern}${target === 'swarm' ? '-swarm' : ''}`);
     await writeReports(run, dir);
     log(`pattern ${pattern}: ${run.verdict}; reports in ${dir}`);
   });

@@ -1,0 +1,153 @@
+import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join, normalize } from 'path';
+import YAML from 'yaml';
+import { managers, trafficManagers, TRUST, workers } from '../../generator/model/lab';
+import { renderLab } from '../../generator/render';
+import { renderCompose } from '../../generator/render/compose';
+import { renderBalancerConf } from '../../generator/render/nginx';
+import { accessRoutes, renderAccess, renderStack, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS } from '../../generator/render/stack';
+import { deployWaves, interpolate, swarmRefusal } from '../../generator/runtime/swarm';
+import type { SwarmNode } from '../../generator/runtime/swarm';
+import { reachedItself } from '../../harness/checks/managers-unreachable-from-public';
+import { synthLab } from '../../generator/synth/writer';
+import { ALL_LABS } from '../support/labs';
+
+/* eslint-disable @typescript-eslint/no-explicit-any -- parsed compose documents, navigated by key */
+
+describe.each(ALL_LABS)('$product.id pattern $pattern as a swarm stack', ({ lab }) => {
+  const stack = renderStack(lab) as any;
+  const compose = renderCompose(lab) as any;
+
+  test('the same services as the compose lab but its one-shots, with the same images, environment and health checks', () => {
+    expect(Object.keys(stack.services).sort()).toEqual(Object.keys(compose.services).filter((s) => !['dbscripts', 'truststore'].includes(s)).sort());
+    for (const [name, service] of Object.entries<any>(stack.services)) {
+      for (const key of ['image', 'environment', 'healthcheck', 'hostname', 'command']) {
+        if (key === 'environment' && lab.balancers.some((b) => b.name === name)) continue; // the balancers' start script reads their subnets
+        expect({ name, key, value: service[key] }).toEqual({ name, key, value: compose.services[name][key] });
+      }
+    }
+  });
+
+  test('no bind mounts, no fixed addresses, no depends_on: files travel as configs and secrets, names resolve by DNS', () => {
+    for (const [name, service] of Object.entries<any>(stack.services)) {
+      expect({ name, binds: (service.volumes ?? []).filter((v: any) => v.type === 'bind') }).toEqual({ name, binds: [] });
+      expect({ name, depends_on: service.depends_on }).toEqual({ name, depends_on: undefined });
+      for (const attachment of Object.values<any>(service.networks)) expect(attachment.ipv4_address).toBeUndefined();
+      expect({ name, endpoint_mode: service.deploy.endpoint_mode }).toEqual({ name, endpoint_mode: 'dnsrr' });
+      expect({ name, ports: service.ports }).toEqual({ name, ports: undefined });
+    }
+    expect(stack.secrets['certs-lab-key'].file).toBe(`../${TRUST.key}`);
+  });
+
+  test('managers, traffic managers and the database on manager nodes, workers on worker nodes, the database on one labelled node', () => {
+    const on = (service: string) => stack.services[service].deploy.placement.constraints as string[];
+    for (const n of [...managers(lab), ...trafficManagers(lab)]) expect(on(n.name)).toEqual([`node.labels.${SWARM_LABELS.manager} == true`]);
+    for (const n of workers(lab)) expect(on(n.name)).toEqual([`node.labels.${SWARM_LABELS.worker} == true`]);
+    expect(on('db')).toEqual([`node.labels.${SWARM_LABELS.manager} == true`, `node.labels.${SWARM_LABELS.db} == true`]);
+    expect(stack.services.db.volumes).toEqual([{ type: 'volume', source: 'db-data', target: '/var/lib/mysql' }]);
+  });
+
+  test('overlay networks with the compose lab\'s subnets; cluster internal; attachable for the access proxy and probes', () => {
+    for (const n of lab.networks) {
+      expect(stack.networks[n.name]).toEqual({ driver: 'overlay', attachable: true, ...(n.internal ? { internal: true } : {}), ipam: { config: [{ subnet: n.subnet }] } });
+    }
+  });
+
+  test('every config and secret is a file the lab folder has after generate, or one `up` makes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'carbon-labs-stack-'));
+    try {
+      synthLab(lab, dir);
+      const madeAtUp: string[] = [TRUST.cert, TRUST.key, TRUST.truststore, SWARM_DBSCRIPTS.shared, SWARM_DBSCRIPTS.apim];
+      for (const ref of Object.values<any>({ ...stack.configs, ...stack.secrets })) {
+        const path = normalize(join(SWARM_DIR, ref.file));
+        expect({ path, there: existsSync(join(dir, path)) || madeAtUp.includes(path) }).toEqual({ path, there: true });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('the swarm balancers name their nodes by token (no compose address), with the overlay connect timeout', () => {
+    for (const b of lab.balancers) {
+      const conf = renderBalancerConf(lab, b, 'marker', 'swarm');
+      const servers = conf.split('\n').filter((l) => /^\s+server \S+:\d+ /.test(l));
+      expect(servers.length).toBe(b.upstreams.reduce((n, u) => n + u.servers.length, 0));
+      for (const line of servers) expect(line).toMatch(/server \{\{addr:([a-z0-9-]+)\}\}:\d+ .*\{\{down:\1\}\}; # \1$/);
+      expect(conf).not.toMatch(/10\.213\./);
+      expect(conf).toContain(`proxy_connect_timeout ${lab.timeouts.overlayConnectMs}ms;`);
+      expect(renderBalancerConf(lab, b, 'marker')).toContain(`proxy_connect_timeout ${lab.timeouts.connectMs}ms;`);
+    }
+  });
+
+  test('the access proxy: every published port on 127.0.0.1, the manager listener only from the admin side', () => {
+    const access = renderAccess(lab) as any;
+    const published = [...lab.balancers, ...lab.nodes].flatMap((s) => s.published.map((p) => p.variable)).sort();
+    const ports = Object.values<any>(access.services).flatMap((s) => s.ports);
+    expect(ports.map((p: any) => p.published.replace(/^\$\{(.*)\}$/, '$1')).sort()).toEqual(published);
+    for (const p of ports) expect(p.host_ip).toBe('127.0.0.1');
+    const admin = accessRoutes(lab).filter((r) => r.side.admin);
+    expect(admin.map((r) => r.port.variable)).toEqual(['ADMIN_HTTPS_PORT']);
+    expect(access.services['access-public'].networks).toEqual(['public']);
+    expect(access.services['access-admin'].networks).toEqual(['admin']);
+  });
+
+  test('deploy waves follow compose\'s depends_on: every service once, after what it depends on', () => {
+    const waves = deployWaves(lab);
+    const waveOf = new Map(waves.flatMap((w, i) => w.map((s) => [s, i] as const)));
+    expect([...waveOf.keys()].sort()).toEqual(Object.keys(stack.services).sort());
+    for (const [name, service] of Object.entries<any>(compose.services)) {
+      for (const dep of Object.keys(service.depends_on ?? {})) {
+        if (waveOf.has(dep) && waveOf.has(name)) expect({ name, dep, before: waveOf.get(dep)! < waveOf.get(name)! }).toEqual({ name, dep, before: true });
+      }
+    }
+  });
+});
+
+test('the generated stack files are YAML a stack deploy reads: no anchors or aliases', () => {
+  const { lab } = ALL_LABS[0];
+  for (const f of renderLab(lab).filter((x) => x.path.startsWith(`${SWARM_DIR}/`) && x.path.endsWith('.yml'))) {
+    expect(f.content).not.toMatch(/[&*]a\d+\b/);
+    expect(YAML.parse(f.content)).toBeTruthy();
+  }
+});
+
+test('interpolate fills ${VAR:-default} as Docker does', () => {
+  expect(interpolate('${A:-x}/${B:-y}/${C}', { A: 'a', B: '' })).toBe('a/y/');
+});
+
+describe('swarmRefusal: each refusal names its fix', () => {
+  const node = (labels: Record<string, string>, name = 'n1'): SwarmNode => ({ name, labels, ready: true });
+  const all = { [SWARM_LABELS.manager]: 'true', [SWARM_LABELS.worker]: 'true', [SWARM_LABELS.db]: 'true' };
+
+  test('no swarm: docker swarm init, or make swarm', () => {
+    const e = swarmRefusal({ LocalNodeState: 'inactive' }, [], 'vm');
+    expect(e?.message).toMatch(/not part of a swarm.*Try: make swarm .*docker swarm init, then docker node update --label-add carbon-labs\.role\.manager=true --label-add carbon-labs\.role\.worker=true --label-add carbon-labs\.db=true vm/);
+  });
+  test('a worker node cannot deploy', () => {
+    expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: false }, [node(all)])?.message).toMatch(/swarm worker/);
+  });
+  test('a role with no labelled node: the label command', () => {
+    const e = swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node({ [SWARM_LABELS.manager]: 'true', [SWARM_LABELS.db]: 'true' })], 'vm');
+    expect(e?.message).toMatch(/no ready swarm node is labelled carbon-labs\.role\.worker=true.*Try: docker node update --label-add/);
+  });
+  test('a labelled node that is drained does not count', () => {
+    expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [{ ...node(all), ready: false }])).toBeDefined();
+  });
+  test('two database nodes, or a database node off the manager side', () => {
+    expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node(all), node(all, 'n2')])?.message).toMatch(/2 nodes are labelled carbon-labs\.db=true.*--label-rm carbon-labs\.db n2/);
+    expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node(all), node({ [SWARM_LABELS.db]: 'true' }, 'n2')])?.message).toMatch(/2 nodes/);
+    expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node({ [SWARM_LABELS.manager]: 'true', [SWARM_LABELS.worker]: 'true' }), node({ [SWARM_LABELS.db]: 'true' }, 'n2')])?.message).toMatch(/database node n2 is not labelled carbon-labs\.role\.manager=true/);
+  });
+  test('one node labelled for every role: accepted', () => {
+    expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node(all)])).toBeUndefined();
+  });
+});
+
+describe('reachedItself: a forbidden target counts as reached only when it answers as itself', () => {
+  const answer = (exit: number, status = '200', digest = 'abc') => ({ exit, status, digest });
+  test('no connection is not reached', () => expect(reachedItself(answer(7, '000', ''), answer(0))).toBe(false));
+  test('the same answer as from inside is reached', () => expect(reachedItself(answer(0), answer(0))).toBe(true));
+  test('another answer (something else at that address) is not', () => expect(reachedItself(answer(0, '404', 'def'), answer(0))).toBe(false));
+  test('connected, with nothing to compare with, counts as reached', () => expect(reachedItself(answer(0), undefined)).toBe(true));
+});
