@@ -187,9 +187,15 @@ export function cli(): Command {
     .allowExcessArguments(false)
     .exitOverride();
 
-  labCommand(program, 'generate', 'write the lab folder, nothing else')
+  labCommand(program, 'generate', 'write the lab folder, nothing else (both targets: docker-compose.yml and swarm/)')
     .option('--force', 'overwrite generated files you edited')
-    .action(async (o: LabOptions) => { writeLab(await resolveLab(o, { create: true }), o.force); });
+    .option('--target <target>', 'compose or swarm: which of the two the closing line points at (the folder holds both)', 'compose')
+    .action(async (o: LabOptions) => {
+      const target = parseTarget(o.target ?? 'compose');
+      const made = await resolveLab(o, { create: true });
+      writeLab(made, o.force);
+      if (target === 'swarm') log(`stack: ${join(made.dir, 'swarm', 'docker-stack.yml')} (make lab ${makeArgs(made.lab)} TARGET=swarm deploys it: docs/swarm.md)`);
+    });
 
   labCommand(program, 'up', 'generate the lab, start it, wait until every node is healthy, print URLs')
     .option('--force', 'overwrite generated files you edited')
@@ -212,7 +218,7 @@ export function cli(): Command {
       else if (await stackExists(lab.project)) throw new LabError(`${lab.project} runs as a swarm stack; its compose lab would take the same networks`, `make lab ${makeArgs(lab)} TARGET=swarm (it runs), or make down ${makeArgs(lab)} first`);
       else await upLab(lab, dir, { imagesEnv, budgetSeconds, log });
       log(`${lab.project} (pattern ${lab.pattern}, ${lab.product.id}${target === 'swarm' ? ', swarm stack' : ''}) is healthy ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
-      for (const line of labUrls(lab, dir)) print(line);
+      for (const line of labUrls(lab, dir, target)) print(line);
     });
 
   labCommand(program, 'down', 'stop and remove the lab (containers, networks, database volume)')

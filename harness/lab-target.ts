@@ -142,6 +142,32 @@ export class LabTarget implements AsyncDisposable {
     return labContainers(this.target === 'compose' ? this.lab.project : accessProject(this.lab.project));
   }
 
+  /**
+   * Swaps one config of a stack's service for new content (configs cannot change in place), as a
+   * user editing a running stack's file would, and waits until the service runs it and the lab is
+   * healthy. The new config carries the stack's label, so `down` removes it with the stack.
+   */
+  async replaceConfig(service: string, source: string, target: string, content: string): Promise<void> {
+    if (this.target !== 'swarm') throw new Error('replaceConfig: a compose lab bind-mounts its files; edit them in the lab folder');
+    const name = `${this.lab.project}_${source}-edited`;
+    const created = await run('docker', ['config', 'create', '--label', `com.docker.stack.namespace=${this.lab.project}`, name, '-'], { input: content });
+    if (created.code !== 0) throw new Error(`docker config create ${name} failed: ${created.stderr.trim()}`);
+    await this.serviceCommand(['update', '--detach', '--config-rm', `${this.lab.project}_${source}`, '--config-add', `source=${name},target=${target}`, this.swarmService(service)]);
+    await retryUntil(async () => {
+      const info = await docker.getService(this.swarmService(service)).inspect() as { UpdateStatus?: { State?: string } };
+      return info.UpdateStatus?.State === 'completed' ? true : undefined;
+    }, { timeoutMs: 60_000, intervalMs: 250, what: `${service} to run the new config` });
+    await this.waitHealthy();
+  }
+
+  /** A stack's services' published ports, as `service:target→published` (none on a compose lab). */
+  async stackPublishedPorts(): Promise<string[]> {
+    if (this.target === 'compose') return [];
+    type Port = { TargetPort?: number; PublishedPort?: number; PublishMode?: string };
+    const services = await docker.listServices({ filters: { label: [`com.docker.stack.namespace=${this.lab.project}`] } }) as { Spec?: { Name?: string; EndpointSpec?: { Ports?: Port[] } } }[];
+    return services.flatMap((s) => (s.Spec?.EndpointSpec?.Ports ?? []).map((p) => `${s.Spec?.Name?.slice(this.lab.project.length + 1)}:${p.TargetPort}→0.0.0.0:${p.PublishedPort} (${p.PublishMode})`));
+  }
+
   /** Why a node fault cannot be applied to this lab from here, or undefined when it can. */
   faultUnavailable(fault: NodeFault): string | undefined {
     if (fault === 'db-partition') return LabTarget.isolationUnavailable();

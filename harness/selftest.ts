@@ -10,6 +10,7 @@ import type { Target } from '../generator/runtime/swarm';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { managers, TRUST, workers } from '../generator/model/lab';
+import { BALANCER_CONF_TARGET, balancerConfigSource } from '../generator/render/stack';
 
 /** A deliberately broken lab and the check that must fail on it. */
 export interface SeededFault {
@@ -163,15 +164,15 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
   },
   {
     id: 'balancer-without-re-resolution', pattern: 3, check: checkById('balancers-restart'),
-    description: 'lb-worker of the stack names its workers in plain upstream servers (worker-1:8243) instead of the start script\'s tokens: NGINX resolves them once and will not start while a worker has no task',
+    description: 'lb-worker of the running stack given plain upstream names (worker-1:8243) instead of its start script\'s tokens: NGINX resolves them once and will not start again while a worker has no task',
     options: {
-      faults: [files((dir) => {
-        const file = join(dir, 'swarm', 'nginx', 'lb-worker.conf');
-        const text = readFileSync(file, 'utf8');
+      faults: [{ kind: 'live', apply: async (lab) => {
+        // As a user would change a stack's file in place: a new config, swapped into the service.
+        const text = readFileSync(join(lab.dir, 'swarm', 'nginx', 'lb-worker.conf'), 'utf8');
         const named = text.replace(/\{\{addr:([a-z0-9-]+)\}\}/g, '$1').replace(/ \{\{down:[a-z0-9-]+\}\}/g, '');
-        if (named === text) throw new Error(`${file} has no tokens`);
-        writeFileSync(file, named);
-      })],
+        if (named === text) throw new Error('swarm/nginx/lb-worker.conf has no tokens');
+        await lab.replaceConfig('lb-worker', balancerConfigSource('lb-worker'), BALANCER_CONF_TARGET, named);
+      } }],
     },
     targets: ['swarm'],
   },

@@ -66,19 +66,21 @@ function deploy(service: string, placement: readonly SwarmPlacement[], memory: s
   };
 }
 
-const configName = (path: string) => path.replace(/^\.\//, '').replace(/\/repository\/conf\/deployment\.toml$/, '-deployment-toml').replace(/[^A-Za-z0-9]+/g, '-');
+/**
+ * Swarm names a stack's config or secret `<stack>_<source>`, at most 64 characters: sources are
+ * short (`toml-traffic-manager-2`), so the longest named lab (`carbon-labs-` and 20) fits.
+ */
+export const SWARM_NAME_MAX = 64;
 
 /** Renders the stack file (`swarm/docker-stack.yml`) as a compose-spec object; paths are relative to it. */
 export function renderStack(lab: LabSpec): ComposeSpecification {
   const configs: Record<string, { file: string }> = {};
   const secrets: Record<string, { file: string }> = {};
-  const config = (file: string, target: string, mode?: number) => {
-    const source = configName(file);
+  const config = (source: string, file: string, target: string, mode?: number) => {
     configs[source] = { file: `../${file}` };
     return { source, target, ...(mode ? { mode } : {}) };
   };
-  const secret = (file: string, target: string) => {
-    const source = configName(file);
+  const secret = (source: string, file: string, target: string) => {
     secrets[source] = { file: `../${file}` };
     return { source, target };
   };
@@ -90,16 +92,16 @@ export function renderStack(lab: LabSpec): ComposeSpecification {
     networks: networksOf(db.attachments),
     volumes: [{ type: 'volume', source: 'db-data', target: '/var/lib/mysql' }],
     configs: [
-      config('db/init/00-carbon-labs.sh', '/docker-entrypoint-initdb.d/00-carbon-labs.sh', 0o555),
-      config(SWARM_DBSCRIPTS.shared, '/wso2-dbscripts/mysql.sql'),
-      config(SWARM_DBSCRIPTS.apim, '/wso2-dbscripts/apimgt/mysql.sql'),
+      config('db-init', 'db/init/00-carbon-labs.sh', '/docker-entrypoint-initdb.d/00-carbon-labs.sh', 0o555),
+      config('sql-shared', SWARM_DBSCRIPTS.shared, '/wso2-dbscripts/mysql.sql'),
+      config('sql-apim', SWARM_DBSCRIPTS.apim, '/wso2-dbscripts/apimgt/mysql.sql'),
     ],
     deploy: deploy('db', ['manager', 'db'], DB_MEMORY_LIMIT),
   };
   services.backend = {
     ...BACKEND_BASE,
     networks: networksOf(backend.attachments),
-    configs: [config('backend/nginx.conf', '/etc/nginx/nginx.conf')],
+    configs: [config('backend-conf', 'backend/nginx.conf', '/etc/nginx/nginx.conf')],
     deploy: deploy('backend', ['worker'], '128m'),
   };
   for (const balancer of lab.balancers) {
@@ -109,11 +111,11 @@ export function renderStack(lab: LabSpec): ComposeSpecification {
       environment: Object.fromEntries(balancer.attachments.map((a) => [subnetVariable(a.network), lab.networks.find((n) => n.name === a.network)!.subnet.replace(/0\/24$/, '')])),
       networks: networksOf(balancer.attachments),
       configs: [
-        config(`${SWARM_DIR}/nginx/${balancer.name}.conf`, '/etc/carbon-labs/nginx.conf.in'),
-        config(`${SWARM_DIR}/nginx-start.sh`, '/etc/carbon-labs/nginx-start.sh', 0o555),
-        config(TRUST.cert, '/etc/nginx/certs/lab.crt'),
+        config(balancerConfigSource(balancer.name), `${SWARM_DIR}/nginx/${balancer.name}.conf`, BALANCER_CONF_TARGET),
+        config('nginx-start', `${SWARM_DIR}/nginx-start.sh`, '/etc/carbon-labs/nginx-start.sh', 0o555),
+        config('lab-crt', TRUST.cert, '/etc/nginx/certs/lab.crt'),
       ],
-      secrets: [secret(TRUST.key, '/etc/nginx/certs/lab.key')],
+      secrets: [secret('lab-key', TRUST.key, '/etc/nginx/certs/lab.key')],
       deploy: deploy(balancer.name, [balancerPlacement(balancer)], '128m'),
     };
   }
@@ -134,17 +136,21 @@ export function renderStack(lab: LabSpec): ComposeSpecification {
   };
 }
 
-type FileRef = (file: string, target: string, mode?: number) => { source: string; target: string };
+type FileRef = (source: string, file: string, target: string, mode?: number) => { source: string; target: string };
+
+/** The config holding a balancer's NGINX configuration (with tokens), and where its start script reads it. */
+export const balancerConfigSource = (balancer: string): string => `nginx-${balancer}`;
+export const BALANCER_CONF_TARGET = '/etc/carbon-labs/nginx.conf.in';
 
 function nodeStackService(lab: LabSpec, node: NodeSpec, config: FileRef, secret: FileRef): Service {
   return {
     ...nodeBase(lab, node),
     networks: networksOf(node.attachments),
     // The entrypoint overlays the config volume onto the home, as with the compose lab's bind mount.
-    configs: [config(`nodes/${node.name}/repository/conf/deployment.toml`, `${CONFIG_VOLUME}/repository/conf/deployment.toml`)],
+    configs: [config(`toml-${node.name}`, `nodes/${node.name}/repository/conf/deployment.toml`, `${CONFIG_VOLUME}/repository/conf/deployment.toml`)],
     // The truststore made at `up` (the product's own plus the lab CA). JDBC drivers cannot travel
     // as configs (500 KB at most): the real product's image must hold them (docs/swarm.md).
-    secrets: [secret(TRUST.truststore, `${ARTIFACT_VOLUME}/repository/resources/security/client-truststore.jks`)],
+    secrets: [secret('truststore', TRUST.truststore, `${ARTIFACT_VOLUME}/repository/resources/security/client-truststore.jks`)],
     deploy: deploy(node.name, [ROLE_PLACEMENT[node.role]], NODE_MEMORY[node.role].limit),
   };
 }

@@ -254,7 +254,7 @@ export async function downLab(lab: LabSpec, dir: string, log: Log, options: { st
 }
 
 /** What a user needs to start working with the lab. */
-export function labUrls(lab: LabSpec, dir: string): string[] {
+export function labUrls(lab: LabSpec, dir: string, target: 'compose' | 'swarm' = 'compose'): string[] {
   const env = readLabEnv(dir);
   const admin = `https://127.0.0.1:${env.ADMIN_HTTPS_PORT}`;
   // The managers' hostname and proxyPort: the portals' login redirects go there.
@@ -273,7 +273,9 @@ export function labUrls(lab: LabSpec, dir: string): string[] {
   }
   lines.push(
     `  Backend      ${BACKEND_URL}  (inside the lab: what test APIs point at; not published)`,
-    `  Database     ${DB.host}:${DB.port} ${DB.apimDb}, ${DB.sharedDb}  (inside the lab; docker compose -p ${lab.project} exec db mysql -uroot -p${DB.rootPassword})`,
+    `  Database     ${DB.host}:${DB.port} ${DB.apimDb}, ${DB.sharedDb}  (inside the lab; ${target === 'swarm'
+      ? `docker exec -it $(docker ps -q -f label=com.docker.swarm.service.name=${lab.project}_db) mysql -uroot -p${DB.rootPassword}`
+      : `docker compose -p ${lab.project} exec db mysql -uroot -p${DB.rootPassword}`})`,
     `  Login        admin / admin  (TLS by the lab CA: curl --cacert ${join(dir, TRUST.caCert)})`,
     `  Stop         make down ${makeArgs(lab)}`,
   );

@@ -75,6 +75,11 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
         }
       }
     }
+    // A stack's own published ports (PUBLISH=1): Swarm binds them on every interface of its nodes.
+    for (const p of await lab.stackPublishedPorts()) {
+      published.push(p);
+      exposed.push(`${p} (Swarm publishes on every interface)`);
+    }
     ctx.figures.forbiddenTargets = forbidden.length;
     ctx.figures.forbiddenReached = reached.length;
     ctx.figures.workerTargetsReached = allowed.length - blocked.length;

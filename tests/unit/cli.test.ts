@@ -36,6 +36,9 @@ describe('carbon-labs CLI', () => {
     [['generate', '--pattern', '3', '--product', 'apim-9'], 'PRODUCT must be one of apim-4.3.0, sim, apim-4.5.0, sim-apim-4.5.0 (got "apim-9"). Try: make lab PATTERN=3 PRODUCT=sim'],
     [['generate', '--pattern', '3', '--colour', 'red'], "error: unknown option '--colour'"],
     [['up', '--pattern', '0', '--product', 'sim'], 'PATTERN must be 1, 2 or 3 (got "0")'],
+    [['up', '--pattern', '3', '--product', 'sim', '--target', 'k8s'], '--target must be compose or swarm, not "k8s". Try: make lab PATTERN=3 TARGET=swarm'],
+    [['generate', '--pattern', '3', '--product', 'sim', '--target', 'kubernetes'], '--target must be compose or swarm, not "kubernetes"'],
+    [['up', '--pattern', '3', '--product', 'sim', '--publish'], '--publish is for --target swarm'],
   ])('%j fails with one line naming the rule and the fix, and writes no lab', (args, message) => {
     const cwd = tempDir();
     const r = cli(args, cwd);
@@ -134,6 +137,14 @@ describe('carbon-labs CLI', () => {
     const scaled = [...running.filter((s) => s !== 'manager-2'), 'worker-3'];
     expect(resizeRefusal(buildLab(3, { product: sim, workers: 3, managers: 1 }), scaled)).toBeUndefined();
     expect(resizeRefusal(buildLab(3, { product: sim }), scaled)?.message).toContain('or keep its size: make lab PATTERN=3 PRODUCT=sim WORKERS=3 MANAGERS=1');
+  });
+
+  test('generate --target swarm writes both targets and names the stack file', () => {
+    const cwd = tempDir();
+    const r = cli(['generate', '--pattern', '2', '--product', 'sim', '--target', 'swarm'], cwd);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`stack: ${join(cwd, 'labs/sim/pattern-2/swarm/docker-stack.yml')}`);
+    for (const f of ['docker-compose.yml', 'swarm/docker-stack.yml', 'swarm/access.yml', 'swarm/nginx/lb.conf']) expect(existsSync(join(cwd, 'labs/sim/pattern-2', f))).toBe(true);
   });
 
   test('--version prints the package version on stdout and exits 0', () => {

@@ -6,7 +6,10 @@ import { managers, trafficManagers, TRUST, workers } from '../../generator/model
 import { renderLab } from '../../generator/render';
 import { renderCompose } from '../../generator/render/compose';
 import { renderBalancerConf } from '../../generator/render/nginx';
-import { accessRoutes, renderAccess, renderStack, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS } from '../../generator/render/stack';
+import { accessRoutes, renderAccess, renderStack, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS, SWARM_NAME_MAX } from '../../generator/render/stack';
+import { buildLab } from '../../generator/patterns';
+import { PRODUCTS } from '../../generator/products';
+import { NAMED_SLOTS } from '../../generator/model/lab';
 import { deployWaves, interpolate, swarmRefusal } from '../../generator/runtime/swarm';
 import type { SwarmNode } from '../../generator/runtime/swarm';
 import { reachedItself } from '../../harness/checks/managers-unreachable-from-public';
@@ -37,7 +40,7 @@ describe.each(ALL_LABS)('$product.id pattern $pattern as a swarm stack', ({ lab 
       expect({ name, endpoint_mode: service.deploy.endpoint_mode }).toEqual({ name, endpoint_mode: 'dnsrr' });
       expect({ name, ports: service.ports }).toEqual({ name, ports: undefined });
     }
-    expect(stack.secrets['certs-lab-key'].file).toBe(`../${TRUST.key}`);
+    expect(stack.secrets['lab-key'].file).toBe(`../${TRUST.key}`);
   });
 
   test('managers, traffic managers and the database on manager nodes, workers on worker nodes, the database on one labelled node', () => {
@@ -110,6 +113,14 @@ test('the generated stack files are YAML a stack deploy reads: no anchors or ali
     expect(f.content).not.toMatch(/[&*]a\d+\b/);
     expect(YAML.parse(f.content)).toBeTruthy();
   }
+});
+
+test('Swarm\'s name limits hold for the longest named lab with five workers: configs and secrets 64, services 63', () => {
+  const lab = buildLab(3, { product: PRODUCTS['sim-apim-4.5.0'], named: { name: 'a'.repeat(20), slot: NAMED_SLOTS.last }, workers: 5 });
+  const stack = renderStack(lab) as any;
+  for (const name of [...Object.keys(stack.configs), ...Object.keys(stack.secrets)]) expect(`${lab.project}_${name}`.length).toBeLessThanOrEqual(SWARM_NAME_MAX);
+  for (const name of Object.keys(stack.services)) expect(`${lab.project}_${name}`.length).toBeLessThanOrEqual(63);
+  expect(Object.keys(stack.configs)).toContain('toml-traffic-manager-2');
 });
 
 test('interpolate fills ${VAR:-default} as Docker does', () => {
