@@ -72,7 +72,7 @@ LINT := $(NODE_BIN)/eslint generator harness sim/src tests
 lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, and no floating or misused promises) on every source and test
 	$(LINT)
 
-test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift, contract/wiring/self-test, conformance of patterns 1-3 on the 4.3.0 stand-in and pattern 3 on the 4.5.0 one
+test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift, contract/wiring/swarm/self-test, conformance of patterns 1-3 on the 4.3.0 stand-in, pattern 3 on the 4.5.0 one and pattern 3 as a swarm stack
 	$(NODE_BIN)/tsc -p tsconfig.tests.json
 	$(LINT)
 	JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit
@@ -82,7 +82,7 @@ test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs 
 	JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand
 	JEST_JUNIT_OUTPUT_NAME=junit-conformance.xml $(JEST) --selectProjects conformance --runInBand
 	CARBON_LABS_PRODUCT=sim-apim-4.5.0 CARBON_LABS_PATTERN=3 JEST_JUNIT_OUTPUT_NAME=junit-conformance-sim-apim-4.5.0.xml $(JEST) --selectProjects conformance --runInBand
-	CARBON_LABS_TARGET=swarm CARBON_LABS_PATTERN=3 JEST_JUNIT_OUTPUT_NAME=junit-conformance-swarm.xml $(JEST) --selectProjects conformance --runInBand
+	CARBON_LABS_TARGET=swarm CARBON_LABS_PATTERN=3 CARBON_LABS_FAILOVER_RUNS=1 JEST_JUNIT_OUTPUT_NAME=junit-conformance-swarm.xml $(JEST) --selectProjects conformance --runInBand
 	CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) JEST_JUNIT_OUTPUT_NAME=junit-selftest-swarm.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
 	@docker info >/dev/null 2>&1 || echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2
 
