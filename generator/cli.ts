@@ -201,10 +201,10 @@ export function cli(): Command {
     .option('--force', 'overwrite generated files you edited')
     .option('--rebuild', 'rebuild the stand-in image first')
     .option('--target <target>', 'compose (this engine, the default) or swarm (a stack on the engine\'s swarm: docs/swarm.md)', 'compose')
-    .option('--publish', 'swarm only: also publish the balancers\' listeners on the nodes\' interfaces (worker listener on every node, manager listener on manager nodes)')
+    .option('--publish', 'swarm only: the stack publishes its balancers\' listeners itself, on every interface of the node each balancer runs on (no 127.0.0.1 access proxy then)')
     .action(async (o: LabOptions & { rebuild?: boolean; publish?: boolean }) => {
       const target = parseTarget(o.target ?? 'compose');
-      if (o.publish && target !== 'swarm') throw new LabError('--publish is for --target swarm (a compose lab publishes on 127.0.0.1 only)', `make lab ${'PATTERN=3'} TARGET=swarm PUBLISH=1`);
+      if (o.publish && target !== 'swarm') throw new LabError('--publish is for --target swarm (a compose lab publishes on 127.0.0.1 only)', 'make lab PATTERN=N TARGET=swarm PUBLISH=1');
       const { lab, dir } = await resolveLab(o, { create: true, canPull: true });
       await refuseResizeWhileRunning(lab);
       writeLab({ lab, dir }, o.force);
@@ -257,7 +257,7 @@ export function cli(): Command {
       await requireDocker();
       const states = await labContainers(lab.project);
       const ok = healthy(states);
-      const urls = ok && existsSync(join(dir, '.env')) ? labUrls(lab, dir) : [];
+      const urls = ok && existsSync(join(dir, '.env')) ? labUrls(lab, dir, await stackExists(lab.project) ? 'swarm' : 'compose') : [];
       if (o.json) {
         print(JSON.stringify({ project: lab.project, pattern: lab.pattern, product: lab.product.id, dir, healthy: ok, services: states.map(({ id: _, ...s }) => s), urls: urls.map((u) => u.trim()) }, null, 2));
       } else if (!states.length) {

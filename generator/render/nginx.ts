@@ -15,7 +15,7 @@ const LISTENER_COMMENTS: Record<Listener['kind'], string> = {
  * Where a balancer finds addresses. Compose: the model's fixed addresses. Swarm: tasks have no fixed
  * address, so the file holds tokens that `swarm/nginx-start.sh` fills in when the balancer starts
  * and again whenever a service's address changes (Docker's DNS, then `nginx -s reload`):
- * `{{addr:<service>}}` its virtual IP (127.0.0.1 while it has no task), `{{down:<service>}}`
+ * `{{addr:<service>}}` its running task's address (dnsrr; 127.0.0.1 while it has none), `{{down:<service>}}`
  * NGINX's `down` while it has none, `{{ip:<network>}}` the balancer's own address on a network.
  */
 export type BalancerTarget = 'compose' | 'swarm';

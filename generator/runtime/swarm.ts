@@ -31,6 +31,14 @@ export async function stackExists(project: string): Promise<boolean> {
   return (await docker.listServices({ filters: { label: [`${STACK_NAMESPACE}=${project}`] } })).length > 0;
 }
 
+/** Whether every long-running service of the lab exists in the stack with a task asked for. */
+async function stackComplete(lab: LabSpec): Promise<boolean> {
+  if (!(await stackExists(lab.project))) return false;
+  const services = await docker.listServices({ filters: { label: [`${STACK_NAMESPACE}=${lab.project}`] } }) as { Spec?: { Name?: string; Mode?: { Replicated?: { Replicas?: number } } } }[];
+  const replicas = new Map(services.map((s) => [s.Spec?.Name, s.Spec?.Mode?.Replicated?.Replicas ?? 0]));
+  return longRunningServices(lab).every((name) => (replicas.get(`${lab.project}_${name}`) ?? 0) >= 1);
+}
+
 /** `${FOO:-default}` of a compose or stack file, as Docker fills it in from `env`. */
 export function interpolate(text: string, env: Record<string, string | undefined>): string {
   return text.replace(/\$\{([A-Za-z0-9_]+)(?::-([^}]*))?\}/g, (_m, name: string, fallback?: string) => env[name] || fallback || '');
@@ -56,11 +64,12 @@ export function deployWaves(lab: LabSpec): string[][] {
   return waves.filter(Boolean);
 }
 
-export interface SwarmNode { readonly name: string; readonly labels: Record<string, string>; readonly ready: boolean }
+export interface SwarmNode { readonly id?: string; readonly name: string; readonly labels: Record<string, string>; readonly ready: boolean }
 
 async function swarmNodes(): Promise<SwarmNode[]> {
-  const nodes = await docker.listNodes() as { Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string>; Availability?: string }; Status?: { State?: string } }[];
+  const nodes = await docker.listNodes() as { ID?: string; Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string>; Availability?: string }; Status?: { State?: string } }[];
   return nodes.map((n) => ({
+    id: n.ID,
     name: n.Description?.Hostname ?? '?',
     labels: n.Spec?.Labels ?? {},
     ready: n.Status?.State === 'ready' && n.Spec?.Availability === 'active',
@@ -95,14 +104,24 @@ export function swarmRefusal(swarm: SwarmInfo | undefined, allNodes: readonly Sw
   return undefined;
 }
 
-/** Refuses a stack the engine's swarm cannot take (see {@link swarmRefusal}), or one whose compose lab runs. */
-export async function swarmPreflight(lab: LabSpec): Promise<void> {
+/** Ready nodes other than this one that carry a carbon-labs label (tasks may land there). */
+function otherLabelledNodes(nodes: readonly SwarmNode[], self: string | undefined): string[] {
+  return nodes.filter((n) => n.ready && n.id !== self && Object.values(SWARM_LABELS).some((l) => n.labels[l] === 'true')).map((n) => n.name);
+}
+
+/**
+ * Refuses a stack the engine's swarm cannot take (see {@link swarmRefusal}), or one whose compose
+ * lab runs. Returns the other labelled nodes, where tasks this engine cannot see may land.
+ */
+export async function swarmPreflight(lab: LabSpec): Promise<string[]> {
   const info = await docker.info() as { Swarm?: SwarmInfo };
-  const refusal = swarmRefusal(info.Swarm, info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable ? await swarmNodes() : []);
+  const nodes = info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable ? await swarmNodes() : [];
+  const refusal = swarmRefusal(info.Swarm, nodes);
   if (refusal) throw refusal;
   if ((await labContainers(lab.project)).some((c) => c.state === 'running') && !(await stackExists(lab.project))) {
     throw new LabError(`${lab.project} runs as a compose lab on this engine; its stack would take the same networks`, `make down ${makeArgs(lab)}`);
   }
+  return otherLabelledNodes(nodes, (info as { Swarm?: { NodeID?: string } }).Swarm?.NodeID);
 }
 
 /**
@@ -175,15 +194,18 @@ export async function taskError(project: string, service: string): Promise<strin
  */
 export async function upStack(lab: LabSpec, dir: string, options: StackOptions): Promise<number> {
   await requireDocker();
-  await swarmPreflight(lab);
+  const others = await swarmPreflight(lab);
+  if (others.length) options.log(`warning: ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} labelled for carbon-labs too: tasks placed there are not seen by this wait or the harness, which read this engine's containers (docs/swarm.md, "Several hosts")`);
   const started = Date.now();
-  const running = await stackExists(lab.project);
+  // Deployed whole before (every service asked for its task): one deploy. A stack left half-way
+  // (a wave that failed) goes through the waves again, which only ever raise replicas.
+  const complete = await stackComplete(lab);
   if (!(await labContainers(accessProject(lab.project))).some((c) => c.state === 'running')) await assertPortsFree(dir);
   await ensureTrustChain(lab, dir, options.log);
   if (lab.product.pulled) options.log(`note: on Swarm the JDBC driver travels in the image, not in drivers/ (a config holds 500 KB at most): see docs/swarm.md`);
   const env = { ...process.env, ...readLabEnv(dir), ...options.imagesEnv };
   await runOneShots(lab, dir, env, options.log);
-  const waves = running ? [longRunningServices(lab)] : deployWaves(lab);
+  const waves = complete ? [longRunningServices(lab)] : deployWaves(lab);
   const deployed: string[] = [];
   for (const [i, wave] of waves.entries()) {
     deployed.push(...wave);
@@ -194,6 +216,11 @@ export async function upStack(lab: LabSpec, dir: string, options: StackOptions):
       const errors = (await Promise.all(wave.map(async (s) => [s, await taskError(lab.project, s)] as const))).filter(([, e]) => e);
       throw new LabError(`${err.message}${errors.length ? `\nSwarm's task errors: ${errors.map(([s, e]) => `${s}: ${e}`).join('; ')}` : ''}`, `docker stack ps ${lab.project} --no-trunc`);
     });
+  }
+  if (options.publish) {
+    // The stack holds the ports itself (0.0.0.0 of the balancers' nodes): a proxy on 127.0.0.1 would collide on this node.
+    options.log(`published by the stack on every interface of the balancers' nodes (PUBLISH=1); the workers' direct ports are not published`);
+    return (Date.now() - started) / 1000;
   }
   options.log(`starting the access proxy (127.0.0.1 ports) from ${join(dir, SWARM_DIR, 'access.yml')}`);
   await upAll({ cwd: join(dir, SWARM_DIR), config: 'access.yml', env: env as NodeJS.ProcessEnv }).catch((e: { err?: string }) => {
@@ -207,7 +234,10 @@ export async function downStack(lab: LabSpec, dir: string, log: Log): Promise<vo
   await requireDocker();
   log(`removing stack ${lab.project} (services, networks, configs, secrets, the database volume) and its access proxy`);
   if (existsSync(join(dir, SWARM_DIR, 'access.yml'))) {
-    await downAll({ cwd: join(dir, SWARM_DIR), config: 'access.yml', env: { ...process.env, ...readLabEnv(dir) }, commandOptions: ['--timeout', '0'] }).catch(() => undefined);
+    // Its containers hold the stack's overlay networks: a failure here is said, not swallowed.
+    await downAll({ cwd: join(dir, SWARM_DIR), config: 'access.yml', env: { ...process.env, ...readLabEnv(dir) }, commandOptions: ['--timeout', '0'] }).catch((e: { err?: string }) => {
+      throw new LabError(`docker compose down of the access proxy of ${lab.project} failed (it holds the stack's networks): ${(e.err ?? String(e)).trim().split('\n').slice(-3).join(' ')}`, `docker compose -p ${accessProject(lab.project)} down`);
+    });
   }
   const r = await run('docker', ['stack', 'rm', lab.project]);
   if (r.code !== 0) throw new LabError(`docker stack rm failed for ${lab.project}: ${(r.stderr || r.stdout).trim()}`);

@@ -1,11 +1,12 @@
-import { existsSync, mkdtempSync, rmSync } from 'fs';
+import { ChildProcess, spawn } from 'child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join, normalize } from 'path';
 import YAML from 'yaml';
 import { managers, trafficManagers, TRUST, workers } from '../../generator/model/lab';
 import { renderLab } from '../../generator/render';
 import { renderCompose } from '../../generator/render/compose';
-import { renderBalancerConf } from '../../generator/render/nginx';
+import { renderBalancerConf, renderSwarmStart } from '../../generator/render/nginx';
 import { accessRoutes, renderAccess, renderStack, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS, SWARM_NAME_MAX } from '../../generator/render/stack';
 import { buildLab } from '../../generator/patterns';
 import { PRODUCTS } from '../../generator/products';
@@ -159,6 +160,61 @@ describe('reachedItself: a forbidden target counts as reached only when it answe
   const answer = (exit: number, status = '200', digest = 'abc') => ({ exit, status, digest });
   test('no connection is not reached', () => expect(reachedItself(answer(7, '000', ''), answer(0))).toBe(false));
   test('the same answer as from inside is reached', () => expect(reachedItself(answer(0), answer(0))).toBe(true));
-  test('another answer (something else at that address) is not', () => expect(reachedItself(answer(0, '404', 'def'), answer(0))).toBe(false));
+  test('another status (something else at that address) is not', () => expect(reachedItself(answer(0, '404', 'def'), answer(0))).toBe(false));
+  test('the same status with another body (a page that differs per request) is', () => expect(reachedItself(answer(0, '200', 'def'), answer(0))).toBe(true));
   test('connected, with nothing to compare with, counts as reached', () => expect(reachedItself(answer(0), undefined)).toBe(true));
+});
+
+describe('nginx-start.sh under /bin/sh with a fake DNS, hostname and nginx', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'carbon-labs-start-'));
+  const bin = join(dir, 'bin');
+  const dns = join(dir, 'dns');
+  const calls = join(dir, 'nginx-calls');
+  const out = join(dir, 'nginx.conf');
+  const fake = (name: string, body: string) => { writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`); chmodSync(join(bin, name), 0o755); };
+  let child: ChildProcess | undefined;
+  afterAll(() => { child?.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+
+  const until = async (what: () => boolean, ms = 8000) => {
+    for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (what()) return;
+    throw new Error(`timed out: ${what.toString()}`);
+  };
+
+  test('fills addresses, marks a name with no task down, picks its own address by subnet prefix, reloads on a change, stops on TERM', async () => {
+    mkdirSync(bin);
+    fake('getent', `awk -v n="$2" '$1 == n { print $2 "   STREAM " n; found = 1 } END { exit found ? 0 : 2 }' ${dns}`);
+    // A decoy first: 10.213.311.7 must not pass for an address in 10.213.31.0/24.
+    fake('hostname', 'echo "10.213.311.7 10.213.31.8 172.18.0.3 "');
+    // NGINX sets its own signal handlers, so it quits on SIGQUIT though started in the background
+    // of a non-interactive shell (which leaves SIGQUIT ignored); a shell fake could not.
+    writeFileSync(join(bin, 'nginx'), `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(calls)}, process.argv.slice(2).join(' ') + '\\n');\nif (process.argv.includes('-g')) { process.on('SIGQUIT', () => process.exit(0)); setInterval(() => undefined, 1000); }\n`);
+    chmodSync(join(bin, 'nginx'), 0o755);
+    writeFileSync(dns, 'manager-1 10.0.0.5\n');
+    const conf = join(dir, 'nginx.conf.in');
+    writeFileSync(conf, [
+      'server {{addr:manager-1}}:9443 max_fails=1 {{down:manager-1}}; # manager-1',
+      'server {{addr:manager-2}}:9443 max_fails=0 backup {{down:manager-2}}; # manager-2',
+      'listen {{ip:admin}}:9443 ssl;', '',
+    ].join('\n'));
+    const script = join(dir, 'nginx-start.sh');
+    writeFileSync(script, renderSwarmStart('marker'));
+    child = spawn('/bin/sh', [script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CARBON_LABS_NGINX_IN: conf, CARBON_LABS_NGINX_OUT: out, CARBON_LABS_SUBNET_admin: '10.213.31.' }, stdio: 'ignore' });
+
+    await until(() => existsSync(out) && existsSync(calls));
+    expect(readFileSync(out, 'utf8').split('\n')).toEqual([
+      'server 10.0.0.5:9443 max_fails=1 ; # manager-1',
+      'server 127.0.0.1:9443 max_fails=0 backup down; # manager-2',
+      'listen 10.213.31.8:9443 ssl;', '',
+    ]);
+    expect(readFileSync(calls, 'utf8')).toBe(`-c ${out} -g daemon off;\n`);
+
+    writeFileSync(dns, 'manager-1 10.0.0.5\nmanager-2 10.0.0.6\n');
+    await until(() => readFileSync(calls, 'utf8').includes('-s reload'));
+    expect(readFileSync(out, 'utf8')).toContain('server 10.0.0.6:9443 max_fails=0 backup ; # manager-2');
+    expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toEqual([`-c ${out} -g daemon off;`, `-t -q -c ${out}`, `-c ${out} -s reload`]);
+
+    const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 20_000);
 });
