@@ -8,11 +8,11 @@ import { ChecksFailed, LabError } from './errors';
 import type { LabScale, LabSpec } from './model/lab';
 import { makeArgs, managers, scaleArgs, workers } from './model/lab';
 import type { PatternProps } from './patterns';
-import { buildLab, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
+import { buildLab, labInDir, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
 import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
 import { productImages } from './products/product';
 import { ensureImages } from './runtime/images';
-import { ContainerState, downLab, labContainers, labDirOf, labProjects, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
+import { ContainerState, downLab, labContainers, labDirOf, labProjects, labRunning, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
 import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/writer';
 import { allocateSlot } from './runtime/slots';
@@ -116,12 +116,6 @@ async function existingLab(options: LabOptions): Promise<{ lab: LabSpec; dir: st
     throw new LabError(`no lab in ${found.dir}`, `make lab ${makeArgs(found.lab)}, or give the lab's folder with --out DIR`);
   }
   return found;
-}
-
-/** The lab generated in `dir`, as its manifest records it. */
-function labIn(dir: string): LabSpec {
-  const { pattern, product, named, scale } = readLabIdentity(dir);
-  return buildLab(pattern, { product: resolveProduct(product), named, ...scale });
 }
 
 const healthy = (states: readonly ContainerState[]) => states.length > 0 && states.every((s) => (s.state === 'running' && (s.health === undefined || s.health === 'healthy')) || s.exitCode === 0);
@@ -232,7 +226,7 @@ export function cli(): Command {
         for (const project of projects) {
           if (await stackExists(project)) {
             const dir = await labDirOf(project).catch(() => undefined);
-            if (dir) { await downStack(labIn(dir), dir, log); continue; }
+            if (dir) { await downStack(labInDir(dir), dir, log); continue; }
             const r = spawnSync('docker', ['stack', 'rm', project], { encoding: 'utf8' });
             if (r.status !== 0) throw new LabError(`docker stack rm failed for ${project}: ${(r.stderr ?? '').trim()}`);
             continue;
@@ -335,7 +329,7 @@ export function cli(): Command {
       const { lab } = await resolveLab(o);
       const { pattern, product: { id: product }, named, scale } = lab;
       await requireDocker();
-      const running = await stackExists(lab.project) ? 'swarm' : (await labContainers(lab.project)).some((c) => c.state === 'running') ? 'compose' : target;
+      const running = await stackExists(lab.project) ? 'swarm' : await labRunning(lab.project) ? 'compose' : target;
       const reports = resolve(PROJECT_ROOT, 'reports', ...(named ? ['local', named.name] : [product, `pattern-${pattern}${running === 'swarm' ? '-swarm' : ''}`]));
       const jest = spawnSync(process.execPath, [resolve(PROJECT_ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--selectProjects', 'conformance', '--runInBand'], {
         cwd: PROJECT_ROOT,

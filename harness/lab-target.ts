@@ -6,18 +6,18 @@ import { GenericContainer } from 'testcontainers';
 import type { LabName, LabScale, LabSpec, NetworkName, NodeSpec, PatternId } from '../generator/model/lab';
 import { addressOf, BACKEND_URL, makeArgs, managers, workers } from '../generator/model/lab';
 import { PORTS } from '../generator/products/product';
-import { buildLab, projectName } from '../generator/patterns';
+import { buildLab, labInDir, projectName } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
-import { PRODUCTS } from '../generator/products';
 import { ensureImages, Log } from '../generator/runtime/images';
-import { accessProject, containerLogs, demuxed, docker, downLab, labContainers, labDirOf, labServices, longRunningServices, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
+import type { ContainerState } from '../generator/runtime/lab';
+import { accessProject, containerLogs, demuxed, docker, downLab, labContainers, labDirOf, labRunning, labServices, longRunningServices, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
 import type { Target } from '../generator/runtime/swarm';
-import { downStack, stackExists, upStack } from '../generator/runtime/swarm';
+import { downStack, stackExists, stackServices, upStack } from '../generator/runtime/swarm';
 import { retryUntil } from '../generator/runtime/retry';
 import { run } from '../generator/runtime/exec';
 import { LabError } from '../generator/errors';
 import { PROJECT_ROOT } from '../generator/paths';
-import { readLabIdentity, synthLab } from '../generator/synth/writer';
+import { synthLab } from '../generator/synth/writer';
 import { ApimClient } from './apim-client';
 import { HttpClient } from './http';
 import type { NodeFault } from './faults';
@@ -104,22 +104,25 @@ export class LabTarget implements AsyncDisposable {
     // Returns, as `docker restart` does, once the new task's container runs.
     const old = (await this.container(service)).id;
     await this.serviceCommand(['update', '--force', '--detach', '--stop-grace-period', `${seconds}s`, this.swarmService(service)]);
-    await retryUntil(async () => ((await labContainers(this.lab.project)).some((c) => c.service === service && c.state === 'running' && c.id !== old) ? true : undefined),
-      { timeoutMs: this.product.timing.startupBudgetSeconds * 1000, intervalMs: 100, what: `${service} to run a new task` });
+    await this.untilTask(service, (task) => task !== undefined && task.id !== old, 'to run a new task');
   }
   /** Starts a stopped service; on Swarm, which restarts ended tasks itself, waits until it runs a task again. */
   async start(service: string): Promise<void> {
     if (this.target === 'compose') { await (await this.container(service)).start().catch(ignoreNotModified); return; }
     await this.serviceCommand(['scale', '--detach', `${this.swarmService(service)}=1`]);
-    await retryUntil(async () => ((await labContainers(this.lab.project)).some((c) => c.service === service && c.state === 'running') ? true : undefined),
-      { timeoutMs: this.product.timing.startupBudgetSeconds * 1000, intervalMs: 250, what: `${service} to run a task again` });
+    await this.untilTask(service, (task) => task !== undefined, 'to run a task again');
   }
   /** Holds a service down until {@link start}: its container stopped; on Swarm its service scaled to 0 (a stopped task is replaced). */
   async takeDown(service: string): Promise<void> {
     if (this.target === 'compose') { await this.stop(service); return; }
     await this.serviceCommand(['scale', '--detach', `${this.swarmService(service)}=0`]);
-    await retryUntil(async () => ((await labContainers(this.lab.project)).some((c) => c.service === service && c.state === 'running') ? undefined : true),
-      { timeoutMs: 60_000, intervalMs: 250, what: `${service}'s task to end` });
+    await this.untilTask(service, (task) => task === undefined, 'to have no running task');
+  }
+
+  /** Waits until the service's running task on this engine (undefined: none) is as wanted. */
+  private async untilTask(service: string, wanted: (task: ContainerState | undefined) => boolean, what: string): Promise<void> {
+    await retryUntil(async () => (wanted((await labContainers(this.lab.project)).find((c) => c.service === service && c.state === 'running')) ? true : undefined),
+      { timeoutMs: this.product.timing.startupBudgetSeconds * 1000, intervalMs: 100, what: `${service} ${what}` });
   }
 
   private swarmService(service: string): string { return `${this.lab.project}_${service}`; }
@@ -163,9 +166,7 @@ export class LabTarget implements AsyncDisposable {
   /** A stack's services' published ports, as `service:target→published` (none on a compose lab). */
   async stackPublishedPorts(): Promise<string[]> {
     if (this.target === 'compose') return [];
-    type Port = { TargetPort?: number; PublishedPort?: number; PublishMode?: string };
-    const services = await docker.listServices({ filters: { label: [`com.docker.stack.namespace=${this.lab.project}`] } }) as { Spec?: { Name?: string; EndpointSpec?: { Ports?: Port[] } } }[];
-    return services.flatMap((s) => (s.Spec?.EndpointSpec?.Ports ?? []).map((p) => `${s.Spec?.Name?.slice(this.lab.project.length + 1)}:${p.TargetPort}→0.0.0.0:${p.PublishedPort} (${p.PublishMode})`));
+    return (await stackServices(this.lab.project)).flatMap((s) => (s.Spec?.EndpointSpec?.Ports ?? []).map((p) => `${s.Spec?.Name?.slice(this.lab.project.length + 1)}:${p.TargetPort}→0.0.0.0:${p.PublishedPort} (${p.PublishMode})`));
   }
 
   /** Why a node fault cannot be applied to this lab from here, or undefined when it can. */
@@ -317,7 +318,7 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   for (const f of faults) if (f.kind === 'model') lab = f.mutate(lab);
   const target = options.target ?? 'compose';
   if (target === 'swarm' && options.only) throw new Error('startLab: `only` starts part of a compose lab; a stack is deployed whole');
-  if ((await labContainers(lab.project)).some((c) => c.state === 'running')) {
+  if (await labRunning(lab.project)) {
     throw new LabError(`${lab.project} is already running; a started lab needs its name and ports`, `make down ${makeArgs(lab)}`);
   }
   const dir = options.dir ?? join(PROJECT_ROOT, 'dist', 'labs', `${lab.product.id}-p${lab.pattern}`);
@@ -354,8 +355,7 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
 /** The running lab of that compose project or swarm stack, wherever its folder is (from compose's labels). */
 export async function attachLab(project: string): Promise<LabTarget> {
   const dir = await labDirOf(project);
-  const { pattern, product, named, scale } = readLabIdentity(dir);
-  return new LabTarget(buildLab(pattern, { product: PRODUCTS[product], named, ...scale }), dir, await stackExists(project) ? 'swarm' : 'compose');
+  return new LabTarget(labInDir(dir), dir, await stackExists(project) ? 'swarm' : 'compose');
 }
 
 /**
@@ -364,7 +364,7 @@ export async function attachLab(project: string): Promise<LabTarget> {
  */
 export async function openLab(pattern: PatternId, product: ProductSpec, log: Log = () => undefined, named?: LabName, scale: LabScale = {}, target: Target = 'compose'): Promise<LabTarget> {
   const project = projectName(product, pattern, named);
-  if ((await labContainers(project)).some((c) => c.state === 'running')) {
+  if (await labRunning(project)) {
     log(`attaching to running lab ${project}`);
     return attachLab(project);
   }

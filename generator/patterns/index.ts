@@ -1,4 +1,6 @@
 import { LabError } from '../errors';
+import { resolveProduct } from '../products';
+import { readLabIdentity } from '../synth/writer';
 import type { LabSpec, PatternId } from '../model/lab';
 import { PATTERN_IDS } from '../model/lab';
 import type { PatternProps } from './common';
@@ -25,4 +27,10 @@ export function parsePattern(value: string | number | undefined): PatternId {
 
 export function buildLab(pattern: PatternId, props: PatternProps): LabSpec {
   return PATTERNS[pattern](props);
+}
+
+/** The lab generated in `dir`, as its manifest records it (pattern, product, name, size). */
+export function labInDir(dir: string): LabSpec {
+  const { pattern, product, named, scale } = readLabIdentity(dir);
+  return buildLab(pattern, { product: resolveProduct(product), named, ...scale });
 }

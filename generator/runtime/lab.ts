@@ -93,6 +93,11 @@ export async function labContainers(project: string): Promise<ContainerState[]> 
   return [...byService.values()].map(({ created: _created, ...c }) => c).sort((a, b) => a.service.localeCompare(b.service));
 }
 
+/** Whether any container of the lab (compose project or stack task on this node) is running. */
+export async function labRunning(project: string): Promise<boolean> {
+  return (await labContainers(project)).some((c) => c.state === 'running');
+}
+
 /** Whether nothing listens on this port of 127.0.0.1. */
 export function portFree(port: number): Promise<boolean> {
   return new Promise((resolve) => {
@@ -114,7 +119,7 @@ export async function assertPortsFree(dir: string): Promise<void> {
 
 /** Every host port of the lab must be free, unless this lab already holds it (a re-run). */
 export async function checkPorts(lab: LabSpec, dir: string): Promise<void> {
-  if ((await labContainers(lab.project)).some((c) => c.state === 'running')) return;
+  if (await labRunning(lab.project)) return;
   await assertPortsFree(dir);
 }
 

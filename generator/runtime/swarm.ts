@@ -11,7 +11,7 @@ import { runtimeOf } from '../products/product';
 import { requireDocker } from './docker';
 import { run } from './exec';
 import type { Log } from './images';
-import { accessProject, assertPortsFree, docker, labContainers, longRunningServices, readLabEnv, STACK_NAMESPACE, waitHealthy } from './lab';
+import { accessProject, assertPortsFree, docker, labContainers, labRunning, longRunningServices, readLabEnv, STACK_NAMESPACE, waitHealthy } from './lab';
 import { retryUntil } from './retry';
 import { ensureTrustChain } from './trust';
 
@@ -24,18 +24,30 @@ export function parseTarget(value: string): Target {
   return value as Target;
 }
 
+/** What the Docker API says of a stack's service (the parts read here). */
+export interface StackService {
+  readonly Spec?: {
+    readonly Name?: string;
+    readonly Mode?: { readonly Replicated?: { readonly Replicas?: number } };
+    readonly EndpointSpec?: { readonly Ports?: readonly { readonly TargetPort?: number; readonly PublishedPort?: number; readonly PublishMode?: string }[] };
+  };
+}
+
+/** The services of a stack on this engine's swarm; none when the engine is no swarm manager. */
+export async function stackServices(project: string): Promise<StackService[]> {
+  const info = await docker.info() as { Swarm?: SwarmInfo };
+  if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) return [];
+  return await docker.listServices({ filters: { label: [`${STACK_NAMESPACE}=${project}`] } }) as StackService[];
+}
+
 /** Whether a swarm stack of that name has services on this engine's swarm. */
 export async function stackExists(project: string): Promise<boolean> {
-  const info = await docker.info() as { Swarm?: { LocalNodeState?: string; ControlAvailable?: boolean } };
-  if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) return false;
-  return (await docker.listServices({ filters: { label: [`${STACK_NAMESPACE}=${project}`] } })).length > 0;
+  return (await stackServices(project)).length > 0;
 }
 
 /** Whether every long-running service of the lab exists in the stack with a task asked for. */
 async function stackComplete(lab: LabSpec): Promise<boolean> {
-  if (!(await stackExists(lab.project))) return false;
-  const services = await docker.listServices({ filters: { label: [`${STACK_NAMESPACE}=${lab.project}`] } }) as { Spec?: { Name?: string; Mode?: { Replicated?: { Replicas?: number } } } }[];
-  const replicas = new Map(services.map((s) => [s.Spec?.Name, s.Spec?.Mode?.Replicated?.Replicas ?? 0]));
+  const replicas = new Map((await stackServices(lab.project)).map((s) => [s.Spec?.Name, s.Spec?.Mode?.Replicated?.Replicas ?? 0]));
   return longRunningServices(lab).every((name) => (replicas.get(`${lab.project}_${name}`) ?? 0) >= 1);
 }
 
@@ -118,7 +130,7 @@ export async function swarmPreflight(lab: LabSpec): Promise<string[]> {
   const nodes = info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable ? await swarmNodes() : [];
   const refusal = swarmRefusal(info.Swarm, nodes);
   if (refusal) throw refusal;
-  if ((await labContainers(lab.project)).some((c) => c.state === 'running') && !(await stackExists(lab.project))) {
+  if (await labRunning(lab.project) && !(await stackExists(lab.project))) {
     throw new LabError(`${lab.project} runs as a compose lab on this engine; its stack would take the same networks`, `make down ${makeArgs(lab)}`);
   }
   return otherLabelledNodes(nodes, (info as { Swarm?: { NodeID?: string } }).Swarm?.NodeID);
@@ -200,7 +212,7 @@ export async function upStack(lab: LabSpec, dir: string, options: StackOptions):
   // Deployed whole before (every service asked for its task): one deploy. A stack left half-way
   // (a wave that failed) goes through the waves again, which only ever raise replicas.
   const complete = await stackComplete(lab);
-  if (!(await labContainers(accessProject(lab.project))).some((c) => c.state === 'running')) await assertPortsFree(dir);
+  if (!(await labRunning(accessProject(lab.project)))) await assertPortsFree(dir);
   await ensureTrustChain(lab, dir, options.log);
   if (lab.product.pulled) options.log(`note: on Swarm the JDBC driver travels in the image, not in drivers/ (a config holds 500 KB at most): see docs/swarm.md`);
   const env = { ...process.env, ...readLabEnv(dir), ...options.imagesEnv };
