@@ -31,7 +31,7 @@ dist/.built: node_modules/.package-lock.json $(TS_SOURCES) tsconfig.json
 engine: ## bring up a Docker engine with Compose v2 when none answers (root on Debian/Ubuntu)
 	@bash scripts/ensure-docker.sh
 
-lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim|apim-4.5.0|sim-apim-4.5.0] [NAME=a] [WORKERS=1-5] [MANAGERS=1|2] [TARGET=compose|swarm] [PUBLISH=1]: generate, start, wait until healthy, print URLs
+lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim|apim-4.5.0|sim-apim-4.5.0|apim-4.7.0|sim-apim-4.7.0] [NAME=a] [WORKERS=1-5] [MANAGERS=1|2] [TARGET=compose|swarm] [PUBLISH=1]: generate, start, wait until healthy, print URLs
 	@$(CLI) up $(LAB) $(TARGET_ARGS)
 
 swarm: engine ## make this machine a single-node Docker swarm and label its node for every role (for TARGET=swarm)
@@ -58,9 +58,9 @@ generate: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [WORKERS=1-5] [MANAGERS=1|2
 	@$(CLI) generate $(LAB)
 
 labs: dist/.built ## regenerate every lab committed under labs/
-	@for product in apim-4.3.0 sim apim-4.5.0 sim-apim-4.5.0; do for p in 1 2 3; do $(CLI) generate --pattern $$p --product $$product || exit 1; done; done
+	@for product in $$(node -p "Object.keys(require('./dist/generator/products').PRODUCTS).join(' ')"); do for p in 1 2 3; do $(CLI) generate --pattern $$p --product $$product || exit 1; done; done
 
-images: dist/.built engine ## [PRODUCT=sim|sim-apim-4.5.0|apim-…]: build the stand-in's images (or pull the product's), and offline NGINX/DB images when no registry answers
+images: dist/.built engine ## [PRODUCT=sim|sim-apim-4.5.0|sim-apim-4.7.0|apim-…]: build the stand-in's images (or pull the product's), and offline NGINX/DB images when no registry answers
 	@$(CLI) images --product $(if $(filter auto,$(PRODUCT)),sim,$(PRODUCT)) --rebuild
 
 JEST := JEST_JUNIT_OUTPUT_DIR=reports $(NODE_BIN)/jest
@@ -72,7 +72,7 @@ LINT := $(NODE_BIN)/eslint generator harness sim/src tests
 lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, and no floating or misused promises) on every source and test
 	$(LINT)
 
-test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift, contract/wiring/swarm/self-test, conformance of patterns 1-3 on the 4.3.0 stand-in, pattern 3 on the 4.5.0 one and pattern 3 as a swarm stack
+test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift, contract/wiring/swarm/self-test, conformance of patterns 1-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 3 as a swarm stack
 	$(NODE_BIN)/tsc -p tsconfig.tests.json
 	$(LINT)
 	JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit
@@ -81,7 +81,7 @@ test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs 
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm; fi
 	JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand
 	JEST_JUNIT_OUTPUT_NAME=junit-conformance.xml $(JEST) --selectProjects conformance --runInBand
-	CARBON_LABS_PRODUCT=sim-apim-4.5.0 CARBON_LABS_PATTERN=3 JEST_JUNIT_OUTPUT_NAME=junit-conformance-sim-apim-4.5.0.xml $(JEST) --selectProjects conformance --runInBand
+	CARBON_LABS_PRODUCT=sim-apim-4.7.0 CARBON_LABS_PATTERN=3 JEST_JUNIT_OUTPUT_NAME=junit-conformance-sim-apim-4.7.0.xml $(JEST) --selectProjects conformance --runInBand
 	CARBON_LABS_TARGET=swarm CARBON_LABS_PATTERN=3 CARBON_LABS_FAILOVER_RUNS=1 JEST_JUNIT_OUTPUT_NAME=junit-conformance-swarm.xml $(JEST) --selectProjects conformance --runInBand
 	CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) JEST_JUNIT_OUTPUT_NAME=junit-selftest-swarm.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
 	@docker info >/dev/null 2>&1 || echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2

@@ -158,11 +158,14 @@ export function resizeRefusal(lab: LabSpec, services: readonly string[]): LabErr
     `make down ${makeArgs({ ...lab, scale: undefined })}, then make lab ${makeArgs(lab)}; or keep its size: make lab ${makeArgs(asRunning)}`);
 }
 
+/** The products, as the options name them: real ones with their stand-ins. */
+const PRODUCT_CHOICES = `${DEFAULT_PRODUCT} (real image, the default), ${Object.values(PRODUCTS).filter((p) => p.pulled && p.id !== DEFAULT_PRODUCT).map((p) => p.id).join(', ')}, their stand-ins ${Object.values(PRODUCTS).filter((p) => !p.pulled).map((p) => p.id).join(', ')}`;
+
 /** The options every command that addresses one lab takes. */
 function labOptions(command: Command): Command {
   return command
     .option('--pattern <n>', 'clustering pattern: 1, 2 or 3 (a named lab remembers its own)')
-    .option('--product <id>', `apim-4.3.0 (real image, the default), apim-4.5.0, their stand-ins sim and sim-apim-4.5.0, or ${AUTO_PRODUCT} (real when its image can be had; a named lab resolves it once)`)
+    .option('--product <id>', `${PRODUCT_CHOICES}, or ${AUTO_PRODUCT} (real when its image can be had; a named lab resolves it once)`)
     .option('--name <name>', 'a named lab: its own project, subnets and host ports, so several run side by side (folder labs/local/<name>)')
     .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>, or labs/local/<name>)')
     .option('--workers <n>', `workers, ${WORKER_COUNTS.min} to ${WORKER_COUNTS.max} (default ${WORKER_COUNTS.default}; recorded in the lab: a named lab keeps its own, the commands after up check it)`)

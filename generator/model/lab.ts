@@ -157,10 +157,11 @@ export const scaleEntries = (scale: LabScale | undefined): [typeof SCALE_KEYS[nu
 export const scaleArgs = (scale: LabScale | undefined): string[] => scaleEntries(scale).map(([key, n]) => `${key.toUpperCase()}=${n}`);
 
 /**
- * Slots 0–11 are the unnamed labs (product × pattern, four products); named labs take the next
- * free one. A new product moves `first` (a unit test checks that no two labs share a port).
+ * Slots 0–17 are the unnamed labs (product × pattern, six products); named labs take the next
+ * free one. A new product moves `first` (a unit test checks that no two labs share a port); the
+ * last slot's host ports (64xxx) and subnets (10.213.150.0/24) are the highest that fit.
  */
-export const NAMED_SLOTS = { first: 12, last: 39 } as const;
+export const NAMED_SLOTS = { first: 18, last: 44 } as const;
 
 export interface LabSpec {
   readonly pattern: PatternId;

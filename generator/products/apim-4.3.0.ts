@@ -17,6 +17,9 @@ export const apim430: ProductSpec = {
     worker: { image, home, env: { PROFILE_NAME: 'gateway-worker' }, serverRole: 'gateway-worker', distribution: 'all-in-one' },
   },
   layout: 'apim-4.3',
+  configSource: 'docs-apim "Configuring a Distributed API-M Deployment with Gateway and Control Plane"',
+  additions: [],
+  stopOnTerm: false,
   pulled: true,
   // A JVM needs minutes on first boot (official start_period 180 s); failover waits for NGINX's
   // read timeout plus a cold passive node.

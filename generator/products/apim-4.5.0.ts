@@ -22,6 +22,9 @@ export const apim450: ProductSpec = {
     'traffic-manager': { image: 'wso2/wso2am-tm:4.5.0', home: home('wso2am-tm'), env: {}, serverRole: 'traffic-manager', distribution: 'tm' },
   },
   layout: 'apim-4.5',
+  configSource: 'WSO2\'s helm-apim pattern 3 (ACP, TM, gateway), control-plane-4.5.0-10; see docs/products.md',
+  additions: [],
+  stopOnTerm: false,
   pulled: true,
   timing: { startupBudgetSeconds: 600, rtoBoundMs: 15_000, stallMs: 5_000, propagationBoundMs: 30_000, requestTimeoutMs: 60_000 },
 };

@@ -1,5 +1,6 @@
 import catalogueJson from './apim-4.3.0.keys.json';
 import catalogue450Json from './apim-4.5.0.keys.json';
+import catalogue470Json from './apim-4.7.0.keys.json';
 import type { Role } from '../model/lab';
 import type { ProductSpec } from './product';
 import { runtimeOf } from './product';
@@ -56,21 +57,34 @@ interface DistributionCatalogues {
 /** @see ./apim-4.3.0.keys.json */
 export const APIM_430_KEYS: KeyCatalogue = { ...(catalogueJson as KeyCatalogue), file: 'generator/products/apim-4.3.0.keys.json' };
 
-const APIM_450 = catalogue450Json as DistributionCatalogues;
+/** The catalogues of products of distributions (4.5+), by the real product's id. */
+const DISTRIBUTED: Readonly<Record<string, { readonly json: DistributionCatalogues; readonly file: string }>> = {
+  'apim-4.5.0': { json: catalogue450Json as DistributionCatalogues, file: 'generator/products/apim-4.5.0.keys.json' },
+  'apim-4.7.0': { json: catalogue470Json as DistributionCatalogues, file: 'generator/products/apim-4.7.0.keys.json' },
+};
 
-/** @see ./apim-4.5.0.keys.json: the keys of one distribution, as a catalogue of its own. */
-export function apim450Keys(distribution: string): KeyCatalogue {
-  const entry = APIM_450.distributions[distribution];
-  if (!entry) throw new Error(`apim-4.5.0.keys.json has no distribution "${distribution}"`);
-  return { product: `${APIM_450.product} ${distribution}`, file: 'generator/products/apim-4.5.0.keys.json', sources: APIM_450.sources, keys: entry.keys };
+/** @see ./apim-4.5.0.keys.json, ./apim-4.7.0.keys.json: the keys of one distribution of a product, as a catalogue of its own. */
+export function distributionKeys(productId: string, distribution: string): KeyCatalogue {
+  const catalogue = DISTRIBUTED[productId];
+  if (!catalogue) throw new Error(`no key catalogue for ${productId}: add generator/products/${productId}.keys.json to key-catalogue.ts`);
+  const entry = catalogue.json.distributions[distribution];
+  if (!entry) throw new Error(`${catalogue.file} has no distribution "${distribution}"`);
+  return { product: `${catalogue.json.product} ${distribution}`, file: catalogue.file, sources: catalogue.json.sources, keys: entry.keys };
 }
 
 /** Every catalogue, for whole-catalogue checks. */
-export const CATALOGUES: readonly KeyCatalogue[] = [APIM_430_KEYS, ...Object.keys(APIM_450.distributions).map(apim450Keys)];
+export const CATALOGUES: readonly KeyCatalogue[] = [
+  APIM_430_KEYS,
+  ...Object.entries(DISTRIBUTED).flatMap(([id, c]) => Object.keys(c.json.distributions).map((d) => distributionKeys(id, d))),
+];
 
-/** The catalogue a node of `role` of `product` is checked against: its configuration layout and distribution decide. */
+/**
+ * The catalogue a node of `role` of `product` is checked against: the product (a stand-in is
+ * checked as the product it stands in for), its configuration layout and its distribution decide.
+ */
 export function catalogueFor(product: ProductSpec, role: Role): KeyCatalogue {
-  return product.layout === 'apim-4.3' ? APIM_430_KEYS : apim450Keys(runtimeOf(product, role).distribution);
+  if (product.layout === 'apim-4.3') return APIM_430_KEYS;
+  return distributionKeys(product.id.replace(/^sim-/, ''), runtimeOf(product, role).distribution);
 }
 
 export interface FlatEntry {

@@ -1,6 +1,6 @@
 import type { Role } from '../model/lab';
 
-export type ProductId = 'apim-4.3.0' | 'sim' | 'apim-4.5.0' | 'sim-apim-4.5.0';
+export type ProductId = 'apim-4.3.0' | 'sim' | 'apim-4.5.0' | 'sim-apim-4.5.0' | 'apim-4.7.0' | 'sim-apim-4.7.0';
 
 /** How long the harness and `make lab` may wait for this product; printed in every report. */
 export interface ProductTiming {
@@ -44,6 +44,16 @@ export interface RoleRuntime {
 export type ConfigLayout = 'apim-4.3' | 'apim-4.5';
 
 /**
+ * What a version adds to its layout's deployment.toml:
+ * - `encryption-key`: `[encryption] key`, the same on every node (4.7.0: the symmetric internal
+ *   crypto provider is the default, and data one node encrypts in the shared databases another
+ *   must decrypt);
+ * - `gateway-notification`: the gateways' `[apim.gateway_notification]` (heartbeats to the control
+ *   plane, 4.7.0).
+ */
+export type ConfigAddition = 'encryption-key' | 'gateway-notification';
+
+/**
  * Everything that differs between products and versions: adding a version is one product file
  * (and its key catalogue); patterns and renderers read what they need from here.
  * @see ../../docs/products.md
@@ -60,6 +70,15 @@ export interface ProductSpec {
   readonly roleSwitch: 'profile' | 'distribution';
   readonly roles: { readonly manager: RoleRuntime; readonly worker: RoleRuntime; readonly 'traffic-manager'?: RoleRuntime };
   readonly layout: ConfigLayout;
+  /** The WSO2 setup whose keys the lab's deployment.toml follows, named in each file's header. */
+  readonly configSource: string;
+  readonly additions: readonly ConfigAddition[];
+  /**
+   * `true` when the image's entrypoint traps SIGTERM and stops the server gracefully (docker-apim
+   * 4.7); `false` when the entrypoint shell ignores it and `docker stop` ends the node by SIGKILL
+   * after the grace period (4.3, 4.5).
+   */
+  readonly stopOnTerm: boolean;
   /** `true` when the images come from a registry, `false` when `make images` builds them. */
   readonly pulled: boolean;
   readonly timing: ProductTiming;

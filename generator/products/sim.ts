@@ -1,5 +1,6 @@
 import { apim430 } from './apim-4.3.0';
 import { apim450 } from './apim-4.5.0';
+import { apim470 } from './apim-4.7.0';
 import type { ProductSpec, RoleRuntime } from './product';
 
 /** The stand-in's timing: a Node process starts in a second, not a JVM's minutes. */
@@ -25,16 +26,24 @@ export const sim: ProductSpec = {
   timing: SIM_TIMING,
 };
 
-/** The stand-in for the 4.5.0 distributions: one image per distribution, with its home and start script. */
-export const simApim450: ProductSpec = {
-  ...apim450,
-  id: 'sim-apim-4.5.0',
-  description: 'carbon-labs stand-in for the WSO2 API Manager 4.5.0 distributions (built locally by make images)',
-  roles: {
-    manager: simRole(apim450.roles.manager, 'carbon-labs/apim-sim-acp:4.5.0'),
-    worker: simRole(apim450.roles.worker, 'carbon-labs/apim-sim-universal-gw:4.5.0'),
-    'traffic-manager': simRole(apim450.roles['traffic-manager']!, 'carbon-labs/apim-sim-tm:4.5.0'),
-  },
-  pulled: false,
-  timing: SIM_TIMING,
-};
+/**
+ * The stand-in for a product of distributions (4.5+): one image per distribution, with its home
+ * and start script, named `carbon-labs/apim-sim-<distribution>:<version>`.
+ */
+function simDistributions(real: ProductSpec, version: string): ProductSpec {
+  const image = (role: 'manager' | 'worker' | 'traffic-manager') => {
+    const runtime = real.roles[role]!;
+    return simRole(runtime, `carbon-labs/apim-sim-${runtime.distribution}:${version}`);
+  };
+  return {
+    ...real,
+    id: `sim-${real.id}` as ProductSpec['id'],
+    description: `carbon-labs stand-in for the WSO2 API Manager ${version} distributions (built locally by make images)`,
+    roles: { manager: image('manager'), worker: image('worker'), 'traffic-manager': image('traffic-manager') },
+    pulled: false,
+    timing: SIM_TIMING,
+  };
+}
+
+export const simApim450: ProductSpec = simDistributions(apim450, '4.5.0');
+export const simApim470: ProductSpec = simDistributions(apim470, '4.7.0');

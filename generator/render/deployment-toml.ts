@@ -1,7 +1,26 @@
+import { createHash } from 'crypto';
 import type { LabSpec, NodeSpec } from '../model/lab';
 import { brokerOrder, DB, managers, PORTAL_HOST, portalPort, trafficManagers, workers } from '../model/lab';
 import { runtimeOf } from '../products/product';
 import { renderTemplate } from './templates';
+
+/**
+ * The symmetric internal encryption of APIM 4.7 (product-apim v4.7.0 default.json; helm-apim
+ * control-plane-4.7.0-1 values.yaml `encryption`).
+ */
+export const INTERNAL_ENCRYPTION = {
+  provider: 'org.wso2.carbon.crypto.provider.SymmetricKeyInternalCryptoProvider',
+  cipherTransformation: 'AES/GCM/NoPadding',
+} as const;
+
+/**
+ * A lab's internal encryption key: 256 bits as 64 hex digits (what `openssl rand -hex 32` makes),
+ * the same on all its nodes, derived from the project so the committed labs equal the generator's
+ * output and two labs never share one. A lab's key, not a secret.
+ */
+export function labEncryptionKey(project: string): string {
+  return createHash('sha256').update(`carbon-labs internal encryption key of ${project}`).digest('hex');
+}
 
 /** `&amp;` because the product renders these values into XML (docker-apim compose sample). */
 export function jdbcUrl(database: string): string {
@@ -24,9 +43,14 @@ export function renderDeploymentToml(lab: LabSpec, node: NodeSpec, marker: strin
   return renderTemplate('generator/templates/deployment.toml.ejs', {
     marker,
     project: lab.project,
+    encryption: lab.product.additions.includes('encryption-key') ? { ...INTERNAL_ENCRYPTION, key: labEncryptionKey(lab.project) } : undefined,
+    gatewayNotification: lab.product.additions.includes('gateway-notification'),
     node: node.name,
     role: node.role,
     layout: lab.product.layout,
+    // `WSO2 API Manager-4.7.0` (/services/Version) → `WSO2 API Manager 4.7.0`.
+    version: lab.product.version.replace(/-(?=\d)/, ' '),
+    configSource: lab.product.configSource,
     serverRole: runtimeOf(lab.product, node.role).serverRole,
     // Managers: the name and port users reach the portals at (WSO2's "front-end proxy" setup),
     // so the login redirects work from the host; nodes call them by service_url, never by this.

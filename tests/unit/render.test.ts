@@ -8,6 +8,7 @@ import type { ConfigLayout } from '../../generator/products/product';
 import { productImages, runtimeOf } from '../../generator/products/product';
 import { standInOf } from '../../generator/products';
 import { productImageVariable } from '../../generator/render/compose';
+import { labEncryptionKey } from '../../generator/render/deployment-toml';
 import { ALL_LABS } from '../support/labs';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed compose and TOML documents, navigated by path */
@@ -109,7 +110,8 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
       const tomlB = renderLab(other.lab).find((f) => f.path === `nodes/${node.name}/repository/conf/deployment.toml`)!.content.split('\n').slice(1).join('\n');
       // Each lab has its own host ports; a manager's proxyPort is its lab's published manager listener.
       if (node.role === 'manager') expect(tomlA).toContain(`proxyPort = ${portalPort(lab)}\n`);
-      const norm = (t: string, l: typeof lab) => t.replaceAll(l.project, 'P').replaceAll(String(portalPort(l)), 'PORT');
+      // The internal encryption key (4.7) is the project's, as its name is.
+      const norm = (t: string, l: typeof lab) => t.replaceAll(l.project, 'P').replaceAll(String(portalPort(l)), 'PORT').replaceAll(labEncryptionKey(l.project), 'KEY');
       expect(norm(tomlA, lab)).toBe(norm(tomlB, other.lab));
     }
   });
@@ -143,6 +145,30 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
       const peers = managerNames.filter((m) => m !== name).map((m) => `tcp://${m}:5672`);
       expect(toml.apim.event_hub.event_duplicate_url).toEqual(peers.length ? peers : undefined);
       expect(toml.apim.gateway.environment[0]).toEqual(expect.objectContaining({ name: 'Default', https_endpoint: 'https://lb-worker:8243' }));
+    }
+  });
+
+  test('what the version adds: one internal encryption key on every node, gateway notifications on gateways (4.7.0); neither before', () => {
+    const tomls = lab.nodes.map((n) => ({ node: n, toml: parse(byPath[`nodes/${n.name}/repository/conf/deployment.toml`]) as Toml }));
+    const keys = new Set(tomls.map(({ toml }) => toml.encryption?.key));
+    if (product.additions.includes('encryption-key')) {
+      expect(keys.size).toBe(1);
+      expect([...keys][0]).toMatch(/^[0-9a-f]{64}$/);
+      for (const { toml } of tomls) {
+        expect(toml.encryption.internal_crypto_provider).toBe('org.wso2.carbon.crypto.provider.SymmetricKeyInternalCryptoProvider');
+        expect(toml.system.parameter['org.wso2.CipherTransformation']).toBe('AES/GCM/NoPadding');
+      }
+      // Another lab (another project) has another key.
+      const other = ALL_LABS.find((l) => l.product === product && l.pattern !== pattern)!;
+      const otherKey = (parse(renderLab(other.lab).find((f) => f.path.endsWith('/manager-1/repository/conf/deployment.toml'))!.content) as Toml).encryption.key;
+      expect(otherKey).not.toBe([...keys][0]);
+    } else {
+      expect([...keys]).toEqual([undefined]);
+    }
+    for (const { node, toml } of tomls) {
+      const notification = toml.apim?.gateway_notification;
+      if (node.role === 'worker' && product.additions.includes('gateway-notification')) expect(notification).toEqual({ enabled: true, gateway_id: node.name, heartbeat: { notify_interval: '1m' } });
+      else expect(notification).toBeUndefined();
     }
   });
 
