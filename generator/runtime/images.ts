@@ -122,6 +122,7 @@ export function simImages(product: ProductSpec): SimImage[] {
       WSO2_SERVER_VERSION: named[2],
       WSO2_DISTRIBUTION: distribution,
       WSO2_PRODUCT_VERSION: product.version,
+      WSO2_STOP_ON_TERM: String(product.stopOnTerm),
     };
     const seen = images.get(image);
     if (seen && JSON.stringify(seen.args) !== JSON.stringify(args)) throw new Error(`${product.id}: roles sharing ${image} need different stand-in images (${JSON.stringify(seen.args)}, ${JSON.stringify(args)})`);

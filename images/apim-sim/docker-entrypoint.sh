@@ -1,5 +1,5 @@
 #!/bin/sh
-# Same contract as docker-apim's entrypoints (v4.3.0.6 wso2am; v4.5.0.9 wso2am-acp,
+# Same contract as docker-apim's entrypoints (v4.3.0.6 wso2am; v4.5.0.9 and v4.7.0.1 wso2am-acp,
 # wso2am-universal-gw, wso2am-tm): overlay the mounted config and artifact volumes onto the product
 # home, then start the server: the all-in-one image with the profile named by PROFILE_NAME, a 4.5
 # distribution with its own start script.
@@ -17,12 +17,33 @@ if [ "$distribution" = acp ] && [ "${PROFILE_NAME:-}" = key-manager ]; then
 fi
 [ -d "$config_volume" ] && [ -n "$(ls -A "$config_volume" 2>/dev/null)" ] && cp -RL "$config_volume"/* "$WSO2_SERVER_HOME"/
 [ -d "$artifact_volume" ] && [ -n "$(ls -A "$artifact_volume" 2>/dev/null)" ] && cp -RL "$artifact_volume"/* "$WSO2_SERVER_HOME"/
+# The start script of a distribution image (the all-in-one runs its server directly).
+case "$distribution" in
+  acp) script="$WSO2_SERVER_HOME/bin/api-cp.sh" ;;
+  universal-gw) script="$WSO2_SERVER_HOME/bin/gateway.sh" ;;
+  tm) script="$WSO2_SERVER_HOME/bin/traffic-manager.sh" ;;
+  *) script= ;;
+esac
+# Written here by the Dockerfile (WSO2_STOP_ON_TERM): docker-apim 4.7's entrypoints trap SIGTERM and
+# SIGINT, run `<script>.sh stop` and wait for the server to end (v4.7.0.1).
+stop_on_term=false
+if [ "$stop_on_term" = true ] && [ -n "$script" ]; then
+  trap 'sh "$script" stop' TERM INT
+  sh "$script" "$@" &
+  server=$!
+  # `wait` returns early (status > 128) when a trapped signal arrives: wait again until the server
+  # itself has ended, and leave with its status.
+  while :; do
+    status=0; wait "$server" || status=$?
+    kill -0 "$server" 2>/dev/null || break
+  done
+  exit "$status"
+fi
 # No exec, as docker-apim runs `sh api-manager.sh` (4.3.x) and `sh bin/api-cp.sh` and the like
 # (4.5.0.9): this shell stays PID 1 and ignores SIGTERM, so `docker stop` ends a node by SIGKILL
 # after the grace period, as it ends the product.
-case "$distribution" in
-  acp) sh "$WSO2_SERVER_HOME/bin/api-cp.sh" "$@" ;;
-  universal-gw) sh "$WSO2_SERVER_HOME/bin/gateway.sh" "$@" ;;
-  tm) sh "$WSO2_SERVER_HOME/bin/traffic-manager.sh" "$@" ;;
-  *) node --max-old-space-size=192 "$WSO2_SERVER_HOME/bin/sim.js" ${PROFILE_NAME:+"-Dprofile=$PROFILE_NAME"} "$@" ;;
-esac
+if [ -n "$script" ]; then
+  sh "$script" "$@"
+else
+  node --max-old-space-size=192 "$WSO2_SERVER_HOME/bin/sim.js" ${PROFILE_NAME:+"-Dprofile=$PROFILE_NAME"} "$@"
+fi

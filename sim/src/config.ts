@@ -72,6 +72,10 @@ export interface NodeConfig {
   readonly workerNode: boolean;
   /** `[truststore]`: the product's client truststore (file under repository/resources/security). */
   readonly truststore: { readonly file: string; readonly password: string };
+  /** `[encryption]`: the internal crypto provider and whether it could be registered (4.7). */
+  readonly internalCrypto: InternalCrypto;
+  /** `[apim.gateway_notification]` of a 4.7 gateway: its id when enabled. */
+  readonly gatewayNotificationId?: string;
   /** Key shared by every node with the same keystore: signs and verifies tokens. */
   readonly keystoreSecret: string;
   readonly faults: Faults;
@@ -116,6 +120,44 @@ export function readFaults(env: NodeJS.ProcessEnv): Faults {
     propagationDelayMs: Number(env.SIM_FAULT_PROPAGATION_DELAY_MS ?? 0) || 0,
     memoryBallastMb: Number(env.SIM_FAULT_MEMORY_BALLAST_MB ?? 0) || 0,
   };
+}
+
+export const SYMMETRIC_PROVIDER = 'org.wso2.carbon.crypto.provider.SymmetricKeyInternalCryptoProvider';
+
+/**
+ * The internal crypto provider as carbon-crypto-service 1.2.3 (kernel 4.11.18, APIM 4.7.0) sets it
+ * up: `registered` false means every later internal encrypt or decrypt fails ("has not been
+ * registered as a service"); the server itself starts. `log` is what the product logs at start.
+ */
+export interface InternalCrypto {
+  readonly provider: string;
+  readonly registered: boolean;
+  readonly log?: { readonly level: 'INFO' | 'WARN' | 'ERROR'; readonly message: string };
+}
+
+/**
+ * `[encryption]` read as 4.7 reads it (docs/products.md, "apim-4.7.0"): the symmetric provider is
+ * the default from 4.7.0 on (the distribution's default.json), and needs `key`: 64 or 48 characters
+ * are hex-decoded (a non-hex one stops the provider with an ERROR), any other length is the key's
+ * bytes, which AES takes at 16, 24 or 32 only. Before 4.7 the asymmetric (keystore) provider is
+ * the default and needs no key.
+ */
+export function internalCryptoFrom(encryption: Record<string, unknown>, version: string): InternalCrypto {
+  const [major, minor] = (/(\d+)\.(\d+)\.\d+$/.exec(version) ?? ['', '4', '3']).slice(1).map(Number);
+  const provider = String(encryption.internal_crypto_provider ?? (major > 4 || (major === 4 && minor >= 7) ? SYMMETRIC_PROVIDER : 'org.wso2.carbon.crypto.provider.KeyStoreBasedInternalCryptoProvider'));
+  if (provider !== SYMMETRIC_PROVIDER) return { provider, registered: true };
+  const key = encryption.key === undefined ? undefined : String(encryption.key);
+  if (key === undefined || key === '') {
+    return { provider, registered: false, log: { level: 'INFO', message: '\'CryptoService.Secret\' property has not been set. \'SymmetricKeyInternalCryptoProvider\' won\'t be registered as an internal crypto provider. Please set the secret if the provider needs to be registered.' } };
+  }
+  if ((key.length === 64 || key.length === 48) && !/^[0-9a-fA-F]+$/.test(key)) {
+    return { provider, registered: false, log: { level: 'ERROR', message: `[encryption] key: ${key.length} characters but not hex; the symmetric internal crypto provider was not registered` } };
+  }
+  const bytes = key.length === 64 || key.length === 48 ? key.length / 2 : Buffer.byteLength(key);
+  if (![16, 24, 32].includes(bytes)) {
+    return { provider, registered: true, log: { level: 'WARN', message: `[encryption] key is ${bytes} bytes; AES takes 16, 24 or 32, so every internal encrypt and decrypt will fail (openssl rand -hex 32 makes a valid one)` } };
+  }
+  return { provider, registered: true };
 }
 
 type Table = Record<string, unknown>;
@@ -264,6 +306,8 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
       file: join(serverHome, 'repository', 'resources', 'security', String(table(t, 'truststore').file_name ?? 'client-truststore.jks')),
       password: String(table(t, 'truststore').password ?? 'wso2carbon'),
     },
+    internalCrypto: internalCryptoFrom(table(t, 'encryption'), versionFrom(env)),
+    gatewayNotificationId: table(apim, 'gateway_notification').enabled === true ? String(table(apim, 'gateway_notification').gateway_id ?? '') || undefined : undefined,
     keystoreSecret: `${String(keystore.file_name ?? 'wso2carbon.jks')}:${String(keystore.password ?? 'wso2carbon')}:${String(keystore.alias ?? 'wso2carbon')}`,
     faults: readFaults(env),
   };

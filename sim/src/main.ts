@@ -83,6 +83,7 @@ async function main(): Promise<void> {
   const tokens = new TokenIssuer(config.keystoreSecret, `https://${config.hostname}:${config.proxyPort}/oauth2/token`);
   const distribution = distributionFrom(argv);
   log('INFO', 'CarbonServerManager', `Starting ${config.version} (carbon-labs stand-in${distribution === 'all-in-one' ? '' : `, ${distribution} distribution`}) node ${config.nodeName}, profile ${profile}, server_role ${config.serverRole}${config.workerNode ? ', worker node (admin services refused)' : ''}`);
+  if (config.internalCrypto.log) log(config.internalCrypto.log.level, 'DefaultCryptoProviderComponent', config.internalCrypto.log.message);
   const faults = Object.entries(config.faults).filter(([, v]) => v);
   if (faults.length) log('WARN', 'CarbonServerManager', `seeded faults on: ${faults.map(([k, v]) => `${k}=${v}`).join(', ')}`);
 
@@ -139,7 +140,7 @@ async function main(): Promise<void> {
     // The 4.3 layout: the control planes' brokers are the throttle decision endpoints.
     subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, onEvent);
   }
-  log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}, WebSocket ${PORTS.webSocket}/${PORTS.webSocketSecure}; pulling artifacts from ${config.eventHubOrigin}`);
+  log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}, WebSocket ${PORTS.webSocket}/${PORTS.webSocketSecure}; pulling artifacts from ${config.eventHubOrigin}${config.gatewayNotificationId ? `; gateway notifications on, as ${config.gatewayNotificationId} (heartbeats not modelled)` : ''}`);
   await gateway.startupSync();
 }
 

@@ -1,15 +1,17 @@
 import { retryUntil } from '../../generator/runtime/retry';
-import { simApim450 } from '../../generator/products/sim';
+import { simApim470 } from '../../generator/products/sim';
 import { invoke } from '../../harness/apim-client';
 import { describeExchange } from '../../harness/http';
 import { buildLab } from '../../generator/patterns';
 import { startLab } from '../../harness/lab-target';
 import { describeDocker } from '../support/docker';
 
-describeDocker('the stand-in as the 4.5.0 distributions (API Control Plane, Universal Gateway, Traffic Manager)', () => {
+// The 4.7.0 stand-in: the 4.5.0 layout (its lab boots in the self-test) plus 4.7's internal
+// encryption key, gateway notifications and an entrypoint that stops the server on SIGTERM.
+describeDocker('the stand-in as the 4.7.0 distributions (API Control Plane, Universal Gateway, Traffic Manager)', () => {
   test('pattern 1 turns healthy; a deploy reaches the gateways through the event hub; the traffic manager answers its version and no publisher REST', async () => {
     // worker-2 is told to be a control plane, as a 4.3 image would be: a Universal Gateway ignores it.
-    await using lab = await startLab(buildLab(1, { product: simApim450 }), {
+    await using lab = await startLab(buildLab(1, { product: simApim470 }), {
       faults: [{ kind: 'compose', services: { 'worker-2': { environment: { PROFILE_NAME: 'control-plane' } } } }],
     });
     const client = lab.managerClient();
@@ -26,14 +28,26 @@ describeDocker('the stand-in as the 4.5.0 distributions (API Control Plane, Univ
       const logs = await lab.logs(worker, 400);
       expect(logs).toMatch(/subscribed to event hub manager-1:5672/);
       expect(logs).toMatch(/subscribed to traffic manager traffic-manager-1:5672/);
-      expect(logs).toMatch(/Starting WSO2 API Manager-4\.5\.0 \(carbon-labs stand-in, universal-gw distribution\).*profile gateway-worker/);
+      expect(logs).toMatch(/Starting WSO2 API Manager-4\.7\.0 \(carbon-labs stand-in, universal-gw distribution\).*profile gateway-worker/);
+      expect(logs).toContain(`gateway notifications on, as ${worker}`);
+      // The lab's key is a valid one: the symmetric provider registered, nothing logged about it.
+      expect(logs).not.toMatch(/DefaultCryptoProviderComponent/);
     }
     const curl = (url: string, ...args: string[]) => lab.exec('traffic-manager-1', ['curl', '--silent', '--insecure', ...args, url]);
-    expect((await curl('http://localhost:9763/services/Version')).output).toContain('<return>WSO2 API Manager-4.5.0</return>');
-    expect((await curl('https://localhost:9443/services/Version')).output).toContain('<return>WSO2 API Manager-4.5.0</return>');
+    expect((await curl('http://localhost:9763/services/Version')).output).toContain('<return>WSO2 API Manager-4.7.0</return>');
+    expect((await curl('https://localhost:9443/services/Version')).output).toContain('<return>WSO2 API Manager-4.7.0</return>');
     expect((await curl('https://localhost:9443/api/am/publisher/v4/apis', '--output', '/dev/null', '--write-out', '%{http_code}')).output).toBe('404');
     const tmLogs = await lab.logs('traffic-manager-1', 400);
     expect(tmLogs).toContain('subscribed to event hub manager-1:5672');
     expect(tmLogs).toMatch(/gateway worker-\d subscribed/);
+    // 4.7's entrypoint traps SIGTERM and stops the server: `docker stop` ends the node at once,
+    // with status 0, not by SIGKILL after the grace period (137).
+    const worker2 = await lab.container('worker-2');
+    const asked = Date.now();
+    await worker2.stop({ t: 20 });
+    const stoppedMs = Date.now() - asked;
+    const state = (await worker2.inspect()).State;
+    expect({ exitCode: state.ExitCode, within5s: stoppedMs < 5_000 }).toEqual({ exitCode: 0, within5s: true });
+    expect(await lab.logs('worker-2', 5)).toContain('SIGTERM received: shutting down');
   });
 });

@@ -3,11 +3,11 @@ import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 
 import { join } from 'path';
 import { buildLab } from '../../generator/patterns';
 import { portalPort } from '../../generator/model/lab';
-import { sim, simApim450 } from '../../generator/products/sim';
+import { sim, simApim450, simApim470 } from '../../generator/products/sim';
 import { renderLab } from '../../generator/render';
 import { runtimeOf } from '../../generator/products/product';
 import { simImages } from '../../generator/runtime/images';
-import { distributionFrom, loadConfig, parseJdbcUrl, profileFrom, readFaults } from '../../sim/src/config';
+import { distributionFrom, internalCryptoFrom, loadConfig, parseJdbcUrl, profileFrom, readFaults, SYMMETRIC_PROVIDER } from '../../sim/src/config';
 import { availableTransitions, LIFECYCLE, LifecycleState, stateName, transition } from '../../sim/src/control-plane/lifecycle';
 import { apiInfo, applicationOf, notFound, paginated, revisionsOf, subscriptionOf } from '../../sim/src/control-plane/views';
 import { withPortals } from '../../sim/src/portals';
@@ -109,6 +109,37 @@ describe('what the stand-in reads from a 4.5 lab\'s deployment.toml (ACP, Univer
   });
 });
 
+describe('the internal encryption a stand-in node sets up, as carbon-crypto-service 1.2.3 does (APIM 4.7.0)', () => {
+  const v47 = 'WSO2 API Manager-4.7.0';
+  const hex64 = 'ab'.repeat(32);
+
+  test('every node of a 4.7 lab registers the symmetric provider with the lab\'s key; its gateways name themselves for notifications', () => {
+    const files47 = renderLab(buildLab(3, { product: simApim470 }));
+    for (const [node, profile] of [['manager-2', 'control-plane'], ['worker-1', 'gateway-worker'], ['traffic-manager-2', 'traffic-manager']] as const) {
+      const c = loadConfig(home(node, files47), profile, { SIM_PRODUCT_VERSION: v47 });
+      expect({ node, crypto: c.internalCrypto }).toEqual({ node, crypto: { provider: SYMMETRIC_PROVIDER, registered: true } });
+      expect(c.gatewayNotificationId).toBe(profile === 'gateway-worker' ? node : undefined);
+    }
+  });
+
+  test('4.7 with no key: the server starts, the provider is not registered (INFO), so every later internal encrypt fails', () => {
+    expect(internalCryptoFrom({}, v47)).toEqual({ provider: SYMMETRIC_PROVIDER, registered: false, log: expect.objectContaining({ level: 'INFO', message: expect.stringContaining('\'CryptoService.Secret\' property has not been set') }) });
+  });
+
+  test('a 64- or 48-character key must be hex (ERROR, not registered); another length is raw bytes, and AES takes 16, 24 or 32', () => {
+    expect(internalCryptoFrom({ key: hex64 }, v47)).toEqual({ provider: SYMMETRIC_PROVIDER, registered: true });
+    expect(internalCryptoFrom({ key: 'cd'.repeat(24) }, v47).registered).toBe(true);
+    expect(internalCryptoFrom({ key: 'z'.repeat(64) }, v47)).toMatchObject({ registered: false, log: { level: 'ERROR' } });
+    expect(internalCryptoFrom({ key: 'sixteen-bytes-ok' }, v47)).toEqual({ provider: SYMMETRIC_PROVIDER, registered: true });
+    expect(internalCryptoFrom({ key: 'too-short' }, v47)).toMatchObject({ registered: true, log: { level: 'WARN', message: expect.stringContaining('9 bytes') } });
+  });
+
+  test('before 4.7 the keystore-based provider is the default and needs no key; a named symmetric one still does', () => {
+    expect(internalCryptoFrom({}, 'WSO2 API Manager-4.5.0')).toEqual({ provider: 'org.wso2.carbon.crypto.provider.KeyStoreBasedInternalCryptoProvider', registered: true });
+    expect(internalCryptoFrom({ internal_crypto_provider: SYMMETRIC_PROVIDER }, 'WSO2 API Manager-4.5.0').registered).toBe(false);
+  });
+});
+
 describe('which role a stand-in image runs', () => {
   test('a 4.5 distribution is its role, whatever PROFILE_NAME says', () => {
     expect(profileFrom(['-Dcarbon-labs.distribution=acp'], { PROFILE_NAME: 'gateway-worker' })).toBe('control-plane');
@@ -134,7 +165,7 @@ describe('the stand-in images a product needs', () => {
   const home = (args: Readonly<Record<string, string>>) => `/home/wso2carbon/${args.WSO2_SERVER_NAME}-${args.WSO2_SERVER_VERSION}`;
 
   test('the 4.3 stand-in: one all-in-one image in the wso2am home', () => {
-    expect(simImages(sim)).toEqual([{ tag: 'carbon-labs/apim-sim:4.3.0', args: { WSO2_SERVER_NAME: 'wso2am', WSO2_SERVER_VERSION: '4.3.0', WSO2_DISTRIBUTION: 'all-in-one', WSO2_PRODUCT_VERSION: 'WSO2 API Manager-4.3.0' } }]);
+    expect(simImages(sim)).toEqual([{ tag: 'carbon-labs/apim-sim:4.3.0', args: { WSO2_SERVER_NAME: 'wso2am', WSO2_SERVER_VERSION: '4.3.0', WSO2_DISTRIBUTION: 'all-in-one', WSO2_PRODUCT_VERSION: 'WSO2 API Manager-4.3.0', WSO2_STOP_ON_TERM: 'false' } }]);
   });
 
   test('the 4.5 stand-in: an image per distribution, each in its role\'s home, answering the 4.5.0 version', () => {
