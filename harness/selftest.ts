@@ -3,7 +3,7 @@ import { sharedBalancer, slotOf } from '../generator/patterns/common';
 import type { Check } from './check';
 import { checkById } from './checks';
 import { failoverCheck } from './checks/managers-fail-over';
-import { sim, simApim450 } from '../generator/products/sim';
+import { sim, simApim450, simApim470 } from '../generator/products/sim';
 import type { ProductSpec } from '../generator/products/product';
 import type { LabFault, LabTarget, StartOptions } from './lab-target';
 import type { Target } from '../generator/runtime/swarm';
@@ -71,13 +71,18 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     // check would fail on the restarts, not on the writes the worker takes.
     targets: ['compose'],
   },
-  {
-    id: 'worker-from-control-plane-image', pattern: 3, product: simApim450, check: checkById('workers-reject-admin-writes'),
-    description: 'sim-apim-4.5.0: worker-1 started from the API Control Plane image instead of the Universal Gateway\'s (4.5.0 has no profiles: the image is the role)',
-    options: { faults: [compose({ 'worker-1': { image: simApim450.roles.manager.image } }, ['worker-1'])] },
+  // For each product whose image is its role (4.5+): pattern 3 for 4.5.0, pattern 1 (fewest
+  // nodes) for the others, which share its layout.
+  ...[simApim450, simApim470].map((product, i): SeededFault => ({
+    id: i === 0 ? 'worker-from-control-plane-image' : `worker-from-control-plane-image-${product.id.replace(/^sim-apim-/, '')}`,
+    pattern: i === 0 ? 3 : 1,
+    product,
+    check: checkById('workers-reject-admin-writes'),
+    description: `${product.id}: worker-1 started from the API Control Plane image instead of the Universal Gateway's (since 4.5.0 there are no profiles: the image is the role)`,
+    options: { faults: [compose({ 'worker-1': { image: product.roles.manager.image } }, ['worker-1'])] },
     // Unhealthy too (see above): compose only.
     targets: ['compose'],
-  },
+  })),
   {
     id: 'gateway-ignores-deploy-events', pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the gateways drop deploy events (SIM_FAULT_IGNORE_DEPLOY_EVENTS)',
