@@ -10,6 +10,7 @@ import { makeArgs, managers, scaleArgs, workers } from './model/lab';
 import type { PatternProps } from './patterns';
 import { buildLab, labInDir, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
 import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
+import { NAMED_SLOTS } from './model/lab';
 import { productImages } from './products/product';
 import { ensureImages } from './runtime/images';
 import { ContainerState, downLab, labContainers, labDirOf, labProjects, labRunning, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
@@ -93,6 +94,11 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; canPull?: boo
       const known = readLabIdentity(dir);
       if (pattern !== undefined && pattern !== known.pattern) throw new LabError(`lab ${name} is pattern ${known.pattern} (${dir}), not ${pattern}`, `make down NAME=${name}, remove ${dir}, then make lab PATTERN=${pattern} NAME=${name}; or choose another NAME`);
       if (o.product && o.product !== AUTO_PRODUCT && o.product !== known.product) throw new LabError(`lab ${name} runs ${known.product} (${dir}), not ${o.product}`, `make down NAME=${name}, remove ${dir}, then make lab PRODUCT=${o.product} NAME=${name}; or choose another NAME`);
+      // A lab named before products were added may hold a slot an unnamed lab now takes.
+      if (mode.create && known.named && known.named.slot < NAMED_SLOTS.first) {
+        throw new LabError(`lab ${name} was made at slot ${known.named.slot}, whose subnets and host ports the unnamed labs of a product added since now take`,
+          `make down NAME=${name}, remove ${dir}, then make lab PATTERN=${known.pattern} PRODUCT=${known.product} NAME=${name} (a free slot is chosen)`);
+      }
       const props = { product: resolveProduct(known.product), named: known.named ?? { name, slot: await allocateSlot(resolve(LOCAL_LABS)) } };
       const recorded = known.scale ?? {};
       return { lab: mode.create ? buildLab(known.pattern, { ...props, ...recorded, ...asked }) : asMade(known.pattern, props, recorded, asked, dir), dir };

@@ -3,7 +3,8 @@ import { sharedBalancer, slotOf } from '../generator/patterns/common';
 import type { Check } from './check';
 import { checkById } from './checks';
 import { failoverCheck } from './checks/managers-fail-over';
-import { sim, simApim450, simApim470 } from '../generator/products/sim';
+import { sim } from '../generator/products/sim';
+import { PRODUCTS } from '../generator/products';
 import type { ProductSpec } from '../generator/products/product';
 import type { LabFault, LabTarget, StartOptions } from './lab-target';
 import type { Target } from '../generator/runtime/swarm';
@@ -71,9 +72,9 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     // check would fail on the restarts, not on the writes the worker takes.
     targets: ['compose'],
   },
-  // For each product whose image is its role (4.5+): pattern 3 for 4.5.0, pattern 1 (fewest
-  // nodes) for the others, which share its layout.
-  ...[simApim450, simApim470].map((product, i): SeededFault => ({
+  // For each stand-in whose image is its role (4.5+), found in PRODUCTS: pattern 3 for the first
+  // (4.5.0), pattern 1 (fewest nodes) for the later ones, which share its layout.
+  ...Object.values(PRODUCTS).filter((p) => !p.pulled && p.roleSwitch === 'distribution').map((product, i): SeededFault => ({
     id: i === 0 ? 'worker-from-control-plane-image' : `worker-from-control-plane-image-${product.id.replace(/^sim-apim-/, '')}`,
     pattern: i === 0 ? 3 : 1,
     product,

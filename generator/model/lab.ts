@@ -158,8 +158,9 @@ export const scaleArgs = (scale: LabScale | undefined): string[] => scaleEntries
 
 /**
  * Slots 0–17 are the unnamed labs (product × pattern, six products); named labs take the next
- * free one. A new product moves `first` (a unit test checks that no two labs share a port); the
- * last slot's host ports (64xxx) and subnets (10.213.150.0/24) are the highest that fit.
+ * free one. A new product moves `first` (a unit test checks that no two labs share a port; `up`
+ * refuses a named lab made before at a slot below it); slot 44's host ports (64xxx) and subnets
+ * (up to 10.213.150.0/24) leave room below the port limit.
  */
 export const NAMED_SLOTS = { first: 18, last: 44 } as const;
 

@@ -17,6 +17,7 @@ export const apim430: ProductSpec = {
     worker: { image, home, env: { PROFILE_NAME: 'gateway-worker' }, serverRole: 'gateway-worker', distribution: 'all-in-one' },
   },
   layout: 'apim-4.3',
+  keyCatalogue: 'apim-4.3.0',
   configSource: 'docs-apim "Configuring a Distributed API-M Deployment with Gateway and Control Plane"',
   additions: [],
   stopOnTerm: false,

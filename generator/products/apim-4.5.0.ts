@@ -22,6 +22,7 @@ export const apim450: ProductSpec = {
     'traffic-manager': { image: 'wso2/wso2am-tm:4.5.0', home: home('wso2am-tm'), env: {}, serverRole: 'traffic-manager', distribution: 'tm' },
   },
   layout: 'apim-4.5',
+  keyCatalogue: 'apim-4.5.0',
   configSource: 'WSO2\'s helm-apim pattern 3 (ACP, TM, gateway), control-plane-4.5.0-10; see docs/products.md',
   additions: [],
   stopOnTerm: false,

@@ -22,6 +22,7 @@ export const apim470: ProductSpec = {
     worker: { ...apim450.roles.worker, image: 'wso2/wso2am-universal-gw:4.7.0', home: home('wso2am-universal-gw') },
     'traffic-manager': { ...apim450.roles['traffic-manager']!, image: 'wso2/wso2am-tm:4.7.0', home: home('wso2am-tm') },
   },
+  keyCatalogue: 'apim-4.7.0',
   configSource: 'WSO2\'s helm-apim pattern 3 (ACP, TM, gateway), control-plane-4.7.0-1; see docs/products.md',
   additions: ['encryption-key', 'gateway-notification'],
   stopOnTerm: true,

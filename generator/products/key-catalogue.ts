@@ -79,12 +79,12 @@ export const CATALOGUES: readonly KeyCatalogue[] = [
 ];
 
 /**
- * The catalogue a node of `role` of `product` is checked against: the product (a stand-in is
- * checked as the product it stands in for), its configuration layout and its distribution decide.
+ * The catalogue a node of `role` of `product` is checked against: the product's (a stand-in's is
+ * its real product's), and from 4.5 its distribution's list in it.
  */
 export function catalogueFor(product: ProductSpec, role: Role): KeyCatalogue {
-  if (product.layout === 'apim-4.3') return APIM_430_KEYS;
-  return distributionKeys(product.id.replace(/^sim-/, ''), runtimeOf(product, role).distribution);
+  if (product.keyCatalogue === APIM_430_KEYS.product) return APIM_430_KEYS;
+  return distributionKeys(product.keyCatalogue, runtimeOf(product, role).distribution);
 }
 
 export interface FlatEntry {

@@ -70,6 +70,11 @@ export interface ProductSpec {
   readonly roleSwitch: 'profile' | 'distribution';
   readonly roles: { readonly manager: RoleRuntime; readonly worker: RoleRuntime; readonly 'traffic-manager'?: RoleRuntime };
   readonly layout: ConfigLayout;
+  /**
+   * The key catalogue the product's deployment.toml files are checked against,
+   * `generator/products/<keyCatalogue>.keys.json` (a stand-in has its real product's).
+   */
+  readonly keyCatalogue: string;
   /** The WSO2 setup whose keys the lab's deployment.toml follows, named in each file's header. */
   readonly configSource: string;
   readonly additions: readonly ConfigAddition[];

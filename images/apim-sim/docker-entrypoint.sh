@@ -1,8 +1,8 @@
 #!/bin/sh
 # Same contract as docker-apim's entrypoints (v4.3.0.6 wso2am; v4.5.0.9 and v4.7.0.1 wso2am-acp,
 # wso2am-universal-gw, wso2am-tm): overlay the mounted config and artifact volumes onto the product
-# home, then start the server: the all-in-one image with the profile named by PROFILE_NAME, a 4.5
-# distribution with its own start script.
+# home, then start the server: the all-in-one image with the profile named by PROFILE_NAME, a 4.5+
+# distribution with its own start script; a 4.7 one stops the server on SIGTERM.
 set -e
 # The image's distribution, written here by its Dockerfile (WSO2_DISTRIBUTION).
 distribution=all-in-one
@@ -27,15 +27,17 @@ esac
 # Written here by the Dockerfile (WSO2_STOP_ON_TERM): docker-apim 4.7's entrypoints trap SIGTERM and
 # SIGINT, run `<script>.sh stop` and wait for the server to end (v4.7.0.1).
 stop_on_term=false
-if [ "$stop_on_term" = true ] && [ -n "$script" ]; then
-  trap 'sh "$script" stop' TERM INT
+if [ "$stop_on_term" = true ]; then
+  trap 'trapped=1; sh "$script" stop || kill -TERM "$server" 2>/dev/null' TERM INT
   sh "$script" "$@" &
   server=$!
-  # `wait` returns early (status > 128) when a trapped signal arrives: wait again until the server
-  # itself has ended, and leave with its status.
+  # A trapped signal ends `wait` early (status > 128): wait again for the server itself, and leave
+  # with its status. dash keeps the status of a child it reaped meanwhile for the next `wait`.
   while :; do
-    status=0; wait "$server" || status=$?
-    kill -0 "$server" 2>/dev/null || break
+    trapped=; status=0
+    wait "$server" || status=$?
+    if [ -n "$trapped" ] && [ "$status" -gt 128 ]; then continue; fi
+    break
   done
   exit "$status"
 fi

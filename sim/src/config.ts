@@ -143,9 +143,11 @@ export interface InternalCrypto {
  * the default and needs no key.
  */
 export function internalCryptoFrom(encryption: Record<string, unknown>, version: string): InternalCrypto {
-  const [major, minor] = (/(\d+)\.(\d+)\.\d+$/.exec(version) ?? ['', '4', '3']).slice(1).map(Number);
+  const numbers = /-(\d+)\.(\d+)\.\d+/.exec(version);
+  if (!numbers) throw new Error(`version "${version}" names no product version (WSO2 API Manager-<major>.<minor>.<patch>)`);
+  const [major, minor] = numbers.slice(1).map(Number);
   const provider = String(encryption.internal_crypto_provider ?? (major > 4 || (major === 4 && minor >= 7) ? SYMMETRIC_PROVIDER : 'org.wso2.carbon.crypto.provider.KeyStoreBasedInternalCryptoProvider'));
-  if (provider !== SYMMETRIC_PROVIDER) return { provider, registered: true };
+  if (provider !== SYMMETRIC_PROVIDER) return { provider, registered: true, log: { level: 'INFO', message: `internal crypto provider ${provider} (carbon-labs stand-in)` } };
   const key = encryption.key === undefined ? undefined : String(encryption.key);
   if (key === undefined || key === '') {
     return { provider, registered: false, log: { level: 'INFO', message: '\'CryptoService.Secret\' property has not been set. \'SymmetricKeyInternalCryptoProvider\' won\'t be registered as an internal crypto provider. Please set the secret if the provider needs to be registered.' } };
@@ -155,9 +157,9 @@ export function internalCryptoFrom(encryption: Record<string, unknown>, version:
   }
   const bytes = key.length === 64 || key.length === 48 ? key.length / 2 : Buffer.byteLength(key);
   if (![16, 24, 32].includes(bytes)) {
-    return { provider, registered: true, log: { level: 'WARN', message: `[encryption] key is ${bytes} bytes; AES takes 16, 24 or 32, so every internal encrypt and decrypt will fail (openssl rand -hex 32 makes a valid one)` } };
+    return { provider, registered: true, log: { level: 'WARN', message: `[encryption] key is ${bytes} bytes; AES takes 16, 24 or 32, so every internal encrypt and decrypt would fail (carbon-labs stand-in; openssl rand -hex 32 makes a valid key)` } };
   }
-  return { provider, registered: true };
+  return { provider, registered: true, log: { level: 'INFO', message: `internal crypto provider ${provider} registered with a ${bytes * 8}-bit key (carbon-labs stand-in)` } };
 }
 
 type Table = Record<string, unknown>;

@@ -149,8 +149,9 @@ main().catch((err) => {
   process.exit(1);
 });
 
-// In the image the entrypoint shell is PID 1 and never passes SIGTERM on (as the product's); run
-// directly (tests, `node sim.js`), the stand-in stops on SIGTERM/SIGINT.
+// In a 4.3 or 4.5 image the entrypoint shell is PID 1 and never passes SIGTERM on (as the
+// product's); a 4.7 image's entrypoint runs `<script>.sh stop`, which sends it here, as does a
+// direct run (tests, `node sim.js`): the stand-in stops on SIGTERM/SIGINT.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     log('INFO', 'CarbonServerManager', `${signal} received: shutting down`);

@@ -128,6 +128,17 @@ describe('carbon-labs CLI', () => {
     expect(status.stderr.trim()).toBe(`carbon-labs: carbon-labs-a (${dir}) has 5 workers and 1 manager, not 5 workers and 2 managers. Try: leave WORKERS and MANAGERS out (a lab remembers its size), or resize it: make down PATTERN=3 PRODUCT=sim WORKERS=5 MANAGERS=1 NAME=a, then make lab PATTERN=3 PRODUCT=sim WORKERS=5 NAME=a`);
   });
 
+  test('a named lab made at a slot the unnamed labs of a product added since now take is refused by generate, naming the fix; status still reads it', () => {
+    const cwd = tempDir();
+    const dir = join(cwd, 'labs/local/old');
+    const slot = NAMED_SLOTS.first - 1;
+    synthLab(buildLab(1, { product: sim, named: { name: 'old', slot } }), dir);
+    const again = cli(['generate', '--name', 'old'], cwd);
+    expect({ code: again.code, lines: again.stderr.trim().split('\n').length }).toEqual({ code: 2, lines: 1 });
+    expect(again.stderr).toContain(`lab old was made at slot ${slot}, whose subnets and host ports the unnamed labs of a product added since now take. Try: make down NAME=old, remove ${dir}, then make lab PATTERN=1 PRODUCT=sim NAME=old`);
+    expect(cli(['status', '--name', 'old'], cwd).stderr).not.toContain('was made at slot');
+  });
+
   test('up refuses to resize a running lab (its balancer would keep its old upstreams), naming both ways on', () => {
     const running = ['backend', 'db', 'dbscripts', 'lb-manager', 'lb-worker', 'manager-1', 'manager-2', 'truststore', 'worker-1', 'worker-2'];
     expect(resizeRefusal(buildLab(3, { product: sim }), running)).toBeUndefined();

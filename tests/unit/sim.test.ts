@@ -1,4 +1,4 @@
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
 import { chmodSync, copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { buildLab } from '../../generator/patterns';
@@ -17,6 +17,7 @@ import { TrustStore } from '../../sim/src/trust';
 import { PROJECT_ROOT } from '../../generator/paths';
 import type { Req } from '../../sim/src/http';
 import { tempDir } from '../support/labs';
+import { retryUntil } from '../../generator/runtime/retry';
 import { describeWithTool } from '../support/tools';
 
 /** The pure parts of the stand-in: what it reads from a lab's files, routes, tokens, redirects. */
@@ -113,12 +114,15 @@ describe('the internal encryption a stand-in node sets up, as carbon-crypto-serv
   const v47 = 'WSO2 API Manager-4.7.0';
   const hex64 = 'ab'.repeat(32);
 
-  test('every node of a 4.7 lab registers the symmetric provider with the lab\'s key; its gateways name themselves for notifications', () => {
-    const files47 = renderLab(buildLab(3, { product: simApim470 }));
-    for (const [node, profile] of [['manager-2', 'control-plane'], ['worker-1', 'gateway-worker'], ['traffic-manager-2', 'traffic-manager']] as const) {
-      const c = loadConfig(home(node, files47), profile, { SIM_PRODUCT_VERSION: v47 });
-      expect({ node, crypto: c.internalCrypto }).toEqual({ node, crypto: { provider: SYMMETRIC_PROVIDER, registered: true } });
-      expect(c.gatewayNotificationId).toBe(profile === 'gateway-worker' ? node : undefined);
+  test('every node of a 4.7 lab registers the symmetric provider with the lab\'s 256-bit key; its gateways name themselves for notifications', () => {
+    const lab = buildLab(3, { product: simApim470 });
+    const files47 = renderLab(lab);
+    const profiles = { manager: 'control-plane', worker: 'gateway-worker', 'traffic-manager': 'traffic-manager' } as const;
+    expect(lab.nodes.length).toBe(6);
+    for (const { name, role } of lab.nodes) {
+      const c = loadConfig(home(name, files47), profiles[role], { SIM_PRODUCT_VERSION: v47 });
+      expect({ name, crypto: c.internalCrypto }).toEqual({ name, crypto: { provider: SYMMETRIC_PROVIDER, registered: true, log: expect.objectContaining({ level: 'INFO', message: expect.stringContaining('registered with a 256-bit key') }) } });
+      expect(c.gatewayNotificationId).toBe(role === 'worker' ? name : undefined);
     }
   });
 
@@ -127,16 +131,24 @@ describe('the internal encryption a stand-in node sets up, as carbon-crypto-serv
   });
 
   test('a 64- or 48-character key must be hex (ERROR, not registered); another length is raw bytes, and AES takes 16, 24 or 32', () => {
-    expect(internalCryptoFrom({ key: hex64 }, v47)).toEqual({ provider: SYMMETRIC_PROVIDER, registered: true });
+    expect(internalCryptoFrom({ key: hex64 }, v47)).toMatchObject({ provider: SYMMETRIC_PROVIDER, registered: true, log: { level: 'INFO' } });
     expect(internalCryptoFrom({ key: 'cd'.repeat(24) }, v47).registered).toBe(true);
     expect(internalCryptoFrom({ key: 'z'.repeat(64) }, v47)).toMatchObject({ registered: false, log: { level: 'ERROR' } });
-    expect(internalCryptoFrom({ key: 'sixteen-bytes-ok' }, v47)).toEqual({ provider: SYMMETRIC_PROVIDER, registered: true });
+    expect(internalCryptoFrom({ key: 'sixteen-bytes-ok' }, v47)).toMatchObject({ registered: true, log: { level: 'INFO', message: expect.stringContaining('128-bit') } });
     expect(internalCryptoFrom({ key: 'too-short' }, v47)).toMatchObject({ registered: true, log: { level: 'WARN', message: expect.stringContaining('9 bytes') } });
   });
 
   test('before 4.7 the keystore-based provider is the default and needs no key; a named symmetric one still does', () => {
-    expect(internalCryptoFrom({}, 'WSO2 API Manager-4.5.0')).toEqual({ provider: 'org.wso2.carbon.crypto.provider.KeyStoreBasedInternalCryptoProvider', registered: true });
+    expect(internalCryptoFrom({}, 'WSO2 API Manager-4.5.0')).toMatchObject({ provider: 'org.wso2.carbon.crypto.provider.KeyStoreBasedInternalCryptoProvider', registered: true });
     expect(internalCryptoFrom({ internal_crypto_provider: SYMMETRIC_PROVIDER }, 'WSO2 API Manager-4.5.0').registered).toBe(false);
+    // A later version keeps 4.7's default; a version string naming none is refused, not taken as 4.3.
+    expect(internalCryptoFrom({}, 'WSO2 API Manager-4.7.0.1').registered).toBe(false);
+    expect(() => internalCryptoFrom({}, 'WSO2 API Manager')).toThrow(/names no product version/);
+  });
+
+  test('the 4.7 stand-in images stop the server on SIGTERM; the 4.3 and 4.5 ones do not', () => {
+    expect(simImages(simApim470).map((i) => i.args.WSO2_STOP_ON_TERM)).toEqual(['true', 'true', 'true']);
+    expect([...simImages(simApim450), ...simImages(sim)].map((i) => i.args.WSO2_STOP_ON_TERM)).toEqual(['false', 'false', 'false', 'false']);
   });
 });
 
@@ -216,6 +228,34 @@ describe('the stand-in image\'s entrypoint and start scripts', () => {
     expect({ status: refused.status, lines: refused.stderr.split('\n').length, sim: refused.sim }).toEqual({ status: 1, lines: 1, sim: false });
     expect(refused.stderr).toMatch(/PROFILE_NAME=key-manager: the carbon-labs stand-in does not model/);
     expect(start('universal-gw', { PROFILE_NAME: 'key-manager' }).status).toBe(0);
+  });
+
+  /** A 4.7 image (stop_on_term=true, as its Dockerfile writes it) running a `node` that waits for SIGTERM and then exits with `exitCode`. */
+  async function stopOnTerm(exitCode: number): Promise<{ status: number | null; stdout: string }> {
+    const dir = tempDir('carbon-labs-image-');
+    const serverHome = join(dir, 'home');
+    mkdirSync(join(serverHome, 'bin'), { recursive: true });
+    mkdirSync(join(dir, 'path'));
+    const entrypoint = join(dir, 'docker-entrypoint.sh');
+    writeFileSync(entrypoint, readFileSync(join(source, 'docker-entrypoint.sh'), 'utf8')
+      .replace(/^distribution=all-in-one$/m, 'distribution=universal-gw').replace(/^stop_on_term=false$/m, 'stop_on_term=true'));
+    copyFileSync(join(source, 'bin', 'start-server.sh'), join(serverHome, 'bin', 'gateway.sh'));
+    writeFileSync(join(dir, 'path', 'node'), `#!/bin/sh\ntrap 'echo "node: TERM"; exit ${exitCode}' TERM\necho "node: started"\nwhile :; do sleep 0.05; done\n`);
+    chmodSync(join(dir, 'path', 'node'), 0o755);
+    const child = spawn('sh', [entrypoint], { env: { PATH: `${join(dir, 'path')}:/usr/bin:/bin`, WSO2_SERVER_HOME: serverHome } });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    const ended = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
+    await retryUntil(async () => stdout.includes('node: started') || undefined, { timeoutMs: 5_000, intervalMs: 20, what: 'the fake server to start' });
+    child.kill('SIGTERM');
+    return { status: await ended, stdout };
+  }
+
+  test('a 4.7 image\'s entrypoint traps SIGTERM, runs `gateway.sh stop` (SIGTERM to the pid file\'s server) and leaves with the server\'s status', async () => {
+    const stopped = await stopOnTerm(0);
+    expect(stopped.status).toBe(0);
+    expect(stopped.stdout).toMatch(/gateway\.sh stop: SIGTERM to the server \(pid \d+\)\nnode: TERM/);
+    expect((await stopOnTerm(3)).status).toBe(3);
   });
 
   test('the all-in-one image starts the profile PROFILE_NAME names, as the 4.3 stand-in always did', () => {

@@ -10,10 +10,13 @@ case "$(basename "$0")" in
   traffic-manager.sh) distribution=tm ;;
   *) echo "$0 is not the start script of a 4.5+ distribution (api-cp.sh, gateway.sh, traffic-manager.sh)" >&2; exit 1 ;;
 esac
-# `<script>.sh stop`, as the product's scripts: SIGTERM to the server named in wso2carbon.pid.
+# `<script>.sh stop`, as the product's scripts: SIGTERM to the server named in wso2carbon.pid
+# (written at each start, so one left by an earlier run is replaced before the server runs).
 pid_file="$WSO2_SERVER_HOME/wso2carbon.pid"
 if [ "${1:-}" = stop ]; then
-  [ -f "$pid_file" ] && kill -TERM "$(cat "$pid_file")" 2>/dev/null
+  [ -f "$pid_file" ] || { echo "$(basename "$0") stop: no $pid_file" >&2; exit 1; }
+  echo "$(basename "$0") stop: SIGTERM to the server (pid $(cat "$pid_file"))"
+  kill -TERM "$(cat "$pid_file")" 2>/dev/null
   exit 0
 fi
 echo $$ > "$pid_file"
