@@ -57,25 +57,26 @@ interface DistributionCatalogues {
 /** @see ./apim-4.3.0.keys.json */
 export const APIM_430_KEYS: KeyCatalogue = { ...(catalogueJson as KeyCatalogue), file: 'generator/products/apim-4.3.0.keys.json' };
 
-/** The catalogues of products of distributions (4.5+), by the real product's id. */
-const DISTRIBUTED: Readonly<Record<string, { readonly json: DistributionCatalogues; readonly file: string }>> = {
-  'apim-4.5.0': { json: catalogue450Json as DistributionCatalogues, file: 'generator/products/apim-4.5.0.keys.json' },
-  'apim-4.7.0': { json: catalogue470Json as DistributionCatalogues, file: 'generator/products/apim-4.7.0.keys.json' },
+/** The catalogues of products of distributions (4.5+), by the real product's id: `generator/products/<id>.keys.json`. */
+const DISTRIBUTED: Readonly<Record<string, DistributionCatalogues>> = {
+  'apim-4.5.0': catalogue450Json as DistributionCatalogues,
+  'apim-4.7.0': catalogue470Json as DistributionCatalogues,
 };
 
 /** @see ./apim-4.5.0.keys.json, ./apim-4.7.0.keys.json: the keys of one distribution of a product, as a catalogue of its own. */
 export function distributionKeys(productId: string, distribution: string): KeyCatalogue {
   const catalogue = DISTRIBUTED[productId];
   if (!catalogue) throw new Error(`no key catalogue for ${productId}: add generator/products/${productId}.keys.json to key-catalogue.ts`);
-  const entry = catalogue.json.distributions[distribution];
-  if (!entry) throw new Error(`${catalogue.file} has no distribution "${distribution}"`);
-  return { product: `${catalogue.json.product} ${distribution}`, file: catalogue.file, sources: catalogue.json.sources, keys: entry.keys };
+  const file = `generator/products/${productId}.keys.json`;
+  const entry = catalogue.distributions[distribution];
+  if (!entry) throw new Error(`${file} has no distribution "${distribution}"`);
+  return { product: `${catalogue.product} ${distribution}`, file, sources: catalogue.sources, keys: entry.keys };
 }
 
 /** Every catalogue, for whole-catalogue checks. */
 export const CATALOGUES: readonly KeyCatalogue[] = [
   APIM_430_KEYS,
-  ...Object.entries(DISTRIBUTED).flatMap(([id, c]) => Object.keys(c.json.distributions).map((d) => distributionKeys(id, d))),
+  ...Object.entries(DISTRIBUTED).flatMap(([id, c]) => Object.keys(c.distributions).map((d) => distributionKeys(id, d))),
 ];
 
 /**
