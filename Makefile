@@ -5,7 +5,11 @@ PRODUCT ?= auto
 # so PATTERN is passed on only when given.
 # WORKERS=1..5, MANAGERS=1|2 (as the pattern allows): the lab's size, passed on only when given
 # (default: the pattern's own; a lab remembers its size).
-LAB = $(if $(NAME),--name $(NAME) $(if $(filter-out file default undefined,$(origin PATTERN)),--pattern $(PATTERN)),--pattern $(PATTERN)) --product $(PRODUCT)$(if $(WORKERS), --workers $(WORKERS))$(if $(MANAGERS), --managers $(MANAGERS))
+# PACE=jvm (a stand-in at a JVM's pace: WSO2's boot times, the real product's timing), BOOT_S=N
+# (every boot N s): passed on only when given (a lab remembers its pace).
+LAB = $(if $(NAME),--name $(NAME) $(if $(filter-out file default undefined,$(origin PATTERN)),--pattern $(PATTERN)),--pattern $(PATTERN)) --product $(PRODUCT)$(if $(WORKERS), --workers $(WORKERS))$(if $(MANAGERS), --managers $(MANAGERS))$(if $(PACE), --pace $(PACE))$(if $(BOOT_S), --boot-seconds $(BOOT_S))
+# CHECK=managers-fail-over (or several, comma-separated): only those checks.
+CHECK_ARGS = $(if $(CHECK), --check $(CHECK))
 # TARGET=swarm: the lab as a Docker Swarm stack (make swarm makes this machine a one-node swarm);
 # PUBLISH=1 also publishes a stack's listeners on the nodes' interfaces.
 TARGET ?= compose
@@ -31,7 +35,7 @@ dist/.built: node_modules/.package-lock.json $(TS_SOURCES) tsconfig.json
 engine: ## bring up a Docker engine with Compose v2 when none answers (root on Debian/Ubuntu)
 	@bash scripts/ensure-docker.sh
 
-lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim|apim-4.5.0|sim-apim-4.5.0|apim-4.7.0|sim-apim-4.7.0] [NAME=a] [WORKERS=1-5] [MANAGERS=1|2] [TARGET=compose|swarm] [PUBLISH=1]: generate, start, wait until healthy, print URLs
+lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim|apim-4.5.0|sim-apim-4.5.0|apim-4.7.0|sim-apim-4.7.0] [PACE=jvm [BOOT_S=N]] [NAME=a] [WORKERS=1-5] [MANAGERS=1|2] [TARGET=compose|swarm] [PUBLISH=1]: generate, start, wait until healthy, print URLs
 	@$(CLI) up $(LAB) $(TARGET_ARGS)
 
 swarm: engine ## make this machine a single-node Docker swarm and label its node for every role (for TARGET=swarm)
@@ -81,14 +85,14 @@ test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs 
 	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm; fi
 	JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand
-	JEST_JUNIT_OUTPUT_NAME=junit-conformance.xml $(JEST) --selectProjects conformance --runInBand
-	CARBON_LABS_PRODUCT=sim-apim-4.7.0 CARBON_LABS_PATTERN=3 JEST_JUNIT_OUTPUT_NAME=junit-conformance-sim-apim-4.7.0.xml $(JEST) --selectProjects conformance --runInBand
-	CARBON_LABS_TARGET=swarm CARBON_LABS_PATTERN=3 CARBON_LABS_FAILOVER_RUNS=1 JEST_JUNIT_OUTPUT_NAME=junit-conformance-swarm.xml $(JEST) --selectProjects conformance --runInBand
+	for p in 1 2 3; do $(CLI) conformance --pattern $$p --product sim || exit 1; done
+	$(CLI) conformance --pattern 3 --product sim-apim-4.7.0
+	CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim --target swarm
 	CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) JEST_JUNIT_OUTPUT_NAME=junit-selftest-swarm.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
 	@docker info >/dev/null 2>&1 || echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2
 
-conformance: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=...] [TARGET=compose|swarm]: prove the promises on the lab; reports/<product>/pattern-<N>[-swarm]/
-	@$(CLI) conformance $(LAB) --target $(TARGET)
+conformance: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=...] [PACE=jvm [BOOT_S=N]] [CHECK=id,...] [TARGET=compose|swarm]: prove the promises on the lab; reports/<product>/pattern-<N>[-swarm][-<pace>]/
+	@$(CLI) conformance $(LAB) --target $(TARGET)$(CHECK_ARGS)
 
 selftest: dist/.built engine ## [TARGET=swarm]: run every seeded fault and show that its check fails; reports/sim/selftest[-swarm]/
 	CARBON_LABS_TARGET=$(TARGET) JEST_JUNIT_OUTPUT_NAME=junit-selftest.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts

@@ -16,4 +16,21 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { ignoreRestSiblings: true, argsIgnorePattern: '^_' }],
     },
   },
+  // Every call to the Docker engine has a deadline: its API only through runtime/engine.ts, Compose
+  // only through runtime/compose-cli.ts, commands only through runtime/exec.ts (whose `run` needs a
+  // `timeoutMs`), throw-away containers only through harness/probe.ts. Each of those bounds its calls.
+  {
+    files: ['generator/**/*.ts', 'harness/**/*.ts', 'sim/src/**/*.ts'],
+    ignores: ['generator/runtime/engine.ts', 'generator/runtime/compose-cli.ts', 'generator/runtime/exec.ts', 'harness/probe.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [
+          { name: 'dockerode', message: 'the engine API goes through generator/runtime/engine.ts, where every call has a deadline', allowTypeImports: true },
+          { name: 'docker-compose', message: 'Compose goes through generator/runtime/compose-cli.ts, where every command has a deadline', allowTypeImports: true },
+          { name: 'child_process', message: 'commands go through generator/runtime/exec.ts (run needs a timeoutMs)' },
+          { name: 'testcontainers', message: 'throw-away containers go through harness/probe.ts, which bounds them' },
+        ],
+      }],
+    },
+  },
 );

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
-import { spawnSync } from 'child_process';
+import { startupBudgetSeconds } from './model/start-order';
 import { existsSync, readFileSync } from 'fs';
 import { join, resolve } from 'path';
 import { PROJECT_ROOT } from './paths';
@@ -11,9 +11,12 @@ import type { PatternProps } from './patterns';
 import { buildLab, labInDir, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
 import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
 import { productImages } from './products/product';
+import { BOOT_SECONDS, paceFromName, parsePace, withPace } from './products/pace';
 import { ensureImages } from './runtime/images';
 import { ContainerState, downLab, labContainers, labDirOf, labProjects, labRunning, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
+import { run, runAttached } from './runtime/exec';
+import { composeDown } from './runtime/compose-cli';
 import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/writer';
 import { allocateSlot } from './runtime/slots';
 import { downStack, parseTarget, stackExists, upStack } from './runtime/swarm';
@@ -25,7 +28,7 @@ const log = (line: string) => process.stderr.write(`carbon-labs: ${line}\n`);
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-interface LabOptions { pattern?: string; product?: string; out?: string; force?: boolean; name?: string; workers?: string; managers?: string; target?: string }
+interface LabOptions { pattern?: string; product?: string; out?: string; force?: boolean; name?: string; workers?: string; managers?: string; target?: string; pace?: string; bootSeconds?: string }
 
 /** Where named labs live unless `--out` says otherwise (git-ignored). */
 const LOCAL_LABS = join('labs', 'local');
@@ -98,20 +101,27 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; canPull?: boo
         throw new LabError(`lab ${name} was made at slot ${known.named.slot}, whose subnets and host ports the unnamed labs of a product added since now take`,
           `make down NAME=${name}, remove ${dir}, then make lab PATTERN=${known.pattern} PRODUCT=${known.product} NAME=${name} (a free slot is chosen)`);
       }
-      const props = { product: resolveProduct(known.product), named: known.named ?? { name, slot: await allocateSlot(resolve(LOCAL_LABS)) } };
+      // Its pace as recorded, unless one is asked for (only when it is made again).
+      const pace = o.pace !== undefined || o.bootSeconds !== undefined ? parsePace(o.pace, o.bootSeconds) : paceFromName(known.pace);
+      const props = { product: withPace(resolveProduct(known.product), pace), named: known.named ?? { name, slot: await allocateSlot(resolve(LOCAL_LABS)) } };
       const recorded = known.scale ?? {};
       return { lab: mode.create ? buildLab(known.pattern, { ...props, ...recorded, ...asked }) : asMade(known.pattern, props, recorded, asked, dir), dir };
     }
     if (!mode.create) throw new LabError(`no lab named ${name} (nothing in ${dir})`, `make lab PATTERN=3 NAME=${name}`);
     if (pattern === undefined) throw new LabError(`a new lab needs a pattern`, `make lab PATTERN=3 NAME=${name}`);
-    const product = resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull));
+    const product = withPace(resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull)), parsePace(o.pace, o.bootSeconds));
     return { lab: buildLab(pattern, { product, named: { name, slot: await allocateSlot(resolve(LOCAL_LABS)) }, ...asked }), dir };
   }
   if (pattern === undefined) throw new LabError('--pattern N is needed (or --name NAME of a named lab)', 'make lab PATTERN=3');
-  const product = resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull));
-  const lab = buildLab(pattern, { product, ...asked });
+  const unpaced = resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull));
+  const asking = o.pace !== undefined || o.bootSeconds !== undefined;
+  const lab = buildLab(pattern, { product: withPace(unpaced, parsePace(o.pace, o.bootSeconds)), ...asked });
   const dir = labDir(lab, o.out);
-  return { lab: mode.create ? lab : asMade(pattern, { product }, readLabScale(dir) ?? asked, asked, dir), dir };
+  if (mode.create) return { lab, dir };
+  // A command on a lab that exists: its size and pace as its manifest records them, unless asked.
+  const recordedPace = existsSync(join(dir, MANIFEST)) ? readLabIdentity(dir).pace : undefined;
+  const product = withPace(unpaced, asking ? parsePace(o.pace, o.bootSeconds) : paceFromName(recordedPace));
+  return { lab: asMade(pattern, { product }, readLabScale(dir) ?? asked, asked, dir), dir };
 }
 
 /** A lab that must already be on disk (down, logs, exec act on one). */
@@ -125,12 +135,24 @@ async function existingLab(options: LabOptions): Promise<{ lab: LabSpec; dir: st
 
 const healthy = (states: readonly ContainerState[]) => states.length > 0 && states.every((s) => (s.state === 'running' && (s.health === undefined || s.health === 'healthy')) || s.exitCode === 0);
 
-/** `docker compose` on a lab, attached to this terminal; its exit code. */
-function compose(dir: string, args: readonly string[]): number {
-  const r = spawnSync('docker', ['compose', '--project-directory', dir, '-f', join(dir, 'docker-compose.yml'), ...args], { stdio: 'inherit' });
-  if (r.error) throw new LabError(`docker compose could not run: ${r.error.message}`, 'install Docker with Compose v2 (on Debian as root: bash scripts/provision-docker.sh)');
+/**
+ * A docker command attached to this terminal; its exit code. `timeoutMs` undefined only where
+ * the user ends it (`logs -f`, an `exec` shell): everything else the CLI runs has a deadline.
+ */
+function attachedDocker(args: readonly string[], timeoutMs: number | undefined): number {
+  const r = runAttached('docker', args, timeoutMs);
+  if (r.error) throw new LabError(`docker could not run: ${r.error.message}`, 'install Docker with Compose v2 (on Debian as root: bash scripts/provision-docker.sh)');
   return r.status ?? 1;
 }
+
+const compose = (dir: string, args: readonly string[], timeoutMs: number | undefined) =>
+  attachedDocker(['compose', '--project-directory', dir, '-f', join(dir, 'docker-compose.yml'), ...args], timeoutMs);
+
+/** `status` and `list` answer within seconds: a container the engine cannot inspect in time is "engine busy". */
+const STATUS_MS = 5_000;
+
+/** How long a one-shot `logs` (no `-f`) may take to print. */
+const LOGS_MS = 60_000;
 
 const scaleText = (scale: LabScale | undefined) => scaleArgs(scale).join(' ') || "the pattern's default size";
 
@@ -174,7 +196,9 @@ function labOptions(command: Command): Command {
     .option('--name <name>', 'a named lab: its own project, subnets and host ports, so several run side by side (folder labs/local/<name>)')
     .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>, or labs/local/<name>)')
     .option('--workers <n>', `workers, ${WORKER_COUNTS.min} to ${WORKER_COUNTS.max} (default ${WORKER_COUNTS.default}; recorded in the lab: a named lab keeps its own, the commands after up check it)`)
-    .option('--managers <n>', "managers: 1 on pattern 1, 2 on pattern 2, 1 or 2 on pattern 3 (default the pattern's; recorded like --workers)");
+    .option('--managers <n>', "managers: 1 on pattern 1, 2 on pattern 2, 1 or 2 on pattern 3 (default the pattern's; recorded like --workers)")
+    .option('--pace <pace>', "a stand-in's pace: native (its own, the default) or jvm (nothing listens for WSO2's boot time after each start, and the real product's timing judges it; recorded like --workers)")
+    .option('--boot-seconds <n>', `with --pace jvm: every node boots in N seconds (${BOOT_SECONDS.min}–${BOOT_SECONDS.max}) instead of WSO2's figures`);
 }
 
 function labCommand(program: Command, name: string, description: string): Command {
@@ -215,7 +239,7 @@ export function cli(): Command {
       // From `compose up` (images ready) to every node healthy: compose itself waits for the
       // database and the boot order, so its own time counts.
       const started = Date.now();
-      const budgetSeconds = lab.product.timing.startupBudgetSeconds;
+      const budgetSeconds = startupBudgetSeconds(lab);
       if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, publish: o.publish });
       else if (await stackExists(lab.project)) throw new LabError(`${lab.project} runs as a swarm stack; its compose lab would take the same networks`, `make lab ${makeArgs(lab)} TARGET=swarm (it runs), or make down ${makeArgs(lab)} first`);
       else await upLab(lab, dir, { imagesEnv, budgetSeconds, log });
@@ -235,13 +259,12 @@ export function cli(): Command {
           if (await stackExists(project)) {
             const dir = await labDirOf(project).catch(() => undefined);
             if (dir) { await downStack(labInDir(dir), dir, log); continue; }
-            const r = spawnSync('docker', ['stack', 'rm', project], { encoding: 'utf8' });
-            if (r.status !== 0) throw new LabError(`docker stack rm failed for ${project}: ${(r.stderr ?? '').trim()}`);
+            const r = await run('docker', ['stack', 'rm', project], { timeoutMs: 120_000 });
+            if (r.code !== 0) throw new LabError(`docker stack rm failed for ${project}: ${r.stderr.trim()}`);
             continue;
           }
           log(`removing ${project} (containers, networks and its database volume)`);
-          const r = spawnSync('docker', ['compose', '-p', project, 'down', '--volumes', '--remove-orphans', '--timeout', '5'], { encoding: 'utf8' });
-          if (r.status !== 0) throw new LabError(`docker compose down failed for ${project}:\n${(r.stderr ?? '').trim().split('\n').slice(-6).join('\n')}`);
+          await composeDown({ cwd: process.cwd(), project, commandOptions: ['--volumes', '--remove-orphans', '--timeout', '5'], seconds: 180 });
         }
         return;
       }
@@ -257,9 +280,9 @@ export function cli(): Command {
     .action(async (o: LabOptions & { json?: boolean }) => {
       const { lab, dir } = await resolveLab(o);
       await requireDocker();
-      const states = await labContainers(lab.project);
+      const states = await labContainers(lab.project, STATUS_MS);
       const ok = healthy(states);
-      const urls = ok && existsSync(join(dir, '.env')) ? labUrls(lab, dir, await stackExists(lab.project) ? 'swarm' : 'compose') : [];
+      const urls = ok && existsSync(join(dir, '.env')) ? labUrls(lab, dir, await stackExists(lab.project, STATUS_MS) ? 'swarm' : 'compose') : [];
       if (o.json) {
         print(JSON.stringify({ project: lab.project, pattern: lab.pattern, product: lab.product.id, dir, healthy: ok, services: states.map(({ id: _, ...s }) => s), urls: urls.map((u) => u.trim()) }, null, 2));
       } else if (!states.length) {
@@ -276,10 +299,10 @@ export function cli(): Command {
     .action(async (o: { json?: boolean }) => {
       await requireDocker();
       const labs = [];
-      for (const project of await labProjects()) {
-        const dir = await labDirOf(project);
+      for (const project of await labProjects(STATUS_MS)) {
+        const dir = await labDirOf(project, STATUS_MS);
         const identity = (() => { try { return readLabIdentity(dir); } catch { return undefined; } })();
-        const states = await labContainers(project);
+        const states = await labContainers(project, STATUS_MS);
         const env = (() => { try { return readLabEnv(dir); } catch { return {} as Record<string, string>; } })();
         labs.push({
           project, pattern: identity?.pattern ?? null, product: identity?.product ?? null, dir,
@@ -305,12 +328,12 @@ export function cli(): Command {
         // A stack: Swarm's service logs (every task's), one service at a time; all of them without -f.
         if (!service && o.follow) throw new LabError('logs -f of a swarm stack follows one service', `carbon-labs logs ${makeArgs(lab)} manager-1 -f  (or docker service logs -f ${lab.project}_<service>)`);
         for (const s of service ? [service] : longRunningServices(lab)) {
-          const r = spawnSync('docker', ['service', 'logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), `${lab.project}_${s}`], { stdio: 'inherit' });
-          if (r.status !== 0) throw new LabError(`docker service logs ${lab.project}_${s} exited ${r.status}`);
+          const code = attachedDocker(['service', 'logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), `${lab.project}_${s}`], o.follow ? undefined : LOGS_MS);
+          if (code !== 0) throw new LabError(`docker service logs ${lab.project}_${s} exited ${code}`);
         }
         return;
       }
-      const code = compose(dir, ['logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), ...(service ? [service] : [])]);
+      const code = compose(dir, ['logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), ...(service ? [service] : [])], o.follow ? undefined : LOGS_MS);
       if (code !== 0) throw new LabError(`docker compose logs exited ${code}`);
     });
 
@@ -324,34 +347,33 @@ export function cli(): Command {
         // A stack: the service's running task on this node.
         const task = (await labContainers(lab.project)).find((c) => c.service === service && c.state === 'running');
         if (!task) throw new LabError(`${lab.project} has no running task of ${service} on this node`, `docker stack ps ${lab.project}`);
-        process.exitCode = spawnSync('docker', ['exec', ...(process.stdin.isTTY ? ['-it'] : ['-i']), task.id, ...(command.length ? command : ['sh'])], { stdio: 'inherit' }).status ?? 1;
+        process.exitCode = attachedDocker(['exec', ...(process.stdin.isTTY ? ['-it'] : ['-i']), task.id, ...(command.length ? command : ['sh'])], undefined);
         return;
       }
-      process.exitCode = compose(dir, ['exec', service, ...(command.length ? command : ['sh'])]);
+      process.exitCode = compose(dir, ['exec', service, ...(command.length ? command : ['sh'])], undefined);
     });
 
-  labCommand(program, 'conformance', 'run the conformance checks with Jest on the lab (attaches to a running one), write reports/<product>/pattern-<n>/')
+  labCommand(program, 'conformance', 'run the conformance checks on the lab (attaches to a running one, else starts it), write reports/<product>/pattern-<n>/')
     .option('--target <target>', 'compose or swarm: where to start the lab when it is not running (a running one is checked where it runs)', 'compose')
-    .action(async (o: LabOptions) => {
+    .option('--check <id>', 'only this check (repeatable, or comma-separated): e.g. managers-fail-over', (id: string, ids: string[]) => [...ids, ...id.split(',').map((x) => x.trim()).filter(Boolean)], [] as string[])
+    .action(async (o: LabOptions & { check: string[] }) => {
       const target: Target = parseTarget(o.target ?? 'compose');
-      const { lab } = await resolveLab(o);
-      const { pattern, product: { id: product }, named, scale } = lab;
       await requireDocker();
-      const running = await stackExists(lab.project) ? 'swarm' : await labRunning(lab.project) ? 'compose' : target;
-      const reports = resolve(PROJECT_ROOT, 'reports', ...(named ? ['local', named.name] : [product, `pattern-${pattern}${running === 'swarm' ? '-swarm' : ''}`]));
-      const jest = spawnSync(process.execPath, [resolve(PROJECT_ROOT, 'node_modules', 'jest', 'bin', 'jest.js'), '--selectProjects', 'conformance', '--runInBand'], {
-        cwd: PROJECT_ROOT,
-        stdio: 'inherit',
-        env: {
-          ...process.env, CARBON_LABS_PATTERN: String(pattern), CARBON_LABS_PRODUCT: product, CARBON_LABS_REPORTS: reports, CARBON_LABS_TARGET: running,
-          ...(named ? { CARBON_LABS_NAME: named.name, CARBON_LABS_SLOT: String(named.slot) } : {}),
-          ...(scale?.workers ? { CARBON_LABS_WORKERS: String(scale.workers) } : {}),
-          ...(scale?.managers ? { CARBON_LABS_MANAGERS: String(scale.managers) } : {}),
-          JEST_JUNIT_OUTPUT_DIR: reports, JEST_JUNIT_OUTPUT_NAME: 'junit.xml',
-        },
-      });
-      log(`reports: ${reports}/report.md, report.html, results.json, junit.xml`);
-      if (jest.status !== 0) throw new ChecksFailed(`conformance of ${lab.project} (${product}, pattern ${pattern}) FAILED (see ${reports}/report.md)`);
+      const found = await resolveLab(o);
+      const running = await stackExists(found.lab.project) ? 'swarm' : await labRunning(found.lab.project) ? 'compose' : undefined;
+      // The harness gets the lab as its folder: the running one's (from compose's labels), or this
+      // one written as asked (a lab that is not running is started from it, as a fresh copy).
+      const dir = running ? await labDirOf(found.lab.project) : found.dir;
+      if (!running) writeLab(found);
+      const { lab } = found;
+      const where = running ?? target;
+      const reports = resolve(PROJECT_ROOT, 'reports', ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${lab.product.pace ? `-${lab.product.pace.name}` : ''}`]));
+      const harness = resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js');
+      // Bounded by the checks' own deadlines (the harness says them first).
+      const r = runAttached(process.execPath, [harness, 'conformance', '--dir', dir, '--reports', reports, '--target', where, ...o.check.flatMap((c) => ['--check', c])], undefined);
+      if (r.error) throw new LabError(`the conformance harness could not run: ${r.error.message}`, 'make conformance (it builds dist/)');
+      if (r.status === 2) throw new LabError('the conformance harness refused the run (see above)');
+      if (r.status !== 0) throw new ChecksFailed(`conformance of ${lab.project} (${lab.product.id}, pattern ${lab.pattern}) ${r.status === 130 ? 'was interrupted' : 'FAILED'} (see ${reports}/report.md)`);
     });
 
   program.command('images').description('build or choose every image a lab needs (stand-in, and offline NGINX/DB)')

@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'fs';
+import { startupBudgetSeconds } from '../generator/model/start-order';
 import { join } from 'path';
 import type { PatternId } from '../generator/model/lab';
 import { managers, SUPPORT_SERVICES, workers } from '../generator/model/lab';
@@ -8,13 +9,13 @@ import { sim } from '../generator/products/sim';
 import { ensureImages } from '../generator/runtime/images';
 import { downLab, upLab } from '../generator/runtime/lab';
 import { synthLab } from '../generator/synth/writer';
-import { figuresOf } from './check';
+import { DEFAULT_CHECK_OPTIONS, figuresOf } from './check';
 import { artifactsPropagate } from './checks/artifacts-propagate';
 import { FaultVariant, managersFailOver } from './checks/managers-fail-over';
 import { NODE_FAULTS } from './faults';
 import { Spread, spread } from './load';
 import { cpus, totalmem } from 'os';
-import { runConformance } from './conformance';
+import { checkLab } from './conformance';
 import { LabTarget } from './lab-target';
 
 /**
@@ -31,7 +32,7 @@ async function labUpFigures() {
   await downLab(lab, dir, log).catch(() => undefined);
   const imagesEnv = await ensureImages(sim, log);
   const started = Date.now();
-  await upLab(lab, dir, { imagesEnv, budgetSeconds: sim.timing.startupBudgetSeconds, log });
+  await upLab(lab, dir, { imagesEnv, budgetSeconds: startupBudgetSeconds(lab), log });
   const upSeconds = (Date.now() - started) / 1000;
   const target = new LabTarget(lab, dir);
   const memory: Record<string, number> = {};
@@ -75,13 +76,12 @@ interface PatternFigures {
 }
 
 async function main(): Promise<void> {
-  // RTO per fault variant over at least five runs (the conformance default is 3).
-  process.env.CARBON_LABS_FAILOVER_RUNS ??= '5';
   const labUp = await labUpFigures();
   const runs: Record<string, PatternFigures> = {};
   const started = Date.now();
   for (const pattern of [1, 2, 3] as PatternId[]) {
-    const run = await runConformance({ pattern, product: sim, log });
+    // RTO per fault variant over five runs (the conformance default is 3).
+    const run = await checkLab({ lab: buildLab(pattern, { product: sim }) }, { log, options: { ...DEFAULT_CHECK_OPTIONS, failoverRuns: 5 } });
     const failover = figuresOf(run.checks, managersFailOver);
     runs[`pattern-${pattern}`] = {
       verdict: run.verdict, seconds: Number((run.durationMs / 1000).toFixed(1)),

@@ -1,11 +1,15 @@
 import type { Log } from '../generator/runtime/images';
-import { retryUntil } from '../generator/runtime/retry';
+import { AbandonedError, pause, retryUntil } from '../generator/runtime/retry';
+import type { NodeFault } from './faults';
+import { NODE_FAULTS } from './faults';
 import { ApimClient, invoke } from './apim-client';
 import { describeExchange, Exchange } from './http';
 import type { LabTarget } from './lab-target';
-import type { LabSpec } from '../generator/model/lab';
+import type { LabSpec, Role } from '../generator/model/lab';
+import type { ProductTiming } from '../generator/products/product';
 
-export type CheckStatus = 'passed' | 'failed' | 'skipped';
+/** `not-run`: the check was due, but the lab could not be restored after an earlier one (its reason says why). */
+export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'not-run';
 /** A measured value as results.json holds it (undefined: not measured, left out of the JSON). */
 export type Figure = number | string | boolean | null | undefined | readonly Figure[] | { readonly [key: string]: Figure };
 /** A check's figures: each check declares its own type of them. */
@@ -39,7 +43,54 @@ export interface CheckResult {
   readonly timelines: readonly Timeline[];
   readonly durationMs: number;
   readonly reason?: string;
+  /** What the check expected to take and its deadline, from the product's timing and the lab's size. */
+  readonly plan?: CheckPlan;
+  /** Set when the check ran past its deadline: the step it was in. */
+  readonly timedOutIn?: string;
 }
+
+/** How long a check takes on a lab, before it starts: the progress lines and its deadline come from here. */
+export interface CheckPlan {
+  /** About how long it takes at the product's pace (its boots, fault windows and requests). */
+  readonly expectedMs: number;
+  /** Past this it fails as timed out: the longest it may legitimately take. */
+  readonly deadlineMs: number;
+  /** How the figures were reached: "2 worker boots of 60 s, …". */
+  readonly why: string;
+}
+
+/** What a check's run may be asked to do differently, given once at the edge (CLI, make), never by changing the environment. */
+export interface CheckOptions {
+  /** Runs of each failover variant (the check judges the worst). @default 3 */
+  readonly failoverRuns: number;
+  /** The failover variants, in order. @default every node fault */
+  readonly failoverVariants: readonly NodeFault[];
+}
+
+export const DEFAULT_CHECK_OPTIONS: CheckOptions = { failoverRuns: 3, failoverVariants: NODE_FAULTS };
+
+/**
+ * A plan's deadline from its expected time: twice that, or that plus three request timeouts
+ * (a node that stops answering mid-check is waited on that long, thrice), whichever is longer;
+ * and half a minute for the engine's own calls.
+ */
+export function planOf(expectedMs: number, requestTimeoutMs: number, why: string, worstMs = 0): CheckPlan {
+  return { expectedMs: Math.round(expectedMs), deadlineMs: Math.round(Math.max(2 * expectedMs, expectedMs + 3 * requestTimeoutMs, worstMs) + 30_000), why };
+}
+
+/** The pace figures every plan is made of, in ms, from the product's timing. */
+export function paceOf(lab: LabSpec): { readonly call: number; readonly boot: (role: Role) => number; readonly timing: ProductTiming } {
+  const timing = lab.product.timing;
+  // A typical REST call: a hundredth of the harness's request timeout (100 ms on the stand-in's own
+  // pace, 600 ms on a JVM's): an estimate for progress lines; deadlines allow whole timeouts.
+  return { call: timing.requestTimeoutMs / 100, boot: (role) => timing.bootSeconds[role] * 1000, timing };
+}
+
+/** The shared fixture's cost, first used by whichever check needs it: login, create → deploy → subscribe, propagation. */
+export const fixtureMs = (lab: LabSpec): number => 14 * paceOf(lab).call + lab.product.timing.propagationBoundMs / 2;
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
+export { seconds as planSeconds };
 
 /** A check failed: the message says what property broke; `nodes` are whose logs to attach. */
 export class CheckFailure extends Error {
@@ -62,9 +113,32 @@ export class CheckContext<F extends Figures = Figures> {
   readonly figures: { -readonly [K in keyof F]?: F[K] } = {};
   readonly evidence: string[] = [];
   readonly timelines: Timeline[] = [];
+  /** The step the check is in, for its progress lines and a "timed out in <step>". */
+  current = 'starting';
   private static fixtures = new WeakMap<LabTarget, Promise<DeployedApi>>();
 
-  constructor(readonly lab: LabTarget, readonly log: Log) {}
+  constructor(
+    readonly lab: LabTarget,
+    readonly log: Log,
+    /** Aborted when the check runs past its deadline: its loads and waits end at once. */
+    readonly signal: AbortSignal = new AbortController().signal,
+    readonly options: CheckOptions = DEFAULT_CHECK_OPTIONS,
+  ) {}
+
+  /** Names the step the check is in now. */
+  step(what: string): void {
+    this.current = what;
+    this.log(what);
+  }
+
+  /** Whether the check is still wanted: loads loop while it is. */
+  get live(): boolean { return !this.signal.aborted; }
+
+  /** A pause that ends (with an error) when the check is stopped. */
+  sleep(ms: number): Promise<void> { return pause(ms, this.signal, this.current); }
+
+  /** Throws when the check was stopped, so a loop of its own ends. */
+  alive(): void { if (this.signal.aborted) throw new AbandonedError(this.current, this.signal.reason); }
 
   record(exchange: Exchange): Exchange {
     this.evidence.push(describeExchange(exchange));
@@ -75,7 +149,7 @@ export class CheckContext<F extends Figures = Figures> {
   async managerClient(): Promise<ApimClient> {
     const client = this.lab.managerClient();
     await retryUntil(async (observe) => client.login().then(() => true, (err) => { observe(err); return undefined; }), {
-      timeoutMs: this.lab.product.timing.requestTimeoutMs * 3, intervalMs: 500, what: 'a token from the manager balancer',
+      timeoutMs: this.lab.product.timing.requestTimeoutMs * 3, intervalMs: 500, what: 'a token from the manager balancer', signal: this.signal,
     });
     return client;
   }
@@ -111,7 +185,7 @@ export class CheckContext<F extends Figures = Figures> {
       const e = await invoke(http, api.context, api.version, api.token);
       observe(describeExchange(e));
       return e.status === 200 ? true : undefined;
-    }, { timeoutMs, intervalMs: 25, what: `${baseUrl} to serve ${api.context}/${api.version}` });
+    }, { timeoutMs, intervalMs: 25, what: `${baseUrl} to serve ${api.context}/${api.version}`, signal: this.signal });
     return performance.now() - started;
   }
 }
@@ -122,33 +196,89 @@ export interface Check<F extends Figures = Figures> {
   /** The promise, as a sentence. */
   readonly title: string;
   /** Why the check does not apply to a lab of this model, or undefined when it does (known before it starts). */
-  skipReason?(lab: LabSpec): string | undefined;
+  skipReason?(lab: LabSpec, options?: CheckOptions): string | undefined;
+  /** How long it takes on this lab at its product's pace, and its deadline. */
+  plan(lab: LabSpec, options: CheckOptions): CheckPlan;
   run(ctx: CheckContext<F>): Promise<void>;
   /** The figures a reader looks for first (the report's table); any may be missing on a failure. */
   headline(figures: Partial<F>): string;
 }
 
-export async function runCheck<F extends Figures>(check: Check<F>, lab: LabTarget, log: Log): Promise<CheckResult> {
+/** How {@link runCheck} runs a check: its options, and the lab's deadline scale. */
+export interface RunCheckOptions {
+  readonly options?: CheckOptions;
+  /** Called every `progressMs` while the check runs, with the step it is in and how long it has run. */
+  readonly progress?: (step: string, elapsedMs: number) => void;
+  readonly progressMs?: number;
+  /** The deadline from the check's plan (default), or another (a unit test's). */
+  readonly deadlineMs?: number;
+  /** Stops the check at once, as its deadline would (the run was interrupted). */
+  readonly signal?: AbortSignal;
+}
+
+const TIMED_OUT = Symbol('timed out');
+
+/**
+ * Runs one check with its deadline. A check past it fails as "timed out after N s in <step>",
+ * with its evidence; its loads and waits are stopped (its signal), and it is given a moment to
+ * let go of the lab before the result is returned. The lab's restore is the caller's.
+ */
+export async function runCheck<F extends Figures>(check: Check<F>, lab: LabTarget, log: Log, run: RunCheckOptions = {}): Promise<CheckResult> {
   const started = Date.now();
-  const reason = check.skipReason?.(lab.lab);
+  const options = run.options ?? DEFAULT_CHECK_OPTIONS;
+  const reason = check.skipReason?.(lab.lab, options);
   if (reason) return { id: check.id, title: check.title, status: 'skipped', figures: {}, evidence: [], timelines: [], durationMs: 0, reason };
-  const ctx = new CheckContext<F>(lab, (line) => log(`[${check.id}] ${line}`));
+  const plan = check.plan(lab.lab, options);
+  const deadlineMs = run.deadlineMs ?? plan.deadlineMs;
+  const controller = new AbortController();
+  const ctx = new CheckContext<F>(lab, (line) => log(`[${check.id}] ${line}`), controller.signal, options);
+  const ticker = run.progress ? setInterval(() => run.progress!(ctx.current, Date.now() - started), run.progressMs ?? 15_000) : undefined;
   let status: CheckStatus = 'passed';
   let failure: string | undefined;
-  try {
-    await check.run(ctx);
-  } catch (err) {
+  let timedOutIn: string | undefined;
+  let failedNodes: readonly string[] | undefined;
+  lab.signal = controller.signal;
+  const running = check.run(ctx);
+  let timer: NodeJS.Timeout | undefined;
+  const interrupted = () => { clearTimeout(timer); stop(); };
+  let stop: () => void = () => undefined;
+  const outcome = await Promise.race([
+    running.then(() => undefined, (err: unknown) => err),
+    new Promise<typeof TIMED_OUT>((resolve) => {
+      stop = () => resolve(TIMED_OUT);
+      timer = setTimeout(() => resolve(TIMED_OUT), deadlineMs);
+      run.signal?.addEventListener('abort', interrupted, { once: true });
+    }),
+  ]);
+  clearTimeout(timer);
+  run.signal?.removeEventListener('abort', interrupted);
+  if (ticker) clearInterval(ticker);
+  lab.signal = undefined;
+  if (outcome === TIMED_OUT) {
     status = 'failed';
-    failure = (err as Error).message;
+    timedOutIn = ctx.current;
+    failure = run.signal?.aborted
+      ? `interrupted after ${((Date.now() - started) / 1000).toFixed(0)} s in ${ctx.current}`
+      : `timed out after ${(deadlineMs / 1000).toFixed(0)} s in ${ctx.current} (expected about ${(plan.expectedMs / 1000).toFixed(0)} s: ${plan.why})`;
+    controller.abort(new Error(failure));
+    // Its loads and waits end at the abort; a request in flight within its own timeout.
+    const settled = await Promise.race([running.then(() => true, () => true), pause(lab.product.timing.requestTimeoutMs + 5_000).then(() => false)]);
+    if (!settled) ctx.evidence.push(`the check had not let go ${(lab.product.timing.requestTimeoutMs + 5_000) / 1000} s after its deadline`);
+  } else if (outcome !== undefined) {
+    status = 'failed';
+    failure = (outcome as Error).message ?? String(outcome);
+    failedNodes = outcome instanceof CheckFailure && outcome.nodes.length ? outcome.nodes : undefined;
+  }
+  if (failure) {
     ctx.evidence.push(`FAILED: ${failure}`);
-    const nodes = err instanceof CheckFailure && err.nodes.length ? err.nodes : [...lab.managers, ...lab.workers].map((n) => n.name).slice(0, 2);
+    const nodes = failedNodes ?? [...lab.managers, ...lab.workers].map((n) => n.name).slice(0, 2);
     for (const node of nodes) {
-      ctx.evidence.push(`last log lines of ${node}:\n${await lab.logs(node, 15).catch((e) => String(e))}`);
+      ctx.evidence.push(`last log lines of ${node}:\n${await lab.logs(node, 15).catch((e: Error) => e.message)}`);
     }
   }
   return {
     id: check.id, title: check.title, status, figures: ctx.figures, evidence: ctx.evidence, timelines: ctx.timelines,
-    durationMs: Date.now() - started, ...(failure ? { reason: failure } : {}),
+    durationMs: Date.now() - started, plan, ...(failure ? { reason: failure } : {}), ...(timedOutIn ? { timedOutIn } : {}),
   };
 }
 

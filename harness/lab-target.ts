@@ -1,18 +1,22 @@
-import type Docker from 'dockerode';
 import { rmSync, writeFileSync } from 'fs';
+import { startupBudgetSeconds } from '../generator/model/start-order';
 import { join } from 'path';
 import YAML from 'yaml';
-import { GenericContainer } from 'testcontainers';
-import type { LabName, LabScale, LabSpec, NetworkName, NodeSpec, PatternId } from '../generator/model/lab';
-import { addressOf, BACKEND_URL, makeArgs, managers, workers } from '../generator/model/lab';
+import type { LabSpec, NetworkName, NodeSpec } from '../generator/model/lab';
+import { addressOf, BACKEND_URL, makeArgs, managers, ONE_SHOT_SERVICES, workers } from '../generator/model/lab';
 import { PORTS } from '../generator/products/product';
-import { buildLab, labInDir, projectName } from '../generator/patterns';
+import { labInDir } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
 import { ensureImages, Log } from '../generator/runtime/images';
 import type { ContainerState } from '../generator/runtime/lab';
-import { accessProject, containerLogs, demuxed, docker, downLab, labContainers, labDirOf, labRunning, labServices, longRunningServices, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
+import { downLab, labContainers, labDirOf, labRunning, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
 import type { Target } from '../generator/runtime/swarm';
-import { downStack, stackExists, stackServices, upStack } from '../generator/runtime/swarm';
+import { downStack, stackExists, upStack } from '../generator/runtime/swarm';
+import type { Deployment } from '../generator/runtime/deployment';
+import { deploymentFor, swarmDeployment } from '../generator/runtime/deployment';
+import {
+  connectNetwork, containerLogs, containerStats, disconnectNetwork, execIn, inspectContainer, killContainer, startContainer, stopContainer,
+} from '../generator/runtime/engine';
 import { retryUntil } from '../generator/runtime/retry';
 import { run } from '../generator/runtime/exec';
 import { LabError } from '../generator/errors';
@@ -21,9 +25,7 @@ import { synthLab } from '../generator/synth/writer';
 import { ApimClient } from './apim-client';
 import { HttpClient } from './http';
 import type { NodeFault } from './faults';
-
-// Ryuk (testcontainers' reaper) is an image from a registry; probes are removed by the harness itself.
-process.env.TESTCONTAINERS_RYUK_DISABLED ??= 'true';
+import { runProbe } from './probe';
 
 /** Docker's own memory figure (`docker stats`): usage less inactive file cache. */
 export function memoryBytes(stats: { memory_stats: { usage?: number; stats?: Record<string, number> } }): number {
@@ -33,21 +35,40 @@ export function memoryBytes(stats: { memory_stats: { usage?: number; stats?: Rec
 }
 
 /**
+ * A fault in force on a node, so that whatever ends a check (its own undo, or its deadline) can
+ * take it back: a frozen process tree, a network it was cut off, a peer it was cut off from, a
+ * service held down.
+ */
+export type Applied =
+  | { readonly kind: 'frozen'; readonly service: string }
+  | { readonly kind: 'disconnected'; readonly service: string; readonly network: NetworkName }
+  | { readonly kind: 'isolated'; readonly service: string; readonly peer: string }
+  | { readonly kind: 'down'; readonly service: string };
+
+const same = (a: Applied, b: Applied) => JSON.stringify(a) === JSON.stringify(b);
+
+/**
  * A running lab as the harness sees it: URLs on 127.0.0.1, REST clients, and the container
- * actions a check needs (stop, kill, pause, logs, memory), addressed by compose service name.
- * The same for a compose lab and a swarm stack (`target`), where Swarm's own behaviour differs:
- * it replaces a task that ended or turned unhealthy, and gives tasks no fixed addresses.
+ * actions a check needs (stop, kill, freeze, logs, memory), addressed by compose service name.
+ * Where it runs is its {@link Deployment} (a compose project or a swarm stack), chosen once.
  */
 export class LabTarget implements AsyncDisposable {
   readonly env: Record<string, string>;
+  readonly deployment: Deployment;
+  /** What is in force now (see {@link restore}). */
+  private readonly applied: Applied[] = [];
+  /** The running check's signal: its health waits end when it is stopped (set by the runner). */
+  signal?: AbortSignal;
 
-  constructor(readonly lab: LabSpec, readonly dir: string, readonly target: Target = 'compose') {
+  constructor(readonly lab: LabSpec, readonly dir: string, target: Target = 'compose') {
     this.env = readLabEnv(dir);
+    this.deployment = deploymentFor(lab, target);
   }
 
   /** An attached lab is the user's: leaving an `await using` block leaves it running. */
   async [Symbol.asyncDispose](): Promise<void> {}
 
+  get target(): Target { return this.deployment.target; }
   get product(): ProductSpec { return this.lab.product; }
   get managers(): readonly NodeSpec[] { return managers(this.lab); }
   get workers(): readonly NodeSpec[] { return workers(this.lab); }
@@ -56,6 +77,8 @@ export class LabTarget implements AsyncDisposable {
   /** The vhost of the "Default" gateway environment (its https_endpoint host). */
   get vhost(): string { return this.lab.workerEndpointHost; }
   get backendUrl(): string { return BACKEND_URL; }
+  /** How long a node of the lab may take to come back after a start: the product's startup budget. */
+  get startWaitMs(): number { return startupBudgetSeconds(this.lab) * 1000; }
 
   private url(variable: string, scheme = 'https'): string {
     const port = this.env[variable];
@@ -81,112 +104,89 @@ export class LabTarget implements AsyncDisposable {
   http(baseUrl: string): HttpClient { return new HttpClient(baseUrl, this.product.timing.requestTimeoutMs); }
   managerClient(): ApimClient { return new ApimClient(this.http(this.adminUrl())); }
 
-  async container(service: string): Promise<Docker.Container> {
-    const c = (await labContainers(this.lab.project)).find((s) => s.service === service);
+  /** The id of the service's container (on a stack, its running task's, else its newest). */
+  async container(service: string): Promise<string> {
+    const c = (await this.deployment.containers()).find((s) => s.service === service);
     if (!c) throw new Error(`${this.lab.project} has no container for ${service}`);
-    return docker.getContainer(c.id);
+    return c.id;
   }
 
-  /** `docker stop` of the service's container (on Swarm its task: Swarm starts a new one after its restart delay). */
-  async stop(service: string): Promise<void> { await (await this.container(service)).stop({ t: 0 }).catch(ignoreNotModified); }
-  async kill(service: string): Promise<void> { await (await this.container(service)).kill().catch(ignoreNotModified); }
-  async pause(service: string): Promise<void> { await (await this.container(service)).pause(); }
-  /** On Swarm a task frozen past its health check's retries was killed and replaced: nothing is left to unpause. */
-  async unpause(service: string): Promise<void> {
-    await (await this.container(service)).unpause().catch((err: { statusCode?: number }) => { if (this.target === 'compose' || err.statusCode !== 409) ignoreNotModified(err); });
+  private note(fault: Applied): void { if (!this.applied.some((a) => same(a, fault))) this.applied.push(fault); }
+  private forget(fault: Applied): void {
+    const i = this.applied.findIndex((a) => same(a, fault));
+    if (i >= 0) this.applied.splice(i, 1);
   }
+
+  /** `docker stop` of the service's container at once (on Swarm its task: Swarm starts a new one after its restart delay). */
+  async stop(service: string): Promise<void> { await stopContainer(await this.container(service), 0); }
+  async kill(service: string): Promise<void> { await killContainer(await this.container(service)); }
+
   /**
-   * Restarts a service: `docker restart` (its own stop with `seconds` grace, then start); on Swarm
-   * `docker service update --force`, a new task in place of the old (a task's container is Swarm's).
+   * A hung node: every process of the container but its PID 1 is stopped (SIGSTOP, as a JVM that
+   * no longer runs): the kernel still accepts connections and nothing answers. Not the cgroup
+   * freezer (`docker pause`): a health-check exec starting as the cgroup freezes can wedge in it,
+   * and with it every engine call on that container (seen with Docker 20.10). Signals leave the
+   * engine out of it: its health checks keep running (and failing) as they would on the product.
    */
-  async restart(service: string, seconds = 5): Promise<void> {
-    if (this.target === 'compose') { await (await this.container(service)).restart({ t: seconds }); return; }
-    // Returns, as `docker restart` does, once the new task's container runs.
-    const old = (await this.container(service)).id;
-    await this.serviceCommand(['update', '--force', '--detach', '--stop-grace-period', `${seconds}s`, this.swarmService(service)]);
-    await this.untilTask(service, (task) => task !== undefined && task.id !== old, 'to run a new task');
+  async pause(service: string): Promise<void> {
+    this.note({ kind: 'frozen', service });
+    await this.signalAll(service, 'STOP');
   }
+
+  /** The processes `pause` stopped go on (SIGCONT). On Swarm a task frozen past its health check's retries was replaced: nothing is left to thaw. */
+  async unpause(service: string): Promise<void> {
+    await this.signalAll(service, 'CONT').catch((err: Error) => { if (this.target === 'compose') throw err; });
+    this.forget({ kind: 'frozen', service });
+  }
+
+  /** `kill -<signal> -1` inside the container, as root: every process of its PID namespace but PID 1 and the shell itself. */
+  private async signalAll(service: string, signal: 'STOP' | 'CONT'): Promise<void> {
+    const r = await execIn(await this.container(service), ['sh', '-c', `kill -${signal} -1`], { user: 'root', ms: 15_000 });
+    if (r.code !== 0) throw new Error(`kill -${signal} -1 in ${service} exited ${r.code}: ${r.output}`);
+  }
+
+  /** Restarts a service with `seconds` of grace (on Swarm: a new task in place of the old). */
+  async restart(service: string, seconds = 5): Promise<void> { await this.deployment.restart(service, seconds, this.startWaitMs); }
   /** Starts a stopped service; on Swarm, which restarts ended tasks itself, waits until it runs a task again. */
   async start(service: string): Promise<void> {
-    if (this.target === 'compose') { await (await this.container(service)).start().catch(ignoreNotModified); return; }
-    await this.serviceCommand(['scale', '--detach', `${this.swarmService(service)}=1`]);
-    await this.untilTask(service, (task) => task !== undefined, 'to run a task again');
+    await this.deployment.start(service, this.startWaitMs);
+    this.forget({ kind: 'down', service });
   }
   /** Holds a service down until {@link start}: its container stopped; on Swarm its service scaled to 0 (a stopped task is replaced). */
   async takeDown(service: string): Promise<void> {
-    if (this.target === 'compose') { await this.stop(service); return; }
-    await this.serviceCommand(['scale', '--detach', `${this.swarmService(service)}=0`]);
-    await this.untilTask(service, (task) => task === undefined, 'to have no running task');
-  }
-
-  /** Waits until the service's running task on this engine (undefined: none) is as wanted. */
-  private async untilTask(service: string, wanted: (task: ContainerState | undefined) => boolean, what: string): Promise<void> {
-    await retryUntil(async () => (wanted((await labContainers(this.lab.project)).find((c) => c.service === service && c.state === 'running')) ? true : undefined),
-      { timeoutMs: this.product.timing.startupBudgetSeconds * 1000, intervalMs: 100, what: `${service} ${what}` });
-  }
-
-  private swarmService(service: string): string { return `${this.lab.project}_${service}`; }
-  private async serviceCommand(args: string[]): Promise<void> {
-    const r = await run('docker', ['service', ...args], { timeoutMs: 60_000 });
-    if (r.code !== 0) throw new Error(`docker service ${args.join(' ')} failed: ${(r.stderr || r.stdout).trim()}`);
+    this.note({ kind: 'down', service });
+    await this.deployment.takeDown(service, this.startWaitMs);
   }
 
   /** The address a service has on one of the lab's networks now (compose: the model's fixed one). */
-  async address(service: string, network: NetworkName): Promise<string> {
-    if (this.target === 'compose') return addressOf(this.lab, service, network);
-    const info = await (await this.container(service)).inspect();
-    const address = info.NetworkSettings.Networks[`${this.lab.project}_${network}`]?.IPAddress;
-    if (!address) throw new Error(`${service} has no address on ${network}`);
-    return address;
-  }
+  address(service: string, network: NetworkName): Promise<string> { return this.deployment.address(service, network); }
 
   /** The containers that publish the lab's host ports: its own, or a stack's access proxy. */
-  async publishingContainers(): Promise<Awaited<ReturnType<typeof labContainers>>> {
-    return labContainers(this.target === 'compose' ? this.lab.project : accessProject(this.lab.project));
-  }
+  publishingContainers(): Promise<ContainerState[]> { return labContainers(this.deployment.publishingProject); }
 
-  /**
-   * Swaps one config of a stack's service for new content (configs cannot change in place), as a
-   * user editing a running stack's file would, and waits until the service runs it and the lab is
-   * healthy. The new config carries the stack's label, so `down` removes it with the stack.
-   */
+  /** A stack's config swapped for new content, as a user editing a running stack's file would; then healthy again. */
   async replaceConfig(service: string, source: string, target: string, content: string): Promise<void> {
-    if (this.target !== 'swarm') throw new Error('replaceConfig: a compose lab bind-mounts its files; edit them in the lab folder');
-    const name = `${this.lab.project}_${source}-edited`;
-    const created = await run('docker', ['config', 'create', '--label', `com.docker.stack.namespace=${this.lab.project}`, name, '-'], { input: content });
-    if (created.code !== 0) throw new Error(`docker config create ${name} failed: ${created.stderr.trim()}`);
-    await this.serviceCommand(['update', '--detach', '--config-rm', `${this.lab.project}_${source}`, '--config-add', `source=${name},target=${target}`, this.swarmService(service)]);
-    await retryUntil(async () => {
-      const info = await docker.getService(this.swarmService(service)).inspect() as { UpdateStatus?: { State?: string } };
-      return info.UpdateStatus?.State === 'completed' ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250, what: `${service} to run the new config` });
+    await swarmDeployment(this.deployment).replaceConfig(service, source, target, content);
     await this.waitHealthy();
-  }
-
-  /** A stack's services' published ports, as `service:target→published` (none on a compose lab). */
-  async stackPublishedPorts(): Promise<string[]> {
-    if (this.target === 'compose') return [];
-    return (await stackServices(this.lab.project)).flatMap((s) => (s.Spec?.EndpointSpec?.Ports ?? []).map((p) => `${s.Spec?.Name?.slice(this.lab.project.length + 1)}:${p.TargetPort}→0.0.0.0:${p.PublishedPort} (${p.PublishMode})`));
   }
 
   /** Why a node fault cannot be applied to this lab from here, or undefined when it can. */
   faultUnavailable(fault: NodeFault): string | undefined {
     if (fault === 'db-partition') return LabTarget.isolationUnavailable();
-    if (fault === 'partition' && this.target === 'swarm') return 'a swarm task cut off its network by hand and put back is not in its service\'s DNS name again (Swarm owns task attachments): the stack is checked with task stop, kill and pause, and the database partition';
+    if (fault === 'partition') return this.deployment.partitionUnavailable;
     return undefined;
   }
 
   /** Cuts a service off one of the lab's networks (its address there vanishes). */
   async disconnect(service: string, network: NetworkName): Promise<void> {
-    await docker.getNetwork(`${this.lab.project}_${network}`).disconnect({ Container: (await this.container(service)).id, Force: true });
+    this.note({ kind: 'disconnected', service, network });
+    await disconnectNetwork(`${this.lab.project}_${network}`, await this.container(service));
   }
 
   /** Puts a service back on a network at its fixed address, under its service name, as compose had it. */
   async reconnect(service: string, network: NetworkName): Promise<void> {
-    await docker.getNetwork(`${this.lab.project}_${network}`).connect({
-      Container: (await this.container(service)).id,
-      EndpointConfig: { IPAMConfig: { IPv4Address: addressOf(this.lab, service, network) }, Aliases: [service] },
-    });
+    await connectNetwork(`${this.lab.project}_${network}`, await this.container(service), addressOf(this.lab, service, network), [service]);
+    this.forget({ kind: 'disconnected', service, network });
   }
 
   /**
@@ -195,8 +195,14 @@ export class LabTarget implements AsyncDisposable {
    * reset, no "unreachable"), while the rest of the lab reaches both. Needs `nsenter` and `iptables`
    * as root on the Docker host ({@link LabTarget.isolationUnavailable}).
    */
-  async isolate(service: string, peer: string): Promise<void> { await this.peerFilter('-I', service, peer); }
-  async rejoin(service: string, peer: string): Promise<void> { await this.peerFilter('-D', service, peer); }
+  async isolate(service: string, peer: string): Promise<void> {
+    this.note({ kind: 'isolated', service, peer });
+    await this.peerFilter('-I', service, peer);
+  }
+  async rejoin(service: string, peer: string): Promise<void> {
+    await this.peerFilter('-D', service, peer);
+    this.forget({ kind: 'isolated', service, peer });
+  }
 
   /** Why {@link isolate} cannot run from here, or undefined when it can. */
   static isolationUnavailable(): string | undefined {
@@ -206,10 +212,35 @@ export class LabTarget implements AsyncDisposable {
   }
 
   private async peerFilter(op: '-I' | '-D', service: string, peer: string): Promise<void> {
-    const pid = (await (await this.container(service)).inspect()).State.Pid;
+    const pid = (await inspectContainer(await this.container(service))).State.Pid;
     const rule = ['INPUT', '-s', await this.address(peer, 'cluster'), '-j', 'DROP'];
     const r = await run('nsenter', ['-t', String(pid), '-n', 'iptables', op, ...rule], { timeoutMs: 10_000 });
     if (r.code !== 0) throw new Error(`iptables ${op} ${rule.join(' ')} in ${service}'s network namespace failed: ${(r.stderr || r.stdout).trim()}`);
+  }
+
+  /**
+   * Takes back every fault still in force (a check that ran out of time leaves them), then waits
+   * until the lab is healthy: frozen processes go on, networks and peers are given back, services
+   * held down start again, and containers that are not running are started. Says what it did.
+   */
+  async restore(log: Log = () => undefined): Promise<string[]> {
+    const done: string[] = [];
+    for (const fault of [...this.applied].reverse()) {
+      if (fault.kind === 'frozen') await this.unpause(fault.service);
+      else if (fault.kind === 'disconnected') await this.reconnect(fault.service, fault.network);
+      else if (fault.kind === 'isolated') await this.rejoin(fault.service, fault.peer);
+      else await this.start(fault.service);
+      done.push(`${fault.kind} ${fault.service}${'network' in fault ? ` (${fault.network})` : 'peer' in fault ? ` (from ${fault.peer})` : ''} taken back`);
+    }
+    // A container left stopped (Swarm replaces its own tasks; one-shots are done).
+    for (const c of this.target === 'compose' ? await this.deployment.containers() : []) {
+      if (c.state === 'running' || (ONE_SHOT_SERVICES as readonly string[]).includes(c.service)) continue;
+      await startContainer(c.id);
+      done.push(`${c.service} (${c.state}) started`);
+    }
+    for (const line of done) log(`restore: ${line}`);
+    await this.waitHealthy(log);
+    return done;
   }
 
   async logs(service: string, lines = 20): Promise<string> {
@@ -218,44 +249,26 @@ export class LabTarget implements AsyncDisposable {
 
   /** Runs a command in a service's container; its exit code and output. */
   async exec(service: string, command: readonly string[]): Promise<{ code: number; output: string }> {
-    const execution = await (await this.container(service)).exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true });
-    const output = await demuxed(await execution.start({}));
-    const { ExitCode } = await execution.inspect();
-    return { code: ExitCode ?? -1, output: output.trim() };
+    return execIn(await this.container(service), command);
   }
 
   async memory(service: string): Promise<number> {
-    return memoryBytes(await (await this.container(service)).stats({ stream: false }) as never);
+    return memoryBytes(await containerStats(await this.container(service)) as never);
   }
 
   /** Waits until every service is healthy again (after a fault is undone, unhealthy is a phase). */
   async waitHealthy(log: Log = () => undefined, unhealthyIsFatal = false): Promise<void> {
-    await waitHealthy(this.lab, this.product.timing.startupBudgetSeconds, log, { unhealthyIsFatal, services: this.target === 'swarm' ? longRunningServices(this.lab) : labServices(this.lab) });
+    await waitHealthy(this.lab, startupBudgetSeconds(this.lab), log, { unhealthyIsFatal, services: this.deployment.awaited, signal: this.signal });
   }
 
   /**
-   * Runs a command in a throw-away container on one of the lab's networks (a probe, started by
-   * testcontainers): by default from the balancers' image, or from `image` (the product's, for its
-   * JVM) with host `binds` (`host:container[:ro]`).
+   * Runs a command in a throw-away container on one of the lab's networks (a probe): by default
+   * from the balancers' image, or from `image` (the product's, for its JVM) with host `binds`
+   * (`host:container[:ro]`).
    */
   async probe(network: 'public' | 'admin' | 'cluster', command: string[], options: { image?: string; binds?: string[]; user?: string } = {}): Promise<{ code: number; output: string }> {
-    const image = options.image ?? (await (await this.container(this.workerBalancer)).inspect()).Config.Image;
-    let container = new GenericContainer(image)
-      .withEntrypoint(['sleep']).withCommand(['600'])
-      .withNetworkMode(`${this.lab.project}_${network}`)
-      .withLabels({ 'carbon-labs.probe': this.lab.project })
-      .withBindMounts((options.binds ?? []).map((b) => {
-        const [source, target, mode] = b.split(':');
-        return { source, target, mode: mode === 'ro' ? 'ro' as const : 'rw' as const };
-      }));
-    if (options.user) container = container.withUser(options.user);
-    const started = await container.start();
-    try {
-      const { exitCode, output } = await started.exec(command);
-      return { code: exitCode, output: output.trim() };
-    } finally {
-      await started.stop({ timeout: 0 });
-    }
+    const image = options.image ?? (await inspectContainer(await this.container(this.workerBalancer))).Config.Image;
+    return runProbe({ image, network: `${this.lab.project}_${network}`, label: this.lab.project, command, binds: options.binds, user: options.user });
   }
 }
 
@@ -270,10 +283,6 @@ export class StartedLab extends LabTarget {
   override async [Symbol.asyncDispose](): Promise<void> {
     await this.down();
   }
-}
-
-function ignoreNotModified(err: { statusCode?: number }): void {
-  if (err.statusCode !== 304) throw err;
 }
 
 /**
@@ -335,13 +344,13 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   const imagesEnv = await ensureImages(lab.product, log);
   const started = new StartedLab(lab, dir, target);
   try {
-    const budgetSeconds = lab.product.timing.startupBudgetSeconds;
+    const budgetSeconds = startupBudgetSeconds(lab);
     if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, overrides: files.slice(1), unawaited: unhealthy });
     else await upLab(lab, dir, { imagesEnv, budgetSeconds, log, files, only: options.only, unawaited: unhealthy });
     if (!options.only) {
       for (const service of unhealthy) {
         await retryUntil(async () => (SERVING.test(await started.logs(service, 400)) ? true : undefined),
-          { timeoutMs: lab.product.timing.startupBudgetSeconds * 1000, intervalMs: 500, what: `${service} to serve` });
+          { timeoutMs: startupBudgetSeconds(lab) * 1000, intervalMs: 500, what: `${service} to serve` });
       }
     }
     for (const f of faults) if (f.kind === 'live') await f.apply(started);
@@ -359,14 +368,13 @@ export async function attachLab(project: string): Promise<LabTarget> {
 }
 
 /**
- * Attaches to the lab when it runs (e.g. started by `make lab`; its own size, from its manifest),
- * else starts it (named: under its name; `scale`: that many nodes).
+ * Attaches to the lab when it runs (e.g. started by `make lab`; as its manifest says: its size,
+ * its pace), else starts it (a named one in a folder of its name).
  */
-export async function openLab(pattern: PatternId, product: ProductSpec, log: Log = () => undefined, named?: LabName, scale: LabScale = {}, target: Target = 'compose'): Promise<LabTarget> {
-  const project = projectName(product, pattern, named);
-  if (await labRunning(project)) {
-    log(`attaching to running lab ${project}`);
-    return attachLab(project);
+export async function openLab(lab: LabSpec, log: Log = () => undefined, target: Target = 'compose'): Promise<LabTarget> {
+  if (await labRunning(lab.project)) {
+    log(`attaching to running lab ${lab.project}`);
+    return attachLab(lab.project);
   }
-  return startLab(buildLab(pattern, { product, named, ...scale }), { log, target, ...(named ? { dir: join(PROJECT_ROOT, 'dist', 'labs', named.name) } : {}) });
+  return startLab(lab, { log, target, ...(lab.named ? { dir: join(PROJECT_ROOT, 'dist', 'labs', lab.named.name) } : {}) });
 }

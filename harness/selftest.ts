@@ -11,6 +11,7 @@ import type { Target } from '../generator/runtime/swarm';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { managers, TRUST, workers } from '../generator/model/lab';
+import { inspectContainer } from '../generator/runtime/engine';
 import { BALANCER_CONF_TARGET, balancerConfigSource } from '../generator/render/stack';
 
 /** A deliberately broken lab and the check that must fail on it. */
@@ -106,7 +107,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
       what: 'worker-1 stays unhealthy (startup health check 500) and its log names the PKIX error, the called URL and the truststore',
       async seen(lab) {
         const logs = await lab.logs('worker-1', 200);
-        const health = (await (await lab.container('worker-1')).inspect()).State.Health;
+        const health = (await inspectContainer(await lab.container('worker-1'))).State.Health;
         const probe = await lab.http(lab.workerServletUrl('worker-1')).request('GET', '/api/am/gateway/v2/server-startup-healthcheck');
         return /PKIX path building failed.*https:\/\/lb-manager:9443\/.*client-truststore\.jks/.test(logs) && health?.Status !== 'healthy' && probe.status === 500;
       },

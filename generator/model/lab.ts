@@ -109,11 +109,9 @@ export interface BalancerTimeouts {
   readonly overlayConnectMs: number;
   /**
    * Seconds a manager may take to answer before the balancer gives up on it (and marks it failed):
-   * a GET is retried on the passive one, a POST answered 504.
-   * Detects a hung (paused) active manager; must exceed the slowest legitimate admin call
-   * (the same for both products; a slower admin call gets 504 and is not retried, see
-   * docs/real-product.md "Balancer retries").
-   * @default 2
+   * a GET is retried on the passive one, a POST answered 504. Detects a hung (frozen) active
+   * manager; the product's own figure (`ProductTiming.managerReadSeconds`), above its slowest
+   * legitimate admin call (see docs/real-product.md "Balancer retries").
    */
   readonly managerReadSeconds: number;
   /** @default 10 */
@@ -187,7 +185,8 @@ export interface LabSpec {
  * default (`WORKERS=5`, `MANAGERS=1`), and `NAME=a` for a named one.
  */
 export function makeArgs(lab: Pick<LabSpec, 'pattern' | 'product' | 'named' | 'scale'>): string {
-  return [`PATTERN=${lab.pattern}`, `PRODUCT=${lab.product.id}`, ...scaleArgs(lab.scale), ...(lab.named ? [`NAME=${lab.named.name}`] : [])].join(' ');
+  const pace = lab.product.pace ? [lab.product.pace.name === 'jvm' ? 'PACE=jvm' : `PACE=jvm BOOT_S=${lab.product.pace.bootSeconds.manager}`] : [];
+  return [`PATTERN=${lab.pattern}`, `PRODUCT=${lab.product.id}`, ...scaleArgs(lab.scale), ...pace, ...(lab.named ? [`NAME=${lab.named.name}`] : [])].join(' ');
 }
 
 /** Listener kinds that carry WebSocket connections (the `Upgrade` handshake, long-lived). */

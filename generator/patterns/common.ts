@@ -26,10 +26,9 @@ export interface PatternProps {
   readonly managers?: number;
 }
 
-export const DEFAULT_TIMEOUTS: BalancerTimeouts = {
+export const DEFAULT_TIMEOUTS: Omit<BalancerTimeouts, 'managerReadSeconds'> = {
   connectMs: 1000,
   overlayConnectMs: 500,
-  managerReadSeconds: 2,
   workerReadSeconds: 10,
   failSeconds: 10,
   webSocketIdleSeconds: 3600,
@@ -221,7 +220,8 @@ export function assemble(
     networks: networksFor(slotOf(props, pattern)),
     nodes: [...nodes, ...trafficManagerNodes(props.product, scale)],
     balancers,
-    timeouts: { ...DEFAULT_TIMEOUTS, ...props.timeouts },
+    // The manager read timeout is the product's (above its slowest admin call); the rest are the balancer's own.
+    timeouts: { ...DEFAULT_TIMEOUTS, managerReadSeconds: props.product.timing.managerReadSeconds, ...props.timeouts },
     managerEndpointHost: 'lb-manager',
     workerEndpointHost: 'lb-worker',
   };

@@ -1,4 +1,5 @@
 import type { ProductSpec } from './product';
+import { REAL_TIMING } from './timing';
 
 const image = 'wso2/wso2am:4.3.0';
 const home = '/home/wso2carbon/wso2am-4.3.0';
@@ -22,7 +23,5 @@ export const apim430: ProductSpec = {
   additions: [],
   stopOnTerm: false,
   pulled: true,
-  // A JVM needs minutes on first boot (official start_period 180 s); failover waits for NGINX's
-  // read timeout plus a cold passive node.
-  timing: { startupBudgetSeconds: 600, rtoBoundMs: 15_000, stallMs: 5_000, propagationBoundMs: 30_000, requestTimeoutMs: 60_000 },
+  timing: REAL_TIMING,
 };

@@ -1,4 +1,5 @@
 import type { ProductSpec } from './product';
+import { REAL_TIMING } from './timing';
 
 const home = (distribution: string) => `/home/wso2carbon/${distribution}-4.5.0`;
 
@@ -27,5 +28,5 @@ export const apim450: ProductSpec = {
   additions: [],
   stopOnTerm: false,
   pulled: true,
-  timing: { startupBudgetSeconds: 600, rtoBoundMs: 15_000, stallMs: 5_000, propagationBoundMs: 30_000, requestTimeoutMs: 60_000 },
+  timing: REAL_TIMING,
 };

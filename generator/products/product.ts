@@ -2,10 +2,18 @@ import type { Role } from '../model/lab';
 
 export type ProductId = 'apim-4.3.0' | 'sim' | 'apim-4.5.0' | 'sim-apim-4.5.0' | 'apim-4.7.0' | 'sim-apim-4.7.0';
 
-/** How long the harness and `make lab` may wait for this product; printed in every report. */
+/**
+ * The product's pace: how long its nodes take and how long the harness and `make lab` may wait
+ * for them; printed in every report. Every deadline of the harness is derived from these figures
+ * and the lab's size (see `model/timing.ts` and each check's plan), never from the stand-in's speed.
+ */
 export interface ProductTiming {
-  /** Seconds a lab may take from `up` to every node healthy. */
-  readonly startupBudgetSeconds: number;
+  /**
+   * Seconds a node of each role takes from its container's start to healthy, its boot (again
+   * after every restart). A real product's from WSO2's own probes and logs (docs/real-product.md,
+   * "How long a real run takes"); a stand-in's as measured, unless it runs at a JVM's pace.
+   */
+  readonly bootSeconds: Readonly<Record<Role, number>>;
   /** A manager failover that users feel for longer than this fails `managers-fail-over`. */
   readonly rtoBoundMs: number;
   /** A request slower than this during a fault is a stalled one: users felt it as much as a failure. */
@@ -14,6 +22,12 @@ export interface ProductTiming {
   readonly propagationBoundMs: number;
   /** Timeout of one REST call from the harness. */
   readonly requestTimeoutMs: number;
+  /**
+   * Seconds the manager balancer waits for a manager's answer (NGINX `proxy_read_timeout`) before
+   * it gives up on it: above the slowest legitimate admin call of the product, and below the RTO
+   * bound, since it is how long a hung active manager holds the requests it got.
+   */
+  readonly managerReadSeconds: number;
 }
 
 /** What runs one role of a product: its image, home, and how that image is told the role. */
@@ -87,6 +101,8 @@ export interface ProductSpec {
   /** `true` when the images come from a registry, `false` when `make images` builds them. */
   readonly pulled: boolean;
   readonly timing: ProductTiming;
+  /** Set on a stand-in running at a JVM's pace (`PACE=jvm`): its boots and the images it is built from. */
+  readonly pace?: import('./pace').ProductPace;
 }
 
 /** The runtime of a role the product has; an error for one it has not (a model bug). */

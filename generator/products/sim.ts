@@ -2,9 +2,8 @@ import { apim430 } from './apim-4.3.0';
 import { apim450 } from './apim-4.5.0';
 import { apim470 } from './apim-4.7.0';
 import type { ProductSpec, RoleRuntime } from './product';
+import { SIM_TIMING } from './timing';
 
-/** The stand-in's timing: a Node process starts in a second, not a JVM's minutes. */
-export const SIM_TIMING: ProductSpec['timing'] = { startupBudgetSeconds: 120, rtoBoundMs: 3_000, stallMs: 1_000, propagationBoundMs: 2_000, requestTimeoutMs: 10_000 };
 
 /** The stand-in image of a product role: built locally from images/apim-sim, everything else as the product's. */
 export const simRole = (real: RoleRuntime, image: string): RoleRuntime => ({ ...real, image });

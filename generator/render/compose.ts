@@ -1,6 +1,8 @@
 import type { ComposeSpecification } from 'docker-compose';
 import type { Attachment, LabSpec, NodeSpec, PublishedPort, Role } from '../model/lab';
-import { BACKEND_PORT, DB, managers, SUPPORT_SERVICES, trafficManagers, TRUST } from '../model/lab';
+import { BACKEND_PORT, DB, SUPPORT_SERVICES, TRUST } from '../model/lab';
+import type { Condition } from '../model/start-order';
+import { nodeDependencies } from '../model/start-order';
 import type { ProductSpec } from '../products/product';
 import { ARTIFACT_VOLUME, CONFIG_VOLUME, runtimeOf } from '../products/product';
 import { PORTS } from '../products/product';
@@ -83,29 +85,8 @@ function portsOf(published: readonly PublishedPort[]): Service['ports'] {
   }));
 }
 
-function previousManagers(lab: LabSpec, node: NodeSpec): readonly NodeSpec[] {
-  const all = managers(lab);
-  return all.slice(0, Math.max(0, all.findIndex((m) => m.name === node.name)));
-}
-
-/** What a node waits for at `up`: the database and trust, and the nodes whose work it needs first. */
-type Condition = 'service_healthy' | 'service_completed_successfully' | 'service_started';
 function dependenciesOf(lab: LabSpec, node: NodeSpec): Record<string, { condition: Condition }> {
-  const healthy = (nodes: readonly NodeSpec[]) => Object.fromEntries(nodes.map((m) => [m.name, { condition: 'service_healthy' as const }]));
-  const base = { db: { condition: 'service_healthy' as const }, truststore: { condition: 'service_completed_successfully' as const } };
-  // Managers start one after another: two control planes creating an empty schema's
-  // defaults at once race on duplicate keys (product-apim#7914, #9059, #4023).
-  if (node.role === 'manager') return { ...base, ...healthy(previousManagers(lab, node)) };
-  // A traffic manager subscribes to the control planes' event hub.
-  if (node.role === 'traffic-manager') return { ...base, ...healthy(managers(lab)) };
-  return {
-    ...base,
-    // A gateway that starts before the control plane misses its startup sync (product-apim#12126);
-    // it takes throttle decisions from the traffic managers.
-    ...healthy(managers(lab)),
-    ...healthy(trafficManagers(lab)),
-    ...Object.fromEntries(lab.balancers.map((b) => [b.name, { condition: 'service_started' as const }])),
-  };
+  return Object.fromEntries(nodeDependencies(lab, node).map((d) => [d.service, { condition: d.condition }]));
 }
 
 /** What a node's service is on every target: image, host name, environment, health check. */

@@ -16,9 +16,16 @@ export interface GeneratedFile {
   readonly executable?: boolean;
 }
 
+/** `--pace jvm`, `--pace jvm --boot-seconds 20` for a paced stand-in; nothing at its own pace. */
+function paceArgs(lab: LabSpec): string {
+  const pace = lab.product.pace;
+  if (!pace) return '';
+  return pace.name === 'jvm' ? ' --pace jvm' : ` --pace jvm --boot-seconds ${pace.bootSeconds.manager}`;
+}
+
 export function regenerateCommand(lab: LabSpec): string {
   const scale = scaleEntries(lab.scale).map(([key, n]) => ` --${key} ${n}`).join('');
-  return `carbon-labs generate --pattern ${lab.pattern} --product ${lab.product.id}${scale}${lab.named ? ` --name ${lab.named.name}` : ''}`;
+  return `carbon-labs generate --pattern ${lab.pattern} --product ${lab.product.id}${scale}${lab.named ? ` --name ${lab.named.name}` : ''}${paceArgs(lab)}`;
 }
 
 export function markerLine(lab: LabSpec): string {

@@ -19,7 +19,7 @@ export async function dockerAvailable(): Promise<boolean> {
 }
 
 export async function imagePresent(image: string): Promise<boolean> {
-  return (await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image])).code === 0;
+  return (await run('docker', ['image', 'inspect', '--format', '{{.Id}}', image], { timeoutMs: 30_000 })).code === 0;
 }
 
 /** Pulls an image; false (quickly, with no registry) when it cannot be had. */

@@ -1,5 +1,5 @@
 import { createHash } from 'crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'fs';
 import { join, relative } from 'path';
 import { LabError } from '../errors';
 import { PROJECT_ROOT } from '../paths';
@@ -26,7 +26,7 @@ async function build(tag: string, context: string, base: string, log: Log, label
   log(`building ${tag} (FROM ${base})`);
   const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
   const buildArgs = Object.entries({ BASE: base, ...args }).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
-  const result = await run('docker', ['build', '--quiet', ...buildArgs, ...labelArgs, '-t', tag, context]);
+  const result = await run('docker', ['build', '--quiet', ...buildArgs, ...labelArgs, '-t', tag, context], { timeoutMs: 900_000 });
   if (result.code !== 0) throw new LabError(`docker build of ${tag} failed:\n${result.stderr.trim().split('\n').slice(-8).join('\n')}`);
 }
 
@@ -40,7 +40,7 @@ async function ensureLocalBase(log: Log): Promise<string> {
   log(label === undefined
     ? `no registry: making ${LOCAL_BASE} with debootstrap (about a minute, once)`
     : `${LOCAL_BASE} was made by another version of images/base.sh: making it again with debootstrap (about a minute)`);
-  const result = await run('bash', [BASE_SCRIPT, LOCAL_BASE, `${SOURCE_LABEL}=${digest}`], { inherit: true });
+  const result = await run('bash', [BASE_SCRIPT, LOCAL_BASE, `${SOURCE_LABEL}=${digest}`], { inherit: true, timeoutMs: 900_000 });
   if (result.code !== 0) throw new LabError(`could not make ${LOCAL_BASE}`, 'run as root on Debian: bash images/base.sh');
   return LOCAL_BASE;
 }
@@ -95,7 +95,7 @@ function simSourceDigest(): string {
 
 /** The source digest an image of ours was built from, or undefined when absent. */
 async function imageLabel(image: string): Promise<string | undefined> {
-  const r = await run('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${SOURCE_LABEL}"}}`, image]);
+  const r = await run('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${SOURCE_LABEL}"}}`, image], { timeoutMs: 30_000 });
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
@@ -165,6 +165,45 @@ export async function buildSimImage(product: ProductSpec, log: Log, images: read
   for (const image of images) await build(image.tag, context, base, log, { [SOURCE_LABEL]: imageDigest(digest, image) }, image.args);
 }
 
+/** The stand-in at its own pace, whose images a paced one is built from. */
+function unpaced(product: ProductSpec): ProductSpec {
+  const pace = product.pace;
+  if (!pace) return product;
+  const roles = Object.fromEntries(productRoles(product).map((role) => [role, { ...runtimeOf(product, role), image: pace.from[role]! }]));
+  return { ...product, roles: roles as unknown as ProductSpec['roles'], pace: undefined };
+}
+
+/**
+ * The images of a stand-in at a JVM's pace: each its own image with the boot times in its
+ * environment (the stand-in waits them out before it listens, at every start) and the product's
+ * graceful stop (a few seconds where the entrypoint stops the server on SIGTERM). Nothing else differs.
+ */
+async function buildPacedImages(product: ProductSpec, log: Log): Promise<void> {
+  const pace = product.pace!;
+  const context = join(ROOT, 'dist', 'images', 'paced');
+  mkdirSync(context, { recursive: true });
+  const env = [
+    `SIM_BOOT_SECONDS_MANAGER=${pace.bootSeconds.manager}`, `SIM_BOOT_SECONDS_WORKER=${pace.bootSeconds.worker}`,
+    `SIM_BOOT_SECONDS_TRAFFIC_MANAGER=${pace.bootSeconds['traffic-manager']}`, `SIM_STOP_SECONDS=${PACED_STOP_SECONDS}`,
+  ];
+  writeFileSync(join(context, 'Dockerfile'), `# A carbon-labs stand-in at a JVM's pace (generator/runtime/images.ts).\nARG BASE\nFROM \${BASE}\nENV ${env.join(' ')}\n`);
+  for (const role of productRoles(product)) {
+    const from = pace.from[role]!;
+    const tag = runtimeOf(product, role).image;
+    const base = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', from], { timeoutMs: 30_000 });
+    const digest = createHash('sha256').update(`${base.stdout.trim()}\n${env.join(' ')}`).digest('hex');
+    if (await imageLabel(tag) === digest) continue;
+    await build(tag, context, from, log, { [SOURCE_LABEL]: digest });
+  }
+}
+
+/**
+ * Seconds a paced stand-in takes to stop on SIGTERM where its entrypoint passes it on (4.7):
+ * Carbon's shutdown hook stops its transports and waits for requests in flight (idle, a few
+ * seconds; docs/real-product.md). Where SIGTERM is ignored (4.3, 4.5) `docker stop` kills it anyway.
+ */
+const PACED_STOP_SECONDS = 3;
+
 /**
  * Makes every image a lab of `product` needs available and returns the environment that points
  * the compose file at them. Never silent about what it chose.
@@ -179,8 +218,10 @@ export async function ensureImages(product: ProductSpec, log: Log, options: { re
       );
     }
   } else {
-    const images = options.rebuildSim ? simImages(product) : await staleSimImages(product);
-    if (images.length) await buildSimImage(product, log, images);
+    const own = unpaced(product);
+    const images = options.rebuildSim ? simImages(own) : await staleSimImages(own);
+    if (images.length) await buildSimImage(own, log, images);
+    if (product.pace) await buildPacedImages(product, log);
   }
   const env: Record<string, string> = {};
   for (const kind of Object.keys(LOCAL_IMAGES) as (keyof typeof LOCAL_IMAGES)[]) {

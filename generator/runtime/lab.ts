@@ -1,11 +1,7 @@
-import Docker from 'dockerode';
-import { downAll, upAll, upMany } from 'docker-compose';
 import { parse } from 'dotenv';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'fs';
 import { createServer } from 'net';
 import { dirname, join } from 'path';
-import { Readable, Writable } from 'stream';
-import { finished } from 'stream/promises';
 import { LabError } from '../errors';
 import type { LabSpec } from '../model/lab';
 import { BACKEND_URL, DB, makeArgs, ONE_SHOT_SERVICES, PORTAL_HOST, portalPort, TRUST, workers } from '../model/lab';
@@ -13,8 +9,8 @@ import { retryUntil } from './retry';
 import { requireDocker } from './docker';
 import { ensureTrustChain } from './trust';
 import type { Log } from './images';
-
-export const docker = new Docker();
+import { composeDown, composeUp } from './compose-cli';
+import { containerLogs, EngineTimeout, inspectContainer, listContainers } from './engine';
 
 /** The lab's `.env` as Compose reads it (dotenv: quotes, inline comments): host ports, restart policy. */
 export function readLabEnv(dir: string): Record<string, string> {
@@ -71,13 +67,14 @@ const SWARM_SERVICE = 'com.docker.swarm.service.name';
  * a swarm stack's tasks on this node. A swarm service keeps the containers of its ended tasks: the
  * running one stands for it, else the newest.
  */
-export async function labContainers(project: string): Promise<ContainerState[]> {
-  const [compose, stack] = await Promise.all([COMPOSE_PROJECT, STACK_NAMESPACE].map((label) => docker.listContainers({ all: true, filters: { label: [`${label}=${project}`] } })));
+export async function labContainers(project: string, ms?: number): Promise<ContainerState[]> {
+  const [compose, stack] = await Promise.all([COMPOSE_PROJECT, STACK_NAMESPACE].map((label) => listContainers([`${label}=${project}`], ms)));
   const states = await Promise.all([...compose, ...stack].map(async (c) => {
-    const { State } = await docker.getContainer(c.Id).inspect().catch(() => ({ State: undefined }));
+    // A container the engine cannot inspect in time (wedged) is said to be so, not waited for.
+    const { State, busy } = await inspectContainer(c.Id, ms).then((i) => ({ State: i.State, busy: undefined }), (err: Error) => ({ State: undefined, busy: err instanceof EngineTimeout ? err.message : undefined }));
     return {
       service: c.Labels['com.docker.compose.service'] ?? c.Labels[SWARM_SERVICE].slice(project.length + 1),
-      state: State?.Status ?? c.State,
+      state: busy ? 'engine busy' : State?.Status ?? c.State,
       health: State?.Health?.Status,
       exitCode: State && !State.Running && State.Status === 'exited' ? State.ExitCode : undefined,
       id: c.Id,
@@ -128,22 +125,7 @@ const ready = (c: ContainerState) =>
   oneShot(c.service) ? c.exitCode === 0 : c.state === 'running' && (c.health === undefined || c.health === 'healthy');
 
 async function lastLogLines(id: string, lines = 15): Promise<string> {
-  return containerLogs(docker.getContainer(id), lines);
-}
-
-/** The last `lines` log lines of a container, stdout and stderr interleaved ('' when it has none or is gone). */
-export async function containerLogs(container: Docker.Container, lines: number): Promise<string> {
-  const buffer = await container.logs({ stdout: true, stderr: true, tail: lines }).catch(() => Buffer.from(''));
-  return demuxed(Readable.from([buffer as unknown as Buffer]));
-}
-
-/** Docker's multiplexed stdout/stderr (no TTY) as text, split by dockerode's own demuxer. */
-export async function demuxed(stream: NodeJS.ReadableStream): Promise<string> {
-  const chunks: Buffer[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _encoding, done) { chunks.push(chunk); done(); } });
-  docker.modem.demuxStream(stream, sink, sink);
-  await finished(stream);
-  return Buffer.concat(chunks).toString('utf8');
+  return containerLogs(id, lines).catch((err: Error) => `(no logs: ${err.message})`);
 }
 
 /** Waits until every service is healthy (or done, for one-shots), printing progress. */
@@ -154,6 +136,8 @@ export interface HealthOptions {
   readonly unawaited?: readonly string[];
   /** The services awaited. @default every service of the compose lab, one-shots included */
   readonly services?: readonly string[];
+  /** Ends the wait at once (a check past its deadline). */
+  readonly signal?: AbortSignal;
 }
 
 /** Every service of a lab's compose file, the one-shots first. */
@@ -180,7 +164,8 @@ export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log,
       lastPrint = Date.now();
     }
     return waiting.length === 0 ? { done: true, states } : undefined;
-  }, { timeoutMs: budgetSeconds * 1000, intervalMs: 500, what: `${lab.project} to become healthy` }).catch(async (err) => {
+  }, { timeoutMs: budgetSeconds * 1000, intervalMs: 500, what: `${lab.project} to become healthy`, signal: options.signal }).catch(async (err: Error) => {
+    if (options.signal?.aborted) throw err;
     const states = await labContainers(lab.project);
     const stuck = states.find((c) => !ready(c));
     throw new LabError(`${err.message}${stuck ? `; ${stuck.service} is ${describe(stuck)}. Its last log lines:\n${await lastLogLines(stuck.id)}` : ''}`);
@@ -218,11 +203,9 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
   await requireDocker();
   await prepareLab(lab, dir, options.log);
   options.log(`starting ${lab.project} from ${dir}`);
-  const compose = { cwd: dir, config: [...(options.files ?? ['docker-compose.yml'])], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'] };
-  await (options.only ? upMany([...options.only], compose) : upAll(compose))
-    .catch((e: { err?: string; exitCode?: number }) => {
-      throw new LabError(`docker compose up failed for ${lab.project}:\n${(e.err ?? String(e)).trim().split('\n').slice(-6).join('\n')}`);
-    });
+  // `up -d` itself waits for the services the others depend on to be healthy: the whole budget.
+  await composeUp({ cwd: dir, files: options.files ?? ['docker-compose.yml'], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'], seconds: options.budgetSeconds }, options.only)
+    .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
   if (options.only) return 0;
   return waitHealthy(lab, options.budgetSeconds, options.log, { unawaited: options.unawaited });
 }
@@ -231,8 +214,8 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
 export const accessProject = (project: string): string => `${project}-access`;
 
 /** Every lab on this engine (compose project or swarm stack) that is a carbon-labs lab (running or not). */
-export async function labProjects(): Promise<string[]> {
-  const projects = (await Promise.all([COMPOSE_PROJECT, STACK_NAMESPACE].map(async (label) => (await docker.listContainers({ all: true, filters: { label: [label] } })).map((c) => c.Labels[label]))))
+export async function labProjects(ms?: number): Promise<string[]> {
+  const projects = (await Promise.all([COMPOSE_PROJECT, STACK_NAMESPACE].map(async (label) => (await listContainers([label], ms)).map((c) => c.Labels[label]))))
     .flat().filter((p) => p.startsWith('carbon-labs-') && !p.endsWith('-access'));
   return [...new Set(projects)].sort();
 }
@@ -241,8 +224,8 @@ export async function labProjects(): Promise<string[]> {
  * The folder a running lab was started from, from the labels compose puts on its containers; for a
  * swarm stack, those of its access proxy (a compose project in the lab's `swarm/`).
  */
-export async function labDirOf(project: string): Promise<string> {
-  const workingDir = async (p: string) => (await docker.listContainers({ all: true, filters: { label: [`${COMPOSE_PROJECT}=${p}`] } }))
+export async function labDirOf(project: string, ms?: number): Promise<string> {
+  const workingDir = async (p: string) => (await listContainers([`${COMPOSE_PROJECT}=${p}`], ms))
     .map((c) => c.Labels['com.docker.compose.project.working_dir']).find(Boolean);
   const access = await workingDir(accessProject(project));
   const dir = await workingDir(project) ?? (access && dirname(access));
@@ -253,9 +236,10 @@ export async function labDirOf(project: string): Promise<string> {
 export async function downLab(lab: LabSpec, dir: string, log: Log, options: { stopSeconds?: number } = {}): Promise<void> {
   await requireDocker();
   log(`removing ${lab.project} (containers, networks and its database volume)`);
-  await downAll({ cwd: dir, commandOptions: ['--volumes', '--remove-orphans', '--timeout', String(options.stopSeconds ?? 5)] }).catch((e: { err?: string }) => {
-    throw new LabError(`docker compose down failed for ${lab.project}: ${(e.err ?? String(e)).trim()}`);
-  });
+  const stopSeconds = options.stopSeconds ?? 5;
+  // Each container gets its grace period (in parallel), then compose removes networks and volumes.
+  await composeDown({ cwd: dir, commandOptions: ['--volumes', '--remove-orphans', '--timeout', String(stopSeconds)], seconds: stopSeconds + 120 })
+    .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
 }
 
 /** What a user needs to start working with the lab. */

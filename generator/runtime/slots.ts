@@ -5,7 +5,8 @@ import { NAMED_SLOTS } from '../model/lab';
 import { hostPortBase, networksFor } from '../patterns/common';
 import { readLabIdentity } from '../synth/writer';
 import { dockerAvailable } from './docker';
-import { docker, portFree } from './lab';
+import { portFree } from './lab';
+import { listNetworks } from './engine';
 
 /** Slots that named labs in `localRoot` (one folder per name) already hold. */
 function slotsOfFolders(localRoot: string): Set<number> {
@@ -23,7 +24,7 @@ function slotsOfFolders(localRoot: string): Set<number> {
 /** Subnets some Docker network holds (any project's). */
 async function subnetsInUse(): Promise<Set<string>> {
   if (!(await dockerAvailable())) return new Set();
-  const networks = await docker.listNetworks();
+  const networks = await listNetworks();
   return new Set(networks.flatMap((n) => (n.IPAM?.Config ?? []).map((c) => c.Subnet ?? '')).filter(Boolean));
 }
 

@@ -1,4 +1,3 @@
-import { downAll, upAll } from 'docker-compose';
 import { existsSync, mkdirSync } from 'fs';
 import { hostname } from 'os';
 import { dirname, join } from 'path';
@@ -11,8 +10,10 @@ import { runtimeOf } from '../products/product';
 import { requireDocker } from './docker';
 import { run } from './exec';
 import type { Log } from './images';
-import { accessProject, assertPortsFree, docker, labContainers, labRunning, longRunningServices, readLabEnv, STACK_NAMESPACE, waitHealthy } from './lab';
+import { accessProject, assertPortsFree, labContainers, labRunning, longRunningServices, readLabEnv, STACK_NAMESPACE, waitHealthy } from './lab';
 import { retryUntil } from './retry';
+import { composeDown, composeUp } from './compose-cli';
+import { engineInfo, listNetworks, listNodes, listServices, removeVolume } from './engine';
 import { ensureTrustChain } from './trust';
 
 /** Where a lab runs: a compose project on this engine, or a stack on the engine's swarm. */
@@ -34,15 +35,15 @@ export interface StackService {
 }
 
 /** The services of a stack on this engine's swarm; none when the engine is no swarm manager. */
-export async function stackServices(project: string): Promise<StackService[]> {
-  const info = await docker.info() as { Swarm?: SwarmInfo };
+export async function stackServices(project: string, ms?: number): Promise<StackService[]> {
+  const info = await engineInfo(ms);
   if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) return [];
-  return await docker.listServices({ filters: { label: [`${STACK_NAMESPACE}=${project}`] } }) as StackService[];
+  return await listServices([`${STACK_NAMESPACE}=${project}`], ms) as StackService[];
 }
 
 /** Whether a swarm stack of that name has services on this engine's swarm. */
-export async function stackExists(project: string): Promise<boolean> {
-  return (await stackServices(project)).length > 0;
+export async function stackExists(project: string, ms?: number): Promise<boolean> {
+  return (await stackServices(project, ms)).length > 0;
 }
 
 /** Whether every long-running service of the lab exists in the stack with a task asked for. */
@@ -79,7 +80,7 @@ export function deployWaves(lab: LabSpec): string[][] {
 export interface SwarmNode { readonly id?: string; readonly name: string; readonly labels: Record<string, string>; readonly ready: boolean }
 
 async function swarmNodes(): Promise<SwarmNode[]> {
-  const nodes = await docker.listNodes() as { ID?: string; Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string>; Availability?: string }; Status?: { State?: string } }[];
+  const nodes = await listNodes() as { ID?: string; Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string>; Availability?: string }; Status?: { State?: string } }[];
   return nodes.map((n) => ({
     id: n.ID,
     name: n.Description?.Hostname ?? '?',
@@ -126,14 +127,14 @@ function otherLabelledNodes(nodes: readonly SwarmNode[], self: string | undefine
  * lab runs. Returns the other labelled nodes, where tasks this engine cannot see may land.
  */
 export async function swarmPreflight(lab: LabSpec): Promise<string[]> {
-  const info = await docker.info() as { Swarm?: SwarmInfo };
+  const info = await engineInfo();
   const nodes = info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable ? await swarmNodes() : [];
   const refusal = swarmRefusal(info.Swarm, nodes);
   if (refusal) throw refusal;
   if (await labRunning(lab.project) && !(await stackExists(lab.project))) {
     throw new LabError(`${lab.project} runs as a compose lab on this engine; its stack would take the same networks`, `make down ${makeArgs(lab)}`);
   }
-  return otherLabelledNodes(nodes, (info as { Swarm?: { NodeID?: string } }).Swarm?.NodeID);
+  return otherLabelledNodes(nodes, info.Swarm?.NodeID);
 }
 
 /**
@@ -147,21 +148,21 @@ async function runOneShots(lab: LabSpec, dir: string, env: Record<string, string
   if (!existsSync(join(dir, TRUST.truststore))) log(`making ${TRUST.truststore} with ${image}'s keytool`);
   const binds = (truststore.volumes as { source: string; target: string; read_only?: boolean }[])
     .flatMap((v) => ['-v', `${join(dir, v.source)}:${v.target}${v.read_only ? ':ro' : ''}`]);
-  const made = await run('docker', ['run', '--rm', '--network', 'none', '--user', 'root', '--entrypoint', '/bin/sh', ...binds, image, '-c', (truststore.command as string[])[0].replace(/\$\$/g, '$')]);
+  const made = await run('docker', ['run', '--rm', '--network', 'none', '--user', 'root', '--entrypoint', '/bin/sh', ...binds, image, '-c', (truststore.command as string[])[0].replace(/\$\$/g, '$')], { timeoutMs: 120_000 });
   if (made.code !== 0) throw new LabError(`the truststore one-shot failed:\n${(made.stderr || made.stdout).trim()}`);
 
   const home = runtimeOf(lab.product, 'manager').home;
-  const created = await run('docker', ['create', image]);
+  const created = await run('docker', ['create', image], { timeoutMs: 60_000 });
   if (created.code !== 0) throw new LabError(`docker create ${image} failed: ${created.stderr.trim()}`);
   const id = created.stdout.trim();
   try {
     for (const [from, to] of [['mysql.sql', SWARM_DBSCRIPTS.shared], ['apimgt/mysql.sql', SWARM_DBSCRIPTS.apim]]) {
       mkdirSync(dirname(join(dir, to)), { recursive: true });
-      const copied = await run('docker', ['cp', `${id}:${home}/dbscripts/${from}`, join(dir, to)]);
+      const copied = await run('docker', ['cp', `${id}:${home}/dbscripts/${from}`, join(dir, to)], { timeoutMs: 60_000 });
       if (copied.code !== 0) throw new LabError(`could not copy ${home}/dbscripts/${from} out of ${image}: ${copied.stderr.trim()}`);
     }
   } finally {
-    await run('docker', ['rm', '-f', id]);
+    await run('docker', ['rm', '-f', id], { timeoutMs: 60_000 });
   }
 }
 
@@ -184,7 +185,7 @@ function stackFiles(options: StackOptions): string[] {
 async function deploy(lab: LabSpec, dir: string, env: Record<string, string | undefined>, options: StackOptions): Promise<void> {
   const files = stackFiles(options).flatMap((f) => ['-c', f]);
   // `--resolve-image never`: images of this engine (the stand-in, offline images) are used as they are.
-  const r = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '--prune', ...files, lab.project], { cwd: dir, env: env as NodeJS.ProcessEnv });
+  const r = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '--prune', ...files, lab.project], { cwd: dir, env: env as NodeJS.ProcessEnv, timeoutMs: 180_000 });
   const output = (r.stderr || r.stdout).trim();
   // Configs and secrets cannot change under a running stack: its files were regenerated (or the trust chain made again).
   if (r.code !== 0 && /only updates to Labels are allowed/.test(output)) {
@@ -195,7 +196,7 @@ async function deploy(lab: LabSpec, dir: string, env: Record<string, string | un
 
 /** The last error Swarm recorded for a service's tasks (why it has none running), if any. */
 export async function taskError(project: string, service: string): Promise<string | undefined> {
-  const r = await run('docker', ['service', 'ps', '--no-trunc', '--format', '{{.CurrentState}}: {{.Error}}', `${project}_${service}`]);
+  const r = await run('docker', ['service', 'ps', '--no-trunc', '--format', '{{.CurrentState}}: {{.Error}}', `${project}_${service}`], { timeoutMs: 30_000 });
   return r.stdout.split('\n').find((l) => /: \S/.test(l))?.trim();
 }
 
@@ -235,9 +236,8 @@ export async function upStack(lab: LabSpec, dir: string, options: StackOptions):
     return (Date.now() - started) / 1000;
   }
   options.log(`starting the access proxy (127.0.0.1 ports) from ${join(dir, SWARM_DIR, 'access.yml')}`);
-  await upAll({ cwd: join(dir, SWARM_DIR), config: 'access.yml', env: env as NodeJS.ProcessEnv }).catch((e: { err?: string }) => {
-    throw new LabError(`docker compose up of the access proxy failed for ${lab.project}:\n${(e.err ?? String(e)).trim().split('\n').slice(-6).join('\n')}`);
-  });
+  await composeUp({ cwd: join(dir, SWARM_DIR), files: ['access.yml'], env: env as NodeJS.ProcessEnv, seconds: 180 })
+    .catch((e: Error) => { throw new LabError(`the access proxy of ${lab.project}: ${e.message}`); });
   return (Date.now() - started) / 1000;
 }
 
@@ -247,18 +247,17 @@ export async function downStack(lab: LabSpec, dir: string, log: Log): Promise<vo
   log(`removing stack ${lab.project} (services, networks, configs, secrets, the database volume) and its access proxy`);
   if (existsSync(join(dir, SWARM_DIR, 'access.yml'))) {
     // Its containers hold the stack's overlay networks: a failure here is said, not swallowed.
-    await downAll({ cwd: join(dir, SWARM_DIR), config: 'access.yml', env: { ...process.env, ...readLabEnv(dir) }, commandOptions: ['--timeout', '0'] }).catch((e: { err?: string }) => {
-      throw new LabError(`docker compose down of the access proxy of ${lab.project} failed (it holds the stack's networks): ${(e.err ?? String(e)).trim().split('\n').slice(-3).join(' ')}`, `docker compose -p ${accessProject(lab.project)} down`);
+    await composeDown({ cwd: join(dir, SWARM_DIR), files: ['access.yml'], env: { ...process.env, ...readLabEnv(dir) }, commandOptions: ['--timeout', '0'], seconds: 120 }).catch((e: Error) => {
+      throw new LabError(`the access proxy of ${lab.project} (it holds the stack's networks): ${e.message.split('\n').slice(-3).join(' ')}`, `docker compose -p ${accessProject(lab.project)} down`);
     });
   }
-  const r = await run('docker', ['stack', 'rm', lab.project]);
+  const r = await run('docker', ['stack', 'rm', lab.project], { timeoutMs: 120_000 });
   if (r.code !== 0) throw new LabError(`docker stack rm failed for ${lab.project}: ${(r.stderr || r.stdout).trim()}`);
   // `stack rm` returns before the tasks are gone; the volume and the networks go after them.
-  await retryUntil(async () => ((await labContainers(lab.project)).length === 0 && (await docker.listNetworks({ filters: { label: [`${STACK_NAMESPACE}=${lab.project}`] } })).length === 0 ? true : undefined),
+  await retryUntil(async () => ((await labContainers(lab.project)).length === 0 && (await listNetworks([`${STACK_NAMESPACE}=${lab.project}`])).length === 0 ? true : undefined),
     { timeoutMs: 60_000, intervalMs: 500, what: `the tasks and networks of ${lab.project} to go` });
   await retryUntil(async () => {
-    const volume = docker.getVolume(`${lab.project}_db-data`);
-    const gone = await volume.remove().then(() => true, (e: { statusCode?: number }) => e.statusCode === 404);
+    const gone = await removeVolume(`${lab.project}_db-data`).then(() => true, () => false);
     return gone ? true : undefined;
   }, { timeoutMs: 30_000, intervalMs: 500, what: `the volume ${lab.project}_db-data to be removed` });
 }

@@ -86,7 +86,7 @@ function readCertificate(file: string): X509Certificate {
 }
 
 async function openssl(args: string[]): Promise<void> {
-  const result = await run('openssl', args);
+  const result = await run('openssl', args, { timeoutMs: 60_000 });
   if (result.code !== 0) throw new LabError(`openssl ${args[0]} failed: ${result.stderr.trim()}`, 'apt-get install openssl');
 }
 

@@ -20,6 +20,8 @@ interface Manifest {
   readonly named?: LabName;
   /** Node counts other than the pattern's default (`--workers`, `--managers`). */
   readonly scale?: LabScale;
+  /** A stand-in's pace other than its own (`jvm`, `boot-20s`). */
+  readonly pace?: string;
   readonly files: Readonly<Record<string, string>>;
 }
 
@@ -51,9 +53,10 @@ export interface LabIdentity {
   readonly product: ProductId;
   readonly named?: LabName;
   readonly scale?: LabScale;
+  readonly pace?: string;
 }
 
-/** The pattern, product, name and scale of the lab generated in `dir`. */
+/** The pattern, product, name, scale and pace of the lab generated in `dir`. */
 export function readLabIdentity(dir: string): LabIdentity {
   const manifest = readManifest(dir);
   if (!manifest?.pattern || !manifest.product) {
@@ -62,6 +65,7 @@ export function readLabIdentity(dir: string): LabIdentity {
   return {
     pattern: manifest.pattern, product: manifest.product,
     ...(manifest.named ? { named: manifest.named } : {}), ...(manifest.scale ? { scale: manifest.scale } : {}),
+    ...(manifest.pace ? { pace: manifest.pace } : {}),
   };
 }
 
@@ -108,6 +112,7 @@ function manifestFile(lab: LabSpec, files: readonly GeneratedFile[]): GeneratedF
     product: lab.product.id,
     ...(lab.named ? { named: lab.named } : {}),
     ...(lab.scale ? { scale: lab.scale } : {}),
+    ...(lab.product.pace ? { pace: lab.product.pace.name } : {}),
     files: Object.fromEntries(files.map((f) => [f.path, sha256(f.content)]).sort(([a], [b]) => a.localeCompare(b))),
   };
   return { path: MANIFEST, content: `${JSON.stringify(manifest, null, 2)}\n` };

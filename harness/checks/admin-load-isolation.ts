@@ -1,5 +1,5 @@
 import { invoke, PUBLISHER } from '../apim-client';
-import { Check, CheckContext, CheckFailure, DeployedApi, percentile, round } from '../check';
+import { Check, CheckContext, CheckFailure, DeployedApi, fixtureMs, paceOf, percentile, planOf, round } from '../check';
 import { HttpClient } from '../http';
 
 const SAMPLES = 120;
@@ -16,10 +16,11 @@ export const isolationBoundMs = (baselineP99: number) => 3 * baselineP99 + 25;
 interface Sample { readonly p50: number; readonly p99: number; readonly failures: number }
 
 /** Sequential invocations; stops early after 10 failures so a dead listener costs seconds, not minutes. */
-async function sample(http: HttpClient, api: DeployedApi): Promise<Sample> {
+async function sample(ctx: CheckContext, http: HttpClient, api: DeployedApi): Promise<Sample> {
   const latencies: number[] = [];
   let failures = 0;
   for (let i = 0; i < SAMPLES && failures < 10; i++) {
+    ctx.alive();
     const e = await invoke(http, api.context, api.version, api.token);
     if (e.status === 200) latencies.push(e.ms); else failures++;
   }
@@ -39,31 +40,39 @@ export type IsolationFigures = {
 export const adminLoadIsolation: Check<IsolationFigures> = {
   id: 'admin-load-isolation',
   title: 'Admin load on the manager listener does not hurt the worker listener (enforced for pattern 3, recorded for 1 and 2)',
+  plan(lab) {
+    const { call, timing } = paceOf(lab);
+    // Four samples of API calls (a gateway call is a fifth of an admin one), the fixture first.
+    return planOf(fixtureMs(lab) + 4 * SAMPLES * call / 5, timing.requestTimeoutMs, `4 × ${SAMPLES} API calls and the shared API`, 4 * 10 * timing.requestTimeoutMs);
+  },
   headline: (f) => `worker p99 ${f.baselineP99Ms ?? '?'} ms; ${f.underRestLoadP99Ms ?? '?'} ms under REST admin load; ${f.underSaturationP99Ms ?? '?'} ms, ${f.underSaturationFailures ?? '?'} failed with ${f.saturatedBalancer ?? '?'} saturated (${f.enforced ? `bound ${f.boundMs} ms` : 'recorded'})`,
   async run(ctx: CheckContext<IsolationFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();
     const client = await ctx.managerClient();
     const worker = lab.http(lab.apiUrl());
-    await sample(worker, api); // warm-up
-    const baseline = await sample(worker, api);
+    ctx.step('baseline of the worker listener');
+    await sample(ctx, worker, api); // warm-up
+    const baseline = await sample(ctx, worker, api);
 
     // REST admin load: recorded only, since on one host every container shares the same CPUs.
     let loading = true;
     let adminRequests = 0;
     const loops = Array.from({ length: REST_CONCURRENCY }, async () => {
-      while (loading) { await client.call('GET', `${PUBLISHER}/apis?limit=1000`); adminRequests++; }
+      while (loading && ctx.live) { await client.call('GET', `${PUBLISHER}/apis?limit=1000`); adminRequests++; }
     });
-    const underRest = await sample(worker, api);
+    ctx.step('the worker listener under REST admin load');
+    const underRest = await sample(ctx, worker, api);
     loading = false;
     await Promise.all(loops);
 
     // Saturation: the manager listener's balancer stops answering (paused, as under admin load it
     // cannot keep up). Pattern 3's worker traffic does not pass through it; a shared one does.
+    ctx.step(`the worker listener with ${lab.managerBalancer} frozen`);
     await lab.pause(lab.managerBalancer);
     let underSaturation: Sample;
     try {
-      underSaturation = await sample(new HttpClient(lab.apiUrl(), 2000), api);
+      underSaturation = await sample(ctx, new HttpClient(lab.apiUrl(), 2000), api);
     } finally {
       await lab.unpause(lab.managerBalancer);
     }

@@ -1,6 +1,8 @@
-import { Check, CheckContext, CheckFailure, percentile, round } from '../check';
+import { Check, CheckContext, CheckFailure, paceOf, percentile, planOf, round } from '../check';
 
 const API_COUNT = 5;
+/** How long a worker is given to serve a deployed API before it counts as never: thrice the bound. */
+const waitMs = (bound: number) => Math.max(bound * 3, 10_000);
 
 export type PropagationFigures = {
   apis: number;
@@ -17,6 +19,13 @@ export const artifactsPropagate: Check<PropagationFigures> = {
   id: 'artifacts-propagate',
   title: `APIs deployed through the manager balancer reach every worker (${API_COUNT} APIs, full flow, deploy → first 200 per worker)`,
   headline: (f) => `p50 ${f.p50Ms ?? '?'} ms, p95 ${f.p95Ms ?? '?'} ms (bound ${f.boundMs ?? '?'} ms)`,
+  plan(lab) {
+    const { call, timing } = paceOf(lab);
+    const bound = timing.propagationBoundMs;
+    // Each API: create, revision, publish, deploy; then served everywhere, typically well inside the bound.
+    return planOf(API_COUNT * (4 * call + bound / 4) + 8 * call, timing.requestTimeoutMs, `${API_COUNT} APIs of 4 calls each, propagation bound ${bound} ms`,
+      API_COUNT * (4 * call + waitMs(bound)));
+  },
   async run(ctx: CheckContext<PropagationFigures>) {
     const { lab } = ctx;
     const bound = lab.product.timing.propagationBoundMs;
@@ -27,6 +36,7 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     const tag = ctx.unique('prop');
     // The application and its subscriptions come first, so the clock measures deployment alone.
     const apis = [];
+    ctx.step(`creating ${API_COUNT} APIs`);
     for (let i = 0; i < API_COUNT; i++) {
       const api = { name: `Prop${tag}n${i}`, context: `/prop-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl };
       const created = await client.tryCreateApi(api);
@@ -40,12 +50,13 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     }
     const { token } = await client.subscribe(`prop-${tag}`, apis.map((a) => a.apiId));
     for (const api of apis) {
+      ctx.step(`deploying ${api.name} and waiting for every worker to serve it`);
       const deploy = ctx.record(await client.call('POST', `/api/am/publisher/v4/apis/${api.apiId}/deploy-revision?revisionId=${(api as { revisionId?: string }).revisionId}`,
         [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
       if (deploy.status !== 201 && deploy.status !== 200) throw new CheckFailure(`deploying ${api.name} answered ${deploy.status}`);
       await Promise.all(targets.map(async ([name, url]) => {
         try {
-          latencies[name].push(await ctx.untilServed(url, { ...api, token }, Math.max(bound * 3, 10_000)));
+          latencies[name].push(await ctx.untilServed(url, { ...api, token }, waitMs(bound)));
         } catch (err) {
           missing.push(`${api.context} never served by ${name}: ${(err as Error).message}`);
         }

@@ -1,6 +1,7 @@
 import { retryUntil } from '../../generator/runtime/retry';
 import { invoke } from '../apim-client';
-import { Check, CheckContext, CheckFailure, round } from '../check';
+import { Check, CheckContext, CheckFailure, fixtureMs, paceOf, planOf, round } from '../check';
+import { startupBudgetSeconds } from '../../generator/model/start-order';
 import { describeExchange } from '../http';
 
 export type BalancerRestartFigures = {
@@ -22,6 +23,14 @@ export type BalancerRestartFigures = {
 export const balancersRestart: Check<BalancerRestartFigures> = {
   id: 'balancers-restart',
   title: 'A balancer restarted while nodes are down starts, and its manager and worker listeners serve again within the RTO bound',
+  plan(lab) {
+    const { boot, timing } = paceOf(lab);
+    // Nodes held down, each balancer restarted and served again, then the nodes booted again together.
+    const nodesBack = Math.max(boot('manager'), boot('worker'));
+    return planOf(fixtureMs(lab) + lab.balancers.length * 5_000 + nodesBack + 5_000, timing.requestTimeoutMs,
+      `${lab.balancers.length} balancer restarts, then a manager's and a worker's boot (${nodesBack / 1000} s)`,
+      lab.balancers.length * (5_000 + timing.rtoBoundMs + 10_000) + 2 * startupBudgetSeconds(lab) * 1000);
+  },
   headline: (f) => Object.entries(f.servingAgainMs ?? {}).map(([b, l]) => `${b}: ${Object.entries(l).map(([k, ms]) => `${k} ${ms ?? 'never'}${ms === null ? '' : ' ms'}`).join(', ')}`).join('; ') || '?',
   async run(ctx: CheckContext<BalancerRestartFigures>) {
     const { lab } = ctx;
@@ -43,21 +52,24 @@ export const balancersRestart: Check<BalancerRestartFigures> = {
       },
       'worker listener': async () => (await invoke(lab.http(lab.apiUrl()), api.context, api.version, api.token)).status === 200,
     };
+    ctx.step(`holding ${down.join(' and ')} down`);
     for (const node of down) await lab.takeDown(node);
     try {
       for (const balancer of lab.lab.balancers) {
         const serves = balancer.listeners.some((l) => l.kind === 'admin') ? ['manager listener'] : [];
         if (balancer.listeners.some((l) => l.kind === 'api-https')) serves.push('worker listener');
+        ctx.step(`restarting ${balancer.name} with ${down.join(' and ')} down`);
         const asked = performance.now();
         await lab.restart(balancer.name, 1);
         restartMs[balancer.name] = round(performance.now() - asked);
         // A compose lab's clock runs from the restart asked (docker restart is quick); a stack's
         // from its new task, since Swarm's own stop-and-schedule (about 4 s here) is not the balancer's.
-        const started = lab.target === 'compose' ? asked : performance.now();
+        const started = lab.deployment.restartIncludesScheduling ? performance.now() : asked;
         servingAgain[balancer.name] = {};
         for (const listener of serves) {
           const ms = await retryUntil(async () => ((await probes[listener]().catch(() => false)) ? performance.now() - started : undefined),
-            { timeoutMs: bound + 10_000, intervalMs: 50, what: `${balancer.name}'s ${listener} to serve again` }).catch(() => null);
+            { timeoutMs: bound + 10_000, intervalMs: 50, what: `${balancer.name}'s ${listener} to serve again`, signal: ctx.signal }).catch(() => null);
+          ctx.alive();
           servingAgain[balancer.name][listener] = ms === null ? null : round(ms);
           if (ms === null) problems.push(`${balancer.name} restarted with ${down.join(' and ')} down: its ${listener} never served again (${(await lab.logs(balancer.name, 3)).replace(/\s+/g, ' ')})`);
           else if (ms > bound) problems.push(`${balancer.name}'s ${listener} served again ${round(ms)} ms after it started again, above the bound of ${bound} ms`);
@@ -66,6 +78,7 @@ export const balancersRestart: Check<BalancerRestartFigures> = {
     } finally {
       ctx.figures.servingAgainMs = servingAgain;
       ctx.figures.restartMs = restartMs;
+      ctx.current = `starting ${down.join(' and ')} again`;
       for (const node of down) await lab.start(node);
       // A balancer that could not start with the nodes down gets its chance with them up.
       for (const b of lab.lab.balancers) await lab.start(b.name);

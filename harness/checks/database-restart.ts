@@ -1,9 +1,9 @@
 import { retryUntil } from '../../generator/runtime/retry';
 import { invoke } from '../apim-client';
-import { Check, CheckContext, CheckFailure, round } from '../check';
+import { Check, CheckContext, CheckFailure, fixtureMs, paceOf, planOf, round } from '../check';
+import { DB_READY_SECONDS, startupBudgetSeconds } from '../../generator/model/start-order';
 import { Recorder } from '../load';
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const STEADY_MS = 1000;
 const AFTER_RECOVERY_MS = 1000;
 
@@ -20,6 +20,13 @@ export type DatabaseRestartFigures = {
 export const databaseRestart: Check<DatabaseRestartFigures> = {
   id: 'database-restart',
   title: 'A database restart under load loses no acknowledged write, writes work again within the RTO bound after it, and workers keep serving API traffic throughout',
+  plan(lab) {
+    const { call, timing } = paceOf(lab);
+    // A second of load, the database's restart (its grace and its start), writes back within the bound, every acknowledged write read.
+    return planOf(fixtureMs(lab) + STEADY_MS + 15_000 + timing.rtoBoundMs / 2 + 50 * call, timing.requestTimeoutMs,
+      `a database restart (about 15 s) and writes back within ${timing.rtoBoundMs} ms`,
+      STEADY_MS + 10_000 + DB_READY_SECONDS * 1000 + startupBudgetSeconds(lab) * 1000 + timing.rtoBoundMs + 10_000 + 50 * 15_000);
+  },
   headline: (f) => `${f.writesFailed ?? '?'} of ${f.writes ?? '?'} writes failed cleanly, ${f.lostAcknowledgedWrites ?? '?'} acknowledged lost, writes back ${f.writesBackMs ?? '?'} ms after the database, ${f.workerFailures ?? '?'} of ${f.workerRequests ?? '?'} API requests failed`,
   async run(ctx: CheckContext<DatabaseRestartFigures>) {
     const { lab } = ctx;
@@ -32,23 +39,24 @@ export const databaseRestart: Check<DatabaseRestartFigures> = {
     let running = true;
     let writes = 0;
     const writer = (async () => {
-      for (let i = 0; running; i++) {
+      for (let i = 0; running && ctx.live; i++) {
         const name = `Db${tag}n${i}`;
         writes++;
         const e = await load.timed('POST create', () => client.tryCreateApi({ name, context: `/db-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl }), [201]);
         if (e.status === 201) acks.push({ name, apiId: (e.body as { id: string }).id });
-        await sleep(e.status === 201 ? 20 : 100);
+        await ctx.sleep(e.status === 201 ? 20 : 100).catch(() => undefined);
       }
     })();
     const worker = lab.http(lab.apiUrl());
     const invoker = (async () => {
-      while (running) {
+      while (running && ctx.live) {
         const e = await load.timed('GET invoke', () => invoke(worker, api.context, api.version, api.token), [200]);
         if (e.status !== 200) ctx.record(e);
-        await sleep(20);
+        await ctx.sleep(20).catch(() => undefined);
       }
     })();
-    await sleep(STEADY_MS);
+    await ctx.sleep(STEADY_MS);
+    ctx.step('restarting the database under load');
     const asked = performance.now();
     await lab.restart('db');
     const back = load.now();
@@ -63,13 +71,16 @@ export const databaseRestart: Check<DatabaseRestartFigures> = {
     const writesBack = await retryUntil(async () => {
       const ok = load.points.find((p) => p.method === 'POST create' && p.ok && p.t >= back);
       return ok && load.now() > ok.t + ok.ms + AFTER_RECOVERY_MS ? Math.max(0, ok.t + ok.ms - healthyAt) : undefined;
-    }, { timeoutMs: bound + 10_000, intervalMs: 100, what: 'a write acknowledged after the database restart' }).catch(() => null);
+    }, { timeoutMs: bound + 10_000, intervalMs: 100, what: 'a write acknowledged after the database restart', signal: ctx.signal }).catch(() => null);
+    ctx.alive();
     running = false;
     await Promise.all([writer, invoker]);
     ctx.timelines.push({ name: 'restart db', faultAt: Math.round(back), points: load.points });
 
+    ctx.step(`reading back ${acks.length} acknowledged writes`);
     const lost: string[] = [];
     for (const ack of acks) {
+      ctx.alive();
       const read = await verifier.readDefinitely(ack.apiId, 15_000);
       if (read.status !== 200) lost.push(`${ack.name} (${ack.apiId}) → ${read.status || 'no answer'}`);
     }

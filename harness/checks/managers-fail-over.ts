@@ -2,15 +2,21 @@ import { retryUntil } from '../../generator/runtime/retry';
 import { ApimClient, invoke, PUBLISHER } from '../apim-client';
 import type { LabSpec } from '../../generator/model/lab';
 import { managers } from '../../generator/model/lab';
-import { Check, CheckContext, CheckFailure, round } from '../check';
-
-import { applyFault, NODE_FAULTS, NodeFault, parseFaults, undoFault } from '../faults';
+import { Check, CheckContext, CheckFailure, CheckOptions, fixtureMs, paceOf, planOf, round } from '../check';
+import type { ProductTiming } from '../../generator/products/product';
+import { startupBudgetSeconds } from '../../generator/model/start-order';
+import { applyFault, NODE_FAULTS, NodeFault, undoFault } from '../faults';
 import { impactOf, Recorder, Spread, spread } from '../load';
 
 export type FaultVariant = NodeFault;
 const STEADY_MS = 1500;
 const AFTER_RECOVERY_MS = 2000;
-const MAX_AFTER_FAULT_MS = 15_000;
+/** How long the load runs on after a fault at most: twice the RTO bound (15 s at least). */
+export const afterFaultMs = (timing: ProductTiming): number => Math.max(15_000, 2 * timing.rtoBoundMs);
+/** How long traffic may take to fail back once the active manager is healthy: NGINX tries it again after its fail timeout. */
+const failbackWaitMs = (lab: LabSpec): number => Math.max(30_000, lab.timeouts.failSeconds * 1000 + 2 * lab.product.timing.requestTimeoutMs);
+/** Faults after which the node must boot again (a JVM's start). */
+const restarts = (v: FaultVariant) => v === 'stop' || v === 'kill';
 /**
  * Requests the load keeps in flight that a balancer must not repeat: the writer's one POST. A
  * node that dies (or freezes) holding it fails it — NGINX cannot know whether it was stored, and a
@@ -28,10 +34,10 @@ const WRITERS = 1;
  */
 export const CRASH_WINDOW_MS = 50;
 
-/** Runs per fault variant (the check judges the worst): `CARBON_LABS_FAILOVER_RUNS`, default 3. */
-export function failoverRuns(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number(env.CARBON_LABS_FAILOVER_RUNS ?? 3);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`CARBON_LABS_FAILOVER_RUNS must be a whole number ≥ 1 (got "${env.CARBON_LABS_FAILOVER_RUNS}")`);
+/** Runs per fault variant (the check judges the worst), as a user gives it (`CARBON_LABS_FAILOVER_RUNS`, default 3). */
+export function parseFailoverRuns(value: string | undefined): number {
+  const n = Number(value ?? 3);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`CARBON_LABS_FAILOVER_RUNS must be a whole number ≥ 1 (got "${value}")`);
   return n;
 }
 
@@ -70,10 +76,12 @@ class ManagerLoad extends Recorder {
   readonly attempted: string[] = [];
   private running = true;
 
-  constructor(private readonly client: ApimClient, private readonly ctx: Pick<CheckContext, 'lab'>, private readonly tag: string) { super(); }
+  constructor(private readonly client: ApimClient, private readonly ctx: Pick<CheckContext, 'lab' | 'live'>, private readonly tag: string) { super(); }
+
+  private get going(): boolean { return this.running && this.ctx.live; }
 
   async writer(): Promise<void> {
-    for (let i = 0; this.running; i++) {
+    for (let i = 0; this.going; i++) {
       const name = `Fo${this.tag}n${i}`;
       const context = `/fo-${this.tag}-${i}`;
       this.attempted.push(name);
@@ -90,7 +98,7 @@ class ManagerLoad extends Recorder {
   }
 
   async reader(): Promise<void> {
-    while (this.running) {
+    while (this.going) {
       const ack = this.acks[Math.floor(Math.random() * this.acks.length)];
       if (ack) await this.timed('GET api', () => this.client.call('GET', `${PUBLISHER}/apis/${ack.apiId}`), [200]);
       await sleep(30);
@@ -117,7 +125,8 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
   const stallMs = lab.product.timing.stallMs;
   const load = new ManagerLoad(client, ctx, ctx.unique(`${v}${run}`));
   const loops = [load.writer(), load.reader()];
-  await sleep(STEADY_MS);
+  ctx.step(`${v} #${run} of ${active}: steady load`);
+  await ctx.sleep(STEADY_MS).catch((err: Error) => { load.stop(); throw err; });
   // Docker takes a while to stop, kill, freeze or cut a node, during which it may still serve: the
   // fault counts from when it was asked for; the RTO from when Docker says it is done.
   const faultRequestedAt = load.now();
@@ -129,19 +138,43 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
     const impact = impactOf(load.points, faultRequestedAt, faultAt, stallMs);
     const quietSince = faultAt + Math.max(impact.rtoMs, impact.firstSuccessMs ?? Infinity);
     return load.now() > quietSince + AFTER_RECOVERY_MS ? true : undefined;
-  }, { timeoutMs: MAX_AFTER_FAULT_MS, intervalMs: 100, what: 'the load to run smoothly after the fault' }).catch(() => undefined);
+  }, { timeoutMs: afterFaultMs(lab.product.timing), intervalMs: 100, what: 'the load to run smoothly after the fault', signal: ctx.signal }).catch(() => undefined);
   load.stop();
   await Promise.all(loops);
+  ctx.alive();
   const impact = impactOf(load.points, faultRequestedAt, faultAt, stallMs);
   const failed = load.points.filter((p) => !p.ok && p.t + p.ms >= faultRequestedAt);
   ctx.timelines.push({ name: `${v} ${active}${run > 1 ? ` (run ${run})` : ''}`, faultAt: Math.round(faultAt), points: load.points });
 
-  await undoFault(lab, active, v);
+  // A stopped or killed node boots again meanwhile (the passive serves): the reads below overlap its boot.
+  ctx.step(`${v} #${run}: ${restarts(v) ? `${active} booting again (${lab.product.timing.bootSeconds.manager} s) while ` : ''}acknowledged writes are read back`);
+  const undone = restarts(v) ? undoFault(lab, active, v) : undefined;
+  if (!undone) await undoFault(lab, active, v);
+  // Undone or not, the node's boot is awaited before this run ends (a rejection is not left unheard).
+  const booted = undone?.then(() => undefined, (err: Error) => err);
+  try {
+    return await verifyRun(ctx, verifier, load, v, run, { faultRequestedAt, faultAt, impact, failed }, async () => {
+      const err = await booted;
+      if (err) throw err;
+    });
+  } finally {
+    await booted;
+  }
+}
+
+interface FaultClock { readonly faultRequestedAt: number; readonly faultAt: number; readonly impact: ReturnType<typeof impactOf>; readonly failed: readonly { t: number; method: string }[] }
+
+/** Jepsen's checks of one run, then failback once the node is back (`nodeBack`). */
+async function verifyRun(ctx: CheckContext<FailoverFigures>, verifier: ApimClient, load: ManagerLoad, v: FaultVariant, run: number, clock: FaultClock, nodeBack: () => Promise<void>): Promise<VariantRun> {
+  const { lab } = ctx;
+  const active = lab.managers[0].name;
+  const { faultRequestedAt, faultAt, impact, failed } = clock;
 
   // Jepsen's rule: every acknowledged write is readable afterwards, once, and reaches every worker.
   // A 404 is an answer (lost); a 502 or a timeout is the balancer still recovering: ask again.
   const lost: string[] = [];
   for (const ack of load.acks) {
+    ctx.alive();
     const e = await verifier.readDefinitely(ack.apiId, 20_000);
     if (e.status !== 200) { lost.push(`${ack.name} (${ack.apiId}) → ${e.status}`); if ('url' in e) ctx.record(e); else ctx.evidence.push(e.error); }
   }
@@ -165,7 +198,8 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
       const http = lab.http(lab.workerApiUrl(w.name));
       for (const a of readable) {
         const served = await retryUntil(async () => ((await invoke(http, a.context, '1.0.0', token)).status === 200 ? true : undefined),
-          { timeoutMs: lab.product.timing.propagationBoundMs * 3, intervalMs: 50, what: `${w.name} to serve ${a.context}` }).catch(() => false);
+          { timeoutMs: lab.product.timing.propagationBoundMs * 3, intervalMs: 50, what: `${w.name} to serve ${a.context}`, signal: ctx.signal }).catch(() => false);
+        ctx.alive();
         if (!served) {
           const windowed = a.at >= faultRequestedAt - CRASH_WINDOW_MS && a.at <= faultAt;
           unreached.push(`${a.name} on ${w.name} (acknowledged ${round(a.at - faultRequestedAt)} ms from the fault request${windowed ? ', in the crash window' : ''})`);
@@ -176,9 +210,12 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
   }
 
   // Failback: once the active manager is healthy again, the balancer returns to it.
+  await nodeBack();
+  ctx.step(`${v} #${run}: failback to ${active}`);
   const backAt = performance.now();
   const failback = await retryUntil(async () => ((await verifier.call('GET', `${PUBLISHER}/apis?limit=1`)).upstream === active ? true : undefined),
-    { timeoutMs: 30_000, intervalMs: 250, what: `${active} to serve again` }).then(() => performance.now() - backAt, () => null);
+    { timeoutMs: failbackWaitMs(lab.lab), intervalMs: 250, what: `${active} to serve again`, signal: ctx.signal }).then(() => performance.now() - backAt, () => null);
+  ctx.alive();
 
   return {
     rtoMs: round(impact.rtoMs),
@@ -220,10 +257,10 @@ function summarise(runs: VariantRun[]): VariantFigures {
 }
 
 /** What is wrong with one run, as users would say it; empty when it held. */
-export function runProblems(v: FaultVariant, r: VariantRun, bounds: { rtoBoundMs: number; failedRequestsBound: number }, active: string): string[] {
+export function runProblems(v: FaultVariant, r: VariantRun, bounds: { rtoBoundMs: number; failedRequestsBound: number; afterFaultMs: number }, active: string): string[] {
   const problems: string[] = [];
   if (r.rtoMs > bounds.rtoBoundMs) problems.push(`RTO ${r.rtoMs} ms (end of the last failed or stalled request) is above the bound of ${bounds.rtoBoundMs} ms`);
-  if (r.firstSuccessMs === null) problems.push(`no request succeeded within ${MAX_AFTER_FAULT_MS} ms of the fault`);
+  if (r.firstSuccessMs === null) problems.push(`no request succeeded within ${bounds.afterFaultMs} ms of the fault`);
   if (r.failedRequests > bounds.failedRequestsBound) problems.push(`${r.failedRequests} requests failed (bound ${bounds.failedRequestsBound}: the write the node held): ${JSON.stringify(r.failedByMethod)}`);
   if (r.failedIdempotent) problems.push(`${r.failedIdempotent} GETs failed: a balancer may retry those on the passive manager`);
   if ((v === 'stop' || v === 'kill') && r.failedAfterFault) problems.push(`${r.failedAfterFault} requests started after the ${v} failed: the balancer still sent them to ${active}`);
@@ -239,21 +276,25 @@ async function expectedOutage(ctx: CheckContext<OutageFigures>, client: ApimClie
   const { lab } = ctx;
   const active = lab.managers[0].name;
   const api = await ctx.deployedApi();
+  ctx.step(`${active} stopped: writes and API traffic meanwhile`);
   await lab.stop(active);
   const worker = lab.http(lab.apiUrl());
   let writes = 0; let writesAccepted = 0; let served = 0; let workerFailures = 0;
   const until = performance.now() + 3000;
   while (performance.now() < until) {
+    ctx.alive();
     const w = await client.tryCreateApi({ name: ctx.unique('Outage'), context: `/${ctx.unique('outage-')}`, version: '1.0.0', backendUrl: lab.backendUrl });
     writes++;
     if (w.status >= 200 && w.status < 300) writesAccepted++;
     const r = await invoke(worker, api.context, api.version, api.token);
     if (r.status === 200) served++; else { workerFailures++; ctx.record(r); }
   }
+  ctx.step(`${active} booting again (${lab.product.timing.bootSeconds.manager} s)`);
   await lab.start(active);
   await lab.waitHealthy();
   const recovered = await retryUntil(async () => ((await client.tryCreateApi({ name: ctx.unique('Back'), context: `/${ctx.unique('back-')}`, version: '1.0.0', backendUrl: lab.backendUrl })).status === 201 ? true : undefined),
-    { timeoutMs: 30_000, intervalMs: 250, what: 'writes to work again' }).catch(() => false);
+    { timeoutMs: failbackWaitMs(lab.lab), intervalMs: 250, what: 'writes to work again', signal: ctx.signal }).catch(() => false);
+  ctx.alive();
   Object.assign(ctx.figures, { outageWrites: writes, outageWritesAccepted: writesAccepted, workerRequestsDuringOutage: served + workerFailures, workerFailuresDuringOutage: workerFailures, writesRecovered: recovered });
   if (writesAccepted) throw new CheckFailure(`${writesAccepted} writes succeeded while the only manager was down: something else serves the manager listener`);
   if (workerFailures) throw new CheckFailure(`workers failed ${workerFailures} of ${served + workerFailures} requests while the manager was down`, lab.workers.map((w) => w.name));
@@ -264,6 +305,37 @@ const onePassive = (lab: LabSpec) => managers(lab).length > 1;
 
 const fmt = (s: Spread | undefined) => (s ? `${s.min}/${s.median}/${s.max}` : '?');
 
+/** How long users feel each fault at most, as the balancer's timeouts make it. */
+function faultWindowMs(lab: LabSpec, v: FaultVariant): number {
+  if (v === 'pause' || v === 'db-partition') return lab.timeouts.managerReadSeconds * 1000;
+  return lab.timeouts.connectMs;
+}
+
+/**
+ * One run's time: steady load, the fault's window, the quiet after it, reading back what was
+ * acknowledged (overlapping a stopped or killed node's boot), and failback; the worst case waits
+ * every wait out.
+ */
+export function failoverPlanMs(lab: LabSpec, options: CheckOptions): { expected: number; worst: number; boots: number; windows: number } {
+  const { call, boot, timing } = paceOf(lab);
+  let expected = 40 * call;
+  let worst = 20 * timing.requestTimeoutMs;
+  let boots = 0;
+  let windows = 0;
+  for (const v of options.failoverVariants) {
+    const window = faultWindowMs(lab, v);
+    const loaded = STEADY_MS + window + AFTER_RECOVERY_MS;
+    const acks = Math.ceil(loaded / (3 * call + 20));
+    const verify = acks * (3 + managers(lab).length + lab.nodes.filter((n) => n.role === 'worker').length) * call + 8 * call;
+    const back = restarts(v) ? Math.max(boot('manager'), verify) : verify + 2_000;
+    expected += options.failoverRuns * (loaded + back + lab.timeouts.failSeconds * 500);
+    worst += options.failoverRuns * (STEADY_MS + afterFaultMs(timing) + 4 * verify + startupBudgetSeconds(lab) * 1000 + failbackWaitMs(lab));
+    if (restarts(v)) boots += options.failoverRuns;
+    windows += options.failoverRuns * loaded;
+  }
+  return { expected, worst, boots, windows };
+}
+
 /**
  * Managers fail over without users noticing more than the write the dead node held: passive means
  * passive; stop, kill, freeze, network partition and database partition of the active manager, each
@@ -272,11 +344,17 @@ const fmt = (s: Spread | undefined) => (s ? `${s.min}/${s.median}/${s.max}` : '?
  * `variants`: the faults to apply, in order (default `CARBON_LABS_FAILOVER_VARIANTS`, or all).
  */
 export function failoverCheck(variants?: readonly FaultVariant[]): Check<FailoverFigures> {
-  const chosen = () => variants ?? parseFaults(process.env.CARBON_LABS_FAILOVER_VARIANTS);
+  const chosen = (options: CheckOptions) => variants ?? options.failoverVariants;
   return {
     id: 'managers-fail-over',
     title: 'The passive manager takes over within the RTO bound on stop, kill, pause, partition and database partition of the active one (N runs, worst judged), failing no GET and at most the write the node held, losing and duplicating no acknowledged write; traffic fails back',
     skipReason: (lab) => (onePassive(lab) ? undefined : 'one manager, no passive one to fail over to (see manager-outage-without-ha)'),
+    plan(lab, options) {
+      const chosenOptions = { ...options, failoverVariants: chosen(options) };
+      const { expected, worst, boots } = failoverPlanMs(lab, chosenOptions);
+      return planOf(expected, lab.product.timing.requestTimeoutMs,
+        `${chosenOptions.failoverVariants.length} variants × ${options.failoverRuns} runs, ${boots} manager boots of ${lab.product.timing.bootSeconds.manager} s`, worst);
+    },
     headline: (f) => [
       ...NODE_FAULTS.filter((v) => f[v]).map((v) => `${v}: RTO ${fmt(f[v]?.rtoMs)} ms, failed ${fmt(f[v]?.failedRequests)}, stalled ${fmt(f[v]?.stalledRequests)}, ${f[v]?.lostAcknowledgedWrites ?? '?'} lost, ${f[v]?.duplicatedWrites ?? '?'} duplicated${f[v]?.unreachedInCrashWindow ? `, ${f[v]?.unreachedInCrashWindow} deployed as the node died never reached the gateways` : ''}`),
       ...Object.keys(f.skippedVariants ?? {}).map((v) => `${v}: skipped`),
@@ -286,11 +364,12 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
       const active = lab.managers[0].name;
       const client = await ctx.managerClient();
       const verifier = await ctx.managerClient();
+      ctx.step(`${active} alone serves while it is up`);
       await passiveIsPassive(ctx, client, active);
-      const bounds = { rtoBoundMs: lab.product.timing.rtoBoundMs, failedRequestsBound: WRITERS };
-      const runs = failoverRuns();
-      Object.assign(ctx.figures, bounds, { stallMs: lab.product.timing.stallMs, runsPerVariant: runs, skippedVariants: {} });
-      for (const v of chosen()) {
+      const bounds = { rtoBoundMs: lab.product.timing.rtoBoundMs, failedRequestsBound: WRITERS, afterFaultMs: afterFaultMs(lab.product.timing) };
+      const runs = ctx.options.failoverRuns;
+      Object.assign(ctx.figures, { rtoBoundMs: bounds.rtoBoundMs, failedRequestsBound: bounds.failedRequestsBound }, { stallMs: lab.product.timing.stallMs, runsPerVariant: runs, skippedVariants: {} });
+      for (const v of chosen(ctx.options)) {
         const unavailable = lab.faultUnavailable(v);
         if (unavailable) {
           ctx.figures.skippedVariants![v] = unavailable;
@@ -301,7 +380,7 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
         for (let run = 1; run <= runs; run++) {
           const r = await variantRun(ctx, client, verifier, v, run);
           done.push(r);
-          ctx.figures[v] = summarise(done);
+          (ctx.figures as Record<FaultVariant, VariantFigures>)[v] = summarise(done);
           ctx.log(`${v} #${run}: ${JSON.stringify(r)}`);
           // The worst run decides: one that broke the promise ends the check (its figures are kept).
           const problems = runProblems(v, r, bounds, active);
@@ -319,6 +398,11 @@ export const managerOutageWithoutHa: Check<OutageFigures> = {
   id: 'manager-outage-without-ha',
   title: 'With one manager (no HA), while it is down admin writes fail, workers keep serving API traffic, and writes work again when it is back',
   skipReason: (lab) => (onePassive(lab) ? 'a passive manager takes over here (see managers-fail-over)' : undefined),
+  plan(lab) {
+    const { call, boot, timing } = paceOf(lab);
+    return planOf(fixtureMs(lab) + 3_000 + boot('manager') + 5 * call, timing.requestTimeoutMs, `3 s of outage, then the manager's boot of ${boot('manager') / 1000} s`,
+      3_000 + startupBudgetSeconds(lab) * 1000 + failbackWaitMs(lab) + 3 * timing.requestTimeoutMs);
+  },
   headline: (f) => `outage: ${f.outageWritesAccepted ?? '?'} of ${f.outageWrites ?? '?'} writes accepted, ${f.workerFailuresDuringOutage ?? '?'} of ${f.workerRequestsDuringOutage ?? '?'} worker requests failed`,
   async run(ctx: CheckContext<OutageFigures>) {
     await expectedOutage(ctx, await ctx.managerClient());

@@ -1,6 +1,7 @@
 import { trafficManagers } from '../../generator/model/lab';
-import { docker } from '../../generator/runtime/lab';
-import { Check, CheckContext, CheckFailure } from '../check';
+import { inspectContainer } from '../../generator/runtime/engine';
+import { Check, CheckContext, CheckFailure, planOf } from '../check';
+import { PROBE_MS } from '../probe';
 
 /**
  * Per target: curl's exit code (0 = a TLS/HTTP conversation happened, anything else = no
@@ -39,6 +40,8 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
   id: 'managers-unreachable-from-public',
   title: 'From the public network no manager, traffic manager or admin listener can be reached, the worker listener can; every published port is bound to 127.0.0.1',
   headline: (f) => `${f.forbiddenReached ?? '?'} of ${f.forbiddenTargets ?? '?'} forbidden targets reached; ${f.portsNotOnLoopback ?? '?'} ports off loopback`,
+  // One probe (three on a stack), each a container start and a few curls of 4 s at most.
+  plan: (lab) => planOf(3 * 8_000, lab.product.timing.requestTimeoutMs, 'up to three probes of about 8 s', 3 * PROBE_MS),
   async run(ctx: CheckContext<FirewallFigures>) {
     const { lab } = ctx;
     const spec = lab.lab;
@@ -62,7 +65,7 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
     // may answer anything: there a target counts as reached only when it answers as it does on its
     // own network. A compose lab's subnets are the host's own: connecting is reaching.
     const inside: Record<string, Answer> = {};
-    if (lab.target === 'swarm') {
+    if (lab.deployment.outsideAnswersAnyAddress) {
       for (const network of ['cluster', 'admin'] as const) {
         const targets = forbidden.filter((t) => home.get(t) === network);
         const answers = parseProbe((await lab.probe(network, probeScript(targets))).output);
@@ -70,13 +73,13 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
       }
       ctx.evidence.push(`the same from each target's own network:\n${forbidden.map((t) => `${t} (${home.get(t)}) ${inside[t] ? `${inside[t].status} ${inside[t].digest}` : 'not reached'}`).join('\n')}`);
     }
-    const reached = forbidden.filter((t) => (lab.target === 'swarm' ? reachedItself(results[t], inside[t]) : results[t]?.exit === 0));
+    const reached = forbidden.filter((t) => (lab.deployment.outsideAnswersAnyAddress ? reachedItself(results[t], inside[t]) : results[t]?.exit === 0));
     const blocked = allowed.filter((t) => results[t]?.exit !== 0);
 
     const published: string[] = [];
     const exposed: string[] = [];
     for (const c of await lab.publishingContainers()) {
-      const info = await docker.getContainer(c.id).inspect();
+      const info = await inspectContainer(c.id);
       for (const [port, bindings] of Object.entries(info.HostConfig.PortBindings ?? {})) {
         for (const b of (bindings as { HostIp: string; HostPort: string }[]) ?? []) {
           published.push(`${c.service}:${port}→${b.HostIp || '0.0.0.0'}:${b.HostPort}`);
@@ -85,7 +88,7 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
       }
     }
     // A stack's own published ports (PUBLISH=1): Swarm binds them on every interface of its nodes.
-    for (const p of await lab.stackPublishedPorts()) {
+    for (const p of await lab.deployment.platformPublishedPorts()) {
       published.push(p);
       exposed.push(`${p} (Swarm publishes on every interface)`);
     }

@@ -1,4 +1,5 @@
-import { Check, CheckContext, CheckFailure, round } from '../check';
+import { Check, CheckContext, CheckFailure, planOf, round } from '../check';
+import { SUPPORT_SERVICES } from '../../generator/model/lab';
 
 const MB = 1024 * 1024;
 
@@ -9,6 +10,11 @@ export const workersLighterThanManagers: Check<MemoryFigures> = {
   id: 'workers-lighter-than-managers',
   title: 'Every worker uses less memory than every manager (docker stats: usage less inactive file cache)',
   headline: (f) => `heaviest worker ${f.heaviestWorkerMB ?? '?'} MB < lightest manager ${f.lightestManagerMB ?? '?'} MB; lab ${f.labTotalMB ?? '?'} MB`,
+  // A one-shot `docker stats` takes a sample interval (about 2 s) per container.
+  plan: (lab) => {
+    const containers = lab.nodes.length + lab.balancers.length + SUPPORT_SERVICES.length;
+    return planOf(containers * 2_000, lab.product.timing.requestTimeoutMs, `${containers} docker stats samples of about 2 s`);
+  },
   async run(ctx: CheckContext<MemoryFigures>) {
     const { lab } = ctx;
     // Measured after the other checks loaded the lab, so it is not an idle-start figure.

@@ -1,6 +1,7 @@
 import { ADMIN, ApimClient, PUBLISHER } from '../apim-client';
 import { basic, bearer, Exchange, HttpClient } from '../http';
-import { Check, CheckContext, CheckFailure } from '../check';
+import { Check, CheckContext, CheckFailure, paceOf, planOf } from '../check';
+import { workers } from '../../generator/model/lab';
 
 const ok = (status: number) => status >= 200 && status < 300;
 
@@ -41,6 +42,11 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
   id: 'workers-reject-admin-writes',
   title: 'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services), directly and through the worker balancer; managers accept them',
   headline: (f) => `${f.writesAcceptedByWorkers ?? '?'} of ${f.writesSentToWorkers ?? '?'} writes accepted by workers`,
+  plan(lab) {
+    const { call, timing } = paceOf(lab);
+    const writes = (workers(lab).length * 2 + 2) * 5;
+    return planOf((writes + 3) * call, timing.requestTimeoutMs, `${writes} admin writes and a login, ${call} ms a call`, (writes + 3) * timing.requestTimeoutMs / 4);
+  },
   async run(ctx: CheckContext<RejectFigures>) {
     const { lab } = ctx;
     const manager: ApimClient = await ctx.managerClient();
@@ -55,6 +61,7 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
     const accepted: string[] = [];
     const silent: string[] = [];
     for (const [name, url] of targets) {
+      ctx.alive();
       const writes = await adminWrites(lab.http(url), token, client, ctx.unique('w'));
       statuses[name] = Object.fromEntries(Object.entries(writes).map(([k, e]) => [k, e.status]));
       for (const [write, e] of Object.entries(writes)) {

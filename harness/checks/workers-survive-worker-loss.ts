@@ -1,11 +1,11 @@
-import { Check, CheckContext, CheckFailure, round } from '../check';
+import { Check, CheckContext, CheckFailure, fixtureMs, paceOf, planOf, round } from '../check';
+import { startupBudgetSeconds } from '../../generator/model/start-order';
 import { impactOf, Recorder } from '../load';
 import { invoke } from '../apim-client';
 import { workers } from '../../generator/model/lab';
 
 /** Failed requests the lab may lose when a worker is stopped or killed (NGINX retries on the other). */
 export const WORKER_LOSS_FAILED_REQUESTS_BOUND = 0;
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Losing a worker costs no API traffic, and a worker that was down catches up on what it missed. */
 type LossFigures = { requests: number; failedRequests: number; stalledRequests: number; rtoMs: number; maxLatencyMs: number; caughtUpMs: number | null };
@@ -15,6 +15,13 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
   id: 'workers-survive-worker-loss',
   title: `Stopping or killing a worker under load fails at most ${WORKER_LOSS_FAILED_REQUESTS_BOUND} requests through the worker balancer and stalls none, and the worker serves APIs deployed while it was down`,
   skipReason: (lab) => (workers(lab).length < 2 ? 'one worker: no other takes its traffic' : undefined),
+  plan(lab) {
+    const { call, boot, timing } = paceOf(lab);
+    // Each variant: a second of load, the fault, an API deployed meanwhile (11 calls), 2 s more, the worker's boot, its catch-up.
+    const variant = 3_000 + 11 * call + boot('worker') + timing.propagationBoundMs;
+    return planOf(fixtureMs(lab) + 2 * variant, timing.requestTimeoutMs, `stop and kill, each a worker boot of ${boot('worker') / 1000} s`,
+      2 * (3_000 + 11 * timing.requestTimeoutMs / 4 + startupBudgetSeconds(lab) * 1000 + 5 * timing.propagationBoundMs));
+  },
   headline: (f) => (['stop', 'kill'] as const).map((v) => `${v}: ${f[v]?.failedRequests ?? '?'} failed, ${f[v]?.stalledRequests ?? '?'} stalled`).join(', '),
   async run(ctx: CheckContext<WorkerLossFigures>) {
     const { lab } = ctx;
@@ -25,16 +32,17 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
     ctx.figures.failedRequestsBound = WORKER_LOSS_FAILED_REQUESTS_BOUND;
     const problems: string[] = [];
     for (const variant of ['stop', 'kill'] as const) {
+      ctx.step(`${variant} of ${victim} under load`);
       const load = new Recorder();
       let running = true;
       const invoker = (async () => {
-        while (running) {
+        while (running && ctx.live) {
           const e = await load.timed('GET invoke', () => invoke(http, api.context, api.version, api.token), [200]);
           if (e.status !== 200) ctx.record(e);
-          await sleep(20);
+          await ctx.sleep(20).catch(() => undefined);
         }
       })();
-      await sleep(1000);
+      await ctx.sleep(1000);
       const faultRequestedAt = load.now();
       await (variant === 'stop' ? lab.stop(victim) : lab.kill(victim));
       const faultAt = load.now();
@@ -43,11 +51,12 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
       const missed = { name: `Missed${tag}`, context: `/missed-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl };
       const { apiId } = await client.createAndDeploy(missed, lab.vhost);
       const { token } = await client.subscribe(`missed-${tag}`, [apiId]);
-      await sleep(2000);
+      await ctx.sleep(2000).finally(() => { running = false; });
       running = false;
       await invoker;
       ctx.timelines.push({ name: `${variant} ${victim}`, faultAt: Math.round(faultAt), points: load.points });
       const impact = impactOf(load.points, faultRequestedAt, faultAt, lab.product.timing.stallMs);
+      ctx.step(`${victim} starting again (a worker's boot: ${lab.product.timing.bootSeconds.worker} s)`);
       await lab.start(victim);
       await lab.waitHealthy();
       let caughtUpMs: number | null = null;

@@ -314,3 +314,20 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
     faults: readFaults(env),
   };
 }
+
+/**
+ * A paced image's boot time for this node's role (its environment, set by `make images PACE=jvm`):
+ * a JVM node listens on nothing for that long after each start, then serves. None: the stand-in's own pace.
+ */
+const BOOT_VARIABLES: Readonly<Record<Profile, string>> = {
+  'control-plane': 'SIM_BOOT_SECONDS_MANAGER', 'gateway-worker': 'SIM_BOOT_SECONDS_WORKER', 'traffic-manager': 'SIM_BOOT_SECONDS_TRAFFIC_MANAGER',
+};
+
+export function bootSecondsOf(profile: Profile, env: NodeJS.ProcessEnv): number {
+  const value = env[BOOT_VARIABLES[profile]];
+  if (value === undefined || value === '') return 0;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${BOOT_VARIABLES[profile]}=${value} is not a number of seconds`);
+  return n;
+}
+

@@ -2,14 +2,14 @@ import { readFileSync } from 'fs';
 import type { Pool } from 'mysql2/promise';
 import { join } from 'path';
 import type { NodeConfig } from './config';
-import { distributionFrom, loadConfig, profileFrom } from './config';
+import { bootSecondsOf, distributionFrom, loadConfig, profileFrom } from './config';
 import { ensureSuperAdmin, controlPlane } from './control-plane';
 import { openDatabase, rows } from './db';
 import type { HubEvent } from './eventhub';
 import { EventHub, subscribeWithFailover } from './eventhub';
 import { Gateway } from './gateway';
 import type { Handler, Res } from './http';
-import { listen, log, NOT_DEPLOYED } from './http';
+import { listen, log, NOT_DEPLOYED, sleep } from './http';
 import { RestApi } from './spec';
 import { AckBeforeCommitStore, MemoryApiStore, SqlApiStore } from './store';
 import { TokenIssuer } from './tokens';
@@ -77,6 +77,12 @@ async function main(): Promise<void> {
   const home = process.env.WSO2_SERVER_HOME ?? '/home/wso2carbon/wso2am-4.3.0';
   const argv = process.argv.slice(2);
   const profile = profileFrom(argv, process.env);
+  const boot = bootSecondsOf(profile, process.env);
+  if (boot) {
+    // A JVM's start: the OSGi framework, the datasources, the webapps; no port answers meanwhile.
+    log('INFO', 'CarbonServerManager', `Starting WSO2 Carbon (carbon-labs stand-in at a JVM's pace: ${boot} s before anything listens)`);
+    await sleep(boot * 1000);
+  }
   const config = loadConfig(home, profile, process.env, argv);
   const security = join(home, 'repository', 'resources', 'security');
   const tls = { key: readFileSync(join(security, 'server.key'), 'utf8'), cert: readFileSync(join(security, 'server.crt'), 'utf8') };
@@ -152,9 +158,13 @@ main().catch((err) => {
 // In a 4.3 or 4.5 image the entrypoint shell is PID 1 and never passes SIGTERM on (as the
 // product's); a 4.7 image's entrypoint runs `<script>.sh stop`, which sends it here, as does a
 // direct run (tests, `node sim.js`): the stand-in stops on SIGTERM/SIGINT.
+// At a JVM's pace the shutdown takes what Carbon's hook takes idle (SIM_STOP_SECONDS of a paced image).
+const stopSeconds = Number(process.env.SIM_STOP_SECONDS ?? 0) || 0;
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     log('INFO', 'CarbonServerManager', `${signal} received: shutting down`);
-    process.exit(0);
+    if (!stopSeconds) process.exit(0);
+    log('INFO', 'CarbonServerManager', 'Shutdown hook triggered.... Gracefully shutting down (stopping transports, waiting for requests in flight)');
+    setTimeout(() => { log('INFO', 'CarbonServerManager', 'Shutdown complete; Halting JVM'); process.exit(0); }, stopSeconds * 1000);
   });
 }

@@ -1,3 +1,4 @@
+import { inspectContainer, stopContainer } from '../../generator/runtime/engine';
 import { retryUntil } from '../../generator/runtime/retry';
 import { simApim470 } from '../../generator/products/sim';
 import { invoke } from '../../harness/apim-client';
@@ -47,9 +48,9 @@ describeDocker('the stand-in as the 4.7.0 distributions (API Control Plane, Univ
     // with status 0, not by SIGKILL after the grace period (137).
     const worker2 = await lab.container('worker-2');
     const asked = Date.now();
-    await worker2.stop({ t: 20 });
+    await stopContainer(worker2, 20);
     const stoppedMs = Date.now() - asked;
-    const state = (await worker2.inspect()).State;
+    const state = (await inspectContainer(worker2)).State;
     expect({ exitCode: state.ExitCode, within5s: stoppedMs < 5_000 }).toEqual({ exitCode: 0, within5s: true });
     // The entrypoint's trap ran the start script's `stop`, which signalled the server.
     expect(await lab.logs('worker-2', 5)).toMatch(/gateway\.sh stop: SIGTERM to the server \(pid \d+\)[\s\S]*SIGTERM received: shutting down/);

@@ -1,3 +1,4 @@
+import { inspectContainer, stopContainer } from '../../generator/runtime/engine';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { Browser, chromium as playwright } from 'playwright-core';
 import { labUrls } from '../../generator/runtime/lab';
@@ -62,9 +63,9 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
     const node = 'worker-2';
     const container = await lab.container(node);
     const started = Date.now();
-    await container.stop({ t: 2 });
+    await stopContainer(container, 2);
     const tookMs = Date.now() - started;
-    const state = (await container.inspect()).State;
+    const state = (await inspectContainer(container)).State;
     await lab.start(node);
     await lab.waitHealthy();
     expect({ tookMs: tookMs >= 1900, exitCode: state.ExitCode }).toEqual({ tookMs: true, exitCode: 137 });

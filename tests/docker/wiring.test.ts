@@ -1,3 +1,4 @@
+import { inspectContainer } from '../../generator/runtime/engine';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { retryUntil } from '../../generator/runtime/retry';
@@ -81,7 +82,7 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
       return text.includes('Communications link failure to db-typo:3306') ? text : undefined;
     }, { timeoutMs: 30_000, intervalMs: 500, what: 'manager-1 to say why it cannot start' });
     expect(logs).toContain('Communications link failure to db-typo:3306');
-    const state = await (await lab.container('manager-1')).inspect();
+    const state = await inspectContainer(await lab.container('manager-1'));
     expect(state.State.Health?.Status).not.toBe('healthy');
   });
 });

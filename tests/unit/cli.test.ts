@@ -179,11 +179,14 @@ describe('carbon-labs CLI', () => {
 
   test('a host port already in use is named with the variable and the file to change', async () => {
     const dir = join(tempDir(), 'lab');
-    synthLab(buildLab(1, { product: sim }), dir);
+    // The last named slot: no lab of this machine is likely to hold its ports.
+    const lab = buildLab(1, { product: sim, named: { name: 'porttest', slot: NAMED_SLOTS.last } });
+    synthLab(lab, dir);
+    const port = Number(readLabEnv(dir).API_HTTPS_PORT);
     const server: Server = createServer();
-    await new Promise<void>((r) => server.listen(23243, '127.0.0.1', r));
+    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', resolve); });
     try {
-      await expect(assertPortsFree(dir)).rejects.toThrow(`host port 23243 (API_HTTPS_PORT in ${join(dir, '.env')}) is already in use. Try: change API_HTTPS_PORT in that .env`);
+      await expect(assertPortsFree(dir)).rejects.toThrow(`host port ${port} (API_HTTPS_PORT in ${join(dir, '.env')}) is already in use. Try: change API_HTTPS_PORT in that .env`);
     } finally {
       server.close();
     }

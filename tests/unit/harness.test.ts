@@ -1,12 +1,12 @@
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
 import { synthLab } from '../../generator/synth/writer';
-import { Check, CheckFailure, CheckResult, percentile, runCheck } from '../../harness/check';
+import { Check, CheckFailure, CheckPlan, CheckResult, percentile, planOf, runCheck } from '../../harness/check';
 import { LabTarget } from '../../harness/lab-target';
 import { headline } from '../../harness/report/write';
 import { impactOf, spread } from '../../harness/load';
 import { cell, figureTables, markdownTable } from '../../harness/report/figures';
-import { failoverRuns, FaultVariant, runProblems, VariantRun } from '../../harness/checks/managers-fail-over';
+import { parseFailoverRuns, FaultVariant, runProblems, VariantRun } from '../../harness/checks/managers-fail-over';
 import { tempDir } from '../support/labs';
 import { NODE_FAULTS, parseFaults } from '../../harness/faults';
 import { timelineSvg } from '../../harness/report/plots';
@@ -17,17 +17,18 @@ describe('running a check', () => {
   const dir = tempDir();
   synthLab(lab, dir, { force: true });
   const target = new LabTarget(lab, dir);
+  const plan = (): CheckPlan => planOf(1000, 1000, 'a second');
 
   test('a check that does not apply is skipped, not run, and says why', async () => {
     let ran = false;
-    const check: Check = { id: 'x', title: 'x', headline: () => 'x', skipReason: (l) => (l.pattern === 1 ? 'pattern 1 has one manager' : undefined), async run() { ran = true; } };
+    const check: Check = { id: 'x', title: 'x', headline: () => 'x', plan, skipReason: (l) => (l.pattern === 1 ? 'pattern 1 has one manager' : undefined), async run() { ran = true; } };
     const result = await runCheck(check, target, () => undefined);
     expect({ status: result.status, reason: result.reason, ran }).toEqual({ status: 'skipped', reason: 'pattern 1 has one manager', ran: false });
     expect(headline(result)).toBe('skipped: pattern 1 has one manager');
   });
 
   test('a check that throws fails with its message and keeps its figures', async () => {
-    const check: Check = { id: 'y', title: 'y', headline: (f) => `seen ${f.seen}`, async run(ctx) { ctx.figures.seen = 3; throw new CheckFailure('3 writes accepted', []); } };
+    const check: Check = { id: 'y', title: 'y', headline: (f) => `seen ${f.seen}`, plan, async run(ctx) { ctx.figures.seen = 3; throw new CheckFailure('3 writes accepted', []); } };
     const result = await runCheck(check, target, () => undefined);
     expect({ status: result.status, reason: result.reason, figures: result.figures }).toEqual({ status: 'failed', reason: '3 writes accepted', figures: { seen: 3 } });
     expect(result.evidence[0]).toBe('FAILED: 3 writes accepted');
@@ -35,8 +36,49 @@ describe('running a check', () => {
   });
 
   test('a check that returns passes', async () => {
-    const result = await runCheck({ id: 'z', title: 'z', headline: () => 'z', async run(ctx) { ctx.figures.ok = true; } }, target, () => undefined);
+    const result = await runCheck({ id: 'z', title: 'z', headline: () => 'z', plan, async run(ctx) { ctx.figures.ok = true; } }, target, () => undefined);
     expect(result.status).toBe('passed');
+    expect(result.plan).toEqual(plan());
+  });
+
+  test('a check past its deadline fails as "timed out after N s in <step>", and its waits end at once', async () => {
+    let waited: unknown;
+    const check: Check = {
+      id: 'slow', title: 'slow', headline: () => 'slow', plan,
+      async run(ctx) {
+        ctx.step('waiting for a boot that never ends');
+        await ctx.sleep(60_000).catch((err: unknown) => { waited = err; throw err; });
+      },
+    };
+    const started = Date.now();
+    const result = await runCheck(check, target, () => undefined, { deadlineMs: 200 });
+    expect({ status: result.status, timedOutIn: result.timedOutIn }).toEqual({ status: 'failed', timedOutIn: 'waiting for a boot that never ends' });
+    expect(result.reason).toMatch(/^timed out after 0 s in waiting for a boot that never ends \(expected about 1 s: a second\)/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(String(waited)).toContain('stopped waiting for waiting for a boot that never ends');
+  });
+
+  test('an interrupted check fails as interrupted, in its step', async () => {
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(new Error('Ctrl-C')), 100);
+    const check: Check = { id: 'int', title: 'int', headline: () => 'int', plan, async run(ctx) { ctx.step('loading'); await ctx.sleep(60_000); } };
+    const result = await runCheck(check, target, () => undefined, { signal: controller.signal });
+    expect(result.reason).toMatch(/^interrupted after 0 s in loading/);
+  });
+
+  test('progress lines say the step and the time while a check runs', async () => {
+    const seen: string[] = [];
+    const check: Check = { id: 'p', title: 'p', headline: () => 'p', plan, async run(ctx) { ctx.step('step one'); await ctx.sleep(130); ctx.step('step two'); await ctx.sleep(130); } };
+    await runCheck(check, target, () => undefined, { progressMs: 50, progress: (step) => seen.push(step) });
+    expect(seen).toEqual(expect.arrayContaining(['step one', 'step two']));
+  });
+});
+
+describe('a plan\'s deadline', () => {
+  test('twice the expected time, or that plus three request timeouts, or the worst case, and half a minute', () => {
+    expect(planOf(100_000, 10_000, 'x').deadlineMs).toBe(230_000);
+    expect(planOf(10_000, 60_000, 'x').deadlineMs).toBe(220_000);
+    expect(planOf(10_000, 1_000, 'x', 500_000).deadlineMs).toBe(530_000);
   });
 });
 
@@ -84,9 +126,9 @@ describe('spread of runs and judging one run', () => {
   });
 
   test('CARBON_LABS_FAILOVER_RUNS: default 3, a whole number ≥ 1 or a clear error', () => {
-    expect(failoverRuns({})).toBe(3);
-    expect(failoverRuns({ CARBON_LABS_FAILOVER_RUNS: '5' })).toBe(5);
-    expect(() => failoverRuns({ CARBON_LABS_FAILOVER_RUNS: '0' })).toThrow('whole number ≥ 1');
+    expect(parseFailoverRuns(undefined)).toBe(3);
+    expect(parseFailoverRuns('5')).toBe(5);
+    expect(() => parseFailoverRuns('0')).toThrow('whole number ≥ 1');
   });
 
   const clean: VariantRun = {
@@ -94,7 +136,7 @@ describe('spread of runs and judging one run', () => {
     failedByMethod: { 'POST deploy': 1 }, maxLatencyMs: 80, acknowledgedWrites: 20, writesAfterFault: 10, lostAcknowledgedWrites: 0,
     duplicatedWrites: 0, unreachedWorkers: 0, unreachedInCrashWindow: 0, failbackMs: 300,
   };
-  const bounds = { rtoBoundMs: 3000, failedRequestsBound: 1 };
+  const bounds = { rtoBoundMs: 3000, failedRequestsBound: 1, afterFaultMs: 15_000 };
 
   test.each([
     ['the write the dying node held', clean, 'stop', []],
