@@ -51,8 +51,13 @@ export interface CheckResult {
 
 /** How long a check takes on a lab, before it starts: the progress lines and its deadline come from here. */
 export interface CheckPlan {
-  /** About how long it takes at the product's pace (its boots, fault windows and requests). */
+  /** About how long it takes at the product's pace: {@link floorMs} and its requests. */
   readonly expectedMs: number;
+  /**
+   * What no harness can shorten: the boots it causes, the fault windows it holds, the fixed
+   * steady and quiet spells of its loads. A run's time over its floor is the harness's own cost.
+   */
+  readonly floorMs: number;
   /** Past this it fails as timed out: the longest it may legitimately take. */
   readonly deadlineMs: number;
   /** How the figures were reached: "2 worker boots of 60 s, …". */
@@ -74,20 +79,25 @@ export const DEFAULT_CHECK_OPTIONS: CheckOptions = { failoverRuns: 3, failoverVa
  * (a node that stops answering mid-check is waited on that long, thrice), whichever is longer;
  * and half a minute for the engine's own calls.
  */
-export function planOf(expectedMs: number, requestTimeoutMs: number, why: string, worstMs = 0): CheckPlan {
-  return { expectedMs: Math.round(expectedMs), deadlineMs: Math.round(Math.max(2 * expectedMs, expectedMs + 3 * requestTimeoutMs, worstMs) + 30_000), why };
+export function planOf(p: { readonly floorMs: number; readonly workMs: number; readonly requestTimeoutMs: number; readonly why: string; readonly worstMs?: number }): CheckPlan {
+  const expectedMs = p.floorMs + p.workMs;
+  return {
+    expectedMs: Math.round(expectedMs), floorMs: Math.round(p.floorMs),
+    deadlineMs: Math.round(Math.max(2 * expectedMs, expectedMs + 3 * p.requestTimeoutMs, p.worstMs ?? 0) + 30_000), why: p.why,
+  };
 }
 
 /** The pace figures every plan is made of, in ms, from the product's timing. */
-export function paceOf(lab: LabSpec): { readonly call: number; readonly boot: (role: Role) => number; readonly timing: ProductTiming } {
+export function paceOf(lab: LabSpec): { readonly call: number; readonly propagation: number; readonly boot: (role: Role) => number; readonly timing: ProductTiming } {
   const timing = lab.product.timing;
-  // A typical REST call: a hundredth of the harness's request timeout (100 ms on the stand-in's own
-  // pace, 600 ms on a JVM's): an estimate for progress lines; deadlines allow whole timeouts.
-  return { call: timing.requestTimeoutMs / 100, boot: (role) => timing.bootSeconds[role] * 1000, timing };
+  // Estimates for the progress lines (deadlines allow whole timeouts): a REST call a 200th of the
+  // harness's request timeout (50 ms on the stand-in's own pace, 300 ms on a JVM's), a deploy's
+  // propagation a tenth of its bound.
+  return { call: timing.requestTimeoutMs / 200, propagation: timing.propagationBoundMs / 10, boot: (role) => timing.bootSeconds[role] * 1000, timing };
 }
 
 /** The shared fixture's cost, first used by whichever check needs it: login, create → deploy → subscribe, propagation. */
-export const fixtureMs = (lab: LabSpec): number => 14 * paceOf(lab).call + lab.product.timing.propagationBoundMs / 2;
+export const fixtureMs = (lab: LabSpec): number => 14 * paceOf(lab).call + paceOf(lab).propagation;
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 export { seconds as planSeconds };

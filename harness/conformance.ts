@@ -30,6 +30,8 @@ export interface ConformanceRun {
   /** What the run expected to take, and at most, before it started (the checks' plans). */
   readonly expectedMs: number;
   readonly deadlineMs: number;
+  /** What no harness can shorten: the boots the checks cause, their fault windows and fixed spells (the plans' floors). */
+  readonly floorMs: number;
   /** Seconds from `up` to every node healthy (0 when attached to a running lab). */
   readonly labStartSeconds: number;
   readonly bounds: Record<string, number | string>;
@@ -118,9 +120,10 @@ export async function runConformance(lab: LabTarget, options: RunOptions = {}): 
   const planned = planRun(lab.lab, options.checks ?? CHECKS, checkOptions);
   const due = planned.filter((p) => p.plan);
   const expectedMs = due.reduce((sum, p) => sum + p.plan!.expectedMs, 0);
+  const floorMs = due.reduce((sum, p) => sum + p.plan!.floorMs, 0);
   const deadlineMs = runDeadlineMs(lab.lab, planned);
   const timing = lab.product.timing;
-  log(`${due.length} checks on ${lab.lab.project} (${lab.product.id}${lab.product.pace ? `, ${lab.product.pace.name} pace` : ''}): expected about ${minutes(expectedMs)}, at most ${minutes(deadlineMs)} (boots ${Object.entries(timing.bootSeconds).map(([r, s]) => `${r} ${s} s`).join(', ')})`);
+  log(`${due.length} checks on ${lab.lab.project} (${lab.product.id}${lab.product.pace ? `, ${lab.product.pace.name} pace` : ''}): expected about ${minutes(expectedMs)} of which ${minutes(floorMs)} are boots and fault windows, at most ${minutes(deadlineMs)} (boots ${Object.entries(timing.bootSeconds).map(([r, s]) => `${r} ${s} s`).join(', ')})`);
   const results: CheckResult[] = [];
   const made = await provenance(lab);
   const snapshot = (complete: boolean): ConformanceRun => ({
@@ -135,6 +138,7 @@ export async function runConformance(lab: LabTarget, options: RunOptions = {}): 
     durationMs: Date.now() - started,
     expectedMs,
     deadlineMs,
+    floorMs,
     labStartSeconds: options.labStartSeconds ?? 0,
     bounds: {
       rtoBoundMs: timing.rtoBoundMs,

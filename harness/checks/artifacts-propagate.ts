@@ -20,11 +20,11 @@ export const artifactsPropagate: Check<PropagationFigures> = {
   title: `APIs deployed through the manager balancer reach every worker (${API_COUNT} APIs, full flow, deploy → first 200 per worker)`,
   headline: (f) => `p50 ${f.p50Ms ?? '?'} ms, p95 ${f.p95Ms ?? '?'} ms (bound ${f.boundMs ?? '?'} ms)`,
   plan(lab) {
-    const { call, timing } = paceOf(lab);
+    const { call, propagation, timing } = paceOf(lab);
     const bound = timing.propagationBoundMs;
     // Each API: create, revision, publish, deploy; then served everywhere, typically well inside the bound.
-    return planOf(API_COUNT * (4 * call + bound / 4) + 8 * call, timing.requestTimeoutMs, `${API_COUNT} APIs of 4 calls each, propagation bound ${bound} ms`,
-      API_COUNT * (4 * call + waitMs(bound)));
+    return planOf({ floorMs: 0, workMs: API_COUNT * (4 * call + propagation) + 8 * call, requestTimeoutMs: timing.requestTimeoutMs,
+      why: `${API_COUNT} APIs of 4 calls each, propagation bound ${bound} ms`, worstMs: API_COUNT * (4 * call + waitMs(bound)) });
   },
   async run(ctx: CheckContext<PropagationFigures>) {
     const { lab } = ctx;

@@ -27,9 +27,9 @@ export const balancersRestart: Check<BalancerRestartFigures> = {
     const { boot, timing } = paceOf(lab);
     // Nodes held down, each balancer restarted and served again, then the nodes booted again together.
     const nodesBack = Math.max(boot('manager'), boot('worker'));
-    return planOf(fixtureMs(lab) + lab.balancers.length * 5_000 + nodesBack + 5_000, timing.requestTimeoutMs,
-      `${lab.balancers.length} balancer restarts, then a manager's and a worker's boot (${nodesBack / 1000} s)`,
-      lab.balancers.length * (5_000 + timing.rtoBoundMs + 10_000) + 2 * startupBudgetSeconds(lab) * 1000);
+    return planOf({ floorMs: nodesBack, workMs: fixtureMs(lab) + lab.balancers.length * 5_000 + 5_000, requestTimeoutMs: timing.requestTimeoutMs,
+      why: `${lab.balancers.length} balancer restarts, then a manager's and a worker's boot (${nodesBack / 1000} s)`,
+      worstMs: lab.balancers.length * (5_000 + timing.rtoBoundMs + 10_000) + 2 * startupBudgetSeconds(lab) * 1000 });
   },
   headline: (f) => Object.entries(f.servingAgainMs ?? {}).map(([b, l]) => `${b}: ${Object.entries(l).map(([k, ms]) => `${k} ${ms ?? 'never'}${ms === null ? '' : ' ms'}`).join(', ')}`).join('; ') || '?',
   async run(ctx: CheckContext<BalancerRestartFigures>) {

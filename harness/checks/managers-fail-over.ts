@@ -316,12 +316,12 @@ function faultWindowMs(lab: LabSpec, v: FaultVariant): number {
  * acknowledged (overlapping a stopped or killed node's boot), and failback; the worst case waits
  * every wait out.
  */
-export function failoverPlanMs(lab: LabSpec, options: CheckOptions): { expected: number; worst: number; boots: number; windows: number } {
+export function failoverPlanMs(lab: LabSpec, options: CheckOptions): { expected: number; worst: number; boots: number; floor: number } {
   const { call, boot, timing } = paceOf(lab);
   let expected = 40 * call;
   let worst = 20 * timing.requestTimeoutMs;
   let boots = 0;
-  let windows = 0;
+  let floor = 0;
   for (const v of options.failoverVariants) {
     const window = faultWindowMs(lab, v);
     const loaded = STEADY_MS + window + AFTER_RECOVERY_MS;
@@ -331,9 +331,10 @@ export function failoverPlanMs(lab: LabSpec, options: CheckOptions): { expected:
     expected += options.failoverRuns * (loaded + back + lab.timeouts.failSeconds * 500);
     worst += options.failoverRuns * (STEADY_MS + afterFaultMs(timing) + 4 * verify + startupBudgetSeconds(lab) * 1000 + failbackWaitMs(lab));
     if (restarts(v)) boots += options.failoverRuns;
-    windows += options.failoverRuns * loaded;
+    // Steady load, the fault's window and the quiet after it, and the boot a stop or kill causes.
+    floor += options.failoverRuns * (loaded + (restarts(v) ? boot('manager') : 0));
   }
-  return { expected, worst, boots, windows };
+  return { expected, worst, boots, floor };
 }
 
 /**
@@ -352,8 +353,9 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
     plan(lab, options) {
       const chosenOptions = { ...options, failoverVariants: chosen(options) };
       const { expected, worst, boots } = failoverPlanMs(lab, chosenOptions);
-      return planOf(expected, lab.product.timing.requestTimeoutMs,
-        `${chosenOptions.failoverVariants.length} variants × ${options.failoverRuns} runs, ${boots} manager boots of ${lab.product.timing.bootSeconds.manager} s`, worst);
+      const { floor } = failoverPlanMs(lab, chosenOptions);
+      return planOf({ floorMs: floor, workMs: expected - floor, requestTimeoutMs: lab.product.timing.requestTimeoutMs,
+        why: `${chosenOptions.failoverVariants.length} variants × ${options.failoverRuns} runs, ${boots} manager boots of ${lab.product.timing.bootSeconds.manager} s`, worstMs: worst });
     },
     headline: (f) => [
       ...NODE_FAULTS.filter((v) => f[v]).map((v) => `${v}: RTO ${fmt(f[v]?.rtoMs)} ms, failed ${fmt(f[v]?.failedRequests)}, stalled ${fmt(f[v]?.stalledRequests)}, ${f[v]?.lostAcknowledgedWrites ?? '?'} lost, ${f[v]?.duplicatedWrites ?? '?'} duplicated${f[v]?.unreachedInCrashWindow ? `, ${f[v]?.unreachedInCrashWindow} deployed as the node died never reached the gateways` : ''}`),
@@ -400,8 +402,8 @@ export const managerOutageWithoutHa: Check<OutageFigures> = {
   skipReason: (lab) => (onePassive(lab) ? 'a passive manager takes over here (see managers-fail-over)' : undefined),
   plan(lab) {
     const { call, boot, timing } = paceOf(lab);
-    return planOf(fixtureMs(lab) + 3_000 + boot('manager') + 5 * call, timing.requestTimeoutMs, `3 s of outage, then the manager's boot of ${boot('manager') / 1000} s`,
-      3_000 + startupBudgetSeconds(lab) * 1000 + failbackWaitMs(lab) + 3 * timing.requestTimeoutMs);
+    return planOf({ floorMs: 3_000 + boot('manager'), workMs: fixtureMs(lab) + 5 * call, requestTimeoutMs: timing.requestTimeoutMs,
+      why: `3 s of outage, then the manager's boot of ${boot('manager') / 1000} s`, worstMs: 3_000 + startupBudgetSeconds(lab) * 1000 + failbackWaitMs(lab) + 3 * timing.requestTimeoutMs });
   },
   headline: (f) => `outage: ${f.outageWritesAccepted ?? '?'} of ${f.outageWrites ?? '?'} writes accepted, ${f.workerFailuresDuringOutage ?? '?'} of ${f.workerRequestsDuringOutage ?? '?'} worker requests failed`,
   async run(ctx: CheckContext<OutageFigures>) {

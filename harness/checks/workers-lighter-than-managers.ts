@@ -13,7 +13,7 @@ export const workersLighterThanManagers: Check<MemoryFigures> = {
   // A one-shot `docker stats` takes a sample interval (about 2 s) per container.
   plan: (lab) => {
     const containers = lab.nodes.length + lab.balancers.length + SUPPORT_SERVICES.length;
-    return planOf(containers * 2_000, lab.product.timing.requestTimeoutMs, `${containers} docker stats samples of about 2 s`);
+    return planOf({ floorMs: 0, workMs: containers * 2_000, requestTimeoutMs: lab.product.timing.requestTimeoutMs, why: `${containers} docker stats samples of about 2 s` });
   },
   async run(ctx: CheckContext<MemoryFigures>) {
     const { lab } = ctx;

@@ -45,7 +45,7 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
   plan(lab) {
     const { call, timing } = paceOf(lab);
     const writes = (workers(lab).length * 2 + 2) * 5;
-    return planOf((writes + 3) * call, timing.requestTimeoutMs, `${writes} admin writes and a login, ${call} ms a call`, (writes + 3) * timing.requestTimeoutMs / 4);
+    return planOf({ floorMs: 0, workMs: (writes + 3) * call, requestTimeoutMs: timing.requestTimeoutMs, why: `${writes} admin writes and a login, ${call} ms a call`, worstMs: (writes + 3) * timing.requestTimeoutMs / 4 });
   },
   async run(ctx: CheckContext<RejectFigures>) {
     const { lab } = ctx;

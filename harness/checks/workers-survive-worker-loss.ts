@@ -16,11 +16,11 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
   title: `Stopping or killing a worker under load fails at most ${WORKER_LOSS_FAILED_REQUESTS_BOUND} requests through the worker balancer and stalls none, and the worker serves APIs deployed while it was down`,
   skipReason: (lab) => (workers(lab).length < 2 ? 'one worker: no other takes its traffic' : undefined),
   plan(lab) {
-    const { call, boot, timing } = paceOf(lab);
+    const { call, boot, propagation, timing } = paceOf(lab);
     // Each variant: a second of load, the fault, an API deployed meanwhile (11 calls), 2 s more, the worker's boot, its catch-up.
-    const variant = 3_000 + 11 * call + boot('worker') + timing.propagationBoundMs;
-    return planOf(fixtureMs(lab) + 2 * variant, timing.requestTimeoutMs, `stop and kill, each a worker boot of ${boot('worker') / 1000} s`,
-      2 * (3_000 + 11 * timing.requestTimeoutMs / 4 + startupBudgetSeconds(lab) * 1000 + 5 * timing.propagationBoundMs));
+    return planOf({ floorMs: 2 * (3_000 + boot('worker')), workMs: fixtureMs(lab) + 2 * (11 * call + propagation), requestTimeoutMs: timing.requestTimeoutMs,
+      why: `stop and kill, each a worker boot of ${boot('worker') / 1000} s`,
+      worstMs: 2 * (3_000 + 11 * timing.requestTimeoutMs / 4 + startupBudgetSeconds(lab) * 1000 + 5 * timing.propagationBoundMs) });
   },
   headline: (f) => (['stop', 'kill'] as const).map((v) => `${v}: ${f[v]?.failedRequests ?? '?'} failed, ${f[v]?.stalledRequests ?? '?'} stalled`).join(', '),
   async run(ctx: CheckContext<WorkerLossFigures>) {

@@ -2,7 +2,13 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { sim } from '../../generator/products/sim';
-import { CheckResult, runCheck } from '../../harness/check';
+import { CheckResult, DEFAULT_CHECK_OPTIONS, runCheck } from '../../harness/check';
+
+/**
+ * A seeded fault must break the first run of the variant it breaks: one run per failover variant
+ * is enough to show that (conformance runs each several times to judge the worst).
+ */
+const SELFTEST_OPTIONS = { ...DEFAULT_CHECK_OPTIONS, failoverRuns: 1 };
 import { buildLab } from '../../generator/patterns';
 import { startLab } from '../../harness/lab-target';
 import { appliesTo, SEEDED_FAULTS, SeededFault } from '../../harness/selftest';
@@ -22,13 +28,7 @@ const chosen = SEEDED_FAULTS.filter((f) => !only || only.includes(f.id));
 
 describeDocker(`self-test: every check fails on a lab that breaks the property it checks${target === 'swarm' ? ', as swarm stacks' : ''}`, () => {
   const caught: Caught[] = [];
-  // A seeded fault must break the first run of the variant it breaks: one run per failover variant
-  // is enough to show that (conformance runs each several times to judge the worst).
-  const runs = process.env.CARBON_LABS_FAILOVER_RUNS;
-  beforeAll(() => { process.env.CARBON_LABS_FAILOVER_RUNS = '1'; });
-
   afterAll(() => {
-    if (runs === undefined) delete process.env.CARBON_LABS_FAILOVER_RUNS; else process.env.CARBON_LABS_FAILOVER_RUNS = runs;
     const dir = join(PROJECT_ROOT, 'reports', 'sim', `selftest${target === 'swarm' ? '-swarm' : ''}`);
     mkdirSync(dir, { recursive: true });
     const n = caught.filter((c) => c.caught).length;
@@ -48,7 +48,7 @@ describeDocker(`self-test: every check fails on a lab that breaks the property i
     let symptom: boolean | undefined;
     {
       await using lab = await startLab(buildLab(fault.pattern, { product: fault.product ?? sim }), { log, target, ...fault.options });
-      result = await runCheck(fault.check, lab, log);
+      result = await runCheck(fault.check, lab, log, { options: SELFTEST_OPTIONS });
       symptom = await fault.symptom?.seen(lab);
     }
     const reason = `${fault.symptom ? `${fault.symptom.what}: ${symptom ? 'seen' : 'NOT seen'}. ` : ''}${result.reason ?? ''}`;

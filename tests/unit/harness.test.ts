@@ -17,7 +17,7 @@ describe('running a check', () => {
   const dir = tempDir();
   synthLab(lab, dir, { force: true });
   const target = new LabTarget(lab, dir);
-  const plan = (): CheckPlan => planOf(1000, 1000, 'a second');
+  const plan = (): CheckPlan => planOf({ floorMs: 400, workMs: 600, requestTimeoutMs: 1000, why: 'a second' });
 
   test('a check that does not apply is skipped, not run, and says why', async () => {
     let ran = false;
@@ -76,9 +76,11 @@ describe('running a check', () => {
 
 describe('a plan\'s deadline', () => {
   test('twice the expected time, or that plus three request timeouts, or the worst case, and half a minute', () => {
-    expect(planOf(100_000, 10_000, 'x').deadlineMs).toBe(230_000);
-    expect(planOf(10_000, 60_000, 'x').deadlineMs).toBe(220_000);
-    expect(planOf(10_000, 1_000, 'x', 500_000).deadlineMs).toBe(530_000);
+    const plan = (workMs: number, requestTimeoutMs: number, worstMs?: number) => planOf({ floorMs: 0, workMs, requestTimeoutMs, why: 'x', worstMs });
+    expect(plan(100_000, 10_000).deadlineMs).toBe(230_000);
+    expect(plan(10_000, 60_000).deadlineMs).toBe(220_000);
+    expect(plan(10_000, 1_000, 500_000).deadlineMs).toBe(530_000);
+    expect(planOf({ floorMs: 60_000, workMs: 40_000, requestTimeoutMs: 1_000, why: 'x' })).toMatchObject({ expectedMs: 100_000, floorMs: 60_000 });
   });
 });
 
