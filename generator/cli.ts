@@ -13,7 +13,7 @@ import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
 import { productImages } from './products/product';
 import { BOOT_SECONDS, paceFromName, parsePace, withPace } from './products/pace';
 import { ensureImages } from './runtime/images';
-import { ContainerState, downLab, labContainers, labDirOf, labProjects, labRunning, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
+import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, labContainers, labDirOf, labProjects, labRunning, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
 import { run, runAttached } from './runtime/exec';
 import { composeDown } from './runtime/compose-cli';
@@ -233,7 +233,10 @@ export function cli(): Command {
       if (o.publish && target !== 'swarm') throw new LabError('--publish is for --target swarm (a compose lab publishes on 127.0.0.1 only)', 'make lab PATTERN=N TARGET=swarm PUBLISH=1');
       const { lab, dir } = await resolveLab(o, { create: true, canPull: true });
       await refuseResizeWhileRunning(lab);
+      // Refused before anything is written, pulled or started (a stack carries it in its image).
+      if (target === 'compose') refuseWithoutDriver(lab, dir);
       writeLab({ lab, dir }, o.force);
+      if (target === 'compose') provideDrivers(lab, dir);
       await requireDocker();
       const imagesEnv = await ensureImages(lab.product, log, { rebuildSim: o.rebuild });
       // From `compose up` (images ready) to every node healthy: compose itself waits for the

@@ -26,4 +26,10 @@ export const apim470: ProductSpec = {
   configSource: 'WSO2\'s helm-apim pattern 3 (ACP, TM, gateway), control-plane-4.7.0-1; see docs/products.md',
   additions: ['encryption-key', 'gateway-notification'],
   stopOnTerm: true,
+  // WSO2's 4.7 compose moved to MySQL 8.4 and Connector/J 9 (8.0 reached its end of life in April 2026).
+  database: {
+    image: 'mysql:8.4.9',
+    driver: { jar: 'mysql-connector-j 9.x', used: 'docker-apim v4.7.0.1 uses com.mysql:mysql-connector-j 9.7.0, from Maven Central' },
+    source: 'docker-apim v4.7.0.1 docker-compose/apim-with-analytics/docker-compose.yml:18 (mysql:8.4.9), its dockerfiles/apim/Dockerfile (MYSQL_CONNECTOR_VERSION=9.7.0)',
+  },
 };

@@ -101,8 +101,19 @@ export interface ProductSpec {
   /** `true` when the images come from a registry, `false` when `make images` builds them. */
   readonly pulled: boolean;
   readonly timing: ProductTiming;
+  /** The database WSO2's own compose runs beside this version, and the JDBC driver its nodes need. */
+  readonly database: ProductDatabase;
   /** Set on a stand-in running at a JVM's pace (`PACE=jvm`): its boots and the images it is built from. */
   readonly pace?: import('./pace').ProductPace;
+}
+
+export interface ProductDatabase {
+  /** The public MySQL image (docker-apim's compose of the version). */
+  readonly image: string;
+  /** The JDBC driver a real node needs in `drivers/` (no WSO2 image ships one): which jar, and what WSO2 uses. */
+  readonly driver: { readonly jar: string; readonly used: string };
+  /** Where WSO2 says so. */
+  readonly source: string;
 }
 
 /** The runtime of a role the product has; an error for one it has not (a model bug). */

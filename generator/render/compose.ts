@@ -15,12 +15,21 @@ type Service = NonNullable<ComposeSpecification['services']>[string];
  * the variable to the image `make images` built (see runtime/images.ts).
  */
 export const IMAGE_VARIABLES = {
-  db: { variable: 'CARBON_LABS_DB_IMAGE', public: 'mysql:8.0.36' },
-  nginx: { variable: 'CARBON_LABS_NGINX_IMAGE', public: 'nginx:1.27' },
+  db: { variable: 'CARBON_LABS_DB_IMAGE' },
+  nginx: { variable: 'CARBON_LABS_NGINX_IMAGE' },
 } as const;
+export type SupportImage = keyof typeof IMAGE_VARIABLES;
 
-const imageRef = (kind: keyof typeof IMAGE_VARIABLES) =>
-  `\${${IMAGE_VARIABLES[kind].variable}:-${IMAGE_VARIABLES[kind].public}}`;
+/** The public image of a support service: the database is the product version's own (its WSO2 compose's). */
+export const publicImage = (kind: SupportImage, product: ProductSpec): string => (kind === 'db' ? product.database.image : NGINX_PUBLIC);
+
+/** `${CARBON_LABS_DB_IMAGE:-mysql:8.0.36}`: the public image unless the CLI names the one it built. */
+export function imageRef(kind: 'db', product: ProductSpec): string;
+export function imageRef(kind: 'nginx'): string;
+export function imageRef(kind: SupportImage, product?: ProductSpec): string {
+  return `\${${IMAGE_VARIABLES[kind].variable}:-${kind === 'db' ? product!.database.image : NGINX_PUBLIC}}`;
+}
+const NGINX_PUBLIC = 'nginx:1.27';
 
 /**
  * The product image of every node and one-shot: the product's own unless a variable names another
@@ -162,8 +171,9 @@ function balancerService(lab: LabSpec, balancer: LabSpec['balancers'][number]): 
 export function truststoreService(lab: LabSpec): Service {
   const out = `/carbon-labs/${TRUST.truststore}`;
   const ca = `/carbon-labs/${TRUST.caCert}`;
-  // The managers' image: every node's image holds the same stock truststore and a keytool.
-  const stock = `${runtimeOf(lab.product, 'manager').home}/repository/resources/security/client-truststore.jks`;
+  // The managers' image: every node's image holds the same stock truststore and a keytool. Its home
+  // as the image itself says (WSO2_SERVER_HOME), so an image built elsewhere (CARBON_LABS_*_IMAGE) works too.
+  const stock = '$${WSO2_SERVER_HOME}/repository/resources/security/client-truststore.jks';
   const pass = TRUST.truststorePassword;
   // `$$` is a literal `$` for the shell (compose interpolates `$`).
   const script = [
@@ -171,7 +181,8 @@ export function truststoreService(lab: LabSpec): Service {
     `if [ ! -f ${out} ]; then`,
     `  cp ${stock} ${out}.tmp`,
     `  keytool -importcert -noprompt -trustcacerts -alias ${TRUST.caAlias} -file ${ca} -keystore ${out}.tmp -storepass ${pass}`,
-    `  chmod 644 ${out}.tmp && mv ${out}.tmp ${out}`,
+    // Owned by whoever owns the lab folder, not root: the user can remove it to have it made again.
+    `  chmod 644 ${out}.tmp && chown "$$(stat -c %u:%g /carbon-labs/${TRUST.certsDir})" ${out}.tmp && mv ${out}.tmp ${out}`,
     `  echo "made ${TRUST.truststore}: ${stock} of the image plus the lab CA (alias ${TRUST.caAlias})"`,
     'fi',
     `want=$$(keytool -printcert -file ${ca} | sed -n 's/^.*SHA256: //p')`,
@@ -193,8 +204,8 @@ export function truststoreService(lab: LabSpec): Service {
 }
 
 /** The database on every target: MySQL (or the offline MariaDB), sized for every node's pools. */
-export const DB_BASE: Service = {
-  image: imageRef('db'),
+export const dbBase = (product: ProductSpec): Service => ({
+  image: imageRef('db', product),
   environment: { MYSQL_ROOT_PASSWORD: DB.rootPassword },
   command: [`--max-connections=${DB_MAX_CONNECTIONS}`],
   healthcheck: {
@@ -202,7 +213,7 @@ export const DB_BASE: Service = {
     test: ['CMD-SHELL', `mysqladmin ping -h 127.0.0.1 -uroot -p${DB.rootPassword} --silent && test -f ${DB.readyFlag}`],
     interval: '1s', timeout: '5s', retries: 10, start_period: '120s',
   },
-};
+});
 
 export const BACKEND_BASE: Service = { image: imageRef('nginx') };
 
@@ -215,7 +226,7 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
   services.dbscripts = {
     image: productImage(lab, 'manager'),
     entrypoint: ['/bin/sh', '-c'],
-    command: [`cp -R "${runtimeOf(lab.product, 'manager').home}/dbscripts/." /dbscripts/`],
+    command: ['cp -R "$${WSO2_SERVER_HOME}/dbscripts/." /dbscripts/'],
     user: 'root',
     network_mode: 'none',
     volumes: [{ type: 'volume', source: 'dbscripts', target: '/dbscripts' }],
@@ -223,7 +234,7 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
   };
   services.truststore = truststoreService(lab);
   services.db = {
-    ...DB_BASE,
+    ...dbBase(lab.product),
     mem_limit: DB_MEMORY_LIMIT,
     volumes: [
       { type: 'bind', source: './db/init', target: '/docker-entrypoint-initdb.d', read_only: true },

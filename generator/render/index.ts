@@ -93,7 +93,7 @@ export function renderLab(lab: LabSpec): GeneratedFile[] {
     { path: 'db/init/00-carbon-labs.sh', content: renderDbInit(marker), executable: true },
     { path: 'backend/nginx.conf', content: renderBackendConf(lab, marker) },
     { path: `${TRUST.truststoreDir}/README.md`, content: `<!-- ${marker} -->\n\`client-truststore.jks\` is made here at \`up\` by the \`truststore\` one-shot: the product image's own truststore plus the lab CA (\`certs/ca.crt\`, alias \`${TRUST.caAlias}\`), with the image's keytool. It is mounted into every node at \`repository/resources/security/\` and kept across runs; remove it to have it made again.\n` },
-    { path: 'drivers/README.md', content: `<!-- ${marker} -->\nPut the MySQL JDBC driver (mysql-connector-j 8.x jar) here for the real product; the stand-in needs none.\n` },
+    { path: 'drivers/README.md', content: `<!-- ${marker} -->\nPut the MySQL JDBC driver here for the real product: a ${lab.product.database.driver.jar} jar (${lab.product.database.driver.used}; ${lab.product.database.source}). No WSO2 image ships one; \`make lab\` refuses a real-product lab without it. The stand-in needs none.\n` },
     ...lab.balancers.map((b) => ({ path: `nginx/${b.name}.conf`, content: renderBalancerConf(lab, b, marker) })),
     ...lab.nodes.map((n) => ({
       path: `nodes/${n.name}/repository/conf/deployment.toml`,

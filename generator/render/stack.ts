@@ -2,7 +2,7 @@ import type { ComposeSpecification } from 'docker-compose';
 import type { Attachment, BalancerSpec, LabSpec, NetworkName, NodeSpec, PublishedPort, Role } from '../model/lab';
 import { SUPPORT_SERVICES, TRUST } from '../model/lab';
 import { ARTIFACT_VOLUME, CONFIG_VOLUME } from '../products/product';
-import { BACKEND_BASE, BALANCER_BASE, DB_BASE, DB_MEMORY_LIMIT, IMAGE_VARIABLES, NODE_MEMORY, nodeBase } from './compose';
+import { BACKEND_BASE, BALANCER_BASE, dbBase, DB_MEMORY_LIMIT, imageRef, NODE_MEMORY, nodeBase } from './compose';
 
 type Service = NonNullable<ComposeSpecification['services']>[string];
 
@@ -88,7 +88,7 @@ export function renderStack(lab: LabSpec): ComposeSpecification {
   const [db, backend] = SUPPORT_SERVICES;
 
   services.db = {
-    ...DB_BASE,
+    ...dbBase(lab.product),
     networks: networksOf(db.attachments),
     volumes: [{ type: 'volume', source: 'db-data', target: '/var/lib/mysql' }],
     configs: [
@@ -197,7 +197,7 @@ export function renderAccess(lab: LabSpec): ComposeSpecification {
   return {
     name: `${lab.project}-access`,
     services: Object.fromEntries(ACCESS_SIDES.map((side) => [side.service, {
-      image: `\${${IMAGE_VARIABLES.nginx.variable}:-${IMAGE_VARIABLES.nginx.public}}`,
+      image: imageRef('nginx'),
       volumes: [{ type: 'bind', source: `./${side.service}.conf`, target: '/etc/nginx/nginx.conf', read_only: true }],
       networks: [side.network],
       ports: routes.filter((r) => r.side === side).map((r) => ({

@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../paths';
 import type { ProductSpec } from '../products/product';
 import { productImages, productRoles, runtimeOf } from '../products/product';
 import { standInOf } from '../products';
-import { IMAGE_VARIABLES } from '../render/compose';
+import { IMAGE_VARIABLES, publicImage as publicImageOf } from '../render/compose';
 import { imagePresent, tryPull } from './docker';
 import { run } from './exec';
 
@@ -46,8 +46,8 @@ async function ensureLocalBase(log: Log): Promise<string> {
 }
 
 /** Public image if present or pullable, else the locally built equivalent (rebuilt when stale). */
-async function chooseSupportImage(kind: keyof typeof LOCAL_IMAGES, log: Log): Promise<string> {
-  const publicImage = IMAGE_VARIABLES[kind].public;
+async function chooseSupportImage(kind: keyof typeof LOCAL_IMAGES, product: ProductSpec, log: Log): Promise<string> {
+  const publicImage = publicImageOf(kind, product);
   const local = LOCAL_IMAGES[kind];
   const dir = join(ROOT, local.dir);
   // Its own files and the base's script: a new base (another package) makes it again.
@@ -225,8 +225,8 @@ export async function ensureImages(product: ProductSpec, log: Log, options: { re
   }
   const env: Record<string, string> = {};
   for (const kind of Object.keys(LOCAL_IMAGES) as (keyof typeof LOCAL_IMAGES)[]) {
-    const image = await chooseSupportImage(kind, log);
-    if (image !== IMAGE_VARIABLES[kind].public) log(`using ${image} for ${kind} (${IMAGE_VARIABLES[kind].public} cannot be pulled here)`);
+    const image = await chooseSupportImage(kind, product, log);
+    if (image !== publicImageOf(kind, product)) log(`using ${image} for ${kind} (${publicImageOf(kind, product)} cannot be pulled here)`);
     env[IMAGE_VARIABLES[kind].variable] = image;
   }
   return env;

@@ -21,17 +21,28 @@ export function readLabEnv(dir: string): Record<string, string> {
 
 /**
  * Copies the JDBC driver jars from `CARBON_LABS_DRIVERS` (a folder) into the lab's `drivers/`, and
- * warns when a real-product lab has none: without it the product cannot reach MySQL.
+ * refuses a real-product lab that has none, before anything starts: no WSO2 image ships a MySQL
+ * driver, and without it every node fails its datasources and stays unhealthy for its whole start
+ * period (docs/products.md, "JDBC driver").
  */
-export function provideDrivers(dir: string, needed: boolean, log: Log): void {
+export function provideDrivers(lab: LabSpec, dir: string): void {
+  refuseWithoutDriver(lab, dir);
   const source = process.env.CARBON_LABS_DRIVERS;
   const target = join(dir, 'drivers');
-  if (source && existsSync(source)) {
-    for (const jar of readdirSync(source).filter((f) => f.endsWith('.jar'))) copyFileSync(join(source, jar), join(target, jar));
-  }
-  if (needed && !readdirSync(target).some((f) => /^mysql-connector.*\.jar$/.test(f))) {
-    log(`warning: ${target} has no mysql-connector-j jar; the real product cannot reach MySQL without it (put one there, or set CARBON_LABS_DRIVERS to a folder holding it)`);
-  }
+  if (source) for (const jar of readdirSync(source).filter((f) => f.endsWith('.jar'))) copyFileSync(join(source, jar), join(target, jar));
+}
+
+const hasDriver = (folder: string) => existsSync(folder) && readdirSync(folder).some((f) => /^mysql-connector.*\.jar$/.test(f));
+
+/** The refusal of {@link provideDrivers}, before anything is written: neither the lab's `drivers/` nor `CARBON_LABS_DRIVERS` holds a driver. */
+export function refuseWithoutDriver(lab: LabSpec, dir: string): void {
+  const source = process.env.CARBON_LABS_DRIVERS;
+  const { jar, used } = lab.product.database.driver;
+  if (source && !existsSync(source)) throw new LabError(`CARBON_LABS_DRIVERS=${source} is no folder`, `a folder holding a ${jar} jar`);
+  const target = join(dir, 'drivers');
+  if (!lab.product.pulled || hasDriver(target) || (source && hasDriver(source))) return;
+  throw new LabError(`${lab.product.id}'s nodes cannot reach MySQL without a JDBC driver, and no WSO2 image ships one: ${target} has no mysql-connector*.jar`,
+    `put a ${jar} jar there (${used}), or set CARBON_LABS_DRIVERS to a folder holding one, then make lab ${makeArgs(lab)}`);
 }
 
 /**
@@ -44,8 +55,8 @@ export async function prepareLab(lab: LabSpec, dir: string, log: Log): Promise<v
   if (published && Number(published) !== portalPort(lab)) {
     log(`warning: ADMIN_HTTPS_PORT is ${published} in ${join(dir, '.env')}, but the managers' proxyPort is ${portalPort(lab)}: portal logins will redirect to port ${portalPort(lab)}. Set proxyPort = ${published} in ${join(dir, 'nodes', '<manager>', 'repository', 'conf', 'deployment.toml')} (your edit is kept)`);
   }
+  provideDrivers(lab, dir);
   await ensureTrustChain(lab, dir, log);
-  provideDrivers(dir, lab.product.pulled, log);
 }
 
 export interface ContainerState {

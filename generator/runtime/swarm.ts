@@ -151,7 +151,9 @@ async function runOneShots(lab: LabSpec, dir: string, env: Record<string, string
   const made = await run('docker', ['run', '--rm', '--network', 'none', '--user', 'root', '--entrypoint', '/bin/sh', ...binds, image, '-c', (truststore.command as string[])[0].replace(/\$\$/g, '$')], { timeoutMs: 120_000 });
   if (made.code !== 0) throw new LabError(`the truststore one-shot failed:\n${(made.stderr || made.stdout).trim()}`);
 
-  const home = runtimeOf(lab.product, 'manager').home;
+  // The image's own home (an image built elsewhere may have another than the product's).
+  const imageEnv = await run('docker', ['image', 'inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', image], { timeoutMs: 30_000 });
+  const home = /^WSO2_SERVER_HOME=(.+)$/m.exec(imageEnv.stdout)?.[1] ?? runtimeOf(lab.product, 'manager').home;
   const created = await run('docker', ['create', image], { timeoutMs: 60_000 });
   if (created.code !== 0) throw new LabError(`docker create ${image} failed: ${created.stderr.trim()}`);
   const id = created.stdout.trim();

@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { createServer, Server } from 'net';
 import { join } from 'path';
 import { NAMED_SLOTS } from '../../generator/model/lab';
@@ -14,7 +14,7 @@ import { tempDir } from '../support/labs';
 const CLI = join(PROJECT_ROOT, 'dist', 'generator', 'cli.js');
 
 function cli(args: string[], cwd: string) {
-  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8' });
+  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -175,6 +175,21 @@ describe('carbon-labs CLI', () => {
     const file = join(dir, '.env');
     writeFileSync(file, readFileSync(file, 'utf8').replace(/^ADMIN_HTTPS_PORT=.*$/m, 'ADMIN_HTTPS_PORT="25443"  # moved'));
     expect(readLabEnv(dir).ADMIN_HTTPS_PORT).toBe('25443');
+  });
+
+  test('up of a real product without a JDBC driver stops at once, naming where the jar goes and which one; with one it goes on', () => {
+    const cwd = tempDir();
+    const refused = cli(['up', '--pattern', '3', '--product', 'apim-4.7.0'], cwd);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringContaining(`apim-4.7.0's nodes cannot reach MySQL without a JDBC driver, and no WSO2 image ships one: ${join(cwd, 'labs/apim-4.7.0/pattern-3/drivers')} has no mysql-connector*.jar. Try: put a mysql-connector-j 9.x jar there (docker-apim v4.7.0.1 uses com.mysql:mysql-connector-j 9.7.0, from Maven Central)`)]);
+    expect(existsSync(join(cwd, 'labs'))).toBe(false);
+    const jars = join(cwd, 'jars');
+    mkdirSync(jars);
+    writeFileSync(join(jars, 'mysql-connector-j-9.7.0.jar'), 'not a real jar');
+    const r = spawnSync('node', [CLI, 'up', '--pattern', '3', '--product', 'apim-4.7.0'], { cwd, encoding: 'utf8', env: { ...process.env, CARBON_LABS_DRIVERS: jars }, timeout: 120_000 });
+    // Past the driver: it stops at the images (no registry here) or the engine, not the driver.
+    expect(r.stderr).not.toContain('without a JDBC driver');
+    expect(existsSync(join(cwd, 'labs/apim-4.7.0/pattern-3/drivers/mysql-connector-j-9.7.0.jar'))).toBe(true);
   });
 
   test('a host port already in use is named with the variable and the file to change', async () => {

@@ -73,13 +73,17 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
       // Gateways wait for the control planes (startup sync) and the traffic managers (throttling).
       if (node.role === 'worker') for (const n of lab.nodes.filter((x) => x.role !== 'worker')) expect(service.depends_on[n.name]).toEqual({ condition: 'service_healthy' });
     }
-    expect(compose.services.db.image).toBe('${CARBON_LABS_DB_IMAGE:-mysql:8.0.36}');
-    const home = runtimeOf(product, 'manager').home;
+    // The database WSO2's compose runs beside the version: MySQL 8.4 from 4.7 on.
+    expect(compose.services.db.image).toBe(`\${CARBON_LABS_DB_IMAGE:-${product.version.endsWith('4.7.0') ? 'mysql:8.4.9' : 'mysql:8.0.36'}}`);
+    // The one-shots find the product under the image's own home (an image built elsewhere may have another).
+    const home = '$${WSO2_SERVER_HOME}';
     expect(compose.services.dbscripts.command[0]).toContain(`${home}/dbscripts/.`);
     // The product image's own truststore and keytool, the lab CA added; no network, then done.
     expect(compose.services.truststore).toMatchObject({ image: compose.services['manager-1'].image, network_mode: 'none', restart: 'no' });
     expect(compose.services.truststore.command[0]).toContain('keytool -importcert -noprompt -trustcacerts -alias carbon-labs-ca -file /carbon-labs/certs/ca.crt');
     expect(compose.services.truststore.command[0]).toContain(`cp ${home}/repository/resources/security/client-truststore.jks`);
+    // Owned by the lab folder's owner, not root.
+    expect(compose.services.truststore.command[0]).toContain('chown "$$(stat -c %u:%g /carbon-labs/certs)"');
     expect(compose.services.backend.expose).toEqual(['8080']);
     expect(compose.services.db.command).toEqual(['--max-connections=1000']);
     // Real-JVM sizing: the whole lab fits 16 GB; a worker's heap and limit are below a manager's.
