@@ -215,5 +215,5 @@ export async function checkLab(request: LabRequest, options: RunOptions = {}): P
   const started = Date.now();
   await using lab = await openLab(request.lab, log, request.target);
   const labStartSeconds = lab instanceof StartedLab ? (Date.now() - started) / 1000 : 0;
-  return runConformance(lab, { ...options, labStartSeconds });
+  return await runConformance(lab, { ...options, labStartSeconds });
 }
