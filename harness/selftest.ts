@@ -1,6 +1,6 @@
 import type { LabSpec, PatternId } from '../generator/model/lab';
 import { sharedBalancer, slotOf } from '../generator/patterns/common';
-import type { Check } from './check';
+import type { Check, CheckResult } from './check';
 import { checkById } from './checks';
 import { failoverCheck } from './checks/managers-fail-over';
 import { sim } from '../generator/products/sim';
@@ -19,6 +19,11 @@ export interface SeededFault {
   readonly id: string;
   readonly description: string;
   readonly check: Check;
+  /**
+   * The failure the fault must cause, matched against the check's reason: a check that fails for
+   * another reason (a setup time-out, another problem) has not caught it.
+   */
+  readonly because: RegExp;
   readonly pattern: PatternId;
   /** The stand-in product the broken lab runs (default `sim`, the 4.3.0 stand-in). */
   readonly product?: ProductSpec;
@@ -27,6 +32,16 @@ export interface SeededFault {
   readonly symptom?: { readonly what: string; seen(lab: LabTarget): Promise<boolean> };
   /** Where the break can exist (default both): some live in one target's own files. */
   readonly targets?: readonly Target[];
+}
+
+/** Whether a check's result caught a seeded fault, and why (or why not), as the self-test report says it. */
+export function judgeCatch(fault: Pick<SeededFault, 'because' | 'symptom'>, result: Pick<CheckResult, 'status' | 'reason'>, symptomSeen?: boolean): { caught: boolean; why: string } {
+  const symptom = fault.symptom ? `${fault.symptom.what}: ${symptomSeen ? 'seen' : 'NOT seen'}. ` : '';
+  if (result.status !== 'failed') return { caught: false, why: `${symptom}the check ${result.status}, it did not fail` };
+  const reason = result.reason ?? '';
+  if (!fault.because.test(reason)) return { caught: false, why: `${symptom}the check failed for another reason than ${fault.because} (a time-out or another problem): ${reason}` };
+  if (fault.symptom && !symptomSeen) return { caught: false, why: `${symptom}${reason}` };
+  return { caught: true, why: `${symptom}failed as declared (${fault.because}): ${reason}` };
 }
 
 /** Whether a seeded fault applies to a lab of that target. */
@@ -49,12 +64,12 @@ function withBalancers(lab: LabSpec, balancers: LabSpec['balancers']): LabSpec {
 
 export const SEEDED_FAULTS: readonly SeededFault[] = [
   {
-    id: 'worker-accepts-writes', pattern: 3, check: checkById('workers-reject-admin-writes'),
+    id: 'worker-accepts-writes', because: /workers accepted admin writes: .*on worker-1 /, pattern: 3, check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 accepts admin writes (SIM_FAULT_WORKER_ACCEPTS_WRITES)',
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_WORKER_ACCEPTS_WRITES: 'true' }) })] },
   },
   {
-    id: 'worker-not-in-worker-mode', pattern: 3, check: checkById('workers-reject-admin-writes'),
+    id: 'worker-not-in-worker-mode', because: /workers accepted admin writes: SOAP addUser on worker-1 servlet/, pattern: 3, check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 without [system.parameter] workerNode = "true": its SOAP admin services take writes',
     options: {
       faults: [files((dir) => {
@@ -66,7 +81,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     },
   },
   {
-    id: 'worker-with-control-plane-profile', pattern: 3, check: checkById('workers-reject-admin-writes'),
+    id: 'worker-with-control-plane-profile', because: /workers accepted admin writes: .*on worker-1 servlet/, pattern: 3, check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 started with PROFILE_NAME=control-plane (it keeps the admin webapps)',
     options: { faults: [compose({ 'worker-1': env({ PROFILE_NAME: 'control-plane' }) }, ['worker-1'])] },
     // It keeps worker-1 unhealthy: on a stack Swarm replaces such a task again and again, so the
@@ -80,23 +95,24 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     pattern: i === 0 ? 3 : 1,
     product,
     check: checkById('workers-reject-admin-writes'),
+    because: /workers accepted admin writes: .*on worker-1 servlet/,
     description: `${product.id}: worker-1 started from the API Control Plane image instead of the Universal Gateway's (since 4.5.0 there are no profiles: the image is the role)`,
     options: { faults: [compose({ 'worker-1': { image: product.roles.manager.image } }, ['worker-1'])] },
     // Unhealthy too (see above): compose only.
     targets: ['compose'],
   })),
   {
-    id: 'gateway-ignores-deploy-events', pattern: 3, check: checkById('artifacts-propagate'),
+    id: 'gateway-ignores-deploy-events', because: /never served by worker-1: .*never served by worker-2/, pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the gateways drop deploy events (SIM_FAULT_IGNORE_DEPLOY_EVENTS)',
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }), 'worker-2': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }) })] },
   },
   {
-    id: 'slow-propagation', pattern: 3, check: checkById('artifacts-propagate'),
+    id: 'slow-propagation', because: /propagation slower than the bound of \d+ ms: worker-2 took/, pattern: 3, check: checkById('artifacts-propagate'),
     description: `worker-2 pulls a deployed API ${ARTIFACTS_BOUND_FAULT_DELAY_MS} ms late (SIM_FAULT_PROPAGATION_DELAY_MS), above the bound`,
     options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_PROPAGATION_DELAY_MS: String(ARTIFACTS_BOUND_FAULT_DELAY_MS) }) })] },
   },
   {
-    id: 'truststore-without-lab-ca', pattern: 3, check: checkById('artifacts-propagate'),
+    id: 'truststore-without-lab-ca', because: /never served by worker-/, pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the nodes get the image\'s stock client-truststore.jks, without the lab CA (the truststore one-shot skips the import)',
     options: {
       faults: [compose({ truststore: { command: [`cp ${STOCK_TRUSTSTORE} /carbon-labs/${TRUST.truststore} && chmod 644 /carbon-labs/${TRUST.truststore}`] } }, ['worker-1', 'worker-2'])],
@@ -114,24 +130,24 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     },
   },
   {
-    id: 'manager-state-in-memory', pattern: 2, check: checkById('managers-fail-over'),
+    id: 'manager-state-in-memory', because: /acknowledged writes lost|never reached a worker/, pattern: 2, check: checkById('managers-fail-over'),
     description: 'the managers keep APIs in memory, not in the database (SIM_FAULT_STATE_IN_MEMORY)',
     options: { faults: [compose({ 'manager-1': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }), 'manager-2': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }) })] },
   },
   {
-    id: 'no-backup-server', pattern: 2, check: checkById('managers-fail-over'),
+    id: 'no-backup-server', because: /(RTO \d+(\.\d+)? ms .* above the bound|no request succeeded|requests failed)/, pattern: 2, check: checkById('managers-fail-over'),
     description: 'the balancer lists manager-1 only: manager-2 is not its backup',
     options: {
       faults: [model((lab) => withBalancers(lab, lab.balancers.map((b) => ({ ...b, upstreams: b.upstreams.map((u) => (u.name === 'managers' ? { ...u, servers: u.servers.filter((s) => !s.backup) } : u)) }))))],
     },
   },
   {
-    id: 'nginx-default-timeouts', pattern: 2, check: checkById('managers-fail-over'),
+    id: 'nginx-default-timeouts', because: /RTO \d+(\.\d+)? ms .* above the bound/, pattern: 2, check: checkById('managers-fail-over'),
     description: 'the balancer with NGINX\'s default timeouts (60 s to connect, 60 s to read): a stopped or cut-off manager stalls requests',
     options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, overlayConnectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
   },
   {
-    id: 'manager-gives-up-on-database', pattern: 2, check: failoverCheck(['db-partition']),
+    id: 'manager-gives-up-on-database', because: /db-partition run 1 of 1: .*requests failed/, pattern: 2, check: failoverCheck(['db-partition']),
     description: 'the managers\' JDBC URLs carry socketTimeout=500: cut off the database, the active one answers 500s at once, which the balancer passes on instead of failing over',
     options: {
       faults: [files((dir) => {
@@ -146,7 +162,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     },
   },
   {
-    id: 'worker-balancer-routed-to-managers', pattern: 3, check: checkById('workers-survive-worker-loss'),
+    id: 'worker-balancer-routed-to-managers', because: /took no share of the worker listener's traffic/, pattern: 3, check: checkById('workers-survive-worker-loss'),
     description: 'lb-worker sends API traffic to the managers instead of the workers',
     options: {
       faults: [model((lab) => withBalancers(lab, lab.balancers.map((b) => (b.name !== 'lb-worker' ? b : {
@@ -154,13 +170,24 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
       }))))],
     },
   },
+  // Every worker counts: on each pattern, a worker balancer that leaves worker-2 out of its rotation.
+  ...([1, 2, 3] as const).map((pattern): SeededFault => ({
+    id: `worker-left-out-p${pattern}`, pattern, check: checkById('workers-survive-worker-loss'),
+    because: /worker-2 took no share of the worker listener's traffic/,
+    description: `the worker balancer of pattern ${pattern} sends API traffic to worker-1 only (worker-2 left out of its upstreams)`,
+    options: {
+      faults: [model((lab) => withBalancers(lab, lab.balancers.map((b) => ({
+        ...b, upstreams: b.upstreams.map((u) => (u.name === 'managers' ? u : { ...u, servers: u.servers.filter((x) => x.node !== 'worker-2') })),
+      }))))],
+    },
+  })),
   {
-    id: 'ack-before-commit', pattern: 3, check: checkById('database-restart'),
+    id: 'ack-before-commit', because: /writes acknowledged around the restart are gone/, pattern: 3, check: checkById('database-restart'),
     description: 'the managers answer 201 for a new API before the database stored it (SIM_FAULT_ACK_BEFORE_COMMIT)',
     options: { faults: [compose({ 'manager-1': env({ SIM_FAULT_ACK_BEFORE_COMMIT: 'true' }), 'manager-2': env({ SIM_FAULT_ACK_BEFORE_COMMIT: 'true' }) })] },
   },
   {
-    id: 'balancer-upstreams-by-name', pattern: 3, check: checkById('balancers-restart'),
+    id: 'balancer-upstreams-by-name', because: /lb-worker restarted with .* its worker listener never served again/, pattern: 3, check: checkById('balancers-restart'),
     description: 'lb-worker\'s upstream servers changed to names (worker-1:8243) on the running lab: NGINX will not start again while a worker is down',
     options: {
       faults: [{ kind: 'live', apply: async (lab) => {
@@ -175,7 +202,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     targets: ['compose'],
   },
   {
-    id: 'balancer-without-re-resolution', pattern: 3, check: checkById('balancers-restart'),
+    id: 'balancer-without-re-resolution', because: /lb-worker restarted with .* its worker listener never served again/, pattern: 3, check: checkById('balancers-restart'),
     description: 'lb-worker of the running stack given plain upstream names (worker-1:8243) instead of its start script\'s tokens: NGINX resolves them once and will not start again while a worker has no task',
     options: {
       faults: [{ kind: 'live', apply: async (lab) => {
@@ -189,19 +216,19 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     targets: ['swarm'],
   },
   {
-    id: 'manager-on-public', pattern: 3, check: checkById('managers-unreachable-from-public'),
+    id: 'manager-on-public', because: /reachable from public: https:\/\/(manager-1|10\.[\d.]+):9443/, pattern: 3, check: checkById('managers-unreachable-from-public'),
     description: 'manager-1 is attached to the public network',
     options: {
       faults: [model((lab) => ({ ...lab, nodes: lab.nodes.map((n) => (n.name === 'manager-1' ? { ...n, attachments: [...n.attachments, { network: 'public', host: 11 }] } : n)) }))],
     },
   },
   {
-    id: 'heavy-worker', pattern: 3, check: checkById('workers-lighter-than-managers'),
+    id: 'heavy-worker', because: /a worker is not lighter than a manager: worker-1/, pattern: 3, check: checkById('workers-lighter-than-managers'),
     description: 'worker-1 holds 256 MB it does not need (SIM_FAULT_MEMORY_BALLAST_MB)',
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_MEMORY_BALLAST_MB: '256' }) })] },
   },
   {
-    id: 'shared-balancer-in-pattern-3', pattern: 3, check: checkById('admin-load-isolation'),
+    id: 'shared-balancer-in-pattern-3', because: /worker requests failed while lb was saturated|p99 .* while lb was saturated, above the bound/, pattern: 3, check: checkById('admin-load-isolation'),
     description: 'pattern 3 with one balancer for both sub-domains (admin and API traffic share it)',
     options: {
       faults: [model((lab) => withBalancers(lab, [sharedBalancer(

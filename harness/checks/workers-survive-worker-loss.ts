@@ -7,13 +7,31 @@ import { workers } from '../../generator/model/lab';
 /** Failed requests the lab may lose when a worker is stopped or killed (NGINX retries on the other). */
 export const WORKER_LOSS_FAILED_REQUESTS_BOUND = 0;
 
+/** Requests through the worker balancer before any fault, to see each worker's share of them. */
+const SHARE_REQUESTS = 60;
+/**
+ * A worker takes a share when it serves at least half its even part of the balancer's requests
+ * (round robin gives each exactly its part; half leaves room for a retry or a slow start).
+ */
+export function sharesMissing(served: Readonly<Record<string, number>>, workerNames: readonly string[], requests: number): string[] {
+  const fair = requests / workerNames.length;
+  return workerNames.filter((w) => (served[w] ?? 0) < fair / 2).map((w) => `${w} took no share of the worker listener's traffic (${served[w] ?? 0} of ${requests} requests, an even part is ${fair.toFixed(0)})`);
+}
+
 /** Losing a worker costs no API traffic, and a worker that was down catches up on what it missed. */
 type LossFigures = { requests: number; failedRequests: number; stalledRequests: number; rtoMs: number; maxLatencyMs: number; caughtUpMs: number | null };
-export type WorkerLossFigures = { failedRequestsBound: number; stop: LossFigures; kill: LossFigures };
+export type WorkerLossFigures = {
+  failedRequestsBound: number;
+  /** Requests each worker served through the worker balancer before any fault. */
+  servedBy: Record<string, number>;
+  /** The worker lost: the one that served most (losing it costs the most traffic, so it is the hardest case). */
+  victim: string;
+  stop: LossFigures; kill: LossFigures;
+};
 
 export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
   id: 'workers-survive-worker-loss',
-  title: `Stopping or killing a worker under load fails at most ${WORKER_LOSS_FAILED_REQUESTS_BOUND} requests through the worker balancer and stalls none, and the worker serves APIs deployed while it was down`,
+  title: `Every worker takes a share of the worker balancer's traffic; stopping or killing the busiest worker under load fails at most ${WORKER_LOSS_FAILED_REQUESTS_BOUND} requests through the worker balancer and stalls none, and the worker serves APIs deployed while it was down`,
   skipReason: (lab) => (workers(lab).length < 2 ? 'one worker: no other takes its traffic' : undefined),
   plan(lab) {
     const { call, boot, propagation, timing } = paceOf(lab);
@@ -22,14 +40,27 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
       why: `stop and kill, each a worker boot of ${boot('worker') / 1000} s`,
       worstMs: 2 * (3_000 + 11 * timing.requestTimeoutMs / 4 + startupBudgetSeconds(lab) * 1000 + 5 * timing.propagationBoundMs) });
   },
-  headline: (f) => (['stop', 'kill'] as const).map((v) => `${v}: ${f[v]?.failedRequests ?? '?'} failed, ${f[v]?.stalledRequests ?? '?'} stalled`).join(', '),
+  headline: (f) => `served by ${Object.entries(f.servedBy ?? {}).map(([w, n]) => `${w} ${n}`).join(', ') || '?'}; ${f.victim ?? '?'} lost: ${(['stop', 'kill'] as const).map((v) => `${v}: ${f[v]?.failedRequests ?? '?'} failed, ${f[v]?.stalledRequests ?? '?'} stalled`).join(', ')}`,
   async run(ctx: CheckContext<WorkerLossFigures>) {
     const { lab } = ctx;
-    const victim = lab.workers[lab.workers.length - 1].name;
     const api = await ctx.deployedApi();
     const client = await ctx.managerClient();
     const http = lab.http(lab.apiUrl());
     ctx.figures.failedRequestsBound = WORKER_LOSS_FAILED_REQUESTS_BOUND;
+    ctx.step(`${SHARE_REQUESTS} requests through ${lab.workerBalancer}: each worker's share`);
+    const servedBy: Record<string, number> = Object.fromEntries(lab.workers.map((w) => [w.name, 0]));
+    for (let i = 0; i < SHARE_REQUESTS; i++) {
+      ctx.alive();
+      const e = await invoke(http, api.context, api.version, api.token);
+      if (e.status !== 200) ctx.record(e);
+      const by = e.status === 200 ? e.upstream ?? 'no upstream header' : `status ${e.status}`;
+      servedBy[by] = (servedBy[by] ?? 0) + 1;
+    }
+    ctx.figures.servedBy = servedBy;
+    const unshared = sharesMissing(servedBy, lab.workers.map((w) => w.name), SHARE_REQUESTS);
+    if (unshared.length) throw new CheckFailure(`${unshared.join('; ')}: ${JSON.stringify(servedBy)}`, [lab.workerBalancer]);
+    const victim = lab.workers.map((w) => w.name).reduce((a, b) => (servedBy[b] > servedBy[a] ? b : a));
+    ctx.figures.victim = victim;
     const problems: string[] = [];
     for (const variant of ['stop', 'kill'] as const) {
       ctx.step(`${variant} of ${victim} under load`);

@@ -10,6 +10,8 @@ import { parseFailoverRuns, FaultVariant, runProblems, VariantRun } from '../../
 import { tempDir } from '../support/labs';
 import { NODE_FAULTS, parseFaults } from '../../harness/faults';
 import { timelineSvg } from '../../harness/report/plots';
+import { sharesMissing } from '../../harness/checks/workers-survive-worker-loss';
+import { judgeCatch, SEEDED_FAULTS } from '../../harness/selftest';
 
 /** The pure parts of the harness: check outcomes, skips and percentiles, without Docker. */
 describe('running a check', () => {
@@ -187,5 +189,37 @@ describe('timeline plots', () => {
     const at = names.map((n) => svg.indexOf(`>${n}<`));
     expect(at.every((i) => i > 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
+  });
+});
+
+describe('every worker counts (sharesMissing)', () => {
+  test('round robin over two workers: both take a share', () => {
+    expect(sharesMissing({ 'worker-1': 30, 'worker-2': 30 }, ['worker-1', 'worker-2'], 60)).toEqual([]);
+  });
+  test('a worker left out of the rotation, or served under half its even part, is named', () => {
+    expect(sharesMissing({ 'worker-1': 60 }, ['worker-1', 'worker-2'], 60)).toEqual(["worker-2 took no share of the worker listener's traffic (0 of 60 requests, an even part is 30)"]);
+    expect(sharesMissing({ 'worker-1': 46, 'worker-2': 14 }, ['worker-1', 'worker-2'], 60)).toHaveLength(1);
+    expect(sharesMissing({ 'manager-1': 60 }, ['worker-1', 'worker-2'], 60)).toHaveLength(2);
+  });
+});
+
+describe('a seeded fault is caught for the reason it declares (judgeCatch)', () => {
+  const fault = SEEDED_FAULTS.find((f) => f.id === 'heavy-worker')!;
+  test('its check failing as declared is a catch', () => {
+    expect(judgeCatch(fault, { status: 'failed', reason: 'a worker is not lighter than a manager: worker-1 297 MB ≥ manager-1 80 MB' }).caught).toBe(true);
+  });
+  test('its check failing for another reason (a time-out) is no catch, and the report says why', () => {
+    const judged = judgeCatch(fault, { status: 'failed', reason: 'timed out after 72 s in starting (expected about 12 s: 6 docker stats samples)' });
+    expect(judged).toEqual({ caught: false, why: expect.stringContaining('failed for another reason than') });
+  });
+  test('a deliberately mis-declared fault (the wrong failure expected) is not counted as caught', () => {
+    const misDeclared = { ...fault, because: /writes acknowledged around the restart are gone/ };
+    expect(judgeCatch(misDeclared, { status: 'failed', reason: 'a worker is not lighter than a manager: worker-1 297 MB ≥ manager-1 80 MB' }).caught).toBe(false);
+  });
+  test('a check that passed caught nothing', () => {
+    expect(judgeCatch(fault, { status: 'passed' }).caught).toBe(false);
+  });
+  test('every seeded fault declares why it is caught, and names a check that exists', () => {
+    for (const f of SEEDED_FAULTS) expect({ id: f.id, because: f.because instanceof RegExp, check: typeof f.check.run }).toEqual({ id: f.id, because: true, check: 'function' });
   });
 });
