@@ -9,7 +9,7 @@ PRODUCT ?= auto
 # (every boot N s): passed on only when given (a lab remembers its pace).
 LAB = $(if $(NAME),--name $(NAME) $(if $(filter-out file default undefined,$(origin PATTERN)),--pattern $(PATTERN)),--pattern $(PATTERN)) --product $(PRODUCT)$(if $(WORKERS), --workers $(WORKERS))$(if $(MANAGERS), --managers $(MANAGERS))$(if $(PACE), --pace $(PACE))$(if $(BOOT_S), --boot-seconds $(BOOT_S))
 # CHECK=managers-fail-over (or several, comma-separated): only those checks.
-CHECK_ARGS = $(if $(CHECK), --check $(CHECK))
+CHECK_ARGS = $(if $(CHECK), --check $(CHECK))$(if $(PARALLEL), --parallel $(PARALLEL))
 # TARGET=swarm: the lab as a Docker Swarm stack (make swarm makes this machine a one-node swarm);
 # PUBLISH=1 also publishes a stack's listeners on the nodes' interfaces.
 TARGET ?= compose
@@ -77,21 +77,24 @@ LINT := $(NODE_BIN)/eslint generator harness sim/src tests
 lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, and no floating or misused promises) on every source and test
 	$(LINT)
 
-test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift, contract/wiring/swarm/self-test, conformance of patterns 1-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 3 as a swarm stack
-	$(NODE_BIN)/tsc -p tsconfig.tests.json
-	$(LINT)
-	JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit
-	$(MAKE) --no-print-directory check-labs
-	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
-	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm; fi
-	JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand
-	for p in 1 2 3; do $(CLI) conformance --pattern $$p --product sim || exit 1; done
-	$(CLI) conformance --pattern 3 --product sim-apim-4.7.0
-	CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim --target swarm
-	CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) JEST_JUNIT_OUTPUT_NAME=junit-selftest-swarm.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
-	@docker info >/dev/null 2>&1 || echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2
+# The Docker legs of `make test`, side by side; each leg takes its named slots from its own range
+# (CARBON_LABS_SLOTS), so no two race for a project, subnets or ports.
+DOCKER_TESTS := $(filter-out tests/docker/selftest.test.ts,$(wildcard tests/docker/*.test.ts))
+TEST_LEGS = \
+  'docker=CARBON_LABS_SLOTS=22-31 JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand $(DOCKER_TESTS)' \
+  'selftest=CARBON_LABS_SLOTS=32-41 JEST_JUNIT_OUTPUT_NAME=junit-selftest.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts' \
+  'conformance=$(CLI) conformance --pattern all --product sim' \
+  'conformance-4.7=$(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
+  'jvm-pace=CARBON_LABS_SLOTS=18-19 CARBON_LABS_FAILOVER_RUNS=1 bash scripts/jvm-leg.sh' \
+  'swarm=CARBON_LABS_SLOTS=20-21 CARBON_LABS_FAILOVER_RUNS=1 bash scripts/swarm-leg.sh && CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) JEST_JUNIT_OUTPUT_NAME=junit-selftest-swarm.xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts'
 
-conformance: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=...] [PACE=jvm [BOOT_S=N]] [CHECK=id,...] [TARGET=compose|swarm]: prove the promises on the lab; reports/<product>/pattern-<N>[-swarm][-<pace>]/
+test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then side by side: contract/wiring/swarm/pause tests, the self-test, conformance of patterns 1-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one, pattern 1 at a JVM's pace, pattern 3 as a swarm stack; a table of each leg's time at the end
+	@bash scripts/legs.sh 'checks=$(NODE_BIN)/tsc -p tsconfig.tests.json && $(LINT) && JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit && $(MAKE) --no-print-directory check-labs'
+	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && bash scripts/legs.sh --append $(TEST_LEGS); \
+	else echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2; fi
+
+conformance: dist/.built engine ## PATTERN=1|2|3|all [PRODUCT=p[,p2...]] [PACE=jvm [BOOT_S=N]] [CHECK=id,...] [PARALLEL=N] [TARGET=compose|swarm]: prove the promises on the lab (several side by side); reports/<product>/pattern-<N>[-swarm][-<pace>]/, reports/summary/
 	@$(CLI) conformance $(LAB) --target $(TARGET)$(CHECK_ARGS)
 
 selftest: dist/.built engine ## [TARGET=swarm]: run every seeded fault and show that its check fails; reports/sim/selftest[-swarm]/

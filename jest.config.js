@@ -9,6 +9,8 @@ const common = {
 };
 module.exports = {
   testTimeout: 600000,
+  // test.concurrent (the self-test's broken labs side by side): how many at once. Two cores here.
+  maxConcurrency: Number(process.env.CARBON_LABS_SELFTEST_PARALLEL ?? (process.env.CARBON_LABS_TARGET === 'swarm' ? 1 : 4)),
   // jest-junit writes where JEST_JUNIT_OUTPUT_DIR / JEST_JUNIT_OUTPUT_NAME say (set by the Makefile).
   reporters: ['default', ['jest-junit', { suiteNameTemplate: '{displayName} {filepath}' }]],
   projects: [

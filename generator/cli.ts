@@ -6,7 +6,7 @@ import { join, resolve } from 'path';
 import { PROJECT_ROOT } from './paths';
 import { ChecksFailed, LabError } from './errors';
 import type { LabScale, LabSpec } from './model/lab';
-import { makeArgs, managers, NAMED_SLOTS, scaleArgs, workers } from './model/lab';
+import { makeArgs, managers, NAMED_SLOTS, PATTERN_IDS, scaleArgs, workers } from './model/lab';
 import type { PatternProps } from './patterns';
 import { buildLab, labInDir, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
 import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
@@ -356,27 +356,39 @@ export function cli(): Command {
       process.exitCode = compose(dir, ['exec', service, ...(command.length ? command : ['sh'])], undefined);
     });
 
-  labCommand(program, 'conformance', 'run the conformance checks on the lab (attaches to a running one, else starts it), write reports/<product>/pattern-<n>/')
+  labCommand(program, 'conformance', 'run the conformance checks on the lab (attaches to a running one, else starts it), write reports/<product>/pattern-<n>/; --pattern all and --product a,b check several labs side by side')
     .option('--target <target>', 'compose or swarm: where to start the lab when it is not running (a running one is checked where it runs)', 'compose')
     .option('--check <id>', 'only this check (repeatable, or comma-separated): e.g. managers-fail-over', (id: string, ids: string[]) => [...ids, ...id.split(',').map((x) => x.trim()).filter(Boolean)], [] as string[])
-    .action(async (o: LabOptions & { check: string[] }) => {
+    .option('--parallel <n>', 'with several labs: how many run at once (default all)')
+    .action(async (o: LabOptions & { check: string[]; parallel?: string }) => {
       const target: Target = parseTarget(o.target ?? 'compose');
       await requireDocker();
-      const found = await resolveLab(o);
-      const running = await stackExists(found.lab.project) ? 'swarm' : await labRunning(found.lab.project) ? 'compose' : undefined;
-      // The harness gets the lab as its folder: the running one's (from compose's labels), or this
-      // one written as asked (a lab that is not running is started from it, as a fresh copy).
-      const dir = running ? await labDirOf(found.lab.project) : found.dir;
-      if (!running) writeLab(found);
-      const { lab } = found;
-      const where = running ?? target;
-      const reports = resolve(PROJECT_ROOT, 'reports', ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${lab.product.pace ? `-${lab.product.pace.name}` : ''}`]));
+      const products = (o.product ?? DEFAULT_PRODUCT).split(',').map((p) => p.trim()).filter(Boolean);
+      const patterns = o.pattern === 'all' ? PATTERN_IDS.map(String) : [o.pattern];
+      const several = products.length > 1 || patterns.length > 1;
+      if (several && o.name) throw new LabError('--name checks one named lab; --pattern all and --product a,b check unnamed labs side by side', 'make conformance NAME=a, or make conformance PATTERN=all PRODUCT=sim');
+      const labs: { lab: LabSpec; dir: string; where: Target }[] = [];
+      for (const product of products) {
+        for (const pattern of patterns) {
+          const found = await resolveLab({ ...o, product, pattern });
+          const running = await stackExists(found.lab.project) ? 'swarm' : await labRunning(found.lab.project) ? 'compose' : undefined;
+          // The harness gets each lab as its folder: the running one's (from compose's labels), or this
+          // one written as asked (a lab that is not running is started from it, as a fresh copy).
+          if (!running) writeLab(found);
+          labs.push({ lab: found.lab, dir: running ? await labDirOf(found.lab.project) : found.dir, where: running ?? target });
+        }
+      }
+      const reportsOf = ({ lab, where }: { lab: LabSpec; where: Target }) => resolve(PROJECT_ROOT, 'reports', ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${lab.product.pace ? `-${lab.product.pace.name}` : ''}`]));
+      const summary = resolve(PROJECT_ROOT, 'reports', 'summary', `${products.join('+')}-${patterns.length > 1 ? 'all' : `pattern-${patterns[0]}`}`);
       const harness = resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js');
+      const args = [harness, 'conformance', '--target', target, ...o.check.flatMap((c) => ['--check', c]), ...(o.parallel ? ['--parallel', o.parallel] : []),
+        ...labs.flatMap((l) => ['--dir', l.dir, '--reports', reportsOf(l), '--label', `${l.lab.product.id} p${l.lab.pattern}`]), ...(several ? ['--summary', summary] : [])];
       // Bounded by the checks' own deadlines (the harness says them first).
-      const r = runAttached(process.execPath, [harness, 'conformance', '--dir', dir, '--reports', reports, '--target', where, ...o.check.flatMap((c) => ['--check', c])], undefined);
+      const r = runAttached(process.execPath, args, undefined);
       if (r.error) throw new LabError(`the conformance harness could not run: ${r.error.message}`, 'make conformance (it builds dist/)');
       if (r.status === 2) throw new LabError('the conformance harness refused the run (see above)');
-      if (r.status !== 0) throw new ChecksFailed(`conformance of ${lab.project} (${lab.product.id}, pattern ${lab.pattern}) ${r.status === 130 ? 'was interrupted' : 'FAILED'} (see ${reports}/report.md)`);
+      const where = several ? join(summary, 'summary.md') : join(reportsOf(labs[0]), 'report.md');
+      if (r.status !== 0) throw new ChecksFailed(`conformance of ${labs.map((l) => l.lab.project).join(', ')} ${r.status === 130 ? 'was interrupted' : 'FAILED'} (see ${where})`);
     });
 
   program.command('images').description('build or choose every image a lab needs (stand-in, and offline NGINX/DB)')

@@ -330,7 +330,7 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   if (await labRunning(lab.project)) {
     throw new LabError(`${lab.project} is already running; a started lab needs its name and ports`, `make down ${makeArgs(lab)}`);
   }
-  const dir = options.dir ?? join(PROJECT_ROOT, 'dist', 'labs', `${lab.product.id}-p${lab.pattern}`);
+  const dir = options.dir ?? join(PROJECT_ROOT, 'dist', 'labs', lab.named ? lab.named.name : `${lab.product.id}-p${lab.pattern}`);
   rmSync(dir, { recursive: true, force: true });
   synthLab(lab, dir, { force: true, unsafeSkipValidation: faults.some((f) => f.kind === 'model') });
   const files = ['docker-compose.yml'];

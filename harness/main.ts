@@ -11,6 +11,7 @@ import { parseFailoverRuns } from './checks/managers-fail-over';
 import { checkLab } from './conformance';
 import { parseFaults } from './faults';
 import { writeReports } from './report/write';
+import { runMatrix, writeSummary } from './matrix';
 
 /**
  * The harness's own entry: `carbon-labs conformance` hands it a lab as its folder (the CLI lives
@@ -38,20 +39,37 @@ export function checkOptionsFrom(env: NodeJS.ProcessEnv): CheckOptions {
 
 function program(): Command {
   const cmd = new Command('carbon-labs-harness').exitOverride().allowExcessArguments(false);
+  const many = (value: string, all: string[]) => [...all, value];
   cmd.command('conformance')
-    .description('run the checks on the lab of a folder (attached when it runs, else started from it), write the reports')
-    .requiredOption('--dir <dir>', 'the lab folder')
-    .requiredOption('--reports <dir>', 'where results.json, junit.xml, report.md and report.html go')
-    .option('--target <target>', 'where to start the lab when it is not running: compose or swarm', 'compose')
-    .option('--check <id>', 'only this check (repeatable)', (id: string, ids: string[]) => [...ids, id], [] as string[])
-    .action(async (o: { dir: string; reports: string; target: string; check: string[] }) => {
-      const lab = labInDir(resolve(o.dir));
+    .description('run the checks on the lab of a folder (attached when it runs, else started from it), write the reports; several labs side by side')
+    .requiredOption('--dir <dir>', 'a lab folder (repeatable: the labs are checked side by side)', many, [] as string[])
+    .requiredOption('--reports <dir>', 'where results.json, junit.xml, report.md and report.html go (one per --dir)', many, [] as string[])
+    .option('--label <label>', 'a lab\'s name in progress lines and the summary (one per --dir)', many, [] as string[])
+    .option('--summary <dir>', 'several labs: where summary.md, summary.html and summary.json go')
+    .option('--parallel <n>', 'several labs: how many at once (default all)')
+    .option('--target <target>', 'where to start a lab when it is not running: compose or swarm', 'compose')
+    .option('--check <id>', 'only this check (repeatable)', many, [] as string[])
+    .action(async (o: { dir: string[]; reports: string[]; label: string[]; summary?: string; parallel?: string; target: string; check: string[] }) => {
+      if (o.dir.length !== o.reports.length) throw new LabError(`--dir and --reports come in pairs (got ${o.dir.length} and ${o.reports.length})`);
       const checks = chooseChecks(o.check);
       const controller = new AbortController();
       const interrupt = () => { log('interrupted: stopping the running check, then restoring the lab and writing what ran'); controller.abort(new Error('interrupted')); };
       process.once('SIGINT', interrupt);
       process.once('SIGTERM', interrupt);
-      const reports = resolve(o.reports);
+      if (o.dir.length > 1) {
+        const entries = o.dir.map((dir, i) => ({ lab: labInDir(resolve(dir)), target: parseTarget(o.target), reports: resolve(o.reports[i]), label: o.label[i] ?? dir }));
+        const parallel = o.parallel === undefined ? entries.length : Number(o.parallel);
+        if (!Number.isInteger(parallel) || parallel < 1) throw new LabError(`--parallel must be a whole number ≥ 1 (got "${o.parallel}")`);
+        log(`${entries.length} labs side by side (${parallel} at once): ${entries.map((e) => e.label).join(', ')}; each lab's lines in <its reports>/run.log`);
+        const matrix = await runMatrix(entries, { checks, options: checkOptionsFrom(process.env), signal: controller.signal, parallel, console: log });
+        const summary = resolve(o.summary ?? join(o.reports[0], '..', 'summary'));
+        writeSummary(matrix, summary);
+        log(`${matrix.verdict} in ${(matrix.durationMs / 1000).toFixed(0)} s: ${matrix.runs.map((r) => `${r.label} ${r.verdict}`).join(', ')}${Object.keys(matrix.errors).length ? `; not checked: ${Object.keys(matrix.errors).join(', ')}` : ''}; summary in ${join(summary, 'summary.md')}`);
+        process.exitCode = controller.signal.aborted ? 130 : matrix.verdict === 'passed' ? 0 : 1;
+        return;
+      }
+      const lab = labInDir(resolve(o.dir[0]));
+      const reports = resolve(o.reports[0]);
       const run = await checkLab({ lab, target: parseTarget(o.target) }, {
         checks, options: checkOptionsFrom(process.env), log, signal: controller.signal,
         onProgress: (partial) => writeReports(partial, reports),

@@ -33,14 +33,38 @@ async function subnetsInUse(): Promise<Set<string>> {
  * claims it, no Docker network holds its subnets, and its listeners' host ports are free.
  */
 export async function allocateSlot(localRoot: string): Promise<number> {
+  return (await allocateSlots(localRoot, 1, slotRange(process.env)))[0];
+}
+
+/**
+ * The named slots this process may take: `CARBON_LABS_SLOTS=first-last` (a test leg's own, so legs
+ * running side by side never race for one), else every named slot.
+ */
+export function slotRange(env: NodeJS.ProcessEnv, fallback: { readonly first: number; readonly last: number } = NAMED_SLOTS): { first: number; last: number } {
+  const asked = env.CARBON_LABS_SLOTS;
+  if (!asked) return { ...fallback };
+  const m = /^(\d+)-(\d+)$/.exec(asked);
+  if (!m || Number(m[1]) < NAMED_SLOTS.first || Number(m[2]) > NAMED_SLOTS.last || Number(m[1]) > Number(m[2])) {
+    throw new LabError(`CARBON_LABS_SLOTS must be first-last within ${NAMED_SLOTS.first}-${NAMED_SLOTS.last} (got "${asked}")`, `CARBON_LABS_SLOTS=${NAMED_SLOTS.first}-${NAMED_SLOTS.last}`);
+  }
+  return { first: Number(m[1]), last: Number(m[2]) };
+}
+
+/**
+ * `count` different free slots at once, for labs made side by side, from `range` (default every
+ * named slot), leaving out `exclude` (slots this process holds but may not have made yet).
+ */
+export async function allocateSlots(localRoot: string, count: number, range: { readonly first: number; readonly last: number } = NAMED_SLOTS, exclude: ReadonlySet<number> = new Set()): Promise<number[]> {
   const taken = slotsOfFolders(localRoot);
   const subnets = await subnetsInUse();
-  for (let slot = NAMED_SLOTS.first; slot <= NAMED_SLOTS.last; slot++) {
-    if (taken.has(slot)) continue;
+  const free: number[] = [];
+  for (let slot = range.first; slot <= range.last && free.length < count; slot++) {
+    if (taken.has(slot) || exclude.has(slot)) continue;
     if (networksFor(slot).some((n) => subnets.has(n.subnet))) continue;
     const base = hostPortBase(slot);
     if (!(await portFree(base + 443)) || !(await portFree(base + 243))) continue;
-    return slot;
+    free.push(slot);
   }
-  throw new LabError(`every slot for named labs (${NAMED_SLOTS.last - NAMED_SLOTS.first + 1}) is taken`, 'remove labs you no longer need: carbon-labs down --all, and their folders under labs/local/');
+  if (free.length < count) throw new LabError(`${count} slot${count === 1 ? '' : 's'} for named labs wanted, ${free.length} free of ${NAMED_SLOTS.last - NAMED_SLOTS.first + 1}`, 'remove labs you no longer need: carbon-labs down --all, and their folders under labs/local/');
+  return free;
 }

@@ -1,7 +1,7 @@
+import { startTestLab } from '../support/labs';
 import { ADMIN, ADMIN_SCOPES, ApimClient, DEVPORTAL, invoke, PUBLISHER } from '../../harness/apim-client';
 import { bearer, describeExchange, Exchange } from '../../harness/http';
-import { buildLab } from '../../generator/patterns';
-import { StartedLab, startLab } from '../../harness/lab-target';
+import { StartedLab } from '../../harness/lab-target';
 import { ContractValidator } from '../../harness/openapi';
 import { retryUntil } from '../../generator/runtime/retry';
 import { sim } from '../../generator/products/sim';
@@ -54,7 +54,7 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
   let apiId: string;
 
   beforeAll(async () => {
-    lab = await startLab(buildLab(3, { product: sim }));
+    lab = await startTestLab(3, { product: sim });
     client = lab.managerClient();
   });
   afterAll(async () => { await lab?.down(); });
@@ -208,7 +208,7 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
 describe.each([1, 2, 3] as PatternId[])('end-to-end REST flow through the balancers of pattern %i', (pattern) => {
   const run = describeDocker === describe ? test : test.skip;
   run('DCR → token → create → revision → deploy → publish → application → subscribe → keys → token → invoke', async () => {
-    await using lab = await startLab(buildLab(pattern, { product: sim }));
+    await using lab = await startTestLab(pattern, { product: sim });
     const client = lab.managerClient();
     await client.login(ADMIN_SCOPES);
     const tag = `p${pattern}${Date.now().toString(36)}`;

@@ -1,8 +1,8 @@
-import { buildLab } from '../../generator/patterns';
+import { startTestLab } from '../support/labs';
 import { sim } from '../../generator/products/sim';
 import { EngineTimeout, inspectContainer } from '../../generator/runtime/engine';
 import { HttpClient } from '../../harness/http';
-import { startLab } from '../../harness/lab-target';
+
 import { describeDocker } from '../support/docker';
 
 const CYCLES = 50;
@@ -16,7 +16,7 @@ const log = (line: string) => process.stdout.write(`  pause: ${line}\n`);
  */
 describeDocker('freezing a node (SIGSTOP of its processes) never wedges the engine', () => {
   test(`${CYCLES} freeze/thaw cycles of a node with a 1 s health check: 0 hangs, frozen means silent, healthy after`, async () => {
-    await using lab = await startLab(buildLab(1, { product: sim }), { log });
+    await using lab = await startTestLab(1, { product: sim }, { log });
     const node = 'worker-1';
     const id = await lab.container(node);
     const probe = new HttpClient(lab.workerServletUrl(node), 1500);

@@ -1,10 +1,10 @@
+import { startTestLab } from '../support/labs';
 import { inspectContainer, stopContainer } from '../../generator/runtime/engine';
 import { retryUntil } from '../../generator/runtime/retry';
 import { simApim470 } from '../../generator/products/sim';
 import { invoke } from '../../harness/apim-client';
 import { describeExchange } from '../../harness/http';
-import { buildLab } from '../../generator/patterns';
-import { startLab } from '../../harness/lab-target';
+
 import { describeDocker } from '../support/docker';
 
 // The 4.7.0 stand-in: the 4.5.0 layout (its lab boots in the self-test) plus 4.7's internal
@@ -12,7 +12,7 @@ import { describeDocker } from '../support/docker';
 describeDocker('the stand-in as the 4.7.0 distributions (API Control Plane, Universal Gateway, Traffic Manager)', () => {
   test('pattern 1 turns healthy; a deploy reaches the gateways through the event hub; the traffic manager answers its version and no publisher REST', async () => {
     // worker-2 is told to be a control plane, as a 4.3 image would be: a Universal Gateway ignores it.
-    await using lab = await startLab(buildLab(1, { product: simApim470 }), {
+    await using lab = await startTestLab(1, { product: simApim470 }, {
       faults: [{ kind: 'compose', services: { 'worker-2': { environment: { PROFILE_NAME: 'control-plane' } } } }],
     });
     const client = lab.managerClient();

@@ -1,3 +1,4 @@
+import { startTestLab } from '../support/labs';
 import { inspectContainer, stopContainer } from '../../generator/runtime/engine';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { Browser, chromium as playwright } from 'playwright-core';
@@ -7,8 +8,7 @@ import { join } from 'path';
 import { spawnSync } from 'child_process';
 import { addressOf, TRUST } from '../../generator/model/lab';
 import { sim } from '../../generator/products/sim';
-import { buildLab } from '../../generator/patterns';
-import { LabTarget, StartedLab, startLab } from '../../harness/lab-target';
+import { LabTarget, StartedLab } from '../../harness/lab-target';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { describeDocker } from '../support/docker';
 import { describeWithTool } from '../support/tools';
@@ -27,7 +27,7 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
   const stockInImage = `${sim.roles.manager.home}/repository/resources/security/client-truststore.jks`;
 
   beforeAll(async () => {
-    lab = await startLab(buildLab(3, { product: sim }));
+    lab = await startTestLab(3, { product: sim });
     classes = mkdtempSync(join(tmpdir(), 'carbon-labs-jvm-'));
     const compiled = spawnSync('javac', ['--release', '17', '-d', classes, join(PROJECT_ROOT, 'tests', 'jvm', 'TlsProbe.java')], { encoding: 'utf8' });
     if (compiled.status !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
@@ -93,7 +93,7 @@ describeBrowser('the printed portal URLs log in from the host', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    lab = await startLab(buildLab(3, { product: sim }));
+    lab = await startTestLab(3, { product: sim });
     browser = await playwright.launch({
       executablePath: chromium, headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
@@ -130,7 +130,7 @@ describeBrowser('the printed portal URLs log in from the host', () => {
 
   test('with the in-lab name and port as the managers\' hostname/proxyPort (the old lab), the login leads nowhere', async () => {
     await lab.down();
-    await using broken = await startLab(buildLab(3, { product: sim }), { faults: [{ kind: 'files', edit: (dir) => {
+    await using broken = await startTestLab(3, { product: sim }, { faults: [{ kind: 'files', edit: (dir) => {
       for (const m of ['manager-1', 'manager-2']) {
         const file = join(dir, 'nodes', m, 'repository/conf/deployment.toml');
         writeFileSync(file, readFileSync(file, 'utf8').replace(/hostname = "localhost"/, 'hostname = "lb-manager"').replace(/proxyPort = \d+/, 'proxyPort = 9443'));

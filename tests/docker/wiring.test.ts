@@ -1,3 +1,4 @@
+import { startTestLab } from '../support/labs';
 import { inspectContainer } from '../../generator/runtime/engine';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
@@ -5,13 +6,12 @@ import { retryUntil } from '../../generator/runtime/retry';
 import { sim } from '../../generator/products/sim';
 import { ApimClient, invoke, PUBLISHER } from '../../harness/apim-client';
 import { describeExchange } from '../../harness/http';
-import { buildLab } from '../../generator/patterns';
 import type { PatternId } from '../../generator/model/lab';
-import { LabFault, LabTarget, StartOptions, startLab } from '../../harness/lab-target';
+import { LabFault, LabTarget, StartOptions } from '../../harness/lab-target';
 
 import { describeDocker } from '../support/docker';
 
-const start = (pattern: PatternId, options: StartOptions = {}) => startLab(buildLab(pattern, { product: sim }), options);
+const start = (pattern: PatternId, options: StartOptions = {}) => startTestLab(pattern, { product: sim }, options);
 
 /** Rewrites one key of the generated deployment.toml of some nodes, as a user's typo would. */
 function miswire(nodes: string[], from: RegExp, to: string, unhealthy: string[] = []): LabFault {

@@ -1,4 +1,10 @@
 import { mkdtempSync } from 'fs';
+import { PROJECT_ROOT } from '../../generator/paths';
+import { allocateSlots, slotRange } from '../../generator/runtime/slots';
+import type { PatternProps } from '../../generator/patterns';
+import { NAMED_SLOTS } from '../../generator/model/lab';
+import type { StartedLab, StartOptions } from '../../harness/lab-target';
+import { startLab } from '../../harness/lab-target';
 import { tmpdir } from 'os';
 import { join } from 'path';
 import type { LabScale, LabSpec, PatternId } from '../../generator/model/lab';
@@ -21,3 +27,41 @@ export const SCALED_LABS: { pattern: PatternId; scale: LabScale; label: string; 
   const lab = buildLab(pattern, { product: PRODUCTS['apim-4.3.0'], ...scale });
   return { pattern, scale, label: `PATTERN=${pattern} ${scaleArgs(scale).join(' ')}`, lab };
 });
+
+/**
+ * The Docker tests take their labs from `CARBON_LABS_SLOTS` (a leg's own range in `make test`),
+ * by default the upper named slots, 26–44, so suites run beside each other and beside labs the CLI
+ * makes (which take the lowest free slot) without sharing a project, subnets or ports.
+ */
+const testSlots = () => slotRange(process.env, { first: 26, last: NAMED_SLOTS.last });
+
+const held = new Set<number>();
+let claims: Promise<unknown> = Promise.resolve();
+
+/**
+ * A lab of its own for a test: a named lab in a free test slot, held until `release`. Claims are
+ * made one at a time in this process (a slot is free until its lab makes its networks).
+ */
+export function claimTestLab(pattern: PatternId, props: Omit<PatternProps, 'named'>): Promise<{ lab: LabSpec; release: () => void }> {
+  const claim = claims.then(async () => {
+    const [slot] = await allocateSlots(join(PROJECT_ROOT, 'labs', 'local'), 1, testSlots(), held);
+    held.add(slot);
+    return { lab: buildLab(pattern, { ...props, named: { name: `t${slot}`, slot } }), release: () => { held.delete(slot); } };
+  });
+  claims = claim.catch(() => undefined);
+  return claim;
+}
+
+/** {@link startLab} of a lab of its own ({@link claimTestLab}); its slot is given back when it is down. */
+export async function startTestLab(pattern: PatternId, props: Omit<PatternProps, 'named'>, options: StartOptions = {}): Promise<StartedLab> {
+  const { lab, release } = await claimTestLab(pattern, props);
+  try {
+    const started = await startLab(lab, options);
+    const down = started.down.bind(started);
+    started.down = async () => { try { await down(); } finally { release(); } };
+    return started;
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
