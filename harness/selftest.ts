@@ -8,7 +8,7 @@ import { PRODUCTS } from '../generator/products';
 import type { ProductSpec } from '../generator/products/product';
 import type { LabFault, LabTarget, StartOptions } from './lab-target';
 import type { Target } from '../generator/runtime/swarm';
-import { readFileSync, writeFileSync } from 'fs';
+import { readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { managers, TRUST, workers } from '../generator/model/lab';
 import { inspectContainer } from '../generator/runtime/engine';
@@ -57,6 +57,22 @@ const env = (vars: Record<string, string>) => ({ environment: vars });
 const compose = (services: Record<string, Record<string, unknown>>, unhealthy?: readonly string[]): LabFault => ({ kind: 'compose', services, unhealthy });
 const model = (mutate: (lab: LabSpec) => LabSpec): LabFault => ({ kind: 'model', mutate });
 const files = (edit: (dir: string) => void): LabFault => ({ kind: 'files', edit });
+
+/**
+ * The managers as WSO2's own configurations leave them (product-apim's deployment.toml, helm's
+ * chart default): no `oauth2_jwks_url`, so the Resident Key Manager's JWKS URL is built on
+ * `[server] hostname` and `proxyPort`, `https://localhost:<manager listener port>/oauth2/jwks`,
+ * where no worker reaches a manager (docs/real-product.md, "JWKS").
+ */
+export const STOCK_JWKS_URL: LabFault = files((dir) => {
+  for (const manager of readdirSync(join(dir, 'nodes')).filter((node) => node.startsWith('manager-'))) {
+    const file = join(dir, 'nodes', manager, 'repository', 'conf', 'deployment.toml');
+    const text = readFileSync(file, 'utf8');
+    const line = /^oauth2_jwks_url = "https:\/\/lb-manager:9443\/oauth2\/jwks"\n/m;
+    if (!line.test(text)) throw new Error(`${file} has no oauth2_jwks_url to remove`);
+    writeFileSync(file, text.replace(line, ''));
+  }
+});
 
 function withBalancers(lab: LabSpec, balancers: LabSpec['balancers']): LabSpec {
   return { ...lab, balancers };
@@ -128,6 +144,11 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
         return /PKIX path building failed.*https:\/\/lb-manager:9443\/.*client-truststore\.jks/.test(logs) && health?.Status !== 'healthy' && probe.status === 500;
       },
     },
+  },
+  {
+    id: 'manager-with-stock-jwks-url', because: /never served by worker-1: .*\b500\b.*900900/, pattern: 3, check: checkById('artifacts-propagate'),
+    description: 'the managers without [oauth.endpoints] oauth2_jwks_url, as WSO2\'s own files leave them: gateways get a JWKS URL on https://localhost:<proxyPort>, and every API call on a worker answers 500 900900',
+    options: { faults: [STOCK_JWKS_URL] },
   },
   {
     id: 'manager-state-in-memory', because: /acknowledged writes lost|never reached a worker/, pattern: 2, check: checkById('managers-fail-over'),

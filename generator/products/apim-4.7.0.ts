@@ -7,9 +7,12 @@ const home = (distribution: string) => `/home/wso2carbon/${distribution}-4.7.0`;
  * WSO2 API Manager 4.7.0, the latest 4.x WSO2 publishes images for: the 4.5.0 distributions'
  * layout (API Control Plane managers, Universal Gateway workers, a Traffic Manager pair), plus
  * what 4.7.0 adds to a cluster: one `[encryption] key` on every node (the symmetric internal
- * crypto provider is the default) and the gateways' `[apim.gateway_notification]`. Its entrypoint
- * traps SIGTERM and stops the server (`<script>.sh stop`). Image tags are the names WSO2's publish
- * workflow gives Docker Hub; that they exist could not be checked here (no registry).
+ * crypto provider is the default), the gateways' `[apim.gateway_notification]` and the control
+ * planes' JWT issuer of the 4.7.0 pack. Gateways and traffic managers keep 4.5's databases, which
+ * 4.7's own configurations dropped: the stand-in cannot run a control plane on a node's embedded
+ * database (docs/products.md, "apim-4.7.0"). Its entrypoint traps SIGTERM and stops the server
+ * (`<script>.sh stop`). Image tags are the names WSO2's publish workflow gives Docker Hub; that they
+ * exist could not be checked here (no registry).
  * @see ../../docs/products.md, "apim-4.7.0" (docker-apim v4.7.0.1, helm-apim control-plane-4.7.0-1, product-apim v4.7.0)
  */
 export const apim470: ProductSpec = {
@@ -24,7 +27,7 @@ export const apim470: ProductSpec = {
   },
   keyCatalogue: 'apim-4.7.0',
   configSource: 'WSO2\'s helm-apim pattern 3 (ACP, TM, gateway), control-plane-4.7.0-1; see docs/products.md',
-  additions: ['encryption-key', 'gateway-notification'],
+  additions: ['encryption-key', 'gateway-notification', 'extended-jwt-issuer'],
   stopOnTerm: true,
   // WSO2's 4.7 compose moved to MySQL 8.4 and Connector/J 9 (8.0 reached its end of life in April 2026).
   database: {

@@ -40,12 +40,20 @@ export interface RoleRuntime {
   /** `[server] server_role` of the role's deployment.toml. */
   readonly serverRole: string;
   /**
+   * The lab's databases the role's deployment.toml points at. A node without one falls back to
+   * the embedded H2 database of its distribution's `default.json`, local to the node.
+   */
+  readonly databases: readonly SharedDatabase[];
+  /**
    * Which WSO2 distribution the image is: `all-in-one` (`wso2am`, its role by profile), or a 4.5+
    * distribution (`acp`, `universal-gw`, `tm`). Names the key catalogue a node is checked against
    * and the stand-in image built for the role.
    */
   readonly distribution: 'all-in-one' | 'acp' | 'universal-gw' | 'tm';
 }
+
+/** `[database.apim_db]` (WSO2AM_DB: APIs, applications, subscriptions) and `[database.shared_db]` (user store, registry). */
+export type SharedDatabase = 'apim_db' | 'shared_db';
 
 /**
  * How a product's deployment.toml is laid out:
@@ -63,9 +71,11 @@ export type ConfigLayout = 'apim-4.3' | 'apim-4.5';
  *   crypto provider is the default, and data one node encrypts in the shared databases another
  *   must decrypt);
  * - `gateway-notification`: the gateways' `[apim.gateway_notification]` (heartbeats to the control
- *   plane, 4.7.0).
+ *   plane, 4.7.0);
+ * - `extended-jwt-issuer`: the control planes' `[[oauth.extensions.token_types]]` JWT issuer
+ *   `ExtendedJWTTokenIssuer`, which the 4.7.0 pack pairs with token persistence turned off.
  */
-export type ConfigAddition = 'encryption-key' | 'gateway-notification';
+export type ConfigAddition = 'encryption-key' | 'gateway-notification' | 'extended-jwt-issuer';
 
 /**
  * Everything that differs between products and versions: adding a version is one product file

@@ -43,11 +43,13 @@ export function productImageVariable(product: ProductSpec, role: Role): string {
 export const productImage = (lab: LabSpec, role: Role) => `\${${productImageVariable(lab.product, role)}:-${runtimeOf(lab.product, role).image}}`;
 
 /**
- * Same cadence for both products: a fast node turns healthy within a second, a cold JVM has 5
+ * Same cadence for both products: a fast node turns healthy within two seconds, a cold JVM has 5
  * minutes (WSO2's own compose allows 3). Docker 20.10 has no start_interval, so the interval
- * itself is short; a probe may take 5 s on a JVM busy deploying.
+ * itself is short; a probe may take 5 s on a JVM busy deploying. Not shorter: every probe is an
+ * exec, about 150 ms of CPU on Docker 20.10 here, so a 1 s interval cost a pattern-3 lab a whole
+ * core while idle (seven probes a second) and two labs side by side the machine.
  */
-const HEALTH_TIMING = { interval: '1s', timeout: '5s', retries: 5, start_period: '300s' };
+const HEALTH_TIMING = { interval: '2s', timeout: '5s', retries: 5, start_period: '300s' };
 
 /**
  * Sized for the real product: WSO2's documented heap is 2 GB; four JVMs, MySQL and two NGINX fit
@@ -143,7 +145,8 @@ export const BALANCER_BASE: Service = {
   image: imageRef('nginx'),
   healthcheck: {
     test: ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', 'http://127.0.0.1:8081/nginx-health'],
-    interval: '1s', timeout: '3s', retries: 3,
+    // Nothing waits for a balancer's health (nodes need it started only): a slow probe suffices.
+    interval: '5s', timeout: '3s', retries: 3,
   },
 };
 
@@ -211,7 +214,7 @@ export const dbBase = (product: ProductSpec): Service => ({
   healthcheck: {
     // TCP, not the socket: MySQL's init phase runs a server with networking off.
     test: ['CMD-SHELL', `mysqladmin ping -h 127.0.0.1 -uroot -p${DB.rootPassword} --silent && test -f ${DB.readyFlag}`],
-    interval: '1s', timeout: '5s', retries: 10, start_period: '120s',
+    interval: '2s', timeout: '5s', retries: 10, start_period: '120s',
   },
 });
 

@@ -35,23 +35,22 @@ export function jdbcUrl(database: string): string {
 export function renderDeploymentToml(lab: LabSpec, node: NodeSpec, marker: string): string {
   const managerNames = managers(lab).map((m) => m.name);
   const isManager = node.role === 'manager';
-  // Gateways keep no API state: only the shared (user/registry) database.
-  const databases = node.role === 'worker'
-    ? [{ key: 'shared_db', url: jdbcUrl(DB.sharedDb) }]
-    : [{ key: 'apim_db', url: jdbcUrl(DB.apimDb) }, { key: 'shared_db', url: jdbcUrl(DB.sharedDb) }];
+  const runtime = runtimeOf(lab.product, node.role);
+  const databases = runtime.databases.map((key) => ({ key, url: jdbcUrl(key === 'apim_db' ? DB.apimDb : DB.sharedDb) }));
   const tms = trafficManagers(lab).map((t) => t.name);
   return renderTemplate('generator/templates/deployment.toml.ejs', {
     marker,
     project: lab.project,
     encryption: lab.product.additions.includes('encryption-key') ? { ...INTERNAL_ENCRYPTION, key: labEncryptionKey(lab.project) } : undefined,
     gatewayNotification: lab.product.additions.includes('gateway-notification'),
+    extendedJwtIssuer: lab.product.additions.includes('extended-jwt-issuer'),
     node: node.name,
     role: node.role,
     layout: lab.product.layout,
     // `WSO2 API Manager-4.7.0` (/services/Version) → `WSO2 API Manager 4.7.0`.
     version: lab.product.version.replace(/-(?=\d)/, ' '),
     configSource: lab.product.configSource,
-    serverRole: runtimeOf(lab.product, node.role).serverRole,
+    serverRole: runtime.serverRole,
     // Managers: the name and port users reach the portals at (WSO2's "front-end proxy" setup),
     // so the login redirects work from the host; nodes call them by service_url, never by this.
     // Gateways: the worker balancer users call; a traffic manager serves no one outside: its own name.

@@ -25,20 +25,23 @@ case "$distribution" in
   *) script= ;;
 esac
 # Written here by the Dockerfile (WSO2_STOP_ON_TERM): docker-apim 4.7's entrypoints trap SIGTERM and
-# SIGINT, run `<script>.sh stop` and wait for the server to end (v4.7.0.1).
+# SIGINT, run `<script>.sh stop`, wait for the server to end and exit 0 whatever its status; a
+# server that ends on its own leaves with its status (v4.7.0.1 apim-*/docker-entrypoint.sh, lines 57-75).
 stop_on_term=false
 if [ "$stop_on_term" = true ]; then
-  trap 'trapped=1; sh "$script" stop || kill -TERM "$server" 2>/dev/null' TERM INT
+  stopping=
+  trap 'stopping=1; trapped=1; echo "Stopping WSO2 gracefully..." >&2; sh "$script" stop || kill -TERM "$server" 2>/dev/null' TERM INT
   sh "$script" "$@" &
   server=$!
-  # A trapped signal ends `wait` early (status > 128): wait again for the server itself, and leave
-  # with its status. dash keeps the status of a child it reaped meanwhile for the next `wait`.
+  # A trapped signal ends `wait` early (status > 128): wait again for the server itself. dash keeps
+  # the status of a child it reaped meanwhile for the next `wait`.
   while :; do
     trapped=; status=0
     wait "$server" || status=$?
     if [ -n "$trapped" ] && [ "$status" -gt 128 ]; then continue; fi
     break
   done
+  [ -n "$stopping" ] && exit 0
   exit "$status"
 fi
 # No exec, as docker-apim runs `sh api-manager.sh` (4.3.x) and `sh bin/api-cp.sh` and the like

@@ -1,8 +1,6 @@
-import type { Pool } from 'mysql2/promise';
-import { authenticateUser, passwordHash } from './control-plane';
-import { exec, isDuplicate, rows } from './db';
 import type { Handler, Req, Res } from './http';
 import { basicCredentials, log } from './http';
+import type { UserStore } from './users';
 
 /** Carbon admin services of both profiles, by name (the gateway-worker profile keeps them too). */
 const ADMIN_SERVICES = ['RemoteUserStoreManagerService', 'UserAdmin', 'APIGatewayAdmin', 'ServerAdmin'];
@@ -22,7 +20,7 @@ function element(xml: string, name: string): string | undefined {
  * carbon-kernel's AuthorizationHandler does. `RemoteUserStoreManagerService` writes users to the
  * shared user store, so a worker that serves it accepts admin writes.
  */
-export function withAdminServices(opts: { workerNode: boolean; sharedDb: Pool }, next: Handler): Handler {
+export function withAdminServices(opts: { workerNode: boolean; users: UserStore }, next: Handler): Handler {
   return async (req: Req): Promise<Res> => {
     const service = /^\/services\/([A-Za-z]+)(?:\.[A-Za-z0-9]+Endpoint)?\/?$/.exec(req.path)?.[1];
     if (!service || !ADMIN_SERVICES.includes(service)) return next(req);
@@ -31,29 +29,20 @@ export function withAdminServices(opts: { workerNode: boolean; sharedDb: Pool },
       return { status: 403 };
     }
     const basic = basicCredentials(req);
-    if (!basic || !(await authenticateUser(opts.sharedDb, basic.user, basic.secret))) return fault(401, 'Access Denied. Authentication failed - Invalid credentials provided.');
+    if (!basic || !(await opts.users.authenticate(basic.user, basic.secret))) return fault(401, 'Access Denied. Authentication failed - Invalid credentials provided.');
     if (req.method !== 'POST') return fault(405, `${service} takes SOAP POSTs`);
     const action = (req.headers.soapaction as string | undefined)?.replace(/"/g, '').replace(/^urn:/, '') ?? /<soapenv:Body>\s*<(?:\w+:)?(\w+)/.exec(req.rawBody)?.[1];
     if (service === 'RemoteUserStoreManagerService' && action === 'addUser') {
       const user = element(req.rawBody, 'userName');
       const credential = element(req.rawBody, 'credential');
       if (!user || !credential) return fault(500, 'userName and credential are required');
-      try {
-        await exec(opts.sharedDb, 'INSERT INTO UM_USER (UM_USER_NAME, UM_USER_PASSWORD) VALUES (?, ?)', [user, passwordHash(credential)]);
-      } catch (err) {
-        if (isDuplicate(err)) return fault(500, `UserAlreadyExisting:Username '${user}' already exists in the system. Please pick another username.`);
-        throw err;
-      }
+      if (!(await opts.users.add(user, credential))) return fault(500, `UserAlreadyExisting:Username '${user}' already exists in the system. Please pick another username.`);
       log('INFO', 'RemoteUserStoreManagerService', `user ${user} added by ${basic.user}`);
       return { status: 202 };
     }
     if (service === 'RemoteUserStoreManagerService' && action === 'isExistingUser') {
-      return { status: 200, contentType: 'text/xml; charset=UTF-8', body: envelope(`<ns:isExistingUserResponse xmlns:ns="http://service.ws.um.carbon.wso2.org"><ns:return>${await userExists(opts.sharedDb, element(req.rawBody, 'userName') ?? '')}</ns:return></ns:isExistingUserResponse>`) };
+      return { status: 200, contentType: 'text/xml; charset=UTF-8', body: envelope(`<ns:isExistingUserResponse xmlns:ns="http://service.ws.um.carbon.wso2.org"><ns:return>${await opts.users.exists(element(req.rawBody, 'userName') ?? '')}</ns:return></ns:isExistingUserResponse>`) };
     }
     return fault(500, `The endpoint reference (EPR) for the Operation not found is /services/${service} and the WSA Action = urn:${action ?? ''}`);
   };
-}
-
-async function userExists(pool: Pool, user: string): Promise<boolean> {
-  return (await rows(pool, 'SELECT 1 FROM UM_USER WHERE UM_USER_NAME = ?', [user])).length > 0;
 }

@@ -42,15 +42,33 @@ export interface NodeConfig {
   readonly hostname: string;
   /** `[transport.https.properties] proxyPort`: the HTTPS port users reach the node through. */
   readonly proxyPort: number;
+  /**
+   * `https://<hostname>:<proxyPort, else 9443>`: the origin the node builds its own absolute URLs
+   * on (portal redirects, token issuer, OAuth endpoints), as identity's
+   * `${carbon.protocol}://${carbon.host}:${carbon.management.port}` resolves (IdentityUtil.fillURLPlaceholders
+   * takes the proxy port of the HTTPS connector when one is set).
+   */
+  readonly publicOrigin: string;
+  /**
+   * `[apim.key_manager] service_url`: on a control plane, the Resident Key Manager's ServerURL,
+   * whose OIDC discovery gives gateways the JWKS URL. Default the node itself,
+   * `https://localhost:9443/services/` (carbon-apimgt core default.json).
+   */
+  readonly keyManagerServiceUrl: string;
+  /**
+   * `[oauth.endpoints] oauth2_jwks_url`, else `<publicOrigin>/oauth2/jwks` (identity core
+   * default.json `$ref{server.base_path}/oauth2/jwks`; a blank value counts as none): the
+   * `jwks_uri` of the node's OIDC discovery.
+   */
+  readonly jwksUrl: string;
   readonly nodeName: string;
   readonly serverRole: string;
   readonly superAdmin: { readonly username: string; readonly password: string };
   readonly apimDb?: DatabaseConfig;
   readonly sharedDb: DatabaseConfig;
   /**
-   * Origin (scheme://host:port) a gateway pulls runtime artifacts and subscription data from: the
-   * event hub's `service_url`, which defaults to `[apim.throttling] service_url` — not the key
-   * manager's (that one validates opaque tokens; the harness uses JWTs, validated locally).
+   * Origin (scheme://host:port) a gateway pulls runtime artifacts, subscription data and key
+   * managers from: the event hub's `service_url`, which defaults to `[apim.throttling] service_url`.
    */
   readonly eventHubOrigin?: string;
   /**
@@ -76,8 +94,6 @@ export interface NodeConfig {
   readonly internalCrypto: InternalCrypto;
   /** `[apim.gateway_notification]` of a 4.7 gateway: its id when enabled. */
   readonly gatewayNotificationId?: string;
-  /** Key shared by every node with the same keystore: signs and verifies tokens. */
-  readonly keystoreSecret: string;
   readonly faults: Faults;
 }
 
@@ -122,6 +138,13 @@ export function readFaults(env: NodeJS.ProcessEnv): Faults {
   };
 }
 
+/** Major and minor of a version string such as `WSO2 API Manager-4.7.0`. */
+export function productVersion(version: string): { major: number; minor: number } {
+  const numbers = /-(\d+)\.(\d+)\.\d+/.exec(version);
+  if (!numbers) throw new Error(`version "${version}" names no product version (WSO2 API Manager-<major>.<minor>.<patch>)`);
+  return { major: Number(numbers[1]), minor: Number(numbers[2]) };
+}
+
 export const SYMMETRIC_PROVIDER = 'org.wso2.carbon.crypto.provider.SymmetricKeyInternalCryptoProvider';
 
 /**
@@ -143,9 +166,7 @@ export interface InternalCrypto {
  * the default and needs no key.
  */
 export function internalCryptoFrom(encryption: Record<string, unknown>, version: string): InternalCrypto {
-  const numbers = /-(\d+)\.(\d+)\.\d+/.exec(version);
-  if (!numbers) throw new Error(`version "${version}" names no product version (WSO2 API Manager-<major>.<minor>.<patch>)`);
-  const [major, minor] = numbers.slice(1).map(Number);
+  const { major, minor } = productVersion(version);
   const provider = String(encryption.internal_crypto_provider ?? (major > 4 || (major === 4 && minor >= 7) ? SYMMETRIC_PROVIDER : 'org.wso2.carbon.crypto.provider.KeyStoreBasedInternalCryptoProvider'));
   if (provider !== SYMMETRIC_PROVIDER) return { provider, registered: true, log: { level: 'INFO', message: `internal crypto provider ${provider} (carbon-labs stand-in)` } };
   const key = encryption.key === undefined ? undefined : String(encryption.key);
@@ -282,15 +303,21 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
   const apim = table(t, 'apim');
   const throttling = table(apim, 'throttling');
   const eventHub = table(apim, 'event_hub');
-  const keystore = table(table(t, 'keystore'), 'tls');
   const sharedDb = database(t, 'shared_db');
   if (!sharedDb) throw new Error(`${file}: [database.shared_db] is missing; every node needs the shared database`);
   const superAdmin = table(t, 'super_admin');
+  const hostname = String(server.hostname ?? 'localhost');
+  const proxyPort = Number(table(table(table(t, 'transport'), 'https'), 'properties').proxyPort ?? 9443);
+  const publicOrigin = `https://${hostname}:${proxyPort}`;
+  const jwksUrl = String(table(table(t, 'oauth'), 'endpoints').oauth2_jwks_url ?? '');
   return {
     profile,
     version: versionFrom(env),
-    hostname: String(server.hostname ?? 'localhost'),
-    proxyPort: Number(table(table(table(t, 'transport'), 'https'), 'properties').proxyPort ?? 9443),
+    hostname,
+    proxyPort,
+    publicOrigin,
+    keyManagerServiceUrl: String(table(apim, 'key_manager').service_url ?? 'https://localhost:9443/services/'),
+    jwksUrl: jwksUrl.trim() || `${publicOrigin}/oauth2/jwks`,
     nodeName: String(server.node_ip ?? env.HOSTNAME ?? 'node'),
     serverRole: String(server.server_role ?? 'default'),
     superAdmin: { username: String(superAdmin.username ?? 'admin'), password: String(superAdmin.password ?? 'admin') },
@@ -310,7 +337,6 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
     },
     internalCrypto: internalCryptoFrom(table(t, 'encryption'), versionFrom(env)),
     gatewayNotificationId: table(apim, 'gateway_notification').enabled === true ? String(table(apim, 'gateway_notification').gateway_id ?? '') || undefined : undefined,
-    keystoreSecret: `${String(keystore.file_name ?? 'wso2carbon.jks')}:${String(keystore.password ?? 'wso2carbon')}:${String(keystore.alias ?? 'wso2carbon')}`,
     faults: readFaults(env),
   };
 }

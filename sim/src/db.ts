@@ -41,3 +41,14 @@ export async function exec(pool: Pool, sql: string, params: unknown[] = []): Pro
 }
 
 export const isDuplicate = (err: unknown) => (err as { code?: string }).code === 'ER_DUP_ENTRY';
+
+/** Runs an INSERT on a table with a unique key: false when that row already exists, any other error thrown. */
+export async function insertUnique(pool: Pool, sql: string, params: unknown[]): Promise<boolean> {
+  try {
+    await exec(pool, sql, params);
+    return true;
+  } catch (err) {
+    if (isDuplicate(err)) return false;
+    throw err;
+  }
+}

@@ -1,13 +1,14 @@
-import { request as httpRequest, STATUS_CODES } from 'http';
+import { STATUS_CODES } from 'http';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
 import { WebSocket, WebSocketServer } from 'ws';
-import { request as httpsRequest } from 'https';
 import type { NodeConfig } from './config';
 import type { HubEvent } from './eventhub';
 import type { Handler, Req, Res } from './http';
 import { bearerToken, json, log, NOT_DEPLOYED, sleep } from './http';
-import type { TokenIssuer } from './tokens';
+import type { KeyManagerDto } from './key-managers';
+import { KeyManagerHolder } from './key-managers';
+import { RUNTIME_ERROR, send } from './outbound';
 import type { TrustStore } from './trust';
 import { lookup } from './resolve';
 
@@ -25,35 +26,67 @@ interface Artifact {
   readonly subscribers?: readonly string[];
 }
 
-const RUNTIME_ERROR = (status: number, code: string, message: string, description: string): Res =>
-  json(status, { code, type: 'Status report', message, description });
+/**
+ * The product pulls the key managers up to 15 more times after a failure, waiting min(2^n, 300) s
+ * before the n-th (carbon-apimgt 9.31.86 `KeyManagerConfigurationDataRetriever`, lines 59-109).
+ * The stand-in boots in a second, not a minute: it keeps the count and the doubling, in tenths of
+ * those seconds, capped at 30 s (about four minutes in all).
+ */
+const KEY_MANAGER_RETRIES = 15;
+const keyManagerRetryMs = (retry: number) => Math.min(2 ** retry * 100, 30_000);
 
 /**
  * A gateway worker: pulls deployed APIs from the control plane (event hub / throttling `service_url`),
- * at startup and on every deploy event from the hubs it subscribed to, and serves them.
+ * at startup and on every deploy event from the hubs it subscribed to, and serves them to the
+ * tokens of the key managers it pulled at startup.
  */
 export class Gateway {
   private readonly artifacts = new Map<string, Artifact>();
   /** `${applicationId}/${apiId}` pairs, kept in memory like the product's subscription data store. */
   private readonly subscriptions = new Set<string>();
+  private readonly keyManagers: KeyManagerHolder;
   private startupComplete = false;
 
-  constructor(private readonly config: NodeConfig, private readonly tokens: TokenIssuer, private readonly trust: TrustStore) {}
+  constructor(private readonly config: NodeConfig, private readonly trust: TrustStore) {
+    this.keyManagers = new KeyManagerHolder(trust);
+  }
 
-  private async internal(path: string): Promise<{ count: number; list: unknown[] }> {
+  /** A GET of the control planes' internal data API, with the super admin's Basic credentials and the tenant. */
+  private async internal<T>(path: string): Promise<T> {
     const origin = this.config.eventHubOrigin;
-    if (!origin) throw new Error('neither [apim.event_hub] nor [apim.throttling] service_url is set: nowhere to pull artifacts from');
+    if (!origin) throw new Error('neither [apim.event_hub] nor [apim.throttling] service_url is set: nowhere to pull from');
     const auth = Buffer.from(`${this.config.superAdmin.username}:${this.config.superAdmin.password}`).toString('base64');
-    const res = await send(`${origin}${path}`, { method: 'GET', headers: { authorization: `Basic ${auth}` }, rawBody: '' }, 5000, this.trust);
+    const res = await send(`${origin}${path}`, { method: 'GET', headers: { authorization: `Basic ${auth}`, xWSO2Tenant: 'carbon.super' }, rawBody: '' }, 5000, this.trust);
     if (res.failure) throw new Error(res.failure);
     if (res.status !== 200) throw new Error(`GET ${origin}${path} answered ${res.status}: ${String(res.body).slice(0, 200)}`);
-    return JSON.parse(String(res.body)) as { count: number; list: unknown[] };
+    return JSON.parse(String(res.body)) as T;
+  }
+
+  /**
+   * The key managers, pulled once at startup beside the artifacts (`KeyManagerConfigurationDataRetriever`):
+   * a gateway that never gets them knows no token issuer, and refuses every token (401).
+   */
+  async loadKeyManagers(): Promise<void> {
+    for (let retry = 0; ; retry++) {
+      try {
+        this.keyManagers.load(await this.internal<KeyManagerDto[]>('/internal/data/v1/keymanagers'));
+        return;
+      } catch (err) {
+        if (retry >= KEY_MANAGER_RETRIES) {
+          log('ERROR', 'KeyManagerConfigurationDataRetriever', `Failed to retrieve Key Manager configuration with ${retry} times: ${(err as Error).message}`);
+          return;
+        }
+        const waitMs = keyManagerRetryMs(retry + 1);
+        log('WARN', 'KeyManagerConfigurationDataRetriever', `Failed retrieving Key Manager Configurations from remote endpoint (${(err as Error).message}). Retrying after ${waitMs / 1000} seconds...`);
+        await sleep(waitMs);
+      }
+    }
   }
 
   private async pull(apiId?: string): Promise<void> {
     for (const label of this.config.gatewayLabels) {
       const query = new URLSearchParams({ gatewayLabel: label, ...(apiId ? { apiId } : {}) });
-      const { list } = await this.internal(`/internal/data/v1/runtime-artifacts?${query}`);
+      const { list } = await this.internal<{ list: unknown[] }>(`/internal/data/v1/runtime-artifacts?${query}`);
       for (const a of list as Artifact[]) {
         this.artifacts.set(a.apiId, a);
         for (const app of a.subscribers ?? []) this.subscriptions.add(`${app}/${a.apiId}`);
@@ -123,14 +156,15 @@ export class Gateway {
   private async subscribed(appId: string, apiId: string): Promise<boolean> {
     const key = `${appId}/${apiId}`;
     if (this.subscriptions.has(key)) return true;
-    const { count } = await this.internal(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`).catch(() => ({ count: 0 }));
+    const { count } = await this.internal<{ count: number }>(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`).catch(() => ({ count: 0 }));
     if (count > 0) this.subscriptions.add(key);
     return count > 0;
   }
 
   /**
    * The deployed API a request addresses and its resource, or the product's refusal: 404 (no such
-   * API on this kind of port), 405 (no such resource), 401 (no or a bad token), 403 (not subscribed).
+   * API on this kind of port), 405 (no such resource), 401 (no or a bad token) or 500 (no JWKS to
+   * check it with), 403 (not subscribed).
    */
   private async admit(req: Req, webSocket: boolean): Promise<{ artifact: Artifact; resource: string } | Res> {
     const artifact = [...this.artifacts.values()].find((a) => {
@@ -141,11 +175,8 @@ export class Gateway {
     const resource = req.path.slice(`${artifact.context}/${artifact.version}`.length) || '/';
     const operation = webSocket || artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
     if (!operation) return RUNTIME_ERROR(405, '900906', 'No matching resource found for given API Request', `Method not allowed for given API resource ${resource}`);
-    const token = bearerToken(req);
-    const claims = token ? this.tokens.verify(token) : undefined;
-    if (!claims) {
-      return json(401, { code: '900902', message: 'Missing Credentials', description: "Invalid Credentials. Make sure your API invocation call has a header: 'Authorization : Bearer ACCESS_TOKEN' or 'Authorization : Basic ACCESS_TOKEN'" });
-    }
+    const claims = await this.keyManagers.authenticate(bearerToken(req));
+    if ('status' in claims) return claims;
     if (!claims.application || !(await this.subscribed(claims.application.uuid, artifact.apiId))) {
       return json(403, { code: '900908', message: 'Resource forbidden', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' });
     }
@@ -200,38 +231,15 @@ export class Gateway {
   }
 }
 
-/** A refused WebSocket handshake: the status and body an HTTP client would get, then close. */
+/** A refused WebSocket handshake: the status, headers and body an HTTP client would get, then close. */
 function refuse(socket: Duplex, res: Res): void {
   const body = JSON.stringify(res.body ?? {});
-  socket.end(`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const headers = Object.entries(res.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+  socket.end(`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}\r\n${headers}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
 }
 
 function matchesTarget(target: string, resource: string): boolean {
   if (target === '/*' || target === resource) return true;
   const pattern = target.replace(/\{[^}]+\}/g, '[^/]+').replace(/\/\*$/, '(/.*)?');
   return new RegExp(`^${pattern}$`).test(resource);
-}
-
-/**
- * One outbound HTTP(S) call, for pulls from the control plane and for proxying to backends. HTTPS
- * is verified against the node's client-truststore.jks, as the product's clients do; `failure`
- * says why a call got no answer (a PKIX error names the URL and the truststore).
- */
-function send(url: string, req: { method: string; headers: Record<string, string>; rawBody: string }, timeoutMs: number, trust: TrustStore): Promise<Res & { failure?: string }> {
-  const u = new URL(url);
-  const https = u.protocol === 'https:';
-  const request = https ? httpsRequest : httpRequest;
-  return new Promise((resolve) => {
-    const out = request(u, { method: req.method, headers: req.headers, timeout: timeoutMs, lookup, ...(https ? { agent: trust.agent } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: res.headers['content-type'] ?? 'application/json', body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    out.on('timeout', () => out.destroy(new Error('timed out')));
-    out.on('error', (err: NodeJS.ErrnoException) => {
-      const failure = https ? trust.explain(url, err) : `${err.message} calling ${url}`;
-      resolve({ ...RUNTIME_ERROR(502, '101503', 'Runtime Error', `Error connecting to ${u.host}: ${failure}`), failure });
-    });
-    out.end(req.rawBody || undefined);
-  });
 }

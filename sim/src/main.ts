@@ -1,19 +1,22 @@
+import { createPrivateKey, X509Certificate } from 'crypto';
 import { readFileSync } from 'fs';
 import type { Pool } from 'mysql2/promise';
 import { join } from 'path';
 import type { NodeConfig } from './config';
 import { bootSecondsOf, distributionFrom, loadConfig, profileFrom } from './config';
-import { ensureSuperAdmin, controlPlane } from './control-plane';
-import { openDatabase, rows } from './db';
+import { controlPlane } from './control-plane';
+import { openDatabase } from './db';
 import type { HubEvent } from './eventhub';
 import { EventHub, subscribeWithFailover } from './eventhub';
 import { Gateway } from './gateway';
 import type { Handler, Res } from './http';
 import { listen, log, NOT_DEPLOYED, sleep } from './http';
+import { suppressedInferences } from './infer';
 import { RestApi } from './spec';
 import { AckBeforeCommitStore, MemoryApiStore, SqlApiStore } from './store';
 import { TokenIssuer } from './tokens';
 import { TrustStore } from './trust';
+import { UserStore } from './users';
 import { withPortals } from './portals';
 import { withAdminServices } from './admin-services';
 
@@ -57,16 +60,16 @@ async function openApimDb(config: NodeConfig, sharedDb: Pool, home: string): Pro
 const urls = (endpoints: readonly { host: string; port: number }[]) => endpoints.map((e) => `tcp://${e.host}:${e.port}`).join(', ') || 'nowhere';
 
 /**
- * A Traffic Manager (the 4.5 `wso2am-tm` distribution): its broker (5672), where gateways take
+ * A Traffic Manager (the 4.5+ `wso2am-tm` distribution): its broker (5672), where gateways take
  * throttle decisions, and its receiver (9611), where they publish throttle events; it hears the
  * control planes' events on `event_listening_endpoints`. No throttling policy or decision is
  * modelled, and it has no REST API or portal (404).
  */
-async function trafficManager(config: NodeConfig, home: string, sharedDb: Pool, tls: { key: string; cert: string }): Promise<void> {
+async function trafficManager(config: NodeConfig, home: string, sharedDb: Pool, users: UserStore, tls: { key: string; cert: string }): Promise<void> {
   await openApimDb(config, sharedDb, home);
   const hub = new EventHub(config.nodeName, []);
   await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
-  const handler = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, sharedDb }, async () => NOT_DEPLOYED));
+  const handler = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, users }, async () => NOT_DEPLOYED));
   await listen(handler, PORTS.https, tls);
   await listen(handler, PORTS.http);
   subscribeWithFailover(config.nodeName, config.eventListeningEndpoints, () => undefined, { role: 'traffic-manager', source: 'event_listening_endpoints' });
@@ -85,10 +88,13 @@ async function main(): Promise<void> {
   }
   const config = loadConfig(home, profile, process.env, argv);
   const security = join(home, 'repository', 'resources', 'security');
+  // The image's key and certificate, the same on every node of the image (as the stock
+  // wso2carbon.jks): its TLS, and the key that signs the tokens a control plane issues.
   const tls = { key: readFileSync(join(security, 'server.key'), 'utf8'), cert: readFileSync(join(security, 'server.crt'), 'utf8') };
-  const tokens = new TokenIssuer(config.keystoreSecret, `https://${config.hostname}:${config.proxyPort}/oauth2/token`);
   const distribution = distributionFrom(argv);
   log('INFO', 'CarbonServerManager', `Starting ${config.version} (carbon-labs stand-in${distribution === 'all-in-one' ? '' : `, ${distribution} distribution`}) node ${config.nodeName}, profile ${profile}, server_role ${config.serverRole}${config.workerNode ? ', worker node (admin services refused)' : ''}`);
+  const suppressed = suppressedInferences(config.version, distribution, config.serverRole);
+  if (suppressed) log('WARN', 'ConfigParser', suppressed);
   if (config.internalCrypto.log) log(config.internalCrypto.log.level, 'DefaultCryptoProviderComponent', config.internalCrypto.log.message);
   const faults = Object.entries(config.faults).filter(([, v]) => v);
   if (faults.length) log('WARN', 'CarbonServerManager', `seeded faults on: ${faults.map(([k, v]) => `${k}=${v}`).join(', ')}`);
@@ -99,19 +105,25 @@ async function main(): Promise<void> {
     log('WARN', 'CarbonServerManager', `holding ${config.faults.memoryBallastMb} MB of ballast`);
   }
 
-  const sharedDb = await openDatabase('WSO2_SHARED_DB', config.sharedDb);
-  await rows(sharedDb, 'SELECT COUNT(*) AS n FROM UM_USER');
+  // Read at startup like the product's truststore: unreadable or a wrong password stops the node.
+  const trust = new TrustStore(config.truststore.file, config.truststore.password);
+  log('INFO', 'CarbonServerManager', `client truststore ${trust.describe()}`);
 
-  if (profile === 'traffic-manager') return trafficManager(config, home, sharedDb, tls);
+  const sharedDb = await openDatabase('WSO2_SHARED_DB', config.sharedDb);
+  const users = new UserStore(sharedDb);
+  // create_admin_account = true: a node's realm adds the super admin to a user store without it.
+  await users.add(config.superAdmin.username, config.superAdmin.password);
+
+  if (profile === 'traffic-manager') return trafficManager(config, home, sharedDb, users, tls);
 
   if (profile === 'control-plane') {
     const apimDb = await openApimDb(config, sharedDb, home);
-    await ensureSuperAdmin(config, sharedDb);
+    const tokens = new TokenIssuer(createPrivateKey(tls.key), new X509Certificate(tls.cert), `${config.publicOrigin}/oauth2/token`);
     const specs = join(home, 'repository', 'resources', 'api-definitions', 'openapi');
     const hub = new EventHub(config.nodeName, config.eventPublishUrls);
     await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
-    const handler = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, sharedDb }, withPortals(config, controlPlane({
-      config, apimDb, sharedDb, hub, tokens,
+    const handler = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, users }, withPortals(config, controlPlane({
+      config, apimDb, users, trust, hub, tokens,
       apis: config.faults.stateInMemory ? new MemoryApiStore() : config.faults.ackBeforeCommit ? new AckBeforeCommitStore(apimDb) : new SqlApiStore(apimDb),
       publisher: new RestApi(join(specs, 'publisher-api.yaml'), '/api/am/publisher/v4'),
       devportal: new RestApi(join(specs, 'devportal-api.yaml'), '/api/am/devportal/v3'),
@@ -119,15 +131,12 @@ async function main(): Promise<void> {
     }))));
     await listen(handler, PORTS.https, tls);
     await listen(handler, PORTS.http);
-    log('INFO', 'StartupFinalizerServiceComponent', `Server ready: https://${config.hostname}:${config.proxyPort}/publisher (event hub broker on ${PORTS.eventHub}, receiver on ${PORTS.eventReceiver})`);
+    log('INFO', 'StartupFinalizerServiceComponent', `Server ready: ${config.publicOrigin}/publisher (event hub broker on ${PORTS.eventHub}, receiver on ${PORTS.eventReceiver})`);
     return;
   }
 
-  // Read at startup like the product's truststore: unreadable or a wrong password stops the node.
-  const trust = new TrustStore(config.truststore.file, config.truststore.password);
-  log('INFO', 'CarbonServerManager', `client truststore ${trust.describe()}`);
-  const gateway = new Gateway(config, tokens, trust);
-  let servlet = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, sharedDb }, gateway.servlet()));
+  const gateway = new Gateway(config, trust);
+  let servlet = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, users }, gateway.servlet()));
   if (config.faults.workerAcceptsWrites) servlet = acceptingWrites(servlet);
   await listen(servlet, PORTS.https, tls);
   await listen(servlet, PORTS.http);
@@ -146,7 +155,9 @@ async function main(): Promise<void> {
     // The 4.3 layout: the control planes' brokers are the throttle decision endpoints.
     subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, onEvent);
   }
-  log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}, WebSocket ${PORTS.webSocket}/${PORTS.webSocketSecure}; pulling artifacts from ${config.eventHubOrigin}${config.gatewayNotificationId ? `; gateway notifications on, as ${config.gatewayNotificationId} (heartbeats not modelled)` : ''}`);
+  log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}, WebSocket ${PORTS.webSocket}/${PORTS.webSocketSecure}; pulling artifacts and key managers from ${config.eventHubOrigin}${config.gatewayNotificationId ? `; gateway notifications on, as ${config.gatewayNotificationId} (heartbeats not modelled)` : ''}`);
+  // Both pulls start with the server, apart: a gateway turns healthy on its artifacts alone.
+  void gateway.loadKeyManagers();
   await gateway.startupSync();
 }
 

@@ -8,12 +8,12 @@ const TITLES: Record<(typeof PORTALS)[number], string> = { publisher: 'Publisher
 /**
  * The portals' login as the product does it: the single-page app sends the browser to
  * `/<portal>/services/auth/login`, which redirects to `/oauth2/authorize` and on to
- * `/authenticationendpoint/login.do`. Every absolute redirect is built from `[server] hostname`
- * and `[transport.https.properties] proxyPort`: with values the browser cannot reach, the login
- * leads nowhere, as on the product.
+ * `/authenticationendpoint/login.do`. Every absolute redirect is built on the node's public
+ * origin, `[server] hostname` and `[transport.https.properties] proxyPort`: with values the browser
+ * cannot reach, the login leads nowhere, as on the product.
  */
 export function withPortals(config: NodeConfig, next: Handler): Handler {
-  const origin = `https://${config.hostname}:${config.proxyPort}`;
+  const origin = config.publicOrigin;
   return async (req: Req): Promise<Res> => {
     if (req.method !== 'GET') return next(req);
     const portal = PORTALS.find((p) => req.path === `/${p}` || req.path === `/${p}/`);

@@ -67,6 +67,19 @@ test('every committed lab deployment.toml passes the catalogue too', () => {
   expect(files.flatMap(({ path, toml, catalogue }) => checkAgainstCatalogue(toml, catalogue).map((p) => `${path}: ${p}`))).toEqual([]);
 });
 
+test('a 4.5 or 4.7 node takes server_role "default" only: its distribution\'s infer.json maps no other value (api-manager#5095)', () => {
+  const distributed = CATALOGUES.filter((c) => c.product !== 'apim-4.3.0');
+  expect(distributed.map((c) => c.product)).toEqual(['apim-4.5.0 acp', 'apim-4.5.0 universal-gw', 'apim-4.5.0 tm', 'apim-4.7.0 acp', 'apim-4.7.0 universal-gw', 'apim-4.7.0 tm']);
+  for (const catalogue of distributed) {
+    for (const helmRole of ['gateway-worker', 'traffic-manager', 'control-plane']) {
+      expect(checkAgainstCatalogue({ server: { server_role: helmRole } }, catalogue)).toEqual([
+        expect.stringMatching(new RegExp(`^server\\.server_role: must be one of "default" .*got the string "${helmRole}"`)),
+      ]);
+    }
+    expect(checkAgainstCatalogue({ server: { server_role: 'default' } }, catalogue)).toEqual([]);
+  }
+});
+
 describe('the checker fails on what the product would not read', () => {
   const check = (text: string) => checkAgainstCatalogue(parse(text) as Toml);
 

@@ -17,16 +17,16 @@ const dig = (t: Toml, path: string) => path.split('.').reduce<any>((o, k) => (o 
 
 /** The keys of WSO2's distributed setup every node must have, per layout and role (wso2-apim.md §3, docs/products.md). */
 const MANAGER_KEYS = [
-    'server.hostname', 'server.node_ip', 'server.server_role', 'super_admin.username', 'super_admin.password',
-    'database.apim_db.url', 'database.apim_db.driver', 'database.shared_db.url', 'database.shared_db.driver',
-    'apim.gateway.environment', 'apim.event_hub.enable', 'apim.event_hub.service_url', 'apim.event_hub.event_listening_endpoints',
-    'apim.event_hub.publish.url_group', 'apim.devportal.url', 'transport.https.properties.proxyPort',
+  'server.hostname', 'server.node_ip', 'server.server_role', 'super_admin.username', 'super_admin.password',
+  'apim.gateway.environment', 'apim.event_hub.enable', 'apim.event_hub.service_url', 'apim.event_hub.event_listening_endpoints',
+  'apim.event_hub.publish.url_group', 'apim.devportal.url', 'transport.https.properties.proxyPort',
+  'apim.key_manager.service_url', 'oauth.endpoints.oauth2_jwks_url', 'apim.ai.enable',
 ];
 const GATEWAY_KEYS = [
   'server.hostname', 'server.node_ip', 'server.server_role', 'super_admin.username', 'super_admin.password',
-  'database.shared_db.url', 'database.shared_db.driver', 'apim.key_manager.service_url', 'apim.throttling.service_url',
+  'apim.key_manager.service_url', 'apim.throttling.service_url',
   'apim.throttling.throttle_decision_endpoints', 'apim.throttling.url_group', 'apim.sync_runtime_artifacts.gateway.gateway_labels',
-  'system.parameter.workerNode',
+  'system.parameter.workerNode', 'apim.ai.enable',
 ];
 const REQUIRED_KEYS: Record<ConfigLayout, Record<Role, string[]>> = {
   'apim-4.3': { manager: MANAGER_KEYS, worker: GATEWAY_KEYS, 'traffic-manager': [] },
@@ -34,7 +34,7 @@ const REQUIRED_KEYS: Record<ConfigLayout, Record<Role, string[]>> = {
     manager: MANAGER_KEYS,
     worker: [...GATEWAY_KEYS, 'apim.event_hub.enable', 'apim.event_hub.service_url', 'apim.event_hub.event_listening_endpoints'],
     'traffic-manager': [
-      'server.hostname', 'server.node_ip', 'server.server_role', 'database.apim_db.url', 'database.shared_db.url', 'apim.key_manager.service_url',
+      'server.hostname', 'server.node_ip', 'server.server_role', 'apim.key_manager.service_url', 'apim.oauth_config.revoke_endpoint',
       'apim.event_hub.enable', 'apim.event_hub.service_url', 'apim.event_hub.event_listening_endpoints', 'apim.throttling.throttle_decision_endpoints',
     ],
   },
@@ -124,7 +124,13 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
     const toml = parse(byPath[`nodes/${name}/repository/conf/deployment.toml`]) as Toml;
     const missing = REQUIRED_KEYS[product.layout][role].filter((k) => dig(toml, k) === undefined);
     expect(missing).toEqual([]);
-    expect(toml.server.server_role).toBe(product.layout === 'apim-4.3' ? { manager: 'control-plane', worker: 'gateway-worker' }[role as string] : { manager: 'default', worker: 'gateway-worker', 'traffic-manager': 'traffic-manager' }[role]);
+    // 4.3's profiles are roles of infer.json; a 4.5+ distribution maps only "default" (api-manager#5095).
+    expect(toml.server.server_role).toBe(product.layout === 'apim-4.3' ? { manager: 'control-plane', worker: 'gateway-worker' }[role as string] : 'default');
+    // The role's databases and no other: 4.7 gateways and traffic managers fall back to their embedded H2.
+    const databases = runtimeOf(product, role).databases;
+    expect(Object.keys(toml.database ?? {})).toEqual(databases);
+    for (const key of databases) expect(toml.database[key]).toMatchObject({ type: 'mysql', driver: 'com.mysql.cj.jdbc.Driver', url: expect.stringMatching(/^jdbc:mysql:\/\/db:3306\//) });
+    expect(toml.apim.ai?.enable).toBe(role === 'traffic-manager' ? undefined : false);
     const managerNames = lab.nodes.filter((n) => n.role === 'manager').map((n) => n.name);
     const tms = lab.nodes.filter((n) => n.role === 'traffic-manager').map((n) => n.name);
     // 4.5: one traffic manager per manager (a pair with HA managers); 4.3: none (the control plane holds it).
@@ -139,9 +145,9 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
         expect(toml.apim.throttling.url_group.map((g: any) => g.traffic_manager_urls[0])).toEqual(tms.map((t) => `tcp://${t}:9611`));
       }
       expect(toml.apim.key_manager.service_url).toBe('https://lb-manager:9443/services/');
-      expect(toml.database.apim_db).toBeUndefined();
     } else if (role === 'traffic-manager') {
       expect(toml.server.hostname).toBe(name);
+      expect(toml.apim.oauth_config.revoke_endpoint).toBe('https://lb-manager:9443/oauth2/revoke');
       expect(toml.apim.event_hub.event_listening_endpoints).toEqual(brokers);
       const peers = tms.filter((t) => t !== name).map((t) => `tcp://${t}:5672`);
       expect(toml.apim.throttling.event_duplicate_url).toEqual(peers.length ? peers : undefined);
@@ -149,6 +155,15 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
       const peers = managerNames.filter((m) => m !== name).map((m) => `tcp://${m}:5672`);
       expect(toml.apim.event_hub.event_duplicate_url).toEqual(peers.length ? peers : undefined);
       expect(toml.apim.gateway.environment[0]).toEqual(expect.objectContaining({ name: 'Default', https_endpoint: 'https://lb-worker:8243' }));
+      // The Resident Key Manager gateways pull names a JWKS URL they reach and trust (the default is
+      // https://localhost:<proxyPort>/oauth2/jwks): the managers' balancer, in every pattern.
+      const managerBalancer = lab.balancers.find((b) => b.upstreams.some((u) => u.name === 'managers'))!;
+      const onCluster = [managerBalancer.name, ...managerBalancer.attachments.filter((a) => a.network === 'cluster').flatMap((a) => a.aliases ?? [])];
+      expect(onCluster).toContain('lb-manager');
+      expect({ serviceUrl: toml.apim.key_manager.service_url, jwks: toml.oauth.endpoints.oauth2_jwks_url })
+        .toEqual({ serviceUrl: 'https://lb-manager:9443/services/', jwks: 'https://lb-manager:9443/oauth2/jwks' });
+      expect(toml.oauth.extensions?.token_types).toEqual(product.additions.includes('extended-jwt-issuer')
+        ? [{ name: 'JWT', issuer: 'org.wso2.is.key.manager.tokenpersistence.issuer.ExtendedJWTTokenIssuer' }] : undefined);
     }
   });
 

@@ -8,11 +8,11 @@ import { renderLab } from '../../generator/render';
 import { runtimeOf } from '../../generator/products/product';
 import { simImages } from '../../generator/runtime/images';
 import { distributionFrom, internalCryptoFrom, loadConfig, parseJdbcUrl, profileFrom, readFaults, SYMMETRIC_PROVIDER } from '../../sim/src/config';
+import { suppressedInferences } from '../../sim/src/infer';
 import { availableTransitions, LIFECYCLE, LifecycleState, stateName, transition } from '../../sim/src/control-plane/lifecycle';
 import { apiInfo, applicationOf, notFound, paginated, revisionsOf, subscriptionOf } from '../../sim/src/control-plane/views';
 import { withPortals } from '../../sim/src/portals';
 import { RestApi } from '../../sim/src/spec';
-import { TokenIssuer } from '../../sim/src/tokens';
 import { TrustStore } from '../../sim/src/trust';
 import { PROJECT_ROOT } from '../../generator/paths';
 import type { Req } from '../../sim/src/http';
@@ -107,6 +107,39 @@ describe('what the stand-in reads from a 4.5 lab\'s deployment.toml (ACP, Univer
 
   test('a control plane publishes to every control plane\'s receiver', () => {
     expect(loadConfig(home('manager-1', files45), 'control-plane', {}).eventPublishUrls).toEqual([{ host: 'manager-1', port: 9611 }, { host: 'manager-2', port: 9611 }]);
+  });
+});
+
+describe('server_role as each image\'s infer.json reads it', () => {
+  const v45 = 'WSO2 API Manager-4.5.0';
+  const v47 = 'WSO2 API Manager-4.7.0';
+
+  test('"default" on a 4.5 or 4.7 distribution, a 4.3 profile on the all-in-one image: nothing to say', () => {
+    for (const version of [v45, v47]) for (const d of ['acp', 'universal-gw', 'tm'] as const) expect(suppressedInferences(version, d, 'default')).toBeUndefined();
+    for (const role of ['control-plane', 'gateway-worker']) expect(suppressedInferences('WSO2 API Manager-4.3.0', 'all-in-one', role)).toBeUndefined();
+  });
+
+  test('helm\'s gateway-worker on a Universal Gateway loses the settings of "default" (api-manager#5095); 4.7 also the certificate manager\'s', () => {
+    const said = suppressedInferences(v45, 'universal-gw', 'gateway-worker')!;
+    expect(said).toMatch(/^server_role "gateway-worker" is not in infer\.json's server\.server_role \(it maps "default"\)/);
+    for (const lost of ['apim.throttling.enable_policy_deploy = false', 'indexing.enable = false', 'apim.key_manager.enable_registration = false']) expect(said).toContain(lost);
+    expect(said).not.toContain('certificate_manager');
+    expect(suppressedInferences(v47, 'universal-gw', 'gateway-worker')).toContain('apim.certificate_manager.events_enabled = false');
+  });
+
+  test('helm\'s traffic-manager on a Traffic Manager: its throttle publisher, decision listener and key manager retriever are no longer off', () => {
+    expect(suppressedInferences(v47, 'tm', 'traffic-manager')).toEqual(expect.stringContaining(
+      'apim.key_manager.enable_retriever = false, apim.throttling.enable_policy_deploy = false, apim.throttling.enable_data_publishing = false, apim.throttling.enable_decision_connection = false',
+    ));
+  });
+
+  test('every stand-in lab writes a server_role its image maps: no node of them logs the warning', () => {
+    for (const product of [sim, simApim450, simApim470]) {
+      for (const role of ['manager', 'worker', 'traffic-manager'] as const) {
+        const runtime = product.roles[role];
+        if (runtime) expect({ product: product.id, role, said: suppressedInferences(product.version, runtime.distribution, runtime.serverRole) }).toEqual({ product: product.id, role, said: undefined });
+      }
+    }
   });
 });
 
@@ -230,8 +263,12 @@ describe('the stand-in image\'s entrypoint and start scripts', () => {
     expect(start('universal-gw', { PROFILE_NAME: 'key-manager' }).status).toBe(0);
   });
 
-  /** A 4.7 image (stop_on_term=true, as its Dockerfile writes it) running a `node` that waits for SIGTERM and then exits with `exitCode`. */
-  async function stopOnTerm(exitCode: number): Promise<{ status: number | null; stdout: string }> {
+  /**
+   * A 4.7 image (stop_on_term=true, as its Dockerfile writes it) running a `node` that exits with
+   * `exitCode` on SIGTERM, sent to the entrypoint once the server started; or, with `signal` false,
+   * by itself as soon as it started.
+   */
+  async function stopOnTerm(exitCode: number, signal = true): Promise<{ status: number | null; stdout: string; stderr: string }> {
     const dir = tempDir('carbon-labs-image-');
     const serverHome = join(dir, 'home');
     mkdirSync(join(serverHome, 'bin'), { recursive: true });
@@ -240,22 +277,35 @@ describe('the stand-in image\'s entrypoint and start scripts', () => {
     writeFileSync(entrypoint, readFileSync(join(source, 'docker-entrypoint.sh'), 'utf8')
       .replace(/^distribution=all-in-one$/m, 'distribution=universal-gw').replace(/^stop_on_term=false$/m, 'stop_on_term=true'));
     copyFileSync(join(source, 'bin', 'start-server.sh'), join(serverHome, 'bin', 'gateway.sh'));
-    writeFileSync(join(dir, 'path', 'node'), `#!/bin/sh\ntrap 'echo "node: TERM"; exit ${exitCode}' TERM\necho "node: started"\nwhile :; do sleep 0.05; done\n`);
+    const ends = signal ? 'while :; do sleep 0.05; done' : `exit ${exitCode}`;
+    writeFileSync(join(dir, 'path', 'node'), `#!/bin/sh\ntrap 'echo "node: TERM"; exit ${exitCode}' TERM\necho "node: started"\n${ends}\n`);
     chmodSync(join(dir, 'path', 'node'), 0o755);
     const child = spawn('sh', [entrypoint], { env: { PATH: `${join(dir, 'path')}:/usr/bin:/bin`, WSO2_SERVER_HOME: serverHome } });
     let stdout = '';
+    let stderr = '';
     child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     const ended = new Promise<number | null>((done) => child.on('exit', (code) => done(code)));
-    await retryUntil(async () => stdout.includes('node: started') || undefined, { timeoutMs: 5_000, intervalMs: 20, what: 'the fake server to start' });
-    child.kill('SIGTERM');
-    return { status: await ended, stdout };
+    if (signal) {
+      await retryUntil(async () => stdout.includes('node: started') || undefined, { timeoutMs: 5_000, intervalMs: 20, what: 'the fake server to start' });
+      child.kill('SIGTERM');
+    }
+    return { status: await ended, stdout, stderr };
   }
 
-  test('a 4.7 image\'s entrypoint traps SIGTERM, runs `gateway.sh stop` (SIGTERM to the pid file\'s server) and leaves with the server\'s status', async () => {
+  test('a 4.7 image\'s entrypoint traps SIGTERM, runs `gateway.sh stop` (SIGTERM to the pid file\'s server), waits, and leaves with 0 whatever the server\'s status', async () => {
     const stopped = await stopOnTerm(0);
     expect(stopped.status).toBe(0);
     expect(stopped.stdout).toMatch(/gateway\.sh stop: SIGTERM to the server \(pid \d+\)\nnode: TERM/);
-    expect((await stopOnTerm(3)).status).toBe(3);
+    expect(stopped.stderr).toContain('Stopping WSO2 gracefully...');
+    // docker-apim v4.7.0.1's stop_handler ends with `exit 0`: a server that fails its stop is not seen.
+    const failed = await stopOnTerm(3);
+    expect({ status: failed.status, stoppedTheServer: failed.stdout.includes('node: TERM') }).toEqual({ status: 0, stoppedTheServer: true });
+  });
+
+  test('a 4.7 image\'s server that ends on its own leaves the entrypoint with its status (the last `wait`)', async () => {
+    expect((await stopOnTerm(3, false)).status).toBe(3);
+    expect((await stopOnTerm(0, false)).status).toBe(0);
   });
 
   test('the all-in-one image starts the profile PROFILE_NAME names, as the 4.3 stand-in always did', () => {
@@ -278,23 +328,6 @@ describe('routes of the official OpenAPI files', () => {
     expect(publisher.match('PATCH', '/api/am/publisher/v4/apis/abc-123/revisions')).toBeUndefined();
     expect(publisher.hasPath('/api/am/publisher/v4/apis/abc-123/revisions')).toBe(true);
     expect(publisher.hasPath('/api/am/publisher/v4/no-such')).toBe(false);
-  });
-});
-
-describe('tokens', () => {
-  const issuer = new TokenIssuer('wso2carbon.jks:wso2carbon:wso2carbon', 'https://localhost:21443/oauth2/token');
-
-  test('a token verifies on any node with the same keystore, and carries the issuer', () => {
-    const { token } = issuer.issue({ sub: 'admin', azp: 'c', scope: 'apim:api_view' }, 60);
-    expect(new TokenIssuer('wso2carbon.jks:wso2carbon:wso2carbon', 'x').verify(token)).toMatchObject({ sub: 'admin', iss: 'https://localhost:21443/oauth2/token' });
-  });
-
-  test('a token of another keystore, a tampered one and an expired one do not', () => {
-    const { token } = issuer.issue({ sub: 'admin', azp: 'c', scope: '' }, 60);
-    expect(new TokenIssuer('other.jks:x:y', 'x').verify(token)).toBeUndefined();
-    const [h, , sig] = token.split('.');
-    expect(issuer.verify(`${h}.${Buffer.from(JSON.stringify({ sub: 'root', exp: 2e9 })).toString('base64url')}.${sig}`)).toBeUndefined();
-    expect(issuer.verify(issuer.issue({ sub: 'admin', azp: 'c', scope: '' }, -1).token)).toBeUndefined();
   });
 });
 

@@ -91,3 +91,17 @@ CREATE TABLE IF NOT EXISTS AM_GATEWAY_ENVIRONMENT (
   PRIMARY KEY (UUID),
   UNIQUE (NAME)
 ) ENGINE INNODB;
+
+-- The key managers; the Resident Key Manager's row is registered on its first read and holds no
+-- URL (carbon-apimgt's AM_KEY_MANAGER, which also keeps the rest of a configuration as a blob).
+CREATE TABLE IF NOT EXISTS AM_KEY_MANAGER (
+  UUID VARCHAR(50) NOT NULL,
+  NAME VARCHAR(100),
+  DESCRIPTION VARCHAR(256),
+  TYPE VARCHAR(45),
+  ENABLED BOOLEAN DEFAULT 1,
+  ORGANIZATION VARCHAR(100),
+  TOKEN_TYPE VARCHAR(45),
+  PRIMARY KEY (UUID),
+  UNIQUE (NAME, ORGANIZATION)
+) ENGINE INNODB;

@@ -2,28 +2,36 @@ import type { Pool } from 'mysql2/promise';
 import type { NodeConfig } from '../config';
 import type { EventHub } from '../eventhub';
 import type { Handler, Req, Res } from '../http';
-import { NOT_DEPLOYED } from '../http';
+import { json, NOT_DEPLOYED } from '../http';
 import type { RestApi } from '../spec';
 import type { ApiStore } from '../store';
 import type { TokenIssuer } from '../tokens';
+import type { TrustStore } from '../trust';
+import type { UserStore } from '../users';
 import { adminOperations } from './admin';
 import { devportalOperations } from './devportal';
 import { internalData } from './internal-data';
 import { register, token } from './oauth';
 import { publisherOperations } from './publisher';
-import { ApplicationRepository, EnvironmentRepository, OAuthClientRepository, RevisionRepository, SubscriptionRepository } from './repositories';
+import {
+  ApplicationRepository, EnvironmentRepository, KeyManagerRepository, OAuthClientRepository, RevisionRepository, SubscriptionRepository,
+} from './repositories';
+import { discoveryDocument, residentKeyManager } from './resident-key-manager';
 import type { Operations } from './rest';
 import { dispatch } from './rest';
 
-export { authenticateUser, ensureSuperAdmin, passwordHash } from './users';
-
-/** What a control plane serves from: its node's settings, its databases, event hub, token issuer and REST specs. */
+/**
+ * What a control plane serves from: its node's settings, its databases, user store, truststore,
+ * event hub, token issuer and REST specs.
+ */
 export interface ControlPlaneDeps {
   readonly config: NodeConfig;
-  /** WSO2AM_DB: APIs, revisions, applications, subscriptions, OAuth clients, environments. */
+  /** WSO2AM_DB: APIs, revisions, applications, subscriptions, OAuth clients, environments, key managers. */
   readonly apimDb: Pool;
-  /** WSO2_SHARED_DB: the user store. */
-  readonly sharedDb: Pool;
+  /** The shared user store (WSO2_SHARED_DB). */
+  readonly users: UserStore;
+  /** The client truststore its own outbound calls (OIDC discovery) are verified against. */
+  readonly trust: TrustStore;
   readonly apis: ApiStore;
   readonly hub: EventHub;
   readonly tokens: TokenIssuer;
@@ -33,18 +41,20 @@ export interface ControlPlaneDeps {
 }
 
 /**
- * The control-plane profile's webapps: DCR and the token endpoint of the resident key manager,
- * the gateways' internal data API, the publisher v4, devportal v3 and admin v4 REST APIs, and a
- * placeholder page for each portal. Anything else is a webapp that is not deployed.
+ * The control-plane profile's webapps: DCR, the token endpoint, JWKS and OIDC discovery of the
+ * resident key manager, the gateways' internal data API, the publisher v4, devportal v3 and admin
+ * v4 REST APIs, and a placeholder page for each portal. Anything else is a webapp that is not deployed.
  */
 export function controlPlane(deps: ControlPlaneDeps): Handler {
-  const { config, apimDb, sharedDb, apis, hub, tokens } = deps;
+  const { config, apimDb, users, trust, apis, hub, tokens } = deps;
   const applications = new ApplicationRepository(apimDb);
   const subscriptions = new SubscriptionRepository(apimDb);
   const revisions = new RevisionRepository(apimDb);
   const clients = new OAuthClientRepository(apimDb);
   const environments = new EnvironmentRepository(apimDb, config.gatewayEnvironments);
-  const oauth = { sharedDb, clients, tokens };
+  const keyManagerRows = new KeyManagerRepository(apimDb);
+  const oauth = { users, clients, tokens };
+  const internal = { users, apis, revisions, subscriptions, keyManagers: async () => [await residentKeyManager(config, trust, keyManagerRows)] };
   const restApis: readonly (readonly [RestApi, Operations])[] = [
     [deps.publisher, publisherOperations({ nodeName: config.nodeName, apis, revisions, subscriptions, environments, hub })],
     [deps.devportal, devportalOperations({ nodeName: config.nodeName, apis, applications, subscriptions, clients, hub, tokens })],
@@ -54,7 +64,9 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
   return async (req: Req): Promise<Res> => {
     if (req.method === 'POST' && req.path === '/client-registration/v0.17/register') return register(oauth, req);
     if (req.method === 'POST' && req.path === '/oauth2/token') return token(oauth, req);
-    if (req.path.startsWith('/internal/data/v1/')) return internalData({ sharedDb, apis, revisions, subscriptions }, req);
+    if (req.method === 'GET' && req.path === '/oauth2/jwks') return json(200, tokens.jwks());
+    if (req.method === 'GET' && req.path === '/oauth2/token/.well-known/openid-configuration') return json(200, discoveryDocument(config, tokens));
+    if (req.path.startsWith('/internal/data/v1/')) return internalData(internal, req);
     for (const [api, operations] of restApis) {
       const res = await dispatch(api, operations, tokens, req);
       if (res) return res;

@@ -1,27 +1,39 @@
-import type { Pool } from 'mysql2/promise';
 import type { Req, Res } from '../http';
-import { basicCredentials, json, NOT_DEPLOYED, restError } from '../http';
+import { basicCredentials, json, log, NOT_DEPLOYED, restError } from '../http';
+import type { KeyManagerDto } from '../key-managers';
 import type { ApiDoc, ApiStore } from '../store';
+import type { UserStore } from '../users';
 import type { RevisionRepository, SubscriptionRepository } from './repositories';
-import { authenticateUser } from './users';
 import { subscriptionOf } from './views';
 
 /** What the gateways' internal data API works on. */
 export interface InternalDataDeps {
-  /** The shared user store (UM_USER): gateways authenticate as a user. */
-  readonly sharedDb: Pool;
+  /** The user store: gateways authenticate as a user. */
+  readonly users: UserStore;
   readonly apis: ApiStore;
   readonly revisions: RevisionRepository;
   readonly subscriptions: SubscriptionRepository;
+  /** The key managers as this node builds them on every read. */
+  readonly keyManagers: () => Promise<KeyManagerDto[]>;
 }
 
 /**
  * `/internal/data/v1/*`, what gateways pull from the event hub's `service_url`: the runtime
- * artifacts deployed to a gateway label (at startup and on a deploy event), and subscriptions.
+ * artifacts deployed to a gateway label (at startup and on a deploy event), subscriptions, and the
+ * key managers (at startup).
  */
 export async function internalData(deps: InternalDataDeps, req: Req): Promise<Res> {
   const basic = basicCredentials(req);
-  if (!basic || !(await authenticateUser(deps.sharedDb, basic.user, basic.secret))) return restError(401, 'Unauthenticated', 'Basic authentication required');
+  if (!basic || !(await deps.users.authenticate(basic.user, basic.secret))) return restError(401, 'Unauthenticated', 'Basic authentication required');
+  if (req.path === '/internal/data/v1/keymanagers') {
+    try {
+      return json(200, await deps.keyManagers());
+    } catch (err) {
+      // KeymanagersApiServiceImpl: RestApiUtil.handleInternalServerError.
+      log('ERROR', 'KeymanagersApiServiceImpl', `Error while retrieving key manager configurations: ${(err as Error).message}`);
+      return restError(500, 'Internal Server Error', 'Error while retrieving key manager configurations');
+    }
+  }
   if (req.path === '/internal/data/v1/runtime-artifacts') {
     const label = req.query.get('gatewayLabel') ?? 'Default';
     const deployed = await deps.revisions.deployedTo(label, req.query.get('apiId'));

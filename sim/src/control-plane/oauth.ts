@@ -1,15 +1,13 @@
 import { randomBytes, randomUUID } from 'crypto';
-import type { Pool } from 'mysql2/promise';
 import type { Req, Res } from '../http';
 import { basicCredentials, json, parseJson } from '../http';
 import type { TokenIssuer } from '../tokens';
+import type { UserStore } from '../users';
 import type { OAuthClientRepository } from './repositories';
-import { authenticateUser } from './users';
 
 /** What the resident key manager's endpoints work on. */
 export interface OAuthDeps {
-  /** The shared user store (UM_USER). */
-  readonly sharedDb: Pool;
+  readonly users: UserStore;
   readonly clients: OAuthClientRepository;
   readonly tokens: TokenIssuer;
 }
@@ -23,7 +21,7 @@ type GrantedClaims = Parameters<TokenIssuer['issue']>[0];
  */
 export async function register(deps: OAuthDeps, req: Req): Promise<Res> {
   const basic = basicCredentials(req);
-  if (!basic || !(await authenticateUser(deps.sharedDb, basic.user, basic.secret))) {
+  if (!basic || !(await deps.users.authenticate(basic.user, basic.secret))) {
     return json(401, { error: 'invalid_client', error_description: 'Basic authentication of a user is required' });
   }
   const body = parseJson(req) as Record<string, unknown> | symbol | undefined;
@@ -69,7 +67,7 @@ export async function token(deps: OAuthDeps, req: Req): Promise<Res> {
   let claims: GrantedClaims;
   if (grant === 'password') {
     const user = form.get('username') ?? '';
-    if (!(await authenticateUser(deps.sharedDb, user, form.get('password') ?? ''))) {
+    if (!(await deps.users.authenticate(user, form.get('password') ?? ''))) {
       return json(400, { error: 'invalid_grant', error_description: 'Authentication failed for the user' });
     }
     // The super admin holds every role, so every requested scope is granted.

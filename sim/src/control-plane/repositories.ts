@@ -1,23 +1,13 @@
+import { randomUUID } from 'crypto';
 import type { Pool } from 'mysql2/promise';
 import type { GatewayEnvironment } from '../config';
-import { exec, isDuplicate, Row, rows } from '../db';
+import { exec, insertUnique, isDuplicate, Row, rows } from '../db';
 
 /**
  * The control plane's SQL on WSO2AM_DB, one small class per aggregate, beside `ApiStore`
  * (sim/src/store.ts), which keeps the APIs themselves. Rows come back as the database gives them;
  * sim/src/control-plane/views.ts turns them into the REST APIs' DTOs.
  */
-
-/** Runs an INSERT on a table with a unique key: false when that row already exists, any other error thrown. */
-async function insertUnique(pool: Pool, sql: string, params: unknown[]): Promise<boolean> {
-  try {
-    await exec(pool, sql, params);
-    return true;
-  } catch (err) {
-    if (isDuplicate(err)) return false;
-    throw err;
-  }
-}
 
 /** A new row of AM_APPLICATION. */
 export interface NewApplication {
@@ -293,5 +283,23 @@ export class EnvironmentRepository {
   add(env: NewEnvironment): Promise<boolean> {
     return insertUnique(this.pool, 'INSERT INTO AM_GATEWAY_ENVIRONMENT (UUID, NAME, DISPLAY_NAME, DESCRIPTION, PROVIDER, VHOSTS) VALUES (?,?,?,?,?,?)',
       [env.id, env.name, env.displayName, env.description, env.provider, JSON.stringify(env.vhosts)]);
+  }
+}
+
+/**
+ * The Resident Key Manager's row of AM_KEY_MANAGER, registered on its first read as
+ * `KeyMgtRegistrationService.registerDefaultKeyManager` does (carbon-apimgt 9.31.86, lines 59-88):
+ * a name and a uuid every control plane shares, and no URL. The rest is built from the answering
+ * node's configuration on every read (`APIAdminImpl.getKeyManagerConfigurationsByOrganization`).
+ */
+export class KeyManagerRepository {
+  constructor(private readonly pool: Pool) {}
+
+  /** The uuid of the organization's Resident Key Manager, registered if it is not yet. */
+  async residentUuid(name: string, organization: string): Promise<string> {
+    await insertUnique(this.pool, 'INSERT INTO AM_KEY_MANAGER (UUID, NAME, DESCRIPTION, TYPE, ENABLED, ORGANIZATION, TOKEN_TYPE) VALUES (?,?,?,?,?,?,?)',
+      [randomUUID(), name, 'This is Resident Key Manager', 'default', true, organization, 'DIRECT']);
+    const [row] = await rows(this.pool, 'SELECT UUID FROM AM_KEY_MANAGER WHERE NAME = ? AND ORGANIZATION = ?', [name, organization]);
+    return String(row.UUID);
   }
 }
