@@ -7,6 +7,8 @@ import { describeExchange, Exchange } from './http';
 import type { LabTarget } from './lab-target';
 import type { LabSpec, Role } from '../generator/model/lab';
 import type { ProductTiming } from '../generator/products/product';
+import type { Gate } from './gate';
+import { GATE_WAIT_MS, machineGate } from './gate';
 
 /** `not-run`: the check was due, but the lab could not be restored after an earlier one (its reason says why). */
 export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'not-run';
@@ -210,6 +212,12 @@ export interface Check<F extends Figures = Figures> {
   skipReason?(lab: LabSpec, options?: CheckOptions): string | undefined;
   /** How long it takes on this lab at its product's pace, and its deadline. */
   plan(lab: LabSpec, options: CheckOptions): CheckPlan;
+  /**
+   * What it asks of the machine while it runs (harness/gate.ts): `whole` (the default), when it
+   * drives a sustained load or judges a stall or an RTO, which another lab's work beside it would
+   * skew; `share`, when its figures bear another check beside it (a few requests, memory, probes).
+   */
+  readonly machine?: 'whole' | 'share';
   run(ctx: CheckContext<F>): Promise<void>;
   /** The figures a reader looks for first (the report's table); any may be missing on a failure. */
   headline(figures: Partial<F>): string;
@@ -225,6 +233,8 @@ export interface RunCheckOptions {
   readonly deadlineMs?: number;
   /** Stops the check at once, as its deadline would (the run was interrupted). */
   readonly signal?: AbortSignal;
+  /** Where it takes its share of the machine before its clock starts. @default machineGate() */
+  readonly gate?: Gate;
 }
 
 const TIMED_OUT = Symbol('timed out');
@@ -235,12 +245,27 @@ const TIMED_OUT = Symbol('timed out');
  * let go of the lab before the result is returned. The lab's restore is the caller's.
  */
 export async function runCheck<F extends Figures>(check: Check<F>, lab: LabTarget, log: Log, run: RunCheckOptions = {}): Promise<CheckResult> {
-  const started = Date.now();
   const options = run.options ?? DEFAULT_CHECK_OPTIONS;
   const reason = check.skipReason?.(lab.lab, options);
   if (reason) return { id: check.id, title: check.title, status: 'skipped', figures: {}, evidence: [], timelines: [], durationMs: 0, reason };
   const plan = check.plan(lab.lab, options);
   const deadlineMs = run.deadlineMs ?? plan.deadlineMs;
+  // Its share of the machine first: its clock and deadline start once it has it.
+  const gate = run.gate ?? machineGate();
+  const hold = await (check.machine === 'share' ? gate.share : gate.whole).call(gate, {
+    what: `${lab.lab.project}: ${check.id}`, timeoutMs: GATE_WAIT_MS, signal: run.signal,
+    waiting: (holders, waited) => log(`[${check.id}] waiting ${Math.round(waited / 1000)} s for a share of the machine (held by ${holders.join('; ')})`),
+  });
+  try {
+    return await measured(check, lab, log, run, plan, deadlineMs);
+  } finally {
+    hold.release();
+  }
+}
+
+async function measured<F extends Figures>(check: Check<F>, lab: LabTarget, log: Log, run: RunCheckOptions, plan: CheckPlan, deadlineMs: number): Promise<CheckResult> {
+  const started = Date.now();
+  const options = run.options ?? DEFAULT_CHECK_OPTIONS;
   const controller = new AbortController();
   const ctx = new CheckContext<F>(lab, (line) => log(`[${check.id}] ${line}`), controller.signal, options);
   const ticker = run.progress ? setInterval(() => run.progress!(ctx.current, Date.now() - started), run.progressMs ?? 15_000) : undefined;

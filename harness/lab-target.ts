@@ -26,6 +26,7 @@ import { ApimClient } from './apim-client';
 import { HttpClient } from './http';
 import type { NodeFault } from './faults';
 import { runProbe } from './probe';
+import { GATE_WAIT_MS, machineGate } from './gate';
 
 /** Docker's own memory figure (`docker stats`): usage less inactive file cache. */
 export function memoryBytes(stats: { memory_stats: { usage?: number; stats?: Record<string, number> } }): number {
@@ -343,16 +344,21 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   const unhealthy = faults.flatMap((f) => f.unhealthy ?? []);
   const imagesEnv = await ensureImages(lab.product, log);
   const started = new StartedLab(lab, dir, target);
+  const budgetSeconds = startupBudgetSeconds(lab);
   try {
-    const budgetSeconds = startupBudgetSeconds(lab);
-    if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, overrides: files.slice(1), unawaited: unhealthy });
-    else await upLab(lab, dir, { imagesEnv, budgetSeconds, log, files, only: options.only, unawaited: unhealthy });
-    if (!options.only) {
+    // A start is a burst of CPU: it takes the whole machine, so no other lab's check is timed meanwhile.
+    await machineGate().holding('whole', {
+      what: `${lab.project}: start`, timeoutMs: GATE_WAIT_MS,
+      waiting: (holders, waited) => log(`waiting ${Math.round(waited / 1000)} s for the machine to start ${lab.project} alone (held by ${holders.join('; ')})`),
+    }, async () => {
+      if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, overrides: files.slice(1), unawaited: unhealthy });
+      else await upLab(lab, dir, { imagesEnv, budgetSeconds, log, files, only: options.only, unawaited: unhealthy });
+      if (options.only) return;
       for (const service of unhealthy) {
         await retryUntil(async () => (SERVING.test(await started.logs(service, 400)) ? true : undefined),
-          { timeoutMs: startupBudgetSeconds(lab) * 1000, intervalMs: 500, what: `${service} to serve` });
+          { timeoutMs: budgetSeconds * 1000, intervalMs: 500, what: `${service} to serve` });
       }
-    }
+    });
     for (const f of faults) if (f.kind === 'live') await f.apply(started);
   } catch (err) {
     await started.down().catch(() => undefined);

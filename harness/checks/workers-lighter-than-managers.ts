@@ -9,6 +9,7 @@ export type MemoryFigures = { memoryMB: Record<string, number>; labTotalMB: numb
 export const workersLighterThanManagers: Check<MemoryFigures> = {
   id: 'workers-lighter-than-managers',
   title: 'Every worker uses less memory than every manager (docker stats: usage less inactive file cache)',
+  machine: 'share',
   headline: (f) => `heaviest worker ${f.heaviestWorkerMB ?? '?'} MB < lightest manager ${f.lightestManagerMB ?? '?'} MB; lab ${f.labTotalMB ?? '?'} MB`,
   // A one-shot `docker stats` takes a sample interval (about 2 s) per container.
   plan: (lab) => {

@@ -41,6 +41,7 @@ export type RejectFigures = {
 export const workersRejectAdminWrites: Check<RejectFigures> = {
   id: 'workers-reject-admin-writes',
   title: 'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services), directly and through the worker balancer; managers accept them',
+  machine: 'share',
   headline: (f) => `${f.writesAcceptedByWorkers ?? '?'} of ${f.writesSentToWorkers ?? '?'} writes accepted by workers`,
   plan(lab) {
     const { call, timing } = paceOf(lab);

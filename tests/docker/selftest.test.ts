@@ -28,10 +28,14 @@ const chosen = SEEDED_FAULTS.filter((f) => !only || only.includes(f.id));
 const applicable = chosen.filter((f) => appliesTo(f, target));
 // Broken labs side by side, each a named lab of its own (project, subnets, ports: tests/support/labs.ts),
 // at most CARBON_LABS_SELFTEST_PARALLEL at once (jest.config.js's maxConcurrency; 1 on a stack: one swarm).
-/** A test's own time: its lab's start, its check's deadline, the lab's removal. */
+/**
+ * A test's own time: its lab's start, its check's deadline, the lab's removal, and its turns at the
+ * machine gate (a start waits for the checks other legs time meanwhile: a failover check's runs).
+ */
+const GATE_TURNS_MS = 15 * 60_000;
 const timeoutOf = (fault: SeededFault) => {
   const lab = buildLab(fault.pattern, { product: fault.product ?? sim });
-  return startupBudgetSeconds(lab) * 1000 + fault.check.plan(lab, SELFTEST_OPTIONS).deadlineMs + 120_000;
+  return startupBudgetSeconds(lab) * 1000 + fault.check.plan(lab, SELFTEST_OPTIONS).deadlineMs + 120_000 + GATE_TURNS_MS;
 };
 
 describeDocker(`self-test: every check fails on a lab that breaks the property it checks, for the reason it declares${target === 'swarm' ? ', as swarm stacks' : ''}`, () => {

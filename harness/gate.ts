@@ -1,0 +1,172 @@
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'fs';
+import { cpus, tmpdir } from 'os';
+import { join } from 'path';
+import { pause } from '../generator/runtime/retry';
+
+/**
+ * The machine's CPU, shared by every carbon-labs process on this machine (labs checked side by
+ * side, `make test`'s lanes), so that a timing verdict is judged with the machine it was made for.
+ * A lab's start takes the whole machine (its boots and Docker's health probes are a burst of CPU:
+ * about 30 CPU-seconds in 20 s for a pattern-3 stand-in lab here); a check takes the whole machine
+ * when it drives a load or judges a stall or an RTO, a share when its figures bear company (a few
+ * requests, memory, probes); there are as many shares as cores. Measured on two cores: two
+ * failover loads side by side made a manager write miss the stand-in's 2 s read timeout (504).
+ *
+ * Requests are served in the order they were made (a start waiting for the machine is not passed
+ * by later checks, nor a check by a later start). Holders and waiters are files in one folder, one
+ * per request, named by its ticket and process id; a dead process's files do not count.
+ */
+export interface GateHold {
+  /** Gives the share back (idempotent). */
+  release(): void;
+}
+
+export interface GateOptions {
+  /** The folder of holders and waiters. @default $CARBON_LABS_GATE_DIR, else <tmp>/carbon-labs-gate */
+  readonly dir?: string;
+  /** Shares the machine has. @default $CARBON_LABS_GATE_SHARES, else the number of cores */
+  readonly shares?: number;
+}
+
+export interface AcquireOptions {
+  /** What holds the share, as waiters are told (`sim p3: managers-fail-over`). */
+  readonly what: string;
+  /** Longest wait before giving up with an error naming what holds the machine. */
+  readonly timeoutMs: number;
+  /** Called every `reportMs` while waiting, with what holds the machine. */
+  readonly waiting?: (holders: readonly string[], waitedMs: number) => void;
+  readonly reportMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+interface Entry { readonly file: string; readonly state: 'hold' | 'want'; readonly ticket: string; readonly pid: number; readonly weight: number; readonly what: string }
+
+const alive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+let sequence = 0;
+/** A ticket that sorts in the order requests were made, across processes (time, then pid and a counter). */
+const ticketOf = () => `${Date.now().toString().padStart(15, '0')}.${String(process.pid).padStart(8, '0')}.${String(sequence++).padStart(6, '0')}`;
+
+export class Gate {
+  readonly dir: string;
+  readonly shares: number;
+
+  constructor(options: GateOptions = {}) {
+    this.dir = options.dir ?? process.env.CARBON_LABS_GATE_DIR ?? join(tmpdir(), 'carbon-labs-gate');
+    const shares = options.shares ?? Number(process.env.CARBON_LABS_GATE_SHARES ?? cpus().length);
+    if (!Number.isInteger(shares) || shares < 1) throw new Error(`CARBON_LABS_GATE_SHARES must be a whole number ≥ 1 (got "${process.env.CARBON_LABS_GATE_SHARES}")`);
+    this.shares = shares;
+    mkdirSync(this.dir, { recursive: true });
+  }
+
+  /** The whole machine: a lab's start, a check that drives a load. */
+  whole(options: AcquireOptions): Promise<GateHold> { return this.acquire(this.shares, options); }
+  /** One share: a check whose figures bear company. */
+  share(options: AcquireOptions): Promise<GateHold> { return this.acquire(1, options); }
+
+  /** Runs `body` holding `weight` shares. */
+  async holding<T>(weight: 'whole' | 'share', options: AcquireOptions, body: () => Promise<T>): Promise<T> {
+    const hold = await (weight === 'whole' ? this.whole(options) : this.share(options));
+    try {
+      return await body();
+    } finally {
+      hold.release();
+    }
+  }
+
+  /** The requests in the folder whose processes live (the files of dead ones are removed). */
+  private entries(): Entry[] {
+    const entries: Entry[] = [];
+    for (const file of readdirSync(this.dir)) {
+      const m = /^(hold|want)-(\d+\.\d+\.\d+)-(\d+)$/.exec(file);
+      if (!m) continue;
+      const pid = Number(m[3]);
+      if (!alive(pid)) { rmSync(join(this.dir, file), { force: true }); continue; }
+      let content: { weight: number; what: string };
+      try {
+        content = JSON.parse(readFileSync(join(this.dir, file), 'utf8')) as { weight: number; what: string };
+      } catch {
+        continue; // being written or removed this instant
+      }
+      entries.push({ file, state: m[1] as 'hold' | 'want', ticket: m[2], pid, ...content });
+    }
+    return entries.sort((a, b) => a.ticket.localeCompare(b.ticket));
+  }
+
+  /** One decision at a time across processes: a folder made atomically, taken back from a dead owner. */
+  private async exclusively<T>(body: () => T): Promise<T> {
+    const mutex = join(this.dir, '.mutex');
+    for (;;) {
+      try {
+        mkdirSync(mutex);
+        writeFileSync(join(mutex, 'pid'), String(process.pid));
+        break;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        let owner = NaN;
+        try { owner = Number(readFileSync(join(mutex, 'pid'), 'utf8')); } catch { /* being made or removed */ }
+        if (Number.isInteger(owner) && owner > 0 && !alive(owner)) rmSync(mutex, { recursive: true, force: true });
+        await pause(5);
+      }
+    }
+    try {
+      return body();
+    } finally {
+      rmSync(join(mutex, 'pid'), { force: true });
+      rmdirSync(mutex);
+    }
+  }
+
+  private async acquire(weight: number, options: AcquireOptions): Promise<GateHold> {
+    const ticket = ticketOf();
+    const name = (state: 'hold' | 'want') => join(this.dir, `${state}-${ticket}-${process.pid}`);
+    const content = JSON.stringify({ weight, what: options.what });
+    writeFileSync(name('want'), content, { flag: 'wx' });
+    const started = Date.now();
+    let reported = started;
+    try {
+      for (;;) {
+        const granted = await this.exclusively(() => {
+          const entries = this.entries();
+          const held = entries.filter((e) => e.state === 'hold').reduce((sum, e) => sum + e.weight, 0);
+          const ahead = entries.some((e) => e.state === 'want' && e.ticket < ticket);
+          if (ahead || held + weight > this.shares) return false;
+          writeFileSync(name('hold'), content, { flag: 'wx' });
+          rmSync(name('want'), { force: true });
+          return true;
+        });
+        if (granted) break;
+        const waited = Date.now() - started;
+        const holders = () => this.entries().filter((e) => e.state === 'hold').map((e) => e.what);
+        if (waited > options.timeoutMs) throw new Error(`waited ${Math.round(waited / 1000)} s for the machine (${this.shares} shares), held by: ${holders().join('; ') || 'nobody'} (${this.dir})`);
+        if (options.waiting && Date.now() - reported >= (options.reportMs ?? 30_000)) {
+          reported = Date.now();
+          options.waiting(holders(), waited);
+        }
+        await pause(200, options.signal, `the machine for ${options.what}`);
+      }
+    } catch (err) {
+      rmSync(name('want'), { force: true });
+      throw err;
+    }
+    let released = false;
+    return { release: () => { if (!released) { released = true; rmSync(name('hold'), { force: true }); } } };
+  }
+}
+
+/**
+ * How long a start or a check waits for the machine before it fails naming what holds it: every
+ * holder is bounded by its own deadline (a check's, a start's budget), so this is a backstop.
+ */
+export const GATE_WAIT_MS = 60 * 60_000;
+
+let machine: Gate | undefined;
+/** This machine's gate (one per process; every process on the machine shares its folder). */
+export const machineGate = (): Gate => (machine ??= new Gate());

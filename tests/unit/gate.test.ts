@@ -1,0 +1,68 @@
+import { rmSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import { Gate } from '../../harness/gate';
+import { tempDir } from '../support/labs';
+
+/** The machine's shares across processes: a start takes the whole machine, a check one share, in the order asked. */
+describe('the machine gate', () => {
+  const gate = (shares = 2) => new Gate({ dir: tempDir('gate-'), shares });
+  /** Whether `p` settles within `ms` (the timer does not outlive the answer). */
+  const settled = async (p: Promise<unknown>, ms = 400) => {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); });
+    try {
+      return await Promise.race([p.then(() => true), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  const opts = (what: string) => ({ what, timeoutMs: 10_000 });
+
+  test('as many checks at once as there are shares; the next waits for one to end', async () => {
+    const g = gate(2);
+    const a = await g.share(opts('a'));
+    await g.share(opts('b'));
+    const c = g.share(opts('c'));
+    expect(await settled(c)).toBe(false);
+    a.release();
+    expect(await settled(c, 2000)).toBe(true);
+  });
+
+  test('a start waits until no check runs, and a check asked after a waiting start waits behind it', async () => {
+    const g = gate(2);
+    const check = await g.share(opts('check'));
+    const start = g.whole(opts('start'));
+    expect(await settled(start)).toBe(false);
+    const later = g.share(opts('later check'));
+    expect(await settled(later)).toBe(false);
+    check.release();
+    const started = await start;
+    expect(await settled(later)).toBe(false);
+    started.release();
+    expect(await settled(later, 2000)).toBe(true);
+  });
+
+  test('the holds of a process that died do not count', async () => {
+    const g = gate(1);
+    // A pid no process has (above Linux's pid_max default of 4194304).
+    writeFileSync(join(g.dir, 'hold-000000000000001.00000001.000000-9999999'), JSON.stringify({ weight: 1, what: 'dead' }));
+    expect(await settled(g.whole(opts('start')), 2000)).toBe(true);
+  });
+
+  test('a wait past its deadline fails, naming what holds the machine', async () => {
+    const g = gate(1);
+    await g.share(opts('sim p2: managers-fail-over'));
+    await expect(g.share({ what: 'x', timeoutMs: 300 })).rejects.toThrow(/held by: sim p2: managers-fail-over/);
+  });
+
+  test('another live process holding the machine makes this one wait until it lets go', async () => {
+    const g = gate(1);
+    // A hold file of a live process other than this one (the test runner's parent) is another process's hold.
+    const file = join(g.dir, `hold-000000000000001.00000001.000000-${process.ppid}`);
+    writeFileSync(file, JSON.stringify({ weight: 1, what: 'another process' }));
+    const mine = g.share(opts('mine'));
+    expect(await settled(mine)).toBe(false);
+    rmSync(file);
+    expect(await settled(mine, 2000)).toBe(true);
+  });
+});
