@@ -165,7 +165,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
   {
     id: 'nginx-default-timeouts', because: /RTO \d+(\.\d+)? ms .* above the bound/, pattern: 2, check: checkById('managers-fail-over'),
     description: 'the balancer with NGINX\'s default timeouts (60 s to connect, 60 s to read): a stopped or cut-off manager stalls requests',
-    options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, overlayConnectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
+    options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
   },
   {
     id: 'manager-gives-up-on-database', because: /db-partition run 1 of 1: .*requests failed/, pattern: 2, check: failoverCheck(['db-partition']),

@@ -92,21 +92,16 @@ export interface BalancerSpec {
 /** The NGINX timeouts every balancer uses; short on purpose (the 60 s defaults stall a failover). */
 export interface BalancerTimeouts {
   /**
-   * Milliseconds to open a connection to a node before trying the next one. Short, because a
-   * node that cannot take a connection is dead to its clients; not shorter, because on a loaded
-   * two-core host a live node's connect can take a few hundred ms (seen with 250 ms: false
-   * failovers of both managers).
-   * @default 1000
-   */
-  readonly connectMs: number;
-  /**
-   * The same on a swarm stack's overlay networks. Measured: there a task's address that is gone
-   * answers nothing (no reset, and "unreachable" only after 3 s, when ARP gives up), so the first
-   * request sent to a killed worker waits the whole connect timeout before NGINX tries the next
-   * node; at 1 s every such request stalls past the 1 s users notice.
+   * Milliseconds to open a connection to a node before trying the next one. Short, because the
+   * address of a node that is gone may answer nothing at all (no reset; "unreachable" only after
+   * 3 s, when ARP gives up: measured on a stack's overlay, and on compose's bridge when two labs
+   * share the machine, 1012 ms for the first request after a worker's kill at 1 s), and every
+   * such request stalls by the whole timeout before NGINX tries the next node: under the 1 s
+   * users notice. Not shorter, because on a loaded two-core host a live node's connect can take a
+   * few hundred ms (seen with 250 ms: false failovers of both managers).
    * @default 500
    */
-  readonly overlayConnectMs: number;
+  readonly connectMs: number;
   /**
    * Seconds a manager may take to answer before the balancer gives up on it (and marks it failed):
    * a GET is retried on the passive one, a POST answered 504. Detects a hung (frozen) active

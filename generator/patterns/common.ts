@@ -27,8 +27,7 @@ export interface PatternProps {
 }
 
 export const DEFAULT_TIMEOUTS: Omit<BalancerTimeouts, 'managerReadSeconds'> = {
-  connectMs: 1000,
-  overlayConnectMs: 500,
+  connectMs: 500,
   workerReadSeconds: 10,
   failSeconds: 10,
   webSocketIdleSeconds: 3600,

@@ -45,15 +45,10 @@ function listenAddresses(balancer: BalancerSpec, listener: Listener, addressing:
   return listener.networks.map((n) => addressing.listen(balancer.name, n));
 }
 
-/** The timeouts a balancer is rendered with: the lab's, with its overlay connect timeout on a stack. */
-export function balancerTimeouts(lab: LabSpec, target: BalancerTarget): LabSpec['timeouts'] {
-  return target === 'swarm' ? { ...lab.timeouts, connectMs: lab.timeouts.overlayConnectMs } : lab.timeouts;
-}
-
 /** Renders one balancer's nginx.conf (for a swarm stack: with the tokens its start script fills in). */
 export function renderBalancerConf(lab: LabSpec, balancer: BalancerSpec, marker: string, target: BalancerTarget = 'compose'): string {
   const addressing = ADDRESSING[target](lab);
-  const timeouts = balancerTimeouts(lab, target);
+  const { timeouts } = lab;
   const upstreams = balancer.upstreams.map((u) => ({
     ...u,
     servers: u.servers.map((s) => ({ ...s, ...addressing.server(s.node) })),

@@ -195,7 +195,7 @@ describe.each(ALL_LABS)('$product.id pattern $pattern rendering', ({ lab, produc
     for (const b of lab.balancers) {
       const conf = byPath[`nginx/${b.name}.conf`];
       expect(conf.includes(' backup;')).toBe(b.upstreams.some((u) => u.name === 'managers') && lab.nodes.filter((n) => n.role === 'manager').length > 1);
-      expect(conf).toContain('proxy_connect_timeout 1000ms;');
+      expect(conf).toContain('proxy_connect_timeout 500ms;');
       expect(conf).toContain('add_header X-Carbon-Labs-Upstream $carbon_labs_upstream always;');
       expect(conf).not.toMatch(/server [a-z][\w-]*:\d+/); // fixed addresses: a restart with a node down works
       // A POST that may have reached a node is never sent again (a second revision otherwise).
