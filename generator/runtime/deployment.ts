@@ -20,7 +20,7 @@ import type { Target } from './swarm';
  * - which faults can be applied (a swarm task cut off its network is not put back in its DNS);
  * - which services are awaited healthy (a stack has no one-shots);
  * - whether an address the public side cannot route is answered by something else (on a swarm
- *   the host's gateway answers any address), and whether a restart includes Swarm's scheduling.
+ *   the host's gateway answers any address).
  */
 export interface Deployment {
   readonly target: Target;
@@ -45,8 +45,6 @@ export interface Deployment {
   readonly awaited: readonly string[];
   /** On a swarm an unroutable address leaves through the host, whose gateway may answer: reaching is not proof. */
   readonly outsideAnswersAnyAddress: boolean;
-  /** A restart's own time includes the platform's scheduling (Swarm stops, then schedules a new task). */
-  readonly restartIncludesScheduling: boolean;
 }
 
 const running = (lab: LabSpec, service: string) => async (ms?: number) => (await labContainers(lab.project, ms)).find((c) => c.service === service && c.state === 'running');
@@ -62,7 +60,6 @@ class ComposeDeployment implements Deployment {
   readonly publishingProject: string;
   readonly awaited: readonly string[];
   readonly outsideAnswersAnyAddress = false;
-  readonly restartIncludesScheduling = false;
 
   constructor(readonly lab: LabSpec) {
     this.publishingProject = lab.project;
@@ -83,7 +80,6 @@ class SwarmDeployment implements Deployment {
   readonly awaited: readonly string[];
   readonly partitionUnavailable = 'a swarm task cut off its network by hand and put back is not in its service\'s DNS name again (Swarm owns task attachments): the stack is checked with task stop, kill and pause, and the database partition';
   readonly outsideAnswersAnyAddress = true;
-  readonly restartIncludesScheduling = true;
 
   constructor(readonly lab: LabSpec) {
     this.publishingProject = accessProject(lab.project);
