@@ -215,10 +215,22 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
   await prepareLab(lab, dir, options.log);
   options.log(`starting ${lab.project} from ${dir}`);
   // `up -d` itself waits for the services the others depend on to be healthy: the whole budget.
-  await composeUp({ cwd: dir, files: options.files ?? ['docker-compose.yml'], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'], seconds: options.budgetSeconds }, options.only)
+  const up = composeUp({ cwd: dir, files: options.files ?? ['docker-compose.yml'], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'], seconds: options.budgetSeconds }, options.only)
     .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
-  if (options.only) return 0;
-  return waitHealthy(lab, options.budgetSeconds, options.log, { unawaited: options.unawaited });
+  if (options.only) return up.then(() => 0);
+  // The health wait runs beside it: a JVM lab's boot chain takes minutes inside `up -d`, and says
+  // where it is meanwhile (the first failure of either ends both).
+  const stop = new AbortController();
+  const healthy = waitHealthy(lab, options.budgetSeconds, options.log, { unawaited: options.unawaited, signal: stop.signal });
+  healthy.catch(() => undefined); // handled below, whichever ends first
+  try {
+    await up;
+  } catch (err) {
+    stop.abort(err);
+    await healthy.catch(() => undefined);
+    throw err;
+  }
+  return healthy;
 }
 
 /** The compose project of a stack's access proxy. */
