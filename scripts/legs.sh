@@ -1,38 +1,65 @@
 #!/usr/bin/env bash
-# Runs the legs of `make test` side by side, each as `name=command`, its lines prefixed with its
-# name (and kept whole in reports/legs/<name>.log), then prints a table of each leg's wall time and
-# result (also into reports/legs/legs.md). Fails when any leg failed, after every leg has ended.
-# `--append`: the rows go below the table an earlier call wrote (a sequential step, then parallel legs).
-#   scripts/legs.sh 'checks=make test-unit' && scripts/legs.sh --append 'docker=jest ...' 'conformance=...'
+# Runs the legs of `make test`, each given as `lane:name=command`: the legs of one lane one after
+# another (stopping at the first that fails), the lanes side by side. Each leg's lines are prefixed
+# with its name (and kept whole in reports/legs/<name>.log). At the end a table of each leg's wall
+# time and result, each lane's and the whole run's (also into reports/legs/legs.md). Fails when any
+# leg failed, after every lane has ended.
+# `--append`: the rows go below the table an earlier call wrote (a first step, then the lanes).
+#   scripts/legs.sh 'a:checks=make test-unit' && scripts/legs.sh --append 'a:docker=jest ...' 'b:conformance=...'
 set -uo pipefail
 dir=reports/legs
 mkdir -p "$dir"
 append=
 if [ "${1:-}" = --append ]; then append=1; shift; fi
-[ -n "$append" ] && [ -f "$dir/legs.md" ] || printf '| leg | result | wall (s) |\n|---|---|---|\n' > "$dir/legs.md"
+[ -n "$append" ] && [ -f "$dir/legs.md" ] || printf '| lane | leg | result | wall (s) |\n|---|---|---|---|\n' > "$dir/legs.md"
 started=$(date +%s)
-names=(); pids=()
+
+lanes=()
+declare -A lane_legs=()
 for leg in "$@"; do
-  name=${leg%%=*}; command=${leg#*=}
-  names+=("$name")
+  lane=${leg%%:*}; rest=${leg#*:}
+  [ -n "${lane_legs[$lane]+x}" ] || lanes+=("$lane")
+  lane_legs[$lane]+="${rest}"$'\n'
+done
+
+run_leg() {
+  local name=$1 command=$2 t0 code
+  t0=$(date +%s)
+  bash -c "$command" > >(sed -u "s/^/[$name] /" | tee "$dir/$name.log") 2>&1
+  code=$?
+  echo "$code $(( $(date +%s) - t0 ))" > "$dir/$name.result"
+  return "$code"
+}
+
+pids=()
+for lane in "${lanes[@]}"; do
   (
-    t0=$(date +%s)
-    bash -c "$command" > >(sed -u "s/^/[$name] /" | tee "$dir/$name.log") 2>&1
-    code=$?
-    echo "$code $(( $(date +%s) - t0 ))" > "$dir/$name.result"
+    t0=$(date +%s); code=0
+    while IFS= read -r leg; do
+      [ -n "$leg" ] || continue
+      name=${leg%%=*}
+      if [ $code = 0 ]; then run_leg "$name" "${leg#*=}" || code=$?; else echo "skipped (an earlier leg of lane $lane failed)" > "$dir/$name.skipped"; fi
+    done <<< "${lane_legs[$lane]}"
+    echo "$code $(( $(date +%s) - t0 ))" > "$dir/lane-$lane.result"
     exit "$code"
   ) &
   pids+=($!)
 done
 failed=0
-for i in "${!pids[@]}"; do wait "${pids[$i]}" || failed=1; done
+for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 wall=$(( $(date +%s) - started ))
 {
-  for name in "${names[@]}"; do
-    read -r code secs < "$dir/$name.result" || { code=?; secs=?; }
-    echo "| $name | $([ "$code" = 0 ] && echo passed || echo "FAILED ($code)") | $secs |"
+  for lane in "${lanes[@]}"; do
+    while IFS= read -r leg; do
+      [ -n "$leg" ] || continue
+      name=${leg%%=*}
+      if [ -f "$dir/$name.skipped" ]; then echo "| $lane | $name | not run (an earlier leg of its lane failed) | - |"; rm -f "$dir/$name.skipped"; continue; fi
+      read -r code secs < "$dir/$name.result" || { code=?; secs=?; }
+      echo "| $lane | $name | $([ "$code" = 0 ] && echo passed || echo "FAILED ($code)") | $secs |"
+    done <<< "${lane_legs[$lane]}"
+    [ ${#lanes[@]} -gt 1 ] && { read -r code secs < "$dir/lane-$lane.result"; echo "| $lane | (lane $lane in all) | $([ "$code" = 0 ] && echo passed || echo FAILED) | $secs |"; }
   done
-  [ ${#names[@]} -gt 1 ] && echo "| (these ${#names[@]} side by side) | $([ $failed = 0 ] && echo passed || echo FAILED) | $wall |"
+  [ ${#lanes[@]} -gt 1 ] && echo "| | (lanes ${lanes[*]} side by side) | $([ $failed = 0 ] && echo passed || echo FAILED) | $wall |"
 } >> "$dir/legs.md"
 echo
 echo "make test legs so far (logs in $dir/):"
