@@ -9,8 +9,12 @@ import { pause } from '../generator/runtime/retry';
  * A lab's start takes the whole machine (its boots and Docker's health probes are a burst of CPU:
  * about 30 CPU-seconds in 20 s for a pattern-3 stand-in lab here); a check takes the whole machine
  * when it drives a load or judges a stall or an RTO, a share when its figures bear company (a few
- * requests, memory, probes); there are as many shares as cores. Measured on two cores: two
- * failover loads side by side made a manager write miss the stand-in's 2 s read timeout (504).
+ * requests, memory, probes). A share is two cores: a stand-in lab under a check's load keeps
+ * about two busy (the harness's requests, NGINX, a node, the database, Docker's probes). Measured
+ * on two cores with two labs' checks side by side: stand-in manager writes past their 2 s read
+ * timeout (504), a manager's connect past 500 ms (a false failover), a worker's kill stalling a
+ * request 1012 ms; so a two-core machine has one share, and side by side only starts, waits and
+ * idle labs overlap.
  *
  * Requests are served in the order they were made (a start waiting for the machine is not passed
  * by later checks, nor a check by a later start). Holders and waiters are files in one folder, one
@@ -24,7 +28,7 @@ export interface GateHold {
 export interface GateOptions {
   /** The folder of holders and waiters. @default $CARBON_LABS_GATE_DIR, else <tmp>/carbon-labs-gate */
   readonly dir?: string;
-  /** Shares the machine has. @default $CARBON_LABS_GATE_SHARES, else the number of cores */
+  /** Shares the machine has. @default $CARBON_LABS_GATE_SHARES, else one per two cores */
   readonly shares?: number;
 }
 
@@ -40,6 +44,9 @@ export interface AcquireOptions {
 }
 
 interface Entry { readonly file: string; readonly state: 'hold' | 'want'; readonly ticket: string; readonly pid: number; readonly weight: number; readonly what: string }
+
+/** One share per two cores (see above), at least one. */
+export const machineShares = (): number => Math.max(1, Math.floor(cpus().length / 2));
 
 const alive = (pid: number): boolean => {
   try {
@@ -60,7 +67,7 @@ export class Gate {
 
   constructor(options: GateOptions = {}) {
     this.dir = options.dir ?? process.env.CARBON_LABS_GATE_DIR ?? join(tmpdir(), 'carbon-labs-gate');
-    const shares = options.shares ?? Number(process.env.CARBON_LABS_GATE_SHARES ?? cpus().length);
+    const shares = options.shares ?? Number(process.env.CARBON_LABS_GATE_SHARES ?? machineShares());
     if (!Number.isInteger(shares) || shares < 1) throw new Error(`CARBON_LABS_GATE_SHARES must be a whole number ≥ 1 (got "${process.env.CARBON_LABS_GATE_SHARES}")`);
     this.shares = shares;
     mkdirSync(this.dir, { recursive: true });
