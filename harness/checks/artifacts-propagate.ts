@@ -5,6 +5,7 @@ const API_COUNT = 5;
 const waitMs = (bound: number) => Math.max(bound * 3, 10_000);
 
 export type PropagationFigures = {
+  /** APIs deployed: all of them, or up to the first one a target never served (the verdict). */
   apis: number;
   boundMs: number;
   /** Deploy → first 200, ms, per worker and the worker balancer. */
@@ -49,7 +50,11 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       (api as { revisionId?: string }).revisionId = (rev.body as { id: string }).id;
     }
     const { token } = await client.subscribe(`prop-${tag}`, apis.map((a) => a.apiId));
+    let deployed = 0;
     for (const api of apis) {
+      // An API a target never served is the verdict: the others would wait out the same timeout.
+      if (missing.length) break;
+      deployed++;
       ctx.step(`deploying ${api.name} and waiting for every worker to serve it`);
       const deploy = ctx.record(await client.call('POST', `/api/am/publisher/v4/apis/${api.apiId}/deploy-revision?revisionId=${(api as { revisionId?: string }).revisionId}`,
         [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
@@ -63,13 +68,16 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       }));
     }
     const all = Object.values(latencies).flat();
-    ctx.figures.apis = API_COUNT;
+    ctx.figures.apis = deployed;
     ctx.figures.boundMs = bound;
     ctx.figures.perTargetMs = Object.fromEntries(Object.entries(latencies).map(([n, v]) => [n, v.map((x) => round(x))]));
     ctx.figures.p50Ms = round(percentile(all, 50));
     ctx.figures.p95Ms = round(percentile(all, 95));
     ctx.figures.maxMs = round(Math.max(...all, 0));
-    if (missing.length) throw new CheckFailure(missing.join('; '), lab.workers.map((w) => w.name));
+    if (missing.length) {
+      const rest = API_COUNT - deployed;
+      throw new CheckFailure(`${missing.join('; ')}${rest ? ` (the other ${rest} APIs were not deployed)` : ''}`, lab.workers.map((w) => w.name));
+    }
     const slow = Object.entries(latencies).flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
     if (slow.length) throw new CheckFailure(`propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
   },
