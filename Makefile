@@ -77,26 +77,26 @@ LINT := $(NODE_BIN)/eslint generator harness sim/src tests
 lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, and no floating or misused promises) on every source and test
 	$(LINT)
 
-# The Docker legs of `make test`, in two lanes side by side (scripts/legs.sh): each lane runs its
-# legs one after another, each leg takes its named slots from a range of its own (CARBON_LABS_SLOTS)
-# so no two race for a project, subnets or ports, and the machine gate (harness/gate.ts) starts one
-# lab at a time and times no more checks at once than the machine has cores, across every leg.
-# Each failover variant runs once here (every variant still runs; the nightly runs each three times).
+# The Docker legs of `make test`, one after another (scripts/legs.sh: a lane of legs, a table of
+# their wall times). On two cores they cannot go side by side: measured, two labs' checks at once
+# made the stand-in's timing verdicts false (harness/gate.ts). Each leg takes its named slots from
+# a range of its own (CARBON_LABS_SLOTS); each failover variant runs once here (every variant still
+# runs; the nightly runs each three times).
 DOCKER_TESTS := $(filter-out tests/docker/selftest.test.ts,$(wildcard tests/docker/*.test.ts))
 SELFTEST = JEST_JUNIT_OUTPUT_NAME=junit-selftest$(1).xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
-TEST_LANES = \
+TEST_LEGS = \
   'a:docker=CARBON_LABS_SLOTS=22-31 JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand $(DOCKER_TESTS)' \
   'a:selftest=CARBON_LABS_SLOTS=32-41 $(call SELFTEST,)' \
-  'a:selftest-swarm=CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) $(call SELFTEST,-swarm)' \
-  'b:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern all --product sim' \
-  'b:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
-  'b:jvm-pace=CARBON_LABS_SLOTS=18-19 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20' \
-  'b:swarm=CARBON_LABS_SLOTS=20-21 CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --name swarm3 --pattern 3 --product sim --target swarm'
+  'a:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern all --product sim' \
+  'a:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
+  'a:jvm-pace=CARBON_LABS_SLOTS=18-19 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20' \
+  'a:swarm=CARBON_LABS_SLOTS=20-21 CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --name swarm3 --pattern 3 --product sim --target swarm' \
+  'a:selftest-swarm=CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) $(call SELFTEST,-swarm)'
 
-test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then two lanes side by side: contract/wiring/swarm/pause tests and the self-test (compose, then two faults as stacks); conformance of patterns 1-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one, pattern 1 at a JVM's pace, pattern 3 as a swarm stack; a table of each leg's time at the end
+test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then contract/wiring/JWKS/swarm/pause tests, the self-test, conformance of patterns 1-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one, pattern 1 at a JVM's pace, pattern 3 as a swarm stack and two seeded faults on stacks; a table of each leg's time at the end
 	@bash scripts/legs.sh 'a:checks=$(NODE_BIN)/tsc -p tsconfig.tests.json && $(LINT) && JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit && $(MAKE) --no-print-directory check-labs'
 	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
-	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && bash scripts/legs.sh --append $(TEST_LANES); \
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && bash scripts/legs.sh --append $(TEST_LEGS); \
 	else echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2; fi
 
 conformance: dist/.built engine ## PATTERN=1|2|3|all [PRODUCT=p[,p2...]] [PACE=jvm [BOOT_S=N]] [CHECK=id,...] [PARALLEL=N] [TARGET=compose|swarm]: prove the promises on the lab (several side by side); reports/<product>/pattern-<N>[-swarm][-<pace>]/, reports/summary/
