@@ -327,12 +327,15 @@ export function failoverPlanMs(lab: LabSpec, options: CheckOptions): { expected:
     const loaded = STEADY_MS + window + AFTER_RECOVERY_MS;
     const acks = Math.ceil(loaded / (3 * call + 20));
     const verify = acks * (3 + managers(lab).length + lab.nodes.filter((n) => n.role === 'worker').length) * call + 8 * call;
-    const back = restarts(v) ? Math.max(boot('manager'), verify) : verify + 2_000;
-    expected += options.failoverRuns * (loaded + back + lab.timeouts.failSeconds * 500);
+    // After the fault: the stopped or killed node's boot, and NGINX's fail timeout before it tries
+    // the active manager again (failback: the next run needs it active), both overlapping the
+    // reads that verify the run.
+    const unavoidable = Math.max(restarts(v) ? boot('manager') : 0, lab.timeouts.failSeconds * 1000 - window);
+    expected += options.failoverRuns * (loaded + Math.max(unavoidable, verify) + 250);
     worst += options.failoverRuns * (STEADY_MS + afterFaultMs(timing) + 4 * verify + startupBudgetSeconds(lab) * 1000 + failbackWaitMs(lab));
     if (restarts(v)) boots += options.failoverRuns;
-    // Steady load, the fault's window and the quiet after it, and the boot a stop or kill causes.
-    floor += options.failoverRuns * (loaded + (restarts(v) ? boot('manager') : 0));
+    // Steady load, the fault's window and the quiet after it, then what cannot be shortened.
+    floor += options.failoverRuns * (loaded + unavoidable);
   }
   return { expected, worst, boots, floor };
 }
