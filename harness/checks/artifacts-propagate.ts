@@ -59,13 +59,16 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       const deploy = ctx.record(await client.call('POST', `/api/am/publisher/v4/apis/${api.apiId}/deploy-revision?revisionId=${(api as { revisionId?: string }).revisionId}`,
         [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
       if (deploy.status !== 201 && deploy.status !== 200) throw new CheckFailure(`deploying ${api.name} answered ${deploy.status}`);
-      await Promise.all(targets.map(async ([name, url]) => {
+      const never = await Promise.all(targets.map(async ([name, url]) => {
         try {
           latencies[name].push(await ctx.untilServed(url, { ...api, token }, waitMs(bound)));
+          return undefined;
         } catch (err) {
-          missing.push(`${api.context} never served by ${name}: ${(err as Error).message}`);
+          return `${api.context} never served by ${name}: ${(err as Error).message}`;
         }
       }));
+      // In the targets' order (workers, then the balancer), whichever gave up first.
+      missing.push(...never.filter((m): m is string => m !== undefined));
     }
     const all = Object.values(latencies).flat();
     ctx.figures.apis = deployed;

@@ -193,7 +193,12 @@ async function verifyRun(ctx: CheckContext<FailoverFigures>, verifier: ApimClien
   const readable = load.acks.filter((a) => !lost.some((l) => l.startsWith(`${a.name} `)));
   if (readable.length) {
     for (const a of readable) await verifier.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${a.apiId}&action=Publish`);
-    const { token } = await verifier.subscribe(ctx.unique(`fo-${v}-`), readable.map((a) => a.apiId));
+    // Subscribing reaches the managers' shared state: a manager that does not know an API another
+    // acknowledged (404) has lost that write, whatever a read answered.
+    const { token } = await verifier.subscribe(ctx.unique(`fo-${v}-`), readable.map((a) => a.apiId)).catch((err: Error) => {
+      if (/→ 404/.test(err.message)) throw new CheckFailure(`${v} run ${run}: acknowledged writes lost: the manager subscribing to them does not know them (${err.message.split('\n')[0]})`, lab.managers.map((m) => m.name));
+      throw err;
+    });
     for (const w of lab.workers) {
       const http = lab.http(lab.workerApiUrl(w.name));
       for (const a of readable) {

@@ -1,7 +1,7 @@
 import type { PatternId } from '../../generator/model/lab';
 import { portalPort, workers } from '../../generator/model/lab';
 import type { ProductSpec } from '../../generator/products/product';
-import { sim, simApim450, simApim470 } from '../../generator/products/sim';
+import { sim } from '../../generator/products/sim';
 import { retryUntil } from '../../generator/runtime/retry';
 import { invoke } from '../../harness/apim-client';
 import type { Exchange } from '../../harness/http';
@@ -37,10 +37,14 @@ async function pulledJwksUrl(lab: StartedLab, worker: string): Promise<string | 
   return /key manager Resident Key Manager: issuer \S+, JWKS (\S+)/.exec(await lab.logs(worker, 400))?.[1];
 }
 
+/**
+ * One lab of the stand-in: its JWKS path is the same code for every product, and each product's
+ * managers' keys are unit-tested (tests/unit/render.test.ts); the 4.7.0 conformance leg of
+ * `make test` sends every API call of its checks through the same path on its own labs, and the
+ * self-test's manager-with-stock-jwks-url breaks it on pattern 3.
+ */
 const LABS: readonly (readonly [string, ProductSpec, PatternId])[] = [
   ['the 4.3.0 stand-in, pattern 1', sim, 1],
-  ['the 4.5.0 stand-in, pattern 3', simApim450, 3],
-  ['the 4.7.0 stand-in, pattern 2', simApim470, 2],
 ];
 
 describeDocker('a worker validates API tokens with the JWKS its managers publish (D7)', () => {

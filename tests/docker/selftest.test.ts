@@ -40,8 +40,12 @@ const timeoutOf = (fault: SeededFault) => {
 
 describeDocker(`self-test: every check fails on a lab that breaks the property it checks, for the reason it declares${target === 'swarm' ? ', as swarm stacks' : ''}`, () => {
   const caught: Caught[] = [];
+  // A broken lab is removed while the next one starts (nothing is timed during a start): each
+  // test's removal is awaited here, and one that failed fails the suite.
+  const removals: Promise<void>[] = [];
 
-  afterAll(() => {
+  afterAll(async () => {
+    const failed = (await Promise.allSettled(removals)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
     const dir = join(PROJECT_ROOT, 'reports', 'sim', `selftest${target === 'swarm' ? '-swarm' : ''}`);
     mkdirSync(dir, { recursive: true });
     const n = caught.filter((c) => c.caught).length;
@@ -52,6 +56,7 @@ describeDocker(`self-test: every check fails on a lab that breaks the property i
       ...caught.map((c) => `| ${c.description} | ${c.product} | ${c.pattern} | \`${c.check}\` | ${c.caught ? 'yes' : '**NO**'} | ${c.why.replace(/\|/g, '/').slice(0, 300)} | ${c.seconds} s |`),
     ].join('\n') + '\n');
     process.stdout.write(`  self-test: ${n} of ${caught.length} seeded faults caught\n`);
+    if (failed) throw failed.reason;
   });
 
   for (const fault of chosen.filter((f) => !appliesTo(f, target))) test.skip(`${fault.id} (does not apply to a ${target} lab)`, () => undefined);
@@ -61,10 +66,14 @@ describeDocker(`self-test: every check fails on a lab that breaks the property i
     const started = Date.now();
     let result: CheckResult;
     let symptom: boolean | undefined;
-    {
-      await using lab = await startTestLab(fault.pattern, { product: fault.product ?? sim }, { log, target, ...fault.options });
+    const lab = await startTestLab(fault.pattern, { product: fault.product ?? sim }, { log, target, ...fault.options });
+    try {
       result = await runCheck(fault.check, lab, log, { options: SELFTEST_OPTIONS });
       symptom = await fault.symptom?.seen(lab);
+    } finally {
+      const removal = lab.down();
+      removal.catch(() => undefined); // judged in afterAll
+      removals.push(removal);
     }
     const judged = judgeCatch(fault, result, symptom);
     caught.push({ fault: fault.id, description: fault.description, check: fault.check.id, product: (fault.product ?? sim).id, pattern: fault.pattern, caught: judged.caught, why: judged.why, seconds: Math.round((Date.now() - started) / 1000) });
