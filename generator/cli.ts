@@ -124,6 +124,9 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; canPull?: boo
   return { lab: asMade(pattern, { product }, readLabScale(dir) ?? asked, asked, dir), dir };
 }
 
+/** Whether the named lab of these options has been generated (its manifest is on disk). */
+const namedLabMade = (o: LabOptions) => !!o.name && existsSync(join(resolve(o.out ?? join(LOCAL_LABS, parseLabName(o.name))), MANIFEST));
+
 /** A lab that must already be on disk (down, logs, exec act on one). */
 async function existingLab(options: LabOptions): Promise<{ lab: LabSpec; dir: string }> {
   const found = await resolveLab(options);
@@ -370,7 +373,8 @@ export function cli(): Command {
       const labs: { lab: LabSpec; dir: string; where: Target }[] = [];
       for (const product of products) {
         for (const pattern of patterns) {
-          const found = await resolveLab({ ...o, product, pattern });
+          // A named lab not made yet is made as asked (as `make lab NAME=` would), then started below.
+          const found = await resolveLab({ ...o, product, pattern }, { create: !!o.name && !namedLabMade(o) });
           const running = await stackExists(found.lab.project) ? 'swarm' : await labRunning(found.lab.project) ? 'compose' : undefined;
           // The harness gets each lab as its folder: the running one's (from compose's labels), or this
           // one written as asked (a lab that is not running is started from it, as a fresh copy).
