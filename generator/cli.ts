@@ -359,7 +359,7 @@ export function cli(): Command {
       process.exitCode = compose(dir, ['exec', service, ...(command.length ? command : ['sh'])], undefined);
     });
 
-  labCommand(program, 'conformance', 'run the conformance checks on the lab (attaches to a running one, else starts it), write reports/<product>/pattern-<n>/; --pattern all and --product a,b check several labs side by side')
+  labCommand(program, 'conformance', 'run the conformance checks on the lab (attaches to a running one, else starts it), write reports/<product>/pattern-<n>/; --pattern all (or 2,3) and --product a,b check several labs side by side')
     .option('--target <target>', 'compose or swarm: where to start the lab when it is not running (a running one is checked where it runs)', 'compose')
     .option('--check <id>', 'only this check (repeatable, or comma-separated): e.g. managers-fail-over', (id: string, ids: string[]) => [...ids, ...id.split(',').map((x) => x.trim()).filter(Boolean)], [] as string[])
     .option('--parallel <n>', 'with several labs: how many run at once (default: one per two cores of the machine)')
@@ -367,9 +367,9 @@ export function cli(): Command {
       const target: Target = parseTarget(o.target ?? 'compose');
       await requireDocker();
       const products = (o.product ?? DEFAULT_PRODUCT).split(',').map((p) => p.trim()).filter(Boolean);
-      const patterns = o.pattern === 'all' ? PATTERN_IDS.map(String) : [o.pattern];
+      const patterns = o.pattern === 'all' ? PATTERN_IDS.map(String) : o.pattern?.includes(',') ? o.pattern.split(',').map((x) => x.trim()).filter(Boolean) : [o.pattern];
       const several = products.length > 1 || patterns.length > 1;
-      if (several && o.name) throw new LabError('--name checks one named lab; --pattern all and --product a,b check unnamed labs side by side', 'make conformance NAME=a, or make conformance PATTERN=all PRODUCT=sim');
+      if (several && o.name) throw new LabError('--name checks one named lab; --pattern all (or 2,3) and --product a,b check unnamed labs side by side', 'make conformance NAME=a, or make conformance PATTERN=all PRODUCT=sim');
       const labs: { lab: LabSpec; dir: string; where: Target }[] = [];
       for (const product of products) {
         for (const pattern of patterns) {
@@ -383,7 +383,7 @@ export function cli(): Command {
         }
       }
       const reportsOf = ({ lab, where }: { lab: LabSpec; where: Target }) => resolve(PROJECT_ROOT, 'reports', ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${lab.product.pace ? `-${lab.product.pace.name}` : ''}`]));
-      const summary = resolve(PROJECT_ROOT, 'reports', 'summary', `${products.join('+')}-${patterns.length > 1 ? 'all' : `pattern-${patterns[0]}`}`);
+      const summary = resolve(PROJECT_ROOT, 'reports', 'summary', `${products.join('+')}-${o.pattern === 'all' ? 'all' : `pattern-${patterns.join('+')}`}`);
       const harness = resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js');
       const args = [harness, 'conformance', '--target', target, ...o.check.flatMap((c) => ['--check', c]), ...(o.parallel ? ['--parallel', o.parallel] : []),
         ...labs.flatMap((l) => ['--dir', l.dir, '--reports', reportsOf(l), '--label', `${l.lab.product.id} p${l.lab.pattern}`]), ...(several ? ['--summary', summary] : [])];

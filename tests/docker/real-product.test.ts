@@ -18,6 +18,11 @@ import { describeWithTool } from '../support/tools';
  * Java TLS client (default HttpsURLConnection) with the truststore a lab makes, run from a
  * container on the lab's `cluster` network against the manager listener.
  */
+/** One pattern-3 lab as generated for the JVM and the browser tests (whichever runs first starts it). */
+let shared: Promise<StartedLab> | undefined;
+const sharedLab = () => (shared ??= startTestLab(3, { product: sim }));
+afterAll(async () => { await (await shared?.catch(() => undefined))?.down(); });
+
 const describeJvm = describeWithTool(spawnSync('javac', ['-version']).status === 0, 'the JVM TLS test (javac)', 'apt-get install openjdk-17-jdk-headless', describeDocker);
 
 describeJvm('a JVM trusts the manager listener with the lab truststore, and only with it', () => {
@@ -27,7 +32,7 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
   const stockInImage = `${sim.roles.manager.home}/repository/resources/security/client-truststore.jks`;
 
   beforeAll(async () => {
-    lab = await startTestLab(3, { product: sim });
+    lab = await sharedLab();
     classes = mkdtempSync(join(tmpdir(), 'carbon-labs-jvm-'));
     const compiled = spawnSync('javac', ['--release', '17', '-d', classes, join(PROJECT_ROOT, 'tests', 'jvm', 'TlsProbe.java')], { encoding: 'utf8' });
     if (compiled.status !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
@@ -38,7 +43,6 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
     const copied = await lab.probe('cluster', ['cp', stockInImage, '/out/client-truststore.jks'], { image: lab.product.roles.manager.image, binds: [`${stock}:/out`], user: 'root' });
     if (copied.code !== 0) throw new Error(`could not copy the stock truststore: ${copied.output}`);
   });
-  afterAll(async () => { await lab?.down(); });
 
   const java = (truststoreDir: string, url: string, allowAll = false) => lab.probe('cluster', [
     'java', '-cp', '/probe', '-Djavax.net.ssl.trustStore=/trust/client-truststore.jks', `-Djavax.net.ssl.trustStorePassword=${TRUST.truststorePassword}`,
@@ -93,13 +97,13 @@ describeBrowser('the printed portal URLs log in from the host', () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    lab = await startTestLab(3, { product: sim });
+    lab = await sharedLab();
     browser = await playwright.launch({
       executablePath: chromium, headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
     });
   });
-  afterAll(async () => { await browser?.close(); await lab?.down(); });
+  afterAll(async () => { await browser?.close(); });
 
   /** Where the browser ends after opening `start`: its URL, and whether it shows the login form. */
   async function follow(start: string): Promise<{ url: string; loginForm: boolean; title: string }> {
