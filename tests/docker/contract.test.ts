@@ -1,5 +1,5 @@
 import { startTestLab } from '../support/labs';
-import { ADMIN, ADMIN_SCOPES, ApimClient, DEVPORTAL, invoke, PUBLISHER } from '../../harness/apim-client';
+import { ADMIN, ApimClient, DEVPORTAL, invoke, PUBLISHER } from '../../harness/apim-client';
 import { bearer, describeExchange, Exchange } from '../../harness/http';
 import { StartedLab } from '../../harness/lab-target';
 import { ContractValidator } from '../../harness/openapi';
