@@ -33,8 +33,12 @@ interface LabOptions { pattern?: string; product?: string; out?: string; force?:
 /** Where named labs live unless `--out` says otherwise (git-ignored). */
 const LOCAL_LABS = join('labs', 'local');
 
+/**
+ * An unnamed lab's folder: `labs/<product>/pattern-<n>`, committed; at a JVM's pace
+ * `pattern-<n>-<pace>` (not committed), so a paced lab never rewrites the committed one.
+ */
 export function labDir(lab: LabSpec, out?: string): string {
-  return resolve(out ?? `labs/${lab.product.id}/pattern-${lab.pattern}`);
+  return resolve(out ?? `labs/${lab.product.id}/pattern-${lab.pattern}${lab.product.pace ? `-${lab.product.pace.name}` : ''}`);
 }
 
 /**

@@ -30,6 +30,36 @@ describe('carbon-labs CLI', () => {
     expect(readdirSync(join(cwd, 'labs/sim/pattern-3'))).toEqual(expect.arrayContaining(['docker-compose.yml', 'nginx', 'nodes', '.env']));
   });
 
+  test('a lab at a JVM\'s pace is written beside the committed one, never over it, and differs from the real product\'s by image, name and slot', () => {
+    const cwd = tempDir();
+    expect(cli(['generate', '--pattern', '3', '--product', 'sim'], cwd).code).toBe(0);
+    const committed = readFileSync(join(cwd, 'labs/sim/pattern-3/docker-compose.yml'), 'utf8');
+    const paced = cli(['generate', '--pattern', '3', '--product', 'sim', '--pace', 'jvm'], cwd);
+    expect(paced.code).toBe(0);
+    expect(readFileSync(join(cwd, 'labs/sim/pattern-3/docker-compose.yml'), 'utf8')).toBe(committed);
+    const compose = readFileSync(join(cwd, 'labs/sim/pattern-3-jvm/docker-compose.yml'), 'utf8');
+    expect(compose).toContain('image: ${CARBON_LABS_PRODUCT_IMAGE:-carbon-labs/apim-sim:4.3.0-jvm}');
+    expect(JSON.parse(readFileSync(join(cwd, 'labs/sim/pattern-3-jvm/.carbon-labs-manifest.json'), 'utf8'))).toMatchObject({ product: 'sim', pace: 'jvm' });
+    // The manager balancer's timeouts are the real product's (10 s reads), not the stand-in's 2 s.
+    expect(readFileSync(join(cwd, 'labs/sim/pattern-3-jvm/nginx/lb-manager.conf'), 'utf8')).toContain('proxy_read_timeout 10s;');
+    expect(committed).not.toContain('4.3.0-jvm');
+    expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--pace', 'jvm', '--boot-seconds', '20'], cwd).code).toBe(0);
+    expect(existsSync(join(cwd, 'labs/sim/pattern-1-boot-20s/docker-compose.yml'))).toBe(true);
+    expect(existsSync(join(cwd, 'labs/sim/pattern-1'))).toBe(false);
+  });
+
+  test.each([
+    [['generate', '--pattern', '1', '--product', 'sim', '--pace', 'slow'], 'PACE must be native or jvm (got "slow")'],
+    [['generate', '--pattern', '1', '--product', 'sim', '--pace', 'jvm', '--boot-seconds', '2'], 'BOOT_S must be a whole number of seconds from 5 to 450 (got "2")'],
+    [['generate', '--pattern', '1', '--product', 'sim', '--pace', 'native', '--boot-seconds', '20'], 'BOOT_S is a boot time for PACE=jvm'],
+    [['generate', '--pattern', '1', '--product', 'apim-4.3.0', '--pace', 'jvm'], 'PACE is for a stand-in: apim-4.3.0 runs at its own pace. Try: leave PACE out, or make lab PRODUCT=sim PACE=jvm'],
+  ])('%j is refused in one line', (args, said) => {
+    const cwd = tempDir();
+    const r = cli(args, cwd);
+    expect({ code: r.code, said: r.stderr.trim().split('\n').length === 1 && r.stderr.includes(said) }).toEqual({ code: 2, said: true });
+    expect(existsSync(join(cwd, 'labs'))).toBe(false);
+  });
+
   test.each([
     [['generate', '--pattern', '7'], 'PATTERN must be 1, 2 or 3 (got "7"). Try: make lab PATTERN=3'],
     [['generate', '--pattern', 'x'], 'PATTERN must be 1, 2 or 3 (got "x")'],
