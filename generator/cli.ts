@@ -38,8 +38,14 @@ const LOCAL_LABS = join('labs', 'local');
  * `pattern-<n>-<pace>` (not committed), so a paced lab never rewrites the committed one.
  */
 export function labDir(lab: LabSpec, out?: string): string {
-  return resolve(out ?? `labs/${lab.product.id}/pattern-${lab.pattern}${lab.product.pace ? `-${lab.product.pace.name}` : ''}`);
+  return resolve(out ?? `labs/${lab.product.id}/pattern-${lab.pattern}${paceSuffix(lab)}`);
 }
+
+/** `-<pace>` of a lab at a JVM's pace (its folder, its reports), nothing at the stand-in's own. */
+const paceSuffix = (lab: LabSpec) => (lab.product.pace ? `-${lab.product.pace.name}` : '');
+
+/** `a, b,c` as `['a', 'b', 'c']`: the CLI's comma-separated lists. */
+const commaList = (value: string) => value.split(',').map((x) => x.trim()).filter(Boolean);
 
 /**
  * `auto` (the Makefile's default): the real product where its image is here or can be pulled,
@@ -90,7 +96,7 @@ function asMade(pattern: LabSpec['pattern'], props: Omit<PatternProps, keyof Lab
  * Its size: `generate`/`up` make the one asked (a named lab keeps its own unless asked), the other
  * commands read it from the lab's manifest.
  */
-async function resolveLab(o: LabOptions, mode: { create?: boolean; canPull?: boolean } = {}): Promise<{ lab: LabSpec; dir: string }> {
+async function resolveLab(o: LabOptions, mode: { create?: boolean; createNamed?: boolean; canPull?: boolean } = {}): Promise<{ lab: LabSpec; dir: string }> {
   const pattern = o.pattern === undefined ? undefined : parsePattern(o.pattern);
   const asked = askedScale(o);
   if (o.name) {
@@ -111,7 +117,7 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; canPull?: boo
       const recorded = known.scale ?? {};
       return { lab: mode.create ? buildLab(known.pattern, { ...props, ...recorded, ...asked }) : asMade(known.pattern, props, recorded, asked, dir), dir };
     }
-    if (!mode.create) throw new LabError(`no lab named ${name} (nothing in ${dir})`, `make lab PATTERN=3 NAME=${name}`);
+    if (!mode.create && !mode.createNamed) throw new LabError(`no lab named ${name} (nothing in ${dir})`, `make lab PATTERN=3 NAME=${name}`);
     if (pattern === undefined) throw new LabError(`a new lab needs a pattern`, `make lab PATTERN=3 NAME=${name}`);
     const product = withPace(resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull)), parsePace(o.pace, o.bootSeconds));
     return { lab: buildLab(pattern, { product, named: { name, slot: await allocateSlot(resolve(LOCAL_LABS)) }, ...asked }), dir };
@@ -127,9 +133,6 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; canPull?: boo
   const product = withPace(unpaced, asking ? parsePace(o.pace, o.bootSeconds) : paceFromName(recordedPace));
   return { lab: asMade(pattern, { product }, readLabScale(dir) ?? asked, asked, dir), dir };
 }
-
-/** Whether the named lab of these options has been generated (its manifest is on disk). */
-const namedLabMade = (o: LabOptions) => !!o.name && existsSync(join(resolve(o.out ?? join(LOCAL_LABS, parseLabName(o.name))), MANIFEST));
 
 /** A lab that must already be on disk (down, logs, exec act on one). */
 async function existingLab(options: LabOptions): Promise<{ lab: LabSpec; dir: string }> {
@@ -365,20 +368,20 @@ export function cli(): Command {
 
   labCommand(program, 'conformance', 'run the conformance checks on the lab (attaches to a running one, else starts it), write reports/<product>/pattern-<n>/; --pattern all (or 2,3) and --product a,b check several labs side by side')
     .option('--target <target>', 'compose or swarm: where to start the lab when it is not running (a running one is checked where it runs)', 'compose')
-    .option('--check <id>', 'only this check (repeatable, or comma-separated): e.g. managers-fail-over', (id: string, ids: string[]) => [...ids, ...id.split(',').map((x) => x.trim()).filter(Boolean)], [] as string[])
+    .option('--check <id>', 'only this check (repeatable, or comma-separated): e.g. managers-fail-over', (id: string, ids: string[]) => [...ids, ...commaList(id)], [] as string[])
     .option('--parallel <n>', 'with several labs: how many run at once (default: one per two cores of the machine)')
     .action(async (o: LabOptions & { check: string[]; parallel?: string }) => {
       const target: Target = parseTarget(o.target ?? 'compose');
       await requireDocker();
-      const products = (o.product ?? DEFAULT_PRODUCT).split(',').map((p) => p.trim()).filter(Boolean);
-      const patterns = o.pattern === 'all' ? PATTERN_IDS.map(String) : o.pattern?.includes(',') ? o.pattern.split(',').map((x) => x.trim()).filter(Boolean) : [o.pattern];
+      const products = commaList(o.product ?? DEFAULT_PRODUCT);
+      const patterns = o.pattern === 'all' ? PATTERN_IDS.map(String) : o.pattern?.includes(',') ? commaList(o.pattern) : [o.pattern];
       const several = products.length > 1 || patterns.length > 1;
       if (several && o.name) throw new LabError('--name checks one named lab; --pattern all (or 2,3) and --product a,b check unnamed labs side by side', 'make conformance NAME=a, or make conformance PATTERN=all PRODUCT=sim');
       const labs: { lab: LabSpec; dir: string; where: Target }[] = [];
       for (const product of products) {
         for (const pattern of patterns) {
           // A named lab not made yet is made as asked (as `make lab NAME=` would), then started below.
-          const found = await resolveLab({ ...o, product, pattern }, { create: !!o.name && !namedLabMade(o) });
+          const found = await resolveLab({ ...o, product, pattern }, { createNamed: true });
           const running = await stackExists(found.lab.project) ? 'swarm' : await labRunning(found.lab.project) ? 'compose' : undefined;
           // The harness gets each lab as its folder: the running one's (from compose's labels), or this
           // one written as asked (a lab that is not running is started from it, as a fresh copy).
@@ -386,7 +389,7 @@ export function cli(): Command {
           labs.push({ lab: found.lab, dir: running ? await labDirOf(found.lab.project) : found.dir, where: running ?? target });
         }
       }
-      const reportsOf = ({ lab, where }: { lab: LabSpec; where: Target }) => resolve(PROJECT_ROOT, 'reports', ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${lab.product.pace ? `-${lab.product.pace.name}` : ''}`]));
+      const reportsOf = ({ lab, where }: { lab: LabSpec; where: Target }) => resolve(PROJECT_ROOT, 'reports', ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${paceSuffix(lab)}`]));
       const summary = resolve(PROJECT_ROOT, 'reports', 'summary', `${products.join('+')}-${o.pattern === 'all' ? 'all' : `pattern-${patterns.join('+')}`}`);
       const harness = resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js');
       const args = [harness, 'conformance', '--target', target, ...o.check.flatMap((c) => ['--check', c]), ...(o.parallel ? ['--parallel', o.parallel] : []),

@@ -77,7 +77,7 @@ function program(): Command {
         checks, options: checkOptionsFrom(process.env), log, signal: controller.signal,
         onProgress: (partial) => writeReports(partial, reports),
       });
-      log(`${lab.project}: ${run.verdict}${run.complete ? '' : ' (incomplete)'} in ${(run.durationMs / 1000).toFixed(0)} s (expected ${(run.expectedMs / 1000).toFixed(0)} s; boots and fault windows ${(run.floorMs / 1000).toFixed(0)} s, ${(run.durationMs / Math.max(1, run.floorMs)).toFixed(2)} × that); reports in ${join(reports, 'report.md')}, report.html, results.json, junit.xml`);
+      log(`${lab.project}: ${run.verdict}${run.complete ? '' : ' (incomplete)'} in ${(run.durationMs / 1000).toFixed(0)} s (expected ${(run.expectedMs / 1000).toFixed(0)} s; boots and fault windows ${(run.floorMs / 1000).toFixed(0)} s${run.floorMs > 0 ? `, ${(run.durationMs / run.floorMs).toFixed(2)} × that` : ''}); reports in ${join(reports, 'report.md')}, report.html, results.json, junit.xml`);
       process.exitCode = controller.signal.aborted ? 130 : run.verdict === 'passed' ? 0 : 1;
     });
   return cmd;

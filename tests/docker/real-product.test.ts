@@ -13,16 +13,16 @@ import { PROJECT_ROOT } from '../../generator/paths';
 import { describeDocker } from '../support/docker';
 import { describeWithTool } from '../support/tools';
 
-/**
- * What the real product does that a lenient stand-in would hide. The lab's trust chain through a real JVM: the product's clients are Java, so the proof is a
- * Java TLS client (default HttpsURLConnection) with the truststore a lab makes, run from a
- * container on the lab's `cluster` network against the manager listener.
- */
 /** One pattern-3 lab as generated for the JVM and the browser tests (whichever runs first starts it). */
 let shared: Promise<StartedLab> | undefined;
 const sharedLab = () => (shared ??= startTestLab(3, { product: sim }));
 afterAll(async () => { await (await shared?.catch(() => undefined))?.down(); });
 
+/**
+ * What the real product does that a lenient stand-in would hide. The lab's trust chain through a real JVM: the product's clients are Java, so the proof is a
+ * Java TLS client (default HttpsURLConnection) with the truststore a lab makes, run from a
+ * container on the lab's `cluster` network against the manager listener.
+ */
 const describeJvm = describeWithTool(spawnSync('javac', ['-version']).status === 0, 'the JVM TLS test (javac)', 'apt-get install openjdk-17-jdk-headless', describeDocker);
 
 describeJvm('a JVM trusts the manager listener with the lab truststore, and only with it', () => {
