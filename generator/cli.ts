@@ -13,10 +13,9 @@ import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
 import { productImages } from './products/product';
 import { BOOT_SECONDS, paceFromName, parsePace, withPace } from './products/pace';
 import { ensureImages } from './runtime/images';
-import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, labContainers, labDirOf, labProjects, labRunning, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
+import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProject, labContainers, labDirOf, labProjects, labRunning, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
 import { run, runAttached } from './runtime/exec';
-import { composeDown } from './runtime/compose-cli';
 import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/writer';
 import { allocateSlot } from './runtime/slots';
 import { downStack, parseTarget, stackExists, upStack } from './runtime/swarm';
@@ -276,8 +275,7 @@ export function cli(): Command {
             if (r.code !== 0) throw new LabError(`docker stack rm failed for ${project}: ${r.stderr.trim()}`);
             continue;
           }
-          log(`removing ${project} (containers, networks and its database volume)`);
-          await composeDown({ cwd: process.cwd(), project, commandOptions: ['--volumes', '--remove-orphans', '--timeout', '5'], seconds: 180 });
+          await downProject(project, process.cwd(), log);
         }
         return;
       }

@@ -42,12 +42,15 @@ async function labUpFigures() {
   for (const s of [...SUPPORT_SERVICES.map((x) => x.name), ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)]) {
     memory[s] = Number(((await target.memory(s)) / MB).toFixed(1));
   }
+  const downStarted = Date.now();
   await downLab(lab, dir, log);
+  const downSeconds = (Date.now() - downStarted) / 1000;
   const total = Object.values(memory).reduce((a, b) => a + b, 0);
   const workerMemory = workers(lab).map((n) => memory[n.name]);
   const managerMemory = managers(lab).map((n) => memory[n.name]);
   return {
     upToHealthySeconds: Number(upSeconds.toFixed(1)), upGoalSeconds: 10, upGoalMet: upSeconds <= 10,
+    downSeconds: Number(downSeconds.toFixed(1)),
     memoryMB: memory, labTotalMB: Number(total.toFixed(1)), labTotalGoalMB: 600, labTotalGoalMet: total <= 600,
     everyWorkerBelowEveryManager: Math.max(...workerMemory) < Math.min(...managerMemory),
   };

@@ -277,8 +277,7 @@ export class LabTarget implements AsyncDisposable {
 export class StartedLab extends LabTarget {
   async down(): Promise<void> {
     if (this.target === 'swarm') { await downStack(this.lab, this.dir, () => undefined); return; }
-    // Nodes ignore SIGTERM like the product (see images/apim-sim): waiting only delays the kill.
-    await downLab(this.lab, this.dir, () => undefined, { stopSeconds: 0 });
+    await downLab(this.lab, this.dir, () => undefined);
   }
 
   override async [Symbol.asyncDispose](): Promise<void> {

@@ -256,13 +256,23 @@ export async function labDirOf(project: string, ms?: number): Promise<string> {
   return dir;
 }
 
-export async function downLab(lab: LabSpec, dir: string, log: Log, options: { stopSeconds?: number } = {}): Promise<void> {
+/**
+ * Removes a lab whole: containers, networks and its database volume. Nodes are killed at once
+ * (`--timeout 0`): the 4.3/4.5 images ignore SIGTERM (the entrypoint shell is PID 1), so a grace
+ * period only delays the kill, and compose stops services in reverse start order, one wave after
+ * another (measured: 17 s for pattern 3 with 5 s each, about 2 s without); nothing of the lab is
+ * kept for a graceful stop to protect.
+ */
+export async function downLab(lab: LabSpec, dir: string, log: Log): Promise<void> {
+  await downProject(lab.project, dir, log);
+}
+
+/** {@link downLab} of a compose project by name, from any folder (`down --all`: a lab whose folder is gone). */
+export async function downProject(project: string, cwd: string, log: Log): Promise<void> {
   await requireDocker();
-  log(`removing ${lab.project} (containers, networks and its database volume)`);
-  const stopSeconds = options.stopSeconds ?? 5;
-  // Each container gets its grace period (in parallel), then compose removes networks and volumes.
-  await composeDown({ cwd: dir, commandOptions: ['--volumes', '--remove-orphans', '--timeout', String(stopSeconds)], seconds: stopSeconds + 120 })
-    .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
+  log(`removing ${project} (containers, networks and its database volume)`);
+  await composeDown({ cwd, project, commandOptions: ['--volumes', '--remove-orphans', '--timeout', '0'], seconds: 120 })
+    .catch((e: Error) => { throw new LabError(`${project}: ${e.message}`); });
 }
 
 /** What a user needs to start working with the lab. */
