@@ -42,7 +42,7 @@ export async function exec(pool: Pool, sql: string, params: unknown[] = []): Pro
 
 export const isDuplicate = (err: unknown) => (err as { code?: string }).code === 'ER_DUP_ENTRY';
 
-/** Runs an INSERT on a table with a unique key: false when that row already exists, any other error thrown. */
+/** Runs an INSERT (or UPDATE) on a table with a unique key: false when such a row already exists, any other error thrown. */
 export async function insertUnique(pool: Pool, sql: string, params: unknown[]): Promise<boolean> {
   try {
     await exec(pool, sql, params);

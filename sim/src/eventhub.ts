@@ -8,10 +8,11 @@ import { lookup } from './resolve';
  * same paths (see EventHub).
  */
 export interface HubEvent {
-  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'SUBSCRIPTIONS_CREATE';
+  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE';
   readonly eventId: string;
+  /** The API (empty for an application's own events). */
   readonly apiId: string;
-  /** SUBSCRIPTIONS_CREATE: the subscribing application. */
+  /** SUBSCRIPTIONS_*, APPLICATION_*: the application. */
   readonly applicationId?: string;
   readonly labels: readonly string[];
   readonly origin: string;

@@ -1,5 +1,5 @@
 import { startTestLab } from '../support/labs';
-import { ADMIN, ApimClient, DEVPORTAL, invoke, PUBLISHER } from '../../harness/apim-client';
+import { ADMIN, ADMIN_SCOPES, ApimClient, DEVPORTAL, invoke, PUBLISHER } from '../../harness/apim-client';
 import { bearer, describeExchange, Exchange } from '../../harness/http';
 import { StartedLab } from '../../harness/lab-target';
 import { ContractValidator } from '../../harness/openapi';
@@ -51,6 +51,9 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
   const suffix = Date.now().toString(36);
   const api = { name: `Contract${suffix}`, context: `/contract-${suffix}`, version: '1.0.0', backendUrl: 'http://backend:8080' };
   let apiId: string;
+  let applicationId: string;
+  let subscriptionId: string;
+  let accessToken: string;
 
   beforeAll(async () => {
     lab = await startTestLab(3, { product: sim });
@@ -111,10 +114,11 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
   test('devportal v3 and admin v4: application, subscription, keys, token; environments', async () => {
     await client.login();
     const app = conforms(await client.call('POST', `${DEVPORTAL}/applications`, { name: `app-${suffix}`, throttlingPolicy: 'Unlimited', tokenType: 'JWT' }), 201);
-    const applicationId = (app.body as { applicationId: string }).applicationId;
+    applicationId = (app.body as { applicationId: string }).applicationId;
     conforms(await client.call('POST', `${DEVPORTAL}/applications`, { name: `app-${suffix}`, throttlingPolicy: 'Unlimited' }), 409);
     conforms(await client.call('GET', `${DEVPORTAL}/applications`), 200);
-    conforms(await client.call('POST', `${DEVPORTAL}/subscriptions`, { apiId, applicationId, throttlingPolicy: 'Unlimited' }), 201);
+    const subscription = conforms(await client.call('POST', `${DEVPORTAL}/subscriptions`, { apiId, applicationId, throttlingPolicy: 'Unlimited' }), 201);
+    subscriptionId = (subscription.body as { subscriptionId: string }).subscriptionId;
     conforms(await client.call('GET', `${DEVPORTAL}/subscriptions?applicationId=${applicationId}`), 200);
     const keys = conforms(await client.call('POST', `${DEVPORTAL}/applications/${applicationId}/generate-keys`, { keyType: 'PRODUCTION', grantTypesToBeSupported: ['client_credentials'] }), 200);
     const { keyMappingId, consumerSecret } = keys.body as { keyMappingId: string; consumerSecret: string };
@@ -123,7 +127,7 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     expect((envs.body as { list: { name: string; vhosts: { host: string }[] }[] }).list).toEqual(
       expect.arrayContaining([expect.objectContaining({ name: 'Default', vhosts: [expect.objectContaining({ host: lab.vhost })] })]));
 
-    const accessToken = (token.body as { accessToken: string }).accessToken;
+    accessToken = (token.body as { accessToken: string }).accessToken;
     for (const base of [lab.apiUrl(), ...lab.workers.map((w) => lab.workerApiUrl(w.name))]) {
       const served = await until200(`${base} to serve ${api.context}`, () => invoke(lab.http(base), api.context, api.version, accessToken));
       expect(served.body).toEqual(expect.objectContaining({ path: '/menu', method: 'GET' }));
@@ -195,6 +199,67 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
       writeFileSync(conf, original);
       await lab.exec(lab.workerBalancer, ['nginx', '-s', 'reload']);
     }
+  });
+
+  test('the everyday operations of a QA suite: API update and new version, devportal API and application, key managers, blocked subscriptions, throttling policies', async () => {
+    await client.login([...ADMIN_SCOPES, 'apim:subscription_block', 'apim:tier_view', 'apim:tier_manage']);
+    // An update keeps the API's identity (name, version, context, provider) and its state.
+    const current = conforms(await client.call('GET', `${PUBLISHER}/apis/${apiId}`), 200).body as Record<string, unknown>;
+    const updated = conforms(await client.call('PUT', `${PUBLISHER}/apis/${apiId}`, { ...current, description: 'updated', version: '9.9.9' }), 200);
+    expect(updated.body).toEqual(expect.objectContaining({ id: apiId, description: 'updated', version: '1.0.0', lifeCycleStatus: 'PUBLISHED' }));
+    conforms(await client.call('PUT', `${PUBLISHER}/apis/not-an-api`, { ...current }), 404);
+    // A new version is a CREATED copy; the same version again is a conflict.
+    const copy = conforms(await client.call('POST', `${PUBLISHER}/apis/copy-api?apiId=${apiId}&newVersion=2.0.0&defaultVersion=true`), 201);
+    const copyId = (copy.body as { id: string }).id;
+    expect(copy.body).toEqual(expect.objectContaining({ name: api.name, context: api.context, version: '2.0.0', lifeCycleStatus: 'CREATED', isDefaultVersion: true }));
+    expect(copyId).not.toBe(apiId);
+    // 409 as the product answers it, a code the OpenAPI file does not list (so not validated against it).
+    expect((await client.call('POST', `${PUBLISHER}/apis/copy-api?apiId=${apiId}&newVersion=2.0.0`)).status).toBe(409);
+    conforms(await client.call('POST', `${PUBLISHER}/apis/copy-api?apiId=not-an-api&newVersion=3.0.0`), 404);
+    // The devportal shows a published API, not one that is only created.
+    const shown = conforms(await client.call('GET', `${DEVPORTAL}/apis/${apiId}`), 200);
+    expect(shown.body).toEqual(expect.objectContaining({ id: apiId, name: api.name, version: '1.0.0', lifeCycleStatus: 'PUBLISHED' }));
+    // 403 as the product answers it for an API not shown (a code the OpenAPI file does not list here).
+    expect((await client.call('GET', `${DEVPORTAL}/apis/${copyId}`)).status).toBe(403);
+    conforms(await client.call('GET', `${DEVPORTAL}/apis/not-an-api`), 404);
+    expect((await client.call('DELETE', `${PUBLISHER}/apis/${copyId}`)).status).toBe(200);
+    // The devportal's key managers: the Resident Key Manager with its token endpoint.
+    const kms = conforms(await client.call('GET', `${DEVPORTAL}/key-managers`), 200);
+    expect((kms.body as { list: unknown[] }).list).toEqual([expect.objectContaining({ name: 'Resident Key Manager', type: 'default', enabled: true, tokenEndpoint: expect.stringMatching(/\/oauth2\/token$/) })]);
+    // An application read, renamed (not onto another's name) and deleted with its subscriptions.
+    conforms(await client.call('GET', `${DEVPORTAL}/applications/${applicationId}`), 200);
+    const spare = conforms(await client.call('POST', `${DEVPORTAL}/applications`, { name: `spare-${suffix}`, throttlingPolicy: 'Unlimited' }), 201);
+    const spareId = (spare.body as { applicationId: string }).applicationId;
+    expect((await client.call('PUT', `${DEVPORTAL}/applications/${spareId}`, { name: `app-${suffix}`, throttlingPolicy: 'Unlimited' })).status).toBe(409);
+    const renamed = conforms(await client.call('PUT', `${DEVPORTAL}/applications/${spareId}`, { name: `renamed-${suffix}`, throttlingPolicy: '10PerMin', description: 'd' }), 200);
+    expect(renamed.body).toEqual(expect.objectContaining({ applicationId: spareId, name: `renamed-${suffix}`, throttlingPolicy: '10PerMin' }));
+    conforms(await client.call('POST', `${DEVPORTAL}/subscriptions`, { apiId, applicationId: spareId, throttlingPolicy: 'Unlimited' }), 201);
+    expect((await client.call('DELETE', `${DEVPORTAL}/applications/${spareId}`)).status).toBe(200);
+    conforms(await client.call('GET', `${DEVPORTAL}/applications/${spareId}`), 404);
+    const subscribers = (conforms(await client.call('GET', `${DEVPORTAL}/subscriptions?apiId=${apiId}`), 200).body as { list: { applicationId: string }[] }).list.map((x) => x.applicationId);
+    expect({ spare: subscribers.includes(spareId), kept: subscribers.includes(applicationId) }).toEqual({ spare: false, kept: true });
+    // A subscription blocked and unblocked.
+    // 200 with the subscription as the product answers (the OpenAPI file describes no body, so it is not validated against it).
+    expect((await client.call('POST', `${PUBLISHER}/subscriptions/block-subscription?subscriptionId=${subscriptionId}&blockState=BLOCKED`)).body).toEqual(expect.objectContaining({ subscriptionId, status: 'BLOCKED' }));
+    const status = async () => ((await client.call('GET', `${DEVPORTAL}/subscriptions?applicationId=${applicationId}`)).body as { list: { status: string }[] }).list[0].status;
+    expect(await status()).toBe('BLOCKED');
+    expect((await client.call('POST', `${PUBLISHER}/subscriptions/unblock-subscription?subscriptionId=${subscriptionId}`)).status).toBe(200);
+    expect(await status()).toBe('UNBLOCKED');
+    conforms(await client.call('POST', `${PUBLISHER}/subscriptions/unblock-subscription?subscriptionId=not-a-subscription`), 404);
+    // Throttling policies: the defaults, a new one (201, then 409), deleted (200, then 404); one in use stays (500, as the product).
+    for (const level of ['application', 'subscription'] as const) {
+      const listed = conforms(await client.call('GET', `${ADMIN}/throttling/policies/${level}`), 200);
+      expect((listed.body as { list: { policyName: string }[] }).list.map((p) => p.policyName)).toEqual(expect.arrayContaining(level === 'application' ? ['10PerMin', 'Unlimited'] : ['Gold', 'Bronze', 'Unlimited']));
+      const policy = { policyName: `p${level}${suffix}`, defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'min', unitTime: 1, requestCount: 5 } } };
+      const made = conforms(await client.call('POST', `${ADMIN}/throttling/policies/${level}`, policy), 201);
+      const policyId = (made.body as { policyId: string }).policyId;
+      expect((await client.call('POST', `${ADMIN}/throttling/policies/${level}`, policy)).status).toBe(409);
+      conforms(await client.call('GET', `${ADMIN}/throttling/policies/${level}/${policyId}`), 200);
+      expect((await client.call('DELETE', `${ADMIN}/throttling/policies/${level}/${policyId}`)).status).toBe(200);
+      conforms(await client.call('GET', `${ADMIN}/throttling/policies/${level}/${policyId}`), 404);
+    }
+    const unlimited = ((await client.call('GET', `${ADMIN}/throttling/policies/application`)).body as { list: { policyId: string; policyName: string }[] }).list.find((p) => p.policyName === 'Unlimited')!;
+    expect((await client.call('DELETE', `${ADMIN}/throttling/policies/application/${unlimited.policyId}`)).status).toBe(500);
   });
 
   test('deleting the API answers 200 and gateways stop serving it', async () => {

@@ -105,3 +105,52 @@ CREATE TABLE IF NOT EXISTS AM_KEY_MANAGER (
   PRIMARY KEY (UUID),
   UNIQUE (NAME, ORGANIZATION)
 ) ENGINE INNODB;
+
+-- Throttling policies of applications and subscriptions (carbon-apimgt's AM_POLICY_APPLICATION and
+-- AM_POLICY_SUBSCRIPTION, the request-count columns only). The product adds its default policies
+-- when a tenant first loads (APIUtil.addDefaultTenantAdvancedThrottlePolicies); the stand-in's
+-- script adds the same ones here, so two control planes starting never race on them.
+CREATE TABLE IF NOT EXISTS AM_POLICY_APPLICATION (
+  UUID VARCHAR(256) NOT NULL,
+  NAME VARCHAR(512) NOT NULL,
+  DISPLAY_NAME VARCHAR(512),
+  DESCRIPTION VARCHAR(1024),
+  QUOTA_TYPE VARCHAR(25) NOT NULL,
+  QUOTA INTEGER NOT NULL,
+  UNIT_TIME INTEGER NOT NULL,
+  TIME_UNIT VARCHAR(25) NOT NULL,
+  IS_DEPLOYED BOOLEAN NOT NULL DEFAULT 0,
+  PRIMARY KEY (UUID),
+  UNIQUE (NAME)
+) ENGINE INNODB;
+
+CREATE TABLE IF NOT EXISTS AM_POLICY_SUBSCRIPTION (
+  UUID VARCHAR(256) NOT NULL,
+  NAME VARCHAR(512) NOT NULL,
+  DISPLAY_NAME VARCHAR(512),
+  DESCRIPTION VARCHAR(1024),
+  QUOTA_TYPE VARCHAR(25) NOT NULL,
+  QUOTA INTEGER NOT NULL,
+  UNIT_TIME INTEGER NOT NULL,
+  TIME_UNIT VARCHAR(25) NOT NULL,
+  RATE_LIMIT_COUNT INTEGER DEFAULT NULL,
+  RATE_LIMIT_TIME_UNIT VARCHAR(25) DEFAULT NULL,
+  STOP_ON_QUOTA_REACH BOOLEAN NOT NULL DEFAULT 0,
+  BILLING_PLAN VARCHAR(20) NOT NULL DEFAULT 'FREE',
+  IS_DEPLOYED BOOLEAN NOT NULL DEFAULT 0,
+  PRIMARY KEY (UUID),
+  UNIQUE (NAME)
+) ENGINE INNODB;
+
+INSERT IGNORE INTO AM_POLICY_APPLICATION (UUID, NAME, DISPLAY_NAME, DESCRIPTION, QUOTA_TYPE, QUOTA, UNIT_TIME, TIME_UNIT, IS_DEPLOYED) VALUES
+  (UUID(), '50PerMin', '50PerMin', 'Allows 50 request per minute', 'requestCount', 50, 1, 'min', 1),
+  (UUID(), '20PerMin', '20PerMin', 'Allows 20 request per minute', 'requestCount', 20, 1, 'min', 1),
+  (UUID(), '10PerMin', '10PerMin', 'Allows 10 request per minute', 'requestCount', 10, 1, 'min', 1),
+  (UUID(), 'Unlimited', 'Unlimited', 'Allows unlimited requests', 'requestCount', 2147483647, 1, 'min', 1);
+
+INSERT IGNORE INTO AM_POLICY_SUBSCRIPTION (UUID, NAME, DISPLAY_NAME, DESCRIPTION, QUOTA_TYPE, QUOTA, UNIT_TIME, TIME_UNIT, STOP_ON_QUOTA_REACH, IS_DEPLOYED) VALUES
+  (UUID(), 'Gold', 'Gold', 'Allows 5000 requests per minute', 'requestCount', 5000, 1, 'min', 1, 1),
+  (UUID(), 'Silver', 'Silver', 'Allows 2000 requests per minute', 'requestCount', 2000, 1, 'min', 1, 1),
+  (UUID(), 'Bronze', 'Bronze', 'Allows 1000 requests per minute', 'requestCount', 1000, 1, 'min', 1, 1),
+  (UUID(), 'Unauthenticated', 'Unauthenticated', 'Allows 500 request per minute', 'requestCount', 500, 1, 'min', 1, 1),
+  (UUID(), 'Unlimited', 'Unlimited', 'Allows unlimited requests', 'requestCount', 2147483647, 1, 'min', 1, 1);

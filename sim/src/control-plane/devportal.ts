@@ -5,7 +5,8 @@ import type { ApiStore } from '../store';
 import type { TokenIssuer } from '../tokens';
 import type { Operations } from './rest';
 import type { ApplicationRepository, OAuthClientRepository, SubscriptionRepository } from './repositories';
-import { applicationOf, notFound, paginated, subscriptionOf } from './views';
+import type { KeyManagerDto } from '../key-managers';
+import { applicationOf, devportalApi, keyManagerInfo, notFound, paginated, subscriptionOf } from './views';
 
 /** What the devportal's operations work on. */
 export interface DevportalDeps {
@@ -17,15 +18,53 @@ export interface DevportalDeps {
   readonly clients: OAuthClientRepository;
   readonly hub: EventHub;
   readonly tokens: TokenIssuer;
+  /** The key managers of the organization, as gateways get them (the Resident Key Manager). */
+  readonly keyManagers: () => Promise<readonly KeyManagerDto[]>;
 }
 
 /** Lifecycle states in which the devportal shows an API, so it can be subscribed to. */
 const SUBSCRIBABLE = ['PUBLISHED', 'PROTOTYPED'];
+/** Lifecycle states in which the devportal shows an API (carbon-apimgt 9.29.120 devportal ApisApiServiceImpl.getAPIByAPIId). */
+const VISIBLE = [...SUBSCRIBABLE, 'DEPRECATED'];
 
 /** The operations of the devportal REST API v3 that the stand-in implements. */
 export function devportalOperations(deps: DevportalDeps): Operations {
-  const { nodeName, apis, applications, subscriptions, clients, hub, tokens } = deps;
+  const { nodeName, apis, applications, subscriptions, clients, hub, tokens, keyManagers } = deps;
   return {
+    async 'GET /apis/{apiId}'({ match }) {
+      const api = await apis.get(match.params.apiId);
+      if (!api) return notFound('API', match.params.apiId);
+      // An API in another state exists but is not shown: 403, not 404.
+      return VISIBLE.includes(api.lifeCycleStatus) ? json(200, devportalApi(api)) : restError(403, 'Forbidden', `You don't have permission to access the API with Id ${api.id}`);
+    },
+    async 'GET /key-managers'() {
+      const list = (await keyManagers()).map(keyManagerInfo);
+      return json(200, { count: list.length, list });
+    },
+    async 'GET /applications/{applicationId}'({ match, claims }) {
+      const app = await applications.getOwned(match.params.applicationId, claims.sub);
+      return app ? json(200, applicationOf(app)) : notFound('Application', match.params.applicationId);
+    },
+    async 'PUT /applications/{applicationId}'({ match, body, claims }) {
+      const app = await applications.getOwned(match.params.applicationId, claims.sub);
+      if (!app) return notFound('Application', match.params.applicationId);
+      const input = body as Record<string, string>;
+      const updated = await applications.update(String(app.UUID), {
+        name: input.name, throttlingPolicy: input.throttlingPolicy, description: input.description ?? '', tokenType: input.tokenType ?? String(app.TOKEN_TYPE ?? 'JWT'),
+      });
+      // 409 as the product answers it (a code the OpenAPI file does not list for PUT).
+      if (!updated) return restError(409, 'Resource Already Exists', `An application already exists with name ${input.name}`);
+      hub.publish({ type: 'APPLICATION_UPDATE', eventId: randomUUID(), apiId: '', applicationId: String(app.UUID), labels: [], origin: nodeName });
+      return json(200, applicationOf((await applications.get(String(app.UUID)))!));
+    },
+    // Its subscriptions, keys and OAuth clients go with it; gateways hear that it is gone.
+    async 'DELETE /applications/{applicationId}'({ match, claims }) {
+      const app = await applications.getOwned(match.params.applicationId, claims.sub);
+      if (!app) return notFound('Application', match.params.applicationId);
+      await applications.delete(String(app.UUID));
+      hub.publish({ type: 'APPLICATION_DELETE', eventId: randomUUID(), apiId: '', applicationId: String(app.UUID), labels: [], origin: nodeName });
+      return json(200);
+    },
     async 'GET /applications'({ claims }) {
       return json(200, paginated((await applications.listOwnedBy(claims.sub)).map(applicationOf)));
     },

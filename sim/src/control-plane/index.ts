@@ -14,7 +14,7 @@ import { internalData } from './internal-data';
 import { register, token } from './oauth';
 import { publisherOperations } from './publisher';
 import {
-  ApplicationRepository, EnvironmentRepository, KeyManagerRepository, OAuthClientRepository, RevisionRepository, SubscriptionRepository,
+  ApplicationRepository, EnvironmentRepository, KeyManagerRepository, OAuthClientRepository, RevisionRepository, SubscriptionRepository, ThrottlePolicyRepository,
 } from './repositories';
 import { discoveryDocument, residentKeyManager } from './resident-key-manager';
 import type { Operations } from './rest';
@@ -54,11 +54,12 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
   const environments = new EnvironmentRepository(apimDb, config.gatewayEnvironments);
   const keyManagerRows = new KeyManagerRepository(apimDb);
   const oauth = { users, clients, tokens };
-  const internal = { users, apis, revisions, subscriptions, keyManagers: async () => [await residentKeyManager(config, trust, keyManagerRows)] };
+  const keyManagers = async () => [await residentKeyManager(config, trust, keyManagerRows)];
+  const internal = { users, apis, revisions, subscriptions, keyManagers };
   const restApis: readonly (readonly [RestApi, Operations])[] = [
     [deps.publisher, publisherOperations({ nodeName: config.nodeName, apis, revisions, subscriptions, environments, hub })],
-    [deps.devportal, devportalOperations({ nodeName: config.nodeName, apis, applications, subscriptions, clients, hub, tokens })],
-    [deps.admin, adminOperations({ environments })],
+    [deps.devportal, devportalOperations({ nodeName: config.nodeName, apis, applications, subscriptions, clients, hub, tokens, keyManagers })],
+    [deps.admin, adminOperations({ environments, policies: new ThrottlePolicyRepository(apimDb) })],
   ];
 
   return async (req: Req): Promise<Res> => {

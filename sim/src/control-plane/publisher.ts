@@ -6,7 +6,7 @@ import { Conflict } from '../store';
 import { availableTransitions, stateName, transition } from './lifecycle';
 import type { Operations } from './rest';
 import type { EnvironmentRepository, RevisionRepository, SubscriptionRepository } from './repositories';
-import { apiInfo, iso, notFound, paginated, revisionsOf } from './views';
+import { apiInfo, iso, notFound, paginated, revisionsOf, subscriptionOf } from './views';
 
 /** What the publisher's operations work on. */
 export interface PublisherDeps {
@@ -36,6 +36,16 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     hub.publish({ type, eventId: randomUUID(), apiId, labels, origin: nodeName });
   }
 
+  async function setSubscriptionStatus(subscriptionId: string, status: string) {
+    const sub = await subscriptions.get(subscriptionId);
+    if (!sub) return notFound('Subscription', subscriptionId);
+    await subscriptions.setStatus(subscriptionId, status);
+    log('INFO', 'APIProvider', `Subscription ${subscriptionId} is now ${status}`);
+    hub.publish({ type: 'SUBSCRIPTIONS_UPDATE', eventId: randomUUID(), apiId: String(sub.API_UUID), applicationId: String(sub.APPLICATION_UUID), labels: [], origin: nodeName });
+    // The product answers with the subscription (the OpenAPI file describes no body).
+    return json(200, subscriptionOf((await subscriptions.get(subscriptionId))!));
+  }
+
   return {
     async 'GET /apis'() {
       return json(200, paginated((await apis.list()).map(apiInfo)));
@@ -62,6 +72,50 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     async 'GET /apis/{apiId}'({ match }) {
       const api = await apis.get(match.params.apiId);
       return api ? json(200, api) : notFound('API', match.params.apiId);
+    },
+    // The working copy only: gateways keep the deployed revision until a new one is deployed.
+    // As carbon-apimgt 9.29.120 PublisherCommonUtils.updateApi: name, version, context, provider,
+    // type and lifecycle state in the body are ignored (the stored ones stay), as are the times.
+    // An unknown id is the OpenAPI file's 404 (the product's catch turns it into a 500).
+    async 'PUT /apis/{apiId}'({ match, body }) {
+      const api = await apis.get(match.params.apiId);
+      if (!api) return notFound('API', match.params.apiId);
+      const input = body as Record<string, unknown>;
+      const updated: ApiDoc = {
+        ...api, ...input,
+        id: api.id, name: api.name, version: api.version, context: api.context, provider: api.provider, type: api.type,
+        lifeCycleStatus: api.lifeCycleStatus, createdTime: api.createdTime, lastUpdatedTime: String(Date.now()), isRevision: false,
+      };
+      await apis.update(updated);
+      return json(200, updated);
+    },
+    // A new version: a copy of the API in CREATED, with no revisions, deployments or subscriptions.
+    async 'POST /apis/copy-api'({ req, claims }) {
+      const apiId = req.query.get('apiId') ?? '';
+      const newVersion = req.query.get('newVersion') ?? '';
+      const api = await apis.get(apiId);
+      if (!api) return notFound('API', apiId);
+      const now = Date.now();
+      const copy: ApiDoc = {
+        ...api, id: randomUUID(), version: newVersion, lifeCycleStatus: 'CREATED', isDefaultVersion: req.query.get('defaultVersion') === 'true',
+        provider: api.provider ?? claims.sub, createdTime: String(now), lastUpdatedTime: String(now), isRevision: false,
+      };
+      try {
+        await apis.insert(copy);
+      } catch (err) {
+        // As the product answers (carbon-apimgt 9.29.120 APIProviderImpl: API_VERSION_ALREADY_EXISTS),
+        // although the OpenAPI file lists 201, 400 and 404 only.
+        if (err instanceof Conflict) return restError(409, 'The API version already exists.', `An API with version '${newVersion}' already exists for API '${api.name}'`, 900252);
+        throw err;
+      }
+      log('INFO', 'APIProvider', `API ${api.name}:${newVersion} created from ${api.version} (${copy.id})`);
+      return { status: 201, body: copy, headers: { location: `/api/am/publisher/v4/apis/${copy.id}` } };
+    },
+    async 'POST /subscriptions/block-subscription'({ req }) {
+      return setSubscriptionStatus(req.query.get('subscriptionId') ?? '', req.query.get('blockState') ?? '');
+    },
+    async 'POST /subscriptions/unblock-subscription'({ req }) {
+      return setSubscriptionStatus(req.query.get('subscriptionId') ?? '', 'UNBLOCKED');
     },
     async 'DELETE /apis/{apiId}'({ match }) {
       const api = await apis.get(match.params.apiId);

@@ -44,6 +44,30 @@ export class ApplicationRepository {
   listOwnedBy(owner: string): Promise<Row[]> {
     return rows(this.pool, 'SELECT * FROM AM_APPLICATION WHERE OWNER = ? ORDER BY CREATED_TIME', [owner]);
   }
+
+  /** Changes an application's name, policy, description and token type; false when its owner has another of that name. */
+  update(id: string, change: Pick<NewApplication, 'name' | 'throttlingPolicy' | 'description' | 'tokenType'>): Promise<boolean> {
+    return insertUnique(this.pool, 'UPDATE AM_APPLICATION SET NAME = ?, APPLICATION_TIER = ?, DESCRIPTION = ?, TOKEN_TYPE = ? WHERE UUID = ?',
+      [change.name, change.throttlingPolicy, change.description, change.tokenType, id]);
+  }
+
+  /** Removes an application with its subscriptions, key mappings and OAuth clients, in one transaction. */
+  async delete(id: string): Promise<void> {
+    const conn = await this.pool.getConnection();
+    try {
+      await conn.beginTransaction();
+      await conn.execute('DELETE FROM AM_SUBSCRIPTION WHERE APPLICATION_UUID = ?', [id]);
+      await conn.execute('DELETE FROM AM_APPLICATION_KEY_MAPPING WHERE APPLICATION_UUID = ?', [id]);
+      await conn.execute('DELETE FROM IDN_OAUTH_CONSUMER_APPS WHERE APPLICATION_UUID = ?', [id]);
+      await conn.execute('DELETE FROM AM_APPLICATION WHERE UUID = ?', [id]);
+      await conn.commit();
+    } catch (err) {
+      await conn.rollback().catch(() => undefined);
+      throw err;
+    } finally {
+      conn.release();
+    }
+  }
 }
 
 /** A new row of AM_SUBSCRIPTION. */
@@ -89,6 +113,11 @@ export class SubscriptionRepository {
 
   async deleteForApi(apiId: string): Promise<void> {
     await exec(this.pool, 'DELETE FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [apiId]);
+  }
+
+  /** Sets a subscription's SUB_STATUS (UNBLOCKED, BLOCKED, PROD_ONLY_BLOCKED). */
+  async setStatus(id: string, status: string): Promise<void> {
+    await exec(this.pool, 'UPDATE AM_SUBSCRIPTION SET SUB_STATUS = ? WHERE UUID = ?', [status, id]);
   }
 }
 
@@ -301,5 +330,63 @@ export class KeyManagerRepository {
       [randomUUID(), name, 'This is Resident Key Manager', 'default', true, organization, 'DIRECT']);
     const [row] = await rows(this.pool, 'SELECT UUID FROM AM_KEY_MANAGER WHERE NAME = ? AND ORGANIZATION = ?', [name, organization]);
     return String(row.UUID);
+  }
+}
+
+/** The two kinds of throttling policy the admin API manages here, by their table. */
+export type PolicyLevel = 'application' | 'subscription';
+const POLICY_TABLE: Readonly<Record<PolicyLevel, string>> = { application: 'AM_POLICY_APPLICATION', subscription: 'AM_POLICY_SUBSCRIPTION' };
+
+/** A new request-count throttling policy. */
+export interface NewPolicy {
+  readonly id: string;
+  readonly name: string;
+  readonly displayName: string;
+  readonly description: string;
+  readonly requestCount: number;
+  readonly unitTime: number;
+  readonly timeUnit: string;
+  /** Subscription policies only: drop requests past the quota (else let them through and bill). */
+  readonly stopOnQuotaReach?: boolean;
+}
+
+/** Application and subscription throttling policies (AM_POLICY_APPLICATION, AM_POLICY_SUBSCRIPTION), unique by name. */
+export class ThrottlePolicyRepository {
+  constructor(private readonly pool: Pool) {}
+
+  list(level: PolicyLevel): Promise<Row[]> {
+    return rows(this.pool, `SELECT * FROM ${POLICY_TABLE[level]} ORDER BY NAME`);
+  }
+
+  async get(level: PolicyLevel, id: string): Promise<Row | undefined> {
+    const [row] = await rows(this.pool, `SELECT * FROM ${POLICY_TABLE[level]} WHERE UUID = ?`, [id]);
+    return row;
+  }
+
+  async byName(level: PolicyLevel, name: string): Promise<Row | undefined> {
+    const [row] = await rows(this.pool, `SELECT * FROM ${POLICY_TABLE[level]} WHERE NAME = ?`, [name]);
+    return row;
+  }
+
+  /** Adds a policy (deployed at once, as the product deploys it to the traffic managers); false when one has that name. */
+  add(level: PolicyLevel, p: NewPolicy): Promise<boolean> {
+    if (level === 'subscription') {
+      return insertUnique(this.pool, 'INSERT INTO AM_POLICY_SUBSCRIPTION (UUID, NAME, DISPLAY_NAME, DESCRIPTION, QUOTA_TYPE, QUOTA, UNIT_TIME, TIME_UNIT, STOP_ON_QUOTA_REACH, IS_DEPLOYED) VALUES (?,?,?,?,?,?,?,?,?,1)',
+        [p.id, p.name, p.displayName, p.description, 'requestCount', p.requestCount, p.unitTime, p.timeUnit, p.stopOnQuotaReach ? 1 : 0]);
+    }
+    return insertUnique(this.pool, 'INSERT INTO AM_POLICY_APPLICATION (UUID, NAME, DISPLAY_NAME, DESCRIPTION, QUOTA_TYPE, QUOTA, UNIT_TIME, TIME_UNIT, IS_DEPLOYED) VALUES (?,?,?,?,?,?,?,?,1)',
+      [p.id, p.name, p.displayName, p.description, 'requestCount', p.requestCount, p.unitTime, p.timeUnit]);
+  }
+
+  async delete(level: PolicyLevel, id: string): Promise<void> {
+    await exec(this.pool, `DELETE FROM ${POLICY_TABLE[level]} WHERE UUID = ?`, [id]);
+  }
+
+  /** How many applications (or subscriptions) use a policy of that name. */
+  async usage(level: PolicyLevel, name: string): Promise<number> {
+    const [row] = level === 'application'
+      ? await rows(this.pool, 'SELECT COUNT(*) AS N FROM AM_APPLICATION WHERE APPLICATION_TIER = ?', [name])
+      : await rows(this.pool, 'SELECT COUNT(*) AS N FROM AM_SUBSCRIPTION WHERE TIER_ID = ?', [name]);
+    return Number(row.N);
   }
 }

@@ -1,5 +1,6 @@
 import type { Res } from '../http';
 import { restError } from '../http';
+import type { KeyManagerDto } from '../key-managers';
 import type { ApiDoc } from '../store';
 
 /** A row of the API Manager database, column name to value. */
@@ -63,4 +64,27 @@ export function revisionsOf(apiId: string, revisions: readonly DbRow[], deployme
       displayOnDevportal: !!d.DISPLAY_ON_DEVPORTAL, deployedTime: iso(Number(d.DEPLOYED_TIME)), successDeployedTime: iso(Number(d.DEPLOYED_TIME)),
     })),
   }));
+}
+
+/** An API as the devportal shows it (`API` of devportal v3): what a subscriber needs, not the publisher's settings. */
+export function devportalApi(api: ApiDoc): Record<string, unknown> {
+  return {
+    id: api.id, name: api.name, description: api.description ?? '', context: api.context, version: api.version, provider: api.provider,
+    lifeCycleStatus: api.lifeCycleStatus, isDefaultVersion: api.isDefaultVersion === true, type: api.type ?? 'HTTP',
+    transport: api.transport ?? ['http', 'https'], tags: [], additionalProperties: [], hasThumbnail: false,
+    tiers: ((api.policies as string[] | undefined) ?? ['Unlimited']).map((tierName) => ({ tierName, tierPlan: 'FREE' })),
+    securityScheme: ['oauth2'], isSubscriptionAvailable: true, createdTime: api.createdTime, lastUpdatedTime: api.lastUpdatedTime, gatewayVendor: 'wso2',
+  };
+}
+
+/** A key manager as the devportal lists it (`KeyManagerInfo` of devportal v3), from its configuration. */
+export function keyManagerInfo(km: KeyManagerDto): Record<string, unknown> {
+  const p = km.additionalProperties;
+  return {
+    id: km.uuid, name: km.name, type: km.type, displayName: km.name, description: `This is ${km.name}`, enabled: km.enabled,
+    availableGrantTypes: p.grant_types ?? [], tokenEndpoint: p.token_endpoint, revokeEndpoint: p.revoke_endpoint,
+    enableTokenGeneration: p.enable_token_generation === true, enableTokenEncryption: false, enableTokenHashing: p.enable_token_hash === true,
+    enableOAuthAppCreation: p.enable_oauth_app_creation === true, enableMapOAuthConsumerApps: p.enable_map_oauth_consumer_apps === true,
+    applicationConfiguration: [], additionalProperties: {}, tokenType: km.tokenType,
+  };
 }
