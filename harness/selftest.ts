@@ -146,6 +146,11 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     },
   },
   {
+    id: 'worker-ignores-subscription-events', because: /worker-1 still served a BLOCKED subscription/, pattern: 3, check: checkById('policies-propagate'),
+    description: 'worker-1 drops subscription events (SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS): a subscription blocked on the manager stays served there',
+    options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: 'true' }) })] },
+  },
+  {
     id: 'manager-with-stock-jwks-url', because: /never served by worker-1: .*\b500\b.*900900/, pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the managers without [oauth.endpoints] oauth2_jwks_url, as WSO2\'s own files leave them: gateways get a JWKS URL on https://localhost:<proxyPort>, and every API call on a worker answers 500 900900',
     options: { faults: [STOCK_JWKS_URL] },

@@ -5,6 +5,7 @@ import { balancersRestart } from './balancers-restart';
 import { databaseRestart } from './database-restart';
 import { managerOutageWithoutHa, managersFailOver } from './managers-fail-over';
 import { managersUnreachableFromPublic } from './managers-unreachable-from-public';
+import { policiesPropagate } from './policies-propagate';
 import { workersLighterThanManagers } from './workers-lighter-than-managers';
 import { workersRejectAdminWrites } from './workers-reject-admin-writes';
 import { workersSurviveWorkerLoss } from './workers-survive-worker-loss';
@@ -14,6 +15,7 @@ export const CHECKS: readonly Check[] = [
   workersRejectAdminWrites,
   managersUnreachableFromPublic,
   artifactsPropagate,
+  policiesPropagate,
   adminLoadIsolation,
   workersSurviveWorkerLoss,
   managersFailOver,

@@ -14,6 +14,8 @@ export interface HubEvent {
   readonly apiId: string;
   /** SUBSCRIPTIONS_*, APPLICATION_*: the application. */
   readonly applicationId?: string;
+  /** SUBSCRIPTIONS_*: the subscription's state (SUB_STATUS) after the change. */
+  readonly status?: string;
   readonly labels: readonly string[];
   readonly origin: string;
 }

@@ -7,7 +7,7 @@ import type { HubEvent } from './eventhub';
 import type { Handler, Req, Res } from './http';
 import { bearerToken, json, log, NOT_DEPLOYED, sleep } from './http';
 import type { KeyManagerDto } from './key-managers';
-import { KeyManagerHolder } from './key-managers';
+import { authFailure, KeyManagerHolder } from './key-managers';
 import { RUNTIME_ERROR, send } from './outbound';
 import type { TrustStore } from './trust';
 import { lookup } from './resolve';
@@ -22,8 +22,8 @@ interface Artifact {
   readonly type?: string;
   readonly endpointConfig?: { production_endpoints?: { url?: string } };
   readonly operations: readonly { target?: string; verb?: string }[];
-  /** Applications subscribed when the artifact was pulled. */
-  readonly subscribers?: readonly string[];
+  /** Applications subscribed when the artifact was pulled, with their subscriptions' states. */
+  readonly subscribers?: readonly { readonly applicationId: string; readonly status: string }[];
 }
 
 /**
@@ -42,8 +42,11 @@ const keyManagerRetryMs = (retry: number) => Math.min(2 ** retry * 100, 30_000);
  */
 export class Gateway {
   private readonly artifacts = new Map<string, Artifact>();
-  /** `${applicationId}/${apiId}` pairs, kept in memory like the product's subscription data store. */
-  private readonly subscriptions = new Set<string>();
+  /**
+   * Subscriptions by `${applicationId}/${apiId}`, with their state (SUB_STATUS), kept in memory
+   * like the product's subscription data store and changed by SUBSCRIPTIONS_* and APPLICATION_DELETE events.
+   */
+  private readonly subscriptions = new Map<string, string>();
   private readonly keyManagers: KeyManagerHolder;
   private startupComplete = false;
 
@@ -89,7 +92,7 @@ export class Gateway {
       const { list } = await this.internal<{ list: unknown[] }>(`/internal/data/v1/runtime-artifacts?${query}`);
       for (const a of list as Artifact[]) {
         this.artifacts.set(a.apiId, a);
-        for (const app of a.subscribers ?? []) this.subscriptions.add(`${app}/${a.apiId}`);
+        for (const sub of a.subscribers ?? []) this.subscriptions.set(`${sub.applicationId}/${a.apiId}`, sub.status);
         log('INFO', 'InMemoryAPIDeployer', `Deployed API ${a.name}:${a.version} (${a.context}/${a.version}) revision ${a.revisionId}`);
       }
     }
@@ -115,10 +118,19 @@ export class Gateway {
   }
 
   async onEvent(event: HubEvent): Promise<void> {
-    if (event.type === 'SUBSCRIPTIONS_CREATE') {
-      if (event.applicationId) this.subscriptions.add(`${event.applicationId}/${event.apiId}`);
+    if (event.type === 'SUBSCRIPTIONS_CREATE' || event.type === 'SUBSCRIPTIONS_UPDATE') {
+      if (this.config.faults.ignoreSubscriptionEvents) {
+        log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: dropping ${event.type} for ${event.applicationId}/${event.apiId}`);
+        return;
+      }
+      if (event.applicationId) this.subscriptions.set(`${event.applicationId}/${event.apiId}`, event.status ?? 'UNBLOCKED');
       return;
     }
+    if (event.type === 'APPLICATION_DELETE') {
+      for (const key of [...this.subscriptions.keys()]) if (key.startsWith(`${event.applicationId}/`)) this.subscriptions.delete(key);
+      return;
+    }
+    if (event.type === 'APPLICATION_UPDATE') return;
     if (!event.labels.some((l) => this.config.gatewayLabels.includes(l))) return;
     if (event.type === 'REMOVE_API_FROM_GATEWAY') {
       this.artifacts.delete(event.apiId);
@@ -152,19 +164,19 @@ export class Gateway {
     };
   }
 
-  /** Local data first (events, pulls); the control plane only for a pair never heard of. */
-  private async subscribed(appId: string, apiId: string): Promise<boolean> {
+  /** A subscription's state: local data first (events, pulls); the control plane only for a pair never heard of. */
+  private async subscription(appId: string, apiId: string): Promise<string | undefined> {
     const key = `${appId}/${apiId}`;
-    if (this.subscriptions.has(key)) return true;
-    const { count } = await this.internal<{ count: number }>(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`).catch(() => ({ count: 0 }));
-    if (count > 0) this.subscriptions.add(key);
-    return count > 0;
+    if (this.subscriptions.has(key)) return this.subscriptions.get(key);
+    const { list } = await this.internal<{ list: { status: string }[] }>(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`).catch(() => ({ list: [] }));
+    if (list.length) this.subscriptions.set(key, list[0].status);
+    return list[0]?.status;
   }
 
   /**
    * The deployed API a request addresses and its resource, or the product's refusal: 404 (no such
    * API on this kind of port), 405 (no such resource), 401 (no or a bad token) or 500 (no JWKS to
-   * check it with), 403 (not subscribed).
+   * check it with), 403 (not subscribed), 401 (a blocked or inactive subscription).
    */
   private async admit(req: Req, webSocket: boolean): Promise<{ artifact: Artifact; resource: string } | Res> {
     const artifact = [...this.artifacts.values()].find((a) => {
@@ -177,9 +189,13 @@ export class Gateway {
     if (!operation) return RUNTIME_ERROR(405, '900906', 'No matching resource found for given API Request', `Method not allowed for given API resource ${resource}`);
     const claims = await this.keyManagers.authenticate(bearerToken(req));
     if ('status' in claims) return claims;
-    if (!claims.application || !(await this.subscribed(claims.application.uuid, artifact.apiId))) {
+    const status = claims.application ? await this.subscription(claims.application.uuid, artifact.apiId) : undefined;
+    if (!status) {
       return json(403, { code: '900908', message: 'Resource forbidden', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' });
     }
+    // carbon-apimgt 9.29.120 SubscriptionValidationUtils: a sandbox key still passes PROD_ONLY_BLOCKED.
+    if (status === 'BLOCKED' || (status === 'PROD_ONLY_BLOCKED' && claims.keytype !== 'SANDBOX')) return authFailure('blocked');
+    if (status === 'ON_HOLD' || status === 'REJECTED') return authFailure('inactive');
     if (!artifact.endpointConfig?.production_endpoints?.url) return RUNTIME_ERROR(500, '101503', 'Runtime Error', 'No production endpoint configured');
     return { artifact, resource };
   }

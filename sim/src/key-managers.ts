@@ -24,15 +24,20 @@ export interface KeyManagerDto {
 /**
  * The gateway's refusals of a token (carbon-apimgt `APISecurityConstants`, rendered by the
  * gateway's `_auth_failure_handler_`): 900900 is answered 500, the others 401
- * (`APIAuthenticationHandler.handleAuthFailure`).
+ * (`APIAuthenticationHandler.handleAuthFailure`, carbon-apimgt 9.29.120 lines 686-702: only
+ * 900908 and resource or scope refusals are 403, so a blocked subscription's 900907 is a 401).
  */
 const AUTH_FAILURES = {
   general: { code: '900900', message: 'Unclassified Authentication Failure', description: 'Unclassified Authentication Failure' },
   invalid: { code: '900901', message: 'Invalid Credentials', description: 'Invalid Credentials. Make sure you have provided the correct security credentials' },
+  /** A subscription BLOCKED, or PROD_ONLY_BLOCKED for a production key (`SubscriptionValidationUtils`). */
+  blocked: { code: '900907', message: 'The requested API is temporarily blocked', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' },
+  /** A subscription ON_HOLD or REJECTED. */
+  inactive: { code: '900909', message: 'The subscription to the API is inactive', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' },
   missing: { code: '900902', message: 'Missing Credentials', description: 'Invalid Credentials. Make sure your API invocation call has a header: \'Authorization : Bearer ACCESS_TOKEN\' or \'Authorization : Basic ACCESS_TOKEN\'' },
 } as const;
 
-function authFailure(kind: keyof typeof AUTH_FAILURES): Res {
+export function authFailure(kind: keyof typeof AUTH_FAILURES): Res {
   if (kind === 'general') return json(500, AUTH_FAILURES.general);
   return { ...json(401, AUTH_FAILURES[kind]), headers: { 'www-authenticate': 'OAuth2 realm="WSO2 API Manager", error="invalid_token", error_description="The provided token is invalid"' } };
 }

@@ -202,7 +202,7 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
   });
 
   test('the everyday operations of a QA suite: API update and new version, devportal API and application, key managers, blocked subscriptions, throttling policies', async () => {
-    await client.login([...ADMIN_SCOPES, 'apim:subscription_block', 'apim:tier_view', 'apim:tier_manage']);
+    await client.login([...ADMIN_SCOPES, 'apim:tier_view', 'apim:tier_manage']);
     // An update keeps the API's identity (name, version, context, provider) and its state.
     const current = conforms(await client.call('GET', `${PUBLISHER}/apis/${apiId}`), 200).body as Record<string, unknown>;
     const updated = conforms(await client.call('PUT', `${PUBLISHER}/apis/${apiId}`, { ...current, description: 'updated', version: '9.9.9' }), 200);

@@ -42,7 +42,7 @@ export async function internalData(deps: InternalDataDeps, req: Req): Promise<Re
       // The API must still exist in this node's API store (a node that lost it cannot serve it).
       if (!(await deps.apis.get(String(d.API_UUID)))) continue;
       const api = JSON.parse(String(d.API_DOC)) as ApiDoc;
-      const subscribers = await deps.subscriptions.subscriberIds(api.id);
+      const subscribers = await deps.subscriptions.subscribers(api.id);
       list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, type: api.type ?? 'HTTP', vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers });
     }
     return json(200, { count: list.length, list });

@@ -106,9 +106,10 @@ export class SubscriptionRepository {
     return rows(this.pool, 'SELECT * FROM AM_SUBSCRIPTION WHERE API_UUID = ? AND APPLICATION_UUID = ?', [apiId, applicationId]);
   }
 
-  /** The ids of the applications subscribed to an API. */
-  async subscriberIds(apiId: string): Promise<string[]> {
-    return (await rows(this.pool, 'SELECT APPLICATION_UUID FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [apiId])).map((s) => String(s.APPLICATION_UUID));
+  /** The applications subscribed to an API, each with its subscription's state (SUB_STATUS). */
+  async subscribers(apiId: string): Promise<{ applicationId: string; status: string }[]> {
+    return (await rows(this.pool, 'SELECT APPLICATION_UUID, SUB_STATUS FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [apiId]))
+      .map((s) => ({ applicationId: String(s.APPLICATION_UUID), status: String(s.SUB_STATUS) }));
   }
 
   async deleteForApi(apiId: string): Promise<void> {
