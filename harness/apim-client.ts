@@ -53,6 +53,14 @@ export class ApimClient {
     });
   }
 
+  /** `POST /oauth2/revoke` (RFC 7009): the client that was issued `token` revokes it. */
+  tryRevoke(clientId: string, clientSecret: string, token: string): Promise<Exchange> {
+    return this.http.request('POST', '/oauth2/revoke', {
+      headers: { authorization: basic(clientId, clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      data: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
+    });
+  }
+
   /** DCR then a password-grant token with the admin scopes; keeps the token for later calls. */
   async login(scopes = ADMIN_SCOPES): Promise<string> {
     const reg = expectStatus('DCR register', await this.tryRegister(), 200).body as { clientId: string; clientSecret: string };

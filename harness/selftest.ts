@@ -151,6 +151,11 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: 'true' }) })] },
   },
   {
+    id: 'worker-ignores-revocations', because: /worker-2 still served a revoked token/, pattern: 3, check: checkById('policies-propagate'),
+    description: 'worker-2 drops token revocation events (SIM_FAULT_IGNORE_REVOCATION_EVENTS): a token revoked at the manager is still served there',
+    options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_REVOCATION_EVENTS: 'true' }) })] },
+  },
+  {
     id: 'manager-with-stock-jwks-url', because: /never served by worker-1: .*\b500\b.*900900/, pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the managers without [oauth.endpoints] oauth2_jwks_url, as WSO2\'s own files leave them: gateways get a JWKS URL on https://localhost:<proxyPort>, and every API call on a worker answers 500 900900',
     options: { faults: [STOCK_JWKS_URL] },

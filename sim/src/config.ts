@@ -117,12 +117,14 @@ export interface GatewayEnvironment {
  * - SIM_FAULT_PROPAGATION_DELAY_MS=<ms>: a gateway waits this long before pulling a deployed API.
  * - SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS=true: a gateway drops subscription events (created,
  *   blocked, unblocked): it keeps what it pulled, as a gateway cut off from the notifications would.
+ * - SIM_FAULT_IGNORE_REVOCATION_EVENTS=true: a gateway drops token revocation events.
  * - SIM_FAULT_MEMORY_BALLAST_MB=<MB>: the node holds this much extra memory.
  */
 export interface Faults {
   readonly workerAcceptsWrites: boolean;
   readonly ignoreDeployEvents: boolean;
   readonly ignoreSubscriptionEvents: boolean;
+  readonly ignoreRevocationEvents: boolean;
   readonly stateInMemory: boolean;
   readonly ackBeforeCommit: boolean;
   readonly propagationDelayMs: number;
@@ -135,6 +137,7 @@ export function readFaults(env: NodeJS.ProcessEnv): Faults {
     workerAcceptsWrites: on('SIM_FAULT_WORKER_ACCEPTS_WRITES'),
     ignoreDeployEvents: on('SIM_FAULT_IGNORE_DEPLOY_EVENTS'),
     ignoreSubscriptionEvents: on('SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS'),
+    ignoreRevocationEvents: on('SIM_FAULT_IGNORE_REVOCATION_EVENTS'),
     stateInMemory: on('SIM_FAULT_STATE_IN_MEMORY'),
     ackBeforeCommit: on('SIM_FAULT_ACK_BEFORE_COMMIT'),
     propagationDelayMs: Number(env.SIM_FAULT_PROPAGATION_DELAY_MS ?? 0) || 0,

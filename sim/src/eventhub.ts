@@ -8,7 +8,7 @@ import { lookup } from './resolve';
  * same paths (see EventHub).
  */
 export interface HubEvent {
-  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE';
+  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE' | 'TOKEN_REVOCATION';
   readonly eventId: string;
   /** The API (empty for an application's own events). */
   readonly apiId: string;
@@ -16,6 +16,9 @@ export interface HubEvent {
   readonly applicationId?: string;
   /** SUBSCRIPTIONS_*: the subscription's state (SUB_STATUS) after the change. */
   readonly status?: string;
+  /** TOKEN_REVOCATION: the revoked token's `jti`, and when it expires (epoch seconds). */
+  readonly jti?: string;
+  readonly expiry?: number;
   readonly labels: readonly string[];
   readonly origin: string;
 }

@@ -47,6 +47,8 @@ export class Gateway {
    * like the product's subscription data store and changed by SUBSCRIPTIONS_* and APPLICATION_DELETE events.
    */
   private readonly subscriptions = new Map<string, string>();
+  /** Revoked tokens by `jti`, with their expiry (epoch ms): pulled at startup, then one per TOKEN_REVOCATION event. */
+  private readonly revoked = new Map<string, number>();
   private readonly keyManagers: KeyManagerHolder;
   private startupComplete = false;
 
@@ -117,7 +119,29 @@ export class Gateway {
     log('ERROR', 'GatewayStartupListener', 'giving up the startup sync: /api/am/gateway/v2/server-startup-healthcheck stays 500; APIs answer 404 until a deploy event or a restart');
   }
 
+  /** The unexpired revoked tokens, pulled once at startup beside the artifacts (a gateway hears later ones as events). */
+  async loadRevokedTokens(): Promise<void> {
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      try {
+        for (const r of await this.internal<{ jwt_signature: string; expiry_time: number }[]>('/internal/data/v1/revokedjwt')) this.revoked.set(r.jwt_signature, r.expiry_time);
+        log('INFO', 'RevokedJWTTokensRetriever', `${this.revoked.size} revoked token(s) loaded`);
+        return;
+      } catch (err) {
+        log('ERROR', 'RevokedJWTTokensRetriever', `Error while retrieving revoked JWTs (attempt ${attempt}/10): ${(err as Error).message}`);
+        await sleep(2000);
+      }
+    }
+  }
+
   async onEvent(event: HubEvent): Promise<void> {
+    if (event.type === 'TOKEN_REVOCATION') {
+      if (this.config.faults.ignoreRevocationEvents) {
+        log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_REVOCATION_EVENTS: dropping the revocation of ${event.jti}`);
+        return;
+      }
+      if (event.jti) this.revoked.set(event.jti, (event.expiry ?? 0) * 1000);
+      return;
+    }
     if (event.type === 'SUBSCRIPTIONS_CREATE' || event.type === 'SUBSCRIPTIONS_UPDATE') {
       if (this.config.faults.ignoreSubscriptionEvents) {
         log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: dropping ${event.type} for ${event.applicationId}/${event.apiId}`);
@@ -189,6 +213,8 @@ export class Gateway {
     if (!operation) return RUNTIME_ERROR(405, '900906', 'No matching resource found for given API Request', `Method not allowed for given API resource ${resource}`);
     const claims = await this.keyManagers.authenticate(bearerToken(req));
     if ('status' in claims) return claims;
+    // A revoked token: 401 900901, "Invalid JWT token" (carbon-apimgt 9.29.120 JWTValidator, before its token cache).
+    if (this.revoked.has(claims.jti)) return authFailure('revoked');
     const status = claims.application ? await this.subscription(claims.application.uuid, artifact.apiId) : undefined;
     if (!status) {
       return json(403, { code: '900908', message: 'Resource forbidden', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' });

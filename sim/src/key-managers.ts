@@ -30,6 +30,8 @@ export interface KeyManagerDto {
 const AUTH_FAILURES = {
   general: { code: '900900', message: 'Unclassified Authentication Failure', description: 'Unclassified Authentication Failure' },
   invalid: { code: '900901', message: 'Invalid Credentials', description: 'Invalid Credentials. Make sure you have provided the correct security credentials' },
+  /** A revoked JWT (`JWTValidator`: the revoked map holds its jti). */
+  revoked: { code: '900901', message: 'Invalid Credentials', description: 'Invalid JWT token. Make sure you have provided the correct security credentials' },
   /** A subscription BLOCKED, or PROD_ONLY_BLOCKED for a production key (`SubscriptionValidationUtils`). */
   blocked: { code: '900907', message: 'The requested API is temporarily blocked', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' },
   /** A subscription ON_HOLD or REJECTED. */

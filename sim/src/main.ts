@@ -158,6 +158,7 @@ async function main(): Promise<void> {
   log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}, WebSocket ${PORTS.webSocket}/${PORTS.webSocketSecure}; pulling artifacts and key managers from ${config.eventHubOrigin}${config.gatewayNotificationId ? `; gateway notifications on, as ${config.gatewayNotificationId} (heartbeats not modelled)` : ''}`);
   // Both pulls start with the server, apart: a gateway turns healthy on its artifacts alone.
   void gateway.loadKeyManagers();
+  void gateway.loadRevokedTokens();
   await gateway.startupSync();
 }
 

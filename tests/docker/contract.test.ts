@@ -78,6 +78,22 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     expect(ok.body).toEqual(expect.objectContaining({ token_type: 'Bearer', scope: 'apim:api_view', expires_in: 3600, access_token: expect.any(String) }));
   });
 
+  test('/oauth2/revoke: a wrong secret or another client 401; its own client 200, twice; the revoked token no longer calls the REST APIs (401)', async () => {
+    const own = lab.managerClient();
+    const reg = (await own.tryRegister(`revoke-${suffix}`)).body as { clientId: string; clientSecret: string };
+    const token = ((await own.tryToken(reg.clientId, reg.clientSecret, { grant_type: 'password', username: 'admin', password: 'admin', scope: 'apim:api_view' })).body as { access_token: string }).access_token;
+    own.accessToken = token;
+    expect((await own.call('GET', `${PUBLISHER}/apis`)).status).toBe(200);
+    expect((await own.tryRevoke(reg.clientId, 'wrong-secret', token)).status).toBe(401);
+    expect((await own.call('GET', `${PUBLISHER}/apis`)).status).toBe(200);
+    const other = (await own.tryRegister(`revoke-other-${suffix}`)).body as { clientId: string; clientSecret: string };
+    expect((await own.tryRevoke(other.clientId, other.clientSecret, token)).status).toBe(401);
+    expect((await own.call('GET', `${PUBLISHER}/apis`)).status).toBe(200);
+    expect((await own.tryRevoke(reg.clientId, reg.clientSecret, token)).status).toBe(200);
+    expect((await own.tryRevoke(reg.clientId, reg.clientSecret, token)).status).toBe(200);
+    conforms(await own.call('GET', `${PUBLISHER}/apis`), 401);
+  });
+
   test('publisher v4: 401 without a token, 403 without the scope, 400 on a malformed body', async () => {
     const http = lab.http(lab.adminUrl());
     conforms(await http.request('GET', `${PUBLISHER}/apis`), 401);

@@ -154,3 +154,13 @@ INSERT IGNORE INTO AM_POLICY_SUBSCRIPTION (UUID, NAME, DISPLAY_NAME, DESCRIPTION
   (UUID(), 'Bronze', 'Bronze', 'Allows 1000 requests per minute', 'requestCount', 1000, 1, 'min', 1, 1),
   (UUID(), 'Unauthenticated', 'Unauthenticated', 'Allows 500 request per minute', 'requestCount', 500, 1, 'min', 1, 1),
   (UUID(), 'Unlimited', 'Unlimited', 'Allows unlimited requests', 'requestCount', 2147483647, 1, 'min', 1, 1);
+
+-- Revoked JWT access tokens (carbon-apimgt's AM_REVOKED_JWT: a row per revocation event, the
+-- token's jti in SIGNATURE): gateways hear of each by an event and pull the unexpired ones when they start.
+CREATE TABLE IF NOT EXISTS AM_REVOKED_JWT (
+  UUID VARCHAR(255) NOT NULL,
+  SIGNATURE VARCHAR(2048) NOT NULL,
+  EXPIRY_TIMESTAMP BIGINT NOT NULL,
+  TIME_CREATED BIGINT NOT NULL,
+  PRIMARY KEY (UUID)
+) ENGINE INNODB;

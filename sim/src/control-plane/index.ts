@@ -1,3 +1,4 @@
+import { randomUUID } from 'crypto';
 import type { Pool } from 'mysql2/promise';
 import type { NodeConfig } from '../config';
 import type { EventHub } from '../eventhub';
@@ -11,10 +12,10 @@ import type { UserStore } from '../users';
 import { adminOperations } from './admin';
 import { devportalOperations } from './devportal';
 import { internalData } from './internal-data';
-import { register, token } from './oauth';
+import { register, revoke, token } from './oauth';
 import { publisherOperations } from './publisher';
 import {
-  ApplicationRepository, EnvironmentRepository, KeyManagerRepository, OAuthClientRepository, RevisionRepository, SubscriptionRepository, ThrottlePolicyRepository,
+  ApplicationRepository, EnvironmentRepository, KeyManagerRepository, OAuthClientRepository, RevisionRepository, RevokedTokenRepository, SubscriptionRepository, ThrottlePolicyRepository,
 } from './repositories';
 import { discoveryDocument, residentKeyManager } from './resident-key-manager';
 import type { Operations } from './rest';
@@ -53,9 +54,13 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
   const clients = new OAuthClientRepository(apimDb);
   const environments = new EnvironmentRepository(apimDb, config.gatewayEnvironments);
   const keyManagerRows = new KeyManagerRepository(apimDb);
-  const oauth = { users, clients, tokens };
+  const revoked = new RevokedTokenRepository(apimDb);
+  const oauth = {
+    users, clients, tokens, revoked,
+    announceRevocation: (jti: string, expiry: number) => hub.publish({ type: 'TOKEN_REVOCATION', eventId: randomUUID(), apiId: '', jti, expiry, labels: [], origin: config.nodeName }),
+  };
   const keyManagers = async () => [await residentKeyManager(config, trust, keyManagerRows)];
-  const internal = { users, apis, revisions, subscriptions, keyManagers };
+  const internal = { users, apis, revisions, subscriptions, keyManagers, revoked };
   const restApis: readonly (readonly [RestApi, Operations])[] = [
     [deps.publisher, publisherOperations({ nodeName: config.nodeName, apis, revisions, subscriptions, environments, hub })],
     [deps.devportal, devportalOperations({ nodeName: config.nodeName, apis, applications, subscriptions, clients, hub, tokens, keyManagers })],
@@ -65,11 +70,12 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
   return async (req: Req): Promise<Res> => {
     if (req.method === 'POST' && req.path === '/client-registration/v0.17/register') return register(oauth, req);
     if (req.method === 'POST' && req.path === '/oauth2/token') return token(oauth, req);
+    if (req.method === 'POST' && req.path === '/oauth2/revoke') return revoke(oauth, req);
     if (req.method === 'GET' && req.path === '/oauth2/jwks') return json(200, tokens.jwks());
     if (req.method === 'GET' && req.path === '/oauth2/token/.well-known/openid-configuration') return json(200, discoveryDocument(config, tokens));
     if (req.path.startsWith('/internal/data/v1/')) return internalData(internal, req);
     for (const [api, operations] of restApis) {
-      const res = await dispatch(api, operations, tokens, req);
+      const res = await dispatch(api, operations, { verify: (t) => tokens.verify(t), isRevoked: (jti) => revoked.isRevoked(jti) }, req);
       if (res) return res;
     }
     const portal = /^\/(publisher|devportal|admin|carbon)\/?/.exec(req.path)?.[1];

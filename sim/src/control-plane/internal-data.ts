@@ -3,7 +3,7 @@ import { basicCredentials, json, log, NOT_DEPLOYED, restError } from '../http';
 import type { KeyManagerDto } from '../key-managers';
 import type { ApiDoc, ApiStore } from '../store';
 import type { UserStore } from '../users';
-import type { RevisionRepository, SubscriptionRepository } from './repositories';
+import type { RevisionRepository, RevokedTokenRepository, SubscriptionRepository } from './repositories';
 import { subscriptionOf } from './views';
 
 /** What the gateways' internal data API works on. */
@@ -15,6 +15,7 @@ export interface InternalDataDeps {
   readonly subscriptions: SubscriptionRepository;
   /** The key managers as this node builds them on every read. */
   readonly keyManagers: () => Promise<KeyManagerDto[]>;
+  readonly revoked: RevokedTokenRepository;
 }
 
 /**
@@ -46,6 +47,10 @@ export async function internalData(deps: InternalDataDeps, req: Req): Promise<Re
       list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, type: api.type ?? 'HTTP', vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers });
     }
     return json(200, { count: list.length, list });
+  }
+  // The unexpired revoked tokens a gateway pulls when it starts (`RevokedJWTDTO`: signature, expiry).
+  if (req.path === '/internal/data/v1/revokedjwt') {
+    return json(200, (await deps.revoked.unexpired()).map((r) => ({ jwt_signature: String(r.SIGNATURE), expiry_time: Number(r.EXPIRY_TIMESTAMP), type: 'JWT' })));
   }
   if (req.path === '/internal/data/v1/subscriptions') {
     const list = await deps.subscriptions.between(req.query.get('apiId'), req.query.get('applicationId'));

@@ -1,15 +1,18 @@
 import { randomBytes, randomUUID } from 'crypto';
 import type { Req, Res } from '../http';
-import { basicCredentials, json, parseJson } from '../http';
+import { basicCredentials, json, log, parseJson } from '../http';
 import type { TokenIssuer } from '../tokens';
 import type { UserStore } from '../users';
-import type { OAuthClientRepository } from './repositories';
+import type { OAuthClientRepository, RevokedTokenRepository } from './repositories';
 
 /** What the resident key manager's endpoints work on. */
 export interface OAuthDeps {
   readonly users: UserStore;
   readonly clients: OAuthClientRepository;
   readonly tokens: TokenIssuer;
+  readonly revoked: RevokedTokenRepository;
+  /** Tells the gateways that a token is revoked (the event hub's token revocation notification). */
+  readonly announceRevocation: (jti: string, expiry: number) => void;
 }
 
 /** The claims a grant yields, before the issuer stamps them. */
@@ -52,15 +55,44 @@ export async function register(deps: OAuthDeps, req: Req): Promise<Res> {
  * `POST /oauth2/token`: the password and client_credentials grants. A client generated for an
  * application's keys issues application tokens, which the gateway checks subscriptions against.
  */
-export async function token(deps: OAuthDeps, req: Req): Promise<Res> {
+/** The OAuth client a request authenticates as (Basic, or client_id and client_secret in the form), or the refusal. */
+async function clientOf(deps: OAuthDeps, req: Req, form: URLSearchParams) {
   const basic = basicCredentials(req);
-  const form = new URLSearchParams(req.rawBody);
   const clientId = basic?.user ?? form.get('client_id') ?? '';
   const clientSecret = basic?.secret ?? form.get('client_secret') ?? '';
   const client = await deps.clients.byKey(clientId);
-  if (!client || client.CONSUMER_SECRET !== clientSecret) {
-    return json(401, { error: 'invalid_client', error_description: 'A valid OAuth client could not be found for client_id' });
+  return client && client.CONSUMER_SECRET === clientSecret
+    ? { client, clientId }
+    : json(401, { error: 'invalid_client', error_description: 'A valid OAuth client could not be found for client_id' });
+}
+
+/**
+ * `POST /oauth2/revoke` (RFC 7009), as identity-inbound-auth-oauth v6.13.16 `OAuthRevocationEndpoint`
+ * answers it: 200 with no body, also for a token that is unknown, expired or already revoked; no
+ * `token`: 400 invalid_request; another client's token: 401 unauthorized_client. A revoked JWT is
+ * recorded by its `jti` (AM_REVOKED_JWT) and announced to the gateways, which refuse it from then on.
+ */
+export async function revoke(deps: OAuthDeps, req: Req): Promise<Res> {
+  const form = new URLSearchParams(req.rawBody);
+  const authenticated = await clientOf(deps, req, form);
+  if ('status' in authenticated) return authenticated;
+  const token = form.get('token');
+  if (!token) return json(400, { error: 'invalid_request', error_description: 'Invalid revocation request' });
+  const claims = deps.tokens.verify(token);
+  if (claims && claims.azp !== authenticated.clientId) return json(401, { error: 'unauthorized_client', error_description: 'Client Authentication failed.' });
+  if (claims) {
+    await deps.revoked.add(claims.jti, Number(claims.exp));
+    log('INFO', 'OAuth2Service', `access token ${claims.jti} of client ${authenticated.clientId} revoked`);
+    deps.announceRevocation(claims.jti, Number(claims.exp));
   }
+  return { status: 200, contentType: 'application/json', body: '' };
+}
+
+export async function token(deps: OAuthDeps, req: Req): Promise<Res> {
+  const form = new URLSearchParams(req.rawBody);
+  const authenticated = await clientOf(deps, req, form);
+  if ('status' in authenticated) return authenticated;
+  const { client, clientId } = authenticated;
   const grant = form.get('grant_type');
   const validity = Number(form.get('validity_period')) > 0 ? Number(form.get('validity_period')) : 3600;
   const requested = (form.get('scope') ?? 'default').split(/\s+/).filter(Boolean);

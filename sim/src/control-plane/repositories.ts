@@ -391,3 +391,22 @@ export class ThrottlePolicyRepository {
     return Number(row.N);
   }
 }
+
+/** Revoked JWT access tokens (AM_REVOKED_JWT: a row per revocation event, the token's `jti` as its SIGNATURE). */
+export class RevokedTokenRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async add(jti: string, expirySeconds: number): Promise<void> {
+    await exec(this.pool, 'INSERT INTO AM_REVOKED_JWT (UUID, SIGNATURE, EXPIRY_TIMESTAMP, TIME_CREATED) VALUES (?,?,?,?)',
+      [randomUUID(), jti, expirySeconds * 1000, Date.now()]);
+  }
+
+  async isRevoked(jti: string): Promise<boolean> {
+    return (await rows(this.pool, 'SELECT 1 FROM AM_REVOKED_JWT WHERE SIGNATURE = ? LIMIT 1', [jti])).length > 0;
+  }
+
+  /** The revoked tokens not yet expired. */
+  unexpired(): Promise<Row[]> {
+    return rows(this.pool, 'SELECT DISTINCT SIGNATURE, EXPIRY_TIMESTAMP FROM AM_REVOKED_JWT WHERE EXPIRY_TIMESTAMP > ?', [Date.now()]);
+  }
+}

@@ -23,16 +23,17 @@ export type Operations = Readonly<Record<string, Operation>>;
 
 /**
  * Serves a request to one of the product's REST APIs the way its JAX-RS webapp does: the route of
- * the OpenAPI file (405 for a path that exists under another method), a valid Bearer token (401),
+ * the OpenAPI file (405 for a path that exists under another method), a valid Bearer token, not revoked (401),
  * one of the operation's scopes (403), a JSON body bound to the operation's DTO (400), then the
  * operation (501 when the stand-in does not implement it). Undefined when no path of the API
  * matches, so the next API can try.
  */
-export async function dispatch(api: RestApi, operations: Operations, tokens: TokenIssuer, req: Req): Promise<Res | undefined> {
+export async function dispatch(api: RestApi, operations: Operations, tokens: Pick<TokenIssuer, 'verify'> & { isRevoked(jti: string): Promise<boolean> }, req: Req): Promise<Res | undefined> {
   const match = api.match(req.method, req.path);
   if (!match) return api.hasPath(req.path) ? restError(405, 'Method Not Allowed', `${req.method} is not supported on ${req.path}`) : undefined;
   const token = bearerToken(req);
-  const claims = token ? tokens.verify(token) : undefined;
+  const verified = token ? tokens.verify(token) : undefined;
+  const claims = verified && !(await tokens.isRevoked(verified.jti)) ? verified : undefined;
   if (!claims) return restError(401, 'Unauthenticated', 'Authentication failed: a valid Bearer token is required (Authorization: Bearer <access token>)', 900902);
   const granted = claims.scope.split(' ');
   if (match.operation.scopes.length && !match.operation.scopes.some((s) => granted.includes(s))) {
