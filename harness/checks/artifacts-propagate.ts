@@ -1,4 +1,7 @@
 import { Check, CheckContext, CheckFailure, paceOf, percentile, planOf, round } from '../check';
+import { invoke, PUBLISHER } from '../apim-client';
+import { describeExchange } from '../http';
+import { retryUntil } from '../../generator/runtime/retry';
 
 const API_COUNT = 5;
 /** How long a worker is given to serve a deployed API before it counts as never: thrice the bound. */
@@ -10,6 +13,10 @@ export type PropagationFigures = {
   boundMs: number;
   /** Deploy → first 200, ms, per worker and the worker balancer. */
   perTargetMs: Record<string, number[]>;
+  /** An API undeployed, then another deleted, through the manager balancer → first 404, ms, per target. */
+  removedMs: Record<string, number[]>;
+  /** A new version (copy-api, revision, publish, deploy) → first 200 of the new version, ms, per target. */
+  newVersionMs: Record<string, number>;
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
@@ -18,14 +25,15 @@ export type PropagationFigures = {
 /** Artifacts deployed on a manager reach every worker: per-worker deploy → first 200. */
 export const artifactsPropagate: Check<PropagationFigures> = {
   id: 'artifacts-propagate',
-  title: `APIs deployed through the manager balancer reach every worker (${API_COUNT} APIs, full flow, deploy → first 200 per worker)`,
+  title: `APIs deployed, undeployed, deleted and versioned through the manager balancer reach every worker (${API_COUNT} APIs, full flow, deploy → first 200 per worker; an undeploy and a delete → first 404; a new version → first 200)`,
   headline: (f) => `p50 ${f.p50Ms ?? '?'} ms, p95 ${f.p95Ms ?? '?'} ms (bound ${f.boundMs ?? '?'} ms)`,
   plan(lab) {
     const { call, propagation, timing } = paceOf(lab);
     const bound = timing.propagationBoundMs;
     // Each API: create, revision, publish, deploy; then served everywhere, typically well inside the bound.
-    return planOf({ floorMs: 0, workMs: API_COUNT * (4 * call + propagation) + 8 * call, requestTimeoutMs: timing.requestTimeoutMs,
-      why: `${API_COUNT} APIs of 4 calls each, propagation bound ${bound} ms`, worstMs: API_COUNT * (4 * call + waitMs(bound)) });
+    // Then an undeploy, a delete and a new version (copy, revision, publish, subscribe, deploy).
+    return planOf({ floorMs: 0, workMs: API_COUNT * (4 * call + propagation) + 8 * call + 3 * propagation + 12 * call, requestTimeoutMs: timing.requestTimeoutMs,
+      why: `${API_COUNT} APIs of 4 calls each, an undeploy, a delete and a new version, propagation bound ${bound} ms`, worstMs: (API_COUNT + 3) * (4 * call + waitMs(bound)) + 8 * call });
   },
   async run(ctx: CheckContext<PropagationFigures>) {
     const { lab } = ctx;
@@ -36,7 +44,7 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     const missing: string[] = [];
     const tag = ctx.unique('prop');
     // The application and its subscriptions come first, so the clock measures deployment alone.
-    const apis = [];
+    const apis: { name: string; context: string; version: string; backendUrl: string; apiId: string; revisionId?: string }[] = [];
     ctx.step(`creating ${API_COUNT} APIs`);
     for (let i = 0; i < API_COUNT; i++) {
       const api = { name: `Prop${tag}n${i}`, context: `/prop-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl };
@@ -70,7 +78,59 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       // In the targets' order (workers, then the balancer), whichever gave up first.
       missing.push(...never.filter((m): m is string => m !== undefined));
     }
-    const all = Object.values(latencies).flat();
+    // What else a manager changes: an API undeployed, another deleted (each gone from every
+    // target), and a new version of a third (served by every target).
+    const removed: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
+    const newVersion: Record<string, number> = {};
+    if (!missing.length) {
+      const untilGone = async (name: string, url: string, api: (typeof apis)[number]) => {
+        const started = performance.now();
+        let last = 'no answer';
+        try {
+          await retryUntil(async () => {
+            const e = await invoke(lab.http(url), api.context, api.version, token);
+            last = describeExchange(e);
+            return e.status === 404 ? true : undefined;
+          }, { timeoutMs: waitMs(bound), intervalMs: 25, what: `${url} to stop serving ${api.context}`, signal: ctx.signal });
+          removed[name].push(performance.now() - started);
+          return undefined;
+        } catch {
+          return `${name}: last ${last}`;
+        }
+      };
+      const [undeployed, deleted, versioned] = apis;
+      ctx.step(`undeploying ${undeployed.name} and waiting for every worker to stop serving it`);
+      const undeploy = ctx.record(await client.call('POST', `${PUBLISHER}/apis/${undeployed.apiId}/undeploy-revision?revisionId=${undeployed.revisionId}`,
+        [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
+      if (undeploy.status !== 201 && undeploy.status !== 200) throw new CheckFailure(`undeploying ${undeployed.name} answered ${undeploy.status}`);
+      const stillServed = (await Promise.all(targets.map(([n, url]) => untilGone(n, url, undeployed)))).filter((m): m is string => !!m);
+      if (stillServed.length) missing.push(`${undeployed.context} still served ${round(waitMs(bound) / 1000)} s after its undeploy (${stillServed.join('; ')})`);
+      ctx.step(`deleting ${deleted.name} and waiting for every worker to stop serving it`);
+      const del = ctx.record(await client.call('DELETE', `${PUBLISHER}/apis/${deleted.apiId}`));
+      if (del.status !== 200) throw new CheckFailure(`deleting ${deleted.name} answered ${del.status}`);
+      const stillDeleted = (await Promise.all(targets.map(([n, url]) => untilGone(n, url, deleted)))).filter((m): m is string => !!m);
+      if (stillDeleted.length) missing.push(`${deleted.context} still served ${round(waitMs(bound) / 1000)} s after it was deleted (${stillDeleted.join('; ')})`);
+      ctx.step(`a new version of ${versioned.name}: copy, revision, publish, subscribe, deploy; waiting for every worker to serve it`);
+      const copy = ctx.record(await client.call('POST', `${PUBLISHER}/apis/copy-api?apiId=${versioned.apiId}&newVersion=2.0.0`));
+      if (copy.status !== 201) throw new CheckFailure(`a new version of ${versioned.name} answered ${copy.status}`);
+      const v2 = { ...versioned, version: '2.0.0', apiId: (copy.body as { id: string }).id };
+      const rev = await client.call('POST', `${PUBLISHER}/apis/${v2.apiId}/revisions`, { description: 'new version' });
+      await client.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${v2.apiId}&action=Publish`);
+      const v2Token = (await client.subscribe(`prop-${tag}-v2`, [v2.apiId])).token;
+      const deploy = ctx.record(await client.call('POST', `${PUBLISHER}/apis/${v2.apiId}/deploy-revision?revisionId=${(rev.body as { id: string }).id}`,
+        [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
+      if (deploy.status !== 201 && deploy.status !== 200) throw new CheckFailure(`deploying version 2.0.0 of ${versioned.name} answered ${deploy.status}`);
+      await Promise.all(targets.map(async ([name, url]) => {
+        try {
+          newVersion[name] = await ctx.untilServed(url, { ...v2, token: v2Token }, waitMs(bound));
+        } catch (err) {
+          missing.push(`${v2.context}/2.0.0 (a new version) never served by ${name}: ${(err as Error).message}`);
+        }
+      }));
+    }
+    ctx.figures.removedMs = Object.fromEntries(Object.entries(removed).map(([n, v]) => [n, v.map((x) => round(x))]));
+    ctx.figures.newVersionMs = Object.fromEntries(Object.entries(newVersion).map(([n, v]) => [n, round(v)]));
+    const all = [...Object.values(latencies).flat(), ...Object.values(removed).flat(), ...Object.values(newVersion)];
     ctx.figures.apis = deployed;
     ctx.figures.boundMs = bound;
     ctx.figures.perTargetMs = Object.fromEntries(Object.entries(latencies).map(([n, v]) => [n, v.map((x) => round(x))]));
@@ -81,7 +141,8 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       const rest = API_COUNT - deployed;
       throw new CheckFailure(`${missing.join('; ')}${rest ? ` (the other ${rest} APIs were not deployed)` : ''}`, lab.workers.map((w) => w.name));
     }
-    const slow = Object.entries(latencies).flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
+    const slow = [...Object.entries(latencies), ...Object.entries(removed).map(([n, v]) => [`${n} (removal)`, v] as const), ...Object.entries(newVersion).map(([n, v]) => [`${n} (new version)`, [v]] as const)]
+      .flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
     if (slow.length) throw new CheckFailure(`propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
   },
 };

@@ -118,6 +118,7 @@ export interface GatewayEnvironment {
  * - SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS=true: a gateway drops subscription events (created,
  *   blocked, unblocked): it keeps what it pulled, as a gateway cut off from the notifications would.
  * - SIM_FAULT_IGNORE_REVOCATION_EVENTS=true: a gateway drops token revocation events.
+ * - SIM_FAULT_IGNORE_REMOVE_EVENTS=true: a gateway drops REMOVE_API_FROM_GATEWAY (undeploys, deletes).
  * - SIM_FAULT_MEMORY_BALLAST_MB=<MB>: the node holds this much extra memory.
  */
 export interface Faults {
@@ -125,6 +126,7 @@ export interface Faults {
   readonly ignoreDeployEvents: boolean;
   readonly ignoreSubscriptionEvents: boolean;
   readonly ignoreRevocationEvents: boolean;
+  readonly ignoreRemoveEvents: boolean;
   readonly stateInMemory: boolean;
   readonly ackBeforeCommit: boolean;
   readonly propagationDelayMs: number;
@@ -138,6 +140,7 @@ export function readFaults(env: NodeJS.ProcessEnv): Faults {
     ignoreDeployEvents: on('SIM_FAULT_IGNORE_DEPLOY_EVENTS'),
     ignoreSubscriptionEvents: on('SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS'),
     ignoreRevocationEvents: on('SIM_FAULT_IGNORE_REVOCATION_EVENTS'),
+    ignoreRemoveEvents: on('SIM_FAULT_IGNORE_REMOVE_EVENTS'),
     stateInMemory: on('SIM_FAULT_STATE_IN_MEMORY'),
     ackBeforeCommit: on('SIM_FAULT_ACK_BEFORE_COMMIT'),
     propagationDelayMs: Number(env.SIM_FAULT_PROPAGATION_DELAY_MS ?? 0) || 0,

@@ -157,6 +157,10 @@ export class Gateway {
     if (event.type === 'APPLICATION_UPDATE') return;
     if (!event.labels.some((l) => this.config.gatewayLabels.includes(l))) return;
     if (event.type === 'REMOVE_API_FROM_GATEWAY') {
+      if (this.config.faults.ignoreRemoveEvents) {
+        log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_REMOVE_EVENTS: dropping ${event.type} for ${event.apiId}`);
+        return;
+      }
       this.artifacts.delete(event.apiId);
       return;
     }

@@ -169,6 +169,21 @@ export function publisherOperations(deps: PublisherDeps): Operations {
         displayOnDevportal: d.displayOnDevportal, deployedTime: iso(now), successDeployedTime: iso(now),
       })));
     },
+    // The deployments of one revision leave the environments named (or all of them); their
+    // gateways hear REMOVE_API_FROM_GATEWAY. 201 with the API's deployments left, as the product.
+    async 'POST /apis/{apiId}/undeploy-revision'({ req, match, body }) {
+      const api = await apis.get(match.params.apiId);
+      if (!api) return notFound('API', match.params.apiId);
+      const revisionId = req.query.get('revisionId') ?? '';
+      if (!(await revisions.exists(revisionId, api.id))) return notFound('Revision', revisionId);
+      const deployed = (await revisions.deployments(api.id)).filter((d) => d.REVISION_UUID === revisionId).map((d) => String(d.NAME));
+      const named = req.query.get('allEnvironments') === 'true' ? deployed : (body as DeploymentRequest[] | undefined ?? []).map((d) => d.name);
+      const gone = named.filter((n) => deployed.includes(n));
+      await revisions.undeploy(api.id, revisionId, gone);
+      if (gone.length) publishEvent('REMOVE_API_FROM_GATEWAY', api.id, gone);
+      const left = (await revisionList(api.id)).flatMap((r) => r.deploymentInfo as unknown[]);
+      return json(201, left);
+    },
     async 'POST /apis/change-lifecycle'({ req }) {
       const apiId = req.query.get('apiId') ?? '';
       const action = req.query.get('action') ?? '';

@@ -204,6 +204,13 @@ export class RevisionRepository {
          JOIN AM_REVISION r ON r.REVISION_UUID = d.REVISION_UUID WHERE d.NAME = ? AND (? IS NULL OR d.API_UUID = ?)`, [label, apiId, apiId]);
   }
 
+  /** Removes the deployments of one revision of an API from those environments. */
+  async undeploy(apiId: string, revisionId: string, environments: readonly string[]): Promise<void> {
+    for (const name of environments) {
+      await exec(this.pool, 'DELETE FROM AM_DEPLOYMENT_REVISION_MAPPING WHERE API_UUID = ? AND REVISION_UUID = ? AND NAME = ?', [apiId, revisionId, name]);
+    }
+  }
+
   /** Removes the API's deployments, then its revisions. */
   async deleteForApi(apiId: string): Promise<void> {
     await exec(this.pool, 'DELETE FROM AM_DEPLOYMENT_REVISION_MAPPING WHERE API_UUID = ?', [apiId]);
