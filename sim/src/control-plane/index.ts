@@ -55,9 +55,24 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
   const environments = new EnvironmentRepository(apimDb, config.gatewayEnvironments);
   const keyManagerRows = new KeyManagerRepository(apimDb);
   const revoked = new RevokedTokenRepository(apimDb);
+  // Whether a token is revoked, by jti, as this node last learned it: a token is looked up in the
+  // database once, then answered from memory (the key manager's token cache), so a database outage
+  // does not fail calls with a token already seen; one this node revokes is known at once. An
+  // outage on a first sight lets the token through, as the product's cache would have it.
+  const revokedSeen = new Map<string, boolean>();
+  const isRevoked = async (jti: string): Promise<boolean> => {
+    const known = revokedSeen.get(jti);
+    if (known !== undefined) return known;
+    const found = await revoked.isRevoked(jti).catch(() => undefined);
+    if (found !== undefined) revokedSeen.set(jti, found);
+    return found ?? false;
+  };
   const oauth = {
     users, clients, tokens, revoked,
-    announceRevocation: (jti: string, expiry: number) => hub.publish({ type: 'TOKEN_REVOCATION', eventId: randomUUID(), apiId: '', jti, expiry, labels: [], origin: config.nodeName }),
+    announceRevocation: (jti: string, expiry: number) => {
+      revokedSeen.set(jti, true);
+      hub.publish({ type: 'TOKEN_REVOCATION', eventId: randomUUID(), apiId: '', jti, expiry, labels: [], origin: config.nodeName });
+    },
   };
   const keyManagers = async () => [await residentKeyManager(config, trust, keyManagerRows)];
   const internal = { users, apis, revisions, subscriptions, keyManagers, revoked };
@@ -75,7 +90,7 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
     if (req.method === 'GET' && req.path === '/oauth2/token/.well-known/openid-configuration') return json(200, discoveryDocument(config, tokens));
     if (req.path.startsWith('/internal/data/v1/')) return internalData(internal, req);
     for (const [api, operations] of restApis) {
-      const res = await dispatch(api, operations, { verify: (t) => tokens.verify(t), isRevoked: (jti) => revoked.isRevoked(jti) }, req);
+      const res = await dispatch(api, operations, { verify: (t) => tokens.verify(t), isRevoked }, req);
       if (res) return res;
     }
     const portal = /^\/(publisher|devportal|admin|carbon)\/?/.exec(req.path)?.[1];
