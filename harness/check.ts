@@ -191,14 +191,23 @@ export class CheckContext<F extends Figures = Figures> {
   }
 
   /** Polls `baseUrl` until it serves the API (200); returns when, in ms from the call. */
-  async untilServed(baseUrl: string, api: Pick<DeployedApi, 'context' | 'version' | 'token'>, timeoutMs: number): Promise<number> {
+  untilServed(baseUrl: string, api: Pick<DeployedApi, 'context' | 'version' | 'token'>, timeoutMs: number): Promise<number> {
+    return this.untilAnswers(baseUrl, api, (status) => status === 200, 'serve', timeoutMs);
+  }
+
+  /**
+   * Polls `baseUrl` with a call of the API until its answer (status, error code) is `wanted`;
+   * returns when, in ms from the call. A time-out's error names the last answer seen.
+   */
+  async untilAnswers(baseUrl: string, api: Pick<DeployedApi, 'context' | 'version' | 'token'>, wanted: (status: number, code: string | undefined) => boolean,
+    what: string, timeoutMs: number): Promise<number> {
     const started = performance.now();
     const http = this.lab.http(baseUrl);
     await retryUntil(async (observe) => {
       const e = await invoke(http, api.context, api.version, api.token);
       observe(describeExchange(e));
-      return e.status === 200 ? true : undefined;
-    }, { timeoutMs, intervalMs: 25, what: `${baseUrl} to serve ${api.context}/${api.version}`, signal: this.signal });
+      return wanted(e.status, (e.body as { code?: string } | undefined)?.code) ? true : undefined;
+    }, { timeoutMs, intervalMs: 25, what: `${baseUrl} to ${what} ${api.context}/${api.version}`, signal: this.signal });
     return performance.now() - started;
   }
 }

@@ -1,7 +1,5 @@
 import { Check, CheckContext, CheckFailure, paceOf, percentile, planOf, round } from '../check';
-import { invoke, PUBLISHER } from '../apim-client';
-import { describeExchange } from '../http';
-import { retryUntil } from '../../generator/runtime/retry';
+import { PUBLISHER } from '../apim-client';
 
 const API_COUNT = 5;
 /** How long a worker is given to serve a deployed API before it counts as never: thrice the bound. */
@@ -84,18 +82,11 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     const newVersion: Record<string, number> = {};
     if (!missing.length) {
       const untilGone = async (name: string, url: string, api: (typeof apis)[number]) => {
-        const started = performance.now();
-        let last = 'no answer';
         try {
-          await retryUntil(async () => {
-            const e = await invoke(lab.http(url), api.context, api.version, token);
-            last = describeExchange(e);
-            return e.status === 404 ? true : undefined;
-          }, { timeoutMs: waitMs(bound), intervalMs: 25, what: `${url} to stop serving ${api.context}`, signal: ctx.signal });
-          removed[name].push(performance.now() - started);
+          removed[name].push(await ctx.untilAnswers(url, { ...api, token }, (status) => status === 404, 'stop serving', waitMs(bound)));
           return undefined;
-        } catch {
-          return `${name}: last ${last}`;
+        } catch (err) {
+          return `${name}: ${(err as Error).message}`;
         }
       };
       const [undeployed, deleted, versioned] = apis;

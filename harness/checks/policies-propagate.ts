@@ -1,7 +1,5 @@
 import { Check, CheckContext, CheckFailure, paceOf, percentile, planOf, round } from '../check';
-import { describeExchange } from '../http';
-import { invoke, PUBLISHER } from '../apim-client';
-import { retryUntil } from '../../generator/runtime/retry';
+import { PUBLISHER } from '../apim-client';
 
 /** Block → unblock cycles: each measures both directions on every target. */
 const CYCLES = 3;
@@ -63,22 +61,9 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
     const ours = { ...api, token };
     await Promise.all(targets.map(([, url]) => ctx.untilServed(url, ours, waitMs(bound))));
 
-    /** Until a target answers as wanted: ms from the call, or the last answer it gave when it never did. */
-    const until = async (url: string, wanted: (status: number, code: string | undefined) => boolean): Promise<number | string> => {
-      const started = performance.now();
-      const http = lab.http(url);
-      let last = 'no answer';
-      try {
-        await retryUntil(async () => {
-          const e = await invoke(http, ours.context, ours.version, token);
-          last = describeExchange(e);
-          return wanted(e.status, (e.body as { code?: string } | undefined)?.code) ? true : undefined;
-        }, { timeoutMs: waitMs(bound), intervalMs: 25, what: `${url} to enforce the change`, signal: ctx.signal });
-        return performance.now() - started;
-      } catch {
-        return last;
-      }
-    };
+    /** Until a target answers as wanted: ms from the call, or why it never did (its last answer). */
+    const until = (url: string, wanted: (status: number, code: string | undefined) => boolean): Promise<number | string> =>
+      ctx.untilAnswers(url, ours, wanted, 'enforce the change on', waitMs(bound)).catch((err: Error) => err.message);
     const change = async (what: 'block' | 'unblock' | 'revoke', into: (name: string, ms: number) => void) => {
       if (what === 'revoke') {
         const answer = ctx.record(await client.tryRevoke(keys.consumerKey, keys.consumerSecret, token));
@@ -98,7 +83,7 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
       const never: string[] = [];
       for (const [name, r] of results) {
         if (typeof r === 'number') into(name, r);
-        else never.push(`${name} ${felt} ${round(waitMs(bound) / 1000)} s after the ${what === 'revoke' ? 'revocation' : what} (last: ${r})`);
+        else never.push(`${name} ${felt} ${round(waitMs(bound) / 1000)} s after the ${what === 'revoke' ? 'revocation' : what} (${r})`);
       }
       return never;
     };
