@@ -225,6 +225,13 @@ export class LabTarget implements AsyncDisposable {
    * held down start again, and containers that are not running are started. Says what it did.
    */
   async restore(log: Log = () => undefined): Promise<string[]> {
+    const done = await this.takeBack(log);
+    await this.waitHealthy(log);
+    return done;
+  }
+
+  /** {@link restore} without the wait for health (a caller that waits itself, or recreates what a fault keeps unhealthy). */
+  async takeBack(log: Log = () => undefined): Promise<string[]> {
     const done: string[] = [];
     for (const fault of [...this.applied].reverse()) {
       if (fault.kind === 'frozen') await this.unpause(fault.service);
@@ -240,7 +247,6 @@ export class LabTarget implements AsyncDisposable {
       done.push(`${c.service} (${c.state}) started`);
     }
     for (const line of done) log(`restore: ${line}`);
-    await this.waitHealthy(log);
     return done;
   }
 
@@ -314,7 +320,39 @@ export interface StartOptions {
 }
 
 const SERVING = /Server ready|Gateway listening|WSO2 Carbon started/;
-const OVERRIDE = 'carbon-labs.fault.yml';
+/** The compose override a broken lab's `compose` faults are written to, beside the lab's own file. */
+export const FAULT_OVERRIDE = 'carbon-labs.fault.yml';
+
+/** The lab model with the faults' changes to it (a `model` fault's). */
+export const faultedModel = (spec: LabSpec, faults: readonly LabFault[]): LabSpec =>
+  faults.reduce((lab, f) => (f.kind === 'model' ? f.mutate(lab) : lab), spec);
+
+/**
+ * Writes a lab broken by its faults into a fresh `dir` (every layer but `live`): the model's
+ * changes, the compose override, the edited files. The model it was written from, its compose
+ * files in order, and the services the faults keep from turning healthy.
+ */
+export function writeFaultedLab(spec: LabSpec, faults: readonly LabFault[], dir: string): { lab: LabSpec; files: string[]; unhealthy: string[] } {
+  const lab = faultedModel(spec, faults);
+  rmSync(dir, { recursive: true, force: true });
+  synthLab(lab, dir, { force: true, unsafeSkipValidation: faults.some((f) => f.kind === 'model') });
+  const files = ['docker-compose.yml'];
+  const overrides = faults.flatMap((f) => (f.kind === 'compose' ? Object.entries(f.services) : []));
+  if (overrides.length) {
+    writeFileSync(join(dir, FAULT_OVERRIDE), YAML.stringify({ services: Object.fromEntries(overrides) }));
+    files.push(FAULT_OVERRIDE);
+  }
+  for (const f of faults) if (f.kind === 'files') f.edit(dir);
+  return { lab, files, unhealthy: faults.flatMap((f) => f.unhealthy ?? []) };
+}
+
+/** Waits until each of `services` (kept unhealthy by a fault) says it serves, within the lab's startup budget. */
+export async function awaitServing(lab: LabTarget, services: readonly string[]): Promise<void> {
+  for (const service of services) {
+    await retryUntil(async () => (SERVING.test(await lab.logs(service, 400)) ? true : undefined),
+      { timeoutMs: lab.startWaitMs, intervalMs: 500, what: `${service} to serve` });
+  }
+}
 
 /**
  * Writes the lab (with its faults) into a fresh folder and brings it up through the same
@@ -323,24 +361,14 @@ const OVERRIDE = 'carbon-labs.fault.yml';
 export async function startLab(spec: LabSpec, options: StartOptions = {}): Promise<StartedLab> {
   const log = options.log ?? (() => undefined);
   const faults = options.faults ?? [];
-  let lab = spec;
-  for (const f of faults) if (f.kind === 'model') lab = f.mutate(lab);
+  const lab = faultedModel(spec, faults);
   const target = options.target ?? 'compose';
   if (target === 'swarm' && options.only) throw new Error('startLab: `only` starts part of a compose lab; a stack is deployed whole');
   if (await labRunning(lab.project)) {
     throw new LabError(`${lab.project} is already running; a started lab needs its name and ports`, `make down ${makeArgs(lab)}`);
   }
   const dir = options.dir ?? join(PROJECT_ROOT, 'dist', 'labs', lab.named ? lab.named.name : `${lab.product.id}-p${lab.pattern}`);
-  rmSync(dir, { recursive: true, force: true });
-  synthLab(lab, dir, { force: true, unsafeSkipValidation: faults.some((f) => f.kind === 'model') });
-  const files = ['docker-compose.yml'];
-  const overrides = faults.flatMap((f) => (f.kind === 'compose' ? Object.entries(f.services) : []));
-  if (overrides.length) {
-    writeFileSync(join(dir, OVERRIDE), YAML.stringify({ services: Object.fromEntries(overrides) }));
-    files.push(OVERRIDE);
-  }
-  for (const f of faults) if (f.kind === 'files') f.edit(dir);
-  const unhealthy = faults.flatMap((f) => f.unhealthy ?? []);
+  const { files, unhealthy } = writeFaultedLab(spec, faults, dir);
   const imagesEnv = await ensureImages(lab.product, log);
   const started = new StartedLab(lab, dir, target);
   const budgetSeconds = startupBudgetSeconds(lab);
@@ -353,10 +381,7 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
       if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, overrides: files.slice(1), unawaited: unhealthy });
       else await upLab(lab, dir, { imagesEnv, budgetSeconds, log, files, only: options.only, unawaited: unhealthy });
       if (options.only) return;
-      for (const service of unhealthy) {
-        await retryUntil(async () => (SERVING.test(await started.logs(service, 400)) ? true : undefined),
-          { timeoutMs: budgetSeconds * 1000, intervalMs: 500, what: `${service} to serve` });
-      }
+      await awaitServing(started, unhealthy);
     });
     for (const f of faults) if (f.kind === 'live') await f.apply(started);
   } catch (err) {

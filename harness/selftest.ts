@@ -13,6 +13,8 @@ import { join } from 'path';
 import { managers, TRUST, workers } from '../generator/model/lab';
 import { inspectContainer } from '../generator/runtime/engine';
 import { BALANCER_CONF_TARGET, balancerConfigSource } from '../generator/render/stack';
+import { buildLab } from '../generator/patterns';
+import { faultDelta } from './shared-lab';
 
 /** A deliberately broken lab and the check that must fail on it. */
 export interface SeededFault {
@@ -32,6 +34,11 @@ export interface SeededFault {
   readonly symptom?: { readonly what: string; seen(lab: LabTarget): Promise<boolean> };
   /** Where the break can exist (default both): some live in one target's own files. */
   readonly targets?: readonly Target[];
+  /**
+   * Why the fault needs a lab of its own although its change stays inside services (see
+   * {@link planSelftest}): a break that reaches other nodes only at their own start.
+   */
+  readonly ownLab?: string;
 }
 
 /** Whether a check's result caught a seeded fault, and why (or why not), as the self-test report says it. */
@@ -42,6 +49,38 @@ export function judgeCatch(fault: Pick<SeededFault, 'because' | 'symptom'>, resu
   if (!fault.because.test(reason)) return { caught: false, why: `${symptom}the check failed for another reason than ${fault.because} (a time-out or another problem): ${reason}` };
   if (fault.symptom && !symptomSeen) return { caught: false, why: `${symptom}${reason}` };
   return { caught: true, why: `${symptom}failed as declared (${fault.because}): ${reason}` };
+}
+
+/**
+ * How the self-test runs its faults: those of one product and pattern whose changes stay inside
+ * services ({@link faultDelta}) take one running lab in turn (a {@link SharedLab}), the ones that
+ * recreate a manager last (gateways reconnect to a recreated manager's event hub; nothing after
+ * them depends on it); the rest each start a lab of their own, with why.
+ */
+export interface SelftestPlan {
+  readonly shared: readonly (readonly SeededFault[])[];
+  readonly alone: readonly { readonly fault: SeededFault; readonly why: string }[];
+}
+
+export function planSelftest(faults: readonly SeededFault[], target: Target): SelftestPlan {
+  const alone: { fault: SeededFault; why: string }[] = [];
+  const groups = new Map<string, { fault: SeededFault; managers: boolean }[]>();
+  for (const fault of faults) {
+    const product = fault.product ?? sim;
+    if (target === 'swarm') { alone.push({ fault, why: 'a stack is deployed whole' }); continue; }
+    if (fault.ownLab) { alone.push({ fault, why: fault.ownLab }); continue; }
+    const spec = buildLab(fault.pattern, { product });
+    const delta = faultDelta(spec, fault.options.faults ?? []);
+    if ('apart' in delta) { alone.push({ fault, why: delta.apart }); continue; }
+    const key = `${product.id} p${fault.pattern}`;
+    groups.set(key, [...(groups.get(key) ?? []), { fault, managers: delta.services.some((s) => managers(spec).some((m) => m.name === s)) }]);
+  }
+  const shared: SeededFault[][] = [];
+  for (const [key, group] of groups) {
+    if (group.length === 1) alone.push({ fault: group[0].fault, why: `the only fault of ${key} that can share a lab` });
+    else shared.push([...group.filter((g) => !g.managers), ...group.filter((g) => g.managers)].map((g) => g.fault));
+  }
+  return { shared, alone };
 }
 
 /** Whether a seeded fault applies to a lab of that target. */
@@ -164,6 +203,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     id: 'manager-with-stock-jwks-url', because: /never served by worker-1: .*\b500\b.*900900/, pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the managers without [oauth.endpoints] oauth2_jwks_url, as WSO2\'s own files leave them: gateways get a JWKS URL on https://localhost:<proxyPort>, and every API call on a worker answers 500 900900',
     options: { faults: [STOCK_JWKS_URL] },
+    ownLab: 'gateways take the key manager\'s JWKS URL from the managers at their own start (/internal/data/v1/keymanagers): recreated managers alone would not break the workers',
   },
   {
     id: 'manager-state-in-memory', because: /acknowledged writes lost|never reached a worker/, pattern: 2, check: checkById('managers-fail-over'),

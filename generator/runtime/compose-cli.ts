@@ -1,6 +1,10 @@
 import type { IDockerComposeOptions, IDockerComposeResult } from 'docker-compose';
 import { downAll, upAll, upMany } from 'docker-compose';
 import { LabError } from '../errors';
+import { run } from './exec';
+import { readFileSync, rmSync, writeFileSync } from 'fs';
+import { join } from 'path';
+import YAML from 'yaml';
 
 /**
  * Docker Compose v2 through the docker-compose npm package, each command with a deadline: the
@@ -47,4 +51,33 @@ export async function composeUp(call: ComposeCall, services?: readonly string[])
 /** `docker compose down` of the project in `cwd` (the command options say what else goes). */
 export async function composeDown(call: ComposeCall): Promise<void> {
   await downAll(options(call)).catch(failure('down', call));
+}
+
+/**
+ * `docker compose config --hash '*'`: the configuration hash of each service of the files, as
+ * compose labels the containers it makes from them (`com.docker.compose.config-hash`). A service
+ * recreated by `up --no-deps <selection>` is labelled with the hash of the project reduced to the
+ * selection (the others and every `depends_on` on them left out): `selection` computes those, from
+ * reduced copies of the files beside them.
+ */
+let copiesMade = 0;
+export async function composeConfigHashes(call: ComposeCall, selection?: readonly string[]): Promise<Record<string, string>> {
+  const files = call.files ?? ['docker-compose.yml'];
+  const copies = selection ? files.map((_, i) => `.carbon-labs-selection-${process.pid}-${copiesMade++}-${i}.yml`) : [];
+  for (const [i, copy] of copies.entries()) {
+    const doc = YAML.parse(readFileSync(join(call.cwd, files[i]), 'utf8')) as { services?: Record<string, { depends_on?: Record<string, unknown> }> };
+    const services = Object.entries(doc.services ?? {}).filter(([name]) => selection!.includes(name)).map(([name, service]) => {
+      const dependsOn = Object.entries(service.depends_on ?? {}).filter(([on]) => selection!.includes(on));
+      const { depends_on: _dropped, ...rest } = service;
+      return [name, dependsOn.length ? { ...rest, depends_on: Object.fromEntries(dependsOn) } : rest];
+    });
+    writeFileSync(join(call.cwd, copy), YAML.stringify({ ...doc, services: Object.fromEntries(services) }));
+  }
+  try {
+    const r = await run('docker', ['compose', ...(selection ? copies : files).flatMap((f) => ['-f', f]), 'config', '--hash', '*'], { cwd: call.cwd, env: call.env, timeoutMs: call.seconds * 1000 });
+    if (r.code !== 0) throw new LabError(`docker compose config --hash failed in ${call.cwd}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
+    return Object.fromEntries(r.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/) as [string, string]));
+  } finally {
+    for (const copy of copies) rmSync(join(call.cwd, copy), { force: true });
+  }
 }

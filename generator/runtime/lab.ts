@@ -101,6 +101,12 @@ export async function labContainers(project: string, ms?: number): Promise<Conta
   return [...byService.values()].map(({ created: _created, ...c }) => c).sort((a, b) => a.service.localeCompare(b.service));
 }
 
+/** The compose configuration hash of each running container of a compose project, by service. */
+export async function serviceConfigHashes(project: string): Promise<Record<string, string>> {
+  const running = (await listContainers([`${COMPOSE_PROJECT}=${project}`])).filter((c) => c.State === 'running');
+  return Object.fromEntries(running.map((c) => [c.Labels['com.docker.compose.service'], c.Labels['com.docker.compose.config-hash']]));
+}
+
 /** Whether any container of the lab (compose project or stack task on this node) is running. */
 export async function labRunning(project: string): Promise<boolean> {
   return (await labContainers(project)).some((c) => c.state === 'running');

@@ -5,12 +5,14 @@ import { sim } from '../../generator/products/sim';
 import { CheckResult, DEFAULT_CHECK_OPTIONS, runCheck } from '../../harness/check';
 import { buildLab } from '../../generator/patterns';
 import { startupBudgetSeconds } from '../../generator/model/start-order';
-import { appliesTo, judgeCatch, SEEDED_FAULTS, SeededFault } from '../../harness/selftest';
+import { appliesTo, judgeCatch, planSelftest, SEEDED_FAULTS, SeededFault } from '../../harness/selftest';
+import { SharedLab } from '../../harness/shared-lab';
+import type { LabTarget, StartedLab } from '../../harness/lab-target';
 import { parseTarget } from '../../generator/runtime/swarm';
 import { startTestLab } from '../support/labs';
 import { describeDocker } from '../support/docker';
 
-interface Caught { readonly fault: string; readonly description: string; readonly check: string; readonly product: string; readonly pattern: number; readonly caught: boolean; readonly why: string; readonly seconds: number }
+interface Caught { readonly fault: string; readonly description: string; readonly check: string; readonly product: string; readonly pattern: number; readonly lab: 'shared' | 'own'; readonly caught: boolean; readonly why: string; readonly seconds: number }
 
 /**
  * A seeded fault must break the first run of the variant it breaks: one run per failover variant
@@ -52,8 +54,8 @@ describeDocker(`self-test: every check fails on a lab that breaks the property i
     writeFileSync(join(dir, 'results.json'), `${JSON.stringify({ caught: n, seeded: caught.length, faults: caught }, null, 2)}\n`);
     writeFileSync(join(dir, 'report.md'), [
       `# Self-test${target === 'swarm' ? ' on swarm stacks' : ''}: ${n} of ${caught.length} seeded faults caught for the reason they declare`, '',
-      '| seeded fault | product | pattern | check that must fail | caught | why | time |', '|---|---|---|---|---|---|---|',
-      ...caught.map((c) => `| ${c.description} | ${c.product} | ${c.pattern} | \`${c.check}\` | ${c.caught ? 'yes' : '**NO**'} | ${c.why.replace(/\|/g, '/').slice(0, 300)} | ${c.seconds} s |`),
+      '| seeded fault | product | pattern | lab | check that must fail | caught | why | time |', '|---|---|---|---|---|---|---|---|',
+      ...caught.map((c) => `| ${c.description} | ${c.product} | ${c.pattern} | ${c.lab} | \`${c.check}\` | ${c.caught ? 'yes' : '**NO**'} | ${c.why.replace(/\|/g, '/').slice(0, 300)} | ${c.seconds} s |`),
     ].join('\n') + '\n');
     process.stdout.write(`  self-test: ${n} of ${caught.length} seeded faults caught\n`);
     if (failed) throw failed.reason;
@@ -61,22 +63,64 @@ describeDocker(`self-test: every check fails on a lab that breaks the property i
 
   for (const fault of chosen.filter((f) => !appliesTo(f, target))) test.skip(`${fault.id} (does not apply to a ${target} lab)`, () => undefined);
 
-  test.concurrent.each(applicable.map((f) => [f.id, f] as [string, SeededFault]))('%s is caught', async (_, fault) => {
+  // Faults of one product and pattern whose changes stay inside services take one lab in turn
+  // (harness/selftest.ts planSelftest): a test waits for the one before it in its group, and the
+  // group's lab goes when its last fault was judged. The others start a lab of their own.
+  const plan = planSelftest(applicable, target);
+  const groupOf = new Map(plan.shared.flatMap((group) => group.map((f) => [f.id, group] as const)));
+  const sharedLabs = new Map<readonly SeededFault[], { lab?: SharedLab; turn: Promise<unknown>; left: number }>(plan.shared.map((g) => [g, { turn: Promise.resolve(), left: g.length }]));
+  const order = [...plan.shared.flat(), ...plan.alone.map((a) => a.fault)];
+  const whyAlone = new Map(plan.alone.map((a) => [a.fault.id, a.why]));
+
+  /** The lab a fault's check runs on: its group's shared lab brought to its state, or one of its own. */
+  async function labFor(fault: SeededFault, log: (line: string) => void): Promise<{ lab: LabTarget; done: () => void }> {
+    const group = groupOf.get(fault.id);
+    const remove = (started: StartedLab) => {
+      const removal = started.down();
+      removal.catch(() => undefined); // judged in afterAll
+      removals.push(removal);
+    };
+    if (!group) {
+      log(`a lab of its own: ${whyAlone.get(fault.id)}`);
+      const started = await startTestLab(fault.pattern, { product: fault.product ?? sim }, { log, target, ...fault.options });
+      return { lab: started, done: () => remove(started) };
+    }
+    const shared = sharedLabs.get(group)!;
+    const previous = shared.turn;
+    let release!: () => void;
+    shared.turn = new Promise<void>((resolve) => { release = resolve; });
+    await previous;
+    const done = () => {
+      shared.left -= 1;
+      if (shared.left === 0 && shared.lab) remove(shared.lab.started);
+      release();
+    };
+    try {
+      if (shared.lab) return { lab: await shared.lab.become(fault.options.faults ?? [], log), done };
+      const started = await startTestLab(fault.pattern, { product: fault.product ?? sim }, { log, target, ...fault.options });
+      shared.lab = new SharedLab(started, buildLab(fault.pattern, { product: fault.product ?? sim, named: started.lab.named }));
+      log(`a lab shared by ${group.length} faults: ${group.map((f) => f.id).join(', ')}`);
+      return { lab: started, done };
+    } catch (err) {
+      done();
+      throw err;
+    }
+  }
+
+  test.concurrent.each(order.map((f) => [f.id, f] as [string, SeededFault]))('%s is caught', async (_, fault) => {
     const log = (line: string) => process.stdout.write(`  self-test [${fault.id}]: ${line}\n`);
     const started = Date.now();
     let result: CheckResult;
     let symptom: boolean | undefined;
-    const lab = await startTestLab(fault.pattern, { product: fault.product ?? sim }, { log, target, ...fault.options });
+    const { lab, done } = await labFor(fault, log);
     try {
       result = await runCheck(fault.check, lab, log, { options: SELFTEST_OPTIONS });
       symptom = await fault.symptom?.seen(lab);
     } finally {
-      const removal = lab.down();
-      removal.catch(() => undefined); // judged in afterAll
-      removals.push(removal);
+      done();
     }
     const judged = judgeCatch(fault, result, symptom);
-    caught.push({ fault: fault.id, description: fault.description, check: fault.check.id, product: (fault.product ?? sim).id, pattern: fault.pattern, caught: judged.caught, why: judged.why, seconds: Math.round((Date.now() - started) / 1000) });
+    caught.push({ fault: fault.id, description: fault.description, check: fault.check.id, product: (fault.product ?? sim).id, pattern: fault.pattern, lab: groupOf.has(fault.id) ? 'shared' : 'own', caught: judged.caught, why: judged.why, seconds: Math.round((Date.now() - started) / 1000) });
     expect({ fault: fault.id, check: fault.check.id, caught: judged.caught, why: judged.why }).toEqual({ fault: fault.id, check: fault.check.id, caught: true, why: judged.why });
   }, Math.max(...applicable.map(timeoutOf), 60_000));
 });

@@ -11,7 +11,10 @@ import { tempDir } from '../support/labs';
 import { NODE_FAULTS, parseFaults } from '../../harness/faults';
 import { timelineSvg } from '../../harness/report/plots';
 import { sharesMissing } from '../../harness/checks/workers-survive-worker-loss';
-import { judgeCatch, SEEDED_FAULTS } from '../../harness/selftest';
+import { judgeCatch, planSelftest, SEEDED_FAULTS } from '../../harness/selftest';
+import { faultDelta } from '../../harness/shared-lab';
+import { writeFileSync } from 'fs';
+import { join } from 'path';
 
 /** The pure parts of the harness: check outcomes, skips and percentiles, without Docker. */
 describe('running a check', () => {
@@ -221,5 +224,48 @@ describe('a seeded fault is caught for the reason it declares (judgeCatch)', () 
   });
   test('every seeded fault declares why it is caught, and names a check that exists', () => {
     for (const f of SEEDED_FAULTS) expect({ id: f.id, because: f.because instanceof RegExp, check: typeof f.check.run }).toEqual({ id: f.id, because: true, check: 'function' });
+  });
+});
+
+describe('which seeded faults can share a running lab (labDelta, planSelftest)', () => {
+  const spec = buildLab(3, { product: sim });
+  const byId = (id: string) => SEEDED_FAULTS.find((f) => f.id === id)!;
+  const deltaOf = (id: string) => faultDelta(spec, byId(id).options.faults ?? []);
+
+  test('an environment change of one service recreates that service alone', () => {
+    expect(deltaOf('worker-accepts-writes')).toEqual({ services: ['worker-1'], paths: ['carbon-labs.fault.yml'] });
+  });
+  test('an edited node file recreates the node that mounts it', () => {
+    expect(deltaOf('worker-not-in-worker-mode')).toEqual({ services: ['worker-1'], paths: ['nodes/worker-1/repository/conf/deployment.toml'] });
+  });
+  test('a balancer\'s upstreams changed in the model recreate that balancer alone', () => {
+    expect(deltaOf('worker-left-out-p3')).toEqual({ services: ['lb-worker'], paths: ['nginx/lb-worker.conf'] });
+  });
+  test('a node given another network recreates that node (its compose definition differs)', () => {
+    expect(deltaOf('manager-on-public')).toEqual({ services: ['manager-1'], paths: ['docker-compose.yml'] });
+  });
+  test('a change to the lab\'s shape, or to what a one-shot makes, needs a lab of its own', () => {
+    expect(deltaOf('shared-balancer-in-pattern-3')).toEqual({ apart: expect.stringMatching(/^its services change \(.*\+lb.*-lb-manager.*\)$/) });
+    expect(deltaOf('truststore-without-lab-ca')).toEqual({ apart: expect.stringContaining('truststore changes: a one-shot') });
+  });
+  test('the database cannot be recreated under a shared lab (it would start empty)', () => {
+    expect(faultDelta(spec, [{ kind: 'compose', services: { db: { environment: { X: '1' } } } }])).toEqual({ apart: expect.stringContaining('db changes') });
+  });
+  test('a file no one service reads keeps a fault apart', () => {
+    expect(faultDelta(spec, [{ kind: 'files', edit: (dir) => writeFileSync(join(dir, 'db', 'init', '00-carbon-labs.sh'), '#!/bin/sh\n') }]))
+      .toEqual({ apart: 'db/init/00-carbon-labs.sh changes, which no one service alone reads' });
+  });
+  test('the plan: shared groups per product and pattern, the manager-recreating faults last; the rest alone, each with why', () => {
+    const plan = planSelftest(SEEDED_FAULTS, 'compose');
+    const p3 = plan.shared.find((g) => g[0].pattern === 3 && !g[0].product)!.map((f) => f.id);
+    expect(p3.slice(-2)).toEqual(['ack-before-commit', 'manager-on-public']);
+    expect(p3).toContain('worker-accepts-writes');
+    const alone = Object.fromEntries(plan.alone.map((a) => [a.fault.id, a.why]));
+    expect(alone['manager-with-stock-jwks-url']).toBe(byId('manager-with-stock-jwks-url').ownLab);
+    expect(alone['worker-left-out-p1']).toBe('the only fault of sim p1 that can share a lab');
+    expect(plan.shared.flat().length + plan.alone.length).toBe(SEEDED_FAULTS.length);
+  });
+  test('on a swarm every fault starts a stack of its own', () => {
+    expect(planSelftest(SEEDED_FAULTS.slice(0, 3), 'swarm')).toEqual({ shared: [], alone: SEEDED_FAULTS.slice(0, 3).map((fault) => ({ fault, why: 'a stack is deployed whole' })) });
   });
 });
