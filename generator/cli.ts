@@ -170,7 +170,7 @@ function writeLab({ lab, dir }: { lab: LabSpec; dir: string }, force?: boolean):
   const recorded = readLabScale(dir);
   if (recorded && scaleText(recorded) !== scaleText(lab.scale)) log(`${dir}: resized from ${scaleText(recorded)} to ${scaleText(lab.scale)}`);
   const result = synthLab(lab, dir, { force });
-  log(`${dir}: ${result.written.length} written, ${result.unchanged.length} unchanged${result.removed.length ? `, ${result.removed.length} removed` : ''}`);
+  log(`${dir}: ${result.written.length} written, ${result.unchanged.length} unchanged${result.removed.length ? `, ${result.removed.length} removed` : ''}${result.kept.length ? `; your edits kept: ${result.kept.join(', ')}` : ''}`);
 }
 
 /**

@@ -37,6 +37,17 @@ export interface SynthResult {
   readonly written: readonly string[];
   readonly unchanged: readonly string[];
   readonly removed: readonly string[];
+  /** Generated files the user edited whose generated content did not change: their copy is kept. */
+  readonly kept: readonly string[];
+}
+
+/** Where two versions of a file first differ, as one line of each (for a conflict's message). */
+export function firstDifference(yours: string, theirs: string): string {
+  const [a, b] = [yours.split('\n'), theirs.split('\n')];
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const show = (line: string | undefined) => (line === undefined ? 'the end of the file' : JSON.stringify(line.length > 80 ? `${line.slice(0, 77)}...` : line));
+  return `line ${i + 1} is ${show(a[i])} in yours, ${show(b[i])} in the new one`;
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -145,7 +156,7 @@ export function synthLab(lab: LabSpec, dir: string, options: SynthOptions = {}):
     } finally {
       try { rmSync(staging, { recursive: true, force: true }); } catch { /* nothing was made there */ }
     }
-    return { dir, written: all.map((f) => f.path), unchanged: [], removed: [] };
+    return { dir, written: all.map((f) => f.path), unchanged: [], removed: [], kept: [] };
   }
 
   const previous = readManifest(dir);
@@ -163,12 +174,21 @@ export function synthLab(lab: LabSpec, dir: string, options: SynthOptions = {}):
     return recorded[path] ? sha256(current) !== recorded[path] : true;
   };
 
-  const toWrite = files.filter((f) => onDisk(f.path) !== f.content);
+  // Three ways: the user's copy (on disk), what was generated last (the manifest's hash), what is
+  // generated now. A copy the user edited is kept while the generator's output for it is the same
+  // as last time (an edited .env, as the README advises); only when both changed is it a conflict.
+  const differs = files.filter((f) => onDisk(f.path) !== f.content);
+  const kept = options.force ? [] : differs.filter((f) => editedByUser(f.path) && recorded[f.path] === sha256(f.content));
+  const toWrite = differs.filter((f) => !kept.includes(f));
   const stale = Object.keys(recorded).filter((p) => !files.some((f) => f.path === p) && onDisk(p) !== undefined);
   const conflicts = [...toWrite.map((f) => f.path), ...stale].filter(editedByUser);
   if (conflicts.length && !options.force) {
+    const versions = conflicts.map((path) => {
+      const now = files.find((f) => f.path === path);
+      return `${path} (${now ? firstDifference(onDisk(path) ?? '', now.content) : 'no longer generated'})`;
+    });
     throw new LabError(
-      `you edited generated files of ${relative(process.cwd(), dir) || dir}: ${conflicts.join(', ')}; nothing was written`,
+      `you edited generated files of ${relative(process.cwd(), dir) || dir} that carbon-labs now writes differently: ${versions.join('; ')}; nothing was written`,
       `keep your copy elsewhere, then re-run with --force (or revert the edits)`,
     );
   }
@@ -183,7 +203,8 @@ export function synthLab(lab: LabSpec, dir: string, options: SynthOptions = {}):
   return {
     dir,
     written: toWrite.map((f) => f.path),
-    unchanged: files.filter((f) => !toWrite.includes(f)).map((f) => f.path),
+    unchanged: files.filter((f) => !differs.includes(f)).map((f) => f.path),
     removed: stale,
+    kept: kept.map((f) => f.path),
   };
 }
