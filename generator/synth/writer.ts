@@ -46,7 +46,15 @@ export function firstDifference(yours: string, theirs: string): string {
   const [a, b] = [yours.split('\n'), theirs.split('\n')];
   let i = 0;
   while (i < a.length && i < b.length && a[i] === b[i]) i++;
-  const show = (line: string | undefined) => (line === undefined ? 'the end of the file' : JSON.stringify(line.length > 80 ? `${line.slice(0, 77)}...` : line));
+  // From a little before the first character that differs, so that two long lines show their difference.
+  let col = 0;
+  while (a[i] !== undefined && b[i] !== undefined && col < a[i].length && a[i][col] === b[i][col]) col++;
+  const from = Math.max(0, col - 20);
+  const show = (line: string | undefined) => {
+    if (line === undefined) return 'the end of the file';
+    const part = line.slice(from, from + 80);
+    return JSON.stringify(`${from > 0 ? '...' : ''}${part}${from + 80 < line.length ? '...' : ''}`);
+  };
   return `line ${i + 1} is ${show(a[i])} in yours, ${show(b[i])} in the new one`;
 }
 
