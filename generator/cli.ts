@@ -6,7 +6,7 @@ import { join, resolve } from 'path';
 import { PROJECT_ROOT } from './paths';
 import { ChecksFailed, LabError } from './errors';
 import type { LabScale, LabSpec } from './model/lab';
-import { makeArgs, managers, NAMED_SLOTS, PATTERN_IDS, scaleArgs, workers } from './model/lab';
+import { cliLabArgs, makeArgs, managers, NAMED_SLOTS, PATTERN_IDS, scaleArgs, workers } from './model/lab';
 import type { PatternProps } from './patterns';
 import { buildLab, labInDir, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
 import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
@@ -331,9 +331,12 @@ export function cli(): Command {
   labCommand(program, 'logs', 'the logs of the lab, or of one service')
     .argument('[service]', 'a compose service: manager-1, worker-2, lb-manager, db, ...')
     .option('-f, --follow', 'keep printing new lines')
-    .option('--tail <n>', 'lines per service to start from', '200')
+    .option('--tail <n>', 'lines per service to start from (a number, or all)', '200')
     .action(async (service: string | undefined, o: LabOptions & { follow?: boolean; tail: string }) => {
       const { lab, dir } = await existingLab(o);
+      if (!/^(\d+|all)$/.test(o.tail)) throw new LabError(`--tail must be a whole number of lines or all (got "${o.tail}")`, `carbon-labs logs ${cliLabArgs(lab)}${service ? ` ${service}` : ''} --tail 200`);
+      const services = longRunningServices(lab);
+      if (service && !services.includes(service)) throw new LabError(`${lab.project} has no service ${service}; its services are ${services.join(', ')}`, `carbon-labs logs ${cliLabArgs(lab)} ${services.find((s) => s.startsWith('manager')) ?? services[0]}`);
       await requireDocker();
       if (await stackExists(lab.project)) {
         // A stack: Swarm's service logs (every task's), one service at a time; all of them without -f.

@@ -184,6 +184,13 @@ export function makeArgs(lab: Pick<LabSpec, 'pattern' | 'product' | 'named' | 's
   return [`PATTERN=${lab.pattern}`, `PRODUCT=${lab.product.id}`, ...scaleArgs(lab.scale), ...pace, ...(lab.named ? [`NAME=${lab.named.name}`] : [])].join(' ');
 }
 
+/** The CLI's options that name a lab (`carbon-labs logs <these> …`): a named lab by its name alone (it remembers the rest). */
+export function cliLabArgs(lab: Pick<LabSpec, 'pattern' | 'product' | 'named'>): string {
+  if (lab.named) return `--name ${lab.named.name}`;
+  const pace = lab.product.pace ? (lab.product.pace.name === 'jvm' ? ['--pace jvm'] : [`--pace jvm --boot-seconds ${lab.product.pace.bootSeconds.manager}`]) : [];
+  return [`--pattern ${lab.pattern}`, `--product ${lab.product.id}`, ...pace].join(' ');
+}
+
 /** Listener kinds that carry WebSocket connections (the `Upgrade` handshake, long-lived). */
 export const isWebSocket = (kind: Listener['kind']): boolean => kind === 'api-ws' || kind === 'api-wss';
 

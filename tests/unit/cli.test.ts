@@ -30,6 +30,15 @@ describe('carbon-labs CLI', () => {
     expect(readdirSync(join(cwd, 'labs/sim/pattern-3'))).toEqual(expect.arrayContaining(['docker-compose.yml', 'nginx', 'nodes', '.env']));
   });
 
+  test('logs refuses a --tail that is no number of lines, and a service the lab does not have (naming its services), before it asks Docker', () => {
+    const cwd = tempDir();
+    expect(cli(['generate', '--pattern', '1', '--product', 'sim'], cwd).code).toBe(0);
+    const tail = cli(['logs', '--pattern', '1', '--product', 'sim', '--tail', 'abc'], cwd);
+    expect([tail.code, tail.stderr.trim()]).toEqual([2, 'carbon-labs: --tail must be a whole number of lines or all (got "abc"). Try: carbon-labs logs --pattern 1 --product sim --tail 200']);
+    const unknown = cli(['logs', '--pattern', '1', '--product', 'sim', 'managr-1'], cwd);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([2, 'carbon-labs: carbon-labs-sim-p1 has no service managr-1; its services are db, backend, lb, manager-1, worker-1, worker-2. Try: carbon-labs logs --pattern 1 --product sim manager-1']);
+  });
+
   test('a lab at a JVM\'s pace is written beside the committed one, never over it, and differs from the real product\'s by image, name and slot', () => {
     const cwd = tempDir();
     expect(cli(['generate', '--pattern', '3', '--product', 'sim'], cwd).code).toBe(0);
