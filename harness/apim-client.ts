@@ -27,6 +27,8 @@ export interface ApiSpecInput {
   readonly backendUrl: string;
   /** `WS` for a WebSocket API (backend `ws://`, served on the gateways' 9099/8099). @default 'HTTP' */
   readonly type?: 'HTTP' | 'WS';
+  /** The default version of its name: gateways also serve it on the context without a version, once deployed. */
+  readonly isDefaultVersion?: boolean;
 }
 
 /**
@@ -82,7 +84,7 @@ export class ApimClient {
 
   tryCreateApi(api: ApiSpecInput): Promise<Exchange> {
     return this.call('POST', `${PUBLISHER}/apis`, {
-      name: api.name, context: api.context, version: api.version, policies: ['Unlimited'], type: api.type ?? 'HTTP',
+      name: api.name, context: api.context, version: api.version, policies: ['Unlimited'], type: api.type ?? 'HTTP', isDefaultVersion: api.isDefaultVersion === true,
       endpointConfig: { endpoint_type: api.type === 'WS' ? 'ws' : 'http', production_endpoints: { url: api.backendUrl }, sandbox_endpoints: { url: api.backendUrl } },
       // A WebSocket API's operations are topics with SUBSCRIBE/PUBLISH verbs.
       operations: (api.type === 'WS' ? ['SUBSCRIBE', 'PUBLISH'] : ['GET']).map((verb) => ({ target: '/*', verb, authType: 'Application & Application User', throttlingPolicy: 'Unlimited' })),
@@ -134,6 +136,7 @@ export class ApimClient {
 }
 
 /** Invokes `/{context}/{version}/{resource}` on a worker or the worker balancer. */
+/** A call of a deployed API's resource; an empty `version` calls the context without one (its default version). */
 export function invoke(http: HttpClient, context: string, version: string, token: string, resource = '/menu'): Promise<Exchange> {
-  return http.request('GET', `${context}/${version}${resource}`, { headers: { authorization: bearer(token) } });
+  return http.request('GET', `${context}${version ? `/${version}` : ''}${resource}`, { headers: { authorization: bearer(token) } });
 }

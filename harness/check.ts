@@ -199,15 +199,15 @@ export class CheckContext<F extends Figures = Figures> {
    * Polls `baseUrl` with a call of the API until its answer (status, error code) is `wanted`;
    * returns when, in ms from the call. A time-out's error names the last answer seen.
    */
-  async untilAnswers(baseUrl: string, api: Pick<DeployedApi, 'context' | 'version' | 'token'>, wanted: (status: number, code: string | undefined) => boolean,
+  async untilAnswers(baseUrl: string, api: Pick<DeployedApi, 'context' | 'version' | 'token'>, wanted: (status: number, code: string | undefined, body: unknown) => boolean,
     what: string, timeoutMs: number): Promise<number> {
     const started = performance.now();
     const http = this.lab.http(baseUrl);
     await retryUntil(async (observe) => {
       const e = await invoke(http, api.context, api.version, api.token);
       observe(describeExchange(e));
-      return wanted(e.status, (e.body as { code?: string } | undefined)?.code) ? true : undefined;
-    }, { timeoutMs, intervalMs: 25, what: `${baseUrl} to ${what} ${api.context}/${api.version}`, signal: this.signal });
+      return wanted(e.status, (e.body as { code?: string } | undefined)?.code, e.body) ? true : undefined;
+    }, { timeoutMs, intervalMs: 25, what: `${baseUrl} to ${what} ${api.context}${api.version ? `/${api.version}` : ' (no version)'}`, signal: this.signal });
     return performance.now() - started;
   }
 }

@@ -195,6 +195,11 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_REMOVE_EVENTS: 'true' }) })] },
   },
   {
+    id: 'worker-keeps-old-default-version', because: /never reached version 2\.0\.0, the new default, on worker-1:/, pattern: 3, check: checkById('artifacts-propagate'),
+    description: 'worker-1 keeps the first default version it served on an unversioned context (SIM_FAULT_KEEP_DEFAULT_VERSION): a new default version deployed on the manager is served there on its own context only',
+    options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_KEEP_DEFAULT_VERSION: 'true' }) })] },
+  },
+  {
     id: 'worker-ignores-revocations', because: /worker-2 still served a revoked token/, pattern: 3, check: checkById('policies-propagate'),
     description: 'worker-2 drops token revocation events (SIM_FAULT_IGNORE_REVOCATION_EVENTS): a token revoked at the manager is still served there',
     options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_REVOCATION_EVENTS: 'true' }) })] },

@@ -15,6 +15,11 @@ export type PropagationFigures = {
   removedMs: Record<string, number[]>;
   /** A new version (copy-api, revision, publish, deploy) → first 200 of the new version, ms, per target. */
   newVersionMs: Record<string, number>;
+  /**
+   * The new version made the default (copy-api `defaultVersion=true`, its own backend) → the
+   * context without a version answers from it, ms, per target (it answered from 1.0.0 before).
+   */
+  defaultMovedMs: Record<string, number>;
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
@@ -23,15 +28,16 @@ export type PropagationFigures = {
 /** Artifacts deployed on a manager reach every worker: per-worker deploy → first 200. */
 export const artifactsPropagate: Check<PropagationFigures> = {
   id: 'artifacts-propagate',
-  title: `APIs deployed, undeployed, deleted and versioned through the manager balancer reach every worker (${API_COUNT} APIs, full flow, deploy → first 200 per worker; an undeploy and a delete → first 404; a new version → first 200)`,
+  title: `APIs deployed, undeployed, deleted and versioned through the manager balancer reach every worker (${API_COUNT} APIs, full flow, deploy → first 200 per worker; an undeploy and a delete → first 404; a new default version → first 200 of it, with and without its version)`,
   headline: (f) => `p50 ${f.p50Ms ?? '?'} ms, p95 ${f.p95Ms ?? '?'} ms (bound ${f.boundMs ?? '?'} ms)`,
   plan(lab) {
     const { call, propagation, timing } = paceOf(lab);
     const bound = timing.propagationBoundMs;
     // Each API: create, revision, publish, deploy; then served everywhere, typically well inside the bound.
     // Then an undeploy, a delete and a new version (copy, revision, publish, subscribe, deploy).
-    return planOf({ floorMs: 0, workMs: API_COUNT * (4 * call + propagation) + 8 * call + 3 * propagation + 12 * call, requestTimeoutMs: timing.requestTimeoutMs,
-      why: `${API_COUNT} APIs of 4 calls each, an undeploy, a delete and a new version, propagation bound ${bound} ms`, worstMs: (API_COUNT + 3) * (4 * call + waitMs(bound)) + 8 * call });
+    // The default version: served without a version before, then moved to the new version (its own backend, a PUT).
+    return planOf({ floorMs: 0, workMs: API_COUNT * (4 * call + propagation) + 8 * call + 5 * propagation + 14 * call, requestTimeoutMs: timing.requestTimeoutMs,
+      why: `${API_COUNT} APIs of 4 calls each, an undeploy, a delete and a new default version, propagation bound ${bound} ms`, worstMs: (API_COUNT + 5) * (4 * call + waitMs(bound)) + 10 * call });
   },
   async run(ctx: CheckContext<PropagationFigures>) {
     const { lab } = ctx;
@@ -45,7 +51,8 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     const apis: { name: string; context: string; version: string; backendUrl: string; apiId: string; revisionId?: string }[] = [];
     ctx.step(`creating ${API_COUNT} APIs`);
     for (let i = 0; i < API_COUNT; i++) {
-      const api = { name: `Prop${tag}n${i}`, context: `/prop-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl };
+      // The third is the default version of its name (it gets a new default version below).
+      const api = { name: `Prop${tag}n${i}`, context: `/prop-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl, isDefaultVersion: i === 2 };
       const created = await client.tryCreateApi(api);
       if (created.status !== 201) throw new CheckFailure(`creating ${api.name} through the manager balancer answered ${created.status}`);
       apis.push({ ...api, apiId: (created.body as { id: string }).id });
@@ -80,6 +87,9 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     // target), and a new version of a third (served by every target).
     const removed: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
     const newVersion: Record<string, number> = {};
+    const defaultMoved: Record<string, number> = {};
+    /** The backend path an answer came from (the lab's backend answers with the path it was asked). */
+    const backendPath = (body: unknown) => String((body as { path?: string } | undefined)?.path ?? '');
     if (!missing.length) {
       const untilGone = async (name: string, url: string, api: (typeof apis)[number]) => {
         try {
@@ -101,16 +111,30 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       if (del.status !== 200) throw new CheckFailure(`deleting ${deleted.name} answered ${del.status}`);
       const stillDeleted = (await Promise.all(targets.map(([n, url]) => untilGone(n, url, deleted)))).filter((m): m is string => !!m);
       if (stillDeleted.length) missing.push(`${deleted.context} still served ${round(waitMs(bound) / 1000)} s after it was deleted (${stillDeleted.join('; ')})`);
-      ctx.step(`a new version of ${versioned.name}: copy, revision, publish, subscribe, deploy; waiting for every worker to serve it`);
-      const copy = ctx.record(await client.call('POST', `${PUBLISHER}/apis/copy-api?apiId=${versioned.apiId}&newVersion=2.0.0`));
+      ctx.step(`${versioned.name} is the default version: waiting for every worker to serve it without its version`);
+      const unversioned = await Promise.all(targets.map(async ([name, url]) => {
+        try {
+          await ctx.untilAnswers(url, { context: versioned.context, version: '', token }, (status, _, body) => status === 200 && !backendPath(body).startsWith('/v2/'), 'serve', waitMs(bound));
+          return undefined;
+        } catch (err) {
+          return `${versioned.context} (no version) never served by ${name} from 1.0.0, the default version: ${(err as Error).message}`;
+        }
+      }));
+      missing.push(...unversioned.filter((m): m is string => m !== undefined));
+      ctx.step(`a new default version of ${versioned.name}: copy (defaultVersion=true), its own backend (PUT), revision, publish, subscribe, deploy; waiting for every worker to serve it, with and without its version`);
+      const copy = ctx.record(await client.call('POST', `${PUBLISHER}/apis/copy-api?apiId=${versioned.apiId}&newVersion=2.0.0&defaultVersion=true`));
       if (copy.status !== 201) throw new CheckFailure(`a new version of ${versioned.name} answered ${copy.status}`);
       const v2 = { ...versioned, version: '2.0.0', apiId: (copy.body as { id: string }).id };
+      const v2Backend = `${lab.backendUrl.replace(/\/$/, '')}/v2`;
+      const put = ctx.record(await client.call('PUT', `${PUBLISHER}/apis/${v2.apiId}`, { ...(copy.body as object), endpointConfig: { endpoint_type: 'http', production_endpoints: { url: v2Backend }, sandbox_endpoints: { url: v2Backend } } }));
+      if (put.status !== 200) throw new CheckFailure(`giving version 2.0.0 of ${versioned.name} its own backend answered ${put.status}`);
       const rev = await client.call('POST', `${PUBLISHER}/apis/${v2.apiId}/revisions`, { description: 'new version' });
       await client.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${v2.apiId}&action=Publish`);
       const v2Token = (await client.subscribe(`prop-${tag}-v2`, [v2.apiId])).token;
       const deploy = ctx.record(await client.call('POST', `${PUBLISHER}/apis/${v2.apiId}/deploy-revision?revisionId=${(rev.body as { id: string }).id}`,
         [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
       if (deploy.status !== 201 && deploy.status !== 200) throw new CheckFailure(`deploying version 2.0.0 of ${versioned.name} answered ${deploy.status}`);
+      const deployedAt = performance.now();
       await Promise.all(targets.map(async ([name, url]) => {
         try {
           newVersion[name] = await ctx.untilServed(url, { ...v2, token: v2Token }, waitMs(bound));
@@ -118,10 +142,20 @@ export const artifactsPropagate: Check<PropagationFigures> = {
           missing.push(`${v2.context}/2.0.0 (a new version) never served by ${name}: ${(err as Error).message}`);
         }
       }));
+      // Measured from the same deploy: the context without a version answers from version 2.0.0's backend.
+      await Promise.all(targets.map(async ([name, url]) => {
+        try {
+          await ctx.untilAnswers(url, { context: v2.context, version: '', token: v2Token }, (status, _, body) => status === 200 && backendPath(body).startsWith('/v2/'), 'serve version 2.0.0 on', waitMs(bound));
+          defaultMoved[name] = performance.now() - deployedAt;
+        } catch (err) {
+          missing.push(`${v2.context} (no version) never reached version 2.0.0, the new default, on ${name}: ${(err as Error).message}`);
+        }
+      }));
     }
     ctx.figures.removedMs = Object.fromEntries(Object.entries(removed).map(([n, v]) => [n, v.map((x) => round(x))]));
     ctx.figures.newVersionMs = Object.fromEntries(Object.entries(newVersion).map(([n, v]) => [n, round(v)]));
-    const all = [...Object.values(latencies).flat(), ...Object.values(removed).flat(), ...Object.values(newVersion)];
+    ctx.figures.defaultMovedMs = Object.fromEntries(Object.entries(defaultMoved).map(([n, v]) => [n, round(v)]));
+    const all = [...Object.values(latencies).flat(), ...Object.values(removed).flat(), ...Object.values(newVersion), ...Object.values(defaultMoved)];
     ctx.figures.apis = deployed;
     ctx.figures.boundMs = bound;
     ctx.figures.perTargetMs = Object.fromEntries(Object.entries(latencies).map(([n, v]) => [n, v.map((x) => round(x))]));
@@ -132,7 +166,8 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       const rest = API_COUNT - deployed;
       throw new CheckFailure(`${missing.join('; ')}${rest ? ` (the other ${rest} APIs were not deployed)` : ''}`, lab.workers.map((w) => w.name));
     }
-    const slow = [...Object.entries(latencies), ...Object.entries(removed).map(([n, v]) => [`${n} (removal)`, v] as const), ...Object.entries(newVersion).map(([n, v]) => [`${n} (new version)`, [v]] as const)]
+    const slow = [...Object.entries(latencies), ...Object.entries(removed).map(([n, v]) => [`${n} (removal)`, v] as const), ...Object.entries(newVersion).map(([n, v]) => [`${n} (new version)`, [v]] as const),
+      ...Object.entries(defaultMoved).map(([n, v]) => [`${n} (new default version)`, [v]] as const)]
       .flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
     if (slow.length) throw new CheckFailure(`propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
   },

@@ -119,6 +119,8 @@ export interface GatewayEnvironment {
  *   blocked, unblocked): it keeps what it pulled, as a gateway cut off from the notifications would.
  * - SIM_FAULT_IGNORE_REVOCATION_EVENTS=true: a gateway drops token revocation events.
  * - SIM_FAULT_IGNORE_REMOVE_EVENTS=true: a gateway drops REMOVE_API_FROM_GATEWAY (undeploys, deletes).
+ * - SIM_FAULT_KEEP_DEFAULT_VERSION=true: a gateway keeps the first default version it served on an
+ *   unversioned context when a newer version becomes the default.
  * - SIM_FAULT_MEMORY_BALLAST_MB=<MB>: the node holds this much extra memory.
  */
 export interface Faults {
@@ -127,6 +129,7 @@ export interface Faults {
   readonly ignoreSubscriptionEvents: boolean;
   readonly ignoreRevocationEvents: boolean;
   readonly ignoreRemoveEvents: boolean;
+  readonly keepDefaultVersion: boolean;
   readonly stateInMemory: boolean;
   readonly ackBeforeCommit: boolean;
   readonly propagationDelayMs: number;
@@ -141,6 +144,7 @@ export function readFaults(env: NodeJS.ProcessEnv): Faults {
     ignoreSubscriptionEvents: on('SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS'),
     ignoreRevocationEvents: on('SIM_FAULT_IGNORE_REVOCATION_EVENTS'),
     ignoreRemoveEvents: on('SIM_FAULT_IGNORE_REMOVE_EVENTS'),
+    keepDefaultVersion: on('SIM_FAULT_KEEP_DEFAULT_VERSION'),
     stateInMemory: on('SIM_FAULT_STATE_IN_MEMORY'),
     ackBeforeCommit: on('SIM_FAULT_ACK_BEFORE_COMMIT'),
     propagationDelayMs: Number(env.SIM_FAULT_PROPAGATION_DELAY_MS ?? 0) || 0,

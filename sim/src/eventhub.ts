@@ -8,7 +8,7 @@ import { lookup } from './resolve';
  * same paths (see EventHub).
  */
 export interface HubEvent {
-  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE' | 'TOKEN_REVOCATION';
+  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'API_UPDATE' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE' | 'TOKEN_REVOCATION';
   readonly eventId: string;
   /** The API (empty for an application's own events). */
   readonly apiId: string;

@@ -24,6 +24,8 @@ interface Artifact {
   readonly operations: readonly { target?: string; verb?: string }[];
   /** Applications subscribed when the artifact was pulled, with their subscriptions' states. */
   readonly subscribers?: readonly { readonly applicationId: string; readonly status: string }[];
+  /** The published default version of its API: also served on the context without a version. */
+  readonly isDefaultVersion?: boolean;
 }
 
 /**
@@ -42,6 +44,12 @@ const keyManagerRetryMs = (retry: number) => Math.min(2 ** retry * 100, 30_000);
  */
 export class Gateway {
   private readonly artifacts = new Map<string, Artifact>();
+  /**
+   * The API served on each unversioned context, by context: the last one pulled as its name's
+   * default version, as the product's subscription data store keeps APIs by context (carbon-apimgt
+   * 9.29.120 SubscriptionDataStoreImpl.getAllAPIsByContextList; DefaultAPIHandler rewrites the path).
+   */
+  private readonly defaults = new Map<string, string>();
   /**
    * Subscriptions by `${applicationId}/${apiId}`, with their state (SUB_STATUS), kept in memory
    * like the product's subscription data store and changed by SUBSCRIPTIONS_* and APPLICATION_DELETE events.
@@ -94,10 +102,32 @@ export class Gateway {
       const { list } = await this.internal<{ list: unknown[] }>(`/internal/data/v1/runtime-artifacts?${query}`);
       for (const a of list as Artifact[]) {
         this.artifacts.set(a.apiId, a);
+        this.noteDefault(a);
         for (const sub of a.subscribers ?? []) this.subscriptions.set(`${sub.applicationId}/${a.apiId}`, sub.status);
         log('INFO', 'InMemoryAPIDeployer', `Deployed API ${a.name}:${a.version} (${a.context}/${a.version}) revision ${a.revisionId}`);
       }
     }
+  }
+
+  /** Whether `a` is served on its unversioned context now (or no longer). */
+  private noteDefault(a: Artifact): void {
+    const current = this.defaults.get(a.context);
+    if (current && this.config.faults.keepDefaultVersion && (current !== a.apiId || !a.isDefaultVersion)) {
+      log('WARN', 'DefaultAPIHandler', `fault SIM_FAULT_KEEP_DEFAULT_VERSION: ${a.context} stays with ${this.artifacts.get(current)?.version ?? current} (${a.version} is ${a.isDefaultVersion ? '' : 'no longer '}the default)`);
+      return;
+    }
+    if (a.isDefaultVersion) {
+      this.defaults.set(a.context, a.apiId);
+    } else if (current === a.apiId) {
+      this.defaults.delete(a.context);
+    }
+  }
+
+  /** An API gone from this gateway (undeployed, deleted): its versioned and unversioned contexts with it. */
+  private remove(apiId: string): void {
+    const a = this.artifacts.get(apiId);
+    this.artifacts.delete(apiId);
+    if (a && this.defaults.get(a.context) === apiId) this.defaults.delete(a.context);
   }
 
   /**
@@ -161,7 +191,7 @@ export class Gateway {
         log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_REMOVE_EVENTS: dropping ${event.type} for ${event.apiId}`);
         return;
       }
-      this.artifacts.delete(event.apiId);
+      this.remove(event.apiId);
       return;
     }
     if (this.config.faults.ignoreDeployEvents) {
@@ -207,12 +237,16 @@ export class Gateway {
    * check it with), 403 (not subscribed), 401 (a blocked or inactive subscription).
    */
   private async admit(req: Req, webSocket: boolean): Promise<{ artifact: Artifact; resource: string } | Res> {
-    const artifact = [...this.artifacts.values()].find((a) => {
-      const base = `${a.context}/${a.version}`;
-      return (a.type === 'WS') === webSocket && (req.path === base || req.path.startsWith(`${base}/`));
-    });
-    if (!artifact) return RUNTIME_ERROR(404, '404', 'Not Found', 'The requested resource is not available.');
-    const resource = req.path.slice(`${artifact.context}/${artifact.version}`.length) || '/';
+    // Each API on `/{context}/{version}`, the default version also on `/{context}`: the longest
+    // base that matches wins (carbon-apimgt 9.29.120 Utils.getSelectedAPIList).
+    const bases = [...this.artifacts.values()].map((a) => ({ a, base: `${a.context}/${a.version}` }));
+    for (const [context, apiId] of this.defaults) { const a = this.artifacts.get(apiId); if (a) bases.push({ a, base: context }); }
+    const selected = bases
+      .filter(({ a, base }) => (a.type === 'WS') === webSocket && (req.path === base || req.path.startsWith(`${base}/`)))
+      .sort((x, y) => y.base.length - x.base.length)[0];
+    if (!selected) return RUNTIME_ERROR(404, '404', 'Not Found', 'The requested resource is not available.');
+    const artifact = selected.a;
+    const resource = req.path.slice(selected.base.length) || '/';
     const operation = webSocket || artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
     if (!operation) return RUNTIME_ERROR(405, '900906', 'No matching resource found for given API Request', `Method not allowed for given API resource ${resource}`);
     const claims = await this.keyManagers.authenticate(bearerToken(req));

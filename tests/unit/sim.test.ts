@@ -75,7 +75,7 @@ describe('what the stand-in reads from a generated deployment.toml', () => {
   });
 
   test('seeded faults are off unless set', () => {
-    expect(readFaults({})).toEqual({ workerAcceptsWrites: false, ignoreDeployEvents: false, ignoreSubscriptionEvents: false, ignoreRevocationEvents: false, ignoreRemoveEvents: false, stateInMemory: false, ackBeforeCommit: false, propagationDelayMs: 0, memoryBallastMb: 0 });
+    expect(readFaults({})).toEqual({ workerAcceptsWrites: false, ignoreDeployEvents: false, ignoreSubscriptionEvents: false, ignoreRevocationEvents: false, ignoreRemoveEvents: false, keepDefaultVersion: false, stateInMemory: false, ackBeforeCommit: false, propagationDelayMs: 0, memoryBallastMb: 0 });
     expect(readFaults({ SIM_FAULT_WORKER_ACCEPTS_WRITES: 'yes', SIM_FAULT_PROPAGATION_DELAY_MS: '3500', SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: 'true' })).toMatchObject({ workerAcceptsWrites: true, ignoreSubscriptionEvents: true, propagationDelayMs: 3500 });
   });
 });

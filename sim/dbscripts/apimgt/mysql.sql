@@ -155,6 +155,19 @@ INSERT IGNORE INTO AM_POLICY_SUBSCRIPTION (UUID, NAME, DISPLAY_NAME, DESCRIPTION
   (UUID(), 'Unauthenticated', 'Unauthenticated', 'Allows 500 request per minute', 'requestCount', 500, 1, 'min', 1, 1),
   (UUID(), 'Unlimited', 'Unlimited', 'Allows unlimited requests', 'requestCount', 2147483647, 1, 'min', 1, 1);
 
+-- The default version of each API (carbon-apimgt's AM_API_DEFAULT_VERSION): DEFAULT_API_VERSION is the
+-- version marked default; PUBLISHED_DEFAULT_API_VERSION the one gateways serve on the unversioned
+-- context, moved only once the default version has a deployment (ApiMgtDAO.addUpdateAPIAsDefaultVersion).
+CREATE TABLE IF NOT EXISTS AM_API_DEFAULT_VERSION (
+  DEFAULT_VERSION_ID INT AUTO_INCREMENT,
+  API_NAME VARCHAR(256) NOT NULL,
+  API_PROVIDER VARCHAR(256) NOT NULL,
+  DEFAULT_API_VERSION VARCHAR(30),
+  PUBLISHED_DEFAULT_API_VERSION VARCHAR(30),
+  ORGANIZATION VARCHAR(100),
+  PRIMARY KEY (DEFAULT_VERSION_ID)
+) ENGINE INNODB;
+
 -- Revoked JWT access tokens (carbon-apimgt's AM_REVOKED_JWT: a row per revocation event, the
 -- token's jti in SIGNATURE): gateways hear of each by an event and pull the unexpired ones when they start.
 CREATE TABLE IF NOT EXISTS AM_REVOKED_JWT (

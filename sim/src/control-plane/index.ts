@@ -15,7 +15,7 @@ import { internalData } from './internal-data';
 import { register, revoke, token } from './oauth';
 import { publisherOperations } from './publisher';
 import {
-  ApplicationRepository, EnvironmentRepository, KeyManagerRepository, OAuthClientRepository, RevisionRepository, RevokedTokenRepository, SubscriptionRepository, ThrottlePolicyRepository,
+  ApplicationRepository, DefaultVersionRepository, EnvironmentRepository, KeyManagerRepository, OAuthClientRepository, RevisionRepository, RevokedTokenRepository, SubscriptionRepository, ThrottlePolicyRepository,
 } from './repositories';
 import { discoveryDocument, residentKeyManager } from './resident-key-manager';
 import type { Operations } from './rest';
@@ -55,6 +55,7 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
   const environments = new EnvironmentRepository(apimDb, config.gatewayEnvironments);
   const keyManagerRows = new KeyManagerRepository(apimDb);
   const revoked = new RevokedTokenRepository(apimDb);
+  const defaults = new DefaultVersionRepository(apimDb);
   // Whether a token is revoked, by jti, as this node last learned it: a token is looked up in the
   // database once, then answered from memory (the key manager's token cache), so a database outage
   // does not fail calls with a token already seen; one this node revokes is known at once. An
@@ -75,9 +76,9 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
     },
   };
   const keyManagers = async () => [await residentKeyManager(config, trust, keyManagerRows)];
-  const internal = { users, apis, revisions, subscriptions, keyManagers, revoked };
+  const internal = { users, apis, revisions, subscriptions, keyManagers, revoked, defaults };
   const restApis: readonly (readonly [RestApi, Operations])[] = [
-    [deps.publisher, publisherOperations({ nodeName: config.nodeName, apis, revisions, subscriptions, environments, hub })],
+    [deps.publisher, publisherOperations({ nodeName: config.nodeName, apis, revisions, subscriptions, environments, defaults, hub })],
     [deps.devportal, devportalOperations({ nodeName: config.nodeName, apis, applications, subscriptions, clients, hub, tokens, keyManagers })],
     [deps.admin, adminOperations({ environments, policies: new ThrottlePolicyRepository(apimDb) })],
   ];

@@ -3,7 +3,7 @@ import { basicCredentials, json, log, NOT_DEPLOYED, restError } from '../http';
 import type { KeyManagerDto } from '../key-managers';
 import type { ApiDoc, ApiStore } from '../store';
 import type { UserStore } from '../users';
-import type { RevisionRepository, RevokedTokenRepository, SubscriptionRepository } from './repositories';
+import type { DefaultVersionRepository, RevisionRepository, RevokedTokenRepository, SubscriptionRepository } from './repositories';
 import { subscriptionOf } from './views';
 
 /** What the gateways' internal data API works on. */
@@ -16,6 +16,7 @@ export interface InternalDataDeps {
   /** The key managers as this node builds them on every read. */
   readonly keyManagers: () => Promise<KeyManagerDto[]>;
   readonly revoked: RevokedTokenRepository;
+  readonly defaults: DefaultVersionRepository;
 }
 
 /**
@@ -44,7 +45,9 @@ export async function internalData(deps: InternalDataDeps, req: Req): Promise<Re
       if (!(await deps.apis.get(String(d.API_UUID)))) continue;
       const api = JSON.parse(String(d.API_DOC)) as ApiDoc;
       const subscribers = await deps.subscriptions.subscribers(api.id);
-      list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, type: api.type ?? 'HTTP', vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers });
+      // Default on gateways: the published default version (SubscriptionValidationDAO, carbon-apimgt 9.29.120).
+      const isDefaultVersion = (await deps.defaults.get(api.name, String(api.provider)))?.published === api.version;
+      list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, type: api.type ?? 'HTTP', vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers, isDefaultVersion });
     }
     return json(200, { count: list.length, list });
   }

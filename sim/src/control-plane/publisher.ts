@@ -5,7 +5,7 @@ import type { ApiDoc, ApiStore } from '../store';
 import { Conflict } from '../store';
 import { availableTransitions, stateName, transition } from './lifecycle';
 import type { Operations } from './rest';
-import type { EnvironmentRepository, RevisionRepository, SubscriptionRepository } from './repositories';
+import type { DefaultVersionRepository, EnvironmentRepository, RevisionRepository, SubscriptionRepository } from './repositories';
 import { apiInfo, iso, notFound, paginated, revisionsOf, subscriptionOf } from './views';
 
 /** What the publisher's operations work on. */
@@ -16,6 +16,7 @@ export interface PublisherDeps {
   readonly revisions: RevisionRepository;
   readonly subscriptions: SubscriptionRepository;
   readonly environments: EnvironmentRepository;
+  readonly defaults: DefaultVersionRepository;
   readonly hub: EventHub;
 }
 
@@ -28,12 +29,41 @@ interface DeploymentRequest {
 
 /** The operations of the publisher REST API v4 that the stand-in implements. */
 export function publisherOperations(deps: PublisherDeps): Operations {
-  const { nodeName, apis, revisions, subscriptions, environments, hub } = deps;
+  const { nodeName, apis, revisions, subscriptions, environments, defaults, hub } = deps;
 
   const revisionList = async (apiId: string) => revisionsOf(apiId, await revisions.list(apiId), await revisions.deployments(apiId));
 
-  function publishEvent(type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY', apiId: string, labels: string[]): void {
+  function publishEvent(type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'API_UPDATE', apiId: string, labels: string[]): void {
     hub.publish({ type, eventId: randomUUID(), apiId, labels, origin: nodeName });
+  }
+
+  /** The other versions of an API (same name and provider). */
+  const versionsOf = async (api: ApiDoc) => (await apis.list()).filter((a) => a.name === api.name && a.provider === api.provider && a.id !== api.id);
+
+  /**
+   * `api` becomes its name's default version (ApiMgtDAO.addUpdateAPIAsDefaultVersion): the others
+   * are no longer marked default; it is also the published default, which gateways serve on the
+   * unversioned context, when it has a deployment; then the gateways of the previous published
+   * default and of this one hear API_UPDATE (APIProviderImpl.updateAPI) and pull them again.
+   */
+  async function makeDefault(api: ApiDoc): Promise<void> {
+    for (const other of await versionsOf(api)) if (other.isDefaultVersion === true) await apis.update({ ...other, isDefaultVersion: false });
+    const before = await defaults.get(api.name, String(api.provider));
+    const deployed = await revisions.deployedEnvironments(api.id);
+    await defaults.setDefault(api.name, String(api.provider), api.version, deployed.length > 0);
+    if (!deployed.length || before?.published === api.version) return;
+    await announcePublishedDefault(api, before?.published, deployed);
+  }
+
+  /** The gateways of the previous published default and of `api` (deployed to `labels`) hear API_UPDATE. */
+  async function announcePublishedDefault(api: ApiDoc, previous: string | undefined, labels: string[]): Promise<void> {
+    const old = previous ? (await versionsOf(api)).find((a) => a.version === previous) : undefined;
+    if (old) {
+      const oldLabels = await revisions.deployedEnvironments(old.id);
+      if (oldLabels.length) publishEvent('API_UPDATE', old.id, oldLabels);
+    }
+    publishEvent('API_UPDATE', api.id, labels);
+    log('INFO', 'APIProvider', `${api.name}:${api.version} is the published default version${previous ? ` (was ${previous})` : ''}`);
   }
 
   async function setSubscriptionStatus(subscriptionId: string, status: string) {
@@ -66,6 +96,7 @@ export function publisherOperations(deps: PublisherDeps): Operations {
         if (err instanceof Conflict) return restError(409, 'Conflict', err.message);
         throw err;
       }
+      if (api.isDefaultVersion === true) await makeDefault(api);
       log('INFO', 'APIProvider', `API ${api.name}:${api.version} created (${api.id}) by ${claims.sub}`);
       return { status: 201, body: api, headers: { location: `/api/am/publisher/v4/apis/${api.id}` } };
     },
@@ -87,6 +118,7 @@ export function publisherOperations(deps: PublisherDeps): Operations {
         lifeCycleStatus: api.lifeCycleStatus, createdTime: api.createdTime, lastUpdatedTime: String(Date.now()), isRevision: false,
       };
       await apis.update(updated);
+      if (updated.isDefaultVersion === true && api.isDefaultVersion !== true) await makeDefault(updated);
       return json(200, updated);
     },
     // A new version: a copy of the API in CREATED, with no revisions, deployments or subscriptions.
@@ -108,6 +140,7 @@ export function publisherOperations(deps: PublisherDeps): Operations {
         if (err instanceof Conflict) return restError(409, 'The API version already exists.', `An API with version '${newVersion}' already exists for API '${api.name}'`, 900252);
         throw err;
       }
+      if (copy.isDefaultVersion === true) await makeDefault(copy);
       log('INFO', 'APIProvider', `API ${api.name}:${newVersion} created from ${api.version} (${copy.id})`);
       return { status: 201, body: copy, headers: { location: `/api/am/publisher/v4/apis/${copy.id}` } };
     },
@@ -124,6 +157,7 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       await subscriptions.deleteForApi(api.id);
       await revisions.deleteForApi(api.id);
       await apis.delete(api.id);
+      await defaults.forget(api.name, String(api.provider), api.version);
       if (deployedTo.length) publishEvent('REMOVE_API_FROM_GATEWAY', api.id, deployedTo);
       return json(200);
     },
@@ -162,7 +196,14 @@ export function publisherOperations(deps: PublisherDeps): Operations {
         revisionId, displayOnDevportal: d.displayOnDevportal !== false, deployedTime: now,
       }));
       for (const d of deployments) await revisions.deploy(d);
+      // The default version deployed is the published default (APIProviderImpl.resumeDeployedAPIRevision:
+      // deployToGateway, updateDefaultAPIPublishedVersion, an update event to the previous default).
+      // The stand-in marks it before its deploy event, so a gateway's pull already sees it.
+      const defaultNow = await defaults.get(api.name, String(api.provider));
+      const newlyPublished = defaultNow?.defaultVersion === api.version && defaultNow.published !== api.version;
+      if (newlyPublished) await defaults.setPublished(api.name, String(api.provider), api.version);
       publishEvent('DEPLOY_API_IN_GATEWAY', api.id, requested.map((d) => d.name));
+      if (newlyPublished) await announcePublishedDefault(api, defaultNow.published, requested.map((d) => d.name));
       // The spec lists 200; the product answers 201 (APIRevisionTestCase asserts 201).
       return json(201, deployments.map((d) => ({
         revisionUuid: revisionId, name: d.environment, status: 'APPROVED', vhost: d.vhost,

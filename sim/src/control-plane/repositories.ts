@@ -417,3 +417,36 @@ export class RevokedTokenRepository {
     return rows(this.pool, 'SELECT DISTINCT SIGNATURE, EXPIRY_TIMESTAMP FROM AM_REVOKED_JWT WHERE EXPIRY_TIMESTAMP > ?', [Date.now()]);
   }
 }
+
+/**
+ * The default version of each API by name and provider (AM_API_DEFAULT_VERSION, carbon-apimgt
+ * 9.29.120 ApiMgtDAO): the version marked default, and the one published as default, which is
+ * what gateways serve on the unversioned context.
+ */
+export class DefaultVersionRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async get(name: string, provider: string): Promise<{ defaultVersion?: string; published?: string } | undefined> {
+    const [row] = await rows(this.pool, 'SELECT DEFAULT_API_VERSION, PUBLISHED_DEFAULT_API_VERSION FROM AM_API_DEFAULT_VERSION WHERE API_NAME = ? AND API_PROVIDER = ?', [name, provider]);
+    return row ? { defaultVersion: row.DEFAULT_API_VERSION ? String(row.DEFAULT_API_VERSION) : undefined, published: row.PUBLISHED_DEFAULT_API_VERSION ? String(row.PUBLISHED_DEFAULT_API_VERSION) : undefined } : undefined;
+  }
+
+  /** `version` becomes the default; also the published default when it is deployed (`deployed`), else the published one stays. */
+  async setDefault(name: string, provider: string, version: string, deployed: boolean): Promise<void> {
+    const now = await this.get(name, provider);
+    const published = deployed ? version : now?.published ?? null;
+    if (now) await exec(this.pool, 'UPDATE AM_API_DEFAULT_VERSION SET DEFAULT_API_VERSION = ?, PUBLISHED_DEFAULT_API_VERSION = ? WHERE API_NAME = ? AND API_PROVIDER = ?', [version, published, name, provider]);
+    else await exec(this.pool, 'INSERT INTO AM_API_DEFAULT_VERSION (API_NAME, API_PROVIDER, DEFAULT_API_VERSION, PUBLISHED_DEFAULT_API_VERSION, ORGANIZATION) VALUES (?,?,?,?,?)', [name, provider, version, published, 'carbon.super']);
+  }
+
+  /** The default version was deployed: it is the published default now (ApiMgtDAO.updateDefaultAPIPublishedVersion). */
+  async setPublished(name: string, provider: string, version: string): Promise<void> {
+    await exec(this.pool, 'UPDATE AM_API_DEFAULT_VERSION SET PUBLISHED_DEFAULT_API_VERSION = ? WHERE API_NAME = ? AND API_PROVIDER = ?', [version, name, provider]);
+  }
+
+  /** A deleted version: the row goes when it was the default, its published mark when it was the published one. */
+  async forget(name: string, provider: string, version: string): Promise<void> {
+    await exec(this.pool, 'DELETE FROM AM_API_DEFAULT_VERSION WHERE API_NAME = ? AND API_PROVIDER = ? AND DEFAULT_API_VERSION = ?', [name, provider, version]);
+    await exec(this.pool, 'UPDATE AM_API_DEFAULT_VERSION SET PUBLISHED_DEFAULT_API_VERSION = NULL WHERE API_NAME = ? AND API_PROVIDER = ? AND PUBLISHED_DEFAULT_API_VERSION = ?', [name, provider, version]);
+  }
+}
