@@ -7,12 +7,20 @@ import OpenAPIResponseValidator from 'openapi-response-validator';
 import { PROJECT_ROOT } from '../generator/paths';
 import type { Exchange } from './http';
 
-type Spec = { paths: Record<string, Record<string, { responses: Record<string, unknown> }>>; components: Record<string, Record<string, unknown>> };
+/** An OpenAPI 3 file (`components`), or a Swagger 2 one (`definitions`, `responses`: the gateway's). */
+type Spec = {
+  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+  components: Record<string, Record<string, unknown>>;
+  swagger?: string;
+  definitions?: Record<string, unknown>;
+  responses?: Record<string, unknown>;
+};
 
 const SPECS: Record<string, string> = {
   '/api/am/publisher/v4': 'publisher-api.yaml',
   '/api/am/devportal/v3': 'devportal-api.yaml',
   '/api/am/admin/v4': 'admin-api.yaml',
+  '/api/am/gateway/v2': 'gateway-api.yaml',
 };
 
 /**
@@ -32,7 +40,9 @@ export class ContractValidator {
 
   private spec(base: string): Spec {
     if (!this.specs.has(base)) {
-      this.specs.set(base, load(readFileSync(join(PROJECT_ROOT, 'spec', 'apim-4.3.0', 'openapi', SPECS[base]), 'utf8')) as Spec);
+      const spec = load(readFileSync(join(PROJECT_ROOT, 'spec', 'apim-4.3.0', 'openapi', SPECS[base]), 'utf8')) as Spec;
+      // Swagger 2's shared responses live at the top; the lookups below read them from `components`.
+      this.specs.set(base, spec.swagger ? { ...spec, components: { responses: spec.responses ?? {} } } : spec);
     }
     return this.specs.get(base)!;
   }
@@ -56,8 +66,10 @@ export class ContractValidator {
     else if (mapped) responses[String(exchange.status)] = responses[mapped];
     // Every REST API of the product answers 401/403 from its security interceptor, listed or not.
     const global = GLOBAL_ERRORS[exchange.status];
-    if (!responses[String(exchange.status)] && global) responses[String(exchange.status)] = spec.components.responses[global];
-    const validator = new OpenAPIResponseValidator({ responses: responses as never, components: spec.components as never });
+    if (!responses[String(exchange.status)] && global && spec.components.responses[global]) responses[String(exchange.status)] = spec.components.responses[global];
+    const validator = new OpenAPIResponseValidator(spec.swagger
+      ? { responses: responses as never, definitions: spec.definitions as never }
+      : { responses: responses as never, components: spec.components as never });
     const result = validator.validateResponse(exchange.status, exchange.body);
     return (result?.errors ?? []).map((e: { path?: string; message: string }) => `${exchange.method} ${template} ${exchange.status}: ${e.path ?? ''} ${e.message}`);
   }

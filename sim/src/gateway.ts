@@ -5,7 +5,8 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { NodeConfig } from './config';
 import type { HubEvent } from './eventhub';
 import type { Handler, Req, Res } from './http';
-import { bearerToken, json, log, NOT_DEPLOYED, sleep } from './http';
+import { basicCredentials, bearerToken, json, log, NOT_DEPLOYED, sleep } from './http';
+import type { UserStore } from './users';
 import type { KeyManagerDto } from './key-managers';
 import { authFailure, KeyManagerHolder } from './key-managers';
 import { RUNTIME_ERROR, send } from './outbound';
@@ -22,6 +23,10 @@ interface Artifact {
   readonly type?: string;
   readonly endpointConfig?: { production_endpoints?: { url?: string } };
   readonly operations: readonly { target?: string; verb?: string }[];
+  /** Its provider, API-level throttling policy and lifecycle state (the gateway REST API shows them). */
+  readonly provider?: string;
+  readonly policy?: string | null;
+  readonly status?: string;
   /** Applications subscribed when the artifact was pulled, with their subscriptions' states. */
   readonly subscribers?: readonly { readonly applicationId: string; readonly status: string }[];
   /** The published default version of its API: also served on the context without a version. */
@@ -210,16 +215,64 @@ export class Gateway {
     }
   }
 
-  /** Servlet ports (9443/9763): health only; the profile removed every admin webapp. */
-  servlet(): Handler {
+  /**
+   * Servlet ports (9443/9763): the gateway REST API (`api#am#gateway#v2`, the one webapp the
+   * gateway-worker profile keeps beside the sample): its startup health check, anonymous, and what
+   * the gateway holds, for any user of the tenant by Basic auth (carbon-apimgt 9.29.120
+   * rest.api.gateway: `BasicAuthenticationInterceptor` skips role validation for it).
+   */
+  servlet(users: UserStore): Handler {
+    const base = '/api/am/gateway/v2';
     return async (req: Req): Promise<Res> => {
-      if (req.path === '/api/am/gateway/v2/server-startup-healthcheck' && req.method === 'GET') {
+      if (req.path === `${base}/server-startup-healthcheck` && req.method === 'GET') {
         return this.startupComplete
           ? { status: 200, contentType: 'text/plain', body: 'OK' }
           : { status: 500, contentType: 'text/plain', body: 'Internal Server Error.' };
       }
+      if (!req.path.startsWith(`${base}/`)) return NOT_DEPLOYED;
+      const basic = basicCredentials(req);
+      if (!basic || !(await users.authenticate(basic.user, basic.secret))) {
+        return json(401, { code: 401, message: '', description: 'Unauthenticated request', moreInfo: '' });
+      }
+      if (req.method !== 'GET') return NOT_DEPLOYED;
+      if (req.path === `${base}/apis`) return this.apisHeld(req.query.get('context'), req.query.get('version'));
+      const byId = new RegExp(`^${base}/apis/([^/]+)$`).exec(req.path);
+      if (byId) return this.apiHeld(decodeURIComponent(byId[1]));
       return NOT_DEPLOYED;
     };
+  }
+
+  /** `APIMetaData` of a deployed API (no integer `apiId`: the stand-in's database keeps UUIDs only). */
+  private metaData(a: Artifact): Record<string, unknown> {
+    return {
+      // No API-level policy: left out (the file's `policy` is a string; the product's null was not seen run).
+      apiUUID: a.apiId, provider: a.provider, name: a.name, version: a.version, context: `${a.context}/${a.version}`,
+      ...(a.policy ? { policy: a.policy } : {}), apiType: a.type ?? 'HTTP', isDefaultVersion: this.defaults.get(a.context) === a.apiId, status: a.status,
+    };
+  }
+
+  /**
+   * `GET /apis` (ApisApiServiceImpl.apisGet): with `context` (the versioned one) and `version` the
+   * one API or 404 with no body; one of the two alone 400; neither, every API the gateway holds.
+   */
+  private apisHeld(context: string | null, version: string | null): Res {
+    const held = [...this.artifacts.values()];
+    if (context === null && version === null) return json(200, { count: held.length, list: held.map((a) => this.metaData(a)) });
+    if (context === null || version === null) return json(400, { moreInfo: 'required parameters are missing' });
+    const found = held.find((a) => `${a.context}/${a.version}` === context && a.version === version);
+    return found ? json(200, { count: 1, list: [this.metaData(found)] }) : { status: 404, contentType: 'application/json', body: '' };
+  }
+
+  /** `GET /apis/{apiId}` by UUID (`APIInfo`, with its URL mappings and the subscriptions this gateway knows; no `version`, as the product sets none), or 404 with no body. */
+  private apiHeld(apiId: string): Res {
+    const a = this.artifacts.get(apiId);
+    if (!a) return { status: 404, contentType: 'application/json', body: '' };
+    const { version: _unset, ...meta } = this.metaData(a);
+    const subscripitons = [...this.subscriptions].filter(([key]) => key.endsWith(`/${apiId}`))
+      .map(([key, status]) => ({ status, application: { uuid: key.slice(0, key.indexOf('/')) } }));
+    const urlMappings = a.operations.map((o) => ({ httpMethod: (o.verb ?? 'GET').toUpperCase(), urlPattern: o.target ?? '/*', authScheme: 'Any', scopes: [] }));
+    // WSO2's own spelling of the field.
+    return json(200, { ...meta, urlMappings, subscripitons });
   }
 
   /** A subscription's state: local data first (events, pulls); the control plane only for a pair never heard of. */

@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   }
 
   const gateway = new Gateway(config, trust);
-  let servlet = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, users }, gateway.servlet()));
+  let servlet = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, users }, gateway.servlet(users)));
   if (config.faults.workerAcceptsWrites) servlet = acceptingWrites(servlet);
   await listen(servlet, PORTS.https, tls);
   await listen(servlet, PORTS.http);

@@ -278,6 +278,25 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     expect((await client.call('DELETE', `${ADMIN}/throttling/policies/application/${unlimited.policyId}`)).status).toBe(500);
   });
 
+  test('the gateway REST API on each worker: 401 without credentials; the deployed API by context and version and by id (with the subscription it knows); 404 for an unknown one; 400 with one of context and version', async () => {
+    const gateway = '/api/am/gateway/v2';
+    const basic = { headers: { authorization: `Basic ${Buffer.from('admin:admin').toString('base64')}` } };
+    for (const w of lab.workers) {
+      const http = lab.http(lab.workerServletUrl(w.name));
+      const anonymous = await http.request('GET', `${gateway}/apis`);
+      expect([anonymous.status, anonymous.body]).toEqual([401, { code: 401, message: '', description: 'Unauthenticated request', moreInfo: '' }]);
+      const one = conforms(await http.request('GET', `${gateway}/apis?context=${api.context}/1.0.0&version=1.0.0`, basic), 200);
+      expect(one.body).toEqual({ count: 1, list: [expect.objectContaining({ apiUUID: apiId, name: api.name, version: '1.0.0', context: `${api.context}/1.0.0`, isDefaultVersion: false, apiType: 'HTTP' })] });
+      const all = conforms(await http.request('GET', `${gateway}/apis`, basic), 200);
+      expect((all.body as { list: { apiUUID: string }[] }).list.map((a) => a.apiUUID)).toContain(apiId);
+      const info = conforms(await http.request('GET', `${gateway}/apis/${apiId}`, basic), 200);
+      expect(info.body).toMatchObject({ apiUUID: apiId, urlMappings: [{ httpMethod: 'GET', urlPattern: '/*' }], subscripitons: expect.arrayContaining([expect.objectContaining({ application: { uuid: applicationId } })]) });
+      expect((await http.request('GET', `${gateway}/apis/no-such-api`, basic)).status).toBe(404);
+      expect((await http.request('GET', `${gateway}/apis?context=/no-such-api/1.0.0&version=1.0.0`, basic)).status).toBe(404);
+      expect((await http.request('GET', `${gateway}/apis?version=1.0.0`, basic)).status).toBe(400);
+    }
+  });
+
   test('deleting the API answers 200 and gateways stop serving it', async () => {
     await client.login();
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${apiId}`)).status).toBe(200);

@@ -42,12 +42,14 @@ export async function internalData(deps: InternalDataDeps, req: Req): Promise<Re
     const list = [];
     for (const d of deployed) {
       // The API must still exist in this node's API store (a node that lost it cannot serve it).
-      if (!(await deps.apis.get(String(d.API_UUID)))) continue;
+      const current = await deps.apis.get(String(d.API_UUID));
+      if (!current) continue;
       const api = JSON.parse(String(d.API_DOC)) as ApiDoc;
       const subscribers = await deps.subscriptions.subscribers(api.id);
       // Default on gateways: the published default version (SubscriptionValidationDAO, carbon-apimgt 9.29.120).
       const isDefaultVersion = (await deps.defaults.get(api.name, String(api.provider)))?.published === api.version;
-      list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, type: api.type ?? 'HTTP', vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers, isDefaultVersion });
+      list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, type: api.type ?? 'HTTP', vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers, isDefaultVersion,
+        provider: current.provider, policy: current.apiThrottlingPolicy ?? null, status: current.lifeCycleStatus });
     }
     return json(200, { count: list.length, list });
   }
