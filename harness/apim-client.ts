@@ -116,12 +116,13 @@ export class ApimClient {
   }
 
   /** Application → subscriptions → production keys → token: a token that may invoke `apiIds`. */
-  async subscribe(appName: string, apiIds: readonly string[]): Promise<{ token: string; steps: Exchange[] }> {
+  /** An application subscribed to the APIs with a subscription policy (default Unlimited), its keys and a token. */
+  async subscribe(appName: string, apiIds: readonly string[], policy = 'Unlimited'): Promise<{ token: string; steps: Exchange[] }> {
     const app = expectStatus('create application', await this.call('POST', `${DEVPORTAL}/applications`, { name: appName, throttlingPolicy: 'Unlimited', description: 'carbon-labs', tokenType: 'JWT' }), 201);
     const applicationId = (app.body as { applicationId: string }).applicationId;
     const steps = [app];
     for (const apiId of apiIds) {
-      steps.push(expectStatus('subscribe', await this.call('POST', `${DEVPORTAL}/subscriptions`, { apiId, applicationId, throttlingPolicy: 'Unlimited' }), 201));
+      steps.push(expectStatus('subscribe', await this.call('POST', `${DEVPORTAL}/subscriptions`, { apiId, applicationId, throttlingPolicy: policy }), 201));
     }
     const keys = expectStatus('generate keys', await this.call('POST', `${DEVPORTAL}/applications/${applicationId}/generate-keys`, {
       keyType: 'PRODUCTION', keyManager: 'Resident Key Manager', grantTypesToBeSupported: ['password', 'client_credentials'], callbackUrl: '', scopes: ['default'], validityTime: '3600',

@@ -190,6 +190,11 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: 'true' }) })] },
   },
   {
+    id: 'worker-ignores-throttle-decisions', because: /worker-2 still served past the subscription's quota/, pattern: 3, check: checkById('policies-propagate'),
+    description: 'worker-2 drops the traffic managers\' throttle decisions (SIM_FAULT_IGNORE_THROTTLE_DECISIONS), as a gateway cut off from their topic: it serves an application past its subscription\'s quota',
+    options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_THROTTLE_DECISIONS: 'true' }) })] },
+  },
+  {
     id: 'worker-keeps-removed-apis', because: /still served \d+ s after its undeploy \(worker-2:/, pattern: 3, check: checkById('artifacts-propagate'),
     description: 'worker-2 drops REMOVE_API_FROM_GATEWAY events (SIM_FAULT_IGNORE_REMOVE_EVENTS): an API undeployed or deleted on the manager stays served there',
     options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_REMOVE_EVENTS: 'true' }) })] },

@@ -1,5 +1,6 @@
 import { Check, CheckContext, CheckFailure, paceOf, percentile, planOf, round } from '../check';
-import { PUBLISHER } from '../apim-client';
+import { ADMIN, invoke, PUBLISHER } from '../apim-client';
+import { pause } from '../../generator/runtime/retry';
 
 /** Block → unblock cycles: each measures both directions on every target. */
 const CYCLES = 3;
@@ -9,6 +10,13 @@ const waitMs = (bound: number) => Math.max(bound * 3, 10_000);
 const BLOCKED_CODE = '900907';
 /** What it answers a revoked token: Invalid Credentials, a 401. */
 const REVOKED_CODE = '900901';
+/** What it answers past a subscription policy's quota: 429 "Message throttled out" (SUBSCRIPTION_THROTTLE_OUT_ERROR_CODE). */
+const THROTTLED_CODE = '900804';
+/** The check's own subscription policy: this many requests an hour (windows aligned on the clock hour, as the traffic manager's). */
+const QUOTA = 10;
+const HOUR_MS = 3_600_000;
+/** A throttling run starts no closer than this to the end of the clock hour, so that its window does not roll over meanwhile. */
+const HOUR_MARGIN_MS = 20_000;
 
 export type PolicyPropagationFigures = {
   /** Block/unblock cycles done: all of them, or up to the first change a target never enforced. */
@@ -20,6 +28,12 @@ export type PolicyPropagationFigures = {
   unblockMs: Record<string, number[]>;
   /** Token revoked at the manager's `/oauth2/revoke` (its 200) → first 401 900901, ms, per target. */
   revokeMs: Record<string, number>;
+  /** The subscription policy's quota, requests an hour. */
+  quota: number;
+  /** Requests served in all (the workers in turn) until every target refused: the quota and what got through before the decision. */
+  servedBeforeThrottled: number;
+  /** The request that reached the quota (its 200) → first 429 900804, ms, per target. */
+  throttleMs: Record<string, number>;
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
@@ -36,15 +50,17 @@ export type PolicyPropagationFigures = {
  */
 export const policiesPropagate: Check<PolicyPropagationFigures> = {
   id: 'policies-propagate',
-  title: `Subscriptions blocked and unblocked, and tokens revoked, through the manager balancer are enforced by every worker (${CYCLES} block/unblock cycles, then a revocation; the manager's 200 → every worker refusing 401 ${BLOCKED_CODE}, serving again, refusing 401 ${REVOKED_CODE})`,
+  title: `Subscriptions blocked and unblocked, tokens revoked, and subscription quotas, set through the manager balancer, are enforced by every worker (${CYCLES} block/unblock cycles, then a revocation; the manager's 200 → every worker refusing 401 ${BLOCKED_CODE}, serving again, refusing 401 ${REVOKED_CODE}; a policy of ${QUOTA} requests an hour, the workers called in turn → every worker refusing 429 ${THROTTLED_CODE} once they served ${QUOTA} in all)`,
   headline: (f) => `p50 ${f.p50Ms ?? '?'} ms, p95 ${f.p95Ms ?? '?'} ms (bound ${f.boundMs ?? '?'} ms)`,
   machine: 'share',
   plan(lab) {
     const { call, propagation, timing } = paceOf(lab);
     const bound = timing.propagationBoundMs;
     // The application, its subscription, keys and token; then each cycle: two calls, two propagations.
-    return planOf({ floorMs: 0, workMs: 8 * call + propagation + (CYCLES * 2 + 1) * (call + propagation), requestTimeoutMs: timing.requestTimeoutMs,
-      why: `${CYCLES} block/unblock cycles and a revocation, propagation bound ${bound} ms`, worstMs: 8 * call + waitMs(bound) * (2 * CYCLES + 2) });
+    // Throttling: a policy, the API's policies (a GET and a PUT), an application of its own, the quota's calls and a few
+    // more, one propagation; and perhaps a wait past the end of the clock hour.
+    return planOf({ floorMs: 0, workMs: 8 * call + propagation + (CYCLES * 2 + 1) * (call + propagation) + (9 + QUOTA + 6) * call + propagation, requestTimeoutMs: timing.requestTimeoutMs,
+      why: `${CYCLES} block/unblock cycles, a revocation and a quota of ${QUOTA}, propagation bound ${bound} ms`, worstMs: 17 * call + waitMs(bound) * (2 * CYCLES + 3) + (QUOTA * 3) * call + HOUR_MARGIN_MS });
   },
   async run(ctx: CheckContext<PolicyPropagationFigures>) {
     const { lab } = ctx;
@@ -108,13 +124,65 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
       // The lab is left as found: the subscription unblocked (it and the revoked token are this check's own).
       await client.call('POST', `${PUBLISHER}/subscriptions/unblock-subscription?subscriptionId=${subscriptionId}`).catch(() => undefined);
     }
-    const all = [...Object.values(blockMs), ...Object.values(unblockMs), Object.values(revokeMs)].flat();
+
+    // A subscription policy of its own: every worker refuses the application once the workers, called
+    // in turn, served the quota in all (the traffic managers count every gateway's requests).
+    const throttleMs: Record<string, number> = {};
+    let served = 0;
+    if (!never.length) {
+      const tag = ctx.unique('q');
+      const policyName = `carbonlabs${tag}`;
+      ctx.step(`a subscription policy ${policyName} of ${QUOTA} requests an hour, an application subscribed with it`);
+      const policy = ctx.record(await client.call('POST', `${ADMIN}/throttling/policies/subscription`, {
+        policyName, displayName: policyName, description: `carbon-labs: ${QUOTA} requests an hour`, stopOnQuotaReach: true, billingPlan: 'FREE',
+        defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'hour', unitTime: 1, requestCount: QUOTA } },
+      }));
+      if (policy.status !== 201) throw new CheckFailure(`adding the subscription policy ${policyName} answered ${policy.status}`);
+      // The API offers the policy (the devportal subscribes with the API's policies only).
+      const stored = await client.call('GET', `${PUBLISHER}/apis/${api.apiId}`);
+      const offered = ctx.record(await client.call('PUT', `${PUBLISHER}/apis/${api.apiId}`, { ...(stored.body as { policies?: string[] }), policies: [...((stored.body as { policies?: string[] }).policies ?? []), policyName] }));
+      if (offered.status !== 200) throw new CheckFailure(`offering the policy on the API answered ${offered.status}`);
+      const quoted = { ...api, token: (await client.subscribe(`pol-${tag}`, [api.apiId], policyName)).token };
+      // The traffic manager's windows are clock hours: no run across the end of one.
+      const left = HOUR_MS - (Date.now() % HOUR_MS);
+      if (left < HOUR_MARGIN_MS) {
+        ctx.step(`waiting ${round(left / 1000)} s for the clock hour to end (the policy's window)`);
+        await pause(left + 1000, ctx.signal, 'the end of the clock hour');
+      }
+      ctx.step(`calling the workers in turn until each refuses the application (429 ${THROTTLED_CODE}) after ${QUOTA} requests in all`);
+      const workers = lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as const);
+      for (let i = 0; served < QUOTA && i < QUOTA * 3; i++) {
+        const [name, url] = workers[i % workers.length];
+        const e = ctx.record(await invoke(lab.http(url), quoted.context, quoted.version, quoted.token));
+        if (e.status === 200) served++;
+        else if (e.status === 429) throw new CheckFailure(`${name} refused the application (429) after ${served} of the ${QUOTA} requests its policy allows`, [name]);
+        // Not yet known to a worker (403 before the subscription reaches it): asked again.
+        else if (e.status !== 403) throw new CheckFailure(`${name} answered ${e.status} to a call within the quota`, [name]);
+      }
+      const reachedAt = performance.now();
+      if (served < QUOTA) throw new CheckFailure(`the workers served ${served} of ${QUOTA} calls within the quota`, lab.workers.map((w) => w.name));
+      const results = await Promise.all(targets.map(async ([name, url]) => {
+        const r = await ctx.untilAnswers(url, quoted, (status, code) => {
+          if (status === 200) served++;
+          return status === 429 && code === THROTTLED_CODE;
+        }, 'refuse past the quota', waitMs(bound)).then(() => performance.now() - reachedAt, (err: Error) => err.message);
+        return [name, r] as const;
+      }));
+      for (const [name, r] of results) {
+        if (typeof r === 'number') throttleMs[name] = r;
+        else never.push(`${name} still served past the subscription's quota of ${QUOTA} requests an hour ${round(waitMs(bound) / 1000)} s after it was reached (${r})`);
+      }
+    }
+    const all = [...Object.values(blockMs), ...Object.values(unblockMs), Object.values(revokeMs), Object.values(throttleMs)].flat();
     const rounded = (m: Record<string, number[]>) => Object.fromEntries(Object.entries(m).map(([n, v]) => [n, v.map((x) => round(x))]));
     ctx.figures.cycles = cycles;
     ctx.figures.boundMs = bound;
     ctx.figures.blockMs = rounded(blockMs);
     ctx.figures.unblockMs = rounded(unblockMs);
     ctx.figures.revokeMs = Object.fromEntries(Object.entries(revokeMs).map(([n, v]) => [n, round(v)]));
+    ctx.figures.quota = QUOTA;
+    ctx.figures.servedBeforeThrottled = served;
+    ctx.figures.throttleMs = Object.fromEntries(Object.entries(throttleMs).map(([n, v]) => [n, round(v)]));
     ctx.figures.p50Ms = round(percentile(all, 50));
     ctx.figures.p95Ms = round(percentile(all, 95));
     ctx.figures.maxMs = round(Math.max(...all, 0));
@@ -122,6 +190,7 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
     const slow = [
       ...Object.entries(blockMs).map(([n, v]) => [`${n} (block)`, v] as const), ...Object.entries(unblockMs).map(([n, v]) => [`${n} (unblock)`, v] as const),
       ...Object.entries(revokeMs).map(([n, v]) => [`${n} (revocation)`, [v]] as const),
+      ...Object.entries(throttleMs).map(([n, v]) => [`${n} (quota)`, [v]] as const),
     ].flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
     if (slow.length) throw new CheckFailure(`subscription and token changes slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
   },

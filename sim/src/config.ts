@@ -81,6 +81,12 @@ export interface NodeConfig {
   readonly eventDuplicateUrls: readonly { host: string; port: number }[];
   /** `[[apim.event_hub.publish.url_group]] urls`: the receivers a control plane publishes events to. */
   readonly eventPublishUrls: readonly { host: string; port: number }[];
+  /**
+   * `[[apim.throttling.url_group]] traffic_manager_urls`: the traffic managers a gateway publishes
+   * its request events to, one per group (each group gets every event; `loadbalance` spreads them
+   * within a group, whose first URL the stand-in uses).
+   */
+  readonly throttleReceivers: readonly { host: string; port: number }[];
   readonly gatewayLabels: readonly string[];
   readonly gatewayEnvironments: readonly GatewayEnvironment[];
   /**
@@ -119,6 +125,8 @@ export interface GatewayEnvironment {
  *   blocked, unblocked): it keeps what it pulled, as a gateway cut off from the notifications would.
  * - SIM_FAULT_IGNORE_REVOCATION_EVENTS=true: a gateway drops token revocation events.
  * - SIM_FAULT_IGNORE_REMOVE_EVENTS=true: a gateway drops REMOVE_API_FROM_GATEWAY (undeploys, deletes).
+ * - SIM_FAULT_IGNORE_THROTTLE_DECISIONS=true: a gateway drops the traffic managers' throttle
+ *   decisions (as one cut off from their topic): it never refuses a request past a quota.
  * - SIM_FAULT_KEEP_DEFAULT_VERSION=true: a gateway keeps the first default version it served on an
  *   unversioned context when a newer version becomes the default.
  * - SIM_FAULT_MEMORY_BALLAST_MB=<MB>: the node holds this much extra memory.
@@ -130,6 +138,7 @@ export interface Faults {
   readonly ignoreRevocationEvents: boolean;
   readonly ignoreRemoveEvents: boolean;
   readonly keepDefaultVersion: boolean;
+  readonly ignoreThrottleDecisions: boolean;
   readonly stateInMemory: boolean;
   readonly ackBeforeCommit: boolean;
   readonly propagationDelayMs: number;
@@ -145,6 +154,7 @@ export function readFaults(env: NodeJS.ProcessEnv): Faults {
     ignoreRevocationEvents: on('SIM_FAULT_IGNORE_REVOCATION_EVENTS'),
     ignoreRemoveEvents: on('SIM_FAULT_IGNORE_REMOVE_EVENTS'),
     keepDefaultVersion: on('SIM_FAULT_KEEP_DEFAULT_VERSION'),
+    ignoreThrottleDecisions: on('SIM_FAULT_IGNORE_THROTTLE_DECISIONS'),
     stateInMemory: on('SIM_FAULT_STATE_IN_MEMORY'),
     ackBeforeCommit: on('SIM_FAULT_ACK_BEFORE_COMMIT'),
     propagationDelayMs: Number(env.SIM_FAULT_PROPAGATION_DELAY_MS ?? 0) || 0,
@@ -342,6 +352,7 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
     throttleDecisionEndpoints: ((throttling.throttle_decision_endpoints ?? []) as string[]).map(endpoint),
     eventDuplicateUrls: ((eventHub.event_duplicate_url ?? []) as string[]).map(endpoint),
     eventPublishUrls: ((table(eventHub, 'publish').url_group ?? []) as Table[]).flatMap((g) => ((g.urls ?? []) as string[]).map(endpoint)),
+    throttleReceivers: ((throttling.url_group ?? []) as Table[]).flatMap((g) => ((g.traffic_manager_urls ?? []) as string[]).slice(0, 1).map(endpoint)),
     gatewayLabels: (table(table(apim, 'sync_runtime_artifacts'), 'gateway').gateway_labels ?? ['Default']) as string[],
     gatewayEnvironments: environments(apim),
     workerNode: workerNodeFrom(t, argv),

@@ -8,7 +8,8 @@ import { lookup } from './resolve';
  * same paths (see EventHub).
  */
 export interface HubEvent {
-  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'API_UPDATE' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE' | 'TOKEN_REVOCATION';
+  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'API_UPDATE' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE' | 'TOKEN_REVOCATION'
+    | 'THROTTLE_REQUEST' | 'THROTTLE_DECISION';
   readonly eventId: string;
   /** The API (empty for an application's own events). */
   readonly apiId: string;
@@ -19,11 +20,19 @@ export interface HubEvent {
   /** TOKEN_REVOCATION: the revoked token's `jti`, and when it expires (epoch seconds). */
   readonly jti?: string;
   readonly expiry?: number;
+  /** SUBSCRIPTIONS_*: the subscription's throttling policy (its tier). */
+  readonly policy?: string;
+  /** THROTTLE_REQUEST (gateway → traffic manager): a request let through, its key and subscription tier. */
+  readonly throttleKey?: string;
+  readonly tier?: string;
+  /** THROTTLE_DECISION (traffic manager → gateways, the `throttleData` topic): throttled or not, until when (epoch ms). */
+  readonly isThrottled?: boolean;
+  readonly expiresAt?: number;
   readonly labels: readonly string[];
   readonly origin: string;
 }
 
-type Message = { type: 'subscribe'; node: string; role: string } | { type: 'publish'; event: HubEvent } | { type: 'event'; event: HubEvent };
+type Message = { type: 'subscribe'; node: string; role: string } | { type: 'publish'; event: HubEvent } | { type: 'event'; event: HubEvent } | { type: 'throttle'; event: HubEvent };
 
 function lines(socket: Socket, onMessage: (m: Message) => void): void {
   let buffer = '';
@@ -52,6 +61,8 @@ const write = (socket: Socket, m: Message) => socket.write(`${JSON.stringify(m)}
 export class EventHub {
   private readonly subscribers = new Set<Socket>();
   private readonly servers: Server[] = [];
+  /** The traffic manager's counting of gateways' request events (the throttle stream on the receiver). */
+  onThrottleRequest?: (event: HubEvent) => void;
 
   constructor(private readonly node: string, private readonly publishTo: readonly { host: string; port: number }[]) {}
 
@@ -73,6 +84,8 @@ export class EventHub {
           this.broadcast(m.event);
           socket.end();
         }
+        // A gateway's stream of request events stays open.
+        if (m.type === 'throttle') this.onThrottleRequest?.(m.event);
       });
     });
     for (const [server, port] of [[broker, brokerPort], [receiver, receiverPort]] as const) {
@@ -90,6 +103,11 @@ export class EventHub {
       socket.on('timeout', () => socket.destroy(new Error('no answer in 2 s')));
       socket.on('connect', () => { write(socket, { type: 'publish', event: { ...event, origin: this.node } }); });
     }
+  }
+
+  /** A throttle decision of this node's traffic manager, to the gateways on its broker. */
+  decide(event: HubEvent): void {
+    this.broadcast({ ...event, origin: this.node });
   }
 
   private broadcast(event: HubEvent): void {

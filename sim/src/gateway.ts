@@ -12,6 +12,7 @@ import { authFailure, KeyManagerHolder } from './key-managers';
 import { RUNTIME_ERROR, send } from './outbound';
 import type { TrustStore } from './trust';
 import { lookup } from './resolve';
+import { subscriptionThrottleKey, ThrottleDecisions, throttledOut, ThrottleStream } from './throttling';
 
 interface Artifact {
   readonly apiId: string;
@@ -28,7 +29,7 @@ interface Artifact {
   readonly policy?: string | null;
   readonly status?: string;
   /** Applications subscribed when the artifact was pulled, with their subscriptions' states. */
-  readonly subscribers?: readonly { readonly applicationId: string; readonly status: string }[];
+  readonly subscribers?: readonly { readonly applicationId: string; readonly status: string; readonly policy?: string }[];
   /** The published default version of its API: also served on the context without a version. */
   readonly isDefaultVersion?: boolean;
 }
@@ -59,7 +60,10 @@ export class Gateway {
    * Subscriptions by `${applicationId}/${apiId}`, with their state (SUB_STATUS), kept in memory
    * like the product's subscription data store and changed by SUBSCRIPTIONS_* and APPLICATION_DELETE events.
    */
-  private readonly subscriptions = new Map<string, string>();
+  private readonly subscriptions = new Map<string, { status: string; policy: string }>();
+  /** The throttle decisions heard from the traffic managers, and the streams of request events to them. */
+  private readonly decisions = new ThrottleDecisions();
+  private readonly throttleStreams: ThrottleStream[];
   /** Revoked tokens by `jti`, with their expiry (epoch ms): pulled at startup, then one per TOKEN_REVOCATION event. */
   private readonly revoked = new Map<string, number>();
   private readonly keyManagers: KeyManagerHolder;
@@ -67,6 +71,8 @@ export class Gateway {
 
   constructor(private readonly config: NodeConfig, private readonly trust: TrustStore) {
     this.keyManagers = new KeyManagerHolder(trust);
+    this.throttleStreams = config.throttleReceivers.map((r) => new ThrottleStream(config.nodeName, r));
+    if (!this.throttleStreams.length) log('WARN', 'ThrottleDataPublisher', 'no [[apim.throttling.url_group]] traffic_manager_urls: requests are counted by no traffic manager');
   }
 
   /** A GET of the control planes' internal data API, with the super admin's Basic credentials and the tenant. */
@@ -108,7 +114,7 @@ export class Gateway {
       for (const a of list as Artifact[]) {
         this.artifacts.set(a.apiId, a);
         this.noteDefault(a);
-        for (const sub of a.subscribers ?? []) this.subscriptions.set(`${sub.applicationId}/${a.apiId}`, sub.status);
+        for (const sub of a.subscribers ?? []) this.subscriptions.set(`${sub.applicationId}/${a.apiId}`, { status: sub.status, policy: sub.policy ?? 'Unlimited' });
         log('INFO', 'InMemoryAPIDeployer', `Deployed API ${a.name}:${a.version} (${a.context}/${a.version}) revision ${a.revisionId}`);
       }
     }
@@ -169,6 +175,11 @@ export class Gateway {
   }
 
   async onEvent(event: HubEvent): Promise<void> {
+    if (event.type === 'THROTTLE_DECISION') {
+      if (this.config.faults.ignoreThrottleDecisions) return;
+      this.decisions.hear(event);
+      return;
+    }
     if (event.type === 'TOKEN_REVOCATION') {
       if (this.config.faults.ignoreRevocationEvents) {
         log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_REVOCATION_EVENTS: dropping the revocation of ${event.jti}`);
@@ -182,7 +193,7 @@ export class Gateway {
         log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: dropping ${event.type} for ${event.applicationId}/${event.apiId}`);
         return;
       }
-      if (event.applicationId) this.subscriptions.set(`${event.applicationId}/${event.apiId}`, event.status ?? 'UNBLOCKED');
+      if (event.applicationId) this.subscriptions.set(`${event.applicationId}/${event.apiId}`, { status: event.status ?? 'UNBLOCKED', policy: event.policy ?? 'Unlimited' });
       return;
     }
     if (event.type === 'APPLICATION_DELETE') {
@@ -269,19 +280,21 @@ export class Gateway {
     if (!a) return { status: 404, contentType: 'application/json', body: '' };
     const { version: _unset, ...meta } = this.metaData(a);
     const subscripitons = [...this.subscriptions].filter(([key]) => key.endsWith(`/${apiId}`))
-      .map(([key, status]) => ({ status, application: { uuid: key.slice(0, key.indexOf('/')) } }));
+      .map(([key, sub]) => ({ subscriptionPolicy: sub.policy, status: sub.status, application: { uuid: key.slice(0, key.indexOf('/')) } }));
     const urlMappings = a.operations.map((o) => ({ httpMethod: (o.verb ?? 'GET').toUpperCase(), urlPattern: o.target ?? '/*', authScheme: 'Any', scopes: [] }));
     // WSO2's own spelling of the field.
     return json(200, { ...meta, urlMappings, subscripitons });
   }
 
   /** A subscription's state: local data first (events, pulls); the control plane only for a pair never heard of. */
-  private async subscription(appId: string, apiId: string): Promise<string | undefined> {
+  private async subscription(appId: string, apiId: string): Promise<{ status: string; policy: string } | undefined> {
     const key = `${appId}/${apiId}`;
     if (this.subscriptions.has(key)) return this.subscriptions.get(key);
-    const { list } = await this.internal<{ list: { status: string }[] }>(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`).catch(() => ({ list: [] }));
-    if (list.length) this.subscriptions.set(key, list[0].status);
-    return list[0]?.status;
+    const { list } = await this.internal<{ list: { status: string; throttlingPolicy?: string }[] }>(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`).catch(() => ({ list: [] }));
+    if (!list.length) return undefined;
+    const found = { status: list[0].status, policy: list[0].throttlingPolicy ?? 'Unlimited' };
+    this.subscriptions.set(key, found);
+    return found;
   }
 
   /**
@@ -306,13 +319,20 @@ export class Gateway {
     if ('status' in claims) return claims;
     // A revoked token: 401 900901, "Invalid JWT token" (carbon-apimgt 9.29.120 JWTValidator, before its token cache).
     if (this.revoked.has(claims.jti)) return authFailure('revoked');
-    const status = claims.application ? await this.subscription(claims.application.uuid, artifact.apiId) : undefined;
-    if (!status) {
+    const subscription = claims.application ? await this.subscription(claims.application.uuid, artifact.apiId) : undefined;
+    const status = subscription?.status;
+    if (!subscription || !status) {
       return json(403, { code: '900908', message: 'Resource forbidden', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' });
     }
     // carbon-apimgt 9.29.120 SubscriptionValidationUtils: a sandbox key still passes PROD_ONLY_BLOCKED.
     if (status === 'BLOCKED' || (status === 'PROD_ONLY_BLOCKED' && claims.keytype !== 'SANDBOX')) return authFailure('blocked');
     if (status === 'ON_HOLD' || status === 'REJECTED') return authFailure('inactive');
+    // Subscription throttling: refused while the traffic managers' decision holds; else the request
+    // is let through and published to them (ThrottleHandler: only requests not throttled are).
+    const throttleKey = subscriptionThrottleKey(claims.application!.uuid, artifact.context, artifact.version, subscription.policy);
+    const until = this.decisions.until(throttleKey);
+    if (until !== undefined) return throttledOut(until);
+    for (const stream of this.throttleStreams) stream.publish({ type: 'THROTTLE_REQUEST', eventId: '', apiId: artifact.apiId, throttleKey, tier: subscription.policy, labels: [], origin: this.config.nodeName });
     if (!artifact.endpointConfig?.production_endpoints?.url) return RUNTIME_ERROR(500, '101503', 'Runtime Error', 'No production endpoint configured');
     return { artifact, resource };
   }

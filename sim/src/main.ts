@@ -19,6 +19,8 @@ import { TrustStore } from './trust';
 import { UserStore } from './users';
 import { withPortals } from './portals';
 import { withAdminServices } from './admin-services';
+import { ThrottlePolicyRepository } from './control-plane/repositories';
+import { subscriptionPolicies, ThrottleCounter } from './throttling';
 
 const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, webSocket: 9099, webSocketSecure: 8099, eventHub: 5672, eventReceiver: 9611 };
 /** Memory a seeded fault keeps alive for the life of the process. */
@@ -62,18 +64,26 @@ const urls = (endpoints: readonly { host: string; port: number }[]) => endpoints
 /**
  * A Traffic Manager (the 4.5+ `wso2am-tm` distribution): its broker (5672), where gateways take
  * throttle decisions, and its receiver (9611), where they publish throttle events; it hears the
- * control planes' events on `event_listening_endpoints`. No throttling policy or decision is
- * modelled, and it has no REST API or portal (404).
+ * control planes' events on `event_listening_endpoints`. It counts the gateways' request events
+ * against subscription policies and publishes throttle decisions; it has no REST API or portal (404).
  */
+/** The traffic manager in a node (4.3's control plane, 4.5+'s own distribution): counts gateways' request events, decides on its broker. */
+function countThrottleRequests(hub: EventHub, apimDb: Pool): void {
+  const policies = new ThrottlePolicyRepository(apimDb);
+  const counter = new ThrottleCounter(subscriptionPolicies((name) => policies.byName('subscription', name)), (decision) => hub.decide(decision));
+  hub.onThrottleRequest = (event) => { counter.count(event).catch((err: Error) => log('ERROR', 'ThrottleDataReceiver', `could not count a request event: ${err.message}`)); };
+}
+
 async function trafficManager(config: NodeConfig, home: string, sharedDb: Pool, users: UserStore, tls: { key: string; cert: string }): Promise<void> {
-  await openApimDb(config, sharedDb, home);
+  const apimDb = await openApimDb(config, sharedDb, home);
   const hub = new EventHub(config.nodeName, []);
+  countThrottleRequests(hub, apimDb);
   await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
   const handler = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, users }, async () => NOT_DEPLOYED));
   await listen(handler, PORTS.https, tls);
   await listen(handler, PORTS.http);
   subscribeWithFailover(config.nodeName, config.eventListeningEndpoints, () => undefined, { role: 'traffic-manager', source: 'event_listening_endpoints' });
-  log('INFO', 'StartupFinalizerServiceComponent', `Server ready: traffic manager, throttle decision broker on ${PORTS.eventHub}, throttle event receiver on ${PORTS.eventReceiver} (no throttling policies modelled); control plane events from ${urls(config.eventListeningEndpoints)}`);
+  log('INFO', 'StartupFinalizerServiceComponent', `Server ready: traffic manager, throttle decision broker on ${PORTS.eventHub}, throttle event receiver on ${PORTS.eventReceiver} (subscription policies counted); control plane events from ${urls(config.eventListeningEndpoints)}`);
 }
 
 async function main(): Promise<void> {
@@ -121,6 +131,7 @@ async function main(): Promise<void> {
     const tokens = new TokenIssuer(createPrivateKey(tls.key), new X509Certificate(tls.cert), `${config.publicOrigin}/oauth2/token`);
     const specs = join(home, 'repository', 'resources', 'api-definitions', 'openapi');
     const hub = new EventHub(config.nodeName, config.eventPublishUrls);
+    countThrottleRequests(hub, apimDb);
     await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
     const handler = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, users }, withPortals(config, controlPlane({
       config, apimDb, users, trust, hub, tokens,
@@ -148,9 +159,9 @@ async function main(): Promise<void> {
   const onEvent = (e: HubEvent) => void gateway.onEvent(e);
   if (config.eventListeningEndpoints.length) {
     // The 4.5 layout: events from the control planes' brokers, throttle decisions from the
-    // traffic managers' (a connection of its own; no decision is modelled, so it hears nothing).
+    // traffic managers' (a connection of its own, which carries only those).
     subscribeWithFailover(config.nodeName, config.eventListeningEndpoints, onEvent, { source: 'event_listening_endpoints' });
-    subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, () => undefined, { broker: 'traffic manager', heard: 'throttle decision' });
+    subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, (e) => { if (e.type === 'THROTTLE_DECISION') onEvent(e); }, { broker: 'traffic manager', heard: 'throttle decision' });
   } else {
     // The 4.3 layout: the control planes' brokers are the throttle decision endpoints.
     subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, onEvent);

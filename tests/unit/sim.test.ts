@@ -19,6 +19,8 @@ import type { Req } from '../../sim/src/http';
 import { tempDir } from '../support/labs';
 import { retryUntil } from '../../generator/runtime/retry';
 import { describeWithTool } from '../support/tools';
+import { subscriptionThrottleKey, ThrottleCounter, ThrottleDecisions, throttledOut } from '../../sim/src/throttling';
+import type { HubEvent } from '../../sim/src/eventhub';
 
 /** The pure parts of the stand-in: what it reads from a lab's files, routes, tokens, redirects. */
 const lab = buildLab(2, { product: sim });
@@ -75,7 +77,7 @@ describe('what the stand-in reads from a generated deployment.toml', () => {
   });
 
   test('seeded faults are off unless set', () => {
-    expect(readFaults({})).toEqual({ workerAcceptsWrites: false, ignoreDeployEvents: false, ignoreSubscriptionEvents: false, ignoreRevocationEvents: false, ignoreRemoveEvents: false, keepDefaultVersion: false, stateInMemory: false, ackBeforeCommit: false, propagationDelayMs: 0, memoryBallastMb: 0 });
+    expect(readFaults({})).toEqual({ workerAcceptsWrites: false, ignoreDeployEvents: false, ignoreSubscriptionEvents: false, ignoreRevocationEvents: false, ignoreRemoveEvents: false, keepDefaultVersion: false, ignoreThrottleDecisions: false, stateInMemory: false, ackBeforeCommit: false, propagationDelayMs: 0, memoryBallastMb: 0 });
     expect(readFaults({ SIM_FAULT_WORKER_ACCEPTS_WRITES: 'yes', SIM_FAULT_PROPAGATION_DELAY_MS: '3500', SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: 'true' })).toMatchObject({ workerAcceptsWrites: true, ignoreSubscriptionEvents: true, propagationDelayMs: 3500 });
   });
 });
@@ -444,5 +446,44 @@ describe('the control plane\'s REST views', () => {
   test('lists carry their count and one page; a missing resource is the product\'s 404', () => {
     expect(paginated(['x', 'y'])).toEqual({ count: 2, list: ['x', 'y'], pagination: { offset: 0, limit: 25, total: 2, next: '', previous: '' } });
     expect(notFound('API', 'a9')).toEqual({ status: 404, body: { code: 404, message: 'Not Found', description: "Requested API with Id 'a9' not found", moreInfo: '', error: [] } });
+  });
+});
+
+describe('subscription throttling as the traffic manager and the gateways do it (sim/src/throttling.ts)', () => {
+  const policy = { requestCount: 3, windowMs: 3_600_000, stopOnQuotaReach: true };
+  const request = (tier = 'Q3') => ({ type: 'THROTTLE_REQUEST' as const, eventId: '', apiId: 'a', throttleKey: subscriptionThrottleKey('app', '/ctx', '1.0.0', tier), tier, labels: [], origin: 'worker-1' });
+
+  test('the key is appId:context/version:version:tier', () => {
+    expect(subscriptionThrottleKey('app-1', '/pizza', '1.0.0', 'Gold')).toBe('app-1:/pizza/1.0.0:1.0.0:Gold');
+  });
+  test('the request that reaches the quota decides (count >= quota), expiring at the end of the clock-aligned window', async () => {
+    const decided: HubEvent[] = [];
+    const counter = new ThrottleCounter(async () => policy, (d) => decided.push(d));
+    const t = Date.UTC(2026, 11, 6, 13, 40, 0);
+    await counter.count(request(), t);
+    await counter.count(request(), t + 1000);
+    expect(decided).toEqual([]);
+    await counter.count(request(), t + 2000);
+    expect(decided).toEqual([expect.objectContaining({ type: 'THROTTLE_DECISION', throttleKey: request().throttleKey, isThrottled: true, expiresAt: Date.UTC(2026, 11, 6, 14, 0, 0) })]);
+    // A new window counts from zero.
+    await counter.count(request(), Date.UTC(2026, 11, 6, 14, 0, 1));
+    expect(decided).toHaveLength(1);
+  });
+  test('a policy that lets requests through past its quota, or an unknown one, decides nothing', async () => {
+    const decided: HubEvent[] = [];
+    const counter = new ThrottleCounter(async (tier) => (tier === 'Billed' ? { ...policy, stopOnQuotaReach: false } : undefined), (d) => decided.push(d));
+    for (let i = 0; i < 5; i++) { await counter.count(request('Billed')); await counter.count(request('Nope')); }
+    expect(decided).toEqual([]);
+  });
+  test('a gateway refuses a throttled key until its expiry, with the product\'s 429 body and Retry-After', () => {
+    const decisions = new ThrottleDecisions();
+    const expiry = Date.UTC(2026, 11, 6, 14, 0, 0);
+    decisions.hear({ type: 'THROTTLE_DECISION', eventId: '', apiId: 'a', throttleKey: 'k', isThrottled: true, expiresAt: expiry, labels: [], origin: '' });
+    expect(decisions.until('k', expiry - 1)).toBe(expiry);
+    expect(decisions.until('k', expiry + 1)).toBeUndefined();
+    expect(throttledOut(expiry)).toEqual({
+      status: 429, headers: { 'retry-after': 'Sun, 06 Dec 2026 14:00:00 GMT' },
+      body: { code: '900804', message: 'Message throttled out', description: 'You have exceeded your quota .You can access API after 2026-Dec-06 14:00:00+0000 UTC', nextAccessTime: '2026-Dec-06 14:00:00+0000 UTC' },
+    });
   });
 });

@@ -94,7 +94,7 @@ export function devportalOperations(deps: DevportalDeps): Operations {
         id, apiId: api.id, applicationId: String(app.UUID), throttlingPolicy: input.throttlingPolicy, status: 'UNBLOCKED',
       });
       if (!inserted) return restError(409, 'Conflict', `Subscription already exists for API ${api.name} and application ${app.NAME}`);
-      hub.publish({ type: 'SUBSCRIPTIONS_CREATE', eventId: randomUUID(), apiId: api.id, applicationId: String(app.UUID), status: 'UNBLOCKED', labels: [], origin: nodeName });
+      hub.publish({ type: 'SUBSCRIPTIONS_CREATE', eventId: randomUUID(), apiId: api.id, applicationId: String(app.UUID), status: 'UNBLOCKED', policy: String(input.throttlingPolicy ?? 'Unlimited'), labels: [], origin: nodeName });
       const row = await subscriptions.get(id);
       return { status: 201, body: subscriptionOf(row!), headers: { location: `/api/am/devportal/v3/subscriptions/${id}` } };
     },

@@ -71,7 +71,7 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     if (!sub) return notFound('Subscription', subscriptionId);
     await subscriptions.setStatus(subscriptionId, status);
     log('INFO', 'APIProvider', `Subscription ${subscriptionId} is now ${status}`);
-    hub.publish({ type: 'SUBSCRIPTIONS_UPDATE', eventId: randomUUID(), apiId: String(sub.API_UUID), applicationId: String(sub.APPLICATION_UUID), status, labels: [], origin: nodeName });
+    hub.publish({ type: 'SUBSCRIPTIONS_UPDATE', eventId: randomUUID(), apiId: String(sub.API_UUID), applicationId: String(sub.APPLICATION_UUID), status, policy: String(sub.TIER_ID ?? 'Unlimited'), labels: [], origin: nodeName });
     // The product answers with the subscription (the OpenAPI file describes no body).
     return json(200, subscriptionOf((await subscriptions.get(subscriptionId))!));
   }

@@ -107,9 +107,9 @@ export class SubscriptionRepository {
   }
 
   /** The applications subscribed to an API, each with its subscription's state (SUB_STATUS). */
-  async subscribers(apiId: string): Promise<{ applicationId: string; status: string }[]> {
-    return (await rows(this.pool, 'SELECT APPLICATION_UUID, SUB_STATUS FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [apiId]))
-      .map((s) => ({ applicationId: String(s.APPLICATION_UUID), status: String(s.SUB_STATUS) }));
+  async subscribers(apiId: string): Promise<{ applicationId: string; status: string; policy: string }[]> {
+    return (await rows(this.pool, 'SELECT APPLICATION_UUID, SUB_STATUS, TIER_ID FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [apiId]))
+      .map((s) => ({ applicationId: String(s.APPLICATION_UUID), status: String(s.SUB_STATUS), policy: String(s.TIER_ID ?? 'Unlimited') }));
   }
 
   async deleteForApi(apiId: string): Promise<void> {
