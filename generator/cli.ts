@@ -214,13 +214,17 @@ function labCommand(program: Command, name: string, description: string): Comman
   return labOptions(program.command(name).description(description));
 }
 
-export function cli(): Command {
+/** The CLI; `asked`: the command the user named, for the hint of commander's own errors. */
+export function cli(asked?: string): Command {
   const program = new Command('carbon-labs')
     .description('Docker Compose labs and a conformance harness for WSO2 API Manager worker/manager clusters')
     .version(VERSION, '--version', 'print the carbon-labs version')
     .showSuggestionAfterError()
     .allowExcessArguments(false)
-    .exitOverride();
+    .exitOverride()
+    // Commander's own errors in the project's one-line style, with where to look (kind and compose
+    // answer a bad flag with the command's usage; one line and the way to it is the house rule).
+    .configureOutput({ outputError: (text, write) => write(`${commanderLine(text, asked)}\n`) });
 
   labCommand(program, 'generate', 'write the lab folder, nothing else (both targets: docker-compose.yml and swarm/)')
     .option('--force', 'overwrite generated files you edited')
@@ -415,13 +419,27 @@ export function cli(): Command {
   return program;
 }
 
+/** `error: unknown option '--prodct'\n(Did you mean --product?)` as `carbon-labs: unknown option '--prodct' (did you mean --product?). Try: carbon-labs --help`. */
+export function commanderLine(text: string, command?: string): string {
+  const [first, ...rest] = text.trim().replace(/^error: /, '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const suggestion = rest.find((l) => /^\(Did you mean/.test(l));
+  return `carbon-labs: ${first}${suggestion ? ` (${suggestion.slice(1, -1).replace(/^Did/, 'did')})` : ''}. Try: carbon-labs ${command ? `${command} ` : ''}--help`;
+}
+
 /**
  * Exit codes: 0 ok; 1 checks failed (conformance) or a lab that is not healthy (status);
  * 2 a usage or environment error. Every user error is one line on stderr, never a stack trace.
  */
 export async function main(argv: readonly string[]): Promise<number> {
   try {
-    await cli().parseAsync(argv as string[], { from: 'user' });
+    // No command at all: the help, on stdout, as kind and docker compose answer it.
+    if (!argv.length) {
+      process.stdout.write(cli().helpInformation());
+      return 0;
+    }
+    const names = cli().commands.map((c) => c.name());
+    const asked = argv.find((a) => names.includes(a));
+    await cli(asked).parseAsync(argv as string[], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {

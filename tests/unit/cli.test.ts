@@ -30,6 +30,20 @@ describe('carbon-labs CLI', () => {
     expect(readdirSync(join(cwd, 'labs/sim/pattern-3'))).toEqual(expect.arrayContaining(['docker-compose.yml', 'nginx', 'nodes', '.env']));
   });
 
+  test.each([
+    [['generate', '--prodct', 'sim'], "carbon-labs: unknown option '--prodct' (did you mean --product?). Try: carbon-labs generate --help"],
+    [['exec', '--pattern', '1'], "carbon-labs: missing required argument 'service'. Try: carbon-labs exec --help"],
+    [['generat'], "carbon-labs: unknown command 'generat' (did you mean generate?). Try: carbon-labs --help"],
+  ])('commander\'s own error for %j is one line in the house style, naming where to look', (args, line) => {
+    const r = cli(args, tempDir());
+    expect([r.code, r.stderr]).toEqual([2, `${line}\n`]);
+  });
+
+  test('no command at all prints the help on stdout and exits 0 (as kind and docker compose do)', () => {
+    const r = cli([], tempDir());
+    expect([r.code, r.stderr, r.stdout.split('\n')[0]]).toEqual([0, '', 'Usage: carbon-labs [options] [command]']);
+  });
+
   test('logs refuses a --tail that is no number of lines, and a service the lab does not have (naming its services), before it asks Docker', () => {
     const cwd = tempDir();
     expect(cli(['generate', '--pattern', '1', '--product', 'sim'], cwd).code).toBe(0);
@@ -73,7 +87,7 @@ describe('carbon-labs CLI', () => {
     [['generate', '--pattern', '7'], 'PATTERN must be 1, 2 or 3 (got "7"). Try: make lab PATTERN=3'],
     [['generate', '--pattern', 'x'], 'PATTERN must be 1, 2 or 3 (got "x")'],
     [['generate', '--pattern', '3', '--product', 'apim-9'], 'PRODUCT must be one of apim-4.3.0, sim, apim-4.5.0, sim-apim-4.5.0, apim-4.7.0, sim-apim-4.7.0 (got "apim-9"). Try: make lab PATTERN=3 PRODUCT=sim'],
-    [['generate', '--pattern', '3', '--colour', 'red'], "error: unknown option '--colour'"],
+    [['generate', '--pattern', '3', '--colour', 'red'], "carbon-labs: unknown option '--colour'. Try: carbon-labs generate --help"],
     [['up', '--pattern', '0', '--product', 'sim'], 'PATTERN must be 1, 2 or 3 (got "0")'],
     [['up', '--pattern', '3', '--product', 'sim', '--target', 'k8s'], '--target must be compose or swarm, not "k8s". Try: make lab PATTERN=3 TARGET=swarm'],
     [['generate', '--pattern', '3', '--product', 'sim', '--target', 'kubernetes'], '--target must be compose or swarm, not "kubernetes"'],
