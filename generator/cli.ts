@@ -6,14 +6,14 @@ import { join, resolve } from 'path';
 import { PROJECT_ROOT } from './paths';
 import { ChecksFailed, LabError } from './errors';
 import type { LabScale, LabSpec } from './model/lab';
-import { cliLabArgs, makeArgs, managers, NAMED_SLOTS, PATTERN_IDS, scaleArgs, workers } from './model/lab';
+import { cliLabArgs, makeArgs, managers, NAMED_SLOTS, ONE_SHOT_SERVICES, PATTERN_IDS, scaleArgs, workers } from './model/lab';
 import type { PatternProps } from './patterns';
 import { buildLab, labInDir, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
 import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
 import { productImages } from './products/product';
 import { BOOT_SECONDS, paceFromName, parsePace, withPace } from './products/pace';
 import { ensureImages } from './runtime/images';
-import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProject, labContainers, labDirOf, labProjects, labRunning, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
+import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProject, labContainers, labDirOf, labProjects, labRunning, labEndpoints, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
 import { run, runAttached } from './runtime/exec';
 import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/writer';
@@ -157,6 +157,15 @@ function attachedDocker(args: readonly string[], timeoutMs: number | undefined):
 const compose = (dir: string, args: readonly string[], timeoutMs: number | undefined) =>
   attachedDocker(['compose', '--project-directory', dir, '-f', join(dir, 'docker-compose.yml'), ...args], timeoutMs);
 
+/** The version of the shape of `list --json` and `status --json` (raised when a field changes meaning or goes). */
+const JSON_SCHEMA_VERSION = 1;
+
+/** Rows as aligned columns (each as wide as its widest cell), the first row the header. */
+export function table(rows: readonly (readonly string[])[], indent = ''): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((r) => `${indent}${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')}`.trimEnd()).join('\n');
+}
+
 /** `status` and `list` answer within seconds: a container the engine cannot inspect in time is "engine busy". */
 const STATUS_MS = 5_000;
 
@@ -299,11 +308,15 @@ export function cli(asked?: string): Command {
       const ok = healthy(states);
       const urls = ok && existsSync(join(dir, '.env')) ? labUrls(lab, dir, await stackExists(lab.project, STATUS_MS) ? 'swarm' : 'compose') : [];
       if (o.json) {
-        print(JSON.stringify({ project: lab.project, pattern: lab.pattern, product: lab.product.id, dir, healthy: ok, services: states.map(({ id: _, ...s }) => s), urls: urls.map((u) => u.trim()) }, null, 2));
+        const endpoints = ok && existsSync(join(dir, '.env')) ? labEndpoints(lab, dir, await stackExists(lab.project, STATUS_MS) ? 'swarm' : 'compose') : [];
+        print(JSON.stringify({
+          schemaVersion: JSON_SCHEMA_VERSION, project: lab.project, pattern: lab.pattern, product: lab.product.id, dir, healthy: ok,
+          services: states.map(({ id: _, ...s }) => s), endpoints,
+        }, null, 2));
       } else if (!states.length) {
         log(`${lab.project} is not running. Start it: make lab ${makeArgs(lab)}`);
       } else {
-        for (const s of states) print(`  ${s.service.padEnd(11)} ${s.state}${s.health ? ` (${s.health})` : ''}${s.exitCode !== undefined ? ` exit ${s.exitCode}` : ''}`);
+        print(table([['SERVICE', 'STATE', 'HEALTH', 'EXIT'], ...states.map((s) => [s.service, s.state, s.health ?? '-', s.exitCode === undefined ? '-' : String(s.exitCode)])], '  '));
         for (const line of urls) print(line);
       }
       if (!ok) throw new ChecksFailed(`${lab.project} is ${states.length ? 'not healthy' : 'not running'}`);
@@ -319,17 +332,20 @@ export function cli(asked?: string): Command {
         const identity = (() => { try { return readLabIdentity(dir); } catch { return undefined; } })();
         const states = await labContainers(project, STATUS_MS);
         const env = (() => { try { return readLabEnv(dir); } catch { return {} as Record<string, string>; } })();
+        // The services that keep running (the one-shots' exits are their success, not a node down).
+        const nodes = states.filter((c) => !(ONE_SHOT_SERVICES as readonly string[]).includes(c.service));
         labs.push({
           project, pattern: identity?.pattern ?? null, product: identity?.product ?? null, dir,
           state: healthy(states) ? 'healthy' : states.some((s) => s.state === 'running') ? 'degraded' : 'stopped',
-          services: `${states.filter((s) => s.state === 'running').length}/${states.length} running`,
+          services: { running: nodes.filter((c) => c.state === 'running').length, total: nodes.length },
           admin: env.ADMIN_HTTPS_PORT ? `https://127.0.0.1:${env.ADMIN_HTTPS_PORT}` : null,
           api: env.API_HTTPS_PORT ? `https://127.0.0.1:${env.API_HTTPS_PORT}` : null,
         });
       }
-      if (o.json) { print(JSON.stringify(labs, null, 2)); return; }
+      if (o.json) { print(JSON.stringify({ schemaVersion: JSON_SCHEMA_VERSION, labs }, null, 2)); return; }
       if (!labs.length) { log('no carbon-labs lab on this Docker engine. Start one: make lab PATTERN=3'); return; }
-      for (const l of labs) print(`${l.project.padEnd(26)} pattern ${l.pattern ?? '?'}  ${String(l.product ?? '?').padEnd(10)} ${l.state.padEnd(8)} ${l.services.padEnd(14)} ${l.admin ?? ''}  ${l.dir}`);
+      print(table([['LAB', 'PATTERN', 'PRODUCT', 'STATE', 'RUNNING', 'ADMIN', 'FOLDER'],
+        ...labs.map((l) => [l.project, String(l.pattern ?? '?'), String(l.product ?? '?'), l.state, `${l.services.running}/${l.services.total}`, l.admin ?? '-', l.dir])]));
     });
 
   labCommand(program, 'logs', 'the logs of the lab, or of one service')
@@ -460,5 +476,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (require.main === module) {
+  // Output piped into a reader that stopped (`| head`): done, not a stack trace.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0); else throw err; });
   void main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
 }

@@ -282,30 +282,44 @@ export async function downProject(project: string, cwd: string, log: Log): Promi
 }
 
 /** What a user needs to start working with the lab. */
-export function labUrls(lab: LabSpec, dir: string, target: 'compose' | 'swarm' = 'compose'): string[] {
+/** One address of a running lab, as data: what it is, its URL, and what else to know. */
+export interface LabEndpoint {
+  readonly name: string;
+  readonly url: string;
+  readonly note?: string;
+}
+
+/** Where a lab answers (`status --json` gives these as they are; {@link labUrls} prints them). */
+export function labEndpoints(lab: LabSpec, dir: string, target: 'compose' | 'swarm' = 'compose'): LabEndpoint[] {
   const env = readLabEnv(dir);
   const admin = `https://127.0.0.1:${env.ADMIN_HTTPS_PORT}`;
   // The managers' hostname and proxyPort: the portals' login redirects go there.
   const portals = `https://${PORTAL_HOST}:${portalPort(lab)}`;
-  const lines = [
-    `  Publisher    ${portals}/publisher`,
-    `  DevPortal    ${portals}/devportal`,
-    `  Admin        ${portals}/admin`,
-    `  REST         ${admin}/api/am/publisher/v4  (DCR: ${admin}/client-registration/v0.17/register, token: ${admin}/oauth2/token)`,
-    `  API traffic  https://127.0.0.1:${env.API_HTTPS_PORT}/<context>/<version>/<resource>   http://127.0.0.1:${env.API_HTTP_PORT}/...`,
-    `  WebSocket    wss://127.0.0.1:${env.API_WSS_PORT}/<context>/<version>   ws://127.0.0.1:${env.API_WS_PORT}/...  (WS APIs)`,
+  return [
+    { name: 'Publisher', url: `${portals}/publisher` },
+    { name: 'DevPortal', url: `${portals}/devportal` },
+    { name: 'Admin', url: `${portals}/admin` },
+    { name: 'REST', url: `${admin}/api/am/publisher/v4`, note: `DCR: ${admin}/client-registration/v0.17/register, token: ${admin}/oauth2/token` },
+    { name: 'API traffic', url: `https://127.0.0.1:${env.API_HTTPS_PORT}/<context>/<version>/<resource>`, note: `http://127.0.0.1:${env.API_HTTP_PORT}/...` },
+    { name: 'WebSocket', url: `wss://127.0.0.1:${env.API_WSS_PORT}/<context>/<version>`, note: `ws://127.0.0.1:${env.API_WS_PORT}/...  (WS APIs)` },
+    ...workers(lab).map((w) => {
+      const [api, servlet] = w.published;
+      return { name: w.name, url: `https://127.0.0.1:${env[api.variable]}`, note: `API, direct; servlet https://127.0.0.1:${env[servlet.variable]}` };
+    }),
+    { name: 'Backend', url: BACKEND_URL, note: 'inside the lab: what test APIs point at; not published' },
+    {
+      name: 'Database', url: `${DB.host}:${DB.port}`, note: `${DB.apimDb}, ${DB.sharedDb}, inside the lab; ${target === 'swarm'
+        ? `docker exec -it $(docker ps -q -f label=com.docker.swarm.service.name=${lab.project}_db) mysql -uroot -p${DB.rootPassword}`
+        : `docker compose -p ${lab.project} exec db mysql -uroot -p${DB.rootPassword}`}`,
+    },
   ];
-  for (const w of workers(lab)) {
-    const [api, servlet] = w.published;
-    lines.push(`  ${w.name.padEnd(12)} https://127.0.0.1:${env[api.variable]} (API, direct)   https://127.0.0.1:${env[servlet.variable]} (servlet)`);
-  }
-  lines.push(
-    `  Backend      ${BACKEND_URL}  (inside the lab: what test APIs point at; not published)`,
-    `  Database     ${DB.host}:${DB.port} ${DB.apimDb}, ${DB.sharedDb}  (inside the lab; ${target === 'swarm'
-      ? `docker exec -it $(docker ps -q -f label=com.docker.swarm.service.name=${lab.project}_db) mysql -uroot -p${DB.rootPassword}`
-      : `docker compose -p ${lab.project} exec db mysql -uroot -p${DB.rootPassword}`})`,
+}
+
+/** The lab's addresses as the CLI prints them after `up` and in `status`, then how to log in and stop it. */
+export function labUrls(lab: LabSpec, dir: string, target: 'compose' | 'swarm' = 'compose'): string[] {
+  return [
+    ...labEndpoints(lab, dir, target).map((e) => `  ${e.name.padEnd(12)} ${e.url}${e.note ? `  (${e.note})` : ''}`),
     `  Login        admin / admin  (TLS by the lab CA: curl --cacert ${join(dir, TRUST.caCert)})`,
     `  Stop         make down ${makeArgs(lab)}`,
-  );
-  return lines;
+  ];
 }

@@ -10,7 +10,7 @@ const cli = (args: string[], cwd: string) => {
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 };
 
-interface Listed { project: string; pattern: number; product: string; state: string; admin: string; dir: string }
+interface Listed { project: string; pattern: number; product: string; state: string; admin: string; dir: string; services: { running: number; total: number } }
 
 describeDocker('named labs run side by side, and every command finds them by name', () => {
   const cwd = tempDir();
@@ -23,13 +23,22 @@ describeDocker('named labs run side by side, and every command finds them by nam
       expect({ code: up.code, err: up.code ? up.stderr.slice(-800) : '' }).toEqual({ code: 0, err: '' });
       expect(up.stdout).toContain('Publisher');
     }
-    const listed = (JSON.parse(cli(['list', '--json'], cwd).stdout) as Listed[]).filter((l) => names.some((n) => l.project === `carbon-labs-${n}`));
+    const printed = JSON.parse(cli(['list', '--json'], cwd).stdout) as { schemaVersion: number; labs: Listed[] };
+    expect(printed.schemaVersion).toBe(1);
+    const listed = printed.labs.filter((l) => names.some((n) => l.project === `carbon-labs-${n}`));
+    // Running nodes as numbers, the one-shots (done) not counted: pattern 1 has db, backend, lb and 3 nodes.
+    expect(listed.map((l) => l.services)).toEqual(names.map(() => ({ running: 6, total: 6 })));
     expect(listed.map((l) => [l.project, l.pattern, l.product, l.state])).toEqual(names.map((n) => [`carbon-labs-${n}`, 1, 'sim', 'healthy']));
     expect(new Set(listed.map((l) => l.admin)).size).toBe(2);
     expect(listed.map((l) => l.dir)).toEqual(names.map((n) => join(cwd, 'labs', 'local', n)));
 
     const status = cli(['status', '--name', names[0], '--json'], cwd);
-    expect({ code: status.code, healthy: JSON.parse(status.stdout).healthy }).toEqual({ code: 0, healthy: true });
+    const state = JSON.parse(status.stdout) as { healthy: boolean; schemaVersion: number; endpoints: { name: string; url: string }[] };
+    expect({ code: status.code, healthy: state.healthy, schemaVersion: state.schemaVersion }).toEqual({ code: 0, healthy: true, schemaVersion: 1 });
+    // Addresses as data, not display lines.
+    expect(state.endpoints.find((e) => e.name === 'REST')?.url).toBe(`${listed[0].admin}/api/am/publisher/v4`);
+    const table = cli(['status', '--name', names[0]], cwd).stdout.split('\n');
+    expect(table[0].trim().split(/\s+/)).toEqual(['SERVICE', 'STATE', 'HEALTH', 'EXIT']);
 
     expect(cli(['down', '--name', names[0]], cwd).code).toBe(0);
     const after = cli(['status', '--name', names[0]], cwd);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { createServer, Server } from 'net';
 import { join } from 'path';
 import { NAMED_SLOTS } from '../../generator/model/lab';
-import { resizeRefusal } from '../../generator/cli';
+import { resizeRefusal, table } from '../../generator/cli';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
@@ -37,6 +37,14 @@ describe('carbon-labs CLI', () => {
   ])('commander\'s own error for %j is one line in the house style, naming where to look', (args, line) => {
     const r = cli(args, tempDir());
     expect([r.code, r.stderr]).toEqual([2, `${line}\n`]);
+  });
+
+  test('tables align every column on its widest cell, names in the header; the last column is not padded', () => {
+    expect(table([['LAB', 'STATE', 'FOLDER'], ['carbon-labs-simapim470-p3', 'healthy', '/a'], ['carbon-labs-t1', 'degraded', '/b']]).split('\n')).toEqual([
+      'LAB                        STATE     FOLDER',
+      'carbon-labs-simapim470-p3  healthy   /a',
+      'carbon-labs-t1             degraded  /b',
+    ]);
   });
 
   test('no command at all prints the help on stdout and exits 0 (as kind and docker compose do)', () => {
