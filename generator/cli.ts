@@ -302,7 +302,8 @@ export function cli(asked?: string): Command {
   labCommand(program, 'status', 'show the state of each service of the lab; exit 1 unless every one is healthy')
     .option('--json', 'print the state as JSON (project, pattern, product, folder, services, healthy, urls)')
     .action(async (o: LabOptions & { json?: boolean }) => {
-      const { lab, dir } = await resolveLab(o);
+      // A folder named with --out must hold a lab (as for logs, exec, down); the default folder may not exist yet.
+      const { lab, dir } = o.out ? await existingLab(o) : await resolveLab(o);
       await requireDocker();
       const states = await labContainers(lab.project, STATUS_MS);
       const ok = healthy(states);
@@ -314,7 +315,7 @@ export function cli(asked?: string): Command {
           services: states.map(({ id: _, ...s }) => s), endpoints,
         }, null, 2));
       } else if (!states.length) {
-        log(`${lab.project} is not running. Start it: make lab ${makeArgs(lab)}`);
+        throw new ChecksFailed(`${lab.project} is not running. Try: make lab ${makeArgs(lab)}`);
       } else {
         print(table([['SERVICE', 'STATE', 'HEALTH', 'EXIT'], ...states.map((s) => [s.service, s.state, s.health ?? '-', s.exitCode === undefined ? '-' : String(s.exitCode)])], '  '));
         for (const line of urls) print(line);
