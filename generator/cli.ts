@@ -6,14 +6,14 @@ import { join, resolve } from 'path';
 import { PROJECT_ROOT } from './paths';
 import { ChecksFailed, LabError } from './errors';
 import type { LabScale, LabSpec } from './model/lab';
-import { cliLabArgs, makeArgs, managers, NAMED_SLOTS, ONE_SHOT_SERVICES, PATTERN_IDS, scaleArgs, workers } from './model/lab';
+import { cliLabArgs, makeArgs, managers, NAMED_SLOTS, PATTERN_IDS, scaleArgs, workers } from './model/lab';
 import type { PatternProps } from './patterns';
 import { buildLab, labInDir, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
 import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
 import { productImages } from './products/product';
 import { BOOT_SECONDS, paceFromName, parsePace, withPace } from './products/pace';
 import { ensureImages } from './runtime/images';
-import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProject, labContainers, labDirOf, labProjects, labRunning, labEndpoints, labUrls, longRunningServices, readLabEnv, upLab } from './runtime/lab';
+import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProject, labContainers, labDirOf, labProjects, labRunning, labEndpoints, labUrls, longRunningServices, oneShot, readLabEnv, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
 import { run, runAttached } from './runtime/exec';
 import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/writer';
@@ -334,7 +334,7 @@ export function cli(asked?: string): Command {
         const states = await labContainers(project, STATUS_MS);
         const env = (() => { try { return readLabEnv(dir); } catch { return {} as Record<string, string>; } })();
         // The services that keep running (the one-shots' exits are their success, not a node down).
-        const nodes = states.filter((c) => !(ONE_SHOT_SERVICES as readonly string[]).includes(c.service));
+        const nodes = states.filter((c) => !oneShot(c.service));
         labs.push({
           project, pattern: identity?.pattern ?? null, product: identity?.product ?? null, dir,
           state: healthy(states) ? 'healthy' : states.some((s) => s.state === 'running') ? 'degraded' : 'stopped',

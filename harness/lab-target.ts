@@ -3,13 +3,13 @@ import { startupBudgetSeconds } from '../generator/model/start-order';
 import { join } from 'path';
 import YAML from 'yaml';
 import type { LabSpec, NetworkName, NodeSpec } from '../generator/model/lab';
-import { addressOf, BACKEND_URL, makeArgs, managers, ONE_SHOT_SERVICES, workers } from '../generator/model/lab';
+import { addressOf, BACKEND_URL, makeArgs, managers, workers } from '../generator/model/lab';
 import { PORTS } from '../generator/products/product';
 import { labInDir } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
 import { ensureImages, Log } from '../generator/runtime/images';
 import type { ContainerState } from '../generator/runtime/lab';
-import { downLab, labContainers, labDirOf, labRunning, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
+import { downLab, labContainers, labDirOf, labRunning, oneShot, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
 import type { Target } from '../generator/runtime/swarm';
 import { downStack, stackExists, upStack } from '../generator/runtime/swarm';
 import type { Deployment } from '../generator/runtime/deployment';
@@ -242,7 +242,7 @@ export class LabTarget implements AsyncDisposable {
     }
     // A container left stopped (Swarm replaces its own tasks; one-shots are done).
     for (const c of this.target === 'compose' ? await this.deployment.containers() : []) {
-      if (c.state === 'running' || (ONE_SHOT_SERVICES as readonly string[]).includes(c.service)) continue;
+      if (c.state === 'running' || oneShot(c.service)) continue;
       await startContainer(c.id);
       done.push(`${c.service} (${c.state}) started`);
     }

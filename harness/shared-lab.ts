@@ -4,12 +4,11 @@ import { join } from 'path';
 import { isDeepStrictEqual } from 'util';
 import YAML from 'yaml';
 import type { LabSpec } from '../generator/model/lab';
-import { ONE_SHOT_SERVICES } from '../generator/model/lab';
 import { startupBudgetSeconds } from '../generator/model/start-order';
 import type { Log } from '../generator/runtime/images';
 import { ensureImages } from '../generator/runtime/images';
 import { composeConfigHashes, composeUp } from '../generator/runtime/compose-cli';
-import { serviceConfigHashes, waitHealthy } from '../generator/runtime/lab';
+import { oneShot, serviceConfigHashes, waitHealthy } from '../generator/runtime/lab';
 import { MANIFEST } from '../generator/synth/writer';
 import { GATE_WAIT_MS, machineGate } from './gate';
 import type { LabFault, StartedLab } from './lab-target';
@@ -26,7 +25,7 @@ import { awaitServing, FAULT_OVERRIDE, LabTarget, writeFaultedLab } from './lab-
 export type LabDelta = { readonly services: readonly string[]; readonly paths: readonly string[] } | { readonly apart: string };
 
 /** Files of a written lab that a running compose lab does not read. */
-const UNREAD = [/^README\.md$/, /(^|\/)README\.md$/, new RegExp(`^${MANIFEST.replace(/\./g, '\\.')}$`), /^swarm\//];
+const UNREAD = [/(^|\/)README\.md$/, new RegExp(`^${MANIFEST.replace(/\./g, '\\.')}$`), /^swarm\//];
 
 const read = (dir: string, path: string): string | undefined => (existsSync(join(dir, path)) ? readFileSync(join(dir, path), 'utf8') : undefined);
 const composeOf = (dir: string, path: string): Record<string, unknown> => (YAML.parse(read(dir, path) ?? '{}') as Record<string, unknown> | null) ?? {};
@@ -61,8 +60,8 @@ export function labDelta(from: string, to: string): LabDelta {
     if (!owner) return { apart: `${path} changes, which no one service alone reads` };
     changed.add(owner);
   }
-  const oneShot = [...changed].filter((s) => (ONE_SHOT_SERVICES as readonly string[]).includes(s));
-  if (oneShot.length) return { apart: `${oneShot.join(', ')} changes: a one-shot's output reaches the nodes only in a new lab` };
+  const oneShots = [...changed].filter(oneShot);
+  if (oneShots.length) return { apart: `${oneShots.join(', ')} changes: a one-shot's output reaches the nodes only in a new lab` };
   if (changed.has('db')) return { apart: 'db changes: a recreated database would start empty' };
   return { services: names.filter((s) => changed.has(s)), paths };
 }
@@ -141,7 +140,7 @@ export class SharedLab {
     const hashes = new Map(await Promise.all([undefined, ...selections].map(async (sel) => [sel, await composeConfigHashes(call, sel)] as const)));
     const have = await serviceConfigHashes(this.spec.project);
     const want = (service: string) => hashes.get(this.recreatedWith.get(service))?.[service];
-    const wrong = Object.keys(have).filter((s) => !(ONE_SHOT_SERVICES as readonly string[]).includes(s) && have[s] !== want(s));
+    const wrong = Object.keys(have).filter((s) => !oneShot(s) && have[s] !== want(s));
     if (wrong.length) throw new Error(`${this.spec.project}: ${wrong.join(', ')} do not run the configuration of ${files.join(' + ')} (compose config hash ${wrong.map((s) => `${s} ${have[s]?.slice(0, 12)}, not ${want(s)?.slice(0, 12)}`).join('; ')})`);
   }
 }

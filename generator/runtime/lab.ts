@@ -137,7 +137,8 @@ export async function checkPorts(lab: LabSpec, dir: string): Promise<void> {
   await assertPortsFree(dir);
 }
 
-const oneShot = (service: string) => (ONE_SHOT_SERVICES as readonly string[]).includes(service);
+/** Whether a service is one of the lab's one-shots (done once they exit 0). */
+export const oneShot = (service: string): boolean => (ONE_SHOT_SERVICES as readonly string[]).includes(service);
 const ready = (c: ContainerState) =>
   oneShot(c.service) ? c.exitCode === 0 : c.state === 'running' && (c.health === undefined || c.health === 'healthy');
 

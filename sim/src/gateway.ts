@@ -34,6 +34,9 @@ interface Artifact {
   readonly isDefaultVersion?: boolean;
 }
 
+/** Where an API is served with its version: `/{context}/{version}`. */
+const versionedContext = (a: Pick<Artifact, 'context' | 'version'>): string => `${a.context}/${a.version}`;
+
 /**
  * The product pulls the key managers up to 15 more times after a failure, waiting min(2^n, 300) s
  * before the n-th (carbon-apimgt 9.31.86 `KeyManagerConfigurationDataRetriever`, lines 59-109).
@@ -115,7 +118,7 @@ export class Gateway {
         this.artifacts.set(a.apiId, a);
         this.noteDefault(a);
         for (const sub of a.subscribers ?? []) this.subscriptions.set(`${sub.applicationId}/${a.apiId}`, { status: sub.status, policy: sub.policy ?? 'Unlimited' });
-        log('INFO', 'InMemoryAPIDeployer', `Deployed API ${a.name}:${a.version} (${a.context}/${a.version}) revision ${a.revisionId}`);
+        log('INFO', 'InMemoryAPIDeployer', `Deployed API ${a.name}:${a.version} (${versionedContext(a)}) revision ${a.revisionId}`);
       }
     }
   }
@@ -257,7 +260,7 @@ export class Gateway {
   private metaData(a: Artifact): Record<string, unknown> {
     return {
       // No API-level policy: left out (the file's `policy` is a string; the product's null was not seen run).
-      apiUUID: a.apiId, provider: a.provider, name: a.name, version: a.version, context: `${a.context}/${a.version}`,
+      apiUUID: a.apiId, provider: a.provider, name: a.name, version: a.version, context: versionedContext(a),
       ...(a.policy ? { policy: a.policy } : {}), apiType: a.type ?? 'HTTP', isDefaultVersion: this.defaults.get(a.context) === a.apiId, status: a.status,
     };
   }
@@ -270,7 +273,7 @@ export class Gateway {
     const held = [...this.artifacts.values()];
     if (context === null && version === null) return json(200, { count: held.length, list: held.map((a) => this.metaData(a)) });
     if (context === null || version === null) return json(400, { moreInfo: 'required parameters are missing' });
-    const found = held.find((a) => `${a.context}/${a.version}` === context && a.version === version);
+    const found = held.find((a) => versionedContext(a) === context && a.version === version);
     return found ? json(200, { count: 1, list: [this.metaData(found)] }) : { status: 404, contentType: 'application/json', body: '' };
   }
 
@@ -305,7 +308,7 @@ export class Gateway {
   private async admit(req: Req, webSocket: boolean): Promise<{ artifact: Artifact; resource: string } | Res> {
     // Each API on `/{context}/{version}`, the default version also on `/{context}`: the longest
     // base that matches wins (carbon-apimgt 9.29.120 Utils.getSelectedAPIList).
-    const bases = [...this.artifacts.values()].map((a) => ({ a, base: `${a.context}/${a.version}` }));
+    const bases = [...this.artifacts.values()].map((a) => ({ a, base: versionedContext(a) }));
     for (const [context, apiId] of this.defaults) { const a = this.artifacts.get(apiId); if (a) bases.push({ a, base: context }); }
     const selected = bases
       .filter(({ a, base }) => (a.type === 'WS') === webSocket && (req.path === base || req.path.startsWith(`${base}/`)))
