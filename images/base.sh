@@ -12,7 +12,7 @@ root=$(mktemp -d /var/tmp/carbon-labs-rootfs.XXXXXX)
 trap 'rm -rf "$root"' EXIT
 echo "[images] debootstrap of $name (about a minute)"
 debootstrap --variant=minbase \
-  --include=nodejs,nginx-light,libnginx-mod-stream,curl,ca-certificates,openssl,mariadb-server,mariadb-client,iproute2,netcat-openbsd,openjdk-17-jre-headless \
+  --include=nodejs,nginx-light,rsync,libnginx-mod-stream,curl,ca-certificates,openssl,mariadb-server,mariadb-client,iproute2,netcat-openbsd,openjdk-17-jre-headless \
   bookworm "$root" ${mirror:+"$mirror"} >/var/tmp/carbon-labs-debootstrap.log 2>&1 \
   || { echo "[images] debootstrap failed; see /var/tmp/carbon-labs-debootstrap.log"; tail -5 /var/tmp/carbon-labs-debootstrap.log; exit 1; }
 rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*

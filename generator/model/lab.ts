@@ -150,12 +150,12 @@ export const scaleEntries = (scale: LabScale | undefined): [typeof SCALE_KEYS[nu
 export const scaleArgs = (scale: LabScale | undefined): string[] => scaleEntries(scale).map(([key, n]) => `${key.toUpperCase()}=${n}`);
 
 /**
- * Slots 0–17 are the unnamed labs (product × pattern, six products); named labs take the next
+ * Slots 0–20 are the unnamed labs (product × pattern, seven products); named labs take the next
  * free one. A new product moves `first` (a unit test checks that no two labs share a port; `up`
  * refuses a named lab made before at a slot below it); slot 44's host ports (64xxx) and subnets
  * (up to 10.213.150.0/24) leave room below the port limit.
  */
-export const NAMED_SLOTS = { first: 18, last: 44 } as const;
+export const NAMED_SLOTS = { first: 21, last: 44 } as const;
 
 export interface LabSpec {
   readonly pattern: PatternId;
@@ -209,6 +209,39 @@ export function brokerOrder(lab: LabSpec): readonly NodeSpec[] {
   const active = new Set(upstream?.servers.filter((s) => !s.backup).map((s) => s.node) ?? []);
   const all = managers(lab);
   return [...all.filter((m) => !active.has(m.name)), ...all.filter((m) => active.has(m.name))];
+}
+
+/**
+ * A Carbon clustering domain (a Hazelcast group of the classic product, `axis2.xml` `domain`): its
+ * members, each in a sub-domain (`mgt` for managers, `worker` for workers). What the seed's
+ * patterns mean by "cluster": pattern 2 puts managers and workers in two clusters, patterns 1 and 3
+ * put them in two sub-domains of one (the 4.x products have no gateway clustering).
+ */
+export interface ClusterDomain {
+  readonly domain: string;
+  readonly members: readonly { readonly node: string; readonly subDomain: 'mgt' | 'worker' }[];
+}
+
+/** Hazelcast's member port (`localMemberPort`, Carbon's default 4000), on the `cluster` network. */
+export const CLUSTER_PORT = 4000;
+
+/** The clustering domains of a lab, from its pattern (docker-apim v2.1.0 pattern-3 names its one `wso2.am.domain`). */
+export function clusterDomains(lab: LabSpec): readonly ClusterDomain[] {
+  const member = (n: NodeSpec) => ({ node: n.name, subDomain: n.role === 'manager' ? 'mgt' as const : 'worker' as const });
+  if (lab.pattern === 2) {
+    return [
+      { domain: 'wso2.am.mgt.domain', members: managers(lab).map(member) },
+      { domain: 'wso2.am.worker.domain', members: workers(lab).map(member) },
+    ];
+  }
+  return [{ domain: 'wso2.am.domain', members: [...managers(lab), ...workers(lab)].map(member) }];
+}
+
+/** The clustering domain a node is a member of. */
+export function clusterDomainOf(lab: LabSpec, node: string): ClusterDomain {
+  const domain = clusterDomains(lab).find((d) => d.members.some((m) => m.node === node));
+  if (!domain) throw new Error(`${node} is in no clustering domain of ${lab.project}`);
+  return domain;
 }
 
 export function addressOf(lab: LabSpec, service: string, network: NetworkName): string {

@@ -29,5 +29,6 @@ export const apim430: ProductSpec = {
     image: 'mysql:8.0.36',
     driver: { jar: 'mysql-connector-j 8.x', used: 'docker-apim v4.3.0.6 uses mysql-connector-java 8.0.30, from Maven Central' },
     source: 'docker-apim v4.3.0.6 docker-compose/apim-with-analytics (mysql:8.0.36; dockerfiles/apim MYSQL_CONNECTOR 8.0.30)',
+    scripts: { shared: 'mysql.sql', apim: 'apimgt/mysql.sql' },
   },
 };

@@ -36,5 +36,6 @@ export const apim450: ProductSpec = {
     image: 'mysql:8.0.36',
     driver: { jar: 'mysql-connector-j 8.x', used: 'docker-apim v4.5.0.9 uses mysql-connector-java 8.0.30, from Maven Central' },
     source: 'docker-apim v4.5.0.9 docker-compose/apim-with-analytics (mysql:8.0.36; mysql-connector-java 8.0.30)',
+    scripts: { shared: 'mysql.sql', apim: 'apimgt/mysql.sql' },
   },
 };

@@ -34,5 +34,6 @@ export const apim470: ProductSpec = {
     image: 'mysql:8.4.9',
     driver: { jar: 'mysql-connector-j 9.x', used: 'docker-apim v4.7.0.1 uses com.mysql:mysql-connector-j 9.7.0, from Maven Central' },
     source: 'docker-apim v4.7.0.1 docker-compose/apim-with-analytics/docker-compose.yml:18 (mysql:8.4.9), its dockerfiles/apim/Dockerfile (MYSQL_CONNECTOR_VERSION=9.7.0)',
+    scripts: { shared: 'mysql.sql', apim: 'apimgt/mysql.sql' },
   },
 };

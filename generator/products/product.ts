@@ -1,6 +1,6 @@
 import type { Role } from '../model/lab';
 
-export type ProductId = 'apim-4.3.0' | 'sim' | 'apim-4.5.0' | 'sim-apim-4.5.0' | 'apim-4.7.0' | 'sim-apim-4.7.0';
+export type ProductId = 'apim-4.3.0' | 'sim' | 'apim-4.5.0' | 'sim-apim-4.5.0' | 'apim-4.7.0' | 'sim-apim-4.7.0' | 'apim-2.6.0';
 
 /**
  * The product's pace: how long its nodes take and how long the harness and `make lab` may wait
@@ -37,7 +37,12 @@ export interface RoleRuntime {
   readonly home: string;
   /** Environment that picks the role in the image (4.3: `PROFILE_NAME`); none when the image is the role. */
   readonly env: Readonly<Record<string, string>>;
-  /** `[server] server_role` of the role's deployment.toml. */
+  /**
+   * Server arguments that pick the role (the container's `command`, which the entrypoint hands to
+   * `wso2server.sh`): the classic product's workers, `-Dprofile=gateway-worker -DworkerNode=true`.
+   */
+  readonly args?: readonly string[];
+  /** `[server] server_role` of the role's deployment.toml; the classic product's OSGi profile. */
   readonly serverRole: string;
   /**
    * The lab's databases the role's deployment.toml points at. A node without one falls back to
@@ -63,7 +68,14 @@ export type SharedDatabase = 'apim_db' | 'shared_db';
  *   `[apim.event_hub] event_listening_endpoints` and throttling from the traffic managers
  *   (the 4.5+ distributions: API Control Plane, Universal Gateway, Traffic Manager).
  */
-export type ConfigLayout = 'apim-4.3' | 'apim-4.5';
+export type ConfigLayout = 'apim-4.3' | 'apim-4.5' | 'carbon-4.4';
+
+/**
+ * `carbon-4.4`: the classic Carbon 4.4 product (APIM 2.6.0): no deployment.toml, but the XML files
+ * of its own pack (`axis2.xml` clustering, `carbon.xml`, `api-manager.xml`, …), WSO2's files with
+ * only the lab's keys changed (render/carbon-xml.ts).
+ */
+export const isClassic = (product: ProductSpec): boolean => product.layout === 'carbon-4.4';
 
 /**
  * What a version adds to its layout's deployment.toml:
@@ -89,9 +101,10 @@ export interface ProductSpec {
   readonly version: string;
   /**
    * How a node gets its role: `profile` (one image, an environment variable), `distribution` (an
-   * image per role; a traffic-manager role means the lab runs traffic-manager nodes).
+   * image per role; a traffic-manager role means the lab runs traffic-manager nodes), `args` (one
+   * image, server arguments: the classic product's `-Dprofile=… -DworkerNode=true`).
    */
-  readonly roleSwitch: 'profile' | 'distribution';
+  readonly roleSwitch: 'profile' | 'distribution' | 'args';
   readonly roles: { readonly manager: RoleRuntime; readonly worker: RoleRuntime; readonly 'traffic-manager'?: RoleRuntime };
   readonly layout: ConfigLayout;
   /**
@@ -120,8 +133,13 @@ export interface ProductSpec {
 export interface ProductDatabase {
   /** The public MySQL image (docker-apim's compose of the version). */
   readonly image: string;
-  /** The JDBC driver a real node needs in `drivers/` (no WSO2 image ships one): which jar, and what WSO2 uses. */
-  readonly driver: { readonly jar: string; readonly used: string };
+  /**
+   * The JDBC driver a real node needs in `drivers/` (no 4.x WSO2 image ships one): which jar, and
+   * what WSO2 uses; `inImage` when the product image already holds it (2.6.0's Dockerfile adds it).
+   */
+  readonly driver: { readonly jar: string; readonly used: string; readonly inImage?: boolean };
+  /** The product's own SQL scripts the lab's database is made from, under the image's `dbscripts/`. */
+  readonly scripts: { readonly shared: string; readonly apim: string };
   /** Where WSO2 says so. */
   readonly source: string;
 }

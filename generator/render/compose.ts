@@ -4,8 +4,12 @@ import { BACKEND_PORT, DB, SUPPORT_SERVICES, TRUST } from '../model/lab';
 import type { Condition } from '../model/start-order';
 import { nodeDependencies } from '../model/start-order';
 import type { ProductSpec } from '../products/product';
-import { ARTIFACT_VOLUME, CONFIG_VOLUME, runtimeOf } from '../products/product';
+import { ARTIFACT_VOLUME, CONFIG_VOLUME, isClassic, runtimeOf } from '../products/product';
 import { PORTS } from '../products/product';
+import { SYNC_INTERVAL_SECONDS } from '../products/apim-2.6.0';
+
+/** The classic lab's artifact sync service (Debian's rsync in a loop). */
+export const SYNC_SERVICE = 'artifact-sync';
 
 type Service = NonNullable<ComposeSpecification['services']>[string];
 
@@ -17,19 +21,25 @@ type Service = NonNullable<ComposeSpecification['services']>[string];
 export const IMAGE_VARIABLES = {
   db: { variable: 'CARBON_LABS_DB_IMAGE' },
   nginx: { variable: 'CARBON_LABS_NGINX_IMAGE' },
+  sync: { variable: 'CARBON_LABS_SYNC_IMAGE' },
 } as const;
 export type SupportImage = keyof typeof IMAGE_VARIABLES;
 
 /** The public image of a support service: the database is the product version's own (its WSO2 compose's). */
-export const publicImage = (kind: SupportImage, product: ProductSpec): string => (kind === 'db' ? product.database.image : NGINX_PUBLIC);
+export const publicImage = (kind: SupportImage, product: ProductSpec): string => (kind === 'db' ? product.database.image : kind === 'sync' ? SYNC_IMAGE : NGINX_PUBLIC);
 
 /** `${CARBON_LABS_DB_IMAGE:-mysql:8.0.36}`: the public image unless the CLI names the one it built. */
 export function imageRef(kind: 'db', product: ProductSpec): string;
-export function imageRef(kind: 'nginx'): string;
+export function imageRef(kind: 'nginx' | 'sync'): string;
 export function imageRef(kind: SupportImage, product?: ProductSpec): string {
-  return `\${${IMAGE_VARIABLES[kind].variable}:-${kind === 'db' ? product!.database.image : NGINX_PUBLIC}}`;
+  return `\${${IMAGE_VARIABLES[kind].variable}:-${kind === 'db' ? product!.database.image : kind === 'sync' ? SYNC_IMAGE : NGINX_PUBLIC}}`;
 }
 const NGINX_PUBLIC = 'nginx:1.27';
+/**
+ * The classic product's sync service: Debian's rsync, built here by `make images` (no public image
+ * is WSO2's; the product image has no rsync).
+ */
+export const SYNC_IMAGE = 'carbon-labs/rsync:bookworm';
 
 /**
  * The product image of every node and one-shot: the product's own unless a variable names another
@@ -38,7 +48,7 @@ const NGINX_PUBLIC = 'nginx:1.27';
  */
 export const PRODUCT_IMAGE_VARIABLE = 'CARBON_LABS_PRODUCT_IMAGE';
 export function productImageVariable(product: ProductSpec, role: Role): string {
-  return product.roleSwitch === 'profile' ? PRODUCT_IMAGE_VARIABLE : `CARBON_LABS_${role.toUpperCase().replace(/-/g, '_')}_IMAGE`;
+  return product.roleSwitch !== 'distribution' ? PRODUCT_IMAGE_VARIABLE : `CARBON_LABS_${role.toUpperCase().replace(/-/g, '_')}_IMAGE`;
 }
 export const productImage = (lab: LabSpec, role: Role) => `\${${productImageVariable(lab.product, role)}:-${runtimeOf(lab.product, role).image}}`;
 
@@ -102,16 +112,20 @@ function dependenciesOf(lab: LabSpec, node: NodeSpec): Record<string, { conditio
 
 /** What a node's service is on every target: image, host name, environment, health check. */
 export function nodeBase(lab: LabSpec, node: NodeSpec): Service {
+  const { args } = runtimeOf(lab.product, node.role);
   return {
     image: productImage(lab, node.role),
     hostname: node.name,
+    // The entrypoint hands its arguments to wso2server.sh (the classic product's role switch).
+    ...(args?.length ? { command: [...args] } : {}),
     environment: {
       ...runtimeOf(lab.product, node.role).env,
       JVM_MEM_OPTS: NODE_MEMORY[node.role].heap,
     },
     healthcheck: {
-      // Gateways: their startup health check (500 until the first sync); others: /services/Version.
-      test: node.role === 'worker'
+      // 4.x gateways: their startup health check (500 until the first sync); others, and every
+      // classic node, /services/Version (a general service: workers answer it too).
+      test: node.role === 'worker' && !isClassic(lab.product)
         ? ['CMD', 'curl', '--fail', '--silent', '--insecure', '--output', '/dev/null',
           `https://localhost:${PORTS.servletHttps}/api/am/gateway/v2/server-startup-healthcheck`]
         : ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', `http://localhost:${PORTS.servletHttp}/services/Version`],
@@ -130,12 +144,51 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
       // The entrypoint overlays the artifact volume onto the home: the product reads the lab's
       // truststore at repository/resources/security/client-truststore.jks.
       { type: 'bind', source: `./${TRUST.truststoreDir}`, target: `${ARTIFACT_VOLUME}/repository/resources/security`, read_only: true },
+      ...(isClassic(lab.product) ? [{ type: 'volume' as const, source: synapseVolume(node), target: `${runtimeOf(lab.product, node.role).home}/${SYNAPSE_CONFIGS}` }] : []),
     ],
     networks: networksOf(lab, node.attachments),
     ...(node.published.length ? { ports: portsOf(node.published) } : {}),
     healthcheck,
     depends_on: dependenciesOf(lab, node),
     mem_limit: NODE_MEMORY[node.role].limit,
+    restart: RESTART,
+  };
+}
+
+/** Where a Carbon node keeps its deployed Synapse files (APIs, sequences): what the classic lab syncs. */
+export const SYNAPSE_CONFIGS = 'repository/deployment/server/synapse-configs';
+
+/**
+ * The volume over a classic node's synapse-configs: the managers share one (WSO2 documents one
+ * gateway manager; two write the same files, the lab's choice), each worker has its own, which
+ * only the sync service writes.
+ */
+export const synapseVolume = (node: NodeSpec): string => (node.role === 'manager' ? 'synapse-configs-managers' : `synapse-configs-${node.name}`);
+
+/**
+ * The classic product's artifact sync: WSO2's `worker-manager-rsync.sh` (docker-apim v2.1.0
+ * pattern-3: `rsync -rtvu … --delete`, then `sleep 10`, in a loop) without ssh: the managers'
+ * volume read-only, each worker's volume written, as the product's user (UID 802) so the worker
+ * can read and deploy what it gets. Starts once the managers are healthy and the workers have
+ * made their volumes (Docker fills a new volume from the image only for the product's own mount).
+ */
+function syncService(lab: LabSpec): Service {
+  const ws = lab.nodes.filter((n) => n.role === 'worker');
+  const copies = ws.map((w) => `rsync -rt --delete /synapse/managers/ /synapse/${w.name}/ || echo "carbon-labs sync: copy to ${w.name} failed" >&2`).join('; ');
+  return {
+    image: imageRef('sync'),
+    entrypoint: ['/bin/sh', '-c'],
+    command: [`echo "carbon-labs sync: managers' synapse-configs to ${ws.map((w) => w.name).join(', ')} every ${SYNC_INTERVAL_SECONDS} s"; while true; do ${copies}; sleep ${SYNC_INTERVAL_SECONDS}; done`],
+    user: '802:802',
+    network_mode: 'none',
+    volumes: [
+      { type: 'volume', source: 'synapse-configs-managers', target: '/synapse/managers', read_only: true },
+      ...ws.map((w) => ({ type: 'volume' as const, source: synapseVolume(w), target: `/synapse/${w.name}` })),
+    ],
+    depends_on: Object.fromEntries([
+      ...lab.nodes.filter((n) => n.role === 'manager').map((m) => [m.name, { condition: 'service_healthy' }]),
+      ...ws.map((w) => [w.name, { condition: 'service_started' }]),
+    ]),
     restart: RESTART,
   };
 }
@@ -256,6 +309,8 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
   };
   for (const balancer of lab.balancers) services[balancer.name] = balancerService(lab, balancer);
   for (const node of lab.nodes) services[node.name] = nodeService(lab, node);
+  const classic = isClassic(lab.product);
+  if (classic) services[SYNC_SERVICE] = syncService(lab);
 
   return {
     name: lab.project,
@@ -264,6 +319,9 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
       ...(n.internal ? { internal: true } : {}),
       ipam: { config: [{ subnet: n.subnet }] },
     }])),
-    volumes: { dbscripts: {} },
+    volumes: {
+      dbscripts: {},
+      ...(classic ? Object.fromEntries([...new Set(lab.nodes.map(synapseVolume))].map((v) => [v, {}])) : {}),
+    },
   };
 }

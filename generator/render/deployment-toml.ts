@@ -1,6 +1,7 @@
 import { createHash } from 'crypto';
 import type { LabSpec, NodeSpec } from '../model/lab';
 import { brokerOrder, DB, managers, PORTAL_HOST, portalPort, trafficManagers, workers } from '../model/lab';
+import type { ProductSpec } from '../products/product';
 import { runtimeOf } from '../products/product';
 import { renderTemplate } from './templates';
 
@@ -71,6 +72,6 @@ export function renderDeploymentToml(lab: LabSpec, node: NodeSpec, marker: strin
   });
 }
 
-export function renderDbInit(marker: string): string {
-  return renderTemplate('generator/templates/db-init.sh.ejs', { marker, db: DB });
+export function renderDbInit(marker: string, product: ProductSpec): string {
+  return renderTemplate('generator/templates/db-init.sh.ejs', { marker, db: DB, scripts: product.database.scripts });
 }

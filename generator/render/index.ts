@@ -1,13 +1,15 @@
 import YAML from 'yaml';
 import type { LabSpec } from '../model/lab';
-import { BACKEND_PORT, makeArgs, managers, ONE_SHOT_SERVICES, scaleEntries, SUPPORT_SERVICES, TRUST, workers } from '../model/lab';
-import { RESTART_VARIABLE } from './compose';
+import { addressOf, BACKEND_PORT, clusterDomains, makeArgs, managers, ONE_SHOT_SERVICES, scaleEntries, SUPPORT_SERVICES, TRUST, workers } from '../model/lab';
+import { RESTART_VARIABLE, SYNC_SERVICE } from './compose';
 import { renderCompose } from './compose';
 import { renderDbInit, renderDeploymentToml } from './deployment-toml';
 import { renderAccessConf, renderBackendConf, renderBalancerConf, renderSwarmStart } from './nginx';
 import { ACCESS_SIDES, renderAccess, renderPublish, renderStack, SWARM_DIR } from './stack';
 import { renderTemplate } from './templates';
-import { productRoles, runtimeOf } from '../products/product';
+import { isClassic, productRoles, runtimeOf } from '../products/product';
+import { renderClassicFiles } from './carbon-xml';
+import { SYNC_INTERVAL_SECONDS } from '../products/apim-2.6.0';
 
 export interface GeneratedFile {
   /** Relative to the lab folder, `/`-separated. */
@@ -61,8 +63,29 @@ function roleSwitchText(lab: LabSpec): Record<string, string> {
   return Object.fromEntries(productRoles(lab.product).map((role) => {
     const runtime = runtimeOf(lab.product, role);
     const env = Object.entries(runtime.env).map(([k, v]) => `\`${k}=${v}\``).join(' ');
+    if (lab.product.roleSwitch === 'args') return [role, runtime.args?.length ? `server arguments \`${runtime.args.join(' ')}\`` : 'no server arguments (the default profile)'];
     return [role, env || `image \`${runtime.image}\``];
   }));
+}
+
+/** The lab README's drawing of the classic product's clustering domains and sub-domains. */
+function clusteringText(lab: LabSpec) {
+  const domains = clusterDomains(lab);
+  const drawing = domains.flatMap((d) => {
+    const bySub = (sub: 'mgt' | 'worker') => d.members.filter((m) => m.subDomain === sub).map((m) => `${m.node} (${addressOf(lab, m.node, 'cluster')})`);
+    return [
+      `domain ${d.domain}`,
+      ...(['mgt', 'worker'] as const).filter((sub) => bySub(sub).length).map((sub) => `  sub-domain ${sub.padEnd(6)} ${bySub(sub).join(', ')}`),
+    ];
+  });
+  return {
+    intro: domains.length === 1
+      ? 'One clustering domain: managers and workers in two sub-domains of it.'
+      : 'Two clustering domains (two separate clusters): the managers in one, the workers in the other.',
+    drawing,
+    workerArgs: runtimeOf(lab.product, 'worker').args?.join(' ') ?? '',
+    syncSeconds: SYNC_INTERVAL_SECONDS,
+  };
 }
 
 function renderLabReadme(lab: LabSpec, marker: string): string {
@@ -76,11 +99,20 @@ function renderLabReadme(lab: LabSpec, marker: string): string {
     })),
     ...SUPPORT_SERVICES.map((s) => ({ name: s.name, role: support[s.name] ?? s.name, networks: s.attachments.map((a) => a.network).join(', '), ports: '—' })),
     ...ONE_SHOT_SERVICES.map((name) => ({ name, role: 'one-shot at `up`, then exits 0', networks: 'none', ports: '—' })),
+    ...(isClassic(lab.product) ? [{ name: SYNC_SERVICE, role: `copies the managers' \`synapse-configs\` to each worker every ${SYNC_INTERVAL_SECONDS} s (rsync)`, networks: 'none (volumes only)', ports: '—' }] : []),
   ];
   return renderTemplate('generator/templates/lab-README.md.ejs', {
     marker, project: lab.project, pattern: lab.pattern, product: lab.product, roleSwitch: roleSwitchText(lab),
     patternText: PATTERN_TEXT[lab.pattern](lab), services, command: regenerateCommand(lab), makeArgs: makeArgs(lab),
+    clustering: isClassic(lab.product) ? clusteringText(lab) : undefined,
   });
+}
+
+function driversReadme(lab: LabSpec, marker: string): string {
+  const { driver, source } = lab.product.database;
+  return driver.inImage
+    ? `<!-- ${marker} -->\nNothing is needed here: ${driver.used} (${source}). A jar put here is copied over it at start.\n`
+    : `<!-- ${marker} -->\nPut the MySQL JDBC driver here for the real product: a ${driver.jar} jar (${driver.used}; ${source}). No WSO2 image ships one; \`make lab\` refuses a real-product lab without it. The stand-in needs none.\n`;
 }
 
 /** Every file of a lab, rendered without side effects, in a stable order. */
@@ -90,16 +122,16 @@ export function renderLab(lab: LabSpec): GeneratedFile[] {
     { path: 'docker-compose.yml', content: yamlFile(renderCompose(lab), marker) },
     { path: '.env', content: renderEnv(lab, marker) },
     { path: 'README.md', content: renderLabReadme(lab, marker) },
-    { path: 'db/init/00-carbon-labs.sh', content: renderDbInit(marker), executable: true },
+    { path: 'db/init/00-carbon-labs.sh', content: renderDbInit(marker, lab.product), executable: true },
     { path: 'backend/nginx.conf', content: renderBackendConf(lab, marker) },
     { path: `${TRUST.truststoreDir}/README.md`, content: `<!-- ${marker} -->\n\`client-truststore.jks\` is made here at \`up\` by the \`truststore\` one-shot: the product image's own truststore plus the lab CA (\`certs/ca.crt\`, alias \`${TRUST.caAlias}\`), with the image's keytool. It is mounted into every node at \`repository/resources/security/\` and kept across runs; remove it to have it made again.\n` },
-    { path: 'drivers/README.md', content: `<!-- ${marker} -->\nPut the MySQL JDBC driver here for the real product: a ${lab.product.database.driver.jar} jar (${lab.product.database.driver.used}; ${lab.product.database.source}). No WSO2 image ships one; \`make lab\` refuses a real-product lab without it. The stand-in needs none.\n` },
+    { path: 'drivers/README.md', content: driversReadme(lab, marker) },
     ...lab.balancers.map((b) => ({ path: `nginx/${b.name}.conf`, content: renderBalancerConf(lab, b, marker) })),
-    ...lab.nodes.map((n) => ({
-      path: `nodes/${n.name}/repository/conf/deployment.toml`,
-      content: renderDeploymentToml(lab, n, marker),
-    })),
-    ...renderSwarmFiles(lab, marker),
+    ...lab.nodes.flatMap((n) => (isClassic(lab.product)
+      ? renderClassicFiles(lab, n, marker).map((f) => ({ path: `nodes/${n.name}/${f.path}`, content: f.content }))
+      : [{ path: `nodes/${n.name}/repository/conf/deployment.toml`, content: renderDeploymentToml(lab, n, marker) }])),
+    // The classic product runs on compose only (no stack is rendered; `--target swarm` refuses it).
+    ...(isClassic(lab.product) ? [] : renderSwarmFiles(lab, marker)),
   ];
 }
 

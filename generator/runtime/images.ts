@@ -4,9 +4,9 @@ import { join, relative } from 'path';
 import { LabError } from '../errors';
 import { PROJECT_ROOT } from '../paths';
 import type { ProductSpec } from '../products/product';
-import { productImages, productRoles, runtimeOf } from '../products/product';
+import { isClassic, productImages, productRoles, runtimeOf } from '../products/product';
 import { standInOf } from '../products';
-import { IMAGE_VARIABLES, publicImage as publicImageOf } from '../render/compose';
+import { IMAGE_VARIABLES, publicImage as publicImageOf, SYNC_IMAGE } from '../render/compose';
 import { imagePresent, tryPull } from './docker';
 import { run } from './exec';
 
@@ -19,6 +19,8 @@ const LOCAL_IMAGES = {
   db: { tag: 'carbon-labs/mariadb:10.11-bookworm', dir: 'images/mariadb' },
   nginx: { tag: 'carbon-labs/nginx:1.22-bookworm', dir: 'images/nginx' },
 } as const;
+/** The classic product's sync service: always built here (no public image is one), on Debian's rsync. */
+const SYNC_IMAGE_DIR = 'images/rsync';
 
 export type Log = (line: string) => void;
 
@@ -58,6 +60,17 @@ async function chooseSupportImage(kind: keyof typeof LOCAL_IMAGES, product: Prod
   await build(local.tag, dir, await ensureLocalBase(log), log, { [SOURCE_LABEL]: digest });
   return local.tag;
 }
+
+/** The rsync image of the classic product's sync service, built from images/rsync when missing or stale. */
+export async function ensureSyncImage(log: Log): Promise<string> {
+  const dir = join(ROOT, SYNC_IMAGE_DIR);
+  const digest = filesDigest([...readdirSync(dir).sort().map((f) => join(dir, f)), BASE_SCRIPT]);
+  if (await imageLabel(SYNC_IMAGE) === digest) return SYNC_IMAGE;
+  const base = await imagePresent(PUBLIC_DEBIAN) || await tryPull(PUBLIC_DEBIAN) ? PUBLIC_DEBIAN : await ensureLocalBase(log);
+  await build(SYNC_IMAGE, dir, base, log, { [SOURCE_LABEL]: digest });
+  return SYNC_IMAGE;
+}
+const PUBLIC_DEBIAN = 'debian:bookworm-slim';
 
 /** Base of the stand-in: the public Node image where a registry answers, else the local base. */
 async function simBase(log: Log): Promise<string> {
@@ -212,9 +225,10 @@ export async function ensureImages(product: ProductSpec, log: Log, options: { re
   if (product.pulled) {
     for (const image of productImages(product)) {
       if (await imagePresent(image) || await tryPull(image)) continue;
+      const standIn = standInOf(product);
       throw new LabError(
-        `${image} cannot be pulled (no container registry answers) and is not present locally`,
-        `make lab PATTERN=3 PRODUCT=${standInOf(product)?.id ?? 'sim'}  (the stand-in product, built locally)`,
+        `${image} cannot be pulled (no container registry answers) and is not present locally${standIn ? '' : `; ${product.id} has no stand-in yet`}`,
+        standIn ? `make lab PATTERN=3 PRODUCT=${standIn.id}  (the stand-in product, built locally)` : `docker load the image, or make lab PATTERN=3 PRODUCT=sim for a 4.3 stand-in lab`,
       );
     }
   } else {
@@ -229,5 +243,6 @@ export async function ensureImages(product: ProductSpec, log: Log, options: { re
     if (image !== publicImageOf(kind, product)) log(`using ${image} for ${kind} (${publicImageOf(kind, product)} cannot be pulled here)`);
     env[IMAGE_VARIABLES[kind].variable] = image;
   }
+  if (isClassic(product)) env[IMAGE_VARIABLES.sync.variable] = await ensureSyncImage(log);
   return env;
 }

@@ -37,10 +37,11 @@ const hasDriver = (folder: string) => existsSync(folder) && readdirSync(folder).
 /** The refusal of {@link provideDrivers}, before anything is written: neither the lab's `drivers/` nor `CARBON_LABS_DRIVERS` holds a driver. */
 export function refuseWithoutDriver(lab: LabSpec, dir: string): void {
   const source = process.env.CARBON_LABS_DRIVERS;
-  const { jar, used } = lab.product.database.driver;
+  const { driver } = lab.product.database;
+  const { jar, used } = driver;
   if (source && !existsSync(source)) throw new LabError(`CARBON_LABS_DRIVERS=${source} is no folder`, `a folder holding a ${jar} jar`);
   const target = join(dir, 'drivers');
-  if (!lab.product.pulled || hasDriver(target) || (source && hasDriver(source))) return;
+  if (!lab.product.pulled || driver.inImage || hasDriver(target) || (source && hasDriver(source))) return;
   throw new LabError(`${lab.product.id}'s nodes cannot reach MySQL without a JDBC driver, and no WSO2 image ships one: ${target} has no mysql-connector*.jar`,
     `put a ${jar} jar there (${used}), or set CARBON_LABS_DRIVERS to a folder holding one, then make lab ${makeArgs(lab)}`);
 }

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'fs';
 import { hostname } from 'os';
 import { dirname, join } from 'path';
 import { LabError } from '../errors';
+import { isClassic } from '../products/product';
 import type { LabSpec } from '../model/lab';
 import { makeArgs, TRUST } from '../model/lab';
 import { renderCompose, productImage } from '../render/compose';
@@ -158,7 +159,7 @@ async function runOneShots(lab: LabSpec, dir: string, env: Record<string, string
   if (created.code !== 0) throw new LabError(`docker create ${image} failed: ${created.stderr.trim()}`);
   const id = created.stdout.trim();
   try {
-    for (const [from, to] of [['mysql.sql', SWARM_DBSCRIPTS.shared], ['apimgt/mysql.sql', SWARM_DBSCRIPTS.apim]]) {
+    for (const [from, to] of [[lab.product.database.scripts.shared, SWARM_DBSCRIPTS.shared], [lab.product.database.scripts.apim, SWARM_DBSCRIPTS.apim]]) {
       mkdirSync(dirname(join(dir, to)), { recursive: true });
       const copied = await run('docker', ['cp', `${id}:${home}/dbscripts/${from}`, join(dir, to)], { timeoutMs: 60_000 });
       if (copied.code !== 0) throw new LabError(`could not copy ${home}/dbscripts/${from} out of ${image}: ${copied.stderr.trim()}`);
@@ -208,6 +209,9 @@ export async function taskError(project: string, service: string): Promise<strin
  * running stack is deployed once more with every service (a no-op when nothing changed).
  */
 export async function upStack(lab: LabSpec, dir: string, options: StackOptions): Promise<number> {
+  if (isClassic(lab.product)) {
+    throw new LabError(`--target swarm: ${lab.product.id} runs on compose only (its workers' Synapse files come from a sync service over volumes, which a stack of several hosts cannot share)`, `make lab ${makeArgs(lab)}`);
+  }
   await requireDocker();
   const others = await swarmPreflight(lab);
   if (others.length) options.log(`warning: ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} labelled for carbon-labs too: tasks placed there are not seen by this wait or the harness, which read this engine's containers (docs/swarm.md, "Several hosts")`);

@@ -12,9 +12,14 @@ import { PATTERN_IDS, scaleArgs } from '../../generator/model/lab';
 import { buildLab } from '../../generator/patterns';
 import { PRODUCTS } from '../../generator/products';
 import type { ProductSpec } from '../../generator/products/product';
+import { isClassic } from '../../generator/products/product';
 
 export const ALL_LABS: { pattern: PatternId; product: ProductSpec; lab: LabSpec }[] = Object.values(PRODUCTS)
   .flatMap((product) => PATTERN_IDS.map((pattern) => ({ pattern, product, lab: buildLab(pattern, { product }) })));
+/** The labs of the 4.x products (a deployment.toml per node, a stack each); the classic product's are {@link CLASSIC_LABS}. */
+export const TOML_LABS = ALL_LABS.filter((l) => !isClassic(l.product));
+/** The classic Carbon product's labs (XML configuration, compose only). */
+export const CLASSIC_LABS = ALL_LABS.filter((l) => isClassic(l.product));
 
 export const tempDir = (prefix = 'carbon-labs-') => mkdtempSync(join(tmpdir(), prefix));
 

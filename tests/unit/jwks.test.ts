@@ -16,7 +16,7 @@ import { KeyManagerHolder } from '../../sim/src/key-managers';
 import type { TokenClaims } from '../../sim/src/tokens';
 import { keyIdOf, parseJwt, signedBy, TokenIssuer } from '../../sim/src/tokens';
 import { TrustStore } from '../../sim/src/trust';
-import { ALL_LABS, tempDir } from '../support/labs';
+import { ALL_LABS, tempDir, TOML_LABS } from '../support/labs';
 import { describeWithTool } from '../support/tools';
 
 /** A product home holding this deployment.toml, as the entrypoint's overlay leaves it. */
@@ -38,7 +38,7 @@ const withoutFix = (toml: string) => toml
   .replace(/\[oauth\.endpoints\]\noauth2_jwks_url = "[^"]+"\n/, '');
 
 describe('the Resident Key Manager\'s URLs, as a control plane derives them from its deployment.toml', () => {
-  test.each(ALL_LABS.map((l) => [`${l.product.id} pattern ${l.pattern}`, l] as const))('%s: through the managers\' balancer; without the fix, on localhost', (_, { lab }) => {
+  test.each(TOML_LABS.map((l) => [`${l.product.id} pattern ${l.pattern}`, l] as const))('%s: through the managers\' balancer; without the fix, on localhost', (_, { lab }) => {
     const toml = renderLab(lab).find((f) => f.path === MANAGER_TOML)!.content;
     const fixed = loadConfig(homeWith(toml), 'control-plane', {});
     expect({ serviceUrl: fixed.keyManagerServiceUrl, discovery: discoveryUrlOf(fixed.keyManagerServiceUrl), jwks: fixed.jwksUrl }).toEqual({

@@ -5,16 +5,17 @@ import { PROJECT_ROOT } from '../../generator/paths';
 import { runtimeOf } from '../../generator/products/product';
 import type { KeyCatalogue } from '../../generator/products/key-catalogue';
 import { PRODUCTS, resolveProduct } from '../../generator/products';
+import { isClassic } from '../../generator/products/product';
 import type { Role } from '../../generator/model/lab';
 import { catalogueFor, CATALOGUES, checkAgainstCatalogue, flattenToml, validateCatalogue } from '../../generator/products/key-catalogue';
 import { renderLab } from '../../generator/render';
 import { scaleArgs } from '../../generator/model/lab';
-import { ALL_LABS, SCALED_LABS } from '../support/labs';
+import { SCALED_LABS, TOML_LABS } from '../support/labs';
 
 type Toml = Record<string, unknown>;
 
 /** Every node's rendered deployment.toml, for both products and the three patterns, at their default and edge scales. */
-const RENDERED = [...ALL_LABS, ...SCALED_LABS.map((l) => ({ ...l, product: l.lab.product }))].flatMap(({ lab, product, pattern }) => lab.nodes.map((node) => ({
+const RENDERED = [...TOML_LABS, ...SCALED_LABS.map((l) => ({ ...l, product: l.lab.product }))].flatMap(({ lab, product, pattern }) => lab.nodes.map((node) => ({
   product: product.id,
   pattern: `${pattern}${scaleArgs(lab.scale).map((a) => ` ${a}`).join('')}`,
   node: node.name,
@@ -27,7 +28,7 @@ const RENDERED = [...ALL_LABS, ...SCALED_LABS.map((l) => ({ ...l, product: l.lab
 function committedTomls(): { path: string; toml: Toml; catalogue: KeyCatalogue }[] {
   const labs = join(PROJECT_ROOT, 'labs');
   const roleOf = (node: string): Role => (node.startsWith('manager-') ? 'manager' : node.startsWith('worker-') ? 'worker' : 'traffic-manager');
-  return readdirSync(labs).filter((product) => product in PRODUCTS).flatMap((product) => readdirSync(join(labs, product)).flatMap((pattern) => {
+  return readdirSync(labs).filter((product) => product in PRODUCTS && !isClassic(resolveProduct(product))).flatMap((product) => readdirSync(join(labs, product)).flatMap((pattern) => {
     const nodes = join(labs, product, pattern, 'nodes');
     return readdirSync(nodes).map((node) => {
       const path = join('labs', product, pattern, 'nodes', node, 'repository/conf/deployment.toml');

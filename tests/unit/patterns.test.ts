@@ -73,10 +73,12 @@ describe('pattern models', () => {
   });
 
   // Every real product with its stand-in: a new product is covered without naming it here.
-  const PAIRS = Object.values(PRODUCTS).filter((p) => p.pulled).map((p) => [p, standInOf(p)!] as const);
+  const REAL = Object.values(PRODUCTS).filter((p) => p.pulled);
+  // The classic product's stand-in (sim-apim-2.6.0) is not built yet (issue 23).
+  const PAIRS = REAL.filter((p) => standInOf(p)).map((p) => [p, standInOf(p)!] as const);
 
-  test('every real product has a stand-in', () => {
-    expect(PAIRS.map(([real, standIn]) => [real.id, standIn?.id])).toEqual([['apim-4.3.0', 'sim'], ['apim-4.5.0', 'sim-apim-4.5.0'], ['apim-4.7.0', 'sim-apim-4.7.0']]);
+  test('every real product has a stand-in but the classic one, whose stand-in is not built yet', () => {
+    expect(REAL.map((real) => [real.id, standInOf(real)?.id])).toEqual([['apim-4.3.0', 'sim'], ['apim-4.5.0', 'sim-apim-4.5.0'], ['apim-4.7.0', 'sim-apim-4.7.0'], ['apim-2.6.0', undefined]]);
   });
 
   test.each(PAIRS)('the stand-in lab differs from the real one (%s) only in the product\'s images', (realProduct, standIn) => {

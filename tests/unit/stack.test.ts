@@ -15,11 +15,11 @@ import { deployWaves, interpolate, swarmRefusal } from '../../generator/runtime/
 import type { SwarmNode } from '../../generator/runtime/swarm';
 import { reachedItself } from '../../harness/checks/managers-unreachable-from-public';
 import { synthLab } from '../../generator/synth/writer';
-import { ALL_LABS } from '../support/labs';
+import { ALL_LABS, TOML_LABS } from '../support/labs';
 
 /* eslint-disable @typescript-eslint/no-explicit-any -- parsed compose documents, navigated by key */
 
-describe.each(ALL_LABS)('$product.id pattern $pattern as a swarm stack', ({ lab }) => {
+describe.each(TOML_LABS)('$product.id pattern $pattern as a swarm stack', ({ lab }) => {
   const stack = renderStack(lab) as any;
   const compose = renderCompose(lab) as any;
 
