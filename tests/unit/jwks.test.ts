@@ -16,7 +16,7 @@ import { KeyManagerHolder } from '../../sim/src/key-managers';
 import type { TokenClaims } from '../../sim/src/tokens';
 import { keyIdOf, parseJwt, signedBy, TokenIssuer } from '../../sim/src/tokens';
 import { TrustStore } from '../../sim/src/trust';
-import { ALL_LABS, tempDir, TOML_LABS } from '../support/labs';
+import { tempDir, TOML_LABS } from '../support/labs';
 import { describeWithTool } from '../support/tools';
 
 /** A product home holding this deployment.toml, as the entrypoint's overlay leaves it. */
