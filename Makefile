@@ -15,7 +15,7 @@ CHECK_ARGS = $(if $(CHECK), --check $(CHECK))$(if $(PARALLEL), --parallel $(PARA
 TARGET ?= compose
 TARGET_ARGS = --target $(TARGET)$(if $(PUBLISH), --publish)
 NODE_BIN := node_modules/.bin
-CLI := node dist/generator/cli.js
+CLI := CARBON_LABS_VIA_MAKE=1 node dist/generator/cli.js
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
 .PHONY: lint help swarm lab down down-all status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
@@ -65,8 +65,8 @@ labs: dist/.built ## regenerate every lab committed under labs/
 	@products=$$(node -p "Object.keys(require('./dist/generator/products').PRODUCTS).join(' ')") && [ -n "$$products" ] || { echo "make labs: no product list from dist/generator/products" >&2; exit 1; }; \
 	for product in $$products; do for p in 1 2 3; do $(CLI) generate --pattern $$p --product $$product || exit 1; done; done
 
-images: dist/.built engine ## [PRODUCT=sim|sim-apim-4.5.0|sim-apim-4.7.0|apim-…]: build the stand-in's images (or pull the product's), and offline NGINX/DB images when no registry answers
-	@$(CLI) images --product $(if $(filter auto,$(PRODUCT)),sim,$(PRODUCT)) --rebuild
+images: dist/.built engine ## [PRODUCT=auto|sim|sim-apim-4.5.0|sim-apim-4.7.0|apim-…]: build the stand-in's images (or pull the product's; auto as for a lab), and offline NGINX/DB images when no registry answers
+	@$(CLI) images --product $(PRODUCT) --rebuild
 
 JEST := JEST_JUNIT_OUTPUT_DIR=reports $(NODE_BIN)/jest
 # The seeded faults `make test` also runs on swarm stacks (make selftest TARGET=swarm runs every one that applies).

@@ -20,10 +20,13 @@ import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/write
 import { allocateSlot } from './runtime/slots';
 import { downStack, parseTarget, stackExists, upStack } from './runtime/swarm';
 import type { Target } from './runtime/swarm';
+import { speak } from './hints';
 
 const AUTO_PRODUCT = 'auto';
 /** Diagnostics and progress go to stderr; data (URLs, states, JSON) to stdout. */
-const log = (line: string) => process.stderr.write(`carbon-labs: ${line}\n`);
+/** The command the user named: an error's fix names it again (hints in the CLI's words). */
+let askedCommand: string | undefined;
+const log = (line: string) => process.stderr.write(`carbon-labs: ${speak(line)}\n`);
 const print = (line: string) => process.stdout.write(`${line}\n`);
 const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -118,11 +121,11 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; createNamed?:
     }
     if (!mode.create && !mode.createNamed) throw new LabError(`no lab named ${name} (nothing in ${dir})`, `make lab PATTERN=3 NAME=${name}`);
     if (pattern === undefined) throw new LabError(`a new lab needs a pattern`, `make lab PATTERN=3 NAME=${name}`);
-    const product = withPace(resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull)), parsePace(o.pace, o.bootSeconds));
+    const product = withPace(resolveProduct(await chooseProduct(o.product ?? AUTO_PRODUCT, !!mode.canPull)), parsePace(o.pace, o.bootSeconds));
     return { lab: buildLab(pattern, { product, named: { name, slot: await allocateSlot(resolve(LOCAL_LABS)) }, ...asked }), dir };
   }
   if (pattern === undefined) throw new LabError('--pattern N is needed (or --name NAME of a named lab)', 'make lab PATTERN=3');
-  const unpaced = resolveProduct(await chooseProduct(o.product ?? DEFAULT_PRODUCT, !!mode.canPull));
+  const unpaced = resolveProduct(await chooseProduct(o.product ?? AUTO_PRODUCT, !!mode.canPull));
   const asking = o.pace !== undefined || o.bootSeconds !== undefined;
   const lab = buildLab(pattern, { product: withPace(unpaced, parsePace(o.pace, o.bootSeconds)), ...asked });
   const dir = labDir(lab, o.out);
@@ -204,13 +207,13 @@ export function resizeRefusal(lab: LabSpec, services: readonly string[]): LabErr
 }
 
 /** The products, as the options name them: real ones with their stand-ins. */
-const PRODUCT_CHOICES = `${DEFAULT_PRODUCT} (real image, the default), ${Object.values(PRODUCTS).filter((p) => p.pulled && p.id !== DEFAULT_PRODUCT).map((p) => p.id).join(', ')}, their stand-ins ${Object.values(PRODUCTS).filter((p) => !p.pulled).map((p) => p.id).join(', ')}`;
+const PRODUCT_CHOICES = `${DEFAULT_PRODUCT} (real image), ${Object.values(PRODUCTS).filter((p) => p.pulled && p.id !== DEFAULT_PRODUCT).map((p) => p.id).join(', ')}, their stand-ins ${Object.values(PRODUCTS).filter((p) => !p.pulled).map((p) => p.id).join(', ')}`;
 
 /** The options every command that addresses one lab takes. */
 function labOptions(command: Command): Command {
   return command
     .option('--pattern <n>', 'clustering pattern: 1, 2 or 3 (a named lab remembers its own)')
-    .option('--product <id>', `${PRODUCT_CHOICES}, or ${AUTO_PRODUCT} (real when its image can be had; a named lab resolves it once)`)
+    .option('--product <id>', `${PRODUCT_CHOICES}, or ${AUTO_PRODUCT} (the default, as make's: ${DEFAULT_PRODUCT} when its image can be had, else sim; a named lab resolves it once)`)
     .option('--name <name>', 'a named lab: its own project, subnets and host ports, so several run side by side (folder labs/local/<name>)')
     .option('--out <dir>', 'lab folder (default labs/<product>/pattern-<n>, or labs/local/<name>)')
     .option('--workers <n>', `workers, ${WORKER_COUNTS.min} to ${WORKER_COUNTS.max} (default ${WORKER_COUNTS.default}; recorded in the lab: a named lab keeps its own, the commands after up check it)`)
@@ -269,7 +272,7 @@ export function cli(asked?: string): Command {
       else if (await stackExists(lab.project)) throw new LabError(`${lab.project} runs as a swarm stack; its compose lab would take the same networks`, `make lab ${makeArgs(lab)} TARGET=swarm (it runs), or make down ${makeArgs(lab)} first`);
       else await upLab(lab, dir, { imagesEnv, budgetSeconds, log });
       log(`${lab.project} (pattern ${lab.pattern}, ${lab.product.id}${target === 'swarm' ? ', swarm stack' : ''}) is healthy ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
-      for (const line of labUrls(lab, dir, target)) print(line);
+      for (const line of labUrls(lab, dir, target)) print(speak(line));
     });
 
   labCommand(program, 'down', 'stop and remove the lab (containers, networks, database volume)')
@@ -307,7 +310,7 @@ export function cli(asked?: string): Command {
       await requireDocker();
       const states = await labContainers(lab.project, STATUS_MS);
       const ok = healthy(states);
-      const urls = ok && existsSync(join(dir, '.env')) ? labUrls(lab, dir, await stackExists(lab.project, STATUS_MS) ? 'swarm' : 'compose') : [];
+      const urls = ok && existsSync(join(dir, '.env')) ? labUrls(lab, dir, await stackExists(lab.project, STATUS_MS) ? 'swarm' : 'compose').map((l) => speak(l)) : [];
       if (o.json) {
         const endpoints = ok && existsSync(join(dir, '.env')) ? labEndpoints(lab, dir, await stackExists(lab.project, STATUS_MS) ? 'swarm' : 'compose') : [];
         print(JSON.stringify({
@@ -395,7 +398,7 @@ export function cli(asked?: string): Command {
     .action(async (o: LabOptions & { check: string[]; parallel?: string }) => {
       const target: Target = parseTarget(o.target ?? 'compose');
       await requireDocker();
-      const products = commaList(o.product ?? DEFAULT_PRODUCT);
+      const products = commaList(o.product ?? AUTO_PRODUCT);
       const patterns = o.pattern === 'all' ? PATTERN_IDS.map(String) : o.pattern?.includes(',') ? commaList(o.pattern) : [o.pattern];
       const several = products.length > 1 || patterns.length > 1;
       if (several && o.name) throw new LabError('--name checks one named lab; --pattern all (or 2,3) and --product a,b check unnamed labs side by side', 'make conformance NAME=a, or make conformance PATTERN=all PRODUCT=sim');
@@ -425,12 +428,13 @@ export function cli(asked?: string): Command {
     });
 
   program.command('images').description('build or choose every image a lab needs (stand-in, and offline NGINX/DB)')
-    .option('--product <id>', `${Object.keys(PRODUCTS).join(', ')}`, 'sim')
+    .option('--product <id>', `${PRODUCT_CHOICES}, or ${AUTO_PRODUCT} (the default, as for a lab)`, AUTO_PRODUCT)
     .option('--rebuild', 'rebuild the stand-in image')
     .action(async (o: { product: string; rebuild?: boolean }) => {
       await requireDocker();
-      const env = await ensureImages(resolveProduct(o.product), log, { rebuildSim: o.rebuild });
-      log(`images ready: ${[...productImages(resolveProduct(o.product)), ...Object.values(env)].join(', ')}`);
+      const product = resolveProduct(await chooseProduct(o.product, true));
+      const env = await ensureImages(product, log, { rebuildSim: o.rebuild });
+      log(`images ready: ${[...productImages(product), ...Object.values(env)].join(', ')}`);
     });
 
   return program;
@@ -456,6 +460,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     const names = cli().commands.map((c) => c.name());
     const asked = argv.find((a) => names.includes(a));
+    askedCommand = asked;
     await cli(asked).parseAsync(argv as string[], { from: 'user' });
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
@@ -464,7 +469,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2; // commander already printed the message and the suggestion
     }
     if (err instanceof LabError) {
-      process.stderr.write(`carbon-labs: ${err.message}\n`);
+      process.stderr.write(`carbon-labs: ${speak(err.message, askedCommand)}\n`);
       return err instanceof ChecksFailed ? 1 : 2;
     }
     const system = err as NodeJS.ErrnoException;

@@ -19,8 +19,9 @@ const ALIASES: Readonly<Record<string, ProductId>> = { 'sim-apim-4.3.0': 'sim' }
 export function resolveProduct(id: string): ProductSpec {
   const product = (PRODUCTS as Record<string, ProductSpec | undefined>)[ALIASES[id] ?? id];
   if (!product) {
+    const names = Object.keys(PRODUCTS).map((p) => { const alias = Object.keys(ALIASES).find((a) => ALIASES[a] === p); return alias ? `${p} (also ${alias})` : p; });
     throw new LabError(
-      `PRODUCT must be one of ${Object.keys(PRODUCTS).join(', ')} (got "${id}")`,
+      `PRODUCT must be one of ${names.join(', ')}, or auto (got "${id}")`,
       'make lab PATTERN=3 PRODUCT=sim',
     );
   }

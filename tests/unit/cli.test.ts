@@ -12,9 +12,12 @@ import { synthLab } from '../../generator/synth/writer';
 import { tempDir } from '../support/labs';
 
 const CLI = join(PROJECT_ROOT, 'dist', 'generator', 'cli.js');
+import { VIA_MAKE } from '../../generator/hints';
 
-function cli(args: string[], cwd: string) {
-  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+/** The CLI as make runs it (its fixes in make's words), or as a user runs it (`direct`: in the CLI's). */
+function cli(args: string[], cwd: string, direct = false) {
+  const env = direct ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== VIA_MAKE)) : { ...process.env, [VIA_MAKE]: '1' };
+  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', env, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -94,7 +97,7 @@ describe('carbon-labs CLI', () => {
   test.each([
     [['generate', '--pattern', '7'], 'PATTERN must be 1, 2 or 3 (got "7"). Try: make lab PATTERN=3'],
     [['generate', '--pattern', 'x'], 'PATTERN must be 1, 2 or 3 (got "x")'],
-    [['generate', '--pattern', '3', '--product', 'apim-9'], 'PRODUCT must be one of apim-4.3.0, sim, apim-4.5.0, sim-apim-4.5.0, apim-4.7.0, sim-apim-4.7.0, apim-2.6.0 (got "apim-9"). Try: make lab PATTERN=3 PRODUCT=sim'],
+    [['generate', '--pattern', '3', '--product', 'apim-9'], 'PRODUCT must be one of apim-4.3.0, sim (also sim-apim-4.3.0), apim-4.5.0, sim-apim-4.5.0, apim-4.7.0, sim-apim-4.7.0, apim-2.6.0, or auto (got "apim-9"). Try: make lab PATTERN=3 PRODUCT=sim'],
     [['generate', '--pattern', '3', '--colour', 'red'], "carbon-labs: unknown option '--colour'. Try: carbon-labs generate --help"],
     [['up', '--pattern', '0', '--product', 'sim'], 'PATTERN must be 1, 2 or 3 (got "0")'],
     [['up', '--pattern', '3', '--product', 'sim', '--target', 'k8s'], '--target must be compose or swarm, not "k8s". Try: make lab PATTERN=3 TARGET=swarm'],
@@ -107,6 +110,15 @@ describe('carbon-labs CLI', () => {
     expect(r.stderr).toContain(message);
     expect(r.stderr.trim().split('\n')[0]).toContain(message.split('. Try')[0]);
     expect(existsSync(join(cwd, 'labs'))).toBe(false);
+  });
+
+  test('run directly (not by make), a fix is in the CLI\'s words, and names the command asked: generate is not told to start containers', () => {
+    const cwd = tempDir();
+    const r = cli(['generate', '--pattern', '7'], cwd, true);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('carbon-labs: PATTERN must be 1, 2 or 3 (got "7"). Try: carbon-labs generate --pattern 3');
+    const up = cli(['up', '--pattern', '3', '--product', 'sim', '--target', 'k8s'], cwd, true);
+    expect(up.stderr.trim()).toBe('carbon-labs: --target must be compose or swarm, not "k8s". Try: carbon-labs up --pattern 3 --target swarm');
   });
 
   test.each([

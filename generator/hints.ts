@@ -1,0 +1,32 @@
+/**
+ * The fixes the project's messages name are `make` commands (`Try: make lab PATTERN=3`), since
+ * most users come through make. A user who ran the CLI itself gets them in the CLI's own words
+ * (`Try: carbon-labs up --pattern 3`): the Makefile marks its calls with {@link VIA_MAKE}.
+ */
+export const VIA_MAKE = 'CARBON_LABS_VIA_MAKE';
+
+/** Make targets that are one CLI command each; others (`make swarm`, `make engine`) have none. */
+const COMMANDS: Readonly<Record<string, string>> = {
+  lab: 'up', down: 'down', status: 'status', conformance: 'conformance', generate: 'generate', logs: 'logs', images: 'images',
+};
+/** Make variables as the CLI spells them; one not listed here is `--<lower case>`. */
+const OPTIONS: Readonly<Record<string, string>> = { BOOT_S: 'boot-seconds' };
+
+/**
+ * `text` with every `make <target> VAR=value …` that is a CLI command in the CLI's words.
+ * `make lab` is `up`, except in the fix of an error of `generate` (`asked`): a user who asked only
+ * to generate is not told to start containers.
+ */
+export function inCliWords(text: string, asked?: string): string {
+  return text.replace(/\bmake (lab|down|status|conformance|generate|logs|images)\b((?: [A-Z][A-Z_]*=[^\s,;()]+)*)/g, (_, target: string, vars: string) => {
+    const command = target === 'lab' && asked === 'generate' ? 'generate' : COMMANDS[target];
+    const options = vars.trim().split(' ').filter(Boolean).map((pair) => {
+      const [name, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
+      return `--${OPTIONS[name] ?? name.toLowerCase().replace(/_/g, '-')} ${value}`;
+    });
+    return ['carbon-labs', command, ...options].join(' ');
+  });
+}
+
+/** The words for this run: make's when make ran it, else the CLI's. */
+export const speak = (text: string, asked?: string, env: NodeJS.ProcessEnv = process.env): string => (env[VIA_MAKE] ? text : inCliWords(text, asked));
