@@ -87,11 +87,11 @@ lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, a
 DOCKER_TESTS := $(filter-out tests/docker/selftest.test.ts,$(wildcard tests/docker/*.test.ts))
 SELFTEST = JEST_JUNIT_OUTPUT_NAME=junit-selftest$(1).xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
 TEST_LEGS = \
-  'a:docker=CARBON_LABS_SLOTS=23-31 JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand $(DOCKER_TESTS)' \
+  'a:docker=CARBON_LABS_SLOTS=26-31 JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand $(DOCKER_TESTS)' \
   'a:selftest=CARBON_LABS_SLOTS=32-41 $(call SELFTEST,)' \
   'a:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 2,3 --product sim' \
   'a:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
-  'a:jvm-pace=CARBON_LABS_SLOTS=21-22 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20' \
+  'a:jvm-pace=CARBON_LABS_SLOTS=24-25 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20' \
   'a:selftest-swarm=CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) $(call SELFTEST,-swarm)'
 
 test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then contract/wiring/JWKS/swarm/pause tests, the self-test, conformance of patterns 2-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 1 at a JVM's pace, and two seeded faults on stacks; a table of each leg's time at the end

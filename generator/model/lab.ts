@@ -150,12 +150,12 @@ export const scaleEntries = (scale: LabScale | undefined): [typeof SCALE_KEYS[nu
 export const scaleArgs = (scale: LabScale | undefined): string[] => scaleEntries(scale).map(([key, n]) => `${key.toUpperCase()}=${n}`);
 
 /**
- * Slots 0–20 are the unnamed labs (product × pattern, seven products); named labs take the next
+ * Slots 0–23 are the unnamed labs (product × pattern, eight products); named labs take the next
  * free one. A new product moves `first` (a unit test checks that no two labs share a port; `up`
  * refuses a named lab made before at a slot below it); slot 44's host ports (64xxx) and subnets
  * (up to 10.213.150.0/24) leave room below the port limit.
  */
-export const NAMED_SLOTS = { first: 21, last: 44 } as const;
+export const NAMED_SLOTS = { first: 24, last: 44 } as const;
 
 export interface LabSpec {
   readonly pattern: PatternId;

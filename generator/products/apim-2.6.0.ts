@@ -33,11 +33,11 @@ export const apim260: ProductSpec = {
   roleSwitch: 'args',
   roles: {
     // The default profile: publisher, store, key manager, traffic manager and gateway manager in one.
-    manager: { image, home, env: {}, serverRole: 'default', databases: ['apim_db', 'shared_db'], distribution: 'all-in-one' },
+    manager: { image, home, env: {}, serverRole: 'default', databases: ['apim_db', 'shared_db'], distribution: 'classic' },
     worker: {
       image, home, env: {}, args: ['-Dprofile=gateway-worker', '-DworkerNode=true'], serverRole: 'gateway-worker',
       // "Although the Gateway does not use the API Manager database, this connection is required" (AM 2.x docs).
-      databases: ['apim_db', 'shared_db'], distribution: 'all-in-one',
+      databases: ['apim_db', 'shared_db'], distribution: 'classic',
     },
   },
   layout: 'carbon-4.4',

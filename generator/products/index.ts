@@ -4,12 +4,13 @@ import { apim450 } from './apim-4.5.0';
 import { apim470 } from './apim-4.7.0';
 import { apim260 } from './apim-2.6.0';
 import type { ProductId, ProductSpec } from './product';
-import { sim, simApim450, simApim470 } from './sim';
+import { sim, simApim260, simApim450, simApim470 } from './sim';
 
 /** In lab-index order: a new product goes last, so the host ports of existing labs do not move. */
 export const PRODUCTS: Readonly<Record<ProductId, ProductSpec>> = {
   'apim-4.3.0': apim430, sim, 'apim-4.5.0': apim450, 'sim-apim-4.5.0': simApim450,
   'apim-4.7.0': apim470, 'sim-apim-4.7.0': simApim470, 'apim-2.6.0': apim260,
+  'sim-apim-2.6.0': simApim260,
 };
 export const DEFAULT_PRODUCT: ProductId = 'apim-4.3.0';
 

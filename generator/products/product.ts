@@ -1,6 +1,6 @@
 import type { Role } from '../model/lab';
 
-export type ProductId = 'apim-4.3.0' | 'sim' | 'apim-4.5.0' | 'sim-apim-4.5.0' | 'apim-4.7.0' | 'sim-apim-4.7.0' | 'apim-2.6.0';
+export type ProductId = 'apim-4.3.0' | 'sim' | 'apim-4.5.0' | 'sim-apim-4.5.0' | 'apim-4.7.0' | 'sim-apim-4.7.0' | 'apim-2.6.0' | 'sim-apim-2.6.0';
 
 /**
  * The product's pace: how long its nodes take and how long the harness and `make lab` may wait
@@ -51,10 +51,10 @@ export interface RoleRuntime {
   readonly databases: readonly SharedDatabase[];
   /**
    * Which WSO2 distribution the image is: `all-in-one` (`wso2am`, its role by profile), or a 4.5+
-   * distribution (`acp`, `universal-gw`, `tm`). Names the key catalogue a node is checked against
-   * and the stand-in image built for the role.
+   * distribution (`acp`, `universal-gw`, `tm`), or the classic Carbon 4.4 pack (`classic`: `bin/wso2server.sh`).
+   * Names the key catalogue a node is checked against and the stand-in image built for the role.
    */
-  readonly distribution: 'all-in-one' | 'acp' | 'universal-gw' | 'tm';
+  readonly distribution: 'all-in-one' | 'acp' | 'universal-gw' | 'tm' | 'classic';
 }
 
 /** `[database.apim_db]` (WSO2AM_DB: APIs, applications, subscriptions) and `[database.shared_db]` (user store, registry). */

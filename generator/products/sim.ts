@@ -1,6 +1,7 @@
 import { apim430 } from './apim-4.3.0';
 import { apim450 } from './apim-4.5.0';
 import { apim470 } from './apim-4.7.0';
+import { apim260, DEPLOYMENT_TICK_SECONDS, SYNC_INTERVAL_SECONDS } from './apim-2.6.0';
 import type { ProductSpec, RoleRuntime } from './product';
 import { SIM_TIMING } from './timing';
 
@@ -46,3 +47,20 @@ function simDistributions(real: ProductSpec, version: string): ProductSpec {
 
 export const simApim450: ProductSpec = simDistributions(apim450, '4.5.0');
 export const simApim470: ProductSpec = simDistributions(apim470, '4.7.0');
+
+/**
+ * The stand-in for the classic product (APIM 2.6.0): one image, `carbon-labs/apim-sim:2.6.0`, whose
+ * `bin/wso2server.sh` runs a classic Carbon node (sim/src/classic/). At its own pace, but a deploy
+ * still reaches a worker through the product's sync interval and deployment tick.
+ */
+export const simApim260: ProductSpec = {
+  ...apim260,
+  id: 'sim-apim-2.6.0',
+  description: 'carbon-labs stand-in for WSO2 API Manager 2.6.0, classic Carbon 4.4 (built locally by make images)',
+  roles: {
+    manager: simRole(apim260.roles.manager, 'carbon-labs/apim-sim:2.6.0'),
+    worker: simRole(apim260.roles.worker, 'carbon-labs/apim-sim:2.6.0'),
+  },
+  pulled: false,
+  timing: { ...SIM_TIMING, propagationBoundMs: SIM_TIMING.propagationBoundMs + (SYNC_INTERVAL_SECONDS + DEPLOYMENT_TICK_SECONDS) * 1000 },
+};

@@ -168,18 +168,19 @@ export const synapseVolume = (node: NodeSpec): string => (node.role === 'manager
 /**
  * The classic product's artifact sync: WSO2's `worker-manager-rsync.sh` (docker-apim v2.1.0
  * pattern-3: `rsync -rtvu … --delete`, then `sleep 10`, in a loop) without ssh: the managers'
- * volume read-only, each worker's volume written, as the product's user (UID 802) so the worker
- * can read and deploy what it gets. Starts once the managers are healthy and the workers have
+ * volume read-only, each worker's volume written, its files owned as the volume is (by the
+ * product's user), so the worker can read and deploy what it gets. Starts once the managers are healthy and the workers have
  * made their volumes (Docker fills a new volume from the image only for the product's own mount).
  */
 function syncService(lab: LabSpec): Service {
   const ws = lab.nodes.filter((n) => n.role === 'worker');
-  const copies = ws.map((w) => `rsync -rt --delete /synapse/managers/ /synapse/${w.name}/ || echo "carbon-labs sync: copy to ${w.name} failed" >&2`).join('; ');
+  // Each copy owned as its volume is (by the product's user, who made it from the image).
+  const copies = ws.map((w) => `rsync -rt --delete --chown="$$(stat -c %u:%g /synapse/${w.name})" /synapse/managers/ /synapse/${w.name}/ || echo "carbon-labs sync: copy to ${w.name} failed" >&2`).join('; ');
   return {
     image: imageRef('sync'),
     entrypoint: ['/bin/sh', '-c'],
     command: [`echo "carbon-labs sync: managers' synapse-configs to ${ws.map((w) => w.name).join(', ')} every ${SYNC_INTERVAL_SECONDS} s"; while true; do ${copies}; sleep ${SYNC_INTERVAL_SECONDS}; done`],
-    user: '802:802',
+    user: 'root',
     network_mode: 'none',
     volumes: [
       { type: 'volume', source: 'synapse-configs-managers', target: '/synapse/managers', read_only: true },

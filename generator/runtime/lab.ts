@@ -3,6 +3,7 @@ import { copyFileSync, existsSync, readdirSync, readFileSync } from 'fs';
 import { createServer } from 'net';
 import { dirname, join } from 'path';
 import { LabError } from '../errors';
+import { isClassic } from '../products/product';
 import type { LabSpec } from '../model/lab';
 import { BACKEND_URL, DB, makeArgs, ONE_SHOT_SERVICES, PORTAL_HOST, portalPort, TRUST, workers } from '../model/lab';
 import { retryUntil } from './retry';
@@ -297,13 +298,23 @@ export function labEndpoints(lab: LabSpec, dir: string, target: 'compose' | 'swa
   const admin = `https://127.0.0.1:${env.ADMIN_HTTPS_PORT}`;
   // The managers' hostname and proxyPort: the portals' login redirects go there.
   const portals = `https://${PORTAL_HOST}:${portalPort(lab)}`;
-  return [
+  // The classic product (2.6.0): its portals and REST v0.14, and its admin services (SOAP); the
+  // stand-in serves the admin services and the Synapse APIs, not yet the portals or REST.
+  const standIn = lab.product.pulled ? '' : '; not served by the stand-in yet';
+  const front = isClassic(lab.product) ? [
+    { name: 'Publisher', url: `${portals}/publisher`, note: `store: ${portals}/store${standIn}` },
+    { name: 'REST', url: `${admin}/api/am/publisher/v0.14`, note: `DCR: ${admin}/client-registration/v0.14/register${standIn}` },
+    { name: 'Admin SOAP', url: `${admin}/services/`, note: 'admin services, e.g. APIGatewayAdmin (Basic auth); a worker answers them 403' },
+  ] : [
     { name: 'Publisher', url: `${portals}/publisher` },
     { name: 'DevPortal', url: `${portals}/devportal` },
     { name: 'Admin', url: `${portals}/admin` },
     { name: 'REST', url: `${admin}/api/am/publisher/v4`, note: `DCR: ${admin}/client-registration/v0.17/register, token: ${admin}/oauth2/token` },
+  ];
+  return [
+    ...front,
     { name: 'API traffic', url: `https://127.0.0.1:${env.API_HTTPS_PORT}/<context>/<version>/<resource>`, note: `http://127.0.0.1:${env.API_HTTP_PORT}/...` },
-    { name: 'WebSocket', url: `wss://127.0.0.1:${env.API_WSS_PORT}/<context>/<version>`, note: `ws://127.0.0.1:${env.API_WS_PORT}/...  (WS APIs)` },
+    ...(isClassic(lab.product) ? [] : [{ name: 'WebSocket', url: `wss://127.0.0.1:${env.API_WSS_PORT}/<context>/<version>`, note: `ws://127.0.0.1:${env.API_WS_PORT}/...  (WS APIs)` }]),
     ...workers(lab).map((w) => {
       const [api, servlet] = w.published;
       return { name: w.name, url: `https://127.0.0.1:${env[api.variable]}`, note: `API, direct; servlet https://127.0.0.1:${env[servlet.variable]}` };

@@ -15,6 +15,11 @@ if [ "$distribution" = acp ] && [ "${PROFILE_NAME:-}" = key-manager ]; then
   echo "[$(date -u +%Y-%m-%dT%H:%M:%SZ)] ERROR {docker-entrypoint} - PROFILE_NAME=key-manager: the carbon-labs stand-in does not model the API Control Plane's key-manager profile; unset PROFILE_NAME to run the control plane" >&2
   exit 1
 fi
+# The classic image (docker-apim v2.6.0.22's entrypoint): an empty synapse-configs (a new volume
+# mounted over it) gets the image's defaults back first.
+if [ "$distribution" = classic ] && [ -z "$(ls -A "$WSO2_SERVER_HOME/repository/deployment/server/synapse-configs" 2>/dev/null)" ]; then
+  cp -R /home/wso2carbon/wso2-tmp/synapse-configs/* "$WSO2_SERVER_HOME/repository/deployment/server/synapse-configs/"
+fi
 [ -d "$config_volume" ] && [ -n "$(ls -A "$config_volume" 2>/dev/null)" ] && cp -RL "$config_volume"/* "$WSO2_SERVER_HOME"/
 [ -d "$artifact_volume" ] && [ -n "$(ls -A "$artifact_volume" 2>/dev/null)" ] && cp -RL "$artifact_volume"/* "$WSO2_SERVER_HOME"/
 # The start script of a distribution image (the all-in-one runs its server directly).
@@ -22,6 +27,7 @@ case "$distribution" in
   acp) script="$WSO2_SERVER_HOME/bin/api-cp.sh" ;;
   universal-gw) script="$WSO2_SERVER_HOME/bin/gateway.sh" ;;
   tm) script="$WSO2_SERVER_HOME/bin/traffic-manager.sh" ;;
+  classic) script="$WSO2_SERVER_HOME/bin/wso2server.sh" ;;
   *) script= ;;
 esac
 # Written here by the Dockerfile (WSO2_STOP_ON_TERM): docker-apim 4.7's entrypoints trap SIGTERM and

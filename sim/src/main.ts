@@ -21,6 +21,10 @@ import { withPortals } from './portals';
 import { withAdminServices } from './admin-services';
 import { ThrottlePolicyRepository } from './control-plane/repositories';
 import { subscriptionPolicies, ThrottleCounter } from './throttling';
+import { classicMain } from './classic';
+
+/** The first argument of the classic product's start script (images/apim-sim/bin/wso2server.sh). */
+const CLASSIC_ARG = '-Dcarbon-labs.distribution=classic';
 
 const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, webSocket: 9099, webSocketSecure: 8099, eventHub: 5672, eventReceiver: 9611 };
 /** Memory a seeded fault keeps alive for the life of the process. */
@@ -89,6 +93,12 @@ async function trafficManager(config: NodeConfig, home: string, sharedDb: Pool, 
 async function main(): Promise<void> {
   const home = process.env.WSO2_SERVER_HOME ?? '/home/wso2carbon/wso2am-4.3.0';
   const argv = process.argv.slice(2);
+  // The classic product's wso2server.sh names itself first: a Carbon 4.4 node, not a 4.x one.
+  if (argv[0] === CLASSIC_ARG) {
+    const security = join(home, 'repository', 'resources', 'security');
+    const tls = { key: readFileSync(join(security, 'server.key'), 'utf8'), cert: readFileSync(join(security, 'server.crt'), 'utf8') };
+    return classicMain(home, argv.slice(1), process.env.SIM_PRODUCT_VERSION ?? 'WSO2 API Manager-2.6.0', tls);
+  }
   const profile = profileFrom(argv, process.env);
   const boot = bootSecondsOf(profile, process.env);
   if (boot) {

@@ -97,7 +97,7 @@ describe('carbon-labs CLI', () => {
   test.each([
     [['generate', '--pattern', '7'], 'PATTERN must be 1, 2 or 3 (got "7"). Try: make lab PATTERN=3'],
     [['generate', '--pattern', 'x'], 'PATTERN must be 1, 2 or 3 (got "x")'],
-    [['generate', '--pattern', '3', '--product', 'apim-9'], 'PRODUCT must be one of apim-4.3.0, sim (also sim-apim-4.3.0), apim-4.5.0, sim-apim-4.5.0, apim-4.7.0, sim-apim-4.7.0, apim-2.6.0, or auto (got "apim-9"). Try: make lab PATTERN=3 PRODUCT=sim'],
+    [['generate', '--pattern', '3', '--product', 'apim-9'], 'PRODUCT must be one of apim-4.3.0, sim (also sim-apim-4.3.0), apim-4.5.0, sim-apim-4.5.0, apim-4.7.0, sim-apim-4.7.0, apim-2.6.0, sim-apim-2.6.0, or auto (got "apim-9"). Try: make lab PATTERN=3 PRODUCT=sim'],
     [['generate', '--pattern', '3', '--colour', 'red'], "carbon-labs: unknown option '--colour'. Try: carbon-labs generate --help"],
     [['up', '--pattern', '0', '--product', 'sim'], 'PATTERN must be 1, 2 or 3 (got "0")'],
     [['up', '--pattern', '3', '--product', 'sim', '--target', 'k8s'], '--target must be compose or swarm, not "k8s". Try: make lab PATTERN=3 TARGET=swarm'],

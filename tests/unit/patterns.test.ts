@@ -74,11 +74,10 @@ describe('pattern models', () => {
 
   // Every real product with its stand-in: a new product is covered without naming it here.
   const REAL = Object.values(PRODUCTS).filter((p) => p.pulled);
-  // The classic product's stand-in (sim-apim-2.6.0) is not built yet (issue 23).
-  const PAIRS = REAL.filter((p) => standInOf(p)).map((p) => [p, standInOf(p)!] as const);
+  const PAIRS = REAL.map((p) => [p, standInOf(p)!] as const);
 
-  test('every real product has a stand-in but the classic one, whose stand-in is not built yet', () => {
-    expect(REAL.map((real) => [real.id, standInOf(real)?.id])).toEqual([['apim-4.3.0', 'sim'], ['apim-4.5.0', 'sim-apim-4.5.0'], ['apim-4.7.0', 'sim-apim-4.7.0'], ['apim-2.6.0', undefined]]);
+  test('every real product has a stand-in', () => {
+    expect(REAL.map((real) => [real.id, standInOf(real)?.id])).toEqual([['apim-4.3.0', 'sim'], ['apim-4.5.0', 'sim-apim-4.5.0'], ['apim-4.7.0', 'sim-apim-4.7.0'], ['apim-2.6.0', 'sim-apim-2.6.0']]);
   });
 
   test.each(PAIRS)('the stand-in lab differs from the real one (%s) only in the product\'s images', (realProduct, standIn) => {

@@ -8,6 +8,7 @@ import { renderLab } from '../../generator/render';
 import { runtimeOf } from '../../generator/products/product';
 import { simImages } from '../../generator/runtime/images';
 import { distributionFrom, internalCryptoFrom, loadConfig, parseJdbcUrl, profileFrom, readFaults, SYMMETRIC_PROVIDER } from '../../sim/src/config';
+import type { Distribution } from '../../sim/src/config';
 import { suppressedInferences } from '../../sim/src/infer';
 import { availableTransitions, LIFECYCLE, LifecycleState, stateName, transition } from '../../sim/src/control-plane/lifecycle';
 import { apiInfo, applicationOf, notFound, paginated, revisionsOf, subscriptionOf } from '../../sim/src/control-plane/views';
@@ -139,7 +140,7 @@ describe('server_role as each image\'s infer.json reads it', () => {
     for (const product of [sim, simApim450, simApim470]) {
       for (const role of ['manager', 'worker', 'traffic-manager'] as const) {
         const runtime = product.roles[role];
-        if (runtime) expect({ product: product.id, role, said: suppressedInferences(product.version, runtime.distribution, runtime.serverRole) }).toEqual({ product: product.id, role, said: undefined });
+        if (runtime) expect({ product: product.id, role, said: suppressedInferences(product.version, runtime.distribution as Distribution, runtime.serverRole) }).toEqual({ product: product.id, role, said: undefined });
       }
     }
   });

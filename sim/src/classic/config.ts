@@ -1,0 +1,131 @@
+import { DOMParser } from '@xmldom/xmldom';
+import type { Document, Element } from '@xmldom/xmldom';
+import { existsSync, readFileSync } from 'fs';
+import { join } from 'path';
+import type { DatabaseConfig } from '../config';
+import { parseJdbcUrl } from '../config';
+
+/**
+ * What a classic Carbon 4.4 node (APIM 2.6.0) reads from its XML files, as the stand-in obeys it:
+ * the launcher's system properties, `axis2.xml` clustering, `carbon.xml`, the datasources the user
+ * store names, `api-manager.xml`. Refused as Carbon refuses it; warned as Carbon warns.
+ * @see ../../../docs/products.md, "The classic Carbon product"
+ */
+
+/** The OSGi profiles product-apim 2.6.0 builds (modules/p2-profile/product/pom.xml). */
+export const PROFILES_260 = ['default', 'gateway-worker', 'api-key-manager', 'api-publisher', 'api-store', 'traffic-manager'] as const;
+
+export interface Launcher {
+  readonly workerNode: boolean;
+  readonly profile: string;
+}
+
+/**
+ * carbon-kernel v4.4.35 `Main`: every `-Dk=v` argument becomes a system property in order (the
+ * script's own `-DworkerNode=false` comes first, so the container's arguments win); with
+ * `workerNode=true` and no profile the launcher switches to the `worker` profile, which 2.6.0 does
+ * not have. An error is what stops the node.
+ */
+export function launcher(argv: readonly string[]): Launcher {
+  const props = new Map<string, string>();
+  for (const arg of argv) {
+    const m = /^-D([^=]+)=(.*)$/.exec(arg);
+    if (m) props.set(m[1], m[2]);
+  }
+  const workerNode = props.get('workerNode') === 'true';
+  const profile = props.get('profile') ?? (workerNode ? 'worker' : 'default');
+  if (!(PROFILES_260 as readonly string[]).includes(profile)) throw new Error(`OSGi runtime ${profile} profile not found`);
+  return { workerNode, profile };
+}
+
+export interface Clustering {
+  readonly enabled: boolean;
+  readonly scheme: string;
+  readonly domain: string;
+  readonly host: string;
+  readonly port: number;
+  readonly subDomain: string;
+  readonly members: readonly { readonly host: string; readonly port: number }[];
+}
+
+export interface ClassicConfig {
+  readonly clustering: Clustering;
+  readonly hostName?: string;
+  readonly deploymentIntervalSeconds: number;
+  /** The user store's database: the datasource user-mgt.xml names, from master-datasources.xml. */
+  readonly userDb: DatabaseConfig;
+  readonly keyValidatorUrl: string;
+  readonly warnings: readonly string[];
+}
+
+function parse(file: string): Document {
+  const errors: string[] = [];
+  const doc = new DOMParser({ onError: (level, message) => { if (level !== 'warning') errors.push(message); } }).parseFromString(readFileSync(file, 'utf8'), 'text/xml');
+  if (errors.length || !doc.documentElement) throw new Error(`${file}: not well-formed XML (${errors.join('; ')})`);
+  return doc;
+}
+
+const children = (el: Element | null | undefined, name?: string): Element[] => {
+  const out: Element[] = [];
+  for (let c = el?.firstChild; c; c = c.nextSibling) if (c.nodeType === c.ELEMENT_NODE && (!name || (c as Element).localName === name)) out.push(c as Element);
+  return out;
+};
+const child = (el: Element | null | undefined, ...path: string[]): Element | undefined => path.reduce<Element | undefined>((at, name) => children(at, name)[0], el ?? undefined);
+const text = (el: Element | undefined): string | undefined => el?.textContent?.trim();
+const parameter = (clustering: Element, name: string) => text(children(clustering, 'parameter').find((p) => p.getAttribute('name') === name));
+
+/** HazelcastClusteringAgent (carbon-kernel v4.4.35): the schemes it knows, else a ClusteringFault. */
+const SCHEMES = ['multicast', 'wka', 'aws'];
+
+export function readClustering(home: string, warnings: string[]): Clustering {
+  const root = parse(join(home, 'repository', 'conf', 'axis2', 'axis2.xml')).documentElement!;
+  const clustering = child(root, 'clustering');
+  if (!clustering) return { enabled: false, scheme: 'none', domain: 'wso2.carbon.domain', host: '127.0.0.1', port: 4000, subDomain: '__$default', members: [] };
+  const scheme = parameter(clustering, 'membershipScheme') ?? 'multicast';
+  const enabled = clustering.getAttribute('enable') === 'true';
+  if (enabled && !SCHEMES.includes(scheme)) throw new Error(`ClusteringFault: Invalid membership scheme '${scheme}'. Supported schemes are multicast & wka`);
+  const host = parameter(clustering, 'localMemberHost') ?? '127.0.0.1';
+  const members = children(child(clustering, 'members'), 'member').map((m) => ({ host: text(child(m, 'hostName')) ?? '', port: Number(text(child(m, 'port')) ?? 4000) }));
+  if (enabled && [host, ...members.map((m) => m.host)].some((h) => h === '127.0.0.1' || h === 'localhost')) {
+    warnings.push('Hazelcast Clustering needs ip addresses for localMemberHost and well-known members');
+  }
+  const properties = children(clustering, 'parameter').find((p) => p.getAttribute('name') === 'properties');
+  const subDomain = children(properties, 'property').find((p) => p.getAttribute('name') === 'subDomain')?.getAttribute('value') ?? undefined;
+  return {
+    enabled, scheme, host, members,
+    domain: parameter(clustering, 'domain') ?? 'wso2.carbon.domain',
+    port: Number(parameter(clustering, 'localMemberPort') ?? 4000),
+    // MemberUtils: a member with no subDomain property is in "__$default".
+    subDomain: subDomain ?? '__$default',
+  };
+}
+
+/** The datasource of a JNDI name in master-datasources.xml, as a MySQL connection. */
+function datasource(home: string, jndi: string): DatabaseConfig {
+  const root = parse(join(home, 'repository', 'conf', 'datasources', 'master-datasources.xml')).documentElement!;
+  const ds = children(child(root, 'datasources'), 'datasource').find((d) => text(child(d, 'jndiConfig', 'name')) === jndi);
+  if (!ds) throw new Error(`master-datasources.xml has no datasource with the JNDI name ${jndi}`);
+  const conf = child(ds, 'definition', 'configuration');
+  const url = text(child(conf, 'url')) ?? '';
+  if (!url.startsWith('jdbc:mysql:')) throw new Error(`${jndi}: ${url} is not a MySQL URL (the stand-in keeps users in the lab's MySQL only)`);
+  return { ...parseJdbcUrl(url), user: text(child(conf, 'username')) ?? '', password: text(child(conf, 'password')) ?? '' };
+}
+
+export function readClassicConfig(home: string): ClassicConfig {
+  const warnings: string[] = [];
+  const clustering = readClustering(home, warnings);
+  const conf = join(home, 'repository', 'conf');
+  const carbon = parse(join(conf, 'carbon.xml')).documentElement!;
+  const realm = parse(join(conf, 'user-mgt.xml')).documentElement!;
+  const dataSource = text(children(child(realm, 'Realm', 'Configuration'), 'Property').find((p) => p.getAttribute('name') === 'dataSource'));
+  if (!dataSource) throw new Error('user-mgt.xml: the realm names no dataSource');
+  const apim = existsSync(join(conf, 'api-manager.xml')) ? parse(join(conf, 'api-manager.xml')).documentElement! : undefined;
+  return {
+    clustering,
+    hostName: text(child(carbon, 'HostName')),
+    deploymentIntervalSeconds: Number(text(child(carbon, 'Axis2Config', 'DeploymentUpdateInterval')) ?? 15),
+    userDb: datasource(home, dataSource),
+    keyValidatorUrl: text(child(apim, 'APIKeyValidator', 'ServerURL')) ?? '',
+    warnings,
+  };
+}
