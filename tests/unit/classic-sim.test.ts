@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { addressOf, clusterDomainOf, DB } from '../../generator/model/lab';
 import { buildLab } from '../../generator/patterns';
@@ -54,7 +54,7 @@ describe('the classic stand-in reads the generated XML as the product does', () 
   test('an unknown membership scheme stops the node, a loopback member is warned about', () => {
     const home = homeOf(1, 'worker-1');
     const axis2 = join(home, 'repository/conf/axis2/axis2.xml');
-    const text = require('fs').readFileSync(axis2, 'utf8') as string;
+    const text = readFileSync(axis2, 'utf8');
     writeFileSync(axis2, text.replace('<parameter name="membershipScheme">wka</parameter>', '<parameter name="membershipScheme">kubernetes</parameter>'));
     expect(() => readClassicConfig(home)).toThrow("Invalid membership scheme 'kubernetes'");
     writeFileSync(axis2, text.replace(/<parameter name="localMemberHost">[^<]+</, '<parameter name="localMemberHost">127.0.0.1<'));
