@@ -91,6 +91,7 @@ TEST_LEGS = \
   'a:selftest=CARBON_LABS_SLOTS=32-41 $(call SELFTEST,)' \
   'a:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 2,3 --product sim' \
   'a:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
+  'a:conformance-2.6=$(CLI) conformance --pattern 3 --product sim-apim-2.6.0' \
   'a:jvm-pace=CARBON_LABS_SLOTS=24-25 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20' \
   'a:selftest-swarm=CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) $(call SELFTEST,-swarm)'
 

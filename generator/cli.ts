@@ -10,7 +10,7 @@ import { cliLabArgs, makeArgs, managers, NAMED_SLOTS, PATTERN_IDS, scaleArgs, wo
 import type { PatternProps } from './patterns';
 import { buildLab, labInDir, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
 import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
-import { isClassic, productImages } from './products/product';
+import { productImages } from './products/product';
 import { BOOT_SECONDS, paceFromName, parsePace, withPace } from './products/pace';
 import { ensureImages } from './runtime/images';
 import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProject, labContainers, labDirOf, labProjects, labRunning, labEndpoints, labUrls, longRunningServices, oneShot, readLabEnv, upLab } from './runtime/lab';
@@ -401,11 +401,6 @@ export function cli(asked?: string): Command {
       const products = commaList(o.product ?? AUTO_PRODUCT);
       const patterns = o.pattern === 'all' ? PATTERN_IDS.map(String) : o.pattern?.includes(',') ? commaList(o.pattern) : [o.pattern];
       const several = products.length > 1 || patterns.length > 1;
-      const classic = products.filter((p) => p !== AUTO_PRODUCT && isClassic(resolveProduct(p)));
-      if (classic.length) {
-        throw new LabError(`conformance of ${classic.join(', ')} is not built yet: the harness's checks speak the 4.x REST APIs, the classic product speaks REST v0.14 and SOAP (docs/products.md, "The classic Carbon product")`,
-          `make lab PATTERN=3 PRODUCT=sim-apim-2.6.0 and try it by hand (its README), or make conformance PATTERN=3 PRODUCT=sim`);
-      }
       if (several && o.name) throw new LabError('--name checks one named lab; --pattern all (or 2,3) and --product a,b check unnamed labs side by side', 'make conformance NAME=a, or make conformance PATTERN=all PRODUCT=sim');
       const labs: { lab: LabSpec; dir: string; where: Target }[] = [];
       for (const product of products) {

@@ -7,6 +7,7 @@ import { describeExchange, Exchange } from './http';
 import type { LabTarget } from './lab-target';
 import type { LabSpec, Role } from '../generator/model/lab';
 import type { ProductTiming } from '../generator/products/product';
+import { isClassic } from '../generator/products/product';
 import type { Gate } from './gate';
 import { GATE_WAIT_MS, machineGate } from './gate';
 
@@ -219,6 +220,12 @@ export interface Check<F extends Figures = Figures> {
   readonly title: string;
   /** Why the check does not apply to a lab of this model, or undefined when it does (known before it starts). */
   skipReason?(lab: LabSpec, options?: CheckOptions): string | undefined;
+  /**
+   * `true` when it runs on the classic product (APIM 2.6.0) as it is: it drives no 4.x REST API
+   * (probes, memory, logs). The others are skipped there, saying why, until the harness speaks
+   * the classic product's REST v0.14.
+   */
+  readonly classic?: boolean;
   /** How long it takes on this lab at its product's pace, and its deadline. */
   plan(lab: LabSpec, options: CheckOptions): CheckPlan;
   /**
@@ -230,6 +237,12 @@ export interface Check<F extends Figures = Figures> {
   run(ctx: CheckContext<F>): Promise<void>;
   /** The figures a reader looks for first (the report's table); any may be missing on a failure. */
   headline(figures: Partial<F>): string;
+}
+
+/** Why a check is skipped on a lab: its own reason, or the classic product's that it does not speak yet. */
+export function skipOf(check: Check, lab: LabSpec, options?: CheckOptions): string | undefined {
+  if (isClassic(lab.product) && !check.classic) return `not built for the classic product yet: the check drives the 4.x REST APIs, ${lab.product.id} speaks REST v0.14 and SOAP (issue 23)`;
+  return check.skipReason?.(lab, options);
 }
 
 /** How {@link runCheck} runs a check: its options, and the lab's deadline scale. */
@@ -255,7 +268,7 @@ const TIMED_OUT = Symbol('timed out');
  */
 export async function runCheck<F extends Figures>(check: Check<F>, lab: LabTarget, log: Log, run: RunCheckOptions = {}): Promise<CheckResult> {
   const options = run.options ?? DEFAULT_CHECK_OPTIONS;
-  const reason = check.skipReason?.(lab.lab, options);
+  const reason = skipOf(check, lab.lab, options);
   if (reason) return { id: check.id, title: check.title, status: 'skipped', figures: {}, evidence: [], timelines: [], durationMs: 0, reason };
   const plan = check.plan(lab.lab, options);
   const deadlineMs = run.deadlineMs ?? plan.deadlineMs;

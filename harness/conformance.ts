@@ -1,7 +1,7 @@
 import type { Log } from '../generator/runtime/images';
 import type { Target } from '../generator/runtime/swarm';
 import type { Check, CheckOptions, CheckPlan, CheckResult } from './check';
-import { DEFAULT_CHECK_OPTIONS, planSeconds, runCheck } from './check';
+import { DEFAULT_CHECK_OPTIONS, planSeconds, runCheck, skipOf } from './check';
 import { CHECKS } from './checks';
 import { isolationBoundMs } from './checks/admin-load-isolation';
 import { WORKER_LOSS_FAILED_REQUESTS_BOUND } from './checks/workers-survive-worker-loss';
@@ -82,7 +82,7 @@ export interface PlannedCheck {
 
 export function planRun(lab: LabSpec, checks: readonly Check[], options: CheckOptions): PlannedCheck[] {
   return checks.map((check) => {
-    const skip = check.skipReason?.(lab, options);
+    const skip = skipOf(check, lab, options);
     return skip ? { check, skip } : { check, plan: check.plan(lab, options) };
   });
 }

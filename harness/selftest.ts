@@ -3,7 +3,7 @@ import { sharedBalancer, slotOf } from '../generator/patterns/common';
 import type { Check, CheckResult } from './check';
 import { checkById } from './checks';
 import { failoverCheck } from './checks/managers-fail-over';
-import { sim } from '../generator/products/sim';
+import { sim, simApim260 } from '../generator/products/sim';
 import { PRODUCTS } from '../generator/products';
 import type { ProductSpec } from '../generator/products/product';
 import type { LabFault, LabTarget, StartOptions } from './lab-target';
@@ -156,6 +156,30 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     // Unhealthy too (see above): compose only.
     targets: ['compose'],
   })),
+  // The classic product (pattern 1 of its stand-in: fewest nodes).
+  {
+    id: 'classic-worker-not-in-worker-mode', pattern: 1, product: simApim260, check: checkById('workers-reject-admin-writes'),
+    because: /workers accepted admin writes: SOAP APIGatewayAdmin addApi on worker-1 servlet/,
+    description: 'sim-apim-2.6.0: worker-1 started with -Dprofile=gateway-worker only, without -DworkerNode=true (it takes admin writes)',
+    options: { faults: [compose({ 'worker-1': { command: ['-Dprofile=gateway-worker'] } })] },
+    // The classic product runs on compose only.
+    targets: ['compose'],
+  },
+  {
+    id: 'classic-worker-in-another-domain', pattern: 1, product: simApim260, check: checkById('cluster-membership'),
+    because: /worker-2 is in domain wso2\.am\.other\.domain, not wso2\.am\.domain/,
+    description: 'sim-apim-2.6.0: worker-2\'s axis2.xml names another clustering domain (it joins no one, and the others refuse it)',
+    options: {
+      faults: [{
+        kind: 'files',
+        edit: (dir) => {
+          const axis2 = join(dir, 'nodes', 'worker-2', 'repository', 'conf', 'axis2', 'axis2.xml');
+          writeFileSync(axis2, readFileSync(axis2, 'utf8').replace('<parameter name="domain">wso2.am.domain</parameter>', '<parameter name="domain">wso2.am.other.domain</parameter>'));
+        },
+      }],
+    },
+    targets: ['compose'],
+  },
   {
     id: 'gateway-ignores-deploy-events', because: /never served by worker-1: .*never served by worker-2/, pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the gateways drop deploy events (SIM_FAULT_IGNORE_DEPLOY_EVENTS)',

@@ -1,7 +1,12 @@
 import { Check, CheckContext, CheckFailure, paceOf, percentile, planOf, round } from '../check';
 import { PUBLISHER } from '../apim-client';
+import { isClassic } from '../../generator/products/product';
+import { retryUntil } from '../../generator/runtime/retry';
+import { deleteApi, pushApi } from '../classic-client';
 
 const API_COUNT = 5;
+/** The classic product's pushes each wait on its sync and tick: fewer of them. */
+const CLASSIC_API_COUNT = 3;
 /** How long a worker is given to serve a deployed API before it counts as never: thrice the bound. */
 const waitMs = (bound: number) => Math.max(bound * 3, 10_000);
 
@@ -32,6 +37,12 @@ export const artifactsPropagate: Check<PropagationFigures> = {
   headline: (f) => `p50 ${f.p50Ms ?? '?'} ms, p95 ${f.p95Ms ?? '?'} ms (bound ${f.boundMs ?? '?'} ms)`,
   plan(lab) {
     const { call, propagation, timing } = paceOf(lab);
+    if (isClassic(lab.product)) {
+      // Each push waits on the product's own loops (sync interval, deployment tick): half the bound on average.
+      const waits = CLASSIC_API_COUNT + 1;
+      return planOf({ floorMs: waits * timing.propagationBoundMs / 2, workMs: waits * 2 * call, requestTimeoutMs: timing.requestTimeoutMs,
+        why: `${CLASSIC_API_COUNT} APIs pushed and one deleted, each waiting on the sync and the deployment tick (bound ${timing.propagationBoundMs} ms)`, worstMs: waits * (2 * call + waitMs(timing.propagationBoundMs)) });
+    }
     const bound = timing.propagationBoundMs;
     // Each API: create, revision, publish, deploy; then served everywhere, typically well inside the bound.
     // Then an undeploy, a delete and a new version (copy, revision, publish, subscribe, deploy).
@@ -39,8 +50,10 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     return planOf({ floorMs: 0, workMs: API_COUNT * (4 * call + propagation) + 8 * call + 5 * propagation + 14 * call, requestTimeoutMs: timing.requestTimeoutMs,
       why: `${API_COUNT} APIs of 4 calls each, an undeploy, a delete and a new default version, propagation bound ${bound} ms`, worstMs: (API_COUNT + 5) * (4 * call + waitMs(bound)) + 10 * call });
   },
+  classic: true,
   async run(ctx: CheckContext<PropagationFigures>) {
     const { lab } = ctx;
+    if (isClassic(lab.product)) return classicRun(ctx);
     const bound = lab.product.timing.propagationBoundMs;
     const client = await ctx.managerClient();
     const targets: [string, string][] = [...lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as [string, string]), [lab.workerBalancer, lab.apiUrl()]];
@@ -172,3 +185,67 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     if (slow.length) throw new CheckFailure(`propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
   },
 };
+
+/**
+ * The classic product: an API's Synapse configuration pushed through the managers' `APIGatewayAdmin`
+ * (as its publisher pushes it on publish) lands in the managers' synapse-configs; the lab's sync
+ * copies it to each worker, which deploys it on its next tick. Push → first 200 per target, then a
+ * delete → first 404 per target, both within the product's bound (sync interval + tick).
+ */
+async function classicRun(ctx: CheckContext<PropagationFigures>): Promise<void> {
+  const { lab } = ctx;
+  const bound = lab.product.timing.propagationBoundMs;
+  const manager = lab.http(lab.adminUrl());
+  const targets: [string, string][] = [...lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as [string, string]), [lab.workerBalancer, lab.apiUrl()]];
+  const latencies: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
+  const removed: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
+  const missing: string[] = [];
+  const tag = ctx.unique('prop');
+  /** Polls a target until a GET of the API answers `wanted`; ms from `since`. */
+  const until = async (name: string, url: string, path: string, wanted: number, since: number): Promise<number | string> => {
+    const http = lab.http(url);
+    try {
+      await retryUntil(async (observe) => {
+        const r = await http.request('GET', path);
+        observe(`${r.status}`);
+        return r.status === wanted ? true : undefined;
+      }, { timeoutMs: waitMs(bound), intervalMs: 200, what: `${name} to answer ${wanted} for ${path}`, signal: ctx.signal });
+      return Date.now() - since;
+    } catch (err) {
+      return `${name}: ${(err as Error).message}`;
+    }
+  };
+  const apis = Array.from({ length: CLASSIC_API_COUNT }, (_, i) => ({ name: `Prop${tag}n${i}`, context: `/prop-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl }));
+  let deployed = 0;
+  for (const api of apis) {
+    if (missing.length) break;
+    deployed++;
+    ctx.step(`pushing ${api.name} to the managers (APIGatewayAdmin) and waiting for every worker to serve it`);
+    const pushed = ctx.record(await pushApi(manager, api));
+    if (pushed.status !== 200) throw new CheckFailure(`APIGatewayAdmin addApi of ${api.name} through the manager balancer answered ${pushed.status}`, lab.managers.map((m) => m.name));
+    const since = Date.now();
+    const results = await Promise.all(targets.map(([n, url]) => until(n, url, `${api.context}/${api.version}/`, 200, since)));
+    results.forEach((r, i) => (typeof r === 'number' ? latencies[targets[i][0]].push(r) : missing.push(`${api.context} never served by ${r}`)));
+  }
+  if (!missing.length) {
+    const [gone] = apis;
+    ctx.step(`deleting ${gone.name} on the managers and waiting for every worker to stop serving it`);
+    const del = ctx.record(await deleteApi(manager, gone));
+    if (del.status !== 200) throw new CheckFailure(`APIGatewayAdmin deleteApi of ${gone.name} answered ${del.status}`, lab.managers.map((m) => m.name));
+    const since = Date.now();
+    const results = await Promise.all(targets.map(([n, url]) => until(n, url, `${gone.context}/${gone.version}/`, 404, since)));
+    results.forEach((r, i) => (typeof r === 'number' ? removed[targets[i][0]].push(r) : missing.push(`${gone.context} still served after its delete: ${r}`)));
+  }
+  const all = [...Object.values(latencies).flat(), ...Object.values(removed).flat()];
+  ctx.figures.apis = deployed;
+  ctx.figures.boundMs = bound;
+  ctx.figures.perTargetMs = Object.fromEntries(Object.entries(latencies).map(([n, v]) => [n, v.map((x) => round(x))]));
+  ctx.figures.removedMs = Object.fromEntries(Object.entries(removed).map(([n, v]) => [n, v.map((x) => round(x))]));
+  ctx.figures.p50Ms = round(percentile(all, 50));
+  ctx.figures.p95Ms = round(percentile(all, 95));
+  ctx.figures.maxMs = round(Math.max(...all, 0));
+  if (missing.length) throw new CheckFailure(missing.join('; '), lab.workers.map((w) => w.name));
+  const slow = [...Object.entries(latencies), ...Object.entries(removed).map(([n, v]) => [`${n} (removal)`, v] as const)]
+    .flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
+  if (slow.length) throw new CheckFailure(`propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
+}

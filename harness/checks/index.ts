@@ -2,6 +2,7 @@ import type { Check } from '../check';
 import { adminLoadIsolation } from './admin-load-isolation';
 import { artifactsPropagate } from './artifacts-propagate';
 import { balancersRestart } from './balancers-restart';
+import { clusterMembership } from './cluster-membership';
 import { databaseRestart } from './database-restart';
 import { managerOutageWithoutHa, managersFailOver } from './managers-fail-over';
 import { managersUnreachableFromPublic } from './managers-unreachable-from-public';
@@ -13,6 +14,7 @@ import { workersSurviveWorkerLoss } from './workers-survive-worker-loss';
 /** In run order: the cheap, read-only checks first; memory after the lab has worked. */
 export const CHECKS: readonly Check[] = [
   workersRejectAdminWrites,
+  clusterMembership,
   managersUnreachableFromPublic,
   artifactsPropagate,
   policiesPropagate,

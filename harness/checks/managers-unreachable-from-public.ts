@@ -40,6 +40,7 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
   id: 'managers-unreachable-from-public',
   title: 'From the public network no manager, traffic manager or admin listener can be reached, the worker listener can; every published port is bound to 127.0.0.1',
   machine: 'share',
+  classic: true,
   headline: (f) => `${f.forbiddenReached ?? '?'} of ${f.forbiddenTargets ?? '?'} forbidden targets reached; ${f.portsNotOnLoopback ?? '?'} ports off loopback`,
   // One probe (three on a stack), each a container start and a few curls of 4 s at most.
   plan: (lab) => planOf({ floorMs: 0, workMs: 8_000, requestTimeoutMs: lab.product.timing.requestTimeoutMs, why: 'a probe of about 8 s (three on a stack)', worstMs: 3 * PROBE_MS }),

@@ -2,6 +2,8 @@ import { ADMIN, ApimClient, PUBLISHER } from '../apim-client';
 import { basic, bearer, Exchange, HttpClient } from '../http';
 import { Check, CheckContext, CheckFailure, paceOf, planOf } from '../check';
 import { workers } from '../../generator/model/lab';
+import { isClassic } from '../../generator/products/product';
+import { addUser as addUserSoap, pushApi } from '../classic-client';
 
 const ok = (status: number) => status >= 200 && status < 300;
 
@@ -40,8 +42,9 @@ export type RejectFigures = {
 /** Workers are read-only: no admin write succeeds on a worker, directly or through the worker balancer. */
 export const workersRejectAdminWrites: Check<RejectFigures> = {
   id: 'workers-reject-admin-writes',
-  title: 'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services), directly and through the worker balancer; managers accept them',
+  title: 'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services; on the classic product its admin services APIGatewayAdmin and the user store), directly and through the worker balancer; managers accept them',
   machine: 'share',
+  classic: true,
   headline: (f) => `${f.writesAcceptedByWorkers ?? '?'} of ${f.writesSentToWorkers ?? '?'} writes accepted by workers`,
   plan(lab) {
     const { call, timing } = paceOf(lab);
@@ -50,10 +53,20 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
   },
   async run(ctx: CheckContext<RejectFigures>) {
     const { lab } = ctx;
-    const manager: ApimClient = await ctx.managerClient();
-    // Credentials valid on every node: a worker must refuse the write itself, not the credentials.
-    const token = manager.accessToken!;
-    const client = (await manager.tryRegister()).body as { clientId: string; clientSecret: string };
+    let writes: (http: HttpClient, tag: string) => Promise<Record<string, Exchange>>;
+    if (isClassic(lab.product)) {
+      // The classic product: its admin services, as its publisher pushes APIs and a user adds users.
+      writes = async (http, tag) => ({
+        'SOAP APIGatewayAdmin addApi': await pushApi(http, { name: `Probe${tag}`, context: `/probe-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }),
+        'SOAP addUser': await addUserSoap(http, `probe${tag}`),
+      });
+    } else {
+      const manager: ApimClient = await ctx.managerClient();
+      // Credentials valid on every node: a worker must refuse the write itself, not the credentials.
+      const token = manager.accessToken!;
+      const client = (await manager.tryRegister()).body as { clientId: string; clientSecret: string };
+      writes = (http, tag) => adminWrites(http, token, client, tag);
+    }
     const targets: [string, string][] = [
       ...lab.workers.flatMap((w) => [[`${w.name} servlet`, lab.workerServletUrl(w.name)], [`${w.name} gateway`, lab.workerApiUrl(w.name)]] as [string, string][]),
       [`${lab.workerBalancer} worker listener`, lab.apiUrl()],
@@ -63,9 +76,9 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
     const silent: string[] = [];
     for (const [name, url] of targets) {
       ctx.alive();
-      const writes = await adminWrites(lab.http(url), token, client, ctx.unique('w'));
-      statuses[name] = Object.fromEntries(Object.entries(writes).map(([k, e]) => [k, e.status]));
-      for (const [write, e] of Object.entries(writes)) {
+      const sent = await writes(lab.http(url), ctx.unique('w'));
+      statuses[name] = Object.fromEntries(Object.entries(sent).map(([k, e]) => [k, e.status]));
+      for (const [write, e] of Object.entries(sent)) {
         ctx.record(e);
         if (ok(e.status)) accepted.push(`${write} on ${name} (${e.status})`);
         // No answer at all proves nothing about refusing: the node must be up and say no.
@@ -73,7 +86,7 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
       }
     }
     // The same writes through the manager balancer must succeed: the check cannot pass on a dead lab.
-    const control = await adminWrites(lab.http(lab.adminUrl()), token, client, ctx.unique('m'));
+    const control = await writes(lab.http(lab.adminUrl()), ctx.unique('m'));
     statuses[`${lab.managerBalancer} manager listener`] = Object.fromEntries(Object.entries(control).map(([k, e]) => [k, e.status]));
     const refusedByManagers = Object.entries(control).filter(([, e]) => !ok(e.status)).map(([k, e]) => { ctx.record(e); return `${k} (${e.status})`; });
     ctx.figures.statuses = statuses;

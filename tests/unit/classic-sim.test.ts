@@ -8,6 +8,7 @@ import { retryUntil } from '../../generator/runtime/retry';
 import { launcher, readClassicConfig } from '../../sim/src/classic/config';
 import { Membership } from '../../sim/src/classic/membership';
 import { parseSynapseApi, SynapseApis, synapseFileName } from '../../sim/src/classic/synapse';
+import { expectedView, loggedView, viewProblems } from '../../harness/checks/cluster-membership';
 import type { Req } from '../../sim/src/http';
 import { tempDir } from '../support/labs';
 
@@ -99,5 +100,34 @@ describe('Synapse APIs from files, on the deployment tick', () => {
     expect({ status: missing.status, body: String(missing.body) }).toEqual({ status: 401, body: expect.stringContaining('<am:code>900902</am:code>') });
     expect((await apis.serve(req('/secured/1/a', { authorization: 'Bearer abc' }))).status).toBe(401);
     expect(parseSynapseApi(xml('admin--A:v1', '/a/1/'), 'a.xml').context).toBe('/a/1');
+  });
+});
+
+describe('cluster-membership reads a node\'s view from Carbon\'s log lines', () => {
+  const log = [
+    '[t] INFO  {HazelcastClusteringAgent} - Cluster domain: wso2.am.domain',
+    '[t] INFO  {HazelcastClusteringAgent} - Local member: [u0] - Host:10.0.0.21, Remote Host:null, Port: 4000, HTTP:9763, HTTPS:9443, Domain: wso2.am.domain, Sub-domain:worker, Active:true',
+    '[t] INFO  {WKABasedMembershipScheme} - Member joined [u1]: /10.0.0.11:4000',
+    '[t] INFO  {WKABasedMembershipScheme} - Member joined [u2]: /10.0.0.22:4000',
+    '[t] INFO  {WKABasedMembershipScheme} - Member left [u2]: /10.0.0.22:4000',
+    // worker-2 again, a new process (a new uuid): present.
+    '[t] INFO  {WKABasedMembershipScheme} - Member joined [u3]: /10.0.0.22:4000',
+    '[t] INFO  {WKABasedMembershipScheme} - Member joined [u4]: /10.0.0.99:4000',
+  ].join('\n');
+  const names: Record<string, string> = { '10.0.0.11': 'manager-1', '10.0.0.21': 'worker-1', '10.0.0.22': 'worker-2', '10.0.0.99': 'stranger' };
+
+  test('joins and leaves by member uuid; its domain and sub-domain', () => {
+    expect(loggedView(log)).toEqual({ domain: 'wso2.am.domain', subDomain: 'worker', members: ['10.0.0.11', '10.0.0.22', '10.0.0.99'] });
+  });
+
+  test('what differs from the domain\'s view, in words', () => {
+    const domains = [{ domain: 'wso2.am.domain', members: [{ node: 'manager-1', subDomain: 'mgt' as const }, { node: 'worker-1', subDomain: 'worker' as const }, { node: 'worker-2', subDomain: 'worker' as const }] }];
+    const address = (node: string) => Object.entries(names).find(([, n]) => n === node)![0];
+    const want = expectedView(domains, 'worker-1', address);
+    expect(want).toEqual({ domain: 'wso2.am.domain', subDomain: 'worker', members: ['10.0.0.11', '10.0.0.22'] });
+    expect(viewProblems('worker-1', loggedView(log), want, (ip) => names[ip])).toEqual(['worker-1 has joined stranger, of another domain']);
+    expect(viewProblems('worker-1', { domain: 'other', subDomain: 'mgt', members: [] }, want, (ip) => names[ip])).toEqual([
+      'worker-1 is in domain other, not wso2.am.domain', 'worker-1 is in sub-domain mgt, not worker', 'worker-1 has not joined manager-1, worker-2',
+    ]);
   });
 });

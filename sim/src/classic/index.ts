@@ -71,6 +71,13 @@ function adminServices(opts: { workerNode: boolean; users: UserStore; apis: Syna
       }
       return ok(call.operation);
     }
+    if (service === 'RemoteUserStoreManagerService' && call.operation === 'addUser') {
+      const { userName, credential } = call.params;
+      if (!userName || !credential) return fault('userName and credential are required');
+      if (!(await opts.users.add(userName, credential))) return fault(`UserAlreadyExisting:Username '${userName}' already exists in the system. Please pick another username.`);
+      log('INFO', 'RemoteUserStoreManagerService', `user ${userName} added by ${basic.user}`);
+      return { status: 202 };
+    }
     if (service === 'APIGatewayAdmin' && /^deleteApi(ForTenant)?$/.test(call.operation)) {
       const name = `${call.params.apiProviderName}--${call.params.apiName}:v${call.params.version}`;
       opts.apis.remove(name);
