@@ -129,7 +129,18 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; createNamed?:
   const asking = o.pace !== undefined || o.bootSeconds !== undefined;
   const lab = buildLab(pattern, { product: withPace(unpaced, parsePace(o.pace, o.bootSeconds)), ...asked });
   const dir = labDir(lab, o.out);
-  if (mode.create) return { lab, dir };
+  if (mode.create) {
+    // A folder named with --out that holds another lab would become it: another compose project,
+    // which `down --out` would no longer reach while the first runs.
+    if (o.out && existsSync(join(dir, MANIFEST))) {
+      const known = readLabIdentity(dir);
+      if (known.pattern !== lab.pattern || known.product !== lab.product.id) {
+        throw new LabError(`${dir} holds the pattern ${known.pattern} lab of ${known.product}; writing pattern ${lab.pattern} of ${lab.product.id} there would make it another lab (compose project ${lab.project})`,
+          `carbon-labs down --out ${dir} and remove the folder first, or choose another --out`);
+      }
+    }
+    return { lab, dir };
+  }
   // A command on a lab that exists: its size and pace as its manifest records them, unless asked.
   const recordedPace = existsSync(join(dir, MANIFEST)) ? readLabIdentity(dir).pace : undefined;
   const product = withPace(unpaced, asking ? parsePace(o.pace, o.bootSeconds) : paceFromName(recordedPace));
@@ -178,10 +189,10 @@ const LOGS_MS = 60_000;
 const scaleText = (scale: LabScale | undefined) => scaleArgs(scale).join(' ') || "the pattern's default size";
 
 /** Writes the lab, saying how many files changed, and when its size changes (an unnamed lab's is what is asked). */
-function writeLab({ lab, dir }: { lab: LabSpec; dir: string }, force?: boolean): void {
+function writeLab({ lab, dir }: { lab: LabSpec; dir: string }, force?: boolean, out?: string): void {
   const recorded = readLabScale(dir);
   if (recorded && scaleText(recorded) !== scaleText(lab.scale)) log(`${dir}: resized from ${scaleText(recorded)} to ${scaleText(lab.scale)}`);
-  const result = synthLab(lab, dir, { force });
+  const result = synthLab(lab, dir, { force, out: out === undefined ? undefined : dir });
   log(`${dir}: ${result.written.length} written, ${result.unchanged.length} unchanged${result.removed.length ? `, ${result.removed.length} removed` : ''}${result.kept.length ? `; your edits kept: ${result.kept.join(', ')}` : ''}`);
 }
 
@@ -233,6 +244,8 @@ export function cli(asked?: string): Command {
     .version(VERSION, '--version', 'print the carbon-labs version')
     .showSuggestionAfterError()
     .allowExcessArguments(false)
+    // A command's options come before its arguments, so `exec manager-1 ls -la` hands -la to ls.
+    .enablePositionalOptions()
     .exitOverride()
     // Commander's own errors in the project's one-line style, with where to look (kind and compose
     // answer a bad flag with the command's usage; one line and the way to it is the house rule).
@@ -244,7 +257,7 @@ export function cli(asked?: string): Command {
     .action(async (o: LabOptions) => {
       const target = parseTarget(o.target ?? 'compose');
       const made = await resolveLab(o, { create: true });
-      writeLab(made, o.force);
+      writeLab(made, o.force, o.out);
       if (target === 'swarm') log(`stack: ${join(made.dir, 'swarm', 'docker-stack.yml')} (make lab ${makeArgs(made.lab)} TARGET=swarm deploys it: docs/swarm.md)`);
     });
 
@@ -260,7 +273,7 @@ export function cli(asked?: string): Command {
       await refuseResizeWhileRunning(lab);
       // Refused before anything is written, pulled or started (a stack carries it in its image).
       if (target === 'compose') refuseWithoutDriver(lab, dir);
-      writeLab({ lab, dir }, o.force);
+      writeLab({ lab, dir }, o.force, o.out);
       if (target === 'compose') provideDrivers(lab, dir);
       await requireDocker();
       const imagesEnv = await ensureImages(lab.product, log, { rebuildSim: o.rebuild });
@@ -364,20 +377,22 @@ export function cli(asked?: string): Command {
       await requireDocker();
       if (await stackExists(lab.project)) {
         // A stack: Swarm's service logs (every task's), one service at a time; all of them without -f.
-        if (!service && o.follow) throw new LabError('logs -f of a swarm stack follows one service', `carbon-labs logs ${makeArgs(lab)} manager-1 -f  (or docker service logs -f ${lab.project}_<service>)`);
+        if (!service && o.follow) throw new LabError('logs -f of a swarm stack follows one service', `carbon-labs logs ${cliLabArgs(lab)} manager-1 -f  (or docker service logs -f ${lab.project}_<service>)`);
         for (const s of service ? [service] : longRunningServices(lab)) {
           const code = attachedDocker(['service', 'logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), `${lab.project}_${s}`], o.follow ? undefined : LOGS_MS);
           if (code !== 0) throw new LabError(`docker service logs ${lab.project}_${s} exited ${code}`);
         }
         return;
       }
-      const code = compose(dir, ['logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), ...(service ? [service] : [])], o.follow ? undefined : LOGS_MS);
+      // Piped (not a terminal): no colours and no line-clearing codes in the text.
+      const code = compose(dir, [...(process.stdout.isTTY ? [] : ['--ansi', 'never']), 'logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), ...(service ? [service] : [])], o.follow ? undefined : LOGS_MS);
       if (code !== 0) throw new LabError(`docker compose logs exited ${code}`);
     });
 
-  labCommand(program, 'exec', 'run a command in a service of the lab (default: a shell)')
+  labCommand(program, 'exec', 'run a command in a service of the lab (default: a shell); the lab\'s options come before the service, everything after it is the command\'s (as docker compose exec)')
     .argument('<service>', 'a compose service: manager-1, worker-2, lb-manager, db, ...')
-    .argument('[command...]', 'the command and its arguments (after --)', ['sh'])
+    .argument('[command...]', 'the command and its arguments, options too (ls -la)', ['sh'])
+    .passThroughOptions()
     .action(async (service: string, command: string[], o: LabOptions) => {
       const { lab, dir } = await existingLab(o);
       await requireDocker();
@@ -410,7 +425,7 @@ export function cli(asked?: string): Command {
           const running = await stackExists(found.lab.project) ? 'swarm' : await labRunning(found.lab.project) ? 'compose' : undefined;
           // The harness gets each lab as its folder: the running one's (from compose's labels), or this
           // one written as asked (a lab that is not running is started from it, as a fresh copy).
-          if (!running) writeLab(found);
+          if (!running) writeLab(found, false, o.out);
           labs.push({ lab: found.lab, dir: running ? await labDirOf(found.lab.project) : found.dir, where: running ?? target });
         }
       }

@@ -30,6 +30,8 @@ export interface SynthOptions {
   readonly force?: boolean;
   /** Write a model that breaks the rules: only for the harness's deliberately broken labs. */
   readonly unsafeSkipValidation?: boolean;
+  /** The folder as `--out` named it (not the default one): the regenerate command says it. */
+  readonly out?: string;
 }
 
 export interface SynthResult {
@@ -123,10 +125,10 @@ function writeAtomically(file: string, content: string, executable = false): voi
   renameSync(tmp, file);
 }
 
-function manifestFile(lab: LabSpec, files: readonly GeneratedFile[]): GeneratedFile {
+function manifestFile(lab: LabSpec, files: readonly GeneratedFile[], out?: string): GeneratedFile {
   const manifest: Manifest = {
     generator: 'carbon-labs',
-    command: regenerateCommand(lab),
+    command: regenerateCommand(lab, { out }),
     pattern: lab.pattern,
     product: lab.product.id,
     ...(lab.named ? { named: lab.named } : {}),
@@ -145,8 +147,8 @@ function manifestFile(lab: LabSpec, files: readonly GeneratedFile[]): GeneratedF
  */
 export function synthLab(lab: LabSpec, dir: string, options: SynthOptions = {}): SynthResult {
   if (!options.unsafeSkipValidation) validateLab(lab);
-  const files = renderLab(lab);
-  const all = [...files, manifestFile(lab, files)];
+  const files = renderLab(lab, { out: options.out });
+  const all = [...files, manifestFile(lab, files, options.out)];
 
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new LabError(`${dir} is a file, not a folder`, 'choose another folder with --out DIR');
   if (!existsSync(dir) || readdirSync(dir).length === 0) {

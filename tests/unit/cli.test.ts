@@ -42,6 +42,26 @@ describe('carbon-labs CLI', () => {
     expect([r.code, r.stderr]).toEqual([2, `${line}\n`]);
   });
 
+  test('--out: the files and manifest name the folder in their regenerate command; the folder does not silently become another lab', () => {
+    const cwd = tempDir();
+    const out = join(cwd, 'mine');
+    expect(cli(['generate', '--pattern', '3', '--product', 'sim', '--out', out], cwd).code).toBe(0);
+    expect(readFileSync(join(out, 'docker-compose.yml'), 'utf8').split('\n')[0]).toContain(`carbon-labs generate --pattern 3 --product sim --out ${out}`);
+    expect(JSON.parse(readFileSync(join(out, '.carbon-labs-manifest.json'), 'utf8')).command).toBe(`carbon-labs generate --pattern 3 --product sim --out ${out}`);
+    const other = cli(['generate', '--pattern', '1', '--product', 'sim', '--out', out], cwd, true);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toContain(`${out} holds the pattern 3 lab of sim; writing pattern 1 of sim there would make it another lab`);
+    expect(other.stderr).toContain(`Try: carbon-labs down --out ${out}`);
+    expect(cli(['generate', '--pattern', '3', '--product', 'sim', '--out', out], cwd).code).toBe(0);
+  });
+
+  test('exec hands the command its own options (exec manager-1 ls -la), as docker compose exec does: the next error is the missing lab, not an unknown option', () => {
+    const r = cli(['exec', '--pattern', '1', '--product', 'sim', '--out', join(tempDir(), 'none'), 'manager-1', 'ls', '-la'], tempDir());
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('no lab in');
+    expect(r.stderr).not.toContain('unknown option');
+  });
+
   test('tables align every column on its widest cell, names in the header; the last column is not padded', () => {
     expect(table([['LAB', 'STATE', 'FOLDER'], ['carbon-labs-simapim470-p3', 'healthy', '/a'], ['carbon-labs-t1', 'degraded', '/b']]).split('\n')).toEqual([
       'LAB                        STATE     FOLDER',
