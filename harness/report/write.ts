@@ -1,4 +1,5 @@
-import { mkdirSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { PROJECT_ROOT } from '../../generator/paths';
 import { join } from 'path';
 import type { CheckResult } from '../check';
 import { figureTables, markdownTable } from './figures';
@@ -24,10 +25,19 @@ export function headline(r: CheckResult): string {
 
 const state = (run: ConformanceRun) => (run.complete ? run.verdict.toUpperCase() : `${run.verdict.toUpperCase()} SO FAR, INCOMPLETE`);
 
+/** The version of the shape of results.json (raised when a field changes meaning or goes). */
+export const RESULTS_SCHEMA_VERSION = 1;
+const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** results.json: the run, with the version of its shape and of the carbon-labs that made it first. */
+export function resultsJson(run: ConformanceRun): string {
+  return `${JSON.stringify({ schemaVersion: RESULTS_SCHEMA_VERSION, carbonLabs: { version: VERSION, commit: run.provenance.commit }, ...run }, null, 2)}\n`;
+}
+
 /** Writes results.json, junit.xml, report.md (with SVG plots beside it) and report.html into `dir`. */
 export async function writeReports(run: ConformanceRun, dir: string): Promise<void> {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'results.json'), `${JSON.stringify(run, null, 2)}\n`);
+  writeFileSync(join(dir, 'results.json'), resultsJson(run));
   writeFileSync(join(dir, 'junit.xml'), junitXml(run));
   const plots: { file: string; svg: string }[] = [];
   for (const r of run.checks) {

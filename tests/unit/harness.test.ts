@@ -3,7 +3,7 @@ import { sim } from '../../generator/products/sim';
 import { synthLab } from '../../generator/synth/writer';
 import { Check, CheckFailure, CheckPlan, CheckResult, percentile, planOf, runCheck } from '../../harness/check';
 import { LabTarget } from '../../harness/lab-target';
-import { headline } from '../../harness/report/write';
+import { headline, resultsJson, RESULTS_SCHEMA_VERSION } from '../../harness/report/write';
 import { impactOf, spread } from '../../harness/load';
 import { cell, figureTables, markdownTable } from '../../harness/report/figures';
 import { parseFailoverRuns, FaultVariant, runProblems, VariantRun } from '../../harness/checks/managers-fail-over';
@@ -13,8 +13,10 @@ import { timelineSvg } from '../../harness/report/plots';
 import { sharesMissing } from '../../harness/checks/workers-survive-worker-loss';
 import { judgeCatch, planSelftest, SEEDED_FAULTS } from '../../harness/selftest';
 import { faultDelta } from '../../harness/shared-lab';
-import { writeFileSync } from 'fs';
+import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
+import { PROJECT_ROOT } from '../../generator/paths';
+import type { ConformanceRun } from '../../harness/conformance';
 
 /** The pure parts of the harness: check outcomes, skips and percentiles, without Docker. */
 describe('running a check', () => {
@@ -267,5 +269,18 @@ describe('which seeded faults can share a running lab (labDelta, planSelftest)',
   });
   test('on a swarm every fault starts a stack of its own', () => {
     expect(planSelftest(SEEDED_FAULTS.slice(0, 3), 'swarm')).toEqual({ shared: [], alone: SEEDED_FAULTS.slice(0, 3).map((fault) => ({ fault, why: 'a stack is deployed whole' })) });
+  });
+});
+
+describe('results.json', () => {
+  test('says the version of its shape and of the carbon-labs that wrote it, before the run', () => {
+    const run = {
+      product: 'sim', pattern: 3, project: 'p', target: 'compose', workers: 2, managers: 2, pace: 'native', startedAt: 't', durationMs: 1, expectedMs: 1, deadlineMs: 1, floorMs: 0,
+      labStartSeconds: 0, bounds: {}, verdict: 'passed', complete: true, provenance: { commit: 'abc1234', engine: null, compose: null, images: {} }, checks: [],
+    } as unknown as ConformanceRun;
+    const json = JSON.parse(resultsJson(run)) as Record<string, unknown>;
+    expect(Object.keys(json).slice(0, 3)).toEqual(['schemaVersion', 'carbonLabs', 'product']);
+    expect(json.schemaVersion).toBe(RESULTS_SCHEMA_VERSION);
+    expect(json.carbonLabs).toEqual({ version: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version, commit: 'abc1234' });
   });
 });
