@@ -10,7 +10,7 @@ import { cliLabArgs, makeArgs, managers, NAMED_SLOTS, PATTERN_IDS, scaleArgs, wo
 import type { PatternProps } from './patterns';
 import { buildLab, labInDir, parseLabName, parseManagers, parsePattern, parseWorkers, WORKER_COUNTS } from './patterns';
 import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
-import { productImages } from './products/product';
+import { isClassic, productImages } from './products/product';
 import { BOOT_SECONDS, paceFromName, parsePace, withPace } from './products/pace';
 import { ensureImages } from './runtime/images';
 import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProject, labContainers, labDirOf, labProjects, labRunning, labEndpoints, labUrls, longRunningServices, oneShot, readLabEnv, upLab } from './runtime/lab';
@@ -109,7 +109,7 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; createNamed?:
       if (pattern !== undefined && pattern !== known.pattern) throw new LabError(`lab ${name} is pattern ${known.pattern} (${dir}), not ${pattern}`, `make down NAME=${name}, remove ${dir}, then make lab PATTERN=${pattern} NAME=${name}; or choose another NAME`);
       if (o.product && o.product !== AUTO_PRODUCT && o.product !== known.product) throw new LabError(`lab ${name} runs ${known.product} (${dir}), not ${o.product}`, `make down NAME=${name}, remove ${dir}, then make lab PRODUCT=${o.product} NAME=${name}; or choose another NAME`);
       // A lab named before products were added may hold a slot an unnamed lab now takes.
-      if (mode.create && known.named && known.named.slot < NAMED_SLOTS.first) {
+      if ((mode.create || mode.createNamed) && known.named && known.named.slot < NAMED_SLOTS.first) {
         throw new LabError(`lab ${name} was made at slot ${known.named.slot}, whose subnets and host ports the unnamed labs of a product added since now take`,
           `make down NAME=${name}, remove ${dir}, then make lab PATTERN=${known.pattern} PRODUCT=${known.product} NAME=${name} (a free slot is chosen)`);
       }
@@ -129,18 +129,18 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; createNamed?:
   const asking = o.pace !== undefined || o.bootSeconds !== undefined;
   const lab = buildLab(pattern, { product: withPace(unpaced, parsePace(o.pace, o.bootSeconds)), ...asked });
   const dir = labDir(lab, o.out);
-  if (mode.create) {
-    // A folder named with --out that holds another lab would become it: another compose project,
-    // which `down --out` would no longer reach while the first runs.
-    if (o.out && existsSync(join(dir, MANIFEST))) {
-      const known = readLabIdentity(dir);
-      if (known.pattern !== lab.pattern || known.product !== lab.product.id) {
-        throw new LabError(`${dir} holds the pattern ${known.pattern} lab of ${known.product}; writing pattern ${lab.pattern} of ${lab.product.id} there would make it another lab (compose project ${lab.project})`,
-          `carbon-labs down --out ${dir} and remove the folder first, or choose another --out`);
-      }
+  // A folder named with --out that holds another lab would become it: another compose project,
+  // which `down --out` would no longer reach while the first runs.
+  if (o.out && (mode.create || mode.createNamed) && existsSync(join(dir, MANIFEST))) {
+    const known = readLabIdentity(dir);
+    if (known.named || known.pattern !== lab.pattern || known.product !== lab.product.id) {
+      const held = known.named ? `the named lab ${known.named.name}` : `the pattern ${known.pattern} lab of ${known.product}`;
+      const itsDown = `${cliLabArgs({ pattern: known.pattern, product: withPace(resolveProduct(known.product), paceFromName(known.pace)), named: known.named })} --out ${dir}`;
+      throw new LabError(`${dir} holds ${held}; writing pattern ${lab.pattern} of ${lab.product.id} there would make it another lab (compose project ${lab.project})`,
+        `carbon-labs down ${itsDown} and remove the folder first, or choose another --out`);
     }
-    return { lab, dir };
   }
+  if (mode.create) return { lab, dir };
   // A command on a lab that exists: its size and pace as its manifest records them, unless asked.
   const recordedPace = existsSync(join(dir, MANIFEST)) ? readLabIdentity(dir).pace : undefined;
   const product = withPace(unpaced, asking ? parsePace(o.pace, o.bootSeconds) : paceFromName(recordedPace));
@@ -257,6 +257,7 @@ export function cli(asked?: string): Command {
     .action(async (o: LabOptions) => {
       const target = parseTarget(o.target ?? 'compose');
       const made = await resolveLab(o, { create: true });
+      if (target === 'swarm' && isClassic(made.lab.product)) throw new LabError(`--target swarm: ${made.lab.product.id} runs on compose only (its workers' Synapse files come from a sync service over volumes)`, `carbon-labs generate ${cliLabArgs(made.lab)}`);
       writeLab(made, o.force, o.out);
       if (target === 'swarm') log(`stack: ${join(made.dir, 'swarm', 'docker-stack.yml')} (make lab ${makeArgs(made.lab)} TARGET=swarm deploys it: docs/swarm.md)`);
     });
@@ -393,7 +394,9 @@ export function cli(asked?: string): Command {
     .argument('<service>', 'a compose service: manager-1, worker-2, lb-manager, db, ...')
     .argument('[command...]', 'the command and its arguments, options too (ls -la)', ['sh'])
     .passThroughOptions()
-    .action(async (service: string, command: string[], o: LabOptions) => {
+    .action(async (service: string, given: string[], o: LabOptions) => {
+      // `exec manager-1 -- ls -la` (as the help once said) is `exec manager-1 ls -la`.
+      const command = given[0] === '--' ? given.slice(1) : given;
       const { lab, dir } = await existingLab(o);
       await requireDocker();
       if (await stackExists(lab.project)) {
@@ -416,6 +419,7 @@ export function cli(asked?: string): Command {
       const products = commaList(o.product ?? AUTO_PRODUCT);
       const patterns = o.pattern === 'all' ? PATTERN_IDS.map(String) : o.pattern?.includes(',') ? commaList(o.pattern) : [o.pattern];
       const several = products.length > 1 || patterns.length > 1;
+      if (several && o.out) throw new LabError('--out names one lab\'s folder; --pattern all (or 2,3) and --product a,b check several labs, each in its own', 'leave --out out, or check one lab: make conformance PATTERN=3'); 
       if (several && o.name) throw new LabError('--name checks one named lab; --pattern all (or 2,3) and --product a,b check unnamed labs side by side', 'make conformance NAME=a, or make conformance PATTERN=all PRODUCT=sim');
       const labs: { lab: LabSpec; dir: string; where: Target }[] = [];
       for (const product of products) {

@@ -88,7 +88,7 @@ export const clusterMembership: Check<MembershipFigures> = {
         // Kept only once a whole reading is done: an attempt cut off at the deadline leaves the last one.
         const found: string[] = [];
         for (const node of spec.nodes) {
-          const seen = loggedView(await ctx.lab.logs(node.name, 5000));
+          const seen = loggedView(await ctx.lab.logs(node.name, 100_000));
           views[node.name] = `${seen.domain ?? '?'}/${seen.subDomain ?? '?'}: ${seen.members.map(nameOf).join(', ') || 'alone'}`;
           found.push(...viewProblems(node.name, seen, expectedView(domains, node.name, address), nameOf));
         }

@@ -74,6 +74,10 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
     const statuses: Record<string, Record<string, number>> = {};
     const accepted: string[] = [];
     const silent: string[] = [];
+    // The classic product's workers refuse admin services with Carbon's 403 (worker mode): any
+    // other failure on a worker's servlet (a fault, a 404) proves nothing about worker mode.
+    const otherwise: string[] = [];
+    const classic = isClassic(lab.product);
     for (const [name, url] of targets) {
       ctx.alive();
       const sent = await writes(lab.http(url), ctx.unique('w'));
@@ -83,6 +87,7 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
         if (ok(e.status)) accepted.push(`${write} on ${name} (${e.status})`);
         // No answer at all proves nothing about refusing: the node must be up and say no.
         if (e.status === 0) silent.push(`${write} on ${name} (${e.error})`);
+        else if (classic && name.endsWith(' servlet') && !ok(e.status) && e.status !== 403) otherwise.push(`${write} on ${name} (${e.status})`);
       }
     }
     // The same writes through the manager balancer must succeed: the check cannot pass on a dead lab.
@@ -94,6 +99,7 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
     ctx.figures.writesAcceptedByWorkers = accepted.length;
     if (accepted.length) throw new CheckFailure(`workers accepted admin writes: ${accepted.join('; ')}`, lab.workers.map((w) => w.name));
     if (silent.length) throw new CheckFailure(`workers did not answer, so their refusal is unproven: ${silent.join('; ')}`, lab.workers.map((w) => w.name));
+    if (otherwise.length) throw new CheckFailure(`workers refused admin services otherwise than worker mode's 403, so worker mode is unproven: ${otherwise.join('; ')}`, lab.workers.map((w) => w.name));
     if (refusedByManagers.length) throw new CheckFailure(`the manager balancer refused admin writes, so the lab is not working: ${refusedByManagers.join('; ')}`, lab.managers.map((m) => m.name));
   },
 };

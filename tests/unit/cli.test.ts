@@ -51,7 +51,7 @@ describe('carbon-labs CLI', () => {
     const other = cli(['generate', '--pattern', '1', '--product', 'sim', '--out', out], cwd, true);
     expect(other.code).toBe(2);
     expect(other.stderr).toContain(`${out} holds the pattern 3 lab of sim; writing pattern 1 of sim there would make it another lab`);
-    expect(other.stderr).toContain(`Try: carbon-labs down --out ${out}`);
+    expect(other.stderr).toContain(`Try: carbon-labs down --pattern 3 --product sim --out ${out} and remove the folder first`);
     expect(cli(['generate', '--pattern', '3', '--product', 'sim', '--out', out], cwd).code).toBe(0);
   });
 

@@ -49,6 +49,11 @@ export class Membership {
   private readonly addresses = new Set<string>();
   /** Addresses whose member refused this node (another group): asked again only after a while. */
   private readonly refused = new Map<string, number>();
+  /** Addresses being dialled now, and the member each dialled address turned out to be. */
+  private readonly connecting = new Set<string>();
+  private readonly dialled = new Map<string, string>();
+  /** Every open connection, whoever is at the other end (stop closes them all). */
+  private readonly sockets = new Set<Socket>();
   private server?: Server;
   private timer?: NodeJS.Timeout;
   private stopped = false;
@@ -56,7 +61,7 @@ export class Membership {
   constructor(self: Omit<Member, 'uuid'>, wka: readonly { readonly host: string; readonly port: number }[]) {
     this.self = { ...self, uuid: randomUUID() };
     for (const a of wka) this.addresses.add(`${a.host}:${a.port}`);
-    this.addresses.delete(`${self.host}:${self.port}`);
+    this.addresses.delete(this.ownAddress);
   }
 
   /** The members this node sees, itself included, sorted by host. */
@@ -82,16 +87,23 @@ export class Membership {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     this.server?.close();
-    for (const { sockets } of this.members.values()) for (const s of sockets) s.destroy();
+    for (const s of this.sockets) s.destroy();
   }
 
+  private get ownAddress(): string { return `${this.self.host}:${this.self.port}`; }
+
+  /** Whether an address is a member already, or being dialled: by what it announced, or what it was dialled as. */
   private knows(address: string): boolean {
-    return [...this.members.values()].some((e) => `${e.member.host}:${e.member.port}` === address);
+    if (address === this.ownAddress || this.connecting.has(address)) return true;
+    const uuid = this.dialled.get(address);
+    return (uuid !== undefined && this.members.has(uuid)) || [...this.members.values()].some((e) => `${e.member.host}:${e.member.port}` === address);
   }
 
   private connect(address: string): void {
     const [host, port] = [address.slice(0, address.lastIndexOf(':')), Number(address.slice(address.lastIndexOf(':') + 1))];
+    this.connecting.add(address);
     const socket = createConnection({ host, port, timeout: 3000 });
+    socket.once('close', () => this.connecting.delete(address));
     socket.once('connect', () => { socket.setTimeout(0); this.send(socket, { t: 'hello', member: this.self }); });
     socket.once('timeout', () => socket.destroy());
     socket.on('error', () => undefined);
@@ -108,6 +120,7 @@ export class Membership {
   }
 
   private read(socket: Socket, address?: string): void {
+    this.sockets.add(socket);
     let buffer = '';
     let heard = Date.now();
     let peer: string | undefined;
@@ -125,9 +138,11 @@ export class Membership {
         try { message = JSON.parse(line) as Message; } catch { socket.destroy(); return; }
         if (message.t === 'refuse' && address) this.refused.set(address, Date.now() + SILENT_MS);
         peer = this.handle(socket, message) ?? peer;
+        if (message.t === 'welcome' && address) { this.dialled.set(address, message.member.uuid); this.connecting.delete(address); }
       }
     });
     socket.on('close', () => {
+      this.sockets.delete(socket);
       clearInterval(ping);
       if (peer) this.drop(peer, socket);
     });
@@ -137,6 +152,8 @@ export class Membership {
   private handle(socket: Socket, message: Message): string | undefined {
     if (message.t === 'hello') {
       const { member } = message;
+      // Itself, dialled under another name: not a member.
+      if (member.uuid === this.self.uuid) { socket.end(); return undefined; }
       if (member.domain !== this.self.domain) {
         log('WARN', 'Node', `[${this.self.host}]:${this.self.port} [${this.self.domain}] a join request from ${member.host}:${member.port} of group ${member.domain} is refused: not this cluster's group`);
         this.send(socket, { t: 'refuse', reason: `group ${this.self.domain}, not ${member.domain}` });
@@ -150,7 +167,7 @@ export class Membership {
     if (message.t === 'welcome') {
       this.add(message.member, socket);
       // Members the well-known one has: this node connects to them as well.
-      for (const m of message.members) if (m.uuid !== this.self.uuid) this.addresses.add(`${m.host}:${m.port}`);
+      for (const m of message.members) if (m.uuid !== this.self.uuid && `${m.host}:${m.port}` !== this.ownAddress) this.addresses.add(`${m.host}:${m.port}`);
       return message.member.uuid;
     }
     if (message.t === 'refuse') {
