@@ -2,8 +2,8 @@ import type { Exchange, HttpClient } from './http';
 import { basic } from './http';
 
 /**
- * The classic product's admin services (SOAP over HTTPS, Basic auth) as its publisher and a user
- * of WSO2's 2.x split drive them: `APIGatewayAdmin` (what the publisher pushes an API's Synapse
+ * Carbon's admin services (SOAP over HTTPS, Basic auth): the user store's, which every product
+ * has, and the classic product's, as its publisher and a user of WSO2's 2.x split drive them: `APIGatewayAdmin` (what the publisher pushes an API's Synapse
  * configuration through, to the gateway environment's `ServerURL`) and the user store's
  * `RemoteUserStoreManagerService`. The REST v0.14 side is issue 23's next step.
  */

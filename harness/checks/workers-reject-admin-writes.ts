@@ -3,12 +3,10 @@ import { basic, bearer, Exchange, HttpClient } from '../http';
 import { Check, CheckContext, CheckFailure, paceOf, planOf } from '../check';
 import { workers } from '../../generator/model/lab';
 import { isClassic } from '../../generator/products/product';
-import { addUser as addUserSoap, pushApi } from '../classic-client';
+import { addUser, pushApi } from '../classic-client';
 
 const ok = (status: number) => status >= 200 && status < 300;
 
-/** SOAP `addUser` of Carbon's RemoteUserStoreManagerService: a write to the shared user store. */
-const addUser = (user: string) => `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ser="http://service.ws.um.carbon.wso2.org"><soapenv:Body><ser:addUser><ser:userName>${user}</ser:userName><ser:credential>Probe-${user}-1</ser:credential><ser:requirePasswordChange>false</ser:requirePasswordChange></ser:addUser></soapenv:Body></soapenv:Envelope>`;
 
 /** The admin writes of APIM 4.3: DCR, a token, an API, a gateway environment, and a Carbon admin service (SOAP). */
 async function adminWrites(http: HttpClient, token: string, client: { clientId: string; clientSecret: string }, tag: string): Promise<Record<string, Exchange>> {
@@ -26,9 +24,7 @@ async function adminWrites(http: HttpClient, token: string, client: { clientId: 
     'create environment': await http.request('POST', `${ADMIN}/environments`, {
       headers: { authorization: bearer(token) }, data: { name: `probe-${tag}`, vhosts: [{ host: `probe-${tag}.example` }] },
     }),
-    'SOAP addUser': await http.request('POST', '/services/RemoteUserStoreManagerService', {
-      headers: { authorization: basic('admin', 'admin'), 'content-type': 'text/xml; charset=UTF-8', soapaction: 'urn:addUser' }, data: addUser(`probe${tag}`),
-    }),
+    'SOAP addUser': await addUser(http, `probe${tag}`),
   };
 }
 
@@ -58,7 +54,7 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
       // The classic product: its admin services, as its publisher pushes APIs and a user adds users.
       writes = async (http, tag) => ({
         'SOAP APIGatewayAdmin addApi': await pushApi(http, { name: `Probe${tag}`, context: `/probe-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }),
-        'SOAP addUser': await addUserSoap(http, `probe${tag}`),
+        'SOAP addUser': await addUser(http, `probe${tag}`),
       });
     } else {
       const manager: ApimClient = await ctx.managerClient();

@@ -5,8 +5,9 @@ import type { UserStore } from './users';
 /** Carbon admin services of both profiles, by name (the gateway-worker profile keeps them too). */
 const ADMIN_SERVICES = ['RemoteUserStoreManagerService', 'UserAdmin', 'APIGatewayAdmin', 'ServerAdmin'];
 
-const envelope = (body: string) => `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
-const fault = (status: number, message: string): Res =>
+export const envelope = (body: string) => `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
+/** An AxisFault as Carbon answers it: a SOAP fault with this HTTP status. */
+export const fault = (status: number, message: string): Res =>
   ({ status, contentType: 'text/xml; charset=UTF-8', body: envelope(`<soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>${message}</faultstring></soapenv:Fault>`) });
 
 /** The text of the first element with this local name in a SOAP body, namespace prefix ignored. */
@@ -44,5 +45,15 @@ export function withAdminServices(opts: { workerNode: boolean; users: UserStore 
       return { status: 200, contentType: 'text/xml; charset=UTF-8', body: envelope(`<ns:isExistingUserResponse xmlns:ns="http://service.ws.um.carbon.wso2.org"><ns:return>${await opts.users.exists(element(req.rawBody, 'userName') ?? '')}</ns:return></ns:isExistingUserResponse>`) };
     }
     return fault(500, `The endpoint reference (EPR) for the Operation not found is /services/${service} and the WSA Action = urn:${action ?? ''}`);
+  };
+}
+
+/** `/services/Version`, the documented service-level health check, on every role. */
+export function withVersion(version: string, next: Handler): Handler {
+  return async (req): Promise<Res> => {
+    if (req.path === '/services/Version' || req.path === '/services/Version/') {
+      return { status: 200, contentType: 'application/xml', body: `<ns:getVersionResponse xmlns:ns="http://version.services.core.carbon.wso2.org"><return>${version}</return></ns:getVersionResponse>` };
+    }
+    return next(req);
   };
 }

@@ -18,7 +18,7 @@ import { TokenIssuer } from './tokens';
 import { TrustStore } from './trust';
 import { UserStore } from './users';
 import { withPortals } from './portals';
-import { withAdminServices } from './admin-services';
+import { withAdminServices, withVersion } from './admin-services';
 import { ThrottlePolicyRepository } from './control-plane/repositories';
 import { subscriptionPolicies, ThrottleCounter } from './throttling';
 import { classicMain } from './classic';
@@ -30,15 +30,6 @@ const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp
 /** Memory a seeded fault keeps alive for the life of the process. */
 const RETAINED: Buffer[] = [];
 
-/** `/services/Version`, the documented service-level health check, on every role. */
-function withVersion(version: string, next: Handler): Handler {
-  return async (req): Promise<Res> => {
-    if (req.path === '/services/Version' || req.path === '/services/Version/') {
-      return { status: 200, contentType: 'application/xml', body: `<ns:getVersionResponse xmlns:ns="http://version.services.core.carbon.wso2.org"><return>${version}</return></ns:getVersionResponse>` };
-    }
-    return next(req);
-  };
-}
 
 /** A worker with the seeded fault "accepts admin writes": says yes to every write it is sent. */
 function acceptingWrites(next: Handler): Handler {

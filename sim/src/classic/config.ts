@@ -55,6 +55,10 @@ export interface ClassicConfig {
   /** The user store's database: the datasource user-mgt.xml names, from master-datasources.xml. */
   readonly userDb: DatabaseConfig;
   readonly keyValidatorUrl: string;
+  /** carbon.xml `<Security><TrustStore>`: what every outbound TLS call trusts. */
+  readonly truststore: { readonly file: string; readonly password: string };
+  /** user-mgt.xml `<AdminUser>`: the realm adds it to a user store without it. */
+  readonly admin: { readonly user: string; readonly password: string };
   readonly warnings: readonly string[];
 }
 
@@ -117,7 +121,8 @@ export function readClassicConfig(home: string): ClassicConfig {
   const conf = join(home, 'repository', 'conf');
   const carbon = parse(join(conf, 'carbon.xml')).documentElement!;
   const realm = parse(join(conf, 'user-mgt.xml')).documentElement!;
-  const dataSource = text(children(child(realm, 'Realm', 'Configuration'), 'Property').find((p) => p.getAttribute('name') === 'dataSource'));
+  const realmConf = child(realm, 'Realm', 'Configuration');
+  const dataSource = text(children(realmConf, 'Property').find((p) => p.getAttribute('name') === 'dataSource'));
   if (!dataSource) throw new Error('user-mgt.xml: the realm names no dataSource');
   const apim = existsSync(join(conf, 'api-manager.xml')) ? parse(join(conf, 'api-manager.xml')).documentElement! : undefined;
   return {
@@ -126,6 +131,11 @@ export function readClassicConfig(home: string): ClassicConfig {
     deploymentIntervalSeconds: Number(text(child(carbon, 'Axis2Config', 'DeploymentUpdateInterval')) ?? 15),
     userDb: datasource(home, dataSource),
     keyValidatorUrl: text(child(apim, 'APIKeyValidator', 'ServerURL')) ?? '',
+    truststore: {
+      file: (text(child(carbon, 'Security', 'TrustStore', 'Location')) ?? '').replace('${carbon.home}', home),
+      password: text(child(carbon, 'Security', 'TrustStore', 'Password')) ?? '',
+    },
+    admin: { user: text(child(realmConf, 'AdminUser', 'UserName')) ?? 'admin', password: text(child(realmConf, 'AdminUser', 'Password')) ?? 'admin' },
     warnings,
   };
 }

@@ -1,10 +1,9 @@
 import { DOMParser } from '@xmldom/xmldom';
 import type { Element } from '@xmldom/xmldom';
-import { readFileSync } from 'fs';
-import { join } from 'path';
 import { openDatabase } from '../db';
 import type { Handler, Req, Res } from '../http';
 import { basicCredentials, listen, log, NOT_DEPLOYED } from '../http';
+import { envelope, fault as soapFault, withVersion } from '../admin-services';
 import { TrustStore } from '../trust';
 import { UserStore } from '../users';
 import { launcher, readClassicConfig } from './config';
@@ -24,9 +23,8 @@ const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp
 /** Admin services (`adminService` true in their services.xml) the stand-in knows by name. */
 const ADMIN_SERVICES = ['APIGatewayAdmin', 'APIAuthenticationService', 'APIKeyValidationService', 'UserAdmin', 'RemoteUserStoreManagerService', 'ServerAdmin'];
 
-const envelope = (body: string) => `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
 /** An AxisFault: HTTP 500 and a SOAP fault. */
-const fault = (message: string): Res => ({ status: 500, contentType: 'text/xml; charset=UTF-8', body: envelope(`<soapenv:Fault><faultcode>soapenv:Server</faultcode><faultstring>${message}</faultstring></soapenv:Fault>`) });
+const fault = (message: string): Res => soapFault(500, message);
 const ok = (operation: string): Res => ({ status: 200, contentType: 'text/xml; charset=UTF-8', body: envelope(`<ns:${operation}Response xmlns:ns="http://service.gateway.apimgt.carbon.wso2.org"><ns:return>true</ns:return></ns:${operation}Response>`) });
 
 /** The SOAP body's operation and its parameters' text, by local name. */
@@ -87,32 +85,15 @@ function adminServices(opts: { workerNode: boolean; users: UserStore; apis: Syna
   };
 }
 
-function withVersion(version: string, next: Handler): Handler {
-  return async (req) => (req.path.replace(/\/$/, '') === '/services/Version'
-    ? { status: 200, contentType: 'application/xml', body: `<ns:getVersionResponse xmlns:ns="http://version.services.core.carbon.wso2.org"><return>${version}</return></ns:getVersionResponse>` }
-    : next(req));
-}
-
-/** carbon.xml `<Security><TrustStore>`: the truststore every outbound TLS call trusts; unreadable stops the node. */
-function trustStore(home: string): TrustStore {
-  const carbon = readFileSync(join(home, 'repository', 'conf', 'carbon.xml'), 'utf8');
-  const store = /<TrustStore>([\s\S]*?)<\/TrustStore>/.exec(carbon)?.[1] ?? '';
-  const location = (/<Location>([^<]*)<\/Location>/.exec(store)?.[1] ?? '').trim().replace('${carbon.home}', home);
-  const password = (/<Password>([^<]*)<\/Password>/.exec(store)?.[1] ?? '').trim();
-  return new TrustStore(location, password);
-}
-
 export async function classicMain(home: string, argv: readonly string[], version: string, tls: { key: string; cert: string }): Promise<void> {
   const { workerNode, profile } = launcher(argv);
   log('INFO', 'CarbonServerManager', `Starting ${version} (carbon-labs stand-in, classic Carbon 4.4) profile ${profile}${workerNode ? ', worker node (admin services refused)' : ''}`);
   const config = readClassicConfig(home);
   for (const w of config.warnings) log('WARN', 'HazelcastClusteringAgent', w);
-  const trust = trustStore(home);
+  const trust = new TrustStore(config.truststore.file, config.truststore.password);
   log('INFO', 'CarbonServerManager', `client truststore ${trust.describe()}`);
-  const realm = readFileSync(join(home, 'repository', 'conf', 'user-mgt.xml'), 'utf8');
-  const admin = { user: /<UserName>([^<]+)<\/UserName>/.exec(realm)?.[1] ?? 'admin', password: /<Password>([^<]+)<\/Password>/.exec(realm)?.[1] ?? 'admin' };
   const users = new UserStore(await openDatabase('WSO2_COMMON_DS', config.userDb));
-  await users.add(admin.user, admin.password);
+  await users.add(config.admin.user, config.admin.password);
 
   const { clustering } = config;
   if (clustering.enabled && clustering.scheme === 'wka') {
