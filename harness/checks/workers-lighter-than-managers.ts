@@ -16,17 +16,18 @@ export const workersLighterThanManagers: Check<MemoryFigures> = {
   // store, key manager): weighing it against a worker would judge the stand-in, not the product.
   skipReason: (lab) => (isClassic(lab.product) && !lab.product.pulled ? `${lab.product.id}'s managers do not load the publisher, store and key manager yet: their memory would say nothing of the product's` : undefined),
   headline: (f) => `heaviest worker ${f.heaviestWorkerMB ?? '?'} MB < lightest manager ${f.lightestManagerMB ?? '?'} MB; lab ${f.labTotalMB ?? '?'} MB`,
-  // A one-shot `docker stats` takes a sample interval (about 2 s) per container.
+  // A one-shot `docker stats` waits for the engine's next collection (about 1–2 s); the engine
+  // collects every container at once, so the lab's samples are taken together.
   plan: (lab) => {
     const containers = lab.nodes.length + lab.balancers.length + SUPPORT_SERVICES.length;
-    return planOf({ floorMs: 0, workMs: containers * 2_000, requestTimeoutMs: lab.product.timing.requestTimeoutMs, why: `${containers} docker stats samples of about 2 s` });
+    return planOf({ floorMs: 0, workMs: 2_000, requestTimeoutMs: lab.product.timing.requestTimeoutMs, why: `${containers} docker stats samples, taken together (about 2 s)` });
   },
   async run(ctx: CheckContext<MemoryFigures>) {
     const { lab } = ctx;
     // Measured after the other checks loaded the lab, so it is not an idle-start figure.
-    const memory: Record<string, number> = {};
-    for (const n of [...lab.managers, ...lab.workers]) memory[n.name] = round((await lab.memory(n.name)) / MB);
-    for (const extra of ['db', ...lab.lab.balancers.map((b) => b.name), 'backend']) memory[extra] = round((await lab.memory(extra)) / MB);
+    const services = [...lab.managers.map((n) => n.name), ...lab.workers.map((n) => n.name), 'db', ...lab.lab.balancers.map((b) => b.name), 'backend'];
+    const bytes = await Promise.all(services.map((s) => lab.memory(s)));
+    const memory: Record<string, number> = Object.fromEntries(services.map((s, i) => [s, round(bytes[i] / MB)]));
     ctx.figures.memoryMB = memory;
     ctx.figures.labTotalMB = round(Object.values(memory).reduce((a, b) => a + b, 0));
     const heaviestWorker = Math.max(...lab.workers.map((w) => memory[w.name]));
