@@ -1,4 +1,4 @@
-import { startTestLab } from '../support/labs';
+import { SharedTestLab, startTestLab } from '../support/labs';
 import { inspectContainer } from '../../generator/runtime/engine';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
@@ -47,24 +47,27 @@ async function neverServed(lab: LabTarget, worker: string, context: string, toke
 }
 
 describeDocker('a mis-wired deployment.toml breaks the stand-in the way it breaks the product', () => {
+  // One pattern-1 lab taken in turn, each test's mis-wiring in force alone (only the services it
+  // changes are recreated); the manager's last, as its recreation restarts the gateways' brokers.
+  const shared = new SharedTestLab(1, { product: sim });
+  afterAll(() => shared.down());
   // Workers whose startup sync fails never turn healthy (as the product's): they are not awaited.
   const gateways = ['worker-1', 'worker-2'];
+  const neverGetsTheApi = async (fault: LabFault, node: string, said: RegExp) => {
+    const lab = await shared.take([fault]);
+    const { context, token } = await deployOne(lab);
+    expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
+    expect(await lab.logs(node, 40)).toMatch(said);
+  };
   test.each([
     ['wrong [apim.key_manager]/[apim.throttling] service_url on the workers: gateways never get the API (404)',
       miswire(gateways, /https:\/\/lb-manager:9443\/services\//g, 'https://lb-manager:9999/services/', gateways), 'worker-1', /Error while retrieving runtime artifacts|could not pull API/],
     ['wrong [apim.throttling] service_url alone (the key manager\'s right): gateways still never get the API — they pull from the event hub URL',
       miswire(gateways, /(\[apim\.throttling\]\nservice_url = )"https:\/\/lb-manager:9443\/services\/"/, '$1"https://lb-manager:9999/services/"', gateways), 'worker-1', /lb-manager:9999/],
-    ['wrong [[apim.event_hub.publish.url_group]] on the manager: deploy events reach no broker, gateways never hear of new APIs',
-      miswire(['manager-1'], /urls = \["tcp:\/\/manager-1:9611"\]/, 'urls = ["tcp://manager-1:9612"]'), 'manager-1', /could not publish DEPLOY_API_IN_GATEWAY to tcp:\/\/manager-1:9612/],
-  ] as [string, LabFault, string, RegExp][])('%s', async (_, fault, node, said) => {
-    await using lab = await start(1, { faults: [fault] });
-    const { context, token } = await deployOne(lab);
-    expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
-    expect(await lab.logs(node, 40)).toMatch(said);
-  });
+  ] as [string, LabFault, string, RegExp][])('%s', (_, fault, node, said) => neverGetsTheApi(fault, node, said));
 
   test('wrong throttle_decision_endpoints (event hub) on a worker: it never hears of new APIs, until a restart syncs it', async () => {
-    await using lab = await start(1, { faults: [miswire(['worker-1'], /tcp:\/\/manager-1:5672/g, 'tcp://manager-9:5672')] });
+    const lab = await shared.take([miswire(['worker-1'], /tcp:\/\/manager-1:5672/g, 'tcp://manager-9:5672')]);
     const { context, token } = await deployOne(lab);
     expect(await neverServed(lab, 'worker-1', context, token, 4000)).toEqual([404]);
     expect(await lab.logs('worker-1', 40)).toContain('event hub manager-9:5672 unreachable');
@@ -73,6 +76,11 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
     await lab.waitHealthy();
     await invokeUntil200(lab, 'worker-1', context, token);
   });
+
+  test.each([
+    ['wrong [[apim.event_hub.publish.url_group]] on the manager: deploy events reach no broker, gateways never hear of new APIs',
+      miswire(['manager-1'], /urls = \["tcp:\/\/manager-1:9611"\]/, 'urls = ["tcp://manager-1:9612"]'), 'manager-1', /could not publish DEPLOY_API_IN_GATEWAY to tcp:\/\/manager-1:9612/],
+  ] as [string, LabFault, string, RegExp][])('%s', (_, fault, node, said) => neverGetsTheApi(fault, node, said));
 
   test('wrong database host on a manager: it never becomes healthy and says why', async () => {
     await using lab = await start(1, { only: ['manager-1'], faults: [miswire(['manager-1'], /jdbc:mysql:\/\/db:3306\//g, 'jdbc:mysql://db-typo:3306/')] });
@@ -87,10 +95,14 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
   });
 });
 
+// One pattern-2 lab for the recovery and the manager balancer's tests, in that order.
+const pattern2 = new SharedTestLab(2, { product: sim });
+afterAll(() => pattern2.down());
+
 describeDocker('recovery as the product does it: a gateway pulls everything at startup only', () => {
   test('an API deployed while a gateway\'s only broker is down does not reach it when the broker comes back, only after a restart', async () => {
     // worker-1 listens to manager-1's broker only; deploys go through manager-2 while manager-1 is down.
-    await using lab = await start(2, { faults: [miswire(['worker-1'], /throttle_decision_endpoints = \["tcp:\/\/manager-2:5672", "tcp:\/\/manager-1:5672"\]/, 'throttle_decision_endpoints = ["tcp://manager-1:5672"]')] });
+    const lab = await pattern2.take([miswire(['worker-1'], /throttle_decision_endpoints = \["tcp:\/\/manager-2:5672", "tcp:\/\/manager-1:5672"\]/, 'throttle_decision_endpoints = ["tcp://manager-1:5672"]')]);
     await lab.stop('manager-1');
     const { context, token } = await deployOne(lab);
     await invokeUntil200(lab, 'worker-2', context, token);
@@ -127,7 +139,7 @@ describeDocker('the manager balancer keeps its last resort (the passive manager 
     ['as generated: an API created through manager-1 is served by manager-2 after manager-1 stops; the next request after a slow answer is served', [] as LabFault[], [200]],
     ['with the backup marked failed like a primary: the API is still served by manager-2, then "no live upstreams" (502) although manager-2 is back', [backupMarkedFailed], [502]],
   ])('%s', async (_, faults, expected) => {
-    await using lab = await start(2, { faults });
+    const lab = await pattern2.take(faults);
     const client = lab.managerClient();
     await client.login();
     // State lives in the database, not in a manager: an API created through manager-1 is served by manager-2.

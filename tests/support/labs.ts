@@ -3,7 +3,8 @@ import { PROJECT_ROOT } from '../../generator/paths';
 import { allocateSlots, slotRange } from '../../generator/runtime/slots';
 import type { PatternProps } from '../../generator/patterns';
 import { NAMED_SLOTS } from '../../generator/model/lab';
-import type { StartedLab, StartOptions } from '../../harness/lab-target';
+import type { LabFault, LabTarget, StartedLab, StartOptions } from '../../harness/lab-target';
+import { SharedLab } from '../../harness/shared-lab';
 import { startLab } from '../../harness/lab-target';
 import { tmpdir } from 'os';
 import { join } from 'path';
@@ -68,5 +69,29 @@ export async function startTestLab(pattern: PatternId, props: Omit<PatternProps,
   } catch (err) {
     release();
     throw err;
+  }
+}
+
+/**
+ * One lab that several tests take in turn, each in the state its faults make (a {@link SharedLab}):
+ * started with the first test's faults, then brought from one state to the next by recreating only
+ * the services that differ. Tests of one file run one after another, so turns need no queue.
+ */
+export class SharedTestLab {
+  private shared?: SharedLab;
+
+  constructor(private readonly pattern: PatternId, private readonly props: Omit<PatternProps, 'named'>, private readonly log: (line: string) => void = () => undefined) {}
+
+  /** The lab with `faults` in force (and no other test's). */
+  async take(faults: readonly LabFault[] = []): Promise<LabTarget> {
+    if (this.shared) return this.shared.become(faults, this.log);
+    const started = await startTestLab(this.pattern, this.props, { faults, log: this.log });
+    this.shared = new SharedLab(started, buildLab(this.pattern, { ...this.props, named: started.lab.named }));
+    return started;
+  }
+
+  async down(): Promise<void> {
+    await this.shared?.started.down();
+    this.shared = undefined;
   }
 }
