@@ -1,4 +1,4 @@
-import { startTestLab } from '../support/labs';
+import { SharedTestLab } from '../support/labs';
 import { inspectContainer, stopContainer } from '../../generator/runtime/engine';
 import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'fs';
 import { Browser, chromium as playwright } from 'playwright-core';
@@ -8,15 +8,19 @@ import { join } from 'path';
 import { spawnSync } from 'child_process';
 import { addressOf, TRUST } from '../../generator/model/lab';
 import { sim } from '../../generator/products/sim';
-import { LabTarget, StartedLab } from '../../harness/lab-target';
+import { LabTarget } from '../../harness/lab-target';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { describeDocker } from '../support/docker';
 import { describeWithTool } from '../support/tools';
 
-/** One pattern-3 lab as generated for the JVM and the browser tests (whichever runs first starts it). */
-let shared: Promise<StartedLab> | undefined;
-const sharedLab = () => (shared ??= startTestLab(3, { product: sim }));
-afterAll(async () => { await (await shared?.catch(() => undefined))?.down(); });
+/**
+ * One pattern-3 lab for the JVM and the browser tests: as generated (whichever runs first starts
+ * it), then with the old lab's managers for the last test.
+ */
+const shared = new SharedTestLab(3, { product: sim });
+let asGenerated: Promise<LabTarget> | undefined;
+const sharedLab = () => (asGenerated ??= shared.take());
+afterAll(() => shared.down());
 
 /**
  * What the real product does that a lenient stand-in would hide. The lab's trust chain through a real JVM: the product's clients are Java, so the proof is a
@@ -26,7 +30,7 @@ afterAll(async () => { await (await shared?.catch(() => undefined))?.down(); });
 const describeJvm = describeWithTool(spawnSync('javac', ['-version']).status === 0, 'the JVM TLS test (javac)', 'apt-get install openjdk-17-jdk-headless', describeDocker);
 
 describeJvm('a JVM trusts the manager listener with the lab truststore, and only with it', () => {
-  let lab: StartedLab;
+  let lab: LabTarget;
   let classes: string;
   let stock: string;
   const stockInImage = `${sim.roles.manager.home}/repository/resources/security/client-truststore.jks`;
@@ -93,7 +97,7 @@ const chromium = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => 
 const describeBrowser = describeWithTool(!!chromium, 'the portal login test (Chromium)', 'apt-get install chromium', describeDocker);
 
 describeBrowser('the printed portal URLs log in from the host', () => {
-  let lab: StartedLab;
+  let lab: LabTarget;
   let browser: Browser;
 
   beforeAll(async () => {
@@ -133,13 +137,12 @@ describeBrowser('the printed portal URLs log in from the host', () => {
   });
 
   test('with the in-lab name and port as the managers\' hostname/proxyPort (the old lab), the login leads nowhere', async () => {
-    await lab.down();
-    await using broken = await startTestLab(3, { product: sim }, { faults: [{ kind: 'files', edit: (dir) => {
+    const broken = await shared.take([{ kind: 'files', edit: (dir) => {
       for (const m of ['manager-1', 'manager-2']) {
         const file = join(dir, 'nodes', m, 'repository/conf/deployment.toml');
         writeFileSync(file, readFileSync(file, 'utf8').replace(/hostname = "localhost"/, 'hostname = "lb-manager"').replace(/proxyPort = \d+/, 'proxyPort = 9443'));
       }
-    } }] });
+    } }]);
     const end = await follow(printed(broken, 'publisher')!);
     expect(end.loginForm).toBe(false);
     expect(end.url).not.toContain('/authenticationendpoint/login.do');
