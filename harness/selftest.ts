@@ -252,8 +252,10 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     },
   },
   {
-    id: 'nginx-default-timeouts', because: /RTO \d+(\.\d+)? ms .* above the bound/, pattern: 2, check: checkById('managers-fail-over'),
-    description: 'the balancer with NGINX\'s default timeouts (60 s to connect, 60 s to read): a stopped or cut-off manager stalls requests',
+    // A stopped or killed manager refuses at once (its balancer fails over without a timeout): the
+    // variants where only a timeout tells the balancer, a frozen or cut-off one, are judged.
+    id: 'nginx-default-timeouts', because: /RTO \d+(\.\d+)? ms .* above the bound/, pattern: 2, check: failoverCheck(['pause', 'partition']),
+    description: 'the balancer with NGINX\'s default timeouts (60 s to connect, 60 s to read): a frozen or cut-off manager stalls requests',
     options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
   },
   {
