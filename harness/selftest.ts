@@ -181,6 +181,24 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     targets: ['compose'],
   },
   {
+    id: 'classic-sync-leaves-out-a-worker', pattern: 1, product: simApim260, check: checkById('artifacts-propagate'),
+    because: /never served by worker-2/,
+    description: 'sim-apim-2.6.0: the artifact sync copies the managers\' synapse-configs to worker-1 only (worker-2 missing from its list of nodes, as a nodes file of WSO2\'s rsync script can leave one out)',
+    options: {
+      faults: [{
+        kind: 'files',
+        edit: (dir) => {
+          const file = join(dir, 'docker-compose.yml');
+          const text = readFileSync(file, 'utf8');
+          const copy = / rsync [^;]* \/synapse\/worker-2\/ \|\| echo \\"carbon-labs sync: copy to worker-2 failed\\" >&2;/;
+          if (!copy.test(text)) throw new Error(`${file}: the artifact sync has no copy to worker-2`);
+          writeFileSync(file, text.replace(copy, ''));
+        },
+      }],
+    },
+    targets: ['compose'],
+  },
+  {
     id: 'gateway-ignores-deploy-events', because: /never served by worker-1: .*never served by worker-2/, pattern: 3, check: checkById('artifacts-propagate'),
     description: 'the gateways drop deploy events (SIM_FAULT_IGNORE_DEPLOY_EVENTS)',
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }), 'worker-2': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }) })] },
