@@ -18,7 +18,7 @@ NODE_BIN := node_modules/.bin
 CLI := CARBON_LABS_VIA_MAKE=1 node dist/generator/cli.js
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
-.PHONY: lint help swarm lab down down-all status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
+.PHONY: lint help swarm lab down down-all stop start status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -45,6 +45,12 @@ swarm: engine ## make this machine a single-node Docker swarm and label its node
 
 down: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: stop and remove the lab
 	@$(CLI) down $(LAB)
+
+stop: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: stop the lab and keep it (containers, networks, database volume)
+	@$(CLI) stop $(LAB)
+
+start: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=...]: start a stopped lab again, wait until healthy, print URLs
+	@$(CLI) start $(LAB)
 
 status: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: state of each service, and URLs (exit 1 unless healthy)
 	@$(CLI) status $(LAB)

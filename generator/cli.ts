@@ -13,7 +13,7 @@ import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
 import { isClassic, productImages } from './products/product';
 import { BOOT_SECONDS, paceFromName, parsePace, withPace } from './products/pace';
 import { ensureImages } from './runtime/images';
-import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProject, labContainers, labDirOf, labProjects, labRunning, labEndpoints, labUrls, longRunningServices, oneShot, readLabEnv, upLab } from './runtime/lab';
+import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProject, labContainers, labDirOf, labProjects, labRunning, labEndpoints, labUrls, longRunningServices, oneShot, readLabEnv, resumeLab, stopLab, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
 import { run, runAttached } from './runtime/exec';
 import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/writer';
@@ -154,6 +154,18 @@ async function existingLab(options: LabOptions): Promise<{ lab: LabSpec; dir: st
     throw new LabError(`no lab in ${found.dir}`, `make lab ${makeArgs(found.lab)}, or give the lab's folder with --out DIR`);
   }
   return found;
+}
+
+/**
+ * The lab `stop` or `start` acts on: one made by `up` on this engine (its containers exist, running
+ * or stopped), as a compose project. A stack has no stop: Swarm would start its tasks again.
+ */
+async function runningCompose(options: LabOptions, verb: 'stop' | 'start'): Promise<{ lab: LabSpec; dir: string }> {
+  const { lab, dir } = await existingLab(options);
+  await requireDocker();
+  if (await stackExists(lab.project)) throw new LabError(`${lab.project} runs as a swarm stack, which cannot be ${verb === 'stop' ? 'stopped and kept' : 'started again'}: Swarm keeps its tasks running`, `make down ${makeArgs(lab)} (and make lab ${makeArgs(lab)} TARGET=swarm again)`);
+  if (!(await labContainers(lab.project)).length) throw new LabError(`${lab.project} has no containers to ${verb}`, `make lab ${makeArgs(lab)}`);
+  return { lab, dir };
 }
 
 const healthy = (states: readonly ContainerState[]) => states.length > 0 && states.every((s) => (s.state === 'running' && (s.health === undefined || s.health === 'healthy')) || s.exitCode === 0);
@@ -314,6 +326,22 @@ export function cli(asked?: string): Command {
       // Whichever runs: the stack, the compose lab (never both, `up` refuses that).
       if (await stackExists(lab.project)) await downStack(lab, dir, log);
       else await downLab(lab, dir, log);
+    });
+
+  labCommand(program, 'stop', 'stop the lab and keep it: containers, networks and the database volume stay (start brings it back)')
+    .action(async (o: LabOptions) => {
+      const { lab, dir } = await runningCompose(o, 'stop');
+      await stopLab(lab, dir, log);
+      log(speak(`${lab.project} stopped; its APIs, users and keys are kept. Start it again: make start ${makeArgs(lab)}`));
+    });
+
+  labCommand(program, 'start', 'start a stopped lab again (the same containers and data), wait until every node is healthy, print URLs')
+    .action(async (o: LabOptions) => {
+      const { lab, dir } = await runningCompose(o, 'start');
+      const started = Date.now();
+      await resumeLab(lab, dir, { budgetSeconds: startupBudgetSeconds(lab), log });
+      log(`${lab.project} (pattern ${lab.pattern}, ${lab.product.id}) is healthy ${((Date.now() - started) / 1000).toFixed(1)} s after start`);
+      for (const line of labUrls(lab, dir)) print(speak(line));
     });
 
   labCommand(program, 'status', 'show the state of each service of the lab; exit 1 unless every one is healthy')

@@ -1,5 +1,5 @@
 import type { IDockerComposeOptions, IDockerComposeResult } from 'docker-compose';
-import { downAll, upAll, upMany } from 'docker-compose';
+import { downAll, execCompose, stopMany, upAll, upMany } from 'docker-compose';
 import { LabError } from '../errors';
 import { run } from './exec';
 import { readFileSync, rmSync, writeFileSync } from 'fs';
@@ -46,6 +46,19 @@ function failure(what: string, call: ComposeCall) {
 /** `docker compose up -d` of every service, or only of `services` (and what they depend on). */
 export async function composeUp(call: ComposeCall, services?: readonly string[]): Promise<void> {
   await (services ? upMany([...services], options(call)) : upAll(options(call))).catch(failure('up', call));
+}
+
+/** `docker compose stop` of these services (containers and volumes kept). */
+export async function composeStop(call: ComposeCall, services: readonly string[]): Promise<void> {
+  await stopMany(options(call), ...services).catch(failure('stop', call));
+}
+
+/**
+ * `docker compose start`: the lab's stopped containers again, in its start order (compose waits
+ * for each dependency's condition: the one-shots run again and must succeed, the database healthy).
+ */
+export async function composeStart(call: ComposeCall): Promise<void> {
+  await execCompose('start', [], options(call)).catch(failure('start', call));
 }
 
 /** `docker compose down` of the project in `cwd` (the command options say what else goes). */

@@ -10,7 +10,7 @@ import { retryUntil } from './retry';
 import { requireDocker } from './docker';
 import { ensureTrustChain } from './trust';
 import type { Log } from './images';
-import { composeDown, composeUp } from './compose-cli';
+import { composeDown, composeStart, composeStop, composeUp } from './compose-cli';
 import { containerLogs, EngineTimeout, inspectContainer, listContainers } from './engine';
 
 /** The lab's `.env` as Compose reads it (dotenv: quotes, inline comments): host ports, restart policy. */
@@ -88,7 +88,8 @@ export async function labContainers(project: string, ms?: number): Promise<Conta
     return {
       service: c.Labels['com.docker.compose.service'] ?? c.Labels[SWARM_SERVICE].slice(project.length + 1),
       state: busy ? 'engine busy' : State?.Status ?? c.State,
-      health: State?.Health?.Status,
+      // A stopped container keeps its last probe's verdict (often unhealthy, from its stop): not its health.
+      health: State?.Running ? State.Health?.Status : undefined,
       exitCode: State && !State.Running && State.Status === 'exited' ? State.ExitCode : undefined,
       id: c.Id,
       created: c.Created,
@@ -276,6 +277,42 @@ export async function downLab(lab: LabSpec, dir: string, log: Log): Promise<void
   await downProject(lab.project, dir, log);
 }
 
+/**
+ * Stops a lab and keeps it (containers, networks, the database volume), as `k3d cluster stop`:
+ * nodes, balancers and the backend at once (the 4.3/4.5 images ignore SIGTERM, see
+ * {@link downLab}), then the database with its grace period, so MySQL shuts down cleanly.
+ */
+export async function stopLab(lab: LabSpec, dir: string, log: Log): Promise<void> {
+  await requireDocker();
+  log(`stopping ${lab.project} (its containers and database volume are kept)`);
+  const call = { cwd: dir, files: ['docker-compose.yml'], seconds: 120 };
+  const stop = (services: readonly string[], seconds: number) => composeStop({ ...call, commandOptions: ['--timeout', String(seconds)] }, services)
+    .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
+  await stop(longRunningServices(lab).filter((s) => s !== 'db'), 0);
+  await stop(['db'], 30);
+}
+
+/**
+ * Starts a stopped lab again (`docker compose start`: the same containers, in the lab's start
+ * order, each node booting again at its pace) and waits until every service is healthy. Seconds to
+ * healthy.
+ */
+export async function resumeLab(lab: LabSpec, dir: string, options: { budgetSeconds: number; log: Log }): Promise<number> {
+  await requireDocker();
+  options.log(`starting ${lab.project} again from ${dir}`);
+  const stop = new AbortController();
+  const healthy = waitHealthy(lab, options.budgetSeconds, options.log, { signal: stop.signal });
+  healthy.catch(() => undefined); // handled below, whichever ends first
+  try {
+    await composeStart({ cwd: dir, files: ['docker-compose.yml'], seconds: options.budgetSeconds });
+  } catch (err) {
+    stop.abort(err);
+    await healthy.catch(() => undefined);
+    throw new LabError(`${lab.project}: ${(err as Error).message}`);
+  }
+  return healthy;
+}
+
 /** {@link downLab} of a compose project by name, from any folder (`down --all`: a lab whose folder is gone). */
 export async function downProject(project: string, cwd: string, log: Log): Promise<void> {
   await requireDocker();
@@ -333,6 +370,8 @@ export function labUrls(lab: LabSpec, dir: string, target: 'compose' | 'swarm' =
   return [
     ...labEndpoints(lab, dir, target).map((e) => `  ${e.name.padEnd(12)} ${e.url}${e.note ? `  (${e.note})` : ''}`),
     `  Login        admin / admin  (TLS by the lab CA: curl --cacert ${join(dir, TRUST.caCert)})`,
-    `  Stop         make down ${makeArgs(lab)}`,
+    // A stack has no stop that keeps it (Swarm restarts its tasks): only its removal.
+    ...(target === 'compose' ? [`  Stop         make stop ${makeArgs(lab)}  (kept: make start ${makeArgs(lab)} brings it back)`] : []),
+    `  Remove       make down ${makeArgs(lab)}`,
   ];
 }

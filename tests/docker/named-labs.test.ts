@@ -40,6 +40,21 @@ describeDocker('named labs run side by side, and every command finds them by nam
     const table = cli(['status', '--name', names[0]], cwd).stdout.split('\n');
     expect(table[0].trim().split(/\s+/)).toEqual(['SERVICE', 'STATE', 'HEALTH', 'EXIT']);
 
+    // stop keeps the lab (its database volume too), start brings the same one back healthy.
+    const mark = ['exec', '--name', names[1], 'db', 'mysql', '-uroot', '-proot', '-e'];
+    expect(cli([...mark, 'CREATE DATABASE carbonlabs_kept'], cwd).code).toBe(0);
+    const stopped = cli(['stop', '--name', names[1]], cwd);
+    expect({ code: stopped.code, err: stopped.code ? stopped.stderr.slice(-800) : '' }).toEqual({ code: 0, err: '' });
+    const whileStopped = JSON.parse(cli(['list', '--json'], cwd).stdout) as { labs: Listed[] };
+    expect(whileStopped.labs.filter((l) => l.project === `carbon-labs-${names[1]}`).map((l) => [l.state, l.services.running])).toEqual([['stopped', 0]]);
+    expect(cli(['status', '--name', names[1]], cwd).code).toBe(1);
+    expect(cli(['status', '--name', names[0]], cwd).code).toBe(0);
+    const restarted = cli(['start', '--name', names[1]], cwd);
+    expect({ code: restarted.code, err: restarted.code ? restarted.stderr.slice(-800) : '' }).toEqual({ code: 0, err: '' });
+    expect(restarted.stdout).toContain(listed[1].admin.replace('127.0.0.1', 'localhost'));
+    expect(cli(['status', '--name', names[1]], cwd).code).toBe(0);
+    expect(cli([...mark, 'SHOW DATABASES'], cwd).stdout).toContain('carbonlabs_kept');
+
     expect(cli(['down', '--name', names[0]], cwd).code).toBe(0);
     const after = cli(['status', '--name', names[0]], cwd);
     expect({ code: after.code, said: after.stderr.includes('is not running') }).toEqual({ code: 1, said: true });

@@ -148,6 +148,8 @@ describe('carbon-labs CLI', () => {
     ['down of a folder with no lab', ['down', '--pattern', '1', '--product', 'sim', '--out', 'nowhere'], 'no lab in', 2],
     ['logs of a folder with no lab', ['logs', '--pattern', '1', '--product', 'sim', '--out', 'nowhere', 'manager-1'], 'no lab in', 2],
     ['status of a folder with no lab', ['status', '--pattern', '1', '--product', 'sim', '--out', 'nowhere'], 'no lab in', 2],
+    ['stop of a folder with no lab', ['stop', '--pattern', '1', '--product', 'sim', '--out', 'nowhere'], 'no lab in', 2],
+    ['start of a folder with no lab', ['start', '--pattern', '1', '--product', 'sim', '--out', 'nowhere'], 'no lab in', 2],
     ['an extra argument', ['generate', '--pattern', '1', '--product', 'sim', 'extra'], "too many arguments for 'generate'", 2],
     ['a status of a named lab that does not exist', ['status', '--name', 'nosuchlab'], 'no lab named nosuchlab', 2],
     ['down with neither --pattern nor --all', ['down'], 'down needs --pattern N, --name NAME or --all. Try: make down PATTERN=3', 2],

@@ -7,6 +7,7 @@ describe('hints in the words of the command the user ran', () => {
     ['Try: make down NAME=a, remove x, then make lab PATTERN=3 PRODUCT=sim NAME=a (a free slot is chosen)', undefined,
       'Try: carbon-labs down --name a, remove x, then carbon-labs up --pattern 3 --product sim --name a (a free slot is chosen)'],
     ['  Stop         make down PATTERN=1 PRODUCT=sim PACE=jvm BOOT_S=20', undefined, '  Stop         carbon-labs down --pattern 1 --product sim --pace jvm --boot-seconds 20'],
+    ['  Stop         make stop NAME=a  (kept: make start NAME=a brings it back)', undefined, '  Stop         carbon-labs stop --name a  (kept: carbon-labs start --name a brings it back)'],
     ['Try: make lab PATTERN=2, or PATTERN=3, for two managers active/passive', undefined, 'Try: carbon-labs up --pattern 2, or carbon-labs up --pattern 3, for two managers active/passive'],
     ['Try: make lab PATTERN=N TARGET=swarm PUBLISH=1', undefined, 'Try: carbon-labs up --pattern N --target swarm --publish'],
     // No CLI command is `make swarm`: it stays make's.
