@@ -18,7 +18,7 @@ NODE_BIN := node_modules/.bin
 CLI := CARBON_LABS_VIA_MAKE=1 node dist/generator/cli.js
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
-.PHONY: lint help swarm lab down down-all stop start status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
+.PHONY: lint help swarm lab down down-all stop start export-lab status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -63,6 +63,9 @@ list: dist/.built ## every carbon-labs lab on this Docker engine: pattern, produ
 
 logs: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [SERVICE=manager-1]: the lab's logs (last 200 lines per service)
 	@$(CLI) logs $(LAB) $(SERVICE)
+
+export-lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=...] [DIR=d]: every container's log and inspect, the lab folder (no private keys) and its last reports, as one tarball
+	@$(CLI) export $(LAB) $(DIR)
 
 generate: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [WORKERS=1-5] [MANAGERS=1|2]: write the lab folder only
 	@$(CLI) generate $(LAB)

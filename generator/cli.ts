@@ -1,9 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { startupBudgetSeconds } from './model/start-order';
-import { existsSync, readFileSync } from 'fs';
+import { existsSync } from 'fs';
 import { join, resolve } from 'path';
-import { PROJECT_ROOT } from './paths';
+import { PROJECT_ROOT, VERSION } from './paths';
 import { ChecksFailed, LabError } from './errors';
 import type { LabScale, LabSpec } from './model/lab';
 import { cliLabArgs, makeArgs, managers, NAMED_SLOTS, PATTERN_IDS, scaleArgs, workers } from './model/lab';
@@ -13,6 +13,7 @@ import { DEFAULT_PRODUCT, PRODUCTS, resolveProduct } from './products';
 import { isClassic, productImages } from './products/product';
 import { BOOT_SECONDS, paceFromName, parsePace, withPace } from './products/pace';
 import { ensureImages } from './runtime/images';
+import { exportLab, FAILURE_EXPORT } from './runtime/export';
 import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProject, labContainers, labDirOf, labProjects, labRunning, labEndpoints, labUrls, longRunningServices, oneShot, readLabEnv, resumeLab, stopLab, upLab } from './runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
 import { run, runAttached } from './runtime/exec';
@@ -28,7 +29,6 @@ const AUTO_PRODUCT = 'auto';
 let askedCommand: string | undefined;
 const log = (line: string) => process.stderr.write(`carbon-labs: ${speak(line)}\n`);
 const print = (line: string) => process.stdout.write(`${line}\n`);
-const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 interface LabOptions { pattern?: string; product?: string; out?: string; force?: boolean; name?: string; workers?: string; managers?: string; target?: string; pace?: string; bootSeconds?: string }
 
@@ -155,6 +155,9 @@ async function existingLab(options: LabOptions): Promise<{ lab: LabSpec; dir: st
   }
   return found;
 }
+
+/** Where conformance writes a lab's reports: reports/<product>/pattern-<n>[-swarm][-<pace>]/, or reports/local/<name>/. */
+const reportsOf = (lab: LabSpec, where: Target) => resolve(PROJECT_ROOT, 'reports', ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${paceSuffix(lab)}`]));
 
 /**
  * The lab `stop` or `start` acts on: one made by `up` on this engine (its containers exist, running
@@ -344,6 +347,16 @@ export function cli(asked?: string): Command {
       for (const line of labUrls(lab, dir)) print(speak(line));
     });
 
+  labCommand(program, 'export', 'save everything about the lab in one tarball: every container\'s log and docker inspect, the lab folder (no private keys), its last reports')
+    .argument('[dir]', 'the folder the tarball goes in (default: this one), or its .tar.gz path')
+    .action(async (to: string | undefined, o: LabOptions) => {
+      const { lab, dir } = await existingLab(o);
+      await requireDocker();
+      const swarm = await stackExists(lab.project);
+      const file = await exportLab(lab, dir, { to: to ?? process.cwd(), reports: reportsOf(lab, swarm ? 'swarm' : 'compose'), log });
+      print(file);
+    });
+
   labCommand(program, 'status', 'show the state of each service of the lab; exit 1 unless every one is healthy')
     .option('--json', 'print the state as JSON (project, pattern, product, folder, services, healthy, urls)')
     .action(async (o: LabOptions & { json?: boolean }) => {
@@ -461,17 +474,18 @@ export function cli(asked?: string): Command {
           labs.push({ lab: found.lab, dir: running ? await labDirOf(found.lab.project) : found.dir, where: running ?? target });
         }
       }
-      const reportsOf = ({ lab, where }: { lab: LabSpec; where: Target }) => resolve(PROJECT_ROOT, 'reports', ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${paceSuffix(lab)}`]));
       const summary = resolve(PROJECT_ROOT, 'reports', 'summary', `${products.join('+')}-${o.pattern === 'all' ? 'all' : `pattern-${patterns.join('+')}`}`);
       const harness = resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js');
       const args = [harness, 'conformance', '--target', target, ...o.check.flatMap((c) => ['--check', c]), ...(o.parallel ? ['--parallel', o.parallel] : []),
-        ...labs.flatMap((l) => ['--dir', l.dir, '--reports', reportsOf(l), '--label', `${l.lab.product.id} p${l.lab.pattern}`]), ...(several ? ['--summary', summary] : [])];
+        ...labs.flatMap((l) => ['--dir', l.dir, '--reports', reportsOf(l.lab, l.where), '--label', `${l.lab.product.id} p${l.lab.pattern}`]), ...(several ? ['--summary', summary] : [])];
       // Bounded by the checks' own deadlines (the harness says them first).
       const r = runAttached(process.execPath, args, undefined);
       if (r.error) throw new LabError(`the conformance harness could not run: ${r.error.message}`, 'make conformance (it builds dist/)');
       if (r.status === 2) throw new LabError('the conformance harness refused the run (see above)');
-      const where = several ? join(summary, 'summary.md') : join(reportsOf(labs[0]), 'report.md');
-      if (r.status !== 0) throw new ChecksFailed(`conformance of ${labs.map((l) => l.lab.project).join(', ')} ${r.status === 130 ? 'was interrupted' : 'FAILED'} (see ${where})`);
+      const where = several ? join(summary, 'summary.md') : join(reportsOf(labs[0].lab, labs[0].where), 'report.md');
+      // A failed lab's logs and configuration, kept beside its report before the lab went.
+      const bundles = labs.map((l) => join(reportsOf(l.lab, l.where), FAILURE_EXPORT)).filter((f) => existsSync(f));
+      if (r.status !== 0) throw new ChecksFailed(`conformance of ${labs.map((l) => l.lab.project).join(', ')} ${r.status === 130 ? 'was interrupted' : 'FAILED'} (see ${where}${bundles.length ? `; every node's log and configuration: ${bundles.join(', ')}` : ''})`);
     });
 
   program.command('images').description('build or choose every image a lab needs (stand-in, and offline NGINX/DB)')

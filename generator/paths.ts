@@ -11,3 +11,6 @@ function findRoot(start: string): string {
 }
 
 export const PROJECT_ROOT = findRoot(__dirname);
+
+/** The carbon-labs version (package.json's), as the CLI and the reports say it. */
+export const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;

@@ -12,7 +12,10 @@ import { openLab, StartedLab } from './lab-target';
 import { labContainers } from '../generator/runtime/lab';
 import { engineInfo, inspectContainer } from '../generator/runtime/engine';
 import { run } from '../generator/runtime/exec';
+import { exportLab, FAILURE_EXPORT } from '../generator/runtime/export';
 import { PROJECT_ROOT } from '../generator/paths';
+import { join } from 'path';
+import { rmSync } from 'fs';
 
 export interface ConformanceRun {
   readonly product: string;
@@ -102,6 +105,8 @@ export interface RunOptions {
   readonly onProgress?: (run: ConformanceRun) => Promise<void>;
   /** Stops the run between checks, or the running check at once (Ctrl-C): the report is marked incomplete. */
   readonly signal?: AbortSignal;
+  /** A failed run's lab is exported here (every container's log and inspect, the lab folder) before it is removed. */
+  readonly exportOnFailure?: string;
 }
 
 const minutes = (ms: number) => (ms >= 90_000 ? `${(ms / 60_000).toFixed(1)} min` : planSeconds(ms));
@@ -212,8 +217,17 @@ export interface LabRequest {
  */
 export async function checkLab(request: LabRequest, options: RunOptions = {}): Promise<ConformanceRun> {
   const log: Log = options.log ?? (() => undefined);
+  // An earlier run's bundle beside a report this run rewrites would speak of another run.
+  if (options.exportOnFailure) rmSync(join(options.exportOnFailure, FAILURE_EXPORT), { force: true });
   const started = Date.now();
   await using lab = await openLab(request.lab, log, request.target);
   const labStartSeconds = lab instanceof StartedLab ? (Date.now() - started) / 1000 : 0;
-  return await runConformance(lab, { ...options, labStartSeconds });
+  const done = await runConformance(lab, { ...options, labStartSeconds });
+  // What the nodes said and ran with, kept before a lab this run started is removed (an export
+  // that fails does not change the verdict; it says why).
+  if (done.verdict === 'failed' && options.exportOnFailure) {
+    await exportLab(lab.lab, lab.dir, { to: join(options.exportOnFailure, FAILURE_EXPORT), log })
+      .catch((err: Error) => log(`the lab could not be exported: ${err.message.split('\n')[0]}`));
+  }
+  return done;
 }

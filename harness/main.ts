@@ -74,7 +74,7 @@ function program(): Command {
       const lab = labInDir(resolve(o.dir[0]));
       const reports = resolve(o.reports[0]);
       const run = await checkLab({ lab, target: parseTarget(o.target) }, {
-        checks, options: checkOptionsFrom(process.env), log, signal: controller.signal,
+        checks, options: checkOptionsFrom(process.env), log, signal: controller.signal, exportOnFailure: reports,
         onProgress: (partial) => writeReports(partial, reports),
       });
       log(`${lab.project}: ${run.verdict}${run.complete ? '' : ' (incomplete)'} in ${(run.durationMs / 1000).toFixed(0)} s (expected ${(run.expectedMs / 1000).toFixed(0)} s; boots and fault windows ${(run.floorMs / 1000).toFixed(0)} s${run.floorMs > 0 ? `, ${(run.durationMs / run.floorMs).toFixed(2)} × that` : ''}); reports in ${join(reports, 'report.md')}, report.html, results.json, junit.xml`);

@@ -55,7 +55,7 @@ export async function runMatrix(entries: readonly MatrixEntry[], options: RunOpt
         if (lines.length % 50 === 0) flush();
       };
       try {
-        const run = await checkLab(e, { ...options, log, onProgress: (partial) => writeReports(partial, e.reports) });
+        const run = await checkLab(e, { ...options, log, exportOnFailure: e.reports, onProgress: (partial) => writeReports(partial, e.reports) });
         runs.push({ ...run, label: e.label, reports: e.reports });
         state.set(e.label, `${run.verdict} in ${(run.durationMs / 1000).toFixed(0)} s`);
         say(`[${e.label}] ${run.verdict} in ${(run.durationMs / 1000).toFixed(0)} s: ${join(e.reports, 'report.md')}`);

@@ -1,5 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'fs';
-import { PROJECT_ROOT } from '../../generator/paths';
+import { mkdirSync, writeFileSync } from 'fs';
+import { VERSION } from '../../generator/paths';
 import { join } from 'path';
 import type { CheckResult } from '../check';
 import { figureTables, markdownTable } from './figures';
@@ -27,7 +27,6 @@ const state = (run: ConformanceRun) => (run.complete ? run.verdict.toUpperCase()
 
 /** The version of the shape of results.json (raised when a field changes meaning or goes). */
 export const RESULTS_SCHEMA_VERSION = 1;
-const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /** results.json: the run, with the version of its shape and of the carbon-labs that made it first. */
 export function resultsJson(run: ConformanceRun): string {

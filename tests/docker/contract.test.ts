@@ -1,4 +1,9 @@
-import { startTestLab } from '../support/labs';
+import { startTestLab, tempDir } from '../support/labs';
+import { spawnSync } from 'child_process';
+import { checkLab } from '../../harness/conformance';
+import { checkById } from '../../harness/checks';
+import { exportLab, FAILURE_EXPORT } from '../../generator/runtime/export';
+import { labContainers } from '../../generator/runtime/lab';
 import { ADMIN, ADMIN_SCOPES, ApimClient, DEVPORTAL, invoke, PUBLISHER } from '../../harness/apim-client';
 import { bearer, describeExchange, Exchange } from '../../harness/http';
 import { StartedLab } from '../../harness/lab-target';
@@ -301,6 +306,29 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     await client.login();
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${apiId}`)).status).toBe(200);
     conforms(await client.call('GET', `${PUBLISHER}/apis/${apiId}`), 404);
+  });
+
+  // Last: it stops a worker of the lab the tests above share.
+  test('a failed conformance run leaves every container\'s log and inspect and the lab folder, without private keys, beside its report; export does the same on demand', async () => {
+    const reports = tempDir('carbon-labs-reports-');
+    await lab.stop('worker-2');
+    try {
+      const run = await checkLab({ lab: lab.lab }, { checks: [checkById('workers-reject-admin-writes')], exportOnFailure: reports });
+      expect(run.verdict).toBe('failed');
+    } finally {
+      await lab.start('worker-2');
+    }
+    const listing = (file: string) => spawnSync('tar', ['-tzf', file], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map((p) => p.split('/').slice(1).join('/'));
+    const services = (await labContainers(lab.lab.project)).map((c) => c.service);
+    for (const file of [join(reports, FAILURE_EXPORT), await exportLab(lab.lab, lab.dir, { to: reports })]) {
+      const paths = listing(file);
+      expect(services.filter((s) => !paths.includes(`logs/${s}.log`) || !paths.includes(`inspect/${s}.json`))).toEqual([]);
+      expect(paths).toEqual(expect.arrayContaining(['README.txt', 'lab/docker-compose.yml', 'lab/nodes/worker-2/repository/conf/deployment.toml', 'lab/certs/ca.crt']));
+      expect(paths.filter((p) => /\.key$|(^|\/)\.pki\//.test(p))).toEqual([]);
+    }
+    // Whole logs, taken after the run restored the lab: worker-2's holds both of its boots.
+    const worker2 = spawnSync('tar', ['-xzOf', join(reports, FAILURE_EXPORT), '--wildcards', '*/logs/worker-2.log'], { encoding: 'utf8' }).stdout;
+    expect(worker2.match(/Starting WSO2 API Manager/g)?.length).toBeGreaterThanOrEqual(2);
   });
 });
 
