@@ -22,6 +22,7 @@ import { allocateSlot } from './runtime/slots';
 import { downStack, parseTarget, stackExists, upStack } from './runtime/swarm';
 import type { Target } from './runtime/swarm';
 import { speak } from './hints';
+import { table } from './table';
 
 const AUTO_PRODUCT = 'auto';
 /** Diagnostics and progress go to stderr; data (URLs, states, JSON) to stdout. */
@@ -189,11 +190,6 @@ const compose = (dir: string, args: readonly string[], timeoutMs: number | undef
 /** The version of the shape of `list --json` and `status --json` (raised when a field changes meaning or goes). */
 const JSON_SCHEMA_VERSION = 1;
 
-/** Rows as aligned columns (each as wide as its widest cell), the first row the header. */
-export function table(rows: readonly (readonly string[])[], indent = ''): string {
-  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  return rows.map((r) => `${indent}${r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]))).join('  ')}`.trimEnd()).join('\n');
-}
 
 /** `status` and `list` answer within seconds: a container the engine cannot inspect in time is "engine busy". */
 const STATUS_MS = 5_000;
@@ -486,6 +482,18 @@ export function cli(asked?: string): Command {
       // A failed lab's logs and configuration, kept beside its report before the lab went.
       const bundles = labs.map((l) => join(reportsOf(l.lab, l.where), FAILURE_EXPORT)).filter((f) => existsSync(f));
       if (r.status !== 0) throw new ChecksFailed(`conformance of ${labs.map((l) => l.lab.project).join(', ')} ${r.status === 130 ? 'was interrupted' : 'FAILED'} (see ${where}${bundles.length ? `; every node's log and configuration: ${bundles.join(', ')}` : ''})`);
+    });
+
+  labCommand(program, 'results', 'the lab\'s last conformance run: each check\'s verdict and headline, then every figure beside the run before (the last 10 runs are kept under runs/ in its report folder)')
+    .option('--compare <prev>', 'compare with this run instead: a folder under runs/, or a results.json')
+    .option('--target <target>', 'compose or swarm: the runs of the lab as a compose lab (the default) or as a stack', 'compose')
+    .action(async (o: LabOptions & { compare?: string }) => {
+      const { lab } = await resolveLab(o);
+      const reports = reportsOf(lab, parseTarget(o.target ?? 'compose'));
+      if (!existsSync(join(reports, 'results.json'))) throw new LabError(`no conformance run of ${lab.project} yet (no ${join(reports, 'results.json')})`, `make conformance ${makeArgs(lab)}`);
+      const r = runAttached(process.execPath, [resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js'), 'results', '--reports', reports, ...(o.compare ? ['--compare', resolve(o.compare)] : [])], 60_000);
+      if (r.error) throw new LabError(`the harness could not run: ${r.error.message}`, 'make conformance (it builds dist/)');
+      if (r.status !== 0) process.exitCode = r.status ?? 1;
     });
 
   program.command('images').description('build or choose every image a lab needs (stand-in, and offline NGINX/DB)')

@@ -10,7 +10,9 @@ import { CHECKS } from './checks';
 import { parseFailoverRuns } from './checks/managers-fail-over';
 import { checkLab } from './conformance';
 import { parseFaults } from './faults';
-import { writeReports } from './report/write';
+import { headline, writeReports } from './report/write';
+import { archiveRun, compareRuns, comparisonText, KEPT_RUNS, keptRuns, readRun, RUNS } from './report/history';
+import { table } from '../generator/table';
 import { runMatrix, writeSummary } from './matrix';
 import { machineGate } from './gate';
 
@@ -77,11 +79,29 @@ function program(): Command {
         checks, options: checkOptionsFrom(process.env), log, signal: controller.signal, exportOnFailure: reports,
         onProgress: (partial) => writeReports(partial, reports),
       });
+      log(`kept as ${archiveRun(run, reports)} (the last ${KEPT_RUNS} runs are kept; carbon-labs results compares the last two)`);
       log(`${lab.project}: ${run.verdict}${run.complete ? '' : ' (incomplete)'} in ${(run.durationMs / 1000).toFixed(0)} s (expected ${(run.expectedMs / 1000).toFixed(0)} s; boots and fault windows ${(run.floorMs / 1000).toFixed(0)} s${run.floorMs > 0 ? `, ${(run.durationMs / run.floorMs).toFixed(2)} × that` : ''}); reports in ${join(reports, 'report.md')}, report.html, results.json, junit.xml`);
       process.exitCode = controller.signal.aborted ? 130 : run.verdict === 'passed' ? 0 : 1;
     });
+  cmd.command('results')
+    .description('a lab\'s last run: each check\'s verdict and headline, and each figure beside the run before (or --compare PREV)')
+    .requiredOption('--reports <dir>', 'the lab\'s report folder')
+    .option('--compare <prev>', 'the run to compare with: a folder under runs/, or a results.json (default: the run before the last)')
+    .action((o: { reports: string; compare?: string }) => {
+      const now = readRun(o.reports);
+      print([
+        `${now.project} (${now.product} pattern ${now.pattern}): ${now.verdict}${now.complete ? '' : ' (incomplete)'}, started ${now.startedAt}, ${(now.durationMs / 1000).toFixed(0)} s`,
+        table([['CHECK', 'VERDICT', 'HEADLINE'], ...now.checks.map((c) => [c.id, c.status, headline(c)])]),
+      ].join('\n'));
+      const kept = keptRuns(o.reports).filter((d) => readRun(d).startedAt !== now.startedAt);
+      const before = o.compare ?? kept[kept.length - 1];
+      if (!before) { print(`\nno earlier run of this lab is kept in ${join(o.reports, RUNS)} to compare with`); return; }
+      print(`\n${comparisonText(compareRuns(readRun(before), now))}`);
+    });
   return cmd;
 }
+
+const print = (text: string) => process.stdout.write(`${text}\n`);
 
 export async function main(argv: readonly string[]): Promise<number> {
   try {

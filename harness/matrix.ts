@@ -5,6 +5,7 @@ import type { CheckStatus } from './check';
 import type { ConformanceRun, LabRequest, RunOptions } from './conformance';
 import { checkLab } from './conformance';
 import { headline, writeReports } from './report/write';
+import { archiveRun } from './report/history';
 
 /** One lab of a matrix: what to check and where its reports go. */
 export interface MatrixEntry extends LabRequest {
@@ -56,6 +57,7 @@ export async function runMatrix(entries: readonly MatrixEntry[], options: RunOpt
       };
       try {
         const run = await checkLab(e, { ...options, log, exportOnFailure: e.reports, onProgress: (partial) => writeReports(partial, e.reports) });
+        archiveRun(run, e.reports);
         runs.push({ ...run, label: e.label, reports: e.reports });
         state.set(e.label, `${run.verdict} in ${(run.durationMs / 1000).toFixed(0)} s`);
         say(`[${e.label}] ${run.verdict} in ${(run.durationMs / 1000).toFixed(0)} s: ${join(e.reports, 'report.md')}`);

@@ -6,6 +6,7 @@ import { figureTables, markdownTable } from './figures';
 import { CHECKS } from '../checks';
 import type { ConformanceRun } from '../conformance';
 import { propagationSvg, timelineSvg } from './plots';
+import { numericFigures } from './history';
 
 const escapeHtml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -109,7 +110,9 @@ export function junitXml(run: ConformanceRun): string {
   const failures = run.checks.filter((c) => c.status === 'failed').length;
   const skipped = run.checks.filter((c) => c.status === 'skipped' || c.status === 'not-run').length;
   const cases = run.checks.map((c) => {
-    const props = [['status', c.status], ['headline', headline(c)], ...(c.plan ? [['expectedSeconds', (c.plan.expectedMs / 1000).toFixed(0)], ['deadlineSeconds', (c.plan.deadlineMs / 1000).toFixed(0)]] : [])];
+    // Every numeric figure as a property (`figure.stop.rtoMs`), for dashboards that read JUnit only.
+    const props = [['status', c.status], ['headline', headline(c)], ...(c.plan ? [['expectedSeconds', (c.plan.expectedMs / 1000).toFixed(0)], ['deadlineSeconds', (c.plan.deadlineMs / 1000).toFixed(0)]] : []),
+      ...Object.entries(numericFigures(c.figures)).map(([k, v]) => [`figure.${k}`, String(v)])];
     const body = [
       `<properties>${props.map(([k, v]) => `<property name="${k}" value="${xml(v)}"/>`).join('')}</properties>`,
       c.status === 'failed' ? `<failure message="${xml((c.reason ?? '').slice(0, 500))}">${xml(c.evidence.slice(-20).join('\n'))}</failure>` : '',

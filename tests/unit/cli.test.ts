@@ -3,7 +3,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { createServer, Server } from 'net';
 import { join } from 'path';
 import { NAMED_SLOTS } from '../../generator/model/lab';
-import { resizeRefusal, table } from '../../generator/cli';
+import { resizeRefusal } from '../../generator/cli';
+import { table } from '../../generator/table';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
