@@ -61,6 +61,12 @@ export class LabTarget implements AsyncDisposable {
   /** The running check's signal: its health waits end when it is stopped (set by the runner). */
   signal?: AbortSignal;
 
+  /**
+   * When this harness began to watch the lab (ms): a lab it starts, from before its start; one it
+   * found running or brought to a fault's state, from then.
+   */
+  readonly since = Date.now();
+
   constructor(readonly lab: LabSpec, readonly dir: string, target: Target = 'compose') {
     this.env = readLabEnv(dir);
     this.deployment = deploymentFor(lab, target);

@@ -3,7 +3,7 @@ import { sharedBalancer, slotOf } from '../generator/patterns/common';
 import type { Check, CheckResult } from './check';
 import { checkById } from './checks';
 import { failoverCheck } from './checks/managers-fail-over';
-import { sim, simApim260 } from '../generator/products/sim';
+import { sim, simApim260, simApim470 } from '../generator/products/sim';
 import { PRODUCTS } from '../generator/products';
 import type { ProductSpec } from '../generator/products/product';
 import type { LabFault, LabTarget, StartOptions } from './lab-target';
@@ -156,6 +156,24 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     // Unhealthy too (see above): compose only.
     targets: ['compose'],
   })),
+  {
+    // 4.7.0: the symmetric internal crypto provider is the default and needs a hex key of 64 (or 48)
+    // characters; a passphrase of that length stops the provider with an ERROR, the node still starts.
+    id: 'worker-encryption-key-not-hex', pattern: 1, product: simApim470, check: checkById('logs-clean'),
+    because: /ERROR lines in the logs: worker-1 \(\d+\): ERROR \{[^}]*\} - \[encryption\] key: 64 characters but not hex/,
+    description: 'sim-apim-4.7.0: worker-1\'s [encryption] key is a 64-character passphrase, not hex (the symmetric crypto provider is not registered, and says so at ERROR)',
+    options: {
+      faults: [{
+        kind: 'files',
+        edit: (dir) => {
+          const file = join(dir, 'nodes', 'worker-1', 'repository', 'conf', 'deployment.toml');
+          const text = readFileSync(file, 'utf8');
+          if (!/^key = "[0-9a-f]{64}"$/m.test(text)) throw new Error(`${file} has no 64-character hex [encryption] key`);
+          writeFileSync(file, text.replace(/^key = "[0-9a-f]{64}"$/m, `key = "${'correct horse battery staple '.repeat(3).slice(0, 64)}"`));
+        },
+      }],
+    },
+  },
   // The classic product (pattern 1 of its stand-in: fewest nodes).
   {
     id: 'classic-worker-not-in-worker-mode', pattern: 1, product: simApim260, check: checkById('workers-reject-admin-writes'),

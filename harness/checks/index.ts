@@ -3,6 +3,7 @@ import { adminLoadIsolation } from './admin-load-isolation';
 import { artifactsPropagate } from './artifacts-propagate';
 import { balancersRestart } from './balancers-restart';
 import { clusterMembership } from './cluster-membership';
+import { logsClean } from './logs-clean';
 import { databaseRestart } from './database-restart';
 import { managerOutageWithoutHa, managersFailOver } from './managers-fail-over';
 import { managersUnreachableFromPublic } from './managers-unreachable-from-public';
@@ -11,13 +12,17 @@ import { workersLighterThanManagers } from './workers-lighter-than-managers';
 import { workersRejectAdminWrites } from './workers-reject-admin-writes';
 import { workersSurviveWorkerLoss } from './workers-survive-worker-loss';
 
-/** In run order: the cheap, read-only checks first; memory after the lab has worked. */
+/**
+ * In run order: the cheap, read-only checks first, then the logs while no check has broken a node
+ * on purpose, then the faults; memory after the lab has worked.
+ */
 export const CHECKS: readonly Check[] = [
   workersRejectAdminWrites,
   clusterMembership,
   managersUnreachableFromPublic,
   artifactsPropagate,
   policiesPropagate,
+  logsClean,
   adminLoadIsolation,
   workersSurviveWorkerLoss,
   managersFailOver,

@@ -4,6 +4,7 @@ import { synthLab } from '../../generator/synth/writer';
 import { Check, CheckFailure, CheckPlan, CheckResult, percentile, planOf, runCheck } from '../../harness/check';
 import { LabTarget } from '../../harness/lab-target';
 import { headline, resultsJson, RESULTS_SCHEMA_VERSION } from '../../harness/report/write';
+import { unexpectedErrors } from '../../harness/checks/logs-clean';
 import { impactOf, spread } from '../../harness/load';
 import { cell, figureTables, markdownTable } from '../../harness/report/figures';
 import { parseFailoverRuns, FaultVariant, runProblems, VariantRun } from '../../harness/checks/managers-fail-over';
@@ -282,5 +283,23 @@ describe('results.json', () => {
     expect(Object.keys(json).slice(0, 3)).toEqual(['schemaVersion', 'carbonLabs', 'product']);
     expect(json.schemaVersion).toBe(RESULTS_SCHEMA_VERSION);
     expect(json.carbonLabs).toEqual({ version: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version, commit: 'abc1234' });
+  });
+});
+
+describe('logs-clean: what counts as an ERROR line', () => {
+  const log = [
+    '[2026-12-06T19:49:58.075Z] INFO  {CarbonServerManager} - Starting WSO2 API Manager-4.3.0',
+    '[2024-05-01 10:10:10,123]  WARN {org.wso2.carbon.apimgt.gateway.Foo} - a warning with the word ERROR { in it is still a warning',
+    '[2024-05-01 10:10:11,456] ERROR {org.wso2.carbon.apimgt.impl.Bar} - Error while connecting to JWKS endpoint',
+    'TID: [-1234] [] [2019-01-01 10:00:00,000] ERROR {org.apache.synapse.deployers.APIDeployer} -  API deployment from the file : x.xml : Failed.',
+    'ERROR {sim} GET /x: TypeError: boom',
+  ].join('\n');
+  test('Carbon 4.x and 4.4 lines at ERROR, and the stand-in\'s own, count; WARN and INFO do not', () => {
+    expect(unexpectedErrors(log, {}).map((l) => /ERROR\s+\{([^}]+)\}/.exec(l)?.[1])).toEqual(['org.wso2.carbon.apimgt.impl.Bar', 'org.apache.synapse.deployers.APIDeployer', 'sim']);
+  });
+  test('an allow-list entry excuses the lines it matches, and only those', () => {
+    const product = { allowedErrors: [{ match: /Error while connecting to JWKS endpoint/, why: 'a test entry' }] };
+    expect(unexpectedErrors(log, product)).toHaveLength(2);
+    expect(unexpectedErrors(log, product).some((l) => l.includes('JWKS'))).toBe(false);
   });
 });
