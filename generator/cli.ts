@@ -212,8 +212,16 @@ function writeLab({ lab, dir }: { lab: LabSpec; dir: string }, force?: boolean, 
  * with (the writer replaces a file, a bind mount holds on to the old one), so its balancer would
  * never send to a new worker, nor its gateways forget a removed manager.
  */
-async function refuseResizeWhileRunning(lab: LabSpec): Promise<void> {
+async function refuseResizeWhileRunning(lab: LabSpec, dir: string): Promise<void> {
   const containers = await labContainers(lab.project).catch(() => [] as ContainerState[]);
+  if (!containers.length) return;
+  // Two folders of one pattern and product (the default and an --out copy) are one compose project:
+  // the second's up would take the first's containers over.
+  const from = await labDirOf(lab.project).catch(() => undefined);
+  if (from && resolve(from) !== resolve(dir)) {
+    throw new LabError(`${lab.project} already exists from ${from}; the lab in ${dir} is the same compose project, so its up would replace that lab's containers`,
+      `make down ${makeArgs(lab)} (it removes the one from ${from}) first, or give this copy a name of its own: make lab ${makeArgs({ ...lab, named: undefined })} NAME=<name>`);
+  }
   if (!containers.some((c) => c.state === 'running')) return;
   const refusal = resizeRefusal(lab, containers.map((c) => c.service));
   if (refusal) throw refusal;
@@ -282,7 +290,7 @@ export function cli(asked?: string): Command {
       const target = parseTarget(o.target ?? 'compose');
       if (o.publish && target !== 'swarm') throw new LabError('--publish is for --target swarm (a compose lab publishes on 127.0.0.1 only)', 'make lab PATTERN=N TARGET=swarm PUBLISH=1');
       const { lab, dir } = await resolveLab(o, { create: true, canPull: true });
-      await refuseResizeWhileRunning(lab);
+      await refuseResizeWhileRunning(lab, dir);
       // Refused before anything is written, pulled or started (a stack carries it in its image).
       if (target === 'compose') refuseWithoutDriver(lab, dir);
       writeLab({ lab, dir }, o.force, o.out);

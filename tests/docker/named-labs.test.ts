@@ -40,6 +40,11 @@ describeDocker('named labs run side by side, and every command finds them by nam
     const table = cli(['status', '--name', names[0]], cwd).stdout.split('\n');
     expect(table[0].trim().split(/\s+/)).toEqual(['SERVICE', 'STATE', 'HEALTH', 'EXIT']);
 
+    // A second folder of the same lab is the same compose project: its up would take the first's containers over.
+    const copy = cli(['up', '--pattern', '1', '--product', 'sim', '--name', names[0], '--out', join(cwd, 'copy')], cwd);
+    expect({ code: copy.code, said: copy.stderr.includes(`carbon-labs-${names[0]} already exists from ${join(cwd, 'labs', 'local', names[0])}`) }).toEqual({ code: 2, said: true });
+    expect(cli(['status', '--name', names[0]], cwd).code).toBe(0);
+
     // stop keeps the lab (its database volume too), start brings the same one back healthy.
     const mark = ['exec', '--name', names[1], 'db', 'mysql', '-uroot', '-proot', '-e'];
     expect(cli([...mark, 'CREATE DATABASE carbonlabs_kept'], cwd).code).toBe(0);
