@@ -23,6 +23,7 @@ import { downStack, parseTarget, stackExists, upStack } from './runtime/swarm';
 import type { Target } from './runtime/swarm';
 import { speak } from './hints';
 import { table } from './table';
+import { completionScript } from './completion';
 
 const AUTO_PRODUCT = 'auto';
 /** Diagnostics and progress go to stderr; data (URLs, states, JSON) to stdout. */
@@ -512,6 +513,15 @@ export function cli(asked?: string): Command {
       const product = resolveProduct(await chooseProduct(o.product, true));
       const env = await ensureImages(product, log, { rebuildSim: o.rebuild });
       log(`images ready: ${[...productImages(product), ...Object.values(env)].join(', ')}`);
+    });
+
+  program.command('completion').description('print a shell completion script: eval "$(carbon-labs completion bash)" (or zsh)')
+    .argument('<shell>', 'bash or zsh')
+    .action((shell: string) => {
+      if (shell !== 'bash' && shell !== 'zsh') throw new LabError(`completion is for bash or zsh (got "${shell}")`, 'eval "$(carbon-labs completion bash)"');
+      process.stdout.write(completionScript(program, shell, {
+        '--pattern': ['1', '2', '3', 'all'], '--product': [...Object.keys(PRODUCTS), AUTO_PRODUCT], '--target': ['compose', 'swarm'], '--pace': ['native', 'jvm'],
+      }));
     });
 
   return program;

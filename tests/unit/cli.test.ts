@@ -27,6 +27,21 @@ describe('carbon-labs CLI', () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run make (the test target builds it)`);
   });
 
+  test('completion bash completes commands, each command\'s own options, option values and named labs, in a real bash', () => {
+    const cwd = tempDir();
+    mkdirSync(join(cwd, 'labs', 'local', 'alpha'), { recursive: true });
+    const script = cli(['completion', 'bash'], cwd);
+    expect(script.code).toBe(0);
+    writeFileSync(join(cwd, 'completion.bash'), script.stdout);
+    const complete = (...words: string[]) => spawnSync('bash', ['-c', `source completion.bash; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _carbon_labs; echo "\${COMPREPLY[*]}"`], { cwd, encoding: 'utf8' }).stdout.trim();
+    expect(complete('carbon-labs', 'st')).toBe('stop start status');
+    expect(complete('carbon-labs', 'up', '--product', 'sim-apim-4')).toBe('sim-apim-4.5.0 sim-apim-4.7.0');
+    expect(complete('carbon-labs', 'logs', '--f')).toBe('--follow');
+    expect(complete('carbon-labs', 'list', '--')).toBe('--json --help');
+    expect(complete('carbon-labs', 'down', '--name', 'a')).toBe('alpha');
+    expect(cli(['completion', 'fish'], cwd)).toEqual(expect.objectContaining({ code: 2, stderr: expect.stringContaining('completion is for bash or zsh (got "fish")') }));
+  });
+
   test('generate writes the lab under labs/<product>/pattern-<n>', () => {
     const cwd = tempDir();
     const r = cli(['generate', '--pattern', '3', '--product', 'sim'], cwd);
