@@ -253,8 +253,25 @@ function labOptions(command: Command): Command {
     .option('--boot-seconds <n>', `with --pace jvm: every node boots in N seconds (${BOOT_SECONDS.min}–${BOOT_SECONDS.max}) instead of WSO2's figures`);
 }
 
+/** Each command's examples, shown at the end of its `--help` (kind and docker compose show theirs). */
+const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
+  generate: ['carbon-labs generate --pattern 3 --product sim', 'carbon-labs generate --pattern 2 --product apim-4.7.0 --workers 3 --out ./my-lab', 'carbon-labs generate --pattern 3 --target swarm'],
+  up: ['carbon-labs up --pattern 3 --product sim', 'carbon-labs up --pattern 1 --product sim --name a    (a second lab beside the first)', 'carbon-labs up --pattern 3 --product sim --pace jvm    (the product\'s boot times)', 'carbon-labs up --pattern 3 --target swarm'],
+  down: ['carbon-labs down --pattern 3 --product sim', 'carbon-labs down --name a', 'carbon-labs down --all'],
+  stop: ['carbon-labs stop --pattern 3 --product sim', 'carbon-labs stop --name a'],
+  start: ['carbon-labs start --pattern 3 --product sim', 'carbon-labs start --name a'],
+  export: ['carbon-labs export --pattern 3 --product sim', 'carbon-labs export --name a /tmp/bundles', 'carbon-labs export --pattern 2 --product sim lab.tar.gz'],
+  status: ['carbon-labs status --pattern 3 --product sim', 'carbon-labs status --name a --json'],
+  logs: ['carbon-labs logs --pattern 3 --product sim manager-1', 'carbon-labs logs --pattern 3 --product sim worker-2 -f --tail 50'],
+  exec: ['carbon-labs exec --pattern 3 --product sim manager-1', 'carbon-labs exec --pattern 3 --product sim db mysql -uroot -proot -e "SHOW DATABASES"'],
+  conformance: ['carbon-labs conformance --pattern 3 --product sim', 'carbon-labs conformance --pattern all --product sim', 'carbon-labs conformance --pattern 2 --product sim --check managers-fail-over', 'carbon-labs conformance --pattern 3 --product sim,sim-apim-4.7.0'],
+  results: ['carbon-labs results --pattern 3 --product sim', 'carbon-labs results --pattern 3 --product sim --compare reports/sim/pattern-3/runs/<time>'],
+};
+
 function labCommand(program: Command, name: string, description: string): Command {
-  return labOptions(program.command(name).description(description));
+  const command = labOptions(program.command(name).description(description));
+  const examples = EXAMPLES[name];
+  return examples ? command.addHelpText('after', `\nExamples:\n${examples.map((e) => `  ${e}`).join('\n')}`) : command;
 }
 
 /** The CLI; `asked`: the command the user named, for the hint of commander's own errors. */

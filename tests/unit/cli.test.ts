@@ -42,6 +42,14 @@ describe('carbon-labs CLI', () => {
     expect(cli(['completion', 'fish'], cwd)).toEqual(expect.objectContaining({ code: 2, stderr: expect.stringContaining('completion is for bash or zsh (got "fish")') }));
   });
 
+  test.each(['generate', 'up', 'down', 'stop', 'start', 'export', 'status', 'logs', 'exec', 'conformance', 'results'])('%s --help ends with examples of that command', (command) => {
+    const r = cli([command, '--help'], tempDir());
+    expect(r.code).toBe(0);
+    const examples = r.stdout.slice(r.stdout.indexOf('Examples:'));
+    expect(r.stdout).toContain('Examples:');
+    expect(examples.split('\n').slice(1).filter(Boolean).every((l) => l.startsWith(`  carbon-labs ${command} `))).toBe(true);
+  });
+
   test('generate writes the lab under labs/<product>/pattern-<n>', () => {
     const cwd = tempDir();
     const r = cli(['generate', '--pattern', '3', '--product', 'sim'], cwd);
