@@ -113,8 +113,8 @@ test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs 
 conformance: dist/.built engine ## PATTERN=1|2|3|2,3|all [PRODUCT=p[,p2...]] [PACE=jvm [BOOT_S=N]] [CHECK=id,...] [PARALLEL=N] [TARGET=compose|swarm]: prove the promises on the lab (several side by side); reports/<product>/pattern-<N>[-swarm][-<pace>]/, reports/summary/
 	@$(CLI) conformance $(LAB) --target $(TARGET)$(CHECK_ARGS)
 
-results: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [COMPARE=runs/<time>]: the last conformance run's verdicts and headlines, each figure beside the run before (the last 10 are kept)
-	@$(CLI) results $(LAB)$(if $(COMPARE), --compare $(COMPARE))
+results: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [TARGET=swarm] [COMPARE=<time>]: the last conformance run's verdicts and headlines, each figure beside the run before (the last 10 are kept)
+	@$(CLI) results $(LAB) --target $(TARGET)$(if $(COMPARE), --compare $(COMPARE))
 
 selftest: dist/.built engine ## [TARGET=swarm]: run every seeded fault and show that its check fails for the reason it declares; reports/sim/selftest[-swarm]/
 	CARBON_LABS_TARGET=$(TARGET) $(call SELFTEST,$(if $(filter swarm,$(TARGET)),-swarm))

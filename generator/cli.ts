@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander';
 import { startupBudgetSeconds } from './model/start-order';
-import { existsSync } from 'fs';
+import { existsSync, realpathSync } from 'fs';
 import { join, resolve } from 'path';
 import { PROJECT_ROOT, VERSION } from './paths';
 import { ChecksFailed, LabError } from './errors';
@@ -219,9 +219,11 @@ async function refuseResizeWhileRunning(lab: LabSpec, dir: string): Promise<void
   // Two folders of one pattern and product (the default and an --out copy) are one compose project:
   // the second's up would take the first's containers over.
   const from = await labDirOf(lab.project).catch(() => undefined);
-  if (from && resolve(from) !== resolve(dir)) {
+  // Compose records the folder with its links resolved.
+  const real = (p: string) => { try { return realpathSync(p); } catch { return resolve(p); } };
+  if (from && real(from) !== real(dir)) {
     throw new LabError(`${lab.project} already exists from ${from}; the lab in ${dir} is the same compose project, so its up would replace that lab's containers`,
-      `make down ${makeArgs(lab)} (it removes the one from ${from}) first, or give this copy a name of its own: make lab ${makeArgs({ ...lab, named: undefined })} NAME=<name>`);
+      `carbon-labs down ${cliLabArgs(lab)} --out ${from} first (it removes that one), or give this copy a name of its own: make lab ${makeArgs({ ...lab, named: undefined })} NAME=<name>`);
   }
   if (!containers.some((c) => c.state === 'running')) return;
   const refusal = resizeRefusal(lab, containers.map((c) => c.service));
@@ -517,7 +519,10 @@ export function cli(asked?: string): Command {
       const { lab } = await resolveLab(o);
       const reports = reportsOf(lab, parseTarget(o.target ?? 'compose'));
       if (!existsSync(join(reports, 'results.json'))) throw new LabError(`no conformance run of ${lab.project} yet (no ${join(reports, 'results.json')})`, `make conformance ${makeArgs(lab)}`);
-      const r = runAttached(process.execPath, [resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js'), 'results', '--reports', reports, ...(o.compare ? ['--compare', resolve(o.compare)] : [])], 60_000);
+      // --compare as given, or within the lab's report folder (runs/<time>, or <time> alone).
+      const compare = o.compare && [resolve(o.compare), join(reports, o.compare), join(reports, 'runs', o.compare)].find((p) => existsSync(p));
+      if (o.compare && !compare) throw new LabError(`--compare ${o.compare}: no such run (looked as given, in ${reports} and in its runs/)`, `ls ${join(reports, 'runs')}`);
+      const r = runAttached(process.execPath, [resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js'), 'results', '--reports', reports, ...(compare ? ['--compare', compare] : [])], 60_000);
       if (r.error) throw new LabError(`the harness could not run: ${r.error.message}`, 'make conformance (it builds dist/)');
       if (r.status !== 0) process.exitCode = r.status ?? 1;
     });

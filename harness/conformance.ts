@@ -225,7 +225,7 @@ export async function checkLab(request: LabRequest, options: RunOptions = {}): P
   const done = await runConformance(lab, { ...options, labStartSeconds });
   // What the nodes said and ran with, kept before a lab this run started is removed (an export
   // that fails does not change the verdict; it says why).
-  if (done.verdict === 'failed' && options.exportOnFailure) {
+  if (done.verdict === 'failed' && done.complete && !options.signal?.aborted && options.exportOnFailure) {
     await exportLab(lab.lab, lab.dir, { to: join(options.exportOnFailure, FAILURE_EXPORT), log })
       .catch((err: Error) => log(`the lab could not be exported: ${err.message.split('\n')[0]}`));
   }

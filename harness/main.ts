@@ -79,7 +79,7 @@ function program(): Command {
         checks, options: checkOptionsFrom(process.env), log, signal: controller.signal, exportOnFailure: reports,
         onProgress: (partial) => writeReports(partial, reports),
       });
-      log(`kept as ${archiveRun(run, reports)} (the last ${KEPT_RUNS} runs are kept; carbon-labs results compares the last two)`);
+      if (run.complete) log(`kept as ${archiveRun(run, reports)} (the last ${KEPT_RUNS} runs are kept; carbon-labs results compares the last two)`);
       log(`${lab.project}: ${run.verdict}${run.complete ? '' : ' (incomplete)'} in ${(run.durationMs / 1000).toFixed(0)} s (expected ${(run.expectedMs / 1000).toFixed(0)} s; boots and fault windows ${(run.floorMs / 1000).toFixed(0)} s${run.floorMs > 0 ? `, ${(run.durationMs / run.floorMs).toFixed(2)} × that` : ''}); reports in ${join(reports, 'report.md')}, report.html, results.json, junit.xml`);
       process.exitCode = controller.signal.aborted ? 130 : run.verdict === 'passed' ? 0 : 1;
     });

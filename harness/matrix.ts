@@ -57,7 +57,7 @@ export async function runMatrix(entries: readonly MatrixEntry[], options: RunOpt
       };
       try {
         const run = await checkLab(e, { ...options, log, exportOnFailure: e.reports, onProgress: (partial) => writeReports(partial, e.reports) });
-        archiveRun(run, e.reports);
+        if (run.complete) archiveRun(run, e.reports);
         runs.push({ ...run, label: e.label, reports: e.reports });
         state.set(e.label, `${run.verdict} in ${(run.durationMs / 1000).toFixed(0)} s`);
         say(`[${e.label}] ${run.verdict} in ${(run.durationMs / 1000).toFixed(0)} s: ${join(e.reports, 'report.md')}`);

@@ -54,7 +54,8 @@ export async function exportLab(lab: LabSpec, dir: string, options: ExportOption
       cpSync(dir, join(root, 'lab'), { recursive: true, filter: (src) => !PRIVATE.some((p) => p.test(relative(dir, src))) });
     }
     const withReports = options.reports && existsSync(options.reports) && readdirSync(options.reports).length > 0;
-    if (withReports) cpSync(options.reports!, join(root, 'results'), { recursive: true, filter: (src) => !src.endsWith('.tar.gz') });
+    // The last run's report; not the earlier runs kept under runs/, nor a failed run's own export.
+    if (withReports) cpSync(options.reports!, join(root, 'results'), { recursive: true, filter: (src) => !src.endsWith('.tar.gz') && !/^runs(\/|$)/.test(relative(options.reports!, src)) });
     writeFileSync(join(root, 'README.txt'), [
       `${lab.project}: pattern ${lab.pattern}, ${lab.product.id}, exported ${new Date().toISOString()} by carbon-labs ${VERSION}`,
       `lab folder: ${dir}`,

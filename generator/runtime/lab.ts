@@ -279,8 +279,11 @@ export async function downLab(lab: LabSpec, dir: string, log: Log): Promise<void
 
 /**
  * Stops a lab and keeps it (containers, networks, the database volume), as `k3d cluster stop`:
- * nodes, balancers and the backend at once (the 4.3/4.5 images ignore SIGTERM, see
- * {@link downLab}), then the database with its grace period, so MySQL shuts down cleanly.
+ * first the nodes, balancers and backend, then the database with its grace period, so MySQL
+ * shuts down cleanly. Nodes whose image stops the server on SIGTERM (docker-apim 4.7) get
+ * {@link NODE_STOP_GRACE_SECONDS}; the 4.3/4.5 images ignore it (their entrypoint shell is PID 1,
+ * see {@link downLab}), so a grace period would only delay the kill that `docker stop` of WSO2's own
+ * compose ends in too: they are killed at once.
  */
 export async function stopLab(lab: LabSpec, dir: string, log: Log): Promise<void> {
   await requireDocker();
@@ -288,9 +291,12 @@ export async function stopLab(lab: LabSpec, dir: string, log: Log): Promise<void
   const call = { cwd: dir, files: ['docker-compose.yml'], seconds: 120 };
   const stop = (services: readonly string[], seconds: number) => composeStop({ ...call, commandOptions: ['--timeout', String(seconds)] }, services)
     .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
-  await stop(longRunningServices(lab).filter((s) => s !== 'db'), 0);
+  await stop(longRunningServices(lab).filter((s) => s !== 'db'), lab.product.stopOnTerm ? NODE_STOP_GRACE_SECONDS : 0);
   await stop(['db'], 30);
 }
+
+/** How long a node that stops on SIGTERM is given to stop its server (then it is killed). */
+export const NODE_STOP_GRACE_SECONDS = 30;
 
 /**
  * Starts a stopped lab again (`docker compose start`: the same containers, in the lab's start

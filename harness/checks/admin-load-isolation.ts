@@ -49,7 +49,7 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
     // Four samples of API calls (a gateway call is a fifth of an admin one), the fixture first.
     return planOf({ floorMs: 0, workMs: fixtureMs(lab) + 4 * SAMPLES * call / 5, requestTimeoutMs: timing.requestTimeoutMs, why: `4 × ${SAMPLES} API calls and the shared API`, worstMs: (3 * 10 + SATURATED_MAX_FAILURES) * timing.requestTimeoutMs });
   },
-  headline: (f) => `worker p99 ${f.baselineP99Ms ?? '?'} ms; ${f.underRestLoadP99Ms ?? '?'} ms under REST admin load; ${f.underSaturationP99Ms === undefined ? '?' : Number.isFinite(f.underSaturationP99Ms) ? `p99 ${f.underSaturationP99Ms} ms` : 'none served'}, ${f.underSaturationFailures ?? '?'} failed with ${f.saturatedBalancer ?? '?'} saturated (${f.enforced ? `bound ${f.boundMs} ms` : 'recorded'})`,
+  headline: (f) => `worker p99 ${f.baselineP99Ms ?? '?'} ms; ${f.underRestLoadP99Ms ?? '?'} ms under REST admin load; ${f.underSaturationP99Ms === undefined ? '?' : Number.isFinite(f.underSaturationP99Ms) ? `p99 ${f.underSaturationP99Ms} ms` : 'none served'}, ${f.underSaturationFailures === SATURATED_MAX_FAILURES ? `${SATURATED_MAX_FAILURES} (stopped there)` : f.underSaturationFailures ?? '?'} failed with ${f.saturatedBalancer ?? '?'} saturated (${f.enforced ? `bound ${f.boundMs} ms` : 'recorded'})`,
   async run(ctx: CheckContext<IsolationFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();

@@ -18,7 +18,7 @@ export function unexpectedErrors(log: string, product: Pick<ProductSpec, 'allowe
   return log.split('\n').filter((line) => ERROR_LINE.test(line) && !(product.allowedErrors ?? []).some((a) => a.match.test(line)));
 }
 
-export type LogFigures = { nodes: number; linesRead: number; errorLines: number; allowedLines: number };
+export type LogFigures = { nodes: number; linesRead: number; errorLines: number; allowedLines: number; silentNodes: number };
 
 /**
  * WSO2's own integration tests fail on unexpected ERROR lines in the server logs: so does this
@@ -31,7 +31,7 @@ export const logsClean: Check<LogFigures> = {
   title: 'No product node logs an ERROR line outside its product\'s allow-list (each entry with its reason), while the lab boots and serves',
   machine: 'share',
   classic: true,
-  headline: (f) => `${f.errorLines ?? '?'} ERROR lines (${f.allowedLines ?? '?'} allowed) in ${f.linesRead ?? '?'} lines of ${f.nodes ?? '?'} nodes`,
+  headline: (f) => `${f.errorLines ?? '?'} ERROR lines (${f.allowedLines ?? '?'} allowed) in ${f.linesRead ?? '?'} lines of ${f.nodes ?? '?'} nodes${f.silentNodes ? ` (${f.silentNodes} said nothing)` : ''}`,
   plan: (lab) => planOf({ floorMs: 0, workMs: 1_000, requestTimeoutMs: lab.product.timing.requestTimeoutMs, why: `${lab.nodes.length} nodes' logs read` }),
   async run(ctx: CheckContext<LogFigures>) {
     const { lab } = ctx;
@@ -39,8 +39,10 @@ export const logsClean: Check<LogFigures> = {
     const offenders = logs.map(([node, text]) => [node, unexpectedErrors(text, lab.lab.product)] as const).filter(([, lines]) => lines.length);
     const all = logs.reduce((sum, [, text]) => sum + text.split('\n').filter((l) => ERROR_LINE.test(l)).length, 0);
     const unexpected = offenders.reduce((sum, [, lines]) => sum + lines.length, 0);
-    Object.assign(ctx.figures, { nodes: logs.length, linesRead: logs.reduce((sum, [, t]) => sum + t.split('\n').filter(Boolean).length, 0), errorLines: unexpected, allowedLines: all - unexpected });
-    ctx.evidence.push(`read from ${new Date(lab.since).toISOString()}: ${logs.map(([n, t]) => `${n} ${t.split('\n').filter(Boolean).length} lines`).join(', ')}`);
+    // A node with no line since then (nothing happened to it, or its log could not be read) proves nothing either way: said, with the count.
+    const silent = logs.filter(([, t]) => !t.trim()).map(([n]) => n);
+    Object.assign(ctx.figures, { nodes: logs.length, linesRead: logs.reduce((sum, [, t]) => sum + t.split('\n').filter(Boolean).length, 0), errorLines: unexpected, allowedLines: all - unexpected, silentNodes: silent.length });
+    ctx.evidence.push(`read from ${new Date(lab.since).toISOString()}: ${logs.map(([n, t]) => `${n} ${t.split('\n').filter(Boolean).length} lines`).join(', ')}${silent.length ? `; no line from ${silent.join(', ')}` : ''}`);
     for (const [node, lines] of offenders) ctx.evidence.push(`${node}:\n${lines.join('\n')}`);
     if (offenders.length) {
       throw new CheckFailure(`ERROR lines in the logs: ${offenders.map(([node, lines]) => `${node} (${lines.length}): ${lines.slice(0, SHOWN).map((l) => l.replace(/^.*?\bERROR\s+/, 'ERROR ').slice(0, 200)).join(' | ')}`).join('; ')}`, offenders.map(([n]) => n));

@@ -21,8 +21,9 @@ export const runStamp = (run: Pick<ConformanceRun, 'startedAt'>): string => run.
 export function archiveRun(run: Pick<ConformanceRun, 'startedAt'>, dir: string, keep = KEPT_RUNS): string {
   const target = join(dir, RUNS, runStamp(run));
   mkdirSync(target, { recursive: true });
+  // The report's own files; not a failed run's lab export (whole logs: one copy, beside the report).
   for (const file of readdirSync(dir)) {
-    if (statSync(join(dir, file)).isFile()) copyFileSync(join(dir, file), join(target, file));
+    if (statSync(join(dir, file)).isFile() && !file.endsWith('.tar.gz')) copyFileSync(join(dir, file), join(target, file));
   }
   const runs = readdirSync(join(dir, RUNS)).filter((d) => statSync(join(dir, RUNS, d)).isDirectory()).sort();
   for (const old of runs.slice(0, Math.max(0, runs.length - keep))) rmSync(join(dir, RUNS, old), { recursive: true, force: true });
@@ -60,7 +61,7 @@ export function numericFigures(figures: Figures, prefix = ''): Record<string, nu
  */
 const LESS_IS_BETTER = /(Ms|MB|Seconds)$|[Ff]ail|[Ss]tall|[Ll]ost|[Dd]uplicated|^forbiddenReached$|NotOnLoopback$/;
 /** Figures that are no measurement to judge (a bound the run was held to) or where more is better. */
-const NOT_JUDGED = /[Bb]ound|lightest/;
+const NOT_JUDGED = /[Bb]ound|lightest|^stallMs$|\.stallMs$/;
 /** How much worse a figure may get before it is flagged. */
 export const WORSE_RATIO = 1.5;
 
@@ -87,6 +88,7 @@ export function compareRuns(before: ConformanceRun, now: ConformanceRun, ratio =
   const ids = [...new Set([...now.checks.map((c) => c.id), ...before.checks.map((c) => c.id)])];
   const verdicts = ids.map((check) => ({ check, before: before.checks.find((c) => c.id === check)?.status, now: now.checks.find((c) => c.id === check)?.status }));
   const figures: FigureChange[] = [];
+  const nowCheck = (id: string) => now.checks.find((c) => c.id === id && c.status !== 'skipped' && c.status !== 'not-run');
   for (const check of ids) {
     const b = numericFigures(before.checks.find((c) => c.id === check)?.figures ?? {});
     const n = numericFigures(now.checks.find((c) => c.id === check)?.figures ?? {});
@@ -94,7 +96,9 @@ export function compareRuns(before: ConformanceRun, now: ConformanceRun, ratio =
       const [x, y] = [b[figure], n[figure]];
       const both = x !== undefined && y !== undefined;
       const r = both && x > 0 ? y / x : undefined;
-      const worse = both && LESS_IS_BETTER.test(figure) && !NOT_JUDGED.test(figure) && (x > 0 ? y / x > ratio : y > 0);
+      const judged = LESS_IS_BETTER.test(figure) && !NOT_JUDGED.test(figure);
+      // A measurement that had a value and has none now (a p99 of "none served") is worse too.
+      const worse = judged && (both ? (x > 0 ? y / x > ratio : y > 0) : x !== undefined && y === undefined && nowCheck(check) !== undefined);
       figures.push({ check, figure, before: x, now: y, ratio: r, worse });
     }
   }

@@ -51,6 +51,19 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
   // changes are recreated); the manager's last, as its recreation restarts the gateways' brokers.
   const shared = new SharedTestLab(1, { product: sim });
   afterAll(() => shared.down());
+  // First, before the shared lab starts: a lab of its own (only manager-1 started).
+  test('wrong database host on a manager: it never becomes healthy and says why', async () => {
+    await using lab = await start(1, { only: ['manager-1'], faults: [miswire(['manager-1'], /jdbc:mysql:\/\/db:3306\//g, 'jdbc:mysql://db-typo:3306/')] });
+    const logs = await retryUntil(async (observe) => {
+      const text = await lab.logs('manager-1', 10);
+      observe(text);
+      return text.includes('Communications link failure to db-typo:3306') ? text : undefined;
+    }, { timeoutMs: 30_000, intervalMs: 500, what: 'manager-1 to say why it cannot start' });
+    expect(logs).toContain('Communications link failure to db-typo:3306');
+    const state = await inspectContainer(await lab.container('manager-1'));
+    expect(state.State.Health?.Status).not.toBe('healthy');
+  });
+
   // Workers whose startup sync fails never turn healthy (as the product's): they are not awaited.
   const gateways = ['worker-1', 'worker-2'];
   const neverGetsTheApi = async (fault: LabFault, node: string, said: RegExp) => {
@@ -82,17 +95,6 @@ describeDocker('a mis-wired deployment.toml breaks the stand-in the way it break
       miswire(['manager-1'], /urls = \["tcp:\/\/manager-1:9611"\]/, 'urls = ["tcp://manager-1:9612"]'), 'manager-1', /could not publish DEPLOY_API_IN_GATEWAY to tcp:\/\/manager-1:9612/],
   ] as [string, LabFault, string, RegExp][])('%s', (_, fault, node, said) => neverGetsTheApi(fault, node, said));
 
-  test('wrong database host on a manager: it never becomes healthy and says why', async () => {
-    await using lab = await start(1, { only: ['manager-1'], faults: [miswire(['manager-1'], /jdbc:mysql:\/\/db:3306\//g, 'jdbc:mysql://db-typo:3306/')] });
-    const logs = await retryUntil(async (observe) => {
-      const text = await lab.logs('manager-1', 10);
-      observe(text);
-      return text.includes('Communications link failure to db-typo:3306') ? text : undefined;
-    }, { timeoutMs: 30_000, intervalMs: 500, what: 'manager-1 to say why it cannot start' });
-    expect(logs).toContain('Communications link failure to db-typo:3306');
-    const state = await inspectContainer(await lab.container('manager-1'));
-    expect(state.State.Health?.Status).not.toBe('healthy');
-  });
 });
 
 // One pattern-2 lab for the recovery and the manager balancer's tests, in that order.

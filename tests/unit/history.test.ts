@@ -49,6 +49,9 @@ describe('run history', () => {
     expect(text).toContain('verdicts changed: managers-fail-over passed → failed');
     expect(text).toMatch(/managers-fail-over\s+stop\.rtoMs\s+100\s+160\s+×1\.60 WORSE/);
     expect(compareRuns(before, before).figures.some((f) => f.worse)).toBe(false);
+    // A measurement with no value now (a p99 of "none served" is written as null) is worse; a stall threshold is no measurement.
+    const lost = compareRuns(runAt('a', [check('admin-load-isolation', 'passed', { underSaturationP99Ms: 30, stallMs: 1000 })]), runAt('b', [check('admin-load-isolation', 'passed', { underSaturationP99Ms: null, stallMs: 5000 })]));
+    expect(lost.figures.filter((f) => f.worse).map((f) => f.figure)).toEqual(['underSaturationP99Ms']);
   });
 
   test('JUnit carries every numeric figure of a check as a property', () => {
