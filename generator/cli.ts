@@ -158,8 +158,11 @@ async function existingLab(options: LabOptions): Promise<{ lab: LabSpec; dir: st
   return found;
 }
 
-/** Where conformance writes a lab's reports: reports/<product>/pattern-<n>[-swarm][-<pace>]/, or reports/local/<name>/. */
-const reportsOf = (lab: LabSpec, where: Target) => resolve(PROJECT_ROOT, 'reports', ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${paceSuffix(lab)}`]));
+/**
+ * Where conformance writes a lab's reports: reports/<product>/pattern-<n>[-swarm][-<pace>]/, or
+ * reports/local/<name>/, under the working folder, as the lab itself is under its labs/.
+ */
+const reportsOf = (lab: LabSpec, where: Target) => resolve('reports', ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${paceSuffix(lab)}`]));
 
 /**
  * The lab `stop` or `start` acts on: one made by `up` on this engine (its containers exist, running
@@ -498,7 +501,7 @@ export function cli(asked?: string): Command {
           labs.push({ lab: found.lab, dir: running ? await labDirOf(found.lab.project) : found.dir, where: running ?? target });
         }
       }
-      const summary = resolve(PROJECT_ROOT, 'reports', 'summary', `${products.join('+')}-${o.pattern === 'all' ? 'all' : `pattern-${patterns.join('+')}`}`);
+      const summary = resolve('reports', 'summary', `${products.join('+')}-${o.pattern === 'all' ? 'all' : `pattern-${patterns.join('+')}`}`);
       const harness = resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js');
       const args = [harness, 'conformance', '--target', target, ...o.check.flatMap((c) => ['--check', c]), ...(o.parallel ? ['--parallel', o.parallel] : []),
         ...labs.flatMap((l) => ['--dir', l.dir, '--reports', reportsOf(l.lab, l.where), '--label', `${l.lab.product.id} p${l.lab.pattern}`]), ...(several ? ['--summary', summary] : [])];

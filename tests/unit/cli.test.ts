@@ -50,6 +50,12 @@ describe('carbon-labs CLI', () => {
     expect(examples.split('\n').slice(1).filter(Boolean).every((l) => l.startsWith(`  carbon-labs ${command} `))).toBe(true);
   });
 
+  test('results reads a lab\'s reports under the working folder, as the lab is under its labs/', () => {
+    const cwd = tempDir();
+    const r = cli(['results', '--pattern', '3', '--product', 'sim'], cwd);
+    expect({ code: r.code, said: r.stderr.includes(`no conformance run of carbon-labs-sim-p3 yet (no ${join(cwd, 'reports', 'sim', 'pattern-3', 'results.json')})`) }).toEqual({ code: 2, said: true });
+  });
+
   test('generate writes the lab under labs/<product>/pattern-<n>', () => {
     const cwd = tempDir();
     const r = cli(['generate', '--pattern', '3', '--product', 'sim'], cwd);
