@@ -18,7 +18,7 @@ import { ContainerState, provideDrivers, refuseWithoutDriver, downLab, downProje
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from './runtime/docker';
 import { run, runAttached } from './runtime/exec';
 import { MANIFEST, readLabIdentity, readLabScale, synthLab } from './synth/writer';
-import { allocateSlot } from './runtime/slots';
+import { allocateSlot, claimSlot } from './runtime/slots';
 import { downStack, parseTarget, stackExists, upStack } from './runtime/swarm';
 import type { Target } from './runtime/swarm';
 import { speak } from './hints';
@@ -208,6 +208,9 @@ function writeLab({ lab, dir }: { lab: LabSpec; dir: string }, force?: boolean, 
   const recorded = readLabScale(dir);
   if (recorded && scaleText(recorded) !== scaleText(lab.scale)) log(`${dir}: resized from ${scaleText(recorded)} to ${scaleText(lab.scale)}`);
   const result = synthLab(lab, dir, { force, out: out === undefined ? undefined : dir });
+  // A named lab outside labs/local/ is not seen there by the next named lab's slot allocation: it leaves a claim.
+  const localRoot = resolve(LOCAL_LABS);
+  if (lab.named && !resolve(dir).startsWith(`${localRoot}/`)) claimSlot(localRoot, lab.named.name, lab.named.slot, resolve(dir));
   log(`${dir}: ${result.written.length} written, ${result.unchanged.length} unchanged${result.removed.length ? `, ${result.removed.length} removed` : ''}${result.kept.length ? `; your edits kept: ${result.kept.join(', ')}` : ''}`);
 }
 

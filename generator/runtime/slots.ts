@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { LabError } from '../errors';
 import { NAMED_SLOTS } from '../model/lab';
@@ -8,17 +8,36 @@ import { dockerAvailable } from './docker';
 import { portFree } from './lab';
 import { listNetworks } from './engine';
 
-/** Slots that named labs in `localRoot` (one folder per name) already hold. */
+/** Where named labs written outside `localRoot` (`--name a --out DIR`) leave a note of their slot and folder. */
+export const CLAIMS = '.claims';
+
+/**
+ * Slots that named labs already hold: those in `localRoot` (one folder per name), and those written
+ * elsewhere that left a claim there (a claim whose folder no longer holds a lab at that slot is
+ * stale and does not count).
+ */
 function slotsOfFolders(localRoot: string): Set<number> {
   const taken = new Set<number>();
   if (!existsSync(localRoot)) return taken;
-  for (const name of readdirSync(localRoot)) {
+  const slotIn = (dir: string) => { try { return readLabIdentity(dir).named?.slot; } catch { return undefined; } };
+  for (const name of readdirSync(localRoot).filter((n) => n !== CLAIMS)) {
+    const slot = slotIn(join(localRoot, name));
+    if (slot !== undefined) taken.add(slot);
+  }
+  const claims = join(localRoot, CLAIMS);
+  for (const file of existsSync(claims) ? readdirSync(claims) : []) {
     try {
-      const slot = readLabIdentity(join(localRoot, name)).named?.slot;
-      if (slot !== undefined) taken.add(slot);
-    } catch { /* not a lab folder */ }
+      const claim = JSON.parse(readFileSync(join(claims, file), 'utf8')) as { slot: number; dir: string };
+      if (slotIn(claim.dir) === claim.slot) taken.add(claim.slot);
+    } catch { /* not a claim */ }
   }
   return taken;
+}
+
+/** Notes that the named lab in `dir` (outside `localRoot`) holds `slot`, so no other named lab is given it. */
+export function claimSlot(localRoot: string, name: string, slot: number, dir: string): void {
+  mkdirSync(join(localRoot, CLAIMS), { recursive: true });
+  writeFileSync(join(localRoot, CLAIMS, `${name}.json`), `${JSON.stringify({ slot, dir })}\n`);
 }
 
 /** Subnets some Docker network holds (any project's). */

@@ -1,5 +1,5 @@
 import { spawnSync } from 'child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { createServer, Server } from 'net';
 import { join } from 'path';
 import { NAMED_SLOTS } from '../../generator/model/lab';
@@ -9,7 +9,7 @@ import { PROJECT_ROOT } from '../../generator/paths';
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
 import { assertPortsFree, readLabEnv } from '../../generator/runtime/lab';
-import { synthLab } from '../../generator/synth/writer';
+import { readLabIdentity, synthLab } from '../../generator/synth/writer';
 import { tempDir } from '../support/labs';
 
 const CLI = join(PROJECT_ROOT, 'dist', 'generator', 'cli.js');
@@ -54,6 +54,19 @@ describe('carbon-labs CLI', () => {
     const cwd = tempDir();
     const r = cli(['results', '--pattern', '3', '--product', 'sim'], cwd);
     expect({ code: r.code, said: r.stderr.includes(`no conformance run of carbon-labs-sim-p3 yet (no ${join(cwd, 'reports', 'sim', 'pattern-3', 'results.json')})`) }).toEqual({ code: 2, said: true });
+  });
+
+  test('two named labs written outside labs/local/ get slots of their own (a claim each); a claim whose folder is gone frees its slot', () => {
+    const cwd = tempDir();
+    const slotOf = (dir: string) => readLabIdentity(join(cwd, dir)).named?.slot;
+    expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'a', '--out', 'x'], cwd).code).toBe(0);
+    expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'b', '--out', 'y'], cwd).code).toBe(0);
+    expect(slotOf('x')).not.toBe(slotOf('y'));
+    expect(JSON.parse(readFileSync(join(cwd, 'labs', 'local', '.claims', 'a.json'), 'utf8'))).toEqual({ slot: slotOf('x'), dir: join(cwd, 'x') });
+    const freed = slotOf('x');
+    rmSync(join(cwd, 'x'), { recursive: true });
+    expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'c', '--out', 'z'], cwd).code).toBe(0);
+    expect(slotOf('z')).toBe(freed);
   });
 
   test('generate writes the lab under labs/<product>/pattern-<n>', () => {
