@@ -228,13 +228,20 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
   const up = composeUp({ cwd: dir, files: options.files ?? ['docker-compose.yml'], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'], seconds: options.budgetSeconds }, options.only)
     .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
   if (options.only) return up.then(() => 0);
-  // The health wait runs beside it: a JVM lab's boot chain takes minutes inside `up -d`, and says
-  // where it is meanwhile (the first failure of either ends both).
+  return healthyBeside(lab, up, options.budgetSeconds, options.log, options.unawaited);
+}
+
+/**
+ * The health wait beside a compose command that starts the lab: a JVM lab's boot chain takes
+ * minutes inside `up -d` (or `start`), and the wait says where it is meanwhile; the first failure
+ * of either ends both. Seconds to healthy.
+ */
+async function healthyBeside(lab: LabSpec, starting: Promise<void>, budgetSeconds: number, log: Log, unawaited?: readonly string[]): Promise<number> {
   const stop = new AbortController();
-  const healthy = waitHealthy(lab, options.budgetSeconds, options.log, { unawaited: options.unawaited, signal: stop.signal });
+  const healthy = waitHealthy(lab, budgetSeconds, log, { unawaited, signal: stop.signal });
   healthy.catch(() => undefined); // handled below, whichever ends first
   try {
-    await up;
+    await starting;
   } catch (err) {
     stop.abort(err);
     await healthy.catch(() => undefined);
@@ -306,17 +313,9 @@ export const NODE_STOP_GRACE_SECONDS = 30;
 export async function resumeLab(lab: LabSpec, dir: string, options: { budgetSeconds: number; log: Log }): Promise<number> {
   await requireDocker();
   options.log(`starting ${lab.project} again from ${dir}`);
-  const stop = new AbortController();
-  const healthy = waitHealthy(lab, options.budgetSeconds, options.log, { signal: stop.signal });
-  healthy.catch(() => undefined); // handled below, whichever ends first
-  try {
-    await composeStart({ cwd: dir, files: ['docker-compose.yml'], seconds: options.budgetSeconds });
-  } catch (err) {
-    stop.abort(err);
-    await healthy.catch(() => undefined);
-    throw new LabError(`${lab.project}: ${(err as Error).message}`);
-  }
-  return healthy;
+  const start = composeStart({ cwd: dir, files: ['docker-compose.yml'], seconds: options.budgetSeconds })
+    .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
+  return healthyBeside(lab, start, options.budgetSeconds, options.log);
 }
 
 /** {@link downLab} of a compose project by name, from any folder (`down --all`: a lab whose folder is gone). */
