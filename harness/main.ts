@@ -10,7 +10,7 @@ import { CHECKS } from './checks';
 import { parseFailoverRuns } from './checks/managers-fail-over';
 import { checkLab } from './conformance';
 import { parseFaults } from './faults';
-import { headline, writeReports } from './report/write';
+import { headline, whatFailed, writeReports } from './report/write';
 import { archiveRun, compareRuns, comparisonText, KEPT_RUNS, keptRuns, readRun, RUNS } from './report/history';
 import { table } from '../generator/table';
 import { runMatrix, writeSummary } from './matrix';
@@ -70,6 +70,7 @@ function program(): Command {
         const summary = resolve(o.summary ?? join(o.reports[0], '..', 'summary'));
         writeSummary(matrix, summary);
         log(`${matrix.verdict} in ${(matrix.durationMs / 1000).toFixed(0)} s: ${matrix.runs.map((r) => `${r.label} ${r.verdict}`).join(', ')}${Object.keys(matrix.errors).length ? `; not checked: ${Object.keys(matrix.errors).join(', ')}` : ''}; summary in ${join(summary, 'summary.md')}`);
+        for (const r of matrix.runs) for (const line of whatFailed(r)) log(`[${r.label}] ${line}`);
         process.exitCode = controller.signal.aborted ? 130 : matrix.verdict === 'passed' ? 0 : 1;
         return;
       }
@@ -81,6 +82,7 @@ function program(): Command {
       });
       if (run.complete) log(`kept as ${archiveRun(run, reports)} (the last ${KEPT_RUNS} runs are kept; carbon-labs results compares the last two)`);
       log(`${lab.project}: ${run.verdict}${run.complete ? '' : ' (incomplete)'} in ${(run.durationMs / 1000).toFixed(0)} s (expected ${(run.expectedMs / 1000).toFixed(0)} s; boots and fault windows ${(run.floorMs / 1000).toFixed(0)} s${run.floorMs > 0 ? `, ${(run.durationMs / run.floorMs).toFixed(2)} × that` : ''}); reports in ${join(reports, 'report.md')}, report.html, results.json, junit.xml`);
+      for (const line of whatFailed(run)) log(line);
       process.exitCode = controller.signal.aborted ? 130 : run.verdict === 'passed' ? 0 : 1;
     });
   cmd.command('results')

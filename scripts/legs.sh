@@ -64,4 +64,16 @@ wall=$(( $(date +%s) - started ))
 echo
 echo "make test legs so far (logs in $dir/):"
 cat "$dir/legs.md"
+# Why each failed leg failed, last (a CI log is often read from its tail): its failure lines.
+for lane in "${lanes[@]}"; do
+  while IFS= read -r leg; do
+    name=${leg%%=*}
+    [ -n "$name" ] && [ -f "$dir/$name.result" ] || continue
+    read -r code _ < "$dir/$name.result"
+    [ "$code" = 0 ] && continue
+    echo
+    echo "why $name failed (its failure lines; the whole log is $dir/$name.log):"
+    grep -E 'FAILED|not run:|✕|● |Error:|error:' "$dir/$name.log" | grep -v ' passed' | tail -n 20
+  done <<< "${lane_legs[$lane]}"
+done
 exit $failed

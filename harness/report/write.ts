@@ -24,6 +24,15 @@ export function headline(r: CheckResult): string {
   return CHECKS.find((c) => c.id === r.id)?.headline(r.figures) ?? '';
 }
 
+/**
+ * One line per check that failed or could not run, with its reason: printed last, so that the tail
+ * of a long log (all CI keeps of it) says what failed and why, not only that something did.
+ */
+export function whatFailed(run: Pick<ConformanceRun, 'checks'>, maxReason = 600): string[] {
+  return run.checks.filter((c) => c.status === 'failed' || c.status === 'not-run')
+    .map((c) => `${c.status === 'failed' ? 'FAILED' : 'not run'}: ${c.id}: ${(c.reason ?? 'no reason recorded').slice(0, maxReason)}`);
+}
+
 const state = (run: ConformanceRun) => (run.complete ? run.verdict.toUpperCase() : `${run.verdict.toUpperCase()} SO FAR, INCOMPLETE`);
 
 /** The version of the shape of results.json (raised when a field changes meaning or goes). */

@@ -3,7 +3,7 @@ import { sim } from '../../generator/products/sim';
 import { synthLab } from '../../generator/synth/writer';
 import { Check, CheckFailure, CheckPlan, CheckResult, percentile, planOf, runCheck } from '../../harness/check';
 import { LabTarget } from '../../harness/lab-target';
-import { headline, resultsJson, RESULTS_SCHEMA_VERSION } from '../../harness/report/write';
+import { headline, resultsJson, RESULTS_SCHEMA_VERSION, whatFailed } from '../../harness/report/write';
 import { unexpectedErrors } from '../../harness/checks/logs-clean';
 import { impactOf, spread } from '../../harness/load';
 import { cell, figureTables, markdownTable } from '../../harness/report/figures';
@@ -41,6 +41,14 @@ describe('running a check', () => {
     expect({ status: result.status, reason: result.reason, figures: result.figures }).toEqual({ status: 'failed', reason: '3 writes accepted', figures: { seen: 3 } });
     expect(result.evidence[0]).toBe('FAILED: 3 writes accepted');
     expect(check.headline(result.figures)).toBe('seen 3');
+  });
+
+  test('the lines printed last name each failed or not-run check with its reason, and nothing for a passed or skipped one', async () => {
+    const failed = await runCheck({ id: 'y', title: 'y', headline: () => 'y', plan, async run() { throw new CheckFailure('3 writes accepted', []); } }, target, () => undefined);
+    const passed = await runCheck({ id: 'z', title: 'z', headline: () => 'z', plan, async run() { /* passes */ } }, target, () => undefined);
+    const notRun: CheckResult = { id: 'n', title: 'n', status: 'not-run', figures: {}, evidence: [], timelines: [], durationMs: 0, reason: 'the lab was not restored' };
+    expect(whatFailed({ checks: [passed, failed, notRun] })).toEqual(['FAILED: y: 3 writes accepted', 'not run: n: the lab was not restored']);
+    expect(whatFailed({ checks: [passed] })).toEqual([]);
   });
 
   test('a check that returns passes', async () => {
