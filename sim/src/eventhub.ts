@@ -1,6 +1,7 @@
 import { createConnection, createServer, Server, Socket } from 'net';
 import { log } from './http';
 import { lookup } from './resolve';
+import type { StoredApplication, StoredKeyMapping, SubscriptionIds } from './subscription-data';
 
 /**
  * Events between control planes and gateways. The product speaks Thrift to its receivers (9611)
@@ -8,7 +9,8 @@ import { lookup } from './resolve';
  * same paths (see EventHub).
  */
 export interface HubEvent {
-  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'API_UPDATE' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE' | 'TOKEN_REVOCATION'
+  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'API_UPDATE' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE'
+    | 'APPLICATION_CREATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE' | 'APPLICATION_REGISTRATION_CREATE' | 'TOKEN_REVOCATION'
     | 'THROTTLE_REQUEST' | 'THROTTLE_DECISION';
   readonly eventId: string;
   /** The API (empty for an application's own events). */
@@ -20,8 +22,13 @@ export interface HubEvent {
   /** TOKEN_REVOCATION: the revoked token's `jti`, and when it expires (epoch seconds). */
   readonly jti?: string;
   readonly expiry?: number;
-  /** SUBSCRIPTIONS_*: the subscription's throttling policy (its tier). */
+  /** SUBSCRIPTIONS_*: the subscription's throttling policy (its tier), and its integer ids. */
   readonly policy?: string;
+  readonly subscriptionIds?: SubscriptionIds;
+  /** APPLICATION_CREATE, APPLICATION_UPDATE: the application as gateways keep it. */
+  readonly application?: StoredApplication;
+  /** APPLICATION_REGISTRATION_CREATE: the application's new OAuth client (key mapping). */
+  readonly keyMapping?: StoredKeyMapping;
   /** THROTTLE_REQUEST (gateway → traffic manager): a request let through, its key and subscription tier. */
   readonly throttleKey?: string;
   readonly tier?: string;

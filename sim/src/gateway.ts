@@ -12,6 +12,8 @@ import { authFailure, KeyManagerHolder } from './key-managers';
 import { RUNTIME_ERROR, send } from './outbound';
 import type { TrustStore } from './trust';
 import { lookup } from './resolve';
+import type { InternalSubscription, StoredApplication, StoredKeyMapping, StoredSubscription, SubscriptionIds } from './subscription-data';
+import { storedSubscription, SubscriptionData } from './subscription-data';
 import { subscriptionThrottleKey, ThrottleDecisions, throttledOut, ThrottleStream } from './throttling';
 
 interface Artifact {
@@ -29,7 +31,7 @@ interface Artifact {
   readonly policy?: string | null;
   readonly status?: string;
   /** Applications subscribed when the artifact was pulled, with their subscriptions' states. */
-  readonly subscribers?: readonly { readonly applicationId: string; readonly status: string; readonly policy?: string }[];
+  readonly subscribers?: readonly ({ readonly applicationId: string; readonly status: string; readonly policy?: string } & SubscriptionIds)[];
   /** The published default version of its API: also served on the context without a version. */
   readonly isDefaultVersion?: boolean;
 }
@@ -59,11 +61,8 @@ export class Gateway {
    * 9.29.120 SubscriptionDataStoreImpl.getAllAPIsByContextList; DefaultAPIHandler rewrites the path).
    */
   private readonly defaults = new Map<string, string>();
-  /**
-   * Subscriptions by `${applicationId}/${apiId}`, with their state (SUB_STATUS), kept in memory
-   * like the product's subscription data store and changed by SUBSCRIPTIONS_* and APPLICATION_DELETE events.
-   */
-  private readonly subscriptions = new Map<string, { status: string; policy: string }>();
+  /** Applications, their keys and subscriptions (with their states), as the product's subscription data store keeps them. */
+  private readonly data = new SubscriptionData();
   /** The throttle decisions heard from the traffic managers, and the streams of request events to them. */
   private readonly decisions = new ThrottleDecisions();
   private readonly throttleStreams: ThrottleStream[];
@@ -117,7 +116,7 @@ export class Gateway {
       for (const a of list as Artifact[]) {
         this.artifacts.set(a.apiId, a);
         this.noteDefault(a);
-        for (const sub of a.subscribers ?? []) this.subscriptions.set(`${sub.applicationId}/${a.apiId}`, { status: sub.status, policy: sub.policy ?? 'Unlimited' });
+        for (const sub of a.subscribers ?? []) this.data.putSubscription(sub.applicationId, a.apiId, { status: sub.status, policy: sub.policy ?? 'Unlimited', subscriptionId: sub.subscriptionId, apiId: sub.apiId, appId: sub.appId });
         log('INFO', 'InMemoryAPIDeployer', `Deployed API ${a.name}:${a.version} (${versionedContext(a)}) revision ${a.revisionId}`);
       }
     }
@@ -152,6 +151,7 @@ export class Gateway {
     for (let attempt = 1; attempt <= 10; attempt++) {
       try {
         await this.pull();
+        await this.loadSubscriptionData();
         log('INFO', 'GatewayStartupListener', `startup sync done: ${this.artifacts.size} API(s) deployed`);
         this.startupComplete = true;
         return;
@@ -196,14 +196,21 @@ export class Gateway {
         log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: dropping ${event.type} for ${event.applicationId}/${event.apiId}`);
         return;
       }
-      if (event.applicationId) this.subscriptions.set(`${event.applicationId}/${event.apiId}`, { status: event.status ?? 'UNBLOCKED', policy: event.policy ?? 'Unlimited' });
+      if (event.applicationId) this.data.putSubscription(event.applicationId, event.apiId, { status: event.status ?? 'UNBLOCKED', policy: event.policy ?? 'Unlimited', ...event.subscriptionIds });
       return;
     }
     if (event.type === 'APPLICATION_DELETE') {
-      for (const key of [...this.subscriptions.keys()]) if (key.startsWith(`${event.applicationId}/`)) this.subscriptions.delete(key);
+      if (event.applicationId) this.data.removeApplication(event.applicationId);
       return;
     }
-    if (event.type === 'APPLICATION_UPDATE') return;
+    if (event.type === 'APPLICATION_CREATE' || event.type === 'APPLICATION_UPDATE') {
+      if (event.application) this.data.putApplication(event.application);
+      return;
+    }
+    if (event.type === 'APPLICATION_REGISTRATION_CREATE') {
+      if (event.keyMapping) this.data.putKeyMapping(event.keyMapping);
+      return;
+    }
     if (!event.labels.some((l) => this.config.gatewayLabels.includes(l))) return;
     if (event.type === 'REMOVE_API_FROM_GATEWAY') {
       if (this.config.faults.ignoreRemoveEvents) {
@@ -250,6 +257,8 @@ export class Gateway {
       }
       if (req.method !== 'GET') return NOT_DEPLOYED;
       if (req.path === `${base}/apis`) return this.apisHeld(req.query.get('context'), req.query.get('version'));
+      if (req.path === `${base}/applications`) return this.data.applicationsAnswer(req.query.get('name'), req.query.get('uuid'));
+      if (req.path === `${base}/subscriptions`) return this.data.subscriptionAnswer(req.query.get('apiUUID'), req.query.get('appUUID'));
       const byId = new RegExp(`^${base}/apis/([^/]+)$`).exec(req.path);
       if (byId) return this.apiHeld(decodeURIComponent(byId[1]));
       return NOT_DEPLOYED;
@@ -282,22 +291,37 @@ export class Gateway {
     const a = this.artifacts.get(apiId);
     if (!a) return { status: 404, contentType: 'application/json', body: '' };
     const { version: _unset, ...meta } = this.metaData(a);
-    const subscripitons = [...this.subscriptions].filter(([key]) => key.endsWith(`/${apiId}`))
-      .map(([key, sub]) => ({ subscriptionPolicy: sub.policy, status: sub.status, application: { uuid: key.slice(0, key.indexOf('/')) } }));
+    const subscripitons = this.data.subscribersOf(apiId).map(({ applicationUUID, sub }) => ({ subscriptionPolicy: sub.policy, status: sub.status, application: { uuid: applicationUUID } }));
     const urlMappings = a.operations.map((o) => ({ httpMethod: (o.verb ?? 'GET').toUpperCase(), urlPattern: o.target ?? '/*', authScheme: 'Any', scopes: [] }));
     // WSO2's own spelling of the field.
     return json(200, { ...meta, urlMappings, subscripitons });
   }
 
   /** A subscription's state: local data first (events, pulls); the control plane only for a pair never heard of. */
-  private async subscription(appId: string, apiId: string): Promise<{ status: string; policy: string } | undefined> {
-    const key = `${appId}/${apiId}`;
-    if (this.subscriptions.has(key)) return this.subscriptions.get(key);
-    const { list } = await this.internal<{ list: { status: string; throttlingPolicy?: string }[] }>(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`).catch(() => ({ list: [] }));
+  private async subscription(appId: string, apiId: string): Promise<StoredSubscription | undefined> {
+    const known = this.data.getSubscription(appId, apiId);
+    if (known) return known;
+    const { list } = await this.internal<{ list: InternalSubscription[] }>(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`).catch(() => ({ list: [] }));
     if (!list.length) return undefined;
-    const found = { status: list[0].status, policy: list[0].throttlingPolicy ?? 'Unlimited' };
-    this.subscriptions.set(key, found);
-    return found;
+    this.data.putSubscription(appId, apiId, storedSubscription(list[0]));
+    return this.data.getSubscription(appId, apiId);
+  }
+
+  /**
+   * Every application, key mapping and subscription of the organization, pulled at startup beside
+   * the artifacts (`SubscriptionDataStoreImpl.init` loads them all), so the gateway knows those made
+   * before it came up; later changes arrive as events.
+   */
+  private async loadSubscriptionData(): Promise<void> {
+    const [apps, keys, subs] = await Promise.all([
+      this.internal<{ list: StoredApplication[] }>('/internal/data/v1/applications'),
+      this.internal<{ list: StoredKeyMapping[] }>('/internal/data/v1/application-key-mappings'),
+      this.internal<{ list: InternalSubscription[] }>('/internal/data/v1/subscriptions'),
+    ]);
+    for (const a of apps.list) this.data.putApplication(a);
+    for (const k of keys.list) this.data.putKeyMapping(k);
+    for (const sub of subs.list) this.data.putSubscription(sub.appUUID, sub.apiUUID, storedSubscription(sub));
+    log('INFO', 'SubscriptionDataStoreImpl', `${apps.list.length} application(s), ${keys.list.length} key mapping(s), ${subs.list.length} subscription(s) loaded`);
   }
 
   /**

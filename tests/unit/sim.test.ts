@@ -22,6 +22,8 @@ import { retryUntil } from '../../generator/runtime/retry';
 import { describeWithTool } from '../support/tools';
 import { subscriptionThrottleKey, ThrottleCounter, ThrottleDecisions, throttledOut } from '../../sim/src/throttling';
 import type { HubEvent } from '../../sim/src/eventhub';
+import { SubscriptionData } from '../../sim/src/subscription-data';
+import type { StoredApplication } from '../../sim/src/subscription-data';
 
 /** The pure parts of the stand-in: what it reads from a lab's files, routes, tokens, redirects. */
 const lab = buildLab(2, { product: sim });
@@ -486,5 +488,47 @@ describe('subscription throttling as the traffic manager and the gateways do it 
       status: 429, headers: { 'retry-after': 'Sun, 06 Dec 2026 14:00:00 GMT' },
       body: { code: '900804', message: 'Message throttled out', description: 'You have exceeded your quota .You can access API after 2026-Dec-06 14:00:00+0000 UTC', nextAccessTime: '2026-Dec-06 14:00:00+0000 UTC' },
     });
+  });
+});
+
+describe('a gateway\'s subscription data store and what its REST API reports of it (rest.api.gateway, carbon-apimgt 9.29.120)', () => {
+  const app = (id: number, name: string): StoredApplication => ({ id, uuid: `uuid-${id}`, name, subName: 'admin', policy: 'Unlimited', tokenType: 'JWT', attributes: {} });
+  const body = (r: { body?: unknown }) => r.body as { count: number; list: { id: number }[] };
+  const store = () => {
+    const data = new SubscriptionData();
+    data.putApplication(app(1, 'pizza'));
+    data.putApplication(app(2, 'pizza'));
+    data.putApplication(app(3, 'salad'));
+    data.putKeyMapping({ applicationId: 3, applicationUUID: 'uuid-3', consumerKey: 'ck3', keyType: 'PRODUCTION', keyManager: 'Resident Key Manager' });
+    data.putSubscription('uuid-3', 'api-a', { status: 'UNBLOCKED', policy: 'Gold', subscriptionId: 7, apiId: 11, appId: 3 });
+    return data;
+  };
+
+  test('applications: name wins over uuid and finds every one of that name; uuid finds one, with its keys; neither 400; none found 200 with an empty list', () => {
+    const data = store();
+    expect(body(data.applicationsAnswer('pizza', 'uuid-3')).list.map((a) => a.id)).toEqual([1, 2]);
+    expect(body(data.applicationsAnswer(null, 'uuid-3'))).toEqual({ count: 1, list: [{ uuid: 'uuid-3', id: 3, name: 'salad', subName: 'admin', policy: 'Unlimited', tokenType: 'JWT', attributes: {}, keys: [{ consumerKey: 'ck3', keyType: 'PRODUCTION', keyManager: 'Resident Key Manager' }] }] });
+    expect(data.applicationsAnswer(null, 'nope')).toMatchObject({ status: 200 });
+    expect(body(data.applicationsAnswer('nope', null))).toEqual({ count: 0, list: [] });
+    const missing = data.applicationsAnswer(null, null);
+    expect([missing.status, body(missing)]).toEqual([400, { moreInfo: 'required parameters are missing' }]);
+  });
+
+  test('subscriptions: both UUIDs required (400), unknown 404 with no body, found with integer ids and no UUIDs', () => {
+    const data = store();
+    expect(data.subscriptionAnswer('api-a', null).status).toBe(400);
+    expect(data.subscriptionAnswer(null, 'uuid-3').status).toBe(400);
+    expect(data.subscriptionAnswer('api-b', 'uuid-3')).toMatchObject({ status: 404, body: '' });
+    expect(body(data.subscriptionAnswer('api-a', 'uuid-3'))).toEqual({ subscriptionId: 7, policyId: 'Gold', apiId: 11, appId: 3, subscriptionState: 'UNBLOCKED' });
+  });
+
+  test('a change that carries no ids keeps those known; an application deleted takes its keys and subscriptions with it', () => {
+    const data = store();
+    data.putSubscription('uuid-3', 'api-a', { status: 'BLOCKED', policy: 'Gold' });
+    expect(body(data.subscriptionAnswer('api-a', 'uuid-3'))).toEqual({ subscriptionId: 7, policyId: 'Gold', apiId: 11, appId: 3, subscriptionState: 'BLOCKED' });
+    data.removeApplication('uuid-3');
+    expect(data.subscriptionAnswer('api-a', 'uuid-3').status).toBe(404);
+    expect(body(data.applicationsAnswer('salad', null))).toEqual({ count: 0, list: [] });
+    expect(body(data.applicationsAnswer('pizza', null)).count).toBe(2);
   });
 });

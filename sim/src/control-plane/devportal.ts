@@ -6,7 +6,8 @@ import type { TokenIssuer } from '../tokens';
 import type { Operations } from './rest';
 import type { ApplicationRepository, OAuthClientRepository, SubscriptionRepository } from './repositories';
 import type { KeyManagerDto } from '../key-managers';
-import { applicationOf, devportalApi, keyManagerInfo, notFound, paginated, subscriptionOf } from './views';
+import { subscriptionIdsOf } from './repositories';
+import { applicationOf, devportalApi, gatewayApplicationOf, gatewayKeyMappingOf, keyManagerInfo, notFound, paginated, subscriptionOf } from './views';
 
 /** What the devportal's operations work on. */
 export interface DevportalDeps {
@@ -54,8 +55,9 @@ export function devportalOperations(deps: DevportalDeps): Operations {
       });
       // 409 as the product answers it (a code the OpenAPI file does not list for PUT).
       if (!updated) return restError(409, 'Resource Already Exists', `An application already exists with name ${input.name}`);
-      hub.publish({ type: 'APPLICATION_UPDATE', eventId: randomUUID(), apiId: '', applicationId: String(app.UUID), labels: [], origin: nodeName });
-      return json(200, applicationOf((await applications.get(String(app.UUID)))!));
+      const row = (await applications.get(String(app.UUID)))!;
+      hub.publish({ type: 'APPLICATION_UPDATE', eventId: randomUUID(), apiId: '', applicationId: String(app.UUID), application: gatewayApplicationOf(row), labels: [], origin: nodeName });
+      return json(200, applicationOf(row));
     },
     // Its subscriptions, keys and OAuth clients go with it; gateways hear that it is gone.
     async 'DELETE /applications/{applicationId}'({ match, claims }) {
@@ -76,8 +78,10 @@ export function devportalOperations(deps: DevportalDeps): Operations {
         description: input.description ?? '', tokenType: input.tokenType ?? 'JWT',
       });
       if (!inserted) return restError(409, 'Conflict', `A duplicate application already exists by the name - ${input.name}`);
-      const row = await applications.get(id);
-      return { status: 201, body: applicationOf(row!), headers: { location: `/api/am/devportal/v3/applications/${id}` } };
+      const row = (await applications.get(id))!;
+      // Gateways keep every application (their REST API lists them), not only subscribed ones.
+      hub.publish({ type: 'APPLICATION_CREATE', eventId: randomUUID(), apiId: '', applicationId: id, application: gatewayApplicationOf(row), labels: [], origin: nodeName });
+      return { status: 201, body: applicationOf(row), headers: { location: `/api/am/devportal/v3/applications/${id}` } };
     },
     async 'GET /subscriptions'({ req }) {
       const list = await subscriptions.list({ apiId: req.query.get('apiId'), applicationId: req.query.get('applicationId') });
@@ -94,9 +98,9 @@ export function devportalOperations(deps: DevportalDeps): Operations {
         id, apiId: api.id, applicationId: String(app.UUID), throttlingPolicy: input.throttlingPolicy, status: 'UNBLOCKED',
       });
       if (!inserted) return restError(409, 'Conflict', `Subscription already exists for API ${api.name} and application ${app.NAME}`);
-      hub.publish({ type: 'SUBSCRIPTIONS_CREATE', eventId: randomUUID(), apiId: api.id, applicationId: String(app.UUID), status: 'UNBLOCKED', policy: String(input.throttlingPolicy ?? 'Unlimited'), labels: [], origin: nodeName });
-      const row = await subscriptions.get(id);
-      return { status: 201, body: subscriptionOf(row!), headers: { location: `/api/am/devportal/v3/subscriptions/${id}` } };
+      const row = (await subscriptions.get(id))!;
+      hub.publish({ type: 'SUBSCRIPTIONS_CREATE', eventId: randomUUID(), apiId: api.id, applicationId: String(app.UUID), status: 'UNBLOCKED', policy: String(input.throttlingPolicy ?? 'Unlimited'), subscriptionIds: subscriptionIdsOf(row), labels: [], origin: nodeName });
+      return { status: 201, body: subscriptionOf(row), headers: { location: `/api/am/devportal/v3/subscriptions/${id}` } };
     },
     async 'POST /applications/{applicationId}/generate-keys'({ match, body, claims }) {
       const input = body as { keyType: string; keyManager?: string; grantTypesToBeSupported: string[]; callbackUrl?: string; scopes?: string[] };
@@ -112,6 +116,8 @@ export function devportalOperations(deps: DevportalDeps): Operations {
         consumerKey, consumerSecret, appName: `${claims.sub}_${app.NAME}_${input.keyType}`, owner: claims.sub,
         grantTypes: input.grantTypesToBeSupported.join(' '), callbackUrl: input.callbackUrl ?? '', applicationId: String(app.UUID), keyType: input.keyType,
       });
+      const mapping = await clients.keyMappingOf(String(app.UUID), input.keyType, keyManager);
+      if (mapping) hub.publish({ type: 'APPLICATION_REGISTRATION_CREATE', eventId: randomUUID(), apiId: '', applicationId: String(app.UUID), keyMapping: gatewayKeyMappingOf(mapping), labels: [], origin: nodeName });
       return json(200, {
         keyMappingId: mappingId, keyManager, consumerKey, consumerSecret, supportedGrantTypes: input.grantTypesToBeSupported,
         callbackUrl: input.callbackUrl ?? '', keyState: 'COMPLETED', keyType: input.keyType, mode: 'CREATED', groupId: '',

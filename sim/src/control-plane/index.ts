@@ -76,7 +76,7 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
     },
   };
   const keyManagers = async () => [await residentKeyManager(config, trust, keyManagerRows)];
-  const internal = { users, apis, revisions, subscriptions, keyManagers, revoked, defaults };
+  const internal = { users, apis, revisions, subscriptions, applications, clients, keyManagers, revoked, defaults };
   const restApis: readonly (readonly [RestApi, Operations])[] = [
     [deps.publisher, publisherOperations({ nodeName: config.nodeName, apis, revisions, subscriptions, environments, defaults, hub })],
     [deps.devportal, devportalOperations({ nodeName: config.nodeName, apis, applications, subscriptions, clients, hub, tokens, keyManagers })],

@@ -3,8 +3,8 @@ import { basicCredentials, json, log, NOT_DEPLOYED, restError } from '../http';
 import type { KeyManagerDto } from '../key-managers';
 import type { ApiDoc, ApiStore } from '../store';
 import type { UserStore } from '../users';
-import type { DefaultVersionRepository, RevisionRepository, RevokedTokenRepository, SubscriptionRepository } from './repositories';
-import { subscriptionOf } from './views';
+import type { ApplicationRepository, DefaultVersionRepository, OAuthClientRepository, RevisionRepository, RevokedTokenRepository, SubscriptionRepository } from './repositories';
+import { gatewayApplicationOf, gatewayKeyMappingOf, internalSubscriptionOf } from './views';
 
 /** What the gateways' internal data API works on. */
 export interface InternalDataDeps {
@@ -13,6 +13,8 @@ export interface InternalDataDeps {
   readonly apis: ApiStore;
   readonly revisions: RevisionRepository;
   readonly subscriptions: SubscriptionRepository;
+  readonly applications: ApplicationRepository;
+  readonly clients: OAuthClientRepository;
   /** The key managers as this node builds them on every read. */
   readonly keyManagers: () => Promise<KeyManagerDto[]>;
   readonly revoked: RevokedTokenRepository;
@@ -57,9 +59,19 @@ export async function internalData(deps: InternalDataDeps, req: Req): Promise<Re
   if (req.path === '/internal/data/v1/revokedjwt') {
     return json(200, (await deps.revoked.unexpired()).map((r) => ({ jwt_signature: String(r.SIGNATURE), expiry_time: Number(r.EXPIRY_TIMESTAMP), type: 'JWT' })));
   }
+  // What a gateway's subscription data store loads at startup: every application, key mapping and
+  // subscription (or the subscriptions of one API and/or application), with their integer ids.
   if (req.path === '/internal/data/v1/subscriptions') {
-    const list = await deps.subscriptions.between(req.query.get('apiId'), req.query.get('applicationId'));
-    return json(200, { count: list.length, list: list.map(subscriptionOf) });
+    const list = await deps.subscriptions.withIds({ apiId: req.query.get('apiId'), applicationId: req.query.get('applicationId') });
+    return json(200, { count: list.length, list: list.map(internalSubscriptionOf) });
+  }
+  if (req.path === '/internal/data/v1/applications') {
+    const list = (await deps.applications.all()).map(gatewayApplicationOf);
+    return json(200, { count: list.length, list });
+  }
+  if (req.path === '/internal/data/v1/application-key-mappings') {
+    const list = (await deps.clients.allKeyMappings()).map(gatewayKeyMappingOf);
+    return json(200, { count: list.length, list });
   }
   return NOT_DEPLOYED;
 }

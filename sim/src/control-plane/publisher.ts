@@ -6,6 +6,7 @@ import { Conflict } from '../store';
 import { availableTransitions, stateName, transition } from './lifecycle';
 import type { Operations } from './rest';
 import type { DefaultVersionRepository, EnvironmentRepository, RevisionRepository, SubscriptionRepository } from './repositories';
+import { subscriptionIdsOf } from './repositories';
 import { apiInfo, iso, notFound, paginated, revisionsOf, subscriptionOf } from './views';
 
 /** What the publisher's operations work on. */
@@ -71,7 +72,7 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     if (!sub) return notFound('Subscription', subscriptionId);
     await subscriptions.setStatus(subscriptionId, status);
     log('INFO', 'APIProvider', `Subscription ${subscriptionId} is now ${status}`);
-    hub.publish({ type: 'SUBSCRIPTIONS_UPDATE', eventId: randomUUID(), apiId: String(sub.API_UUID), applicationId: String(sub.APPLICATION_UUID), status, policy: String(sub.TIER_ID ?? 'Unlimited'), labels: [], origin: nodeName });
+    hub.publish({ type: 'SUBSCRIPTIONS_UPDATE', eventId: randomUUID(), apiId: String(sub.API_UUID), applicationId: String(sub.APPLICATION_UUID), status, policy: String(sub.TIER_ID ?? 'Unlimited'), subscriptionIds: subscriptionIdsOf(sub), labels: [], origin: nodeName });
     // The product answers with the subscription (the OpenAPI file describes no body).
     return json(200, subscriptionOf((await subscriptions.get(subscriptionId))!));
   }

@@ -2,6 +2,7 @@ import { randomUUID } from 'crypto';
 import type { Pool } from 'mysql2/promise';
 import type { GatewayEnvironment } from '../config';
 import { exec, insertUnique, isDuplicate, Row, rows } from '../db';
+import type { SubscriptionIds } from '../subscription-data';
 
 /**
  * The control plane's SQL on WSO2AM_DB, one small class per aggregate, beside `ApiStore`
@@ -38,6 +39,11 @@ export class ApplicationRepository {
   async getOwned(id: string, owner: string): Promise<Row | undefined> {
     const [row] = await rows(this.pool, 'SELECT * FROM AM_APPLICATION WHERE UUID = ? AND OWNER = ?', [id, owner]);
     return row;
+  }
+
+  /** Every application, in the order of their integer ids (what gateways load at startup). */
+  all(): Promise<Row[]> {
+    return rows(this.pool, 'SELECT * FROM AM_APPLICATION ORDER BY APPLICATION_ID', []);
   }
 
   /** The applications of `owner`, oldest first. */
@@ -79,6 +85,13 @@ export interface NewSubscription {
   readonly status: string;
 }
 
+/** A subscription's row with the integer ids of its API and application (null when either is gone). */
+const WITH_IDS = `SELECT s.*, a.API_ID, app.APPLICATION_ID FROM AM_SUBSCRIPTION s
+  LEFT JOIN AM_API a ON a.API_UUID = s.API_UUID LEFT JOIN AM_APPLICATION app ON app.UUID = s.APPLICATION_UUID`;
+
+/** The integer ids of a subscription row read with WITH_IDS. */
+export const subscriptionIdsOf = (row: Row): SubscriptionIds => ({ subscriptionId: Number(row.SUBSCRIPTION_ID), apiId: Number(row.API_ID), appId: Number(row.APPLICATION_ID) });
+
 /** Subscriptions of applications to APIs (AM_SUBSCRIPTION), one per API and application. */
 export class SubscriptionRepository {
   constructor(private readonly pool: Pool) {}
@@ -89,9 +102,16 @@ export class SubscriptionRepository {
       [sub.id, sub.apiId, sub.applicationId, sub.throttlingPolicy, sub.status, Date.now()]);
   }
 
+  /** The subscription, with the integer ids of its API and application (API_ID, APPLICATION_ID) beside its own. */
   async get(id: string): Promise<Row | undefined> {
-    const [row] = await rows(this.pool, 'SELECT * FROM AM_SUBSCRIPTION WHERE UUID = ?', [id]);
+    const [row] = await rows(this.pool, `${WITH_IDS} WHERE s.UUID = ?`, [id]);
     return row;
+  }
+
+  /** Every subscription with its integer ids, or those to one API and/or of one application (what gateways load). */
+  withIds(filter: { readonly apiId: string | null; readonly applicationId: string | null }): Promise<Row[]> {
+    return rows(this.pool, `${WITH_IDS} WHERE (? IS NULL OR s.API_UUID = ?) AND (? IS NULL OR s.APPLICATION_UUID = ?) ORDER BY s.SUBSCRIPTION_ID`,
+      [filter.apiId, filter.apiId, filter.applicationId, filter.applicationId]);
   }
 
   /** Subscriptions, oldest first, to one API and/or of one application; null leaves that side open. */
@@ -101,15 +121,11 @@ export class SubscriptionRepository {
       [filter.apiId, filter.apiId, filter.applicationId, filter.applicationId]);
   }
 
-  /** The subscription of one application to one API, as a list (empty, or either id null: none). */
-  between(apiId: string | null, applicationId: string | null): Promise<Row[]> {
-    return rows(this.pool, 'SELECT * FROM AM_SUBSCRIPTION WHERE API_UUID = ? AND APPLICATION_UUID = ?', [apiId, applicationId]);
-  }
 
-  /** The applications subscribed to an API, each with its subscription's state (SUB_STATUS). */
-  async subscribers(apiId: string): Promise<{ applicationId: string; status: string; policy: string }[]> {
-    return (await rows(this.pool, 'SELECT APPLICATION_UUID, SUB_STATUS, TIER_ID FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [apiId]))
-      .map((s) => ({ applicationId: String(s.APPLICATION_UUID), status: String(s.SUB_STATUS), policy: String(s.TIER_ID ?? 'Unlimited') }));
+  /** The applications subscribed to an API, each with its subscription's state (SUB_STATUS) and integer ids. */
+  async subscribers(apiId: string): Promise<({ applicationId: string; status: string; policy: string } & SubscriptionIds)[]> {
+    return (await rows(this.pool, `${WITH_IDS} WHERE s.API_UUID = ?`, [apiId]))
+      .map((s) => ({ applicationId: String(s.APPLICATION_UUID), status: String(s.SUB_STATUS), policy: String(s.TIER_ID ?? 'Unlimited'), ...subscriptionIdsOf(s) }));
   }
 
   async deleteForApi(apiId: string): Promise<void> {
@@ -272,6 +288,18 @@ export class OAuthClientRepository {
   addKeyMapping(mapping: NewKeyMapping): Promise<boolean> {
     return insertUnique(this.pool, 'INSERT INTO AM_APPLICATION_KEY_MAPPING (UUID, APPLICATION_UUID, CONSUMER_KEY, KEY_TYPE, KEY_MANAGER) VALUES (?,?,?,?,?)',
       [mapping.id, mapping.applicationId, mapping.consumerKey, mapping.keyType, mapping.keyManager]);
+  }
+
+  /** Every key mapping, with its application's integer id (what gateways load at startup). */
+  allKeyMappings(): Promise<Row[]> {
+    return rows(this.pool, 'SELECT m.*, a.APPLICATION_ID FROM AM_APPLICATION_KEY_MAPPING m JOIN AM_APPLICATION a ON a.UUID = m.APPLICATION_UUID ORDER BY a.APPLICATION_ID', []);
+  }
+
+  /** One key mapping of an application, with the application's integer id. */
+  async keyMappingOf(applicationId: string, keyType: string, keyManager: string): Promise<Row | undefined> {
+    const [row] = await rows(this.pool, 'SELECT m.*, a.APPLICATION_ID FROM AM_APPLICATION_KEY_MAPPING m JOIN AM_APPLICATION a ON a.UUID = m.APPLICATION_UUID WHERE m.APPLICATION_UUID = ? AND m.KEY_TYPE = ? AND m.KEY_MANAGER = ?',
+      [applicationId, keyType, keyManager]);
+    return row;
   }
 
   /**

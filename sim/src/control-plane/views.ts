@@ -2,6 +2,7 @@ import type { Res } from '../http';
 import { restError } from '../http';
 import type { KeyManagerDto } from '../key-managers';
 import type { ApiDoc } from '../store';
+import type { InternalSubscription, StoredApplication, StoredKeyMapping } from '../subscription-data';
 
 /** A row of the API Manager database, column name to value. */
 type DbRow = Readonly<Record<string, unknown>>;
@@ -43,6 +44,24 @@ export function applicationOf(row: DbRow): Record<string, unknown> {
     applicationId: row.UUID, name: row.NAME, throttlingPolicy: row.APPLICATION_TIER, description: row.DESCRIPTION ?? '',
     tokenType: row.TOKEN_TYPE ?? 'JWT', status: 'APPROVED', groups: [], subscriptionCount: 0, keys: [], attributes: {},
     subscriptionScopes: [], owner: row.OWNER, hashEnabled: false,
+  };
+}
+
+/** A row of AM_APPLICATION as gateways keep it (the store's `Application`: integer id, owner as `subName`). */
+export function gatewayApplicationOf(row: DbRow): StoredApplication {
+  return { id: Number(row.APPLICATION_ID), uuid: String(row.UUID), name: String(row.NAME), subName: String(row.OWNER), policy: String(row.APPLICATION_TIER ?? 'Unlimited'), tokenType: String(row.TOKEN_TYPE ?? 'JWT'), attributes: {} };
+}
+
+/** A row of AM_APPLICATION_KEY_MAPPING (read with its application's APPLICATION_ID) as gateways keep it. */
+export function gatewayKeyMappingOf(row: DbRow): StoredKeyMapping {
+  return { applicationId: Number(row.APPLICATION_ID), applicationUUID: String(row.APPLICATION_UUID), consumerKey: String(row.CONSUMER_KEY), keyType: String(row.KEY_TYPE), keyManager: String(row.KEY_MANAGER) };
+}
+
+/** A row of AM_SUBSCRIPTION (read with its integer ids) as the internal data API gives it to gateways. */
+export function internalSubscriptionOf(row: DbRow): InternalSubscription {
+  return {
+    subscriptionId: Number(row.SUBSCRIPTION_ID), subscriptionUUID: String(row.UUID), apiId: Number(row.API_ID), apiUUID: String(row.API_UUID),
+    appId: Number(row.APPLICATION_ID), appUUID: String(row.APPLICATION_UUID), policyId: String(row.TIER_ID ?? 'Unlimited'), subscriptionState: String(row.SUB_STATUS),
   };
 }
 
