@@ -292,7 +292,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     // variants where only a timeout tells the balancer, a frozen or cut-off one, are judged.
     id: 'nginx-default-timeouts', because: /RTO \d+(\.\d+)? ms .* above the bound/, pattern: 2, check: failoverCheck(['pause', 'partition']),
     description: 'the balancer with NGINX\'s default timeouts (60 s to connect, 60 s to read): a frozen or cut-off manager stalls requests',
-    options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
+    options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, managerConnectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
   },
   {
     id: 'manager-gives-up-on-database', because: /db-partition run 1 of 1: .*requests failed/, pattern: 2, check: failoverCheck(['db-partition']),

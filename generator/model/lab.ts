@@ -103,6 +103,16 @@ export interface BalancerTimeouts {
    */
   readonly connectMs: number;
   /**
+   * The same for the manager listener, longer: NGINX counts the TLS handshake in its connect
+   * timeout, and once the active manager is marked failed the passive one is the last server
+   * left, so a busy passive manager that takes its handshake past the timeout fails the request
+   * outright (502, "no live upstreams"). Seen at 500 ms on a loaded two-core host: a GET failed in
+   * 2 of 4 `stop` failovers of a 4.7 pattern-3 stand-in lab while unit tests ran beside it. Kept
+   * under `managerReadSeconds`, so a cut-off active manager costs no more than a hung one.
+   * @default 1000
+   */
+  readonly managerConnectMs: number;
+  /**
    * Seconds a manager may take to answer before the balancer gives up on it (and marks it failed):
    * a GET is retried on the passive one, a POST answered 504. Detects a hung (frozen) active
    * manager; the product's own figure (`ProductTiming.managerReadSeconds`), above its slowest

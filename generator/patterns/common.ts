@@ -28,6 +28,7 @@ export interface PatternProps {
 
 export const DEFAULT_TIMEOUTS: Omit<BalancerTimeouts, 'managerReadSeconds'> = {
   connectMs: 500,
+  managerConnectMs: 1000,
   workerReadSeconds: 10,
   failSeconds: 10,
   webSocketIdleSeconds: 3600,

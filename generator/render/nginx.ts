@@ -63,6 +63,7 @@ export function renderBalancerConf(lab: LabSpec, balancer: BalancerSpec, marker:
       comment: LISTENER_COMMENTS[l.kind],
       addresses: listenAddresses(balancer, l, addressing),
       upstreamProtocol: upstream.protocol,
+      connectMs: toManagers ? lab.timeouts.managerConnectMs : lab.timeouts.connectMs,
       readSeconds: toManagers ? lab.timeouts.managerReadSeconds : webSocket ? lab.timeouts.webSocketIdleSeconds : lab.timeouts.workerReadSeconds,
       retrySeconds: 2 * (toManagers ? lab.timeouts.managerReadSeconds : lab.timeouts.workerReadSeconds),
       webSocket,

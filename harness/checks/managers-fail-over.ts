@@ -313,7 +313,7 @@ const fmt = (s: Spread | undefined) => (s ? `${s.min}/${s.median}/${s.max}` : '?
 /** How long users feel each fault at most, as the balancer's timeouts make it. */
 function faultWindowMs(lab: LabSpec, v: FaultVariant): number {
   if (v === 'pause' || v === 'db-partition') return lab.timeouts.managerReadSeconds * 1000;
-  return lab.timeouts.connectMs;
+  return lab.timeouts.managerConnectMs;
 }
 
 /**

@@ -195,7 +195,9 @@ describe.each(TOML_LABS)('$product.id pattern $pattern rendering', ({ lab, produ
     for (const b of lab.balancers) {
       const conf = byPath[`nginx/${b.name}.conf`];
       expect(conf.includes(' backup;')).toBe(b.upstreams.some((u) => u.name === 'managers') && lab.nodes.filter((n) => n.role === 'manager').length > 1);
-      expect(conf).toContain('proxy_connect_timeout 500ms;');
+      // 500 ms to a worker, 1 s to a manager (the passive one is the last server left, its TLS handshake counts).
+      expect({ toWorkers: conf.includes('proxy_connect_timeout 500ms;'), toManagers: conf.includes('proxy_connect_timeout 1000ms;') })
+        .toEqual({ toWorkers: b.listeners.some((l) => l.kind !== 'admin'), toManagers: b.listeners.some((l) => l.kind === 'admin') });
       expect(conf).toContain('add_header X-Carbon-Labs-Upstream $carbon_labs_upstream always;');
       expect(conf).not.toMatch(/server [a-z][\w-]*:\d+/); // fixed addresses: a restart with a node down works
       // A POST that may have reached a node is never sent again (a second revision otherwise).

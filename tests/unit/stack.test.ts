@@ -79,8 +79,9 @@ describe.each(TOML_LABS)('$product.id pattern $pattern as a swarm stack', ({ lab
       expect(servers.length).toBe(b.upstreams.reduce((n, u) => n + u.servers.length, 0));
       for (const line of servers) expect(line).toMatch(/server \{\{addr:([a-z0-9-]+)\}\}:\d+ .*\{\{down:\1\}\}; # \1$/);
       expect(conf).not.toMatch(/10\.213\./);
-      expect(conf).toContain('proxy_connect_timeout 500ms;');
-      expect(renderBalancerConf(lab, b, 'marker')).toContain('proxy_connect_timeout 500ms;');
+      const timeouts = (c: string) => c.match(/proxy_connect_timeout \d+ms;/g);
+      expect(timeouts(conf)).toEqual(timeouts(renderBalancerConf(lab, b, 'marker')));
+      expect(timeouts(conf)?.length).toBe(b.listeners.length);
     }
   });
 
