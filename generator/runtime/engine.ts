@@ -97,10 +97,14 @@ export function execIn(id: string, command: readonly string[], options: { user?:
 
 /** The last `lines` log lines of a container, stdout and stderr interleaved ('' when it has none or is gone). */
 export async function containerLogs(id: string, lines: number, ms = ENGINE_CALL_MS, sinceMs?: number): Promise<string> {
+  return readContainerLogs(id, lines, ms, sinceMs).catch((err: unknown) => { if (err instanceof EngineTimeout) throw err; return ''; });
+}
+
+/** The same, but a log the engine cannot give is an error (for a check whose verdict rests on the log). */
+export async function readContainerLogs(id: string, lines: number, ms = ENGINE_CALL_MS, sinceMs?: number): Promise<string> {
   // `since` is whole seconds: a line of the second before is included.
   const since = sinceMs === undefined ? {} : { since: Math.floor(sinceMs / 1000) };
-  const buffer = await bounded(`logs of container ${short(id)}`, (abortSignal) => api.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, ...since, abortSignal }), ms)
-    .catch((err: unknown) => { if (err instanceof EngineTimeout) throw err; return Buffer.from(''); });
+  const buffer = await bounded(`logs of container ${short(id)}`, (abortSignal) => api.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, ...since, abortSignal }), ms);
   return demuxed(Readable.from([buffer as unknown as Buffer]));
 }
 

@@ -1,4 +1,4 @@
-import { containerLogs } from '../../generator/runtime/engine';
+import { readContainerLogs } from '../../generator/runtime/engine';
 import type { ProductSpec } from '../../generator/products/product';
 import { Check, CheckContext, CheckFailure, planOf } from '../check';
 
@@ -35,11 +35,15 @@ export const logsClean: Check<LogFigures> = {
   plan: (lab) => planOf({ floorMs: 0, workMs: 1_000, requestTimeoutMs: lab.product.timing.requestTimeoutMs, why: `${lab.nodes.length} nodes' logs read` }),
   async run(ctx: CheckContext<LogFigures>) {
     const { lab } = ctx;
-    const logs = await Promise.all(lab.lab.nodes.map(async (n) => [n.name, await containerLogs(await lab.container(n.name), MAX_LINES, undefined, lab.since)] as const));
+    // A log that cannot be read is no evidence of a clean node: the check fails and says whose.
+    const read = await Promise.all(lab.lab.nodes.map(async (n) => [n.name, await readContainerLogs(await lab.container(n.name), MAX_LINES, undefined, lab.since).catch((err: Error) => err)] as const));
+    const unreadable = read.filter((r): r is readonly [string, Error] => r[1] instanceof Error);
+    if (unreadable.length) throw new CheckFailure(`could not read the logs of ${unreadable.map(([n, err]) => `${n} (${err.message.slice(0, 150)})`).join(', ')}: their ERROR lines cannot be judged`, unreadable.map(([n]) => n));
+    const logs = read as readonly (readonly [string, string])[];
     const offenders = logs.map(([node, text]) => [node, unexpectedErrors(text, lab.lab.product)] as const).filter(([, lines]) => lines.length);
     const all = logs.reduce((sum, [, text]) => sum + text.split('\n').filter((l) => ERROR_LINE.test(l)).length, 0);
     const unexpected = offenders.reduce((sum, [, lines]) => sum + lines.length, 0);
-    // A node with no line since then (nothing happened to it, or its log could not be read) proves nothing either way: said, with the count.
+    // A node with no line since then (nothing happened to it) proves nothing either way: said, with the count.
     const silent = logs.filter(([, t]) => !t.trim()).map(([n]) => n);
     Object.assign(ctx.figures, { nodes: logs.length, linesRead: logs.reduce((sum, [, t]) => sum + t.split('\n').filter(Boolean).length, 0), errorLines: unexpected, allowedLines: all - unexpected, silentNodes: silent.length });
     ctx.evidence.push(`read from ${new Date(lab.since).toISOString()}: ${logs.map(([n, t]) => `${n} ${t.split('\n').filter(Boolean).length} lines`).join(', ')}${silent.length ? `; no line from ${silent.join(', ')}` : ''}`);

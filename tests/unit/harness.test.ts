@@ -4,7 +4,7 @@ import { synthLab } from '../../generator/synth/writer';
 import { Check, CheckFailure, CheckPlan, CheckResult, percentile, planOf, runCheck } from '../../harness/check';
 import { LabTarget } from '../../harness/lab-target';
 import { headline, resultsJson, RESULTS_SCHEMA_VERSION, whatFailed } from '../../harness/report/write';
-import { unexpectedErrors } from '../../harness/checks/logs-clean';
+import { logsClean, unexpectedErrors } from '../../harness/checks/logs-clean';
 import { impactOf, spread } from '../../harness/load';
 import { cell, figureTables, markdownTable } from '../../harness/report/figures';
 import { parseFailoverRuns, FaultVariant, runProblems, VariantRun } from '../../harness/checks/managers-fail-over';
@@ -304,6 +304,16 @@ describe('logs-clean: what counts as an ERROR line', () => {
   ].join('\n');
   test('Carbon 4.x and 4.4 lines at ERROR, and the stand-in\'s own, count; WARN and INFO do not', () => {
     expect(unexpectedErrors(log, {}).map((l) => /ERROR\s+\{([^}]+)\}/.exec(l)?.[1])).toEqual(['org.wso2.carbon.apimgt.impl.Bar', 'org.apache.synapse.deployers.APIDeployer', 'sim']);
+  });
+  test('a log the engine cannot give fails the check and names the node (no evidence is not a clean log)', async () => {
+    const lab = buildLab(1, { product: sim });
+    const dir = tempDir();
+    synthLab(lab, dir, { force: true });
+    // Containers the engine does not have (or no engine at all): every read fails.
+    const target = new (class extends LabTarget { override async container(service: string) { return `carbon-labs-no-such-${service}`; } })(lab, dir);
+    const result = await runCheck(logsClean, target, () => undefined);
+    expect(result.status).toBe('failed');
+    expect(result.reason).toMatch(/^could not read the logs of manager-1 \(.*\), worker-1 .*: their ERROR lines cannot be judged$/);
   });
   test('an allow-list entry excuses the lines it matches, and only those', () => {
     const product = { allowedErrors: [{ match: /Error while connecting to JWKS endpoint/, why: 'a test entry' }] };
