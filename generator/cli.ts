@@ -3,7 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { startupBudgetSeconds } from './model/start-order';
 import { existsSync, realpathSync } from 'fs';
 import { join, resolve } from 'path';
-import { PROJECT_ROOT, VERSION } from './paths';
+import { PROJECT_ROOT, RUNS, VERSION } from './paths';
 import { ChecksFailed, LabError } from './errors';
 import type { LabScale, LabSpec } from './model/lab';
 import { cliLabArgs, makeArgs, managers, NAMED_SLOTS, PATTERN_IDS, scaleArgs, workers } from './model/lab';
@@ -526,8 +526,8 @@ export function cli(asked?: string): Command {
       const reports = reportsOf(lab, parseTarget(o.target ?? 'compose'));
       if (!existsSync(join(reports, 'results.json'))) throw new LabError(`no conformance run of ${lab.project} yet (no ${join(reports, 'results.json')})`, `make conformance ${makeArgs(lab)}`);
       // --compare as given, or within the lab's report folder (runs/<time>, or <time> alone).
-      const compare = o.compare && [resolve(o.compare), join(reports, o.compare), join(reports, 'runs', o.compare)].find((p) => existsSync(p));
-      if (o.compare && !compare) throw new LabError(`--compare ${o.compare}: no such run (looked as given, in ${reports} and in its runs/)`, `ls ${join(reports, 'runs')}`);
+      const compare = o.compare && [resolve(o.compare), join(reports, o.compare), join(reports, RUNS, o.compare)].find((p) => existsSync(p));
+      if (o.compare && !compare) throw new LabError(`--compare ${o.compare}: no such run (looked as given, in ${reports} and in its runs/)`, `ls ${join(reports, RUNS)}`);
       const r = runAttached(process.execPath, [resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js'), 'results', '--reports', reports, ...(compare ? ['--compare', compare] : [])], 60_000);
       if (r.error) throw new LabError(`the harness could not run: ${r.error.message}`, 'make conformance (it builds dist/)');
       if (r.status !== 0) process.exitCode = r.status ?? 1;

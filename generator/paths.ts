@@ -14,3 +14,6 @@ export const PROJECT_ROOT = findRoot(__dirname);
 
 /** The carbon-labs version (package.json's), as the CLI and the reports say it. */
 export const VERSION = (JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+
+/** The folder of a report folder's past runs, one per run, named by when the run started (the harness keeps them, the CLI finds them). */
+export const RUNS = 'runs';

@@ -2,13 +2,13 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync,
 import { join, resolve } from 'path';
 import { LabError } from '../../generator/errors';
 import { table } from '../../generator/table';
+import { RUNS } from '../../generator/paths';
 import type { Figures } from '../check';
 import type { ConformanceRun } from '../conformance';
 
 /** Runs a lab's report folder keeps under `runs/` (the oldest go first). */
 export const KEPT_RUNS = 10;
-/** The folder of a report folder's past runs, one per run, named by when the run started. */
-export const RUNS = 'runs';
+export { RUNS } from '../../generator/paths';
 
 /** A run's folder name: its start time, sortable and safe on every file system. */
 export const runStamp = (run: Pick<ConformanceRun, 'startedAt'>): string => run.startedAt.replace(/[:.]/g, '-');
