@@ -38,7 +38,7 @@ for lane in "${lanes[@]}"; do
     while IFS= read -r leg; do
       [ -n "$leg" ] || continue
       name=${leg%%=*}
-      if [ $code = 0 ]; then run_leg "$name" "${leg#*=}" || code=$?; else echo "skipped (an earlier leg of lane $lane failed)" > "$dir/$name.skipped"; fi
+      if [ $code = 0 ]; then run_leg "$name" "${leg#*=}" || code=$?; else echo "skipped (an earlier leg of lane $lane failed)" > "$dir/$name.skipped"; rm -f "$dir/$name.result"; fi
     done <<< "${lane_legs[$lane]}"
     echo "$code $(( $(date +%s) - t0 ))" > "$dir/lane-$lane.result"
     exit "$code"

@@ -52,3 +52,26 @@ export async function insertUnique(pool: Pool, sql: string, params: unknown[]): 
     throw err;
   }
 }
+
+/** The integer ids the product's tables have, which the databases of older stand-ins lack. */
+export const INTEGER_IDS = [['AM_API', 'API_ID'], ['AM_APPLICATION', 'APPLICATION_ID'], ['AM_SUBSCRIPTION', 'SUBSCRIPTION_ID']] as const;
+
+/**
+ * A lab kept from an older carbon-labs (`make stop`/`start`, or `make lab` again after an upgrade)
+ * keeps its database volume, whose schema script ran once: its tables get the integer ids here
+ * (existing rows numbered), as a product upgrade's migration script would. Idempotent, and two
+ * control planes may race on it: a column another one just added is fine. Checked through
+ * information_schema, as MySQL 8 has no `ADD COLUMN IF NOT EXISTS`.
+ */
+export async function addIntegerIds(pool: Pool): Promise<void> {
+  for (const [table, column] of INTEGER_IDS) {
+    const [found] = await rows(pool, 'SELECT COUNT(*) AS N FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?', [table, column]);
+    if (Number(found?.N) > 0) continue;
+    try {
+      await exec(pool, `ALTER TABLE ${table} ADD COLUMN ${column} INTEGER NOT NULL AUTO_INCREMENT UNIQUE`);
+      log('INFO', 'DataSource', `${table}: added ${column} (a database made by an older carbon-labs)`);
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ER_DUP_FIELDNAME') throw err;
+    }
+  }
+}

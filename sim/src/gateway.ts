@@ -265,7 +265,7 @@ export class Gateway {
     };
   }
 
-  /** `APIMetaData` of a deployed API (no integer `apiId`: the stand-in's database keeps UUIDs only). */
+  /** `APIMetaData` of a deployed API (without the integer `apiId`: the artifacts the stand-in pulls carry UUIDs only). */
   private metaData(a: Artifact): Record<string, unknown> {
     return {
       // No API-level policy: left out (the file's `policy` is a string; the product's null was not seen run).

@@ -5,7 +5,7 @@ import { join } from 'path';
 import type { NodeConfig } from './config';
 import { bootSecondsOf, distributionFrom, loadConfig, profileFrom } from './config';
 import { controlPlane } from './control-plane';
-import { openDatabase } from './db';
+import { addIntegerIds, openDatabase } from './db';
 import type { HubEvent } from './eventhub';
 import { EventHub, subscribeWithFailover } from './eventhub';
 import { Gateway } from './gateway';
@@ -44,7 +44,11 @@ function acceptingWrites(next: Handler): Handler {
 
 /** WSO2AM_DB as the control plane and the traffic manager open it. */
 async function openApimDb(config: NodeConfig, sharedDb: Pool, home: string): Promise<Pool> {
-  if (config.apimDb) return openDatabase('WSO2AM_DB', config.apimDb);
+  if (config.apimDb) {
+    const pool = await openDatabase('WSO2AM_DB', config.apimDb);
+    await addIntegerIds(pool);
+    return pool;
+  }
   // The product falls back to its embedded database, local to this node; so does the stand-in.
   log('WARN', 'DataSource', 'no [database.apim_db]: API Manager data goes to a database local to this node');
   const ddl = readFileSync(join(home, 'dbscripts', 'apimgt', 'mysql.sql'), 'utf8')
@@ -168,7 +172,7 @@ async function main(): Promise<void> {
     subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, onEvent);
   }
   log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}, WebSocket ${PORTS.webSocket}/${PORTS.webSocketSecure}; pulling artifacts and key managers from ${config.eventHubOrigin}${config.gatewayNotificationId ? `; gateway notifications on, as ${config.gatewayNotificationId} (heartbeats not modelled)` : ''}`);
-  // Both pulls start with the server, apart: a gateway turns healthy on its artifacts alone.
+  // Both pulls start with the server, apart: a gateway turns healthy on its artifacts (and its subscription data) alone.
   void gateway.loadKeyManagers();
   void gateway.loadRevokedTokens();
   await gateway.startupSync();

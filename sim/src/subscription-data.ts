@@ -47,9 +47,10 @@ export type SubscriptionIds = Pick<StoredSubscription, 'subscriptionId' | 'apiId
 export interface InternalSubscription {
   readonly subscriptionId: number;
   readonly subscriptionUUID: string;
-  readonly apiId: number;
+  /** Unknown when the API or the application went while the subscription stayed. */
+  readonly apiId?: number;
   readonly apiUUID: string;
-  readonly appId: number;
+  readonly appId?: number;
   readonly appUUID: string;
   readonly policyId: string;
   readonly subscriptionState: string;

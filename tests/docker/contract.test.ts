@@ -333,6 +333,28 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     expect(await known(last)).toEqual(heard[0]);
   });
 
+  test('a default version unmarked (PUT without isDefaultVersion): the publisher says so, and every worker stops serving the context without a version but keeps the versioned one', async () => {
+    await client.login();
+    const spec = { name: `Unmark${suffix}`, context: `/unmark-${suffix}`, version: '1.0.0', backendUrl: api.backendUrl, isDefaultVersion: true };
+    const { apiId: id } = await client.createAndDeploy(spec, lab.vhost);
+    const { token } = await client.subscribe(`unmark-${suffix}`, [id]);
+    const targets = [lab.apiUrl(), ...lab.workers.map((w) => lab.workerApiUrl(w.name))];
+    for (const base of targets) await until200(`${base} to serve ${spec.context} without a version`, () => invoke(lab.http(base), spec.context, '', token));
+    const current = conforms(await client.call('GET', `${PUBLISHER}/apis/${id}`), 200).body as Record<string, unknown>;
+    expect(current.isDefaultVersion).toBe(true);
+    const { isDefaultVersion: _dropped, ...withoutIt } = current;
+    expect(conforms(await client.call('PUT', `${PUBLISHER}/apis/${id}`, withoutIt), 200).body).toEqual(expect.objectContaining({ isDefaultVersion: false }));
+    for (const base of targets) {
+      await retryUntil(async (observe) => {
+        const e = await invoke(lab.http(base), spec.context, '', token);
+        observe(describeExchange(e));
+        return e.status === 404 ? e : undefined;
+      }, { timeoutMs: 15_000, intervalMs: 200, what: `${base} to stop serving ${spec.context} without a version` });
+      expect((await invoke(lab.http(base), spec.context, spec.version, token)).status).toBe(200);
+    }
+    expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}`)).status).toBe(200);
+  });
+
   test('deleting the API answers 200 and gateways stop serving it', async () => {
     await client.login();
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${apiId}`)).status).toBe(200);

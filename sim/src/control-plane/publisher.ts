@@ -56,6 +56,19 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     await announcePublishedDefault(api, before?.published, deployed);
   }
 
+  /**
+   * `api` is no longer its name's default version (ApiMgtDAO.updateAPI → removeAPIFromDefaultVersion,
+   * carbon-apimgt 9.29.120 l.7095-7106, 5912-5934): the whole AM_API_DEFAULT_VERSION row goes, its
+   * published default with it, and its gateways hear API_UPDATE (APIProviderImpl.updateAPI
+   * l.999-1006); they pull it again as no default and stop serving the context without a version.
+   */
+  async function unmakeDefault(api: ApiDoc): Promise<void> {
+    await defaults.remove(api.name, String(api.provider));
+    const deployed = await revisions.deployedEnvironments(api.id);
+    if (deployed.length) publishEvent('API_UPDATE', api.id, deployed);
+    log('INFO', 'APIProvider', `${api.name}:${api.version} is no longer the default version`);
+  }
+
   /** The gateways of the previous published default and of `api` (deployed to `labels`) hear API_UPDATE. */
   async function announcePublishedDefault(api: ApiDoc, previous: string | undefined, labels: string[]): Promise<void> {
     const old = previous ? (await versionsOf(api)).find((a) => a.version === previous) : undefined;
@@ -113,13 +126,17 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       const api = await apis.get(match.params.apiId);
       if (!api) return notFound('API', match.params.apiId);
       const input = body as Record<string, unknown>;
+      // The API is built from the body (APIMappingUtil.fromDTOtoAPI): `isDefaultVersion` left out is false.
       const updated: ApiDoc = {
         ...api, ...input,
         id: api.id, name: api.name, version: api.version, context: api.context, provider: api.provider, type: api.type,
         lifeCycleStatus: api.lifeCycleStatus, createdTime: api.createdTime, lastUpdatedTime: String(Date.now()), isRevision: false,
+        isDefaultVersion: input.isDefaultVersion === true,
       };
       await apis.update(updated);
-      if (updated.isDefaultVersion === true && api.isDefaultVersion !== true) await makeDefault(updated);
+      const wasDefault = (await defaults.get(api.name, String(api.provider)))?.defaultVersion === api.version;
+      if (updated.isDefaultVersion && !wasDefault) await makeDefault(updated);
+      if (!updated.isDefaultVersion && wasDefault) await unmakeDefault(updated);
       return json(200, updated);
     },
     // A new version: a copy of the API in CREATED, with no revisions, deployments or subscriptions.

@@ -90,7 +90,10 @@ const WITH_IDS = `SELECT s.*, a.API_ID, app.APPLICATION_ID FROM AM_SUBSCRIPTION 
   LEFT JOIN AM_API a ON a.API_UUID = s.API_UUID LEFT JOIN AM_APPLICATION app ON app.UUID = s.APPLICATION_UUID`;
 
 /** The integer ids of a subscription row read with WITH_IDS. */
-export const subscriptionIdsOf = (row: Row): SubscriptionIds => ({ subscriptionId: Number(row.SUBSCRIPTION_ID), apiId: Number(row.API_ID), appId: Number(row.APPLICATION_ID) });
+export const subscriptionIdsOf = (row: Row): SubscriptionIds => ({ subscriptionId: idOf(row.SUBSCRIPTION_ID), apiId: idOf(row.API_ID), appId: idOf(row.APPLICATION_ID) });
+
+/** An integer id as the database gives it; unknown (not 0) when a LEFT JOIN found no row. */
+export const idOf = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value));
 
 /** Subscriptions of applications to APIs (AM_SUBSCRIPTION), one per API and application. */
 export class SubscriptionRepository {
@@ -470,6 +473,11 @@ export class DefaultVersionRepository {
   /** The default version was deployed: it is the published default now (ApiMgtDAO.updateDefaultAPIPublishedVersion). */
   async setPublished(name: string, provider: string, version: string): Promise<void> {
     await exec(this.pool, 'UPDATE AM_API_DEFAULT_VERSION SET PUBLISHED_DEFAULT_API_VERSION = ? WHERE API_NAME = ? AND API_PROVIDER = ?', [version, name, provider]);
+  }
+
+  /** No default version any more: the row goes, its published default with it (REMOVE_API_DEFAULT_VERSION_SQL). */
+  async remove(name: string, provider: string): Promise<void> {
+    await exec(this.pool, 'DELETE FROM AM_API_DEFAULT_VERSION WHERE API_NAME = ? AND API_PROVIDER = ?', [name, provider]);
   }
 
   /** A deleted version: the row goes when it was the default, its published mark when it was the published one. */

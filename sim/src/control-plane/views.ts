@@ -3,6 +3,7 @@ import { restError } from '../http';
 import type { KeyManagerDto } from '../key-managers';
 import type { ApiDoc } from '../store';
 import type { InternalSubscription, StoredApplication, StoredKeyMapping } from '../subscription-data';
+import { idOf } from './repositories';
 
 /** A row of the API Manager database, column name to value. */
 type DbRow = Readonly<Record<string, unknown>>;
@@ -60,8 +61,8 @@ export function gatewayKeyMappingOf(row: DbRow): StoredKeyMapping {
 /** A row of AM_SUBSCRIPTION (read with its integer ids) as the internal data API gives it to gateways. */
 export function internalSubscriptionOf(row: DbRow): InternalSubscription {
   return {
-    subscriptionId: Number(row.SUBSCRIPTION_ID), subscriptionUUID: String(row.UUID), apiId: Number(row.API_ID), apiUUID: String(row.API_UUID),
-    appId: Number(row.APPLICATION_ID), appUUID: String(row.APPLICATION_UUID), policyId: String(row.TIER_ID ?? 'Unlimited'), subscriptionState: String(row.SUB_STATUS),
+    subscriptionId: Number(row.SUBSCRIPTION_ID), subscriptionUUID: String(row.UUID), apiId: idOf(row.API_ID), apiUUID: String(row.API_UUID),
+    appId: idOf(row.APPLICATION_ID), appUUID: String(row.APPLICATION_UUID), policyId: String(row.TIER_ID ?? 'Unlimited'), subscriptionState: String(row.SUB_STATUS),
   };
 }
 
