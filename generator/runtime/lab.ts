@@ -1,6 +1,6 @@
 import { parse } from 'dotenv';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'fs';
-import { createServer } from 'net';
+import { connect, createServer } from 'net';
 import { dirname, join } from 'path';
 import { LabError } from '../errors';
 import { isClassic } from '../products/product';
@@ -52,7 +52,7 @@ export function refuseWithoutDriver(lab: LabSpec, dir: string): void {
  * free host ports (unless this lab already holds them), the trust chain, the JDBC drivers.
  */
 export async function prepareLab(lab: LabSpec, dir: string, log: Log): Promise<void> {
-  await checkPorts(lab, dir);
+  await checkPorts(lab, dir, log);
   const published = readLabEnv(dir).ADMIN_HTTPS_PORT;
   if (published && Number(published) !== portalPort(lab)) {
     log(`warning: ADMIN_HTTPS_PORT is ${published} in ${join(dir, '.env')}, but the managers' proxyPort is ${portalPort(lab)}: portal logins will redirect to port ${portalPort(lab)}. Set proxyPort = ${published} in ${join(dir, 'nodes', '<manager>', 'repository', 'conf', 'deployment.toml')} (your edit is kept)`);
@@ -124,20 +124,50 @@ export function portFree(port: number): Promise<boolean> {
   });
 }
 
-/** Fails on the first host port of a lab's `.env` that something already listens on. */
-export async function assertPortsFree(dir: string): Promise<void> {
+/** Whether something accepts connections on this port of 127.0.0.1 (a listener, not the local end of a connection). */
+function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    const done = (answer: boolean) => { socket.destroy(); resolve(answer); };
+    socket.setTimeout(2000, () => done(true));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+/**
+ * How long a lab port held by a connection's local end (no listener) is waited for: the lab's host
+ * ports lie in Linux's ephemeral range (32768-60999), so any connection of this machine may hold one
+ * for a while, at most the kernel's FIN_WAIT2 timeout (60 s) after it closes.
+ */
+export const PORT_HELD_WAIT_MS = 90_000;
+
+/**
+ * Fails on the first host port of a lab's `.env` that something already listens on. A port that
+ * is only the local end of a connection (nothing listens) is waited for, said once, then taken.
+ */
+export async function assertPortsFree(dir: string, log: Log = () => undefined, waitMs = PORT_HELD_WAIT_MS): Promise<void> {
   for (const [variable, value] of Object.entries(readLabEnv(dir))) {
     if (!variable.endsWith('_PORT')) continue;
-    if (!(await portFree(Number(value)))) {
-      throw new LabError(`host port ${value} (${variable} in ${join(dir, '.env')}) is already in use`, `change ${variable} in that .env, or stop what holds it`);
+    const port = Number(value);
+    const inUse = () => new LabError(`host port ${value} (${variable} in ${join(dir, '.env')}) is already in use`, `change ${variable} in that .env, or stop what holds it`);
+    const deadline = Date.now() + waitMs;
+    for (let said = false; !(await portFree(port)); said = true) {
+      if (await listening(port)) throw inUse();
+      if (Date.now() >= deadline) {
+        throw new LabError(`host port ${value} (${variable} in ${join(dir, '.env')}) stayed the local end of a connection for ${waitMs / 1000} s (nothing listens on it)`,
+          `change ${variable} in that .env, or keep it out of the kernel's choice of local ports: sysctl -w net.ipv4.ip_local_reserved_ports=${value} (with those already reserved)`);
+      }
+      if (!said) log(`host port ${value} (${variable}) is the local end of a connection of this machine (the lab's ports lie in the ephemeral range); waiting up to ${waitMs / 1000} s for it to close`);
+      await new Promise((r) => setTimeout(r, 500));
     }
   }
 }
 
 /** Every host port of the lab must be free, unless this lab already holds it (a re-run). */
-export async function checkPorts(lab: LabSpec, dir: string): Promise<void> {
+export async function checkPorts(lab: LabSpec, dir: string, log: Log = () => undefined): Promise<void> {
   if (await labRunning(lab.project)) return;
-  await assertPortsFree(dir);
+  await assertPortsFree(dir, log);
 }
 
 /** Whether a service is one of the lab's one-shots (done once they exit 0). */

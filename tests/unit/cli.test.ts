@@ -1,4 +1,6 @@
-import { spawnSync } from 'child_process';
+import { spawn, spawnSync } from 'child_process';
+import type { ChildProcess } from 'child_process';
+import { describeWithTool } from '../support/tools';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { createServer, Server } from 'net';
 import { join } from 'path';
@@ -345,5 +347,37 @@ describe('carbon-labs CLI', () => {
       server.close();
     }
     await expect(assertPortsFree(dir)).resolves.toBeUndefined();
+  });
+
+});
+
+const python = spawnSync('python3', ['--version']).status === 0;
+describeWithTool(python, 'the held-port test (python3 holds a port as a connection\'s local end, without SO_REUSEADDR, as a kernel-chosen ephemeral port is held)', 'apt-get install python3')('a lab port held by a connection, not a listener', () => {
+  /** A connection from 127.0.0.1:`local` to a listener of its own, held until stdin closes; resolves once connected. */
+  const hold = (local: number) => new Promise<ChildProcess>((resolve, reject) => {
+    const script = `import socket,sys\nsrv=socket.socket(); srv.bind(('127.0.0.1',0)); srv.listen()\nc=socket.socket(); c.bind(('127.0.0.1',${local})); c.connect(srv.getsockname())\nprint('held', flush=True); sys.stdin.read()`;
+    const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+    child.stdout.once('data', () => resolve(child));
+    child.once('exit', (code) => reject(new Error(`python3 exited ${code}`)));
+  });
+
+  test('is waited for, said once, then taken; held too long, it is named with the fix (the ephemeral range)', async () => {
+    const dir = join(tempDir(), 'lab');
+    const lab = buildLab(1, { product: sim, named: { name: 'porttest', slot: NAMED_SLOTS.last } });
+    synthLab(lab, dir);
+    const env = readLabEnv(dir);
+    const port = Number(env.API_HTTPS_PORT);
+    const held = await hold(port);
+    const said: string[] = [];
+    setTimeout(() => held.stdin?.end(), 1500);
+    await expect(assertPortsFree(dir, (line) => said.push(line), 10_000)).resolves.toBeUndefined();
+    expect(said).toEqual([expect.stringContaining(`host port ${port} (API_HTTPS_PORT) is the local end of a connection`)]);
+    const second = Number(env.API_HTTP_PORT);
+    const stuck = await hold(second);
+    try {
+      await expect(assertPortsFree(dir, () => undefined, 1_000)).rejects.toThrow(new RegExp(`host port ${second} \\(API_HTTP_PORT .*\\) stayed the local end of a connection for 1 s \\(nothing listens on it\\)\\. Try: .*ip_local_reserved_ports`));
+    } finally {
+      stuck.stdin?.end();
+    }
   });
 });
