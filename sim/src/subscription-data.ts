@@ -68,7 +68,7 @@ export class SubscriptionData {
   /** Key mappings by `${applicationUUID}/${keyType}/${keyManager}`. */
   private readonly keyMappings = new Map<string, StoredKeyMapping>();
   /** Subscriptions by `${applicationUUID}/${apiUUID}`. */
-  readonly subscriptions = new Map<string, StoredSubscription>();
+  private readonly subscriptions = new Map<string, StoredSubscription>();
 
   putApplication(app: StoredApplication): void {
     this.applications.set(app.uuid, app);
