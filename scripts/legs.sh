@@ -73,7 +73,8 @@ for lane in "${lanes[@]}"; do
     [ "$code" = 0 ] && continue
     echo
     echo "why $name failed (its failure lines; the whole log is $dir/$name.log):"
-    grep -E 'FAILED|not run:|✕|● |Error:|error:' "$dir/$name.log" | grep -v ' passed' | tail -n 20
+    # A refusal of the CLI (one line naming the fix) matches none of these: then the log's last lines.
+    grep -E 'FAILED|not run:|✕|● |Error:|error:' "$dir/$name.log" | grep -v ' passed' | tail -n 20 | grep . || tail -n 5 "$dir/$name.log"
   done <<< "${lane_legs[$lane]}"
 done
 exit $failed
