@@ -134,6 +134,19 @@ export class ApimClient {
     steps.push(keys, token);
     return { token: (token.body as { accessToken: string }).accessToken, steps };
   }
+
+  /**
+   * Removes every subscription to an API (devportal `DELETE /subscriptions/{id}`): the product
+   * refuses to delete an API while any is left (409).
+   */
+  async unsubscribeAll(apiId: string): Promise<Exchange[]> {
+    const list = expectStatus('list subscriptions', await this.call('GET', `${DEVPORTAL}/subscriptions?apiId=${apiId}`), 200);
+    const steps = [list];
+    for (const { subscriptionId } of (list.body as { list: { subscriptionId: string }[] }).list) {
+      steps.push(expectStatus('unsubscribe', await this.call('DELETE', `${DEVPORTAL}/subscriptions/${subscriptionId}`), 200));
+    }
+    return steps;
+  }
 }
 
 /** Invokes `/{context}/{version}/{resource}` on a worker or the worker balancer. */

@@ -70,7 +70,8 @@ export class ContractValidator {
     const validator = new OpenAPIResponseValidator(spec.swagger
       ? { responses: responses as never, definitions: spec.definitions as never }
       : { responses: responses as never, components: spec.components as never });
-    const result = validator.validateResponse(exchange.status, exchange.body);
+    // No body at all (HTTP's empty entity, which the client reads as '') is what `content: {}` describes.
+    const result = validator.validateResponse(exchange.status, exchange.body === '' ? null : exchange.body);
     return (result?.errors ?? []).map((e: { path?: string; message: string }) => `${exchange.method} ${template} ${exchange.status}: ${e.path ?? ''} ${e.message}`);
   }
 

@@ -23,6 +23,8 @@ export type PropagationFigures = {
   perTargetMs: Record<string, number[]>;
   /** An API undeployed, then another deleted, through the manager balancer → first 404, ms, per target. */
   removedMs: Record<string, number[]>;
+  /** The deleted API's subscription removed (devportal, before the delete) → first 403 900908 for its application, ms, per target. */
+  unsubscribedMs: Record<string, number>;
   /** A new version (copy-api, revision, publish, deploy) → first 200 of the new version, ms, per target. */
   newVersionMs: Record<string, number>;
   /**
@@ -38,7 +40,7 @@ export type PropagationFigures = {
 /** Artifacts deployed on a manager reach every worker: per-worker deploy → first 200. */
 export const artifactsPropagate: Check<PropagationFigures> = {
   id: 'artifacts-propagate',
-  title: `APIs deployed, undeployed, deleted and versioned through the manager balancer reach every worker (${API_COUNT} APIs, full flow, deploy → first 200 per worker; an undeploy and a delete → first 404; a new default version → first 200 of it, with and without its version)`,
+  title: `APIs deployed, undeployed, deleted and versioned through the manager balancer reach every worker (${API_COUNT} APIs, full flow, deploy → first 200 per worker; an undeploy and a delete → first 404; an unsubscribe → first 403; a new default version → first 200 of it, with and without its version)`,
   headline: (f) => `p50 ${f.p50Ms ?? '?'} ms, p95 ${f.p95Ms ?? '?'} ms (bound ${f.boundMs ?? '?'} ms)`,
   plan(lab) {
     const { call, propagation, timing } = paceOf(lab);
@@ -51,10 +53,10 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     }
     const bound = timing.propagationBoundMs;
     // Each API: create, revision, publish, deploy; then served everywhere, typically well inside the bound.
-    // Then an undeploy, a delete and a new version (copy, revision, publish, subscribe, deploy).
+    // Then an undeploy, an unsubscribe (list, delete), a delete and a new version (copy, revision, publish, subscribe, deploy).
     // The default version: served without a version before, then moved to the new version (its own backend, a PUT).
-    return planOf({ floorMs: 0, workMs: API_COUNT * (4 * call + propagation) + 8 * call + 5 * propagation + 14 * call, requestTimeoutMs: timing.requestTimeoutMs,
-      why: `${API_COUNT} APIs of 4 calls each, an undeploy, a delete and a new default version, propagation bound ${bound} ms`, worstMs: (API_COUNT + 5) * (4 * call + waitMs(bound)) + 10 * call });
+    return planOf({ floorMs: 0, workMs: API_COUNT * (4 * call + propagation) + 8 * call + 6 * propagation + 16 * call, requestTimeoutMs: timing.requestTimeoutMs,
+      why: `${API_COUNT} APIs of 4 calls each, an undeploy, an unsubscribe, a delete and a new default version, propagation bound ${bound} ms`, worstMs: (API_COUNT + 6) * (4 * call + waitMs(bound)) + 10 * call });
   },
   classic: true,
   async run(ctx: CheckContext<PropagationFigures>) {
@@ -106,6 +108,7 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     // target), and a new version of a third (served by every target).
     const removed: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
     const newVersion: Record<string, number> = {};
+    const unsubscribed: Record<string, number> = {};
     const defaultMoved: Record<string, number> = {};
     /** The backend path an answer came from (the lab's backend answers with the path it was asked). */
     const backendPath = (body: unknown) => String((body as { path?: string } | undefined)?.path ?? '');
@@ -125,6 +128,21 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       if (undeploy.status !== 201 && undeploy.status !== 200) throw new CheckFailure(`undeploying ${undeployed.name} answered ${undeploy.status}`);
       const stillServed = (await Promise.all(targets.map(([n, url]) => untilGone(n, url, undeployed)))).filter((m): m is string => !!m);
       if (stillServed.length) missing.push(`${undeployed.context} still served ${round(waitMs(bound) / 1000)} s after its undeploy (${stillServed.join('; ')})`);
+      // The product refuses to delete an API while it has subscriptions (409): they go first, and
+      // with them the application's access on every worker (SUBSCRIPTIONS_DELETE → 403 900908).
+      ctx.step(`unsubscribing from ${deleted.name} and waiting for every worker to refuse the application's token`);
+      const unsubscribedAt = performance.now();
+      for (const e of await client.unsubscribeAll(deleted.apiId)) ctx.record(e);
+      const stillSubscribed = (await Promise.all(targets.map(async ([name, url]) => {
+        try {
+          await ctx.untilAnswers(url, { ...deleted, token }, (status, code) => status === 403 && String(code) === '900908', 'refuse (403 900908)', waitMs(bound));
+          unsubscribed[name] = performance.now() - unsubscribedAt;
+          return undefined;
+        } catch (err) {
+          return `${name}: ${(err as Error).message}`;
+        }
+      }))).filter((m): m is string => !!m);
+      if (stillSubscribed.length) missing.push(`${deleted.context} still served to an application ${round(waitMs(bound) / 1000)} s after its subscription was removed (${stillSubscribed.join('; ')})`);
       ctx.step(`deleting ${deleted.name} and waiting for every worker to stop serving it`);
       const del = ctx.record(await client.call('DELETE', `${PUBLISHER}/apis/${deleted.apiId}`));
       if (del.status !== 200) throw new CheckFailure(`deleting ${deleted.name} answered ${del.status}`);
@@ -173,8 +191,9 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     }
     ctx.figures.removedMs = Object.fromEntries(Object.entries(removed).map(([n, v]) => [n, v.map((x) => round(x))]));
     ctx.figures.newVersionMs = Object.fromEntries(Object.entries(newVersion).map(([n, v]) => [n, round(v)]));
+    ctx.figures.unsubscribedMs = Object.fromEntries(Object.entries(unsubscribed).map(([n, v]) => [n, round(v)]));
     ctx.figures.defaultMovedMs = Object.fromEntries(Object.entries(defaultMoved).map(([n, v]) => [n, round(v)]));
-    const all = [...Object.values(latencies).flat(), ...Object.values(removed).flat(), ...Object.values(newVersion), ...Object.values(defaultMoved)];
+    const all = [...Object.values(latencies).flat(), ...Object.values(removed).flat(), ...Object.values(newVersion), ...Object.values(unsubscribed), ...Object.values(defaultMoved)];
     ctx.figures.apis = deployed;
     ctx.figures.boundMs = bound;
     ctx.figures.perTargetMs = Object.fromEntries(Object.entries(latencies).map(([n, v]) => [n, v.map((x) => round(x))]));
@@ -186,6 +205,7 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       throw new CheckFailure(`${missing.join('; ')}${rest ? ` (the other ${rest} APIs were not deployed)` : ''}`, lab.workers.map((w) => w.name));
     }
     const slow = [...Object.entries(latencies), ...Object.entries(removed).map(([n, v]) => [`${n} (removal)`, v] as const), ...Object.entries(newVersion).map(([n, v]) => [`${n} (new version)`, [v]] as const),
+      ...Object.entries(unsubscribed).map(([n, v]) => [`${n} (unsubscribed)`, [v]] as const),
       ...Object.entries(defaultMoved).map(([n, v]) => [`${n} (new default version)`, [v]] as const)]
       .flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
     if (slow.length) throw new CheckFailure(`propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));

@@ -9,7 +9,7 @@ import type { StoredApplication, StoredKeyMapping, SubscriptionIds } from './sub
  * same paths (see EventHub).
  */
 export interface HubEvent {
-  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'API_UPDATE' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE'
+  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'API_UPDATE' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE' | 'SUBSCRIPTIONS_DELETE'
     | 'APPLICATION_CREATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE' | 'APPLICATION_REGISTRATION_CREATE' | 'TOKEN_REVOCATION'
     | 'THROTTLE_REQUEST' | 'THROTTLE_DECISION';
   readonly eventId: string;

@@ -191,12 +191,14 @@ export class Gateway {
       if (event.jti) this.revoked.set(event.jti, (event.expiry ?? 0) * 1000);
       return;
     }
-    if (event.type === 'SUBSCRIPTIONS_CREATE' || event.type === 'SUBSCRIPTIONS_UPDATE') {
+    if (event.type === 'SUBSCRIPTIONS_CREATE' || event.type === 'SUBSCRIPTIONS_UPDATE' || event.type === 'SUBSCRIPTIONS_DELETE') {
       if (this.config.faults.ignoreSubscriptionEvents) {
         log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: dropping ${event.type} for ${event.applicationId}/${event.apiId}`);
         return;
       }
-      if (event.applicationId) this.data.putSubscription(event.applicationId, event.apiId, { status: event.status ?? 'UNBLOCKED', policy: event.policy ?? 'Unlimited', ...event.subscriptionIds });
+      if (!event.applicationId) return;
+      if (event.type === 'SUBSCRIPTIONS_DELETE') this.data.removeSubscription(event.applicationId, event.apiId);
+      else this.data.putSubscription(event.applicationId, event.apiId, { status: event.status ?? 'UNBLOCKED', policy: event.policy ?? 'Unlimited', ...event.subscriptionIds });
       return;
     }
     if (event.type === 'APPLICATION_DELETE') {

@@ -89,6 +89,11 @@ export class SubscriptionData {
     return this.subscriptions.get(`${applicationUUID}/${apiUUID}`);
   }
 
+  /** A subscription removed (SUBSCRIPTIONS_DELETE: KeyManagerDataServiceImpl.removeSubscription). */
+  removeSubscription(applicationUUID: string, apiUUID: string): void {
+    this.subscriptions.delete(`${applicationUUID}/${apiUUID}`);
+  }
+
   /** An application gone: its keys and subscriptions with it. */
   removeApplication(uuid: string): void {
     this.applications.delete(uuid);

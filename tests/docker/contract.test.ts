@@ -352,11 +352,30 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
       }, { timeoutMs: 15_000, intervalMs: 200, what: `${base} to stop serving ${spec.context} without a version` });
       expect((await invoke(lab.http(base), spec.context, spec.version, token)).status).toBe(200);
     }
+    await client.unsubscribeAll(id);
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}`)).status).toBe(200);
   });
 
-  test('deleting the API answers 200 and gateways stop serving it', async () => {
+  test('an API with subscriptions is not deleted (409, as the product); its subscriptions removed (200; an unknown one 404), every worker refuses their tokens (403 900908), then the delete answers 200', async () => {
     await client.login();
+    const refused = await client.call('DELETE', `${PUBLISHER}/apis/${apiId}`);
+    expect(conforms(refused, 409).body).toEqual(expect.objectContaining({ code: 409, message: 'Conflict', description: `Cannot remove the API ${apiId} as active subscriptions exist` }));
+    conforms(await client.call('GET', `${PUBLISHER}/apis/${apiId}`), 200);
+    const subs = (conforms(await client.call('GET', `${DEVPORTAL}/subscriptions?apiId=${apiId}`), 200).body as { list: { subscriptionId: string }[] }).list;
+    expect(subs.map((x) => x.subscriptionId)).toContain(subscriptionId);
+    conforms(await client.call('DELETE', `${DEVPORTAL}/subscriptions/not-a-subscription`), 404);
+    const deletes = (await client.unsubscribeAll(apiId)).filter((e) => e.method === 'DELETE');
+    expect(deletes).toHaveLength(subs.length);
+    for (const e of deletes) conforms(e, 200);
+    expect((conforms(await client.call('GET', `${DEVPORTAL}/subscriptions?apiId=${apiId}`), 200).body as { list: unknown[] }).list).toEqual([]);
+    for (const base of [lab.apiUrl(), ...lab.workers.map((w) => lab.workerApiUrl(w.name))]) {
+      const answer = await retryUntil(async (observe) => {
+        const e = await invoke(lab.http(base), api.context, api.version, accessToken);
+        observe(describeExchange(e));
+        return e.status === 403 ? e : undefined;
+      }, { timeoutMs: 15_000, intervalMs: 200, what: `${base} to refuse ${api.context} to an application no longer subscribed` });
+      expect(answer.body).toEqual(expect.objectContaining({ code: '900908' }));
+    }
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${apiId}`)).status).toBe(200);
     conforms(await client.call('GET', `${PUBLISHER}/apis/${apiId}`), 404);
   });

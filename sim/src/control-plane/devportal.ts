@@ -102,6 +102,19 @@ export function devportalOperations(deps: DevportalDeps): Operations {
       hub.publish({ type: 'SUBSCRIPTIONS_CREATE', eventId: randomUUID(), apiId: api.id, applicationId: String(app.UUID), status: 'UNBLOCKED', policy: String(input.throttlingPolicy ?? 'Unlimited'), subscriptionIds: subscriptionIdsOf(row), labels: [], origin: nodeName });
       return { status: 201, body: subscriptionOf(row), headers: { location: `/api/am/devportal/v3/subscriptions/${id}` } };
     },
+    // As the product removes one with workflows off (carbon-apimgt 9.29.120 devportal
+    // SubscriptionsApiServiceImpl.subscriptionsSubscriptionIdDelete, APIConsumerImpl.removeSubscription):
+    // 404 unknown, 403 another's application; the row goes, and gateways hear SUBSCRIPTIONS_DELETE.
+    async 'DELETE /subscriptions/{subscriptionId}'({ match, claims }) {
+      const sub = await subscriptions.get(match.params.subscriptionId);
+      if (!sub) return notFound('Subscription', match.params.subscriptionId);
+      if (!(await applications.getOwned(String(sub.APPLICATION_UUID), claims.sub))) {
+        return restError(403, 'Forbidden', `You don't have permission to access the subscription with Id ${match.params.subscriptionId}`);
+      }
+      await subscriptions.delete(String(sub.UUID));
+      hub.publish({ type: 'SUBSCRIPTIONS_DELETE', eventId: randomUUID(), apiId: String(sub.API_UUID), applicationId: String(sub.APPLICATION_UUID), status: String(sub.SUB_STATUS), policy: String(sub.TIER_ID ?? 'Unlimited'), subscriptionIds: subscriptionIdsOf(sub), labels: [], origin: nodeName });
+      return json(200);
+    },
     async 'POST /applications/{applicationId}/generate-keys'({ match, body, claims }) {
       const input = body as { keyType: string; keyManager?: string; grantTypesToBeSupported: string[]; callbackUrl?: string; scopes?: string[] };
       const app = await applications.getOwned(match.params.applicationId, claims.sub);

@@ -171,8 +171,12 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     async 'DELETE /apis/{apiId}'({ match }) {
       const api = await apis.get(match.params.apiId);
       if (!api) return notFound('API', match.params.apiId);
+      // The product refuses while any subscription is left, whatever its state (carbon-apimgt
+      // 9.29.120 publisher ApisApiServiceImpl.deleteAPI l.1157-1170, RestApiUtil.handleConflict).
+      if ((await subscriptions.list({ apiId: api.id, applicationId: null })).length) {
+        return restError(409, 'Conflict', `Cannot remove the API ${api.id} as active subscriptions exist`);
+      }
       const deployedTo = await revisions.deployedEnvironments(api.id);
-      await subscriptions.deleteForApi(api.id);
       await revisions.deleteForApi(api.id);
       await apis.delete(api.id);
       await defaults.forget(api.name, String(api.provider), api.version);

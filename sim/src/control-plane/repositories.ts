@@ -131,8 +131,8 @@ export class SubscriptionRepository {
       .map((s) => ({ applicationId: String(s.APPLICATION_UUID), status: String(s.SUB_STATUS), policy: String(s.TIER_ID ?? 'Unlimited'), ...subscriptionIdsOf(s) }));
   }
 
-  async deleteForApi(apiId: string): Promise<void> {
-    await exec(this.pool, 'DELETE FROM AM_SUBSCRIPTION WHERE API_UUID = ?', [apiId]);
+  async delete(id: string): Promise<void> {
+    await exec(this.pool, 'DELETE FROM AM_SUBSCRIPTION WHERE UUID = ?', [id]);
   }
 
   /** Sets a subscription's SUB_STATUS (UNBLOCKED, BLOCKED, PROD_ONLY_BLOCKED). */
