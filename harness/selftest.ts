@@ -20,10 +20,15 @@ import { faultDelta } from './shared-lab';
 export interface SeededFault {
   readonly id: string;
   readonly description: string;
-  readonly check: Check;
   /**
-   * The failure the fault must cause, matched against the check's reason: a check that fails for
-   * another reason (a setup time-out, another problem) has not caught it.
+   * The check that must fail. None for a lab that must never become healthy: then its own start
+   * must fail, for {@link because} and before its start-up budget (the node's exit ends the wait,
+   * not the budget).
+   */
+  readonly check?: Check;
+  /**
+   * The failure the fault must cause, matched against the check's reason (or the start's error):
+   * a check that fails for another reason (a setup time-out, another problem) has not caught it.
    */
   readonly because: RegExp;
   readonly pattern: PatternId;
@@ -52,6 +57,18 @@ export function judgeCatch(fault: Pick<SeededFault, 'because' | 'symptom'>, resu
 }
 
 /**
+ * Whether a lab that must never become healthy was refused for its reason: its start failed,
+ * saying so, before the start-up budget ran out (a wait that only timed out hid why for minutes).
+ */
+export function judgeStart(fault: Pick<SeededFault, 'because'>, error: Error | undefined, seconds: number, budgetSeconds: number): { caught: boolean; why: string } {
+  if (!error) return { caught: false, why: 'the lab became healthy' };
+  const first = error.message.split('\n')[0];
+  if (!fault.because.test(error.message)) return { caught: false, why: `the start failed for another reason than ${fault.because}: ${first}` };
+  if (seconds >= budgetSeconds) return { caught: false, why: `the start failed only at its budget of ${budgetSeconds} s: ${first}` };
+  return { caught: true, why: `the start failed in ${seconds} s of its ${budgetSeconds} s budget, as declared (${fault.because}): ${first}` };
+}
+
+/**
  * How the self-test runs its faults: those of one product and pattern whose changes stay inside
  * services ({@link faultDelta}) take one running lab in turn (a {@link SharedLab}), the ones that
  * recreate a manager last (gateways reconnect to a recreated manager's event hub; nothing after
@@ -68,6 +85,7 @@ export function planSelftest(faults: readonly SeededFault[], target: Target): Se
   for (const fault of faults) {
     const product = fault.product ?? sim;
     if (target === 'swarm') { alone.push({ fault, why: 'a stack is deployed whole' }); continue; }
+    if (!fault.check) { alone.push({ fault, why: 'the lab itself must fail to start' }); continue; }
     if (fault.ownLab) { alone.push({ fault, why: fault.ownLab }); continue; }
     const spec = buildLab(fault.pattern, { product });
     const delta = faultDelta(spec, fault.options.faults ?? []);
@@ -181,6 +199,13 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     description: 'sim-apim-2.6.0: worker-1 started with -Dprofile=gateway-worker only, without -DworkerNode=true (it takes admin writes)',
     options: { faults: [compose({ 'worker-1': { command: ['-Dprofile=gateway-worker'] } })] },
     // The classic product runs on compose only.
+    targets: ['compose'],
+  },
+  {
+    id: 'classic-worker-node-without-profile', pattern: 1, product: simApim260,
+    because: /^worker-1 of \S+ is exited 1: .*FATAL \{org\.wso2\.carbon\.server\.Main\} - OSGi runtime worker profile not found/,
+    description: 'sim-apim-2.6.0: worker-1 started with -DworkerNode=true only, without -Dprofile=gateway-worker (Carbon\'s launcher looks for a `worker` profile, which 2.6.0 does not have, and stops): the lab never becomes healthy, and its start says why at once',
+    options: { faults: [compose({ 'worker-1': { command: ['-DworkerNode=true'] } })] },
     targets: ['compose'],
   },
   {

@@ -67,6 +67,8 @@ export interface ContainerState {
   /** Docker's health status (`starting`, `healthy`, `unhealthy`) of a service with a health check. */
   readonly health?: string;
   readonly exitCode?: number;
+  /** When an exited container stopped (epoch ms). */
+  readonly exitedAt?: number;
   readonly id: string;
 }
 
@@ -91,6 +93,7 @@ export async function labContainers(project: string, ms?: number): Promise<Conta
       // A stopped container keeps its last probe's verdict (often unhealthy, from its stop): not its health.
       health: State?.Running ? State.Health?.Status : undefined,
       exitCode: State && !State.Running && State.Status === 'exited' ? State.ExitCode : undefined,
+      exitedAt: State && !State.Running && State.Status === 'exited' ? Date.parse(State.FinishedAt) : undefined,
       id: c.Id,
       created: c.Created,
     };
@@ -189,6 +192,15 @@ export interface HealthOptions {
   readonly services?: readonly string[];
   /** Ends the wait at once (a check past its deadline). */
   readonly signal?: AbortSignal;
+  /**
+   * A node, balancer or database that exited ends the wait with an error, its last log lines
+   * shown: nothing will restart it (compose's `restart: no`), so waiting out the budget (minutes at
+   * a JVM's pace) would only hide why. Only an exit after the wait began counts (a stopped lab's
+   * containers are exited until compose starts them). Compose starts only: a stack's exited tasks
+   * are replaced.
+   * @default false
+   */
+  readonly exitIsFatal?: boolean;
 }
 
 /** Every service of a lab's compose file, the one-shots first. */
@@ -205,7 +217,10 @@ export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log,
   const outcome = await retryUntil(async () => {
     const states = await labContainers(lab.project);
     // After a fault (a paused node) a node is unhealthy until its next check: not fatal then.
-    const failed = states.find((c) => expected.includes(c.service) && ((oneShot(c.service) && c.exitCode !== undefined && c.exitCode !== 0) || (unhealthyIsFatal && c.health === 'unhealthy')));
+    const failed = states.find((c) => expected.includes(c.service) && ((oneShot(c.service) && c.exitCode !== undefined && c.exitCode !== 0)
+      || (unhealthyIsFatal && c.health === 'unhealthy')))
+      // Exited since the wait began: a stopped lab's containers are exited until compose starts them.
+      ?? (options.exitIsFatal ? exitedSince(states.filter((c) => expected.includes(c.service)), started) : undefined);
     if (failed) return { done: true, failed, states };
     const waiting = expected.filter((s) => !states.some((c) => c.service === s && ready(c)));
     const line = `healthy ${expected.length - waiting.length}/${expected.length}${waiting.length ? `; waiting for ${waiting.map((s) => `${s} (${describe(states.find((c) => c.service === s))})`).join(', ')}` : ''}`;
@@ -221,12 +236,24 @@ export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log,
     const stuck = states.find((c) => !ready(c));
     throw new LabError(`${err.message}${stuck ? `; ${stuck.service} is ${describe(stuck)}. Its last log lines:\n${await lastLogLines(stuck.id)}` : ''}`);
   });
-  if (outcome.failed) {
-    throw new LabError(`${outcome.failed.service} of ${lab.project} is ${describe(outcome.failed)}. Its last log lines:\n${await lastLogLines(outcome.failed.id)}`,
-      `docker compose -p ${lab.project} logs ${outcome.failed.service}`);
-  }
+  if (outcome.failed) throw await failedServiceError(lab, outcome.failed);
   return (Date.now() - started) / 1000;
 }
+
+/**
+ * A service that failed the start, said in its first line with the last FATAL or ERROR line of its
+ * log (why a node stopped: a launcher's `OSGi runtime worker profile not found`), then its log's tail.
+ */
+async function failedServiceError(lab: LabSpec, c: ContainerState, more = ''): Promise<LabError> {
+  const tail = await lastLogLines(c.id);
+  const cause = tail.split('\n').reverse().find((line) => /\b(FATAL|ERROR)\b/.test(line))?.trim();
+  return new LabError(`${c.service} of ${lab.project} is ${describe(c)}${cause ? `: ${cause}` : ''}${more}. Its last log lines:\n${tail}`,
+    `docker compose -p ${lab.project} logs ${c.service}`);
+}
+
+/** A long-running service whose container exited at or after `since` (epoch ms). */
+const exitedSince = (states: readonly ContainerState[], since: number): ContainerState | undefined =>
+  states.find((c) => !oneShot(c.service) && c.exitedAt !== undefined && c.exitedAt >= since);
 
 function describe(c: ContainerState | undefined): string {
   if (!c) return 'not created';
@@ -268,13 +295,18 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
  */
 async function healthyBeside(lab: LabSpec, starting: Promise<void>, budgetSeconds: number, log: Log, unawaited?: readonly string[]): Promise<number> {
   const stop = new AbortController();
-  const healthy = waitHealthy(lab, budgetSeconds, log, { unawaited, signal: stop.signal });
+  const since = Date.now();
+  const healthy = waitHealthy(lab, budgetSeconds, log, { unawaited, signal: stop.signal, exitIsFatal: true });
   healthy.catch(() => undefined); // handled below, whichever ends first
   try {
     await starting;
   } catch (err) {
     stop.abort(err);
     await healthy.catch(() => undefined);
+    // Compose ends `up` on a dependency that exited ("dependency failed to start"): the node's own
+    // reason is the news.
+    const exited = exitedSince(await labContainers(lab.project).catch(() => []), since);
+    if (exited) throw await failedServiceError(lab, exited, ` (${(err as Error).message.split('\n')[0]})`);
     throw err;
   }
   return healthy;

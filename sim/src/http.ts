@@ -100,7 +100,7 @@ export function bearerToken(req: Req): string | undefined {
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export function log(level: 'INFO' | 'WARN' | 'ERROR', component: string, message: string): void {
+export function log(level: 'INFO' | 'WARN' | 'ERROR' | 'FATAL', component: string, message: string): void {
   const line = `[${new Date().toISOString()}] ${level.padEnd(5)} {${component}} - ${message}`;
   (level === 'INFO' ? console.log : console.error)(line);
 }

@@ -22,6 +22,7 @@ import { withAdminServices, withVersion } from './admin-services';
 import { ThrottlePolicyRepository } from './control-plane/repositories';
 import { subscriptionPolicies, ThrottleCounter } from './throttling';
 import { classicMain } from './classic';
+import { LauncherError } from './classic/config';
 
 /** The first argument of the classic product's start script (images/apim-sim/bin/wso2server.sh). */
 const CLASSIC_ARG = '-Dcarbon-labs.distribution=classic';
@@ -179,7 +180,12 @@ async function main(): Promise<void> {
 }
 
 main().catch((err) => {
-  log('ERROR', 'CarbonServerManager', `startup failed: ${(err as Error).stack ?? err}`);
+  if (err instanceof LauncherError) {
+    log('FATAL', 'org.wso2.carbon.server.Main', err.message);
+    console.error(`Exception in thread "main" java.lang.RuntimeException: ${err.profile} profile not found`);
+  } else {
+    log('ERROR', 'CarbonServerManager', `startup failed: ${(err as Error).stack ?? err}`);
+  }
   process.exit(1);
 });
 

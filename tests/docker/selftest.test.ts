@@ -2,10 +2,10 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { sim } from '../../generator/products/sim';
-import { CheckResult, DEFAULT_CHECK_OPTIONS, runCheck } from '../../harness/check';
+import { Check, CheckResult, DEFAULT_CHECK_OPTIONS, runCheck } from '../../harness/check';
 import { buildLab } from '../../generator/patterns';
 import { startupBudgetSeconds } from '../../generator/model/start-order';
-import { appliesTo, judgeCatch, planSelftest, SEEDED_FAULTS, SeededFault } from '../../harness/selftest';
+import { appliesTo, judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS, SeededFault } from '../../harness/selftest';
 import { SharedLab } from '../../harness/shared-lab';
 import type { LabTarget, StartedLab } from '../../harness/lab-target';
 import { parseTarget } from '../../generator/runtime/swarm';
@@ -37,7 +37,7 @@ const applicable = chosen.filter((f) => appliesTo(f, target));
 const GATE_TURNS_MS = 15 * 60_000;
 const timeoutOf = (fault: SeededFault) => {
   const lab = buildLab(fault.pattern, { product: fault.product ?? sim });
-  return startupBudgetSeconds(lab) * 1000 + fault.check.plan(lab, SELFTEST_OPTIONS).deadlineMs + 120_000 + GATE_TURNS_MS;
+  return startupBudgetSeconds(lab) * 1000 + (fault.check?.plan(lab, SELFTEST_OPTIONS).deadlineMs ?? 0) + 120_000 + GATE_TURNS_MS;
 };
 
 describeDocker(`self-test: every check fails on a lab that breaks the property it checks, for the reason it declares${target === 'swarm' ? ', as swarm stacks' : ''}`, () => {
@@ -107,20 +107,37 @@ describeDocker(`self-test: every check fails on a lab that breaks the property i
     }
   }
 
-  test.concurrent.each(order.map((f) => [f.id, f] as [string, SeededFault]))('%s is caught', async (_, fault) => {
-    const log = (line: string) => process.stdout.write(`  self-test [${fault.id}]: ${line}\n`);
-    const started = Date.now();
+  async function judgeCheck(fault: SeededFault, check: Check, log: (line: string) => void) {
     let result: CheckResult;
     let symptom: boolean | undefined;
     const { lab, done } = await labFor(fault, log);
     try {
-      result = await runCheck(fault.check, lab, log, { options: SELFTEST_OPTIONS });
+      result = await runCheck(check, lab, log, { options: SELFTEST_OPTIONS });
       symptom = await fault.symptom?.seen(lab);
     } finally {
       done();
     }
-    const judged = judgeCatch(fault, result, symptom);
-    caught.push({ fault: fault.id, description: fault.description, check: fault.check.id, product: (fault.product ?? sim).id, pattern: fault.pattern, lab: groupOf.has(fault.id) ? 'shared' : 'own', caught: judged.caught, why: judged.why, seconds: Math.round((Date.now() - started) / 1000) });
-    expect({ fault: fault.id, check: fault.check.id, caught: judged.caught, why: judged.why }).toEqual({ fault: fault.id, check: fault.check.id, caught: true, why: judged.why });
+    return judgeCatch(fault, result, symptom);
+  }
+
+  /** A lab that must never become healthy: its start must fail, saying why, before its budget. */
+  async function judgeStartOf(fault: SeededFault, log: (line: string) => void) {
+    const product = fault.product ?? sim;
+    const budget = startupBudgetSeconds(buildLab(fault.pattern, { product }));
+    const started = Date.now();
+    const error = await startTestLab(fault.pattern, { product }, { log, target, ...fault.options }).then(async (lab) => {
+      await lab.down();
+      return undefined;
+    }, (err: Error) => err);
+    return judgeStart(fault, error, Math.round((Date.now() - started) / 1000), budget);
+  }
+
+  test.concurrent.each(order.map((f) => [f.id, f] as [string, SeededFault]))('%s is caught', async (_, fault) => {
+    const log = (line: string) => process.stdout.write(`  self-test [${fault.id}]: ${line}\n`);
+    const started = Date.now();
+    const judged = fault.check ? await judgeCheck(fault, fault.check, log) : await judgeStartOf(fault, log);
+    const check = fault.check?.id ?? 'the lab\'s start';
+    caught.push({ fault: fault.id, description: fault.description, check, product: (fault.product ?? sim).id, pattern: fault.pattern, lab: groupOf.has(fault.id) ? 'shared' : 'own', caught: judged.caught, why: judged.why, seconds: Math.round((Date.now() - started) / 1000) });
+    expect({ fault: fault.id, check, caught: judged.caught, why: judged.why }).toEqual({ fault: fault.id, check, caught: true, why: judged.why });
   }, Math.max(...applicable.map(timeoutOf), 60_000));
 });

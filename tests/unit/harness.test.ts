@@ -12,7 +12,7 @@ import { tempDir } from '../support/labs';
 import { NODE_FAULTS, parseFaults } from '../../harness/faults';
 import { timelineSvg } from '../../harness/report/plots';
 import { sharesMissing } from '../../harness/checks/workers-survive-worker-loss';
-import { judgeCatch, planSelftest, SEEDED_FAULTS } from '../../harness/selftest';
+import { judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS } from '../../harness/selftest';
 import { faultDelta } from '../../harness/shared-lab';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
@@ -233,8 +233,28 @@ describe('a seeded fault is caught for the reason it declares (judgeCatch)', () 
   test('a check that passed caught nothing', () => {
     expect(judgeCatch(fault, { status: 'passed' }).caught).toBe(false);
   });
-  test('every seeded fault declares why it is caught, and names a check that exists', () => {
-    for (const f of SEEDED_FAULTS) expect({ id: f.id, because: f.because instanceof RegExp, check: typeof f.check.run }).toEqual({ id: f.id, because: true, check: 'function' });
+  test('every seeded fault declares why it is caught, and names a check that exists (or that its lab must fail to start)', () => {
+    for (const f of SEEDED_FAULTS) expect({ id: f.id, because: f.because instanceof RegExp, check: f.check ? typeof f.check.run : 'the start' }).toEqual({ id: f.id, because: true, check: f.check ? 'function' : 'the start' });
+  });
+});
+
+describe('a seeded fault whose lab must never become healthy (judgeStart)', () => {
+  const fault = SEEDED_FAULTS.find((f) => f.id === 'classic-worker-node-without-profile')!;
+  const exited = new Error('worker-1 of carbon-labs-sim-apim-2.6.0-p1 is exited 1: [2026-12-07T02:00:00.000Z] FATAL {org.wso2.carbon.server.Main} - OSGi runtime worker profile not found. Its last log lines:\n…');
+  test('it has no check: its lab\'s start is what must fail', () => {
+    expect(fault.check).toBeUndefined();
+    expect(planSelftest([fault], 'compose').alone).toEqual([{ fault, why: 'the lab itself must fail to start' }]);
+  });
+  test('a start that fails at once, naming the launcher\'s fatal line, caught it', () => {
+    expect(judgeStart(fault, exited, 9, 120)).toEqual({ caught: true, why: expect.stringContaining('the start failed in 9 s of its 120 s budget') });
+  });
+  test('a start that failed only when its budget ran out hid the cause for minutes: not caught', () => {
+    expect(judgeStart(fault, exited, 120, 120)).toEqual({ caught: false, why: expect.stringContaining('only at its budget') });
+  });
+  test('a start that failed for another reason, or a lab that became healthy, caught nothing', () => {
+    expect(judgeStart(fault, new Error('carbon-labs-sim-apim-2.6.0-p1 to become healthy: timed out after 120 s; worker-1 is starting'), 30, 120).caught).toBe(false);
+    expect(judgeStart(fault, new Error('worker-1 of carbon-labs-sim-apim-2.6.0-p1 is exited 1. Its last log lines:\nOSGi runtime worker profile not found'), 5, 120).caught).toBe(false);
+    expect(judgeStart(fault, undefined, 30, 120)).toEqual({ caught: false, why: 'the lab became healthy' });
   });
 });
 

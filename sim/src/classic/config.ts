@@ -26,6 +26,17 @@ export interface Launcher {
  * `workerNode=true` and no profile the launcher switches to the `worker` profile, which 2.6.0 does
  * not have. An error is what stops the node.
  */
+/**
+ * A profile the launcher cannot find: carbon-kernel v4.4.35 `org.wso2.carbon.server.Main` l.74-86
+ * logs it at FATAL and throws a RuntimeException out of `main`, so the JVM ends with status 1 and
+ * `wso2server.sh` (which restarts only on status 121) ends with it.
+ */
+export class LauncherError extends Error {
+  constructor(readonly profile: string) {
+    super(`OSGi runtime ${profile} profile not found`);
+  }
+}
+
 export function launcher(argv: readonly string[]): Launcher {
   const props = new Map<string, string>();
   for (const arg of argv) {
@@ -34,7 +45,7 @@ export function launcher(argv: readonly string[]): Launcher {
   }
   const workerNode = props.get('workerNode') === 'true';
   const profile = props.get('profile') ?? (workerNode ? 'worker' : 'default');
-  if (!(PROFILES_260 as readonly string[]).includes(profile)) throw new Error(`OSGi runtime ${profile} profile not found`);
+  if (!(PROFILES_260 as readonly string[]).includes(profile)) throw new LauncherError(profile);
   return { workerNode, profile };
 }
 
