@@ -356,6 +356,50 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}`)).status).toBe(200);
   });
 
+  test('an API definition with schemas put as multipart (200, the definition back; invalid 400 900761, unparsable 400 900754), its resources the API\'s; deployed, every worker serves the new resources and refuses the rest (405 900906)', async () => {
+    await client.login();
+    const spec = { name: `Swagger${suffix}`, context: `/swagger-${suffix}`, version: '1.0.0', backendUrl: api.backendUrl };
+    const { apiId: id } = await client.createAndDeploy(spec, lab.vhost);
+    const { token } = await client.subscribe(`swagger-${suffix}`, [id]);
+    const before = await client.call('GET', `${PUBLISHER}/apis/${id}/swagger`);
+    expect(before.status).toBe(200);
+    expect(Object.keys((before.body as { paths: object }).paths)).toEqual(['/*']);
+    const definition = {
+      openapi: '3.0.1', info: { title: spec.name, version: spec.version },
+      paths: {
+        '/menu': { get: { responses: { 200: { description: 'OK' } } } },
+        '/orders': { post: { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Order' } } } }, responses: { 201: { description: 'Created' } } } },
+      },
+      components: { schemas: { Order: { type: 'object', required: ['item'], properties: { item: { type: 'string' }, count: { type: 'integer' } } } } },
+    };
+    const form = (text: string) => { const f = new FormData(); f.append('apiDefinition', text); return f; };
+    const put = await client.call('PUT', `${PUBLISHER}/apis/${id}/swagger`, form(JSON.stringify(definition)));
+    expect(put.status).toBe(200);
+    expect(put.body).toEqual(expect.objectContaining({ paths: { '/menu': { get: expect.anything() }, '/orders': { post: expect.objectContaining({ requestBody: definition.paths['/orders'].post.requestBody }) } } }));
+    expect((put.body as { components: { schemas: object } }).components.schemas).toEqual(definition.components.schemas);
+    const resources = (conforms(await client.call('GET', `${PUBLISHER}/apis/${id}`), 200).body as { operations: { target: string; verb: string }[] }).operations;
+    expect(resources.map((o) => `${o.verb} ${o.target}`)).toEqual(['GET /menu', 'POST /orders']);
+    const invalid = conforms(await client.call('PUT', `${PUBLISHER}/apis/${id}/swagger`, form(JSON.stringify({ ...definition, info: undefined }))), 400);
+    expect(invalid.body).toEqual(expect.objectContaining({ code: 900761, error: [expect.objectContaining({ description: 'attribute info is missing' })] }));
+    expect(conforms(await client.call('PUT', `${PUBLISHER}/apis/${id}/swagger`, form('{"openapi": ')), 400).body).toEqual(expect.objectContaining({ code: 900754 }));
+    conforms(await client.call('PUT', `${PUBLISHER}/apis/not-an-api/swagger`, form(JSON.stringify(definition))), 404);
+    // Gateways still serve the deployed revision (every path) until a new one is deployed.
+    expect((await invoke(lab.http(lab.workerApiUrl(lab.workers[0].name)), spec.context, spec.version, token, '/elsewhere')).status).toBe(200);
+    const revision = conforms(await client.call('POST', `${PUBLISHER}/apis/${id}/revisions`, { description: 'new definition' }), 201);
+    expect((await client.call('POST', `${PUBLISHER}/apis/${id}/deploy-revision?revisionId=${(revision.body as { id: string }).id}`, [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }])).status).toBe(201);
+    for (const base of [lab.apiUrl(), ...lab.workers.map((w) => lab.workerApiUrl(w.name))]) {
+      const refused = await retryUntil(async (observe) => {
+        const e = await invoke(lab.http(base), spec.context, spec.version, token, '/elsewhere');
+        observe(describeExchange(e));
+        return e.status === 405 ? e : undefined;
+      }, { timeoutMs: 15_000, intervalMs: 200, what: `${base} to refuse a resource the new definition does not have` });
+      expect(refused.body).toEqual(expect.objectContaining({ code: '900906' }));
+      expect((await invoke(lab.http(base), spec.context, spec.version, token, '/menu')).status).toBe(200);
+    }
+    await client.unsubscribeAll(id);
+    expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}`)).status).toBe(200);
+  });
+
   test('an API with subscriptions is not deleted (409, as the product); its subscriptions removed (200; an unknown one 404), every worker refuses their tokens (403 900908), then the delete answers 200', async () => {
     await client.login();
     const refused = await client.call('DELETE', `${PUBLISHER}/apis/${apiId}`);

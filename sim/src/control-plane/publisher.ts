@@ -8,6 +8,7 @@ import type { Operations } from './rest';
 import type { DefaultVersionRepository, EnvironmentRepository, RevisionRepository, SubscriptionRepository } from './repositories';
 import { subscriptionIdsOf } from './repositories';
 import { apiInfo, iso, notFound, paginated, revisionsOf, subscriptionOf } from './views';
+import { ApiOperation, definitionOf, readDefinition, shownApi } from './definitions';
 
 /** What the publisher's operations work on. */
 export interface PublisherDeps {
@@ -116,7 +117,7 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     },
     async 'GET /apis/{apiId}'({ match }) {
       const api = await apis.get(match.params.apiId);
-      return api ? json(200, api) : notFound('API', match.params.apiId);
+      return api ? json(200, shownApi(api)) : notFound('API', match.params.apiId);
     },
     // The working copy only: gateways keep the deployed revision until a new one is deployed.
     // As carbon-apimgt 9.29.120 PublisherCommonUtils.updateApi: name, version, context, provider,
@@ -137,7 +138,34 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       const wasDefault = (await defaults.get(api.name, String(api.provider)))?.defaultVersion === api.version;
       if (updated.isDefaultVersion && !wasDefault) await makeDefault(updated);
       if (!updated.isDefaultVersion && wasDefault) await unmakeDefault(updated);
-      return json(200, updated);
+      return json(200, shownApi(updated));
+    },
+    // The definition (carbon-apimgt 9.29.120 ApisApiServiceImpl.getAPISwagger / updateAPISwagger,
+    // PublisherCommonUtils.updateSwagger): the working copy's resources come from its paths; gateways
+    // get them with the next revision deployed.
+    async 'GET /apis/{apiId}/swagger'({ match }) {
+      const api = await apis.get(match.params.apiId);
+      return api ? json(200, definitionOf(api)) : notFound('API', match.params.apiId);
+    },
+    async 'PUT /apis/{apiId}/swagger'({ match, body }) {
+      const api = await apis.get(match.params.apiId);
+      if (!api) return notFound('API', match.params.apiId);
+      const form = (body ?? {}) as { apiDefinition?: string; url?: string; file?: string };
+      if (form.url !== undefined && form.file === undefined) return restError(501, 'Not Implemented', 'The carbon-labs stand-in does not fetch a definition from a URL (the product does): send it as apiDefinition or file');
+      const text = form.file ?? form.apiDefinition;
+      // The product dereferences the missing definition (OASParserUtil.validateAPIDefinition): its generic 500.
+      if (text === undefined) return restError(500, 'Internal server error', 'The server encountered an internal error. Please contact administrator.');
+      const read = readDefinition(text, (api.operations ?? []) as ApiOperation[]);
+      if (!read.ok) {
+        // RestApiUtil.getErrorDTO: the first error handler is the body, the parser's messages its `error` list.
+        return json(400, { code: read.code, message: read.message, description: read.message, moreInfo: '', error: read.problems.map((p) => ({ code: String(read.code), message: read.message, description: p })) });
+      }
+      // NO_RESOURCES_FOUND carries 404, which the operation's catch turns into the API's not-found.
+      if (!read.operations.length) return notFound('API', api.id);
+      const updated: ApiDoc = { ...api, operations: read.operations, apiDefinition: read.definition, lastUpdatedTime: String(Date.now()) };
+      await apis.update(updated);
+      log('INFO', 'APIProvider', `API ${api.name}:${api.version} definition updated: ${read.operations.map((o) => `${o.verb} ${o.target}`).join(', ')}`);
+      return json(200, definitionOf(updated));
     },
     // A new version: a copy of the API in CREATED, with no revisions, deployments or subscriptions.
     async 'POST /apis/copy-api'({ req, claims }) {
@@ -160,7 +188,7 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       }
       if (copy.isDefaultVersion === true) await makeDefault(copy);
       log('INFO', 'APIProvider', `API ${api.name}:${newVersion} created from ${api.version} (${copy.id})`);
-      return { status: 201, body: copy, headers: { location: `/api/am/publisher/v4/apis/${copy.id}` } };
+      return { status: 201, body: shownApi(copy), headers: { location: `/api/am/publisher/v4/apis/${copy.id}` } };
     },
     async 'POST /subscriptions/block-subscription'({ req }) {
       return setSubscriptionStatus(req.query.get('subscriptionId') ?? '', req.query.get('blockState') ?? '');

@@ -1,3 +1,4 @@
+import { formFields } from '../multipart';
 import type { Req, Res } from '../http';
 import { bearerToken, parseJson, restError } from '../http';
 import type { Match, RestApi } from '../spec';
@@ -39,8 +40,18 @@ export async function dispatch(api: RestApi, operations: Operations, tokens: Pic
   if (match.operation.scopes.length && !match.operation.scopes.some((s) => granted.includes(s))) {
     return restError(403, 'Forbidden', `The token lacks every scope this resource accepts: ${match.operation.scopes.join(', ')}`, 900910);
   }
-  const parsed = parseJson(req);
-  if (parsed === MALFORMED) return restError(400, 'Bad Request', 'Malformed request body: not valid JSON');
+  const contentType = req.headers['content-type'] ?? '';
+  let parsed: unknown;
+  if (/^multipart\/form-data/i.test(contentType)) {
+    try {
+      parsed = await formFields(contentType, req.rawBody);
+    } catch (err) {
+      return restError(400, 'Bad Request', `Malformed multipart/form-data body: ${(err as Error).message}`);
+    }
+  } else {
+    parsed = parseJson(req);
+    if (parsed === MALFORMED) return restError(400, 'Bad Request', 'Malformed request body: not valid JSON');
+  }
   const { body, problems } = api.bind(match, parsed, req.query, req.headers['content-type']);
   if (problems.length) return restError(400, 'Bad Request', problems.join('; '));
   const operation = operations[`${match.operation.method} ${match.operation.template}`];
