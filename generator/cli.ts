@@ -126,7 +126,11 @@ async function resolveLab(o: LabOptions, mode: { create?: boolean; createNamed?:
     const product = withPace(resolveProduct(await chooseProduct(o.product ?? AUTO_PRODUCT, !!mode.canPull)), parsePace(o.pace, o.bootSeconds));
     return { lab: buildLab(pattern, { product, named: { name, slot: await allocateSlot(resolve(LOCAL_LABS)) }, ...asked }), dir };
   }
-  if (pattern === undefined) throw new LabError('--pattern N is needed (or --name NAME of a named lab)', 'make lab PATTERN=3');
+  if (pattern === undefined) {
+    // A command on an existing lab: which labs there are is the user's next question.
+    throw mode.create ? new LabError('--pattern N is needed (or --name NAME of a named lab)', 'make lab PATTERN=3')
+      : new LabError('--pattern N is needed (or --name NAME of a named lab) to say which lab', 'make list (every lab on this engine, with its pattern and name)');
+  }
   const unpaced = resolveProduct(await chooseProduct(o.product ?? AUTO_PRODUCT, !!mode.canPull));
   const asking = o.pace !== undefined || o.bootSeconds !== undefined;
   const lab = buildLab(pattern, { product: withPace(unpaced, parsePace(o.pace, o.bootSeconds)), ...asked });

@@ -7,7 +7,7 @@ export const VIA_MAKE = 'CARBON_LABS_VIA_MAKE';
 
 /** Make targets that are one CLI command each; others (`make swarm`, `make engine`) have none. */
 const COMMANDS: Readonly<Record<string, string>> = {
-  lab: 'up', down: 'down', status: 'status', conformance: 'conformance', generate: 'generate', logs: 'logs', images: 'images', stop: 'stop', start: 'start',
+  lab: 'up', down: 'down', status: 'status', conformance: 'conformance', generate: 'generate', logs: 'logs', images: 'images', stop: 'stop', start: 'start', list: 'list',
 };
 /** Make variables as the CLI spells them; one not listed here is `--<lower case>`. */
 const OPTIONS: Readonly<Record<string, string>> = { BOOT_S: 'boot-seconds' };
@@ -31,7 +31,7 @@ function options(vars: string): string[] {
  * to generate is not told to start containers.
  */
 export function inCliWords(text: string, asked?: string): string {
-  let out = text.replace(new RegExp(`\\bmake (lab|down|status|conformance|generate|logs|images|stop|start)\\b${VARS}`, 'g'), (_, target: string, vars: string) => {
+  let out = text.replace(new RegExp(`\\bmake (lab|down|status|conformance|generate|logs|images|stop|start|list)\\b${VARS}`, 'g'), (_, target: string, vars: string) => {
     const command = target === 'lab' && asked === 'generate' ? 'generate' : COMMANDS[target];
     return ['carbon-labs', command, ...options(vars)].join(' ');
   });

@@ -10,6 +10,7 @@ describe('hints in the words of the command the user ran', () => {
     ['  Stop         make stop NAME=a  (kept: make start NAME=a brings it back)', undefined, '  Stop         carbon-labs stop --name a  (kept: carbon-labs start --name a brings it back)'],
     ['Try: make lab PATTERN=2, or PATTERN=3, for two managers active/passive', undefined, 'Try: carbon-labs up --pattern 2, or carbon-labs up --pattern 3, for two managers active/passive'],
     ['Try: make lab PATTERN=N TARGET=swarm PUBLISH=1', undefined, 'Try: carbon-labs up --pattern N --target swarm --publish'],
+    ['to say which lab. Try: make list (every lab on this engine, with its pattern and name)', 'status', 'to say which lab. Try: carbon-labs list (every lab on this engine, with its pattern and name)'],
     // No CLI command is `make swarm`: it stays make's.
     ['Try: make swarm (a one-node swarm)', undefined, 'Try: make swarm (a one-node swarm)'],
   ])('%s (asked %s)', (text, asked, expected) => {
