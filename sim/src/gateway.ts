@@ -1,3 +1,4 @@
+import { requestProblems } from './schema-validation';
 import { STATUS_CODES } from 'http';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
@@ -34,6 +35,22 @@ interface Artifact {
   readonly subscribers?: readonly ({ readonly applicationId: string; readonly status: string; readonly policy?: string } & SubscriptionIds)[];
   /** The published default version of its API: also served on the context without a version. */
   readonly isDefaultVersion?: boolean;
+  /** Requests checked against the definition's schemas (`enableSchemaValidation`), and the definition. */
+  readonly enableSchemaValidation?: boolean;
+  readonly definition?: Record<string, unknown>;
+}
+
+/**
+ * The last handler of an API with `enableSchemaValidation` (sim/src/schema-validation.ts): the
+ * threat fault's 400 when the request's body does not fit the matched resource's schema.
+ */
+function schemaRefusal(artifact: Artifact, req: Req, resource: string): Res | undefined {
+  if (!artifact.enableSchemaValidation || !artifact.definition) return undefined;
+  const operation = artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
+  const problems = operation ? requestProblems(artifact.definition, operation.target ?? '/*', req.method, req.rawBody) : [];
+  if (!problems.length) return undefined;
+  log('ERROR', 'SchemaValidator', 'Schema validation failed in the Request: ');
+  return json(400, { code: '400', message: 'Bad Request', description: `Schema validation failed in the Request: ${problems.map((p) => `${p}, `).join('')}` });
 }
 
 /** Where an API is served with its version: `/{context}/{version}`. */
@@ -371,6 +388,8 @@ export class Gateway {
     return async (req: Req): Promise<Res> => {
       const admitted = await this.admit(req, false);
       if (!('artifact' in admitted)) return admitted;
+      const refused = schemaRefusal(admitted.artifact, req, admitted.resource);
+      if (refused) return refused;
       const endpoint = admitted.artifact.endpointConfig!.production_endpoints!.url!;
       return send(`${endpoint.replace(/\/$/, '')}${admitted.resource}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, rawBody: req.rawBody }, 10_000, this.trust);
     };

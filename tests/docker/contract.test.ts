@@ -356,7 +356,7 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}`)).status).toBe(200);
   });
 
-  test('an API definition with schemas put as multipart (200, the definition back; invalid 400 900761, unparsable 400 900754), its resources the API\'s; deployed, every worker serves the new resources and refuses the rest (405 900906)', async () => {
+  test('an API definition with schemas put as multipart (200, the definition back; invalid 400 900761, unparsable 400 900754), its resources the API\'s; deployed with schema validation, every worker serves the new resources, refuses the rest (405 900906) and a body that does not fit its schema (400)', async () => {
     await client.login();
     const spec = { name: `Swagger${suffix}`, context: `/swagger-${suffix}`, version: '1.0.0', backendUrl: api.backendUrl };
     const { apiId: id } = await client.createAndDeploy(spec, lab.vhost);
@@ -385,6 +385,9 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     conforms(await client.call('PUT', `${PUBLISHER}/apis/not-an-api/swagger`, form(JSON.stringify(definition))), 404);
     // Gateways still serve the deployed revision (every path) until a new one is deployed.
     expect((await invoke(lab.http(lab.workerApiUrl(lab.workers[0].name)), spec.context, spec.version, token, '/elsewhere')).status).toBe(200);
+    // Schema validation on: the gateways check request bodies against the definition's schemas.
+    const current = conforms(await client.call('GET', `${PUBLISHER}/apis/${id}`), 200).body as Record<string, unknown>;
+    expect(conforms(await client.call('PUT', `${PUBLISHER}/apis/${id}`, { ...current, enableSchemaValidation: true }), 200).body).toEqual(expect.objectContaining({ enableSchemaValidation: true }));
     const revision = conforms(await client.call('POST', `${PUBLISHER}/apis/${id}/revisions`, { description: 'new definition' }), 201);
     expect((await client.call('POST', `${PUBLISHER}/apis/${id}/deploy-revision?revisionId=${(revision.body as { id: string }).id}`, [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }])).status).toBe(201);
     for (const base of [lab.apiUrl(), ...lab.workers.map((w) => lab.workerApiUrl(w.name))]) {
@@ -395,6 +398,12 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
       }, { timeoutMs: 15_000, intervalMs: 200, what: `${base} to refuse a resource the new definition does not have` });
       expect(refused.body).toEqual(expect.objectContaining({ code: '900906' }));
       expect((await invoke(lab.http(base), spec.context, spec.version, token, '/menu')).status).toBe(200);
+      const order = (data: unknown) => lab.http(base).request('POST', `${spec.context}/${spec.version}/orders`, { headers: { authorization: bearer(token), 'content-type': 'application/json' }, data });
+      const invalid = await order({ item: 'tea', count: 'two' });
+      expect({ status: invalid.status, body: invalid.body }).toEqual({ status: 400, body: { code: '400', message: 'Bad Request', description: expect.stringMatching(/^Schema validation failed in the Request: .*\/count/) } });
+      // A missing required property is INFO in the product's validator: let through.
+      expect((await order({ count: 2 })).status).toBe(200);
+      expect((await order({ item: 'tea', count: 2 })).body).toEqual(expect.objectContaining({ method: 'POST', path: `/orders` }));
     }
     await client.unsubscribeAll(id);
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}`)).status).toBe(200);
