@@ -116,9 +116,9 @@ export class ApimClient {
   }
 
   /** Application → subscriptions → production keys → token: a token that may invoke `apiIds`. */
-  /** An application subscribed to the APIs with a subscription policy (default Unlimited), its keys and a token. */
-  async subscribe(appName: string, apiIds: readonly string[], policy = 'Unlimited'): Promise<{ token: string; steps: Exchange[] }> {
-    const app = expectStatus('create application', await this.call('POST', `${DEVPORTAL}/applications`, { name: appName, throttlingPolicy: 'Unlimited', description: 'carbon-labs', tokenType: 'JWT' }), 201);
+  /** An application (its own policy, default Unlimited) subscribed to the APIs with a subscription policy (default Unlimited), its keys and a token. */
+  async subscribe(appName: string, apiIds: readonly string[], policy = 'Unlimited', applicationPolicy = 'Unlimited'): Promise<{ token: string; steps: Exchange[] }> {
+    const app = expectStatus('create application', await this.call('POST', `${DEVPORTAL}/applications`, { name: appName, throttlingPolicy: applicationPolicy, description: 'carbon-labs', tokenType: 'JWT' }), 201);
     const applicationId = (app.body as { applicationId: string }).applicationId;
     const steps = [app];
     for (const apiId of apiIds) {

@@ -275,8 +275,8 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: 'true' }) })] },
   },
   {
-    id: 'worker-ignores-throttle-decisions', because: /worker-2 still served past the subscription's quota/, pattern: 3, check: checkById('policies-propagate'),
-    description: 'worker-2 drops the traffic managers\' throttle decisions (SIM_FAULT_IGNORE_THROTTLE_DECISIONS), as a gateway cut off from their topic: it serves an application past its subscription\'s quota',
+    id: 'worker-ignores-throttle-decisions', because: /worker-2 still served past the subscription's quota[\s\S]*worker-2 still served past the application's quota/, pattern: 3, check: checkById('policies-propagate'),
+    description: 'worker-2 drops the traffic managers\' throttle decisions (SIM_FAULT_IGNORE_THROTTLE_DECISIONS), as a gateway cut off from their topic: it serves an application past its subscription\'s quota, and another past its application policy\'s',
     options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_THROTTLE_DECISIONS: 'true' }) })] },
   },
   {

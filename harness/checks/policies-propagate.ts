@@ -12,8 +12,12 @@ const BLOCKED_CODE = '900907';
 const REVOKED_CODE = '900901';
 /** What it answers past a subscription policy's quota: 429 "Message throttled out" (SUBSCRIPTION_THROTTLE_OUT_ERROR_CODE). */
 const THROTTLED_CODE = '900804';
+/** What it answers past an application policy's quota, looked at after the subscription's: 429 (APPLICATION_THROTTLE_OUT_ERROR_CODE). */
+const APPLICATION_THROTTLED_CODE = '900803';
 /** The check's own subscription policy: this many requests an hour (windows aligned on the clock hour, as the traffic manager's). */
 const QUOTA = 10;
+/** The check's own application policy: this many requests an hour, its application subscribed Unlimited. */
+const APPLICATION_QUOTA = 6;
 const HOUR_MS = 3_600_000;
 /** A throttling run starts no closer than this to the end of the clock hour, so that its window does not roll over meanwhile. */
 const HOUR_MARGIN_MS = 20_000;
@@ -34,6 +38,12 @@ export type PolicyPropagationFigures = {
   servedBeforeThrottled: number;
   /** The request that reached the quota (its 200) → first 429 900804, ms, per target. */
   throttleMs: Record<string, number>;
+  /** The application policy's quota, requests an hour. */
+  applicationQuota: number;
+  /** Requests of the application served in all (the workers in turn) until every target refused it. */
+  applicationServedBeforeThrottled: number;
+  /** The request that reached the application's quota (its 200) → first 429 900803, ms, per target. */
+  applicationThrottleMs: Record<string, number>;
   p50Ms: number;
   p95Ms: number;
   maxMs: number;
@@ -46,11 +56,13 @@ export type PolicyPropagationFigures = {
  * refused on each worker (401 900901); each within the product's propagation bound. In the product
  * the changes travel as notifications from the control plane's event hub to each gateway (a
  * SUBSCRIPTIONS_UPDATE for its subscription data store, a token revocation for its revoked-token
- * map), the path deploy events take.
+ * map), the path deploy events take. Then quotas: a subscription policy's, then an application
+ * policy's, counted by the traffic managers from every gateway's requests, and refused by each
+ * gateway once a traffic manager's decision reaches it.
  */
 export const policiesPropagate: Check<PolicyPropagationFigures> = {
   id: 'policies-propagate',
-  title: `Subscriptions blocked and unblocked, tokens revoked, and subscription quotas, set through the manager balancer, are enforced by every worker (${CYCLES} block/unblock cycles, then a revocation; the manager's 200 → every worker refusing 401 ${BLOCKED_CODE}, serving again, refusing 401 ${REVOKED_CODE}; a policy of ${QUOTA} requests an hour, the workers called in turn → every worker refusing 429 ${THROTTLED_CODE} once they served ${QUOTA} in all)`,
+  title: `Subscriptions blocked and unblocked, tokens revoked, and subscription and application quotas, set through the manager balancer, are enforced by every worker (${CYCLES} block/unblock cycles, then a revocation; the manager's 200 → every worker refusing 401 ${BLOCKED_CODE}, serving again, refusing 401 ${REVOKED_CODE}; a subscription policy of ${QUOTA} requests an hour, the workers called in turn → every worker refusing 429 ${THROTTLED_CODE} once they served ${QUOTA} in all; an application policy of ${APPLICATION_QUOTA} → 429 ${APPLICATION_THROTTLED_CODE} once they served ${APPLICATION_QUOTA})`,
   headline: (f) => `p50 ${f.p50Ms ?? '?'} ms, p95 ${f.p95Ms ?? '?'} ms (bound ${f.boundMs ?? '?'} ms)`,
   machine: 'share',
   plan(lab) {
@@ -58,9 +70,13 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
     const bound = timing.propagationBoundMs;
     // The application, its subscription, keys and token; then each cycle: two calls, two propagations.
     // Throttling: a policy, the API's policies (a GET and a PUT), an application of its own, the quota's calls and a few
-    // more, one propagation; and perhaps a wait past the end of the clock hour.
-    return planOf({ floorMs: 0, workMs: 8 * call + propagation + (CYCLES * 2 + 1) * (call + propagation) + (9 + QUOTA + 6) * call + propagation, requestTimeoutMs: timing.requestTimeoutMs,
-      why: `${CYCLES} block/unblock cycles, a revocation and a quota of ${QUOTA}, propagation bound ${bound} ms`, worstMs: 17 * call + waitMs(bound) * (2 * CYCLES + 3) + (QUOTA * 3) * call + HOUR_MARGIN_MS });
+    // more, one propagation; then an application policy, an application with it, its subscription, keys and token, the
+    // quota's calls and a few more, one propagation; and perhaps a wait past the end of the clock hour (once: after it,
+    // the hour is new).
+    return planOf({ floorMs: 0, workMs: 8 * call + propagation + (CYCLES * 2 + 1) * (call + propagation) + (9 + QUOTA + 6) * call + propagation + (5 + APPLICATION_QUOTA + 6) * call + propagation,
+      requestTimeoutMs: timing.requestTimeoutMs,
+      why: `${CYCLES} block/unblock cycles, a revocation, a subscription quota of ${QUOTA} and an application quota of ${APPLICATION_QUOTA}, propagation bound ${bound} ms`,
+      worstMs: 22 * call + waitMs(bound) * (2 * CYCLES + 4) + (QUOTA * 3 + APPLICATION_QUOTA * 3) * call + HOUR_MARGIN_MS });
   },
   async run(ctx: CheckContext<PolicyPropagationFigures>) {
     const { lab } = ctx;
@@ -125,10 +141,55 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
       await client.call('POST', `${PUBLISHER}/subscriptions/unblock-subscription?subscriptionId=${subscriptionId}`).catch(() => undefined);
     }
 
-    // A subscription policy of its own: every worker refuses the application once the workers, called
-    // in turn, served the quota in all (the traffic managers count every gateway's requests).
-    const throttleMs: Record<string, number> = {};
+    /**
+     * Calls the workers in turn with the token until they served the quota in all, then every target
+     * until it refuses with 429 `code`: the requests served in all, and per target the ms from the
+     * request that reached the quota (its 200) to its first refusal; a target that never refused is
+     * put in `never`.
+     */
+    const exhaust = async (level: 'subscription' | 'application', quota: number, code: string, token: string) => {
+      const quoted = { ...api, token };
+      // The traffic manager's windows are clock hours: no run across the end of one.
+      const left = HOUR_MS - (Date.now() % HOUR_MS);
+      if (left < HOUR_MARGIN_MS) {
+        ctx.step(`waiting ${round(left / 1000)} s for the clock hour to end (the policy's window)`);
+        await pause(left + 1000, ctx.signal, 'the end of the clock hour');
+      }
+      ctx.step(`calling the workers in turn until each refuses the application (429 ${code}) after ${quota} requests in all`);
+      const workers = lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as const);
+      let served = 0;
+      for (let i = 0; served < quota && i < quota * 3; i++) {
+        const [name, url] = workers[i % workers.length];
+        const e = ctx.record(await invoke(lab.http(url), quoted.context, quoted.version, quoted.token));
+        if (e.status === 200) served++;
+        else if (e.status === 429) throw new CheckFailure(`${name} refused the application (429) after ${served} of the ${quota} requests its ${level} policy allows`, [name]);
+        // Not yet known to a worker (403 before the subscription reaches it): asked again.
+        else if (e.status !== 403) throw new CheckFailure(`${name} answered ${e.status} to a call within the ${level}'s quota`, [name]);
+      }
+      const reachedAt = performance.now();
+      if (served < quota) throw new CheckFailure(`the workers served ${served} of ${quota} calls within the ${level}'s quota`, lab.workers.map((w) => w.name));
+      const results = await Promise.all(targets.map(async ([name, url]) => {
+        const r = await ctx.untilAnswers(url, quoted, (status, answered) => {
+          if (status === 200) served++;
+          return status === 429 && answered === code;
+        }, 'refuse past the quota', waitMs(bound)).then(() => performance.now() - reachedAt, (err: Error) => err.message);
+        return [name, r] as const;
+      }));
+      const ms: Record<string, number> = {};
+      for (const [name, r] of results) {
+        if (typeof r === 'number') ms[name] = r;
+        else never.push(`${name} still served past the ${level}'s quota of ${quota} requests an hour ${round(waitMs(bound) / 1000)} s after it was reached (${r})`);
+      }
+      return { served, ms };
+    };
+
+    // A subscription policy of its own, then an application policy of its own: every worker refuses
+    // the application once the workers, called in turn, served the quota in all (the traffic managers
+    // count every gateway's requests). The second runs whatever the first found.
+    let throttleMs: Record<string, number> = {};
     let served = 0;
+    let applicationThrottleMs: Record<string, number> = {};
+    let applicationServed = 0;
     if (!never.length) {
       const tag = ctx.unique('q');
       const policyName = `carbonlabs${tag}`;
@@ -142,47 +203,33 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
       const stored = await client.call('GET', `${PUBLISHER}/apis/${api.apiId}`);
       const offered = ctx.record(await client.call('PUT', `${PUBLISHER}/apis/${api.apiId}`, { ...(stored.body as { policies?: string[] }), policies: [...((stored.body as { policies?: string[] }).policies ?? []), policyName] }));
       if (offered.status !== 200) throw new CheckFailure(`offering the policy on the API answered ${offered.status}`);
-      const quoted = { ...api, token: (await client.subscribe(`pol-${tag}`, [api.apiId], policyName)).token };
-      // The traffic manager's windows are clock hours: no run across the end of one.
-      const left = HOUR_MS - (Date.now() % HOUR_MS);
-      if (left < HOUR_MARGIN_MS) {
-        ctx.step(`waiting ${round(left / 1000)} s for the clock hour to end (the policy's window)`);
-        await pause(left + 1000, ctx.signal, 'the end of the clock hour');
-      }
-      ctx.step(`calling the workers in turn until each refuses the application (429 ${THROTTLED_CODE}) after ${QUOTA} requests in all`);
-      const workers = lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as const);
-      for (let i = 0; served < QUOTA && i < QUOTA * 3; i++) {
-        const [name, url] = workers[i % workers.length];
-        const e = ctx.record(await invoke(lab.http(url), quoted.context, quoted.version, quoted.token));
-        if (e.status === 200) served++;
-        else if (e.status === 429) throw new CheckFailure(`${name} refused the application (429) after ${served} of the ${QUOTA} requests its policy allows`, [name]);
-        // Not yet known to a worker (403 before the subscription reaches it): asked again.
-        else if (e.status !== 403) throw new CheckFailure(`${name} answered ${e.status} to a call within the quota`, [name]);
-      }
-      const reachedAt = performance.now();
-      if (served < QUOTA) throw new CheckFailure(`the workers served ${served} of ${QUOTA} calls within the quota`, lab.workers.map((w) => w.name));
-      const results = await Promise.all(targets.map(async ([name, url]) => {
-        const r = await ctx.untilAnswers(url, quoted, (status, code) => {
-          if (status === 200) served++;
-          return status === 429 && code === THROTTLED_CODE;
-        }, 'refuse past the quota', waitMs(bound)).then(() => performance.now() - reachedAt, (err: Error) => err.message);
-        return [name, r] as const;
+      ({ served, ms: throttleMs } = await exhaust('subscription', QUOTA, THROTTLED_CODE, (await client.subscribe(`pol-${tag}`, [api.apiId], policyName)).token));
+
+      const appTag = ctx.unique('a');
+      const appPolicyName = `carbonlabs${appTag}`;
+      ctx.step(`an application policy ${appPolicyName} of ${APPLICATION_QUOTA} requests an hour, an application with it subscribed Unlimited`);
+      const appPolicy = ctx.record(await client.call('POST', `${ADMIN}/throttling/policies/application`, {
+        policyName: appPolicyName, displayName: appPolicyName, description: `carbon-labs: ${APPLICATION_QUOTA} requests an hour`,
+        defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'hour', unitTime: 1, requestCount: APPLICATION_QUOTA } },
       }));
-      for (const [name, r] of results) {
-        if (typeof r === 'number') throttleMs[name] = r;
-        else never.push(`${name} still served past the subscription's quota of ${QUOTA} requests an hour ${round(waitMs(bound) / 1000)} s after it was reached (${r})`);
-      }
+      if (appPolicy.status !== 201) throw new CheckFailure(`adding the application policy ${appPolicyName} answered ${appPolicy.status}`);
+      const appToken = (await client.subscribe(`pol-${appTag}`, [api.apiId], 'Unlimited', appPolicyName)).token;
+      ({ served: applicationServed, ms: applicationThrottleMs } = await exhaust('application', APPLICATION_QUOTA, APPLICATION_THROTTLED_CODE, appToken));
     }
-    const all = [...Object.values(blockMs), ...Object.values(unblockMs), Object.values(revokeMs), Object.values(throttleMs)].flat();
+    const all = [...Object.values(blockMs), ...Object.values(unblockMs), Object.values(revokeMs), Object.values(throttleMs), Object.values(applicationThrottleMs)].flat();
+    const roundedOnce = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([n, v]) => [n, round(v)]));
     const rounded = (m: Record<string, number[]>) => Object.fromEntries(Object.entries(m).map(([n, v]) => [n, v.map((x) => round(x))]));
     ctx.figures.cycles = cycles;
     ctx.figures.boundMs = bound;
     ctx.figures.blockMs = rounded(blockMs);
     ctx.figures.unblockMs = rounded(unblockMs);
-    ctx.figures.revokeMs = Object.fromEntries(Object.entries(revokeMs).map(([n, v]) => [n, round(v)]));
+    ctx.figures.revokeMs = roundedOnce(revokeMs);
     ctx.figures.quota = QUOTA;
     ctx.figures.servedBeforeThrottled = served;
-    ctx.figures.throttleMs = Object.fromEntries(Object.entries(throttleMs).map(([n, v]) => [n, round(v)]));
+    ctx.figures.throttleMs = roundedOnce(throttleMs);
+    ctx.figures.applicationQuota = APPLICATION_QUOTA;
+    ctx.figures.applicationServedBeforeThrottled = applicationServed;
+    ctx.figures.applicationThrottleMs = roundedOnce(applicationThrottleMs);
     ctx.figures.p50Ms = round(percentile(all, 50));
     ctx.figures.p95Ms = round(percentile(all, 95));
     ctx.figures.maxMs = round(Math.max(...all, 0));
@@ -191,7 +238,8 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
       ...Object.entries(blockMs).map(([n, v]) => [`${n} (block)`, v] as const), ...Object.entries(unblockMs).map(([n, v]) => [`${n} (unblock)`, v] as const),
       ...Object.entries(revokeMs).map(([n, v]) => [`${n} (revocation)`, [v]] as const),
       ...Object.entries(throttleMs).map(([n, v]) => [`${n} (quota)`, [v]] as const),
+      ...Object.entries(applicationThrottleMs).map(([n, v]) => [`${n} (application quota)`, [v]] as const),
     ].flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
-    if (slow.length) throw new CheckFailure(`subscription and token changes slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
+    if (slow.length) throw new CheckFailure(`subscription, token and quota changes slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
   },
 };

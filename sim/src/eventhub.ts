@@ -29,10 +29,13 @@ export interface HubEvent {
   readonly application?: StoredApplication;
   /** APPLICATION_REGISTRATION_CREATE: the application's new OAuth client (key mapping). */
   readonly keyMapping?: StoredKeyMapping;
-  /** THROTTLE_REQUEST (gateway → traffic manager): a request let through, its key and subscription tier. */
+  /** THROTTLE_REQUEST (gateway → traffic manager): a request let through, its subscription's and application's keys and tiers. */
+  readonly subscriptionKey?: string;
+  readonly subscriptionTier?: string;
+  readonly appKey?: string;
+  readonly appTier?: string;
+  /** THROTTLE_DECISION (traffic manager → gateways, the `throttleData` topic): the key, throttled or not, until when (epoch ms). */
   readonly throttleKey?: string;
-  readonly tier?: string;
-  /** THROTTLE_DECISION (traffic manager → gateways, the `throttleData` topic): throttled or not, until when (epoch ms). */
   readonly isThrottled?: boolean;
   readonly expiresAt?: number;
   readonly labels: readonly string[];

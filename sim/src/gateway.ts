@@ -15,7 +15,7 @@ import type { TrustStore } from './trust';
 import { lookup } from './resolve';
 import type { InternalSubscription, StoredApplication, StoredKeyMapping, StoredSubscription, SubscriptionIds } from './subscription-data';
 import { storedSubscription, SubscriptionData } from './subscription-data';
-import { subscriptionThrottleKey, ThrottleDecisions, throttledOut, ThrottleStream } from './throttling';
+import { ThrottleDecisions, throttledRequestOf, ThrottleStream } from './throttling';
 
 interface Artifact {
   readonly apiId: string;
@@ -326,6 +326,16 @@ export class Gateway {
     return this.data.getSubscription(appId, apiId);
   }
 
+  /** An application: local data first; the control plane's list only for one never heard of (the store loads one it misses). */
+  private async application(uuid: string): Promise<StoredApplication | undefined> {
+    const known = this.data.getApplication(uuid);
+    if (known) return known;
+    const { list } = await this.internal<{ list: StoredApplication[] }>('/internal/data/v1/applications').catch(() => ({ list: [] as StoredApplication[] }));
+    const found = list.find((a) => a.uuid === uuid);
+    if (found) this.data.putApplication(found);
+    return found;
+  }
+
   /**
    * Every application, key mapping and subscription of the organization, pulled at startup beside
    * the artifacts (`SubscriptionDataStoreImpl.init` loads them all), so the gateway knows those made
@@ -367,18 +377,20 @@ export class Gateway {
     if (this.revoked.has(claims.jti)) return authFailure('revoked');
     const subscription = claims.application ? await this.subscription(claims.application.uuid, artifact.apiId) : undefined;
     const status = subscription?.status;
-    if (!subscription || !status) {
+    // The application's id, subscriber and tier come from the data store, as key validation takes them (AbstractKeyValidationHandler l.393-400).
+    const application = subscription ? await this.application(claims.application!.uuid) : undefined;
+    if (!subscription || !status || !application) {
       return json(403, { code: '900908', message: 'Resource forbidden', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' });
     }
     // carbon-apimgt 9.29.120 SubscriptionValidationUtils: a sandbox key still passes PROD_ONLY_BLOCKED.
     if (status === 'BLOCKED' || (status === 'PROD_ONLY_BLOCKED' && claims.keytype !== 'SANDBOX')) return authFailure('blocked');
     if (status === 'ON_HOLD' || status === 'REJECTED') return authFailure('inactive');
-    // Subscription throttling: refused while the traffic managers' decision holds; else the request
-    // is let through and published to them (ThrottleHandler: only requests not throttled are).
-    const throttleKey = subscriptionThrottleKey(claims.application!.uuid, artifact.context, artifact.version, subscription.policy);
-    const until = this.decisions.until(throttleKey);
-    if (until !== undefined) return throttledOut(until);
-    for (const stream of this.throttleStreams) stream.publish({ type: 'THROTTLE_REQUEST', eventId: '', apiId: artifact.apiId, throttleKey, tier: subscription.policy, labels: [], origin: this.config.nodeName });
+    // Subscription, then application throttling: refused while a traffic manager's decision holds;
+    // else the request is let through and published to them (ThrottleHandler: only requests not throttled are).
+    const request = throttledRequestOf(application, artifact.context, artifact.version, subscription.policy);
+    const refusal = this.decisions.refusal(request);
+    if (refusal) return refusal;
+    for (const stream of this.throttleStreams) stream.publish({ type: 'THROTTLE_REQUEST', eventId: '', apiId: artifact.apiId, ...request, labels: [], origin: this.config.nodeName });
     if (!artifact.endpointConfig?.production_endpoints?.url) return RUNTIME_ERROR(500, '101503', 'Runtime Error', 'No production endpoint configured');
     return { artifact, resource };
   }

@@ -20,7 +20,7 @@ import { UserStore } from './users';
 import { withPortals } from './portals';
 import { withAdminServices, withVersion } from './admin-services';
 import { ThrottlePolicyRepository } from './control-plane/repositories';
-import { subscriptionPolicies, ThrottleCounter } from './throttling';
+import { enforcedPolicies, ThrottleCounter } from './throttling';
 import { classicMain } from './classic';
 import { LauncherError } from './classic/config';
 
@@ -65,12 +65,15 @@ const urls = (endpoints: readonly { host: string; port: number }[]) => endpoints
  * A Traffic Manager (the 4.5+ `wso2am-tm` distribution): its broker (5672), where gateways take
  * throttle decisions, and its receiver (9611), where they publish throttle events; it hears the
  * control planes' events on `event_listening_endpoints`. It counts the gateways' request events
- * against subscription policies and publishes throttle decisions; it has no REST API or portal (404).
+ * against subscription and application policies and publishes throttle decisions; it has no REST API or portal (404).
  */
 /** The traffic manager in a node (4.3's control plane, 4.5+'s own distribution): counts gateways' request events, decides on its broker. */
 function countThrottleRequests(hub: EventHub, apimDb: Pool): void {
   const policies = new ThrottlePolicyRepository(apimDb);
-  const counter = new ThrottleCounter(subscriptionPolicies((name) => policies.byName('subscription', name)), (decision) => hub.decide(decision));
+  const counter = new ThrottleCounter({
+    subscription: enforcedPolicies('subscription', (name) => policies.byName('subscription', name)),
+    application: enforcedPolicies('application', (name) => policies.byName('application', name)),
+  }, (decision) => hub.decide(decision));
   hub.onThrottleRequest = (event) => { counter.count(event).catch((err: Error) => log('ERROR', 'ThrottleDataReceiver', `could not count a request event: ${err.message}`)); };
 }
 
@@ -83,7 +86,7 @@ async function trafficManager(config: NodeConfig, home: string, sharedDb: Pool, 
   await listen(handler, PORTS.https, tls);
   await listen(handler, PORTS.http);
   subscribeWithFailover(config.nodeName, config.eventListeningEndpoints, () => undefined, { role: 'traffic-manager', source: 'event_listening_endpoints' });
-  log('INFO', 'StartupFinalizerServiceComponent', `Server ready: traffic manager, throttle decision broker on ${PORTS.eventHub}, throttle event receiver on ${PORTS.eventReceiver} (subscription policies counted); control plane events from ${urls(config.eventListeningEndpoints)}`);
+  log('INFO', 'StartupFinalizerServiceComponent', `Server ready: traffic manager, throttle decision broker on ${PORTS.eventHub}, throttle event receiver on ${PORTS.eventReceiver} (subscription and application policies counted); control plane events from ${urls(config.eventListeningEndpoints)}`);
 }
 
 async function main(): Promise<void> {

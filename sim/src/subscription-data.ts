@@ -74,6 +74,10 @@ export class SubscriptionData {
     this.applications.set(app.uuid, app);
   }
 
+  getApplication(uuid: string): StoredApplication | undefined {
+    return this.applications.get(uuid);
+  }
+
   putKeyMapping(k: StoredKeyMapping): void {
     this.keyMappings.set(`${k.applicationUUID}/${k.keyType}/${k.keyManager}`, k);
   }

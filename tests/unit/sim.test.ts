@@ -20,7 +20,7 @@ import type { Req } from '../../sim/src/http';
 import { tempDir } from '../support/labs';
 import { retryUntil } from '../../generator/runtime/retry';
 import { describeWithTool } from '../support/tools';
-import { subscriptionThrottleKey, ThrottleCounter, ThrottleDecisions, throttledOut } from '../../sim/src/throttling';
+import { applicationThrottleKey, enforcedPolicies, subscriptionThrottleKey, ThrottleCounter, ThrottleDecisions, throttledRequestOf } from '../../sim/src/throttling';
 import type { HubEvent } from '../../sim/src/eventhub';
 import { SubscriptionData } from '../../sim/src/subscription-data';
 import type { StoredApplication } from '../../sim/src/subscription-data';
@@ -452,42 +452,81 @@ describe('the control plane\'s REST views', () => {
   });
 });
 
-describe('subscription throttling as the traffic manager and the gateways do it (sim/src/throttling.ts)', () => {
+describe('subscription and application throttling as the traffic manager and the gateways do it (sim/src/throttling.ts)', () => {
   const policy = { requestCount: 3, windowMs: 3_600_000, stopOnQuotaReach: true };
-  const request = (tier = 'Q3') => ({ type: 'THROTTLE_REQUEST' as const, eventId: '', apiId: 'a', throttleKey: subscriptionThrottleKey('app', '/ctx', '1.0.0', tier), tier, labels: [], origin: 'worker-1' });
+  const app = { id: 42, subName: 'admin', policy: 'App3' };
+  const request = (tier = 'Q3', application = app): HubEvent => ({ type: 'THROTTLE_REQUEST', eventId: '', apiId: 'a', ...throttledRequestOf(application, '/ctx', '1.0.0', tier), labels: [], origin: 'worker-1' });
+  const none = async () => undefined;
 
-  test('the key is appId:context/version:version:tier', () => {
-    expect(subscriptionThrottleKey('app-1', '/pizza', '1.0.0', 'Gold')).toBe('app-1:/pizza/1.0.0:1.0.0:Gold');
+  test('the subscription key is appId:context/version:version:tier, the application key appId:user@tenant, both with the integer id', () => {
+    expect(subscriptionThrottleKey(7, '/pizza', '1.0.0', 'Gold')).toBe('7:/pizza/1.0.0:1.0.0:Gold');
+    expect(applicationThrottleKey(7, 'admin')).toBe('7:admin@carbon.super');
+    expect(applicationThrottleKey(7, 'admin@carbon.super')).toBe('7:admin@carbon.super');
+    expect(throttledRequestOf(app, '/pizza', '1.0.0', 'Gold')).toEqual({ subscriptionKey: '42:/pizza/1.0.0:1.0.0:Gold', subscriptionTier: 'Gold', appKey: '42:admin@carbon.super', appTier: 'App3' });
   });
   test('the request that reaches the quota decides (count >= quota), expiring at the end of the clock-aligned window', async () => {
     const decided: HubEvent[] = [];
-    const counter = new ThrottleCounter(async () => policy, (d) => decided.push(d));
+    const counter = new ThrottleCounter({ subscription: async () => policy, application: none }, (d) => decided.push(d));
     const t = Date.UTC(2026, 11, 6, 13, 40, 0);
     await counter.count(request(), t);
     await counter.count(request(), t + 1000);
     expect(decided).toEqual([]);
     await counter.count(request(), t + 2000);
-    expect(decided).toEqual([expect.objectContaining({ type: 'THROTTLE_DECISION', throttleKey: request().throttleKey, isThrottled: true, expiresAt: Date.UTC(2026, 11, 6, 14, 0, 0) })]);
+    expect(decided).toEqual([expect.objectContaining({ type: 'THROTTLE_DECISION', throttleKey: request().subscriptionKey, isThrottled: true, expiresAt: Date.UTC(2026, 11, 6, 14, 0, 0) })]);
     // A new window counts from zero.
     await counter.count(request(), Date.UTC(2026, 11, 6, 14, 0, 1));
     expect(decided).toHaveLength(1);
   });
-  test('a policy that lets requests through past its quota, or an unknown one, decides nothing', async () => {
+  test('an application policy counts every request of the application, whatever its subscriptions, under the application key', async () => {
     const decided: HubEvent[] = [];
-    const counter = new ThrottleCounter(async (tier) => (tier === 'Billed' ? { ...policy, stopOnQuotaReach: false } : undefined), (d) => decided.push(d));
+    const counter = new ThrottleCounter({ subscription: none, application: async (tier) => (tier === 'App3' ? policy : undefined) }, (d) => decided.push(d));
+    const t = Date.UTC(2026, 11, 6, 13, 40, 0);
+    // Three subscriptions (three subscription keys), one application: its third request decides.
+    await counter.count(request('Gold'), t);
+    await counter.count(request('Silver'), t + 1);
+    await counter.count(request('Q3', { ...app, id: 43 }), t + 2);
+    expect(decided).toEqual([]);
+    await counter.count(request('Bronze'), t + 3);
+    expect(decided).toEqual([expect.objectContaining({ type: 'THROTTLE_DECISION', throttleKey: '42:admin@carbon.super', isThrottled: true, expiresAt: Date.UTC(2026, 11, 6, 14, 0, 0) })]);
+  });
+  test('each level counts one request in its own plan and decides on its own key: an application quota of 2 at the second request, a subscription quota of 3 at the third', async () => {
+    const decided: HubEvent[] = [];
+    const counter = new ThrottleCounter({ subscription: async () => policy, application: async () => ({ ...policy, requestCount: 2 }) }, (d) => decided.push(d));
+    const t = Date.UTC(2026, 11, 6, 13, 40, 0);
+    await counter.count(request(), t);
+    await counter.count(request(), t + 1);
+    expect(decided.map((d) => d.throttleKey)).toEqual(['42:admin@carbon.super']);
+    await counter.count(request(), t + 2);
+    expect(decided.map((d) => d.throttleKey).sort()).toEqual(['42:/ctx/1.0.0:1.0.0:Q3', '42:admin@carbon.super', '42:admin@carbon.super']);
+  });
+  test('a subscription policy that lets requests through past its quota, or an unknown one, decides nothing; an application policy always stops', async () => {
+    const decided: HubEvent[] = [];
+    const billed = async (tier: string) => (tier === 'Billed' ? { ...policy, stopOnQuotaReach: false } : undefined);
+    const counter = new ThrottleCounter({ subscription: billed, application: none }, (d) => decided.push(d));
     for (let i = 0; i < 5; i++) { await counter.count(request('Billed')); await counter.count(request('Nope')); }
     expect(decided).toEqual([]);
+    const row = { QUOTA_TYPE: 'requestCount', QUOTA: 5, UNIT_TIME: 1, TIME_UNIT: 'hour', STOP_ON_QUOTA_REACH: 0 };
+    expect(await enforcedPolicies('subscription', async () => row)('x')).toEqual({ requestCount: 5, windowMs: 3_600_000, stopOnQuotaReach: false });
+    expect(await enforcedPolicies('application', async () => row)('x')).toEqual({ requestCount: 5, windowMs: 3_600_000, stopOnQuotaReach: true });
   });
-  test('a gateway refuses a throttled key until its expiry, with the product\'s 429 body and Retry-After', () => {
+  test('a gateway refuses a throttled key until its expiry, the subscription before the application, with the product\'s 429 body and Retry-After', () => {
     const decisions = new ThrottleDecisions();
     const expiry = Date.UTC(2026, 11, 6, 14, 0, 0);
-    decisions.hear({ type: 'THROTTLE_DECISION', eventId: '', apiId: 'a', throttleKey: 'k', isThrottled: true, expiresAt: expiry, labels: [], origin: '' });
-    expect(decisions.until('k', expiry - 1)).toBe(expiry);
-    expect(decisions.until('k', expiry + 1)).toBeUndefined();
-    expect(throttledOut(expiry)).toEqual({
+    const keys = throttledRequestOf(app, '/ctx', '1.0.0', 'Q3');
+    const decide = (throttleKey: string, expiresAt: number) => decisions.hear({ type: 'THROTTLE_DECISION', eventId: '', apiId: 'a', throttleKey, isThrottled: true, expiresAt, labels: [], origin: '' });
+    const body = (code: string) => ({
       status: 429, headers: { 'retry-after': 'Sun, 06 Dec 2026 14:00:00 GMT' },
-      body: { code: '900804', message: 'Message throttled out', description: 'You have exceeded your quota .You can access API after 2026-Dec-06 14:00:00+0000 UTC', nextAccessTime: '2026-Dec-06 14:00:00+0000 UTC' },
+      body: { code, message: 'Message throttled out', description: 'You have exceeded your quota .You can access API after 2026-Dec-06 14:00:00+0000 UTC', nextAccessTime: '2026-Dec-06 14:00:00+0000 UTC' },
     });
+    expect(decisions.refusal(keys, expiry - 1)).toBeUndefined();
+    decide(keys.appKey, expiry);
+    expect(decisions.refusal(keys, expiry - 1)).toEqual(body('900803'));
+    decide(keys.subscriptionKey, expiry);
+    expect(decisions.refusal(keys, expiry - 1)).toEqual(body('900804'));
+    // Another application's keys are not throttled; expired decisions are forgotten.
+    expect(decisions.refusal(throttledRequestOf({ ...app, id: 43 }, '/ctx', '1.0.0', 'Q3'), expiry - 1)).toBeUndefined();
+    expect(decisions.until(keys.appKey, expiry + 1)).toBeUndefined();
+    expect(decisions.refusal(keys, expiry + 1)).toBeUndefined();
   });
 });
 
