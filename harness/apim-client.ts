@@ -7,6 +7,7 @@ export const ADMIN = '/api/am/admin/v4';
 export const ADMIN_SCOPES = [
   'apim:api_view', 'apim:api_create', 'apim:api_publish', 'apim:api_manage', 'apim:api_delete',
   'apim:subscribe', 'apim:app_manage', 'apim:sub_manage', 'apim:subscription_block', 'apim:admin', 'apim:environment_read',
+  'apim:common_operation_policy_view',
 ];
 
 export class FlowError extends Error {

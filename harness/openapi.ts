@@ -32,7 +32,7 @@ const PRODUCT_STATUS: Record<string, Record<number, string>> = {
   'POST /apis': { 409: '#Conflict' }, // duplicate name/context: the product answers 409
 };
 
-const GLOBAL_ERRORS: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden' };
+const GLOBAL_ERRORS: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 500: 'InternalServerError' };
 
 /** Validates REST responses against the official APIM 4.3.0 OpenAPI files with a real validator. */
 export class ContractValidator {
@@ -41,6 +41,11 @@ export class ContractValidator {
   private spec(base: string): Spec {
     if (!this.specs.has(base)) {
       const spec = load(readFileSync(join(PROJECT_ROOT, 'spec', 'apim-4.3.0', 'openapi', SPECS[base]), 'utf8')) as Spec;
+      // The publisher file types an applied operation policy's parameters as objects
+      // (`additionalProperties: {type: object}`); the product's DTO is a Map<String, Object>
+      // (carbon-apimgt 9.29.120 OperationPolicyDTO) and answers the strings and booleans it was given.
+      const parameters = (spec.components?.schemas as Record<string, { properties?: Record<string, { additionalProperties?: unknown }> }> | undefined)?.OperationPolicy?.properties?.parameters;
+      if (parameters) parameters.additionalProperties = {};
       // Swagger 2's shared responses live at the top; the lookups below read them from `components`.
       this.specs.set(base, spec.swagger ? { ...spec, components: { responses: spec.responses ?? {} } } : spec);
     }
@@ -64,7 +69,8 @@ export class ContractValidator {
     const mapped = PRODUCT_STATUS[`${exchange.method} ${template}`]?.[exchange.status];
     if (mapped?.startsWith('#')) responses[String(exchange.status)] = spec.components.responses[mapped.slice(1)];
     else if (mapped) responses[String(exchange.status)] = responses[mapped];
-    // Every REST API of the product answers 401/403 from its security interceptor, listed or not.
+    // Every REST API of the product answers 401/403 from its security interceptor and 500 from its
+    // error handling (RestApiUtil.handleInternalServerError), listed or not.
     const global = GLOBAL_ERRORS[exchange.status];
     if (!responses[String(exchange.status)] && global && spec.components.responses[global]) responses[String(exchange.status)] = spec.components.responses[global];
     const validator = new OpenAPIResponseValidator(spec.swagger

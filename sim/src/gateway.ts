@@ -1,4 +1,5 @@
 import { requestProblems } from './schema-validation';
+import { AppliedPolicies, applyRequestFlow, applyResponseFlow } from './operation-policies';
 import { STATUS_CODES } from 'http';
 import type { IncomingMessage } from 'http';
 import type { Duplex } from 'stream';
@@ -26,7 +27,9 @@ interface Artifact {
   /** `HTTP` (passthrough ports) or `WS` (WebSocket inbound endpoints); the publisher's default is HTTP. */
   readonly type?: string;
   readonly endpointConfig?: { production_endpoints?: { url?: string } };
-  readonly operations: readonly { target?: string; verb?: string }[];
+  readonly operations: readonly { target?: string; verb?: string; operationPolicies?: AppliedPolicies }[];
+  /** Policies applied to the whole API: before an operation's own, in each flow. */
+  readonly apiPolicies?: AppliedPolicies;
   /** Its provider, API-level throttling policy and lifecycle state (the gateway REST API shows them). */
   readonly provider?: string;
   readonly policy?: string | null;
@@ -40,13 +43,37 @@ interface Artifact {
   readonly definition?: Record<string, unknown>;
 }
 
+/** The API resource a request matched (its verb and URI template). */
+const matchedOperation = (artifact: Artifact, req: Req, resource: string) =>
+  artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
+
+/** Request headers a gateway does not pass on: hop-by-hop ones, and the client's token (`remove_outbound_auth_header`, on by default). */
+const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'upgrade', 'authorization']);
+
+/**
+ * The call to the backend and the answer to the client, with the API's and the resource's operation
+ * policies applied in their flows (sim/src/operation-policies.ts): the client's headers and query go on.
+ */
+function backendCall(artifact: Artifact, req: Req, resource: string) {
+  const operation = matchedOperation(artifact, req, resource);
+  const flow = (f: 'request' | 'response') => [...(artifact.apiPolicies?.[f] ?? []), ...(operation?.operationPolicies?.[f] ?? [])];
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !NOT_FORWARDED.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  const logged = (line: string) => log('INFO', 'LogMediator', `${artifact.name}:v${artifact.version} ${line}`);
+  const request = applyRequestFlow(flow('request'), { method: req.method, path: resource, query: req.query.toString(), headers }, logged);
+  return { request, answer: (res: Res): Res => {
+    const policies = flow('response');
+    return policies.length ? { ...res, headers: applyResponseFlow(policies, { ...res.headers }, res.status, logged) } : res;
+  } };
+}
+
 /**
  * The last handler of an API with `enableSchemaValidation` (sim/src/schema-validation.ts): the
  * threat fault's 400 when the request's body does not fit the matched resource's schema.
  */
 function schemaRefusal(artifact: Artifact, req: Req, resource: string): Res | undefined {
   if (!artifact.enableSchemaValidation || !artifact.definition) return undefined;
-  const operation = artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
+  const operation = matchedOperation(artifact, req, resource);
   const problems = operation ? requestProblems(artifact.definition, operation.target ?? '/*', req.method, req.rawBody) : [];
   if (!problems.length) return undefined;
   log('ERROR', 'SchemaValidator', 'Schema validation failed in the Request: ');
@@ -403,7 +430,9 @@ export class Gateway {
       const refused = schemaRefusal(admitted.artifact, req, admitted.resource);
       if (refused) return refused;
       const endpoint = admitted.artifact.endpointConfig!.production_endpoints!.url!;
-      return send(`${endpoint.replace(/\/$/, '')}${admitted.resource}`, { method: req.method, headers: { 'content-type': req.headers['content-type'] ?? 'application/json' }, rawBody: req.rawBody }, 10_000, this.trust);
+      const { request, answer } = backendCall(admitted.artifact, req, admitted.resource);
+      const url = `${endpoint.replace(/\/$/, '')}${request.path}${request.query ? `?${request.query}` : ''}`;
+      return answer(await send(url, { method: request.method, headers: request.headers, rawBody: req.rawBody }, 10_000, this.trust));
     };
   }
 

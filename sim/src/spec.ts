@@ -121,6 +121,7 @@ export class RestApi {
     if (ref) requestBody = this.spec.components.requestBodies[ref.split('/').pop()!] as Record<string, unknown>;
     const parameterSchemas = ((def.parameters as Record<string, unknown>[]) ?? []).map((p) =>
       p.$ref ? this.spec.components.parameters[String(p.$ref).split('/').pop()!] : p) as Schema[];
+    requestBody = withoutUndefinedRequired(requestBody);
     const validator = (withBody: boolean) => new OpenAPIRequestValidator({
       parameters: parameterSchemas.filter((p) => p.in !== 'header'),
       requestBody: withBody ? requestBody : undefined,
@@ -131,4 +132,18 @@ export class RestApi {
     this.checks.set(operation, checks);
     return checks;
   }
+}
+
+/**
+ * A form body's schema without the names its `required` list gives but its properties do not define:
+ * the publisher file's `POST /apis/{apiId}/operation-policies` requires a `type` it has no property
+ * for, and the product binds form parts by name (its generated interface marks every part
+ * `required=false`, carbon-apimgt 9.29.120 ApisApi.java l.179), so nothing is refused for it.
+ */
+function withoutUndefinedRequired(requestBody: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
+  const content = requestBody?.content as Record<string, { schema?: { required?: string[]; properties?: Record<string, unknown> } }> | undefined;
+  const form = content?.['multipart/form-data']?.schema;
+  if (!form?.required || !form.properties) return requestBody;
+  const required = form.required.filter((name) => name in form.properties!);
+  return { ...requestBody, content: { ...content, 'multipart/form-data': { ...content!['multipart/form-data'], schema: { ...form, required } } } };
 }

@@ -409,6 +409,59 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}`)).status).toBe(200);
   });
 
+  test('operation policies: the common ones listed (by name and version too; 404 903004 otherwise); applied to an API\'s resource through PUT (a clone\'s id shown; a missing attribute refused with the product\'s 500); deployed, every worker rewrites the path, adds a query parameter and sets a header on the backend call, and a header on its answer', async () => {
+    await client.login();
+    const list = conforms(await client.call('GET', `${PUBLISHER}/operation-policies`), 200).body as { list: { id: string; name: string; version: string; isAPISpecific: boolean }[] };
+    expect(list.list.map((p) => `${p.name}_${p.version}`)).toEqual(expect.arrayContaining(['addHeader_v2', 'removeHeader_v1', 'rewriteResourcePath_v3', 'addQueryParam_v1', 'changeHTTPMethod_v1']));
+    const addHeader = list.list.find((p) => p.name === 'addHeader')!;
+    expect(addHeader.isAPISpecific).toBe(false);
+    expect((conforms(await client.call('GET', `${PUBLISHER}/operation-policies?query=${encodeURIComponent('name:addHeader version:v2')}`), 200).body as { list: unknown[] }).list).toEqual([expect.objectContaining({ id: addHeader.id })]);
+    expect((await client.call('GET', `${PUBLISHER}/operation-policies?query=${encodeURIComponent('name:addHeader version:v1')}`)).body).toEqual(expect.objectContaining({ code: 903004 }));
+    conforms(await client.call('GET', `${PUBLISHER}/operation-policies/${addHeader.id}`), 200);
+    conforms(await client.call('GET', `${PUBLISHER}/operation-policies/not-a-policy`), 404);
+
+    const spec = { name: `Policies${suffix}`, context: `/policies-${suffix}`, version: '1.0.0', backendUrl: api.backendUrl };
+    const { apiId: id } = await client.createAndDeploy(spec, lab.vhost);
+    const { token } = await client.subscribe(`policies-${suffix}`, [id]);
+    const current = conforms(await client.call('GET', `${PUBLISHER}/apis/${id}`), 200).body as { operations: Record<string, unknown>[] };
+    const withPolicies = (request: unknown[], response: unknown[] = []) => ({ ...current, operations: current.operations.map((o) => ({ ...o, operationPolicies: { request, response, fault: [] } })) });
+    const missing = await client.call('PUT', `${PUBLISHER}/apis/${id}`, withPolicies([{ policyName: 'addHeader', policyVersion: 'v2', parameters: { headerName: 'X-Carbon-Labs-Echo' } }]));
+    expect(conforms(missing, 500).body).toEqual(expect.objectContaining({ description: `Error while updating the API : ${id} - Required policy attribute headerValue is not found for the policy addHeader request flow.` }));
+    const put = conforms(await client.call('PUT', `${PUBLISHER}/apis/${id}`, withPolicies([
+      { policyName: 'rewriteResourcePath', policyVersion: 'v3', parameters: { newResourcePath: '/rewritten', includeQueryParams: true } },
+      { policyName: 'addQueryParam', policyVersion: 'v1', parameters: { paramKey: 'added', paramValue: 'yes' } },
+      { policyName: 'addHeader', policyVersion: 'v2', policyId: addHeader.id, parameters: { headerName: 'X-Carbon-Labs-Echo', headerValue: 'set-by-policy' } },
+    ], [{ policyName: 'addHeader', policyVersion: 'v2', parameters: { headerName: 'X-Carbon-Labs-Policy', headerValue: 'response' } }])), 200);
+    const applied = (put.body as { operations: { operationPolicies: { request: { policyId: string }[]; response: { policyId: string }[] } }[] }).operations[0].operationPolicies;
+    const cloneId = applied.request[2].policyId;
+    expect(cloneId).not.toBe(addHeader.id);
+    expect(applied.response[0].policyId).toBe(cloneId);
+    expect(conforms(await client.call('GET', `${PUBLISHER}/apis/${id}/operation-policies/${cloneId}`), 200).body).toEqual(expect.objectContaining({ name: 'addHeader', isAPISpecific: true }));
+    expect((conforms(await client.call('GET', `${PUBLISHER}/apis/${id}/operation-policies`), 200).body as { count: number }).count).toBe(0);
+    expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}/operation-policies/${cloneId}`)).status).toBe(500);
+    const call = (base: string) => lab.http(base).request('GET', `${spec.context}/${spec.version}/menu?q=1`, { headers: { authorization: bearer(token), 'x-carbon-labs-echo': 'from-client' } });
+    // Until a revision with them is deployed, gateways call the backend as the client asked.
+    expect((await call(lab.workerApiUrl(lab.workers[0].name))).body).toEqual(expect.objectContaining({ path: '/menu?q=1', echo: 'from-client' }));
+    const revision = conforms(await client.call('POST', `${PUBLISHER}/apis/${id}/revisions`, { description: 'policies' }), 201);
+    expect((await client.call('POST', `${PUBLISHER}/apis/${id}/deploy-revision?revisionId=${(revision.body as { id: string }).id}`, [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }])).status).toBe(201);
+    for (const base of [lab.apiUrl(), ...lab.workers.map((w) => lab.workerApiUrl(w.name))]) {
+      const served = await retryUntil(async (observe) => {
+        const e = await call(base);
+        observe(describeExchange(e));
+        return (e.body as { path?: string } | undefined)?.path?.startsWith('/rewritten') ? e : undefined;
+      }, { timeoutMs: 15_000, intervalMs: 200, what: `${base} to apply the operation policies` });
+      expect({ body: served.body, header: served.headers['x-carbon-labs-policy'] }).toEqual({ body: expect.objectContaining({ method: 'GET', path: '/rewritten?q=1&added=yes', echo: 'set-by-policy' }), header: 'response' });
+    }
+    // An API-specific policy is a Synapse template: the stand-in runs none, and says so.
+    const upload = new FormData();
+    upload.append('policySpecFile', new Blob([JSON.stringify({ category: 'Mediation', name: 'custom', version: 'v1', displayName: 'Custom', applicableFlows: ['request'], supportedGateways: ['Synapse'], supportedApiTypes: ['HTTP'] })]), 'custom.json');
+    upload.append('synapsePolicyDefinitionFile', new Blob(['<log level="full"/>']), 'custom.j2');
+    const uploaded = await client.call('POST', `${PUBLISHER}/apis/${id}/operation-policies`, upload);
+    expect({ status: uploaded.status, body: uploaded.body }).toEqual({ status: 501, body: expect.objectContaining({ description: expect.stringContaining('runs no Synapse templates') }) });
+    await client.unsubscribeAll(id);
+    expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}`)).status).toBe(200);
+  });
+
   test('an API with subscriptions is not deleted (409, as the product); its subscriptions removed (200; an unknown one 404), every worker refuses their tokens (403 900908), then the delete answers 200', async () => {
     await client.login();
     const refused = await client.call('DELETE', `${PUBLISHER}/apis/${apiId}`);

@@ -97,8 +97,8 @@ export function definitionOf(api: ApiDoc): Record<string, unknown> {
   return { ...base, paths, ...security, 'x-wso2-basePath': `${api.context}/${api.version}` };
 }
 
-/** The API as the publisher shows it: the definition it keeps beside it is not a field of the API DTO. */
+/** The API as the publisher shows it: the definition and policy clones it keeps beside it are not fields of the API DTO. */
 export function shownApi(api: ApiDoc): ApiDoc {
-  const { apiDefinition: _kept, ...shown } = api;
+  const { apiDefinition: _kept, operationPolicyClones: _clones, ...shown } = api;
   return shown as ApiDoc;
 }

@@ -52,7 +52,7 @@ export async function internalData(deps: InternalDataDeps, req: Req): Promise<Re
       // Default on gateways: the published default version (SubscriptionValidationDAO, carbon-apimgt 9.29.120).
       const isDefaultVersion = (await deps.defaults.get(api.name, String(api.provider)))?.published === api.version;
       list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, type: api.type ?? 'HTTP', vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers, isDefaultVersion,
-        provider: current.provider, policy: current.apiThrottlingPolicy ?? null, status: current.lifeCycleStatus,
+        provider: current.provider, policy: current.apiThrottlingPolicy ?? null, status: current.lifeCycleStatus, apiPolicies: api.apiPolicies,
         // The revision's definition, which the product's gateway holds with the API (its schema validator reads it).
         ...(api.enableSchemaValidation === true ? { enableSchemaValidation: true, definition: definitionOf(api) } : {}) });
     }

@@ -9,6 +9,7 @@ import type { DefaultVersionRepository, EnvironmentRepository, RevisionRepositor
 import { subscriptionIdsOf } from './repositories';
 import { apiInfo, iso, notFound, paginated, revisionsOf, subscriptionOf } from './views';
 import { ApiOperation, definitionOf, readDefinition, shownApi } from './definitions';
+import { AppliedPolicies, COMMON_POLICIES, commonPolicyId, hasPolicies, PolicyClone, policyData, resolveAppliedPolicies } from '../operation-policies';
 
 /** What the publisher's operations work on. */
 export interface PublisherDeps {
@@ -91,12 +92,27 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     return json(200, subscriptionOf((await subscriptions.get(subscriptionId))!));
   }
 
+  /** The API with its applied policies checked and given ids (clones of common policies), or why not. */
+  function withPolicies(api: ApiDoc): { api: ApiDoc } | { refused: string } {
+    const operations = (api.operations ?? []) as (Record<string, unknown> & { operationPolicies?: AppliedPolicies })[];
+    // WS, SSE and WebSub APIs take none: they are dropped (APIProviderImpl l.1633-1642).
+    if (['WS', 'SSE', 'WEBSUB'].includes(String(api.type ?? 'HTTP'))) {
+      return { api: { ...api, apiPolicies: undefined, operations: operations.map(({ operationPolicies: _dropped, ...o }) => o), operationPolicyClones: [] } };
+    }
+    const resolved = resolveAppliedPolicies([(api.apiPolicies ?? {}) as AppliedPolicies, ...operations.map((o) => o.operationPolicies ?? {})],
+      String(api.type ?? 'HTTP'), (api.operationPolicyClones ?? []) as PolicyClone[], randomUUID);
+    if (!resolved.ok) return { refused: resolved.message };
+    const [apiPolicies, ...perOperation] = resolved.groups;
+    return { api: { ...api, apiPolicies, operations: operations.map((o, i) => ({ ...o, operationPolicies: perOperation[i] })), operationPolicyClones: resolved.clones } };
+  }
+
   return {
     async 'GET /apis'() {
       return json(200, paginated((await apis.list()).map(apiInfo)));
     },
     async 'POST /apis'({ body, claims }) {
       const input = body as Record<string, unknown> & { readonly name: string; readonly version: string };
+      if (hasPolicies(input)) return restError(501, 'Not Implemented', 'The carbon-labs stand-in applies operation policies through PUT /apis/{apiId}, not at creation');
       const now = Date.now();
       const context = `/${String(input.context).replace(/^\/+/, '')}`;
       const api: ApiDoc = {
@@ -128,12 +144,17 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       if (!api) return notFound('API', match.params.apiId);
       const input = body as Record<string, unknown>;
       // The API is built from the body (APIMappingUtil.fromDTOtoAPI): `isDefaultVersion` left out is false.
-      const updated: ApiDoc = {
+      const edited: ApiDoc = {
         ...api, ...input,
         id: api.id, name: api.name, version: api.version, context: api.context, provider: api.provider, type: api.type,
         lifeCycleStatus: api.lifeCycleStatus, createdTime: api.createdTime, lastUpdatedTime: String(Date.now()), isRevision: false,
         isDefaultVersion: input.isDefaultVersion === true,
       };
+      // Its operation and API policies checked and given their ids (APIProviderImpl.updateAPI l.962);
+      // a refusal is the operation's generic 500 with the reason (ApisApiServiceImpl.updateAPI l.685-697).
+      const policed = withPolicies(edited);
+      if ('refused' in policed) return restError(500, 'Internal server error', `Error while updating the API : ${api.id} - ${policed.refused}`);
+      const updated = policed.api;
       await apis.update(updated);
       const wasDefault = (await defaults.get(api.name, String(api.provider)))?.defaultVersion === api.version;
       if (updated.isDefaultVersion && !wasDefault) await makeDefault(updated);
@@ -166,6 +187,49 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       await apis.update(updated);
       log('INFO', 'APIProvider', `API ${api.name}:${api.version} definition updated: ${read.operations.map((o) => `${o.verb} ${o.target}`).join(', ')}`);
       return json(200, definitionOf(updated));
+    },
+    // Operation policies (carbon-apimgt 9.29.120 OperationPoliciesApiServiceImpl, ApisApiServiceImpl
+    // l.1916-2187): the common ones the stand-in's gateways apply, and an API's clones of them.
+    async 'GET /operation-policies'({ req }) {
+      const query = req.query.get('query');
+      if (query !== null) {
+        // `name:X version:Y`, space-separated, both to match (OperationPoliciesApiServiceImplUtils.getQueryParams).
+        const asked = Object.fromEntries(query.split(' ').map((kv) => [kv.slice(0, kv.indexOf(':')), kv.slice(kv.indexOf(':') + 1)]));
+        const found = COMMON_POLICIES.find((p) => p.name === asked.name && p.version === asked.version);
+        if (!found) return restError(404, 'API Policy Not Found with given name and version', `Requested api policy with name '${asked.name}' and version '${asked.version} not found`, 903004);
+        return json(200, { count: 1, list: [policyData(found, commonPolicyId(found), false)], pagination: { offset: 0, limit: 1, total: 1 } });
+      }
+      const all = COMMON_POLICIES.map((p) => policyData(p, commonPolicyId(p), false));
+      const offset = Number(req.query.get('offset') ?? 0);
+      const limit = req.query.get('limit') === null ? all.length : Number(req.query.get('limit'));
+      const page = all.slice(offset, offset + limit);
+      return json(200, { count: page.length, list: page, pagination: { offset, limit, total: all.length } });
+    },
+    async 'GET /operation-policies/{operationPolicyId}'({ match }) {
+      const found = COMMON_POLICIES.find((p) => commonPolicyId(p) === match.params.operationPolicyId);
+      return found ? json(200, policyData(found, commonPolicyId(found), false)) : notFound('operation-policies', match.params.operationPolicyId);
+    },
+    // An API's own policies: the stand-in takes no uploads, and its clones of common ones are not listed.
+    async 'GET /apis/{apiId}/operation-policies'({ match }) {
+      if (!(await apis.get(match.params.apiId))) return notFound('API', match.params.apiId);
+      return json(200, { count: 0, list: [], pagination: { offset: 0, limit: 25, total: 0 } });
+    },
+    async 'GET /apis/{apiId}/operation-policies/{operationPolicyId}'({ match }) {
+      const api = await apis.get(match.params.apiId);
+      const clone = ((api?.operationPolicyClones ?? []) as PolicyClone[]).find((c) => c.id === match.params.operationPolicyId);
+      const spec = clone && COMMON_POLICIES.find((p) => commonPolicyId(p) === clone.clonedFrom);
+      return spec ? json(200, policyData(spec, clone.id, true)) : notFound('operation-policies', match.params.operationPolicyId);
+    },
+    async 'POST /apis/{apiId}/operation-policies'({ match }) {
+      if (!(await apis.get(match.params.apiId))) return notFound('API', match.params.apiId);
+      return restError(501, 'Not Implemented', 'The carbon-labs stand-in runs no Synapse templates: an API-specific policy could not be applied on its gateways, so it is not taken');
+    },
+    async 'DELETE /apis/{apiId}/operation-policies/{operationPolicyId}'({ match }) {
+      const api = await apis.get(match.params.apiId);
+      const clone = ((api?.operationPolicyClones ?? []) as PolicyClone[]).find((c) => c.id === match.params.operationPolicyId);
+      if (!api || !clone) return notFound('operation-policies', match.params.operationPolicyId);
+      // A clone exists while an operation applies it (unused ones are dropped): always in use.
+      return restError(500, 'Internal server error', `Error while deleting the API specific operation policy with ID :${clone.id} for API ${api.id} Cannot delete operation policy with id ${clone.id} as policy usages exists`);
     },
     // A new version: a copy of the API in CREATED, with no revisions, deployments or subscriptions.
     async 'POST /apis/copy-api'({ req, claims }) {
