@@ -67,8 +67,8 @@ export interface ContainerState {
   /** Docker's health status (`starting`, `healthy`, `unhealthy`) of a service with a health check. */
   readonly health?: string;
   readonly exitCode?: number;
-  /** When an exited container stopped (epoch ms). */
-  readonly exitedAt?: number;
+  /** When an exited container stopped, as the engine says it (its own clock). */
+  readonly finishedAt?: string;
   readonly id: string;
 }
 
@@ -93,7 +93,7 @@ export async function labContainers(project: string, ms?: number): Promise<Conta
       // A stopped container keeps its last probe's verdict (often unhealthy, from its stop): not its health.
       health: State?.Running ? State.Health?.Status : undefined,
       exitCode: State && !State.Running && State.Status === 'exited' ? State.ExitCode : undefined,
-      exitedAt: State && !State.Running && State.Status === 'exited' ? Date.parse(State.FinishedAt) : undefined,
+      finishedAt: State && !State.Running && State.Status === 'exited' ? State.FinishedAt : undefined,
       id: c.Id,
       created: c.Created,
     };
@@ -193,14 +193,17 @@ export interface HealthOptions {
   /** Ends the wait at once (a check past its deadline). */
   readonly signal?: AbortSignal;
   /**
-   * A node, balancer or database that exited ends the wait with an error, its last log lines
-   * shown: nothing will restart it (compose's `restart: no`), so waiting out the budget (minutes at
-   * a JVM's pace) would only hide why. Only an exit after the wait began counts (a stopped lab's
-   * containers are exited until compose starts them). Compose starts only: a stack's exited tasks
-   * are replaced.
-   * @default false
+   * A node, balancer or database that exits on its own while the lab starts ends the wait with an
+   * error, its last log lines shown: nothing restarts it (`restart: no` unless
+   * `CARBON_LABS_RESTART` says otherwise: a restarting container never counts as exited), so waiting
+   * out the budget (minutes at a JVM's pace) would only hide why. "While the lab starts": its
+   * container's `FinishedAt` differs from the one this map (taken before the start, by container id)
+   * holds, so a stopped lab's containers, exited until compose starts them, do not count, and no
+   * clock of the engine is compared with this one's. "On its own": an exit status below 128, not a
+   * signal (compose stopping a container it recreates, a kill). Compose starts only: a stack's exited
+   * tasks are replaced.
    */
-  readonly exitIsFatal?: boolean;
+  readonly exitsBefore?: ReadonlyMap<string, string | undefined>;
 }
 
 /** Every service of a lab's compose file, the one-shots first. */
@@ -220,7 +223,7 @@ export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log,
     const failed = states.find((c) => expected.includes(c.service) && ((oneShot(c.service) && c.exitCode !== undefined && c.exitCode !== 0)
       || (unhealthyIsFatal && c.health === 'unhealthy')))
       // Exited since the wait began: a stopped lab's containers are exited until compose starts them.
-      ?? (options.exitIsFatal ? exitedSince(states.filter((c) => expected.includes(c.service)), started) : undefined);
+      ?? (options.exitsBefore ? exitedSince(states.filter((c) => expected.includes(c.service)), options.exitsBefore) : undefined);
     if (failed) return { done: true, failed, states };
     const waiting = expected.filter((s) => !states.some((c) => c.service === s && ready(c)));
     const line = `healthy ${expected.length - waiting.length}/${expected.length}${waiting.length ? `; waiting for ${waiting.map((s) => `${s} (${describe(states.find((c) => c.service === s))})`).join(', ')}` : ''}`;
@@ -251,9 +254,14 @@ async function failedServiceError(lab: LabSpec, c: ContainerState, more = ''): P
     `docker compose -p ${lab.project} logs ${c.service}`);
 }
 
-/** A long-running service whose container exited at or after `since` (epoch ms). */
-const exitedSince = (states: readonly ContainerState[], since: number): ContainerState | undefined =>
-  states.find((c) => !oneShot(c.service) && c.exitedAt !== undefined && c.exitedAt >= since);
+/** A long-running service whose container exited on its own since `before` was taken ({@link HealthOptions.exitsBefore}). */
+const exitedSince = (states: readonly ContainerState[], before: ReadonlyMap<string, string | undefined>): ContainerState | undefined =>
+  states.find((c) => !oneShot(c.service) && c.exitCode !== undefined && c.exitCode < 128 && c.finishedAt !== before.get(c.id));
+
+/** Each container's `FinishedAt` now: what a start's exits are told from. */
+async function exitsNow(lab: LabSpec): Promise<Map<string, string | undefined>> {
+  return new Map((await labContainers(lab.project).catch(() => [])).map((c) => [c.id, c.finishedAt]));
+}
 
 function describe(c: ContainerState | undefined): string {
   if (!c) return 'not created';
@@ -282,9 +290,9 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
   await prepareLab(lab, dir, options.log);
   options.log(`starting ${lab.project} from ${dir}`);
   // `up -d` itself waits for the services the others depend on to be healthy: the whole budget.
-  const up = composeUp({ cwd: dir, files: options.files ?? ['docker-compose.yml'], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'], seconds: options.budgetSeconds }, options.only)
+  const up = () => composeUp({ cwd: dir, files: options.files ?? ['docker-compose.yml'], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'], seconds: options.budgetSeconds }, options.only)
     .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
-  if (options.only) return up.then(() => 0);
+  if (options.only) return up().then(() => 0);
   return healthyBeside(lab, up, options.budgetSeconds, options.log, options.unawaited);
 }
 
@@ -293,22 +301,26 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
  * minutes inside `up -d` (or `start`), and the wait says where it is meanwhile; the first failure
  * of either ends both. Seconds to healthy.
  */
-async function healthyBeside(lab: LabSpec, starting: Promise<void>, budgetSeconds: number, log: Log, unawaited?: readonly string[]): Promise<number> {
+async function healthyBeside(lab: LabSpec, start: () => Promise<void>, budgetSeconds: number, log: Log, unawaited?: readonly string[]): Promise<number> {
   const stop = new AbortController();
-  const since = Date.now();
-  const healthy = waitHealthy(lab, budgetSeconds, log, { unawaited, signal: stop.signal, exitIsFatal: true });
+  const exitsBefore = await exitsNow(lab);
+  const starting = start();
+  const healthy = waitHealthy(lab, budgetSeconds, log, { unawaited, signal: stop.signal, exitsBefore });
   healthy.catch(() => undefined); // handled below, whichever ends first
-  try {
-    await starting;
-  } catch (err) {
-    stop.abort(err);
+  starting.catch(() => undefined);
+  // A node that exits ends the wait at once, though compose may still be starting the others.
+  const first = await Promise.race([starting.then(() => 'started' as const, (err: Error) => err), healthy.then(() => 'healthy' as const, () => 'failed' as const)]);
+  if (first === 'failed') return healthy;
+  if (first instanceof Error) {
+    stop.abort(first);
     await healthy.catch(() => undefined);
     // Compose ends `up` on a dependency that exited ("dependency failed to start"): the node's own
     // reason is the news.
-    const exited = exitedSince(await labContainers(lab.project).catch(() => []), since);
-    if (exited) throw await failedServiceError(lab, exited, ` (${(err as Error).message.split('\n')[0]})`);
-    throw err;
+    const exited = exitedSince(await labContainers(lab.project).catch(() => []), exitsBefore);
+    if (exited) throw await failedServiceError(lab, exited, ` (${first.message.split('\n')[0]})`);
+    throw first;
   }
+  await starting;
   return healthy;
 }
 
@@ -375,7 +387,7 @@ export const NODE_STOP_GRACE_SECONDS = 30;
 export async function resumeLab(lab: LabSpec, dir: string, options: { budgetSeconds: number; log: Log }): Promise<number> {
   await requireDocker();
   options.log(`starting ${lab.project} again from ${dir}`);
-  const start = composeStart({ cwd: dir, files: ['docker-compose.yml'], seconds: options.budgetSeconds })
+  const start = () => composeStart({ cwd: dir, files: ['docker-compose.yml'], seconds: options.budgetSeconds })
     .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
   return healthyBeside(lab, start, options.budgetSeconds, options.log);
 }
