@@ -1,4 +1,4 @@
-import { requestProblems } from './schema-validation';
+import { requestProblems, responseProblems } from './schema-validation';
 import { AppliedPolicies, applyRequestFlow, applyResponseFlow } from './operation-policies';
 import { STATUS_CODES } from 'http';
 import type { IncomingMessage } from 'http';
@@ -48,7 +48,9 @@ const matchedOperation = (artifact: Artifact, req: Req, resource: string) =>
   artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
 
 /** Request headers a gateway does not pass on: hop-by-hop ones, and the client's token (`remove_outbound_auth_header`, on by default). */
-const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'upgrade', 'authorization']);
+const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'expect', 'authorization',
+  // The stand-in reads the backend's answer as text: a compressed one would reach the client garbled.
+  'accept-encoding']);
 
 /**
  * The call to the backend and the answer to the client, with the API's and the resource's operation
@@ -58,7 +60,8 @@ function backendCall(artifact: Artifact, req: Req, resource: string) {
   const operation = matchedOperation(artifact, req, resource);
   const flow = (f: 'request' | 'response') => [...(artifact.apiPolicies?.[f] ?? []), ...(operation?.operationPolicies?.[f] ?? [])];
   const headers: Record<string, string> = { 'content-type': 'application/json' };
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !NOT_FORWARDED.has(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  const named = String(req.headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase());
+  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !NOT_FORWARDED.has(name) && !named.includes(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   const logged = (line: string) => log('INFO', 'LogMediator', `${artifact.name}:v${artifact.version} ${line}`);
   const request = applyRequestFlow(flow('request'), { method: req.method, path: resource, query: req.query.toString(), headers }, logged);
   return { request, answer: (res: Res): Res => {
@@ -74,10 +77,25 @@ function backendCall(artifact: Artifact, req: Req, resource: string) {
 function schemaRefusal(artifact: Artifact, req: Req, resource: string): Res | undefined {
   if (!artifact.enableSchemaValidation || !artifact.definition) return undefined;
   const operation = matchedOperation(artifact, req, resource);
-  const problems = operation ? requestProblems(artifact.definition, operation.target ?? '/*', req.method, req.rawBody) : [];
-  if (!problems.length) return undefined;
-  log('ERROR', 'SchemaValidator', 'Schema validation failed in the Request: ');
-  return json(400, { code: '400', message: 'Bad Request', description: `Schema validation failed in the Request: ${problems.map((p) => `${p}, `).join('')}` });
+  const problems = operation ? requestProblems(artifact.definition, operation.target ?? '/*', req.method, req.rawBody, schemaWarning) : [];
+  return problems.length ? threat('Request', problems) : undefined;
+}
+
+/** The same handler on the backend's answer: 400 "Bad Response" (code 500) when it does not fit. */
+function responseRefusal(artifact: Artifact, req: Req, resource: string, res: Res & { failure?: string }): Res | undefined {
+  if (!artifact.enableSchemaValidation || !artifact.definition || res.failure) return undefined;
+  const operation = matchedOperation(artifact, req, resource);
+  const problems = operation ? responseProblems(artifact.definition, operation.target ?? '/*', req.method, res.status, String(res.body ?? ''), schemaWarning) : [];
+  return problems.length ? threat('Response', problems) : undefined;
+}
+
+const schemaWarning = (line: string) => log('WARN', 'SchemaValidator', line);
+
+/** `GatewayUtils.handleThreat` and `_threat_fault_.xml`: always HTTP 400; the code and message say which side. */
+function threat(side: 'Request' | 'Response', problems: readonly string[]): Res {
+  const description = `Schema validation failed in the ${side}: `;
+  log('ERROR', 'SchemaValidator', description);
+  return json(400, { code: side === 'Request' ? '400' : '500', message: side === 'Request' ? 'Bad Request' : 'Bad Response', description: `${description}${problems.map((p) => `${p}, `).join('')}` });
 }
 
 /** Where an API is served with its version: `/{context}/{version}`. */
@@ -432,7 +450,8 @@ export class Gateway {
       const endpoint = admitted.artifact.endpointConfig!.production_endpoints!.url!;
       const { request, answer } = backendCall(admitted.artifact, req, admitted.resource);
       const url = `${endpoint.replace(/\/$/, '')}${request.path}${request.query ? `?${request.query}` : ''}`;
-      return answer(await send(url, { method: request.method, headers: request.headers, rawBody: req.rawBody }, 10_000, this.trust));
+      const res = await send(url, { method: request.method, headers: request.headers, rawBody: req.rawBody }, 10_000, this.trust);
+      return responseRefusal(admitted.artifact, req, admitted.resource, res) ?? answer(res);
     };
   }
 

@@ -1,4 +1,5 @@
 import { request as httpRequest } from 'http';
+import type { IncomingHttpHeaders } from 'http';
 import { request as httpsRequest } from 'https';
 import type { Res } from './http';
 import { json } from './http';
@@ -15,6 +16,18 @@ export const RUNTIME_ERROR = (status: number, code: string, message: string, des
  * node's client-truststore.jks, as the product's clients do; `failure` says why a call got no
  * answer (a PKIX error names the URL and the truststore), and the answer is then the gateway's 502.
  */
+/**
+ * The answer's headers a gateway passes on to its client: all but the hop-by-hop ones (and those
+ * `Connection` names), the length and the type (the stand-in sets both when it answers).
+ */
+function passedOn(headers: IncomingHttpHeaders): Record<string, string> {
+  const dropped = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'content-length', 'content-type',
+    ...String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)]);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !dropped.has(name)) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  return out;
+}
+
 export function send(url: string, req: { method: string; headers: Record<string, string>; rawBody: string }, timeoutMs: number, trust: TrustStore): Promise<Res & { failure?: string }> {
   const u = new URL(url);
   const https = u.protocol === 'https:';
@@ -23,7 +36,7 @@ export function send(url: string, req: { method: string; headers: Record<string,
     const out = request(u, { method: req.method, headers: req.headers, timeout: timeoutMs, lookup, ...(https ? { agent: trust.agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: res.headers['content-type'] ?? 'application/json', body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: res.headers['content-type'] ?? 'application/json', body: Buffer.concat(chunks).toString('utf8'), headers: passedOn(res.headers) }));
     });
     out.on('timeout', () => out.destroy(new Error('timed out')));
     out.on('error', (err: NodeJS.ErrnoException) => {

@@ -1,4 +1,4 @@
-import { requestProblems } from '../../sim/src/schema-validation';
+import { requestProblems, responseProblems } from '../../sim/src/schema-validation';
 
 const oas3 = {
   openapi: '3.0.1', info: { title: 'Orders', version: '1.0.0' },
@@ -38,5 +38,38 @@ describe('a gateway\'s schema validation of a request (SchemaValidator, as the p
     };
     expect(requestProblems(oas2, '/orders', 'POST', '{"count":1.5}')).toEqual(["[Path '/count'] must be integer"]);
     expect(requestProblems(oas2, '/orders', 'POST', '')).toEqual(['A request body is required but none found.']);
+  });
+
+  test('a request body given by $ref to components/requestBodies is checked as well', () => {
+    const byRef = { ...oas3, paths: { '/orders': { post: { requestBody: { $ref: '#/components/requestBodies/Order' } } } }, components: { ...oas3.components, requestBodies: { Order: { required: true, content: { 'application/json': { schema: { $ref: '#/components/schemas/Order' } } } } } } };
+    expect(requestProblems(byRef, '/orders', 'POST', '{"count":"x"}')).toEqual(["[Path '/count'] must be integer"]);
+    expect(requestProblems(byRef, '/orders', 'POST', '')).toEqual(['A request body is required but none found.']);
+  });
+  test('a schema Ajv cannot compile (a draft-4 boolean exclusiveMinimum) is not checked, said once, instead of failing every call', () => {
+    const warned: string[] = [];
+    const draft4 = { ...oas3, paths: { '/n': { post: { requestBody: { content: { 'application/json': { schema: { type: 'integer', minimum: 1, exclusiveMinimum: true } } } } } } } };
+    expect(requestProblems(draft4, '/n', 'POST', '5', (l) => warned.push(l))).toEqual([]);
+    expect(requestProblems(draft4, '/n', 'POST', '6', (l) => warned.push(l))).toEqual([]);
+    expect(warned).toHaveLength(1);
+  });
+});
+
+describe('a gateway\'s schema validation of the backend\'s answer', () => {
+  const def = {
+    openapi: '3.0.1', info: { title: 'x', version: '1' },
+    paths: {
+      '/menu': { get: { responses: { 200: { description: 'OK', content: { 'application/json': { schema: { type: 'object', required: ['items'], properties: { items: { type: 'array' } } } } } } } } },
+      '/legacy': { get: { responses: { 201: { description: 'Created' } } } },
+      '/any': { get: { responses: { default: { description: 'anything' } } } },
+    },
+  };
+  test('a status the operation does not declare (and no default) is an error', () => {
+    expect(responseProblems(def, '/legacy', 'GET', 200, '{}')).toEqual(["Response status 200 not defined for operation 'GET /legacy'."]);
+    expect(responseProblems(def, '/any', 'GET', 503, '{}')).toEqual([]);
+  });
+  test('a JSON body is checked against the declared schema (missing required properties let through); no body is INFO', () => {
+    expect(responseProblems(def, '/menu', 'GET', 200, '{"items":"none"}')).toEqual(["[Path '/items'] must be array"]);
+    expect(responseProblems(def, '/menu', 'GET', 200, '{}')).toEqual([]);
+    expect(responseProblems(def, '/menu', 'GET', 200, '')).toEqual([]);
   });
 });
