@@ -356,7 +356,7 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}`)).status).toBe(200);
   });
 
-  test('an API definition with schemas put as multipart (200, the definition back; invalid 400 900761, unparsable 400 900754), its resources the API\'s; deployed with schema validation, every worker serves the new resources, refuses the rest (405 900906) and a body that does not fit its schema (400)', async () => {
+  test('an API definition with schemas put as multipart (200, the definition back; invalid or unparsable 400 900754, no resources 500), its resources the API\'s; deployed with schema validation, every worker serves the new resources, refuses the rest (405 900906), a body that does not fit its schema (400) and a backend answer its definition does not declare (400 Bad Response)', async () => {
     await client.login();
     const spec = { name: `Swagger${suffix}`, context: `/swagger-${suffix}`, version: '1.0.0', backendUrl: api.backendUrl };
     const { apiId: id } = await client.createAndDeploy(spec, lab.vhost);
@@ -368,20 +368,23 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
       openapi: '3.0.1', info: { title: spec.name, version: spec.version },
       paths: {
         '/menu': { get: { responses: { 200: { description: 'OK' } } } },
-        '/orders': { post: { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Order' } } } }, responses: { 201: { description: 'Created' } } } },
+        '/orders': { post: { requestBody: { content: { 'application/json': { schema: { $ref: '#/components/schemas/Order' } } } }, responses: { 200: { description: 'OK', content: { 'application/json': { schema: { type: 'object', required: ['method'], properties: { method: { type: 'string', enum: ['POST'] } } } } } } } } },
+        // The backend answers 200, which this resource does not declare: the gateways refuse the answer.
+        '/legacy': { get: { responses: { 201: { description: 'Created' } } } },
       },
       components: { schemas: { Order: { type: 'object', required: ['item'], properties: { item: { type: 'string' }, count: { type: 'integer' } } } } },
     };
     const form = (text: string) => { const f = new FormData(); f.append('apiDefinition', text); return f; };
     const put = await client.call('PUT', `${PUBLISHER}/apis/${id}/swagger`, form(JSON.stringify(definition)));
     expect(put.status).toBe(200);
-    expect(put.body).toEqual(expect.objectContaining({ paths: { '/menu': { get: expect.anything() }, '/orders': { post: expect.objectContaining({ requestBody: definition.paths['/orders'].post.requestBody }) } } }));
+    expect(put.body).toEqual(expect.objectContaining({ paths: { '/menu': { get: expect.anything() }, '/orders': { post: expect.objectContaining({ requestBody: definition.paths['/orders'].post.requestBody }) }, '/legacy': { get: expect.anything() } } }));
     expect((put.body as { components: { schemas: object } }).components.schemas).toEqual(definition.components.schemas);
     const resources = (conforms(await client.call('GET', `${PUBLISHER}/apis/${id}`), 200).body as { operations: { target: string; verb: string }[] }).operations;
-    expect(resources.map((o) => `${o.verb} ${o.target}`)).toEqual(['GET /menu', 'POST /orders']);
+    expect(resources.map((o) => `${o.verb} ${o.target}`)).toEqual(['GET /menu', 'POST /orders', 'GET /legacy']);
     const invalid = conforms(await client.call('PUT', `${PUBLISHER}/apis/${id}/swagger`, form(JSON.stringify({ ...definition, info: undefined }))), 400);
-    expect(invalid.body).toEqual(expect.objectContaining({ code: 900761, error: [expect.objectContaining({ description: 'attribute info is missing' })] }));
+    expect(invalid.body).toEqual(expect.objectContaining({ code: 900754, description: 'attribute info is missing' }));
     expect(conforms(await client.call('PUT', `${PUBLISHER}/apis/${id}/swagger`, form('{"openapi": ')), 400).body).toEqual(expect.objectContaining({ code: 900754 }));
+    expect(conforms(await client.call('PUT', `${PUBLISHER}/apis/${id}/swagger`, form(JSON.stringify({ ...definition, paths: {} }))), 500).body).toEqual(expect.objectContaining({ description: expect.stringContaining('900763:No resources found') }));
     conforms(await client.call('PUT', `${PUBLISHER}/apis/not-an-api/swagger`, form(JSON.stringify(definition))), 404);
     // Gateways still serve the deployed revision (every path) until a new one is deployed.
     expect((await invoke(lab.http(lab.workerApiUrl(lab.workers[0].name)), spec.context, spec.version, token, '/elsewhere')).status).toBe(200);
@@ -404,6 +407,8 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
       // A missing required property is INFO in the product's validator: let through.
       expect((await order({ count: 2 })).status).toBe(200);
       expect((await order({ item: 'tea', count: 2 })).body).toEqual(expect.objectContaining({ method: 'POST', path: `/orders` }));
+      const legacy = await invoke(lab.http(base), spec.context, spec.version, token, '/legacy');
+      expect({ status: legacy.status, body: legacy.body }).toEqual({ status: 400, body: { code: '500', message: 'Bad Response', description: expect.stringMatching(/^Schema validation failed in the Response: .*200/) } });
     }
     await client.unsubscribeAll(id);
     expect((await client.call('DELETE', `${PUBLISHER}/apis/${id}`)).status).toBe(200);

@@ -23,17 +23,23 @@ describe('an API definition put through the publisher (readDefinition)', () => {
     const read = readDefinition('swagger: "2.0"\ninfo:\n  title: Menu\n  version: 1.0.0\npaths:\n  /orders:\n    put:\n      responses:\n        "200":\n          description: OK\n');
     expect(read.ok && read.operations.map((o) => `${o.verb} ${o.target}`)).toEqual(['PUT /orders']);
   });
-  test('text that is neither JSON nor YAML is the parse error 900754', () => {
-    expect(readDefinition('{"openapi": "3.0.1",')).toEqual(expect.objectContaining({ ok: false, code: 900754, message: 'Error while parsing OpenAPI definition' }));
+  test('JSON Gson cannot read is one 900754 item; YAML that cannot be read is the operation\'s 500', () => {
+    expect(readDefinition('{"openapi": "3.0.1",')).toEqual({ ok: false, items: [expect.objectContaining({ code: 900754, message: 'Error while parsing OpenAPI definition', description: expect.stringMatching(/^com\.google\.gson\.JsonSyntaxException: /) })] });
+    expect(readDefinition('openapi: [3.0.1')).toEqual({ ok: false, failure: 'Error while reading API definition yaml' });
   });
-  test('a definition without info or with a path not starting with / is refused as the Swagger 2 parser refuses it (900761), saying what is missing', () => {
+  test('an OpenAPI 3 definition without info: the OAS3 parser\'s message, a 900754 item, and no retry as Swagger 2', () => {
     const { info: _info, ...noInfo } = oas3;
-    expect(readDefinition(JSON.stringify(noInfo))).toEqual({ ok: false, code: 900761, message: 'Invalid OpenAPI V2 definition found', problems: ['attribute info is missing'] });
-    expect(readDefinition(JSON.stringify({ ...oas3, openapi: undefined }))).toEqual(expect.objectContaining({ ok: false, problems: ['attribute swagger is missing'] }));
-    expect(readDefinition(JSON.stringify({ ...oas3, paths: { menu: { get: {} } } }))).toEqual(expect.objectContaining({ ok: false, problems: ["paths.'menu' does not start with /"] }));
+    expect(readDefinition(JSON.stringify(noInfo))).toEqual({ ok: false, items: [{ code: 900754, message: 'Error while parsing OpenAPI definition', description: 'attribute info is missing' }] });
   });
-  test('paths with no operation read as no resources (the caller refuses them)', () => {
-    expect(readDefinition(JSON.stringify({ ...oas3, paths: {} }))).toEqual(expect.objectContaining({ ok: true, operations: [] }));
+  test('neither openapi nor swagger: retried as Swagger 2, whose messages come back, "swagger is missing" followed by 900761', () => {
+    expect(readDefinition(JSON.stringify({ ...oas3, openapi: undefined, info: { title: 'x' } }))).toEqual({ ok: false, items: [
+      expect.objectContaining({ code: 900754, description: 'attribute swagger is missing' }),
+      { code: 900761, message: 'Invalid OpenAPI V2 definition found', description: 'Invalid OpenAPI V2 definition found' },
+      expect.objectContaining({ code: 900754, description: 'attribute info.version is missing' }),
+    ] });
+  });
+  test('paths with no operation are NO_RESOURCES_FOUND, which the product answers with its 500', () => {
+    expect(readDefinition(JSON.stringify({ ...oas3, paths: {} }))).toEqual({ ok: false, failure: '900763:No resources found::API must have at least one resource defined' });
   });
 });
 

@@ -2,13 +2,18 @@ import { load } from 'js-yaml';
 import type { ApiDoc } from '../store';
 
 /**
- * An API's OpenAPI definition as the publisher keeps it (`GET`/`PUT /apis/{apiId}/swagger`),
- * after carbon-apimgt 9.29.120 (`fb680d80`): `OASParserUtil.validateAPIDefinition` reads JSON, or
- * YAML when the text does not start with `{`; a definition neither OpenAPI 3 nor Swagger 2 accepts
- * ends in the Swagger 2 parser's answer (an OAS3 failure is retried as OAS2: `tryOAS2Validation`),
- * `INVALID_OAS2_FOUND` 900761; what cannot be read at all is `OPENAPI_PARSE_EXCEPTION` 900754. The
- * API's resources (URI templates) then come from the definition's paths and their verbs
- * (`PublisherCommonUtils.prepareForUpdateSwagger`); none is `NO_RESOURCES_FOUND`.
+ * An API's OpenAPI definition as the publisher keeps it (`GET`/`PUT /apis/{apiId}/swagger`), after
+ * carbon-apimgt 9.29.120 (`fb680d80`) `OASParserUtil.validateAPIDefinition` (l.1090-1119): JSON, or
+ * YAML when the text does not start with `{` (unreadable YAML throws: the operation's generic 500);
+ * JSON that Gson cannot read is one `OPENAPI_PARSE_EXCEPTION` (900754) item with the exception. The
+ * OpenAPI 3 parser's messages become 900754 items (`addErrorToValidationResponse` l.1176-1184); only
+ * "openapi is missing" adds `INVALID_OAS3_FOUND` and sends the text to the Swagger 2 parser instead
+ * (`OAS3Parser` l.789-799, `tryOAS2Validation`), whose messages are 900754 items too, "swagger is
+ * missing" adding `INVALID_OAS2_FOUND` 900761 (`OAS2Parser` l.657-680). The stand-in gives the
+ * messages swagger-parser gives for a missing attribute (`attribute info is missing`, …), not its
+ * other checks. The API's resources then come from the paths and their verbs
+ * (`PublisherCommonUtils.prepareForUpdateSwagger`); none is `NO_RESOURCES_FOUND`, which the
+ * operation's catch makes a 500.
  */
 
 /** An API resource as the publisher's `operations` list holds it. */
@@ -19,42 +24,68 @@ export interface ApiOperation {
   readonly throttlingPolicy: string;
 }
 
+/** An error item of the validation, as `RestApiUtil.getErrorDTO` lays them out (the first is the body). */
+export interface DefinitionError {
+  readonly code: number;
+  readonly message: string;
+  readonly description: string;
+}
+
 export type DefinitionResult =
   | { readonly ok: true; readonly definition: Record<string, unknown>; readonly operations: readonly ApiOperation[] }
-  | { readonly ok: false; readonly code: number; readonly message: string; readonly problems: readonly string[] };
+  /** 400: the validation's error items. */
+  | { readonly ok: false; readonly items: readonly DefinitionError[] }
+  /** 500: what the product throws instead of answering the validation. */
+  | { readonly ok: false; readonly failure: string };
 
 /** The HTTP verbs an OpenAPI path item can hold, as resources. */
 const VERBS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+const PARSE = { code: 900754, message: 'Error while parsing OpenAPI definition' };
+const parseItem = (description: string): DefinitionError => ({ ...PARSE, description });
+
+/** The missing attributes swagger-parser reports for a document of its version, in its order. */
+function missing(doc: Record<string, unknown>, version: 'openapi' | 'swagger'): string[] {
+  const out: string[] = [];
+  if (version === 'openapi' ? typeof doc.openapi !== 'string' : doc.swagger !== '2.0') out.push(`attribute ${version} is missing`);
+  if (!isObject(doc.info)) out.push('attribute info is missing');
+  else {
+    if (typeof doc.info.title !== 'string') out.push('attribute info.title is missing');
+    if (typeof doc.info.version !== 'string') out.push('attribute info.version is missing');
+  }
+  if (!isObject(doc.paths)) out.push('attribute paths is missing');
+  return out;
+}
+
 /** Reads and checks a definition given as text; its resources, or why the product refuses it. */
 export function readDefinition(text: string, existing: readonly ApiOperation[] = []): DefinitionResult {
   let doc: unknown;
-  try {
-    doc = text.trim().startsWith('{') ? JSON.parse(text) : load(text);
-  } catch (err) {
-    return { ok: false, code: 900754, message: 'Error while parsing OpenAPI definition', problems: [(err as Error).message.split('\n')[0]] };
-  }
-  if (!isObject(doc)) return { ok: false, code: 900754, message: 'Error while parsing OpenAPI definition', problems: ['the definition is not an object'] };
-  const problems: string[] = [];
-  const oas3 = typeof doc.openapi === 'string' && /^3\.\d+\.\d+$/.test(doc.openapi);
-  const oas2 = doc.swagger === '2.0';
-  if (!oas3 && !oas2) problems.push('attribute swagger is missing');
-  const info = doc.info;
-  if (!isObject(info)) problems.push('attribute info is missing');
-  else {
-    if (typeof info.title !== 'string') problems.push('attribute info.title is missing');
-    if (typeof info.version !== 'string') problems.push('attribute info.version is missing');
-  }
-  if (!isObject(doc.paths)) problems.push('attribute paths is missing');
-  if (problems.length) return { ok: false, code: 900761, message: 'Invalid OpenAPI V2 definition found', problems };
-  const operations: ApiOperation[] = [];
-  for (const [target, item] of Object.entries(doc.paths as Record<string, unknown>)) {
-    if (!target.startsWith('/')) {
-      problems.push(`paths.'${target}' does not start with /`);
-      continue;
+  if (text.trim().startsWith('{')) {
+    try {
+      doc = JSON.parse(text);
+    } catch (err) {
+      return { ok: false, items: [parseItem(`com.google.gson.JsonSyntaxException: ${(err as Error).message}`)] };
     }
+  } else {
+    try {
+      doc = load(text);
+    } catch {
+      return { ok: false, failure: 'Error while reading API definition yaml' };
+    }
+  }
+  const object = isObject(doc) ? doc : {};
+  const v3 = missing(object, 'openapi');
+  if (v3.length) {
+    if (!v3.includes('attribute openapi is missing')) return { ok: false, items: v3.map(parseItem) };
+    const v2 = missing(object, 'swagger');
+    if (v2.length) {
+      return { ok: false, items: v2.flatMap((m) => (m === 'attribute swagger is missing' ? [parseItem(m), { code: 900761, message: 'Invalid OpenAPI V2 definition found', description: 'Invalid OpenAPI V2 definition found' }] : [parseItem(m)])) };
+    }
+  }
+  const operations: ApiOperation[] = [];
+  for (const [target, item] of Object.entries(object.paths as Record<string, unknown>)) {
     if (!isObject(item)) continue;
     for (const verb of VERBS) {
       const op = item[verb];
@@ -67,8 +98,8 @@ export function readDefinition(text: string, existing: readonly ApiOperation[] =
       });
     }
   }
-  if (problems.length) return { ok: false, code: 900761, message: 'Invalid OpenAPI V2 definition found', problems };
-  return { ok: true, definition: doc, operations };
+  if (!operations.length) return { ok: false, failure: '900763:No resources found::API must have at least one resource defined' };
+  return { ok: true, definition: object, operations };
 }
 
 /**

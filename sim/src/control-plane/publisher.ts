@@ -177,12 +177,12 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       // The product dereferences the missing definition (OASParserUtil.validateAPIDefinition): its generic 500.
       if (text === undefined) return restError(500, 'Internal server error', 'The server encountered an internal error. Please contact administrator.');
       const read = readDefinition(text, (api.operations ?? []) as ApiOperation[]);
+      if (!read.ok && 'failure' in read) return restError(500, 'Internal server error', `Error while updating the swagger definition of the API: ${api.id} - ${read.failure}`);
       if (!read.ok) {
-        // RestApiUtil.getErrorDTO: the first error handler is the body, the parser's messages its `error` list.
-        return json(400, { code: read.code, message: read.message, description: read.message, moreInfo: '', error: read.problems.map((p) => ({ code: String(read.code), message: read.message, description: p })) });
+        // RestApiUtil.getErrorDTO (l.154-172): the first error item is the body, the others its `error` list.
+        const [first, ...rest] = read.items;
+        return json(400, { code: first.code, message: first.message, description: first.description, moreInfo: '', error: rest.map((e) => ({ code: String(e.code), message: e.message, description: e.description })) });
       }
-      // NO_RESOURCES_FOUND carries 404, which the operation's catch turns into the API's not-found.
-      if (!read.operations.length) return notFound('API', api.id);
       const updated: ApiDoc = { ...api, operations: read.operations, apiDefinition: read.definition, lastUpdatedTime: String(Date.now()) };
       await apis.update(updated);
       log('INFO', 'APIProvider', `API ${api.name}:${api.version} definition updated: ${read.operations.map((o) => `${o.verb} ${o.target}`).join(', ')}`);
