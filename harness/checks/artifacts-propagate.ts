@@ -23,7 +23,7 @@ export type PropagationFigures = {
   perTargetMs: Record<string, number[]>;
   /** An API undeployed, then another deleted, through the manager balancer → first 404, ms, per target. */
   removedMs: Record<string, number[]>;
-  /** The deleted API's subscription removed (devportal, before the delete) → first 403 900908 for its application, ms, per target. */
+  /** The deleted API's subscription removed (the devportal's 200, before the delete) → first 403 900908 for its application, ms, per target. */
   unsubscribedMs: Record<string, number>;
   /** A new version (copy-api, revision, publish, deploy) → first 200 of the new version, ms, per target. */
   newVersionMs: Record<string, number>;
@@ -131,8 +131,9 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       // The product refuses to delete an API while it has subscriptions (409): they go first, and
       // with them the application's access on every worker (SUBSCRIPTIONS_DELETE → 403 900908).
       ctx.step(`unsubscribing from ${deleted.name} and waiting for every worker to refuse the application's token`);
-      const unsubscribedAt = performance.now();
       for (const e of await client.unsubscribeAll(deleted.apiId)) ctx.record(e);
+      // From the devportal's 200, as every other figure is from its change's answer.
+      const unsubscribedAt = performance.now();
       const stillSubscribed = (await Promise.all(targets.map(async ([name, url]) => {
         try {
           await ctx.untilAnswers(url, { ...deleted, token }, (status, code) => status === 403 && String(code) === '900908', 'refuse (403 900908)', waitMs(bound));
