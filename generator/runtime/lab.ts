@@ -222,7 +222,7 @@ export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log,
     // After a fault (a paused node) a node is unhealthy until its next check: not fatal then.
     const failed = states.find((c) => expected.includes(c.service) && ((oneShot(c.service) && c.exitCode !== undefined && c.exitCode !== 0)
       || (unhealthyIsFatal && c.health === 'unhealthy')))
-      // Exited since the wait began: a stopped lab's containers are exited until compose starts them.
+      // Exited on its own since the start began (exitsBefore): not a stopped lab's containers, exited until compose starts them.
       ?? (options.exitsBefore ? exitedSince(states.filter((c) => expected.includes(c.service)), options.exitsBefore) : undefined);
     if (failed) return { done: true, failed, states };
     const waiting = expected.filter((s) => !states.some((c) => c.service === s && ready(c)));

@@ -113,41 +113,43 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     /** The backend path an answer came from (the lab's backend answers with the path it was asked). */
     const backendPath = (body: unknown) => String((body as { path?: string } | undefined)?.path ?? '');
     if (!missing.length) {
-      const untilGone = async (name: string, url: string, api: (typeof apis)[number]) => {
-        try {
-          removed[name].push(await ctx.untilAnswers(url, { ...api, token }, (status) => status === 404, 'stop serving', waitMs(bound)));
-          return undefined;
-        } catch (err) {
-          return `${name}: ${(err as Error).message}`;
-        }
+      /** Until every target answers a call of the API as wanted: ms per target (from the change's answer), and why the others never did. */
+      const onEveryTarget = async (api: (typeof apis)[number], wanted: Parameters<typeof ctx.untilAnswers>[2], what: string) => {
+        const ms: Record<string, number> = {};
+        const never = (await Promise.all(targets.map(async ([name, url]) => {
+          try {
+            ms[name] = await ctx.untilAnswers(url, { ...api, token }, wanted, what, waitMs(bound));
+            return undefined;
+          } catch (err) {
+            return `${name}: ${(err as Error).message}`;
+          }
+        }))).filter((m): m is string => !!m);
+        return { ms, never };
+      };
+      const untilGone = async (api: (typeof apis)[number]) => {
+        const { ms, never } = await onEveryTarget(api, (status) => status === 404, 'stop serving');
+        for (const [name, took] of Object.entries(ms)) removed[name].push(took);
+        return never;
       };
       const [undeployed, deleted, versioned] = apis;
       ctx.step(`undeploying ${undeployed.name} and waiting for every worker to stop serving it`);
       const undeploy = ctx.record(await client.call('POST', `${PUBLISHER}/apis/${undeployed.apiId}/undeploy-revision?revisionId=${undeployed.revisionId}`,
         [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
       if (undeploy.status !== 201 && undeploy.status !== 200) throw new CheckFailure(`undeploying ${undeployed.name} answered ${undeploy.status}`);
-      const stillServed = (await Promise.all(targets.map(([n, url]) => untilGone(n, url, undeployed)))).filter((m): m is string => !!m);
+      const stillServed = await untilGone(undeployed);
       if (stillServed.length) missing.push(`${undeployed.context} still served ${round(waitMs(bound) / 1000)} s after its undeploy (${stillServed.join('; ')})`);
       // The product refuses to delete an API while it has subscriptions (409): they go first, and
       // with them the application's access on every worker (SUBSCRIPTIONS_DELETE → 403 900908).
       ctx.step(`unsubscribing from ${deleted.name} and waiting for every worker to refuse the application's token`);
       for (const e of await client.unsubscribeAll(deleted.apiId)) ctx.record(e);
-      // From the devportal's 200, as every other figure is from its change's answer.
-      const unsubscribedAt = performance.now();
-      const stillSubscribed = (await Promise.all(targets.map(async ([name, url]) => {
-        try {
-          await ctx.untilAnswers(url, { ...deleted, token }, (status, code) => status === 403 && String(code) === '900908', 'refuse (403 900908)', waitMs(bound));
-          unsubscribed[name] = performance.now() - unsubscribedAt;
-          return undefined;
-        } catch (err) {
-          return `${name}: ${(err as Error).message}`;
-        }
-      }))).filter((m): m is string => !!m);
+      const refused = await onEveryTarget(deleted, (status, code) => status === 403 && String(code) === '900908', 'refuse (403 900908)');
+      Object.assign(unsubscribed, refused.ms);
+      const stillSubscribed = refused.never;
       if (stillSubscribed.length) missing.push(`${deleted.context} still served to an application ${round(waitMs(bound) / 1000)} s after its subscription was removed (${stillSubscribed.join('; ')})`);
       ctx.step(`deleting ${deleted.name} and waiting for every worker to stop serving it`);
       const del = ctx.record(await client.call('DELETE', `${PUBLISHER}/apis/${deleted.apiId}`));
       if (del.status !== 200) throw new CheckFailure(`deleting ${deleted.name} answered ${del.status}`);
-      const stillDeleted = (await Promise.all(targets.map(([n, url]) => untilGone(n, url, deleted)))).filter((m): m is string => !!m);
+      const stillDeleted = await untilGone(deleted);
       if (stillDeleted.length) missing.push(`${deleted.context} still served ${round(waitMs(bound) / 1000)} s after it was deleted (${stillDeleted.join('; ')})`);
       ctx.step(`${versioned.name} is the default version: waiting for every worker to serve it without its version`);
       const unversioned = await Promise.all(targets.map(async ([name, url]) => {

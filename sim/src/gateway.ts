@@ -11,7 +11,7 @@ import { basicCredentials, bearerToken, json, log, NOT_DEPLOYED, sleep } from '.
 import type { UserStore } from './users';
 import type { KeyManagerDto } from './key-managers';
 import { authFailure, KeyManagerHolder } from './key-managers';
-import { RUNTIME_ERROR, send } from './outbound';
+import { passedOn, RUNTIME_ERROR, send } from './outbound';
 import type { TrustStore } from './trust';
 import { lookup } from './resolve';
 import type { InternalSubscription, StoredApplication, StoredKeyMapping, StoredSubscription, SubscriptionIds } from './subscription-data';
@@ -43,25 +43,28 @@ interface Artifact {
   readonly definition?: Record<string, unknown>;
 }
 
-/** The API resource a request matched (its verb and URI template). */
-const matchedOperation = (artifact: Artifact, req: Req, resource: string) =>
-  artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
+/** A request the gateway lets through: its API, the resource path and the resource it matched (none on a WebSocket API). */
+interface Admitted {
+  readonly artifact: Artifact;
+  readonly resource: string;
+  readonly operation?: Artifact['operations'][number];
+}
 
-/** Request headers a gateway does not pass on: hop-by-hop ones, and the client's token (`remove_outbound_auth_header`, on by default). */
-const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'expect', 'authorization',
-  // The stand-in reads the backend's answer as text: a compressed one would reach the client garbled.
-  'accept-encoding']);
+/**
+ * Request headers a gateway does not pass on besides the hop-by-hop ones: its own host, length and
+ * expectation, the client's token (`remove_outbound_auth_header`, on by default), and
+ * `Accept-Encoding` (the stand-in reads the backend's answer as text: a compressed one would reach
+ * the client garbled).
+ */
+const NOT_FORWARDED = ['host', 'content-length', 'expect', 'authorization', 'accept-encoding'];
 
 /**
  * The call to the backend and the answer to the client, with the API's and the resource's operation
  * policies applied in their flows (sim/src/operation-policies.ts): the client's headers and query go on.
  */
-function backendCall(artifact: Artifact, req: Req, resource: string) {
-  const operation = matchedOperation(artifact, req, resource);
+function backendCall({ artifact, resource, operation }: Admitted, req: Req) {
   const flow = (f: 'request' | 'response') => [...(artifact.apiPolicies?.[f] ?? []), ...(operation?.operationPolicies?.[f] ?? [])];
-  const headers: Record<string, string> = { 'content-type': 'application/json' };
-  const named = String(req.headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase());
-  for (const [name, value] of Object.entries(req.headers)) if (value !== undefined && !NOT_FORWARDED.has(name) && !named.includes(name)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  const headers = { 'content-type': 'application/json', ...passedOn(req.headers, NOT_FORWARDED) };
   const logged = (line: string) => log('INFO', 'LogMediator', `${artifact.name}:v${artifact.version} ${line}`);
   const request = applyRequestFlow(flow('request'), { method: req.method, path: resource, query: req.query.toString(), headers }, logged);
   return { request, answer: (res: Res): Res => {
@@ -74,17 +77,15 @@ function backendCall(artifact: Artifact, req: Req, resource: string) {
  * The last handler of an API with `enableSchemaValidation` (sim/src/schema-validation.ts): the
  * threat fault's 400 when the request's body does not fit the matched resource's schema.
  */
-function schemaRefusal(artifact: Artifact, req: Req, resource: string): Res | undefined {
+function schemaRefusal({ artifact, operation }: Admitted, req: Req): Res | undefined {
   if (!artifact.enableSchemaValidation || !artifact.definition) return undefined;
-  const operation = matchedOperation(artifact, req, resource);
   const problems = operation ? requestProblems(artifact.definition, operation.target ?? '/*', req.method, req.rawBody, schemaWarning) : [];
   return problems.length ? threat('Request', problems) : undefined;
 }
 
 /** The same handler on the backend's answer: 400 "Bad Response" (code 500) when it does not fit. */
-function responseRefusal(artifact: Artifact, req: Req, resource: string, res: Res & { failure?: string }): Res | undefined {
+function responseRefusal({ artifact, operation }: Admitted, req: Req, res: Res & { failure?: string }): Res | undefined {
   if (!artifact.enableSchemaValidation || !artifact.definition || res.failure) return undefined;
-  const operation = matchedOperation(artifact, req, resource);
   const problems = operation ? responseProblems(artifact.definition, operation.target ?? '/*', req.method, res.status, String(res.body ?? ''), schemaWarning) : [];
   return problems.length ? threat('Response', problems) : undefined;
 }
@@ -403,7 +404,7 @@ export class Gateway {
    * API on this kind of port), 405 (no such resource), 401 (no or a bad token) or 500 (no JWKS to
    * check it with), 403 (not subscribed), 401 (a blocked or inactive subscription).
    */
-  private async admit(req: Req, webSocket: boolean): Promise<{ artifact: Artifact; resource: string } | Res> {
+  private async admit(req: Req, webSocket: boolean): Promise<Admitted | Res> {
     // Each API on `/{context}/{version}`, the default version also on `/{context}`: the longest
     // base that matches wins (carbon-apimgt 9.29.120 Utils.getSelectedAPIList).
     const bases = [...this.artifacts.values()].map((a) => ({ a, base: versionedContext(a) }));
@@ -414,8 +415,8 @@ export class Gateway {
     if (!selected) return RUNTIME_ERROR(404, '404', 'Not Found', 'The requested resource is not available.');
     const artifact = selected.a;
     const resource = req.path.slice(selected.base.length) || '/';
-    const operation = webSocket || artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
-    if (!operation) return RUNTIME_ERROR(405, '900906', 'No matching resource found for given API Request', `Method not allowed for given API resource ${resource}`);
+    const operation = webSocket ? undefined : artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
+    if (!webSocket && !operation) return RUNTIME_ERROR(405, '900906', 'No matching resource found for given API Request', `Method not allowed for given API resource ${resource}`);
     const claims = await this.keyManagers.authenticate(bearerToken(req));
     if ('status' in claims) return claims;
     // A revoked token: 401 900901, "Invalid JWT token" (carbon-apimgt 9.29.120 JWTValidator, before its token cache).
@@ -437,7 +438,7 @@ export class Gateway {
     if (refusal) return refusal;
     for (const stream of this.throttleStreams) stream.publish({ type: 'THROTTLE_REQUEST', eventId: '', apiId: artifact.apiId, ...request, labels: [], origin: this.config.nodeName });
     if (!artifact.endpointConfig?.production_endpoints?.url) return RUNTIME_ERROR(500, '101503', 'Runtime Error', 'No production endpoint configured');
-    return { artifact, resource };
+    return { artifact, resource, operation };
   }
 
   /** Passthrough ports (8243/8280): `/{context}/{version}/{resource}` of deployed HTTP APIs. */
@@ -445,13 +446,13 @@ export class Gateway {
     return async (req: Req): Promise<Res> => {
       const admitted = await this.admit(req, false);
       if (!('artifact' in admitted)) return admitted;
-      const refused = schemaRefusal(admitted.artifact, req, admitted.resource);
+      const refused = schemaRefusal(admitted, req);
       if (refused) return refused;
       const endpoint = admitted.artifact.endpointConfig!.production_endpoints!.url!;
-      const { request, answer } = backendCall(admitted.artifact, req, admitted.resource);
+      const { request, answer } = backendCall(admitted, req);
       const url = `${endpoint.replace(/\/$/, '')}${request.path}${request.query ? `?${request.query}` : ''}`;
       const res = await send(url, { method: request.method, headers: request.headers, rawBody: req.rawBody }, 10_000, this.trust);
-      return responseRefusal(admitted.artifact, req, admitted.resource, res) ?? answer(res);
+      return responseRefusal(admitted, req, res) ?? answer(res);
     };
   }
 

@@ -10,24 +10,29 @@ import type { TrustStore } from './trust';
 export const RUNTIME_ERROR = (status: number, code: string, message: string, description: string): Res =>
   json(status, { code, type: 'Status report', message, description });
 
+/** Headers of one hop only (and those a `Connection` header names): never passed on. */
+const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection'];
+
+/**
+ * The headers a gateway passes on, from its client to the backend or back: all but the hop-by-hop
+ * ones and `dropped`.
+ */
+export function passedOn(headers: IncomingHttpHeaders, dropped: readonly string[]): Record<string, string> {
+  const skip = new Set([...HOP_BY_HOP, ...dropped, ...String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)]);
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !skip.has(name)) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  return out;
+}
+
+/** The answer's length and type: the stand-in sets both when it answers. */
+const ANSWER_SET_BY_STAND_IN = ['content-length', 'content-type'];
+
 /**
  * One outbound HTTP(S) call of a node: a gateway's pulls from the control plane, its JWKS fetches
  * and its proxying to backends, a control plane's OIDC discovery. HTTPS is verified against the
  * node's client-truststore.jks, as the product's clients do; `failure` says why a call got no
  * answer (a PKIX error names the URL and the truststore), and the answer is then the gateway's 502.
  */
-/**
- * The answer's headers a gateway passes on to its client: all but the hop-by-hop ones (and those
- * `Connection` names), the length and the type (the stand-in sets both when it answers).
- */
-function passedOn(headers: IncomingHttpHeaders): Record<string, string> {
-  const dropped = new Set(['connection', 'keep-alive', 'transfer-encoding', 'te', 'trailer', 'upgrade', 'proxy-connection', 'content-length', 'content-type',
-    ...String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)]);
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !dropped.has(name)) out[name] = Array.isArray(value) ? value.join(', ') : value;
-  return out;
-}
-
 export function send(url: string, req: { method: string; headers: Record<string, string>; rawBody: string }, timeoutMs: number, trust: TrustStore): Promise<Res & { failure?: string }> {
   const u = new URL(url);
   const https = u.protocol === 'https:';
@@ -36,7 +41,7 @@ export function send(url: string, req: { method: string; headers: Record<string,
     const out = request(u, { method: req.method, headers: req.headers, timeout: timeoutMs, lookup, ...(https ? { agent: trust.agent } : {}) }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: res.headers['content-type'] ?? 'application/json', body: Buffer.concat(chunks).toString('utf8'), headers: passedOn(res.headers) }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: res.headers['content-type'] ?? 'application/json', body: Buffer.concat(chunks).toString('utf8'), headers: passedOn(res.headers, ANSWER_SET_BY_STAND_IN) }));
     });
     out.on('timeout', () => out.destroy(new Error('timed out')));
     out.on('error', (err: NodeJS.ErrnoException) => {

@@ -92,6 +92,9 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     return json(200, subscriptionOf((await subscriptions.get(subscriptionId))!));
   }
 
+  /** A common policy's clone in the API, by its id. */
+  const cloneIn = (api: ApiDoc | undefined, id: string): PolicyClone | undefined => ((api?.operationPolicyClones ?? []) as PolicyClone[]).find((c) => c.id === id);
+
   /** The API with its applied policies checked and given ids (clones of common policies), or why not. */
   function withPolicies(api: ApiDoc): { api: ApiDoc } | { refused: string } {
     const operations = (api.operations ?? []) as (Record<string, unknown> & { operationPolicies?: AppliedPolicies })[];
@@ -216,7 +219,7 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     },
     async 'GET /apis/{apiId}/operation-policies/{operationPolicyId}'({ match }) {
       const api = await apis.get(match.params.apiId);
-      const clone = ((api?.operationPolicyClones ?? []) as PolicyClone[]).find((c) => c.id === match.params.operationPolicyId);
+      const clone = cloneIn(api, match.params.operationPolicyId);
       const spec = clone && COMMON_POLICIES.find((p) => commonPolicyId(p) === clone.clonedFrom);
       return spec ? json(200, policyData(spec, clone.id, true)) : notFound('operation-policies', match.params.operationPolicyId);
     },
@@ -226,7 +229,7 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     },
     async 'DELETE /apis/{apiId}/operation-policies/{operationPolicyId}'({ match }) {
       const api = await apis.get(match.params.apiId);
-      const clone = ((api?.operationPolicyClones ?? []) as PolicyClone[]).find((c) => c.id === match.params.operationPolicyId);
+      const clone = cloneIn(api, match.params.operationPolicyId);
       if (!api || !clone) return notFound('operation-policies', match.params.operationPolicyId);
       // A clone exists while an operation applies it (unused ones are dropped): always in use.
       return restError(500, 'Internal server error', `Error while deleting the API specific operation policy with ID :${clone.id} for API ${api.id} Cannot delete operation policy with id ${clone.id} as policy usages exists`);
