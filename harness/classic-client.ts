@@ -1,11 +1,12 @@
+import { FlowError } from './apim-client';
 import type { Exchange, HttpClient } from './http';
-import { basic } from './http';
+import { basic, bearer } from './http';
 
 /**
  * Carbon's admin services (SOAP over HTTPS, Basic auth): the user store's, which every product
  * has, and the classic product's, as its publisher and a user of WSO2's 2.x split drive them: `APIGatewayAdmin` (what the publisher pushes an API's Synapse
  * configuration through, to the gateway environment's `ServerURL`) and the user store's
- * `RemoteUserStoreManagerService`. The REST v0.14 side is issue 23's next step.
+ * `RemoteUserStoreManagerService`; and its REST v0.14 side, `ClassicRestClient`.
  */
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -31,3 +32,66 @@ export const deleteApi = (http: HttpClient, api: { name: string; version: string
 
 export const addUser = (http: HttpClient, user: string): Promise<Exchange> =>
   soap(http, 'RemoteUserStoreManagerService', 'addUser', envelope('http://service.ws.um.carbon.wso2.org', `<xsd:addUser><xsd:userName>${user}</xsd:userName><xsd:credential>Probe-${user}-1</xsd:credential><xsd:requirePasswordChange>false</xsd:requirePasswordChange></xsd:addUser>`));
+
+export const PUBLISHER_V014 = '/api/am/publisher/v0.14';
+export const STORE_V014 = '/api/am/store/v0.14';
+/** The scopes of publisher and store v0.14 the harness uses (carbon-apimgt 6.4.50 `x-scope`s). */
+export const V014_SCOPES = ['apim:api_view', 'apim:api_create', 'apim:api_publish', 'apim:subscribe'];
+
+function expect(step: string, e: Exchange, ...statuses: number[]): Exchange {
+  if (!statuses.includes(e.status)) throw new FlowError(step, e);
+  return e;
+}
+
+/**
+ * The classic product's REST flow (APIM 2.6.0) against a manager or its balancer: DCR v0.14, the
+ * password grant at `/oauth2/token`, publisher and store v0.14. Methods throw a FlowError naming
+ * the step when the status is not the one the product answers.
+ */
+export class ClassicRestClient {
+  private accessToken?: string;
+
+  constructor(readonly http: HttpClient, readonly user = 'admin', readonly password = 'admin') {}
+
+  /** DCR v0.14, then a password-grant token with the v0.14 scopes. */
+  async login(): Promise<void> {
+    const reg = expect('DCR register (v0.14)', await this.http.request('POST', '/client-registration/v0.14/register', {
+      headers: { authorization: basic(this.user, this.password), 'content-type': 'application/json' },
+      data: { callbackUrl: 'www.example.com', clientName: 'carbon-labs-harness', owner: this.user, grantType: 'client_credentials password refresh_token', saasApp: true },
+    }), 200).body as { clientId: string; clientSecret: string };
+    const tok = expect('password grant', await this.http.request('POST', '/oauth2/token', {
+      headers: { authorization: basic(reg.clientId, reg.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      data: new URLSearchParams({ grant_type: 'password', username: this.user, password: this.password, scope: V014_SCOPES.join(' ') }).toString(),
+    }), 200).body as { access_token: string };
+    this.accessToken = tok.access_token;
+  }
+
+  call(method: string, path: string, data?: unknown): Promise<Exchange> {
+    if (!this.accessToken) throw new Error('login() first');
+    return this.http.request(method, path, { headers: { authorization: bearer(this.accessToken) }, data });
+  }
+
+  /** Create (`APIDetailed`, its required properties) and publish: the publisher pushes it to its gateway environments. */
+  async createAndPublish(api: { name: string; context: string; version: string; backendUrl: string }): Promise<{ apiId: string; steps: Exchange[] }> {
+    const created = expect('create API (v0.14)', await this.call('POST', `${PUBLISHER_V014}/apis`, {
+      name: api.name, context: api.context, version: api.version, tiers: ['Unlimited'], isDefaultVersion: false, transport: ['http', 'https'], visibility: 'PUBLIC', type: 'HTTP',
+      endpointConfig: JSON.stringify({ endpoint_type: 'http', production_endpoints: { url: api.backendUrl }, sandbox_endpoints: { url: api.backendUrl } }),
+      apiDefinition: JSON.stringify({ swagger: '2.0', paths: { '/*': { get: { 'x-auth-type': 'Application & Application User', 'x-throttling-tier': 'Unlimited', responses: { 200: { description: 'OK' } } } } } }),
+    }), 201);
+    const apiId = (created.body as { id: string }).id;
+    const published = expect('publish (v0.14 change-lifecycle)', await this.call('POST', `${PUBLISHER_V014}/apis/change-lifecycle?apiId=${apiId}&action=Publish`), 200);
+    return { apiId, steps: [created, published] };
+  }
+
+  /** An application subscribed to the API, and its production keys with their token (store v0.14 generate-keys issues one). */
+  async subscribe(appName: string, apiId: string): Promise<{ token: string; consumerKey: string; consumerSecret: string; steps: Exchange[] }> {
+    const app = expect('create application (v0.14)', await this.call('POST', `${STORE_V014}/applications`, { name: appName, throttlingTier: 'Unlimited', description: 'carbon-labs' }), 201);
+    const applicationId = (app.body as { applicationId: string }).applicationId;
+    const sub = expect('subscribe (v0.14)', await this.call('POST', `${STORE_V014}/subscriptions`, { applicationId, apiIdentifier: apiId, tier: 'Unlimited' }), 201);
+    const keys = expect('generate keys (v0.14)', await this.call('POST', `${STORE_V014}/applications/generate-keys?applicationId=${applicationId}`, {
+      keyType: 'PRODUCTION', validityTime: '3600', accessAllowDomains: ['ALL'], supportedGrantTypes: ['client_credentials'],
+    }), 200);
+    const body = keys.body as { consumerKey: string; consumerSecret: string; token: { accessToken: string } };
+    return { token: body.token.accessToken, consumerKey: body.consumerKey, consumerSecret: body.consumerSecret, steps: [app, sub, keys] };
+  }
+}

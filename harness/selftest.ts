@@ -224,6 +224,13 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     targets: ['compose'],
   },
   {
+    id: 'classic-worker-ignores-cache-invalidation', pattern: 1, product: simApim260, check: checkById('revocation-reaches-workers'),
+    because: /worker-2 still served the token revoked through manager-1's gateway \(the store's RevokeAPIURL\) \d+ ms after its revocation, though it is in that gateway's clustering domain/,
+    description: 'sim-apim-2.6.0: worker-2 drops the ClusterCacheInvalidationRequest of its domain (SIM_FAULT_IGNORE_CACHE_INVALIDATION): a token revoked through the manager\'s gateway stays in its key cache',
+    options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_CACHE_INVALIDATION: 'true' }) })] },
+    targets: ['compose'],
+  },
+  {
     id: 'classic-sync-leaves-out-a-worker', pattern: 1, product: simApim260, check: checkById('artifacts-propagate'),
     because: /never served by worker-2/,
     description: 'sim-apim-2.6.0: the artifact sync copies the managers\' synapse-configs to worker-1 only (worker-2 missing from its list of nodes, as a nodes file of WSO2\'s rsync script can leave one out)',

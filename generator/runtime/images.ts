@@ -100,7 +100,7 @@ function filesUnder(root: string): string[] {
 function simSourceDigest(): string {
   if (!existsSync(SIM_BUNDLE)) throw new LabError(`the stand-in bundle ${SIM_BUNDLE} is missing`, 'make images');
   const hash = createHash('sha256');
-  for (const root of [SIM_BUNDLE, SIM_IMAGE_DIR, join(ROOT, 'sim', 'dbscripts'), join(ROOT, 'spec', 'apim-4.3.0')]) {
+  for (const root of [SIM_BUNDLE, SIM_IMAGE_DIR, join(ROOT, 'sim', 'dbscripts'), join(ROOT, 'spec', 'apim-4.3.0'), join(ROOT, 'spec', 'apim-2.6.0')]) {
     for (const file of filesUnder(root)) hash.update(`${relative(ROOT, file)}\0`).update(readFileSync(file));
   }
   return hash.digest('hex');
@@ -174,6 +174,8 @@ export async function buildSimImage(product: ProductSpec, log: Log, images: read
   cpSync(SIM_BUNDLE, join(home, 'bin', 'sim.js'));
   cpSync(join(ROOT, 'sim', 'dbscripts'), join(home, 'dbscripts'), { recursive: true });
   cpSync(join(ROOT, 'spec', 'apim-4.3.0'), join(home, 'repository', 'resources', 'api-definitions'), { recursive: true });
+  // The classic product's REST v0.14 definitions (in its webapps; a place of the stand-in's own here).
+  cpSync(join(ROOT, 'spec', 'apim-2.6.0'), join(home, 'repository', 'resources', 'api-definitions', 'v0.14'), { recursive: true });
   const base = await simBase(log);
   for (const image of images) await build(image.tag, context, base, log, { [SOURCE_LABEL]: imageDigest(digest, image) }, image.args);
 }

@@ -8,6 +8,7 @@ import { databaseRestart } from './database-restart';
 import { managerOutageWithoutHa, managersFailOver } from './managers-fail-over';
 import { managersUnreachableFromPublic } from './managers-unreachable-from-public';
 import { policiesPropagate } from './policies-propagate';
+import { revocationReachesWorkers } from './revocation-reaches-workers';
 import { workersLighterThanManagers } from './workers-lighter-than-managers';
 import { workersRejectAdminWrites } from './workers-reject-admin-writes';
 import { workersSurviveWorkerLoss } from './workers-survive-worker-loss';
@@ -22,6 +23,7 @@ export const CHECKS: readonly Check[] = [
   managersUnreachableFromPublic,
   artifactsPropagate,
   policiesPropagate,
+  revocationReachesWorkers,
   logsClean,
   adminLoadIsolation,
   workersSurviveWorkerLoss,

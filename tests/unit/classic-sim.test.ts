@@ -7,7 +7,10 @@ import { renderLab } from '../../generator/render';
 import { retryUntil } from '../../generator/runtime/retry';
 import { launcher, readClassicConfig } from '../../sim/src/classic/config';
 import { Membership } from '../../sim/src/classic/membership';
-import { parseSynapseApi, SynapseApis, synapseFileName } from '../../sim/src/classic/synapse';
+import { keyManagerOrigin } from '../../sim/src/classic';
+import { authenticate, GatewayKeyCache } from '../../sim/src/classic/key-validation';
+import { V014Api } from '../../sim/src/classic/rest';
+import { parseSynapseApi, PUBLISHED_HANDLERS, renderPublishedApi, SynapseApis, synapseFileName } from '../../sim/src/classic/synapse';
 import { expectedView, loggedView, viewProblems } from '../../harness/checks/cluster-membership';
 import type { Req } from '../../sim/src/http';
 import { tempDir } from '../support/labs';
@@ -50,6 +53,15 @@ describe('the classic stand-in reads the generated XML as the product does', () 
     });
     expect(config.userDb).toMatchObject({ host: DB.host, database: DB.sharedDb, user: DB.user, password: DB.password });
     expect(config.warnings).toEqual([]);
+    // api-manager.xml: the APIs' database, the gateway environment the publisher pushes to, the
+    // key validator a gateway calls, its token cache (stock: on, 900 s).
+    expect(config.apimDb).toMatchObject({ host: DB.host, database: DB.apimDb, user: DB.user });
+    expect(config.environments).toEqual([expect.objectContaining({ name: 'Production and Sandbox', serverUrl: 'https://localhost:9443/services/', user: 'admin', password: 'admin' })]);
+    expect(config.keyValidatorUrl).toBe(node.startsWith('worker') ? `https://${lab.managerEndpointHost}:9443/services/` : 'https://localhost:9443/services/');
+    expect(config.keyValidator).toEqual({ user: 'admin', password: 'admin' });
+    expect(config.gatewayTokenCache).toEqual({ enabled: true, expirySeconds: 900 });
+    // The gateway's /token and /revoke send where the key validator is (APIManagerConfiguration).
+    expect(keyManagerOrigin(config.keyValidatorUrl)).toBe(node.startsWith('worker') ? `https://${lab.managerEndpointHost}:9443` : 'https://localhost:9443');
   });
 
   test('an unknown membership scheme stops the node, a loopback member is warned about', () => {
@@ -75,6 +87,8 @@ describe('membership over TCP: a domain is a cluster, whatever the WKA list name
       return m;
     };
     const [a, b, c, d] = [node(47101, 'mgt.domain', 'mgt'), node(47102, 'mgt.domain', 'mgt'), node(47103, 'worker.domain', 'worker'), node(47104, 'mgt.domain', 'worker')];
+    const heard = new Map<Membership, string[]>();
+    for (const m of started) m.onMessage((message, from) => heard.set(m, [...(heard.get(m) ?? []), `${from.port}:${message.type}:${message.keys.join(',')}`]));
     for (const m of started) await m.start();
     // d lists only a: it learns b from a.
     const view = (m: Membership) => m.view().map((x) => `${x.port}/${x.subDomain}`).sort();
@@ -82,6 +96,12 @@ describe('membership over TCP: a domain is a cluster, whatever the WKA list name
     expect(view(a)).toEqual(['47101/mgt', '47102/mgt', '47104/worker']);
     expect(view(d)).toEqual(view(a));
     expect(view(c)).toEqual(['47103/worker']);
+    // A cluster message reaches the domain's members, never another domain's.
+    expect(a.broadcast({ type: 'ClusterCacheInvalidationRequest', cache: 'GATEWAY_TOKEN_CACHE', keys: ['t1'] }).map((m) => m.port).sort()).toEqual([47102, 47104]);
+    await retryUntil(async () => (heard.get(b) && heard.get(d) ? true : undefined), { timeoutMs: 5_000, intervalMs: 50, what: 'b and d to hear a' });
+    expect(heard.get(b)).toEqual(['47101:ClusterCacheInvalidationRequest:t1']);
+    expect(heard.get(d)).toEqual(['47101:ClusterCacheInvalidationRequest:t1']);
+    expect(heard.get(c)).toBeUndefined();
   });
 });
 
@@ -89,17 +109,93 @@ describe('Synapse APIs from files, on the deployment tick', () => {
   const xml = (name: string, context: string, handlers = '') => `<api xmlns="http://ws.apache.org/ns/synapse" name="${name}" context="${context}"><resource methods="GET" url-mapping="/*"><inSequence><send><endpoint><http uri-template="http://127.0.0.1:9/x"/></endpoint></send></inSequence></resource>${handlers}</api>`;
   const req = (path: string, headers: Record<string, string> = {}): Req => ({ method: 'GET', path, query: new URLSearchParams(), headers, rawBody: '' });
 
-  test('a file copied in is served only after the next tick; a secured API refuses a call without a token, and any token it cannot check', async () => {
+  test('a file copied in is served only after the next tick; a secured API refuses a call without a token, and a token the key manager refuses', async () => {
     const home = tempDir('classic-synapse-');
-    const apis = new SynapseApis(home);
+    const validator = { validate: async () => ({ authorized: false, validationStatus: 900901 }) };
+    const apis = new SynapseApis(home, (r, api) => authenticate({ cache: new GatewayKeyCache(true, 900), validator }, r, api));
     mkdirSync(apis.dir, { recursive: true });
     writeFileSync(join(apis.dir, synapseFileName('admin--Secured:v1')), xml('admin--Secured:v1', '/secured/1', '<handlers><handler class="org.wso2.carbon.apimgt.gateway.handlers.security.APIAuthenticationHandler"/></handlers>'));
     expect((await apis.serve(req('/secured/1/a'))).status).toBe(404);
     apis.tick();
     const missing = await apis.serve(req('/secured/1/a'));
-    expect({ status: missing.status, body: String(missing.body) }).toEqual({ status: 401, body: expect.stringContaining('<am:code>900902</am:code>') });
+    expect({ status: missing.status, body: String(missing.body) }).toEqual({ status: 401, body: expect.stringContaining('<ams:code>900902</ams:code>') });
     expect((await apis.serve(req('/secured/1/a', { authorization: 'Bearer abc' }))).status).toBe(401);
     expect(parseSynapseApi(xml('admin--A:v1', '/a/1/'), 'a.xml').context).toBe('/a/1');
+    // Without a key validator, a secured API serves nobody.
+    const unchecked = new SynapseApis(home);
+    unchecked.tick();
+    expect((await unchecked.serve(req('/secured/1/a', { authorization: 'Bearer abc' }))).status).toBe(500);
+  });
+
+  test('the publisher\'s file is what the gateway reads: name, context with the version, the endpoint, APIAuthenticationHandler', () => {
+    const api = parseSynapseApi(renderPublishedApi({ provider: 'admin', name: 'Pizza', context: '/pizza', version: '1.0.0', endpoint: 'http://backend:8080/' }), 'p.xml');
+    expect(api).toMatchObject({ name: 'admin--Pizza:v1.0.0', context: '/pizza/1.0.0', version: '1.0.0', endpoint: 'http://backend:8080', handlers: PUBLISHED_HANDLERS });
+    expect(synapseFileName(api.name)).toBe('admin--Pizza_v1.0.0.xml');
+  });
+});
+
+describe('a gateway\'s APIAuthenticationHandler: the key cache, the key manager, the product\'s faults', () => {
+  const req = (token?: string, method = 'GET'): Req => ({ method, path: '/p/1.0.0/x', query: new URLSearchParams(), headers: token ? { authorization: `Bearer ${token}` } : {}, rawBody: '' });
+  const api = { name: 'admin--P:v1.0.0', context: '/p/1.0.0', version: '1.0.0' };
+  const granted = { authorized: true, validationStatus: 0, issuedTime: Date.now(), validityPeriod: 3_600_000 };
+
+  test.each([
+    [{ authorized: false, validationStatus: 900901 }, 401, 'Invalid Credentials'],
+    [{ authorized: false, validationStatus: 900908 }, 403, 'Resource forbidden'],
+    [{ failure: 'connect ECONNREFUSED' }, 500, 'Unclassified Authentication Failure'],
+  ] as const)('the key manager answers %j: %s %s', async (answer, status, message) => {
+    const res = await authenticate({ cache: new GatewayKeyCache(true, 900), validator: { validate: async () => answer } }, req('t'), api);
+    expect(res?.status).toBe(status);
+    expect(String(res?.body)).toContain(`<ams:message>${message}</ams:message>`);
+  });
+
+  test('an authorized token is validated once and then served from the cache, until it is invalidated or the cache entry expires', async () => {
+    let calls = 0;
+    const cache = new GatewayKeyCache(true, 900);
+    const auth = { cache, validator: { validate: async () => { calls++; return granted; } } };
+    expect(await authenticate(auth, req('t'), api)).toBeUndefined();
+    expect(await authenticate(auth, req('t'), api)).toBeUndefined();
+    expect(calls).toBe(1);
+    expect(cache.invalidate(['t', 'other'])).toBe(1);
+    expect(await authenticate(auth, req('t'), api)).toBeUndefined();
+    expect(calls).toBe(2);
+    // Another verb is another resource: validated on its own.
+    expect(await authenticate(auth, req('t', 'POST'), api)).toBeUndefined();
+    expect(calls).toBe(3);
+    // A revocation this gateway passed on: refused from its invalid-token cache, the key manager not asked.
+    cache.invalidate(['t'], true);
+    expect((await authenticate(auth, req('t'), api))?.status).toBe(401);
+    expect(calls).toBe(3);
+  });
+
+  test('an entry lives until the cache expiry or the token\'s end, whichever is first; a disabled cache keeps nothing', () => {
+    const cache = new GatewayKeyCache(true, 60);
+    cache.put('t', 'r', granted, 1_000);
+    expect(cache.get('t', 'r', 60_999)).toBe(granted);
+    expect(cache.get('t', 'r', 61_000)).toBeUndefined();
+    cache.put('short', 'r', { ...granted, issuedTime: 0, validityPeriod: 5_000 }, 1_000);
+    expect(cache.get('short', 'r', 4_999)).toBeDefined();
+    expect(cache.get('short', 'r', 5_000)).toBeUndefined();
+    const off = new GatewayKeyCache(false, 900);
+    off.put('t', 'r', granted);
+    expect(off.get('t', 'r')).toBeUndefined();
+  });
+});
+
+describe('REST v0.14 from WSO2\'s swagger files (carbon-apimgt 6.4.50)', () => {
+  const publisher = new V014Api(join(__dirname, '../../spec/apim-2.6.0/publisher-api.yaml'));
+  const store = new V014Api(join(__dirname, '../../spec/apim-2.6.0/store-api.yaml'));
+
+  test('routes with their x-scope and the body\'s required properties, literal paths before templated ones', () => {
+    const create = publisher.match('POST', '/api/am/publisher/v0.14/apis');
+    expect(create).toMatchObject({ route: { scope: 'apim:api_create', body: { required: true } } });
+    expect((create as Exclude<typeof create, string | undefined>).route.body!.fields.sort()).toEqual(['apiDefinition', 'context', 'endpointConfig', 'isDefaultVersion', 'name', 'tiers', 'transport', 'type', 'version', 'visibility']);
+    expect(publisher.match('POST', '/api/am/publisher/v0.14/apis/change-lifecycle')).toMatchObject({ route: { template: '/apis/change-lifecycle', scope: 'apim:api_publish', query: expect.arrayContaining(['action', 'apiId']) } });
+    expect(publisher.match('GET', '/api/am/publisher/v0.14/apis/abc')).toMatchObject({ route: { scope: 'apim:api_view' }, params: { apiId: 'abc' } });
+    expect(publisher.match('PATCH', '/api/am/publisher/v0.14/apis/abc')).toBe('other-method');
+    expect(publisher.match('GET', '/api/am/publisher/v4/apis')).toBeUndefined();
+    expect(store.match('POST', '/api/am/store/v0.14/applications/generate-keys')).toMatchObject({ route: { scope: 'apim:subscribe', query: ['applicationId'], body: { fields: expect.arrayContaining(['keyType', 'validityTime', 'accessAllowDomains']) } } });
+    expect(store.match('POST', '/api/am/store/v0.14/subscriptions')).toMatchObject({ route: { body: { fields: expect.arrayContaining(['applicationId', 'apiIdentifier', 'tier']) } } });
   });
 });
 

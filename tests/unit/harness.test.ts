@@ -12,6 +12,7 @@ import { tempDir } from '../support/labs';
 import { NODE_FAULTS, parseFaults } from '../../harness/faults';
 import { timelineSvg } from '../../harness/report/plots';
 import { sharesMissing } from '../../harness/checks/workers-survive-worker-loss';
+import { revocationProblems } from '../../harness/checks/revocation-reaches-workers';
 import { judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS } from '../../harness/selftest';
 import { faultDelta } from '../../harness/shared-lab';
 import { readFileSync, writeFileSync } from 'fs';
@@ -339,5 +340,18 @@ describe('logs-clean: what counts as an ERROR line', () => {
     const product = { allowedErrors: [{ match: /Error while connecting to JWKS endpoint/, why: 'a test entry' }] };
     expect(unexpectedErrors(log, product)).toHaveLength(2);
     expect(unexpectedErrors(log, product).some((l) => l.includes('JWKS'))).toBe(false);
+  });
+});
+
+describe('revocation-reaches-workers judges the workers of the revoking gateway\'s clustering domain', () => {
+  const store = (sameDomain: string[]) => ({ via: 'manager-1\'s gateway', sameDomain });
+  test.each([
+    [store(['worker-1', 'worker-2']), { 'worker-1': 20, 'worker-2': 31 }, []],
+    // Pattern 2: the workers are another cluster than the managers'; still serving is the product's behaviour, reported, not failed.
+    [store([]), {}, []],
+    [store(['worker-1', 'worker-2']), { 'worker-1': 20 },
+      ['worker-2 still served the token revoked through manager-1\'s gateway 5000 ms after its revocation, though it is in that gateway\'s clustering domain (the cache invalidation never reached it)']],
+  ])('%j, refused %j', (path, refused, problems) => {
+    expect(revocationProblems(path, refused, 5000)).toEqual(problems);
   });
 });

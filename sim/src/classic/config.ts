@@ -62,13 +62,33 @@ export interface Clustering {
   readonly members: readonly { readonly host: string; readonly port: number }[];
 }
 
+/** An `<Environment>` of api-manager.xml: a gateway's admin services and its credentials. */
+export interface GatewayEnvironment {
+  readonly name: string;
+  readonly serverUrl: string;
+  readonly user: string;
+  readonly password: string;
+  readonly endpoints: readonly string[];
+}
+
+/** carbon-apimgt 6.4.50 `APIConstants`/`APIUtil`: a gateway cache's expiry when `TokenCacheExpiry` is not set. */
+export const DEFAULT_TOKEN_CACHE_EXPIRY_SECONDS = 900;
+
 export interface ClassicConfig {
   readonly clustering: Clustering;
   readonly hostName?: string;
   readonly deploymentIntervalSeconds: number;
   /** The user store's database: the datasource user-mgt.xml names, from master-datasources.xml. */
   readonly userDb: DatabaseConfig;
+  /** api-manager.xml `<DataSourceName>`, from master-datasources.xml: APIs, applications, keys, tokens. */
+  readonly apimDb?: DatabaseConfig;
+  /** api-manager.xml `<APIKeyValidator>`: where a gateway validates tokens (`APIKeyValidationService`), as whom. */
   readonly keyValidatorUrl: string;
+  readonly keyValidator: { readonly user: string; readonly password: string };
+  /** api-manager.xml `<APIGateway><Environments>`: where the publisher pushes APIs and the key manager clears caches. */
+  readonly environments: readonly GatewayEnvironment[];
+  /** `<CacheConfigurations>`: the gateway's token cache, on or off, and its expiry (`TokenCacheExpiry`, seconds). */
+  readonly gatewayTokenCache: { readonly enabled: boolean; readonly expirySeconds: number };
   /** carbon.xml `<Security><TrustStore>`: what every outbound TLS call trusts. */
   readonly truststore: { readonly file: string; readonly password: string };
   /** user-mgt.xml `<AdminUser>`: the realm adds it to a user store without it. */
@@ -139,17 +159,38 @@ export function readClassicConfig(home: string): ClassicConfig {
   const dataSource = text(children(realmConf, 'Property').find((p) => p.getAttribute('name') === 'dataSource'));
   if (!dataSource) throw new Error('user-mgt.xml: the realm names no dataSource');
   const apim = existsSync(join(conf, 'api-manager.xml')) ? parse(join(conf, 'api-manager.xml')).documentElement! : undefined;
+  const admin = { user: text(child(realmConf, 'AdminUser', 'UserName')) ?? 'admin', password: text(child(realmConf, 'AdminUser', 'Password')) ?? 'admin' };
+  // The placeholders Carbon fills in api-manager.xml: the realm's admin user, the node's ports
+  // (carbon.xml offset 0) and its context root.
+  const placeholders: Record<string, string> = {
+    'admin.username': admin.user, 'admin.password': admin.password, 'mgt.transport.https.port': '9443', 'carbon.context': '/',
+    'https.nio.port': '8243', 'http.nio.port': '8280', 'carbon.local.ip': '127.0.0.1',
+  };
+  const resolve = (value: string | undefined) => (value ?? '').replace(/\$\{([^}]+)\}/g, (all, name: string) => placeholders[name] ?? all);
+  const amDataSource = text(child(apim, 'DataSourceName'));
+  const cache = child(apim, 'CacheConfigurations');
   return {
     clustering,
     hostName: text(child(carbon, 'HostName')),
     deploymentIntervalSeconds: Number(text(child(carbon, 'Axis2Config', 'DeploymentUpdateInterval')) ?? 15),
     userDb: datasource(home, dataSource),
-    keyValidatorUrl: text(child(apim, 'APIKeyValidator', 'ServerURL')) ?? '',
+    apimDb: amDataSource ? datasource(home, amDataSource) : undefined,
+    keyValidatorUrl: resolve(text(child(apim, 'APIKeyValidator', 'ServerURL'))),
+    keyValidator: { user: resolve(text(child(apim, 'APIKeyValidator', 'Username'))), password: resolve(text(child(apim, 'APIKeyValidator', 'Password'))) },
+    environments: children(child(apim, 'APIGateway', 'Environments'), 'Environment').map((e) => ({
+      name: text(child(e, 'Name')) ?? '', serverUrl: resolve(text(child(e, 'ServerURL'))),
+      user: resolve(text(child(e, 'Username'))), password: resolve(text(child(e, 'Password'))),
+      endpoints: resolve(text(child(e, 'GatewayEndpoint'))).split(',').map((u) => u.trim()).filter(Boolean),
+    })),
+    gatewayTokenCache: {
+      enabled: (text(child(cache, 'EnableGatewayTokenCache')) ?? 'true') === 'true',
+      expirySeconds: Number(text(child(cache, 'TokenCacheExpiry')) ?? DEFAULT_TOKEN_CACHE_EXPIRY_SECONDS),
+    },
     truststore: {
       file: (text(child(carbon, 'Security', 'TrustStore', 'Location')) ?? '').replace('${carbon.home}', home),
       password: text(child(carbon, 'Security', 'TrustStore', 'Password')) ?? '',
     },
-    admin: { user: text(child(realmConf, 'AdminUser', 'UserName')) ?? 'admin', password: text(child(realmConf, 'AdminUser', 'Password')) ?? 'admin' },
+    admin,
     warnings,
   };
 }

@@ -1,21 +1,34 @@
-import { DOMParser } from '@xmldom/xmldom';
-import type { Element } from '@xmldom/xmldom';
+import { join } from 'path';
 import { openDatabase } from '../db';
 import type { Handler, Req, Res } from '../http';
 import { basicCredentials, listen, log, NOT_DEPLOYED } from '../http';
 import { envelope, fault as soapFault, withVersion } from '../admin-services';
+import { register } from '../control-plane/oauth';
+import { ApplicationRepository, OAuthClientRepository, SubscriptionRepository } from '../control-plane/repositories';
+import { send } from '../outbound';
+import { SqlApiStore } from '../store';
 import { TrustStore } from '../trust';
 import { UserStore } from '../users';
+import type { ClassicConfig, GatewayEnvironment } from './config';
 import { launcher, readClassicConfig } from './config';
+import type { KeyManagerDeps } from './key-manager';
+import { AccessTokens, revoke, token, validateKey } from './key-manager';
+import { authenticate, GATEWAY_TOKEN_CACHE, GatewayKeyCache, KeyValidatorClient, validationResponse } from './key-validation';
 import { Membership } from './membership';
-import { SynapseApis } from './synapse';
+import { dispatchV014, endpointOf, publisherV014, storeV014, V014Api } from './rest';
+import { basic, escapeXml, soapCall } from './soap';
+import { renderPublishedApi, SynapseApis } from './synapse';
 
 /**
  * A node of the classic Carbon product (APIM 2.6.0) as the stand-in runs it: the launcher's
  * `-DworkerNode` and `-Dprofile`, the XML files it reads, Hazelcast-style membership in its
  * clustering domain, the admin-service chain (authentication, then worker mode's 403),
  * `APIGatewayAdmin` on managers, and Synapse APIs deployed from files on the deployment tick.
- * Not modelled yet: the REST v0.14 APIs, key validation, throttling, cluster messages.
+ * A manager is also the key manager and the publisher and store (the default profile): REST v0.14,
+ * DCR, opaque tokens, `APIKeyValidationService`. Every node's gateway has the `/token` and `/revoke`
+ * APIs (proxies to the key manager); a revocation through `/revoke` clears that gateway's key
+ * cache, and the removal reaches the members of its clustering domain.
+ * Not modelled yet: throttling, analytics.
  */
 
 const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280 };
@@ -23,21 +36,14 @@ const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp
 /** Admin services (`adminService` true in their services.xml) the stand-in knows by name. */
 const ADMIN_SERVICES = ['APIGatewayAdmin', 'APIAuthenticationService', 'APIKeyValidationService', 'UserAdmin', 'RemoteUserStoreManagerService', 'ServerAdmin'];
 
+/** What a manager's admin services work on beyond the gateway's (a worker has none of it). */
+interface ManagerServices {
+  readonly validate: (call: { context: string; version: string; accessToken: string }) => ReturnType<typeof validateKey>;
+}
+
 /** An AxisFault: HTTP 500 and a SOAP fault. */
 const fault = (message: string): Res => soapFault(500, message);
 const ok = (operation: string): Res => ({ status: 200, contentType: 'text/xml; charset=UTF-8', body: envelope(`<ns:${operation}Response xmlns:ns="http://service.gateway.apimgt.carbon.wso2.org"><ns:return>true</ns:return></ns:${operation}Response>`) });
-
-/** The SOAP body's operation and its parameters' text, by local name. */
-function soapCall(raw: string): { operation: string; params: Record<string, string> } | undefined {
-  const doc = new DOMParser({ onError: () => undefined }).parseFromString(raw, 'text/xml');
-  const body = doc.documentElement && (Array.from(doc.documentElement.getElementsByTagNameNS('*', 'Body')) as Element[])[0];
-  let op: Element | undefined;
-  for (let c = body?.firstChild; c; c = c.nextSibling) if (c.nodeType === c.ELEMENT_NODE) { op = c as Element; break; }
-  if (!op) return undefined;
-  const params: Record<string, string> = {};
-  for (let c = op.firstChild; c; c = c.nextSibling) if (c.nodeType === c.ELEMENT_NODE) params[(c as Element).localName!] = c.textContent ?? '';
-  return { operation: op.localName!, params };
-}
 
 /**
  * `/services/<AdminService>` through ServerAdminModule's handlers, in their order
@@ -45,7 +51,7 @@ function soapCall(raw: string): { operation: string; params: Record<string, stri
  * then AuthorizationHandler (a worker node: 403 with no body, and Carbon's warning). Admin services
  * are HTTPS only. `APIGatewayAdmin` writes the API's Synapse file (a gateway manager).
  */
-function adminServices(opts: { workerNode: boolean; users: UserStore; apis: SynapseApis; https: boolean }, next: Handler): Handler {
+function adminServices(opts: { workerNode: boolean; users: UserStore; apis: SynapseApis; https: boolean; invalidate: (tokens: string[]) => void; manager?: ManagerServices }, next: Handler): Handler {
   return async (req: Req): Promise<Res> => {
     const service = /^\/services\/([A-Za-z]+)(?:\.[A-Za-z0-9]+Endpoint)?\/?$/.exec(req.path)?.[1];
     if (!service || !ADMIN_SERVICES.includes(service)) return next(req);
@@ -76,6 +82,15 @@ function adminServices(opts: { workerNode: boolean; users: UserStore; apis: Syna
       log('INFO', 'RemoteUserStoreManagerService', `user ${userName} added by ${basic.user}`);
       return { status: 202 };
     }
+    if (service === 'APIAuthenticationService' && call.operation === 'invalidateCachedTokens') {
+      opts.invalidate(call.lists.accessTokens ?? []);
+      return { status: 202 };
+    }
+    if (service === 'APIKeyValidationService' && call.operation === 'validateKey' && opts.manager) {
+      const { context, version, accessToken } = call.params;
+      const info = await opts.manager.validate({ context: context ?? '', version: version ?? '', accessToken: accessToken ?? '' });
+      return { status: 200, contentType: 'text/xml; charset=UTF-8', body: envelope(validationResponse(info)) };
+    }
     if (service === 'APIGatewayAdmin' && /^deleteApi(ForTenant)?$/.test(call.operation)) {
       const name = `${call.params.apiProviderName}--${call.params.apiName}:v${call.params.version}`;
       opts.apis.remove(name);
@@ -83,6 +98,83 @@ function adminServices(opts: { workerNode: boolean; users: UserStore; apis: Syna
     }
     return fault(`The endpoint reference (EPR) for the Operation not found is /services/${service} and the WSA Action = urn:${call.operation}`);
   };
+}
+
+/** One SOAP call of a node to another's admin service, as the product's admin clients make it (Basic, the environment's user). */
+function adminCall(env: Pick<GatewayEnvironment, 'serverUrl' | 'user' | 'password'>, trust: TrustStore, service: string, operation: string, ns: string, params: string) {
+  const url = `${env.serverUrl.replace(/\/?$/, '/')}${service}`;
+  const body = `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="${ns}"><soapenv:Body><xsd:${operation}>${params}</xsd:${operation}></soapenv:Body></soapenv:Envelope>`;
+  return send(url, { method: 'POST', headers: { authorization: basic(env.user, env.password), 'content-type': 'text/xml; charset=UTF-8', soapaction: `urn:${operation}` }, rawBody: body }, 10_000, trust)
+    .then((r) => (r.failure ? `${url}: ${r.failure}` : r.status >= 300 ? `${url} answered ${r.status}` : undefined));
+}
+
+/**
+ * The manager's webapps: DCR v0.14, the token and revocation endpoints, publisher and store v0.14.
+ * A publish pushes the API to each gateway environment (APIGatewayAdmin).
+ */
+async function managerWebapps(home: string, config: ClassicConfig, users: UserStore, trust: TrustStore): Promise<{ handler: Handler; services: ManagerServices }> {
+  if (!config.apimDb) throw new Error('api-manager.xml names no DataSourceName: a manager keeps APIs, applications and tokens in WSO2AM_DB');
+  const pool = await openDatabase('WSO2AM_DB', config.apimDb);
+  const tokens = new AccessTokens(pool);
+  await tokens.ensureTable();
+  const apis = new SqlApiStore(pool);
+  const clients = new OAuthClientRepository(pool);
+  const subscriptions = new SubscriptionRepository(pool);
+  const applications = new ApplicationRepository(pool);
+  const envs = config.environments;
+  const deps: KeyManagerDeps = { users, clients, tokens, apis, subscriptions };
+  const publisher = {
+    push: async (api: Parameters<typeof endpointOf>[0] & { provider?: unknown; name: string; context: string; version: string }) => {
+      const xml = renderPublishedApi({ provider: String(api.provider), name: api.name, context: api.context, version: api.version, endpoint: endpointOf(api) ?? '' });
+      const params = `<xsd:apiProviderName>${escapeXml(String(api.provider))}</xsd:apiProviderName><xsd:apiName>${escapeXml(api.name)}</xsd:apiName><xsd:version>${escapeXml(api.version)}</xsd:version><xsd:apiConfig>${escapeXml(xml)}</xsd:apiConfig><xsd:tenantDomain>carbon.super</xsd:tenantDomain>`;
+      const failures = await Promise.all(envs.map((env) => adminCall(env, trust, 'APIGatewayAdmin', 'addApiForTenant', 'http://service.gateway.apimgt.carbon.wso2.org', params)));
+      return failures.filter((f): f is string => !!f);
+    },
+  };
+  const specs = join(home, 'repository', 'resources', 'api-definitions', 'v0.14');
+  const rest = [
+    [new V014Api(join(specs, 'publisher-api.yaml')), publisherV014({ apis, publisher })],
+    [new V014Api(join(specs, 'store-api.yaml')), storeV014({ apis, applications, subscriptions, clients, tokens })],
+  ] as const;
+  const handler: Handler = async (req) => {
+    if (req.method === 'POST' && req.path === '/client-registration/v0.14/register') return register({ users, clients }, req);
+    if (req.method === 'POST' && req.path === '/oauth2/token') return token(deps, req);
+    if (req.method === 'POST' && req.path === '/oauth2/revoke') return revoke(deps, req);
+    for (const [api, operations] of rest) {
+      const res = await dispatchV014(api, operations, tokens, req);
+      if (res) return res;
+    }
+    return NOT_DEPLOYED;
+  };
+  return { handler, services: { validate: (call) => validateKey(deps, call) } };
+}
+
+/**
+ * Where the gateway's `/token` and `/revoke` APIs send: `keyManager.hostname` and `keyManager.port`,
+ * which carbon-apimgt 6.4.50 `APIManagerConfiguration.load()` (l.440-465) takes from
+ * `<APIKeyValidator><ServerURL>` (the node's own address as `localhost`; 443 without a port).
+ */
+export function keyManagerOrigin(keyValidatorUrl: string): string {
+  const u = new URL(keyValidatorUrl);
+  return `https://${u.hostname}:${u.port || '443'}`;
+}
+
+/**
+ * The gateway's `/token` and `/revoke` APIs (product-apim v2.6.0 `_TokenAPI_.xml`, `_RevokeAPI_.xml`):
+ * the call goes to the key manager's `/oauth2/token` or `/oauth2/revoke`; on the way back
+ * APIManagerCacheExtensionHandler (carbon-apimgt 6.4.50 l.55-69) takes a token named in
+ * `RevokedAccessToken` out of this gateway's token cache and into its invalid-token cache (the
+ * removal reaches its domain's members). The header is passed on to the client, as the handler does.
+ */
+async function keyManagerProxy(req: Req, keyManagerUrl: string, trust: TrustStore, invalidate: (tokens: string[], revoked: boolean) => void): Promise<Res> {
+  const target = `${keyManagerUrl}/oauth2${req.path}`;
+  const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/x-www-form-urlencoded') };
+  if (req.headers.authorization) headers.authorization = String(req.headers.authorization);
+  const res = await send(target, { method: req.method, headers, rawBody: req.rawBody }, 10_000, trust);
+  if (res.failure) log('WARN', 'TargetHandler', `${req.path}: the key manager ${target} failed: ${res.failure}`);
+  const revoked = res.headers?.revokedaccesstoken;
+  if (req.path === '/revoke' && revoked) invalidate([revoked], true);
+  return res;
 }
 
 export async function classicMain(home: string, argv: readonly string[], version: string, tls: { key: string; cert: string }): Promise<void> {
@@ -95,23 +187,44 @@ export async function classicMain(home: string, argv: readonly string[], version
   const users = new UserStore(await openDatabase('WSO2_COMMON_DS', config.userDb));
   await users.add(config.admin.user, config.admin.password);
 
+  const cache = new GatewayKeyCache(config.gatewayTokenCache.enabled, config.gatewayTokenCache.expirySeconds);
   const { clustering } = config;
+  let membership: Membership | undefined;
   if (clustering.enabled && clustering.scheme === 'wka') {
-    await new Membership({ host: clustering.host, port: clustering.port, httpPort: PORTS.http, httpsPort: PORTS.https, domain: clustering.domain, subDomain: clustering.subDomain }, clustering.members).start();
+    membership = new Membership({ host: clustering.host, port: clustering.port, httpPort: PORTS.http, httpsPort: PORTS.https, domain: clustering.domain, subDomain: clustering.subDomain }, clustering.members);
+    const ignore = process.env.SIM_FAULT_IGNORE_CACHE_INVALIDATION === 'true';
+    membership.onMessage((message, from) => {
+      if (message.type !== 'ClusterCacheInvalidationRequest' || message.cache !== GATEWAY_TOKEN_CACHE) return;
+      if (ignore) { log('WARN', 'ClusterCacheInvalidationRequest', `seeded fault: ignored from ${from.host} (${message.keys.length} keys)`); return; }
+      const removed = cache.invalidate(message.keys);
+      log('INFO', 'ClusterCacheInvalidationRequest', `${GATEWAY_TOKEN_CACHE}: ${message.keys.length} entries removed at the request of ${from.host} (${removed} cached here)`);
+    });
+    await membership.start();
   } else if (clustering.enabled) {
     log('WARN', 'HazelcastClusteringAgent', `${clustering.scheme} membership is not modelled by the carbon-labs stand-in: this node joins no cluster`);
   } else {
     log('INFO', 'ClusteringAgentService', 'Clustering has been disabled');
   }
+  // A removal from the token cache (APIAuthenticationService.invalidateCachedTokens, or a revocation
+  // through this gateway's /revoke, which also marks the token invalid here): removed here, then on
+  // every member of the domain (ClusterCacheInvalidationRequest).
+  const invalidate = (tokens: string[], revoked = false) => {
+    const removed = cache.invalidate(tokens, revoked);
+    const to = membership?.broadcast({ type: 'ClusterCacheInvalidationRequest', cache: GATEWAY_TOKEN_CACHE, keys: tokens }) ?? [];
+    log('INFO', 'APIAuthenticationService', `${tokens.length} tokens removed from ${GATEWAY_TOKEN_CACHE} (${removed} cached here); ClusterCacheInvalidationRequest sent to ${to.length} members${to.length ? `: ${to.map((m) => m.host).join(', ')}` : ''}`);
+  };
 
-  const apis = new SynapseApis(home);
+  const keyManagerUrl = keyManagerOrigin(config.keyValidatorUrl);
+  const validator = new KeyValidatorClient(config.keyValidatorUrl, config.keyValidator.user, config.keyValidator.password, trust);
+  const apis = new SynapseApis(home, (req, api) => authenticate({ cache, validator }, req, api));
   apis.tick();
   setInterval(() => apis.tick(), config.deploymentIntervalSeconds * 1000);
-  const servlet = (https: boolean) => withVersion(version, adminServices({ workerNode, users, apis, https }, async () => NOT_DEPLOYED));
+  const manager = workerNode ? undefined : await managerWebapps(home, config, users, trust);
+  const servlet = (https: boolean) => withVersion(version, adminServices({ workerNode, users, apis, https, invalidate, manager: manager?.services }, manager?.handler ?? (async () => NOT_DEPLOYED)));
   await listen(servlet(true), PORTS.https, tls);
   await listen(servlet(false), PORTS.http);
-  const passthrough: Handler = (req) => apis.serve(req);
+  const passthrough: Handler = (req) => (req.path === '/revoke' || req.path === '/token' ? keyManagerProxy(req, keyManagerUrl, trust, invalidate) : apis.serve(req));
   await listen(passthrough, PORTS.passthroughHttps, tls);
   await listen(passthrough, PORTS.passthroughHttp);
-  log('INFO', 'StartupFinalizerServiceComponent', `Server ready: ${workerNode ? 'gateway worker' : 'manager'}; Synapse APIs from ${apis.dir} every ${config.deploymentIntervalSeconds} s; passthrough ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}`);
+  log('INFO', 'StartupFinalizerServiceComponent', `Server ready: ${workerNode ? 'gateway worker' : 'manager'}; Synapse APIs from ${apis.dir} every ${config.deploymentIntervalSeconds} s; passthrough ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; key validation at ${config.keyValidatorUrl}, token cache ${config.gatewayTokenCache.enabled ? `${config.gatewayTokenCache.expirySeconds} s` : 'off'}`);
 }

@@ -32,7 +32,16 @@ type Message =
   | { readonly t: 'hello'; readonly member: Member }
   | { readonly t: 'welcome'; readonly member: Member; readonly members: readonly Member[] }
   | { readonly t: 'refuse'; readonly reason: string }
-  | { readonly t: 'ping' };
+  | { readonly t: 'ping' }
+  /** A cluster message (ClusteringMessage): delivered to every member of the domain. */
+  | { readonly t: 'message'; readonly from: string; readonly message: ClusterMessage };
+
+/**
+ * The cluster messages the stand-in sends, as Carbon's (`ClusteringMessage` subclasses):
+ * `ClusterCacheInvalidationRequest` removes cache entries on every other member (carbon-kernel
+ * v4.4.35 `core/javax.cache/.../clustering/ClusterCacheInvalidationRequest.java`).
+ */
+export type ClusterMessage = { readonly type: 'ClusterCacheInvalidationRequest'; readonly cache: string; readonly keys: readonly string[] };
 
 const RETRY_MS = 2000;
 const PING_MS = 5000;
@@ -57,6 +66,7 @@ export class Membership {
   private server?: Server;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private readonly listeners: ((message: ClusterMessage, from: Member) => void)[] = [];
 
   constructor(self: Omit<Member, 'uuid'>, wka: readonly { readonly host: string; readonly port: number }[]) {
     this.self = { ...self, uuid: randomUUID() };
@@ -80,6 +90,27 @@ export class Membership {
     };
     tick();
     this.timer = setInterval(tick, RETRY_MS);
+  }
+
+  /** Runs `listener` on each cluster message another member sends. */
+  onMessage(listener: (message: ClusterMessage, from: Member) => void): void {
+    this.listeners.push(listener);
+  }
+
+  /**
+   * Sends a cluster message to every other member of the domain (Hazelcast's
+   * `$clustering.message.topic`): members of another domain never get it, as they are never members.
+   * Returns the members it was sent to.
+   */
+  broadcast(message: ClusterMessage): Member[] {
+    const to: Member[] = [];
+    for (const { member, sockets } of this.members.values()) {
+      const socket = [...sockets].find((s) => !s.destroyed);
+      if (!socket) continue;
+      this.send(socket, { t: 'message', from: this.self.uuid, message });
+      to.push(member);
+    }
+    return to;
   }
 
   /** Leaves without a word (a test's end; a node stops with its process). */
@@ -169,6 +200,12 @@ export class Membership {
       // Members the well-known one has: this node connects to them as well.
       for (const m of message.members) if (m.uuid !== this.self.uuid && `${m.host}:${m.port}` !== this.ownAddress) this.addresses.add(`${m.host}:${m.port}`);
       return message.member.uuid;
+    }
+    if (message.t === 'message') {
+      const from = this.members.get(message.from)?.member;
+      // Only a member's messages count: a connection that never joined carries none.
+      if (from) for (const listener of this.listeners) listener(message.message, from);
+      return undefined;
     }
     if (message.t === 'refuse') {
       log('WARN', 'Node', `[${this.self.host}]:${this.self.port} [${this.self.domain}] join refused by ${socket.remoteAddress}: ${message.reason}`);

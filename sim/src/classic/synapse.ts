@@ -15,12 +15,49 @@ import { log } from '../http';
 export interface SynapseApi {
   readonly name: string;
   readonly context: string;
+  readonly version: string;
   readonly methods: readonly string[];
   readonly endpoint: string;
   readonly handlers: readonly string[];
 }
 
 const AUTH_HANDLER = 'org.wso2.carbon.apimgt.gateway.handlers.security.APIAuthenticationHandler';
+
+/**
+ * The handlers the 2.6.0 publisher writes into an API (product-apim v2.6.0
+ * `repository/resources/api_templates/velocity_template.xml`), in order. The stand-in runs
+ * `APIAuthenticationHandler`; the others it names in its log and does not run (no check of the
+ * classic product depends on throttling or analytics yet).
+ */
+export const PUBLISHED_HANDLERS = [
+  'org.wso2.carbon.apimgt.gateway.handlers.common.APIMgtLatencyStatsHandler',
+  'org.wso2.carbon.apimgt.gateway.handlers.security.CORSRequestHandler',
+  AUTH_HANDLER,
+  'org.wso2.carbon.apimgt.gateway.handlers.throttling.ThrottleHandler',
+  'org.wso2.carbon.apimgt.gateway.handlers.analytics.APIMgtUsageHandler',
+  'org.wso2.carbon.apimgt.gateway.handlers.analytics.APIMgtGoogleAnalyticsTrackingHandler',
+  'org.wso2.carbon.apimgt.gateway.handlers.ext.APIManagerExtensionHandler',
+];
+
+const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** The Synapse file the 2.6.0 publisher writes for an API: `<provider>--<name>:v<version>`, the context with the version, its handlers. */
+export function renderPublishedApi(api: { provider: string; name: string; context: string; version: string; endpoint: string }): string {
+  const name = `${api.provider}--${api.name}:v${api.version}`;
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<api xmlns="http://ws.apache.org/ns/synapse" name="${xmlEscape(name)}" context="${xmlEscape(api.context)}/${xmlEscape(api.version)}" version="${xmlEscape(api.version)}" version-type="context">
+  <resource methods="POST PATCH GET DELETE HEAD PUT" url-mapping="/*" faultSequence="fault">
+    <inSequence>
+      <send><endpoint name="${xmlEscape(name.replace(':v', '_v'))}_APIproductionEndpoint_0"><http uri-template="${xmlEscape(api.endpoint)}"/></endpoint></send>
+    </inSequence>
+    <outSequence><send/></outSequence>
+  </resource>
+  <handlers>
+${PUBLISHED_HANDLERS.map((h) => `    <handler class="${h}"/>`).join('\n')}
+  </handlers>
+</api>
+`;
+}
 
 const elements = (root: Element, name: string): Element[] => Array.from(root.getElementsByTagNameNS('*', name)) as Element[];
 
@@ -36,7 +73,7 @@ export function parseSynapseApi(xml: string, file: string): SynapseApi {
   const endpoint = elements(api, 'http')[0]?.getAttribute('uri-template') ?? elements(api, 'address')[0]?.getAttribute('uri');
   if (!endpoint) throw new Error(`${file}: API ${name} sends to no <http uri-template> or <address uri> endpoint`);
   return {
-    name, context: context.replace(/\/$/, ''), endpoint: endpoint.replace(/\/$/, ''),
+    name, context: context.replace(/\/$/, ''), version: api.getAttribute('version') ?? '', endpoint: endpoint.replace(/\/$/, ''),
     methods: elements(api, 'resource').flatMap((r) => (r.getAttribute('methods') ?? 'GET POST PUT DELETE PATCH HEAD OPTIONS').split(/\s+/)),
     handlers: elements(api, 'handler').map((h) => h.getAttribute('class') ?? ''),
   };
@@ -54,7 +91,8 @@ export class SynapseApis {
   private readonly deployed = new Map<string, { api: SynapseApi; stamp: string }>();
   readonly dir: string;
 
-  constructor(home: string) {
+  /** `auth` runs APIAuthenticationHandler; without it, an API with that handler is refused (never lenient). */
+  constructor(home: string, private readonly auth?: (req: Req, api: SynapseApi) => Promise<Res | undefined>) {
     this.dir = join(home, 'repository', 'deployment', 'server', 'synapse-configs', 'default', 'api');
   }
 
@@ -107,13 +145,9 @@ export class SynapseApis {
       return xmlFault(404, 'http://wso2.org/apimanager', '404', 'Status report', `The requested resource (${req.path}) is not available.`);
     }
     if (match.handlers.includes(AUTH_HANDLER)) {
-      const auth = String(req.headers.authorization ?? '');
-      if (!/^Bearer \S+/.test(auth)) {
-        return xmlFault(401, 'http://wso2.org/apimanager/security', '900902', 'Missing Credentials', 'Required OAuth credentials not provided. Make sure your API invocation call has a header: "Authorization: Bearer ACCESS_TOKEN"');
-      }
-      // Never lenient: a token the stand-in cannot check is refused.
-      log('WARN', 'APIAuthenticationHandler', `API ${match.name}: key validation through APIKeyValidationService is not modelled by the stand-in; the token is refused`);
-      return xmlFault(401, 'http://wso2.org/apimanager/security', '900900', 'Unclassified Authentication Failure', 'Key validation is not modelled by the carbon-labs stand-in');
+      if (!this.auth) return xmlFault(500, 'http://wso2.org/apimanager/security', '900900', 'Unclassified Authentication Failure', 'No key validator is configured');
+      const refused = await this.auth(req, match);
+      if (refused) return refused;
     }
     const rest = req.path.slice(match.context.length);
     const query = req.query.toString();

@@ -22,7 +22,7 @@ type GrantedClaims = Parameters<TokenIssuer['issue']>[0];
  * `POST /client-registration/v0.17/register`: the DCR endpoint the portals and apictl use. A user
  * registering a client name they already own gets that client back, as the product does.
  */
-export async function register(deps: OAuthDeps, req: Req): Promise<Res> {
+export async function register(deps: Pick<OAuthDeps, 'users' | 'clients'>, req: Req): Promise<Res> {
   const basic = basicCredentials(req);
   if (!basic || !(await deps.users.authenticate(basic.user, basic.secret))) {
     return json(401, { error: 'invalid_client', error_description: 'Basic authentication of a user is required' });
@@ -56,7 +56,7 @@ export async function register(deps: OAuthDeps, req: Req): Promise<Res> {
  * application's keys issues application tokens, which the gateway checks subscriptions against.
  */
 /** The OAuth client a request authenticates as (Basic, or client_id and client_secret in the form), or the refusal. */
-async function clientOf(deps: OAuthDeps, req: Req, form: URLSearchParams) {
+export async function clientOf(deps: Pick<OAuthDeps, 'clients'>, req: Req, form: URLSearchParams) {
   const basic = basicCredentials(req);
   const clientId = basic?.user ?? form.get('client_id') ?? '';
   const clientSecret = basic?.secret ?? form.get('client_secret') ?? '';

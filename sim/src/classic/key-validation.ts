@@ -1,0 +1,145 @@
+import type { Req, Res } from '../http';
+import { log } from '../http';
+import { send } from '../outbound';
+import type { TrustStore } from '../trust';
+import type { KeyValidationInfo } from './key-manager';
+import { KEY_STATUS } from './key-manager';
+import { basic as basicAuth, soapText } from './soap';
+
+/**
+ * A classic gateway's `APIAuthenticationHandler` (carbon-apimgt 6.4.50, OAuthAuthenticator and
+ * APIKeyValidator): a Bearer token is looked up in the gateway's key cache, and on a miss
+ * validated by the key manager's `APIKeyValidationService` at `<APIKeyValidator><ServerURL>`
+ * (WSClient); an authorized answer is cached until the cache expires (`TokenCacheExpiry`) or the
+ * token does. The cache is a Carbon cache: an entry removed on one member of a clustering domain
+ * is removed on every other (ClusterCacheInvalidationRequest), and only there.
+ */
+
+/** The Carbon cache a gateway keeps validated tokens in (carbon-apimgt 6.4.50 `APIConstants`), as cluster messages name it. */
+export const GATEWAY_TOKEN_CACHE = 'GATEWAY_TOKEN_CACHE';
+
+/**
+ * The gateway's caches of carbon-apimgt 6.4.50 `APIKeyValidator`: `GATEWAY_TOKEN_CACHE` and
+ * `gatewayKeyCache` (validation results by token and resource, each with its expiry: one map
+ * here), and `GATEWAY_INVALID_TOKEN_CACHE`, checked on a miss before the key manager is asked.
+ */
+export class GatewayKeyCache {
+  private readonly entries = new Map<string, Map<string, { info: KeyValidationInfo; until: number }>>();
+  private readonly invalid = new Map<string, number>();
+
+  constructor(readonly enabled: boolean, readonly expirySeconds: number) {}
+
+  /** Whether the token is in the invalid-token cache (a revocation this gateway passed on). */
+  isInvalid(token: string, now = Date.now()): boolean {
+    const until = this.invalid.get(token);
+    if (until === undefined) return false;
+    if (until > now) return true;
+    this.invalid.delete(token);
+    return false;
+  }
+
+  get(token: string, resource: string, now = Date.now()): KeyValidationInfo | undefined {
+    const byResource = this.entries.get(token);
+    const entry = byResource?.get(resource);
+    if (!entry) return undefined;
+    if (entry.until > now) return entry.info;
+    byResource!.delete(resource);
+    return undefined;
+  }
+
+  put(token: string, resource: string, info: KeyValidationInfo, now = Date.now()): void {
+    if (!this.enabled) return;
+    // An entry lives until the cache's expiry or the token's, whichever is first.
+    const tokenEnds = info.issuedTime !== undefined && info.validityPeriod !== undefined ? info.issuedTime + info.validityPeriod : Infinity;
+    const until = Math.min(now + this.expirySeconds * 1000, tokenEnds);
+    let byResource = this.entries.get(token);
+    if (!byResource) this.entries.set(token, (byResource = new Map()));
+    byResource.set(resource, { info, until });
+  }
+
+  /** Removes every entry of these tokens (and marks them invalid, for a revocation seen here); how many were cached here. */
+  invalidate(tokens: readonly string[], markInvalid = false, now = Date.now()): number {
+    let n = 0;
+    for (const t of tokens) {
+      if (this.entries.delete(t)) n++;
+      if (markInvalid && this.enabled) this.invalid.set(t, now + this.expirySeconds * 1000);
+    }
+    return n;
+  }
+}
+
+/** The security fault of `_auth_failure_handler_`, as the gateway answers it. */
+export function authFault(status: number, code: number, message: string, description: string): Res {
+  return {
+    status, contentType: 'application/xml',
+    body: `<ams:fault xmlns:ams="http://wso2.org/apimanager/security"><ams:code>${code}</ams:code><ams:message>${message}</ams:message><ams:description>${description}</ams:description></ams:fault>`,
+  };
+}
+
+const MESSAGES: Record<number, [number, string]> = {
+  [KEY_STATUS.invalidCredentials]: [401, 'Invalid Credentials'],
+  [KEY_STATUS.forbidden]: [403, 'Resource forbidden'],
+};
+
+/** `validateKey` over SOAP, as the gateway's `WSAPIKeyDataStore` calls it, with the configured user. */
+export class KeyValidatorClient {
+  constructor(private readonly serverUrl: string, private readonly user: string, private readonly password: string, private readonly trust: TrustStore) {}
+
+  async validate(call: { context: string; version: string; accessToken: string; resource: string; verb: string }): Promise<KeyValidationInfo | { failure: string }> {
+    const url = `${this.serverUrl.replace(/\/?$/, '/')}APIKeyValidationService`;
+    const body = `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://org.apache.axis2/xsd"><soapenv:Body><xsd:validateKey>`
+      + `<xsd:context>${call.context}</xsd:context><xsd:version>${call.version}</xsd:version><xsd:accessToken>${call.accessToken}</xsd:accessToken>`
+      + `<xsd:requiredAuthenticationLevel>Any</xsd:requiredAuthenticationLevel><xsd:allowedDomains>ALL</xsd:allowedDomains>`
+      + `<xsd:matchingResource>${call.resource}</xsd:matchingResource><xsd:httpVerb>${call.verb}</xsd:httpVerb></xsd:validateKey></soapenv:Body></soapenv:Envelope>`;
+    const res = await send(url, { method: 'POST', headers: { authorization: basicAuth(this.user, this.password), 'content-type': 'text/xml; charset=UTF-8', soapaction: 'urn:validateKey' }, rawBody: body }, 10_000, this.trust);
+    if (res.failure) return { failure: res.failure };
+    if (res.status !== 200) return { failure: `${url} answered ${res.status}: ${String(res.body).slice(0, 200)}` };
+    const text = String(res.body);
+    return {
+      authorized: soapText(text, 'authorized') === 'true',
+      validationStatus: Number(soapText(text, 'validationStatus') ?? 0),
+      applicationId: soapText(text, 'applicationId'), applicationName: soapText(text, 'applicationName'), consumerKey: soapText(text, 'consumerKey'),
+      endUserName: soapText(text, 'endUserName'), subscriber: soapText(text, 'subscriber'), tier: soapText(text, 'tier'), apiName: soapText(text, 'apiName'),
+      issuedTime: Number(soapText(text, 'issuedTime') ?? 0), validityPeriod: Number(soapText(text, 'validityPeriod') ?? 0),
+    };
+  }
+}
+
+/** `validateKey`'s answer, as `APIKeyValidationService` writes an `APIKeyValidationInfoDTO`. */
+export function validationResponse(info: KeyValidationInfo): string {
+  const fields = Object.entries(info).filter(([, v]) => v !== undefined).map(([k, v]) => `<ax:${k}>${String(v)}</ax:${k}>`).join('');
+  return `<ns:validateKeyResponse xmlns:ns="http://org.apache.axis2/xsd"><ns:return xmlns:ax="http://dto.impl.apimgt.carbon.wso2.org/xsd">${fields}</ns:return></ns:validateKeyResponse>`;
+}
+
+/** What the handler needs: the cache, the key manager client. */
+export interface Authenticator {
+  readonly cache: GatewayKeyCache;
+  readonly validator: Pick<KeyValidatorClient, 'validate'>;
+}
+
+/**
+ * The handler's decision on one request to an API with `APIAuthenticationHandler`: undefined to
+ * let it through, else the security fault. `context` is the API's (with its version).
+ */
+export async function authenticate(auth: Authenticator, req: Req, api: { name: string; context: string; version: string }): Promise<Res | undefined> {
+  const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+  const failure = (code: number, message: string, status: number) =>
+    authFault(status, code, message, `Access failure for API: ${api.context}, version: ${api.version} status: (${code}) - ${message}. Make sure you have given the correct access token`);
+  if (!token) return authFault(401, 900902, 'Missing Credentials', 'Required OAuth credentials not provided. Make sure your API invocation call has a header: "Authorization: Bearer ACCESS_TOKEN"');
+  // The stand-in's resources are `/*` under the context; the verb is the request's.
+  const resource = `/*:${req.method}`;
+  if (auth.cache.isInvalid(token)) return failure(KEY_STATUS.invalidCredentials, 'Invalid Credentials', 401);
+  let info = auth.cache.get(token, resource);
+  if (!info) {
+    const answer = await auth.validator.validate({ context: api.context, version: api.version, accessToken: token, resource: '/*', verb: req.method });
+    if ('failure' in answer) {
+      log('ERROR', 'APIKeyValidator', `Error while accessing backend services for API key validation: ${answer.failure}`);
+      return authFault(500, 900900, 'Unclassified Authentication Failure', 'Error while accessing backend services for API key validation');
+    }
+    info = answer;
+    if (info.authorized) auth.cache.put(token, resource, info);
+  }
+  if (info.authorized) return undefined;
+  const [status, message] = MESSAGES[info.validationStatus] ?? [401, 'Invalid Credentials'];
+  return failure(info.validationStatus || KEY_STATUS.invalidCredentials, message, status);
+}
