@@ -33,11 +33,28 @@ export interface ApiSpecInput {
 }
 
 /**
+ * What the checks that apply to every product ask of a control plane, whatever REST it speaks
+ * (4.x: {@link ApimClient}; the classic product's v0.14: `ClassicRestClient`).
+ */
+export interface ApiFlow {
+  login(): Promise<unknown>;
+  /** Creates an API (not deployed): the write a load repeats. */
+  tryCreateApi(api: ApiSpecInput): Promise<Exchange>;
+  /** Creates an API and has it served by the gateways. */
+  createAndDeploy(api: ApiSpecInput, vhost: string): Promise<{ apiId: string; steps: Exchange[] }>;
+  /** An application subscribed to the APIs, and a token of its production keys. */
+  subscribe(appName: string, apiIds: readonly string[]): Promise<{ token: string; steps: Exchange[] }>;
+  readDefinitely(apiId: string, timeoutMs: number): Promise<Exchange | { status: 0; error: string }>;
+  /** A read of the publisher's whole API list (an admin's load). */
+  listApis(): Promise<Exchange>;
+}
+
+/**
  * The APIM 4.3 REST flow against one node or balancer (publisher v4, devportal v3, admin v4,
  * DCR v0.17, /oauth2/token). Methods named `try*` return the exchange; the others throw a
  * FlowError naming the step when the status is not the one the product answers.
  */
-export class ApimClient {
+export class ApimClient implements ApiFlow {
   accessToken?: string;
 
   constructor(readonly http: HttpClient, readonly user = 'admin', readonly password = 'admin') {}
@@ -90,6 +107,10 @@ export class ApimClient {
       // A WebSocket API's operations are topics with SUBSCRIBE/PUBLISH verbs.
       operations: (api.type === 'WS' ? ['SUBSCRIBE', 'PUBLISH'] : ['GET']).map((verb) => ({ target: '/*', verb, authType: 'Application & Application User', throttlingPolicy: 'Unlimited' })),
     });
+  }
+
+  listApis(): Promise<Exchange> {
+    return this.call('GET', `${PUBLISHER}/apis?limit=1000`);
   }
 
   /** Create → revision → deploy to the "Default" environment → publish. Returns the API id. */

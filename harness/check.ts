@@ -2,7 +2,9 @@ import type { Log } from '../generator/runtime/images';
 import { AbandonedError, pause, retryUntil } from '../generator/runtime/retry';
 import type { NodeFault } from './faults';
 import { NODE_FAULTS } from './faults';
+import type { ApiFlow } from './apim-client';
 import { ApimClient, invoke } from './apim-client';
+import { ClassicRestClient } from './classic-client';
 import { describeExchange, Exchange } from './http';
 import type { LabTarget } from './lab-target';
 import type { LabSpec, Role } from '../generator/model/lab';
@@ -158,9 +160,18 @@ export class CheckContext<F extends Figures = Figures> {
     return exchange;
   }
 
-  /** A logged-in client on the manager balancer. */
-  async managerClient(): Promise<ApimClient> {
-    const client = this.lab.managerClient();
+  /** A logged-in client of the 4.x REST APIs on the manager balancer. */
+  managerClient(): Promise<ApimClient> {
+    return this.loggedIn(this.lab.managerClient());
+  }
+
+  /** A logged-in client on the manager balancer, in the REST its product speaks (4.x, or the classic product's v0.14). */
+  controlPlane(): Promise<ApiFlow> {
+    const http = this.lab.http(this.lab.adminUrl());
+    return this.loggedIn(isClassic(this.lab.product) ? new ClassicRestClient(http) : new ApimClient(http));
+  }
+
+  private async loggedIn<C extends ApiFlow>(client: C): Promise<C> {
     await retryUntil(async (observe) => client.login().then(() => true, (err) => { observe(err); return undefined; }), {
       timeoutMs: this.lab.product.timing.requestTimeoutMs * 3, intervalMs: 500, what: 'a token from the manager balancer', signal: this.signal,
     });
@@ -176,7 +187,7 @@ export class CheckContext<F extends Figures = Figures> {
     let fixture = CheckContext.fixtures.get(this.lab);
     if (!fixture) {
       fixture = (async () => {
-        const client = await this.managerClient();
+        const client = await this.controlPlane();
         const tag = this.unique('fx');
         const api = { name: `Fixture${tag}`, context: `/fixture-${tag}`, version: '1.0.0', backendUrl: this.lab.backendUrl };
         const { apiId } = await client.createAndDeploy(api, this.lab.vhost);
@@ -221,9 +232,9 @@ export interface Check<F extends Figures = Figures> {
   /** Why the check does not apply to a lab of this model, or undefined when it does (known before it starts). */
   skipReason?(lab: LabSpec, options?: CheckOptions): string | undefined;
   /**
-   * `true` when it runs on the classic product (APIM 2.6.0) as it is: it drives no 4.x REST API
-   * (probes, memory, logs). The others are skipped there, saying why, until the harness speaks
-   * the classic product's REST v0.14.
+   * `true` when it runs on the classic product (APIM 2.6.0) as it is: it drives nothing beyond
+   * {@link ApiFlow} (create, publish, subscribe, read) and probes, memory, logs. The others are
+   * skipped there, saying why.
    */
   readonly classic?: boolean;
   /** How long it takes on this lab at its product's pace, and its deadline. */
@@ -241,7 +252,7 @@ export interface Check<F extends Figures = Figures> {
 
 /** Why a check is skipped on a lab: its own reason, or the classic product's that it does not speak yet. */
 export function skipOf(check: Check, lab: LabSpec, options?: CheckOptions): string | undefined {
-  if (isClassic(lab.product) && !check.classic) return `not built for the classic product yet: the check drives the 4.x REST APIs, ${lab.product.id} speaks REST v0.14 and SOAP (issue 23)`;
+  if (isClassic(lab.product) && !check.classic) return `not built for the classic product yet: the check drives what only the 4.x REST APIs have (revisions, deployments, subscription blocking, throttling policies); the harness speaks ${lab.product.id}'s REST v0.14 for creating, publishing and subscribing only (issue 23)`;
   return check.skipReason?.(lab, options);
 }
 

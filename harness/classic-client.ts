@@ -1,6 +1,8 @@
+import { retryUntil } from '../generator/runtime/retry';
+import type { ApiFlow, ApiSpecInput } from './apim-client';
 import { FlowError } from './apim-client';
 import type { Exchange, HttpClient } from './http';
-import { basic, bearer } from './http';
+import { basic, bearer, describeExchange } from './http';
 
 /**
  * Carbon's admin services (SOAP over HTTPS, Basic auth): the user store's, which every product
@@ -48,7 +50,7 @@ function expect(step: string, e: Exchange, ...statuses: number[]): Exchange {
  * password grant at `/oauth2/token`, publisher and store v0.14. Methods throw a FlowError naming
  * the step when the status is not the one the product answers.
  */
-export class ClassicRestClient {
+export class ClassicRestClient implements ApiFlow {
   private accessToken?: string;
 
   constructor(readonly http: HttpClient, readonly user = 'admin', readonly password = 'admin') {}
@@ -71,27 +73,46 @@ export class ClassicRestClient {
     return this.http.request(method, path, { headers: { authorization: bearer(this.accessToken) }, data });
   }
 
-  /** Create (`APIDetailed`, its required properties) and publish: the publisher pushes it to its gateway environments. */
-  async createAndPublish(api: { name: string; context: string; version: string; backendUrl: string }): Promise<{ apiId: string; steps: Exchange[] }> {
-    const created = expect('create API (v0.14)', await this.call('POST', `${PUBLISHER_V014}/apis`, {
+  /** Creates an API (`APIDetailed` with its required properties), in state CREATED. */
+  tryCreateApi(api: ApiSpecInput): Promise<Exchange> {
+    return this.call('POST', `${PUBLISHER_V014}/apis`, {
       name: api.name, context: api.context, version: api.version, tiers: ['Unlimited'], isDefaultVersion: false, transport: ['http', 'https'], visibility: 'PUBLIC', type: 'HTTP',
       endpointConfig: JSON.stringify({ endpoint_type: 'http', production_endpoints: { url: api.backendUrl }, sandbox_endpoints: { url: api.backendUrl } }),
       apiDefinition: JSON.stringify({ swagger: '2.0', paths: { '/*': { get: { 'x-auth-type': 'Application & Application User', 'x-throttling-tier': 'Unlimited', responses: { 200: { description: 'OK' } } } } } }),
-    }), 201);
+    });
+  }
+
+  /** Create and publish: the publisher pushes it to its gateway environments (2.6.0 has no revisions or vhosts). */
+  async createAndDeploy(api: ApiSpecInput): Promise<{ apiId: string; steps: Exchange[] }> {
+    const created = expect('create API (v0.14)', await this.tryCreateApi(api), 201);
     const apiId = (created.body as { id: string }).id;
     const published = expect('publish (v0.14 change-lifecycle)', await this.call('POST', `${PUBLISHER_V014}/apis/change-lifecycle?apiId=${apiId}&action=Publish`), 200);
     return { apiId, steps: [created, published] };
   }
 
-  /** An application subscribed to the API, and its production keys with their token (store v0.14 generate-keys issues one). */
-  async subscribe(appName: string, apiId: string): Promise<{ token: string; consumerKey: string; consumerSecret: string; steps: Exchange[] }> {
+  listApis(): Promise<Exchange> {
+    return this.call('GET', `${PUBLISHER_V014}/apis?limit=1000`);
+  }
+
+  /** Reads an API until the answer is definite: 200 (there) or 404 (gone); a 502 or a timeout is asked again. */
+  readDefinitely(apiId: string, timeoutMs: number): Promise<Exchange | { status: 0; error: string }> {
+    return retryUntil(async (observe) => {
+      const read = await this.call('GET', `${PUBLISHER_V014}/apis/${apiId}`);
+      observe(describeExchange(read));
+      return read.status === 200 || read.status === 404 ? read : undefined;
+    }, { timeoutMs, intervalMs: 250, what: `a definite answer for API ${apiId}` }).catch((err: Error) => ({ status: 0 as const, error: err.message }));
+  }
+
+  /** An application subscribed to the APIs, and its production keys with their token (store v0.14 generate-keys issues one). */
+  async subscribe(appName: string, apiIds: readonly string[]): Promise<{ token: string; consumerKey: string; consumerSecret: string; steps: Exchange[] }> {
     const app = expect('create application (v0.14)', await this.call('POST', `${STORE_V014}/applications`, { name: appName, throttlingTier: 'Unlimited', description: 'carbon-labs' }), 201);
     const applicationId = (app.body as { applicationId: string }).applicationId;
-    const sub = expect('subscribe (v0.14)', await this.call('POST', `${STORE_V014}/subscriptions`, { applicationId, apiIdentifier: apiId, tier: 'Unlimited' }), 201);
+    const steps = [app];
+    for (const apiId of apiIds) steps.push(expect('subscribe (v0.14)', await this.call('POST', `${STORE_V014}/subscriptions`, { applicationId, apiIdentifier: apiId, tier: 'Unlimited' }), 201));
     const keys = expect('generate keys (v0.14)', await this.call('POST', `${STORE_V014}/applications/generate-keys?applicationId=${applicationId}`, {
       keyType: 'PRODUCTION', validityTime: '3600', accessAllowDomains: ['ALL'], supportedGrantTypes: ['client_credentials'],
     }), 200);
     const body = keys.body as { consumerKey: string; consumerSecret: string; token: { accessToken: string } };
-    return { token: body.token.accessToken, consumerKey: body.consumerKey, consumerSecret: body.consumerSecret, steps: [app, sub, keys] };
+    return { token: body.token.accessToken, consumerKey: body.consumerKey, consumerSecret: body.consumerSecret, steps: [...steps, keys] };
   }
 }

@@ -1,4 +1,4 @@
-import { invoke, PUBLISHER } from '../apim-client';
+import { invoke } from '../apim-client';
 import { Check, CheckContext, CheckFailure, DeployedApi, fixtureMs, paceOf, percentile, planOf, round } from '../check';
 import { HttpClient } from '../http';
 
@@ -43,6 +43,7 @@ export type IsolationFigures = {
 
 export const adminLoadIsolation: Check<IsolationFigures> = {
   id: 'admin-load-isolation',
+  classic: true,
   title: 'Admin load on the manager listener does not hurt the worker listener (enforced for pattern 3, recorded for 1 and 2)',
   plan(lab) {
     const { call, timing } = paceOf(lab);
@@ -53,7 +54,7 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
   async run(ctx: CheckContext<IsolationFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();
-    const client = await ctx.managerClient();
+    const client = await ctx.controlPlane();
     const worker = lab.http(lab.apiUrl());
     ctx.step('baseline of the worker listener');
     await sample(ctx, worker, api); // warm-up
@@ -63,7 +64,7 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
     let loading = true;
     let adminRequests = 0;
     const loops = Array.from({ length: REST_CONCURRENCY }, async () => {
-      while (loading && ctx.live) { await client.call('GET', `${PUBLISHER}/apis?limit=1000`); adminRequests++; }
+      while (loading && ctx.live) { await client.listApis(); adminRequests++; }
     });
     ctx.step('the worker listener under REST admin load');
     const underRest = await sample(ctx, worker, api);

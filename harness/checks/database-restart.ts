@@ -19,6 +19,7 @@ export type DatabaseRestartFigures = {
  */
 export const databaseRestart: Check<DatabaseRestartFigures> = {
   id: 'database-restart',
+  classic: true,
   title: 'A database restart under load loses no acknowledged write, writes work again within the RTO bound after it, and workers keep serving API traffic throughout',
   plan(lab) {
     const { call, timing } = paceOf(lab);
@@ -32,8 +33,8 @@ export const databaseRestart: Check<DatabaseRestartFigures> = {
   async run(ctx: CheckContext<DatabaseRestartFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();
-    const client = await ctx.managerClient();
-    const verifier = await ctx.managerClient();
+    const client = await ctx.controlPlane();
+    const verifier = await ctx.controlPlane();
     const load = new Recorder();
     const acks: { name: string; apiId: string }[] = [];
     const tag = ctx.unique('db');

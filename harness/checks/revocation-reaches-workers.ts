@@ -85,9 +85,9 @@ export const revocationReachesWorkers: Check<RevocationFigures> = {
     });
     const tag = ctx.unique('rev');
     const api = { name: `Revoke${tag}`, context: `/revoke-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl };
-    const { apiId, steps } = await client.createAndPublish(api);
+    const { apiId, steps } = await client.createAndDeploy(api);
     steps.forEach((s) => ctx.record(s));
-    const keys = await client.subscribe(`revoke-${tag}`, apiId);
+    const keys = await client.subscribe(`revoke-${tag}`, [apiId]);
     keys.steps.forEach((s) => ctx.record(s));
     const fixture = (token: string) => ({ context: api.context, version: api.version, token });
 

@@ -12,9 +12,10 @@ export const workersLighterThanManagers: Check<MemoryFigures> = {
   title: 'Every worker uses less memory than every manager (docker stats: usage less inactive file cache)',
   machine: 'share',
   classic: true,
-  // The classic stand-in's manager runs none of the default profile's webapps yet (publisher,
-  // store, key manager): weighing it against a worker would judge the stand-in, not the product.
-  skipReason: (lab) => (isClassic(lab.product) && !lab.product.pulled ? `${lab.product.id}'s managers do not load the publisher, store and key manager yet: their memory would say nothing of the product's` : undefined),
+  // The classic stand-in's manager serves a few REST v0.14 operations, not the default profile's
+  // webapps (publisher, store, key manager as Jaggery and JAX-RS apps): weighing it against a
+  // worker would judge the stand-in, not the product (measured: a worker after a load weighs more).
+  skipReason: (lab) => (isClassic(lab.product) && !lab.product.pulled ? `${lab.product.id}'s managers serve a few REST v0.14 operations, not the default profile's webapps: their memory would say nothing of the product's` : undefined),
   headline: (f) => `heaviest worker ${f.heaviestWorkerMB ?? '?'} MB < lightest manager ${f.lightestManagerMB ?? '?'} MB; lab ${f.labTotalMB ?? '?'} MB`,
   // A one-shot `docker stats` waits for the engine's next collection (about 1–2 s); the engine
   // collects every container at once, so the lab's samples are taken together.

@@ -31,6 +31,7 @@ export type WorkerLossFigures = {
 
 export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
   id: 'workers-survive-worker-loss',
+  classic: true,
   title: `Every worker takes a share of the worker balancer's traffic; stopping or killing the busiest worker under load fails at most ${WORKER_LOSS_FAILED_REQUESTS_BOUND} requests through the worker balancer and stalls none, and the worker serves APIs deployed while it was down`,
   skipReason: (lab) => (workers(lab).length < 2 ? 'one worker: no other takes its traffic' : undefined),
   plan(lab) {
@@ -44,7 +45,7 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
   async run(ctx: CheckContext<WorkerLossFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();
-    const client = await ctx.managerClient();
+    const client = await ctx.controlPlane();
     const http = lab.http(lab.apiUrl());
     ctx.figures.failedRequestsBound = WORKER_LOSS_FAILED_REQUESTS_BOUND;
     ctx.step(`${SHARE_REQUESTS} requests through ${lab.workerBalancer}: each worker's share`);

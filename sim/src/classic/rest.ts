@@ -125,7 +125,7 @@ const apiDto = (api: ApiDoc) => {
   return { ...rest, status: lifeCycleStatus };
 };
 
-/** The publisher v0.14 operations the stand-in implements: create, get and publish an API. */
+/** The publisher v0.14 operations the stand-in implements: create, list, get and publish APIs. */
 export function publisherV014(deps: { apis: ApiStore; publisher: Publisher }): V014Operations {
   return {
     'POST /apis': async ({ body, token }) => {
@@ -143,6 +143,13 @@ export function publisherV014(deps: { apis: ApiStore; publisher: Publisher }): V
         throw err;
       }
       return { ...json(201, apiDto(api)), headers: { location: `/api/am/publisher/v0.14/apis/${api.id}` } };
+    },
+    'GET /apis': async ({ req }) => {
+      const limit = Number(req.query.get('limit') ?? 25);
+      const offset = Number(req.query.get('offset') ?? 0);
+      const all = await deps.apis.list();
+      const list = all.slice(offset, offset + limit).map((a) => ({ id: a.id, name: a.name, description: a.description ?? null, context: a.context, version: a.version, provider: a.provider, status: a.lifeCycleStatus, thumbnailUri: null }));
+      return json(200, { count: list.length, next: '', previous: '', list, pagination: { offset, limit, total: all.length } });
     },
     'GET /apis/{apiId}': async ({ params }) => {
       const api = await deps.apis.get(params.apiId);
