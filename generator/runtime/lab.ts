@@ -415,11 +415,11 @@ export function labEndpoints(lab: LabSpec, dir: string, target: 'compose' | 'swa
   // The managers' hostname and proxyPort: the portals' login redirects go there.
   const portals = `https://${PORTAL_HOST}:${portalPort(lab)}`;
   // The classic product (2.6.0): its portals and REST v0.14, and its admin services (SOAP); the
-  // stand-in serves the admin services and the Synapse APIs, not yet the portals or REST.
-  const standIn = lab.product.pulled ? '' : '; not served by the stand-in yet';
+  // stand-in serves the admin services, part of REST v0.14 and the Synapse APIs, not the portals.
+  const standIn = lab.product.pulled ? '' : '; not served by the stand-in';
   const front = isClassic(lab.product) ? [
     { name: 'Publisher', url: `${portals}/publisher`, note: `store: ${portals}/store${standIn}` },
-    { name: 'REST', url: `${admin}/api/am/publisher/v0.14`, note: `DCR: ${admin}/client-registration/v0.14/register${standIn}` },
+    { name: 'REST', url: `${admin}/api/am/publisher/v0.14`, note: `store: ${admin}/api/am/store/v0.14, DCR: ${admin}/client-registration/v0.14/register, token: ${admin}/oauth2/token${lab.product.pulled ? '' : ' (the stand-in: create, publish, subscribe)'}` },
     { name: 'Admin SOAP', url: `${admin}/services/`, note: 'admin services, e.g. APIGatewayAdmin (Basic auth); a worker answers them 403' },
   ] : [
     { name: 'Publisher', url: `${portals}/publisher` },
