@@ -1,7 +1,8 @@
 import { buildLab } from '../../generator/patterns';
-import { sim } from '../../generator/products/sim';
+import { sim, simApim260, simApim470 } from '../../generator/products/sim';
 import { synthLab } from '../../generator/synth/writer';
-import { Check, CheckFailure, CheckPlan, CheckResult, percentile, planOf, runCheck } from '../../harness/check';
+import { Check, CheckFailure, CheckPlan, CheckResult, percentile, planOf, runCheck, skipOf } from '../../harness/check';
+import { checkById } from '../../harness/checks';
 import { LabTarget } from '../../harness/lab-target';
 import { headline, resultsJson, RESULTS_SCHEMA_VERSION, whatFailed } from '../../harness/report/write';
 import { logsClean, unexpectedErrors } from '../../harness/checks/logs-clean';
@@ -353,5 +354,22 @@ describe('revocation-reaches-workers judges the workers of the revoking gateway\
       ['worker-2 still served the token revoked through manager-1\'s gateway 5000 ms after its revocation, though it is in that gateway\'s clustering domain (the cache invalidation never reached it)']],
   ])('%j, refused %j', (path, refused, problems) => {
     expect(revocationProblems(path, refused, 5000)).toEqual(problems);
+  });
+});
+
+describe('a check applies, or is skipped saying why, from the lab model alone', () => {
+  test('a 4.7.0 pattern-3 lab with one manager (MANAGERS=1): managers-fail-over is skipped, manager-outage-without-ha applies', () => {
+    const lab = buildLab(3, { product: simApim470, managers: 1 });
+    expect(skipOf(checkById('managers-fail-over'), lab)).toBe('one manager, no passive one to fail over to (see manager-outage-without-ha)');
+    expect(skipOf(checkById('manager-outage-without-ha'), lab)).toBeUndefined();
+    expect(skipOf(checkById('managers-fail-over'), buildLab(3, { product: simApim470 }))).toBeUndefined();
+  });
+
+  test('on the classic product, the checks that need 4.x-only REST are skipped saying so; revocation-reaches-workers only there', () => {
+    const classic = buildLab(3, { product: simApim260 });
+    expect(skipOf(checkById('policies-propagate'), classic)).toMatch(/^not built for the classic product yet: the check drives what only the 4.x REST APIs have/);
+    expect(skipOf(checkById('workers-survive-worker-loss'), classic)).toBeUndefined();
+    expect(skipOf(checkById('revocation-reaches-workers'), classic)).toBeUndefined();
+    expect(skipOf(checkById('revocation-reaches-workers'), buildLab(3, { product: sim }))).toBe('the 4.x products revoke through the event hub: policies-propagate judges it');
   });
 });
