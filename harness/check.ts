@@ -167,8 +167,7 @@ export class CheckContext<F extends Figures = Figures> {
 
   /** A logged-in client on the manager balancer, in the REST its product speaks (4.x, or the classic product's v0.14). */
   controlPlane(): Promise<ApiFlow> {
-    const http = this.lab.http(this.lab.adminUrl());
-    return this.loggedIn(isClassic(this.lab.product) ? new ClassicRestClient(http) : new ApimClient(http));
+    return this.loggedIn(isClassic(this.lab.product) ? new ClassicRestClient(this.lab.http(this.lab.adminUrl())) : this.lab.managerClient());
   }
 
   private async loggedIn<C extends ApiFlow>(client: C): Promise<C> {

@@ -51,16 +51,22 @@ function expect(step: string, e: Exchange, ...statuses: number[]): Exchange {
  * the step when the status is not the one the product answers.
  */
 export class ClassicRestClient implements ApiFlow {
-  private accessToken?: string;
+  /** The REST APIs' token, once logged in (tokens live in the shared database: valid on every node). */
+  accessToken?: string;
 
   constructor(readonly http: HttpClient, readonly user = 'admin', readonly password = 'admin') {}
 
-  /** DCR v0.14, then a password-grant token with the v0.14 scopes. */
-  async login(): Promise<void> {
-    const reg = expect('DCR register (v0.14)', await this.http.request('POST', '/client-registration/v0.14/register', {
+  /** `POST /client-registration/v0.14/register` (Basic auth of the user). */
+  tryRegister(): Promise<Exchange> {
+    return this.http.request('POST', '/client-registration/v0.14/register', {
       headers: { authorization: basic(this.user, this.password), 'content-type': 'application/json' },
       data: { callbackUrl: 'www.example.com', clientName: 'carbon-labs-harness', owner: this.user, grantType: 'client_credentials password refresh_token', saasApp: true },
-    }), 200).body as { clientId: string; clientSecret: string };
+    });
+  }
+
+  /** DCR v0.14, then a password-grant token with the v0.14 scopes. */
+  async login(): Promise<void> {
+    const reg = expect('DCR register (v0.14)', await this.tryRegister(), 200).body as { clientId: string; clientSecret: string };
     const tok = expect('password grant', await this.http.request('POST', '/oauth2/token', {
       headers: { authorization: basic(reg.clientId, reg.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
       data: new URLSearchParams({ grant_type: 'password', username: this.user, password: this.password, scope: V014_SCOPES.join(' ') }).toString(),

@@ -224,10 +224,30 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     targets: ['compose'],
   },
   {
-    id: 'classic-worker-ignores-cache-invalidation', pattern: 1, product: simApim260, check: checkById('revocation-reaches-workers'),
-    because: /worker-2 still served the token revoked through manager-1's gateway \(the store's RevokeAPIURL\) \d+ ms after its revocation, though it is in that gateway's clustering domain/,
-    description: 'sim-apim-2.6.0: worker-2 drops the ClusterCacheInvalidationRequest of its domain (SIM_FAULT_IGNORE_CACHE_INVALIDATION): a token revoked through the manager\'s gateway stays in its key cache',
-    options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_CACHE_INVALIDATION: 'true' }) })] },
+    id: 'classic-workers-ignore-cache-invalidation', pattern: 1, product: simApim260, check: checkById('revocation-reaches-workers'),
+    because: /worker-\d still served the token revoked through the store's RevokeAPIURL \(\S+\) \d+ ms after its revocation/,
+    description: 'sim-apim-2.6.0: the workers drop their domain\'s cache invalidations (SIM_FAULT_IGNORE_CACHE_INVALIDATION): a token revoked through one worker\'s /revoke stays in the other\'s cache',
+    options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_CACHE_INVALIDATION: 'true' }), 'worker-2': env({ SIM_FAULT_IGNORE_CACHE_INVALIDATION: 'true' }) })] },
+    targets: ['compose'],
+  },
+  {
+    id: 'classic-revoke-url-at-the-manager', pattern: 2, product: simApim260, check: checkById('revocation-reaches-workers'),
+    because: /worker-1 still served the token revoked through the store's RevokeAPIURL \(https:\/\/localhost:8243\/revoke\)/,
+    description: 'sim-apim-2.6.0 pattern 2: the managers\' RevokeAPIURL left at the stock https://localhost:${https.nio.port}/revoke, the manager\'s own gateway, whose cache invalidation reaches the managers\' cluster only: the workers, a separate cluster, keep a revoked token until their cache expires',
+    options: {
+      faults: [{
+        kind: 'files',
+        edit: (dir) => {
+          for (const m of ['manager-1', 'manager-2']) {
+            const file = join(dir, 'nodes', m, 'repository', 'conf', 'api-manager.xml');
+            const text = readFileSync(file, 'utf8');
+            const stock = text.replace(/<RevokeAPIURL>[^<]*<\/RevokeAPIURL>/, '<RevokeAPIURL>https://localhost:${https.nio.port}/revoke</RevokeAPIURL>');
+            if (stock === text) throw new Error(`${file}: no RevokeAPIURL to put back to the stock one`);
+            writeFileSync(file, stock);
+          }
+        },
+      }],
+    },
     targets: ['compose'],
   },
   {

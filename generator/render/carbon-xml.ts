@@ -208,6 +208,7 @@ export function classicValues(lab: LabSpec, node: NodeSpec): Readonly<Record<str
     "/datasources-configuration/datasources/datasource[name='WSO2AM_DB']/definition/configuration/password": DB.password,
     '/APIManager/Analytics/Enabled': 'false',
     '/APIManager/APIGateway/Environments/Environment/GatewayEndpoint': `http://${lab.workerEndpointHost}:8280,https://${lab.workerEndpointHost}:8243`,
+    '/APIManager/OAuthConfigurations/RevokeAPIURL': `https://${lab.workerEndpointHost}:8243/revoke`,
     '/APIManager/APIKeyValidator/ServerURL': `https://${lab.managerEndpointHost}:9443/services/`,
     '/APIManager/APIKeyValidator/KeyValidatorClientType': 'WSClient',
     '/APIManager/ThrottlingConfigurations/TrafficManager/ReceiverUrlGroup': group('tcp', 9611),

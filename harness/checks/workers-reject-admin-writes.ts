@@ -3,7 +3,7 @@ import { basic, bearer, Exchange, HttpClient } from '../http';
 import { Check, CheckContext, CheckFailure, paceOf, planOf } from '../check';
 import { workers } from '../../generator/model/lab';
 import { isClassic } from '../../generator/products/product';
-import { addUser, pushApi } from '../classic-client';
+import { addUser, ClassicRestClient, pushApi } from '../classic-client';
 
 const ok = (status: number) => status >= 200 && status < 300;
 
@@ -38,7 +38,7 @@ export type RejectFigures = {
 /** Workers are read-only: no admin write succeeds on a worker, directly or through the worker balancer. */
 export const workersRejectAdminWrites: Check<RejectFigures> = {
   id: 'workers-reject-admin-writes',
-  title: 'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services; on the classic product its admin services APIGatewayAdmin and the user store), directly and through the worker balancer; managers accept them',
+  title: 'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services; on the classic product its admin services APIGatewayAdmin and the user store, DCR and publisher REST v0.14), directly and through the worker balancer; managers accept them',
   machine: 'share',
   classic: true,
   headline: (f) => `${f.writesAcceptedByWorkers ?? '?'} of ${f.writesSentToWorkers ?? '?'} writes accepted by workers`,
@@ -51,11 +51,20 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
     const { lab } = ctx;
     let writes: (http: HttpClient, tag: string) => Promise<Record<string, Exchange>>;
     if (isClassic(lab.product)) {
-      // The classic product: its admin services, as its publisher pushes APIs and a user adds users.
-      writes = async (http, tag) => ({
-        'SOAP APIGatewayAdmin addApi': await pushApi(http, { name: `Probe${tag}`, context: `/probe-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }),
-        'SOAP addUser': await addUser(http, `probe${tag}`),
-      });
+      // The classic product: its admin services, as its publisher pushes APIs and a user adds users;
+      // and its REST v0.14, with a token the managers issued (tokens are in the shared database).
+      const manager = await ctx.controlPlane() as ClassicRestClient;
+      const token = manager.accessToken!;
+      writes = async (http, tag) => {
+        const rest = new ClassicRestClient(http);
+        rest.accessToken = token;
+        return {
+          'SOAP APIGatewayAdmin addApi': await pushApi(http, { name: `Probe${tag}`, context: `/probe-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }),
+          'SOAP addUser': await addUser(http, `probe${tag}`),
+          'DCR register (v0.14)': await rest.tryRegister(),
+          'REST v0.14 create API': await rest.tryCreateApi({ name: `Probe${tag}`, context: `/probe-rest-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }),
+        };
+      };
     } else {
       const manager: ApimClient = await ctx.managerClient();
       // Credentials valid on every node: a worker must refuse the write itself, not the credentials.
@@ -83,7 +92,7 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
         if (ok(e.status)) accepted.push(`${write} on ${name} (${e.status})`);
         // No answer at all proves nothing about refusing: the node must be up and say no.
         if (e.status === 0) silent.push(`${write} on ${name} (${e.error})`);
-        else if (classic && name.endsWith(' servlet') && !ok(e.status) && e.status !== 403) otherwise.push(`${write} on ${name} (${e.status})`);
+        else if (classic && write.startsWith('SOAP') && name.endsWith(' servlet') && !ok(e.status) && e.status !== 403) otherwise.push(`${write} on ${name} (${e.status})`);
       }
     }
     // The same writes through the manager balancer must succeed: the check cannot pass on a dead lab.

@@ -8,6 +8,7 @@ import { retryUntil } from '../../generator/runtime/retry';
 import { launcher, readClassicConfig } from '../../sim/src/classic/config';
 import { Membership } from '../../sim/src/classic/membership';
 import { keyManagerOrigin } from '../../sim/src/classic';
+import { validateKey } from '../../sim/src/classic/key-manager';
 import { authenticate, GatewayKeyCache } from '../../sim/src/classic/key-validation';
 import { V014Api } from '../../sim/src/classic/rest';
 import { parseSynapseApi, PUBLISHED_HANDLERS, renderPublishedApi, SynapseApis, synapseFileName } from '../../sim/src/classic/synapse';
@@ -56,9 +57,9 @@ describe('the classic stand-in reads the generated XML as the product does', () 
     // api-manager.xml: the APIs' database, the gateway environment the publisher pushes to, the
     // key validator a gateway calls, its token cache (stock: on, 900 s).
     expect(config.apimDb).toMatchObject({ host: DB.host, database: DB.apimDb, user: DB.user });
-    expect(config.environments).toEqual([expect.objectContaining({ name: 'Production and Sandbox', serverUrl: 'https://localhost:9443/services/', user: 'admin', password: 'admin' })]);
+    expect(config.environments).toEqual([{ name: 'Production and Sandbox', serverUrl: 'https://localhost:9443/services/', user: 'admin', password: 'admin' }]);
     expect(config.keyValidatorUrl).toBe(node.startsWith('worker') ? `https://${lab.managerEndpointHost}:9443/services/` : 'https://localhost:9443/services/');
-    expect(config.keyValidator).toEqual({ user: 'admin', password: 'admin' });
+    expect(config.keyValidator).toEqual({ user: 'admin', password: 'admin', clientType: node.startsWith('worker') ? 'WSClient' : 'ThriftClient' });
     expect(config.gatewayTokenCache).toEqual({ enabled: true, expirySeconds: 900 });
     // The gateway's /token and /revoke send where the key validator is (APIManagerConfiguration).
     expect(keyManagerOrigin(config.keyValidatorUrl)).toBe(node.startsWith('worker') ? `https://${lab.managerEndpointHost}:9443` : 'https://localhost:9443');
@@ -168,6 +169,25 @@ describe('a gateway\'s APIAuthenticationHandler: the key cache, the key manager,
     expect(calls).toBe(3);
   });
 
+  test('every answer but 900901 is cached, a refusal too (a blocked subscription stays refused until its entry expires); a 900901 goes to the invalid-token cache', async () => {
+    let calls = 0;
+    let answer: { authorized: boolean; validationStatus: number } = { authorized: false, validationStatus: 900907 };
+    const cache = new GatewayKeyCache(true, 900);
+    const auth = { cache, validator: { validate: async () => { calls++; return answer; } } };
+    const blocked = await authenticate(auth, req('t'), api);
+    expect({ status: blocked?.status, challenge: blocked?.headers?.['WWW-Authenticate'] }).toEqual({ status: 401, challenge: expect.stringContaining('OAuth2 realm="WSO2 API Manager"') });
+    expect(String(blocked?.body)).toContain('<ams:message>The requested API is temporarily blocked</ams:message>');
+    answer = { authorized: true, validationStatus: 0 };
+    expect((await authenticate(auth, req('t'), api))?.status).toBe(401);
+    expect(calls).toBe(1);
+    cache.invalidate(['t']);
+    expect(await authenticate(auth, req('t'), api)).toBeUndefined();
+    answer = { authorized: false, validationStatus: 900901 };
+    expect((await authenticate(auth, req('u'), api))?.status).toBe(401);
+    expect(cache.isInvalid('u')).toBe(true);
+    expect(calls).toBe(3);
+  });
+
   test('an entry lives until the cache expiry or the token\'s end, whichever is first; a disabled cache keeps nothing', () => {
     const cache = new GatewayKeyCache(true, 60);
     cache.put('t', 'r', granted, 1_000);
@@ -179,6 +199,34 @@ describe('a gateway\'s APIAuthenticationHandler: the key cache, the key manager,
     const off = new GatewayKeyCache(false, 900);
     off.put('t', 'r', granted);
     expect(off.get('t', 'r')).toBeUndefined();
+  });
+});
+
+describe('the key manager\'s validateKey, as ApiMgtDAO.validateSubscriptionDetails decides', () => {
+  const now = Date.now();
+  const deps = (status: string | undefined, keyType = 'PRODUCTION', state: 'ACTIVE' | 'REVOKED' = 'ACTIVE') => ({
+    tokens: { get: async (t: string) => (t === 'tok' ? { token: 'tok', consumerKey: 'ck', user: 'admin', scope: 'default', issuedAt: now, validitySeconds: 3600, state } : undefined) },
+    clients: { byKey: async () => ({ CONSUMER_KEY: 'ck', APPLICATION_UUID: 'app', APP_NAME: 'App', USERNAME: 'admin', KEY_TYPE: keyType } as never) },
+    apis: { list: async () => [{ id: 'api', name: 'P', context: '/p', version: '1.0.0', lifeCycleStatus: 'PUBLISHED', provider: 'admin' }] },
+    subscriptions: { list: async () => (status ? [{ UUID: 's', SUB_STATUS: status, TIER_ID: 'Gold' } as never] : []) },
+  });
+  const call = { context: '/p/1.0.0', version: '1.0.0', accessToken: 'tok' };
+
+  test.each([
+    ['UNBLOCKED', 'PRODUCTION', 'ACTIVE', { authorized: true, validationStatus: 0, tier: 'Gold', applicationId: 'app' }],
+    [undefined, 'PRODUCTION', 'ACTIVE', { authorized: false, validationStatus: 900908 }],
+    ['BLOCKED', 'SANDBOX', 'ACTIVE', { authorized: false, validationStatus: 900907 }],
+    ['PROD_ONLY_BLOCKED', 'PRODUCTION', 'ACTIVE', { authorized: false, validationStatus: 900907 }],
+    ['PROD_ONLY_BLOCKED', 'SANDBOX', 'ACTIVE', { authorized: true, validationStatus: 0 }],
+    ['ON_HOLD', 'PRODUCTION', 'ACTIVE', { authorized: false, validationStatus: 900909 }],
+    ['UNBLOCKED', 'PRODUCTION', 'REVOKED', { authorized: false, validationStatus: 900901 }],
+  ] as const)('subscription %s, %s key, token %s', async (status, keyType, state, expected) => {
+    expect(await validateKey(deps(status, keyType, state), call)).toMatchObject(expected);
+  });
+
+  test('an unknown token, or another API\'s context', async () => {
+    expect(await validateKey(deps('UNBLOCKED'), { ...call, accessToken: 'other' })).toEqual({ authorized: false, validationStatus: 900901 });
+    expect(await validateKey(deps('UNBLOCKED'), { ...call, context: '/q/1.0.0' })).toEqual({ authorized: false, validationStatus: 900908 });
   });
 });
 

@@ -13,7 +13,7 @@ import { tempDir } from '../support/labs';
 import { NODE_FAULTS, parseFaults } from '../../harness/faults';
 import { timelineSvg } from '../../harness/report/plots';
 import { sharesMissing } from '../../harness/checks/workers-survive-worker-loss';
-import { revocationProblems } from '../../harness/checks/revocation-reaches-workers';
+import { revocationProblems, revokeApiUrlOf } from '../../harness/checks/revocation-reaches-workers';
 import { judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS } from '../../harness/selftest';
 import { faultDelta } from '../../harness/shared-lab';
 import { readFileSync, writeFileSync } from 'fs';
@@ -344,16 +344,23 @@ describe('logs-clean: what counts as an ERROR line', () => {
   });
 });
 
-describe('revocation-reaches-workers judges the workers of the revoking gateway\'s clustering domain', () => {
-  const store = (sameDomain: string[]) => ({ via: 'manager-1\'s gateway', sameDomain });
+describe('revocation-reaches-workers: every worker refuses a revoked token, and a verdict says what each did', () => {
+  const workers = ['worker-1', 'worker-2'];
   test.each([
-    [store(['worker-1', 'worker-2']), { 'worker-1': 20, 'worker-2': 31 }, []],
-    // Pattern 2: the workers are another cluster than the managers'; still serving is the product's behaviour, reported, not failed.
-    [store([]), {}, []],
-    [store(['worker-1', 'worker-2']), { 'worker-1': 20 },
-      ['worker-2 still served the token revoked through manager-1\'s gateway 5000 ms after its revocation, though it is in that gateway\'s clustering domain (the cache invalidation never reached it)']],
-  ])('%j, refused %j', (path, refused, problems) => {
-    expect(revocationProblems(path, refused, 5000)).toEqual(problems);
+    [{ refused: { 'worker-1': 20, 'worker-2': 31 }, served: [], otherwise: {} }, []],
+    [{ refused: { 'worker-1': 20 }, served: ['worker-2'], otherwise: {} },
+      ['worker-2 still served the token revoked through the store\'s RevokeAPIURL 5000 ms after its revocation (the revoking gateway\'s cache invalidation never reached it)']],
+    // A worker that answers something else has not been shown to keep the token: said as it is.
+    [{ refused: {}, served: ['worker-1'], otherwise: { 'worker-2': 'GET … → 502' } }, [
+      'worker-1 still served the token revoked through the store\'s RevokeAPIURL 5000 ms after its revocation (the revoking gateway\'s cache invalidation never reached it)',
+      'worker-2 neither refused nor served the token revoked through the store\'s RevokeAPIURL within 5000 ms (last answer: GET … → 502)']],
+  ])('%j', (seen, problems) => {
+    expect(revocationProblems('the store\'s RevokeAPIURL', workers, seen, 5000)).toEqual(problems);
+  });
+
+  test('the managers\' RevokeAPIURL as the store reads it (comments skipped, the gateway port filled)', () => {
+    expect(revokeApiUrlOf('<OAuthConfigurations><!--RevokeAPIURL>https://x/revoke</RevokeAPIURL--><RevokeAPIURL> https://lb-worker:${https.nio.port}/revoke </RevokeAPIURL></OAuthConfigurations>')).toBe('https://lb-worker:8243/revoke');
+    expect(revokeApiUrlOf('<OAuthConfigurations/>')).toBeUndefined();
   });
 });
 

@@ -68,7 +68,6 @@ export interface GatewayEnvironment {
   readonly serverUrl: string;
   readonly user: string;
   readonly password: string;
-  readonly endpoints: readonly string[];
 }
 
 /** carbon-apimgt 6.4.50 `APIConstants`/`APIUtil`: a gateway cache's expiry when `TokenCacheExpiry` is not set. */
@@ -84,7 +83,7 @@ export interface ClassicConfig {
   readonly apimDb?: DatabaseConfig;
   /** api-manager.xml `<APIKeyValidator>`: where a gateway validates tokens (`APIKeyValidationService`), as whom. */
   readonly keyValidatorUrl: string;
-  readonly keyValidator: { readonly user: string; readonly password: string };
+  readonly keyValidator: { readonly user: string; readonly password: string; readonly clientType: string };
   /** api-manager.xml `<APIGateway><Environments>`: where the publisher pushes APIs and the key manager clears caches. */
   readonly environments: readonly GatewayEnvironment[];
   /** `<CacheConfigurations>`: the gateway's token cache, on or off, and its expiry (`TokenCacheExpiry`, seconds). */
@@ -176,11 +175,13 @@ export function readClassicConfig(home: string): ClassicConfig {
     userDb: datasource(home, dataSource),
     apimDb: amDataSource ? datasource(home, amDataSource) : undefined,
     keyValidatorUrl: resolve(text(child(apim, 'APIKeyValidator', 'ServerURL'))),
-    keyValidator: { user: resolve(text(child(apim, 'APIKeyValidator', 'Username'))), password: resolve(text(child(apim, 'APIKeyValidator', 'Password'))) },
+    keyValidator: {
+      user: resolve(text(child(apim, 'APIKeyValidator', 'Username'))), password: resolve(text(child(apim, 'APIKeyValidator', 'Password'))),
+      clientType: text(child(apim, 'APIKeyValidator', 'KeyValidatorClientType')) ?? 'ThriftClient',
+    },
     environments: children(child(apim, 'APIGateway', 'Environments'), 'Environment').map((e) => ({
       name: text(child(e, 'Name')) ?? '', serverUrl: resolve(text(child(e, 'ServerURL'))),
       user: resolve(text(child(e, 'Username'))), password: resolve(text(child(e, 'Password'))),
-      endpoints: resolve(text(child(e, 'GatewayEndpoint'))).split(',').map((u) => u.trim()).filter(Boolean),
     })),
     gatewayTokenCache: {
       enabled: (text(child(cache, 'EnableGatewayTokenCache')) ?? 'true') === 'true',

@@ -1,7 +1,7 @@
 import { join } from 'path';
 import { openDatabase } from '../db';
 import type { Handler, Req, Res } from '../http';
-import { basicCredentials, listen, log, NOT_DEPLOYED } from '../http';
+import { basicCredentials, json, listen, log, NOT_DEPLOYED, parseJson } from '../http';
 import { envelope, fault as soapFault, withVersion } from '../admin-services';
 import { register } from '../control-plane/oauth';
 import { ApplicationRepository, OAuthClientRepository, SubscriptionRepository } from '../control-plane/repositories';
@@ -131,13 +131,28 @@ async function managerWebapps(home: string, config: ClassicConfig, users: UserSt
       return failures.filter((f): f is string => !!f);
     },
   };
+  // CacheInvalidator.invalidateCacheForApp (carbon-apimgt 6.4.50 l.125-133): the application's
+  // tokens leave every environment's token cache (APIAuthenticationService.invalidateCachedTokens), in the background.
+  const tokensChanged = (applicationId: string) => void (async () => {
+    const active = await tokens.activeOfApplication(applicationId);
+    if (!active.length) return;
+    const params = active.map((t) => `<xsd:accessTokens>${escapeXml(t)}</xsd:accessTokens>`).join('');
+    const failures = await Promise.all(envs.map((env) => adminCall(env, trust, 'APIAuthenticationService', 'invalidateCachedTokens', 'http://org.apache.axis2/xsd', params)));
+    for (const f of failures) if (f) log('ERROR', 'CacheInvalidator', `Error while invalidating the token cache of a gateway: ${f}`);
+  })().catch((err: Error) => log('ERROR', 'CacheInvalidator', `Error while invalidating the token cache of ${applicationId}: ${err.message}`));
   const specs = join(home, 'repository', 'resources', 'api-definitions', 'v0.14');
   const rest = [
-    [new V014Api(join(specs, 'publisher-api.yaml')), publisherV014({ apis, publisher })],
-    [new V014Api(join(specs, 'store-api.yaml')), storeV014({ apis, applications, subscriptions, clients, tokens })],
+    [new V014Api(join(specs, 'publisher-api.yaml')), publisherV014({ apis, publisher, subscriptions })],
+    [new V014Api(join(specs, 'store-api.yaml')), storeV014({ apis, applications, subscriptions, clients, tokens, tokensChanged })],
   ] as const;
   const handler: Handler = async (req) => {
-    if (req.method === 'POST' && req.path === '/client-registration/v0.14/register') return register({ users, clients }, req);
+    if (req.method === 'POST' && req.path === '/client-registration/v0.14/register') {
+      // RegistrationServiceImpl l.99-113: the owner is the authenticated user, or the call is refused.
+      const basicUser = basicCredentials(req)?.user;
+      const owner = (parseJson(req) as { owner?: unknown } | undefined)?.owner;
+      if (basicUser && typeof owner === 'string' && owner !== basicUser) return json(403, { error: 'invalid_client', error_description: `${basicUser} cannot register a client owned by ${owner}` });
+      return register({ users, clients }, req);
+    }
     if (req.method === 'POST' && req.path === '/oauth2/token') return token(deps, req);
     if (req.method === 'POST' && req.path === '/oauth2/revoke') return revoke(deps, req);
     for (const [api, operations] of rest) {
@@ -155,8 +170,26 @@ async function managerWebapps(home: string, config: ClassicConfig, users: UserSt
  * `<APIKeyValidator><ServerURL>` (the node's own address as `localhost`; 443 without a port).
  */
 export function keyManagerOrigin(keyValidatorUrl: string): string {
+  if (!URL.canParse(keyValidatorUrl)) throw new Error(`api-manager.xml: <APIKeyValidator><ServerURL> is not a URL (${keyValidatorUrl || 'empty'}): the gateway's /token and /revoke have no key manager`);
   const u = new URL(keyValidatorUrl);
   return `https://${u.hostname}:${u.port || '443'}`;
+}
+
+/**
+ * How a gateway asks the key manager: `WSClient` (SOAP `APIKeyValidationService`, what the lab's
+ * workers use); the stock `ThriftClient` reaches the key manager's Thrift server, which listens on
+ * its `ThriftServerHost` (stock `localhost`): a Thrift client aimed at another node's URL gets no
+ * answer there (the stand-in does not model Thrift: it answers its own node's calls over SOAP, and
+ * refuses the others, as the product would fail them).
+ */
+function keyValidatorOf(config: ClassicConfig, trust: TrustStore): Pick<KeyValidatorClient, 'validate'> {
+  const { clientType, user, password } = config.keyValidator;
+  const host = URL.canParse(config.keyValidatorUrl) ? new URL(config.keyValidatorUrl).hostname : '';
+  if (clientType === 'WSClient' || (clientType === 'ThriftClient' && ['localhost', '127.0.0.1'].includes(host))) {
+    return new KeyValidatorClient(config.keyValidatorUrl, user, password, trust);
+  }
+  log('WARN', 'APIKeyValidator', `KeyValidatorClientType ${clientType} with ServerURL ${config.keyValidatorUrl}: the carbon-labs stand-in models WSClient only (and ThriftClient to its own node); every token check will fail`);
+  return { validate: async () => ({ failure: `KeyValidatorClientType ${clientType} towards ${host || config.keyValidatorUrl} is not modelled by the stand-in (use WSClient)` }) };
 }
 
 /**
@@ -215,7 +248,7 @@ export async function classicMain(home: string, argv: readonly string[], version
   };
 
   const keyManagerUrl = keyManagerOrigin(config.keyValidatorUrl);
-  const validator = new KeyValidatorClient(config.keyValidatorUrl, config.keyValidator.user, config.keyValidator.password, trust);
+  const validator = keyValidatorOf(config, trust);
   const apis = new SynapseApis(home, (req, api) => authenticate({ cache, validator }, req, api));
   apis.tick();
   setInterval(() => apis.tick(), config.deploymentIntervalSeconds * 1000);

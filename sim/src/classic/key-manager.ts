@@ -26,8 +26,8 @@ export interface AccessToken {
   readonly state: 'ACTIVE' | 'REVOKED';
 }
 
-/** `APIConstants.KeyValidationStatus` of carbon-apimgt 6.4.50, as the gateway's `APISecurityConstants` spell them. */
-export const KEY_STATUS = { invalidCredentials: 900901, forbidden: 900908 } as const;
+/** `APIConstants.KeyValidationStatus` of carbon-apimgt 6.4.50 (l.784-796), as the gateway's `APISecurityConstants` spell them. */
+export const KEY_STATUS = { invalidCredentials: 900901, blocked: 900907, forbidden: 900908, inactive: 900909 } as const;
 
 /** The answer of `validateKey` (`APIKeyValidationInfoDTO`), the fields a gateway reads. */
 export interface KeyValidationInfo {
@@ -55,7 +55,7 @@ export const isLive = (t: AccessToken, now = Date.now()): boolean => t.state ===
 export class AccessTokens {
   constructor(private readonly pool: Pool) {}
 
-  /** Made when a database older than the classic key manager lacks it (its script ran once). */
+  /** In the lab's schema script; made here too for a database volume kept from an older carbon-labs (its script ran once). */
   async ensureTable(): Promise<void> {
     await exec(this.pool, `CREATE TABLE IF NOT EXISTS IDN_OAUTH2_ACCESS_TOKEN (
       ACCESS_TOKEN VARCHAR(255) NOT NULL, CONSUMER_KEY VARCHAR(255) NOT NULL, AUTHZ_USER VARCHAR(255) NOT NULL,
@@ -74,6 +74,12 @@ export class AccessTokens {
   async get(token: string): Promise<AccessToken | undefined> {
     const [row] = await rows(this.pool, 'SELECT * FROM IDN_OAUTH2_ACCESS_TOKEN WHERE ACCESS_TOKEN = ?', [token]);
     return row ? toToken(row) : undefined;
+  }
+
+  /** The active tokens of an application's keys. */
+  async activeOfApplication(applicationId: string): Promise<string[]> {
+    return (await rows(this.pool, `SELECT t.ACCESS_TOKEN FROM IDN_OAUTH2_ACCESS_TOKEN t JOIN IDN_OAUTH_CONSUMER_APPS c ON c.CONSUMER_KEY = t.CONSUMER_KEY
+      WHERE t.TOKEN_STATE = 'ACTIVE' AND c.APPLICATION_UUID = ?`, [applicationId])).map((r) => String(r.ACCESS_TOKEN));
   }
 
   async revoke(token: string): Promise<void> {
@@ -111,6 +117,10 @@ export async function token(deps: KeyManagerDeps, req: Req): Promise<Res> {
   } else {
     return json(400, { error: 'unsupported_grant_type', error_description: `Unsupported grant_type value: ${grant}` });
   }
+  // A grant the client was not registered for (DCR's grantType, generate-keys' supportedGrantTypes).
+  if (!String(client.GRANT_TYPES ?? '').split(/\s+/).includes(grant)) {
+    return json(400, { error: 'unauthorized_client', error_description: 'The authenticated client is not authorized to use this authorization grant type' });
+  }
   const issued = await deps.tokens.issue({ consumerKey: clientId, user, scope, validitySeconds, grantType: grant });
   return json(200, { access_token: issued.token, refresh_token: randomUUID(), scope, token_type: 'Bearer', expires_in: validitySeconds });
 }
@@ -141,9 +151,11 @@ export async function revoke(deps: KeyManagerDeps, req: Req): Promise<Res> {
 /**
  * `APIKeyValidationService.validateKey` (DefaultKeyValidationHandler): the token must be active
  * and unexpired (else 900901 Invalid Credentials), and its application subscribed to the API of
- * that context and version, not blocked (else 900908 Resource forbidden).
+ * that context and version (else 900908 Resource forbidden), the subscription neither blocked
+ * (`BLOCKED`, or `PROD_ONLY_BLOCKED` for a production key: 900907) nor inactive (`ON_HOLD`,
+ * `REJECTED`: 900909), as carbon-apimgt 6.4.50 `ApiMgtDAO.validateSubscriptionDetails` l.522-536, 596.
  */
-export async function validateKey(deps: Pick<KeyManagerDeps, 'tokens' | 'clients' | 'apis' | 'subscriptions'>, call: { context: string; version: string; accessToken: string }): Promise<KeyValidationInfo> {
+export async function validateKey(deps: { tokens: Pick<AccessTokens, 'get'>; clients: Pick<OAuthClientRepository, 'byKey'>; apis: Pick<ApiStore, 'list'>; subscriptions: Pick<SubscriptionRepository, 'list'> }, call: { context: string; version: string; accessToken: string }): Promise<KeyValidationInfo> {
   const found = await deps.tokens.get(call.accessToken);
   if (!found || !isLive(found)) return { authorized: false, validationStatus: KEY_STATUS.invalidCredentials };
   const client = await deps.clients.byKey(found.consumerKey);
@@ -151,7 +163,10 @@ export async function validateKey(deps: Pick<KeyManagerDeps, 'tokens' | 'clients
   const api = (await deps.apis.list()).find((a) => a.context === context && a.version === call.version);
   const applicationId = client?.APPLICATION_UUID ? String(client.APPLICATION_UUID) : undefined;
   const [subscription] = api && applicationId ? await deps.subscriptions.list({ apiId: api.id, applicationId }) : [];
-  if (!api || !subscription || String(subscription.SUB_STATUS) !== 'UNBLOCKED') return { authorized: false, validationStatus: KEY_STATUS.forbidden };
+  if (!api || !subscription) return { authorized: false, validationStatus: KEY_STATUS.forbidden };
+  const status = String(subscription.SUB_STATUS);
+  if (status === 'BLOCKED' || (status === 'PROD_ONLY_BLOCKED' && String(client?.KEY_TYPE) !== 'SANDBOX')) return { authorized: false, validationStatus: KEY_STATUS.blocked };
+  if (status === 'ON_HOLD' || status === 'REJECTED') return { authorized: false, validationStatus: KEY_STATUS.inactive };
   return {
     authorized: true, validationStatus: 0, applicationId, applicationName: String(client!.APP_NAME), consumerKey: found.consumerKey,
     endUserName: found.user, subscriber: String(client!.USERNAME), tier: String(subscription.TIER_ID ?? 'Unlimited'), apiName: api.name,

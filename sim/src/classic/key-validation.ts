@@ -4,7 +4,7 @@ import { send } from '../outbound';
 import type { TrustStore } from '../trust';
 import type { KeyValidationInfo } from './key-manager';
 import { KEY_STATUS } from './key-manager';
-import { basic as basicAuth, soapText } from './soap';
+import { basic as basicAuth, escapeXml, soapText } from './soap';
 
 /**
  * A classic gateway's `APIAuthenticationHandler` (carbon-apimgt 6.4.50, OAuthAuthenticator and
@@ -57,28 +57,41 @@ export class GatewayKeyCache {
     byResource.set(resource, { info, until });
   }
 
+  /** Puts a token in the invalid-token cache. */
+  markInvalid(token: string, now = Date.now()): void {
+    if (this.enabled) this.invalid.set(token, now + this.expirySeconds * 1000);
+  }
+
   /** Removes every entry of these tokens (and marks them invalid, for a revocation seen here); how many were cached here. */
   invalidate(tokens: readonly string[], markInvalid = false, now = Date.now()): number {
     let n = 0;
     for (const t of tokens) {
       if (this.entries.delete(t)) n++;
-      if (markInvalid && this.enabled) this.invalid.set(t, now + this.expirySeconds * 1000);
+      if (markInvalid) this.markInvalid(t, now);
     }
     return n;
   }
 }
 
-/** The security fault of `_auth_failure_handler_`, as the gateway answers it. */
+/**
+ * The security fault of `_auth_failure_handler_`, as the gateway answers it; a 401 carries the
+ * handler's challenge (`handleAuthFailure` l.254-263, its error description whatever the code).
+ */
 export function authFault(status: number, code: number, message: string, description: string): Res {
   return {
     status, contentType: 'application/xml',
+    ...(status === 401 ? { headers: { 'WWW-Authenticate': 'OAuth2 realm="WSO2 API Manager", error="invalid token", error_description="The access token expired"' } } : {}),
     body: `<ams:fault xmlns:ams="http://wso2.org/apimanager/security"><ams:code>${code}</ams:code><ams:message>${message}</ams:message><ams:description>${description}</ams:description></ams:fault>`,
   };
 }
 
+/** Status and message per code: 403 for 900906, 900908, 900910 only, else 401 (`handleAuthFailure` l.250-263; `APISecurityConstants`). */
 const MESSAGES: Record<number, [number, string]> = {
   [KEY_STATUS.invalidCredentials]: [401, 'Invalid Credentials'],
+  [KEY_STATUS.blocked]: [401, 'The requested API is temporarily blocked'],
   [KEY_STATUS.forbidden]: [403, 'Resource forbidden'],
+  // The message of 900909 was not read in the sources (*inferred*); no check depends on it.
+  [KEY_STATUS.inactive]: [401, 'The subscription to the API is inactive'],
 };
 
 /** `validateKey` over SOAP, as the gateway's `WSAPIKeyDataStore` calls it, with the configured user. */
@@ -88,9 +101,9 @@ export class KeyValidatorClient {
   async validate(call: { context: string; version: string; accessToken: string; resource: string; verb: string }): Promise<KeyValidationInfo | { failure: string }> {
     const url = `${this.serverUrl.replace(/\/?$/, '/')}APIKeyValidationService`;
     const body = `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://org.apache.axis2/xsd"><soapenv:Body><xsd:validateKey>`
-      + `<xsd:context>${call.context}</xsd:context><xsd:version>${call.version}</xsd:version><xsd:accessToken>${call.accessToken}</xsd:accessToken>`
-      + `<xsd:requiredAuthenticationLevel>Any</xsd:requiredAuthenticationLevel><xsd:allowedDomains>ALL</xsd:allowedDomains>`
-      + `<xsd:matchingResource>${call.resource}</xsd:matchingResource><xsd:httpVerb>${call.verb}</xsd:httpVerb></xsd:validateKey></soapenv:Body></soapenv:Envelope>`;
+      + `<xsd:context>${escapeXml(call.context)}</xsd:context><xsd:version>${escapeXml(call.version)}</xsd:version><xsd:accessToken>${escapeXml(call.accessToken)}</xsd:accessToken>`
+      + `<xsd:requiredAuthenticationLevel>Any</xsd:requiredAuthenticationLevel><xsd:clientDomain></xsd:clientDomain>`
+      + `<xsd:matchingResource>${escapeXml(call.resource)}</xsd:matchingResource><xsd:httpVerb>${escapeXml(call.verb)}</xsd:httpVerb></xsd:validateKey></soapenv:Body></soapenv:Envelope>`;
     const res = await send(url, { method: 'POST', headers: { authorization: basicAuth(this.user, this.password), 'content-type': 'text/xml; charset=UTF-8', soapaction: 'urn:validateKey' }, rawBody: body }, 10_000, this.trust);
     if (res.failure) return { failure: res.failure };
     if (res.status !== 200) return { failure: `${url} answered ${res.status}: ${String(res.body).slice(0, 200)}` };
@@ -107,7 +120,7 @@ export class KeyValidatorClient {
 
 /** `validateKey`'s answer, as `APIKeyValidationService` writes an `APIKeyValidationInfoDTO`. */
 export function validationResponse(info: KeyValidationInfo): string {
-  const fields = Object.entries(info).filter(([, v]) => v !== undefined).map(([k, v]) => `<ax:${k}>${String(v)}</ax:${k}>`).join('');
+  const fields = Object.entries(info).filter(([, v]) => v !== undefined).map(([k, v]) => `<ax:${k}>${escapeXml(String(v))}</ax:${k}>`).join('');
   return `<ns:validateKeyResponse xmlns:ns="http://org.apache.axis2/xsd"><ns:return xmlns:ax="http://dto.impl.apimgt.carbon.wso2.org/xsd">${fields}</ns:return></ns:validateKeyResponse>`;
 }
 
@@ -123,8 +136,9 @@ export interface Authenticator {
  */
 export async function authenticate(auth: Authenticator, req: Req, api: { name: string; context: string; version: string }): Promise<Res | undefined> {
   const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
+  // getFailureMessageDetailDescription (l.123-145) adds a hint to some codes only.
   const failure = (code: number, message: string, status: number) =>
-    authFault(status, code, message, `Access failure for API: ${api.context}, version: ${api.version} status: (${code}) - ${message}. Make sure you have given the correct access token`);
+    authFault(status, code, message, `Access failure for API: ${api.context}, version: ${api.version} status: (${code}) - ${message}${code === KEY_STATUS.invalidCredentials ? '. Make sure you have given the correct access token' : ''}`);
   if (!token) return authFault(401, 900902, 'Missing Credentials', 'Required OAuth credentials not provided. Make sure your API invocation call has a header: "Authorization: Bearer ACCESS_TOKEN"');
   // The stand-in's resources are `/*` under the context; the verb is the request's.
   const resource = `/*:${req.method}`;
@@ -137,9 +151,13 @@ export async function authenticate(auth: Authenticator, req: Req, api: { name: s
       return authFault(500, 900900, 'Unclassified Authentication Failure', 'Error while accessing backend services for API key validation');
     }
     info = answer;
-    if (info.authorized) auth.cache.put(token, resource, info);
+    // APIKeyValidator l.262-269: a 900901 goes to the invalid-token cache; every other answer,
+    // authorized or not (a blocked subscription's 900907 too), to the token and key caches.
+    if (info.validationStatus === KEY_STATUS.invalidCredentials && !info.authorized) auth.cache.markInvalid(token);
+    else auth.cache.put(token, resource, info);
   }
   if (info.authorized) return undefined;
-  const [status, message] = MESSAGES[info.validationStatus] ?? [401, 'Invalid Credentials'];
+  // Codes the stand-in's key manager never gives: the status handleAuthFailure would.
+  const [status, message] = MESSAGES[info.validationStatus] ?? [[900906, 900910].includes(info.validationStatus) ? 403 : 401, 'Unclassified Authentication Failure'];
   return failure(info.validationStatus || KEY_STATUS.invalidCredentials, message, status);
 }

@@ -167,6 +167,7 @@ export class Membership {
         buffer = buffer.slice(i + 1);
         let message: Message;
         try { message = JSON.parse(line) as Message; } catch { socket.destroy(); return; }
+        if (!message || typeof message !== 'object') { socket.destroy(); return; }
         if (message.t === 'refuse' && address) this.refused.set(address, Date.now() + SILENT_MS);
         peer = this.handle(socket, message) ?? peer;
         if (message.t === 'welcome' && address) { this.dialled.set(address, message.member.uuid); this.connecting.delete(address); }
@@ -204,7 +205,10 @@ export class Membership {
     if (message.t === 'message') {
       const from = this.members.get(message.from)?.member;
       // Only a member's messages count: a connection that never joined carries none.
-      if (from) for (const listener of this.listeners) listener(message.message, from);
+      // A listener's error is the message's, not the connection's: logged, the node goes on.
+      if (from) for (const listener of this.listeners) {
+        try { listener(message.message, from); } catch (err) { log('ERROR', 'HazelcastClusteringAgent', `a cluster message from ${from.host} failed: ${(err as Error).message}`); }
+      }
       return undefined;
     }
     if (message.t === 'refuse') {

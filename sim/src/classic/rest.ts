@@ -105,7 +105,7 @@ export async function dispatchV014(api: V014Api, operations: V014Operations, tok
   return operation({ req, params, body, token });
 }
 
-/** A gateway environment the publisher pushes to, and how (APIGatewayAdmin over SOAP). */
+/** What a publish does beyond the state: push the API to every gateway environment (APIGatewayManager); the failures. */
 export interface Publisher {
   push(api: ApiDoc): Promise<string[]>;
 }
@@ -125,9 +125,36 @@ const apiDto = (api: ApiDoc) => {
   return { ...rest, status: lifeCycleStatus };
 };
 
-/** The publisher v0.14 operations the stand-in implements: create, list, get and publish APIs. */
-export function publisherV014(deps: { apis: ApiStore; publisher: Publisher }): V014Operations {
+/** A subscription as publisher and store v0.14 show it (`SubscriptionMappingUtil.fromSubscriptionToDTO`). */
+async function subscriptionDto(apis: ApiStore, sub: Record<string, unknown>) {
+  const api = await apis.get(String(sub.API_UUID));
   return {
+    subscriptionId: String(sub.UUID), applicationId: String(sub.APPLICATION_UUID), tier: String(sub.TIER_ID ?? 'Unlimited'), status: String(sub.SUB_STATUS),
+    apiIdentifier: api ? `${String(api.provider)}-${api.name}-${api.version}` : String(sub.API_UUID),
+  };
+}
+
+/**
+ * The publisher v0.14 operations the stand-in implements: create, list, get and publish APIs;
+ * block and unblock a subscription (SubscriptionsApiServiceImpl l.110-171: the status written,
+ * nothing told to any gateway, `APIProviderImpl.updateSubscription` l.2772-2774).
+ */
+export function publisherV014(deps: { apis: ApiStore; publisher: Publisher; subscriptions: SubscriptionRepository }): V014Operations {
+  const setStatus = async (req: Req, status: string): Promise<Res> => {
+    const id = req.query.get('subscriptionId')!;
+    const sub = await deps.subscriptions.get(id);
+    if (!sub) return restError(404, 'Not Found', `Requested subscription with Id '${id}' not found`);
+    await deps.subscriptions.setStatus(id, status);
+    return json(200, await subscriptionDto(deps.apis, { ...sub, SUB_STATUS: status }));
+  };
+  return {
+    'POST /subscriptions/block-subscription': async ({ req }) => {
+      const state = req.query.get('blockState')!;
+      // The product writes any value it is given (and then fails to show it); the stand-in refuses what the file's enum does not list.
+      if (!['BLOCKED', 'PROD_ONLY_BLOCKED'].includes(state)) return restError(400, 'Bad Request', `blockState must be BLOCKED or PROD_ONLY_BLOCKED (got ${state})`);
+      return setStatus(req, state);
+    },
+    'POST /subscriptions/unblock-subscription': async ({ req }) => setStatus(req, 'UNBLOCKED'),
     'POST /apis': async ({ body, token }) => {
       const context = `/${String(body.context).replace(/^\/+|\/+$/g, '')}`;
       if (!endpointOf(body)) return restError(400, 'Bad Request', 'endpointConfig has no production_endpoints url');
@@ -172,8 +199,12 @@ export function publisherV014(deps: { apis: ApiStore; publisher: Publisher }): V
   };
 }
 
-/** The store v0.14 operations the stand-in implements: applications, their keys, subscriptions. */
-export function storeV014(deps: { apis: ApiStore; applications: ApplicationRepository; subscriptions: SubscriptionRepository; clients: OAuthClientRepository; tokens: AccessTokens }): V014Operations {
+/**
+ * The store v0.14 operations the stand-in implements: applications, their keys, subscriptions. A
+ * new subscription clears the application's tokens from every gateway environment's cache
+ * (`tokensChanged`: APIConsumerImpl.addSubscription l.2341 → CacheInvalidator, asynchronously).
+ */
+export function storeV014(deps: { apis: ApiStore; applications: ApplicationRepository; subscriptions: SubscriptionRepository; clients: OAuthClientRepository; tokens: AccessTokens; tokensChanged: (applicationId: string) => void }): V014Operations {
   const ownApplication = async (id: string, user: string) => deps.applications.getOwned(id, user);
   return {
     'POST /applications': async ({ body, token }) => {
@@ -208,6 +239,7 @@ export function storeV014(deps: { apis: ApiStore; applications: ApplicationRepos
       if (!(await deps.subscriptions.insert({ id, apiId: api.id, applicationId: String(body.applicationId), throttlingPolicy: String(body.tier), status: 'UNBLOCKED' }))) {
         return restError(409, 'Conflict', `Application ${app.NAME} is already subscribed to API ${api.name}:${api.version}`);
       }
+      deps.tokensChanged(String(body.applicationId));
       return { ...json(201, { subscriptionId: id, applicationId: body.applicationId, apiIdentifier: identifier, tier: body.tier, status: 'UNBLOCKED' }), headers: { location: `/api/am/store/v0.14/subscriptions/${id}` } };
     },
   };

@@ -21,11 +21,14 @@ export function soapCall(raw: string): { operation: string; params: Record<strin
   return { operation: op.localName!, params, lists };
 }
 
-/** The text of the first element with this local name, any prefix. */
+const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
+
+/** The text of the first element with this local name, any prefix, its entities decoded. */
 export function soapText(xml: string, name: string): string | undefined {
-  return new RegExp(`<(?:[\\w-]+:)?${name}(?:\\s[^>]*)?>([^<]*)</(?:[\\w-]+:)?${name}>`).exec(xml)?.[1];
+  return new RegExp(`<(?:[\\w-]+:)?${name}(?:\\s[^>]*)?>([^<]*)</(?:[\\w-]+:)?${name}>`).exec(xml)?.[1].replace(/&(lt|gt|amp|quot|apos);/g, (_, e: string) => ENTITIES[e]);
 }
 
 export const basic = (user: string, password: string) => `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 
-export const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+/** Text or an attribute value, escaped. */
+export const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');

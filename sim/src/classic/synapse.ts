@@ -4,6 +4,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, unlinkSync,
 import { join } from 'path';
 import type { Req, Res } from '../http';
 import { log } from '../http';
+import { escapeXml as xmlEscape } from './soap';
 
 /**
  * Synapse REST APIs of a classic gateway (APIM 2.x), deployed from
@@ -38,8 +39,6 @@ export const PUBLISHED_HANDLERS = [
   'org.wso2.carbon.apimgt.gateway.handlers.analytics.APIMgtGoogleAnalyticsTrackingHandler',
   'org.wso2.carbon.apimgt.gateway.handlers.ext.APIManagerExtensionHandler',
 ];
-
-const xmlEscape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
 /** The Synapse file the 2.6.0 publisher writes for an API: `<provider>--<name>:v<version>`, the context with the version, its handlers. */
 export function renderPublishedApi(api: { provider: string; name: string; context: string; version: string; endpoint: string }): string {
