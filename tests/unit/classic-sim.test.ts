@@ -8,9 +8,10 @@ import { retryUntil } from '../../generator/runtime/retry';
 import { launcher, readClassicConfig } from '../../sim/src/classic/config';
 import { Membership } from '../../sim/src/classic/membership';
 import { keyManagerOrigin } from '../../sim/src/classic';
+import type { AccessToken } from '../../sim/src/classic/key-manager';
 import { validateKey } from '../../sim/src/classic/key-manager';
 import { authenticate, GatewayKeyCache } from '../../sim/src/classic/key-validation';
-import { V014Api } from '../../sim/src/classic/rest';
+import { dispatchV014, V014Api } from '../../sim/src/classic/rest';
 import { parseSynapseApi, PUBLISHED_HANDLERS, renderPublishedApi, SynapseApis, synapseFileName } from '../../sim/src/classic/synapse';
 import { expectedView, loggedView, viewProblems } from '../../harness/checks/cluster-membership';
 import type { Req } from '../../sim/src/http';
@@ -233,6 +234,29 @@ describe('the key manager\'s validateKey, as ApiMgtDAO.validateSubscriptionDetai
 describe('REST v0.14 from WSO2\'s swagger files (carbon-apimgt 6.4.50)', () => {
   const publisher = new V014Api(join(__dirname, '../../spec/apim-2.6.0/publisher-api.yaml'));
   const store = new V014Api(join(__dirname, '../../spec/apim-2.6.0/store-api.yaml'));
+
+  test('dispatch: an active token with the route\'s scope, the required query and body, then the operation (501 when the stand-in has none)', async () => {
+    const now = Date.now();
+    const live: AccessToken = { token: 'ok', consumerKey: 'ck', user: 'admin', scope: 'apim:api_create apim:api_view', issuedAt: now, validitySeconds: 3600, state: 'ACTIVE' };
+    const known: Record<string, AccessToken> = { ok: live, old: { ...live, issuedAt: now - 7_200_000 }, revoked: { ...live, state: 'REVOKED' } };
+    const tokens = { get: async (t: string) => known[t] };
+    const seen: unknown[] = [];
+    const operations = { 'POST /apis': async (call: { body: unknown }) => { seen.push(call.body); return { status: 201 }; } };
+    const req = (method: string, url: string, token?: string, body?: unknown): Req => ({ method, path: new URL(`http://x${url}`).pathname, query: new URL(`http://x${url}`).searchParams, headers: token ? { authorization: `Bearer ${token}` } : {}, rawBody: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body) });
+    const full = { name: 'P', context: '/p', version: '1', tiers: ['Unlimited'], isDefaultVersion: false, transport: ['https'], endpointConfig: '{}', visibility: 'PUBLIC', type: 'HTTP', apiDefinition: '{}' };
+    const at = async (r: Req) => (await dispatchV014(publisher, operations, tokens as never, r))?.status;
+    expect(await at(req('POST', '/api/am/publisher/v0.14/apis'))).toBe(401);
+    expect(await at(req('POST', '/api/am/publisher/v0.14/apis', 'old', full))).toBe(401);
+    expect(await at(req('POST', '/api/am/publisher/v0.14/apis', 'revoked', full))).toBe(401);
+    expect(await at(req('POST', '/api/am/publisher/v0.14/apis/change-lifecycle?apiId=a&action=Publish', 'ok'))).toBe(401); // lacks apim:api_publish
+    expect(await at(req('POST', '/api/am/publisher/v0.14/apis', 'ok', '{not json'))).toBe(400);
+    expect(await at(req('POST', '/api/am/publisher/v0.14/apis', 'ok', { ...full, visibility: undefined }))).toBe(400);
+    expect(await at(req('GET', '/api/am/publisher/v0.14/apis/a', 'ok'))).toBe(501);
+    expect(await at(req('PATCH', '/api/am/publisher/v0.14/apis/a', 'ok'))).toBe(405);
+    expect(await at(req('GET', '/api/am/store/v0.14/apis', 'ok'))).toBeUndefined();
+    expect(await at(req('POST', '/api/am/publisher/v0.14/apis', 'ok', full))).toBe(201);
+    expect(seen).toEqual([full]);
+  });
 
   test('routes with their x-scope and the body\'s required properties, literal paths before templated ones', () => {
     const create = publisher.match('POST', '/api/am/publisher/v0.14/apis');
