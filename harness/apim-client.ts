@@ -16,7 +16,8 @@ export class FlowError extends Error {
   }
 }
 
-function expectStatus(step: string, e: Exchange, ...statuses: number[]): Exchange {
+/** The exchange when its status is one of `statuses`; else a FlowError naming the step. */
+export function expectStatus(step: string, e: Exchange, ...statuses: number[]): Exchange {
   if (!statuses.includes(e.status)) throw new FlowError(step, e);
   return e;
 }

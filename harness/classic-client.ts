@@ -1,6 +1,6 @@
 import { retryUntil } from '../generator/runtime/retry';
 import type { ApiFlow, ApiSpecInput } from './apim-client';
-import { FlowError } from './apim-client';
+import { expectStatus as expect } from './apim-client';
 import type { Exchange, HttpClient } from './http';
 import { basic, bearer, describeExchange } from './http';
 
@@ -39,11 +39,6 @@ export const PUBLISHER_V014 = '/api/am/publisher/v0.14';
 export const STORE_V014 = '/api/am/store/v0.14';
 /** The scopes of publisher and store v0.14 the harness uses (carbon-apimgt 6.4.50 `x-scope`s). */
 export const V014_SCOPES = ['apim:api_view', 'apim:api_create', 'apim:api_publish', 'apim:subscribe'];
-
-function expect(step: string, e: Exchange, ...statuses: number[]): Exchange {
-  if (!statuses.includes(e.status)) throw new FlowError(step, e);
-  return e;
-}
 
 /**
  * The classic product's REST flow (APIM 2.6.0) against a manager or its balancer: DCR v0.14, the

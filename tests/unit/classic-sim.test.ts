@@ -10,7 +10,8 @@ import { Membership } from '../../sim/src/classic/membership';
 import { keyManagerOrigin } from '../../sim/src/classic';
 import type { AccessToken } from '../../sim/src/classic/key-manager';
 import { validateKey } from '../../sim/src/classic/key-manager';
-import { authenticate, GatewayKeyCache } from '../../sim/src/classic/key-validation';
+import { authenticate, GatewayKeyCache, parseValidationResponse, validationResponse } from '../../sim/src/classic/key-validation';
+import { envelope } from '../../sim/src/admin-services';
 import { dispatchV014, V014Api } from '../../sim/src/classic/rest';
 import { parseSynapseApi, PUBLISHED_HANDLERS, renderPublishedApi, SynapseApis, synapseFileName } from '../../sim/src/classic/synapse';
 import { expectedView, loggedView, viewProblems } from '../../harness/checks/cluster-membership';
@@ -187,6 +188,16 @@ describe('a gateway\'s APIAuthenticationHandler: the key cache, the key manager,
     expect((await authenticate(auth, req('u'), api))?.status).toBe(401);
     expect(cache.isInvalid('u')).toBe(true);
     expect(calls).toBe(3);
+  });
+
+  test('validateKey\'s SOAP answer, written by the key manager and read by the gateway: every field back, escaped text too, and a refusal without token times (so it is cached)', () => {
+    const granted2 = { authorized: true, validationStatus: 0, applicationId: 'a', applicationName: 'R&D <apps>', consumerKey: 'ck', endUserName: 'admin', subscriber: 'admin', tier: 'Gold', apiName: 'P', issuedTime: 1_000, validityPeriod: 3_600_000 };
+    expect(parseValidationResponse(envelope(validationResponse(granted2)))).toEqual(granted2);
+    const refused = parseValidationResponse(envelope(validationResponse({ authorized: false, validationStatus: 900907 })));
+    expect(refused).toMatchObject({ authorized: false, validationStatus: 900907, issuedTime: undefined, validityPeriod: undefined });
+    const cache = new GatewayKeyCache(true, 900);
+    cache.put('t', 'r', refused, 1_000);
+    expect(cache.get('t', 'r', 2_000)).toBe(refused);
   });
 
   test('an entry lives until the cache expiry or the token\'s end, whichever is first; a disabled cache keeps nothing', () => {

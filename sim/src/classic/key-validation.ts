@@ -10,9 +10,11 @@ import { basic as basicAuth, escapeXml, soapText } from './soap';
  * A classic gateway's `APIAuthenticationHandler` (carbon-apimgt 6.4.50, OAuthAuthenticator and
  * APIKeyValidator): a Bearer token is looked up in the gateway's key cache, and on a miss
  * validated by the key manager's `APIKeyValidationService` at `<APIKeyValidator><ServerURL>`
- * (WSClient); an authorized answer is cached until the cache expires (`TokenCacheExpiry`) or the
- * token does. The cache is a Carbon cache: an entry removed on one member of a clustering domain
- * is removed on every other (ClusterCacheInvalidationRequest), and only there.
+ * (WSClient); every answer but 900901 (which goes to the invalid-token cache) is cached until the
+ * cache expires (`TokenCacheExpiry`) or the token does. The cache is a Carbon cache: an entry
+ * removed on one member of a clustering domain is removed on every other, and only there (a
+ * Hazelcast distributed map with carbon.xml's `ForceLocalCache` false, as the lab's; a
+ * `ClusterCacheInvalidationRequest` with it true; one message here).
  */
 
 /** The Carbon cache a gateway keeps validated tokens in (carbon-apimgt 6.4.50 `APIConstants`), as cluster messages name it. */
@@ -107,15 +109,20 @@ export class KeyValidatorClient {
     const res = await send(url, { method: 'POST', headers: { authorization: basicAuth(this.user, this.password), 'content-type': 'text/xml; charset=UTF-8', soapaction: 'urn:validateKey' }, rawBody: body }, 10_000, this.trust);
     if (res.failure) return { failure: res.failure };
     if (res.status !== 200) return { failure: `${url} answered ${res.status}: ${String(res.body).slice(0, 200)}` };
-    const text = String(res.body);
-    return {
-      authorized: soapText(text, 'authorized') === 'true',
-      validationStatus: Number(soapText(text, 'validationStatus') ?? 0),
-      applicationId: soapText(text, 'applicationId'), applicationName: soapText(text, 'applicationName'), consumerKey: soapText(text, 'consumerKey'),
-      endUserName: soapText(text, 'endUserName'), subscriber: soapText(text, 'subscriber'), tier: soapText(text, 'tier'), apiName: soapText(text, 'apiName'),
-      issuedTime: Number(soapText(text, 'issuedTime') ?? 0), validityPeriod: Number(soapText(text, 'validityPeriod') ?? 0),
-    };
+    return parseValidationResponse(String(res.body));
   }
+}
+
+/** An `APIKeyValidationInfoDTO` as the gateway reads it; a field the answer lacks stays undefined (a refusal has no token times). */
+export function parseValidationResponse(text: string): KeyValidationInfo {
+  const number = (name: string) => { const v = soapText(text, name); return v === undefined ? undefined : Number(v); };
+  return {
+    authorized: soapText(text, 'authorized') === 'true',
+    validationStatus: number('validationStatus') ?? 0,
+    applicationId: soapText(text, 'applicationId'), applicationName: soapText(text, 'applicationName'), consumerKey: soapText(text, 'consumerKey'),
+    endUserName: soapText(text, 'endUserName'), subscriber: soapText(text, 'subscriber'), tier: soapText(text, 'tier'), apiName: soapText(text, 'apiName'),
+    issuedTime: number('issuedTime'), validityPeriod: number('validityPeriod'),
+  };
 }
 
 /** `validateKey`'s answer, as `APIKeyValidationService` writes an `APIKeyValidationInfoDTO`. */

@@ -188,7 +188,9 @@ export function publisherV014(deps: { apis: ApiStore; publisher: Publisher; subs
       const api = await deps.apis.get(id);
       if (!api) return restError(404, 'Not Found', `Requested API with Id '${id}' not found`);
       if (action !== 'Publish') return restError(501, 'Not Implemented', `The carbon-labs stand-in implements the Publish action only (asked: ${action})`);
-      if (!['CREATED', 'PROTOTYPED', 'PUBLISHED'].includes(api.lifeCycleStatus)) return restError(400, 'Bad Request', `Action '${action}' is not allowed for an API in state ${api.lifeCycleStatus}`);
+      // ApisApiServiceImpl l.345-348: an action the API's state does not offer is a 400 (Publish is
+      // offered from CREATED and PROTOTYPED; a PUBLISHED API offers Block, Deprecate, Demote...).
+      if (!['CREATED', 'PROTOTYPED'].includes(api.lifeCycleStatus)) return restError(400, 'Bad Request', `Action '${action}' is not allowed for an API in state ${api.lifeCycleStatus}`);
       const failed = await deps.publisher.push(api);
       // APIProviderImpl: gateway failures leave the state changed and surface as FaultGatewaysException, a 500.
       await deps.apis.update({ ...api, lifeCycleStatus: 'PUBLISHED' });
