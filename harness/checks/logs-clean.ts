@@ -36,8 +36,10 @@ export const logsClean: Check<LogFigures> = {
   async run(ctx: CheckContext<LogFigures>) {
     const { lab } = ctx;
     // A log that cannot be read is no evidence of a clean node: the check fails and says whose.
-    const read = await Promise.all(lab.lab.nodes.map(async (n) => [n.name, await readContainerLogs(await lab.container(n.name), MAX_LINES, undefined, lab.since).catch((err: Error) => err)] as const));
-    const unreadable = read.filter((r): r is readonly [string, Error] => r[1] instanceof Error);
+    // Anything but text is a failed read: an engine that does not answer fails with an error of
+    // Node's own realm, which is no `instanceof Error` where the check runs in a sandbox (Jest).
+    const read = await Promise.all(lab.lab.nodes.map(async (n) => [n.name, await readContainerLogs(await lab.container(n.name), MAX_LINES, undefined, lab.since).catch((err: unknown) => err)] as const));
+    const unreadable = read.filter((r): r is readonly [string, Error] => typeof r[1] !== 'string');
     if (unreadable.length) throw new CheckFailure(`could not read the logs of ${unreadable.map(([n, err]) => `${n} (${err.message.slice(0, 150)})`).join(', ')}: their ERROR lines cannot be judged`, unreadable.map(([n]) => n));
     const logs = read as readonly (readonly [string, string])[];
     const offenders = logs.map(([node, text]) => [node, unexpectedErrors(text, lab.lab.product)] as const).filter(([, lines]) => lines.length);
