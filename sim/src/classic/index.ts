@@ -16,7 +16,7 @@ import { AccessTokens, revoke, token, validateKey } from './key-manager';
 import { authenticate, GATEWAY_TOKEN_CACHE, GatewayKeyCache, KeyValidatorClient, validationResponse } from './key-validation';
 import { Membership } from './membership';
 import { dispatchV014, endpointOf, publisherV014, storeV014, V014Api } from './rest';
-import { basic, escapeXml, soapCall } from './soap';
+import { adminCall, escapeXml, soapCall } from './soap';
 import { renderPublishedApi, SynapseApis } from './synapse';
 
 /**
@@ -100,12 +100,10 @@ function adminServices(opts: { workerNode: boolean; users: UserStore; apis: Syna
   };
 }
 
-/** One SOAP call of a node to another's admin service, as the product's admin clients make it (Basic, the environment's user). */
-function adminCall(env: Pick<GatewayEnvironment, 'serverUrl' | 'user' | 'password'>, trust: TrustStore, service: string, operation: string, ns: string, params: string) {
-  const url = `${env.serverUrl.replace(/\/?$/, '/')}${service}`;
-  const body = `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="${ns}"><soapenv:Body><xsd:${operation}>${params}</xsd:${operation}></soapenv:Body></soapenv:Envelope>`;
-  return send(url, { method: 'POST', headers: { authorization: basic(env.user, env.password), 'content-type': 'text/xml; charset=UTF-8', soapaction: `urn:${operation}` }, rawBody: body }, 10_000, trust)
-    .then((r) => (r.failure ? `${url}: ${r.failure}` : r.status >= 300 ? `${url} answered ${r.status}` : undefined));
+/** An admin-service call to a gateway environment, as its user: what failed, or undefined. */
+async function environmentCall(env: GatewayEnvironment, trust: TrustStore, service: string, operation: string, ns: string, params: string): Promise<string | undefined> {
+  const { url, res } = await adminCall(env.serverUrl, env, trust, { service, operation, ns, params });
+  return res.failure ? `${url}: ${res.failure}` : res.status >= 300 ? `${url} answered ${res.status}` : undefined;
 }
 
 /**
@@ -127,7 +125,7 @@ async function managerWebapps(home: string, config: ClassicConfig, users: UserSt
     push: async (api: Parameters<typeof endpointOf>[0] & { provider?: unknown; name: string; context: string; version: string }) => {
       const xml = renderPublishedApi({ provider: String(api.provider), name: api.name, context: api.context, version: api.version, endpoint: endpointOf(api) ?? '' });
       const params = `<xsd:apiProviderName>${escapeXml(String(api.provider))}</xsd:apiProviderName><xsd:apiName>${escapeXml(api.name)}</xsd:apiName><xsd:version>${escapeXml(api.version)}</xsd:version><xsd:apiConfig>${escapeXml(xml)}</xsd:apiConfig><xsd:tenantDomain>carbon.super</xsd:tenantDomain>`;
-      const failures = await Promise.all(envs.map((env) => adminCall(env, trust, 'APIGatewayAdmin', 'addApiForTenant', 'http://service.gateway.apimgt.carbon.wso2.org', params)));
+      const failures = await Promise.all(envs.map((env) => environmentCall(env, trust, 'APIGatewayAdmin', 'addApiForTenant', 'http://service.gateway.apimgt.carbon.wso2.org', params)));
       return failures.filter((f): f is string => !!f);
     },
   };
@@ -137,7 +135,7 @@ async function managerWebapps(home: string, config: ClassicConfig, users: UserSt
     const active = await tokens.activeOfApplication(applicationId);
     if (!active.length) return;
     const params = active.map((t) => `<xsd:accessTokens>${escapeXml(t)}</xsd:accessTokens>`).join('');
-    const failures = await Promise.all(envs.map((env) => adminCall(env, trust, 'APIAuthenticationService', 'invalidateCachedTokens', 'http://org.apache.axis2/xsd', params)));
+    const failures = await Promise.all(envs.map((env) => environmentCall(env, trust, 'APIAuthenticationService', 'invalidateCachedTokens', 'http://org.apache.axis2/xsd', params)));
     for (const f of failures) if (f) log('ERROR', 'CacheInvalidator', `Error while invalidating the token cache of a gateway: ${f}`);
   })().catch((err: Error) => log('ERROR', 'CacheInvalidator', `Error while invalidating the token cache of ${applicationId}: ${err.message}`));
   const specs = join(home, 'repository', 'resources', 'api-definitions', 'v0.14');

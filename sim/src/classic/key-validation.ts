@@ -1,10 +1,9 @@
 import type { Req, Res } from '../http';
 import { log } from '../http';
-import { send } from '../outbound';
 import type { TrustStore } from '../trust';
 import type { KeyValidationInfo } from './key-manager';
 import { KEY_STATUS } from './key-manager';
-import { basic as basicAuth, escapeXml, soapText } from './soap';
+import { adminCall, escapeXml, soapText } from './soap';
 
 /**
  * A classic gateway's `APIAuthenticationHandler` (carbon-apimgt 6.4.50, OAuthAuthenticator and
@@ -98,15 +97,13 @@ const MESSAGES: Record<number, [number, string]> = {
 
 /** `validateKey` over SOAP, as the gateway's `WSAPIKeyDataStore` calls it, with the configured user. */
 export class KeyValidatorClient {
-  constructor(private readonly serverUrl: string, private readonly user: string, private readonly password: string, private readonly trust: TrustStore) {}
+  constructor(private readonly serverUrl: string, readonly user: string, readonly password: string, private readonly trust: TrustStore) {}
 
   async validate(call: { context: string; version: string; accessToken: string; resource: string; verb: string }): Promise<KeyValidationInfo | { failure: string }> {
-    const url = `${this.serverUrl.replace(/\/?$/, '/')}APIKeyValidationService`;
-    const body = `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://org.apache.axis2/xsd"><soapenv:Body><xsd:validateKey>`
-      + `<xsd:context>${escapeXml(call.context)}</xsd:context><xsd:version>${escapeXml(call.version)}</xsd:version><xsd:accessToken>${escapeXml(call.accessToken)}</xsd:accessToken>`
+    const params = `<xsd:context>${escapeXml(call.context)}</xsd:context><xsd:version>${escapeXml(call.version)}</xsd:version><xsd:accessToken>${escapeXml(call.accessToken)}</xsd:accessToken>`
       + `<xsd:requiredAuthenticationLevel>Any</xsd:requiredAuthenticationLevel><xsd:clientDomain></xsd:clientDomain>`
-      + `<xsd:matchingResource>${escapeXml(call.resource)}</xsd:matchingResource><xsd:httpVerb>${escapeXml(call.verb)}</xsd:httpVerb></xsd:validateKey></soapenv:Body></soapenv:Envelope>`;
-    const res = await send(url, { method: 'POST', headers: { authorization: basicAuth(this.user, this.password), 'content-type': 'text/xml; charset=UTF-8', soapaction: 'urn:validateKey' }, rawBody: body }, 10_000, this.trust);
+      + `<xsd:matchingResource>${escapeXml(call.resource)}</xsd:matchingResource><xsd:httpVerb>${escapeXml(call.verb)}</xsd:httpVerb>`;
+    const { url, res } = await adminCall(this.serverUrl, this, this.trust, { service: 'APIKeyValidationService', operation: 'validateKey', ns: 'http://org.apache.axis2/xsd', params });
     if (res.failure) return { failure: res.failure };
     if (res.status !== 200) return { failure: `${url} answered ${res.status}: ${String(res.body).slice(0, 200)}` };
     return parseValidationResponse(String(res.body));

@@ -1,5 +1,8 @@
 import { DOMParser } from '@xmldom/xmldom';
 import type { Element } from '@xmldom/xmldom';
+import type { Res } from '../http';
+import { send } from '../outbound';
+import type { TrustStore } from '../trust';
 
 /** SOAP as the classic product's admin services speak it: the call in a body, text fields by local name. */
 
@@ -32,3 +35,15 @@ export const basic = (user: string, password: string) => `Basic ${Buffer.from(`$
 
 /** Text or an attribute value, escaped. */
 export const escapeXml = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/**
+ * One SOAP call of a node to an admin service at `serverUrl` (`https://host:9443/services/`), as
+ * Carbon's admin clients make it: Basic auth, the operation in the `xsd` namespace `ns`. The URL it
+ * called, and the answer (`failure` when none came).
+ */
+export async function adminCall(serverUrl: string, auth: { user: string; password: string }, trust: TrustStore, call: { service: string; operation: string; ns: string; params: string }): Promise<{ url: string; res: Res & { failure?: string } }> {
+  const url = `${serverUrl.replace(/\/?$/, '/')}${call.service}`;
+  const body = `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="${call.ns}"><soapenv:Body><xsd:${call.operation}>${call.params}</xsd:${call.operation}></soapenv:Body></soapenv:Envelope>`;
+  const res = await send(url, { method: 'POST', headers: { authorization: basic(auth.user, auth.password), 'content-type': 'text/xml; charset=UTF-8', soapaction: `urn:${call.operation}` }, rawBody: body }, 10_000, trust);
+  return { url, res };
+}
