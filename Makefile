@@ -86,28 +86,35 @@ LINT := $(NODE_BIN)/eslint generator harness sim/src tests
 lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, and no floating or misused promises) on every source and test
 	$(LINT)
 
-# The Docker legs of `make test`, one after another (scripts/legs.sh: a lane of legs, a table of
-# their wall times). On two cores they cannot go side by side: measured, two labs' checks at once
-# made the stand-in's timing verdicts false (harness/gate.ts). Each leg takes its named slots from
-# a range of its own (CARBON_LABS_SLOTS); each failover variant runs once here (every variant still
-# runs; the nightly runs each three times). A stack's conformance is the nightly's (pattern 3 of each
-# stand-in as a stack); here the swarm Docker test and two seeded faults on stacks prove the target.
-# Pattern 1's checks run at a JVM's pace (jvm-pace), a harder run than the stand-in's own pace.
-DOCKER_TESTS := $(filter-out tests/docker/selftest.test.ts,$(wildcard tests/docker/*.test.ts))
+# The Docker legs of `make test`, in two steps of two lanes each (scripts/legs.sh: lanes side by
+# side, a table of each leg's wall time). First the Docker tests, split in two legs side by side
+# (their figures are functional: statuses, bodies, logs). Then the self-test beside the conformance
+# legs: every start and check takes a share of the machine (harness/gate.ts: one per core; a lab
+# under a check's load keeps less than one busy), so at most two labs are started or checked at
+# once, and `admin-load-isolation` (a saturating load) runs alone. Each leg takes its named slots
+# from a range of its own (CARBON_LABS_SLOTS); each failover variant runs once here (every variant
+# still runs; the nightly runs each three times). A stack's conformance is the nightly's (pattern 3
+# of each stand-in as a stack); here the swarm Docker test and two seeded faults on stacks prove
+# the target. Pattern 1's checks run at a JVM's pace (jvm-pace), a harder run than the stand-in's.
+DOCKER_TESTS_1 := tests/docker/wiring.test.ts tests/docker/swarm.test.ts tests/docker/jwks.test.ts tests/docker/products.test.ts
+DOCKER_TESTS_2 := $(filter-out tests/docker/selftest.test.ts $(DOCKER_TESTS_1),$(wildcard tests/docker/*.test.ts))
+DOCKER_LEG = CARBON_LABS_SLOTS=$(1) JEST_JUNIT_OUTPUT_NAME=junit-docker-$(2).xml $(JEST) --selectProjects docker --runInBand $(3)
 SELFTEST = JEST_JUNIT_OUTPUT_NAME=junit-selftest$(1).xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
+DOCKER_TEST_LEGS = \
+  'a:docker-1=$(call DOCKER_LEG,26-28,1,$(DOCKER_TESTS_1))' \
+  'b:docker-2=$(call DOCKER_LEG,29-31,2,$(DOCKER_TESTS_2))'
 TEST_LEGS = \
-  'a:docker=CARBON_LABS_SLOTS=26-31 JEST_JUNIT_OUTPUT_NAME=junit-docker.xml $(JEST) --selectProjects docker --runInBand $(DOCKER_TESTS)' \
   'a:selftest=CARBON_LABS_SLOTS=32-41 $(call SELFTEST,)' \
-  'a:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 2,3 --product sim' \
-  'a:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
-  'a:conformance-2.6=$(CLI) conformance --pattern 3 --product sim-apim-2.6.0' \
-  'a:jvm-pace=CARBON_LABS_SLOTS=24-25 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20' \
-  'a:selftest-swarm=CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) $(call SELFTEST,-swarm)'
+  'a:selftest-swarm=CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) $(call SELFTEST,-swarm)' \
+  'b:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 2,3 --product sim' \
+  'b:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
+  'b:conformance-2.6=$(CLI) conformance --pattern 3 --product sim-apim-2.6.0' \
+  'b:jvm-pace=CARBON_LABS_SLOTS=24-25 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20'
 
 test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then contract/wiring/JWKS/swarm/pause tests, the self-test, conformance of patterns 2-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 1 at a JVM's pace, and two seeded faults on stacks; a table of each leg's time at the end
 	@bash scripts/legs.sh 'a:checks=$(NODE_BIN)/tsc -p tsconfig.tests.json && $(LINT) && JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit && $(MAKE) --no-print-directory check-labs'
 	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
-	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && bash scripts/legs.sh --append $(TEST_LEGS); \
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && { bash scripts/legs.sh --append $(DOCKER_TEST_LEGS); docker=$$?; bash scripts/legs.sh --append $(TEST_LEGS) && exit $$docker; }; \
 	else echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2; fi
 
 conformance: dist/.built engine ## PATTERN=1|2|3|2,3|all [PRODUCT=p[,p2...]] [PACE=jvm [BOOT_S=N]] [CHECK=id,...] [PARALLEL=N] [TARGET=compose|swarm]: prove the promises on the lab (several side by side); reports/<product>/pattern-<N>[-swarm][-<pace>]/, reports/summary/

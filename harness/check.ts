@@ -239,9 +239,10 @@ export interface Check<F extends Figures = Figures> {
   /** How long it takes on this lab at its product's pace, and its deadline. */
   plan(lab: LabSpec, options: CheckOptions): CheckPlan;
   /**
-   * What it asks of the machine while it runs (harness/gate.ts): `whole` (the default), when it
-   * drives a sustained load or judges a stall or an RTO, which another lab's work beside it would
-   * skew; `share`, when its figures bear another check beside it (a few requests, memory, probes).
+   * What it asks of the machine while it runs (harness/gate.ts): `share` (the default, one core:
+   * a lab under a check's load keeps less than one busy, failovers included), or `whole` when it
+   * saturates a listener on purpose and judges the latency that causes, which another lab's work
+   * beside it would add to.
    */
   readonly machine?: 'whole' | 'share';
   run(ctx: CheckContext<F>): Promise<void>;
@@ -284,7 +285,7 @@ export async function runCheck<F extends Figures>(check: Check<F>, lab: LabTarge
   const deadlineMs = run.deadlineMs ?? plan.deadlineMs;
   // Its share of the machine first: its clock and deadline start once it has it.
   const gate = run.gate ?? machineGate();
-  const hold = await (check.machine === 'share' ? gate.share : gate.whole).call(gate, {
+  const hold = await (check.machine === 'whole' ? gate.whole : gate.share).call(gate, {
     what: `${lab.lab.project}: ${check.id}`, timeoutMs: GATE_WAIT_MS, signal: run.signal,
     waiting: (holders, waited) => log(`[${check.id}] waiting ${Math.round(waited / 1000)} s for a share of the machine (held by ${holders.join('; ')})`),
   });

@@ -379,10 +379,10 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   const started = new StartedLab(lab, dir, target);
   const budgetSeconds = startupBudgetSeconds(lab);
   try {
-    // A start is a burst of CPU: it takes the whole machine, so no other lab's check is timed meanwhile.
-    await machineGate().holding('whole', {
+    // A start keeps less than a core busy (harness/gate.ts): it takes a share, as a check does.
+    await machineGate().holding('share', {
       what: `${lab.project}: start`, timeoutMs: GATE_WAIT_MS,
-      waiting: (holders, waited) => log(`waiting ${Math.round(waited / 1000)} s for the machine to start ${lab.project} alone (held by ${holders.join('; ')})`),
+      waiting: (holders, waited) => log(`waiting ${Math.round(waited / 1000)} s for a share of the machine to start ${lab.project} (held by ${holders.join('; ')})`),
     }, async () => {
       if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, overrides: files.slice(1), unawaited: unhealthy });
       else await upLab(lab, dir, { imagesEnv, budgetSeconds, log, files, only: options.only, unawaited: unhealthy });

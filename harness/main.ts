@@ -49,7 +49,7 @@ function program(): Command {
     .requiredOption('--reports <dir>', 'where results.json, junit.xml, report.md and report.html go (one per --dir)', many, [] as string[])
     .option('--label <label>', 'a lab\'s name in progress lines and the summary (one per --dir)', many, [] as string[])
     .option('--summary <dir>', 'several labs: where summary.md, summary.html and summary.json go')
-    .option('--parallel <n>', 'several labs: how many at once (default: one per two cores of the machine)')
+    .option('--parallel <n>', 'several labs: how many at once (default: one per core of the machine)')
     .option('--target <target>', 'where to start a lab when it is not running: compose or swarm', 'compose')
     .option('--check <id>', 'only this check (repeatable)', many, [] as string[])
     .action(async (o: { dir: string[]; reports: string[]; label: string[]; summary?: string; parallel?: string; target: string; check: string[] }) => {
@@ -62,7 +62,7 @@ function program(): Command {
       if (o.dir.length > 1) {
         const entries = o.dir.map((dir, i) => ({ lab: labInDir(resolve(dir)), target: parseTarget(o.target), reports: resolve(o.reports[i]), label: o.label[i] ?? dir }));
         // Every lab alive costs CPU (Docker's health probes) even between its checks: no more at
-        // once than the machine has shares (one per two cores); starts and checks are gated as well.
+        // once than the machine has shares (one per core); starts and checks are gated as well.
         const parallel = o.parallel === undefined ? Math.min(entries.length, machineGate().shares) : Number(o.parallel);
         if (!Number.isInteger(parallel) || parallel < 1) throw new LabError(`--parallel must be a whole number ≥ 1 (got "${o.parallel}")`);
         log(`${entries.length} labs side by side (${parallel} at once): ${entries.map((e) => e.label).join(', ')}; each lab's lines in <its reports>/run.log`);

@@ -101,6 +101,25 @@ export function planSelftest(faults: readonly SeededFault[], target: Target): Se
   return { shared, alone };
 }
 
+/**
+ * The plan's faults in `count` streams that run side by side (one per share of the machine), each
+ * stream one fault after another: a shared lab's faults stay together in one stream (they take its
+ * lab in turn), and the units (a shared lab's faults, or a fault with its own lab) go longest first
+ * to the stream with the least work so far, by `costMs` (a lab's start and its checks' expected
+ * times). A stream ends its shared labs before its own-lab faults, as the plan orders them.
+ */
+export function selftestStreams(plan: SelftestPlan, count: number, costMs: (unit: readonly SeededFault[]) => number): SeededFault[][] {
+  const units = [...plan.shared.map((g) => ({ faults: g, shared: true })), ...plan.alone.map((a) => ({ faults: [a.fault], shared: false }))]
+    .map((u, i) => ({ ...u, i, cost: costMs(u.faults) }));
+  const streams = Array.from({ length: Math.max(1, count) }, () => ({ cost: 0, units: [] as typeof units }));
+  for (const unit of [...units].sort((a, b) => b.cost - a.cost || a.i - b.i)) {
+    const least = streams.reduce((min, s) => (s.cost < min.cost ? s : min));
+    least.cost += unit.cost;
+    least.units.push(unit);
+  }
+  return streams.map((s) => s.units.sort((a, b) => Number(b.shared) - Number(a.shared) || a.i - b.i).flatMap((u) => u.faults)).filter((s) => s.length > 0);
+}
+
 /** Whether a seeded fault applies to a lab of that target. */
 export const appliesTo = (fault: SeededFault, target: Target): boolean => (fault.targets ?? ['compose', 'swarm']).includes(target);
 

@@ -81,7 +81,7 @@ export function faultDelta(spec: LabSpec, faults: readonly LabFault[]): LabDelta
 /**
  * One running lab that several seeded faults take in turn (the self-test's, issue 22): it is
  * brought from one broken state to the next by recreating only the services that differ
- * (`docker compose up --no-deps --force-recreate`, at the machine's whole share as a start is),
+ * (`docker compose up --no-deps --force-recreate`, holding a share of the machine as a start does),
  * then healthy again. After each move every service's container carries the compose
  * configuration hash of the state it should be in, or the move fails: a fault left behind by the
  * one before cannot be what the next check catches.
@@ -115,7 +115,7 @@ export class SharedLab {
       log(`shared lab ${this.spec.project}: recreating ${delta.services.join(', ') || 'nothing'} (${delta.paths.join(', ') || 'no file'} changed)`);
       const target = new LabTarget(lab, dir);
       if (delta.services.length) {
-        await machineGate().holding('whole', { what: `${this.spec.project}: recreate ${delta.services.join(', ')}`, timeoutMs: GATE_WAIT_MS }, async () => {
+        await machineGate().holding('share', { what: `${this.spec.project}: recreate ${delta.services.join(', ')}`, timeoutMs: GATE_WAIT_MS }, async () => {
           for (const service of delta.services) this.recreatedWith.set(service, delta.services);
           await composeUp({ cwd: dir, files, env: { ...process.env, ...imagesEnv }, commandOptions: ['--no-deps', '--force-recreate', '--timeout', '0'], seconds: startupBudgetSeconds(lab) }, delta.services);
           // Services a fault keeps unhealthy are awaited until they serve instead.

@@ -29,7 +29,6 @@ export type LogFigures = { nodes: number; linesRead: number; errorLines: number;
 export const logsClean: Check<LogFigures> = {
   id: 'logs-clean',
   title: 'No product node logs an ERROR line outside its product\'s allow-list (each entry with its reason), while the lab boots and serves',
-  machine: 'share',
   classic: true,
   headline: (f) => `${f.errorLines ?? '?'} ERROR lines (${f.allowedLines ?? '?'} allowed) in ${f.linesRead ?? '?'} lines of ${f.nodes ?? '?'} nodes${f.silentNodes ? ` (${f.silentNodes} said nothing)` : ''}`,
   plan: (lab) => planOf({ floorMs: 0, workMs: 1_000, requestTimeoutMs: lab.product.timing.requestTimeoutMs, why: `${lab.nodes.length} nodes' logs read` }),

@@ -10,7 +10,6 @@ export type MemoryFigures = { memoryMB: Record<string, number>; labTotalMB: numb
 export const workersLighterThanManagers: Check<MemoryFigures> = {
   id: 'workers-lighter-than-managers',
   title: 'Every worker uses less memory than every manager (docker stats: usage less inactive file cache)',
-  machine: 'share',
   classic: true,
   // The classic stand-in's manager serves a few REST v0.14 operations, not the default profile's
   // webapps (publisher, store, key manager as Jaggery and JAX-RS apps): weighing it against a

@@ -39,7 +39,6 @@ export type RejectFigures = {
 export const workersRejectAdminWrites: Check<RejectFigures> = {
   id: 'workers-reject-admin-writes',
   title: 'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services; on the classic product its admin services APIGatewayAdmin and the user store, DCR and publisher REST v0.14), directly and through the worker balancer; managers accept them',
-  machine: 'share',
   classic: true,
   headline: (f) => `${f.writesAcceptedByWorkers ?? '?'} of ${f.writesSentToWorkers ?? '?'} writes accepted by workers`,
   plan(lab) {

@@ -5,7 +5,8 @@ import { sim } from '../../generator/products/sim';
 import { Check, CheckResult, DEFAULT_CHECK_OPTIONS, runCheck } from '../../harness/check';
 import { buildLab } from '../../generator/patterns';
 import { startupBudgetSeconds } from '../../generator/model/start-order';
-import { appliesTo, judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS, SeededFault } from '../../harness/selftest';
+import { appliesTo, judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS, SeededFault, selftestStreams } from '../../harness/selftest';
+import { machineGate } from '../../harness/gate';
 import { SharedLab } from '../../harness/shared-lab';
 import type { LabTarget, StartedLab } from '../../harness/lab-target';
 import { parseTarget } from '../../generator/runtime/swarm';
@@ -28,8 +29,15 @@ const unknown = only?.filter((id) => !SEEDED_FAULTS.some((f) => f.id === id)) ??
 if (unknown.length) throw new Error(`CARBON_LABS_SELFTEST_FAULTS: no seeded fault ${unknown.join(', ')}; they are ${SEEDED_FAULTS.map((f) => f.id).join(', ')}`);
 const chosen = SEEDED_FAULTS.filter((f) => !only || only.includes(f.id));
 const applicable = chosen.filter((f) => appliesTo(f, target));
-// Broken labs side by side, each a named lab of its own (project, subnets, ports: tests/support/labs.ts),
-// at most CARBON_LABS_SELFTEST_PARALLEL at once (jest.config.js's maxConcurrency; 1 on a stack: one swarm).
+/**
+ * Broken labs side by side, each a named lab of its own (project, subnets, ports: tests/support/labs.ts),
+ * in `CARBON_LABS_SELFTEST_PARALLEL` streams (default one per share of the machine, harness/gate.ts;
+ * 1 on a stack: one swarm), each stream one fault after another ({@link selftestStreams}).
+ */
+const PARALLEL = Number(process.env.CARBON_LABS_SELFTEST_PARALLEL ?? (target === 'swarm' ? 1 : machineGate().shares));
+if (!Number.isInteger(PARALLEL) || PARALLEL < 1) throw new Error(`CARBON_LABS_SELFTEST_PARALLEL must be a whole number ≥ 1 (got "${process.env.CARBON_LABS_SELFTEST_PARALLEL}")`);
+/** A lab's start, as the streams are balanced (a stand-in lab is healthy in about 13 s here). */
+const START_COST_MS = 15_000;
 /**
  * A test's own time: its lab's start, its check's deadline, the lab's removal, and its turns at the
  * machine gate (a start waits for the checks other legs time meanwhile: a failover check's runs).
@@ -69,8 +77,22 @@ describeDocker(`self-test: every check fails on a lab that breaks the property i
   const plan = planSelftest(applicable, target);
   const groupOf = new Map(plan.shared.flatMap((group) => group.map((f) => [f.id, group] as const)));
   const sharedLabs = new Map<readonly SeededFault[], { lab?: SharedLab; turn: Promise<unknown>; left: number }>(plan.shared.map((g) => [g, { turn: Promise.resolve(), left: g.length }]));
-  const order = [...plan.shared.flat(), ...plan.alone.map((a) => a.fault)];
   const whyAlone = new Map(plan.alone.map((a) => [a.fault.id, a.why]));
+  const costOf = (faults: readonly SeededFault[]) => START_COST_MS
+    + faults.reduce((sum, f) => sum + (f.check?.plan(buildLab(f.pattern, { product: f.product ?? sim }), SELFTEST_OPTIONS).expectedMs ?? START_COST_MS), 0);
+  const streams = selftestStreams(plan, PARALLEL, costOf);
+  const order = streams.flat();
+  // Each fault waits for the one before it in its stream (every test is started at once: jest.config.js).
+  const after = new Map<string, Promise<unknown>>();
+  const ended = new Map<string, () => void>();
+  for (const stream of streams) {
+    let previous: Promise<unknown> = Promise.resolve();
+    for (const fault of stream) {
+      after.set(fault.id, previous);
+      previous = new Promise<void>((resolve) => ended.set(fault.id, resolve));
+    }
+  }
+  process.stdout.write(`  self-test: ${order.length} faults in ${streams.length} stream${streams.length === 1 ? '' : 's'} side by side: ${streams.map((st) => st.map((f) => f.id).join(', ')).join(' | ')}\n`);
 
   /** The lab a fault's check runs on: its group's shared lab brought to its state, or one of its own. */
   async function labFor(fault: SeededFault, log: (line: string) => void): Promise<{ lab: LabTarget; done: () => void }> {
@@ -131,10 +153,16 @@ describeDocker(`self-test: every check fails on a lab that breaks the property i
 
   test.concurrent.each(order.map((f) => [f.id, f] as [string, SeededFault]))('%s is caught', async (_, fault) => {
     const log = (line: string) => process.stdout.write(`  self-test [${fault.id}]: ${line}\n`);
+    await after.get(fault.id);
     const started = Date.now();
-    const judged = fault.check ? await judgeCheck(fault, fault.check, log) : await judgeStartOf(fault, log);
+    let judged: { caught: boolean; why: string };
+    try {
+      judged = fault.check ? await judgeCheck(fault, fault.check, log) : await judgeStartOf(fault, log);
+    } finally {
+      ended.get(fault.id)!();
+    }
     const check = fault.check?.id ?? 'the lab\'s start';
     caught.push({ fault: fault.id, description: fault.description, check, product: (fault.product ?? sim).id, pattern: fault.pattern, lab: groupOf.has(fault.id) ? 'shared' : 'own', caught: judged.caught, why: judged.why, seconds: Math.round((Date.now() - started) / 1000) });
     expect({ fault: fault.id, check, caught: judged.caught, why: judged.why }).toEqual({ fault: fault.id, check, caught: true, why: judged.why });
-  }, Math.max(...applicable.map(timeoutOf), 60_000));
+  }, Math.max(60_000, ...streams.map((st) => st.reduce((sum, f) => sum + timeoutOf(f), 0))));
 });

@@ -3,7 +3,7 @@ import { join } from 'path';
 import { Gate } from '../../harness/gate';
 import { tempDir } from '../support/labs';
 
-/** The machine's shares across processes: a start takes the whole machine, a check one share, in the order asked. */
+/** The machine's shares across processes: a saturating check takes the whole machine, a start or a check one share, in the order asked. */
 describe('the machine gate', () => {
   const gate = (shares = 2) => new Gate({ dir: tempDir('gate-'), shares });
   /** Whether `p` settles within `ms` (the timer does not outlive the answer). */
@@ -28,7 +28,7 @@ describe('the machine gate', () => {
     expect(await settled(c, 2000)).toBe(true);
   });
 
-  test('a start waits until no check runs, and a check asked after a waiting start waits behind it', async () => {
+  test('a whole-machine hold waits until no check runs, and a check asked after it waits behind it', async () => {
     const g = gate(2);
     const check = await g.share(opts('check'));
     const start = g.whole(opts('start'));

@@ -14,7 +14,7 @@ import { NODE_FAULTS, parseFaults } from '../../harness/faults';
 import { timelineSvg } from '../../harness/report/plots';
 import { sharesMissing } from '../../harness/checks/workers-survive-worker-loss';
 import { revocationProblems, revokeApiUrlOf } from '../../harness/checks/revocation-reaches-workers';
-import { judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS } from '../../harness/selftest';
+import { judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS, selftestStreams } from '../../harness/selftest';
 import { faultDelta } from '../../harness/shared-lab';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
@@ -300,6 +300,24 @@ describe('which seeded faults can share a running lab (labDelta, planSelftest)',
   });
   test('on a swarm every fault starts a stack of its own', () => {
     expect(planSelftest(SEEDED_FAULTS.slice(0, 3), 'swarm')).toEqual({ shared: [], alone: SEEDED_FAULTS.slice(0, 3).map((fault) => ({ fault, why: 'a stack is deployed whole' })) });
+  });
+  test('side by side: a shared lab\'s faults stay in one stream, in order; units go longest first to the least loaded stream', () => {
+    const plan = planSelftest(SEEDED_FAULTS, 'compose');
+    const cost = (faults: readonly unknown[]) => 10 + faults.length;
+    const streams = selftestStreams(plan, 2, cost);
+    expect(streams).toHaveLength(2);
+    expect(streams.flat().map((f) => f.id).sort()).toEqual(SEEDED_FAULTS.map((f) => f.id).sort());
+    for (const group of plan.shared) {
+      const holder = streams.find((st) => st.includes(group[0]))!;
+      const at = holder.indexOf(group[0]);
+      expect(holder.slice(at, at + group.length)).toEqual(group);
+    }
+    const loads = streams.map((st) => plan.shared.filter((g) => st.includes(g[0])).reduce((sum, g) => sum + cost(g), 0)
+      + plan.alone.filter((a) => st.includes(a.fault)).reduce((sum) => sum + cost([0]), 0));
+    // Greedy longest-first: no stream carries more than the other plus its largest unit.
+    const largest = Math.max(...plan.shared.map(cost), cost([0]));
+    expect(Math.abs(loads[0] - loads[1])).toBeLessThanOrEqual(largest);
+    expect(selftestStreams(plan, 1, cost)).toEqual([[...plan.shared.flat(), ...plan.alone.map((a) => a.fault)]]);
   });
 });
 
