@@ -20,6 +20,7 @@ import { checkLab } from './conformance';
 import { runMatrix } from './matrix';
 import { withPace } from '../generator/products/pace';
 import { LabTarget } from './lab-target';
+import { machineGate } from './gate';
 
 /**
  * `make bench`: the timing and memory figures of the stand-in labs, against the issues' goals.
@@ -123,8 +124,9 @@ function ratios(serial: PatternFigures, side: PatternFigures): Record<string, nu
 
 /**
  * Patterns 1–3 of the stand-in one after another, then all three side by side with the same
- * checks: the gate is opened to three shares (set before its first use, in main) so the three
- * labs' checks do run at once, and the ratios say what that costs on this machine.
+ * checks, under the machine's own gate (harness/gate.ts: as many starts and checks at once as it
+ * has shares, as `make test` and `make conformance PATTERN=all` run them), and the ratios say
+ * what that costs on this machine.
  */
 const SIDE_BY_SIDE = 3;
 
@@ -155,8 +157,6 @@ async function jvmPace() {
 }
 
 async function main(): Promise<void> {
-  // One lab at a time needs no more than one share; three side by side get one each.
-  process.env.CARBON_LABS_GATE_SHARES = String(SIDE_BY_SIDE);
   const labUp = await labUpFigures();
   const conformance = await serialAndSideBySide();
   const jvm = process.env.BENCH_JVM ? await jvmPace() : undefined;
@@ -173,7 +173,7 @@ async function main(): Promise<void> {
     ...(jvm ? { 'JVM pace: pattern 3 within 1.5 × its boots and fault windows': jvm.overFloor <= 1.5 } : {}),
   };
   const figures = {
-    machine: `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`, when: new Date().toISOString(),
+    machine: `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`, gateShares: machineGate().shares, when: new Date().toISOString(),
     labUp, conformance, ...(jvm ? { jvmPace: jvm } : {}), goals,
   };
   const dir = join(PROJECT_ROOT, 'bench');
