@@ -86,9 +86,9 @@ LINT := $(NODE_BIN)/eslint generator harness sim/src tests
 lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, and no floating or misused promises) on every source and test
 	$(LINT)
 
-# The Docker legs of `make test`, in two steps of two lanes each (scripts/legs.sh: lanes side by
-# side, a table of each leg's wall time). First the Docker tests, split in two legs side by side
-# (their figures are functional: statuses, bodies, logs). Then the self-test beside the conformance
+# The Docker legs of `make test`, in two steps of lanes (scripts/legs.sh: lanes side by
+# side, a table of each leg's wall time). First the Docker tests, split in three legs side by side
+# (their figures are functional: statuses, bodies, logs; their starts take the gate's shares). Then the self-test beside the conformance
 # legs: every start and check takes a share of the machine (harness/gate.ts: one per core; a lab
 # under a check's load keeps less than one busy), so at most two labs are started or checked at
 # once, and `admin-load-isolation` (a saturating load) runs alone. Each leg takes its named slots
@@ -96,13 +96,15 @@ lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, a
 # still runs; the nightly runs each three times). A stack's conformance is the nightly's (pattern 3
 # of each stand-in as a stack); here the swarm Docker test and two seeded faults on stacks prove
 # the target. Pattern 1's checks run at a JVM's pace (jvm-pace), a harder run than the stand-in's.
-DOCKER_TESTS_1 := tests/docker/wiring.test.ts tests/docker/swarm.test.ts tests/docker/jwks.test.ts tests/docker/products.test.ts
-DOCKER_TESTS_2 := $(filter-out tests/docker/selftest.test.ts $(DOCKER_TESTS_1),$(wildcard tests/docker/*.test.ts))
+DOCKER_TESTS_1 := tests/docker/wiring.test.ts tests/docker/products.test.ts
+DOCKER_TESTS_2 := tests/docker/named-labs.test.ts tests/docker/swarm.test.ts tests/docker/jwks.test.ts
+DOCKER_TESTS_3 := $(filter-out tests/docker/selftest.test.ts $(DOCKER_TESTS_1) $(DOCKER_TESTS_2),$(wildcard tests/docker/*.test.ts))
 DOCKER_LEG = CARBON_LABS_SLOTS=$(1) JEST_JUNIT_OUTPUT_NAME=junit-docker-$(2).xml $(JEST) --selectProjects docker --runInBand $(3)
 SELFTEST = JEST_JUNIT_OUTPUT_NAME=junit-selftest$(1).xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
 DOCKER_TEST_LEGS = \
-  'a:docker-1=$(call DOCKER_LEG,26-28,1,$(DOCKER_TESTS_1))' \
-  'b:docker-2=$(call DOCKER_LEG,29-31,2,$(DOCKER_TESTS_2))'
+  'a:docker-1=$(call DOCKER_LEG,26-27,1,$(DOCKER_TESTS_1))' \
+  'b:docker-2=$(call DOCKER_LEG,28-29,2,$(DOCKER_TESTS_2))' \
+  'c:docker-3=$(call DOCKER_LEG,30-31,3,$(DOCKER_TESTS_3))'
 TEST_LEGS = \
   'a:selftest=CARBON_LABS_SLOTS=32-41 $(call SELFTEST,)' \
   'a:selftest-swarm=CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) $(call SELFTEST,-swarm)' \
