@@ -487,7 +487,7 @@ export function cli(asked?: string): Command {
   labCommand(program, 'conformance', 'run the conformance checks on the lab (attaches to a running one, else starts it), write reports/<product>/pattern-<n>/; --pattern all (or 2,3) and --product a,b check several labs side by side')
     .option('--target <target>', 'compose or swarm: where to start the lab when it is not running (a running one is checked where it runs)', 'compose')
     .option('--check <id>', 'only this check (repeatable, or comma-separated): e.g. managers-fail-over', (id: string, ids: string[]) => [...ids, ...commaList(id)], [] as string[])
-    .option('--parallel <n>', 'with several labs: how many run at once (default: one per core of the machine)')
+    .option('--parallel <n>', 'with several labs: how many run at once (default: two per core of the machine; starts and checks take a core each)')
     .action(async (o: LabOptions & { check: string[]; parallel?: string }) => {
       const target: Target = parseTarget(o.target ?? 'compose');
       await requireDocker();

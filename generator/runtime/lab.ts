@@ -6,7 +6,7 @@ import { LabError } from '../errors';
 import { isClassic } from '../products/product';
 import type { LabSpec } from '../model/lab';
 import { BACKEND_URL, DB, makeArgs, ONE_SHOT_SERVICES, PORTAL_HOST, portalPort, TRUST, workers } from '../model/lab';
-import { retryUntil } from './retry';
+import { pause, retryUntil } from './retry';
 import { requireDocker } from './docker';
 import { ensureTrustChain } from './trust';
 import type { Log } from './images';
@@ -281,6 +281,19 @@ export interface UpOptions {
   readonly unawaited?: readonly string[];
 }
 
+/** How often a start is tried again when a host port was held for a moment ({@link transientlyHeldPort}). */
+const PORT_RETRIES = 3;
+
+/**
+ * The host port Docker could not bind for a published port, when the error says so. A named lab's
+ * ports lie in Linux's ephemeral range (32768–60999), so an outgoing connection of this machine can
+ * hold one for a moment (seen once with three Docker legs side by side); `up` again starts the rest.
+ */
+export function transientlyHeldPort(message: string): number | undefined {
+  const m = /Error starting userland proxy: listen tcp[46]? [\d.:[\]]*:(\d+): bind: address already in use/.exec(message);
+  return m ? Number(m[1]) : undefined;
+}
+
 /**
  * The one way a lab starts, for the CLI and the harness: `prepareLab`, `docker compose up -d`, then
  * wait for health with progress. Re-running on a running lab is a no-op. Seconds to healthy.
@@ -290,8 +303,19 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
   await prepareLab(lab, dir, options.log);
   options.log(`starting ${lab.project} from ${dir}`);
   // `up -d` itself waits for the services the others depend on to be healthy: the whole budget.
-  const up = () => composeUp({ cwd: dir, files: options.files ?? ['docker-compose.yml'], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'], seconds: options.budgetSeconds }, options.only)
-    .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
+  const once = () => composeUp({ cwd: dir, files: options.files ?? ['docker-compose.yml'], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'], seconds: options.budgetSeconds }, options.only);
+  const up = async () => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await once();
+      } catch (err) {
+        const held = transientlyHeldPort((err as Error).message);
+        if (held === undefined || attempt > PORT_RETRIES) throw new LabError(`${lab.project}: ${(err as Error).message}`);
+        options.log(`host port ${held} was held by another connection as Docker bound it (it is in the kernel's ephemeral range): up again in 1 s (${attempt} of ${PORT_RETRIES})`);
+        await pause(1000);
+      }
+    }
+  };
   if (options.only) return up().then(() => 0);
   return healthyBeside(lab, up, options.budgetSeconds, options.log, options.unawaited);
 }

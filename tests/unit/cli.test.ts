@@ -10,7 +10,7 @@ import { table } from '../../generator/table';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
-import { assertPortsFree, readLabEnv } from '../../generator/runtime/lab';
+import { assertPortsFree, readLabEnv, transientlyHeldPort } from '../../generator/runtime/lab';
 import { readLabIdentity, synthLab } from '../../generator/synth/writer';
 import { tempDir } from '../support/labs';
 
@@ -23,6 +23,15 @@ function cli(args: string[], cwd: string, direct = false) {
   const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', env, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+describe('a start tries again when Docker could not bind a host port for a moment', () => {
+  test('the port of Docker 20.10\'s userland proxy error; nothing for other errors', () => {
+    const seen = 'Error response from daemon: driver failed programming external connectivity on endpoint carbon-labs-t26-worker-1-1 (e2ec8b2c): Error starting userland proxy: listen tcp4 127.0.0.1:46314: bind: address already in use';
+    expect(transientlyHeldPort(seen)).toBe(46314);
+    expect(transientlyHeldPort('Error response from daemon: Conflict. The container name "/x" is already in use')).toBeUndefined();
+    expect(transientlyHeldPort('dependency failed to start: container carbon-labs-t26-db-1 is unhealthy')).toBeUndefined();
+  });
+});
 
 describe('carbon-labs CLI', () => {
   beforeAll(() => {
