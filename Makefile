@@ -86,10 +86,11 @@ LINT := $(NODE_BIN)/eslint generator harness sim/src tests
 lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, and no floating or misused promises) on every source and test
 	$(LINT)
 
-# The legs of `make test`, in two steps of lanes (scripts/legs.sh: lanes side by side, a table of
-# each leg's wall time). First the checks (types, lint, unit tests, labs drift) beside the Docker
-# tests, split in three legs (their figures are functional: statuses, bodies, logs; their starts
-# take the gate's shares). Then the self-test beside the conformance
+# The legs of `make test` (scripts/legs.sh: lanes side by side, a table of each leg's wall time).
+# The checks (types, lint, unit tests, labs drift) alone first: beside the Docker tests, the CPU
+# they take made a unit test's fake-DNS reload and a wiring test's broker reconnect miss their
+# deadlines. Then the Docker tests, split in three legs side by side (their figures are
+# functional: statuses, bodies, logs; their starts take the gate's shares). Then the self-test beside the conformance
 # legs: every start and check takes a share of the machine (harness/gate.ts: one per core; a lab
 # under a check's load keeps less than one busy), so at most two labs are started or checked at
 # once, and `admin-load-isolation` (a saturating load) runs alone. Each leg takes its named slots
@@ -104,9 +105,9 @@ DOCKER_LEG = CARBON_LABS_SLOTS=$(1) JEST_JUNIT_OUTPUT_NAME=junit-docker-$(2).xml
 SELFTEST = JEST_JUNIT_OUTPUT_NAME=junit-selftest$(1).xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
 CHECKS_LEG = 'a:checks=$(NODE_BIN)/tsc -p tsconfig.tests.json && $(LINT) && JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit && $(MAKE) --no-print-directory check-labs'
 DOCKER_TEST_LEGS = \
-  'b:docker-1=$(call DOCKER_LEG,26-28,1,$(DOCKER_TESTS_1))' \
-  'c:docker-2=$(call DOCKER_LEG,29-31,2,$(DOCKER_TESTS_2))' \
-  'd:docker-3=$(call DOCKER_LEG,32-33,3,$(DOCKER_TESTS_3))'
+  'a:docker-1=$(call DOCKER_LEG,26-28,1,$(DOCKER_TESTS_1))' \
+  'b:docker-2=$(call DOCKER_LEG,29-31,2,$(DOCKER_TESTS_2))' \
+  'c:docker-3=$(call DOCKER_LEG,32-33,3,$(DOCKER_TESTS_3))'
 TEST_LEGS = \
   'a:selftest=CARBON_LABS_SLOTS=34-41 $(call SELFTEST,)' \
   'b:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 2,3 --product sim' \
@@ -116,9 +117,10 @@ TEST_LEGS = \
   'c:jvm-pace=CARBON_LABS_SLOTS=24-25 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20'
 
 test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then contract/wiring/JWKS/swarm/pause tests, the self-test, conformance of patterns 2-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 1 at a JVM's pace, and two seeded faults on stacks; a table of each leg's time at the end
+	@bash scripts/legs.sh $(CHECKS_LEG)
 	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
-	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && { bash scripts/legs.sh $(CHECKS_LEG) $(DOCKER_TEST_LEGS); first=$$?; bash scripts/legs.sh --append $(TEST_LEGS) && exit $$first; }; \
-	else bash scripts/legs.sh $(CHECKS_LEG) && echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2; fi
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && { bash scripts/legs.sh --append $(DOCKER_TEST_LEGS); docker=$$?; bash scripts/legs.sh --append $(TEST_LEGS) && exit $$docker; }; \
+	else echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2; fi
 
 conformance: dist/.built engine ## PATTERN=1|2|3|2,3|all [PRODUCT=p[,p2...]] [PACE=jvm [BOOT_S=N]] [CHECK=id,...] [PARALLEL=N] [TARGET=compose|swarm]: prove the promises on the lab (several side by side); reports/<product>/pattern-<N>[-swarm][-<pace>]/, reports/summary/
 	@$(CLI) conformance $(LAB) --target $(TARGET)$(CHECK_ARGS)
