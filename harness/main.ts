@@ -63,7 +63,8 @@ function program(): Command {
         const entries = o.dir.map((dir, i) => ({ lab: labInDir(resolve(dir)), target: parseTarget(o.target), reports: resolve(o.reports[i]), label: o.label[i] ?? dir }));
         // Starts and checks take the gate's shares (one per core); a lab alive between them costs
         // about 0.2 of a core (Docker's health probes), so at most two labs per share are alive:
-        // measured here, patterns 1-3 at once took 205 s, two at a time 248 s.
+        // measured here, patterns 1-3 at once took 205 s (two at a time, with pattern 3 already
+        // running, 248 s).
         const parallel = o.parallel === undefined ? Math.min(entries.length, 2 * machineGate().shares) : Number(o.parallel);
         if (!Number.isInteger(parallel) || parallel < 1) throw new LabError(`--parallel must be a whole number ≥ 1 (got "${o.parallel}")`);
         log(`${entries.length} labs side by side (${parallel} at once): ${entries.map((e) => e.label).join(', ')}; each lab's lines in <its reports>/run.log`);

@@ -105,8 +105,8 @@ export function planSelftest(faults: readonly SeededFault[], target: Target): Se
  * The plan's faults in `count` streams that run side by side (one per share of the machine), each
  * stream one fault after another: a shared lab's faults stay together in one stream (they take its
  * lab in turn), and the units (a shared lab's faults, or a fault with its own lab) go longest first
- * to the stream with the least work so far, by `costMs` (a lab's start and its checks' expected
- * times). A stream ends its shared labs before its own-lab faults, as the plan orders them.
+ * to the stream with the least work so far, by `costMs` (the self-test's: a lab's start and a
+ * fixed turn per fault, measured). A stream ends its shared labs before its own-lab faults, as the plan orders them.
  */
 export function selftestStreams(plan: SelftestPlan, count: number, costMs: (unit: readonly SeededFault[]) => number): SeededFault[][] {
   const units = [...plan.shared.map((g) => ({ faults: g, shared: true })), ...plan.alone.map((a) => ({ faults: [a.fault], shared: false }))]
