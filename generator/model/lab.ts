@@ -285,6 +285,9 @@ export function tlsNames(lab: LabSpec): { readonly dns: readonly string[]; reado
 /** Services that run once and exit 0 before the nodes start. */
 export const ONE_SHOT_SERVICES = ['dbscripts', 'truststore'] as const;
 
+/** The classic lab's artifact sync service (Debian's rsync in a loop). */
+export const SYNC_SERVICE = 'artifact-sync';
+
 /** The lab's trust chain on disk: the CA key stays outside every mounted folder. */
 export const TRUST = {
   /** Not mounted anywhere: the CA's private key. */

@@ -1,5 +1,6 @@
 import type { LabSpec, NodeSpec } from './lab';
-import { managers, trafficManagers } from './lab';
+import { managers, ONE_SHOT_SERVICES, SYNC_SERVICE, trafficManagers, workers } from './lab';
+import { isClassic } from '../products/product';
 
 /**
  * The order a lab starts in, as model facts: compose renders them as `depends_on`, Swarm deploys
@@ -50,4 +51,22 @@ export function startChainSeconds(lab: LabSpec): number {
  */
 export function startupBudgetSeconds(lab: LabSpec): number {
   return Math.ceil(2 * startChainSeconds(lab) + 60);
+}
+
+/**
+ * What every service of a lab waits for at `up`, the one-shots included: compose renders it as
+ * `depends_on`, Swarm deploys its waves from it. The database waits for the product's SQL copied
+ * out of the product image; the classic sync for the managers (healthy) and the workers' volumes
+ * (their containers made them).
+ */
+export function serviceDependencies(lab: LabSpec): Record<string, Dependency[]> {
+  const deps: Record<string, Dependency[]> = Object.fromEntries(ONE_SHOT_SERVICES.map((s) => [s, []]));
+  deps.db = [{ service: 'dbscripts', condition: 'service_completed_successfully' }];
+  deps.backend = [];
+  for (const b of lab.balancers) deps[b.name] = [];
+  for (const n of lab.nodes) deps[n.name] = nodeDependencies(lab, n);
+  if (isClassic(lab.product)) {
+    deps[SYNC_SERVICE] = [...healthy(managers(lab)), ...workers(lab).map((w) => ({ service: w.name, condition: 'service_started' as const }))];
+  }
+  return deps;
 }

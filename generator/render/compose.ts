@@ -1,56 +1,19 @@
 import type { ComposeSpecification } from 'docker-compose';
 import type { Attachment, LabSpec, NodeSpec, PublishedPort, Role } from '../model/lab';
-import { BACKEND_PORT, DB, SUPPORT_SERVICES, TRUST } from '../model/lab';
+import { BACKEND_PORT, DB, SUPPORT_SERVICES, SYNC_SERVICE, TRUST } from '../model/lab';
 import type { Condition } from '../model/start-order';
-import { nodeDependencies } from '../model/start-order';
+import { serviceDependencies } from '../model/start-order';
+import type { OneShot } from '../model/one-shots';
+import { DBSCRIPTS_ONE_SHOT, truststoreOneShot } from '../model/one-shots';
 import type { ProductSpec } from '../products/product';
 import { ARTIFACT_VOLUME, CONFIG_VOLUME, isClassic, runtimeOf } from '../products/product';
 import { PORTS } from '../products/product';
 import { SYNC_INTERVAL_SECONDS } from '../products/apim-2.6.0';
+import { imageRef, productImage } from '../products/images';
 
-/** The classic lab's artifact sync service (Debian's rsync in a loop). */
-export const SYNC_SERVICE = 'artifact-sync';
 
 type Service = NonNullable<ComposeSpecification['services']>[string];
 
-/**
- * Images that are not the product. Each is a variable with the public image as its default, so
- * the committed compose file names real public images; on a machine with no registry the CLI sets
- * the variable to the image `make images` built (see runtime/images.ts).
- */
-export const IMAGE_VARIABLES = {
-  db: { variable: 'CARBON_LABS_DB_IMAGE' },
-  nginx: { variable: 'CARBON_LABS_NGINX_IMAGE' },
-  sync: { variable: 'CARBON_LABS_SYNC_IMAGE' },
-} as const;
-export type SupportImage = keyof typeof IMAGE_VARIABLES;
-
-/** The public image of a support service: the database is the product version's own (its WSO2 compose's). */
-export const publicImage = (kind: SupportImage, product: ProductSpec): string => (kind === 'db' ? product.database.image : kind === 'sync' ? SYNC_IMAGE : NGINX_PUBLIC);
-
-/** `${CARBON_LABS_DB_IMAGE:-mysql:8.0.36}`: the public image unless the CLI names the one it built. */
-export function imageRef(kind: 'db', product: ProductSpec): string;
-export function imageRef(kind: 'nginx' | 'sync'): string;
-export function imageRef(kind: SupportImage, product?: ProductSpec): string {
-  return `\${${IMAGE_VARIABLES[kind].variable}:-${kind === 'db' ? product!.database.image : kind === 'sync' ? SYNC_IMAGE : NGINX_PUBLIC}}`;
-}
-const NGINX_PUBLIC = 'nginx:1.27';
-/**
- * The classic product's sync service: Debian's rsync, built here by `make images` (no public image
- * is WSO2's; the product image has no rsync).
- */
-export const SYNC_IMAGE = 'carbon-labs/rsync:bookworm';
-
-/**
- * The product image of every node and one-shot: the product's own unless a variable names another
- * (a private registry's copy, a WSO2 update image): `CARBON_LABS_PRODUCT_IMAGE` for a product of
- * one image (4.3), one variable per role for a product of distributions (4.5+).
- */
-export const PRODUCT_IMAGE_VARIABLE = 'CARBON_LABS_PRODUCT_IMAGE';
-export function productImageVariable(product: ProductSpec, role: Role): string {
-  return product.roleSwitch !== 'distribution' ? PRODUCT_IMAGE_VARIABLE : `CARBON_LABS_${role.toUpperCase().replace(/-/g, '_')}_IMAGE`;
-}
-export const productImage = (lab: LabSpec, role: Role) => `\${${productImageVariable(lab.product, role)}:-${runtimeOf(lab.product, role).image}}`;
 
 /**
  * Same cadence for both products: a fast node turns healthy within two seconds, a cold JVM has 5
@@ -106,8 +69,9 @@ function portsOf(published: readonly PublishedPort[]): Service['ports'] {
   }));
 }
 
-function dependenciesOf(lab: LabSpec, node: NodeSpec): Record<string, { condition: Condition }> {
-  return Object.fromEntries(nodeDependencies(lab, node).map((d) => [d.service, { condition: d.condition }]));
+/** A service's `depends_on`, from the model's start order. */
+function dependsOn(lab: LabSpec, service: string): Record<string, { condition: Condition }> {
+  return Object.fromEntries(serviceDependencies(lab)[service].map((d) => [d.service, { condition: d.condition }]));
 }
 
 /** What a node's service is on every target: image, host name, environment, health check. */
@@ -149,7 +113,7 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
     networks: networksOf(lab, node.attachments),
     ...(node.published.length ? { ports: portsOf(node.published) } : {}),
     healthcheck,
-    depends_on: dependenciesOf(lab, node),
+    depends_on: dependsOn(lab, node.name),
     mem_limit: NODE_MEMORY[node.role].limit,
     restart: RESTART,
   };
@@ -186,10 +150,7 @@ function syncService(lab: LabSpec): Service {
       { type: 'volume', source: 'synapse-configs-managers', target: '/synapse/managers', read_only: true },
       ...ws.map((w) => ({ type: 'volume' as const, source: synapseVolume(w), target: `/synapse/${w.name}` })),
     ],
-    depends_on: Object.fromEntries([
-      ...lab.nodes.filter((n) => n.role === 'manager').map((m) => [m.name, { condition: 'service_healthy' }]),
-      ...ws.map((w) => [w.name, { condition: 'service_started' }]),
-    ]),
+    depends_on: dependsOn(lab, SYNC_SERVICE),
     restart: RESTART,
   };
 }
@@ -220,42 +181,15 @@ function balancerService(lab: LabSpec, balancer: LabSpec['balancers'][number]): 
   };
 }
 
-/**
- * The product image's own client-truststore.jks plus the lab CA, made once with the product's
- * own keytool (no JDK needed on the host) and kept: a truststore the user extended is never
- * replaced. Exits non-zero when the kept file does not hold this lab's CA.
- */
-export function truststoreService(lab: LabSpec): Service {
-  const out = `/carbon-labs/${TRUST.truststore}`;
-  const ca = `/carbon-labs/${TRUST.caCert}`;
-  // The managers' image: every node's image holds the same stock truststore and a keytool. Its home
-  // as the image itself says (WSO2_SERVER_HOME), so an image built elsewhere (CARBON_LABS_*_IMAGE) works too.
-  const stock = '$${WSO2_SERVER_HOME}/repository/resources/security/client-truststore.jks';
-  const pass = TRUST.truststorePassword;
-  // `$$` is a literal `$` for the shell (compose interpolates `$`).
-  const script = [
-    'set -e',
-    `if [ ! -f ${out} ]; then`,
-    `  cp ${stock} ${out}.tmp`,
-    `  keytool -importcert -noprompt -trustcacerts -alias ${TRUST.caAlias} -file ${ca} -keystore ${out}.tmp -storepass ${pass}`,
-    // Owned by whoever owns the lab folder, not root: the user can remove it to have it made again.
-    `  chmod 644 ${out}.tmp && chown "$$(stat -c %u:%g /carbon-labs/${TRUST.certsDir})" ${out}.tmp && mv ${out}.tmp ${out}`,
-    `  echo "made ${TRUST.truststore}: ${stock} of the image plus the lab CA (alias ${TRUST.caAlias})"`,
-    'fi',
-    `want=$$(keytool -printcert -file ${ca} | sed -n 's/^.*SHA256: //p')`,
-    `if keytool -list -keystore ${out} -storepass ${pass} | grep -q "$$want"; then echo "${TRUST.truststore} trusts the lab CA (SHA-256 $$want)"; else`,
-    `  echo "ERROR: ${TRUST.truststore} does not hold the lab CA ${TRUST.caCert} (SHA-256 $$want): remove it to have it made again" >&2; exit 1; fi`,
-  ].join('\n');
+/** A one-shot of the model as a compose service on the managers' image (`$` doubled: compose interpolates `$`). */
+function oneShotService(lab: LabSpec, oneShot: OneShot): Service {
   return {
     image: productImage(lab, 'manager'),
     entrypoint: ['/bin/sh', '-c'],
-    command: [script],
+    command: [oneShot.script.replace(/\$/g, '$$$$')],
     user: 'root',
     network_mode: 'none',
-    volumes: [
-      { type: 'bind', source: `./${TRUST.certsDir}`, target: `/carbon-labs/${TRUST.certsDir}`, read_only: true },
-      { type: 'bind', source: `./${TRUST.truststoreDir}`, target: `/carbon-labs/${TRUST.truststoreDir}` },
-    ],
+    volumes: oneShot.mounts.map((m) => ({ type: m.type, source: m.type === 'bind' ? `./${m.source}` : m.source, target: m.target, ...(m.readOnly ? { read_only: true } : {}) })),
     restart: 'no',
   };
 }
@@ -279,17 +213,8 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
   const services: Record<string, Service> = {};
   const [db, backend] = SUPPORT_SERVICES;
 
-  // The product's own SQL, copied out of its image, so the schema always matches the product.
-  services.dbscripts = {
-    image: productImage(lab, 'manager'),
-    entrypoint: ['/bin/sh', '-c'],
-    command: ['cp -R "$${WSO2_SERVER_HOME}/dbscripts/." /dbscripts/'],
-    user: 'root',
-    network_mode: 'none',
-    volumes: [{ type: 'volume', source: 'dbscripts', target: '/dbscripts' }],
-    restart: 'no',
-  };
-  services.truststore = truststoreService(lab);
+  services.dbscripts = oneShotService(lab, DBSCRIPTS_ONE_SHOT);
+  services.truststore = oneShotService(lab, truststoreOneShot());
   services.db = {
     ...dbBase(lab.product),
     mem_limit: DB_MEMORY_LIMIT,
@@ -298,7 +223,7 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
       { type: 'volume', source: 'dbscripts', target: '/wso2-dbscripts', read_only: true },
     ],
     networks: networksOf(lab, db.attachments),
-    depends_on: { dbscripts: { condition: 'service_completed_successfully' } },
+    depends_on: dependsOn(lab, 'db'),
     restart: RESTART,
   };
   services.backend = {

@@ -1,11 +1,11 @@
 import YAML from 'yaml';
 import type { LabSpec } from '../model/lab';
-import { addressOf, BACKEND_PORT, clusterDomains, makeArgs, managers, ONE_SHOT_SERVICES, scaleEntries, SUPPORT_SERVICES, TRUST, workers } from '../model/lab';
-import { RESTART_VARIABLE, SYNC_SERVICE } from './compose';
-import { renderCompose } from './compose';
+import { addressOf, BACKEND_PORT, clusterDomains, makeArgs, managers, ONE_SHOT_SERVICES, scaleEntries, SUPPORT_SERVICES, SYNC_SERVICE, TRUST, workers } from '../model/lab';
+import { renderCompose, RESTART_VARIABLE } from './compose';
 import { renderDbInit, renderDeploymentToml } from './deployment-toml';
 import { renderAccessConf, renderBackendConf, renderBalancerConf, renderSwarmStart } from './nginx';
-import { ACCESS_SIDES, renderAccess, renderPublish, renderStack, SWARM_DIR } from './stack';
+import { ACCESS_SIDES, renderAccess, renderPublish, renderStack } from './stack';
+import { SWARM_DIR } from '../model/swarm';
 import { renderTemplate } from './templates';
 import { isClassic, productRoles, runtimeOf } from '../products/product';
 import { renderClassicFiles } from './carbon-xml';

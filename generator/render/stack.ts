@@ -2,7 +2,10 @@ import type { ComposeSpecification } from 'docker-compose';
 import type { Attachment, BalancerSpec, LabSpec, NetworkName, NodeSpec, PublishedPort, Role } from '../model/lab';
 import { SUPPORT_SERVICES, TRUST } from '../model/lab';
 import { ARTIFACT_VOLUME, CONFIG_VOLUME } from '../products/product';
-import { BACKEND_BASE, BALANCER_BASE, dbBase, DB_MEMORY_LIMIT, imageRef, NODE_MEMORY, nodeBase } from './compose';
+import { BACKEND_BASE, BALANCER_BASE, dbBase, DB_MEMORY_LIMIT, NODE_MEMORY, nodeBase } from './compose';
+import { imageRef } from '../products/images';
+import type { SwarmPlacement } from '../model/swarm';
+import { replicasVariable, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS } from '../model/swarm';
 
 type Service = NonNullable<ComposeSpecification['services']>[string];
 
@@ -12,29 +15,6 @@ type Service = NonNullable<ComposeSpecification['services']>[string];
  * Swarm's own: overlay networks, files as configs and secrets instead of bind mounts, placement on
  * labelled nodes, resource limits and a restart policy. The files of the stack live in `swarm/`.
  */
-export const SWARM_DIR = 'swarm';
-
-/**
- * Node labels a stack places its services by. One key per role, not one `role` key with two
- * values: a single-node swarm must hold managers and workers on the one node.
- */
-export const SWARM_LABELS = {
-  manager: 'carbon-labs.role.manager',
-  worker: 'carbon-labs.role.worker',
-  /** The one node that keeps the database's volume. */
-  db: 'carbon-labs.db',
-} as const;
-export type SwarmPlacement = keyof typeof SWARM_LABELS;
-
-/** Files made at `up` (not generated): the product's SQL, copied out of its image. */
-export const SWARM_DBSCRIPTS = { shared: `${SWARM_DIR}/dbscripts/mysql.sql`, apim: `${SWARM_DIR}/dbscripts/apimgt/mysql.sql` } as const;
-
-/**
- * The variable that holds a service's replica count (default 1). `up` deploys the stack in waves,
- * the order compose's `depends_on` gives (Swarm has none), by raising these from 0.
- */
-export const replicasVariable = (service: string): string => `CARBON_LABS_REPLICAS_${service.toUpperCase().replace(/-/g, '_')}`;
-
 /** The variable holding a network's /24 prefix for a balancer's start script (`10.213.16.`). */
 export const subnetVariable = (network: NetworkName): string => `CARBON_LABS_SUBNET_${network}`;
 

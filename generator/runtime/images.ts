@@ -6,7 +6,7 @@ import { PROJECT_ROOT } from '../paths';
 import type { ProductSpec } from '../products/product';
 import { isClassic, productImages, productRoles, runtimeOf } from '../products/product';
 import { standInOf } from '../products';
-import { IMAGE_VARIABLES, publicImage as publicImageOf, SYNC_IMAGE } from '../render/compose';
+import { IMAGE_VARIABLES, publicImage as publicImageOf, SYNC_IMAGE } from '../products/images';
 import { imagePresent, tryPull } from './docker';
 import { run } from './exec';
 

@@ -5,8 +5,11 @@ import { LabError } from '../errors';
 import { isClassic } from '../products/product';
 import type { LabSpec } from '../model/lab';
 import { makeArgs, TRUST } from '../model/lab';
-import { renderCompose, productImage } from '../render/compose';
-import { replicasVariable, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS, SwarmPlacement } from '../render/stack';
+import { productImage } from '../products/images';
+import { serviceDependencies } from '../model/start-order';
+import { truststoreOneShot } from '../model/one-shots';
+import type { SwarmPlacement } from '../model/swarm';
+import { replicasVariable, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS } from '../model/swarm';
 import { runtimeOf } from '../products/product';
 import { requireDocker } from './docker';
 import { run } from './exec';
@@ -59,16 +62,17 @@ export function interpolate(text: string, env: Record<string, string | undefined
 }
 
 /**
- * The order compose's `depends_on` starts a lab in, as waves for Swarm (which has none): each
- * service comes in the first wave after every service it depends on (one-shots are run before).
+ * The lab's start order (the model's, which compose renders as `depends_on`) as waves for Swarm
+ * (which has none): each service comes in the first wave after every service it depends on
+ * (one-shots are run before).
  */
 export function deployWaves(lab: LabSpec): string[][] {
-  const services = renderCompose(lab).services!;
+  const dependencies = serviceDependencies(lab);
   const longRunning = new Set(longRunningServices(lab));
   const wave = new Map<string, number>();
   const waveOf = (name: string): number => {
     if (!wave.has(name)) {
-      const deps = Object.keys((services[name].depends_on ?? {}) as Record<string, unknown>).filter((d) => longRunning.has(d));
+      const deps = dependencies[name].map((d) => d.service).filter((d) => longRunning.has(d));
       wave.set(name, deps.length ? 1 + Math.max(...deps.map(waveOf)) : 0);
     }
     return wave.get(name)!;
@@ -145,11 +149,10 @@ export async function swarmPreflight(lab: LabSpec): Promise<string[]> {
  */
 async function runOneShots(lab: LabSpec, dir: string, env: Record<string, string | undefined>, log: Log): Promise<void> {
   const image = interpolate(productImage(lab, 'manager'), env);
-  const truststore = renderCompose(lab).services!.truststore;
+  const truststore = truststoreOneShot();
   if (!existsSync(join(dir, TRUST.truststore))) log(`making ${TRUST.truststore} with ${image}'s keytool`);
-  const binds = (truststore.volumes as { source: string; target: string; read_only?: boolean }[])
-    .flatMap((v) => ['-v', `${join(dir, v.source)}:${v.target}${v.read_only ? ':ro' : ''}`]);
-  const made = await run('docker', ['run', '--rm', '--network', 'none', '--user', 'root', '--entrypoint', '/bin/sh', ...binds, image, '-c', (truststore.command as string[])[0].replace(/\$\$/g, '$')], { timeoutMs: 120_000 });
+  const binds = truststore.mounts.flatMap((m) => ['-v', `${join(dir, m.source)}:${m.target}${m.readOnly ? ':ro' : ''}`]);
+  const made = await run('docker', ['run', '--rm', '--network', 'none', '--user', 'root', '--entrypoint', '/bin/sh', ...binds, image, '-c', truststore.script], { timeoutMs: 120_000 });
   if (made.code !== 0) throw new LabError(`the truststore one-shot failed:\n${(made.stderr || made.stdout).trim()}`);
 
   // The image's own home (an image built elsewhere may have another than the product's).

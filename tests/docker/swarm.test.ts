@@ -2,7 +2,7 @@ import { spawnSync } from 'child_process';
 import { existsSync } from 'fs';
 import { join } from 'path';
 import { PROJECT_ROOT } from '../../generator/paths';
-import { SWARM_LABELS } from '../../generator/render/stack';
+import { SWARM_LABELS } from '../../generator/model/swarm';
 import { labContainers } from '../../generator/runtime/lab';
 import { describeDocker } from '../support/docker';
 import { tempDir } from '../support/labs';

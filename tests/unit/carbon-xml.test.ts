@@ -9,7 +9,8 @@ import { runtimeOf } from '../../generator/products/product';
 import type { XmlKey } from '../../generator/render/carbon-xml';
 import { APIM_260_FILES, childElements, CLASSIC_TEMPLATES, parseXml, pathOf, valueAt } from '../../generator/render/carbon-xml';
 import { renderLab } from '../../generator/render';
-import { SYNAPSE_CONFIGS, SYNC_SERVICE } from '../../generator/render/compose';
+import { SYNAPSE_CONFIGS } from '../../generator/render/compose';
+import { SYNC_SERVICE } from '../../generator/model/lab';
 import { CLASSIC_LABS } from '../support/labs';
 
 const stock = (path: string) => parseXml(readFileSync(join(PROJECT_ROOT, CLASSIC_TEMPLATES, path), 'utf8'), path);

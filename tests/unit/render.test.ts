@@ -7,7 +7,7 @@ import type { Role } from '../../generator/model/lab';
 import type { ConfigLayout } from '../../generator/products/product';
 import { productImages, runtimeOf } from '../../generator/products/product';
 import { standInOf } from '../../generator/products';
-import { productImageVariable } from '../../generator/render/compose';
+import { productImageVariable } from '../../generator/products/images';
 import { labEncryptionKey } from '../../generator/render/deployment-toml';
 import { TOML_LABS } from '../support/labs';
 

@@ -7,7 +7,8 @@ import { managers, trafficManagers, TRUST, workers } from '../../generator/model
 import { renderLab } from '../../generator/render';
 import { renderCompose } from '../../generator/render/compose';
 import { renderBalancerConf, renderSwarmStart } from '../../generator/render/nginx';
-import { accessRoutes, renderAccess, renderStack, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS, SWARM_NAME_MAX } from '../../generator/render/stack';
+import { accessRoutes, renderAccess, renderStack, SWARM_NAME_MAX } from '../../generator/render/stack';
+import { SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS } from '../../generator/model/swarm';
 import { buildLab } from '../../generator/patterns';
 import { PRODUCTS } from '../../generator/products';
 import { NAMED_SLOTS } from '../../generator/model/lab';
