@@ -98,6 +98,9 @@ lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, a
 # still runs; the nightly runs each three times). A stack's conformance is the nightly's (pattern 3
 # of each stand-in as a stack); here the swarm Docker test and two seeded faults on stacks prove
 # the target. Pattern 1's checks run at a JVM's pace (jvm-pace), a harder run than the stand-in's.
+# The self-test in two legs: the classic product's faults after the conformance legs of lane b
+# (their slots are the Docker tests', which are done by then), the others in lane a.
+CLASSIC_SIM := sim-apim-2.6.0
 DOCKER_TESTS_1 := tests/docker/wiring.test.ts tests/docker/products.test.ts
 DOCKER_TESTS_2 := tests/docker/named-labs.test.ts tests/docker/swarm.test.ts tests/docker/jwks.test.ts
 DOCKER_TESTS_3 := $(filter-out tests/docker/selftest.test.ts $(DOCKER_TESTS_1) $(DOCKER_TESTS_2),$(wildcard tests/docker/*.test.ts))
@@ -109,9 +112,10 @@ DOCKER_TEST_LEGS = \
   'b:docker-2=$(call DOCKER_LEG,29-31,2,$(DOCKER_TESTS_2))' \
   'c:docker-3=$(call DOCKER_LEG,32-33,3,$(DOCKER_TESTS_3))'
 TEST_LEGS = \
-  'a:selftest=CARBON_LABS_SLOTS=34-41 $(call SELFTEST,)' \
+  'a:selftest=CARBON_LABS_SLOTS=34-41 CARBON_LABS_SELFTEST_PRODUCTS=!$(CLASSIC_SIM) $(call SELFTEST,)' \
   'b:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 2,3 --product sim' \
   'b:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
+  'b:selftest-classic=CARBON_LABS_SLOTS=26-31 CARBON_LABS_SELFTEST_PRODUCTS=$(CLASSIC_SIM) $(call SELFTEST,-classic)' \
   'c:selftest-swarm=CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) $(call SELFTEST,-swarm)' \
   'c:conformance-2.6=$(CLI) conformance --pattern 3 --product sim-apim-2.6.0' \
   'c:jvm-pace=CARBON_LABS_SLOTS=24-25 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20'

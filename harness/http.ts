@@ -50,6 +50,24 @@ export class HttpClient {
 export const basic = (user: string, secret: string) => `Basic ${Buffer.from(`${user}:${secret}`).toString('base64')}`;
 export const bearer = (token: string) => `Bearer ${token}`;
 
+/**
+ * The product's error code in an answer's body: JSON's `code` (4.x) or `fault.code` (the classic
+ * gateway for `Accept: application/json`), or a classic gateway's XML fault (`<ams:code>`).
+ */
+export function errorCodeOf(body: unknown): string | undefined {
+  if (typeof body === 'string') return (/<(?:\w+:)?code>([^<]+)</.exec(body) ?? /"code"\s*:\s*"?(\w+)/.exec(body))?.[1];
+  const o = body as { code?: unknown; fault?: { code?: unknown } } | null | undefined;
+  const code = o?.code ?? o?.fault?.code;
+  return typeof code === 'string' || typeof code === 'number' ? String(code) : undefined;
+}
+
+/** An answer as a figure: its status and the product's error code, or why there was none. */
+export function answerOf(e: Exchange): string {
+  if (e.status === 0) return `no answer (${e.error ?? 'unknown'})`;
+  const code = errorCodeOf(e.body);
+  return code ? `${e.status} ${code}` : String(e.status);
+}
+
 export function describeExchange(e: Exchange): string {
   const body = e.error ?? (typeof e.body === 'string' ? e.body : JSON.stringify(e.body));
   return `${e.method} ${e.url} → ${e.status}${e.upstream ? ` (served by ${e.upstream})` : ''} in ${e.ms.toFixed(0)} ms: ${String(body).slice(0, 300)}`;

@@ -123,6 +123,27 @@ export function selftestStreams(plan: SelftestPlan, count: number, costMs: (unit
 /** Whether a seeded fault applies to a lab of that target. */
 export const appliesTo = (fault: SeededFault, target: Target): boolean => (fault.targets ?? ['compose', 'swarm']).includes(target);
 
+/**
+ * The seeded faults a self-test run takes, as its environment names them: `faults` (`a,b`: only
+ * those) and `products` (`p,q`: only the faults on those products; `!p`: every fault but those on
+ * p: `make test` runs the classic product's faults in a leg of their own). A name that matches
+ * nothing is refused, naming what there is.
+ */
+export function selectFaults(all: readonly SeededFault[], env: { readonly faults?: string; readonly products?: string }): SeededFault[] {
+  const list = (value?: string) => value?.split(',').map((x) => x.trim()).filter(Boolean);
+  const only = list(env.faults);
+  const unknown = only?.filter((id) => !all.some((f) => f.id === id)) ?? [];
+  if (unknown.length) throw new Error(`CARBON_LABS_SELFTEST_FAULTS: no seeded fault ${unknown.join(', ')}; they are ${all.map((f) => f.id).join(', ')}`);
+  const productOf = (f: SeededFault) => (f.product ?? sim).id;
+  const raw = env.products?.trim();
+  const but = raw?.startsWith('!') ?? false;
+  const products = list(but ? raw!.slice(1) : raw);
+  const known = [...new Set(all.map(productOf))];
+  const strange = products?.filter((p) => !(known as string[]).includes(p)) ?? [];
+  if (strange.length) throw new Error(`CARBON_LABS_SELFTEST_PRODUCTS: no seeded fault is on ${strange.join(', ')}; they are on ${known.join(', ')}`);
+  return all.filter((f) => (!only || only.includes(f.id)) && (!products || products.includes(productOf(f)) !== but));
+}
+
 /** The image's own truststore, without the lab CA: what a node has when the lab's is not given. */
 const STOCK_TRUSTSTORE = `${sim.roles.manager.home}/repository/resources/security/client-truststore.jks`;
 
@@ -263,6 +284,26 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
             const stock = text.replace(/<RevokeAPIURL>[^<]*<\/RevokeAPIURL>/, '<RevokeAPIURL>https://localhost:${https.nio.port}/revoke</RevokeAPIURL>');
             if (stock === text) throw new Error(`${file}: no RevokeAPIURL to put back to the stock one`);
             writeFileSync(file, stock);
+          }
+        },
+      }],
+    },
+    targets: ['compose'],
+  },
+  {
+    id: 'classic-workers-without-token-cache', pattern: 1, product: simApim260, check: checkById('manager-outage-without-ha'),
+    because: /workers failed \d+ of \d+ requests while the manager was down/,
+    description: 'sim-apim-2.6.0 pattern 1: the workers\' gateway token cache off (api-manager.xml EnableGatewayTokenCache false, a documented setting): every call is validated at the key manager, which is the only manager, so while it is down the workers serve nothing',
+    options: {
+      faults: [{
+        kind: 'files',
+        edit: (dir) => {
+          for (const w of ['worker-1', 'worker-2']) {
+            const file = join(dir, 'nodes', w, 'repository', 'conf', 'api-manager.xml');
+            const text = readFileSync(file, 'utf8');
+            const off = text.replace('<EnableGatewayTokenCache>true</EnableGatewayTokenCache>', '<EnableGatewayTokenCache>false</EnableGatewayTokenCache>');
+            if (off === text) throw new Error(`${file}: no EnableGatewayTokenCache to turn off`);
+            writeFileSync(file, off);
           }
         },
       }],

@@ -6,7 +6,7 @@ import { invoke } from '../apim-client';
 import type { Check, CheckContext } from '../check';
 import { CheckFailure, planOf, round } from '../check';
 import { ClassicRestClient } from '../classic-client';
-import { basic, describeExchange } from '../http';
+import { basic, describeExchange, errorCodeOf } from '../http';
 
 /**
  * How long a worker may serve a token after its revocation through a gateway: the revocation
@@ -48,7 +48,7 @@ export function revokeApiUrlOf(apiManagerXml: string): string | undefined {
 }
 
 /** A 401 900901 of the classic gateway, in XML (its default) or JSON (for `Accept: application/json`). */
-const refusedAsRevoked = (status: number, body: unknown) => status === 401 && /<(?:\w+:)?code>900901<|"code"\s*:\s*"?900901/.test(typeof body === 'string' ? body : JSON.stringify(body ?? ''));
+const refusedAsRevoked = (status: number, body: unknown) => status === 401 && errorCodeOf(body) === '900901';
 
 /**
  * The classic product's token revocation. A gateway's `/revoke` API sends it to the key manager

@@ -5,7 +5,7 @@ import { sim } from '../../generator/products/sim';
 import { Check, CheckResult, DEFAULT_CHECK_OPTIONS, runCheck } from '../../harness/check';
 import { buildLab } from '../../generator/patterns';
 import { startupBudgetSeconds } from '../../generator/model/start-order';
-import { appliesTo, judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS, SeededFault, selftestStreams } from '../../harness/selftest';
+import { appliesTo, judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS, SeededFault, selectFaults, selftestStreams } from '../../harness/selftest';
 import { machineGate } from '../../harness/gate';
 import { SharedLab } from '../../harness/shared-lab';
 import type { LabTarget, StartedLab } from '../../harness/lab-target';
@@ -23,11 +23,13 @@ const SELFTEST_OPTIONS = { ...DEFAULT_CHECK_OPTIONS, failoverRuns: 1 };
 
 /** `make selftest TARGET=swarm`: the broken labs as swarm stacks (the faults that can exist there). */
 const target = parseTarget(process.env.CARBON_LABS_TARGET ?? 'compose');
-/** `CARBON_LABS_SELFTEST_FAULTS=a,b`: only those seeded faults (default every one that applies). */
-const only = process.env.CARBON_LABS_SELFTEST_FAULTS?.split(',').map((f) => f.trim()).filter(Boolean);
-const unknown = only?.filter((id) => !SEEDED_FAULTS.some((f) => f.id === id)) ?? [];
-if (unknown.length) throw new Error(`CARBON_LABS_SELFTEST_FAULTS: no seeded fault ${unknown.join(', ')}; they are ${SEEDED_FAULTS.map((f) => f.id).join(', ')}`);
-const chosen = SEEDED_FAULTS.filter((f) => !only || only.includes(f.id));
+/**
+ * `CARBON_LABS_SELFTEST_FAULTS=a,b`: only those seeded faults; `CARBON_LABS_SELFTEST_PRODUCTS=p`
+ * (or `!p`): only those on p (or all but those), reported in a folder of their own. Default: every
+ * one that applies.
+ */
+const products = process.env.CARBON_LABS_SELFTEST_PRODUCTS?.trim();
+const chosen = selectFaults(SEEDED_FAULTS, { faults: process.env.CARBON_LABS_SELFTEST_FAULTS, products });
 const applicable = chosen.filter((f) => appliesTo(f, target));
 /**
  * Broken labs side by side, each a named lab of its own (project, subnets, ports: tests/support/labs.ts),
@@ -61,7 +63,7 @@ describeDocker(`self-test: every check fails on a lab that breaks the property i
 
   afterAll(async () => {
     const failed = (await Promise.allSettled(removals)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    const dir = join(PROJECT_ROOT, 'reports', 'sim', `selftest${target === 'swarm' ? '-swarm' : ''}`);
+    const dir = join(PROJECT_ROOT, 'reports', 'sim', `selftest${target === 'swarm' ? '-swarm' : ''}${products ? `-${products.replace(/^!/, 'not-').replace(/,/g, '+')}` : ''}`);
     mkdirSync(dir, { recursive: true });
     const n = caught.filter((c) => c.caught).length;
     writeFileSync(join(dir, 'results.json'), `${JSON.stringify({ caught: n, seeded: caught.length, faults: caught }, null, 2)}\n`);

@@ -14,12 +14,13 @@ import { NODE_FAULTS, parseFaults } from '../../harness/faults';
 import { timelineSvg } from '../../harness/report/plots';
 import { sharesMissing } from '../../harness/checks/workers-survive-worker-loss';
 import { revocationProblems, revokeApiUrlOf } from '../../harness/checks/revocation-reaches-workers';
-import { judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS, selftestStreams } from '../../harness/selftest';
+import { judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS, selectFaults, selftestStreams } from '../../harness/selftest';
 import { faultDelta } from '../../harness/shared-lab';
 import { readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { PROJECT_ROOT } from '../../generator/paths';
 import type { ConformanceRun } from '../../harness/conformance';
+import { answerOf, Exchange } from '../../harness/http';
 
 /** The pure parts of the harness: check outcomes, skips and percentiles, without Docker. */
 describe('running a check', () => {
@@ -321,6 +322,28 @@ describe('which seeded faults can share a running lab (labDelta, planSelftest)',
   });
 });
 
+describe('which seeded faults a self-test run takes (selectFaults)', () => {
+  const ids = (faults: readonly { id: string }[]) => faults.map((f) => f.id);
+  const classic = SEEDED_FAULTS.filter((f) => f.product?.id === 'sim-apim-2.6.0');
+
+  test('by product, or all but a product\'s: the two legs of make test together take every fault once', () => {
+    const only = selectFaults(SEEDED_FAULTS, { products: 'sim-apim-2.6.0' });
+    const rest = selectFaults(SEEDED_FAULTS, { products: '!sim-apim-2.6.0' });
+    expect(ids(only)).toEqual(ids(classic));
+    expect(only.length).toBeGreaterThan(0);
+    expect(ids(rest).some((id) => ids(only).includes(id))).toBe(false);
+    expect([...ids(only), ...ids(rest)].sort()).toEqual(ids(SEEDED_FAULTS).sort());
+    // A fault with no product is the 4.3.0 stand-in's.
+    expect(ids(selectFaults(SEEDED_FAULTS, { products: 'sim' }))).toContain('worker-accepts-writes');
+  });
+
+  test('by id and product together; unknown names refused, naming what there is', () => {
+    expect(ids(selectFaults(SEEDED_FAULTS, { faults: 'heavy-worker, classic-sync-leaves-out-a-worker', products: 'sim-apim-2.6.0' }))).toEqual(['classic-sync-leaves-out-a-worker']);
+    expect(() => selectFaults(SEEDED_FAULTS, { faults: 'no-such-fault' })).toThrow(/CARBON_LABS_SELFTEST_FAULTS: no seeded fault no-such-fault; they are worker-accepts-writes/);
+    expect(() => selectFaults(SEEDED_FAULTS, { products: '!sim-apim-9' })).toThrow(/CARBON_LABS_SELFTEST_PRODUCTS: no seeded fault is on sim-apim-9; they are on sim, /);
+  });
+});
+
 describe('results.json', () => {
   test('says the version of its shape and of the carbon-labs that wrote it, before the run', () => {
     const run = {
@@ -396,5 +419,24 @@ describe('a check applies, or is skipped saying why, from the lab model alone', 
     expect(skipOf(checkById('workers-survive-worker-loss'), classic)).toBeUndefined();
     expect(skipOf(checkById('revocation-reaches-workers'), classic)).toBeUndefined();
     expect(skipOf(checkById('revocation-reaches-workers'), buildLab(3, { product: sim }))).toBe('the 4.x products revoke through the event hub: policies-propagate judges it');
+  });
+
+  test('manager-outage-without-ha runs on the classic product\'s pattern 1 (one manager), and is skipped where a passive manager takes over', () => {
+    expect(skipOf(checkById('manager-outage-without-ha'), buildLab(1, { product: simApim260 }))).toBeUndefined();
+    expect(skipOf(checkById('manager-outage-without-ha'), buildLab(3, { product: simApim260 }))).toBe('a passive manager takes over here (see managers-fail-over)');
+  });
+});
+
+describe('an answer as a figure: status and the product\'s error code', () => {
+  const e = (status: number, body: unknown, error?: string): Exchange => ({ method: 'GET', url: 'https://w/x', status, headers: {}, ms: 1, body, error });
+  test.each([
+    [e(500, '<ams:fault xmlns:ams="http://wso2.org/apimanager/security"><ams:code>900900</ams:code><ams:message>Unclassified Authentication Failure</ams:message></ams:fault>'), '500 900900'],
+    [e(401, { code: '900901', message: 'Invalid Credentials' }), '401 900901'],
+    [e(401, { fault: { code: 900901, message: 'Invalid Credentials' } }), '401 900901'],
+    [e(401, '{"fault":{"code":900901}}'), '401 900901'],
+    [e(200, { name: 'menu' }), '200'],
+    [e(0, undefined, 'ECONNREFUSED'), 'no answer (ECONNREFUSED)'],
+  ])('%j → %s', (exchange, figure) => {
+    expect(answerOf(exchange)).toBe(figure);
   });
 });
