@@ -18,7 +18,7 @@ NODE_BIN := node_modules/.bin
 CLI := CARBON_LABS_VIA_MAKE=1 node dist/generator/cli.js
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
-.PHONY: lint help swarm lab down down-all stop start export-lab results status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
+.PHONY: lint format help swarm lab down down-all stop start export-lab results status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -81,10 +81,15 @@ JEST := JEST_JUNIT_OUTPUT_DIR=reports $(NODE_BIN)/jest
 # The seeded faults `make test` also runs on swarm stacks (make selftest TARGET=swarm runs every one that applies).
 SWARM_SELFTEST := manager-on-public,balancer-without-re-resolution
 
-LINT := $(NODE_BIN)/eslint generator harness sim/src tests
+# Prettier (140 columns, .prettierrc.json) checks the layout, ESLint the rest.
+FORMATTED := 'generator/**/*.ts' 'harness/**/*.ts' 'sim/src/**/*.ts' 'tests/**/*.ts' '*.mjs' jest.config.js
+LINT := $(NODE_BIN)/prettier --check --log-level warn $(FORMATTED) && $(NODE_BIN)/eslint generator harness sim/src tests
 
-lint: node_modules/.package-lock.json ## ESLint (recommended TypeScript rules, and no floating or misused promises) on every source and test
+lint: node_modules/.package-lock.json ## Prettier's layout check, then ESLint (recommended TypeScript rules, and no floating or misused promises) on every source and test
 	$(LINT)
+
+format: node_modules/.package-lock.json ## lay out every source and test as Prettier does (make lint checks it)
+	$(NODE_BIN)/prettier --write --log-level warn $(FORMATTED)
 
 # The legs of `make test` (scripts/legs.sh: lanes side by side, a table of each leg's wall time).
 # The checks (types, lint, unit tests, labs drift) alone first: beside the Docker tests, the CPU

@@ -26,14 +26,25 @@ export default tseslint.config(
     files: ['generator/**/*.ts', 'harness/**/*.ts', 'sim/src/**/*.ts'],
     ignores: ['generator/runtime/engine.ts', 'generator/runtime/compose-cli.ts', 'generator/runtime/exec.ts', 'harness/probe.ts'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        paths: [
-          { name: 'dockerode', message: 'the engine API goes through generator/runtime/engine.ts, where every call has a deadline', allowTypeImports: true },
-          { name: 'docker-compose', message: 'Compose goes through generator/runtime/compose-cli.ts, where every command has a deadline', allowTypeImports: true },
-          { name: 'child_process', message: 'commands go through generator/runtime/exec.ts (run needs a timeoutMs)' },
-          { name: 'testcontainers', message: 'throw-away containers go through harness/probe.ts, which bounds them' },
-        ],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'dockerode',
+              message: 'the engine API goes through generator/runtime/engine.ts, where every call has a deadline',
+              allowTypeImports: true,
+            },
+            {
+              name: 'docker-compose',
+              message: 'Compose goes through generator/runtime/compose-cli.ts, where every command has a deadline',
+              allowTypeImports: true,
+            },
+            { name: 'child_process', message: 'commands go through generator/runtime/exec.ts (run needs a timeoutMs)' },
+            { name: 'testcontainers', message: 'throw-away containers go through harness/probe.ts, which bounds them' },
+          ],
+        },
+      ],
     },
   },
 );

@@ -17,8 +17,12 @@ export function completionScript(program: Command, shell: 'bash' | 'zsh', values
   const commands = program.commands.filter((c) => c.name() !== 'help');
   const name = program.name();
   const fn = `_${name.replace(/[^a-zA-Z0-9]/g, '_')}`;
-  const perCommand = commands.map((c) => `    ${c.name()}) opts="${words(c.options.map((o) => o.long ?? o.short ?? '').filter(Boolean))} --help";;`);
-  const valueCases = Object.entries(values).map(([option, list]) => `    ${option}) COMPREPLY=($(compgen -W "${words(list)}" -- "$cur")); return;;`);
+  const perCommand = commands.map(
+    (c) => `    ${c.name()}) opts="${words(c.options.map((o) => o.long ?? o.short ?? '').filter(Boolean))} --help";;`,
+  );
+  const valueCases = Object.entries(values).map(
+    ([option, list]) => `    ${option}) COMPREPLY=($(compgen -W "${words(list)}" -- "$cur")); return;;`,
+  );
   const script = [
     `# ${name} completion (${shell}): eval "$(${name} completion ${shell})", or save it where your shell loads completions`,
     `${fn}() {`,

@@ -3,7 +3,10 @@
  * The CLI prints `message` alone (no stack) and exits non-zero.
  */
 export class LabError extends Error {
-  constructor(message: string, readonly fix?: string) {
+  constructor(
+    message: string,
+    readonly fix?: string,
+  ) {
     super(fix ? `${message}. Try: ${fix}` : message);
     this.name = 'LabError';
   }

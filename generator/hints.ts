@@ -7,7 +7,16 @@ export const VIA_MAKE = 'CARBON_LABS_VIA_MAKE';
 
 /** Make targets that are one CLI command each; others (`make swarm`, `make engine`) have none. */
 const COMMANDS: Readonly<Record<string, string>> = {
-  lab: 'up', down: 'down', status: 'status', conformance: 'conformance', generate: 'generate', logs: 'logs', images: 'images', stop: 'stop', start: 'start', list: 'list',
+  lab: 'up',
+  down: 'down',
+  status: 'status',
+  conformance: 'conformance',
+  generate: 'generate',
+  logs: 'logs',
+  images: 'images',
+  stop: 'stop',
+  start: 'start',
+  list: 'list',
 };
 /** Make variables as the CLI spells them; one not listed here is `--<lower case>`. */
 const OPTIONS: Readonly<Record<string, string>> = { BOOT_S: 'boot-seconds' };
@@ -18,11 +27,15 @@ const VARS = '((?: [A-Z][A-Z_]*=[^\\s,;()]+)*)';
 
 /** ` PATTERN=3 PUBLISH=1` as `--pattern 3 --publish`. */
 function options(vars: string): string[] {
-  return vars.trim().split(' ').filter(Boolean).map((pair) => {
-    const [name, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
-    const option = `--${OPTIONS[name] ?? name.toLowerCase().replace(/_/g, '-')}`;
-    return FLAGS.has(name) ? option : `${option} ${value}`;
-  });
+  return vars
+    .trim()
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => {
+      const [name, value] = [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)];
+      const option = `--${OPTIONS[name] ?? name.toLowerCase().replace(/_/g, '-')}`;
+      return FLAGS.has(name) ? option : `${option} ${value}`;
+    });
 }
 
 /**
@@ -31,10 +44,13 @@ function options(vars: string): string[] {
  * to generate is not told to start containers.
  */
 export function inCliWords(text: string, asked?: string): string {
-  let out = text.replace(new RegExp(`\\bmake (lab|down|status|conformance|generate|logs|images|stop|start|list)\\b${VARS}`, 'g'), (_, target: string, vars: string) => {
-    const command = target === 'lab' && asked === 'generate' ? 'generate' : COMMANDS[target];
-    return ['carbon-labs', command, ...options(vars)].join(' ');
-  });
+  let out = text.replace(
+    new RegExp(`\\bmake (lab|down|status|conformance|generate|logs|images|stop|start|list)\\b${VARS}`, 'g'),
+    (_, target: string, vars: string) => {
+      const command = target === 'lab' && asked === 'generate' ? 'generate' : COMMANDS[target];
+      return ['carbon-labs', command, ...options(vars)].join(' ');
+    },
+  );
   // `make lab PATTERN=2, or PATTERN=3`: the alternative is the same command with other variables.
   const alternative = new RegExp(`(carbon-labs (\\w+)(?: --?[\\w-]+(?: [^\\s,;()-][^\\s,;()]*)?)*), or${VARS}(?=[,;)]|$| for)`);
   for (let m = alternative.exec(out); m && m[3]; m = alternative.exec(out)) {
@@ -44,4 +60,5 @@ export function inCliWords(text: string, asked?: string): string {
 }
 
 /** The words for this run: make's when make ran it, else the CLI's. */
-export const speak = (text: string, asked?: string, env: NodeJS.ProcessEnv = process.env): string => (env[VIA_MAKE] ? text : inCliWords(text, asked));
+export const speak = (text: string, asked?: string, env: NodeJS.ProcessEnv = process.env): string =>
+  env[VIA_MAKE] ? text : inCliWords(text, asked);

@@ -5,13 +5,25 @@ export const PUBLISHER = '/api/am/publisher/v4';
 export const DEVPORTAL = '/api/am/devportal/v3';
 export const ADMIN = '/api/am/admin/v4';
 export const ADMIN_SCOPES = [
-  'apim:api_view', 'apim:api_create', 'apim:api_publish', 'apim:api_manage', 'apim:api_delete',
-  'apim:subscribe', 'apim:app_manage', 'apim:sub_manage', 'apim:subscription_block', 'apim:admin', 'apim:environment_read',
+  'apim:api_view',
+  'apim:api_create',
+  'apim:api_publish',
+  'apim:api_manage',
+  'apim:api_delete',
+  'apim:subscribe',
+  'apim:app_manage',
+  'apim:sub_manage',
+  'apim:subscription_block',
+  'apim:admin',
+  'apim:environment_read',
   'apim:common_operation_policy_view',
 ];
 
 export class FlowError extends Error {
-  constructor(step: string, readonly exchange: Exchange) {
+  constructor(
+    step: string,
+    readonly exchange: Exchange,
+  ) {
     super(`${step} failed: ${describeExchange(exchange)}`);
   }
 }
@@ -58,12 +70,22 @@ export interface ApiFlow {
 export class ApimClient implements ApiFlow {
   accessToken?: string;
 
-  constructor(readonly http: HttpClient, readonly user = 'admin', readonly password = 'admin') {}
+  constructor(
+    readonly http: HttpClient,
+    readonly user = 'admin',
+    readonly password = 'admin',
+  ) {}
 
   tryRegister(clientName = 'carbon-labs-harness'): Promise<Exchange> {
     return this.http.request('POST', '/client-registration/v0.17/register', {
       headers: { authorization: basic(this.user, this.password), 'content-type': 'application/json' },
-      data: { callbackUrl: 'www.example.com', clientName, owner: this.user, grantType: 'client_credentials password refresh_token', saasApp: true },
+      data: {
+        callbackUrl: 'www.example.com',
+        clientName,
+        owner: this.user,
+        grantType: 'client_credentials password refresh_token',
+        saasApp: true,
+      },
     });
   }
 
@@ -85,9 +107,16 @@ export class ApimClient implements ApiFlow {
   /** DCR then a password-grant token with the admin scopes; keeps the token for later calls. */
   async login(scopes = ADMIN_SCOPES): Promise<string> {
     const reg = expectStatus('DCR register', await this.tryRegister(), 200).body as { clientId: string; clientSecret: string };
-    const tok = expectStatus('password grant', await this.tryToken(reg.clientId, reg.clientSecret, {
-      grant_type: 'password', username: this.user, password: this.password, scope: scopes.join(' '),
-    }), 200).body as { access_token: string };
+    const tok = expectStatus(
+      'password grant',
+      await this.tryToken(reg.clientId, reg.clientSecret, {
+        grant_type: 'password',
+        username: this.user,
+        password: this.password,
+        scope: scopes.join(' '),
+      }),
+      200,
+    ).body as { access_token: string };
     this.accessToken = tok.access_token;
     return tok.access_token;
   }
@@ -103,10 +132,24 @@ export class ApimClient implements ApiFlow {
 
   tryCreateApi(api: ApiSpecInput): Promise<Exchange> {
     return this.call('POST', `${PUBLISHER}/apis`, {
-      name: api.name, context: api.context, version: api.version, policies: ['Unlimited'], type: api.type ?? 'HTTP', isDefaultVersion: api.isDefaultVersion === true,
-      endpointConfig: { endpoint_type: api.type === 'WS' ? 'ws' : 'http', production_endpoints: { url: api.backendUrl }, sandbox_endpoints: { url: api.backendUrl } },
+      name: api.name,
+      context: api.context,
+      version: api.version,
+      policies: ['Unlimited'],
+      type: api.type ?? 'HTTP',
+      isDefaultVersion: api.isDefaultVersion === true,
+      endpointConfig: {
+        endpoint_type: api.type === 'WS' ? 'ws' : 'http',
+        production_endpoints: { url: api.backendUrl },
+        sandbox_endpoints: { url: api.backendUrl },
+      },
       // A WebSocket API's operations are topics with SUBSCRIBE/PUBLISH verbs.
-      operations: (api.type === 'WS' ? ['SUBSCRIBE', 'PUBLISH'] : ['GET']).map((verb) => ({ target: '/*', verb, authType: 'Application & Application User', throttlingPolicy: 'Unlimited' })),
+      operations: (api.type === 'WS' ? ['SUBSCRIBE', 'PUBLISH'] : ['GET']).map((verb) => ({
+        target: '/*',
+        verb,
+        authType: 'Application & Application User',
+        throttlingPolicy: 'Unlimited',
+      })),
     });
   }
 
@@ -118,11 +161,26 @@ export class ApimClient implements ApiFlow {
   async createAndDeploy(api: ApiSpecInput, vhost: string): Promise<{ apiId: string; steps: Exchange[] }> {
     const created = expectStatus('create API', await this.tryCreateApi(api), 201);
     const apiId = (created.body as { id: string }).id;
-    const revision = expectStatus('create revision', await this.call('POST', `${PUBLISHER}/apis/${apiId}/revisions`, { description: 'carbon-labs' }), 201);
+    const revision = expectStatus(
+      'create revision',
+      await this.call('POST', `${PUBLISHER}/apis/${apiId}/revisions`, { description: 'carbon-labs' }),
+      201,
+    );
     const revisionId = (revision.body as { id: string }).id;
-    const deployed = expectStatus('deploy revision', await this.call('POST', `${PUBLISHER}/apis/${apiId}/deploy-revision?revisionId=${revisionId}`,
-      [{ name: 'Default', vhost, displayOnDevportal: true }]), 201, 200);
-    const published = expectStatus('publish', await this.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${apiId}&action=Publish`), 200, 202);
+    const deployed = expectStatus(
+      'deploy revision',
+      await this.call('POST', `${PUBLISHER}/apis/${apiId}/deploy-revision?revisionId=${revisionId}`, [
+        { name: 'Default', vhost, displayOnDevportal: true },
+      ]),
+      201,
+      200,
+    );
+    const published = expectStatus(
+      'publish',
+      await this.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${apiId}&action=Publish`),
+      200,
+      202,
+    );
     return { apiId, steps: [created, revision, deployed, published] };
   }
 
@@ -131,29 +189,67 @@ export class ApimClient implements ApiFlow {
    * balancer still recovering, so it asks again; the last exchange (or the reason) when it never is.
    */
   async readDefinitely(apiId: string, timeoutMs: number): Promise<Exchange | { status: 0; error: string }> {
-    return retryUntil(async (observe) => {
-      const read = await this.call('GET', `${PUBLISHER}/apis/${apiId}`);
-      observe(describeExchange(read));
-      return read.status === 200 || read.status === 404 ? read : undefined;
-    }, { timeoutMs, intervalMs: 250, what: `a definite answer for API ${apiId}` }).catch((err: Error) => ({ status: 0 as const, error: err.message }));
+    return retryUntil(
+      async (observe) => {
+        const read = await this.call('GET', `${PUBLISHER}/apis/${apiId}`);
+        observe(describeExchange(read));
+        return read.status === 200 || read.status === 404 ? read : undefined;
+      },
+      { timeoutMs, intervalMs: 250, what: `a definite answer for API ${apiId}` },
+    ).catch((err: Error) => ({ status: 0 as const, error: err.message }));
   }
 
   /** Application → subscriptions → production keys → token: a token that may invoke `apiIds`. */
   /** An application (its own policy, default Unlimited) subscribed to the APIs with a subscription policy (default Unlimited), its keys and a token. */
-  async subscribe(appName: string, apiIds: readonly string[], policy = 'Unlimited', applicationPolicy = 'Unlimited'): Promise<{ token: string; steps: Exchange[] }> {
-    const app = expectStatus('create application', await this.call('POST', `${DEVPORTAL}/applications`, { name: appName, throttlingPolicy: applicationPolicy, description: 'carbon-labs', tokenType: 'JWT' }), 201);
+  async subscribe(
+    appName: string,
+    apiIds: readonly string[],
+    policy = 'Unlimited',
+    applicationPolicy = 'Unlimited',
+  ): Promise<{ token: string; steps: Exchange[] }> {
+    const app = expectStatus(
+      'create application',
+      await this.call('POST', `${DEVPORTAL}/applications`, {
+        name: appName,
+        throttlingPolicy: applicationPolicy,
+        description: 'carbon-labs',
+        tokenType: 'JWT',
+      }),
+      201,
+    );
     const applicationId = (app.body as { applicationId: string }).applicationId;
     const steps = [app];
     for (const apiId of apiIds) {
-      steps.push(expectStatus('subscribe', await this.call('POST', `${DEVPORTAL}/subscriptions`, { apiId, applicationId, throttlingPolicy: policy }), 201));
+      steps.push(
+        expectStatus(
+          'subscribe',
+          await this.call('POST', `${DEVPORTAL}/subscriptions`, { apiId, applicationId, throttlingPolicy: policy }),
+          201,
+        ),
+      );
     }
-    const keys = expectStatus('generate keys', await this.call('POST', `${DEVPORTAL}/applications/${applicationId}/generate-keys`, {
-      keyType: 'PRODUCTION', keyManager: 'Resident Key Manager', grantTypesToBeSupported: ['password', 'client_credentials'], callbackUrl: '', scopes: ['default'], validityTime: '3600',
-    }), 200);
+    const keys = expectStatus(
+      'generate keys',
+      await this.call('POST', `${DEVPORTAL}/applications/${applicationId}/generate-keys`, {
+        keyType: 'PRODUCTION',
+        keyManager: 'Resident Key Manager',
+        grantTypesToBeSupported: ['password', 'client_credentials'],
+        callbackUrl: '',
+        scopes: ['default'],
+        validityTime: '3600',
+      }),
+      200,
+    );
     const { keyMappingId, consumerSecret } = keys.body as { keyMappingId: string; consumerSecret: string };
-    const token = expectStatus('generate application token', await this.call('POST', `${DEVPORTAL}/applications/${applicationId}/oauth-keys/${keyMappingId}/generate-token`, {
-      consumerSecret, validityPeriod: 3600, scopes: ['default'],
-    }), 200);
+    const token = expectStatus(
+      'generate application token',
+      await this.call('POST', `${DEVPORTAL}/applications/${applicationId}/oauth-keys/${keyMappingId}/generate-token`, {
+        consumerSecret,
+        validityPeriod: 3600,
+        scopes: ['default'],
+      }),
+      200,
+    );
     steps.push(keys, token);
     return { token: (token.body as { accessToken: string }).accessToken, steps };
   }

@@ -50,9 +50,14 @@ async function labUpFigures() {
   const workerMemory = workers(lab).map((n) => memory[n.name]);
   const managerMemory = managers(lab).map((n) => memory[n.name]);
   return {
-    upToHealthySeconds: Number(upSeconds.toFixed(1)), upGoalSeconds: 10, upGoalMet: upSeconds <= 10,
+    upToHealthySeconds: Number(upSeconds.toFixed(1)),
+    upGoalSeconds: 10,
+    upGoalMet: upSeconds <= 10,
     downSeconds: Number(downSeconds.toFixed(1)),
-    memoryMB: memory, labTotalMB: Number(total.toFixed(1)), labTotalGoalMB: 600, labTotalGoalMet: total <= 600,
+    memoryMB: memory,
+    labTotalMB: Number(total.toFixed(1)),
+    labTotalGoalMB: 600,
+    labTotalGoalMet: total <= 600,
     everyWorkerBelowEveryManager: Math.max(...workerMemory) < Math.min(...managerMemory),
   };
 }
@@ -92,25 +97,45 @@ const seconds = (ms: number) => Number((ms / 1000).toFixed(1));
 function patternFigures(run: ConformanceRun): PatternFigures {
   const failover = figuresOf(run.checks, managersFailOver);
   return {
-    verdict: run.verdict, seconds: seconds(run.durationMs), floorSeconds: seconds(run.floorMs), overFloor: Number((run.durationMs / Math.max(1, run.floorMs)).toFixed(2)),
+    verdict: run.verdict,
+    seconds: seconds(run.durationMs),
+    floorSeconds: seconds(run.floorMs),
+    overFloor: Number((run.durationMs / Math.max(1, run.floorMs)).toFixed(2)),
     propagationP95Ms: figuresOf(run.checks, artifactsPropagate)?.p95Ms ?? null,
-    failover: failover ? Object.fromEntries(NODE_FAULTS.filter((v) => failover[v]).map((v) => {
-      const f = failover[v]!;
-      const breakdown: FailoverBreakdown = {
-        runs: f.runs.length, dockerFaultMs: spread(f.runs.map((r) => r.dockerFaultMs)), firstSuccessMs: f.firstSuccessMs, rtoMs: f.rtoMs,
-        failedRequests: f.failedRequests, failedAfterFault: spread(f.runs.map((r) => r.failedAfterFault)), stalledRequests: f.stalledRequests, maxLatencyMs: spread(f.runs.map((r) => r.maxLatencyMs)),
-        lost: f.lostAcknowledgedWrites, duplicated: f.duplicatedWrites,
-      };
-      return [v, breakdown];
-    })) : null,
-    notPassed: Object.fromEntries(run.checks.filter((c) => c.status === 'failed' || c.status === 'not-run').map((c) => [c.id, (c.reason ?? '').slice(0, 300)])),
+    failover: failover
+      ? Object.fromEntries(
+          NODE_FAULTS.filter((v) => failover[v]).map((v) => {
+            const f = failover[v]!;
+            const breakdown: FailoverBreakdown = {
+              runs: f.runs.length,
+              dockerFaultMs: spread(f.runs.map((r) => r.dockerFaultMs)),
+              firstSuccessMs: f.firstSuccessMs,
+              rtoMs: f.rtoMs,
+              failedRequests: f.failedRequests,
+              failedAfterFault: spread(f.runs.map((r) => r.failedAfterFault)),
+              stalledRequests: f.stalledRequests,
+              maxLatencyMs: spread(f.runs.map((r) => r.maxLatencyMs)),
+              lost: f.lostAcknowledgedWrites,
+              duplicated: f.duplicatedWrites,
+            };
+            return [v, breakdown];
+          }),
+        )
+      : null,
+    notPassed: Object.fromEntries(
+      run.checks.filter((c) => c.status === 'failed' || c.status === 'not-run').map((c) => [c.id, (c.reason ?? '').slice(0, 300)]),
+    ),
   };
 }
 
 /** Side by side over serial, per figure users feel (a ratio above 1: worse side by side). */
 function ratios(serial: PatternFigures, side: PatternFigures): Record<string, number | null> {
-  const r = (a: number | null | undefined, b: number | null | undefined) => (a && b !== null && b !== undefined ? Number((b / a).toFixed(2)) : null);
-  const out: Record<string, number | null> = { seconds: r(serial.seconds, side.seconds), propagationP95Ms: r(serial.propagationP95Ms, side.propagationP95Ms) };
+  const r = (a: number | null | undefined, b: number | null | undefined) =>
+    a && b !== null && b !== undefined ? Number((b / a).toFixed(2)) : null;
+  const out: Record<string, number | null> = {
+    seconds: r(serial.seconds, side.seconds),
+    propagationP95Ms: r(serial.propagationP95Ms, side.propagationP95Ms),
+  };
   for (const v of NODE_FAULTS) {
     const a = serial.failover?.[v];
     const b = side.failover?.[v];
@@ -132,15 +157,27 @@ const SIDE_BY_SIDE = 3;
 
 async function serialAndSideBySide() {
   const entries = ([1, 2, 3] as PatternId[]).map((pattern) => ({
-    lab: buildLab(pattern, { product: sim }), label: `sim p${pattern}`, reports: join(PROJECT_ROOT, 'dist', 'bench', 'reports', `pattern-${pattern}`),
+    lab: buildLab(pattern, { product: sim }),
+    label: `sim p${pattern}`,
+    reports: join(PROJECT_ROOT, 'dist', 'bench', 'reports', `pattern-${pattern}`),
   }));
   const run = async (parallel: number) => {
     const m = await runMatrix(entries, { parallel, options: DEFAULT_CHECK_OPTIONS, console: log });
-    return { wallSeconds: seconds(m.durationMs), parallel, verdict: m.verdict, errors: m.errors, patterns: Object.fromEntries(m.runs.map((r) => [r.label, patternFigures(r)])) };
+    return {
+      wallSeconds: seconds(m.durationMs),
+      parallel,
+      verdict: m.verdict,
+      errors: m.errors,
+      patterns: Object.fromEntries(m.runs.map((r) => [r.label, patternFigures(r)])),
+    };
   };
   const serial = await run(1);
   const side = await run(SIDE_BY_SIDE);
-  const compared = Object.fromEntries(Object.keys(serial.patterns).filter((l) => side.patterns[l]).map((l) => [l, ratios(serial.patterns[l], side.patterns[l])]));
+  const compared = Object.fromEntries(
+    Object.keys(serial.patterns)
+      .filter((l) => side.patterns[l])
+      .map((l) => [l, ratios(serial.patterns[l], side.patterns[l])]),
+  );
   return { serial, sideBySide: side, sideBySideOverSerial: compared };
 }
 
@@ -150,8 +187,12 @@ async function jvmPace() {
   const run = await checkLab({ lab }, { log });
   const boots = run.checks.reduce((sum, c) => sum + (c.plan?.floorMs ?? 0), 0);
   return {
-    ...patternFigures(run), labStartSeconds: run.labStartSeconds, bootSeconds: lab.product.timing.bootSeconds,
-    checks: Object.fromEntries(run.checks.map((c) => [c.id, { status: c.status, seconds: seconds(c.durationMs), floorSeconds: seconds(c.plan?.floorMs ?? 0) }])),
+    ...patternFigures(run),
+    labStartSeconds: run.labStartSeconds,
+    bootSeconds: lab.product.timing.bootSeconds,
+    checks: Object.fromEntries(
+      run.checks.map((c) => [c.id, { status: c.status, seconds: seconds(c.durationMs), floorSeconds: seconds(c.plan?.floorMs ?? 0) }]),
+    ),
     floorShare: Number((boots / Math.max(1, run.durationMs)).toFixed(2)),
   };
 }
@@ -162,19 +203,31 @@ async function main(): Promise<void> {
   const jvm = process.env.BENCH_JVM ? await jvmPace() : undefined;
   const fo = conformance.serial.patterns['sim p3']?.failover;
   const goals = {
-    'stop/kill RTO ≤ 100 ms, 0 failed (after the fault; at most the write in flight), every run': (['stop', 'kill'] as const).every((v) => (fo?.[v]?.rtoMs.max ?? Infinity) <= 100 && fo?.[v]?.failedAfterFault.max === 0 && (fo?.[v]?.failedRequests.max ?? Infinity) <= 1),
-    'pause RTO ≤ 2.5 s, 0 lost, 0 duplicated, every run': (fo?.pause?.rtoMs.max ?? Infinity) <= 2500 && fo?.pause?.lost === 0 && fo?.pause?.duplicated === 0,
+    'stop/kill RTO ≤ 100 ms, 0 failed (after the fault; at most the write in flight), every run': (['stop', 'kill'] as const).every(
+      (v) =>
+        (fo?.[v]?.rtoMs.max ?? Infinity) <= 100 && fo?.[v]?.failedAfterFault.max === 0 && (fo?.[v]?.failedRequests.max ?? Infinity) <= 1,
+    ),
+    'pause RTO ≤ 2.5 s, 0 lost, 0 duplicated, every run':
+      (fo?.pause?.rtoMs.max ?? Infinity) <= 2500 && fo?.pause?.lost === 0 && fo?.pause?.duplicated === 0,
     'propagation p95 ≤ 1 s': (conformance.serial.patterns['sim p3']?.propagationP95Ms ?? Infinity) <= 1000,
     'all three patterns side by side ≤ 120 s': conformance.sideBySide.wallSeconds <= 120,
-    'side by side: the same verdicts as serial': conformance.sideBySide.verdict === conformance.serial.verdict
-      && Object.keys(conformance.serial.patterns).every((l) => conformance.sideBySide.patterns[l]?.verdict === conformance.serial.patterns[l].verdict),
+    'side by side: the same verdicts as serial':
+      conformance.sideBySide.verdict === conformance.serial.verdict &&
+      Object.keys(conformance.serial.patterns).every(
+        (l) => conformance.sideBySide.patterns[l]?.verdict === conformance.serial.patterns[l].verdict,
+      ),
     'pattern-3 lab up ≤ 10 s': labUp.upGoalMet,
     'pattern-3 lab ≤ 600 MB': labUp.labTotalGoalMet,
     ...(jvm ? { 'JVM pace: pattern 3 within 1.5 × its boots and fault windows': jvm.overFloor <= 1.5 } : {}),
   };
   const figures = {
-    machine: `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`, gateShares: machineGate().shares, when: new Date().toISOString(),
-    labUp, conformance, ...(jvm ? { jvmPace: jvm } : {}), goals,
+    machine: `${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB`,
+    gateShares: machineGate().shares,
+    when: new Date().toISOString(),
+    labUp,
+    conformance,
+    ...(jvm ? { jvmPace: jvm } : {}),
+    goals,
   };
   const dir = join(PROJECT_ROOT, 'bench');
   mkdirSync(dir, { recursive: true });
@@ -183,4 +236,7 @@ async function main(): Promise<void> {
   log(JSON.stringify(goals));
 }
 
-main().catch((err) => { process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`); process.exitCode = 1; });
+main().catch((err) => {
+  process.stderr.write(`bench: ${(err as Error).stack ?? err}\n`);
+  process.exitCode = 1;
+});

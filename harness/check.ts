@@ -84,21 +84,39 @@ export const DEFAULT_CHECK_OPTIONS: CheckOptions = { failoverRuns: 3, failoverVa
  * (a node that stops answering mid-check is waited on that long, thrice), whichever is longer;
  * and half a minute for the engine's own calls.
  */
-export function planOf(p: { readonly floorMs: number; readonly workMs: number; readonly requestTimeoutMs: number; readonly why: string; readonly worstMs?: number }): CheckPlan {
+export function planOf(p: {
+  readonly floorMs: number;
+  readonly workMs: number;
+  readonly requestTimeoutMs: number;
+  readonly why: string;
+  readonly worstMs?: number;
+}): CheckPlan {
   const expectedMs = p.floorMs + p.workMs;
   return {
-    expectedMs: Math.round(expectedMs), floorMs: Math.round(p.floorMs),
-    deadlineMs: Math.round(Math.max(2 * expectedMs, expectedMs + 3 * p.requestTimeoutMs, p.worstMs ?? 0) + 30_000), why: p.why,
+    expectedMs: Math.round(expectedMs),
+    floorMs: Math.round(p.floorMs),
+    deadlineMs: Math.round(Math.max(2 * expectedMs, expectedMs + 3 * p.requestTimeoutMs, p.worstMs ?? 0) + 30_000),
+    why: p.why,
   };
 }
 
 /** The pace figures every plan is made of, in ms, from the product's timing. */
-export function paceOf(lab: LabSpec): { readonly call: number; readonly propagation: number; readonly boot: (role: Role) => number; readonly timing: ProductTiming } {
+export function paceOf(lab: LabSpec): {
+  readonly call: number;
+  readonly propagation: number;
+  readonly boot: (role: Role) => number;
+  readonly timing: ProductTiming;
+} {
   const timing = lab.product.timing;
   // Estimates for the progress lines (deadlines allow whole timeouts): a REST call a 200th of the
   // harness's request timeout (50 ms on the stand-in's own pace, 300 ms on a JVM's), a deploy's
   // propagation a tenth of its bound.
-  return { call: timing.requestTimeoutMs / 200, propagation: timing.propagationBoundMs / 10, boot: (role) => timing.bootSeconds[role] * 1000, timing };
+  return {
+    call: timing.requestTimeoutMs / 200,
+    propagation: timing.propagationBoundMs / 10,
+    boot: (role) => timing.bootSeconds[role] * 1000,
+    timing,
+  };
 }
 
 /** The shared fixture's cost, first used by whichever check needs it: login, create → deploy → subscribe, propagation. */
@@ -109,7 +127,10 @@ export { seconds as planSeconds };
 
 /** A check failed: the message says what property broke; `nodes` are whose logs to attach. */
 export class CheckFailure extends Error {
-  constructor(message: string, readonly nodes: readonly string[] = []) {
+  constructor(
+    message: string,
+    readonly nodes: readonly string[] = [],
+  ) {
     super(message);
     this.name = 'CheckFailure';
   }
@@ -147,13 +168,19 @@ export class CheckContext<F extends Figures = Figures> {
   }
 
   /** Whether the check is still wanted: loads loop while it is. */
-  get live(): boolean { return !this.signal.aborted; }
+  get live(): boolean {
+    return !this.signal.aborted;
+  }
 
   /** A pause that ends (with an error) when the check is stopped. */
-  sleep(ms: number): Promise<void> { return pause(ms, this.signal, this.current); }
+  sleep(ms: number): Promise<void> {
+    return pause(ms, this.signal, this.current);
+  }
 
   /** Throws when the check was stopped, so a loop of its own ends. */
-  alive(): void { if (this.signal.aborted) throw new AbandonedError(this.current, this.signal.reason); }
+  alive(): void {
+    if (this.signal.aborted) throw new AbandonedError(this.current, this.signal.reason);
+  }
 
   record(exchange: Exchange): Exchange {
     this.evidence.push(describeExchange(exchange));
@@ -167,13 +194,28 @@ export class CheckContext<F extends Figures = Figures> {
 
   /** A logged-in client on the manager balancer, in the REST its product speaks (4.x, or the classic product's v0.14). */
   controlPlane(): Promise<ApiFlow> {
-    return this.loggedIn(isClassic(this.lab.product) ? new ClassicRestClient(this.lab.http(this.lab.adminUrl())) : this.lab.managerClient());
+    return this.loggedIn(
+      isClassic(this.lab.product) ? new ClassicRestClient(this.lab.http(this.lab.adminUrl())) : this.lab.managerClient(),
+    );
   }
 
   private async loggedIn<C extends ApiFlow>(client: C): Promise<C> {
-    await retryUntil(async (observe) => client.login().then(() => true, (err) => { observe(err); return undefined; }), {
-      timeoutMs: this.lab.product.timing.requestTimeoutMs * 3, intervalMs: 500, what: 'a token from the manager balancer', signal: this.signal,
-    });
+    await retryUntil(
+      async (observe) =>
+        client.login().then(
+          () => true,
+          (err) => {
+            observe(err);
+            return undefined;
+          },
+        ),
+      {
+        timeoutMs: this.lab.product.timing.requestTimeoutMs * 3,
+        intervalMs: 500,
+        what: 'a token from the manager balancer',
+        signal: this.signal,
+      },
+    );
     return client;
   }
 
@@ -193,7 +235,11 @@ export class CheckContext<F extends Figures = Figures> {
         const { token } = await client.subscribe(`fixture-${tag}`, [apiId]);
         const deployed = { apiId, context: api.context, version: api.version, token };
         // Served by every worker itself: whether the worker balancer serves it too is for the checks to judge.
-        await Promise.all(this.lab.workers.map((w) => this.untilServed(this.lab.workerApiUrl(w.name), deployed, this.lab.product.timing.propagationBoundMs * 5)));
+        await Promise.all(
+          this.lab.workers.map((w) =>
+            this.untilServed(this.lab.workerApiUrl(w.name), deployed, this.lab.product.timing.propagationBoundMs * 5),
+          ),
+        );
         return deployed;
       })();
       CheckContext.fixtures.set(this.lab, fixture);
@@ -210,15 +256,28 @@ export class CheckContext<F extends Figures = Figures> {
    * Polls `baseUrl` with a call of the API until its answer (status, error code) is `wanted`;
    * returns when, in ms from the call. A time-out's error names the last answer seen.
    */
-  async untilAnswers(baseUrl: string, api: Pick<DeployedApi, 'context' | 'version' | 'token'>, wanted: (status: number, code: string | undefined, body: unknown) => boolean,
-    what: string, timeoutMs: number): Promise<number> {
+  async untilAnswers(
+    baseUrl: string,
+    api: Pick<DeployedApi, 'context' | 'version' | 'token'>,
+    wanted: (status: number, code: string | undefined, body: unknown) => boolean,
+    what: string,
+    timeoutMs: number,
+  ): Promise<number> {
     const started = performance.now();
     const http = this.lab.http(baseUrl);
-    await retryUntil(async (observe) => {
-      const e = await invoke(http, api.context, api.version, api.token);
-      observe(describeExchange(e));
-      return wanted(e.status, (e.body as { code?: string } | undefined)?.code, e.body) ? true : undefined;
-    }, { timeoutMs, intervalMs: 25, what: `${baseUrl} to ${what} ${api.context}${api.version ? `/${api.version}` : ' (no version)'}`, signal: this.signal });
+    await retryUntil(
+      async (observe) => {
+        const e = await invoke(http, api.context, api.version, api.token);
+        observe(describeExchange(e));
+        return wanted(e.status, (e.body as { code?: string } | undefined)?.code, e.body) ? true : undefined;
+      },
+      {
+        timeoutMs,
+        intervalMs: 25,
+        what: `${baseUrl} to ${what} ${api.context}${api.version ? `/${api.version}` : ' (no version)'}`,
+        signal: this.signal,
+      },
+    );
     return performance.now() - started;
   }
 }
@@ -252,7 +311,8 @@ export interface Check<F extends Figures = Figures> {
 
 /** Why a check is skipped on a lab: its own reason, or the classic product's that it does not speak yet. */
 export function skipOf(check: Check, lab: LabSpec, options?: CheckOptions): string | undefined {
-  if (isClassic(lab.product) && !check.classic) return `not built for the classic product yet: the check drives what only the 4.x REST APIs have (revisions, deployments, subscription blocking, throttling policies); the harness speaks ${lab.product.id}'s REST v0.14 for creating, publishing and subscribing only (issue 23)`;
+  if (isClassic(lab.product) && !check.classic)
+    return `not built for the classic product yet: the check drives what only the 4.x REST APIs have (revisions, deployments, subscription blocking, throttling policies); the harness speaks ${lab.product.id}'s REST v0.14 for creating, publishing and subscribing only (issue 23)`;
   return check.skipReason?.(lab, options);
 }
 
@@ -277,17 +337,26 @@ const TIMED_OUT = Symbol('timed out');
  * with its evidence; its loads and waits are stopped (its signal), and it is given a moment to
  * let go of the lab before the result is returned. The lab's restore is the caller's.
  */
-export async function runCheck<F extends Figures>(check: Check<F>, lab: LabTarget, log: Log, run: RunCheckOptions = {}): Promise<CheckResult> {
+export async function runCheck<F extends Figures>(
+  check: Check<F>,
+  lab: LabTarget,
+  log: Log,
+  run: RunCheckOptions = {},
+): Promise<CheckResult> {
   const options = run.options ?? DEFAULT_CHECK_OPTIONS;
   const reason = skipOf(check, lab.lab, options);
-  if (reason) return { id: check.id, title: check.title, status: 'skipped', figures: {}, evidence: [], timelines: [], durationMs: 0, reason };
+  if (reason)
+    return { id: check.id, title: check.title, status: 'skipped', figures: {}, evidence: [], timelines: [], durationMs: 0, reason };
   const plan = check.plan(lab.lab, options);
   const deadlineMs = run.deadlineMs ?? plan.deadlineMs;
   // Its share of the machine first: its clock and deadline start once it has it.
   const gate = run.gate ?? machineGate();
   const hold = await (check.machine === 'whole' ? gate.whole : gate.share).call(gate, {
-    what: `${lab.lab.project}: ${check.id}`, timeoutMs: GATE_WAIT_MS, signal: run.signal,
-    waiting: (holders, waited) => log(`[${check.id}] waiting ${Math.round(waited / 1000)} s for a share of the machine (held by ${holders.join('; ')})`),
+    what: `${lab.lab.project}: ${check.id}`,
+    timeoutMs: GATE_WAIT_MS,
+    signal: run.signal,
+    waiting: (holders, waited) =>
+      log(`[${check.id}] waiting ${Math.round(waited / 1000)} s for a share of the machine (held by ${holders.join('; ')})`),
   });
   try {
     return await measured(check, lab, log, run, plan, deadlineMs);
@@ -296,7 +365,14 @@ export async function runCheck<F extends Figures>(check: Check<F>, lab: LabTarge
   }
 }
 
-async function measured<F extends Figures>(check: Check<F>, lab: LabTarget, log: Log, run: RunCheckOptions, plan: CheckPlan, deadlineMs: number): Promise<CheckResult> {
+async function measured<F extends Figures>(
+  check: Check<F>,
+  lab: LabTarget,
+  log: Log,
+  run: RunCheckOptions,
+  plan: CheckPlan,
+  deadlineMs: number,
+): Promise<CheckResult> {
   const started = Date.now();
   const options = run.options ?? DEFAULT_CHECK_OPTIONS;
   const controller = new AbortController();
@@ -309,10 +385,16 @@ async function measured<F extends Figures>(check: Check<F>, lab: LabTarget, log:
   lab.signal = controller.signal;
   const running = check.run(ctx);
   let timer: NodeJS.Timeout | undefined;
-  const interrupted = () => { clearTimeout(timer); stop(); };
+  const interrupted = () => {
+    clearTimeout(timer);
+    stop();
+  };
   let stop: () => void = () => undefined;
   const outcome = await Promise.race([
-    running.then(() => undefined, (err: unknown) => err),
+    running.then(
+      () => undefined,
+      (err: unknown) => err,
+    ),
     new Promise<typeof TIMED_OUT>((resolve) => {
       stop = () => resolve(TIMED_OUT);
       timer = setTimeout(() => resolve(TIMED_OUT), deadlineMs);
@@ -331,8 +413,15 @@ async function measured<F extends Figures>(check: Check<F>, lab: LabTarget, log:
       : `timed out after ${(deadlineMs / 1000).toFixed(0)} s in ${ctx.current} (expected about ${(plan.expectedMs / 1000).toFixed(0)} s: ${plan.why})`;
     controller.abort(new Error(failure));
     // Its loads and waits end at the abort; a request in flight within its own timeout.
-    const settled = await Promise.race([running.then(() => true, () => true), pause(lab.product.timing.requestTimeoutMs + 5_000).then(() => false)]);
-    if (!settled) ctx.evidence.push(`the check had not let go ${(lab.product.timing.requestTimeoutMs + 5_000) / 1000} s after its deadline`);
+    const settled = await Promise.race([
+      running.then(
+        () => true,
+        () => true,
+      ),
+      pause(lab.product.timing.requestTimeoutMs + 5_000).then(() => false),
+    ]);
+    if (!settled)
+      ctx.evidence.push(`the check had not let go ${(lab.product.timing.requestTimeoutMs + 5_000) / 1000} s after its deadline`);
   } else if (outcome !== undefined) {
     status = 'failed';
     failure = (outcome as Error).message ?? String(outcome);
@@ -346,8 +435,16 @@ async function measured<F extends Figures>(check: Check<F>, lab: LabTarget, log:
     }
   }
   return {
-    id: check.id, title: check.title, status, figures: ctx.figures, evidence: ctx.evidence, timelines: ctx.timelines,
-    durationMs: Date.now() - started, plan, ...(failure ? { reason: failure } : {}), ...(timedOutIn ? { timedOutIn } : {}),
+    id: check.id,
+    title: check.title,
+    status,
+    figures: ctx.figures,
+    evidence: ctx.evidence,
+    timelines: ctx.timelines,
+    durationMs: Date.now() - started,
+    plan,
+    ...(failure ? { reason: failure } : {}),
+    ...(timedOutIn ? { timedOutIn } : {}),
   };
 }
 

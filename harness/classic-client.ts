@@ -12,7 +12,8 @@ import { basic, bearer, describeExchange } from './http';
  */
 
 const escape = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-const envelope = (ns: string, body: string) => `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="${ns}"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
+const envelope = (ns: string, body: string) =>
+  `<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="${ns}"><soapenv:Body>${body}</soapenv:Body></soapenv:Envelope>`;
 const GATEWAY_NS = 'http://service.gateway.apimgt.carbon.wso2.org';
 
 /** A Synapse API as the 2.x publisher writes one: `<provider>--<name>:v<version>`, its context with the version, one resource to the backend. */
@@ -22,18 +23,43 @@ export function synapseApi(name: string, context: string, version: string, backe
 
 function soap(http: HttpClient, service: string, action: string, body: string, user = 'admin', password = 'admin'): Promise<Exchange> {
   return http.request('POST', `/services/${service}`, {
-    headers: { authorization: basic(user, password), 'content-type': 'text/xml; charset=UTF-8', soapaction: `urn:${action}` }, data: body,
+    headers: { authorization: basic(user, password), 'content-type': 'text/xml; charset=UTF-8', soapaction: `urn:${action}` },
+    data: body,
   });
 }
 
 export const pushApi = (http: HttpClient, api: { name: string; context: string; version: string; backendUrl: string }): Promise<Exchange> =>
-  soap(http, 'APIGatewayAdmin', 'addApiForTenant', envelope(GATEWAY_NS, `<xsd:addApiForTenant><xsd:apiProviderName>admin</xsd:apiProviderName><xsd:apiName>${api.name}</xsd:apiName><xsd:version>${api.version}</xsd:version><xsd:apiConfig>${escape(synapseApi(api.name, api.context, api.version, api.backendUrl))}</xsd:apiConfig><xsd:tenantDomain>carbon.super</xsd:tenantDomain></xsd:addApiForTenant>`));
+  soap(
+    http,
+    'APIGatewayAdmin',
+    'addApiForTenant',
+    envelope(
+      GATEWAY_NS,
+      `<xsd:addApiForTenant><xsd:apiProviderName>admin</xsd:apiProviderName><xsd:apiName>${api.name}</xsd:apiName><xsd:version>${api.version}</xsd:version><xsd:apiConfig>${escape(synapseApi(api.name, api.context, api.version, api.backendUrl))}</xsd:apiConfig><xsd:tenantDomain>carbon.super</xsd:tenantDomain></xsd:addApiForTenant>`,
+    ),
+  );
 
 export const deleteApi = (http: HttpClient, api: { name: string; version: string }): Promise<Exchange> =>
-  soap(http, 'APIGatewayAdmin', 'deleteApiForTenant', envelope(GATEWAY_NS, `<xsd:deleteApiForTenant><xsd:apiProviderName>admin</xsd:apiProviderName><xsd:apiName>${api.name}</xsd:apiName><xsd:version>${api.version}</xsd:version><xsd:tenantDomain>carbon.super</xsd:tenantDomain></xsd:deleteApiForTenant>`));
+  soap(
+    http,
+    'APIGatewayAdmin',
+    'deleteApiForTenant',
+    envelope(
+      GATEWAY_NS,
+      `<xsd:deleteApiForTenant><xsd:apiProviderName>admin</xsd:apiProviderName><xsd:apiName>${api.name}</xsd:apiName><xsd:version>${api.version}</xsd:version><xsd:tenantDomain>carbon.super</xsd:tenantDomain></xsd:deleteApiForTenant>`,
+    ),
+  );
 
 export const addUser = (http: HttpClient, user: string): Promise<Exchange> =>
-  soap(http, 'RemoteUserStoreManagerService', 'addUser', envelope('http://service.ws.um.carbon.wso2.org', `<xsd:addUser><xsd:userName>${user}</xsd:userName><xsd:credential>Probe-${user}-1</xsd:credential><xsd:requirePasswordChange>false</xsd:requirePasswordChange></xsd:addUser>`));
+  soap(
+    http,
+    'RemoteUserStoreManagerService',
+    'addUser',
+    envelope(
+      'http://service.ws.um.carbon.wso2.org',
+      `<xsd:addUser><xsd:userName>${user}</xsd:userName><xsd:credential>Probe-${user}-1</xsd:credential><xsd:requirePasswordChange>false</xsd:requirePasswordChange></xsd:addUser>`,
+    ),
+  );
 
 export const PUBLISHER_V014 = '/api/am/publisher/v0.14';
 export const STORE_V014 = '/api/am/store/v0.14';
@@ -49,23 +75,42 @@ export class ClassicRestClient implements ApiFlow {
   /** The REST APIs' token, once logged in (tokens live in the shared database: valid on every node). */
   accessToken?: string;
 
-  constructor(readonly http: HttpClient, readonly user = 'admin', readonly password = 'admin') {}
+  constructor(
+    readonly http: HttpClient,
+    readonly user = 'admin',
+    readonly password = 'admin',
+  ) {}
 
   /** `POST /client-registration/v0.14/register` (Basic auth of the user). */
   tryRegister(): Promise<Exchange> {
     return this.http.request('POST', '/client-registration/v0.14/register', {
       headers: { authorization: basic(this.user, this.password), 'content-type': 'application/json' },
-      data: { callbackUrl: 'www.example.com', clientName: 'carbon-labs-harness', owner: this.user, grantType: 'client_credentials password refresh_token', saasApp: true },
+      data: {
+        callbackUrl: 'www.example.com',
+        clientName: 'carbon-labs-harness',
+        owner: this.user,
+        grantType: 'client_credentials password refresh_token',
+        saasApp: true,
+      },
     });
   }
 
   /** DCR v0.14, then a password-grant token with the v0.14 scopes. */
   async login(): Promise<void> {
     const reg = expect('DCR register (v0.14)', await this.tryRegister(), 200).body as { clientId: string; clientSecret: string };
-    const tok = expect('password grant', await this.http.request('POST', '/oauth2/token', {
-      headers: { authorization: basic(reg.clientId, reg.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
-      data: new URLSearchParams({ grant_type: 'password', username: this.user, password: this.password, scope: V014_SCOPES.join(' ') }).toString(),
-    }), 200).body as { access_token: string };
+    const tok = expect(
+      'password grant',
+      await this.http.request('POST', '/oauth2/token', {
+        headers: { authorization: basic(reg.clientId, reg.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
+        data: new URLSearchParams({
+          grant_type: 'password',
+          username: this.user,
+          password: this.password,
+          scope: V014_SCOPES.join(' '),
+        }).toString(),
+      }),
+      200,
+    ).body as { access_token: string };
     this.accessToken = tok.access_token;
   }
 
@@ -77,9 +122,31 @@ export class ClassicRestClient implements ApiFlow {
   /** Creates an API (`APIDetailed` with its required properties), in state CREATED. */
   tryCreateApi(api: ApiSpecInput): Promise<Exchange> {
     return this.call('POST', `${PUBLISHER_V014}/apis`, {
-      name: api.name, context: api.context, version: api.version, tiers: ['Unlimited'], isDefaultVersion: false, transport: ['http', 'https'], visibility: 'PUBLIC', type: 'HTTP',
-      endpointConfig: JSON.stringify({ endpoint_type: 'http', production_endpoints: { url: api.backendUrl }, sandbox_endpoints: { url: api.backendUrl } }),
-      apiDefinition: JSON.stringify({ swagger: '2.0', paths: { '/*': { get: { 'x-auth-type': 'Application & Application User', 'x-throttling-tier': 'Unlimited', responses: { 200: { description: 'OK' } } } } } }),
+      name: api.name,
+      context: api.context,
+      version: api.version,
+      tiers: ['Unlimited'],
+      isDefaultVersion: false,
+      transport: ['http', 'https'],
+      visibility: 'PUBLIC',
+      type: 'HTTP',
+      endpointConfig: JSON.stringify({
+        endpoint_type: 'http',
+        production_endpoints: { url: api.backendUrl },
+        sandbox_endpoints: { url: api.backendUrl },
+      }),
+      apiDefinition: JSON.stringify({
+        swagger: '2.0',
+        paths: {
+          '/*': {
+            get: {
+              'x-auth-type': 'Application & Application User',
+              'x-throttling-tier': 'Unlimited',
+              responses: { 200: { description: 'OK' } },
+            },
+          },
+        },
+      }),
     });
   }
 
@@ -87,7 +154,11 @@ export class ClassicRestClient implements ApiFlow {
   async createAndDeploy(api: ApiSpecInput): Promise<{ apiId: string; steps: Exchange[] }> {
     const created = expect('create API (v0.14)', await this.tryCreateApi(api), 201);
     const apiId = (created.body as { id: string }).id;
-    const published = expect('publish (v0.14 change-lifecycle)', await this.call('POST', `${PUBLISHER_V014}/apis/change-lifecycle?apiId=${apiId}&action=Publish`), 200);
+    const published = expect(
+      'publish (v0.14 change-lifecycle)',
+      await this.call('POST', `${PUBLISHER_V014}/apis/change-lifecycle?apiId=${apiId}&action=Publish`),
+      200,
+    );
     return { apiId, steps: [created, published] };
   }
 
@@ -97,22 +168,46 @@ export class ClassicRestClient implements ApiFlow {
 
   /** Reads an API until the answer is definite: 200 (there) or 404 (gone); a 502 or a timeout is asked again. */
   readDefinitely(apiId: string, timeoutMs: number): Promise<Exchange | { status: 0; error: string }> {
-    return retryUntil(async (observe) => {
-      const read = await this.call('GET', `${PUBLISHER_V014}/apis/${apiId}`);
-      observe(describeExchange(read));
-      return read.status === 200 || read.status === 404 ? read : undefined;
-    }, { timeoutMs, intervalMs: 250, what: `a definite answer for API ${apiId}` }).catch((err: Error) => ({ status: 0 as const, error: err.message }));
+    return retryUntil(
+      async (observe) => {
+        const read = await this.call('GET', `${PUBLISHER_V014}/apis/${apiId}`);
+        observe(describeExchange(read));
+        return read.status === 200 || read.status === 404 ? read : undefined;
+      },
+      { timeoutMs, intervalMs: 250, what: `a definite answer for API ${apiId}` },
+    ).catch((err: Error) => ({ status: 0 as const, error: err.message }));
   }
 
   /** An application subscribed to the APIs, and its production keys with their token (store v0.14 generate-keys issues one). */
-  async subscribe(appName: string, apiIds: readonly string[]): Promise<{ token: string; consumerKey: string; consumerSecret: string; steps: Exchange[] }> {
-    const app = expect('create application (v0.14)', await this.call('POST', `${STORE_V014}/applications`, { name: appName, throttlingTier: 'Unlimited', description: 'carbon-labs' }), 201);
+  async subscribe(
+    appName: string,
+    apiIds: readonly string[],
+  ): Promise<{ token: string; consumerKey: string; consumerSecret: string; steps: Exchange[] }> {
+    const app = expect(
+      'create application (v0.14)',
+      await this.call('POST', `${STORE_V014}/applications`, { name: appName, throttlingTier: 'Unlimited', description: 'carbon-labs' }),
+      201,
+    );
     const applicationId = (app.body as { applicationId: string }).applicationId;
     const steps = [app];
-    for (const apiId of apiIds) steps.push(expect('subscribe (v0.14)', await this.call('POST', `${STORE_V014}/subscriptions`, { applicationId, apiIdentifier: apiId, tier: 'Unlimited' }), 201));
-    const keys = expect('generate keys (v0.14)', await this.call('POST', `${STORE_V014}/applications/generate-keys?applicationId=${applicationId}`, {
-      keyType: 'PRODUCTION', validityTime: '3600', accessAllowDomains: ['ALL'], supportedGrantTypes: ['client_credentials'],
-    }), 200);
+    for (const apiId of apiIds)
+      steps.push(
+        expect(
+          'subscribe (v0.14)',
+          await this.call('POST', `${STORE_V014}/subscriptions`, { applicationId, apiIdentifier: apiId, tier: 'Unlimited' }),
+          201,
+        ),
+      );
+    const keys = expect(
+      'generate keys (v0.14)',
+      await this.call('POST', `${STORE_V014}/applications/generate-keys?applicationId=${applicationId}`, {
+        keyType: 'PRODUCTION',
+        validityTime: '3600',
+        accessAllowDomains: ['ALL'],
+        supportedGrantTypes: ['client_credentials'],
+      }),
+      200,
+    );
     const body = keys.body as { consumerKey: string; consumerSecret: string; token: { accessToken: string } };
     return { token: body.token.accessToken, consumerKey: body.consumerKey, consumerSecret: body.consumerSecret, steps: [...steps, keys] };
   }

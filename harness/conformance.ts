@@ -128,7 +128,13 @@ export async function runConformance(lab: LabTarget, options: RunOptions = {}): 
   const floorMs = due.reduce((sum, p) => sum + p.plan!.floorMs, 0);
   const deadlineMs = runDeadlineMs(lab.lab, planned);
   const timing = lab.product.timing;
-  log(`${due.length} checks on ${lab.lab.project} (${lab.product.id}${lab.product.pace ? `, ${lab.product.pace.name} pace` : ''}): expected about ${minutes(expectedMs)} of which ${minutes(floorMs)} are boots and fault windows, at most ${minutes(deadlineMs)} (boots ${Object.entries(timing.bootSeconds).map(([r, s]) => `${r} ${s} s`).join(', ')})`);
+  log(
+    `${due.length} checks on ${lab.lab.project} (${lab.product.id}${lab.product.pace ? `, ${lab.product.pace.name} pace` : ''}): expected about ${minutes(expectedMs)} of which ${minutes(floorMs)} are boots and fault windows, at most ${minutes(deadlineMs)} (boots ${Object.entries(
+      timing.bootSeconds,
+    )
+      .map(([r, s]) => `${r} ${s} s`)
+      .join(', ')})`,
+  );
   const results: CheckResult[] = [];
   const made = await provenance(lab);
   const snapshot = (complete: boolean): ConformanceRun => ({
@@ -154,7 +160,9 @@ export async function runConformance(lab: LabTarget, options: RunOptions = {}): 
       workerLossFailedRequests: WORKER_LOSS_FAILED_REQUESTS_BOUND,
       adminLoadIsolationP99: `3 × baseline p99 + 25 ms (e.g. ${isolationBoundMs(10)} ms for a 10 ms baseline); pattern 3 only`,
       managerReadTimeoutSeconds: lab.lab.timeouts.managerReadSeconds,
-      bootSeconds: Object.entries(timing.bootSeconds).map(([r, s]) => `${r} ${s}`).join(', '),
+      bootSeconds: Object.entries(timing.bootSeconds)
+        .map(([r, s]) => `${r} ${s}`)
+        .join(', '),
       startupBudgetSeconds: startupBudgetSeconds(lab.lab),
     },
     verdict: results.some((r) => r.status === 'failed' || r.status === 'not-run') ? 'failed' : 'passed',
@@ -166,24 +174,48 @@ export async function runConformance(lab: LabTarget, options: RunOptions = {}): 
   let n = 0;
   for (const p of planned) {
     if (p.skip) {
-      results.push({ id: p.check.id, title: p.check.title, status: 'skipped', figures: {}, evidence: [], timelines: [], durationMs: 0, reason: p.skip });
+      results.push({
+        id: p.check.id,
+        title: p.check.title,
+        status: 'skipped',
+        figures: {},
+        evidence: [],
+        timelines: [],
+        durationMs: 0,
+        reason: p.skip,
+      });
       continue;
     }
     n++;
     const stopped = options.signal?.aborted ? 'the run was interrupted' : broken;
     if (stopped) {
-      results.push({ id: p.check.id, title: p.check.title, status: 'not-run', figures: {}, evidence: [], timelines: [], durationMs: 0, reason: stopped, plan: p.plan });
+      results.push({
+        id: p.check.id,
+        title: p.check.title,
+        status: 'not-run',
+        figures: {},
+        evidence: [],
+        timelines: [],
+        durationMs: 0,
+        reason: stopped,
+        plan: p.plan,
+      });
       log(`[${n}/${due.length}] ${p.check.id}: not run (${stopped})`);
       continue;
     }
-    log(`[${n}/${due.length}] ${p.check.id}: expected about ${minutes(p.plan!.expectedMs)}, deadline ${minutes(p.plan!.deadlineMs)} (${p.plan!.why})`);
+    log(
+      `[${n}/${due.length}] ${p.check.id}: expected about ${minutes(p.plan!.expectedMs)}, deadline ${minutes(p.plan!.deadlineMs)} (${p.plan!.why})`,
+    );
     const result = await runCheck(p.check, lab, log, {
       options: checkOptions,
       signal: options.signal,
       progressMs: 15_000,
-      progress: (step, elapsed) => log(`[${n}/${due.length}] ${p.check.id}: ${step} (${minutes(elapsed)} of about ${minutes(p.plan!.expectedMs)})`),
+      progress: (step, elapsed) =>
+        log(`[${n}/${due.length}] ${p.check.id}: ${step} (${minutes(elapsed)} of about ${minutes(p.plan!.expectedMs)})`),
     });
-    log(`[${n}/${due.length}] ${p.check.id}: ${result.status} in ${minutes(result.durationMs)}${result.reason ? ` (${result.reason.slice(0, 300)})` : ''}`);
+    log(
+      `[${n}/${due.length}] ${p.check.id}: ${result.status} in ${minutes(result.durationMs)}${result.reason ? ` (${result.reason.slice(0, 300)})` : ''}`,
+    );
     const evidence = [...result.evidence];
     if (result.status === 'failed') {
       // A failed check may have left a fault in force: the next check gets the lab back whole.
@@ -226,8 +258,9 @@ export async function checkLab(request: LabRequest, options: RunOptions = {}): P
   // What the nodes said and ran with, kept before a lab this run started is removed (an export
   // that fails does not change the verdict; it says why).
   if (done.verdict === 'failed' && done.complete && !options.signal?.aborted && options.exportOnFailure) {
-    await exportLab(lab.lab, lab.dir, { to: join(options.exportOnFailure, FAILURE_EXPORT), log })
-      .catch((err: Error) => log(`the lab could not be exported: ${err.message.split('\n')[0]}`));
+    await exportLab(lab.lab, lab.dir, { to: join(options.exportOnFailure, FAILURE_EXPORT), log }).catch((err: Error) =>
+      log(`the lab could not be exported: ${err.message.split('\n')[0]}`),
+    );
   }
   return done;
 }

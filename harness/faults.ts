@@ -13,13 +13,13 @@ import type { LabTarget } from './lab-target';
 export type NodeFault = 'stop' | 'kill' | 'pause' | 'partition' | 'db-partition';
 export const NODE_FAULTS: readonly NodeFault[] = ['stop', 'kill', 'pause', 'partition', 'db-partition'];
 
-
 /** Parses `CARBON_LABS_FAILOVER_VARIANTS` (comma-separated; default every fault). */
 export function parseFaults(value: string | undefined): readonly NodeFault[] {
   if (!value?.trim()) return NODE_FAULTS;
   const asked = value.split(',').map((v) => v.trim());
   const unknown = asked.filter((v) => !NODE_FAULTS.includes(v as NodeFault));
-  if (unknown.length) throw new Error(`CARBON_LABS_FAILOVER_VARIANTS: no fault "${unknown.join('", "')}"; the faults are ${NODE_FAULTS.join(', ')}`);
+  if (unknown.length)
+    throw new Error(`CARBON_LABS_FAILOVER_VARIANTS: no fault "${unknown.join('", "')}"; the faults are ${NODE_FAULTS.join(', ')}`);
   return NODE_FAULTS.filter((f) => asked.includes(f));
 }
 

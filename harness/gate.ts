@@ -46,7 +46,14 @@ export interface AcquireOptions {
   readonly signal?: AbortSignal;
 }
 
-interface Entry { readonly file: string; readonly state: 'hold' | 'want'; readonly ticket: string; readonly pid: number; readonly weight: number; readonly what: string }
+interface Entry {
+  readonly file: string;
+  readonly state: 'hold' | 'want';
+  readonly ticket: string;
+  readonly pid: number;
+  readonly weight: number;
+  readonly what: string;
+}
 
 /** One share per core (see above). */
 export const machineShares = (): number => Math.max(1, cpus().length);
@@ -62,7 +69,8 @@ const alive = (pid: number): boolean => {
 
 let sequence = 0;
 /** A ticket that sorts in the order requests were made, across processes (time, then pid and a counter). */
-const ticketOf = () => `${Date.now().toString().padStart(15, '0')}.${String(process.pid).padStart(8, '0')}.${String(sequence++).padStart(6, '0')}`;
+const ticketOf = () =>
+  `${Date.now().toString().padStart(15, '0')}.${String(process.pid).padStart(8, '0')}.${String(sequence++).padStart(6, '0')}`;
 
 export class Gate {
   readonly dir: string;
@@ -71,15 +79,20 @@ export class Gate {
   constructor(options: GateOptions = {}) {
     this.dir = options.dir ?? process.env.CARBON_LABS_GATE_DIR ?? join(tmpdir(), 'carbon-labs-gate');
     const shares = options.shares ?? Number(process.env.CARBON_LABS_GATE_SHARES ?? machineShares());
-    if (!Number.isInteger(shares) || shares < 1) throw new Error(`CARBON_LABS_GATE_SHARES must be a whole number ≥ 1 (got "${process.env.CARBON_LABS_GATE_SHARES}")`);
+    if (!Number.isInteger(shares) || shares < 1)
+      throw new Error(`CARBON_LABS_GATE_SHARES must be a whole number ≥ 1 (got "${process.env.CARBON_LABS_GATE_SHARES}")`);
     this.shares = shares;
     mkdirSync(this.dir, { recursive: true });
   }
 
   /** The whole machine: a check that saturates a listener on purpose. */
-  whole(options: AcquireOptions): Promise<GateHold> { return this.acquire(this.shares, options); }
+  whole(options: AcquireOptions): Promise<GateHold> {
+    return this.acquire(this.shares, options);
+  }
   /** One share: a lab's start, a check. */
-  share(options: AcquireOptions): Promise<GateHold> { return this.acquire(1, options); }
+  share(options: AcquireOptions): Promise<GateHold> {
+    return this.acquire(1, options);
+  }
 
   /** Runs `body` holding `weight` shares. */
   async holding<T>(weight: 'whole' | 'share', options: AcquireOptions, body: () => Promise<T>): Promise<T> {
@@ -98,7 +111,10 @@ export class Gate {
       const m = /^(hold|want)-(\d+\.\d+\.\d+)-(\d+)$/.exec(file);
       if (!m) continue;
       const pid = Number(m[3]);
-      if (!alive(pid)) { rmSync(join(this.dir, file), { force: true }); continue; }
+      if (!alive(pid)) {
+        rmSync(join(this.dir, file), { force: true });
+        continue;
+      }
       let content: { weight: number; what: string };
       try {
         content = JSON.parse(readFileSync(join(this.dir, file), 'utf8')) as { weight: number; what: string };
@@ -121,7 +137,11 @@ export class Gate {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
         let owner = NaN;
-        try { owner = Number(readFileSync(join(mutex, 'pid'), 'utf8')); } catch { /* being made or removed */ }
+        try {
+          owner = Number(readFileSync(join(mutex, 'pid'), 'utf8'));
+        } catch {
+          /* being made or removed */
+        }
         if (Number.isInteger(owner) && owner > 0 && !alive(owner)) rmSync(mutex, { recursive: true, force: true });
         await pause(5);
       }
@@ -154,8 +174,14 @@ export class Gate {
         });
         if (granted) break;
         const waited = Date.now() - started;
-        const holders = () => this.entries().filter((e) => e.state === 'hold').map((e) => e.what);
-        if (waited > options.timeoutMs) throw new Error(`waited ${Math.round(waited / 1000)} s for the machine (${this.shares} shares), held by: ${holders().join('; ') || 'nobody'} (${this.dir})`);
+        const holders = () =>
+          this.entries()
+            .filter((e) => e.state === 'hold')
+            .map((e) => e.what);
+        if (waited > options.timeoutMs)
+          throw new Error(
+            `waited ${Math.round(waited / 1000)} s for the machine (${this.shares} shares), held by: ${holders().join('; ') || 'nobody'} (${this.dir})`,
+          );
         if (options.waiting && Date.now() - reported >= (options.reportMs ?? 30_000)) {
           reported = Date.now();
           options.waiting(holders(), waited);
@@ -167,7 +193,14 @@ export class Gate {
       throw err;
     }
     let released = false;
-    return { release: () => { if (!released) { released = true; rmSync(name('hold'), { force: true }); } } };
+    return {
+      release: () => {
+        if (!released) {
+          released = true;
+          rmSync(name('hold'), { force: true });
+        }
+      },
+    };
   }
 }
 

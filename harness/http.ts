@@ -21,7 +21,10 @@ export interface Exchange {
 export class HttpClient {
   private readonly axios: AxiosInstance;
 
-  constructor(readonly baseUrl: string, timeoutMs: number) {
+  constructor(
+    readonly baseUrl: string,
+    timeoutMs: number,
+  ) {
     const host = new URL(baseUrl).hostname;
     if (host !== '127.0.0.1' && host !== 'localhost') throw new Error(`test traffic goes to 127.0.0.1 only, not ${host}`);
     this.axios = axios.create({
@@ -39,10 +42,26 @@ export class HttpClient {
     try {
       const res = await this.axios.request({ method, url: path, ...config });
       const headers = Object.fromEntries(Object.entries(res.headers).map(([k, v]) => [k.toLowerCase(), String(v)]));
-      return { method, url: `${this.baseUrl}${path}`, status: res.status, upstream: headers['x-carbon-labs-upstream'], ms: performance.now() - started, body: res.data, headers };
+      return {
+        method,
+        url: `${this.baseUrl}${path}`,
+        status: res.status,
+        upstream: headers['x-carbon-labs-upstream'],
+        ms: performance.now() - started,
+        body: res.data,
+        headers,
+      };
     } catch (err) {
       // No HTTP answer at all (refused, reset, timed out): status 0, with the reason.
-      return { method, url: `${this.baseUrl}${path}`, status: 0, ms: performance.now() - started, body: undefined, error: (err as Error).message, headers: {} };
+      return {
+        method,
+        url: `${this.baseUrl}${path}`,
+        status: 0,
+        ms: performance.now() - started,
+        body: undefined,
+        error: (err as Error).message,
+        headers: {},
+      };
     }
   }
 }

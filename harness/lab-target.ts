@@ -15,7 +15,15 @@ import { downStack, stackExists, upStack } from '../generator/runtime/swarm';
 import type { Deployment } from '../generator/runtime/deployment';
 import { deploymentFor, swarmDeployment } from '../generator/runtime/deployment';
 import {
-  connectNetwork, containerLogs, containerStats, disconnectNetwork, execIn, inspectContainer, killContainer, startContainer, stopContainer,
+  connectNetwork,
+  containerLogs,
+  containerStats,
+  disconnectNetwork,
+  execIn,
+  inspectContainer,
+  killContainer,
+  startContainer,
+  stopContainer,
 } from '../generator/runtime/engine';
 import { retryUntil } from '../generator/runtime/retry';
 import { run } from '../generator/runtime/exec';
@@ -67,7 +75,11 @@ export class LabTarget implements AsyncDisposable {
    */
   readonly since = Date.now();
 
-  constructor(readonly lab: LabSpec, readonly dir: string, target: Target = 'compose') {
+  constructor(
+    readonly lab: LabSpec,
+    readonly dir: string,
+    target: Target = 'compose',
+  ) {
     this.env = readLabEnv(dir);
     this.deployment = deploymentFor(lab, target);
   }
@@ -75,17 +87,35 @@ export class LabTarget implements AsyncDisposable {
   /** An attached lab is the user's: leaving an `await using` block leaves it running. */
   async [Symbol.asyncDispose](): Promise<void> {}
 
-  get target(): Target { return this.deployment.target; }
-  get product(): ProductSpec { return this.lab.product; }
-  get managers(): readonly NodeSpec[] { return managers(this.lab); }
-  get workers(): readonly NodeSpec[] { return workers(this.lab); }
-  get managerBalancer(): string { return this.lab.balancers.find((b) => b.listeners.some((l) => l.kind === 'admin'))!.name; }
-  get workerBalancer(): string { return this.lab.balancers.find((b) => b.listeners.some((l) => l.kind === 'api-https'))!.name; }
+  get target(): Target {
+    return this.deployment.target;
+  }
+  get product(): ProductSpec {
+    return this.lab.product;
+  }
+  get managers(): readonly NodeSpec[] {
+    return managers(this.lab);
+  }
+  get workers(): readonly NodeSpec[] {
+    return workers(this.lab);
+  }
+  get managerBalancer(): string {
+    return this.lab.balancers.find((b) => b.listeners.some((l) => l.kind === 'admin'))!.name;
+  }
+  get workerBalancer(): string {
+    return this.lab.balancers.find((b) => b.listeners.some((l) => l.kind === 'api-https'))!.name;
+  }
   /** The vhost of the "Default" gateway environment (its https_endpoint host). */
-  get vhost(): string { return this.lab.workerEndpointHost; }
-  get backendUrl(): string { return BACKEND_URL; }
+  get vhost(): string {
+    return this.lab.workerEndpointHost;
+  }
+  get backendUrl(): string {
+    return BACKEND_URL;
+  }
   /** How long a node of the lab may take to come back after a start: the product's startup budget. */
-  get startWaitMs(): number { return startupBudgetSeconds(this.lab) * 1000; }
+  get startWaitMs(): number {
+    return startupBudgetSeconds(this.lab) * 1000;
+  }
 
   private url(variable: string, scheme = 'https'): string {
     const port = this.env[variable];
@@ -93,12 +123,22 @@ export class LabTarget implements AsyncDisposable {
     return `${scheme}://127.0.0.1:${port}`;
   }
 
-  adminUrl(): string { return this.url('ADMIN_HTTPS_PORT'); }
-  apiUrl(): string { return this.url('API_HTTPS_PORT'); }
+  adminUrl(): string {
+    return this.url('ADMIN_HTTPS_PORT');
+  }
+  apiUrl(): string {
+    return this.url('API_HTTPS_PORT');
+  }
   /** The worker balancer's WebSocket listeners (the gateway environment's ws/wss endpoints). */
-  apiWebSocketUrl(secure: boolean): string { return secure ? this.url('API_WSS_PORT', 'wss') : this.url('API_WS_PORT', 'ws'); }
-  workerApiUrl(worker: string): string { return this.url(this.publishedVariable(worker, PORTS.passthroughHttps)); }
-  workerServletUrl(worker: string): string { return this.url(this.publishedVariable(worker, PORTS.servletHttps)); }
+  apiWebSocketUrl(secure: boolean): string {
+    return secure ? this.url('API_WSS_PORT', 'wss') : this.url('API_WS_PORT', 'ws');
+  }
+  workerApiUrl(worker: string): string {
+    return this.url(this.publishedVariable(worker, PORTS.passthroughHttps));
+  }
+  workerServletUrl(worker: string): string {
+    return this.url(this.publishedVariable(worker, PORTS.servletHttps));
+  }
 
   /** The `.env` variable holding the host port of a node's container port (from the model). */
   private publishedVariable(service: string, containerPort: number): string {
@@ -108,8 +148,12 @@ export class LabTarget implements AsyncDisposable {
     return published.variable;
   }
 
-  http(baseUrl: string): HttpClient { return new HttpClient(baseUrl, this.product.timing.requestTimeoutMs); }
-  managerClient(): ApimClient { return new ApimClient(this.http(this.adminUrl())); }
+  http(baseUrl: string): HttpClient {
+    return new HttpClient(baseUrl, this.product.timing.requestTimeoutMs);
+  }
+  managerClient(): ApimClient {
+    return new ApimClient(this.http(this.adminUrl()));
+  }
 
   /** The id of the service's container (on a stack, its running task's, else its newest). */
   async container(service: string): Promise<string> {
@@ -118,15 +162,21 @@ export class LabTarget implements AsyncDisposable {
     return c.id;
   }
 
-  private note(fault: Applied): void { if (!this.applied.some((a) => same(a, fault))) this.applied.push(fault); }
+  private note(fault: Applied): void {
+    if (!this.applied.some((a) => same(a, fault))) this.applied.push(fault);
+  }
   private forget(fault: Applied): void {
     const i = this.applied.findIndex((a) => same(a, fault));
     if (i >= 0) this.applied.splice(i, 1);
   }
 
   /** `docker stop` of the service's container at once (on Swarm its task: Swarm starts a new one after its restart delay). */
-  async stop(service: string): Promise<void> { await stopContainer(await this.container(service), 0); }
-  async kill(service: string): Promise<void> { await killContainer(await this.container(service)); }
+  async stop(service: string): Promise<void> {
+    await stopContainer(await this.container(service), 0);
+  }
+  async kill(service: string): Promise<void> {
+    await killContainer(await this.container(service));
+  }
 
   /**
    * A hung node: every process of the container but its PID 1 is stopped (SIGSTOP, as a JVM that
@@ -142,7 +192,9 @@ export class LabTarget implements AsyncDisposable {
 
   /** The processes `pause` stopped go on (SIGCONT). On Swarm a task frozen past its health check's retries was replaced: nothing is left to thaw. */
   async unpause(service: string): Promise<void> {
-    await this.signalAll(service, 'CONT').catch((err: Error) => { if (this.target === 'compose') throw err; });
+    await this.signalAll(service, 'CONT').catch((err: Error) => {
+      if (this.target === 'compose') throw err;
+    });
     this.forget({ kind: 'frozen', service });
   }
 
@@ -153,7 +205,9 @@ export class LabTarget implements AsyncDisposable {
   }
 
   /** Restarts a service with `seconds` of grace (on Swarm: a new task in place of the old). */
-  async restart(service: string, seconds = 5): Promise<void> { await this.deployment.restart(service, seconds, this.startWaitMs); }
+  async restart(service: string, seconds = 5): Promise<void> {
+    await this.deployment.restart(service, seconds, this.startWaitMs);
+  }
   /** Starts a stopped service; on Swarm, which restarts ended tasks itself, waits until it runs a task again. */
   async start(service: string): Promise<void> {
     await this.deployment.start(service, this.startWaitMs);
@@ -166,10 +220,14 @@ export class LabTarget implements AsyncDisposable {
   }
 
   /** The address a service has on one of the lab's networks now (compose: the model's fixed one). */
-  address(service: string, network: NetworkName): Promise<string> { return this.deployment.address(service, network); }
+  address(service: string, network: NetworkName): Promise<string> {
+    return this.deployment.address(service, network);
+  }
 
   /** The containers that publish the lab's host ports: its own, or a stack's access proxy. */
-  publishingContainers(): Promise<ContainerState[]> { return labContainers(this.deployment.publishingProject); }
+  publishingContainers(): Promise<ContainerState[]> {
+    return labContainers(this.deployment.publishingProject);
+  }
 
   /** A stack's config swapped for new content, as a user editing a running stack's file would; then healthy again. */
   async replaceConfig(service: string, source: string, target: string, content: string): Promise<void> {
@@ -213,7 +271,8 @@ export class LabTarget implements AsyncDisposable {
 
   /** Why {@link isolate} cannot run from here, or undefined when it can. */
   static isolationUnavailable(): string | undefined {
-    if (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.startsWith('unix://')) return `the Docker engine is remote (DOCKER_HOST=${process.env.DOCKER_HOST}): nsenter reaches local containers only`;
+    if (process.env.DOCKER_HOST && !process.env.DOCKER_HOST.startsWith('unix://'))
+      return `the Docker engine is remote (DOCKER_HOST=${process.env.DOCKER_HOST}): nsenter reaches local containers only`;
     if (process.getuid?.() !== 0) return 'cutting one link needs root on the Docker host (nsenter, iptables): run as root';
     return undefined;
   }
@@ -222,7 +281,8 @@ export class LabTarget implements AsyncDisposable {
     const pid = (await inspectContainer(await this.container(service))).State.Pid;
     const rule = ['INPUT', '-s', await this.address(peer, 'cluster'), '-j', 'DROP'];
     const r = await run('nsenter', ['-t', String(pid), '-n', 'iptables', op, ...rule], { timeoutMs: 10_000 });
-    if (r.code !== 0) throw new Error(`iptables ${op} ${rule.join(' ')} in ${service}'s network namespace failed: ${(r.stderr || r.stdout).trim()}`);
+    if (r.code !== 0)
+      throw new Error(`iptables ${op} ${rule.join(' ')} in ${service}'s network namespace failed: ${(r.stderr || r.stdout).trim()}`);
   }
 
   /**
@@ -244,7 +304,9 @@ export class LabTarget implements AsyncDisposable {
       else if (fault.kind === 'disconnected') await this.reconnect(fault.service, fault.network);
       else if (fault.kind === 'isolated') await this.rejoin(fault.service, fault.peer);
       else await this.start(fault.service);
-      done.push(`${fault.kind} ${fault.service}${'network' in fault ? ` (${fault.network})` : 'peer' in fault ? ` (from ${fault.peer})` : ''} taken back`);
+      done.push(
+        `${fault.kind} ${fault.service}${'network' in fault ? ` (${fault.network})` : 'peer' in fault ? ` (from ${fault.peer})` : ''} taken back`,
+      );
     }
     // A container left stopped (Swarm replaces its own tasks; one-shots are done).
     for (const c of this.target === 'compose' ? await this.deployment.containers() : []) {
@@ -266,12 +328,16 @@ export class LabTarget implements AsyncDisposable {
   }
 
   async memory(service: string): Promise<number> {
-    return memoryBytes(await containerStats(await this.container(service)) as never);
+    return memoryBytes((await containerStats(await this.container(service))) as never);
   }
 
   /** Waits until every service is healthy again (after a fault is undone, unhealthy is a phase). */
   async waitHealthy(log: Log = () => undefined, unhealthyIsFatal = false): Promise<void> {
-    await waitHealthy(this.lab, startupBudgetSeconds(this.lab), log, { unhealthyIsFatal, services: this.deployment.awaited, signal: this.signal });
+    await waitHealthy(this.lab, startupBudgetSeconds(this.lab), log, {
+      unhealthyIsFatal,
+      services: this.deployment.awaited,
+      signal: this.signal,
+    });
   }
 
   /**
@@ -279,16 +345,30 @@ export class LabTarget implements AsyncDisposable {
    * from the balancers' image, or from `image` (the product's, for its JVM) with host `binds`
    * (`host:container[:ro]`).
    */
-  async probe(network: 'public' | 'admin' | 'cluster', command: string[], options: { image?: string; binds?: string[]; user?: string } = {}): Promise<{ code: number; output: string }> {
+  async probe(
+    network: 'public' | 'admin' | 'cluster',
+    command: string[],
+    options: { image?: string; binds?: string[]; user?: string } = {},
+  ): Promise<{ code: number; output: string }> {
     const image = options.image ?? (await inspectContainer(await this.container(this.workerBalancer))).Config.Image;
-    return runProbe({ image, network: `${this.lab.project}_${network}`, label: this.lab.project, command, binds: options.binds, user: options.user });
+    return runProbe({
+      image,
+      network: `${this.lab.project}_${network}`,
+      label: this.lab.project,
+      command,
+      binds: options.binds,
+      user: options.user,
+    });
   }
 }
 
 /** A lab this process started: `down()`, or the end of its `await using` block, removes it. */
 export class StartedLab extends LabTarget {
   async down(): Promise<void> {
-    if (this.target === 'swarm') { await downStack(this.lab, this.dir, () => undefined); return; }
+    if (this.target === 'swarm') {
+      await downStack(this.lab, this.dir, () => undefined);
+      return;
+    }
     await downLab(this.lab, this.dir, () => undefined);
   }
 
@@ -338,7 +418,11 @@ export const faultedModel = (spec: LabSpec, faults: readonly LabFault[]): LabSpe
  * changes, the compose override, the edited files. The model it was written from, its compose
  * files in order, and the services the faults keep from turning healthy.
  */
-export function writeFaultedLab(spec: LabSpec, faults: readonly LabFault[], dir: string): { lab: LabSpec; files: string[]; unhealthy: string[] } {
+export function writeFaultedLab(
+  spec: LabSpec,
+  faults: readonly LabFault[],
+  dir: string,
+): { lab: LabSpec; files: string[]; unhealthy: string[] } {
   const lab = faultedModel(spec, faults);
   rmSync(dir, { recursive: true, force: true });
   synthLab(lab, dir, { force: true, unsafeSkipValidation: faults.some((f) => f.kind === 'model') });
@@ -355,8 +439,11 @@ export function writeFaultedLab(spec: LabSpec, faults: readonly LabFault[], dir:
 /** Waits until each of `services` (kept unhealthy by a fault) says it serves, within the lab's startup budget. */
 export async function awaitServing(lab: LabTarget, services: readonly string[]): Promise<void> {
   for (const service of services) {
-    await retryUntil(async () => (SERVING.test(await lab.logs(service, 400)) ? true : undefined),
-      { timeoutMs: lab.startWaitMs, intervalMs: 500, what: `${service} to serve` });
+    await retryUntil(async () => (SERVING.test(await lab.logs(service, 400)) ? true : undefined), {
+      timeoutMs: lab.startWaitMs,
+      intervalMs: 500,
+      what: `${service} to serve`,
+    });
   }
 }
 
@@ -380,15 +467,21 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   const budgetSeconds = startupBudgetSeconds(lab);
   try {
     // A start keeps less than a core busy (harness/gate.ts): it takes a share, as a check does.
-    await machineGate().holding('share', {
-      what: `${lab.project}: start`, timeoutMs: GATE_WAIT_MS,
-      waiting: (holders, waited) => log(`waiting ${Math.round(waited / 1000)} s for a share of the machine to start ${lab.project} (held by ${holders.join('; ')})`),
-    }, async () => {
-      if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, overrides: files.slice(1), unawaited: unhealthy });
-      else await upLab(lab, dir, { imagesEnv, budgetSeconds, log, files, only: options.only, unawaited: unhealthy });
-      if (options.only) return;
-      await awaitServing(started, unhealthy);
-    });
+    await machineGate().holding(
+      'share',
+      {
+        what: `${lab.project}: start`,
+        timeoutMs: GATE_WAIT_MS,
+        waiting: (holders, waited) =>
+          log(`waiting ${Math.round(waited / 1000)} s for a share of the machine to start ${lab.project} (held by ${holders.join('; ')})`),
+      },
+      async () => {
+        if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, overrides: files.slice(1), unawaited: unhealthy });
+        else await upLab(lab, dir, { imagesEnv, budgetSeconds, log, files, only: options.only, unawaited: unhealthy });
+        if (options.only) return;
+        await awaitServing(started, unhealthy);
+      },
+    );
     for (const f of faults) if (f.kind === 'live') await f.apply(started);
   } catch (err) {
     await started.down().catch(() => undefined);
@@ -400,7 +493,7 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
 /** The running lab of that compose project or swarm stack, wherever its folder is (from compose's labels). */
 export async function attachLab(project: string): Promise<LabTarget> {
   const dir = await labDirOf(project);
-  return new LabTarget(labInDir(dir), dir, await stackExists(project) ? 'swarm' : 'compose');
+  return new LabTarget(labInDir(dir), dir, (await stackExists(project)) ? 'swarm' : 'compose');
 }
 
 /**

@@ -10,12 +10,21 @@ export class Recorder {
   private readonly t0 = performance.now();
 
   /** ms since the recorder started. */
-  now(): number { return performance.now() - this.t0; }
+  now(): number {
+    return performance.now() - this.t0;
+  }
 
   async timed(method: string, call: () => Promise<Exchange>, okStatuses: readonly number[]): Promise<Exchange> {
     const t = this.now();
     const e = await call();
-    this.points.push({ t: Math.round(t), method, status: e.status, ok: okStatuses.includes(e.status), ms: Math.round(e.ms), upstream: e.upstream });
+    this.points.push({
+      t: Math.round(t),
+      method,
+      status: e.status,
+      ok: okStatuses.includes(e.status),
+      ms: Math.round(e.ms),
+      upstream: e.upstream,
+    });
     return e;
   }
 }

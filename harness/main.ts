@@ -28,7 +28,11 @@ const log = (line: string) => process.stderr.write(`carbon-labs: ${line}\n`);
 export function chooseChecks(ids: readonly string[]): readonly Check[] {
   if (!ids.length) return CHECKS;
   const unknown = ids.filter((id) => !CHECKS.some((c) => c.id === id));
-  if (unknown.length) throw new LabError(`no check ${unknown.map((u) => `"${u}"`).join(', ')}; the checks are ${CHECKS.map((c) => c.id).join(', ')}`, `make conformance CHECK=${CHECKS[0].id}`);
+  if (unknown.length)
+    throw new LabError(
+      `no check ${unknown.map((u) => `"${u}"`).join(', ')}; the checks are ${CHECKS.map((c) => c.id).join(', ')}`,
+      `make conformance CHECK=${CHECKS[0].id}`,
+    );
   return CHECKS.filter((c) => ids.includes(c.id));
 }
 
@@ -43,63 +47,112 @@ export function checkOptionsFrom(env: NodeJS.ProcessEnv): CheckOptions {
 function program(): Command {
   const cmd = new Command('carbon-labs-harness').exitOverride().allowExcessArguments(false);
   const many = (value: string, all: string[]) => [...all, value];
-  cmd.command('conformance')
-    .description('run the checks on the lab of a folder (attached when it runs, else started from it), write the reports; several labs side by side')
+  cmd
+    .command('conformance')
+    .description(
+      'run the checks on the lab of a folder (attached when it runs, else started from it), write the reports; several labs side by side',
+    )
     .requiredOption('--dir <dir>', 'a lab folder (repeatable: the labs are checked side by side)', many, [] as string[])
     .requiredOption('--reports <dir>', 'where results.json, junit.xml, report.md and report.html go (one per --dir)', many, [] as string[])
-    .option('--label <label>', 'a lab\'s name in progress lines and the summary (one per --dir)', many, [] as string[])
+    .option('--label <label>', "a lab's name in progress lines and the summary (one per --dir)", many, [] as string[])
     .option('--summary <dir>', 'several labs: where summary.md, summary.html and summary.json go')
     .option('--parallel <n>', 'several labs: how many at once (default: two per core of the machine; starts and checks take a core each)')
     .option('--target <target>', 'where to start a lab when it is not running: compose or swarm', 'compose')
     .option('--check <id>', 'only this check (repeatable)', many, [] as string[])
-    .action(async (o: { dir: string[]; reports: string[]; label: string[]; summary?: string; parallel?: string; target: string; check: string[] }) => {
-      if (o.dir.length !== o.reports.length) throw new LabError(`--dir and --reports come in pairs (got ${o.dir.length} and ${o.reports.length})`);
-      const checks = chooseChecks(o.check);
-      const controller = new AbortController();
-      const interrupt = () => { log('interrupted: stopping the running check, then restoring the lab and writing what ran'); controller.abort(new Error('interrupted')); };
-      process.once('SIGINT', interrupt);
-      process.once('SIGTERM', interrupt);
-      if (o.dir.length > 1) {
-        const entries = o.dir.map((dir, i) => ({ lab: labInDir(resolve(dir)), target: parseTarget(o.target), reports: resolve(o.reports[i]), label: o.label[i] ?? dir }));
-        // Starts and checks take the gate's shares (one per core); a lab alive between them costs
-        // about 0.2 of a core (Docker's health probes), so at most two labs per share are alive:
-        // measured here, patterns 1-3 at once took 205 s (two at a time, with pattern 3 already
-        // running, 248 s).
-        const parallel = o.parallel === undefined ? Math.min(entries.length, 2 * machineGate().shares) : Number(o.parallel);
-        if (!Number.isInteger(parallel) || parallel < 1) throw new LabError(`--parallel must be a whole number ≥ 1 (got "${o.parallel}")`);
-        log(`${entries.length} labs side by side (${parallel} at once): ${entries.map((e) => e.label).join(', ')}; each lab's lines in <its reports>/run.log`);
-        const matrix = await runMatrix(entries, { checks, options: checkOptionsFrom(process.env), signal: controller.signal, parallel, console: log });
-        const summary = resolve(o.summary ?? join(o.reports[0], '..', 'summary'));
-        writeSummary(matrix, summary);
-        log(`${matrix.verdict} in ${(matrix.durationMs / 1000).toFixed(0)} s: ${matrix.runs.map((r) => `${r.label} ${r.verdict}`).join(', ')}${Object.keys(matrix.errors).length ? `; not checked: ${Object.keys(matrix.errors).join(', ')}` : ''}; summary in ${join(summary, 'summary.md')}`);
-        for (const r of matrix.runs) for (const line of whatFailed(r)) log(`[${r.label}] ${line}`);
-        process.exitCode = controller.signal.aborted ? 130 : matrix.verdict === 'passed' ? 0 : 1;
-        return;
-      }
-      const lab = labInDir(resolve(o.dir[0]));
-      const reports = resolve(o.reports[0]);
-      const run = await checkLab({ lab, target: parseTarget(o.target) }, {
-        checks, options: checkOptionsFrom(process.env), log, signal: controller.signal, exportOnFailure: reports,
-        onProgress: (partial) => writeReports(partial, reports),
-      });
-      if (run.complete) log(`kept as ${archiveRun(run, reports)} (the last ${KEPT_RUNS} runs are kept; carbon-labs results compares the last two)`);
-      log(`${lab.project}: ${run.verdict}${run.complete ? '' : ' (incomplete)'} in ${(run.durationMs / 1000).toFixed(0)} s (expected ${(run.expectedMs / 1000).toFixed(0)} s; boots and fault windows ${(run.floorMs / 1000).toFixed(0)} s${run.floorMs > 0 ? `, ${(run.durationMs / run.floorMs).toFixed(2)} × that` : ''}); reports in ${join(reports, 'report.md')}, report.html, results.json, junit.xml`);
-      for (const line of whatFailed(run)) log(line);
-      process.exitCode = controller.signal.aborted ? 130 : run.verdict === 'passed' ? 0 : 1;
-    });
-  cmd.command('results')
-    .description('a lab\'s last run: each check\'s verdict and headline, and each figure beside the run before (or --compare PREV)')
-    .requiredOption('--reports <dir>', 'the lab\'s report folder')
+    .action(
+      async (o: {
+        dir: string[];
+        reports: string[];
+        label: string[];
+        summary?: string;
+        parallel?: string;
+        target: string;
+        check: string[];
+      }) => {
+        if (o.dir.length !== o.reports.length)
+          throw new LabError(`--dir and --reports come in pairs (got ${o.dir.length} and ${o.reports.length})`);
+        const checks = chooseChecks(o.check);
+        const controller = new AbortController();
+        const interrupt = () => {
+          log('interrupted: stopping the running check, then restoring the lab and writing what ran');
+          controller.abort(new Error('interrupted'));
+        };
+        process.once('SIGINT', interrupt);
+        process.once('SIGTERM', interrupt);
+        if (o.dir.length > 1) {
+          const entries = o.dir.map((dir, i) => ({
+            lab: labInDir(resolve(dir)),
+            target: parseTarget(o.target),
+            reports: resolve(o.reports[i]),
+            label: o.label[i] ?? dir,
+          }));
+          // Starts and checks take the gate's shares (one per core); a lab alive between them costs
+          // about 0.2 of a core (Docker's health probes), so at most two labs per share are alive:
+          // measured here, patterns 1-3 at once took 205 s (two at a time, with pattern 3 already
+          // running, 248 s).
+          const parallel = o.parallel === undefined ? Math.min(entries.length, 2 * machineGate().shares) : Number(o.parallel);
+          if (!Number.isInteger(parallel) || parallel < 1)
+            throw new LabError(`--parallel must be a whole number ≥ 1 (got "${o.parallel}")`);
+          log(
+            `${entries.length} labs side by side (${parallel} at once): ${entries.map((e) => e.label).join(', ')}; each lab's lines in <its reports>/run.log`,
+          );
+          const matrix = await runMatrix(entries, {
+            checks,
+            options: checkOptionsFrom(process.env),
+            signal: controller.signal,
+            parallel,
+            console: log,
+          });
+          const summary = resolve(o.summary ?? join(o.reports[0], '..', 'summary'));
+          writeSummary(matrix, summary);
+          log(
+            `${matrix.verdict} in ${(matrix.durationMs / 1000).toFixed(0)} s: ${matrix.runs.map((r) => `${r.label} ${r.verdict}`).join(', ')}${Object.keys(matrix.errors).length ? `; not checked: ${Object.keys(matrix.errors).join(', ')}` : ''}; summary in ${join(summary, 'summary.md')}`,
+          );
+          for (const r of matrix.runs) for (const line of whatFailed(r)) log(`[${r.label}] ${line}`);
+          process.exitCode = controller.signal.aborted ? 130 : matrix.verdict === 'passed' ? 0 : 1;
+          return;
+        }
+        const lab = labInDir(resolve(o.dir[0]));
+        const reports = resolve(o.reports[0]);
+        const run = await checkLab(
+          { lab, target: parseTarget(o.target) },
+          {
+            checks,
+            options: checkOptionsFrom(process.env),
+            log,
+            signal: controller.signal,
+            exportOnFailure: reports,
+            onProgress: (partial) => writeReports(partial, reports),
+          },
+        );
+        if (run.complete)
+          log(`kept as ${archiveRun(run, reports)} (the last ${KEPT_RUNS} runs are kept; carbon-labs results compares the last two)`);
+        log(
+          `${lab.project}: ${run.verdict}${run.complete ? '' : ' (incomplete)'} in ${(run.durationMs / 1000).toFixed(0)} s (expected ${(run.expectedMs / 1000).toFixed(0)} s; boots and fault windows ${(run.floorMs / 1000).toFixed(0)} s${run.floorMs > 0 ? `, ${(run.durationMs / run.floorMs).toFixed(2)} × that` : ''}); reports in ${join(reports, 'report.md')}, report.html, results.json, junit.xml`,
+        );
+        for (const line of whatFailed(run)) log(line);
+        process.exitCode = controller.signal.aborted ? 130 : run.verdict === 'passed' ? 0 : 1;
+      },
+    );
+  cmd
+    .command('results')
+    .description("a lab's last run: each check's verdict and headline, and each figure beside the run before (or --compare PREV)")
+    .requiredOption('--reports <dir>', "the lab's report folder")
     .option('--compare <prev>', 'the run to compare with: a folder under runs/, or a results.json (default: the run before the last)')
     .action((o: { reports: string; compare?: string }) => {
       const now = readRun(o.reports);
-      print([
-        `${now.project} (${now.product} pattern ${now.pattern}): ${now.verdict}${now.complete ? '' : ' (incomplete)'}, started ${now.startedAt}, ${(now.durationMs / 1000).toFixed(0)} s`,
-        table([['CHECK', 'VERDICT', 'HEADLINE'], ...now.checks.map((c) => [c.id, c.status, headline(c)])]),
-      ].join('\n'));
+      print(
+        [
+          `${now.project} (${now.product} pattern ${now.pattern}): ${now.verdict}${now.complete ? '' : ' (incomplete)'}, started ${now.startedAt}, ${(now.durationMs / 1000).toFixed(0)} s`,
+          table([['CHECK', 'VERDICT', 'HEADLINE'], ...now.checks.map((c) => [c.id, c.status, headline(c)])]),
+        ].join('\n'),
+      );
       const kept = keptRuns(o.reports).filter((d) => readRun(d).startedAt !== now.startedAt);
       const before = o.compare ?? kept[kept.length - 1];
-      if (!before) { print(`\nno earlier run of this lab is kept in ${join(o.reports, RUNS)} to compare with`); return; }
+      if (!before) {
+        print(`\nno earlier run of this lab is kept in ${join(o.reports, RUNS)} to compare with`);
+        return;
+      }
       print(`\n${comparisonText(compareRuns(readRun(before), now))}`);
     });
   return cmd;
@@ -123,8 +176,11 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 if (require.main === module) {
   // The run ends with its verdict: nothing it started may keep the process (a probe's socket, a timer).
-  void main(process.argv.slice(2)).then((code) => process.exit(code), (err: Error) => {
-    process.stderr.write(`carbon-labs: ${err.stack ?? err}\n`);
-    process.exit(2);
-  });
+  void main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`carbon-labs: ${err.stack ?? err}\n`);
+      process.exit(2);
+    },
+  );
 }

@@ -44,7 +44,9 @@ export class ContractValidator {
       // The publisher file types an applied operation policy's parameters as objects
       // (`additionalProperties: {type: object}`); the product's DTO is a Map<String, Object>
       // (carbon-apimgt 9.29.120 OperationPolicyDTO) and answers the strings and booleans it was given.
-      const parameters = (spec.components?.schemas as Record<string, { properties?: Record<string, { additionalProperties?: unknown }> }> | undefined)?.OperationPolicy?.properties?.parameters;
+      const parameters = (
+        spec.components?.schemas as Record<string, { properties?: Record<string, { additionalProperties?: unknown }> }> | undefined
+      )?.OperationPolicy?.properties?.parameters;
       if (parameters) parameters.additionalProperties = {};
       // Swagger 2's shared responses live at the top; the lookups below read them from `components`.
       this.specs.set(base, spec.swagger ? { ...spec, components: { responses: spec.responses ?? {} } } : spec);
@@ -72,19 +74,26 @@ export class ContractValidator {
     // Every REST API of the product answers 401/403 from its security interceptor and 500 from its
     // error handling (RestApiUtil.handleInternalServerError), listed or not.
     const global = GLOBAL_ERRORS[exchange.status];
-    if (!responses[String(exchange.status)] && global && spec.components.responses[global]) responses[String(exchange.status)] = spec.components.responses[global];
-    const validator = new OpenAPIResponseValidator(spec.swagger
-      ? { responses: responses as never, definitions: spec.definitions as never }
-      : { responses: responses as never, components: spec.components as never });
+    if (!responses[String(exchange.status)] && global && spec.components.responses[global])
+      responses[String(exchange.status)] = spec.components.responses[global];
+    const validator = new OpenAPIResponseValidator(
+      spec.swagger
+        ? { responses: responses as never, definitions: spec.definitions as never }
+        : { responses: responses as never, components: spec.components as never },
+    );
     // No body at all (HTTP's empty entity, which the client reads as '') is what `content: {}` describes.
     const result = validator.validateResponse(exchange.status, exchange.body === '' ? null : exchange.body);
-    return (result?.errors ?? []).map((e: { path?: string; message: string }) => `${exchange.method} ${template} ${exchange.status}: ${e.path ?? ''} ${e.message}`);
+    return (result?.errors ?? []).map(
+      (e: { path?: string; message: string }) => `${exchange.method} ${template} ${exchange.status}: ${e.path ?? ''} ${e.message}`,
+    );
   }
 
   private resolve(spec: Spec, responses: Record<string, unknown>): Record<string, unknown> {
-    return Object.fromEntries(Object.entries(responses).map(([status, r]) => {
-      const ref = (r as { $ref?: string }).$ref;
-      return [status, ref ? spec.components.responses[ref.split('/').pop()!] : r];
-    }));
+    return Object.fromEntries(
+      Object.entries(responses).map(([status, r]) => {
+        const ref = (r as { $ref?: string }).$ref;
+        return [status, ref ? spec.components.responses[ref.split('/').pop()!] : r];
+      }),
+    );
   }
 }

@@ -30,13 +30,16 @@ export async function runProbe(spec: ProbeSpec): Promise<{ code: number; output:
   try {
     return await withDeadline(`a probe (${spec.command.join(' ').slice(0, 60)}) on ${spec.network}`, PROBE_MS, async () => {
       let container = new GenericContainer(spec.image)
-        .withEntrypoint(['sleep']).withCommand(['600'])
+        .withEntrypoint(['sleep'])
+        .withCommand(['600'])
         .withNetworkMode(spec.network)
         .withLabels({ [PROBE_LABEL]: marker })
-        .withBindMounts((spec.binds ?? []).map((b) => {
-          const [source, target, mode] = b.split(':');
-          return { source, target, mode: mode === 'ro' ? 'ro' as const : 'rw' as const };
-        }));
+        .withBindMounts(
+          (spec.binds ?? []).map((b) => {
+            const [source, target, mode] = b.split(':');
+            return { source, target, mode: mode === 'ro' ? ('ro' as const) : ('rw' as const) };
+          }),
+        );
       if (spec.user) container = container.withUser(spec.user);
       const started = await container.start();
       try {

@@ -46,11 +46,19 @@ export interface SeededFault {
 }
 
 /** Whether a check's result caught a seeded fault, and why (or why not), as the self-test report says it. */
-export function judgeCatch(fault: Pick<SeededFault, 'because' | 'symptom'>, result: Pick<CheckResult, 'status' | 'reason'>, symptomSeen?: boolean): { caught: boolean; why: string } {
+export function judgeCatch(
+  fault: Pick<SeededFault, 'because' | 'symptom'>,
+  result: Pick<CheckResult, 'status' | 'reason'>,
+  symptomSeen?: boolean,
+): { caught: boolean; why: string } {
   const symptom = fault.symptom ? `${fault.symptom.what}: ${symptomSeen ? 'seen' : 'NOT seen'}. ` : '';
   if (result.status !== 'failed') return { caught: false, why: `${symptom}the check ${result.status}, it did not fail` };
   const reason = result.reason ?? '';
-  if (!fault.because.test(reason)) return { caught: false, why: `${symptom}the check failed for another reason than ${fault.because} (a time-out or another problem): ${reason}` };
+  if (!fault.because.test(reason))
+    return {
+      caught: false,
+      why: `${symptom}the check failed for another reason than ${fault.because} (a time-out or another problem): ${reason}`,
+    };
   if (fault.symptom && !symptomSeen) return { caught: false, why: `${symptom}${reason}` };
   return { caught: true, why: `${symptom}failed as declared (${fault.because}): ${reason}` };
 }
@@ -64,7 +72,8 @@ export function judgeCatch(fault: Pick<SeededFault, 'because' | 'symptom'>, resu
 export function judgeStart(fault: Pick<SeededFault, 'because'>, error: Error | undefined): { caught: boolean; why: string } {
   if (!error) return { caught: false, why: 'the lab became healthy' };
   const first = error.message.split('\n')[0];
-  if (!fault.because.test(error.message)) return { caught: false, why: `the start failed for another reason than ${fault.because}: ${first}` };
+  if (!fault.because.test(error.message))
+    return { caught: false, why: `the start failed for another reason than ${fault.because}: ${first}` };
   return { caught: true, why: `the start failed as declared (${fault.because}): ${first}` };
 }
 
@@ -84,14 +93,29 @@ export function planSelftest(faults: readonly SeededFault[], target: Target): Se
   const groups = new Map<string, { fault: SeededFault; managers: boolean }[]>();
   for (const fault of faults) {
     const product = fault.product ?? sim;
-    if (target === 'swarm') { alone.push({ fault, why: 'a stack is deployed whole' }); continue; }
-    if (!fault.check) { alone.push({ fault, why: 'the lab itself must fail to start' }); continue; }
-    if (fault.ownLab) { alone.push({ fault, why: fault.ownLab }); continue; }
+    if (target === 'swarm') {
+      alone.push({ fault, why: 'a stack is deployed whole' });
+      continue;
+    }
+    if (!fault.check) {
+      alone.push({ fault, why: 'the lab itself must fail to start' });
+      continue;
+    }
+    if (fault.ownLab) {
+      alone.push({ fault, why: fault.ownLab });
+      continue;
+    }
     const spec = buildLab(fault.pattern, { product });
     const delta = faultDelta(spec, fault.options.faults ?? []);
-    if ('apart' in delta) { alone.push({ fault, why: delta.apart }); continue; }
+    if ('apart' in delta) {
+      alone.push({ fault, why: delta.apart });
+      continue;
+    }
     const key = `${product.id} p${fault.pattern}`;
-    groups.set(key, [...(groups.get(key) ?? []), { fault, managers: delta.services.some((s) => managers(spec).some((m) => m.name === s)) }]);
+    groups.set(key, [
+      ...(groups.get(key) ?? []),
+      { fault, managers: delta.services.some((s) => managers(spec).some((m) => m.name === s)) },
+    ]);
   }
   const shared: SeededFault[][] = [];
   for (const [key, group] of groups) {
@@ -109,15 +133,19 @@ export function planSelftest(faults: readonly SeededFault[], target: Target): Se
  * fixed turn per fault, measured). A stream ends its shared labs before its own-lab faults, as the plan orders them.
  */
 export function selftestStreams(plan: SelftestPlan, count: number, costMs: (unit: readonly SeededFault[]) => number): SeededFault[][] {
-  const units = [...plan.shared.map((g) => ({ faults: g, shared: true })), ...plan.alone.map((a) => ({ faults: [a.fault], shared: false }))]
-    .map((u, i) => ({ ...u, i, cost: costMs(u.faults) }));
+  const units = [
+    ...plan.shared.map((g) => ({ faults: g, shared: true })),
+    ...plan.alone.map((a) => ({ faults: [a.fault], shared: false })),
+  ].map((u, i) => ({ ...u, i, cost: costMs(u.faults) }));
   const streams = Array.from({ length: Math.max(1, count) }, () => ({ cost: 0, units: [] as typeof units }));
   for (const unit of [...units].sort((a, b) => b.cost - a.cost || a.i - b.i)) {
     const least = streams.reduce((min, s) => (s.cost < min.cost ? s : min));
     least.cost += unit.cost;
     least.units.push(unit);
   }
-  return streams.map((s) => s.units.sort((a, b) => Number(b.shared) - Number(a.shared) || a.i - b.i).flatMap((u) => u.faults)).filter((s) => s.length > 0);
+  return streams
+    .map((s) => s.units.sort((a, b) => Number(b.shared) - Number(a.shared) || a.i - b.i).flatMap((u) => u.faults))
+    .filter((s) => s.length > 0);
 }
 
 /** Whether a seeded fault applies to a lab of that target. */
@@ -130,17 +158,23 @@ export const appliesTo = (fault: SeededFault, target: Target): boolean => (fault
  * nothing is refused, naming what there is.
  */
 export function selectFaults(all: readonly SeededFault[], env: { readonly faults?: string; readonly products?: string }): SeededFault[] {
-  const list = (value?: string) => value?.split(',').map((x) => x.trim()).filter(Boolean);
+  const list = (value?: string) =>
+    value
+      ?.split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
   const only = list(env.faults);
   const unknown = only?.filter((id) => !all.some((f) => f.id === id)) ?? [];
-  if (unknown.length) throw new Error(`CARBON_LABS_SELFTEST_FAULTS: no seeded fault ${unknown.join(', ')}; they are ${all.map((f) => f.id).join(', ')}`);
+  if (unknown.length)
+    throw new Error(`CARBON_LABS_SELFTEST_FAULTS: no seeded fault ${unknown.join(', ')}; they are ${all.map((f) => f.id).join(', ')}`);
   const productOf = (f: SeededFault) => (f.product ?? sim).id;
   const raw = env.products?.trim();
   const but = raw?.startsWith('!') ?? false;
   const products = list(but ? raw!.slice(1) : raw);
   const known = [...new Set(all.map(productOf))];
   const strange = products?.filter((p) => !(known as string[]).includes(p)) ?? [];
-  if (strange.length) throw new Error(`CARBON_LABS_SELFTEST_PRODUCTS: no seeded fault is on ${strange.join(', ')}; they are on ${known.join(', ')}`);
+  if (strange.length)
+    throw new Error(`CARBON_LABS_SELFTEST_PRODUCTS: no seeded fault is on ${strange.join(', ')}; they are on ${known.join(', ')}`);
   return all.filter((f) => (!only || only.includes(f.id)) && (!products || products.includes(productOf(f)) !== but));
 }
 
@@ -151,7 +185,11 @@ const STOCK_TRUSTSTORE = `${sim.roles.manager.home}/repository/resources/securit
 const ARTIFACTS_BOUND_FAULT_DELAY_MS = sim.timing.propagationBoundMs + 1500;
 
 const env = (vars: Record<string, string>) => ({ environment: vars });
-const compose = (services: Record<string, Record<string, unknown>>, unhealthy?: readonly string[]): LabFault => ({ kind: 'compose', services, unhealthy });
+const compose = (services: Record<string, Record<string, unknown>>, unhealthy?: readonly string[]): LabFault => ({
+  kind: 'compose',
+  services,
+  unhealthy,
+});
 const model = (mutate: (lab: LabSpec) => LabSpec): LabFault => ({ kind: 'model', mutate });
 const files = (edit: (dir: string) => void): LabFault => ({ kind: 'files', edit });
 
@@ -177,24 +215,35 @@ function withBalancers(lab: LabSpec, balancers: LabSpec['balancers']): LabSpec {
 
 export const SEEDED_FAULTS: readonly SeededFault[] = [
   {
-    id: 'worker-accepts-writes', because: /workers accepted admin writes: .*on worker-1 /, pattern: 3, check: checkById('workers-reject-admin-writes'),
+    id: 'worker-accepts-writes',
+    because: /workers accepted admin writes: .*on worker-1 /,
+    pattern: 3,
+    check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 accepts admin writes (SIM_FAULT_WORKER_ACCEPTS_WRITES)',
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_WORKER_ACCEPTS_WRITES: 'true' }) })] },
   },
   {
-    id: 'worker-not-in-worker-mode', because: /workers accepted admin writes: SOAP addUser on worker-1 servlet/, pattern: 3, check: checkById('workers-reject-admin-writes'),
+    id: 'worker-not-in-worker-mode',
+    because: /workers accepted admin writes: SOAP addUser on worker-1 servlet/,
+    pattern: 3,
+    check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 without [system.parameter] workerNode = "true": its SOAP admin services take writes',
     options: {
-      faults: [files((dir) => {
-        const file = join(dir, 'nodes', 'worker-1', 'repository', 'conf', 'deployment.toml');
-        const text = readFileSync(file, 'utf8');
-        if (!text.includes('workerNode = "true"')) throw new Error(`${file} has no workerNode to remove`);
-        writeFileSync(file, text.replace(/\[system\.parameter\]\nworkerNode = "true"\n/, ''));
-      })],
+      faults: [
+        files((dir) => {
+          const file = join(dir, 'nodes', 'worker-1', 'repository', 'conf', 'deployment.toml');
+          const text = readFileSync(file, 'utf8');
+          if (!text.includes('workerNode = "true"')) throw new Error(`${file} has no workerNode to remove`);
+          writeFileSync(file, text.replace(/\[system\.parameter\]\nworkerNode = "true"\n/, ''));
+        }),
+      ],
     },
   },
   {
-    id: 'worker-with-control-plane-profile', because: /workers accepted admin writes: .*on worker-1 servlet/, pattern: 3, check: checkById('workers-reject-admin-writes'),
+    id: 'worker-with-control-plane-profile',
+    because: /workers accepted admin writes: .*on worker-1 servlet/,
+    pattern: 3,
+    check: checkById('workers-reject-admin-writes'),
     description: 'worker-1 started with PROFILE_NAME=control-plane (it keeps the admin webapps)',
     options: { faults: [compose({ 'worker-1': env({ PROFILE_NAME: 'control-plane' }) }, ['worker-1'])] },
     // It keeps worker-1 unhealthy: on a stack Swarm replaces such a task again and again, so the
@@ -203,38 +252,52 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
   },
   // For each stand-in whose image is its role (4.5+), found in PRODUCTS: pattern 3 for the first
   // (4.5.0), pattern 1 (fewest nodes) for the later ones, which share its layout.
-  ...Object.values(PRODUCTS).filter((p) => !p.pulled && p.roleSwitch === 'distribution').map((product, i): SeededFault => ({
-    id: i === 0 ? 'worker-from-control-plane-image' : `worker-from-control-plane-image-${product.id.replace(/^sim-apim-/, '')}`,
-    pattern: i === 0 ? 3 : 1,
-    product,
-    check: checkById('workers-reject-admin-writes'),
-    because: /workers accepted admin writes: .*on worker-1 servlet/,
-    description: `${product.id}: worker-1 started from the API Control Plane image instead of the Universal Gateway's (since 4.5.0 there are no profiles: the image is the role)`,
-    options: { faults: [compose({ 'worker-1': { image: product.roles.manager.image } }, ['worker-1'])] },
-    // Unhealthy too (see above): compose only.
-    targets: ['compose'],
-  })),
+  ...Object.values(PRODUCTS)
+    .filter((p) => !p.pulled && p.roleSwitch === 'distribution')
+    .map((product, i): SeededFault => ({
+      id: i === 0 ? 'worker-from-control-plane-image' : `worker-from-control-plane-image-${product.id.replace(/^sim-apim-/, '')}`,
+      pattern: i === 0 ? 3 : 1,
+      product,
+      check: checkById('workers-reject-admin-writes'),
+      because: /workers accepted admin writes: .*on worker-1 servlet/,
+      description: `${product.id}: worker-1 started from the API Control Plane image instead of the Universal Gateway's (since 4.5.0 there are no profiles: the image is the role)`,
+      options: { faults: [compose({ 'worker-1': { image: product.roles.manager.image } }, ['worker-1'])] },
+      // Unhealthy too (see above): compose only.
+      targets: ['compose'],
+    })),
   {
     // 4.7.0: the symmetric internal crypto provider is the default and needs a hex key of 64 (or 48)
     // characters; a passphrase of that length stops the provider with an ERROR, the node still starts.
-    id: 'worker-encryption-key-not-hex', pattern: 1, product: simApim470, check: checkById('logs-clean'),
+    id: 'worker-encryption-key-not-hex',
+    pattern: 1,
+    product: simApim470,
+    check: checkById('logs-clean'),
     because: /ERROR lines in the logs: worker-1 \(\d+\): ERROR \{[^}]*\} - \[encryption\] key: 64 characters but not hex/,
-    description: 'sim-apim-4.7.0: worker-1\'s [encryption] key is a 64-character passphrase, not hex (the symmetric crypto provider is not registered, and says so at ERROR)',
+    description:
+      "sim-apim-4.7.0: worker-1's [encryption] key is a 64-character passphrase, not hex (the symmetric crypto provider is not registered, and says so at ERROR)",
     options: {
-      faults: [{
-        kind: 'files',
-        edit: (dir) => {
-          const file = join(dir, 'nodes', 'worker-1', 'repository', 'conf', 'deployment.toml');
-          const text = readFileSync(file, 'utf8');
-          if (!/^key = "[0-9a-f]{64}"$/m.test(text)) throw new Error(`${file} has no 64-character hex [encryption] key`);
-          writeFileSync(file, text.replace(/^key = "[0-9a-f]{64}"$/m, `key = "${'correct horse battery staple '.repeat(3).slice(0, 64)}"`));
+      faults: [
+        {
+          kind: 'files',
+          edit: (dir) => {
+            const file = join(dir, 'nodes', 'worker-1', 'repository', 'conf', 'deployment.toml');
+            const text = readFileSync(file, 'utf8');
+            if (!/^key = "[0-9a-f]{64}"$/m.test(text)) throw new Error(`${file} has no 64-character hex [encryption] key`);
+            writeFileSync(
+              file,
+              text.replace(/^key = "[0-9a-f]{64}"$/m, `key = "${'correct horse battery staple '.repeat(3).slice(0, 64)}"`),
+            );
+          },
         },
-      }],
+      ],
     },
   },
   // The classic product (pattern 1 of its stand-in: fewest nodes).
   {
-    id: 'classic-worker-not-in-worker-mode', pattern: 1, product: simApim260, check: checkById('workers-reject-admin-writes'),
+    id: 'classic-worker-not-in-worker-mode',
+    pattern: 1,
+    product: simApim260,
+    check: checkById('workers-reject-admin-writes'),
     because: /workers accepted admin writes: SOAP APIGatewayAdmin addApi on worker-1 servlet/,
     description: 'sim-apim-2.6.0: worker-1 started with -Dprofile=gateway-worker only, without -DworkerNode=true (it takes admin writes)',
     options: { faults: [compose({ 'worker-1': { command: ['-Dprofile=gateway-worker'] } })] },
@@ -242,107 +305,181 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     targets: ['compose'],
   },
   {
-    id: 'classic-worker-node-without-profile', pattern: 1, product: simApim260,
+    id: 'classic-worker-node-without-profile',
+    pattern: 1,
+    product: simApim260,
     because: /^worker-1 of \S+ is exited 1: .*FATAL \{org\.wso2\.carbon\.server\.Main\} - OSGi runtime worker profile not found/,
-    description: 'sim-apim-2.6.0: worker-1 started with -DworkerNode=true only, without -Dprofile=gateway-worker (Carbon\'s launcher looks for a `worker` profile, which 2.6.0 does not have, and stops): the lab never becomes healthy, and its start says why at once',
+    description:
+      "sim-apim-2.6.0: worker-1 started with -DworkerNode=true only, without -Dprofile=gateway-worker (Carbon's launcher looks for a `worker` profile, which 2.6.0 does not have, and stops): the lab never becomes healthy, and its start says why at once",
     options: { faults: [compose({ 'worker-1': { command: ['-DworkerNode=true'] } })] },
     targets: ['compose'],
   },
   {
-    id: 'classic-worker-in-another-domain', pattern: 1, product: simApim260, check: checkById('cluster-membership'),
+    id: 'classic-worker-in-another-domain',
+    pattern: 1,
+    product: simApim260,
+    check: checkById('cluster-membership'),
     because: /worker-2 is in domain wso2\.am\.other\.domain, not wso2\.am\.domain/,
-    description: 'sim-apim-2.6.0: worker-2\'s axis2.xml names another clustering domain (it joins no one, and the others refuse it)',
+    description: "sim-apim-2.6.0: worker-2's axis2.xml names another clustering domain (it joins no one, and the others refuse it)",
     options: {
-      faults: [{
-        kind: 'files',
-        edit: (dir) => {
-          const axis2 = join(dir, 'nodes', 'worker-2', 'repository', 'conf', 'axis2', 'axis2.xml');
-          writeFileSync(axis2, readFileSync(axis2, 'utf8').replace('<parameter name="domain">wso2.am.domain</parameter>', '<parameter name="domain">wso2.am.other.domain</parameter>'));
+      faults: [
+        {
+          kind: 'files',
+          edit: (dir) => {
+            const axis2 = join(dir, 'nodes', 'worker-2', 'repository', 'conf', 'axis2', 'axis2.xml');
+            writeFileSync(
+              axis2,
+              readFileSync(axis2, 'utf8').replace(
+                '<parameter name="domain">wso2.am.domain</parameter>',
+                '<parameter name="domain">wso2.am.other.domain</parameter>',
+              ),
+            );
+          },
         },
-      }],
+      ],
     },
     targets: ['compose'],
   },
   {
-    id: 'classic-workers-ignore-cache-invalidation', pattern: 1, product: simApim260, check: checkById('revocation-reaches-workers'),
+    id: 'classic-workers-ignore-cache-invalidation',
+    pattern: 1,
+    product: simApim260,
+    check: checkById('revocation-reaches-workers'),
     because: /worker-\d still served the token revoked through the store's RevokeAPIURL \(\S+\) \d+ ms after its revocation/,
-    description: 'sim-apim-2.6.0: the workers drop their domain\'s cache invalidations (SIM_FAULT_IGNORE_CACHE_INVALIDATION): a token revoked through one worker\'s /revoke stays in the other\'s cache',
-    options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_CACHE_INVALIDATION: 'true' }), 'worker-2': env({ SIM_FAULT_IGNORE_CACHE_INVALIDATION: 'true' }) })] },
+    description:
+      "sim-apim-2.6.0: the workers drop their domain's cache invalidations (SIM_FAULT_IGNORE_CACHE_INVALIDATION): a token revoked through one worker's /revoke stays in the other's cache",
+    options: {
+      faults: [
+        compose({
+          'worker-1': env({ SIM_FAULT_IGNORE_CACHE_INVALIDATION: 'true' }),
+          'worker-2': env({ SIM_FAULT_IGNORE_CACHE_INVALIDATION: 'true' }),
+        }),
+      ],
+    },
     targets: ['compose'],
   },
   {
-    id: 'classic-revoke-url-at-the-manager', pattern: 2, product: simApim260, check: checkById('revocation-reaches-workers'),
+    id: 'classic-revoke-url-at-the-manager',
+    pattern: 2,
+    product: simApim260,
+    check: checkById('revocation-reaches-workers'),
     because: /worker-1 still served the token revoked through the store's RevokeAPIURL \(https:\/\/localhost:8243\/revoke\)/,
-    description: 'sim-apim-2.6.0 pattern 2: the managers\' RevokeAPIURL left at the stock https://localhost:${https.nio.port}/revoke, the manager\'s own gateway, whose cache invalidation reaches the managers\' cluster only: the workers, a separate cluster, keep a revoked token until their cache expires',
+    description:
+      "sim-apim-2.6.0 pattern 2: the managers' RevokeAPIURL left at the stock https://localhost:${https.nio.port}/revoke, the manager's own gateway, whose cache invalidation reaches the managers' cluster only: the workers, a separate cluster, keep a revoked token until their cache expires",
     options: {
-      faults: [{
-        kind: 'files',
-        edit: (dir) => {
-          for (const m of ['manager-1', 'manager-2']) {
-            const file = join(dir, 'nodes', m, 'repository', 'conf', 'api-manager.xml');
-            const text = readFileSync(file, 'utf8');
-            const stock = text.replace(/<RevokeAPIURL>[^<]*<\/RevokeAPIURL>/, '<RevokeAPIURL>https://localhost:${https.nio.port}/revoke</RevokeAPIURL>');
-            if (stock === text) throw new Error(`${file}: no RevokeAPIURL to put back to the stock one`);
-            writeFileSync(file, stock);
-          }
+      faults: [
+        {
+          kind: 'files',
+          edit: (dir) => {
+            for (const m of ['manager-1', 'manager-2']) {
+              const file = join(dir, 'nodes', m, 'repository', 'conf', 'api-manager.xml');
+              const text = readFileSync(file, 'utf8');
+              const stock = text.replace(
+                /<RevokeAPIURL>[^<]*<\/RevokeAPIURL>/,
+                '<RevokeAPIURL>https://localhost:${https.nio.port}/revoke</RevokeAPIURL>',
+              );
+              if (stock === text) throw new Error(`${file}: no RevokeAPIURL to put back to the stock one`);
+              writeFileSync(file, stock);
+            }
+          },
         },
-      }],
+      ],
     },
     targets: ['compose'],
   },
   {
-    id: 'classic-workers-without-token-cache', pattern: 1, product: simApim260, check: checkById('manager-outage-without-ha'),
+    id: 'classic-workers-without-token-cache',
+    pattern: 1,
+    product: simApim260,
+    check: checkById('manager-outage-without-ha'),
     because: /workers failed \d+ of \d+ requests while the manager was down/,
-    description: 'sim-apim-2.6.0 pattern 1: the workers\' gateway token cache off (api-manager.xml EnableGatewayTokenCache false, a documented setting): every call is validated at the key manager, which is the only manager, so while it is down the workers serve nothing',
+    description:
+      "sim-apim-2.6.0 pattern 1: the workers' gateway token cache off (api-manager.xml EnableGatewayTokenCache false, a documented setting): every call is validated at the key manager, which is the only manager, so while it is down the workers serve nothing",
     options: {
-      faults: [{
-        kind: 'files',
-        edit: (dir) => {
-          for (const w of ['worker-1', 'worker-2']) {
-            const file = join(dir, 'nodes', w, 'repository', 'conf', 'api-manager.xml');
-            const text = readFileSync(file, 'utf8');
-            const off = text.replace('<EnableGatewayTokenCache>true</EnableGatewayTokenCache>', '<EnableGatewayTokenCache>false</EnableGatewayTokenCache>');
-            if (off === text) throw new Error(`${file}: no EnableGatewayTokenCache to turn off`);
-            writeFileSync(file, off);
-          }
+      faults: [
+        {
+          kind: 'files',
+          edit: (dir) => {
+            for (const w of ['worker-1', 'worker-2']) {
+              const file = join(dir, 'nodes', w, 'repository', 'conf', 'api-manager.xml');
+              const text = readFileSync(file, 'utf8');
+              const off = text.replace(
+                '<EnableGatewayTokenCache>true</EnableGatewayTokenCache>',
+                '<EnableGatewayTokenCache>false</EnableGatewayTokenCache>',
+              );
+              if (off === text) throw new Error(`${file}: no EnableGatewayTokenCache to turn off`);
+              writeFileSync(file, off);
+            }
+          },
         },
-      }],
+      ],
     },
     targets: ['compose'],
   },
   {
-    id: 'classic-sync-leaves-out-a-worker', pattern: 1, product: simApim260, check: checkById('artifacts-propagate'),
+    id: 'classic-sync-leaves-out-a-worker',
+    pattern: 1,
+    product: simApim260,
+    check: checkById('artifacts-propagate'),
     because: /never served by worker-2/,
-    description: 'sim-apim-2.6.0: the artifact sync copies the managers\' synapse-configs to worker-1 only (worker-2 missing from its list of nodes, as a nodes file of WSO2\'s rsync script can leave one out)',
+    description:
+      "sim-apim-2.6.0: the artifact sync copies the managers' synapse-configs to worker-1 only (worker-2 missing from its list of nodes, as a nodes file of WSO2's rsync script can leave one out)",
     options: {
-      faults: [{
-        kind: 'files',
-        edit: (dir) => {
-          const file = join(dir, 'docker-compose.yml');
-          const text = readFileSync(file, 'utf8');
-          const copy = / rsync [^;]* \/synapse\/worker-2\/ \|\| echo \\"carbon-labs sync: copy to worker-2 failed\\" >&2;/;
-          if (!copy.test(text)) throw new Error(`${file}: the artifact sync has no copy to worker-2`);
-          writeFileSync(file, text.replace(copy, ''));
+      faults: [
+        {
+          kind: 'files',
+          edit: (dir) => {
+            const file = join(dir, 'docker-compose.yml');
+            const text = readFileSync(file, 'utf8');
+            const copy = / rsync [^;]* \/synapse\/worker-2\/ \|\| echo \\"carbon-labs sync: copy to worker-2 failed\\" >&2;/;
+            if (!copy.test(text)) throw new Error(`${file}: the artifact sync has no copy to worker-2`);
+            writeFileSync(file, text.replace(copy, ''));
+          },
         },
-      }],
+      ],
     },
     targets: ['compose'],
   },
   {
-    id: 'gateway-ignores-deploy-events', because: /never served by worker-1: .*never served by worker-2/, pattern: 3, check: checkById('artifacts-propagate'),
+    id: 'gateway-ignores-deploy-events',
+    because: /never served by worker-1: .*never served by worker-2/,
+    pattern: 3,
+    check: checkById('artifacts-propagate'),
     description: 'the gateways drop deploy events (SIM_FAULT_IGNORE_DEPLOY_EVENTS)',
-    options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }), 'worker-2': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }) })] },
+    options: {
+      faults: [
+        compose({
+          'worker-1': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }),
+          'worker-2': env({ SIM_FAULT_IGNORE_DEPLOY_EVENTS: 'true' }),
+        }),
+      ],
+    },
   },
   {
-    id: 'slow-propagation', because: /propagation slower than the bound of \d+ ms: worker-2 took/, pattern: 3, check: checkById('artifacts-propagate'),
+    id: 'slow-propagation',
+    because: /propagation slower than the bound of \d+ ms: worker-2 took/,
+    pattern: 3,
+    check: checkById('artifacts-propagate'),
     description: `worker-2 pulls a deployed API ${ARTIFACTS_BOUND_FAULT_DELAY_MS} ms late (SIM_FAULT_PROPAGATION_DELAY_MS), above the bound`,
     options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_PROPAGATION_DELAY_MS: String(ARTIFACTS_BOUND_FAULT_DELAY_MS) }) })] },
   },
   {
-    id: 'truststore-without-lab-ca', because: /never served by worker-/, pattern: 3, check: checkById('artifacts-propagate'),
-    description: 'the nodes get the image\'s stock client-truststore.jks, without the lab CA (the truststore one-shot skips the import)',
+    id: 'truststore-without-lab-ca',
+    because: /never served by worker-/,
+    pattern: 3,
+    check: checkById('artifacts-propagate'),
+    description: "the nodes get the image's stock client-truststore.jks, without the lab CA (the truststore one-shot skips the import)",
     options: {
-      faults: [compose({ truststore: { command: [`cp ${STOCK_TRUSTSTORE} /carbon-labs/${TRUST.truststore} && chmod 644 /carbon-labs/${TRUST.truststore}`] } }, ['worker-1', 'worker-2'])],
+      faults: [
+        compose(
+          {
+            truststore: {
+              command: [`cp ${STOCK_TRUSTSTORE} /carbon-labs/${TRUST.truststore} && chmod 644 /carbon-labs/${TRUST.truststore}`],
+            },
+          },
+          ['worker-1', 'worker-2'],
+        ),
+      ],
     },
     // A stack's truststore is made before it, from the compose file's own one-shot: no override reaches it.
     targets: ['compose'],
@@ -352,156 +489,298 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
         const logs = await lab.logs('worker-1', 200);
         const health = (await inspectContainer(await lab.container('worker-1'))).State.Health;
         const probe = await lab.http(lab.workerServletUrl('worker-1')).request('GET', '/api/am/gateway/v2/server-startup-healthcheck');
-        return /PKIX path building failed.*https:\/\/lb-manager:9443\/.*client-truststore\.jks/.test(logs) && health?.Status !== 'healthy' && probe.status === 500;
+        return (
+          /PKIX path building failed.*https:\/\/lb-manager:9443\/.*client-truststore\.jks/.test(logs) &&
+          health?.Status !== 'healthy' &&
+          probe.status === 500
+        );
       },
     },
   },
   {
-    id: 'worker-ignores-subscription-events', because: /worker-1 still served a BLOCKED subscription/, pattern: 3, check: checkById('policies-propagate'),
-    description: 'worker-1 drops subscription events (SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS): a subscription blocked on the manager stays served there',
+    id: 'worker-ignores-subscription-events',
+    because: /worker-1 still served a BLOCKED subscription/,
+    pattern: 3,
+    check: checkById('policies-propagate'),
+    description:
+      'worker-1 drops subscription events (SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS): a subscription blocked on the manager stays served there',
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: 'true' }) })] },
   },
   {
-    id: 'worker-keeps-removed-subscriptions', because: /still served to an application \d+ s after its subscription was removed \(worker-1:/, pattern: 3, check: checkById('artifacts-propagate'),
-    description: 'worker-1 drops subscription events (SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS): an application unsubscribed on the manager is still served there',
+    id: 'worker-keeps-removed-subscriptions',
+    because: /still served to an application \d+ s after its subscription was removed \(worker-1:/,
+    pattern: 3,
+    check: checkById('artifacts-propagate'),
+    description:
+      'worker-1 drops subscription events (SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS): an application unsubscribed on the manager is still served there',
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: 'true' }) })] },
   },
   {
-    id: 'worker-ignores-throttle-decisions', because: /worker-2 still served past the subscription's quota[\s\S]*worker-2 still served past the application's quota/, pattern: 3, check: checkById('policies-propagate'),
-    description: 'worker-2 drops the traffic managers\' throttle decisions (SIM_FAULT_IGNORE_THROTTLE_DECISIONS), as a gateway cut off from their topic: it serves an application past its subscription\'s quota, and another past its application policy\'s',
+    id: 'worker-ignores-throttle-decisions',
+    because: /worker-2 still served past the subscription's quota[\s\S]*worker-2 still served past the application's quota/,
+    pattern: 3,
+    check: checkById('policies-propagate'),
+    description:
+      "worker-2 drops the traffic managers' throttle decisions (SIM_FAULT_IGNORE_THROTTLE_DECISIONS), as a gateway cut off from their topic: it serves an application past its subscription's quota, and another past its application policy's",
     options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_THROTTLE_DECISIONS: 'true' }) })] },
   },
   {
-    id: 'worker-keeps-removed-apis', because: /still served \d+ s after its undeploy \(worker-2:/, pattern: 3, check: checkById('artifacts-propagate'),
-    description: 'worker-2 drops REMOVE_API_FROM_GATEWAY events (SIM_FAULT_IGNORE_REMOVE_EVENTS): an API undeployed or deleted on the manager stays served there',
+    id: 'worker-keeps-removed-apis',
+    because: /still served \d+ s after its undeploy \(worker-2:/,
+    pattern: 3,
+    check: checkById('artifacts-propagate'),
+    description:
+      'worker-2 drops REMOVE_API_FROM_GATEWAY events (SIM_FAULT_IGNORE_REMOVE_EVENTS): an API undeployed or deleted on the manager stays served there',
     options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_REMOVE_EVENTS: 'true' }) })] },
   },
   {
-    id: 'worker-keeps-old-default-version', because: /never reached version 2\.0\.0, the new default, on worker-1:/, pattern: 3, check: checkById('artifacts-propagate'),
-    description: 'worker-1 keeps the first default version it served on an unversioned context (SIM_FAULT_KEEP_DEFAULT_VERSION): a new default version deployed on the manager is served there on its own context only',
+    id: 'worker-keeps-old-default-version',
+    because: /never reached version 2\.0\.0, the new default, on worker-1:/,
+    pattern: 3,
+    check: checkById('artifacts-propagate'),
+    description:
+      'worker-1 keeps the first default version it served on an unversioned context (SIM_FAULT_KEEP_DEFAULT_VERSION): a new default version deployed on the manager is served there on its own context only',
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_KEEP_DEFAULT_VERSION: 'true' }) })] },
   },
   {
-    id: 'worker-ignores-revocations', because: /worker-2 still served a revoked token/, pattern: 3, check: checkById('policies-propagate'),
-    description: 'worker-2 drops token revocation events (SIM_FAULT_IGNORE_REVOCATION_EVENTS): a token revoked at the manager is still served there',
+    id: 'worker-ignores-revocations',
+    because: /worker-2 still served a revoked token/,
+    pattern: 3,
+    check: checkById('policies-propagate'),
+    description:
+      'worker-2 drops token revocation events (SIM_FAULT_IGNORE_REVOCATION_EVENTS): a token revoked at the manager is still served there',
     options: { faults: [compose({ 'worker-2': env({ SIM_FAULT_IGNORE_REVOCATION_EVENTS: 'true' }) })] },
   },
   {
-    id: 'manager-with-stock-jwks-url', because: /never served by worker-1: .*\b500\b.*900900/, pattern: 3, check: checkById('artifacts-propagate'),
-    description: 'the managers without [oauth.endpoints] oauth2_jwks_url, as WSO2\'s own files leave them: gateways get a JWKS URL on https://localhost:<proxyPort>, and every API call on a worker answers 500 900900',
+    id: 'manager-with-stock-jwks-url',
+    because: /never served by worker-1: .*\b500\b.*900900/,
+    pattern: 3,
+    check: checkById('artifacts-propagate'),
+    description:
+      "the managers without [oauth.endpoints] oauth2_jwks_url, as WSO2's own files leave them: gateways get a JWKS URL on https://localhost:<proxyPort>, and every API call on a worker answers 500 900900",
     options: { faults: [STOCK_JWKS_URL] },
-    ownLab: 'gateways take the key manager\'s JWKS URL from the managers at their own start (/internal/data/v1/keymanagers): recreated managers alone would not break the workers',
+    ownLab:
+      "gateways take the key manager's JWKS URL from the managers at their own start (/internal/data/v1/keymanagers): recreated managers alone would not break the workers",
   },
   {
-    id: 'manager-state-in-memory', because: /acknowledged writes lost|never reached a worker/, pattern: 2, check: checkById('managers-fail-over'),
+    id: 'manager-state-in-memory',
+    because: /acknowledged writes lost|never reached a worker/,
+    pattern: 2,
+    check: checkById('managers-fail-over'),
     description: 'the managers keep APIs in memory, not in the database (SIM_FAULT_STATE_IN_MEMORY)',
-    options: { faults: [compose({ 'manager-1': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }), 'manager-2': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }) })] },
+    options: {
+      faults: [
+        compose({ 'manager-1': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }), 'manager-2': env({ SIM_FAULT_STATE_IN_MEMORY: 'true' }) }),
+      ],
+    },
   },
   {
-    id: 'no-backup-server', because: /(RTO \d+(\.\d+)? ms .* above the bound|no request succeeded|requests failed)/, pattern: 2, check: checkById('managers-fail-over'),
+    id: 'no-backup-server',
+    because: /(RTO \d+(\.\d+)? ms .* above the bound|no request succeeded|requests failed)/,
+    pattern: 2,
+    check: checkById('managers-fail-over'),
     description: 'the balancer lists manager-1 only: manager-2 is not its backup',
     options: {
-      faults: [model((lab) => withBalancers(lab, lab.balancers.map((b) => ({ ...b, upstreams: b.upstreams.map((u) => (u.name === 'managers' ? { ...u, servers: u.servers.filter((s) => !s.backup) } : u)) }))))],
+      faults: [
+        model((lab) =>
+          withBalancers(
+            lab,
+            lab.balancers.map((b) => ({
+              ...b,
+              upstreams: b.upstreams.map((u) => (u.name === 'managers' ? { ...u, servers: u.servers.filter((s) => !s.backup) } : u)),
+            })),
+          ),
+        ),
+      ],
     },
   },
   {
     // A stopped or killed manager refuses at once (its balancer fails over without a timeout): the
     // variants where only a timeout tells the balancer, a frozen or cut-off one, are judged.
-    id: 'nginx-default-timeouts', because: /RTO \d+(\.\d+)? ms .* above the bound/, pattern: 2, check: failoverCheck(['pause', 'partition']),
-    description: 'the balancer with NGINX\'s default timeouts (60 s to connect, 60 s to read): a frozen or cut-off manager stalls requests',
-    options: { faults: [model((lab) => ({ ...lab, timeouts: { ...lab.timeouts, connectMs: 60_000, managerConnectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 } }))] },
-  },
-  {
-    id: 'manager-gives-up-on-database', because: /db-partition run 1 of 1: .*requests failed/, pattern: 2, check: failoverCheck(['db-partition']),
-    description: 'the managers\' JDBC URLs carry socketTimeout=500: cut off the database, the active one answers 500s at once, which the balancer passes on instead of failing over',
+    id: 'nginx-default-timeouts',
+    because: /RTO \d+(\.\d+)? ms .* above the bound/,
+    pattern: 2,
+    check: failoverCheck(['pause', 'partition']),
+    description: "the balancer with NGINX's default timeouts (60 s to connect, 60 s to read): a frozen or cut-off manager stalls requests",
     options: {
-      faults: [files((dir) => {
-        for (const m of ['manager-1', 'manager-2']) {
-          const file = join(dir, 'nodes', m, 'repository', 'conf', 'deployment.toml');
-          const text = readFileSync(file, 'utf8');
-          const edited = text.replace(/(url = "jdbc:mysql:[^"]*)"/g, '$1&amp;socketTimeout=500"');
-          if (edited === text) throw new Error(`${file} has no JDBC URL to edit`);
-          writeFileSync(file, edited);
-        }
-      })],
+      faults: [
+        model((lab) => ({
+          ...lab,
+          timeouts: { ...lab.timeouts, connectMs: 60_000, managerConnectMs: 60_000, managerReadSeconds: 60, workerReadSeconds: 60 },
+        })),
+      ],
     },
   },
   {
-    id: 'worker-balancer-routed-to-managers', because: /took no share of the worker listener's traffic/, pattern: 3, check: checkById('workers-survive-worker-loss'),
+    id: 'manager-gives-up-on-database',
+    because: /db-partition run 1 of 1: .*requests failed/,
+    pattern: 2,
+    check: failoverCheck(['db-partition']),
+    description:
+      "the managers' JDBC URLs carry socketTimeout=500: cut off the database, the active one answers 500s at once, which the balancer passes on instead of failing over",
+    options: {
+      faults: [
+        files((dir) => {
+          for (const m of ['manager-1', 'manager-2']) {
+            const file = join(dir, 'nodes', m, 'repository', 'conf', 'deployment.toml');
+            const text = readFileSync(file, 'utf8');
+            const edited = text.replace(/(url = "jdbc:mysql:[^"]*)"/g, '$1&amp;socketTimeout=500"');
+            if (edited === text) throw new Error(`${file} has no JDBC URL to edit`);
+            writeFileSync(file, edited);
+          }
+        }),
+      ],
+    },
+  },
+  {
+    id: 'worker-balancer-routed-to-managers',
+    because: /took no share of the worker listener's traffic/,
+    pattern: 3,
+    check: checkById('workers-survive-worker-loss'),
     description: 'lb-worker sends API traffic to the managers instead of the workers',
     options: {
-      faults: [model((lab) => withBalancers(lab, lab.balancers.map((b) => (b.name !== 'lb-worker' ? b : {
-        ...b, upstreams: b.upstreams.map((u) => ({ ...u, servers: managers(lab).map((m) => ({ node: m.name, backup: false })) })),
-      }))))],
+      faults: [
+        model((lab) =>
+          withBalancers(
+            lab,
+            lab.balancers.map((b) =>
+              b.name !== 'lb-worker'
+                ? b
+                : {
+                    ...b,
+                    upstreams: b.upstreams.map((u) => ({ ...u, servers: managers(lab).map((m) => ({ node: m.name, backup: false })) })),
+                  },
+            ),
+          ),
+        ),
+      ],
     },
   },
   // Every worker counts: on each pattern, a worker balancer that leaves worker-2 out of its rotation.
   ...([1, 2, 3] as const).map((pattern): SeededFault => ({
-    id: `worker-left-out-p${pattern}`, pattern, check: checkById('workers-survive-worker-loss'),
+    id: `worker-left-out-p${pattern}`,
+    pattern,
+    check: checkById('workers-survive-worker-loss'),
     because: /worker-2 took no share of the worker listener's traffic/,
     description: `the worker balancer of pattern ${pattern} sends API traffic to worker-1 only (worker-2 left out of its upstreams)`,
     options: {
-      faults: [model((lab) => withBalancers(lab, lab.balancers.map((b) => ({
-        ...b, upstreams: b.upstreams.map((u) => (u.name === 'managers' ? u : { ...u, servers: u.servers.filter((x) => x.node !== 'worker-2') })),
-      }))))],
+      faults: [
+        model((lab) =>
+          withBalancers(
+            lab,
+            lab.balancers.map((b) => ({
+              ...b,
+              upstreams: b.upstreams.map((u) =>
+                u.name === 'managers' ? u : { ...u, servers: u.servers.filter((x) => x.node !== 'worker-2') },
+              ),
+            })),
+          ),
+        ),
+      ],
     },
   })),
   {
-    id: 'ack-before-commit', because: /writes acknowledged around the restart are gone/, pattern: 3, check: checkById('database-restart'),
+    id: 'ack-before-commit',
+    because: /writes acknowledged around the restart are gone/,
+    pattern: 3,
+    check: checkById('database-restart'),
     description: 'the managers answer 201 for a new API before the database stored it (SIM_FAULT_ACK_BEFORE_COMMIT)',
-    options: { faults: [compose({ 'manager-1': env({ SIM_FAULT_ACK_BEFORE_COMMIT: 'true' }), 'manager-2': env({ SIM_FAULT_ACK_BEFORE_COMMIT: 'true' }) })] },
+    options: {
+      faults: [
+        compose({ 'manager-1': env({ SIM_FAULT_ACK_BEFORE_COMMIT: 'true' }), 'manager-2': env({ SIM_FAULT_ACK_BEFORE_COMMIT: 'true' }) }),
+      ],
+    },
   },
   {
-    id: 'balancer-upstreams-by-name', because: /lb-worker restarted with .* its worker listener never served again/, pattern: 3, check: checkById('balancers-restart'),
-    description: 'lb-worker\'s upstream servers changed to names (worker-1:8243) on the running lab: NGINX will not start again while a worker is down',
+    id: 'balancer-upstreams-by-name',
+    because: /lb-worker restarted with .* its worker listener never served again/,
+    pattern: 3,
+    check: checkById('balancers-restart'),
+    description:
+      "lb-worker's upstream servers changed to names (worker-1:8243) on the running lab: NGINX will not start again while a worker is down",
     options: {
-      faults: [{ kind: 'live', apply: async (lab) => {
-        const file = join(lab.dir, 'nginx', 'lb-worker.conf');
-        const text = readFileSync(file, 'utf8');
-        const named = text.replace(/server [\d.]+:(\d+) (.*?); # (\S+)/g, 'server $3:$1 $2; # $3');
-        if (named === text) throw new Error(`${file} has no addressed upstream servers`);
-        writeFileSync(file, named);
-      } }],
+      faults: [
+        {
+          kind: 'live',
+          apply: async (lab) => {
+            const file = join(lab.dir, 'nginx', 'lb-worker.conf');
+            const text = readFileSync(file, 'utf8');
+            const named = text.replace(/server [\d.]+:(\d+) (.*?); # (\S+)/g, 'server $3:$1 $2; # $3');
+            if (named === text) throw new Error(`${file} has no addressed upstream servers`);
+            writeFileSync(file, named);
+          },
+        },
+      ],
     },
     // A compose lab's bind-mounted file; a stack's balancers name their nodes by design (next fault).
     targets: ['compose'],
   },
   {
-    id: 'balancer-without-re-resolution', because: /lb-worker restarted with .* its worker listener never served again/, pattern: 3, check: checkById('balancers-restart'),
-    description: 'lb-worker of the running stack given plain upstream names (worker-1:8243) instead of its start script\'s tokens: NGINX resolves them once and will not start again while a worker has no task',
+    id: 'balancer-without-re-resolution',
+    because: /lb-worker restarted with .* its worker listener never served again/,
+    pattern: 3,
+    check: checkById('balancers-restart'),
+    description:
+      "lb-worker of the running stack given plain upstream names (worker-1:8243) instead of its start script's tokens: NGINX resolves them once and will not start again while a worker has no task",
     options: {
-      faults: [{ kind: 'live', apply: async (lab) => {
-        // As a user would change a stack's file in place: a new config, swapped into the service.
-        const text = readFileSync(join(lab.dir, 'swarm', 'nginx', 'lb-worker.conf'), 'utf8');
-        const named = text.replace(/\{\{addr:([a-z0-9-]+)\}\}/g, '$1').replace(/ \{\{down:[a-z0-9-]+\}\}/g, '');
-        if (named === text) throw new Error('swarm/nginx/lb-worker.conf has no tokens');
-        await lab.replaceConfig('lb-worker', balancerConfigSource('lb-worker'), BALANCER_CONF_TARGET, named);
-      } }],
+      faults: [
+        {
+          kind: 'live',
+          apply: async (lab) => {
+            // As a user would change a stack's file in place: a new config, swapped into the service.
+            const text = readFileSync(join(lab.dir, 'swarm', 'nginx', 'lb-worker.conf'), 'utf8');
+            const named = text.replace(/\{\{addr:([a-z0-9-]+)\}\}/g, '$1').replace(/ \{\{down:[a-z0-9-]+\}\}/g, '');
+            if (named === text) throw new Error('swarm/nginx/lb-worker.conf has no tokens');
+            await lab.replaceConfig('lb-worker', balancerConfigSource('lb-worker'), BALANCER_CONF_TARGET, named);
+          },
+        },
+      ],
     },
     targets: ['swarm'],
   },
   {
-    id: 'manager-on-public', because: /reachable from public: https:\/\/(manager-1|10\.[\d.]+):9443/, pattern: 3, check: checkById('managers-unreachable-from-public'),
+    id: 'manager-on-public',
+    because: /reachable from public: https:\/\/(manager-1|10\.[\d.]+):9443/,
+    pattern: 3,
+    check: checkById('managers-unreachable-from-public'),
     description: 'manager-1 is attached to the public network',
     options: {
-      faults: [model((lab) => ({ ...lab, nodes: lab.nodes.map((n) => (n.name === 'manager-1' ? { ...n, attachments: [...n.attachments, { network: 'public', host: 11 }] } : n)) }))],
+      faults: [
+        model((lab) => ({
+          ...lab,
+          nodes: lab.nodes.map((n) =>
+            n.name === 'manager-1' ? { ...n, attachments: [...n.attachments, { network: 'public', host: 11 }] } : n,
+          ),
+        })),
+      ],
     },
   },
   {
-    id: 'heavy-worker', because: /a worker is not lighter than a manager: worker-1/, pattern: 3, check: checkById('workers-lighter-than-managers'),
+    id: 'heavy-worker',
+    because: /a worker is not lighter than a manager: worker-1/,
+    pattern: 3,
+    check: checkById('workers-lighter-than-managers'),
     description: 'worker-1 holds 256 MB it does not need (SIM_FAULT_MEMORY_BALLAST_MB)',
     options: { faults: [compose({ 'worker-1': env({ SIM_FAULT_MEMORY_BALLAST_MB: '256' }) })] },
   },
   {
-    id: 'shared-balancer-in-pattern-3', because: /worker requests failed while lb was saturated|p99 .* while lb was saturated, above the bound/, pattern: 3, check: checkById('admin-load-isolation'),
+    id: 'shared-balancer-in-pattern-3',
+    because: /worker requests failed while lb was saturated|p99 .* while lb was saturated, above the bound/,
+    pattern: 3,
+    check: checkById('admin-load-isolation'),
     description: 'pattern 3 with one balancer for both sub-domains (admin and API traffic share it)',
     options: {
-      faults: [model((lab) => withBalancers(lab, [sharedBalancer(
-        managers(lab).map((n) => n.name),
-        workers(lab).map((n) => n.name),
-        slotOf({ product: lab.product, named: lab.named }, 3),
-      )]))],
+      faults: [
+        model((lab) =>
+          withBalancers(lab, [
+            sharedBalancer(
+              managers(lab).map((n) => n.name),
+              workers(lab).map((n) => n.name),
+              slotOf({ product: lab.product, named: lab.named }, 3),
+            ),
+          ]),
+        ),
+      ],
     },
   },
 ];
-

@@ -27,11 +27,16 @@ export type LabDelta = { readonly services: readonly string[]; readonly paths: r
 /** Files of a written lab that a running compose lab does not read. */
 const UNREAD = [/(^|\/)README\.md$/, new RegExp(`^${MANIFEST.replace(/\./g, '\\.')}$`), /^swarm\//];
 
-const read = (dir: string, path: string): string | undefined => (existsSync(join(dir, path)) ? readFileSync(join(dir, path), 'utf8') : undefined);
-const composeOf = (dir: string, path: string): Record<string, unknown> => (YAML.parse(read(dir, path) ?? '{}') as Record<string, unknown> | null) ?? {};
+const read = (dir: string, path: string): string | undefined =>
+  existsSync(join(dir, path)) ? readFileSync(join(dir, path), 'utf8') : undefined;
+const composeOf = (dir: string, path: string): Record<string, unknown> =>
+  (YAML.parse(read(dir, path) ?? '{}') as Record<string, unknown> | null) ?? {};
 const servicesOf = (doc: Record<string, unknown>) => (doc.services ?? {}) as Record<string, unknown>;
 /** The generated files of a written lab (its manifest's list) and the fault override. */
-const writtenFiles = (dir: string): string[] => [...Object.keys((JSON.parse(read(dir, MANIFEST) ?? '{"files":{}}') as { files: Record<string, string> }).files), FAULT_OVERRIDE];
+const writtenFiles = (dir: string): string[] => [
+  ...Object.keys((JSON.parse(read(dir, MANIFEST) ?? '{"files":{}}') as { files: Record<string, string> }).files),
+  FAULT_OVERRIDE,
+];
 
 /** The service a generated file belongs to (mounted by it alone), from its path. */
 function ownerOf(path: string, services: readonly string[]): string | undefined {
@@ -40,15 +45,19 @@ function ownerOf(path: string, services: readonly string[]): string | undefined 
 }
 
 export function labDelta(from: string, to: string): LabDelta {
-  const paths = [...new Set([...writtenFiles(from), ...writtenFiles(to)])].sort()
+  const paths = [...new Set([...writtenFiles(from), ...writtenFiles(to)])]
+    .sort()
     .filter((p) => !UNREAD.some((r) => r.test(p)) && read(from, p) !== read(to, p));
   const [before, after] = [composeOf(from, 'docker-compose.yml'), composeOf(to, 'docker-compose.yml')];
-  const shape = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter((k) => k !== 'services' && !isDeepStrictEqual(before[k], after[k]));
+  const shape = [...new Set([...Object.keys(before), ...Object.keys(after)])].filter(
+    (k) => k !== 'services' && !isDeepStrictEqual(before[k], after[k]),
+  );
   if (shape.length) return { apart: `the lab's ${shape.join(', ')} change` };
   const names = Object.keys(servicesOf(after));
   const added = names.filter((s) => !(s in servicesOf(before)));
   const removed = Object.keys(servicesOf(before)).filter((s) => !names.includes(s));
-  if (added.length || removed.length) return { apart: `its services change (${[...added.map((s) => `+${s}`), ...removed.map((s) => `-${s}`)].join(', ')})` };
+  if (added.length || removed.length)
+    return { apart: `its services change (${[...added.map((s) => `+${s}`), ...removed.map((s) => `-${s}`)].join(', ')})` };
   const changed = new Set<string>();
   for (const path of paths) {
     if (path === 'docker-compose.yml' || path === FAULT_OVERRIDE) {
@@ -71,7 +80,11 @@ export function faultDelta(spec: LabSpec, faults: readonly LabFault[]): LabDelta
   const root = mkdtempSync(join(tmpdir(), 'carbon-labs-delta-'));
   try {
     writeFaultedLab(spec, [], join(root, 'sound'));
-    writeFaultedLab(spec, faults.filter((f) => f.kind !== 'live'), join(root, 'faulted'));
+    writeFaultedLab(
+      spec,
+      faults.filter((f) => f.kind !== 'live'),
+      join(root, 'faulted'),
+    );
     return labDelta(join(root, 'sound'), join(root, 'faulted'));
   } finally {
     rmSync(root, { recursive: true, force: true });
@@ -93,7 +106,10 @@ export class SharedLab {
   private readonly recreatedWith = new Map<string, readonly string[]>();
 
   /** `started`: the lab as started for the first of its faults; `spec`: the same lab without faults. */
-  constructor(readonly started: StartedLab, private readonly spec: LabSpec) {
+  constructor(
+    readonly started: StartedLab,
+    private readonly spec: LabSpec,
+  ) {
     this.current = started;
   }
 
@@ -112,16 +128,31 @@ export class SharedLab {
         if (content === undefined) rmSync(join(dir, path), { force: true });
         else writeFileSync(join(dir, path), content);
       }
-      log(`shared lab ${this.spec.project}: recreating ${delta.services.join(', ') || 'nothing'} (${delta.paths.join(', ') || 'no file'} changed)`);
+      log(
+        `shared lab ${this.spec.project}: recreating ${delta.services.join(', ') || 'nothing'} (${delta.paths.join(', ') || 'no file'} changed)`,
+      );
       const target = new LabTarget(lab, dir);
       if (delta.services.length) {
-        await machineGate().holding('share', { what: `${this.spec.project}: recreate ${delta.services.join(', ')}`, timeoutMs: GATE_WAIT_MS }, async () => {
-          for (const service of delta.services) this.recreatedWith.set(service, delta.services);
-          await composeUp({ cwd: dir, files, env: { ...process.env, ...imagesEnv }, commandOptions: ['--no-deps', '--force-recreate', '--timeout', '0'], seconds: startupBudgetSeconds(lab) }, delta.services);
-          // Services a fault keeps unhealthy are awaited until they serve instead.
-          await waitHealthy(lab, startupBudgetSeconds(lab), log, { unawaited: unhealthy });
-          await awaitServing(target, unhealthy);
-        });
+        await machineGate().holding(
+          'share',
+          { what: `${this.spec.project}: recreate ${delta.services.join(', ')}`, timeoutMs: GATE_WAIT_MS },
+          async () => {
+            for (const service of delta.services) this.recreatedWith.set(service, delta.services);
+            await composeUp(
+              {
+                cwd: dir,
+                files,
+                env: { ...process.env, ...imagesEnv },
+                commandOptions: ['--no-deps', '--force-recreate', '--timeout', '0'],
+                seconds: startupBudgetSeconds(lab),
+              },
+              delta.services,
+            );
+            // Services a fault keeps unhealthy are awaited until they serve instead.
+            await waitHealthy(lab, startupBudgetSeconds(lab), log, { unawaited: unhealthy });
+            await awaitServing(target, unhealthy);
+          },
+        );
       }
       await this.assertState(files, imagesEnv);
       this.current = target;
@@ -137,10 +168,15 @@ export class SharedLab {
     const call = { cwd: this.started.dir, files, env: { ...process.env, ...imagesEnv }, seconds: 30 };
     // Each service as compose made it: with the whole lab at its start, or recreated with a selection.
     const selections = [...new Set(this.recreatedWith.values())];
-    const hashes = new Map(await Promise.all([undefined, ...selections].map(async (sel) => [sel, await composeConfigHashes(call, sel)] as const)));
+    const hashes = new Map(
+      await Promise.all([undefined, ...selections].map(async (sel) => [sel, await composeConfigHashes(call, sel)] as const)),
+    );
     const have = await serviceConfigHashes(this.spec.project);
     const want = (service: string) => hashes.get(this.recreatedWith.get(service))?.[service];
     const wrong = Object.keys(have).filter((s) => !oneShot(s) && have[s] !== want(s));
-    if (wrong.length) throw new Error(`${this.spec.project}: ${wrong.join(', ')} do not run the configuration of ${files.join(' + ')} (compose config hash ${wrong.map((s) => `${s} ${have[s]?.slice(0, 12)}, not ${want(s)?.slice(0, 12)}`).join('; ')})`);
+    if (wrong.length)
+      throw new Error(
+        `${this.spec.project}: ${wrong.join(', ')} do not run the configuration of ${files.join(' + ')} (compose config hash ${wrong.map((s) => `${s} ${have[s]?.slice(0, 12)}, not ${want(s)?.slice(0, 12)}`).join('; ')})`,
+      );
   }
 }

@@ -154,7 +154,7 @@ export interface LabScale {
 export const SCALE_KEYS = ['workers', 'managers'] as const;
 
 /** A lab's scale as `[option, count]` pairs, in `SCALE_KEYS` order; none for the default size. */
-export const scaleEntries = (scale: LabScale | undefined): [typeof SCALE_KEYS[number], number][] =>
+export const scaleEntries = (scale: LabScale | undefined): [(typeof SCALE_KEYS)[number], number][] =>
   SCALE_KEYS.flatMap((key) => (scale?.[key] === undefined ? [] : [[key, scale[key]!]]));
 
 /** A lab's scale as make variables: `['WORKERS=5']`; none for the default size. */
@@ -191,14 +191,26 @@ export interface LabSpec {
  * default (`WORKERS=5`, `MANAGERS=1`), and `NAME=a` for a named one.
  */
 export function makeArgs(lab: Pick<LabSpec, 'pattern' | 'product' | 'named' | 'scale'>): string {
-  const pace = lab.product.pace ? [lab.product.pace.name === 'jvm' ? 'PACE=jvm' : `PACE=jvm BOOT_S=${lab.product.pace.bootSeconds.manager}`] : [];
-  return [`PATTERN=${lab.pattern}`, `PRODUCT=${lab.product.id}`, ...scaleArgs(lab.scale), ...pace, ...(lab.named ? [`NAME=${lab.named.name}`] : [])].join(' ');
+  const pace = lab.product.pace
+    ? [lab.product.pace.name === 'jvm' ? 'PACE=jvm' : `PACE=jvm BOOT_S=${lab.product.pace.bootSeconds.manager}`]
+    : [];
+  return [
+    `PATTERN=${lab.pattern}`,
+    `PRODUCT=${lab.product.id}`,
+    ...scaleArgs(lab.scale),
+    ...pace,
+    ...(lab.named ? [`NAME=${lab.named.name}`] : []),
+  ].join(' ');
 }
 
 /** The CLI's options that name a lab (`carbon-labs logs <these> …`): a named lab by its name alone (it remembers the rest). */
 export function cliLabArgs(lab: Pick<LabSpec, 'pattern' | 'product' | 'named'>): string {
   if (lab.named) return `--name ${lab.named.name}`;
-  const pace = lab.product.pace ? (lab.product.pace.name === 'jvm' ? ['--pace jvm'] : [`--pace jvm --boot-seconds ${lab.product.pace.bootSeconds.manager}`]) : [];
+  const pace = lab.product.pace
+    ? lab.product.pace.name === 'jvm'
+      ? ['--pace jvm']
+      : [`--pace jvm --boot-seconds ${lab.product.pace.bootSeconds.manager}`]
+    : [];
   return [`--pattern ${lab.pattern}`, `--product ${lab.product.id}`, ...pace].join(' ');
 }
 
@@ -238,7 +250,7 @@ export const CLUSTER_PORT = 4000;
 
 /** The clustering domains of a lab, from its pattern (docker-apim v2.1.0 pattern-3 names its one `wso2.am.domain`). */
 export function clusterDomains(lab: LabSpec): readonly ClusterDomain[] {
-  const member = (n: NodeSpec) => ({ node: n.name, subDomain: n.role === 'manager' ? 'mgt' as const : 'worker' as const });
+  const member = (n: NodeSpec) => ({ node: n.name, subDomain: n.role === 'manager' ? ('mgt' as const) : ('worker' as const) });
   if (lab.pattern === 2) {
     return [
       { domain: 'wso2.am.mgt.domain', members: managers(lab).map(member) },
@@ -326,7 +338,9 @@ export const PORTAL_HOST = 'localhost';
 
 /** The host port of the manager listener (its `.env` default): where the portals are published. */
 export function portalPort(lab: LabSpec): number {
-  const admin = lab.balancers.flatMap((b) => b.listeners.filter((l) => l.kind === 'admin').map((l) => b.published.find((p) => p.containerPort === l.port)));
+  const admin = lab.balancers.flatMap((b) =>
+    b.listeners.filter((l) => l.kind === 'admin').map((l) => b.published.find((p) => p.containerPort === l.port)),
+  );
   if (!admin[0]) throw new Error(`${lab.project} publishes no manager listener`);
   return admin[0].hostPort;
 }

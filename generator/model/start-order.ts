@@ -7,22 +7,45 @@ import { isClassic } from '../products/product';
  * its waves from them, and the startup budget follows their longest chain.
  */
 export type Condition = 'service_healthy' | 'service_completed_successfully' | 'service_started';
-export interface Dependency { readonly service: string; readonly condition: Condition }
+export interface Dependency {
+  readonly service: string;
+  readonly condition: Condition;
+}
 
 const healthy = (nodes: readonly NodeSpec[]): Dependency[] => nodes.map((n) => ({ service: n.name, condition: 'service_healthy' }));
 
 /** What a node waits for at `up`: the database and trust, and the nodes whose work it needs first. */
 export function nodeDependencies(lab: LabSpec, node: NodeSpec): Dependency[] {
-  const base: Dependency[] = [{ service: 'db', condition: 'service_healthy' }, { service: 'truststore', condition: 'service_completed_successfully' }];
+  const base: Dependency[] = [
+    { service: 'db', condition: 'service_healthy' },
+    { service: 'truststore', condition: 'service_completed_successfully' },
+  ];
   const all = managers(lab);
   // Managers start one after another: two control planes creating an empty schema's
   // defaults at once race on duplicate keys (product-apim#7914, #9059, #4023).
-  if (node.role === 'manager') return [...base, ...healthy(all.slice(0, Math.max(0, all.findIndex((m) => m.name === node.name))))];
+  if (node.role === 'manager')
+    return [
+      ...base,
+      ...healthy(
+        all.slice(
+          0,
+          Math.max(
+            0,
+            all.findIndex((m) => m.name === node.name),
+          ),
+        ),
+      ),
+    ];
   // A traffic manager subscribes to the control planes' event hub.
   if (node.role === 'traffic-manager') return [...base, ...healthy(all)];
   // A gateway that starts before the control plane misses its startup sync (product-apim#12126);
   // it takes throttle decisions from the traffic managers.
-  return [...base, ...healthy(all), ...healthy(trafficManagers(lab)), ...lab.balancers.map((b) => ({ service: b.name, condition: 'service_started' as const }))];
+  return [
+    ...base,
+    ...healthy(all),
+    ...healthy(trafficManagers(lab)),
+    ...lab.balancers.map((b) => ({ service: b.name, condition: 'service_started' as const })),
+  ];
 }
 
 /**
@@ -37,7 +60,9 @@ export function startChainSeconds(lab: LabSpec): number {
   const memo = new Map<string, number>();
   const ready = (node: NodeSpec): number => {
     if (!memo.has(node.name)) {
-      const before = nodeDependencies(lab, node).map((d) => lab.nodes.find((n) => n.name === d.service)).filter((n): n is NodeSpec => !!n);
+      const before = nodeDependencies(lab, node)
+        .map((d) => lab.nodes.find((n) => n.name === d.service))
+        .filter((n): n is NodeSpec => !!n);
       memo.set(node.name, boot(node) + Math.max(DB_READY_SECONDS, ...before.map(ready)));
     }
     return memo.get(node.name)!;
@@ -66,7 +91,10 @@ export function serviceDependencies(lab: LabSpec): Record<string, Dependency[]> 
   for (const b of lab.balancers) deps[b.name] = [];
   for (const n of lab.nodes) deps[n.name] = nodeDependencies(lab, n);
   if (isClassic(lab.product)) {
-    deps[SYNC_SERVICE] = [...healthy(managers(lab)), ...workers(lab).map((w) => ({ service: w.name, condition: 'service_started' as const }))];
+    deps[SYNC_SERVICE] = [
+      ...healthy(managers(lab)),
+      ...workers(lab).map((w) => ({ service: w.name, condition: 'service_started' as const })),
+    ];
   }
   return deps;
 }

@@ -1,7 +1,17 @@
 import { LabError } from '../errors';
 import type {
-  Attachment, BalancerSpec, BalancerTimeouts, LabName, LabSpec, Listener, NetworkName, NetworkSpec, NodeSpec,
-  PatternId, PublishedPort, Upstream,
+  Attachment,
+  BalancerSpec,
+  BalancerTimeouts,
+  LabName,
+  LabSpec,
+  Listener,
+  NetworkName,
+  NetworkSpec,
+  NodeSpec,
+  PatternId,
+  PublishedPort,
+  Upstream,
 } from '../model/lab';
 import { NETWORK_NAMES } from '../model/lab';
 import { PRODUCTS } from '../products';
@@ -34,7 +44,6 @@ export const DEFAULT_TIMEOUTS: Omit<BalancerTimeouts, 'managerReadSeconds'> = {
   webSocketIdleSeconds: 3600,
 };
 
-
 /**
  * Each (product, pattern) lab gets its own host ports and subnets, so two labs run side by side.
  * Index 0..5: product order in PRODUCTS, then pattern.
@@ -50,7 +59,11 @@ export function slotOf(props: PatternProps, pattern: PatternId): number {
 
 /** A lab name as the user gives it; the error names the rule and the fix. */
 export function parseLabName(value: string): string {
-  if (!/^[a-z][a-z0-9-]{0,19}$/.test(value)) throw new LabError(`NAME must be 1–20 lower-case letters, digits or dashes, starting with a letter (got "${value}")`, 'make lab PATTERN=3 NAME=a');
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(value))
+    throw new LabError(
+      `NAME must be 1–20 lower-case letters, digits or dashes, starting with a letter (got "${value}")`,
+      'make lab PATTERN=3 NAME=a',
+    );
   return value;
 }
 
@@ -66,7 +79,7 @@ export function networksFor(index: number): NetworkSpec[] {
   }));
 }
 
-const HOSTS = { 'lb': 2, 'lb-manager': 2, 'lb-worker': 3 } as const;
+const HOSTS = { lb: 2, 'lb-manager': 2, 'lb-worker': 3 } as const;
 
 function managerNode(n: number): NodeSpec {
   return { name: `manager-${n}`, role: 'manager', attachments: [{ network: 'cluster', host: 10 + n }], published: [] };
@@ -81,7 +94,10 @@ function workerNode(n: number, index: number): NodeSpec {
   return {
     name: `worker-${n}`,
     role: 'worker',
-    attachments: [{ network: 'cluster', host: 20 + n }, { network: 'public', host: 20 + n }],
+    attachments: [
+      { network: 'cluster', host: 20 + n },
+      { network: 'public', host: 20 + n },
+    ],
     published: [
       port(PORTS.passthroughHttps, `WORKER_${n}_API_HTTPS_PORT`, base + 3, `worker-${n} API traffic (HTTPS), direct`),
       port(PORTS.servletHttps, `WORKER_${n}_HTTPS_PORT`, base + 4, `worker-${n} servlet port (health, no admin apps)`),
@@ -107,7 +123,10 @@ export function workerNodes(scale: Scale, index: number): NodeSpec[] {
 export function trafficManagerNodes(product: ProductSpec, scale: Scale): NodeSpec[] {
   if (!product.roles['traffic-manager']) return [];
   return Array.from({ length: scale.managers }, (_, i) => ({
-    name: `traffic-manager-${i + 1}`, role: 'traffic-manager' as const, attachments: [{ network: 'cluster' as const, host: 31 + i }], published: [],
+    name: `traffic-manager-${i + 1}`,
+    role: 'traffic-manager' as const,
+    attachments: [{ network: 'cluster' as const, host: 31 + i }],
+    published: [],
   }));
 }
 
@@ -120,7 +139,9 @@ function port(containerPort: number, variable: string, hostPort: number, descrip
 function managerUpstream(managerNames: readonly string[]): Upstream {
   // The first manager is active, the others passive: NGINX `backup` (the WSO2 "HA for Gateway" sample).
   return {
-    name: 'managers', port: PORTS.servletHttps, protocol: 'https',
+    name: 'managers',
+    port: PORTS.servletHttps,
+    protocol: 'https',
     servers: managerNames.map((node, i) => ({ node, backup: i > 0 })),
   };
 }
@@ -186,7 +207,10 @@ export function sharedBalancer(managerNames: readonly string[], workerNames: rea
 export function managerBalancer(managerNames: readonly string[], index: number): BalancerSpec {
   return {
     name: 'lb-manager',
-    attachments: [{ network: 'admin', host: HOSTS['lb-manager'] }, { network: 'cluster', host: HOSTS['lb-manager'] }],
+    attachments: [
+      { network: 'admin', host: HOSTS['lb-manager'] },
+      { network: 'cluster', host: HOSTS['lb-manager'] },
+    ],
     listeners: [adminListener(['admin', 'cluster'])],
     upstreams: [managerUpstream(managerNames)],
     published: adminPorts(index),
@@ -197,7 +221,10 @@ export function managerBalancer(managerNames: readonly string[], index: number):
 export function workerBalancer(workerNames: readonly string[], index: number): BalancerSpec {
   return {
     name: 'lb-worker',
-    attachments: [{ network: 'cluster', host: HOSTS['lb-worker'] }, { network: 'public', host: HOSTS['lb-worker'] }],
+    attachments: [
+      { network: 'cluster', host: HOSTS['lb-worker'] },
+      { network: 'public', host: HOSTS['lb-worker'] },
+    ],
     listeners: apiListeners(['cluster', 'public']),
     upstreams: workerUpstreams(workerNames),
     published: apiPorts(index),
@@ -208,9 +235,7 @@ export function projectName(product: ProductSpec, pattern: PatternId, named?: La
   return named ? `carbon-labs-${named.name}` : `carbon-labs-${product.id.replace(/[^a-z0-9]/g, '')}-p${pattern}`;
 }
 
-export function assemble(
-  pattern: PatternId, props: PatternProps, scale: Scale, nodes: NodeSpec[], balancers: BalancerSpec[],
-): LabSpec {
+export function assemble(pattern: PatternId, props: PatternProps, scale: Scale, nodes: NodeSpec[], balancers: BalancerSpec[]): LabSpec {
   return {
     pattern,
     product: props.product,

@@ -13,7 +13,9 @@ import { pattern2 } from './pattern-2';
 import { pattern3 } from './pattern-3';
 
 export const PATTERNS: Readonly<Record<PatternId, (props: PatternProps) => LabSpec>> = {
-  1: pattern1, 2: pattern2, 3: pattern3,
+  1: pattern1,
+  2: pattern2,
+  3: pattern3,
 };
 
 /** Parses a user's PATTERN value; the error names the rule, the value and the fix. */

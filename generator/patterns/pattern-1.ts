@@ -3,7 +3,9 @@ import { assemble, managerNodes, namesOf, PatternProps, sharedBalancer, slotOf, 
 import { ManagerRule, scaleOf } from './scale';
 
 const MANAGERS: ManagerRule = {
-  allowed: [1], default: 1, means: 'one manager (no HA)',
+  allowed: [1],
+  default: 1,
+  means: 'one manager (no HA)',
   instead: 'PATTERN=2, or PATTERN=3, for two managers active/passive',
 };
 

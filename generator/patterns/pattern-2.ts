@@ -3,7 +3,9 @@ import { assemble, managerNodes, namesOf, PatternProps, sharedBalancer, slotOf, 
 import { ManagerRule, scaleOf } from './scale';
 
 const MANAGERS: ManagerRule = {
-  allowed: [2], default: 2, means: 'two managers active/passive',
+  allowed: [2],
+  default: 2,
+  means: 'two managers active/passive',
   instead: 'PATTERN=1, or PATTERN=3 MANAGERS=1, for one manager',
 };
 

@@ -14,8 +14,11 @@ export function pattern3(props: PatternProps): LabSpec {
   const scale = scaleOf(3, MANAGERS, props);
   const managers = managerNodes(scale);
   const workers = workerNodes(scale, index);
-  return assemble(3, props, scale, [...managers, ...workers], [
-    managerBalancer(namesOf(managers), index),
-    workerBalancer(namesOf(workers), index),
-  ]);
+  return assemble(
+    3,
+    props,
+    scale,
+    [...managers, ...workers],
+    [managerBalancer(namesOf(managers), index), workerBalancer(namesOf(workers), index)],
+  );
 }

@@ -34,7 +34,10 @@ function whole(value: string | number): number | undefined {
 export function parseWorkers(value: string | number): number {
   const n = whole(value);
   if (n === undefined || n < WORKER_COUNTS.min || n > WORKER_COUNTS.max) {
-    throw new LabError(`WORKERS must be a whole number from ${WORKER_COUNTS.min} to ${WORKER_COUNTS.max} (got "${String(value).trim()}")`, `make lab PATTERN=3 WORKERS=${WORKER_COUNTS.max}`);
+    throw new LabError(
+      `WORKERS must be a whole number from ${WORKER_COUNTS.min} to ${WORKER_COUNTS.max} (got "${String(value).trim()}")`,
+      `make lab PATTERN=3 WORKERS=${WORKER_COUNTS.max}`,
+    );
   }
   return n;
 }

@@ -35,9 +35,14 @@ export const apim260: ProductSpec = {
     // The default profile: publisher, store, key manager, traffic manager and gateway manager in one.
     manager: { image, home, env: {}, serverRole: 'default', databases: ['apim_db', 'shared_db'], distribution: 'classic' },
     worker: {
-      image, home, env: {}, args: ['-Dprofile=gateway-worker', '-DworkerNode=true'], serverRole: 'gateway-worker',
+      image,
+      home,
+      env: {},
+      args: ['-Dprofile=gateway-worker', '-DworkerNode=true'],
+      serverRole: 'gateway-worker',
       // "Although the Gateway does not use the API Manager database, this connection is required" (AM 2.x docs).
-      databases: ['apim_db', 'shared_db'], distribution: 'classic',
+      databases: ['apim_db', 'shared_db'],
+      distribution: 'classic',
     },
   },
   layout: 'carbon-4.4',
@@ -60,7 +65,8 @@ export const apim260: ProductSpec = {
       used: 'the wso2/wso2am:2.6.0 image adds mysql-connector-java 5.1.49 to repository/components/dropins itself',
       inImage: true,
     },
-    source: 'docker-apim v2.6.0.22 docker-compose/apim-with-analytics/docker-compose.yml (mysql:5.7.19), dockerfiles/ubuntu/apim/Dockerfile (MYSQL_CONNECTOR_VERSION=5.1.49)',
+    source:
+      'docker-apim v2.6.0.22 docker-compose/apim-with-analytics/docker-compose.yml (mysql:5.7.19), dockerfiles/ubuntu/apim/Dockerfile (MYSQL_CONNECTOR_VERSION=5.1.49)',
     // The pack's own MySQL 5.7 scripts (carbon-kernel dbscripts/, carbon-apimgt core feature sql/).
     scripts: { shared: 'mysql5.7.sql', apim: 'apimgt/mysql5.7.sql' },
   },

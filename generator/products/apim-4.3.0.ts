@@ -14,9 +14,23 @@ export const apim430: ProductSpec = {
   version: 'WSO2 API Manager-4.3.0',
   roleSwitch: 'profile',
   roles: {
-    manager: { image, home, env: { PROFILE_NAME: 'control-plane' }, serverRole: 'control-plane', databases: ['apim_db', 'shared_db'], distribution: 'all-in-one' },
+    manager: {
+      image,
+      home,
+      env: { PROFILE_NAME: 'control-plane' },
+      serverRole: 'control-plane',
+      databases: ['apim_db', 'shared_db'],
+      distribution: 'all-in-one',
+    },
     // Gateways keep no API state: only the shared (user store, registry) database.
-    worker: { image, home, env: { PROFILE_NAME: 'gateway-worker' }, serverRole: 'gateway-worker', databases: ['shared_db'], distribution: 'all-in-one' },
+    worker: {
+      image,
+      home,
+      env: { PROFILE_NAME: 'gateway-worker' },
+      serverRole: 'gateway-worker',
+      databases: ['shared_db'],
+      distribution: 'all-in-one',
+    },
   },
   layout: 'apim-4.3',
   keyCatalogue: 'apim-4.3.0',

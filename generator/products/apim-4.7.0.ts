@@ -26,14 +26,15 @@ export const apim470: ProductSpec = {
     'traffic-manager': { ...apim450.roles['traffic-manager']!, image: 'wso2/wso2am-tm:4.7.0', home: home('wso2am-tm') },
   },
   keyCatalogue: 'apim-4.7.0',
-  configSource: 'WSO2\'s helm-apim pattern 3 (ACP, TM, gateway), control-plane-4.7.0-1; see docs/products.md',
+  configSource: "WSO2's helm-apim pattern 3 (ACP, TM, gateway), control-plane-4.7.0-1; see docs/products.md",
   additions: ['encryption-key', 'gateway-notification', 'extended-jwt-issuer'],
   stopOnTerm: true,
   // WSO2's 4.7 compose moved to MySQL 8.4 and Connector/J 9 (8.0 reached its end of life in April 2026).
   database: {
     image: 'mysql:8.4.9',
     driver: { jar: 'mysql-connector-j 9.x', used: 'docker-apim v4.7.0.1 uses com.mysql:mysql-connector-j 9.7.0, from Maven Central' },
-    source: 'docker-apim v4.7.0.1 docker-compose/apim-with-analytics/docker-compose.yml:18 (mysql:8.4.9), its dockerfiles/apim/Dockerfile (MYSQL_CONNECTOR_VERSION=9.7.0)',
+    source:
+      'docker-apim v4.7.0.1 docker-compose/apim-with-analytics/docker-compose.yml:18 (mysql:8.4.9), its dockerfiles/apim/Dockerfile (MYSQL_CONNECTOR_VERSION=9.7.0)',
     scripts: { shared: 'mysql.sql', apim: 'apimgt/mysql.sql' },
   },
 };

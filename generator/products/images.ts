@@ -15,7 +15,8 @@ export const IMAGE_VARIABLES = {
 export type SupportImage = keyof typeof IMAGE_VARIABLES;
 
 /** The public image of a support service: the database is the product version's own (its WSO2 compose's). */
-export const publicImage = (kind: SupportImage, product: ProductSpec): string => (kind === 'db' ? product.database.image : kind === 'sync' ? SYNC_IMAGE : NGINX_PUBLIC);
+export const publicImage = (kind: SupportImage, product: ProductSpec): string =>
+  kind === 'db' ? product.database.image : kind === 'sync' ? SYNC_IMAGE : NGINX_PUBLIC;
 
 /** `${CARBON_LABS_DB_IMAGE:-mysql:8.0.36}`: the public image unless the CLI names the one it built. */
 export function imageRef(kind: 'db', product: ProductSpec): string;
@@ -39,4 +40,5 @@ export const PRODUCT_IMAGE_VARIABLE = 'CARBON_LABS_PRODUCT_IMAGE';
 export function productImageVariable(product: ProductSpec, role: Role): string {
   return product.roleSwitch !== 'distribution' ? PRODUCT_IMAGE_VARIABLE : `CARBON_LABS_${role.toUpperCase().replace(/-/g, '_')}_IMAGE`;
 }
-export const productImage = (lab: LabSpec, role: Role) => `\${${productImageVariable(lab.product, role)}:-${runtimeOf(lab.product, role).image}}`;
+export const productImage = (lab: LabSpec, role: Role) =>
+  `\${${productImageVariable(lab.product, role)}:-${runtimeOf(lab.product, role).image}}`;

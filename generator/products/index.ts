@@ -8,8 +8,13 @@ import { sim, simApim260, simApim450, simApim470 } from './sim';
 
 /** In lab-index order: a new product goes last, so the host ports of existing labs do not move. */
 export const PRODUCTS: Readonly<Record<ProductId, ProductSpec>> = {
-  'apim-4.3.0': apim430, sim, 'apim-4.5.0': apim450, 'sim-apim-4.5.0': simApim450,
-  'apim-4.7.0': apim470, 'sim-apim-4.7.0': simApim470, 'apim-2.6.0': apim260,
+  'apim-4.3.0': apim430,
+  sim,
+  'apim-4.5.0': apim450,
+  'sim-apim-4.5.0': simApim450,
+  'apim-4.7.0': apim470,
+  'sim-apim-4.7.0': simApim470,
+  'apim-2.6.0': apim260,
   'sim-apim-2.6.0': simApim260,
 };
 export const DEFAULT_PRODUCT: ProductId = 'apim-4.3.0';
@@ -20,11 +25,11 @@ const ALIASES: Readonly<Record<string, ProductId>> = { 'sim-apim-4.3.0': 'sim' }
 export function resolveProduct(id: string): ProductSpec {
   const product = (PRODUCTS as Record<string, ProductSpec | undefined>)[ALIASES[id] ?? id];
   if (!product) {
-    const names = Object.keys(PRODUCTS).map((p) => { const alias = Object.keys(ALIASES).find((a) => ALIASES[a] === p); return alias ? `${p} (also ${alias})` : p; });
-    throw new LabError(
-      `PRODUCT must be one of ${names.join(', ')}, or auto (got "${id}")`,
-      'make lab PATTERN=3 PRODUCT=sim',
-    );
+    const names = Object.keys(PRODUCTS).map((p) => {
+      const alias = Object.keys(ALIASES).find((a) => ALIASES[a] === p);
+      return alias ? `${p} (also ${alias})` : p;
+    });
+    throw new LabError(`PRODUCT must be one of ${names.join(', ')}, or auto (got "${id}")`, 'make lab PATTERN=3 PRODUCT=sim');
   }
   return product;
 }

@@ -10,8 +10,21 @@ import { runtimeOf } from './product';
  * `url[]:<scheme>` a non-empty list of them; `enum` takes the entry's `values`.
  */
 export const SHAPES = [
-  'string', 'boolean', 'integer', 'string[]', 'string|string[]', 'enum',
-  'url:http', 'url:https', 'url:ws', 'url:wss', 'url:tcp', 'url:ssl', 'url:jdbc', 'url[]:tcp', 'url[]:ssl',
+  'string',
+  'boolean',
+  'integer',
+  'string[]',
+  'string|string[]',
+  'enum',
+  'url:http',
+  'url:https',
+  'url:ws',
+  'url:wss',
+  'url:tcp',
+  'url:ssl',
+  'url:jdbc',
+  'url[]:tcp',
+  'url[]:ssl',
 ] as const;
 export type Shape = (typeof SHAPES)[number];
 
@@ -123,8 +136,13 @@ const PLACEHOLDER = String.raw`\$\{[^}]+\}`;
 const urlPattern = (scheme: string) =>
   new RegExp(String.raw`^${scheme}://(?:[A-Za-z0-9._-]+|${PLACEHOLDER})(?::(?:\d{1,5}|${PLACEHOLDER}))?(?:/\S*)?$`);
 const URL_PATTERNS: Record<string, RegExp> = {
-  http: urlPattern('http'), https: urlPattern('https'), ws: urlPattern('ws'), wss: urlPattern('wss'),
-  tcp: urlPattern('tcp'), ssl: urlPattern('ssl'), jdbc: /^jdbc:[a-z0-9]+:\S+$/,
+  http: urlPattern('http'),
+  https: urlPattern('https'),
+  ws: urlPattern('ws'),
+  wss: urlPattern('wss'),
+  tcp: urlPattern('tcp'),
+  ssl: urlPattern('ssl'),
+  jdbc: /^jdbc:[a-z0-9]+:\S+$/,
 };
 
 function describe(value: unknown): string {
@@ -195,7 +213,9 @@ export function checkAgainstCatalogue(toml: Record<string, unknown>, catalogue: 
   return flattenToml(toml).flatMap(({ key, value }) => {
     const spec = findSpec(catalogue, key);
     if (!spec) {
-      return [`${key}: ${catalogue.product} reads no such key (not in ${catalogue.file ?? 'its catalogue'}) (got ${describe(value)}). Fix: remove it, or catalogue it with the template that reads it`];
+      return [
+        `${key}: ${catalogue.product} reads no such key (not in ${catalogue.file ?? 'its catalogue'}) (got ${describe(value)}). Fix: remove it, or catalogue it with the template that reads it`,
+      ];
     }
     const problem = shapeProblem(spec, value);
     if (!problem) return [];
@@ -216,8 +236,10 @@ export function validateCatalogue(catalogue: KeyCatalogue): string[] {
     const where = `keys/${k.key}`;
     if (seen.has(k.key)) problems.push(`${where}: listed twice. Fix: merge the entries`);
     seen.add(k.key);
-    if (!(SHAPES as readonly string[]).includes(k.shape)) problems.push(`${where}: unknown shape "${k.shape}". Fix: use one of ${SHAPES.join(', ')}`);
-    if ((k.shape === 'enum') !== Boolean(k.values?.length)) problems.push(`${where}: values go with shape "enum" and only with it (got shape "${k.shape}", values ${JSON.stringify(k.values)})`);
+    if (!(SHAPES as readonly string[]).includes(k.shape))
+      problems.push(`${where}: unknown shape "${k.shape}". Fix: use one of ${SHAPES.join(', ')}`);
+    if ((k.shape === 'enum') !== Boolean(k.values?.length))
+      problems.push(`${where}: values go with shape "enum" and only with it (got shape "${k.shape}", values ${JSON.stringify(k.values)})`);
     for (const id of [k.source, ...(k.seenIn ?? [])]) {
       if (!ids.has(id)) problems.push(`${where}: source "${id}" is not in sources. Fix: add it or correct the id`);
     }

@@ -27,13 +27,21 @@ export const BOOT_SECONDS = { min: 5, max: 450 } as const;
 
 export function parsePace(pace: string | undefined, bootSeconds: string | undefined): PaceChoice {
   const name = (pace ?? '').trim();
-  if (name && !(PACE_NAMES as readonly string[]).includes(name)) throw new LabError(`PACE must be native or jvm (got "${name}")`, 'make lab PATTERN=3 PRODUCT=sim PACE=jvm');
+  if (name && !(PACE_NAMES as readonly string[]).includes(name))
+    throw new LabError(`PACE must be native or jvm (got "${name}")`, 'make lab PATTERN=3 PRODUCT=sim PACE=jvm');
   if (bootSeconds !== undefined && bootSeconds.trim() !== '') {
     const n = Number(bootSeconds);
     if (!Number.isInteger(n) || n < BOOT_SECONDS.min || n > BOOT_SECONDS.max) {
-      throw new LabError(`BOOT_S must be a whole number of seconds from ${BOOT_SECONDS.min} to ${BOOT_SECONDS.max} (got "${bootSeconds}")`, 'make lab PATTERN=1 PRODUCT=sim PACE=jvm BOOT_S=20');
+      throw new LabError(
+        `BOOT_S must be a whole number of seconds from ${BOOT_SECONDS.min} to ${BOOT_SECONDS.max} (got "${bootSeconds}")`,
+        'make lab PATTERN=1 PRODUCT=sim PACE=jvm BOOT_S=20',
+      );
     }
-    if (name === 'native') throw new LabError('BOOT_S is a boot time for PACE=jvm, not for the stand-in\'s native pace', 'make lab PATTERN=1 PRODUCT=sim PACE=jvm BOOT_S=20');
+    if (name === 'native')
+      throw new LabError(
+        "BOOT_S is a boot time for PACE=jvm, not for the stand-in's native pace",
+        'make lab PATTERN=1 PRODUCT=sim PACE=jvm BOOT_S=20',
+      );
     return { kind: 'jvm', bootSeconds: n };
   }
   return name === 'jvm' ? { kind: 'jvm' } : { kind: 'native' };
@@ -41,7 +49,9 @@ export function parsePace(pace: string | undefined, bootSeconds: string | undefi
 
 /** The real product a stand-in stands in for (`sim` → `apim-4.3.0`, `sim-apim-4.7.0` → `apim-4.7.0`). */
 export function realProductOf(standIn: ProductSpec): ProductSpec {
-  const real = Object.values(PRODUCTS).find((p) => p.pulled && (standIn.id === `sim-${p.id}` || (standIn.id === 'sim' && p.id === 'apim-4.3.0')));
+  const real = Object.values(PRODUCTS).find(
+    (p) => p.pulled && (standIn.id === `sim-${p.id}` || (standIn.id === 'sim' && p.id === 'apim-4.3.0')),
+  );
   if (!real) throw new Error(`${standIn.id} stands in for no product`);
   return real;
 }
@@ -49,12 +59,17 @@ export function realProductOf(standIn: ProductSpec): ProductSpec {
 /** The product at the pace asked for: the stand-in itself (native), or paced (jvm); a real product is refused. */
 export function withPace(product: ProductSpec, choice: PaceChoice): ProductSpec {
   if (choice.kind === 'native') return product;
-  if (product.pulled) throw new LabError(`PACE is for a stand-in: ${product.id} runs at its own pace`, `leave PACE out, or make lab PRODUCT=${product.id === 'apim-4.3.0' ? 'sim' : `sim-${product.id}`} PACE=jvm`);
+  if (product.pulled)
+    throw new LabError(
+      `PACE is for a stand-in: ${product.id} runs at its own pace`,
+      `leave PACE out, or make lab PRODUCT=${product.id === 'apim-4.3.0' ? 'sim' : `sim-${product.id}`} PACE=jvm`,
+    );
   if (product.pace) return product;
   const real = realProductOf(product);
-  const bootSeconds: Record<Role, number> = choice.bootSeconds === undefined
-    ? { ...real.timing.bootSeconds }
-    : { manager: choice.bootSeconds, worker: choice.bootSeconds, 'traffic-manager': choice.bootSeconds };
+  const bootSeconds: Record<Role, number> =
+    choice.bootSeconds === undefined
+      ? { ...real.timing.bootSeconds }
+      : { manager: choice.bootSeconds, worker: choice.bootSeconds, 'traffic-manager': choice.bootSeconds };
   const name = choice.bootSeconds === undefined ? 'jvm' : `boot-${choice.bootSeconds}s`;
   const timing: ProductTiming = { ...real.timing, bootSeconds };
   const from: Partial<Record<Role, string>> = {};
@@ -66,7 +81,9 @@ export function withPace(product: ProductSpec, choice: PaceChoice): ProductSpec 
   }
   return {
     ...product,
-    description: `${product.description}, at a JVM's pace (${name}: boots ${productRoles(product).map((r) => `${r} ${bootSeconds[r]} s`).join(', ')})`,
+    description: `${product.description}, at a JVM's pace (${name}: boots ${productRoles(product)
+      .map((r) => `${r} ${bootSeconds[r]} s`)
+      .join(', ')})`,
     roles: roles as ProductSpec['roles'],
     timing,
     pace: { name, bootSeconds, from },
@@ -78,6 +95,10 @@ export function paceFromName(name: string | undefined): PaceChoice {
   if (!name || name === 'native') return { kind: 'native' };
   if (name === 'jvm') return { kind: 'jvm' };
   const boot = /^boot-(\d+)s$/.exec(name);
-  if (!boot) throw new LabError(`a lab's manifest names pace "${name}", which this carbon-labs does not know`, 'regenerate the lab: make lab ... PACE=jvm');
+  if (!boot)
+    throw new LabError(
+      `a lab's manifest names pace "${name}", which this carbon-labs does not know`,
+      'regenerate the lab: make lab ... PACE=jvm',
+    );
   return { kind: 'jvm', bootSeconds: Number(boot[1]) };
 }

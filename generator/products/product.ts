@@ -1,6 +1,7 @@
 import type { Role } from '../model/lab';
 
-export type ProductId = 'apim-4.3.0' | 'sim' | 'apim-4.5.0' | 'sim-apim-4.5.0' | 'apim-4.7.0' | 'sim-apim-4.7.0' | 'apim-2.6.0' | 'sim-apim-2.6.0';
+export type ProductId =
+  'apim-4.3.0' | 'sim' | 'apim-4.5.0' | 'sim-apim-4.5.0' | 'apim-4.7.0' | 'sim-apim-4.7.0' | 'apim-2.6.0' | 'sim-apim-2.6.0';
 
 /**
  * The product's pace: how long its nodes take and how long the harness and `make lab` may wait
@@ -175,5 +176,10 @@ export const ARTIFACT_VOLUME = '/home/wso2carbon/wso2-artifact-volume';
  * WebSocket inbound endpoints (`WebSocketInboundEndpoint` 9099, `SecureWebSocketInboundEndpoint` 8099).
  */
 export const PORTS = {
-  servletHttps: 9443, servletHttp: 9763, passthroughHttps: 8243, passthroughHttp: 8280, webSocket: 9099, webSocketSecure: 8099,
+  servletHttps: 9443,
+  servletHttp: 9763,
+  passthroughHttps: 8243,
+  passthroughHttp: 8280,
+  webSocket: 9099,
+  webSocketSecure: 8099,
 } as const;

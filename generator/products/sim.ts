@@ -5,7 +5,6 @@ import { apim260, DEPLOYMENT_TICK_SECONDS, SYNC_INTERVAL_SECONDS } from './apim-
 import type { ProductSpec, RoleRuntime } from './product';
 import { SIM_TIMING } from './timing';
 
-
 /** The stand-in image of a product role: built locally from images/apim-sim, everything else as the product's. */
 export const simRole = (real: RoleRuntime, image: string): RoleRuntime => ({ ...real, image });
 

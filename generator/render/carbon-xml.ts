@@ -50,7 +50,11 @@ export const CLASSIC_TEMPLATES = 'generator/templates/apim-2.6.0';
 
 // ---- the path form: /a/b[@name='x']/c[name='y']/@attr, names matched by local name ----
 
-interface Step { readonly name: string; readonly attr?: readonly [string, string]; readonly child?: readonly [string, string] }
+interface Step {
+  readonly name: string;
+  readonly attr?: readonly [string, string];
+  readonly child?: readonly [string, string];
+}
 
 function parsePath(path: string): { steps: Step[]; attribute?: string } {
   const parts = path.split(/\/(?![^[]*\])/).filter(Boolean);
@@ -71,9 +75,10 @@ export const childElements = (n: Node): Element[] => {
   return out;
 };
 
-const matches = (el: Element, step: Step): boolean => el.localName === step.name
-  && (!step.attr || el.getAttribute(step.attr[0]) === step.attr[1])
-  && (!step.child || childElements(el).some((c) => c.localName === step.child![0] && (c.textContent ?? '').trim() === step.child![1]));
+const matches = (el: Element, step: Step): boolean =>
+  el.localName === step.name &&
+  (!step.attr || el.getAttribute(step.attr[0]) === step.attr[1]) &&
+  (!step.child || childElements(el).some((c) => c.localName === step.child![0] && (c.textContent ?? '').trim() === step.child![1]));
 
 function selectElements(doc: Document, steps: readonly Step[]): Element[] {
   let current: Node[] = [doc];
@@ -101,7 +106,10 @@ export function pathOf(el: Element): string {
   for (const a of Array.from(el.attributes)) {
     if (same.filter((s) => s.getAttribute(a.name) === a.value).length === 1) return `${prefix}/${el.localName}[@${a.name}='${a.value}']`;
   }
-  const nameOf = (s: Element) => childElements(s).find((c) => c.localName === 'name')?.textContent?.trim();
+  const nameOf = (s: Element) =>
+    childElements(s)
+      .find((c) => c.localName === 'name')
+      ?.textContent?.trim();
   const name = nameOf(el);
   if (name !== undefined && same.filter((s) => nameOf(s) === name).length === 1) return `${prefix}/${el.localName}[name='${name}']`;
   return `${prefix}/${el.localName}[${same.indexOf(el) + 1}]`;
@@ -109,7 +117,11 @@ export function pathOf(el: Element): string {
 
 export function parseXml(text: string, file: string): Document {
   const errors: string[] = [];
-  const doc = new DOMParser({ onError: (level, message) => { if (level !== 'warning') errors.push(message); } }).parseFromString(text, 'text/xml');
+  const doc = new DOMParser({
+    onError: (level, message) => {
+      if (level !== 'warning') errors.push(message);
+    },
+  }).parseFromString(text, 'text/xml');
   if (errors.length || !doc.documentElement) throw new Error(`${file} is not well-formed XML: ${errors.join('; ') || 'no root element'}`);
   return doc;
 }
@@ -122,10 +134,16 @@ export function valueAt(doc: Document, key: XmlKey): string | undefined {
   const el = found[0];
   if (attribute) return el.hasAttribute(attribute) ? el.getAttribute(attribute)! : undefined;
   if (key.edit === 'members') {
-    return childElements(el).filter((m) => m.localName === 'member').map((m) => {
-      const part = (name: string) => childElements(m).find((c) => c.localName === name)?.textContent?.trim();
-      return `${part('hostName')}:${part('port')}`;
-    }).join(',');
+    return childElements(el)
+      .filter((m) => m.localName === 'member')
+      .map((m) => {
+        const part = (name: string) =>
+          childElements(m)
+            .find((c) => c.localName === name)
+            ?.textContent?.trim();
+        return `${part('hostName')}:${part('port')}`;
+      })
+      .join(',');
   }
   return (el.textContent ?? '').trim();
 }
@@ -185,7 +203,8 @@ export function classicValues(lab: LabSpec, node: NodeSpec): Readonly<Record<str
   const address = (name: string) => addressOf(lab, name, 'cluster');
   const brokers = brokerOrder(lab).map((m) => `tcp://${m.name}:5672`);
   const tms = managers(lab).map((m) => m.name);
-  const group = (scheme: string, port: number) => (tms.length === 1 ? `${scheme}://${tms[0]}:${port}` : tms.map((t) => `{${scheme}://${t}:${port}}`).join(','));
+  const group = (scheme: string, port: number) =>
+    tms.length === 1 ? `${scheme}://${tms[0]}:${port}` : tms.map((t) => `{${scheme}://${t}:${port}}`).join(',');
   const shared = `jdbc:mysql://${DB.host}:${DB.port}/${DB.sharedDb}?autoReconnect=true&useSSL=false`;
   const isManager = node.role === 'manager';
   return {
@@ -213,9 +232,10 @@ export function classicValues(lab: LabSpec, node: NodeSpec): Readonly<Record<str
     '/APIManager/APIKeyValidator/KeyValidatorClientType': 'WSClient',
     '/APIManager/ThrottlingConfigurations/TrafficManager/ReceiverUrlGroup': group('tcp', 9611),
     '/APIManager/ThrottlingConfigurations/TrafficManager/AuthUrlGroup': group('ssl', 9711),
-    '/APIManager/ThrottlingConfigurations/JMSConnectionDetails/JMSConnectionParameters/connectionfactory.TopicConnectionFactory': brokers.length === 1
-      ? `amqp://\${admin.username}:\${admin.password}@clientid/carbon?brokerlist='${brokers[0]}'`
-      : `amqp://\${admin.username}:\${admin.password}@clientid/carbon?failover='roundrobin'%26cyclecount='2'%26brokerlist='${brokers.map((b) => `${b}?retries='5'%26connectdelay='50'`).join(';')}'`,
+    '/APIManager/ThrottlingConfigurations/JMSConnectionDetails/JMSConnectionParameters/connectionfactory.TopicConnectionFactory':
+      brokers.length === 1
+        ? `amqp://\${admin.username}:\${admin.password}@clientid/carbon?brokerlist='${brokers[0]}'`
+        : `amqp://\${admin.username}:\${admin.password}@clientid/carbon?failover='roundrobin'%26cyclecount='2'%26brokerlist='${brokers.map((b) => `${b}?retries='5'%26connectdelay='50'`).join(';')}'`,
   };
 }
 
@@ -226,16 +246,21 @@ function header(marker: string, entry: XmlFileEntry, written: readonly string[],
   const name = entry.path.split('/').pop();
   return [
     // A comment cannot hold `--`: the regenerate command is in the lab's README.md.
-    `<!-- ${marker.replace(/ Regenerate: .*$/, ' Regenerate: the command in this lab\'s README.md.')}`,
+    `<!-- ${marker.replace(/ Regenerate: .*$/, " Regenerate: the command in this lab's README.md.")}`,
     `     WSO2's ${source.path}${source.path.endsWith('/') ? name : ''} (${source.repo} ${source.ref}),`,
     `     with only these keys changed (generator/products/apim-2.6.0.keys.json says why, key by key):`,
-    ...(written.length ? written.map((k) => `       ${k}`) : ['       none: WSO2\'s file as it is']),
+    ...(written.length ? written.map((k) => `       ${k}`) : ["       none: WSO2's file as it is"]),
     '-->',
   ].join('\n');
 }
 
 /** The XML files of one node of a classic lab, each WSO2's own file with only the lab's keys changed. */
-export function renderClassicFiles(lab: LabSpec, node: NodeSpec, marker: string, catalogue: XmlCatalogue = APIM_260_FILES): { path: string; content: string }[] {
+export function renderClassicFiles(
+  lab: LabSpec,
+  node: NodeSpec,
+  marker: string,
+  catalogue: XmlCatalogue = APIM_260_FILES,
+): { path: string; content: string }[] {
   const values = classicValues(lab, node);
   const catalogued = new Set(catalogue.files.flatMap((f) => f.keys.filter((k) => k.writtenByLab).map((k) => k.key)));
   const stray = Object.keys(values).filter((k) => !catalogued.has(k));
@@ -254,6 +279,9 @@ export function renderClassicFiles(lab: LabSpec, node: NodeSpec, marker: string,
     const xml = new XMLSerializer().serializeToString(doc).replace(/\r\n/g, '\n');
     const declaration = /^<\?xml[^>]*\?>\s*/.exec(xml);
     const body = declaration ? xml.slice(declaration[0].length) : xml;
-    return { path: entry.path, content: `${declaration ? `${declaration[0].trim()}\n` : ''}${header(marker, entry, written, catalogue)}\n${body.replace(/\s*$/, '\n')}` };
+    return {
+      path: entry.path,
+      content: `${declaration ? `${declaration[0].trim()}\n` : ''}${header(marker, entry, written, catalogue)}\n${body.replace(/\s*$/, '\n')}`,
+    };
   });
 }

@@ -11,9 +11,7 @@ import { PORTS } from '../products/product';
 import { SYNC_INTERVAL_SECONDS } from '../products/apim-2.6.0';
 import { imageRef, productImage } from '../products/images';
 
-
 type Service = NonNullable<ComposeSpecification['services']>[string];
-
 
 /**
  * Same cadence for both products: a fast node turns healthy within two seconds, a cold JVM has 5
@@ -45,7 +43,6 @@ const DB_MAX_CONNECTIONS = 1000;
  */
 export const RESTART_VARIABLE = 'CARBON_LABS_RESTART';
 const RESTART = `\${${RESTART_VARIABLE}:-no}`;
-
 
 function networksOf(lab: LabSpec, attachments: readonly Attachment[], primary?: string): Service['networks'] {
   const out: Record<string, { ipv4_address: string; aliases?: string[]; priority?: number }> = {};
@@ -89,10 +86,19 @@ export function nodeBase(lab: LabSpec, node: NodeSpec): Service {
     healthcheck: {
       // 4.x gateways: their startup health check (500 until the first sync); others, and every
       // classic node, /services/Version (a general service: workers answer it too).
-      test: node.role === 'worker' && !isClassic(lab.product)
-        ? ['CMD', 'curl', '--fail', '--silent', '--insecure', '--output', '/dev/null',
-          `https://localhost:${PORTS.servletHttps}/api/am/gateway/v2/server-startup-healthcheck`]
-        : ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', `http://localhost:${PORTS.servletHttp}/services/Version`],
+      test:
+        node.role === 'worker' && !isClassic(lab.product)
+          ? [
+              'CMD',
+              'curl',
+              '--fail',
+              '--silent',
+              '--insecure',
+              '--output',
+              '/dev/null',
+              `https://localhost:${PORTS.servletHttps}/api/am/gateway/v2/server-startup-healthcheck`,
+            ]
+          : ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', `http://localhost:${PORTS.servletHttp}/services/Version`],
       ...HEALTH_TIMING,
     },
   };
@@ -108,7 +114,9 @@ function nodeService(lab: LabSpec, node: NodeSpec): Service {
       // The entrypoint overlays the artifact volume onto the home: the product reads the lab's
       // truststore at repository/resources/security/client-truststore.jks.
       { type: 'bind', source: `./${TRUST.truststoreDir}`, target: `${ARTIFACT_VOLUME}/repository/resources/security`, read_only: true },
-      ...(isClassic(lab.product) ? [{ type: 'volume' as const, source: synapseVolume(node), target: `${runtimeOf(lab.product, node.role).home}/${SYNAPSE_CONFIGS}` }] : []),
+      ...(isClassic(lab.product)
+        ? [{ type: 'volume' as const, source: synapseVolume(node), target: `${runtimeOf(lab.product, node.role).home}/${SYNAPSE_CONFIGS}` }]
+        : []),
     ],
     networks: networksOf(lab, node.attachments),
     ...(node.published.length ? { ports: portsOf(node.published) } : {}),
@@ -127,7 +135,8 @@ export const SYNAPSE_CONFIGS = 'repository/deployment/server/synapse-configs';
  * gateway manager; two write the same files, the lab's choice), each worker has its own, which
  * only the sync service writes.
  */
-export const synapseVolume = (node: NodeSpec): string => (node.role === 'manager' ? 'synapse-configs-managers' : `synapse-configs-${node.name}`);
+export const synapseVolume = (node: NodeSpec): string =>
+  node.role === 'manager' ? 'synapse-configs-managers' : `synapse-configs-${node.name}`;
 
 /**
  * The classic product's artifact sync: WSO2's `worker-manager-rsync.sh` (docker-apim v2.1.0
@@ -139,11 +148,18 @@ export const synapseVolume = (node: NodeSpec): string => (node.role === 'manager
 function syncService(lab: LabSpec): Service {
   const ws = lab.nodes.filter((n) => n.role === 'worker');
   // Each copy owned as its volume is (by the product's user, who made it from the image).
-  const copies = ws.map((w) => `rsync -rt --delete --chown="$$(stat -c %u:%g /synapse/${w.name})" /synapse/managers/ /synapse/${w.name}/ || echo "carbon-labs sync: copy to ${w.name} failed" >&2`).join('; ');
+  const copies = ws
+    .map(
+      (w) =>
+        `rsync -rt --delete --chown="$$(stat -c %u:%g /synapse/${w.name})" /synapse/managers/ /synapse/${w.name}/ || echo "carbon-labs sync: copy to ${w.name} failed" >&2`,
+    )
+    .join('; ');
   return {
     image: imageRef('sync'),
     entrypoint: ['/bin/sh', '-c'],
-    command: [`echo "carbon-labs sync: managers' synapse-configs to ${ws.map((w) => w.name).join(', ')} every ${SYNC_INTERVAL_SECONDS} s"; while true; do ${copies}; sleep ${SYNC_INTERVAL_SECONDS}; done`],
+    command: [
+      `echo "carbon-labs sync: managers' synapse-configs to ${ws.map((w) => w.name).join(', ')} every ${SYNC_INTERVAL_SECONDS} s"; while true; do ${copies}; sleep ${SYNC_INTERVAL_SECONDS}; done`,
+    ],
     user: 'root',
     network_mode: 'none',
     volumes: [
@@ -161,7 +177,9 @@ export const BALANCER_BASE: Service = {
   healthcheck: {
     test: ['CMD', 'curl', '--fail', '--silent', '--output', '/dev/null', 'http://127.0.0.1:8081/nginx-health'],
     // Nothing waits for a balancer's health (nodes need it started only): a slow probe suffices.
-    interval: '5s', timeout: '3s', retries: 3,
+    interval: '5s',
+    timeout: '3s',
+    retries: 3,
   },
 };
 
@@ -189,7 +207,12 @@ function oneShotService(lab: LabSpec, oneShot: OneShot): Service {
     command: [oneShot.script.replace(/\$/g, '$$$$')],
     user: 'root',
     network_mode: 'none',
-    volumes: oneShot.mounts.map((m) => ({ type: m.type, source: m.type === 'bind' ? `./${m.source}` : m.source, target: m.target, ...(m.readOnly ? { read_only: true } : {}) })),
+    volumes: oneShot.mounts.map((m) => ({
+      type: m.type,
+      source: m.type === 'bind' ? `./${m.source}` : m.source,
+      target: m.target,
+      ...(m.readOnly ? { read_only: true } : {}),
+    })),
     restart: 'no',
   };
 }
@@ -202,7 +225,10 @@ export const dbBase = (product: ProductSpec): Service => ({
   healthcheck: {
     // TCP, not the socket: MySQL's init phase runs a server with networking off.
     test: ['CMD-SHELL', `mysqladmin ping -h 127.0.0.1 -uroot -p${DB.rootPassword} --silent && test -f ${DB.readyFlag}`],
-    interval: '2s', timeout: '5s', retries: 10, start_period: '120s',
+    interval: '2s',
+    timeout: '5s',
+    retries: 10,
+    start_period: '120s',
   },
 });
 
@@ -241,10 +267,15 @@ export function renderCompose(lab: LabSpec): ComposeSpecification {
   return {
     name: lab.project,
     services,
-    networks: Object.fromEntries(lab.networks.map((n) => [n.name, {
-      ...(n.internal ? { internal: true } : {}),
-      ipam: { config: [{ subnet: n.subnet }] },
-    }])),
+    networks: Object.fromEntries(
+      lab.networks.map((n) => [
+        n.name,
+        {
+          ...(n.internal ? { internal: true } : {}),
+          ipam: { config: [{ subnet: n.subnet }] },
+        },
+      ]),
+    ),
     volumes: {
       dbscripts: {},
       ...(classic ? Object.fromEntries([...new Set(lab.nodes.map(synapseVolume))].map((v) => [v, {}])) : {}),

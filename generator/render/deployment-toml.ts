@@ -42,7 +42,9 @@ export function renderDeploymentToml(lab: LabSpec, node: NodeSpec, marker: strin
   return renderTemplate('generator/templates/deployment.toml.ejs', {
     marker,
     project: lab.project,
-    encryption: lab.product.additions.includes('encryption-key') ? { ...INTERNAL_ENCRYPTION, key: labEncryptionKey(lab.project) } : undefined,
+    encryption: lab.product.additions.includes('encryption-key')
+      ? { ...INTERNAL_ENCRYPTION, key: labEncryptionKey(lab.project) }
+      : undefined,
     gatewayNotification: lab.product.additions.includes('gateway-notification'),
     extendedJwtIssuer: lab.product.additions.includes('extended-jwt-issuer'),
     node: node.name,

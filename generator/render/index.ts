@@ -1,6 +1,18 @@
 import YAML from 'yaml';
 import type { LabSpec } from '../model/lab';
-import { addressOf, BACKEND_PORT, clusterDomains, makeArgs, managers, ONE_SHOT_SERVICES, scaleEntries, SUPPORT_SERVICES, SYNC_SERVICE, TRUST, workers } from '../model/lab';
+import {
+  addressOf,
+  BACKEND_PORT,
+  clusterDomains,
+  makeArgs,
+  managers,
+  ONE_SHOT_SERVICES,
+  scaleEntries,
+  SUPPORT_SERVICES,
+  SYNC_SERVICE,
+  TRUST,
+  workers,
+} from '../model/lab';
 import { renderCompose, RESTART_VARIABLE } from './compose';
 import { renderDbInit, renderDeploymentToml } from './deployment-toml';
 import { renderAccessConf, renderBackendConf, renderBalancerConf, renderSwarmStart } from './nginx';
@@ -31,7 +43,9 @@ export interface RenderOptions {
 }
 
 export function regenerateCommand(lab: LabSpec, options: RenderOptions = {}): string {
-  const scale = scaleEntries(lab.scale).map(([key, n]) => ` --${key} ${n}`).join('');
+  const scale = scaleEntries(lab.scale)
+    .map(([key, n]) => ` --${key} ${n}`)
+    .join('');
   return `carbon-labs generate --pattern ${lab.pattern} --product ${lab.product.id}${scale}${lab.named ? ` --name ${lab.named.name}` : ''}${paceArgs(lab)}${options.out ? ` --out ${options.out}` : ''}`;
 }
 
@@ -44,8 +58,10 @@ const count = (n: number, noun: string) => `${COUNT_WORDS[n] ?? n} ${noun}${n ==
 
 const PATTERN_TEXT: Record<LabSpec['pattern'], (lab: LabSpec) => string> = {
   1: (lab) => `One manager (no HA) and ${count(workers(lab).length, 'worker')} in a cluster, one load balancer (\`lb\`).`,
-  2: (lab) => `Two managers active/passive in one cluster (\`manager-2\` is the NGINX \`backup\`), ${count(workers(lab).length, 'worker')} in another, one shared load balancer (\`lb\`).`,
-  3: (lab) => `${managers(lab).length === 1 ? 'One manager (no HA)' : 'Managers'} and workers in two sub-domains of one cluster domain, each with its own load balancer (\`lb-manager\`, \`lb-worker\`), so admin load cannot hurt worker traffic.`,
+  2: (lab) =>
+    `Two managers active/passive in one cluster (\`manager-2\` is the NGINX \`backup\`), ${count(workers(lab).length, 'worker')} in another, one shared load balancer (\`lb\`).`,
+  3: (lab) =>
+    `${managers(lab).length === 1 ? 'One manager (no HA)' : 'Managers'} and workers in two sub-domains of one cluster domain, each with its own load balancer (\`lb-manager\`, \`lb-worker\`), so admin load cannot hurt worker traffic.`,
 };
 
 function renderEnv(lab: LabSpec, marker: string): string {
@@ -53,7 +69,11 @@ function renderEnv(lab: LabSpec, marker: string): string {
   for (const s of [...lab.balancers, ...lab.nodes]) {
     for (const p of s.published) lines.push(`# ${s.name}: ${p.description}`, `${p.variable}=${p.hostPort}`);
   }
-  lines.push('# Restart policy of the lab\'s services: "no" leaves the lab down after Docker restarts (a reboot);', '# unless-stopped brings it back.', `${RESTART_VARIABLE}=no`);
+  lines.push(
+    '# Restart policy of the lab\'s services: "no" leaves the lab down after Docker restarts (a reboot);',
+    '# unless-stopped brings it back.',
+    `${RESTART_VARIABLE}=no`,
+  );
   return `${lines.join('\n')}\n`;
 }
 
@@ -65,28 +85,40 @@ function yamlFile(content: unknown, marker: string): string {
 
 /** How each role is chosen, as the lab README says it: `PROFILE_NAME=…`, or the role's own image. */
 function roleSwitchText(lab: LabSpec): Record<string, string> {
-  return Object.fromEntries(productRoles(lab.product).map((role) => {
-    const runtime = runtimeOf(lab.product, role);
-    const env = Object.entries(runtime.env).map(([k, v]) => `\`${k}=${v}\``).join(' ');
-    if (lab.product.roleSwitch === 'args') return [role, runtime.args?.length ? `server arguments \`${runtime.args.join(' ')}\`` : 'no server arguments (the default profile)'];
-    return [role, env || `image \`${runtime.image}\``];
-  }));
+  return Object.fromEntries(
+    productRoles(lab.product).map((role) => {
+      const runtime = runtimeOf(lab.product, role);
+      const env = Object.entries(runtime.env)
+        .map(([k, v]) => `\`${k}=${v}\``)
+        .join(' ');
+      if (lab.product.roleSwitch === 'args')
+        return [
+          role,
+          runtime.args?.length ? `server arguments \`${runtime.args.join(' ')}\`` : 'no server arguments (the default profile)',
+        ];
+      return [role, env || `image \`${runtime.image}\``];
+    }),
+  );
 }
 
 /** The lab README's drawing of the classic product's clustering domains and sub-domains. */
 function clusteringText(lab: LabSpec) {
   const domains = clusterDomains(lab);
   const drawing = domains.flatMap((d) => {
-    const bySub = (sub: 'mgt' | 'worker') => d.members.filter((m) => m.subDomain === sub).map((m) => `${m.node} (${addressOf(lab, m.node, 'cluster')})`);
+    const bySub = (sub: 'mgt' | 'worker') =>
+      d.members.filter((m) => m.subDomain === sub).map((m) => `${m.node} (${addressOf(lab, m.node, 'cluster')})`);
     return [
       `domain ${d.domain}`,
-      ...(['mgt', 'worker'] as const).filter((sub) => bySub(sub).length).map((sub) => `  sub-domain ${sub.padEnd(6)} ${bySub(sub).join(', ')}`),
+      ...(['mgt', 'worker'] as const)
+        .filter((sub) => bySub(sub).length)
+        .map((sub) => `  sub-domain ${sub.padEnd(6)} ${bySub(sub).join(', ')}`),
     ];
   });
   return {
-    intro: domains.length === 1
-      ? 'One clustering domain: managers and workers in two sub-domains of it.'
-      : 'Two clustering domains (two separate clusters): the managers in one, the workers in the other.',
+    intro:
+      domains.length === 1
+        ? 'One clustering domain: managers and workers in two sub-domains of it.'
+        : 'Two clustering domains (two separate clusters): the managers in one, the workers in the other.',
     drawing,
     workerArgs: runtimeOf(lab.product, 'worker').args?.join(' ') ?? '',
     syncSeconds: SYNC_INTERVAL_SECONDS,
@@ -94,7 +126,10 @@ function clusteringText(lab: LabSpec) {
 }
 
 function renderLabReadme(lab: LabSpec, marker: string, options: RenderOptions): string {
-  const support: Record<string, string> = { db: 'database (MySQL protocol), port 3306 inside the lab', backend: `test backend of the lab's APIs, port ${BACKEND_PORT} inside the lab` };
+  const support: Record<string, string> = {
+    db: 'database (MySQL protocol), port 3306 inside the lab',
+    backend: `test backend of the lab's APIs, port ${BACKEND_PORT} inside the lab`,
+  };
   const services = [
     ...[...lab.balancers, ...lab.nodes].map((s) => ({
       name: s.name,
@@ -102,13 +137,34 @@ function renderLabReadme(lab: LabSpec, marker: string, options: RenderOptions): 
       networks: s.attachments.map((a) => a.network).join(', '),
       ports: s.published.map((p) => `${p.containerPort} → \`${p.variable}\`=${p.hostPort}`).join(', ') || '—',
     })),
-    ...SUPPORT_SERVICES.map((s) => ({ name: s.name, role: support[s.name] ?? s.name, networks: s.attachments.map((a) => a.network).join(', '), ports: '—' })),
+    ...SUPPORT_SERVICES.map((s) => ({
+      name: s.name,
+      role: support[s.name] ?? s.name,
+      networks: s.attachments.map((a) => a.network).join(', '),
+      ports: '—',
+    })),
     ...ONE_SHOT_SERVICES.map((name) => ({ name, role: 'one-shot at `up`, then exits 0', networks: 'none', ports: '—' })),
-    ...(isClassic(lab.product) ? [{ name: SYNC_SERVICE, role: `copies the managers' \`synapse-configs\` to each worker every ${SYNC_INTERVAL_SECONDS} s (rsync)`, networks: 'none (volumes only)', ports: '—' }] : []),
+    ...(isClassic(lab.product)
+      ? [
+          {
+            name: SYNC_SERVICE,
+            role: `copies the managers' \`synapse-configs\` to each worker every ${SYNC_INTERVAL_SECONDS} s (rsync)`,
+            networks: 'none (volumes only)',
+            ports: '—',
+          },
+        ]
+      : []),
   ];
   return renderTemplate('generator/templates/lab-README.md.ejs', {
-    marker, project: lab.project, pattern: lab.pattern, product: lab.product, roleSwitch: roleSwitchText(lab),
-    patternText: PATTERN_TEXT[lab.pattern](lab), services, command: regenerateCommand(lab, options), makeArgs: makeArgs(lab),
+    marker,
+    project: lab.project,
+    pattern: lab.pattern,
+    product: lab.product,
+    roleSwitch: roleSwitchText(lab),
+    patternText: PATTERN_TEXT[lab.pattern](lab),
+    services,
+    command: regenerateCommand(lab, options),
+    makeArgs: makeArgs(lab),
     clustering: isClassic(lab.product) ? clusteringText(lab) : undefined,
   });
 }
@@ -129,12 +185,17 @@ export function renderLab(lab: LabSpec, options: RenderOptions = {}): GeneratedF
     { path: 'README.md', content: renderLabReadme(lab, marker, options) },
     { path: 'db/init/00-carbon-labs.sh', content: renderDbInit(marker, lab.product), executable: true },
     { path: 'backend/nginx.conf', content: renderBackendConf(lab, marker) },
-    { path: `${TRUST.truststoreDir}/README.md`, content: `<!-- ${marker} -->\n\`client-truststore.jks\` is made here at \`up\` by the \`truststore\` one-shot: the product image's own truststore plus the lab CA (\`certs/ca.crt\`, alias \`${TRUST.caAlias}\`), with the image's keytool. It is mounted into every node at \`repository/resources/security/\` and kept across runs; remove it to have it made again.\n` },
+    {
+      path: `${TRUST.truststoreDir}/README.md`,
+      content: `<!-- ${marker} -->\n\`client-truststore.jks\` is made here at \`up\` by the \`truststore\` one-shot: the product image's own truststore plus the lab CA (\`certs/ca.crt\`, alias \`${TRUST.caAlias}\`), with the image's keytool. It is mounted into every node at \`repository/resources/security/\` and kept across runs; remove it to have it made again.\n`,
+    },
     { path: 'drivers/README.md', content: driversReadme(lab, marker) },
     ...lab.balancers.map((b) => ({ path: `nginx/${b.name}.conf`, content: renderBalancerConf(lab, b, marker) })),
-    ...lab.nodes.flatMap((n) => (isClassic(lab.product)
-      ? renderClassicFiles(lab, n, marker).map((f) => ({ path: `nodes/${n.name}/${f.path}`, content: f.content }))
-      : [{ path: `nodes/${n.name}/repository/conf/deployment.toml`, content: renderDeploymentToml(lab, n, marker) }])),
+    ...lab.nodes.flatMap((n) =>
+      isClassic(lab.product)
+        ? renderClassicFiles(lab, n, marker).map((f) => ({ path: `nodes/${n.name}/${f.path}`, content: f.content }))
+        : [{ path: `nodes/${n.name}/repository/conf/deployment.toml`, content: renderDeploymentToml(lab, n, marker) }],
+    ),
     // The classic product runs on compose only (no stack is rendered; `--target swarm` refuses it).
     ...(isClassic(lab.product) ? [] : renderSwarmFiles(lab, marker)),
   ];

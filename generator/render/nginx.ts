@@ -4,7 +4,7 @@ import { renderTemplate } from './templates';
 import { ACCESS_SIDES, accessRoutes } from './stack';
 
 const LISTENER_COMMENTS: Record<Listener['kind'], string> = {
-  'admin': 'Manager listener: publisher, devportal, admin portal and REST. Not bound on `public`.',
+  admin: 'Manager listener: publisher, devportal, admin portal and REST. Not bound on `public`.',
   'api-https': 'Worker listener: API traffic over HTTPS.',
   'api-http': 'Worker listener: API traffic over HTTP.',
   'api-ws': 'Worker listener: WebSocket APIs (ws_endpoint of the gateway environment).',
@@ -55,7 +55,10 @@ export function renderBalancerConf(lab: LabSpec, balancer: BalancerSpec, marker:
   }));
   const listeners = balancer.listeners.map((l) => {
     const upstream = balancer.upstreams.find((u) => u.name === l.upstream);
-    if (!upstream) throw new Error(`${balancer.name}: listener ${l.port} sends to upstream ${l.upstream}, which is not defined (validateLab reports this)`);
+    if (!upstream)
+      throw new Error(
+        `${balancer.name}: listener ${l.port} sends to upstream ${l.upstream}, which is not defined (validateLab reports this)`,
+      );
     const toManagers = l.kind === 'admin';
     const webSocket = isWebSocket(l.kind);
     return {
@@ -64,7 +67,11 @@ export function renderBalancerConf(lab: LabSpec, balancer: BalancerSpec, marker:
       addresses: listenAddresses(balancer, l, addressing),
       upstreamProtocol: upstream.protocol,
       connectMs: toManagers ? lab.timeouts.managerConnectMs : lab.timeouts.connectMs,
-      readSeconds: toManagers ? lab.timeouts.managerReadSeconds : webSocket ? lab.timeouts.webSocketIdleSeconds : lab.timeouts.workerReadSeconds,
+      readSeconds: toManagers
+        ? lab.timeouts.managerReadSeconds
+        : webSocket
+          ? lab.timeouts.webSocketIdleSeconds
+          : lab.timeouts.workerReadSeconds,
       retrySeconds: 2 * (toManagers ? lab.timeouts.managerReadSeconds : lab.timeouts.workerReadSeconds),
       webSocket,
       // Retried on the next node: any request that could not be sent (a dead node), and a GET
@@ -74,7 +81,13 @@ export function renderBalancerConf(lab: LabSpec, balancer: BalancerSpec, marker:
     };
   });
   return renderTemplate('nginx/balancer.conf.ejs', {
-    marker, name: balancer.name, project: lab.project, upstreams, listeners, timeouts, target,
+    marker,
+    name: balancer.name,
+    project: lab.project,
+    upstreams,
+    listeners,
+    timeouts,
+    target,
   });
 }
 
@@ -91,10 +104,14 @@ export function renderSwarmStart(marker: string): string {
 }
 
 /** One access proxy's nginx.conf (a TCP pass-through per published port on its side). */
-export function renderAccessConf(lab: LabSpec, side: typeof ACCESS_SIDES[number], marker: string): string {
+export function renderAccessConf(lab: LabSpec, side: (typeof ACCESS_SIDES)[number], marker: string): string {
   return renderTemplate('nginx/access.conf.ejs', {
-    marker, project: lab.project, service: side.service, network: side.network,
+    marker,
+    project: lab.project,
+    service: side.service,
+    network: side.network,
     routes: accessRoutes(lab).filter((r) => r.side === side),
-    validSeconds: SWARM_RESOLVE_SECONDS, idleSeconds: lab.timeouts.webSocketIdleSeconds,
+    validSeconds: SWARM_RESOLVE_SECONDS,
+    idleSeconds: lab.timeouts.webSocketIdleSeconds,
   });
 }

@@ -20,17 +20,23 @@ export const subnetVariable = (network: NetworkName): string => `CARBON_LABS_SUB
 
 const RESTART_POLICY = { condition: 'any', delay: '2s' } as const;
 
-const placedOn = (placement: readonly SwarmPlacement[]) => ({ constraints: placement.map((p) => `node.labels.${SWARM_LABELS[p]} == true`) });
+const placedOn = (placement: readonly SwarmPlacement[]) => ({
+  constraints: placement.map((p) => `node.labels.${SWARM_LABELS[p]} == true`),
+});
 
 /** Managers and traffic managers (the admin side) on manager nodes, workers on worker nodes. */
 const ROLE_PLACEMENT: Record<Role, SwarmPlacement> = { manager: 'manager', 'traffic-manager': 'manager', worker: 'worker' };
 
 /** A balancer with the manager listener sits with the managers (behind the firewall); a worker-only one with the workers. */
-export const balancerPlacement = (balancer: BalancerSpec): SwarmPlacement => (balancer.listeners.some((l) => l.kind === 'admin') ? 'manager' : 'worker');
+export const balancerPlacement = (balancer: BalancerSpec): SwarmPlacement =>
+  balancer.listeners.some((l) => l.kind === 'admin') ? 'manager' : 'worker';
 
 function networksOf(attachments: readonly Attachment[]): Service['networks'] {
-  return Object.fromEntries([...attachments].sort((a, b) => a.network.localeCompare(b.network))
-    .map((a) => [a.network, a.aliases ? { aliases: [...a.aliases] } : {}]));
+  return Object.fromEntries(
+    [...attachments]
+      .sort((a, b) => a.network.localeCompare(b.network))
+      .map((a) => [a.network, a.aliases ? { aliases: [...a.aliases] } : {}]),
+  );
 }
 
 function deploy(service: string, placement: readonly SwarmPlacement[], memory: string): Service['deploy'] {
@@ -88,7 +94,12 @@ export function renderStack(lab: LabSpec): ComposeSpecification {
     services[balancer.name] = {
       ...BALANCER_BASE,
       entrypoint: ['/bin/sh', '/etc/carbon-labs/nginx-start.sh'],
-      environment: Object.fromEntries(balancer.attachments.map((a) => [subnetVariable(a.network), lab.networks.find((n) => n.name === a.network)!.subnet.replace(/0\/24$/, '')])),
+      environment: Object.fromEntries(
+        balancer.attachments.map((a) => [
+          subnetVariable(a.network),
+          lab.networks.find((n) => n.name === a.network)!.subnet.replace(/0\/24$/, ''),
+        ]),
+      ),
       networks: networksOf(balancer.attachments),
       configs: [
         config(balancerConfigSource(balancer.name), `${SWARM_DIR}/nginx/${balancer.name}.conf`, BALANCER_CONF_TARGET),
@@ -103,13 +114,18 @@ export function renderStack(lab: LabSpec): ComposeSpecification {
 
   return {
     services,
-    networks: Object.fromEntries(lab.networks.map((n) => [n.name, {
-      driver: 'overlay',
-      // Attachable: the access proxy (swarm/access.yml) and the harness's probes join them.
-      attachable: true,
-      ...(n.internal ? { internal: true } : {}),
-      ipam: { config: [{ subnet: n.subnet }] },
-    }])),
+    networks: Object.fromEntries(
+      lab.networks.map((n) => [
+        n.name,
+        {
+          driver: 'overlay',
+          // Attachable: the access proxy (swarm/access.yml) and the harness's probes join them.
+          attachable: true,
+          ...(n.internal ? { internal: true } : {}),
+          ipam: { config: [{ subnet: n.subnet }] },
+        },
+      ]),
+    ),
     volumes: { 'db-data': {} },
     configs,
     secrets,
@@ -127,7 +143,9 @@ function nodeStackService(lab: LabSpec, node: NodeSpec, config: FileRef, secret:
     ...nodeBase(lab, node),
     networks: networksOf(node.attachments),
     // The entrypoint overlays the config volume onto the home, as with the compose lab's bind mount.
-    configs: [config(`toml-${node.name}`, `nodes/${node.name}/repository/conf/deployment.toml`, `${CONFIG_VOLUME}/repository/conf/deployment.toml`)],
+    configs: [
+      config(`toml-${node.name}`, `nodes/${node.name}/repository/conf/deployment.toml`, `${CONFIG_VOLUME}/repository/conf/deployment.toml`),
+    ],
     // The truststore made at `up` (the product's own plus the lab CA). JDBC drivers cannot travel
     // as configs (500 KB at most): the real product's image must hold them (docs/swarm.md).
     secrets: [secret('truststore', TRUST.truststore, `${ARTIFACT_VOLUME}/repository/resources/security/client-truststore.jks`)],
@@ -146,7 +164,12 @@ export function renderPublish(lab: LabSpec): ComposeSpecification {
   const services: Record<string, Service> = {};
   for (const balancer of lab.balancers) {
     services[balancer.name] = {
-      ports: balancer.published.map((p) => ({ target: p.containerPort, published: `\${${p.variable}}` as unknown as number, protocol: 'tcp', mode: 'host' })),
+      ports: balancer.published.map((p) => ({
+        target: p.containerPort,
+        published: `\${${p.variable}}` as unknown as number,
+        protocol: 'tcp',
+        mode: 'host',
+      })),
     };
   }
   return { services };
@@ -159,12 +182,14 @@ export const ACCESS_SIDES = [
 ];
 
 /** What the access proxy forwards: each published port of the lab, by side. */
-export function accessRoutes(lab: LabSpec): { side: typeof ACCESS_SIDES[number]; target: string; port: PublishedPort }[] {
+export function accessRoutes(lab: LabSpec): { side: (typeof ACCESS_SIDES)[number]; target: string; port: PublishedPort }[] {
   const adminPorts = new Set(lab.balancers.flatMap((b) => b.listeners.filter((l) => l.kind === 'admin').map((l) => `${b.name}:${l.port}`)));
-  return [...lab.balancers, ...lab.nodes].flatMap((s) => s.published.map((port) => {
-    const admin = adminPorts.has(`${s.name}:${port.containerPort}`);
-    return { side: ACCESS_SIDES.find((a) => a.admin === admin)!, target: s.name, port };
-  }));
+  return [...lab.balancers, ...lab.nodes].flatMap((s) =>
+    s.published.map((port) => {
+      const admin = adminPorts.has(`${s.name}:${port.containerPort}`);
+      return { side: ACCESS_SIDES.find((a) => a.admin === admin)!, target: s.name, port };
+    }),
+  );
 }
 
 /**
@@ -176,15 +201,25 @@ export function renderAccess(lab: LabSpec): ComposeSpecification {
   const routes = accessRoutes(lab);
   return {
     name: `${lab.project}-access`,
-    services: Object.fromEntries(ACCESS_SIDES.map((side) => [side.service, {
-      image: imageRef('nginx'),
-      volumes: [{ type: 'bind', source: `./${side.service}.conf`, target: '/etc/nginx/nginx.conf', read_only: true }],
-      networks: [side.network],
-      ports: routes.filter((r) => r.side === side).map((r) => ({
-        target: r.port.hostPort, published: `\${${r.port.variable}}`, host_ip: '127.0.0.1', protocol: 'tcp',
-      })),
-      restart: 'no',
-    } satisfies Service])),
+    services: Object.fromEntries(
+      ACCESS_SIDES.map((side) => [
+        side.service,
+        {
+          image: imageRef('nginx'),
+          volumes: [{ type: 'bind', source: `./${side.service}.conf`, target: '/etc/nginx/nginx.conf', read_only: true }],
+          networks: [side.network],
+          ports: routes
+            .filter((r) => r.side === side)
+            .map((r) => ({
+              target: r.port.hostPort,
+              published: `\${${r.port.variable}}`,
+              host_ip: '127.0.0.1',
+              protocol: 'tcp',
+            })),
+          restart: 'no',
+        } satisfies Service,
+      ]),
+    ),
     networks: Object.fromEntries(ACCESS_SIDES.map((side) => [side.network, { external: true, name: `${lab.project}_${side.network}` }])),
   };
 }

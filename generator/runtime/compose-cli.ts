@@ -38,7 +38,11 @@ function failure(what: string, call: ComposeCall) {
   return (e: Partial<IDockerComposeResult> | Error): never => {
     if (e instanceof Error) throw new LabError(`docker compose ${what} could not run: ${e.message}`);
     const said = (e.err ?? '').trim().split('\n').slice(-6).join('\n');
-    if (e.exitCode === 124 || e.exitCode === 137) throw new LabError(`docker compose ${what} in ${call.cwd} did not end within ${call.seconds} s and was stopped${said ? `:\n${said}` : ''}`, 'docker info (is the engine busy?), then run again');
+    if (e.exitCode === 124 || e.exitCode === 137)
+      throw new LabError(
+        `docker compose ${what} in ${call.cwd} did not end within ${call.seconds} s and was stopped${said ? `:\n${said}` : ''}`,
+        'docker info (is the engine busy?), then run again',
+      );
     throw new LabError(`docker compose ${what} failed in ${call.cwd}:\n${said}`);
   };
 }
@@ -78,18 +82,34 @@ export async function composeConfigHashes(call: ComposeCall, selection?: readonl
   const files = call.files ?? ['docker-compose.yml'];
   const copies = selection ? files.map((_, i) => `.carbon-labs-selection-${process.pid}-${copiesMade++}-${i}.yml`) : [];
   for (const [i, copy] of copies.entries()) {
-    const doc = YAML.parse(readFileSync(join(call.cwd, files[i]), 'utf8')) as { services?: Record<string, { depends_on?: Record<string, unknown> }> };
-    const services = Object.entries(doc.services ?? {}).filter(([name]) => selection!.includes(name)).map(([name, service]) => {
-      const dependsOn = Object.entries(service.depends_on ?? {}).filter(([on]) => selection!.includes(on));
-      const { depends_on: _dropped, ...rest } = service;
-      return [name, dependsOn.length ? { ...rest, depends_on: Object.fromEntries(dependsOn) } : rest];
-    });
+    const doc = YAML.parse(readFileSync(join(call.cwd, files[i]), 'utf8')) as {
+      services?: Record<string, { depends_on?: Record<string, unknown> }>;
+    };
+    const services = Object.entries(doc.services ?? {})
+      .filter(([name]) => selection!.includes(name))
+      .map(([name, service]) => {
+        const dependsOn = Object.entries(service.depends_on ?? {}).filter(([on]) => selection!.includes(on));
+        const { depends_on: _dropped, ...rest } = service;
+        return [name, dependsOn.length ? { ...rest, depends_on: Object.fromEntries(dependsOn) } : rest];
+      });
     writeFileSync(join(call.cwd, copy), YAML.stringify({ ...doc, services: Object.fromEntries(services) }));
   }
   try {
-    const r = await run('docker', ['compose', ...(selection ? copies : files).flatMap((f) => ['-f', f]), 'config', '--hash', '*'], { cwd: call.cwd, env: call.env, timeoutMs: call.seconds * 1000 });
-    if (r.code !== 0) throw new LabError(`docker compose config --hash failed in ${call.cwd}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
-    return Object.fromEntries(r.stdout.trim().split('\n').map((line) => line.trim().split(/\s+/) as [string, string]));
+    const r = await run('docker', ['compose', ...(selection ? copies : files).flatMap((f) => ['-f', f]), 'config', '--hash', '*'], {
+      cwd: call.cwd,
+      env: call.env,
+      timeoutMs: call.seconds * 1000,
+    });
+    if (r.code !== 0)
+      throw new LabError(
+        `docker compose config --hash failed in ${call.cwd}: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`,
+      );
+    return Object.fromEntries(
+      r.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.trim().split(/\s+/) as [string, string]),
+    );
   } finally {
     for (const copy of copies) rmSync(join(call.cwd, copy), { force: true });
   }

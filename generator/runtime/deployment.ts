@@ -47,7 +47,8 @@ export interface Deployment {
   readonly outsideAnswersAnyAddress: boolean;
 }
 
-const running = (lab: LabSpec, service: string) => async (ms?: number) => (await labContainers(lab.project, ms)).find((c) => c.service === service && c.state === 'running');
+const running = (lab: LabSpec, service: string) => async (ms?: number) =>
+  (await labContainers(lab.project, ms)).find((c) => c.service === service && c.state === 'running');
 
 async function idOf(lab: LabSpec, service: string): Promise<string> {
   const c = (await labContainers(lab.project)).find((s) => s.service === service);
@@ -66,19 +67,32 @@ class ComposeDeployment implements Deployment {
     this.awaited = labServices(lab);
   }
 
-  containers(ms?: number): Promise<ContainerState[]> { return labContainers(this.lab.project, ms); }
-  async restart(service: string, seconds: number): Promise<void> { await restartContainer(await idOf(this.lab, service), seconds); }
-  async start(service: string): Promise<void> { await startContainer(await idOf(this.lab, service)); }
-  async takeDown(service: string): Promise<void> { await stopContainer(await idOf(this.lab, service), 0); }
-  async address(service: string, network: NetworkName): Promise<string> { return addressOf(this.lab, service, network); }
-  async platformPublishedPorts(): Promise<string[]> { return []; }
+  containers(ms?: number): Promise<ContainerState[]> {
+    return labContainers(this.lab.project, ms);
+  }
+  async restart(service: string, seconds: number): Promise<void> {
+    await restartContainer(await idOf(this.lab, service), seconds);
+  }
+  async start(service: string): Promise<void> {
+    await startContainer(await idOf(this.lab, service));
+  }
+  async takeDown(service: string): Promise<void> {
+    await stopContainer(await idOf(this.lab, service), 0);
+  }
+  async address(service: string, network: NetworkName): Promise<string> {
+    return addressOf(this.lab, service, network);
+  }
+  async platformPublishedPorts(): Promise<string[]> {
+    return [];
+  }
 }
 
 class SwarmDeployment implements Deployment {
   readonly target = 'swarm' as const;
   readonly publishingProject: string;
   readonly awaited: readonly string[];
-  readonly partitionUnavailable = 'a swarm task cut off its network by hand and put back is not in its service\'s DNS name again (Swarm owns task attachments): the stack is checked with task stop, kill and pause, and the database partition';
+  readonly partitionUnavailable =
+    "a swarm task cut off its network by hand and put back is not in its service's DNS name again (Swarm owns task attachments): the stack is checked with task stop, kill and pause, and the database partition";
   readonly outsideAnswersAnyAddress = true;
 
   constructor(readonly lab: LabSpec) {
@@ -86,9 +100,13 @@ class SwarmDeployment implements Deployment {
     this.awaited = longRunningServices(lab);
   }
 
-  containers(ms?: number): Promise<ContainerState[]> { return labContainers(this.lab.project, ms); }
+  containers(ms?: number): Promise<ContainerState[]> {
+    return labContainers(this.lab.project, ms);
+  }
 
-  private service(name: string): string { return `${this.lab.project}_${name}`; }
+  private service(name: string): string {
+    return `${this.lab.project}_${name}`;
+  }
 
   private async serviceCommand(args: string[]): Promise<void> {
     const r = await run('docker', ['service', ...args], { timeoutMs: 60_000 });
@@ -96,9 +114,18 @@ class SwarmDeployment implements Deployment {
   }
 
   /** Waits until the service's running task on this engine (undefined: none) is as wanted. */
-  private async untilTask(service: string, wanted: (task: ContainerState | undefined) => boolean, what: string, waitMs: number): Promise<void> {
+  private async untilTask(
+    service: string,
+    wanted: (task: ContainerState | undefined) => boolean,
+    what: string,
+    waitMs: number,
+  ): Promise<void> {
     const task = running(this.lab, service);
-    await retryUntil(async () => (wanted(await task()) ? true : undefined), { timeoutMs: waitMs, intervalMs: 100, what: `${service} ${what}` });
+    await retryUntil(async () => (wanted(await task()) ? true : undefined), {
+      timeoutMs: waitMs,
+      intervalMs: 100,
+      what: `${service} ${what}`,
+    });
   }
 
   /** `docker service update --force`: a new task in place of the old (a task's container is Swarm's). */
@@ -128,7 +155,11 @@ class SwarmDeployment implements Deployment {
   }
 
   async platformPublishedPorts(): Promise<string[]> {
-    return (await stackServices(this.lab.project)).flatMap((s) => (s.Spec?.EndpointSpec?.Ports ?? []).map((p) => `${s.Spec?.Name?.slice(this.lab.project.length + 1)}:${p.TargetPort}→0.0.0.0:${p.PublishedPort} (${p.PublishMode})`));
+    return (await stackServices(this.lab.project)).flatMap((s) =>
+      (s.Spec?.EndpointSpec?.Ports ?? []).map(
+        (p) => `${s.Spec?.Name?.slice(this.lab.project.length + 1)}:${p.TargetPort}→0.0.0.0:${p.PublishedPort} (${p.PublishMode})`,
+      ),
+    );
   }
 
   /**
@@ -138,13 +169,27 @@ class SwarmDeployment implements Deployment {
    */
   async replaceConfig(service: string, source: string, target: string, content: string): Promise<void> {
     const name = `${this.lab.project}_${source}-edited`;
-    const created = await run('docker', ['config', 'create', '--label', `com.docker.stack.namespace=${this.lab.project}`, name, '-'], { input: content, timeoutMs: 30_000 });
+    const created = await run('docker', ['config', 'create', '--label', `com.docker.stack.namespace=${this.lab.project}`, name, '-'], {
+      input: content,
+      timeoutMs: 30_000,
+    });
     if (created.code !== 0) throw new LabError(`docker config create ${name} failed: ${created.stderr.trim()}`);
-    await this.serviceCommand(['update', '--detach', '--config-rm', `${this.lab.project}_${source}`, '--config-add', `source=${name},target=${target}`, this.service(service)]);
-    await retryUntil(async () => {
-      const info = await inspectService(this.service(service)) as { UpdateStatus?: { State?: string } };
-      return info.UpdateStatus?.State === 'completed' ? true : undefined;
-    }, { timeoutMs: 60_000, intervalMs: 250, what: `${service} to run the new config` });
+    await this.serviceCommand([
+      'update',
+      '--detach',
+      '--config-rm',
+      `${this.lab.project}_${source}`,
+      '--config-add',
+      `source=${name},target=${target}`,
+      this.service(service),
+    ]);
+    await retryUntil(
+      async () => {
+        const info = (await inspectService(this.service(service))) as { UpdateStatus?: { State?: string } };
+        return info.UpdateStatus?.State === 'completed' ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 250, what: `${service} to run the new config` },
+    );
   }
 }
 

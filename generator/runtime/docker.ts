@@ -7,7 +7,11 @@ const INSTALL_HINT = 'install Docker with Compose v2 (on Debian 12 as root: bash
 export async function requireDocker(): Promise<void> {
   const info = await run('docker', ['info', '--format', '{{.ServerVersion}}'], { timeoutMs: 20_000 });
   if (info.code === 127) throw new LabError('the docker command is not installed', INSTALL_HINT);
-  if (info.code !== 0) throw new LabError(`no Docker engine answers (docker info: ${info.stderr.trim().split('\n').pop()})`, `start dockerd, or ${INSTALL_HINT}`);
+  if (info.code !== 0)
+    throw new LabError(
+      `no Docker engine answers (docker info: ${info.stderr.trim().split('\n').pop()})`,
+      `start dockerd, or ${INSTALL_HINT}`,
+    );
   const compose = await run('docker', ['compose', 'version', '--short'], { timeoutMs: 20_000 });
   if (compose.code !== 0 || !/^v?2\./.test(compose.stdout.trim())) {
     throw new LabError(`Docker Compose v2 is missing ("docker compose version" failed; v1 docker-compose is not enough)`, INSTALL_HINT);
@@ -15,7 +19,10 @@ export async function requireDocker(): Promise<void> {
 }
 
 export async function dockerAvailable(): Promise<boolean> {
-  return requireDocker().then(() => true, () => false);
+  return requireDocker().then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function imagePresent(image: string): Promise<boolean> {

@@ -20,8 +20,14 @@ export const engineName = (): string => process.env.DOCKER_HOST ?? 'unix:///var/
 
 /** The engine did not answer a call in time. */
 export class EngineTimeout extends LabError {
-  constructor(readonly call: string, readonly ms: number) {
-    super(`the Docker engine (${engineName()}) did not answer ${call} within ${(ms / 1000).toFixed(0)} s`, 'docker info (is dockerd busy or wedged? see its log), then run again');
+  constructor(
+    readonly call: string,
+    readonly ms: number,
+  ) {
+    super(
+      `the Docker engine (${engineName()}) did not answer ${call} within ${(ms / 1000).toFixed(0)} s`,
+      'docker info (is dockerd busy or wedged? see its log), then run again',
+    );
     this.name = 'EngineTimeout';
   }
 }
@@ -35,7 +41,10 @@ export async function bounded<T>(call: string, attempt: (signal: AbortSignal) =>
   const controller = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => { controller.abort(); reject(new EngineTimeout(call, ms)); }, ms);
+    timer = setTimeout(() => {
+      controller.abort();
+      reject(new EngineTimeout(call, ms));
+    }, ms);
   });
   try {
     return await Promise.race([attempt(controller.signal), deadline]);
@@ -49,7 +58,11 @@ type ListedContainer = Docker.ContainerInfo;
 
 /** Containers (running or not) whose labels match every `label` filter (`key` or `key=value`). */
 export function listContainers(labels: readonly string[], ms = ENGINE_CALL_MS): Promise<ListedContainer[]> {
-  return bounded(`list containers (${labels.join(', ')})`, (abortSignal) => api.listContainers({ all: true, filters: { label: [...labels] }, abortSignal }), ms);
+  return bounded(
+    `list containers (${labels.join(', ')})`,
+    (abortSignal) => api.listContainers({ all: true, filters: { label: [...labels] }, abortSignal }),
+    ms,
+  );
 }
 
 export function inspectContainer(id: string, ms = ENGINE_CALL_MS): Promise<ContainerInfo> {
@@ -57,87 +70,160 @@ export function inspectContainer(id: string, ms = ENGINE_CALL_MS): Promise<Conta
 }
 
 /** 304 (already in that state) is success for start, stop, kill. */
-const notModified = (err: { statusCode?: number }) => { if (err.statusCode !== 304) throw err; };
+const notModified = (err: { statusCode?: number }) => {
+  if (err.statusCode !== 304) throw err;
+};
 
 export function startContainer(id: string): Promise<void> {
-  return bounded(`start of container ${short(id)}`, (abortSignal) => api.getContainer(id).start({ abortSignal }).then(() => undefined, notModified));
+  return bounded(`start of container ${short(id)}`, (abortSignal) =>
+    api
+      .getContainer(id)
+      .start({ abortSignal })
+      .then(() => undefined, notModified),
+  );
 }
 
 /** `docker stop` with `seconds` of grace: the deadline leaves room for them. */
 export function stopContainer(id: string, seconds: number): Promise<void> {
-  return bounded(`stop of container ${short(id)}`, (abortSignal) => api.getContainer(id).stop({ t: seconds, abortSignal }).then(() => undefined, notModified), seconds * 1000 + ENGINE_CALL_MS);
+  return bounded(
+    `stop of container ${short(id)}`,
+    (abortSignal) =>
+      api
+        .getContainer(id)
+        .stop({ t: seconds, abortSignal })
+        .then(() => undefined, notModified),
+    seconds * 1000 + ENGINE_CALL_MS,
+  );
 }
 
 export function killContainer(id: string, signal = 'SIGKILL'): Promise<void> {
-  return bounded(`kill -s ${signal} of container ${short(id)}`, (abortSignal) => api.getContainer(id).kill({ signal, abortSignal }).then(() => undefined, notModified));
+  return bounded(`kill -s ${signal} of container ${short(id)}`, (abortSignal) =>
+    api
+      .getContainer(id)
+      .kill({ signal, abortSignal })
+      .then(() => undefined, notModified),
+  );
 }
 
 export function restartContainer(id: string, seconds: number): Promise<void> {
-  return bounded(`restart of container ${short(id)}`, (abortSignal) => api.getContainer(id).restart({ t: seconds, abortSignal }).then(() => undefined), seconds * 1000 + ENGINE_CALL_MS);
+  return bounded(
+    `restart of container ${short(id)}`,
+    (abortSignal) =>
+      api
+        .getContainer(id)
+        .restart({ t: seconds, abortSignal })
+        .then(() => undefined),
+    seconds * 1000 + ENGINE_CALL_MS,
+  );
 }
 
 /** Docker's multiplexed stdout/stderr (no TTY) as text, split by dockerode's own demuxer. */
 export async function demuxed(stream: NodeJS.ReadableStream): Promise<string> {
   const chunks: Buffer[] = [];
-  const sink = new Writable({ write(chunk: Buffer, _encoding, done) { chunks.push(chunk); done(); } });
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      chunks.push(chunk);
+      done();
+    },
+  });
   api.modem.demuxStream(stream, sink, sink);
   await finished(stream);
   return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Runs a command in a running container (as `user`, default the image's): its exit code and output. */
-export function execIn(id: string, command: readonly string[], options: { user?: string; ms?: number } = {}): Promise<{ code: number; output: string }> {
-  return bounded(`exec of "${command.join(' ').slice(0, 60)}" in container ${short(id)}`, async (abortSignal) => {
-    const execution = await api.getContainer(id).exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true, ...(options.user ? { User: options.user } : {}), abortSignal });
-    const output = await demuxed(await execution.start({ abortSignal }));
-    const { ExitCode } = await execution.inspect({ abortSignal });
-    return { code: ExitCode ?? -1, output: output.trim() };
-  }, options.ms);
+export function execIn(
+  id: string,
+  command: readonly string[],
+  options: { user?: string; ms?: number } = {},
+): Promise<{ code: number; output: string }> {
+  return bounded(
+    `exec of "${command.join(' ').slice(0, 60)}" in container ${short(id)}`,
+    async (abortSignal) => {
+      const execution = await api
+        .getContainer(id)
+        .exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true, ...(options.user ? { User: options.user } : {}), abortSignal });
+      const output = await demuxed(await execution.start({ abortSignal }));
+      const { ExitCode } = await execution.inspect({ abortSignal });
+      return { code: ExitCode ?? -1, output: output.trim() };
+    },
+    options.ms,
+  );
 }
 
 /** The last `lines` log lines of a container, stdout and stderr interleaved ('' when it has none or is gone). */
 export async function containerLogs(id: string, lines: number, ms = ENGINE_CALL_MS, sinceMs?: number): Promise<string> {
-  return readContainerLogs(id, lines, ms, sinceMs).catch((err: unknown) => { if (err instanceof EngineTimeout) throw err; return ''; });
+  return readContainerLogs(id, lines, ms, sinceMs).catch((err: unknown) => {
+    if (err instanceof EngineTimeout) throw err;
+    return '';
+  });
 }
 
 /** The same, but a log the engine cannot give is an error (for a check whose verdict rests on the log). */
 export async function readContainerLogs(id: string, lines: number, ms = ENGINE_CALL_MS, sinceMs?: number): Promise<string> {
   // `since` is whole seconds: a line of the second before is included.
   const since = sinceMs === undefined ? {} : { since: Math.floor(sinceMs / 1000) };
-  const buffer = await bounded(`logs of container ${short(id)}`, (abortSignal) => api.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, ...since, abortSignal }), ms);
+  const buffer = await bounded(
+    `logs of container ${short(id)}`,
+    (abortSignal) => api.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, ...since, abortSignal }),
+    ms,
+  );
   return demuxed(Readable.from([buffer as unknown as Buffer]));
 }
 
 /** One `docker stats` sample of a container. */
 export function containerStats(id: string): Promise<Docker.ContainerStats> {
-  return bounded(`stats of container ${short(id)}`, (abortSignal) => api.getContainer(id).stats({ stream: false, abortSignal } as { stream: false }));
+  return bounded(`stats of container ${short(id)}`, (abortSignal) =>
+    api.getContainer(id).stats({ stream: false, abortSignal } as { stream: false }),
+  );
 }
 
 export function disconnectNetwork(network: string, id: string): Promise<void> {
-  return bounded(`disconnect of container ${short(id)} from ${network}`, (abortSignal) => api.getNetwork(network).disconnect({ Container: id, Force: true, abortSignal }));
+  return bounded(`disconnect of container ${short(id)} from ${network}`, (abortSignal) =>
+    api.getNetwork(network).disconnect({ Container: id, Force: true, abortSignal }),
+  );
 }
 
 export function connectNetwork(network: string, id: string, address: string, aliases: readonly string[]): Promise<void> {
-  return bounded(`connect of container ${short(id)} to ${network}`, (abortSignal) => api.getNetwork(network).connect({
-    Container: id, EndpointConfig: { IPAMConfig: { IPv4Address: address }, Aliases: [...aliases] }, abortSignal,
-  } as Docker.NetworkConnectOptions));
+  return bounded(`connect of container ${short(id)} to ${network}`, (abortSignal) =>
+    api.getNetwork(network).connect({
+      Container: id,
+      EndpointConfig: { IPAMConfig: { IPv4Address: address }, Aliases: [...aliases] },
+      abortSignal,
+    } as Docker.NetworkConnectOptions),
+  );
 }
 
 export function listNetworks(labels: readonly string[] = []): Promise<Docker.NetworkInspectInfo[]> {
-  return bounded(`list networks${labels.length ? ` (${labels.join(', ')})` : ''}`, (abortSignal) => api.listNetworks({ ...(labels.length ? { filters: { label: [...labels] } } : {}), abortSignal }));
+  return bounded(`list networks${labels.length ? ` (${labels.join(', ')})` : ''}`, (abortSignal) =>
+    api.listNetworks({ ...(labels.length ? { filters: { label: [...labels] } } : {}), abortSignal }),
+  );
 }
 
 /** Removes a volume; false when there was none. */
 export function removeVolume(name: string): Promise<boolean> {
-  return bounded(`removal of volume ${name}`, (abortSignal) => api.getVolume(name).remove({ abortSignal }).then(() => true, (e: { statusCode?: number }) => {
-    if (e.statusCode === 404) return false;
-    throw e;
-  }));
+  return bounded(`removal of volume ${name}`, (abortSignal) =>
+    api
+      .getVolume(name)
+      .remove({ abortSignal })
+      .then(
+        () => true,
+        (e: { statusCode?: number }) => {
+          if (e.statusCode === 404) return false;
+          throw e;
+        },
+      ),
+  );
 }
 
 /** `docker info`, the parts read here. */
 export interface EngineInfo {
-  readonly Swarm?: { readonly LocalNodeState?: string; readonly ControlAvailable?: boolean; readonly NodeID?: string; readonly Nodes?: number };
+  readonly Swarm?: {
+    readonly LocalNodeState?: string;
+    readonly ControlAvailable?: boolean;
+    readonly NodeID?: string;
+    readonly Nodes?: number;
+  };
 }
 
 export function engineInfo(ms = ENGINE_CALL_MS): Promise<EngineInfo> {
@@ -145,11 +231,17 @@ export function engineInfo(ms = ENGINE_CALL_MS): Promise<EngineInfo> {
 }
 
 export function listServices(labels: readonly string[], ms = ENGINE_CALL_MS): Promise<unknown[]> {
-  return bounded(`list services (${labels.join(', ')})`, (abortSignal) => api.listServices({ filters: { label: [...labels] }, abortSignal }) as Promise<unknown[]>, ms);
+  return bounded(
+    `list services (${labels.join(', ')})`,
+    (abortSignal) => api.listServices({ filters: { label: [...labels] }, abortSignal }) as Promise<unknown[]>,
+    ms,
+  );
 }
 
 export function inspectService(name: string): Promise<unknown> {
-  return bounded(`inspect of service ${name}`, (abortSignal) => (api.getService(name).inspect as (o: object) => Promise<unknown>).call(api.getService(name), { abortSignal }));
+  return bounded(`inspect of service ${name}`, (abortSignal) =>
+    (api.getService(name).inspect as (o: object) => Promise<unknown>).call(api.getService(name), { abortSignal }),
+  );
 }
 
 export function listNodes(): Promise<unknown[]> {

@@ -31,13 +31,29 @@ export function run(command: string, args: readonly string[], options: RunOption
     let stdout = '';
     let stderr = '';
     let timedOut = false;
-    child.stdout?.on('data', (d) => { stdout += d; });
-    child.stderr?.on('data', (d) => { stderr += d; });
-    const timer = setTimeout(() => { timedOut = true; child.kill('SIGKILL'); }, options.timeoutMs);
-    child.on('error', (err) => { clearTimeout(timer); resolve({ code: 127, stdout, stderr: stderr + String(err) }); });
+    child.stdout?.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr?.on('data', (d) => {
+      stderr += d;
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, options.timeoutMs);
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      resolve({ code: 127, stdout, stderr: stderr + String(err) });
+    });
     child.on('close', (code) => {
       clearTimeout(timer);
-      if (timedOut) resolve({ code: 124, stdout, stderr: `${stderr}${command} ${args.slice(0, 4).join(' ')}… did not end within ${(options.timeoutMs / 1000).toFixed(0)} s and was killed`, timedOut });
+      if (timedOut)
+        resolve({
+          code: 124,
+          stdout,
+          stderr: `${stderr}${command} ${args.slice(0, 4).join(' ')}… did not end within ${(options.timeoutMs / 1000).toFixed(0)} s and was killed`,
+          timedOut,
+        });
       else resolve({ code: code ?? 1, stdout, stderr });
     });
     if (options.input !== undefined) child.stdin?.end(options.input);
@@ -49,7 +65,11 @@ export function run(command: string, args: readonly string[], options: RunOption
  * the user ends it, so its deadline is the caller's choice (`undefined` only for those two).
  * Its exit code, or undefined when it could not run (with the reason).
  */
-export function runAttached(command: string, args: readonly string[], timeoutMs: number | undefined): { status: number | null; error?: Error } {
+export function runAttached(
+  command: string,
+  args: readonly string[],
+  timeoutMs: number | undefined,
+): { status: number | null; error?: Error } {
   const r = spawnSync(command, args, { stdio: 'inherit', ...(timeoutMs ? { timeout: timeoutMs, killSignal: 'SIGKILL' } : {}) });
   return { status: r.status, ...(r.error ? { error: r.error } : {}) };
 }

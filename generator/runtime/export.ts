@@ -48,30 +48,50 @@ export async function exportLab(lab: LabSpec, dir: string, options: ExportOption
     const containers = await labContainers(lab.project);
     for (const c of containers) {
       writeFileSync(join(root, 'logs', `${c.service}.log`), await containerLogs(c.id, LOG_LINES, EXPORT_CALL_MS));
-      writeFileSync(join(root, 'inspect', `${c.service}.json`), `${JSON.stringify(await inspectContainer(c.id, EXPORT_CALL_MS), null, 2)}\n`);
+      writeFileSync(
+        join(root, 'inspect', `${c.service}.json`),
+        `${JSON.stringify(await inspectContainer(c.id, EXPORT_CALL_MS), null, 2)}\n`,
+      );
     }
     if (existsSync(dir)) {
       cpSync(dir, join(root, 'lab'), { recursive: true, filter: (src) => !PRIVATE.some((p) => p.test(relative(dir, src))) });
     }
     const withReports = options.reports && existsSync(options.reports) && readdirSync(options.reports).length > 0;
     // The last run's report; not the earlier runs kept under runs/, nor a failed run's own export.
-    if (withReports) cpSync(options.reports!, join(root, 'results'), { recursive: true, filter: (src) => !src.endsWith('.tar.gz') && !/^runs(\/|$)/.test(relative(options.reports!, src)) });
-    writeFileSync(join(root, 'README.txt'), [
-      `${lab.project}: pattern ${lab.pattern}, ${lab.product.id}, exported ${new Date().toISOString()} by carbon-labs ${VERSION}`,
-      `lab folder: ${dir}`,
-      '',
-      containers.length
-        ? `logs/<service>.log      each container's whole log (${containers.map((c) => `${c.service} ${c.state}`).join(', ')})`
-        : 'logs/                   none: the lab has no containers on this engine (removed, or never started)',
-      containers.length ? 'inspect/<service>.json  docker inspect of each container' : 'inspect/                none, as logs/',
-      existsSync(dir) ? 'lab/                    the lab folder as generated and used (compose and stack files, each node\'s configuration); private keys (.pki/, *.key) left out' : 'lab/                    none: the lab folder is gone',
-      withReports ? `results/                the lab's last reports (${options.reports})` : 'results/                none: no reports of this lab yet',
-      '',
-    ].join('\n'));
+    if (withReports)
+      cpSync(options.reports!, join(root, 'results'), {
+        recursive: true,
+        filter: (src) => !src.endsWith('.tar.gz') && !/^runs(\/|$)/.test(relative(options.reports!, src)),
+      });
+    writeFileSync(
+      join(root, 'README.txt'),
+      [
+        `${lab.project}: pattern ${lab.pattern}, ${lab.product.id}, exported ${new Date().toISOString()} by carbon-labs ${VERSION}`,
+        `lab folder: ${dir}`,
+        '',
+        containers.length
+          ? `logs/<service>.log      each container's whole log (${containers.map((c) => `${c.service} ${c.state}`).join(', ')})`
+          : 'logs/                   none: the lab has no containers on this engine (removed, or never started)',
+        containers.length ? 'inspect/<service>.json  docker inspect of each container' : 'inspect/                none, as logs/',
+        existsSync(dir)
+          ? "lab/                    the lab folder as generated and used (compose and stack files, each node's configuration); private keys (.pki/, *.key) left out"
+          : 'lab/                    none: the lab folder is gone',
+        withReports
+          ? `results/                the lab's last reports (${options.reports})`
+          : 'results/                none: no reports of this lab yet',
+        '',
+      ].join('\n'),
+    );
     mkdirSync(resolve(file, '..'), { recursive: true });
     const tar = await run('tar', ['-czf', file, '-C', work, name], { timeoutMs: 120_000 });
-    if (tar.code !== 0) throw new LabError(`tar could not write ${file}: ${(tar.stderr || tar.stdout).trim().split('\n').slice(-2).join(' ')}`, 'export to another folder');
-    options.log?.(`exported ${lab.project} (${containers.length} containers' logs and inspect, the lab folder${withReports ? ', its last reports' : ''}) to ${file}`);
+    if (tar.code !== 0)
+      throw new LabError(
+        `tar could not write ${file}: ${(tar.stderr || tar.stdout).trim().split('\n').slice(-2).join(' ')}`,
+        'export to another folder',
+      );
+    options.log?.(
+      `exported ${lab.project} (${containers.length} containers' logs and inspect, the lab folder${withReports ? ', its last reports' : ''}) to ${file}`,
+    );
     return file;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -24,7 +24,14 @@ const SYNC_IMAGE_DIR = 'images/rsync';
 
 export type Log = (line: string) => void;
 
-async function build(tag: string, context: string, base: string, log: Log, labels: Record<string, string> = {}, args: Readonly<Record<string, string>> = {}): Promise<void> {
+async function build(
+  tag: string,
+  context: string,
+  base: string,
+  log: Log,
+  labels: Record<string, string> = {},
+  args: Readonly<Record<string, string>> = {},
+): Promise<void> {
   log(`building ${tag} (FROM ${base})`);
   const labelArgs = Object.entries(labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]);
   const buildArgs = Object.entries({ BASE: base, ...args }).flatMap(([k, v]) => ['--build-arg', `${k}=${v}`]);
@@ -39,9 +46,11 @@ async function ensureLocalBase(log: Log): Promise<string> {
   const digest = filesDigest([BASE_SCRIPT]);
   const label = await imageLabel(LOCAL_BASE);
   if (label === digest) return LOCAL_BASE;
-  log(label === undefined
-    ? `no registry: making ${LOCAL_BASE} with debootstrap (about a minute, once)`
-    : `${LOCAL_BASE} was made by another version of images/base.sh: making it again with debootstrap (about a minute)`);
+  log(
+    label === undefined
+      ? `no registry: making ${LOCAL_BASE} with debootstrap (about a minute, once)`
+      : `${LOCAL_BASE} was made by another version of images/base.sh: making it again with debootstrap (about a minute)`,
+  );
   const result = await run('bash', [BASE_SCRIPT, LOCAL_BASE, `${SOURCE_LABEL}=${digest}`], { inherit: true, timeoutMs: 900_000 });
   if (result.code !== 0) throw new LabError(`could not make ${LOCAL_BASE}`, 'run as root on Debian: bash images/base.sh');
   return LOCAL_BASE;
@@ -53,9 +62,14 @@ async function chooseSupportImage(kind: keyof typeof LOCAL_IMAGES, product: Prod
   const local = LOCAL_IMAGES[kind];
   const dir = join(ROOT, local.dir);
   // Its own files and the base's script: a new base (another package) makes it again.
-  const digest = filesDigest([...readdirSync(dir).sort().map((f) => join(dir, f)), BASE_SCRIPT]);
+  const digest = filesDigest([
+    ...readdirSync(dir)
+      .sort()
+      .map((f) => join(dir, f)),
+    BASE_SCRIPT,
+  ]);
   if (await imagePresent(publicImage)) return publicImage;
-  if (await imageLabel(local.tag) === digest) return local.tag;
+  if ((await imageLabel(local.tag)) === digest) return local.tag;
   if (await tryPull(publicImage)) return publicImage;
   await build(local.tag, dir, await ensureLocalBase(log), log, { [SOURCE_LABEL]: digest });
   return local.tag;
@@ -64,9 +78,14 @@ async function chooseSupportImage(kind: keyof typeof LOCAL_IMAGES, product: Prod
 /** The rsync image of the classic product's sync service, built from images/rsync when missing or stale. */
 export async function ensureSyncImage(log: Log): Promise<string> {
   const dir = join(ROOT, SYNC_IMAGE_DIR);
-  const digest = filesDigest([...readdirSync(dir).sort().map((f) => join(dir, f)), BASE_SCRIPT]);
-  if (await imageLabel(SYNC_IMAGE) === digest) return SYNC_IMAGE;
-  const base = await imagePresent(PUBLIC_DEBIAN) || await tryPull(PUBLIC_DEBIAN) ? PUBLIC_DEBIAN : await ensureLocalBase(log);
+  const digest = filesDigest([
+    ...readdirSync(dir)
+      .sort()
+      .map((f) => join(dir, f)),
+    BASE_SCRIPT,
+  ]);
+  if ((await imageLabel(SYNC_IMAGE)) === digest) return SYNC_IMAGE;
+  const base = (await imagePresent(PUBLIC_DEBIAN)) || (await tryPull(PUBLIC_DEBIAN)) ? PUBLIC_DEBIAN : await ensureLocalBase(log);
   await build(SYNC_IMAGE, dir, base, log, { [SOURCE_LABEL]: digest });
   return SYNC_IMAGE;
 }
@@ -93,14 +112,22 @@ function filesDigest(files: readonly string[]): string {
 /** Every file under `root` (a file or a folder), sorted. */
 function filesUnder(root: string): string[] {
   if (!statSync(root).isDirectory()) return [root];
-  return readdirSync(root).sort().flatMap((name) => filesUnder(join(root, name)));
+  return readdirSync(root)
+    .sort()
+    .flatMap((name) => filesUnder(join(root, name)));
 }
 
 /** A digest of everything that goes into the stand-in images (names and contents), so a stale one is rebuilt. */
 function simSourceDigest(): string {
   if (!existsSync(SIM_BUNDLE)) throw new LabError(`the stand-in bundle ${SIM_BUNDLE} is missing`, 'make images');
   const hash = createHash('sha256');
-  for (const root of [SIM_BUNDLE, SIM_IMAGE_DIR, join(ROOT, 'sim', 'dbscripts'), join(ROOT, 'spec', 'apim-4.3.0'), join(ROOT, 'spec', 'apim-2.6.0')]) {
+  for (const root of [
+    SIM_BUNDLE,
+    SIM_IMAGE_DIR,
+    join(ROOT, 'sim', 'dbscripts'),
+    join(ROOT, 'spec', 'apim-4.3.0'),
+    join(ROOT, 'spec', 'apim-2.6.0'),
+  ]) {
     for (const file of filesUnder(root)) hash.update(`${relative(ROOT, file)}\0`).update(readFileSync(file));
   }
   return hash.digest('hex');
@@ -108,7 +135,9 @@ function simSourceDigest(): string {
 
 /** The source digest an image of ours was built from, or undefined when absent. */
 async function imageLabel(image: string): Promise<string | undefined> {
-  const r = await run('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${SOURCE_LABEL}"}}`, image], { timeoutMs: 30_000 });
+  const r = await run('docker', ['image', 'inspect', '--format', `{{index .Config.Labels "${SOURCE_LABEL}"}}`, image], {
+    timeoutMs: 30_000,
+  });
   return r.code === 0 ? r.stdout.trim() : undefined;
 }
 
@@ -129,7 +158,10 @@ export function simImages(product: ProductSpec): SimImage[] {
   for (const role of productRoles(product)) {
     const { image, home, distribution } = runtimeOf(product, role);
     const named = /^\/home\/wso2carbon\/(.+)-(\d+(?:\.\d+)+)$/.exec(home);
-    if (!named) throw new Error(`${product.id} ${role}: home ${home} is not /home/wso2carbon/<name>-<version>, which the stand-in image is built for`);
+    if (!named)
+      throw new Error(
+        `${product.id} ${role}: home ${home} is not /home/wso2carbon/<name>-<version>, which the stand-in image is built for`,
+      );
     const args = {
       WSO2_SERVER_NAME: named[1],
       WSO2_SERVER_VERSION: named[2],
@@ -138,7 +170,10 @@ export function simImages(product: ProductSpec): SimImage[] {
       WSO2_STOP_ON_TERM: String(product.stopOnTerm),
     };
     const seen = images.get(image);
-    if (seen && JSON.stringify(seen.args) !== JSON.stringify(args)) throw new Error(`${product.id}: roles sharing ${image} need different stand-in images (${JSON.stringify(seen.args)}, ${JSON.stringify(args)})`);
+    if (seen && JSON.stringify(seen.args) !== JSON.stringify(args))
+      throw new Error(
+        `${product.id}: roles sharing ${image} need different stand-in images (${JSON.stringify(seen.args)}, ${JSON.stringify(args)})`,
+      );
     images.set(image, { tag: image, args });
   }
   return [...images.values()];
@@ -146,14 +181,16 @@ export function simImages(product: ProductSpec): SimImage[] {
 
 /** The label an image built from these sources with these arguments carries. */
 function imageDigest(sourceDigest: string, image: SimImage): string {
-  return createHash('sha256').update(`${sourceDigest}\n${JSON.stringify(image.args)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${sourceDigest}\n${JSON.stringify(image.args)}`)
+    .digest('hex');
 }
 
 /** The stand-in images of `product` that are missing or were built from other sources or arguments. */
 async function staleSimImages(product: ProductSpec): Promise<SimImage[]> {
   const digest = simSourceDigest();
   const stale: SimImage[] = [];
-  for (const image of simImages(product)) if (await imageLabel(image.tag) !== imageDigest(digest, image)) stale.push(image);
+  for (const image of simImages(product)) if ((await imageLabel(image.tag)) !== imageDigest(digest, image)) stale.push(image);
   return stale;
 }
 
@@ -198,16 +235,23 @@ async function buildPacedImages(product: ProductSpec, log: Log): Promise<void> {
   const context = join(ROOT, 'dist', 'images', 'paced');
   mkdirSync(context, { recursive: true });
   const env = [
-    `SIM_BOOT_SECONDS_MANAGER=${pace.bootSeconds.manager}`, `SIM_BOOT_SECONDS_WORKER=${pace.bootSeconds.worker}`,
-    `SIM_BOOT_SECONDS_TRAFFIC_MANAGER=${pace.bootSeconds['traffic-manager']}`, `SIM_STOP_SECONDS=${PACED_STOP_SECONDS}`,
+    `SIM_BOOT_SECONDS_MANAGER=${pace.bootSeconds.manager}`,
+    `SIM_BOOT_SECONDS_WORKER=${pace.bootSeconds.worker}`,
+    `SIM_BOOT_SECONDS_TRAFFIC_MANAGER=${pace.bootSeconds['traffic-manager']}`,
+    `SIM_STOP_SECONDS=${PACED_STOP_SECONDS}`,
   ];
-  writeFileSync(join(context, 'Dockerfile'), `# A carbon-labs stand-in at a JVM's pace (generator/runtime/images.ts).\nARG BASE\nFROM \${BASE}\nENV ${env.join(' ')}\n`);
+  writeFileSync(
+    join(context, 'Dockerfile'),
+    `# A carbon-labs stand-in at a JVM's pace (generator/runtime/images.ts).\nARG BASE\nFROM \${BASE}\nENV ${env.join(' ')}\n`,
+  );
   for (const role of productRoles(product)) {
     const from = pace.from[role]!;
     const tag = runtimeOf(product, role).image;
     const base = await run('docker', ['image', 'inspect', '--format', '{{.Id}}', from], { timeoutMs: 30_000 });
-    const digest = createHash('sha256').update(`${base.stdout.trim()}\n${env.join(' ')}`).digest('hex');
-    if (await imageLabel(tag) === digest) continue;
+    const digest = createHash('sha256')
+      .update(`${base.stdout.trim()}\n${env.join(' ')}`)
+      .digest('hex');
+    if ((await imageLabel(tag)) === digest) continue;
     await build(tag, context, from, log, { [SOURCE_LABEL]: digest });
   }
 }
@@ -223,14 +267,20 @@ const PACED_STOP_SECONDS = 3;
  * Makes every image a lab of `product` needs available and returns the environment that points
  * the compose file at them. Never silent about what it chose.
  */
-export async function ensureImages(product: ProductSpec, log: Log, options: { rebuildSim?: boolean } = {}): Promise<Record<string, string>> {
+export async function ensureImages(
+  product: ProductSpec,
+  log: Log,
+  options: { rebuildSim?: boolean } = {},
+): Promise<Record<string, string>> {
   if (product.pulled) {
     for (const image of productImages(product)) {
-      if (await imagePresent(image) || await tryPull(image)) continue;
+      if ((await imagePresent(image)) || (await tryPull(image))) continue;
       const standIn = standInOf(product);
       throw new LabError(
         `${image} cannot be pulled (no container registry answers) and is not present locally${standIn ? '' : `; ${product.id} has no stand-in yet`}`,
-        standIn ? `make lab PATTERN=3 PRODUCT=${standIn.id}  (the stand-in product, built locally)` : `docker load the image, or make lab PATTERN=3 PRODUCT=sim for a 4.3 stand-in lab`,
+        standIn
+          ? `make lab PATTERN=3 PRODUCT=${standIn.id}  (the stand-in product, built locally)`
+          : `docker load the image, or make lab PATTERN=3 PRODUCT=sim for a 4.3 stand-in lab`,
       );
     }
   } else {

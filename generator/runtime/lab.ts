@@ -43,8 +43,10 @@ export function refuseWithoutDriver(lab: LabSpec, dir: string): void {
   if (source && !existsSync(source)) throw new LabError(`CARBON_LABS_DRIVERS=${source} is no folder`, `a folder holding a ${jar} jar`);
   const target = join(dir, 'drivers');
   if (!lab.product.pulled || driver.inImage || hasDriver(target) || (source && hasDriver(source))) return;
-  throw new LabError(`${lab.product.id}'s nodes cannot reach MySQL without a JDBC driver, and no WSO2 image ships one: ${target} has no mysql-connector*.jar`,
-    `put a ${jar} jar there (${used}), or set CARBON_LABS_DRIVERS to a folder holding one, then make lab ${makeArgs(lab)}`);
+  throw new LabError(
+    `${lab.product.id}'s nodes cannot reach MySQL without a JDBC driver, and no WSO2 image ships one: ${target} has no mysql-connector*.jar`,
+    `put a ${jar} jar there (${used}), or set CARBON_LABS_DRIVERS to a folder holding one, then make lab ${makeArgs(lab)}`,
+  );
 }
 
 /**
@@ -55,7 +57,9 @@ export async function prepareLab(lab: LabSpec, dir: string, log: Log): Promise<v
   await checkPorts(lab, dir, log);
   const published = readLabEnv(dir).ADMIN_HTTPS_PORT;
   if (published && Number(published) !== portalPort(lab)) {
-    log(`warning: ADMIN_HTTPS_PORT is ${published} in ${join(dir, '.env')}, but the managers' proxyPort is ${portalPort(lab)}: portal logins will redirect to port ${portalPort(lab)}. Set proxyPort = ${published} in ${join(dir, 'nodes', '<manager>', 'repository', 'conf', 'deployment.toml')} (your edit is kept)`);
+    log(
+      `warning: ADMIN_HTTPS_PORT is ${published} in ${join(dir, '.env')}, but the managers' proxyPort is ${portalPort(lab)}: portal logins will redirect to port ${portalPort(lab)}. Set proxyPort = ${published} in ${join(dir, 'nodes', '<manager>', 'repository', 'conf', 'deployment.toml')} (your edit is kept)`,
+    );
   }
   provideDrivers(lab, dir);
   await ensureTrustChain(lab, dir, log);
@@ -83,22 +87,29 @@ const SWARM_SERVICE = 'com.docker.swarm.service.name';
  * running one stands for it, else the newest.
  */
 export async function labContainers(project: string, ms?: number): Promise<ContainerState[]> {
-  const [compose, stack] = await Promise.all([COMPOSE_PROJECT, STACK_NAMESPACE].map((label) => listContainers([`${label}=${project}`], ms)));
-  const states = await Promise.all([...compose, ...stack].map(async (c) => {
-    // A container the engine cannot inspect in time (wedged) is said to be so, not waited for.
-    const { State, busy } = await inspectContainer(c.Id, ms).then((i) => ({ State: i.State, busy: undefined }), (err: Error) => ({ State: undefined, busy: err instanceof EngineTimeout ? err.message : undefined }));
-    return {
-      service: c.Labels['com.docker.compose.service'] ?? c.Labels[SWARM_SERVICE].slice(project.length + 1),
-      state: busy ? 'engine busy' : State?.Status ?? c.State,
-      // A stopped container keeps its last probe's verdict (often unhealthy, from its stop): not its health.
-      health: State?.Running ? State.Health?.Status : undefined,
-      exitCode: State && !State.Running && State.Status === 'exited' ? State.ExitCode : undefined,
-      finishedAt: State && !State.Running && State.Status === 'exited' ? State.FinishedAt : undefined,
-      id: c.Id,
-      created: c.Created,
-    };
-  }));
-  const byService = new Map<string, typeof states[number]>();
+  const [compose, stack] = await Promise.all(
+    [COMPOSE_PROJECT, STACK_NAMESPACE].map((label) => listContainers([`${label}=${project}`], ms)),
+  );
+  const states = await Promise.all(
+    [...compose, ...stack].map(async (c) => {
+      // A container the engine cannot inspect in time (wedged) is said to be so, not waited for.
+      const { State, busy } = await inspectContainer(c.Id, ms).then(
+        (i) => ({ State: i.State, busy: undefined }),
+        (err: Error) => ({ State: undefined, busy: err instanceof EngineTimeout ? err.message : undefined }),
+      );
+      return {
+        service: c.Labels['com.docker.compose.service'] ?? c.Labels[SWARM_SERVICE].slice(project.length + 1),
+        state: busy ? 'engine busy' : (State?.Status ?? c.State),
+        // A stopped container keeps its last probe's verdict (often unhealthy, from its stop): not its health.
+        health: State?.Running ? State.Health?.Status : undefined,
+        exitCode: State && !State.Running && State.Status === 'exited' ? State.ExitCode : undefined,
+        finishedAt: State && !State.Running && State.Status === 'exited' ? State.FinishedAt : undefined,
+        id: c.Id,
+        created: c.Created,
+      };
+    }),
+  );
+  const byService = new Map<string, (typeof states)[number]>();
   for (const c of states) {
     const seen = byService.get(c.service);
     const running = (x: typeof c) => (x.state === 'running' ? 1 : 0);
@@ -131,7 +142,10 @@ export function portFree(port: number): Promise<boolean> {
 function listening(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = connect({ port, host: '127.0.0.1' });
-    const done = (answer: boolean) => { socket.destroy(); resolve(answer); };
+    const done = (answer: boolean) => {
+      socket.destroy();
+      resolve(answer);
+    };
     socket.setTimeout(2000, () => done(true));
     socket.once('connect', () => done(true));
     socket.once('error', () => done(false));
@@ -153,15 +167,24 @@ export async function assertPortsFree(dir: string, log: Log = () => undefined, w
   for (const [variable, value] of Object.entries(readLabEnv(dir))) {
     if (!variable.endsWith('_PORT')) continue;
     const port = Number(value);
-    const inUse = () => new LabError(`host port ${value} (${variable} in ${join(dir, '.env')}) is already in use`, `change ${variable} in that .env, or stop what holds it`);
+    const inUse = () =>
+      new LabError(
+        `host port ${value} (${variable} in ${join(dir, '.env')}) is already in use`,
+        `change ${variable} in that .env, or stop what holds it`,
+      );
     const deadline = Date.now() + waitMs;
     for (let said = false; !(await portFree(port)); said = true) {
       if (await listening(port)) throw inUse();
       if (Date.now() >= deadline) {
-        throw new LabError(`host port ${value} (${variable} in ${join(dir, '.env')}) stayed the local end of a connection for ${waitMs / 1000} s (nothing listens on it)`,
-          `change ${variable} in that .env, or keep it out of the kernel's choice of local ports: sysctl -w net.ipv4.ip_local_reserved_ports=${value} (with those already reserved)`);
+        throw new LabError(
+          `host port ${value} (${variable} in ${join(dir, '.env')}) stayed the local end of a connection for ${waitMs / 1000} s (nothing listens on it)`,
+          `change ${variable} in that .env, or keep it out of the kernel's choice of local ports: sysctl -w net.ipv4.ip_local_reserved_ports=${value} (with those already reserved)`,
+        );
       }
-      if (!said) log(`host port ${value} (${variable}) is the local end of a connection of this machine (the lab's ports lie in the ephemeral range); waiting up to ${waitMs / 1000} s for it to close`);
+      if (!said)
+        log(
+          `host port ${value} (${variable}) is the local end of a connection of this machine (the lab's ports lie in the ephemeral range); waiting up to ${waitMs / 1000} s for it to close`,
+        );
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -209,7 +232,12 @@ export interface HealthOptions {
 /** Every service of a lab's compose file, the one-shots first. */
 export const labServices = (lab: LabSpec): string[] => [...ONE_SHOT_SERVICES, ...longRunningServices(lab)];
 /** The services that keep running (what a swarm stack holds). */
-export const longRunningServices = (lab: LabSpec): string[] => ['db', 'backend', ...lab.balancers.map((b) => b.name), ...lab.nodes.map((n) => n.name)];
+export const longRunningServices = (lab: LabSpec): string[] => [
+  'db',
+  'backend',
+  ...lab.balancers.map((b) => b.name),
+  ...lab.nodes.map((n) => n.name),
+];
 
 export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log, options: HealthOptions = {}): Promise<number> {
   const unhealthyIsFatal = options.unhealthyIsFatal ?? true;
@@ -217,27 +245,41 @@ export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log,
   let lastLine = '';
   let lastPrint = 0;
   const expected = (options.services ?? labServices(lab)).filter((s) => !options.unawaited?.includes(s));
-  const outcome = await retryUntil(async () => {
-    const states = await labContainers(lab.project);
-    // After a fault (a paused node) a node is unhealthy until its next check: not fatal then.
-    const failed = states.find((c) => expected.includes(c.service) && ((oneShot(c.service) && c.exitCode !== undefined && c.exitCode !== 0)
-      || (unhealthyIsFatal && c.health === 'unhealthy')))
-      // Exited on its own since the start began (exitsBefore): not a stopped lab's containers, exited until compose starts them.
-      ?? (options.exitsBefore ? exitedSince(states.filter((c) => expected.includes(c.service)), options.exitsBefore) : undefined);
-    if (failed) return { done: true, failed, states };
-    const waiting = expected.filter((s) => !states.some((c) => c.service === s && ready(c)));
-    const line = `healthy ${expected.length - waiting.length}/${expected.length}${waiting.length ? `; waiting for ${waiting.map((s) => `${s} (${describe(states.find((c) => c.service === s))})`).join(', ')}` : ''}`;
-    if (line !== lastLine || Date.now() - lastPrint > 15_000) {
-      log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
-      lastLine = line;
-      lastPrint = Date.now();
-    }
-    return waiting.length === 0 ? { done: true, states } : undefined;
-  }, { timeoutMs: budgetSeconds * 1000, intervalMs: 500, what: `${lab.project} to become healthy`, signal: options.signal }).catch(async (err: Error) => {
+  const outcome = await retryUntil(
+    async () => {
+      const states = await labContainers(lab.project);
+      // After a fault (a paused node) a node is unhealthy until its next check: not fatal then.
+      const failed =
+        states.find(
+          (c) =>
+            expected.includes(c.service) &&
+            ((oneShot(c.service) && c.exitCode !== undefined && c.exitCode !== 0) || (unhealthyIsFatal && c.health === 'unhealthy')),
+        ) ??
+        // Exited on its own since the start began (exitsBefore): not a stopped lab's containers, exited until compose starts them.
+        (options.exitsBefore
+          ? exitedSince(
+              states.filter((c) => expected.includes(c.service)),
+              options.exitsBefore,
+            )
+          : undefined);
+      if (failed) return { done: true, failed, states };
+      const waiting = expected.filter((s) => !states.some((c) => c.service === s && ready(c)));
+      const line = `healthy ${expected.length - waiting.length}/${expected.length}${waiting.length ? `; waiting for ${waiting.map((s) => `${s} (${describe(states.find((c) => c.service === s))})`).join(', ')}` : ''}`;
+      if (line !== lastLine || Date.now() - lastPrint > 15_000) {
+        log(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}`);
+        lastLine = line;
+        lastPrint = Date.now();
+      }
+      return waiting.length === 0 ? { done: true, states } : undefined;
+    },
+    { timeoutMs: budgetSeconds * 1000, intervalMs: 500, what: `${lab.project} to become healthy`, signal: options.signal },
+  ).catch(async (err: Error) => {
     if (options.signal?.aborted) throw err;
     const states = await labContainers(lab.project);
     const stuck = states.find((c) => !ready(c));
-    throw new LabError(`${err.message}${stuck ? `; ${stuck.service} is ${describe(stuck)}. Its last log lines:\n${await lastLogLines(stuck.id)}` : ''}`);
+    throw new LabError(
+      `${err.message}${stuck ? `; ${stuck.service} is ${describe(stuck)}. Its last log lines:\n${await lastLogLines(stuck.id)}` : ''}`,
+    );
   });
   if (outcome.failed) throw await failedServiceError(lab, outcome.failed);
   return (Date.now() - started) / 1000;
@@ -249,9 +291,15 @@ export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log,
  */
 async function failedServiceError(lab: LabSpec, c: ContainerState, more = ''): Promise<LabError> {
   const tail = await lastLogLines(c.id);
-  const cause = tail.split('\n').reverse().find((line) => /\b(FATAL|ERROR)\b/.test(line))?.trim();
-  return new LabError(`${c.service} of ${lab.project} is ${describe(c)}${cause ? `: ${cause}` : ''}${more}. Its last log lines:\n${tail}`,
-    `docker compose -p ${lab.project} logs ${c.service}`);
+  const cause = tail
+    .split('\n')
+    .reverse()
+    .find((line) => /\b(FATAL|ERROR)\b/.test(line))
+    ?.trim();
+  return new LabError(
+    `${c.service} of ${lab.project} is ${describe(c)}${cause ? `: ${cause}` : ''}${more}. Its last log lines:\n${tail}`,
+    `docker compose -p ${lab.project} logs ${c.service}`,
+  );
 }
 
 /** A long-running service whose container exited on its own since `before` was taken ({@link HealthOptions.exitsBefore}). */
@@ -303,7 +351,17 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
   await prepareLab(lab, dir, options.log);
   options.log(`starting ${lab.project} from ${dir}`);
   // `up -d` itself waits for the services the others depend on to be healthy: the whole budget.
-  const once = () => composeUp({ cwd: dir, files: options.files ?? ['docker-compose.yml'], env: { ...process.env, ...options.imagesEnv }, commandOptions: ['--remove-orphans'], seconds: options.budgetSeconds }, options.only);
+  const once = () =>
+    composeUp(
+      {
+        cwd: dir,
+        files: options.files ?? ['docker-compose.yml'],
+        env: { ...process.env, ...options.imagesEnv },
+        commandOptions: ['--remove-orphans'],
+        seconds: options.budgetSeconds,
+      },
+      options.only,
+    );
   const up = async () => {
     for (let attempt = 1; ; attempt++) {
       try {
@@ -311,7 +369,9 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
       } catch (err) {
         const held = transientlyHeldPort((err as Error).message);
         if (held === undefined || attempt > PORT_RETRIES) throw new LabError(`${lab.project}: ${(err as Error).message}`);
-        options.log(`host port ${held} was held by another connection as Docker bound it (it is in the kernel's ephemeral range): up again in 1 s (${attempt} of ${PORT_RETRIES})`);
+        options.log(
+          `host port ${held} was held by another connection as Docker bound it (it is in the kernel's ephemeral range): up again in 1 s (${attempt} of ${PORT_RETRIES})`,
+        );
         await pause(1000);
       }
     }
@@ -325,7 +385,13 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
  * minutes inside `up -d` (or `start`), and the wait says where it is meanwhile; the first failure
  * of either ends both. Seconds to healthy.
  */
-async function healthyBeside(lab: LabSpec, start: () => Promise<void>, budgetSeconds: number, log: Log, unawaited?: readonly string[]): Promise<number> {
+async function healthyBeside(
+  lab: LabSpec,
+  start: () => Promise<void>,
+  budgetSeconds: number,
+  log: Log,
+  unawaited?: readonly string[],
+): Promise<number> {
   const stop = new AbortController();
   const exitsBefore = await exitsNow(lab);
   const starting = start();
@@ -333,7 +399,16 @@ async function healthyBeside(lab: LabSpec, start: () => Promise<void>, budgetSec
   healthy.catch(() => undefined); // handled below, whichever ends first
   starting.catch(() => undefined);
   // A node that exits ends the wait at once, though compose may still be starting the others.
-  const first = await Promise.race([starting.then(() => 'started' as const, (err: Error) => err), healthy.then(() => 'healthy' as const, () => 'failed' as const)]);
+  const first = await Promise.race([
+    starting.then(
+      () => 'started' as const,
+      (err: Error) => err,
+    ),
+    healthy.then(
+      () => 'healthy' as const,
+      () => 'failed' as const,
+    ),
+  ]);
   if (first === 'failed') return healthy;
   if (first instanceof Error) {
     stop.abort(first);
@@ -353,8 +428,13 @@ export const accessProject = (project: string): string => `${project}-access`;
 
 /** Every lab on this engine (compose project or swarm stack) that is a carbon-labs lab (running or not). */
 export async function labProjects(ms?: number): Promise<string[]> {
-  const projects = (await Promise.all([COMPOSE_PROJECT, STACK_NAMESPACE].map(async (label) => (await listContainers([label], ms)).map((c) => c.Labels[label]))))
-    .flat().filter((p) => p.startsWith('carbon-labs-') && !p.endsWith('-access'));
+  const projects = (
+    await Promise.all(
+      [COMPOSE_PROJECT, STACK_NAMESPACE].map(async (label) => (await listContainers([label], ms)).map((c) => c.Labels[label])),
+    )
+  )
+    .flat()
+    .filter((p) => p.startsWith('carbon-labs-') && !p.endsWith('-access'));
   return [...new Set(projects)].sort();
 }
 
@@ -363,10 +443,10 @@ export async function labProjects(ms?: number): Promise<string[]> {
  * swarm stack, those of its access proxy (a compose project in the lab's `swarm/`).
  */
 export async function labDirOf(project: string, ms?: number): Promise<string> {
-  const workingDir = async (p: string) => (await listContainers([`${COMPOSE_PROJECT}=${p}`], ms))
-    .map((c) => c.Labels['com.docker.compose.project.working_dir']).find(Boolean);
+  const workingDir = async (p: string) =>
+    (await listContainers([`${COMPOSE_PROJECT}=${p}`], ms)).map((c) => c.Labels['com.docker.compose.project.working_dir']).find(Boolean);
   const access = await workingDir(accessProject(project));
-  const dir = await workingDir(project) ?? (access && dirname(access));
+  const dir = (await workingDir(project)) ?? (access && dirname(access));
   if (!dir) throw new LabError(`no lab named ${project} on this Docker engine`, 'carbon-labs status, or start one: make lab PATTERN=3');
   return dir;
 }
@@ -394,9 +474,14 @@ export async function stopLab(lab: LabSpec, dir: string, log: Log): Promise<void
   await requireDocker();
   log(`stopping ${lab.project} (its containers and database volume are kept)`);
   const call = { cwd: dir, files: ['docker-compose.yml'], seconds: 120 };
-  const stop = (services: readonly string[], seconds: number) => composeStop({ ...call, commandOptions: ['--timeout', String(seconds)] }, services)
-    .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
-  await stop(longRunningServices(lab).filter((s) => s !== 'db'), lab.product.stopOnTerm ? NODE_STOP_GRACE_SECONDS : 0);
+  const stop = (services: readonly string[], seconds: number) =>
+    composeStop({ ...call, commandOptions: ['--timeout', String(seconds)] }, services).catch((e: Error) => {
+      throw new LabError(`${lab.project}: ${e.message}`);
+    });
+  await stop(
+    longRunningServices(lab).filter((s) => s !== 'db'),
+    lab.product.stopOnTerm ? NODE_STOP_GRACE_SECONDS : 0,
+  );
   await stop(['db'], 30);
 }
 
@@ -411,8 +496,10 @@ export const NODE_STOP_GRACE_SECONDS = 30;
 export async function resumeLab(lab: LabSpec, dir: string, options: { budgetSeconds: number; log: Log }): Promise<number> {
   await requireDocker();
   options.log(`starting ${lab.project} again from ${dir}`);
-  const start = () => composeStart({ cwd: dir, files: ['docker-compose.yml'], seconds: options.budgetSeconds })
-    .catch((e: Error) => { throw new LabError(`${lab.project}: ${e.message}`); });
+  const start = () =>
+    composeStart({ cwd: dir, files: ['docker-compose.yml'], seconds: options.budgetSeconds }).catch((e: Error) => {
+      throw new LabError(`${lab.project}: ${e.message}`);
+    });
   return healthyBeside(lab, start, options.budgetSeconds, options.log);
 }
 
@@ -420,8 +507,11 @@ export async function resumeLab(lab: LabSpec, dir: string, options: { budgetSeco
 export async function downProject(project: string, cwd: string, log: Log): Promise<void> {
   await requireDocker();
   log(`removing ${project} (containers, networks and its database volume)`);
-  await composeDown({ cwd, project, commandOptions: ['--volumes', '--remove-orphans', '--timeout', '0'], seconds: 120 })
-    .catch((e: Error) => { throw new LabError(`${project}: ${e.message}`); });
+  await composeDown({ cwd, project, commandOptions: ['--volumes', '--remove-orphans', '--timeout', '0'], seconds: 120 }).catch(
+    (e: Error) => {
+      throw new LabError(`${project}: ${e.message}`);
+    },
+  );
 }
 
 /** What a user needs to start working with the lab. */
@@ -441,29 +531,63 @@ export function labEndpoints(lab: LabSpec, dir: string, target: 'compose' | 'swa
   // The classic product (2.6.0): its portals and REST v0.14, and its admin services (SOAP); the
   // stand-in serves the admin services, part of REST v0.14 and the Synapse APIs, not the portals.
   const standIn = lab.product.pulled ? '' : '; not served by the stand-in';
-  const front = isClassic(lab.product) ? [
-    { name: 'Publisher', url: `${portals}/publisher`, note: `store: ${portals}/store${standIn}` },
-    { name: 'REST', url: `${admin}/api/am/publisher/v0.14`, note: `store: ${admin}/api/am/store/v0.14, DCR: ${admin}/client-registration/v0.14/register, token: ${admin}/oauth2/token${lab.product.pulled ? '' : ' (the stand-in: create, publish, subscribe)'}` },
-    { name: 'Admin SOAP', url: `${admin}/services/`, note: 'admin services, e.g. APIGatewayAdmin (Basic auth); a worker answers them 403' },
-  ] : [
-    { name: 'Publisher', url: `${portals}/publisher` },
-    { name: 'DevPortal', url: `${portals}/devportal` },
-    { name: 'Admin', url: `${portals}/admin` },
-    { name: 'REST', url: `${admin}/api/am/publisher/v4`, note: `DCR: ${admin}/client-registration/v0.17/register, token: ${admin}/oauth2/token` },
-  ];
+  const front = isClassic(lab.product)
+    ? [
+        { name: 'Publisher', url: `${portals}/publisher`, note: `store: ${portals}/store${standIn}` },
+        {
+          name: 'REST',
+          url: `${admin}/api/am/publisher/v0.14`,
+          note: `store: ${admin}/api/am/store/v0.14, DCR: ${admin}/client-registration/v0.14/register, token: ${admin}/oauth2/token${lab.product.pulled ? '' : ' (the stand-in: create, publish, subscribe)'}`,
+        },
+        {
+          name: 'Admin SOAP',
+          url: `${admin}/services/`,
+          note: 'admin services, e.g. APIGatewayAdmin (Basic auth); a worker answers them 403',
+        },
+      ]
+    : [
+        { name: 'Publisher', url: `${portals}/publisher` },
+        { name: 'DevPortal', url: `${portals}/devportal` },
+        { name: 'Admin', url: `${portals}/admin` },
+        {
+          name: 'REST',
+          url: `${admin}/api/am/publisher/v4`,
+          note: `DCR: ${admin}/client-registration/v0.17/register, token: ${admin}/oauth2/token`,
+        },
+      ];
   return [
     ...front,
-    { name: 'API traffic', url: `https://127.0.0.1:${env.API_HTTPS_PORT}/<context>/<version>/<resource>`, note: `http://127.0.0.1:${env.API_HTTP_PORT}/...` },
-    ...(isClassic(lab.product) ? [] : [{ name: 'WebSocket', url: `wss://127.0.0.1:${env.API_WSS_PORT}/<context>/<version>`, note: `ws://127.0.0.1:${env.API_WS_PORT}/...  (WS APIs)` }]),
+    {
+      name: 'API traffic',
+      url: `https://127.0.0.1:${env.API_HTTPS_PORT}/<context>/<version>/<resource>`,
+      note: `http://127.0.0.1:${env.API_HTTP_PORT}/...`,
+    },
+    ...(isClassic(lab.product)
+      ? []
+      : [
+          {
+            name: 'WebSocket',
+            url: `wss://127.0.0.1:${env.API_WSS_PORT}/<context>/<version>`,
+            note: `ws://127.0.0.1:${env.API_WS_PORT}/...  (WS APIs)`,
+          },
+        ]),
     ...workers(lab).map((w) => {
       const [api, servlet] = w.published;
-      return { name: w.name, url: `https://127.0.0.1:${env[api.variable]}`, note: `API, direct; servlet https://127.0.0.1:${env[servlet.variable]}` };
+      return {
+        name: w.name,
+        url: `https://127.0.0.1:${env[api.variable]}`,
+        note: `API, direct; servlet https://127.0.0.1:${env[servlet.variable]}`,
+      };
     }),
     { name: 'Backend', url: BACKEND_URL, note: 'inside the lab: what test APIs point at; not published' },
     {
-      name: 'Database', url: `${DB.host}:${DB.port}`, note: `${DB.apimDb}, ${DB.sharedDb}, inside the lab; ${target === 'swarm'
-        ? `docker exec -it $(docker ps -q -f label=com.docker.swarm.service.name=${lab.project}_db) mysql -uroot -p${DB.rootPassword}`
-        : `docker compose -p ${lab.project} exec db mysql -uroot -p${DB.rootPassword}`}`,
+      name: 'Database',
+      url: `${DB.host}:${DB.port}`,
+      note: `${DB.apimDb}, ${DB.sharedDb}, inside the lab; ${
+        target === 'swarm'
+          ? `docker exec -it $(docker ps -q -f label=com.docker.swarm.service.name=${lab.project}_db) mysql -uroot -p${DB.rootPassword}`
+          : `docker compose -p ${lab.project} exec db mysql -uroot -p${DB.rootPassword}`
+      }`,
     },
   ];
 }

@@ -8,15 +8,24 @@ export interface RetryOptions {
 }
 
 export class RetryTimeoutError extends Error {
-  constructor(readonly what: string, readonly timeoutMs: number, readonly lastSeen: unknown) {
-    super(`timed out after ${(timeoutMs / 1000).toFixed(1)} s waiting for ${what}${lastSeen === undefined ? '' : `; last seen: ${summarise(lastSeen)}`}`);
+  constructor(
+    readonly what: string,
+    readonly timeoutMs: number,
+    readonly lastSeen: unknown,
+  ) {
+    super(
+      `timed out after ${(timeoutMs / 1000).toFixed(1)} s waiting for ${what}${lastSeen === undefined ? '' : `; last seen: ${summarise(lastSeen)}`}`,
+    );
     this.name = 'RetryTimeoutError';
   }
 }
 
 /** A wait given up because whoever waited was stopped (its check ran out of time). */
 export class AbandonedError extends Error {
-  constructor(readonly what: string, reason: unknown) {
+  constructor(
+    readonly what: string,
+    reason: unknown,
+  ) {
     super(`stopped waiting for ${what}: ${reason instanceof Error ? reason.message : String(reason ?? 'aborted')}`);
     this.name = 'AbandonedError';
   }
@@ -32,8 +41,14 @@ function summarise(value: unknown): string {
 export function pause(ms: number, signal?: AbortSignal, what = 'a pause'): Promise<void> {
   if (signal?.aborted) return Promise.reject(new AbandonedError(what, signal.reason));
   return new Promise((resolve, reject) => {
-    const onAbort = () => { clearTimeout(timer); reject(new AbandonedError(what, signal?.reason)); };
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new AbandonedError(what, signal?.reason));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -67,7 +82,9 @@ export async function retryUntil<T>(
 ): Promise<T> {
   const deadline = Date.now() + options.timeoutMs;
   let lastSeen: unknown;
-  const observe = (seen: unknown) => { lastSeen = seen; };
+  const observe = (seen: unknown) => {
+    lastSeen = seen;
+  };
   for (;;) {
     if (options.signal?.aborted) throw new AbandonedError(options.what, options.signal.reason);
     try {

@@ -19,7 +19,13 @@ export const CLAIMS = '.claims';
 function slotsOfFolders(localRoot: string): Set<number> {
   const taken = new Set<number>();
   if (!existsSync(localRoot)) return taken;
-  const slotIn = (dir: string) => { try { return readLabIdentity(dir).named?.slot; } catch { return undefined; } };
+  const slotIn = (dir: string) => {
+    try {
+      return readLabIdentity(dir).named?.slot;
+    } catch {
+      return undefined;
+    }
+  };
   for (const name of readdirSync(localRoot).filter((n) => n !== CLAIMS)) {
     const slot = slotIn(join(localRoot, name));
     if (slot !== undefined) taken.add(slot);
@@ -29,7 +35,9 @@ function slotsOfFolders(localRoot: string): Set<number> {
     try {
       const claim = JSON.parse(readFileSync(join(claims, file), 'utf8')) as { slot: number; dir: string };
       if (slotIn(claim.dir) === claim.slot) taken.add(claim.slot);
-    } catch { /* not a claim */ }
+    } catch {
+      /* not a claim */
+    }
   }
   return taken;
 }
@@ -59,12 +67,18 @@ export async function allocateSlot(localRoot: string): Promise<number> {
  * The named slots this process may take: `CARBON_LABS_SLOTS=first-last` (a test leg's own, so legs
  * running side by side never race for one), else every named slot.
  */
-export function slotRange(env: NodeJS.ProcessEnv, fallback: { readonly first: number; readonly last: number } = NAMED_SLOTS): { first: number; last: number } {
+export function slotRange(
+  env: NodeJS.ProcessEnv,
+  fallback: { readonly first: number; readonly last: number } = NAMED_SLOTS,
+): { first: number; last: number } {
   const asked = env.CARBON_LABS_SLOTS;
   if (!asked) return { ...fallback };
   const m = /^(\d+)-(\d+)$/.exec(asked);
   if (!m || Number(m[1]) < NAMED_SLOTS.first || Number(m[2]) > NAMED_SLOTS.last || Number(m[1]) > Number(m[2])) {
-    throw new LabError(`CARBON_LABS_SLOTS must be first-last within ${NAMED_SLOTS.first}-${NAMED_SLOTS.last} (got "${asked}")`, `CARBON_LABS_SLOTS=${NAMED_SLOTS.first}-${NAMED_SLOTS.last}`);
+    throw new LabError(
+      `CARBON_LABS_SLOTS must be first-last within ${NAMED_SLOTS.first}-${NAMED_SLOTS.last} (got "${asked}")`,
+      `CARBON_LABS_SLOTS=${NAMED_SLOTS.first}-${NAMED_SLOTS.last}`,
+    );
   }
   return { first: Number(m[1]), last: Number(m[2]) };
 }
@@ -73,7 +87,12 @@ export function slotRange(env: NodeJS.ProcessEnv, fallback: { readonly first: nu
  * `count` different free slots at once, for labs made side by side, from `range` (default every
  * named slot), leaving out `exclude` (slots this process holds but may not have made yet).
  */
-export async function allocateSlots(localRoot: string, count: number, range: { readonly first: number; readonly last: number } = NAMED_SLOTS, exclude: ReadonlySet<number> = new Set()): Promise<number[]> {
+export async function allocateSlots(
+  localRoot: string,
+  count: number,
+  range: { readonly first: number; readonly last: number } = NAMED_SLOTS,
+  exclude: ReadonlySet<number> = new Set(),
+): Promise<number[]> {
   const taken = slotsOfFolders(localRoot);
   const subnets = await subnetsInUse();
   const free: number[] = [];
@@ -84,6 +103,10 @@ export async function allocateSlots(localRoot: string, count: number, range: { r
     if (!(await portFree(base + 443)) || !(await portFree(base + 243))) continue;
     free.push(slot);
   }
-  if (free.length < count) throw new LabError(`${count} slot${count === 1 ? '' : 's'} for named labs wanted, ${free.length} free of ${NAMED_SLOTS.last - NAMED_SLOTS.first + 1}`, 'remove labs you no longer need: carbon-labs down --all, and their folders under labs/local/');
+  if (free.length < count)
+    throw new LabError(
+      `${count} slot${count === 1 ? '' : 's'} for named labs wanted, ${free.length} free of ${NAMED_SLOTS.last - NAMED_SLOTS.first + 1}`,
+      'remove labs you no longer need: carbon-labs down --all, and their folders under labs/local/',
+    );
   return free;
 }

@@ -14,7 +14,16 @@ import { runtimeOf } from '../products/product';
 import { requireDocker } from './docker';
 import { run } from './exec';
 import type { Log } from './images';
-import { accessProject, assertPortsFree, labContainers, labRunning, longRunningServices, readLabEnv, STACK_NAMESPACE, waitHealthy } from './lab';
+import {
+  accessProject,
+  assertPortsFree,
+  labContainers,
+  labRunning,
+  longRunningServices,
+  readLabEnv,
+  STACK_NAMESPACE,
+  waitHealthy,
+} from './lab';
 import { retryUntil } from './retry';
 import { composeDown, composeUp } from './compose-cli';
 import { engineInfo, listNetworks, listNodes, listServices, removeVolume } from './engine';
@@ -25,7 +34,8 @@ export type Target = 'compose' | 'swarm';
 export const TARGETS: readonly Target[] = ['compose', 'swarm'];
 
 export function parseTarget(value: string): Target {
-  if (!(TARGETS as readonly string[]).includes(value)) throw new LabError(`--target must be ${TARGETS.join(' or ')}, not "${value}"`, 'make lab PATTERN=3 TARGET=swarm');
+  if (!(TARGETS as readonly string[]).includes(value))
+    throw new LabError(`--target must be ${TARGETS.join(' or ')}, not "${value}"`, 'make lab PATTERN=3 TARGET=swarm');
   return value as Target;
 }
 
@@ -34,7 +44,9 @@ export interface StackService {
   readonly Spec?: {
     readonly Name?: string;
     readonly Mode?: { readonly Replicated?: { readonly Replicas?: number } };
-    readonly EndpointSpec?: { readonly Ports?: readonly { readonly TargetPort?: number; readonly PublishedPort?: number; readonly PublishMode?: string }[] };
+    readonly EndpointSpec?: {
+      readonly Ports?: readonly { readonly TargetPort?: number; readonly PublishedPort?: number; readonly PublishMode?: string }[];
+    };
   };
 }
 
@@ -42,7 +54,7 @@ export interface StackService {
 export async function stackServices(project: string, ms?: number): Promise<StackService[]> {
   const info = await engineInfo(ms);
   if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) return [];
-  return await listServices([`${STACK_NAMESPACE}=${project}`], ms) as StackService[];
+  return (await listServices([`${STACK_NAMESPACE}=${project}`], ms)) as StackService[];
 }
 
 /** Whether a swarm stack of that name has services on this engine's swarm. */
@@ -82,10 +94,20 @@ export function deployWaves(lab: LabSpec): string[][] {
   return waves.filter(Boolean);
 }
 
-export interface SwarmNode { readonly id?: string; readonly name: string; readonly labels: Record<string, string>; readonly ready: boolean }
+export interface SwarmNode {
+  readonly id?: string;
+  readonly name: string;
+  readonly labels: Record<string, string>;
+  readonly ready: boolean;
+}
 
 async function swarmNodes(): Promise<SwarmNode[]> {
-  const nodes = await listNodes() as { ID?: string; Description?: { Hostname?: string }; Spec?: { Labels?: Record<string, string>; Availability?: string }; Status?: { State?: string } }[];
+  const nodes = (await listNodes()) as {
+    ID?: string;
+    Description?: { Hostname?: string };
+    Spec?: { Labels?: Record<string, string>; Availability?: string };
+    Status?: { State?: string };
+  }[];
   return nodes.map((n) => ({
     id: n.ID,
     name: n.Description?.Hostname ?? '?',
@@ -95,7 +117,10 @@ async function swarmNodes(): Promise<SwarmNode[]> {
 }
 
 /** What `docker info` says of the engine's swarm. */
-export interface SwarmInfo { readonly LocalNodeState?: string; readonly ControlAvailable?: boolean }
+export interface SwarmInfo {
+  readonly LocalNodeState?: string;
+  readonly ControlAvailable?: boolean;
+}
 
 /**
  * What a stack needs of the engine, each refusal naming its fix: a swarm, this node one of its
@@ -103,28 +128,52 @@ export interface SwarmInfo { readonly LocalNodeState?: string; readonly ControlA
  * database's volume. Undefined when the swarm can take the stack.
  */
 export function swarmRefusal(swarm: SwarmInfo | undefined, allNodes: readonly SwarmNode[], thisNode = hostname()): LabError | undefined {
-  const labelAll = `docker node update ${Object.values(SWARM_LABELS).map((l) => `--label-add ${l}=true`).join(' ')} ${thisNode}`;
+  const labelAll = `docker node update ${Object.values(SWARM_LABELS)
+    .map((l) => `--label-add ${l}=true`)
+    .join(' ')} ${thisNode}`;
   if (swarm?.LocalNodeState !== 'active') {
-    return new LabError('--target swarm: this Docker engine is not part of a swarm', `make swarm (a one-node swarm, labelled for every role), or: docker swarm init, then ${labelAll}`);
+    return new LabError(
+      '--target swarm: this Docker engine is not part of a swarm',
+      `make swarm (a one-node swarm, labelled for every role), or: docker swarm init, then ${labelAll}`,
+    );
   }
-  if (!swarm.ControlAvailable) return new LabError('--target swarm: this Docker engine is a swarm worker; stacks are deployed from a manager node', 'run make lab on a swarm manager (docker node ls there)');
+  if (!swarm.ControlAvailable)
+    return new LabError(
+      '--target swarm: this Docker engine is a swarm worker; stacks are deployed from a manager node',
+      'run make lab on a swarm manager (docker node ls there)',
+    );
   const nodes = allNodes.filter((n) => n.ready);
   const carrying = (placement: SwarmPlacement) => nodes.filter((n) => n.labels[SWARM_LABELS[placement]] === 'true');
   for (const placement of ['manager', 'worker', 'db'] as const) {
     if (carrying(placement).length === 0) {
-      return new LabError(`--target swarm: no ready swarm node is labelled ${SWARM_LABELS[placement]}=true, so the stack's ${placement === 'db' ? 'database' : `${placement}s`} cannot be placed`,
-        `${labelAll}  (one machine, or make swarm; on several see docs/swarm.md)`);
+      return new LabError(
+        `--target swarm: no ready swarm node is labelled ${SWARM_LABELS[placement]}=true, so the stack's ${placement === 'db' ? 'database' : `${placement}s`} cannot be placed`,
+        `${labelAll}  (one machine, or make swarm; on several see docs/swarm.md)`,
+      );
     }
   }
   const db = carrying('db');
-  if (db.length > 1) return new LabError(`--target swarm: ${db.length} nodes are labelled ${SWARM_LABELS.db}=true (${db.map((n) => n.name).join(', ')}); the database's volume lives on one`, `docker node update --label-rm ${SWARM_LABELS.db} ${db.slice(1).map((n) => n.name).join(' ')}`);
-  if (db[0].labels[SWARM_LABELS.manager] !== 'true') return new LabError(`--target swarm: the database node ${db[0].name} is not labelled ${SWARM_LABELS.manager}=true; the database sits with the managers, behind the firewall`, `docker node update --label-add ${SWARM_LABELS.manager}=true ${db[0].name}`);
+  if (db.length > 1)
+    return new LabError(
+      `--target swarm: ${db.length} nodes are labelled ${SWARM_LABELS.db}=true (${db.map((n) => n.name).join(', ')}); the database's volume lives on one`,
+      `docker node update --label-rm ${SWARM_LABELS.db} ${db
+        .slice(1)
+        .map((n) => n.name)
+        .join(' ')}`,
+    );
+  if (db[0].labels[SWARM_LABELS.manager] !== 'true')
+    return new LabError(
+      `--target swarm: the database node ${db[0].name} is not labelled ${SWARM_LABELS.manager}=true; the database sits with the managers, behind the firewall`,
+      `docker node update --label-add ${SWARM_LABELS.manager}=true ${db[0].name}`,
+    );
   return undefined;
 }
 
 /** Ready nodes other than this one that carry a carbon-labs label (tasks may land there). */
 function otherLabelledNodes(nodes: readonly SwarmNode[], self: string | undefined): string[] {
-  return nodes.filter((n) => n.ready && n.id !== self && Object.values(SWARM_LABELS).some((l) => n.labels[l] === 'true')).map((n) => n.name);
+  return nodes
+    .filter((n) => n.ready && n.id !== self && Object.values(SWARM_LABELS).some((l) => n.labels[l] === 'true'))
+    .map((n) => n.name);
 }
 
 /**
@@ -136,8 +185,11 @@ export async function swarmPreflight(lab: LabSpec): Promise<string[]> {
   const nodes = info.Swarm?.LocalNodeState === 'active' && info.Swarm.ControlAvailable ? await swarmNodes() : [];
   const refusal = swarmRefusal(info.Swarm, nodes);
   if (refusal) throw refusal;
-  if (await labRunning(lab.project) && !(await stackExists(lab.project))) {
-    throw new LabError(`${lab.project} runs as a compose lab on this engine; its stack would take the same networks`, `make down ${makeArgs(lab)}`);
+  if ((await labRunning(lab.project)) && !(await stackExists(lab.project))) {
+    throw new LabError(
+      `${lab.project} runs as a compose lab on this engine; its stack would take the same networks`,
+      `make down ${makeArgs(lab)}`,
+    );
   }
   return otherLabelledNodes(nodes, info.Swarm?.NodeID);
 }
@@ -152,17 +204,26 @@ async function runOneShots(lab: LabSpec, dir: string, env: Record<string, string
   const truststore = truststoreOneShot();
   if (!existsSync(join(dir, TRUST.truststore))) log(`making ${TRUST.truststore} with ${image}'s keytool`);
   const binds = truststore.mounts.flatMap((m) => ['-v', `${join(dir, m.source)}:${m.target}${m.readOnly ? ':ro' : ''}`]);
-  const made = await run('docker', ['run', '--rm', '--network', 'none', '--user', 'root', '--entrypoint', '/bin/sh', ...binds, image, '-c', truststore.script], { timeoutMs: 120_000 });
+  const made = await run(
+    'docker',
+    ['run', '--rm', '--network', 'none', '--user', 'root', '--entrypoint', '/bin/sh', ...binds, image, '-c', truststore.script],
+    { timeoutMs: 120_000 },
+  );
   if (made.code !== 0) throw new LabError(`the truststore one-shot failed:\n${(made.stderr || made.stdout).trim()}`);
 
   // The image's own home (an image built elsewhere may have another than the product's).
-  const imageEnv = await run('docker', ['image', 'inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', image], { timeoutMs: 30_000 });
+  const imageEnv = await run('docker', ['image', 'inspect', '--format', '{{range .Config.Env}}{{println .}}{{end}}', image], {
+    timeoutMs: 30_000,
+  });
   const home = /^WSO2_SERVER_HOME=(.+)$/m.exec(imageEnv.stdout)?.[1] ?? runtimeOf(lab.product, 'manager').home;
   const created = await run('docker', ['create', image], { timeoutMs: 60_000 });
   if (created.code !== 0) throw new LabError(`docker create ${image} failed: ${created.stderr.trim()}`);
   const id = created.stdout.trim();
   try {
-    for (const [from, to] of [[lab.product.database.scripts.shared, SWARM_DBSCRIPTS.shared], [lab.product.database.scripts.apim, SWARM_DBSCRIPTS.apim]]) {
+    for (const [from, to] of [
+      [lab.product.database.scripts.shared, SWARM_DBSCRIPTS.shared],
+      [lab.product.database.scripts.apim, SWARM_DBSCRIPTS.apim],
+    ]) {
       mkdirSync(dirname(join(dir, to)), { recursive: true });
       const copied = await run('docker', ['cp', `${id}:${home}/dbscripts/${from}`, join(dir, to)], { timeoutMs: 60_000 });
       if (copied.code !== 0) throw new LabError(`could not copy ${home}/dbscripts/${from} out of ${image}: ${copied.stderr.trim()}`);
@@ -191,19 +252,31 @@ function stackFiles(options: StackOptions): string[] {
 async function deploy(lab: LabSpec, dir: string, env: Record<string, string | undefined>, options: StackOptions): Promise<void> {
   const files = stackFiles(options).flatMap((f) => ['-c', f]);
   // `--resolve-image never`: images of this engine (the stand-in, offline images) are used as they are.
-  const r = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '--prune', ...files, lab.project], { cwd: dir, env: env as NodeJS.ProcessEnv, timeoutMs: 180_000 });
+  const r = await run('docker', ['stack', 'deploy', '--resolve-image', 'never', '--prune', ...files, lab.project], {
+    cwd: dir,
+    env: env as NodeJS.ProcessEnv,
+    timeoutMs: 180_000,
+  });
   const output = (r.stderr || r.stdout).trim();
   // Configs and secrets cannot change under a running stack: its files were regenerated (or the trust chain made again).
   if (r.code !== 0 && /only updates to Labels are allowed/.test(output)) {
-    throw new LabError(`${lab.project} runs with files that have changed since it was deployed (Swarm configs cannot change in place): ${output.split('\n').slice(-1)[0]}`, `make down ${makeArgs(lab)}, then make lab ${makeArgs(lab)} TARGET=swarm`);
+    throw new LabError(
+      `${lab.project} runs with files that have changed since it was deployed (Swarm configs cannot change in place): ${output.split('\n').slice(-1)[0]}`,
+      `make down ${makeArgs(lab)}, then make lab ${makeArgs(lab)} TARGET=swarm`,
+    );
   }
   if (r.code !== 0) throw new LabError(`docker stack deploy failed for ${lab.project}:\n${output.split('\n').slice(-6).join('\n')}`);
 }
 
 /** The last error Swarm recorded for a service's tasks (why it has none running), if any. */
 export async function taskError(project: string, service: string): Promise<string | undefined> {
-  const r = await run('docker', ['service', 'ps', '--no-trunc', '--format', '{{.CurrentState}}: {{.Error}}', `${project}_${service}`], { timeoutMs: 30_000 });
-  return r.stdout.split('\n').find((l) => /: \S/.test(l))?.trim();
+  const r = await run('docker', ['service', 'ps', '--no-trunc', '--format', '{{.CurrentState}}: {{.Error}}', `${project}_${service}`], {
+    timeoutMs: 30_000,
+  });
+  return r.stdout
+    .split('\n')
+    .find((l) => /: \S/.test(l))
+    ?.trim();
 }
 
 /**
@@ -213,18 +286,25 @@ export async function taskError(project: string, service: string): Promise<strin
  */
 export async function upStack(lab: LabSpec, dir: string, options: StackOptions): Promise<number> {
   if (isClassic(lab.product)) {
-    throw new LabError(`--target swarm: ${lab.product.id} runs on compose only (its workers' Synapse files come from a sync service over volumes, which a stack of several hosts cannot share)`, `make lab ${makeArgs(lab)}`);
+    throw new LabError(
+      `--target swarm: ${lab.product.id} runs on compose only (its workers' Synapse files come from a sync service over volumes, which a stack of several hosts cannot share)`,
+      `make lab ${makeArgs(lab)}`,
+    );
   }
   await requireDocker();
   const others = await swarmPreflight(lab);
-  if (others.length) options.log(`warning: ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} labelled for carbon-labs too: tasks placed there are not seen by this wait or the harness, which read this engine's containers (docs/swarm.md, "Several hosts")`);
+  if (others.length)
+    options.log(
+      `warning: ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} labelled for carbon-labs too: tasks placed there are not seen by this wait or the harness, which read this engine's containers (docs/swarm.md, "Several hosts")`,
+    );
   const started = Date.now();
   // Deployed whole before (every service asked for its task): one deploy. A stack left half-way
   // (a wave that failed) goes through the waves again, which only ever raise replicas.
   const complete = await stackComplete(lab);
   if (!(await labRunning(accessProject(lab.project)))) await assertPortsFree(dir);
   await ensureTrustChain(lab, dir, options.log);
-  if (lab.product.pulled) options.log(`note: on Swarm the JDBC driver travels in the image, not in drivers/ (a config holds 500 KB at most): see docs/swarm.md`);
+  if (lab.product.pulled)
+    options.log(`note: on Swarm the JDBC driver travels in the image, not in drivers/ (a config holds 500 KB at most): see docs/swarm.md`);
   const env = { ...process.env, ...readLabEnv(dir), ...options.imagesEnv };
   await runOneShots(lab, dir, env, options.log);
   const waves = complete ? [longRunningServices(lab)] : deployWaves(lab);
@@ -234,19 +314,27 @@ export async function upStack(lab: LabSpec, dir: string, options: StackOptions):
     const replicas = Object.fromEntries(longRunningServices(lab).map((s) => [replicasVariable(s), deployed.includes(s) ? '1' : '0']));
     options.log(`deploying stack ${lab.project}${waves.length > 1 ? `, wave ${i + 1}/${waves.length}: ${wave.join(', ')}` : ''}`);
     await deploy(lab, dir, { ...env, ...replicas }, options);
-    await waitHealthy(lab, options.budgetSeconds, options.log, { services: [...deployed], unawaited: options.unawaited }).catch(async (err: Error) => {
-      const errors = (await Promise.all(wave.map(async (s) => [s, await taskError(lab.project, s)] as const))).filter(([, e]) => e);
-      throw new LabError(`${err.message}${errors.length ? `\nSwarm's task errors: ${errors.map(([s, e]) => `${s}: ${e}`).join('; ')}` : ''}`, `docker stack ps ${lab.project} --no-trunc`);
-    });
+    await waitHealthy(lab, options.budgetSeconds, options.log, { services: [...deployed], unawaited: options.unawaited }).catch(
+      async (err: Error) => {
+        const errors = (await Promise.all(wave.map(async (s) => [s, await taskError(lab.project, s)] as const))).filter(([, e]) => e);
+        throw new LabError(
+          `${err.message}${errors.length ? `\nSwarm's task errors: ${errors.map(([s, e]) => `${s}: ${e}`).join('; ')}` : ''}`,
+          `docker stack ps ${lab.project} --no-trunc`,
+        );
+      },
+    );
   }
   if (options.publish) {
     // The stack holds the ports itself (0.0.0.0 of the balancers' nodes): a proxy on 127.0.0.1 would collide on this node.
-    options.log(`published by the stack on every interface of the balancers' nodes (PUBLISH=1); the workers' direct ports are not published`);
+    options.log(
+      `published by the stack on every interface of the balancers' nodes (PUBLISH=1); the workers' direct ports are not published`,
+    );
     return (Date.now() - started) / 1000;
   }
   options.log(`starting the access proxy (127.0.0.1 ports) from ${join(dir, SWARM_DIR, 'access.yml')}`);
-  await composeUp({ cwd: join(dir, SWARM_DIR), files: ['access.yml'], env: env as NodeJS.ProcessEnv, seconds: 180 })
-    .catch((e: Error) => { throw new LabError(`the access proxy of ${lab.project}: ${e.message}`); });
+  await composeUp({ cwd: join(dir, SWARM_DIR), files: ['access.yml'], env: env as NodeJS.ProcessEnv, seconds: 180 }).catch((e: Error) => {
+    throw new LabError(`the access proxy of ${lab.project}: ${e.message}`);
+  });
   return (Date.now() - started) / 1000;
 }
 
@@ -256,17 +344,37 @@ export async function downStack(lab: LabSpec, dir: string, log: Log): Promise<vo
   log(`removing stack ${lab.project} (services, networks, configs, secrets, the database volume) and its access proxy`);
   if (existsSync(join(dir, SWARM_DIR, 'access.yml'))) {
     // Its containers hold the stack's overlay networks: a failure here is said, not swallowed.
-    await composeDown({ cwd: join(dir, SWARM_DIR), files: ['access.yml'], env: { ...process.env, ...readLabEnv(dir) }, commandOptions: ['--timeout', '0'], seconds: 120 }).catch((e: Error) => {
-      throw new LabError(`the access proxy of ${lab.project} (it holds the stack's networks): ${e.message.split('\n').slice(-3).join(' ')}`, `docker compose -p ${accessProject(lab.project)} down`);
+    await composeDown({
+      cwd: join(dir, SWARM_DIR),
+      files: ['access.yml'],
+      env: { ...process.env, ...readLabEnv(dir) },
+      commandOptions: ['--timeout', '0'],
+      seconds: 120,
+    }).catch((e: Error) => {
+      throw new LabError(
+        `the access proxy of ${lab.project} (it holds the stack's networks): ${e.message.split('\n').slice(-3).join(' ')}`,
+        `docker compose -p ${accessProject(lab.project)} down`,
+      );
     });
   }
   const r = await run('docker', ['stack', 'rm', lab.project], { timeoutMs: 120_000 });
   if (r.code !== 0) throw new LabError(`docker stack rm failed for ${lab.project}: ${(r.stderr || r.stdout).trim()}`);
   // `stack rm` returns before the tasks are gone; the volume and the networks go after them.
-  await retryUntil(async () => ((await labContainers(lab.project)).length === 0 && (await listNetworks([`${STACK_NAMESPACE}=${lab.project}`])).length === 0 ? true : undefined),
-    { timeoutMs: 60_000, intervalMs: 500, what: `the tasks and networks of ${lab.project} to go` });
-  await retryUntil(async () => {
-    const gone = await removeVolume(`${lab.project}_db-data`).then(() => true, () => false);
-    return gone ? true : undefined;
-  }, { timeoutMs: 30_000, intervalMs: 500, what: `the volume ${lab.project}_db-data to be removed` });
+  await retryUntil(
+    async () =>
+      (await labContainers(lab.project)).length === 0 && (await listNetworks([`${STACK_NAMESPACE}=${lab.project}`])).length === 0
+        ? true
+        : undefined,
+    { timeoutMs: 60_000, intervalMs: 500, what: `the tasks and networks of ${lab.project} to go` },
+  );
+  await retryUntil(
+    async () => {
+      const gone = await removeVolume(`${lab.project}_db-data`).then(
+        () => true,
+        () => false,
+      );
+      return gone ? true : undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 500, what: `the volume ${lab.project}_db-data to be removed` },
+  );
 }

@@ -29,12 +29,16 @@ export async function ensureTrustChain(lab: LabSpec, dir: string, log: Log): Pro
   if (!Object.values(present).some(Boolean)) {
     await makeCa(lab, dir);
     await issueCertificate(lab, dir);
-    log(`made the lab's trust chain: CA ${path(TRUST.caCert)} (key in ${path('.pki')}), certificate ${path(TRUST.cert)} for ${tlsNames(lab).dns.join(', ')}`);
+    log(
+      `made the lab's trust chain: CA ${path(TRUST.caCert)} (key in ${path('.pki')}), certificate ${path(TRUST.cert)} for ${tlsNames(lab).dns.join(', ')}`,
+    );
     return;
   }
   if (!present.caCert || !present.caKey) {
     const missing = !present.caCert ? path(TRUST.caCert) : path(TRUST.caKey);
-    const kept = Object.entries(present).filter(([, v]) => v).map(([k]) => path(TRUST[k as keyof typeof present]));
+    const kept = Object.entries(present)
+      .filter(([, v]) => v)
+      .map(([k]) => path(TRUST[k as keyof typeof present]));
     throw new LabError(
       `${missing} is missing, but ${kept.join(', ')} belong to this lab's trust chain (the nodes' truststore trusts that CA only)`,
       `restore ${missing}, or start a new chain: ${reset}`,
@@ -50,10 +54,16 @@ export async function ensureTrustChain(lab: LabSpec, dir: string, log: Log): Pro
   } else {
     const cert = readCertificate(path(TRUST.cert));
     if (!present.key || !cert.checkPrivateKey(createPrivateKey(readFileSync(path(TRUST.key))))) {
-      throw new LabError(`${path(TRUST.key)} is missing or is not the key of ${path(TRUST.cert)}`, `restore it, or remove both ${path(TRUST.cert)} and ${path(TRUST.key)} to have them issued again from the lab CA`);
+      throw new LabError(
+        `${path(TRUST.key)} is missing or is not the key of ${path(TRUST.cert)}`,
+        `restore it, or remove both ${path(TRUST.cert)} and ${path(TRUST.key)} to have them issued again from the lab CA`,
+      );
     }
     if (!cert.verify(ca.publicKey)) {
-      throw new LabError(`${path(TRUST.cert)} was not issued by the lab CA ${path(TRUST.caCert)}: the nodes would refuse it (PKIX)`, `remove ${path(TRUST.cert)} and ${path(TRUST.key)} to have them issued from the lab CA, or start a new chain: ${reset}`);
+      throw new LabError(
+        `${path(TRUST.cert)} was not issued by the lab CA ${path(TRUST.caCert)}: the nodes would refuse it (PKIX)`,
+        `remove ${path(TRUST.cert)} and ${path(TRUST.key)} to have them issued from the lab CA, or start a new chain: ${reset}`,
+      );
     }
   }
   if (present.truststore) assertTrusts(path(TRUST.truststore), ca);
@@ -65,10 +75,14 @@ export function assertTrusts(file: string, ca: X509Certificate): void {
   try {
     entries = toPem(readFileSync(file), TRUST.truststorePassword) as never;
   } catch (err) {
-    throw new LabError(`${file} is not a JKS truststore readable with the product's password "${TRUST.truststorePassword}" (${(err as Error).message})`,
-      `remove ${file} to have it made again from the product image's client-truststore.jks at the next up`);
+    throw new LabError(
+      `${file} is not a JKS truststore readable with the product's password "${TRUST.truststorePassword}" (${(err as Error).message})`,
+      `remove ${file} to have it made again from the product image's client-truststore.jks at the next up`,
+    );
   }
-  const trusted = Object.values(entries).map((e) => e.ca ?? e.cert).filter((pem): pem is string => !!pem);
+  const trusted = Object.values(entries)
+    .map((e) => e.ca ?? e.cert)
+    .filter((pem): pem is string => !!pem);
   if (!trusted.some((pem) => new X509Certificate(pem).fingerprint256 === ca.fingerprint256)) {
     throw new LabError(
       `${file} does not hold the lab CA (${ca.subject.replace(/\n/g, ', ')}, SHA-256 ${ca.fingerprint256}): the gateways' calls to the manager listener would fail with a PKIX error`,
@@ -81,7 +95,10 @@ function readCertificate(file: string): X509Certificate {
   try {
     return new X509Certificate(readFileSync(file));
   } catch (err) {
-    throw new LabError(`${file} is not a PEM certificate (${(err as Error).message})`, `restore it, or remove it to have it made again at the next up`);
+    throw new LabError(
+      `${file} is not a PEM certificate (${(err as Error).message})`,
+      `restore it, or remove it to have it made again at the next up`,
+    );
   }
 }
 
@@ -94,11 +111,24 @@ async function makeCa(lab: LabSpec, dir: string): Promise<void> {
   mkdirSync(join(dir, '.pki'), { recursive: true, mode: 0o700 });
   mkdirSync(join(dir, TRUST.certsDir), { recursive: true });
   await openssl([
-    'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '825', '-sha256',
-    '-subj', `/O=carbon-labs/CN=carbon-labs CA ${lab.project}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE,pathlen:0',
-    '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
-    '-keyout', join(dir, TRUST.caKey), '-out', join(dir, TRUST.caCert),
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '825',
+    '-sha256',
+    '-subj',
+    `/O=carbon-labs/CN=carbon-labs CA ${lab.project}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE,pathlen:0',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+    '-keyout',
+    join(dir, TRUST.caKey),
+    '-out',
+    join(dir, TRUST.caCert),
   ]);
   chmodSync(join(dir, TRUST.caKey), 0o600);
 }
@@ -107,17 +137,48 @@ async function issueCertificate(lab: LabSpec, dir: string): Promise<void> {
   const names = tlsNames(lab);
   const csr = join(dir, '.pki', 'lab.csr');
   const ext = join(dir, '.pki', 'lab.ext');
-  writeFileSync(ext, [
-    `subjectAltName=${[...names.dns.map((n) => `DNS:${n}`), ...names.ips.map((ip) => `IP:${ip}`)].join(',')}`,
-    'basicConstraints=critical,CA:FALSE',
-    'keyUsage=critical,digitalSignature,keyEncipherment',
-    'extendedKeyUsage=serverAuth',
-    '',
-  ].join('\n'));
-  await openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-sha256', '-subj', `/O=carbon-labs/CN=${lab.managerEndpointHost}`,
-    '-keyout', join(dir, TRUST.key), '-out', csr]);
-  await openssl(['x509', '-req', '-in', csr, '-CA', join(dir, TRUST.caCert), '-CAkey', join(dir, TRUST.caKey), '-set_serial', `0x${Date.now().toString(16)}`,
-    '-days', '825', '-sha256', '-extfile', ext, '-out', join(dir, TRUST.cert)]);
+  writeFileSync(
+    ext,
+    [
+      `subjectAltName=${[...names.dns.map((n) => `DNS:${n}`), ...names.ips.map((ip) => `IP:${ip}`)].join(',')}`,
+      'basicConstraints=critical,CA:FALSE',
+      'keyUsage=critical,digitalSignature,keyEncipherment',
+      'extendedKeyUsage=serverAuth',
+      '',
+    ].join('\n'),
+  );
+  await openssl([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-sha256',
+    '-subj',
+    `/O=carbon-labs/CN=${lab.managerEndpointHost}`,
+    '-keyout',
+    join(dir, TRUST.key),
+    '-out',
+    csr,
+  ]);
+  await openssl([
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    join(dir, TRUST.caCert),
+    '-CAkey',
+    join(dir, TRUST.caKey),
+    '-set_serial',
+    `0x${Date.now().toString(16)}`,
+    '-days',
+    '825',
+    '-sha256',
+    '-extfile',
+    ext,
+    '-out',
+    join(dir, TRUST.cert),
+  ]);
   rmSync(csr, { force: true });
   rmSync(ext, { force: true });
   // NGINX's workers read the key as an unprivileged user in some images.

@@ -1,5 +1,17 @@
 import { createHash } from 'crypto';
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  unlinkSync,
+  writeFileSync,
+} from 'fs';
 import { dirname, join, relative } from 'path';
 import { LabError } from '../errors';
 import type { LabName, LabScale, LabSpec, PatternId } from '../model/lab';
@@ -81,11 +93,16 @@ export interface LabIdentity {
 export function readLabIdentity(dir: string): LabIdentity {
   const manifest = readManifest(dir);
   if (!manifest?.pattern || !manifest.product) {
-    throw new LabError(`${dir} has no ${MANIFEST} naming its pattern and product (made by an older carbon-labs?)`, `regenerate it: carbon-labs generate --out ${dir} --force`);
+    throw new LabError(
+      `${dir} has no ${MANIFEST} naming its pattern and product (made by an older carbon-labs?)`,
+      `regenerate it: carbon-labs generate --out ${dir} --force`,
+    );
   }
   return {
-    pattern: manifest.pattern, product: manifest.product,
-    ...(manifest.named ? { named: manifest.named } : {}), ...(manifest.scale ? { scale: manifest.scale } : {}),
+    pattern: manifest.pattern,
+    product: manifest.product,
+    ...(manifest.named ? { named: manifest.named } : {}),
+    ...(manifest.scale ? { scale: manifest.scale } : {}),
     ...(manifest.pace ? { pace: manifest.pace } : {}),
   };
 }
@@ -108,7 +125,8 @@ export function makeDirs(dir: string): void {
     if (dirname(at) === at) break;
     at = dirname(at);
   }
-  if (existsSync(at) && !statSync(at).isDirectory()) throw new LabError(`${at} is a file, not a folder: no lab can be written under it`, 'choose another folder with --out DIR');
+  if (existsSync(at) && !statSync(at).isDirectory())
+    throw new LabError(`${at} is a file, not a folder: no lab can be written under it`, 'choose another folder with --out DIR');
   for (const m of missing) mkdirSync(m);
 }
 
@@ -150,7 +168,8 @@ export function synthLab(lab: LabSpec, dir: string, options: SynthOptions = {}):
   const files = renderLab(lab, { out: options.out });
   const all = [...files, manifestFile(lab, files, options.out)];
 
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new LabError(`${dir} is a file, not a folder`, 'choose another folder with --out DIR');
+  if (existsSync(dir) && !statSync(dir).isDirectory())
+    throw new LabError(`${dir} is a file, not a folder`, 'choose another folder with --out DIR');
   if (!existsSync(dir) || readdirSync(dir).length === 0) {
     const staging = `${dir}.staging-${process.pid}`;
     try {
@@ -162,9 +181,16 @@ export function synthLab(lab: LabSpec, dir: string, options: SynthOptions = {}):
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (!code) throw err;
-      throw new LabError(`cannot write a lab to ${dir} (${code}: ${(err as Error).message.replace(/^[A-Z]+: /, '').split(',')[0]})`, 'choose a folder you can write with --out DIR');
+      throw new LabError(
+        `cannot write a lab to ${dir} (${code}: ${(err as Error).message.replace(/^[A-Z]+: /, '').split(',')[0]})`,
+        'choose a folder you can write with --out DIR',
+      );
     } finally {
-      try { rmSync(staging, { recursive: true, force: true }); } catch { /* nothing was made there */ }
+      try {
+        rmSync(staging, { recursive: true, force: true });
+      } catch {
+        /* nothing was made there */
+      }
     }
     return { dir, written: all.map((f) => f.path), unchanged: [], removed: [], kept: [] };
   }

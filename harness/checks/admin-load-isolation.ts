@@ -14,7 +14,11 @@ const SATURATED_MAX_FAILURES = 3;
  */
 export const isolationBoundMs = (baselineP99: number) => 3 * baselineP99 + 25;
 
-interface Sample { readonly p50: number; readonly p99: number; readonly failures: number }
+interface Sample {
+  readonly p50: number;
+  readonly p99: number;
+  readonly failures: number;
+}
 
 /**
  * Sequential invocations; stops early after `maxFailures` failures so a dead listener costs
@@ -26,19 +30,28 @@ async function sample(ctx: CheckContext, http: HttpClient, api: DeployedApi, max
   for (let i = 0; i < SAMPLES && failures < maxFailures; i++) {
     ctx.alive();
     const e = await invoke(http, api.context, api.version, api.token);
-    if (e.status === 200) latencies.push(e.ms); else failures++;
+    if (e.status === 200) latencies.push(e.ms);
+    else failures++;
   }
   return { p50: round(percentile(latencies, 50)), p99: round(percentile(latencies, 99)), failures };
 }
 
 /** Pattern 3's reason to exist: admin load on the manager listener does not hurt API traffic. */
 export type IsolationFigures = {
-  samples: number; enforced: boolean; boundMs: number;
-  baselineP50Ms: number; baselineP99Ms: number;
-  restAdminConcurrency: number; restAdminRequests: number;
-  underRestLoadP50Ms: number; underRestLoadP99Ms: number; underRestLoadFailures: number;
+  samples: number;
+  enforced: boolean;
+  boundMs: number;
+  baselineP50Ms: number;
+  baselineP99Ms: number;
+  restAdminConcurrency: number;
+  restAdminRequests: number;
+  underRestLoadP50Ms: number;
+  underRestLoadP99Ms: number;
+  underRestLoadFailures: number;
   saturatedBalancer: string;
-  underSaturationP50Ms: number; underSaturationP99Ms: number; underSaturationFailures: number;
+  underSaturationP50Ms: number;
+  underSaturationP99Ms: number;
+  underSaturationFailures: number;
 };
 
 export const adminLoadIsolation: Check<IsolationFigures> = {
@@ -50,9 +63,16 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
   plan(lab) {
     const { call, timing } = paceOf(lab);
     // Four samples of API calls (a gateway call is a fifth of an admin one), the fixture first.
-    return planOf({ floorMs: 0, workMs: fixtureMs(lab) + 4 * SAMPLES * call / 5, requestTimeoutMs: timing.requestTimeoutMs, why: `4 × ${SAMPLES} API calls and the shared API`, worstMs: (3 * 10 + SATURATED_MAX_FAILURES) * timing.requestTimeoutMs });
+    return planOf({
+      floorMs: 0,
+      workMs: fixtureMs(lab) + (4 * SAMPLES * call) / 5,
+      requestTimeoutMs: timing.requestTimeoutMs,
+      why: `4 × ${SAMPLES} API calls and the shared API`,
+      worstMs: (3 * 10 + SATURATED_MAX_FAILURES) * timing.requestTimeoutMs,
+    });
   },
-  headline: (f) => `worker p99 ${f.baselineP99Ms ?? '?'} ms; ${f.underRestLoadP99Ms ?? '?'} ms under REST admin load; ${f.underSaturationP99Ms === undefined ? '?' : Number.isFinite(f.underSaturationP99Ms) ? `p99 ${f.underSaturationP99Ms} ms` : 'none served'}, ${f.underSaturationFailures === SATURATED_MAX_FAILURES ? `${SATURATED_MAX_FAILURES} (stopped there)` : f.underSaturationFailures ?? '?'} failed with ${f.saturatedBalancer ?? '?'} saturated (${f.enforced ? `bound ${f.boundMs} ms` : 'recorded'})`,
+  headline: (f) =>
+    `worker p99 ${f.baselineP99Ms ?? '?'} ms; ${f.underRestLoadP99Ms ?? '?'} ms under REST admin load; ${f.underSaturationP99Ms === undefined ? '?' : Number.isFinite(f.underSaturationP99Ms) ? `p99 ${f.underSaturationP99Ms} ms` : 'none served'}, ${f.underSaturationFailures === SATURATED_MAX_FAILURES ? `${SATURATED_MAX_FAILURES} (stopped there)` : (f.underSaturationFailures ?? '?')} failed with ${f.saturatedBalancer ?? '?'} saturated (${f.enforced ? `bound ${f.boundMs} ms` : 'recorded'})`,
   async run(ctx: CheckContext<IsolationFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();
@@ -66,7 +86,10 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
     let loading = true;
     let adminRequests = 0;
     const loops = Array.from({ length: REST_CONCURRENCY }, async () => {
-      while (loading && ctx.live) { await client.listApis(); adminRequests++; }
+      while (loading && ctx.live) {
+        await client.listApis();
+        adminRequests++;
+      }
     });
     ctx.step('the worker listener under REST admin load');
     const underRest = await sample(ctx, worker, api);
@@ -88,18 +111,30 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
     const bound = isolationBoundMs(baseline.p99);
     const enforced = lab.lab.pattern === 3;
     Object.assign(ctx.figures, {
-      samples: SAMPLES, enforced, boundMs: round(bound),
-      baselineP50Ms: baseline.p50, baselineP99Ms: baseline.p99,
-      restAdminConcurrency: REST_CONCURRENCY, restAdminRequests: adminRequests,
-      underRestLoadP50Ms: underRest.p50, underRestLoadP99Ms: underRest.p99, underRestLoadFailures: underRest.failures,
+      samples: SAMPLES,
+      enforced,
+      boundMs: round(bound),
+      baselineP50Ms: baseline.p50,
+      baselineP99Ms: baseline.p99,
+      restAdminConcurrency: REST_CONCURRENCY,
+      restAdminRequests: adminRequests,
+      underRestLoadP50Ms: underRest.p50,
+      underRestLoadP99Ms: underRest.p99,
+      underRestLoadFailures: underRest.failures,
       saturatedBalancer: lab.managerBalancer,
-      underSaturationP50Ms: underSaturation.p50, underSaturationP99Ms: underSaturation.p99, underSaturationFailures: underSaturation.failures,
+      underSaturationP50Ms: underSaturation.p50,
+      underSaturationP99Ms: underSaturation.p99,
+      underSaturationFailures: underSaturation.failures,
     });
     if (baseline.failures) throw new CheckFailure(`${baseline.failures} worker requests failed with no admin load`, [lab.workerBalancer]);
     if (!enforced) return;
     const problems: string[] = [];
-    if (underSaturation.failures) problems.push(`${underSaturation.failures} worker requests failed while ${lab.managerBalancer} was saturated`);
-    if (!(underSaturation.p99 <= bound)) problems.push(`worker-listener p99 ${underSaturation.p99} ms while ${lab.managerBalancer} was saturated, above the bound of ${round(bound)} ms (baseline ${baseline.p99} ms)`);
+    if (underSaturation.failures)
+      problems.push(`${underSaturation.failures} worker requests failed while ${lab.managerBalancer} was saturated`);
+    if (!(underSaturation.p99 <= bound))
+      problems.push(
+        `worker-listener p99 ${underSaturation.p99} ms while ${lab.managerBalancer} was saturated, above the bound of ${round(bound)} ms (baseline ${baseline.p99} ms)`,
+      );
     if (problems.length) throw new CheckFailure(problems.join('; '), [lab.workerBalancer, lab.managerBalancer]);
   },
 };

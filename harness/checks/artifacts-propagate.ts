@@ -48,15 +48,25 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       // The pushes, then the delete, each wait on the product's own loops (sync interval, deployment
       // tick) once: half the bound on average.
       const waits = 2;
-      return planOf({ floorMs: waits * timing.propagationBoundMs / 2, workMs: waits * 2 * call, requestTimeoutMs: timing.requestTimeoutMs,
-        why: `${CLASSIC_API_COUNT} APIs pushed at once, then one deleted, each time waiting on the sync and the deployment tick (bound ${timing.propagationBoundMs} ms)`, worstMs: waits * (CLASSIC_API_COUNT * 2 * call + waitMs(timing.propagationBoundMs)) });
+      return planOf({
+        floorMs: (waits * timing.propagationBoundMs) / 2,
+        workMs: waits * 2 * call,
+        requestTimeoutMs: timing.requestTimeoutMs,
+        why: `${CLASSIC_API_COUNT} APIs pushed at once, then one deleted, each time waiting on the sync and the deployment tick (bound ${timing.propagationBoundMs} ms)`,
+        worstMs: waits * (CLASSIC_API_COUNT * 2 * call + waitMs(timing.propagationBoundMs)),
+      });
     }
     const bound = timing.propagationBoundMs;
     // Each API: create, revision, publish, deploy; then served everywhere, typically well inside the bound.
     // Then an undeploy, an unsubscribe (list, delete), a delete and a new version (copy, revision, publish, subscribe, deploy).
     // The default version: served without a version before, then moved to the new version (its own backend, a PUT).
-    return planOf({ floorMs: 0, workMs: API_COUNT * (4 * call + propagation) + 8 * call + 6 * propagation + 16 * call, requestTimeoutMs: timing.requestTimeoutMs,
-      why: `${API_COUNT} APIs of 4 calls each, an undeploy, an unsubscribe, a delete and a new default version, propagation bound ${bound} ms`, worstMs: (API_COUNT + 6) * (4 * call + waitMs(bound)) + 10 * call });
+    return planOf({
+      floorMs: 0,
+      workMs: API_COUNT * (4 * call + propagation) + 8 * call + 6 * propagation + 16 * call,
+      requestTimeoutMs: timing.requestTimeoutMs,
+      why: `${API_COUNT} APIs of 4 calls each, an undeploy, an unsubscribe, a delete and a new default version, propagation bound ${bound} ms`,
+      worstMs: (API_COUNT + 6) * (4 * call + waitMs(bound)) + 10 * call,
+    });
   },
   classic: true,
   async run(ctx: CheckContext<PropagationFigures>) {
@@ -64,7 +74,10 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     if (isClassic(lab.product)) return classicRun(ctx);
     const bound = lab.product.timing.propagationBoundMs;
     const client = await ctx.managerClient();
-    const targets: [string, string][] = [...lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as [string, string]), [lab.workerBalancer, lab.apiUrl()]];
+    const targets: [string, string][] = [
+      ...lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as [string, string]),
+      [lab.workerBalancer, lab.apiUrl()],
+    ];
     const latencies: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
     const missing: string[] = [];
     const tag = ctx.unique('prop');
@@ -73,7 +86,13 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     ctx.step(`creating ${API_COUNT} APIs`);
     for (let i = 0; i < API_COUNT; i++) {
       // The third is the default version of its name (it gets a new default version below).
-      const api = { name: `Prop${tag}n${i}`, context: `/prop-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl, isDefaultVersion: i === 2 };
+      const api = {
+        name: `Prop${tag}n${i}`,
+        context: `/prop-${tag}-${i}`,
+        version: '1.0.0',
+        backendUrl: lab.backendUrl,
+        isDefaultVersion: i === 2,
+      };
       const created = await client.tryCreateApi(api);
       if (created.status !== 201) throw new CheckFailure(`creating ${api.name} through the manager balancer answered ${created.status}`);
       apis.push({ ...api, apiId: (created.body as { id: string }).id });
@@ -83,24 +102,34 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       await client.call('POST', `/api/am/publisher/v4/apis/change-lifecycle?apiId=${api.apiId}&action=Publish`);
       (api as { revisionId?: string }).revisionId = (rev.body as { id: string }).id;
     }
-    const { token } = await client.subscribe(`prop-${tag}`, apis.map((a) => a.apiId));
+    const { token } = await client.subscribe(
+      `prop-${tag}`,
+      apis.map((a) => a.apiId),
+    );
     let deployed = 0;
     for (const api of apis) {
       // An API a target never served is the verdict: the others would wait out the same timeout.
       if (missing.length) break;
       deployed++;
       ctx.step(`deploying ${api.name} and waiting for every worker to serve it`);
-      const deploy = ctx.record(await client.call('POST', `/api/am/publisher/v4/apis/${api.apiId}/deploy-revision?revisionId=${(api as { revisionId?: string }).revisionId}`,
-        [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
+      const deploy = ctx.record(
+        await client.call(
+          'POST',
+          `/api/am/publisher/v4/apis/${api.apiId}/deploy-revision?revisionId=${(api as { revisionId?: string }).revisionId}`,
+          [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }],
+        ),
+      );
       if (deploy.status !== 201 && deploy.status !== 200) throw new CheckFailure(`deploying ${api.name} answered ${deploy.status}`);
-      const never = await Promise.all(targets.map(async ([name, url]) => {
-        try {
-          latencies[name].push(await ctx.untilServed(url, { ...api, token }, waitMs(bound)));
-          return undefined;
-        } catch (err) {
-          return `${api.context} never served by ${name}: ${(err as Error).message}`;
-        }
-      }));
+      const never = await Promise.all(
+        targets.map(async ([name, url]) => {
+          try {
+            latencies[name].push(await ctx.untilServed(url, { ...api, token }, waitMs(bound)));
+            return undefined;
+          } catch (err) {
+            return `${api.context} never served by ${name}: ${(err as Error).message}`;
+          }
+        }),
+      );
       // In the targets' order (workers, then the balancer), whichever gave up first.
       missing.push(...never.filter((m): m is string => m !== undefined));
     }
@@ -116,14 +145,18 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       /** Until every target answers a call of the API as wanted: ms per target (from the change's answer), and why the others never did. */
       const onEveryTarget = async (api: (typeof apis)[number], wanted: Parameters<typeof ctx.untilAnswers>[2], what: string) => {
         const ms: Record<string, number> = {};
-        const never = (await Promise.all(targets.map(async ([name, url]) => {
-          try {
-            ms[name] = await ctx.untilAnswers(url, { ...api, token }, wanted, what, waitMs(bound));
-            return undefined;
-          } catch (err) {
-            return `${name}: ${(err as Error).message}`;
-          }
-        }))).filter((m): m is string => !!m);
+        const never = (
+          await Promise.all(
+            targets.map(async ([name, url]) => {
+              try {
+                ms[name] = await ctx.untilAnswers(url, { ...api, token }, wanted, what, waitMs(bound));
+                return undefined;
+              } catch (err) {
+                return `${name}: ${(err as Error).message}`;
+              }
+            }),
+          )
+        ).filter((m): m is string => !!m);
         return { ms, never };
       };
       const untilGone = async (api: (typeof apis)[number]) => {
@@ -133,11 +166,16 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       };
       const [undeployed, deleted, versioned] = apis;
       ctx.step(`undeploying ${undeployed.name} and waiting for every worker to stop serving it`);
-      const undeploy = ctx.record(await client.call('POST', `${PUBLISHER}/apis/${undeployed.apiId}/undeploy-revision?revisionId=${undeployed.revisionId}`,
-        [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
-      if (undeploy.status !== 201 && undeploy.status !== 200) throw new CheckFailure(`undeploying ${undeployed.name} answered ${undeploy.status}`);
+      const undeploy = ctx.record(
+        await client.call('POST', `${PUBLISHER}/apis/${undeployed.apiId}/undeploy-revision?revisionId=${undeployed.revisionId}`, [
+          { name: 'Default', vhost: lab.vhost, displayOnDevportal: true },
+        ]),
+      );
+      if (undeploy.status !== 201 && undeploy.status !== 200)
+        throw new CheckFailure(`undeploying ${undeployed.name} answered ${undeploy.status}`);
       const stillServed = await untilGone(undeployed);
-      if (stillServed.length) missing.push(`${undeployed.context} still served ${round(waitMs(bound) / 1000)} s after its undeploy (${stillServed.join('; ')})`);
+      if (stillServed.length)
+        missing.push(`${undeployed.context} still served ${round(waitMs(bound) / 1000)} s after its undeploy (${stillServed.join('; ')})`);
       // The product refuses to delete an API while it has subscriptions (409): they go first, and
       // with them the application's access on every worker (SUBSCRIPTIONS_DELETE → 403 900908).
       ctx.step(`unsubscribing from ${deleted.name} and waiting for every worker to refuse the application's token`);
@@ -145,58 +183,99 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       const refused = await onEveryTarget(deleted, (status, code) => status === 403 && String(code) === '900908', 'refuse (403 900908)');
       Object.assign(unsubscribed, refused.ms);
       const stillSubscribed = refused.never;
-      if (stillSubscribed.length) missing.push(`${deleted.context} still served to an application ${round(waitMs(bound) / 1000)} s after its subscription was removed (${stillSubscribed.join('; ')})`);
+      if (stillSubscribed.length)
+        missing.push(
+          `${deleted.context} still served to an application ${round(waitMs(bound) / 1000)} s after its subscription was removed (${stillSubscribed.join('; ')})`,
+        );
       ctx.step(`deleting ${deleted.name} and waiting for every worker to stop serving it`);
       const del = ctx.record(await client.call('DELETE', `${PUBLISHER}/apis/${deleted.apiId}`));
       if (del.status !== 200) throw new CheckFailure(`deleting ${deleted.name} answered ${del.status}`);
       const stillDeleted = await untilGone(deleted);
-      if (stillDeleted.length) missing.push(`${deleted.context} still served ${round(waitMs(bound) / 1000)} s after it was deleted (${stillDeleted.join('; ')})`);
+      if (stillDeleted.length)
+        missing.push(`${deleted.context} still served ${round(waitMs(bound) / 1000)} s after it was deleted (${stillDeleted.join('; ')})`);
       ctx.step(`${versioned.name} is the default version: waiting for every worker to serve it without its version`);
-      const unversioned = await Promise.all(targets.map(async ([name, url]) => {
-        try {
-          await ctx.untilAnswers(url, { context: versioned.context, version: '', token }, (status, _, body) => status === 200 && !backendPath(body).startsWith('/v2/'), 'serve', waitMs(bound));
-          return undefined;
-        } catch (err) {
-          return `${versioned.context} (no version) never served by ${name} from 1.0.0, the default version: ${(err as Error).message}`;
-        }
-      }));
+      const unversioned = await Promise.all(
+        targets.map(async ([name, url]) => {
+          try {
+            await ctx.untilAnswers(
+              url,
+              { context: versioned.context, version: '', token },
+              (status, _, body) => status === 200 && !backendPath(body).startsWith('/v2/'),
+              'serve',
+              waitMs(bound),
+            );
+            return undefined;
+          } catch (err) {
+            return `${versioned.context} (no version) never served by ${name} from 1.0.0, the default version: ${(err as Error).message}`;
+          }
+        }),
+      );
       missing.push(...unversioned.filter((m): m is string => m !== undefined));
-      ctx.step(`a new default version of ${versioned.name}: copy (defaultVersion=true), its own backend (PUT), revision, publish, subscribe, deploy; waiting for every worker to serve it, with and without its version`);
-      const copy = ctx.record(await client.call('POST', `${PUBLISHER}/apis/copy-api?apiId=${versioned.apiId}&newVersion=2.0.0&defaultVersion=true`));
+      ctx.step(
+        `a new default version of ${versioned.name}: copy (defaultVersion=true), its own backend (PUT), revision, publish, subscribe, deploy; waiting for every worker to serve it, with and without its version`,
+      );
+      const copy = ctx.record(
+        await client.call('POST', `${PUBLISHER}/apis/copy-api?apiId=${versioned.apiId}&newVersion=2.0.0&defaultVersion=true`),
+      );
       if (copy.status !== 201) throw new CheckFailure(`a new version of ${versioned.name} answered ${copy.status}`);
       const v2 = { ...versioned, version: '2.0.0', apiId: (copy.body as { id: string }).id };
       const v2Backend = `${lab.backendUrl.replace(/\/$/, '')}/v2`;
-      const put = ctx.record(await client.call('PUT', `${PUBLISHER}/apis/${v2.apiId}`, { ...(copy.body as object), endpointConfig: { endpoint_type: 'http', production_endpoints: { url: v2Backend }, sandbox_endpoints: { url: v2Backend } } }));
+      const put = ctx.record(
+        await client.call('PUT', `${PUBLISHER}/apis/${v2.apiId}`, {
+          ...(copy.body as object),
+          endpointConfig: { endpoint_type: 'http', production_endpoints: { url: v2Backend }, sandbox_endpoints: { url: v2Backend } },
+        }),
+      );
       if (put.status !== 200) throw new CheckFailure(`giving version 2.0.0 of ${versioned.name} its own backend answered ${put.status}`);
       const rev = await client.call('POST', `${PUBLISHER}/apis/${v2.apiId}/revisions`, { description: 'new version' });
       await client.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${v2.apiId}&action=Publish`);
       const v2Token = (await client.subscribe(`prop-${tag}-v2`, [v2.apiId])).token;
-      const deploy = ctx.record(await client.call('POST', `${PUBLISHER}/apis/${v2.apiId}/deploy-revision?revisionId=${(rev.body as { id: string }).id}`,
-        [{ name: 'Default', vhost: lab.vhost, displayOnDevportal: true }]));
-      if (deploy.status !== 201 && deploy.status !== 200) throw new CheckFailure(`deploying version 2.0.0 of ${versioned.name} answered ${deploy.status}`);
+      const deploy = ctx.record(
+        await client.call('POST', `${PUBLISHER}/apis/${v2.apiId}/deploy-revision?revisionId=${(rev.body as { id: string }).id}`, [
+          { name: 'Default', vhost: lab.vhost, displayOnDevportal: true },
+        ]),
+      );
+      if (deploy.status !== 201 && deploy.status !== 200)
+        throw new CheckFailure(`deploying version 2.0.0 of ${versioned.name} answered ${deploy.status}`);
       const deployedAt = performance.now();
-      await Promise.all(targets.map(async ([name, url]) => {
-        try {
-          newVersion[name] = await ctx.untilServed(url, { ...v2, token: v2Token }, waitMs(bound));
-        } catch (err) {
-          missing.push(`${v2.context}/2.0.0 (a new version) never served by ${name}: ${(err as Error).message}`);
-        }
-      }));
+      await Promise.all(
+        targets.map(async ([name, url]) => {
+          try {
+            newVersion[name] = await ctx.untilServed(url, { ...v2, token: v2Token }, waitMs(bound));
+          } catch (err) {
+            missing.push(`${v2.context}/2.0.0 (a new version) never served by ${name}: ${(err as Error).message}`);
+          }
+        }),
+      );
       // Measured from the same deploy: the context without a version answers from version 2.0.0's backend.
-      await Promise.all(targets.map(async ([name, url]) => {
-        try {
-          await ctx.untilAnswers(url, { context: v2.context, version: '', token: v2Token }, (status, _, body) => status === 200 && backendPath(body).startsWith('/v2/'), 'serve version 2.0.0 on', waitMs(bound));
-          defaultMoved[name] = performance.now() - deployedAt;
-        } catch (err) {
-          missing.push(`${v2.context} (no version) never reached version 2.0.0, the new default, on ${name}: ${(err as Error).message}`);
-        }
-      }));
+      await Promise.all(
+        targets.map(async ([name, url]) => {
+          try {
+            await ctx.untilAnswers(
+              url,
+              { context: v2.context, version: '', token: v2Token },
+              (status, _, body) => status === 200 && backendPath(body).startsWith('/v2/'),
+              'serve version 2.0.0 on',
+              waitMs(bound),
+            );
+            defaultMoved[name] = performance.now() - deployedAt;
+          } catch (err) {
+            missing.push(`${v2.context} (no version) never reached version 2.0.0, the new default, on ${name}: ${(err as Error).message}`);
+          }
+        }),
+      );
     }
     ctx.figures.removedMs = Object.fromEntries(Object.entries(removed).map(([n, v]) => [n, v.map((x) => round(x))]));
     ctx.figures.newVersionMs = Object.fromEntries(Object.entries(newVersion).map(([n, v]) => [n, round(v)]));
     ctx.figures.unsubscribedMs = Object.fromEntries(Object.entries(unsubscribed).map(([n, v]) => [n, round(v)]));
     ctx.figures.defaultMovedMs = Object.fromEntries(Object.entries(defaultMoved).map(([n, v]) => [n, round(v)]));
-    const all = [...Object.values(latencies).flat(), ...Object.values(removed).flat(), ...Object.values(newVersion), ...Object.values(unsubscribed), ...Object.values(defaultMoved)];
+    const all = [
+      ...Object.values(latencies).flat(),
+      ...Object.values(removed).flat(),
+      ...Object.values(newVersion),
+      ...Object.values(unsubscribed),
+      ...Object.values(defaultMoved),
+    ];
     ctx.figures.apis = deployed;
     ctx.figures.boundMs = bound;
     ctx.figures.perTargetMs = Object.fromEntries(Object.entries(latencies).map(([n, v]) => [n, v.map((x) => round(x))]));
@@ -205,13 +284,23 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     ctx.figures.maxMs = round(Math.max(...all, 0));
     if (missing.length) {
       const rest = API_COUNT - deployed;
-      throw new CheckFailure(`${missing.join('; ')}${rest ? ` (the other ${rest} APIs were not deployed)` : ''}`, lab.workers.map((w) => w.name));
+      throw new CheckFailure(
+        `${missing.join('; ')}${rest ? ` (the other ${rest} APIs were not deployed)` : ''}`,
+        lab.workers.map((w) => w.name),
+      );
     }
-    const slow = [...Object.entries(latencies), ...Object.entries(removed).map(([n, v]) => [`${n} (removal)`, v] as const), ...Object.entries(newVersion).map(([n, v]) => [`${n} (new version)`, [v]] as const),
+    const slow = [
+      ...Object.entries(latencies),
+      ...Object.entries(removed).map(([n, v]) => [`${n} (removal)`, v] as const),
+      ...Object.entries(newVersion).map(([n, v]) => [`${n} (new version)`, [v]] as const),
       ...Object.entries(unsubscribed).map(([n, v]) => [`${n} (unsubscribed)`, [v]] as const),
-      ...Object.entries(defaultMoved).map(([n, v]) => [`${n} (new default version)`, [v]] as const)]
-      .flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
-    if (slow.length) throw new CheckFailure(`propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
+      ...Object.entries(defaultMoved).map(([n, v]) => [`${n} (new default version)`, [v]] as const),
+    ].flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
+    if (slow.length)
+      throw new CheckFailure(
+        `propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`,
+        lab.workers.map((w) => w.name),
+      );
   },
 };
 
@@ -225,7 +314,10 @@ async function classicRun(ctx: CheckContext<PropagationFigures>): Promise<void> 
   const { lab } = ctx;
   const bound = lab.product.timing.propagationBoundMs;
   const manager = lab.http(lab.adminUrl());
-  const targets: [string, string][] = [...lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as [string, string]), [lab.workerBalancer, lab.apiUrl()]];
+  const targets: [string, string][] = [
+    ...lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as [string, string]),
+    [lab.workerBalancer, lab.apiUrl()],
+  ];
   const latencies: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
   const removed: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
   const missing: string[] = [];
@@ -234,39 +326,62 @@ async function classicRun(ctx: CheckContext<PropagationFigures>): Promise<void> 
   const until = async (name: string, url: string, path: string, wanted: number, since: number): Promise<number | string> => {
     const http = lab.http(url);
     try {
-      await retryUntil(async (observe) => {
-        const r = await http.request('GET', path);
-        observe(`${r.status}`);
-        return r.status === wanted ? true : undefined;
-      }, { timeoutMs: waitMs(bound), intervalMs: 200, what: `${name} to answer ${wanted} for ${path}`, signal: ctx.signal });
+      await retryUntil(
+        async (observe) => {
+          const r = await http.request('GET', path);
+          observe(`${r.status}`);
+          return r.status === wanted ? true : undefined;
+        },
+        { timeoutMs: waitMs(bound), intervalMs: 200, what: `${name} to answer ${wanted} for ${path}`, signal: ctx.signal },
+      );
       return Date.now() - since;
     } catch (err) {
       return `${name}: ${(err as Error).message}`;
     }
   };
-  const apis = Array.from({ length: CLASSIC_API_COUNT }, (_, i) => ({ name: `Prop${tag}n${i}`, context: `/prop-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl }));
+  const apis = Array.from({ length: CLASSIC_API_COUNT }, (_, i) => ({
+    name: `Prop${tag}n${i}`,
+    context: `/prop-${tag}-${i}`,
+    version: '1.0.0',
+    backendUrl: lab.backendUrl,
+  }));
   // Pushed one after another, then awaited together: each API's clock starts at its own push, and
   // the lab's sync and tick are waited on once, not once an API.
   ctx.step(`pushing ${apis.length} APIs to the managers (APIGatewayAdmin) and waiting for every worker to serve them`);
   const pushedAt: number[] = [];
   for (const api of apis) {
     const pushed = ctx.record(await pushApi(manager, api));
-    if (pushed.status !== 200) throw new CheckFailure(`APIGatewayAdmin addApi of ${api.name} through the manager balancer answered ${pushed.status}`, lab.managers.map((m) => m.name));
+    if (pushed.status !== 200)
+      throw new CheckFailure(
+        `APIGatewayAdmin addApi of ${api.name} through the manager balancer answered ${pushed.status}`,
+        lab.managers.map((m) => m.name),
+      );
     pushedAt.push(Date.now());
   }
   const deployed = apis.length;
-  const served = await Promise.all(apis.flatMap((api, i) => targets.map(([n, url]) => until(n, url, `${api.context}/${api.version}/`, 200, pushedAt[i]).then((r) => [n, api, r] as const))));
+  const served = await Promise.all(
+    apis.flatMap((api, i) =>
+      targets.map(([n, url]) => until(n, url, `${api.context}/${api.version}/`, 200, pushedAt[i]).then((r) => [n, api, r] as const)),
+    ),
+  );
   for (const [n, api, r] of served) {
-    if (typeof r === 'number') latencies[n].push(r); else missing.push(`${api.context} never served by ${r}`);
+    if (typeof r === 'number') latencies[n].push(r);
+    else missing.push(`${api.context} never served by ${r}`);
   }
   if (!missing.length) {
     const [gone] = apis;
     ctx.step(`deleting ${gone.name} on the managers and waiting for every worker to stop serving it`);
     const del = ctx.record(await deleteApi(manager, gone));
-    if (del.status !== 200) throw new CheckFailure(`APIGatewayAdmin deleteApi of ${gone.name} answered ${del.status}`, lab.managers.map((m) => m.name));
+    if (del.status !== 200)
+      throw new CheckFailure(
+        `APIGatewayAdmin deleteApi of ${gone.name} answered ${del.status}`,
+        lab.managers.map((m) => m.name),
+      );
     const since = Date.now();
     const results = await Promise.all(targets.map(([n, url]) => until(n, url, `${gone.context}/${gone.version}/`, 404, since)));
-    results.forEach((r, i) => (typeof r === 'number' ? removed[targets[i][0]].push(r) : missing.push(`${gone.context} still served after its delete: ${r}`)));
+    results.forEach((r, i) =>
+      typeof r === 'number' ? removed[targets[i][0]].push(r) : missing.push(`${gone.context} still served after its delete: ${r}`),
+    );
   }
   // The others go too (not waited for): the managers keep no probe of this check.
   for (const api of apis.slice(1, deployed)) ctx.record(await deleteApi(manager, api));
@@ -278,8 +393,17 @@ async function classicRun(ctx: CheckContext<PropagationFigures>): Promise<void> 
   ctx.figures.p50Ms = round(percentile(all, 50));
   ctx.figures.p95Ms = round(percentile(all, 95));
   ctx.figures.maxMs = round(Math.max(...all, 0));
-  if (missing.length) throw new CheckFailure(missing.join('; '), lab.workers.map((w) => w.name));
-  const slow = [...Object.entries(latencies), ...Object.entries(removed).map(([n, v]) => [`${n} (removal)`, v] as const)]
-    .flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
-  if (slow.length) throw new CheckFailure(`propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
+  if (missing.length)
+    throw new CheckFailure(
+      missing.join('; '),
+      lab.workers.map((w) => w.name),
+    );
+  const slow = [...Object.entries(latencies), ...Object.entries(removed).map(([n, v]) => [`${n} (removal)`, v] as const)].flatMap(
+    ([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`),
+  );
+  if (slow.length)
+    throw new CheckFailure(
+      `propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`,
+      lab.workers.map((w) => w.name),
+    );
 }

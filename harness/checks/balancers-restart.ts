@@ -5,7 +5,8 @@ import { startupBudgetSeconds } from '../../generator/model/start-order';
 import { describeExchange } from '../http';
 
 export type BalancerRestartFigures = {
-  nodesDown: string[]; restartBoundMs: number;
+  nodesDown: string[];
+  restartBoundMs: number;
   /**
    * Per balancer: from its container running again (`docker restart` done; on a stack its new
    * task running) to each of its listeners answering again, ms (null: never). Judged against the bound.
@@ -28,11 +29,23 @@ export const balancersRestart: Check<BalancerRestartFigures> = {
     const { boot, timing } = paceOf(lab);
     // Nodes held down, each balancer restarted and served again, then the nodes booted again together.
     const nodesBack = Math.max(boot('manager'), boot('worker'));
-    return planOf({ floorMs: nodesBack, workMs: fixtureMs(lab) + lab.balancers.length * 5_000 + 5_000, requestTimeoutMs: timing.requestTimeoutMs,
+    return planOf({
+      floorMs: nodesBack,
+      workMs: fixtureMs(lab) + lab.balancers.length * 5_000 + 5_000,
+      requestTimeoutMs: timing.requestTimeoutMs,
       why: `${lab.balancers.length} balancer restarts, then a manager's and a worker's boot (${nodesBack / 1000} s)`,
-      worstMs: lab.balancers.length * (5_000 + timing.rtoBoundMs + 10_000) + 2 * startupBudgetSeconds(lab) * 1000 });
+      worstMs: lab.balancers.length * (5_000 + timing.rtoBoundMs + 10_000) + 2 * startupBudgetSeconds(lab) * 1000,
+    });
   },
-  headline: (f) => Object.entries(f.servingAgainMs ?? {}).map(([b, l]) => `${b}: ${Object.entries(l).map(([k, ms]) => `${k} ${ms ?? 'never'}${ms === null ? '' : ' ms'}`).join(', ')}`).join('; ') || '?',
+  headline: (f) =>
+    Object.entries(f.servingAgainMs ?? {})
+      .map(
+        ([b, l]) =>
+          `${b}: ${Object.entries(l)
+            .map(([k, ms]) => `${k} ${ms ?? 'never'}${ms === null ? '' : ' ms'}`)
+            .join(', ')}`,
+      )
+      .join('; ') || '?',
   async run(ctx: CheckContext<BalancerRestartFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();
@@ -68,12 +81,20 @@ export const balancersRestart: Check<BalancerRestartFigures> = {
         restartMs[balancer.name] = round(started - asked);
         servingAgain[balancer.name] = {};
         for (const listener of serves) {
-          const ms = await retryUntil(async () => ((await probes[listener]().catch(() => false)) ? performance.now() - started : undefined),
-            { timeoutMs: bound + 10_000, intervalMs: 50, what: `${balancer.name}'s ${listener} to serve again`, signal: ctx.signal }).catch(() => null);
+          const ms = await retryUntil(
+            async () => ((await probes[listener]().catch(() => false)) ? performance.now() - started : undefined),
+            { timeoutMs: bound + 10_000, intervalMs: 50, what: `${balancer.name}'s ${listener} to serve again`, signal: ctx.signal },
+          ).catch(() => null);
           ctx.alive();
           servingAgain[balancer.name][listener] = ms === null ? null : round(ms);
-          if (ms === null) problems.push(`${balancer.name} restarted with ${down.join(' and ')} down: its ${listener} never served again (${(await lab.logs(balancer.name, 3)).replace(/\s+/g, ' ')})`);
-          else if (ms > bound) problems.push(`${balancer.name}'s ${listener} served again ${round(ms)} ms after it started again, above the bound of ${bound} ms`);
+          if (ms === null)
+            problems.push(
+              `${balancer.name} restarted with ${down.join(' and ')} down: its ${listener} never served again (${(await lab.logs(balancer.name, 3)).replace(/\s+/g, ' ')})`,
+            );
+          else if (ms > bound)
+            problems.push(
+              `${balancer.name}'s ${listener} served again ${round(ms)} ms after it started again, above the bound of ${bound} ms`,
+            );
         }
       }
     } finally {
@@ -85,6 +106,10 @@ export const balancersRestart: Check<BalancerRestartFigures> = {
       for (const b of lab.lab.balancers) await lab.start(b.name);
       await lab.waitHealthy();
     }
-    if (problems.length) throw new CheckFailure(problems.join('; '), lab.lab.balancers.map((b) => b.name));
+    if (problems.length)
+      throw new CheckFailure(
+        problems.join('; '),
+        lab.lab.balancers.map((b) => b.name),
+      );
   },
 };

@@ -19,7 +19,8 @@ export interface LoggedView {
 export function loggedView(log: string): LoggedView {
   const present = new Map<string, string>();
   for (const m of log.matchAll(/Member (joined|left) \[([^\]]+)\]: \/([\d.]+):\d+/g)) {
-    if (m[1] === 'joined') present.set(m[2], m[3]); else present.delete(m[2]);
+    if (m[1] === 'joined') present.set(m[2], m[3]);
+    else present.delete(m[2]);
   }
   return {
     domain: /Cluster domain: (\S+)/.exec(log)?.[1],
@@ -34,7 +35,10 @@ export function expectedView(domains: readonly ClusterDomain[], node: string, ad
   return {
     domain: domain.domain,
     subDomain: domain.members.find((m) => m.node === node)!.subDomain,
-    members: domain.members.filter((m) => m.node !== node).map((m) => address(m.node)).sort(),
+    members: domain.members
+      .filter((m) => m.node !== node)
+      .map((m) => address(m.node))
+      .sort(),
   };
 }
 
@@ -42,7 +46,8 @@ export function expectedView(domains: readonly ClusterDomain[], node: string, ad
 export function viewProblems(node: string, seen: LoggedView, want: LoggedView, nameOf: (address: string) => string): string[] {
   const problems: string[] = [];
   if (seen.domain !== want.domain) problems.push(`${node} is in domain ${seen.domain ?? '(none logged)'}, not ${want.domain}`);
-  if (seen.subDomain !== want.subDomain) problems.push(`${node} is in sub-domain ${seen.subDomain ?? '(none logged)'}, not ${want.subDomain}`);
+  if (seen.subDomain !== want.subDomain)
+    problems.push(`${node} is in sub-domain ${seen.subDomain ?? '(none logged)'}, not ${want.subDomain}`);
   const missing = want.members.filter((a) => !seen.members.includes(a)).map(nameOf);
   const extra = seen.members.filter((a) => !want.members.includes(a)).map(nameOf);
   if (missing.length) problems.push(`${node} has not joined ${missing.join(', ')}`);
@@ -67,11 +72,25 @@ export type MembershipFigures = { domains: Record<string, string[]>; views: Reco
  */
 export const clusterMembership: Check<MembershipFigures> = {
   id: 'cluster-membership',
-  title: 'Each node\'s cluster, as it logs it, is its clustering domain: the same members, each in its sub-domain (mgt managers, worker workers)',
+  title:
+    "Each node's cluster, as it logs it, is its clustering domain: the same members, each in its sub-domain (mgt managers, worker workers)",
   classic: true,
-  skipReason: (lab) => (isClassic(lab.product) ? undefined : 'the 4.x products have no gateway clustering: no Carbon clustering domain to check'),
-  headline: (f) => (f.domains ? Object.entries(f.domains).map(([d, members]) => `${d}: ${members.join(', ')}`).join('; ') : 'no view'),
-  plan: (lab) => planOf({ floorMs: 0, workMs: lab.nodes.length * 500, requestTimeoutMs: lab.product.timing.requestTimeoutMs, why: `the logs of ${lab.nodes.length} nodes, until each shows its domain (at most ${joinMs(lab) / 1000} s)`, worstMs: joinMs(lab) }),
+  skipReason: (lab) =>
+    isClassic(lab.product) ? undefined : 'the 4.x products have no gateway clustering: no Carbon clustering domain to check',
+  headline: (f) =>
+    f.domains
+      ? Object.entries(f.domains)
+          .map(([d, members]) => `${d}: ${members.join(', ')}`)
+          .join('; ')
+      : 'no view',
+  plan: (lab) =>
+    planOf({
+      floorMs: 0,
+      workMs: lab.nodes.length * 500,
+      requestTimeoutMs: lab.product.timing.requestTimeoutMs,
+      why: `the logs of ${lab.nodes.length} nodes, until each shows its domain (at most ${joinMs(lab) / 1000} s)`,
+      worstMs: joinMs(lab),
+    }),
   async run(ctx: CheckContext<MembershipFigures>) {
     const spec = ctx.lab.lab;
     const domains = clusterDomains(spec);
@@ -81,27 +100,37 @@ export const clusterMembership: Check<MembershipFigures> = {
     const started = Date.now();
     const views: Record<string, string> = {};
     let problems: string[] = [];
-    ctx.step('reading each node\'s member view from its log');
+    ctx.step("reading each node's member view from its log");
     try {
-      await retryUntil(async (observe) => {
-        // Kept only once a whole reading is done: an attempt cut off at the deadline leaves the last one.
-        const found: string[] = [];
-        for (const node of spec.nodes) {
-          const seen = loggedView(await ctx.lab.logs(node.name, 100_000));
-          views[node.name] = `${seen.domain ?? '?'}/${seen.subDomain ?? '?'}: ${seen.members.map(nameOf).join(', ') || 'alone'}`;
-          found.push(...viewProblems(node.name, seen, expectedView(domains, node.name, address), nameOf));
-        }
-        problems = found;
-        observe(found);
-        return found.length ? undefined : true;
-      }, { timeoutMs: joinMs(spec), intervalMs: 1000, what: 'every node to log its domain\'s members', signal: ctx.signal });
+      await retryUntil(
+        async (observe) => {
+          // Kept only once a whole reading is done: an attempt cut off at the deadline leaves the last one.
+          const found: string[] = [];
+          for (const node of spec.nodes) {
+            const seen = loggedView(await ctx.lab.logs(node.name, 100_000));
+            views[node.name] = `${seen.domain ?? '?'}/${seen.subDomain ?? '?'}: ${seen.members.map(nameOf).join(', ') || 'alone'}`;
+            found.push(...viewProblems(node.name, seen, expectedView(domains, node.name, address), nameOf));
+          }
+          problems = found;
+          observe(found);
+          return found.length ? undefined : true;
+        },
+        { timeoutMs: joinMs(spec), intervalMs: 1000, what: "every node to log its domain's members", signal: ctx.signal },
+      );
     } catch (err) {
       ctx.figures.views = views;
       if (ctx.signal.aborted) throw err;
-      throw new CheckFailure(`membership is not the pattern's after ${joinMs(spec) / 1000} s: ${problems.join('; ')}`, spec.nodes.map((n) => n.name));
+      throw new CheckFailure(
+        `membership is not the pattern's after ${joinMs(spec) / 1000} s: ${problems.join('; ')}`,
+        spec.nodes.map((n) => n.name),
+      );
     }
     ctx.figures.views = views;
     ctx.figures.convergedMs = Date.now() - started;
-    ctx.evidence.push(Object.entries(views).map(([n, v]) => `${n}: ${v}`).join('\n'));
+    ctx.evidence.push(
+      Object.entries(views)
+        .map(([n, v]) => `${n}: ${v}`)
+        .join('\n'),
+    );
   },
 };

@@ -8,8 +8,16 @@ const STEADY_MS = 1000;
 const AFTER_RECOVERY_MS = 1000;
 
 export type DatabaseRestartFigures = {
-  dockerRestartMs: number; writes: number; writesFailed: number; acknowledgedWrites: number; lostAcknowledgedWrites: number;
-  writesBackMs: number | null; workerRequests: number; workerFailures: number; writesBackBoundMs: number; lost?: string[];
+  dockerRestartMs: number;
+  writes: number;
+  writesFailed: number;
+  acknowledgedWrites: number;
+  lostAcknowledgedWrites: number;
+  writesBackMs: number | null;
+  workerRequests: number;
+  workerFailures: number;
+  writesBackBoundMs: number;
+  lost?: string[];
 };
 
 /**
@@ -20,16 +28,22 @@ export type DatabaseRestartFigures = {
 export const databaseRestart: Check<DatabaseRestartFigures> = {
   id: 'database-restart',
   classic: true,
-  title: 'A database restart under load loses no acknowledged write, writes work again within the RTO bound after it, and workers keep serving API traffic throughout',
+  title:
+    'A database restart under load loses no acknowledged write, writes work again within the RTO bound after it, and workers keep serving API traffic throughout',
   plan(lab) {
     const { call, timing } = paceOf(lab);
     // A second of load, the database's restart (its grace and its start), writes back within the bound, every acknowledged write read.
     // The database's own restart (its grace, its start) is the floor; the harness then waits a quiet second.
-    return planOf({ floorMs: STEADY_MS + 5_000 + AFTER_RECOVERY_MS, workMs: fixtureMs(lab) + 60 * call, requestTimeoutMs: timing.requestTimeoutMs,
+    return planOf({
+      floorMs: STEADY_MS + 5_000 + AFTER_RECOVERY_MS,
+      workMs: fixtureMs(lab) + 60 * call,
+      requestTimeoutMs: timing.requestTimeoutMs,
       why: `a database restart (about 5 s) and writes back within ${timing.rtoBoundMs} ms`,
-      worstMs: STEADY_MS + 10_000 + DB_READY_SECONDS * 1000 + startupBudgetSeconds(lab) * 1000 + timing.rtoBoundMs + 10_000 + 50 * 15_000 });
+      worstMs: STEADY_MS + 10_000 + DB_READY_SECONDS * 1000 + startupBudgetSeconds(lab) * 1000 + timing.rtoBoundMs + 10_000 + 50 * 15_000,
+    });
   },
-  headline: (f) => `${f.writesFailed ?? '?'} of ${f.writes ?? '?'} writes failed cleanly, ${f.lostAcknowledgedWrites ?? '?'} acknowledged lost, writes back ${f.writesBackMs ?? '?'} ms after the database, ${f.workerFailures ?? '?'} of ${f.workerRequests ?? '?'} API requests failed`,
+  headline: (f) =>
+    `${f.writesFailed ?? '?'} of ${f.writes ?? '?'} writes failed cleanly, ${f.lostAcknowledgedWrites ?? '?'} acknowledged lost, writes back ${f.writesBackMs ?? '?'} ms after the database, ${f.workerFailures ?? '?'} of ${f.workerRequests ?? '?'} API requests failed`,
   async run(ctx: CheckContext<DatabaseRestartFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();
@@ -44,7 +58,11 @@ export const databaseRestart: Check<DatabaseRestartFigures> = {
       for (let i = 0; running && ctx.live; i++) {
         const name = `Db${tag}n${i}`;
         writes++;
-        const e = await load.timed('POST create', () => client.tryCreateApi({ name, context: `/db-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl }), [201]);
+        const e = await load.timed(
+          'POST create',
+          () => client.tryCreateApi({ name, context: `/db-${tag}-${i}`, version: '1.0.0', backendUrl: lab.backendUrl }),
+          [201],
+        );
         if (e.status === 201) acks.push({ name, apiId: (e.body as { id: string }).id });
         await ctx.sleep(e.status === 201 ? 20 : 100).catch(() => undefined);
       }
@@ -70,10 +88,13 @@ export const databaseRestart: Check<DatabaseRestartFigures> = {
     ctx.figures.writesBackBoundMs = bound;
     // Writes are back when one sent after the restart is acknowledged: counted from the database's
     // health check passing (0 when one was acknowledged before the check noticed).
-    const writesBack = await retryUntil(async () => {
-      const ok = load.points.find((p) => p.method === 'POST create' && p.ok && p.t >= back);
-      return ok && load.now() > ok.t + ok.ms + AFTER_RECOVERY_MS ? Math.max(0, ok.t + ok.ms - healthyAt) : undefined;
-    }, { timeoutMs: bound + 10_000, intervalMs: 100, what: 'a write acknowledged after the database restart', signal: ctx.signal }).catch(() => null);
+    const writesBack = await retryUntil(
+      async () => {
+        const ok = load.points.find((p) => p.method === 'POST create' && p.ok && p.t >= back);
+        return ok && load.now() > ok.t + ok.ms + AFTER_RECOVERY_MS ? Math.max(0, ok.t + ok.ms - healthyAt) : undefined;
+      },
+      { timeoutMs: bound + 10_000, intervalMs: 100, what: 'a write acknowledged after the database restart', signal: ctx.signal },
+    ).catch(() => null);
     ctx.alive();
     running = false;
     await Promise.all([writer, invoker]);
@@ -88,15 +109,20 @@ export const databaseRestart: Check<DatabaseRestartFigures> = {
     }
     const workerPoints = load.points.filter((p) => p.method === 'GET invoke');
     Object.assign(ctx.figures, {
-      writes, writesFailed: load.points.filter((p) => p.method === 'POST create' && !p.ok).length, acknowledgedWrites: acks.length,
-      lostAcknowledgedWrites: lost.length, writesBackMs: writesBack === null ? null : round(writesBack),
-      workerRequests: workerPoints.length, workerFailures: workerPoints.filter((p) => !p.ok).length,
+      writes,
+      writesFailed: load.points.filter((p) => p.method === 'POST create' && !p.ok).length,
+      acknowledgedWrites: acks.length,
+      lostAcknowledgedWrites: lost.length,
+      writesBackMs: writesBack === null ? null : round(writesBack),
+      workerRequests: workerPoints.length,
+      workerFailures: workerPoints.filter((p) => !p.ok).length,
       ...(lost.length ? { lost: lost.slice(0, 10) } : {}),
     });
     const problems: string[] = [];
     if (lost.length) problems.push(`${lost.length} writes acknowledged around the restart are gone: ${lost.slice(0, 3).join(', ')}`);
     if (writesBack === null) problems.push(`no write was acknowledged within ${bound + 10_000} ms of the database restart`);
-    else if (writesBack > bound) problems.push(`writes came back ${round(writesBack)} ms after the database, above the bound of ${bound} ms`);
+    else if (writesBack > bound)
+      problems.push(`writes came back ${round(writesBack)} ms after the database, above the bound of ${bound} ms`);
     if (ctx.figures.workerFailures) problems.push(`workers failed ${ctx.figures.workerFailures} API requests while the database restarted`);
     if (problems.length) throw new CheckFailure(problems.join('; '), ['db', lab.managers[0].name]);
   },

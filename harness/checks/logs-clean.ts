@@ -28,29 +28,69 @@ export type LogFigures = { nodes: number; linesRead: number; errorLines: number;
  */
 export const logsClean: Check<LogFigures> = {
   id: 'logs-clean',
-  title: 'No product node logs an ERROR line outside its product\'s allow-list (each entry with its reason), while the lab boots and serves',
+  title: "No product node logs an ERROR line outside its product's allow-list (each entry with its reason), while the lab boots and serves",
   classic: true,
-  headline: (f) => `${f.errorLines ?? '?'} ERROR lines (${f.allowedLines ?? '?'} allowed) in ${f.linesRead ?? '?'} lines of ${f.nodes ?? '?'} nodes${f.silentNodes ? ` (${f.silentNodes} said nothing)` : ''}`,
-  plan: (lab) => planOf({ floorMs: 0, workMs: 1_000, requestTimeoutMs: lab.product.timing.requestTimeoutMs, why: `${lab.nodes.length} nodes' logs read` }),
+  headline: (f) =>
+    `${f.errorLines ?? '?'} ERROR lines (${f.allowedLines ?? '?'} allowed) in ${f.linesRead ?? '?'} lines of ${f.nodes ?? '?'} nodes${f.silentNodes ? ` (${f.silentNodes} said nothing)` : ''}`,
+  plan: (lab) =>
+    planOf({
+      floorMs: 0,
+      workMs: 1_000,
+      requestTimeoutMs: lab.product.timing.requestTimeoutMs,
+      why: `${lab.nodes.length} nodes' logs read`,
+    }),
   async run(ctx: CheckContext<LogFigures>) {
     const { lab } = ctx;
     // A log that cannot be read is no evidence of a clean node: the check fails and says whose.
     // Anything but text is a failed read: an engine that does not answer fails with an error of
     // Node's own realm, which is no `instanceof Error` where the check runs in a sandbox (Jest).
-    const read = await Promise.all(lab.lab.nodes.map(async (n) => [n.name, await readContainerLogs(await lab.container(n.name), MAX_LINES, undefined, lab.since).catch((err: unknown) => err)] as const));
+    const read = await Promise.all(
+      lab.lab.nodes.map(
+        async (n) =>
+          [
+            n.name,
+            await readContainerLogs(await lab.container(n.name), MAX_LINES, undefined, lab.since).catch((err: unknown) => err),
+          ] as const,
+      ),
+    );
     const unreadable = read.filter((r): r is readonly [string, Error] => typeof r[1] !== 'string');
-    if (unreadable.length) throw new CheckFailure(`could not read the logs of ${unreadable.map(([n, err]) => `${n} (${err.message.slice(0, 150)})`).join(', ')}: their ERROR lines cannot be judged`, unreadable.map(([n]) => n));
+    if (unreadable.length)
+      throw new CheckFailure(
+        `could not read the logs of ${unreadable.map(([n, err]) => `${n} (${err.message.slice(0, 150)})`).join(', ')}: their ERROR lines cannot be judged`,
+        unreadable.map(([n]) => n),
+      );
     const logs = read as readonly (readonly [string, string])[];
-    const offenders = logs.map(([node, text]) => [node, unexpectedErrors(text, lab.lab.product)] as const).filter(([, lines]) => lines.length);
+    const offenders = logs
+      .map(([node, text]) => [node, unexpectedErrors(text, lab.lab.product)] as const)
+      .filter(([, lines]) => lines.length);
     const all = logs.reduce((sum, [, text]) => sum + text.split('\n').filter((l) => ERROR_LINE.test(l)).length, 0);
     const unexpected = offenders.reduce((sum, [, lines]) => sum + lines.length, 0);
     // A node with no line since then (nothing happened to it) proves nothing either way: said, with the count.
     const silent = logs.filter(([, t]) => !t.trim()).map(([n]) => n);
-    Object.assign(ctx.figures, { nodes: logs.length, linesRead: logs.reduce((sum, [, t]) => sum + t.split('\n').filter(Boolean).length, 0), errorLines: unexpected, allowedLines: all - unexpected, silentNodes: silent.length });
-    ctx.evidence.push(`read from ${new Date(lab.since).toISOString()}: ${logs.map(([n, t]) => `${n} ${t.split('\n').filter(Boolean).length} lines`).join(', ')}${silent.length ? `; no line from ${silent.join(', ')}` : ''}`);
+    Object.assign(ctx.figures, {
+      nodes: logs.length,
+      linesRead: logs.reduce((sum, [, t]) => sum + t.split('\n').filter(Boolean).length, 0),
+      errorLines: unexpected,
+      allowedLines: all - unexpected,
+      silentNodes: silent.length,
+    });
+    ctx.evidence.push(
+      `read from ${new Date(lab.since).toISOString()}: ${logs.map(([n, t]) => `${n} ${t.split('\n').filter(Boolean).length} lines`).join(', ')}${silent.length ? `; no line from ${silent.join(', ')}` : ''}`,
+    );
     for (const [node, lines] of offenders) ctx.evidence.push(`${node}:\n${lines.join('\n')}`);
     if (offenders.length) {
-      throw new CheckFailure(`ERROR lines in the logs: ${offenders.map(([node, lines]) => `${node} (${lines.length}): ${lines.slice(0, SHOWN).map((l) => l.replace(/^.*?\bERROR\s+/, 'ERROR ').slice(0, 200)).join(' | ')}`).join('; ')}`, offenders.map(([n]) => n));
+      throw new CheckFailure(
+        `ERROR lines in the logs: ${offenders
+          .map(
+            ([node, lines]) =>
+              `${node} (${lines.length}): ${lines
+                .slice(0, SHOWN)
+                .map((l) => l.replace(/^.*?\bERROR\s+/, 'ERROR ').slice(0, 200))
+                .join(' | ')}`,
+          )
+          .join('; ')}`,
+        offenders.map(([n]) => n),
+      );
     }
   },
 };

@@ -16,7 +16,8 @@ const AFTER_RECOVERY_MS = 2000;
 /** How long the load runs on after a fault at most: twice the RTO bound (15 s at least). */
 export const afterFaultMs = (timing: ProductTiming): number => Math.max(15_000, 2 * timing.rtoBoundMs);
 /** How long traffic may take to fail back once the active manager is healthy: NGINX tries it again after its fail timeout. */
-const failbackWaitMs = (lab: LabSpec): number => Math.max(30_000, lab.timeouts.failSeconds * 1000 + 2 * lab.product.timing.requestTimeoutMs);
+const failbackWaitMs = (lab: LabSpec): number =>
+  Math.max(30_000, lab.timeouts.failSeconds * 1000 + 2 * lab.product.timing.requestTimeoutMs);
 /** Faults after which the node must boot again (a JVM's start). */
 const restarts = (v: FaultVariant) => v === 'stop' || v === 'kill';
 /**
@@ -43,28 +44,63 @@ export function parseFailoverRuns(value: string | undefined): number {
   return n;
 }
 
-interface Ack { readonly name: string; readonly context: string; readonly apiId: string; readonly at: number }
+interface Ack {
+  readonly name: string;
+  readonly context: string;
+  readonly apiId: string;
+  readonly at: number;
+}
 
 /** What one run of one fault variant cost (see README, "The checks"). */
 export type VariantRun = {
-  rtoMs: number; firstSuccessMs: number | null; dockerFaultMs: number; requests: number;
-  failedRequests: number; failedAfterFault: number; failedIdempotent: number; stalledRequests: number;
-  failedByMethod: Record<string, number>; maxLatencyMs: number; acknowledgedWrites: number; writesAfterFault: number;
-  lostAcknowledgedWrites: number; duplicatedWrites: number; unreachedWorkers: number; unreachedInCrashWindow: number; failbackMs: number | null;
-  lost?: string[]; unreached?: string[]; duplicated?: string[];
+  rtoMs: number;
+  firstSuccessMs: number | null;
+  dockerFaultMs: number;
+  requests: number;
+  failedRequests: number;
+  failedAfterFault: number;
+  failedIdempotent: number;
+  stalledRequests: number;
+  failedByMethod: Record<string, number>;
+  maxLatencyMs: number;
+  acknowledgedWrites: number;
+  writesAfterFault: number;
+  lostAcknowledgedWrites: number;
+  duplicatedWrites: number;
+  unreachedWorkers: number;
+  unreachedInCrashWindow: number;
+  failbackMs: number | null;
+  lost?: string[];
+  unreached?: string[];
+  duplicated?: string[];
 };
 /** Every run of a variant, and the spread of the figures users feel. */
 export type VariantFigures = {
-  runs: VariantRun[]; rtoMs: Spread; firstSuccessMs: Spread; failedRequests: Spread; stalledRequests: Spread;
-  lostAcknowledgedWrites: number; duplicatedWrites: number; unreachedWorkers: number; unreachedInCrashWindow: number;
+  runs: VariantRun[];
+  rtoMs: Spread;
+  firstSuccessMs: Spread;
+  failedRequests: Spread;
+  stalledRequests: Spread;
+  lostAcknowledgedWrites: number;
+  duplicatedWrites: number;
+  unreachedWorkers: number;
+  unreachedInCrashWindow: number;
 };
 export type FailoverFigures = {
-  servedWhileActiveUp: Record<string, number>; rtoBoundMs: number; stallMs: number; failedRequestsBound: number; runsPerVariant: number;
+  servedWhileActiveUp: Record<string, number>;
+  rtoBoundMs: number;
+  stallMs: number;
+  failedRequestsBound: number;
+  runsPerVariant: number;
   /** Variants that could not be applied from here, and why. */
   skippedVariants: Record<string, string>;
 } & { [V in FaultVariant]: VariantFigures };
 export type OutageFigures = {
-  outageWrites: number; outageWritesAccepted: number; workerRequestsDuringOutage: number; workerFailuresDuringOutage: number; writesRecovered: boolean;
+  outageWrites: number;
+  outageWritesAccepted: number;
+  workerRequestsDuringOutage: number;
+  workerFailuresDuringOutage: number;
+  writesRecovered: boolean;
   /** Per worker, its answer to a token it had never seen, during the outage (status and error code). */
   unseenTokenAnswers: Record<string, string>;
 };
@@ -80,22 +116,47 @@ class ManagerLoad extends Recorder {
   readonly attempted: string[] = [];
   private running = true;
 
-  constructor(private readonly client: ApimClient, private readonly ctx: Pick<CheckContext, 'lab' | 'live'>, private readonly tag: string) { super(); }
+  constructor(
+    private readonly client: ApimClient,
+    private readonly ctx: Pick<CheckContext, 'lab' | 'live'>,
+    private readonly tag: string,
+  ) {
+    super();
+  }
 
-  private get going(): boolean { return this.running && this.ctx.live; }
+  private get going(): boolean {
+    return this.running && this.ctx.live;
+  }
 
   async writer(): Promise<void> {
     for (let i = 0; this.going; i++) {
       const name = `Fo${this.tag}n${i}`;
       const context = `/fo-${this.tag}-${i}`;
       this.attempted.push(name);
-      const created = await this.timed('POST create', () => this.client.tryCreateApi({ name, context, version: '1.0.0', backendUrl: this.ctx.lab.backendUrl }), [201]);
-      if (created.status !== 201) { await sleep(20); continue; }
+      const created = await this.timed(
+        'POST create',
+        () => this.client.tryCreateApi({ name, context, version: '1.0.0', backendUrl: this.ctx.lab.backendUrl }),
+        [201],
+      );
+      if (created.status !== 201) {
+        await sleep(20);
+        continue;
+      }
       const apiId = (created.body as { id: string }).id;
-      const rev = await this.timed('POST revision', () => this.client.call('POST', `${PUBLISHER}/apis/${apiId}/revisions`, { description: 'failover' }), [201]);
+      const rev = await this.timed(
+        'POST revision',
+        () => this.client.call('POST', `${PUBLISHER}/apis/${apiId}/revisions`, { description: 'failover' }),
+        [201],
+      );
       if (rev.status !== 201) continue;
-      const deploy = await this.timed('POST deploy', () => this.client.call('POST', `${PUBLISHER}/apis/${apiId}/deploy-revision?revisionId=${(rev.body as { id: string }).id}`,
-        [{ name: 'Default', vhost: this.ctx.lab.vhost, displayOnDevportal: true }]), [200, 201]);
+      const deploy = await this.timed(
+        'POST deploy',
+        () =>
+          this.client.call('POST', `${PUBLISHER}/apis/${apiId}/deploy-revision?revisionId=${(rev.body as { id: string }).id}`, [
+            { name: 'Default', vhost: this.ctx.lab.vhost, displayOnDevportal: true },
+          ]),
+        [200, 201],
+      );
       if (deploy.status === 201 || deploy.status === 200) this.acks.push({ name, context, apiId, at: this.now() });
       await sleep(20);
     }
@@ -109,7 +170,9 @@ class ManagerLoad extends Recorder {
     }
   }
 
-  stop(): void { this.running = false; }
+  stop(): void {
+    this.running = false;
+  }
 }
 
 /** While manager-1 serves, every manager-bound request is served by it. */
@@ -120,17 +183,29 @@ async function passiveIsPassive(ctx: CheckContext<FailoverFigures>, client: Apim
     served[e.upstream ?? `status ${e.status}`] = (served[e.upstream ?? `status ${e.status}`] ?? 0) + 1;
   }
   ctx.figures.servedWhileActiveUp = served;
-  if (served[active] !== 20) throw new CheckFailure(`the passive manager took traffic while ${active} was up: ${JSON.stringify(served)} (is ${active} the only non-backup server?)`);
+  if (served[active] !== 20)
+    throw new CheckFailure(
+      `the passive manager took traffic while ${active} was up: ${JSON.stringify(served)} (is ${active} the only non-backup server?)`,
+    );
 }
 
-async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient, verifier: ApimClient, v: FaultVariant, run: number): Promise<VariantRun> {
+async function variantRun(
+  ctx: CheckContext<FailoverFigures>,
+  client: ApimClient,
+  verifier: ApimClient,
+  v: FaultVariant,
+  run: number,
+): Promise<VariantRun> {
   const { lab } = ctx;
   const active = lab.managers[0].name;
   const stallMs = lab.product.timing.stallMs;
   const load = new ManagerLoad(client, ctx, ctx.unique(`${v}${run}`));
   const loops = [load.writer(), load.reader()];
   ctx.step(`${v} #${run} of ${active}: steady load`);
-  await ctx.sleep(STEADY_MS).catch((err: Error) => { load.stop(); throw err; });
+  await ctx.sleep(STEADY_MS).catch((err: Error) => {
+    load.stop();
+    throw err;
+  });
   // Docker takes a while to stop, kill, freeze or cut a node, during which it may still serve: the
   // fault counts from when it was asked for; the RTO from when Docker says it is done.
   const faultRequestedAt = load.now();
@@ -138,11 +213,14 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
   const faultAt = load.now();
   ctx.log(`${v} #${run} ${active} at ${round(faultAt)} ms (Docker took ${round(faultAt - faultRequestedAt)} ms)`);
   // Load goes on until the users' trouble has been over for a while (or the deadline).
-  await retryUntil(async () => {
-    const impact = impactOf(load.points, faultRequestedAt, faultAt, stallMs);
-    const quietSince = faultAt + Math.max(impact.rtoMs, impact.firstSuccessMs ?? Infinity);
-    return load.now() > quietSince + AFTER_RECOVERY_MS ? true : undefined;
-  }, { timeoutMs: afterFaultMs(lab.product.timing), intervalMs: 100, what: 'the load to run smoothly after the fault', signal: ctx.signal }).catch(() => undefined);
+  await retryUntil(
+    async () => {
+      const impact = impactOf(load.points, faultRequestedAt, faultAt, stallMs);
+      const quietSince = faultAt + Math.max(impact.rtoMs, impact.firstSuccessMs ?? Infinity);
+      return load.now() > quietSince + AFTER_RECOVERY_MS ? true : undefined;
+    },
+    { timeoutMs: afterFaultMs(lab.product.timing), intervalMs: 100, what: 'the load to run smoothly after the fault', signal: ctx.signal },
+  ).catch(() => undefined);
   load.stop();
   await Promise.all(loops);
   ctx.alive();
@@ -151,11 +229,16 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
   ctx.timelines.push({ name: `${v} ${active}${run > 1 ? ` (run ${run})` : ''}`, faultAt: Math.round(faultAt), points: load.points });
 
   // A stopped or killed node boots again meanwhile (the passive serves): the reads below overlap its boot.
-  ctx.step(`${v} #${run}: ${restarts(v) ? `${active} booting again (${lab.product.timing.bootSeconds.manager} s) while ` : ''}acknowledged writes are read back`);
+  ctx.step(
+    `${v} #${run}: ${restarts(v) ? `${active} booting again (${lab.product.timing.bootSeconds.manager} s) while ` : ''}acknowledged writes are read back`,
+  );
   const undone = restarts(v) ? undoFault(lab, active, v) : undefined;
   if (!undone) await undoFault(lab, active, v);
   // Undone or not, the node's boot is awaited before this run ends (a rejection is not left unheard).
-  const booted = undone?.then(() => undefined, (err: Error) => err);
+  const booted = undone?.then(
+    () => undefined,
+    (err: Error) => err,
+  );
   try {
     return await verifyRun(ctx, verifier, load, v, run, { faultRequestedAt, faultAt, impact, failed }, async () => {
       const err = await booted;
@@ -166,10 +249,23 @@ async function variantRun(ctx: CheckContext<FailoverFigures>, client: ApimClient
   }
 }
 
-interface FaultClock { readonly faultRequestedAt: number; readonly faultAt: number; readonly impact: ReturnType<typeof impactOf>; readonly failed: readonly { t: number; method: string }[] }
+interface FaultClock {
+  readonly faultRequestedAt: number;
+  readonly faultAt: number;
+  readonly impact: ReturnType<typeof impactOf>;
+  readonly failed: readonly { t: number; method: string }[];
+}
 
 /** Jepsen's checks of one run, then failback once the node is back (`nodeBack`). */
-async function verifyRun(ctx: CheckContext<FailoverFigures>, verifier: ApimClient, load: ManagerLoad, v: FaultVariant, run: number, clock: FaultClock, nodeBack: () => Promise<void>): Promise<VariantRun> {
+async function verifyRun(
+  ctx: CheckContext<FailoverFigures>,
+  verifier: ApimClient,
+  load: ManagerLoad,
+  v: FaultVariant,
+  run: number,
+  clock: FaultClock,
+  nodeBack: () => Promise<void>,
+): Promise<VariantRun> {
   const { lab } = ctx;
   const active = lab.managers[0].name;
   const { faultRequestedAt, faultAt, impact, failed } = clock;
@@ -180,7 +276,11 @@ async function verifyRun(ctx: CheckContext<FailoverFigures>, verifier: ApimClien
   for (const ack of load.acks) {
     ctx.alive();
     const e = await verifier.readDefinitely(ack.apiId, 20_000);
-    if (e.status !== 200) { lost.push(`${ack.name} (${ack.apiId}) → ${e.status}`); if ('url' in e) ctx.record(e); else ctx.evidence.push(e.error); }
+    if (e.status !== 200) {
+      lost.push(`${ack.name} (${ack.apiId}) → ${e.status}`);
+      if ('url' in e) ctx.record(e);
+      else ctx.evidence.push(e.error);
+    }
   }
   const listed = await verifier.call('GET', `${PUBLISHER}/apis?limit=1000`);
   const names = ((listed.body as { list?: { name: string }[] }).list ?? []).map((a) => a.name);
@@ -199,20 +299,36 @@ async function verifyRun(ctx: CheckContext<FailoverFigures>, verifier: ApimClien
     for (const a of readable) await verifier.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${a.apiId}&action=Publish`);
     // Subscribing reaches the managers' shared state: a manager that does not know an API another
     // acknowledged (404) has lost that write, whatever a read answered.
-    const { token } = await verifier.subscribe(ctx.unique(`fo-${v}-`), readable.map((a) => a.apiId)).catch((err: Error) => {
-      if (/→ 404/.test(err.message)) throw new CheckFailure(`${v} run ${run}: acknowledged writes lost: the manager subscribing to them does not know them (${err.message.split('\n')[0]})`, lab.managers.map((m) => m.name));
-      throw err;
-    });
+    const { token } = await verifier
+      .subscribe(
+        ctx.unique(`fo-${v}-`),
+        readable.map((a) => a.apiId),
+      )
+      .catch((err: Error) => {
+        if (/→ 404/.test(err.message))
+          throw new CheckFailure(
+            `${v} run ${run}: acknowledged writes lost: the manager subscribing to them does not know them (${err.message.split('\n')[0]})`,
+            lab.managers.map((m) => m.name),
+          );
+        throw err;
+      });
     for (const w of lab.workers) {
       const http = lab.http(lab.workerApiUrl(w.name));
       for (const a of readable) {
-        const served = await retryUntil(async () => ((await invoke(http, a.context, '1.0.0', token)).status === 200 ? true : undefined),
-          { timeoutMs: lab.product.timing.propagationBoundMs * 3, intervalMs: 50, what: `${w.name} to serve ${a.context}`, signal: ctx.signal }).catch(() => false);
+        const served = await retryUntil(async () => ((await invoke(http, a.context, '1.0.0', token)).status === 200 ? true : undefined), {
+          timeoutMs: lab.product.timing.propagationBoundMs * 3,
+          intervalMs: 50,
+          what: `${w.name} to serve ${a.context}`,
+          signal: ctx.signal,
+        }).catch(() => false);
         ctx.alive();
         if (!served) {
           const windowed = a.at >= faultRequestedAt - CRASH_WINDOW_MS && a.at <= faultAt;
-          unreached.push(`${a.name} on ${w.name} (acknowledged ${round(a.at - faultRequestedAt)} ms from the fault request${windowed ? ', in the crash window' : ''})`);
-          if (windowed) inCrashWindow.add(a.name); else unreachedJudged++;
+          unreached.push(
+            `${a.name} on ${w.name} (acknowledged ${round(a.at - faultRequestedAt)} ms from the fault request${windowed ? ', in the crash window' : ''})`,
+          );
+          if (windowed) inCrashWindow.add(a.name);
+          else unreachedJudged++;
         }
       }
     }
@@ -222,8 +338,13 @@ async function verifyRun(ctx: CheckContext<FailoverFigures>, verifier: ApimClien
   await nodeBack();
   ctx.step(`${v} #${run}: failback to ${active}`);
   const backAt = performance.now();
-  const failback = await retryUntil(async () => ((await verifier.call('GET', `${PUBLISHER}/apis?limit=1`)).upstream === active ? true : undefined),
-    { timeoutMs: failbackWaitMs(lab.lab), intervalMs: 250, what: `${active} to serve again`, signal: ctx.signal }).then(() => performance.now() - backAt, () => null);
+  const failback = await retryUntil(
+    async () => ((await verifier.call('GET', `${PUBLISHER}/apis?limit=1`)).upstream === active ? true : undefined),
+    { timeoutMs: failbackWaitMs(lab.lab), intervalMs: 250, what: `${active} to serve again`, signal: ctx.signal },
+  ).then(
+    () => performance.now() - backAt,
+    () => null,
+  );
   ctx.alive();
 
   return {
@@ -266,15 +387,26 @@ function summarise(runs: VariantRun[]): VariantFigures {
 }
 
 /** What is wrong with one run, as users would say it; empty when it held. */
-export function runProblems(v: FaultVariant, r: VariantRun, bounds: { rtoBoundMs: number; failedRequestsBound: number; afterFaultMs: number }, active: string): string[] {
+export function runProblems(
+  v: FaultVariant,
+  r: VariantRun,
+  bounds: { rtoBoundMs: number; failedRequestsBound: number; afterFaultMs: number },
+  active: string,
+): string[] {
   const problems: string[] = [];
-  if (r.rtoMs > bounds.rtoBoundMs) problems.push(`RTO ${r.rtoMs} ms (end of the last failed or stalled request) is above the bound of ${bounds.rtoBoundMs} ms`);
+  if (r.rtoMs > bounds.rtoBoundMs)
+    problems.push(`RTO ${r.rtoMs} ms (end of the last failed or stalled request) is above the bound of ${bounds.rtoBoundMs} ms`);
   if (r.firstSuccessMs === null) problems.push(`no request succeeded within ${bounds.afterFaultMs} ms of the fault`);
-  if (r.failedRequests > bounds.failedRequestsBound) problems.push(`${r.failedRequests} requests failed (bound ${bounds.failedRequestsBound}: the write the node held): ${JSON.stringify(r.failedByMethod)}`);
+  if (r.failedRequests > bounds.failedRequestsBound)
+    problems.push(
+      `${r.failedRequests} requests failed (bound ${bounds.failedRequestsBound}: the write the node held): ${JSON.stringify(r.failedByMethod)}`,
+    );
   if (r.failedIdempotent) problems.push(`${r.failedIdempotent} GETs failed: a balancer may retry those on the passive manager`);
-  if ((v === 'stop' || v === 'kill') && r.failedAfterFault) problems.push(`${r.failedAfterFault} requests started after the ${v} failed: the balancer still sent them to ${active}`);
+  if ((v === 'stop' || v === 'kill') && r.failedAfterFault)
+    problems.push(`${r.failedAfterFault} requests started after the ${v} failed: the balancer still sent them to ${active}`);
   if (r.lostAcknowledgedWrites) problems.push(`${r.lostAcknowledgedWrites} acknowledged writes lost`);
-  if (r.unreachedWorkers) problems.push(`${r.unreachedWorkers} times an acknowledged write never reached a worker (${JSON.stringify(r.unreached)})`);
+  if (r.unreachedWorkers)
+    problems.push(`${r.unreachedWorkers} times an acknowledged write never reached a worker (${JSON.stringify(r.unreached)})`);
   if (r.duplicatedWrites) problems.push(`${r.duplicatedWrites} writes stored more than once (${JSON.stringify(r.duplicated)})`);
   if (r.failbackMs === null) problems.push(`traffic did not fail back to ${active}`);
   return problems;
@@ -297,15 +429,27 @@ async function expectedOutage(ctx: CheckContext<OutageFigures>, client: ApiFlow)
   ctx.step(`${active} stopped: writes and API traffic meanwhile`);
   await lab.stop(active);
   const worker = lab.http(lab.apiUrl());
-  let writes = 0; let writesAccepted = 0; let served = 0; let workerFailures = 0;
+  let writes = 0;
+  let writesAccepted = 0;
+  let served = 0;
+  let workerFailures = 0;
   const until = performance.now() + 3000;
   while (performance.now() < until) {
     ctx.alive();
-    const w = await client.tryCreateApi({ name: ctx.unique('Outage'), context: `/${ctx.unique('outage-')}`, version: '1.0.0', backendUrl: lab.backendUrl });
+    const w = await client.tryCreateApi({
+      name: ctx.unique('Outage'),
+      context: `/${ctx.unique('outage-')}`,
+      version: '1.0.0',
+      backendUrl: lab.backendUrl,
+    });
     writes++;
     if (w.status >= 200 && w.status < 300) writesAccepted++;
     const r = await invoke(worker, api.context, api.version, api.token);
-    if (r.status === 200) served++; else { workerFailures++; ctx.record(r); }
+    if (r.status === 200) served++;
+    else {
+      workerFailures++;
+      ctx.record(r);
+    }
   }
   const unseenTokenAnswers: Record<string, string> = {};
   for (const w of lab.workers) {
@@ -315,12 +459,38 @@ async function expectedOutage(ctx: CheckContext<OutageFigures>, client: ApiFlow)
   ctx.step(`${active} booting again (${lab.product.timing.bootSeconds.manager} s)`);
   await lab.start(active);
   await lab.waitHealthy();
-  const recovered = await retryUntil(async () => ((await client.tryCreateApi({ name: ctx.unique('Back'), context: `/${ctx.unique('back-')}`, version: '1.0.0', backendUrl: lab.backendUrl })).status === 201 ? true : undefined),
-    { timeoutMs: failbackWaitMs(lab.lab), intervalMs: 250, what: 'writes to work again', signal: ctx.signal }).catch(() => false);
+  const recovered = await retryUntil(
+    async () =>
+      (
+        await client.tryCreateApi({
+          name: ctx.unique('Back'),
+          context: `/${ctx.unique('back-')}`,
+          version: '1.0.0',
+          backendUrl: lab.backendUrl,
+        })
+      ).status === 201
+        ? true
+        : undefined,
+    { timeoutMs: failbackWaitMs(lab.lab), intervalMs: 250, what: 'writes to work again', signal: ctx.signal },
+  ).catch(() => false);
   ctx.alive();
-  Object.assign(ctx.figures, { outageWrites: writes, outageWritesAccepted: writesAccepted, workerRequestsDuringOutage: served + workerFailures, workerFailuresDuringOutage: workerFailures, writesRecovered: recovered, unseenTokenAnswers });
-  if (writesAccepted) throw new CheckFailure(`${writesAccepted} writes succeeded while the only manager was down: something else serves the manager listener`);
-  if (workerFailures) throw new CheckFailure(`workers failed ${workerFailures} of ${served + workerFailures} requests while the manager was down`, lab.workers.map((w) => w.name));
+  Object.assign(ctx.figures, {
+    outageWrites: writes,
+    outageWritesAccepted: writesAccepted,
+    workerRequestsDuringOutage: served + workerFailures,
+    workerFailuresDuringOutage: workerFailures,
+    writesRecovered: recovered,
+    unseenTokenAnswers,
+  });
+  if (writesAccepted)
+    throw new CheckFailure(
+      `${writesAccepted} writes succeeded while the only manager was down: something else serves the manager listener`,
+    );
+  if (workerFailures)
+    throw new CheckFailure(
+      `workers failed ${workerFailures} of ${served + workerFailures} requests while the manager was down`,
+      lab.workers.map((w) => w.name),
+    );
   if (!recovered) throw new CheckFailure(`writes did not work again after ${active} came back`, [active]);
 }
 
@@ -355,7 +525,8 @@ export function failoverPlanMs(lab: LabSpec, options: CheckOptions): { expected:
     // reads that verify the run.
     const unavoidable = Math.max(restarts(v) ? boot('manager') : 0, lab.timeouts.failSeconds * 1000 - window);
     expected += options.failoverRuns * (loaded + Math.max(unavoidable, verify) + 250);
-    worst += options.failoverRuns * (STEADY_MS + afterFaultMs(timing) + 4 * verify + startupBudgetSeconds(lab) * 1000 + failbackWaitMs(lab));
+    worst +=
+      options.failoverRuns * (STEADY_MS + afterFaultMs(timing) + 4 * verify + startupBudgetSeconds(lab) * 1000 + failbackWaitMs(lab));
     if (restarts(v)) boots += options.failoverRuns;
     // Steady load, the fault's window and the quiet after it, then what cannot be shortened.
     floor += options.failoverRuns * (loaded + unavoidable);
@@ -374,19 +545,29 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
   const chosen = (options: CheckOptions) => variants ?? options.failoverVariants;
   return {
     id: 'managers-fail-over',
-    title: 'The passive manager takes over within the RTO bound on stop, kill, pause, partition and database partition of the active one (N runs, worst judged), failing no GET and at most the write the node held, losing and duplicating no acknowledged write; traffic fails back',
+    title:
+      'The passive manager takes over within the RTO bound on stop, kill, pause, partition and database partition of the active one (N runs, worst judged), failing no GET and at most the write the node held, losing and duplicating no acknowledged write; traffic fails back',
     skipReason: (lab) => (onePassive(lab) ? undefined : 'one manager, no passive one to fail over to (see manager-outage-without-ha)'),
     plan(lab, options) {
       const chosenOptions = { ...options, failoverVariants: chosen(options) };
       const { expected, worst, boots } = failoverPlanMs(lab, chosenOptions);
       const { floor } = failoverPlanMs(lab, chosenOptions);
-      return planOf({ floorMs: floor, workMs: expected - floor, requestTimeoutMs: lab.product.timing.requestTimeoutMs,
-        why: `${chosenOptions.failoverVariants.length} variants × ${options.failoverRuns} runs, ${boots} manager boots of ${lab.product.timing.bootSeconds.manager} s`, worstMs: worst });
+      return planOf({
+        floorMs: floor,
+        workMs: expected - floor,
+        requestTimeoutMs: lab.product.timing.requestTimeoutMs,
+        why: `${chosenOptions.failoverVariants.length} variants × ${options.failoverRuns} runs, ${boots} manager boots of ${lab.product.timing.bootSeconds.manager} s`,
+        worstMs: worst,
+      });
     },
-    headline: (f) => [
-      ...NODE_FAULTS.filter((v) => f[v]).map((v) => `${v}: RTO ${fmt(f[v]?.rtoMs)} ms, failed ${fmt(f[v]?.failedRequests)}, stalled ${fmt(f[v]?.stalledRequests)}, ${f[v]?.lostAcknowledgedWrites ?? '?'} lost, ${f[v]?.duplicatedWrites ?? '?'} duplicated${f[v]?.unreachedInCrashWindow ? `, ${f[v]?.unreachedInCrashWindow} deployed as the node died never reached the gateways` : ''}`),
-      ...Object.keys(f.skippedVariants ?? {}).map((v) => `${v}: skipped`),
-    ].join('; ') + ' (min/median/max)',
+    headline: (f) =>
+      [
+        ...NODE_FAULTS.filter((v) => f[v]).map(
+          (v) =>
+            `${v}: RTO ${fmt(f[v]?.rtoMs)} ms, failed ${fmt(f[v]?.failedRequests)}, stalled ${fmt(f[v]?.stalledRequests)}, ${f[v]?.lostAcknowledgedWrites ?? '?'} lost, ${f[v]?.duplicatedWrites ?? '?'} duplicated${f[v]?.unreachedInCrashWindow ? `, ${f[v]?.unreachedInCrashWindow} deployed as the node died never reached the gateways` : ''}`,
+        ),
+        ...Object.keys(f.skippedVariants ?? {}).map((v) => `${v}: skipped`),
+      ].join('; ') + ' (min/median/max)',
     async run(ctx: CheckContext<FailoverFigures>) {
       const { lab } = ctx;
       const active = lab.managers[0].name;
@@ -394,9 +575,17 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
       const verifier = await ctx.managerClient();
       ctx.step(`${active} alone serves while it is up`);
       await passiveIsPassive(ctx, client, active);
-      const bounds = { rtoBoundMs: lab.product.timing.rtoBoundMs, failedRequestsBound: WRITERS, afterFaultMs: afterFaultMs(lab.product.timing) };
+      const bounds = {
+        rtoBoundMs: lab.product.timing.rtoBoundMs,
+        failedRequestsBound: WRITERS,
+        afterFaultMs: afterFaultMs(lab.product.timing),
+      };
       const runs = ctx.options.failoverRuns;
-      Object.assign(ctx.figures, { rtoBoundMs: bounds.rtoBoundMs, failedRequestsBound: bounds.failedRequestsBound }, { stallMs: lab.product.timing.stallMs, runsPerVariant: runs, skippedVariants: {} });
+      Object.assign(
+        ctx.figures,
+        { rtoBoundMs: bounds.rtoBoundMs, failedRequestsBound: bounds.failedRequestsBound },
+        { stallMs: lab.product.timing.stallMs, runsPerVariant: runs, skippedVariants: {} },
+      );
       for (const v of chosen(ctx.options)) {
         const unavailable = lab.faultUnavailable(v);
         if (unavailable) {
@@ -412,7 +601,11 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
           ctx.log(`${v} #${run}: ${JSON.stringify(r)}`);
           // The worst run decides: one that broke the promise ends the check (its figures are kept).
           const problems = runProblems(v, r, bounds, active);
-          if (problems.length) throw new CheckFailure(`${v} run ${run} of ${runs}: ${problems.join('; ')}`, lab.managers.map((m) => m.name));
+          if (problems.length)
+            throw new CheckFailure(
+              `${v} run ${run} of ${runs}: ${problems.join('; ')}`,
+              lab.managers.map((m) => m.name),
+            );
         }
       }
     },
@@ -425,16 +618,32 @@ export const managersFailOver = failoverCheck();
 export const managerOutageWithoutHa: Check<OutageFigures> = {
   id: 'manager-outage-without-ha',
   classic: true,
-  title: 'With one manager (no HA), while it is down admin writes fail, workers keep serving the API to the tokens they have served, and writes work again when it is back',
+  title:
+    'With one manager (no HA), while it is down admin writes fail, workers keep serving the API to the tokens they have served, and writes work again when it is back',
   skipReason: (lab) => (onePassive(lab) ? 'a passive manager takes over here (see managers-fail-over)' : undefined),
   plan(lab) {
     const { call, boot, timing } = paceOf(lab);
     // The fixture, each worker serving it, an application subscribed with its keys, the unseen token's calls.
-    return planOf({ floorMs: 3_000 + boot('manager'), workMs: fixtureMs(lab) + (12 + lab.nodes.length) * call, requestTimeoutMs: timing.requestTimeoutMs,
-      why: `3 s of outage, then the manager's boot of ${boot('manager') / 1000} s`, worstMs: 3_000 + 2 * timing.propagationBoundMs + startupBudgetSeconds(lab) * 1000 + failbackWaitMs(lab) + (10 + lab.nodes.length) * timing.requestTimeoutMs });
+    return planOf({
+      floorMs: 3_000 + boot('manager'),
+      workMs: fixtureMs(lab) + (12 + lab.nodes.length) * call,
+      requestTimeoutMs: timing.requestTimeoutMs,
+      why: `3 s of outage, then the manager's boot of ${boot('manager') / 1000} s`,
+      worstMs:
+        3_000 +
+        2 * timing.propagationBoundMs +
+        startupBudgetSeconds(lab) * 1000 +
+        failbackWaitMs(lab) +
+        (10 + lab.nodes.length) * timing.requestTimeoutMs,
+    });
   },
-  headline: (f) => `outage: ${f.outageWritesAccepted ?? '?'} of ${f.outageWrites ?? '?'} writes accepted, ${f.workerFailuresDuringOutage ?? '?'} of ${f.workerRequestsDuringOutage ?? '?'} worker requests failed`
-    + (f.unseenTokenAnswers ? `; a token no worker had seen: ${Object.entries(f.unseenTokenAnswers).map(([w, a]) => `${w} ${a}`).join(', ')}` : ''),
+  headline: (f) =>
+    `outage: ${f.outageWritesAccepted ?? '?'} of ${f.outageWrites ?? '?'} writes accepted, ${f.workerFailuresDuringOutage ?? '?'} of ${f.workerRequestsDuringOutage ?? '?'} worker requests failed` +
+    (f.unseenTokenAnswers
+      ? `; a token no worker had seen: ${Object.entries(f.unseenTokenAnswers)
+          .map(([w, a]) => `${w} ${a}`)
+          .join(', ')}`
+      : ''),
   async run(ctx: CheckContext<OutageFigures>) {
     await expectedOutage(ctx, await ctx.controlPlane());
   },

@@ -10,17 +10,29 @@ import { PROBE_MS } from '../probe';
  * line whole, in one `echo`, so lines do not interleave.
  */
 export function probeScript(targets: readonly string[]): string[] {
-  const lines = targets.map((t, i) => `( s=$(curl -sk -o /tmp/body${i} -w '%{http_code}' --connect-timeout 2 --max-time 4 ${t}); e=$?; echo "${t} $e $s $([ -f /tmp/body${i} ] && md5sum < /tmp/body${i} | cut -c1-32)"; rm -f /tmp/body${i} ) &`);
+  const lines = targets.map(
+    (t, i) =>
+      `( s=$(curl -sk -o /tmp/body${i} -w '%{http_code}' --connect-timeout 2 --max-time 4 ${t}); e=$?; echo "${t} $e $s $([ -f /tmp/body${i} ] && md5sum < /tmp/body${i} | cut -c1-32)"; rm -f /tmp/body${i} ) &`,
+  );
   return ['sh', '-c', `${lines.join('\n')}\nwait`];
 }
 
-export interface Answer { readonly exit: number; readonly status: string; readonly digest: string }
+export interface Answer {
+  readonly exit: number;
+  readonly status: string;
+  readonly digest: string;
+}
 
 function parseProbe(output: string): Record<string, Answer> {
-  return Object.fromEntries(output.split('\n').filter(Boolean).map((line) => {
-    const [target, exit, status, digest] = line.trim().split(/\s+/);
-    return [target, { exit: Number(exit), status: status ?? '', digest: digest ?? '' }];
-  }));
+  return Object.fromEntries(
+    output
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [target, exit, status, digest] = line.trim().split(/\s+/);
+        return [target, { exit: Number(exit), status: status ?? '', digest: digest ?? '' }];
+      }),
+  );
 }
 
 /**
@@ -36,15 +48,30 @@ export function reachedItself(fromPublic: Answer | undefined, fromInside: Answer
 }
 
 /** Managers (and traffic managers) sit behind the firewall: nothing on `public` reaches them or an admin listener. */
-export type FirewallFigures = { forbiddenTargets: number; forbiddenReached: number; workerTargetsReached: number; publishedPorts: number; portsNotOnLoopback: number };
+export type FirewallFigures = {
+  forbiddenTargets: number;
+  forbiddenReached: number;
+  workerTargetsReached: number;
+  publishedPorts: number;
+  portsNotOnLoopback: number;
+};
 
 export const managersUnreachableFromPublic: Check<FirewallFigures> = {
   id: 'managers-unreachable-from-public',
-  title: 'From the public network no manager, traffic manager or admin listener can be reached, the worker listener can; every published port is bound to 127.0.0.1',
+  title:
+    'From the public network no manager, traffic manager or admin listener can be reached, the worker listener can; every published port is bound to 127.0.0.1',
   classic: true,
-  headline: (f) => `${f.forbiddenReached ?? '?'} of ${f.forbiddenTargets ?? '?'} forbidden targets reached; ${f.portsNotOnLoopback ?? '?'} ports off loopback`,
+  headline: (f) =>
+    `${f.forbiddenReached ?? '?'} of ${f.forbiddenTargets ?? '?'} forbidden targets reached; ${f.portsNotOnLoopback ?? '?'} ports off loopback`,
   // One probe (three on a stack), each a container start and its curls at once, of 4 s at most.
-  plan: (lab) => planOf({ floorMs: 0, workMs: 4_000, requestTimeoutMs: lab.product.timing.requestTimeoutMs, why: 'a probe of about 4 s (three on a stack)', worstMs: 3 * PROBE_MS }),
+  plan: (lab) =>
+    planOf({
+      floorMs: 0,
+      workMs: 4_000,
+      requestTimeoutMs: lab.product.timing.requestTimeoutMs,
+      why: 'a probe of about 4 s (three on a stack)',
+      worstMs: 3 * PROBE_MS,
+    }),
   async run(ctx: CheckContext<FirewallFigures>) {
     const { lab } = ctx;
     const spec = lab.lab;
@@ -63,7 +90,9 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
     const allowed = [`https://${lab.workerBalancer}:8243/`, ...lab.workers.map((w) => `https://${w.name}:8243/`)];
     const probe = await lab.probe('public', probeScript([...forbidden, ...allowed]));
     const results = parseProbe(probe.output);
-    ctx.evidence.push(`probe on ${spec.project}_public (target, curl exit code: 0 connected, 6 no such host, 7 refused, 28 timed out; HTTP status; body MD5):\n${probe.output}`);
+    ctx.evidence.push(
+      `probe on ${spec.project}_public (target, curl exit code: 0 connected, 6 no such host, 7 refused, 28 timed out; HTTP status; body MD5):\n${probe.output}`,
+    );
     // On a stack, an address the public side cannot route to leaves through the host, whose gateway
     // may answer anything: there a target counts as reached only when it answers as it does on its
     // own network. A compose lab's subnets are the host's own: connecting is reaching.
@@ -74,9 +103,13 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
         const answers = parseProbe((await lab.probe(network, probeScript(targets))).output);
         for (const t of targets) if (answers[t]?.exit === 0) inside[t] = answers[t];
       }
-      ctx.evidence.push(`the same from each target's own network:\n${forbidden.map((t) => `${t} (${home.get(t)}) ${inside[t] ? `${inside[t].status} ${inside[t].digest}` : 'not reached'}`).join('\n')}`);
+      ctx.evidence.push(
+        `the same from each target's own network:\n${forbidden.map((t) => `${t} (${home.get(t)}) ${inside[t] ? `${inside[t].status} ${inside[t].digest}` : 'not reached'}`).join('\n')}`,
+      );
     }
-    const reached = forbidden.filter((t) => (lab.deployment.outsideAnswersAnyAddress ? reachedItself(results[t], inside[t]) : results[t]?.exit === 0));
+    const reached = forbidden.filter((t) =>
+      lab.deployment.outsideAnswersAnyAddress ? reachedItself(results[t], inside[t]) : results[t]?.exit === 0,
+    );
     const blocked = allowed.filter((t) => results[t]?.exit !== 0);
 
     const published: string[] = [];

@@ -72,17 +72,30 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
     // more, one propagation; then an application policy, an application with it, its subscription, keys and token, the
     // quota's calls and a few more, one propagation; and perhaps a wait past the end of the clock hour (once: after it,
     // the hour is new).
-    return planOf({ floorMs: 0, workMs: 8 * call + propagation + (CYCLES * 2 + 1) * (call + propagation) + (9 + QUOTA + 6) * call + propagation + (5 + APPLICATION_QUOTA + 6) * call + propagation,
+    return planOf({
+      floorMs: 0,
+      workMs:
+        8 * call +
+        propagation +
+        (CYCLES * 2 + 1) * (call + propagation) +
+        (9 + QUOTA + 6) * call +
+        propagation +
+        (5 + APPLICATION_QUOTA + 6) * call +
+        propagation,
       requestTimeoutMs: timing.requestTimeoutMs,
       why: `${CYCLES} block/unblock cycles, a revocation, a subscription quota of ${QUOTA} and an application quota of ${APPLICATION_QUOTA}, propagation bound ${bound} ms`,
-      worstMs: 22 * call + waitMs(bound) * (2 * CYCLES + 4) + (QUOTA * 3 + APPLICATION_QUOTA * 3) * call + HOUR_MARGIN_MS });
+      worstMs: 22 * call + waitMs(bound) * (2 * CYCLES + 4) + (QUOTA * 3 + APPLICATION_QUOTA * 3) * call + HOUR_MARGIN_MS,
+    });
   },
   async run(ctx: CheckContext<PolicyPropagationFigures>) {
     const { lab } = ctx;
     const bound = lab.product.timing.propagationBoundMs;
     const client = await ctx.managerClient();
     const api = await ctx.deployedApi();
-    const targets: [string, string][] = [...lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as [string, string]), [lab.workerBalancer, lab.apiUrl()]];
+    const targets: [string, string][] = [
+      ...lab.workers.map((w) => [w.name, lab.workerApiUrl(w.name)] as [string, string]),
+      [lab.workerBalancer, lab.apiUrl()],
+    ];
     const blockMs: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
     const unblockMs: Record<string, number[]> = Object.fromEntries(targets.map(([n]) => [n, []]));
     ctx.step('subscribing an application of its own to the shared API');
@@ -98,18 +111,27 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
     const change = async (what: 'block' | 'unblock' | 'revoke', into: (name: string, ms: number) => void) => {
       if (what === 'revoke') {
         const answer = ctx.record(await client.tryRevoke(keys.consumerKey, keys.consumerSecret, token));
-        if (answer.status !== 200) throw new CheckFailure(`revoking the application's token at the manager balancer's /oauth2/revoke answered ${answer.status}`);
+        if (answer.status !== 200)
+          throw new CheckFailure(`revoking the application's token at the manager balancer's /oauth2/revoke answered ${answer.status}`);
       } else {
-        const path = what === 'block' ? `block-subscription?subscriptionId=${subscriptionId}&blockState=BLOCKED` : `unblock-subscription?subscriptionId=${subscriptionId}`;
+        const path =
+          what === 'block'
+            ? `block-subscription?subscriptionId=${subscriptionId}&blockState=BLOCKED`
+            : `unblock-subscription?subscriptionId=${subscriptionId}`;
         const answer = ctx.record(await client.call('POST', `${PUBLISHER}/subscriptions/${path}`));
-        if (answer.status !== 200) throw new CheckFailure(`${what}ing the subscription through the manager balancer answered ${answer.status}`);
+        if (answer.status !== 200)
+          throw new CheckFailure(`${what}ing the subscription through the manager balancer answered ${answer.status}`);
       }
       const wanted = {
         block: (status: number, code: string | undefined) => status === 401 && code === BLOCKED_CODE,
         unblock: (status: number) => status === 200,
         revoke: (status: number, code: string | undefined) => status === 401 && code === REVOKED_CODE,
       }[what];
-      const felt = { block: 'still served a BLOCKED subscription', unblock: 'still refused an unblocked subscription', revoke: 'still served a revoked token' }[what];
+      const felt = {
+        block: 'still served a BLOCKED subscription',
+        unblock: 'still refused an unblocked subscription',
+        revoke: 'still served a revoked token',
+      }[what];
       const results = await Promise.all(targets.map(async ([name, url]) => [name, await until(url, wanted)] as const));
       const never: string[] = [];
       for (const [name, r] of results) {
@@ -126,14 +148,18 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
       for (let i = 1; i <= CYCLES && !never.length; i++) {
         cycles = i;
         ctx.step(`cycle ${i} of ${CYCLES}: blocking the subscription, then waiting for every worker to refuse it`);
-        never.push(...await change('block', (n, ms) => blockMs[n].push(ms)));
+        never.push(...(await change('block', (n, ms) => blockMs[n].push(ms))));
         if (never.length) break;
         ctx.step(`cycle ${i} of ${CYCLES}: unblocking it, then waiting for every worker to serve it again`);
-        never.push(...await change('unblock', (n, ms) => unblockMs[n].push(ms)));
+        never.push(...(await change('unblock', (n, ms) => unblockMs[n].push(ms))));
       }
       if (!never.length) {
-        ctx.step('revoking the application\'s token at /oauth2/revoke, then waiting for every worker to refuse it');
-        never.push(...await change('revoke', (n, ms) => { revokeMs[n] = ms; }));
+        ctx.step("revoking the application's token at /oauth2/revoke, then waiting for every worker to refuse it");
+        never.push(
+          ...(await change('revoke', (n, ms) => {
+            revokeMs[n] = ms;
+          })),
+        );
       }
     } finally {
       // The lab is left as found: the subscription unblocked (it and the revoked token are this check's own).
@@ -161,23 +187,47 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
         const [name, url] = workers[i % workers.length];
         const e = ctx.record(await invoke(lab.http(url), quoted.context, quoted.version, quoted.token));
         if (e.status === 200) served++;
-        else if (e.status === 429) throw new CheckFailure(`${name} refused the application (429) after ${served} of the ${quota} requests its ${level} policy allows`, [name]);
+        else if (e.status === 429)
+          throw new CheckFailure(
+            `${name} refused the application (429) after ${served} of the ${quota} requests its ${level} policy allows`,
+            [name],
+          );
         // Not yet known to a worker (403 before the subscription reaches it): asked again.
         else if (e.status !== 403) throw new CheckFailure(`${name} answered ${e.status} to a call within the ${level}'s quota`, [name]);
       }
       const reachedAt = performance.now();
-      if (served < quota) throw new CheckFailure(`the workers served ${served} of ${quota} calls within the ${level}'s quota`, lab.workers.map((w) => w.name));
-      const results = await Promise.all(targets.map(async ([name, url]) => {
-        const r = await ctx.untilAnswers(url, quoted, (status, answered) => {
-          if (status === 200) served++;
-          return status === 429 && answered === code;
-        }, 'refuse past the quota', waitMs(bound)).then(() => performance.now() - reachedAt, (err: Error) => err.message);
-        return [name, r] as const;
-      }));
+      if (served < quota)
+        throw new CheckFailure(
+          `the workers served ${served} of ${quota} calls within the ${level}'s quota`,
+          lab.workers.map((w) => w.name),
+        );
+      const results = await Promise.all(
+        targets.map(async ([name, url]) => {
+          const r = await ctx
+            .untilAnswers(
+              url,
+              quoted,
+              (status, answered) => {
+                if (status === 200) served++;
+                return status === 429 && answered === code;
+              },
+              'refuse past the quota',
+              waitMs(bound),
+            )
+            .then(
+              () => performance.now() - reachedAt,
+              (err: Error) => err.message,
+            );
+          return [name, r] as const;
+        }),
+      );
       const ms: Record<string, number> = {};
       for (const [name, r] of results) {
         if (typeof r === 'number') ms[name] = r;
-        else never.push(`${name} still served past the ${level}'s quota of ${quota} requests an hour ${round(waitMs(bound) / 1000)} s after it was reached (${r})`);
+        else
+          never.push(
+            `${name} still served past the ${level}'s quota of ${quota} requests an hour ${round(waitMs(bound) / 1000)} s after it was reached (${r})`,
+          );
       }
       return { served, ms };
     };
@@ -193,29 +243,62 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
       const tag = ctx.unique('q');
       const policyName = `carbonlabs${tag}`;
       ctx.step(`a subscription policy ${policyName} of ${QUOTA} requests an hour, an application subscribed with it`);
-      const policy = ctx.record(await client.call('POST', `${ADMIN}/throttling/policies/subscription`, {
-        policyName, displayName: policyName, description: `carbon-labs: ${QUOTA} requests an hour`, stopOnQuotaReach: true, billingPlan: 'FREE',
-        defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'hour', unitTime: 1, requestCount: QUOTA } },
-      }));
+      const policy = ctx.record(
+        await client.call('POST', `${ADMIN}/throttling/policies/subscription`, {
+          policyName,
+          displayName: policyName,
+          description: `carbon-labs: ${QUOTA} requests an hour`,
+          stopOnQuotaReach: true,
+          billingPlan: 'FREE',
+          defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'hour', unitTime: 1, requestCount: QUOTA } },
+        }),
+      );
       if (policy.status !== 201) throw new CheckFailure(`adding the subscription policy ${policyName} answered ${policy.status}`);
       // The API offers the policy (the devportal subscribes with the API's policies only).
       const stored = await client.call('GET', `${PUBLISHER}/apis/${api.apiId}`);
-      const offered = ctx.record(await client.call('PUT', `${PUBLISHER}/apis/${api.apiId}`, { ...(stored.body as { policies?: string[] }), policies: [...((stored.body as { policies?: string[] }).policies ?? []), policyName] }));
+      const offered = ctx.record(
+        await client.call('PUT', `${PUBLISHER}/apis/${api.apiId}`, {
+          ...(stored.body as { policies?: string[] }),
+          policies: [...((stored.body as { policies?: string[] }).policies ?? []), policyName],
+        }),
+      );
       if (offered.status !== 200) throw new CheckFailure(`offering the policy on the API answered ${offered.status}`);
-      ({ served, ms: throttleMs } = await exhaust('subscription', QUOTA, THROTTLED_CODE, (await client.subscribe(`pol-${tag}`, [api.apiId], policyName)).token));
+      ({ served, ms: throttleMs } = await exhaust(
+        'subscription',
+        QUOTA,
+        THROTTLED_CODE,
+        (await client.subscribe(`pol-${tag}`, [api.apiId], policyName)).token,
+      ));
 
       const appTag = ctx.unique('a');
       const appPolicyName = `carbonlabs${appTag}`;
-      ctx.step(`an application policy ${appPolicyName} of ${APPLICATION_QUOTA} requests an hour, an application with it subscribed Unlimited`);
-      const appPolicy = ctx.record(await client.call('POST', `${ADMIN}/throttling/policies/application`, {
-        policyName: appPolicyName, displayName: appPolicyName, description: `carbon-labs: ${APPLICATION_QUOTA} requests an hour`,
-        defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'hour', unitTime: 1, requestCount: APPLICATION_QUOTA } },
-      }));
+      ctx.step(
+        `an application policy ${appPolicyName} of ${APPLICATION_QUOTA} requests an hour, an application with it subscribed Unlimited`,
+      );
+      const appPolicy = ctx.record(
+        await client.call('POST', `${ADMIN}/throttling/policies/application`, {
+          policyName: appPolicyName,
+          displayName: appPolicyName,
+          description: `carbon-labs: ${APPLICATION_QUOTA} requests an hour`,
+          defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'hour', unitTime: 1, requestCount: APPLICATION_QUOTA } },
+        }),
+      );
       if (appPolicy.status !== 201) throw new CheckFailure(`adding the application policy ${appPolicyName} answered ${appPolicy.status}`);
       const appToken = (await client.subscribe(`pol-${appTag}`, [api.apiId], 'Unlimited', appPolicyName)).token;
-      ({ served: applicationServed, ms: applicationThrottleMs } = await exhaust('application', APPLICATION_QUOTA, APPLICATION_THROTTLED_CODE, appToken));
+      ({ served: applicationServed, ms: applicationThrottleMs } = await exhaust(
+        'application',
+        APPLICATION_QUOTA,
+        APPLICATION_THROTTLED_CODE,
+        appToken,
+      ));
     }
-    const all = [...Object.values(blockMs), ...Object.values(unblockMs), Object.values(revokeMs), Object.values(throttleMs), Object.values(applicationThrottleMs)].flat();
+    const all = [
+      ...Object.values(blockMs),
+      ...Object.values(unblockMs),
+      Object.values(revokeMs),
+      Object.values(throttleMs),
+      Object.values(applicationThrottleMs),
+    ].flat();
     const roundedOnce = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).map(([n, v]) => [n, round(v)]));
     const rounded = (m: Record<string, number[]>) => Object.fromEntries(Object.entries(m).map(([n, v]) => [n, v.map((x) => round(x))]));
     ctx.figures.cycles = cycles;
@@ -232,13 +315,22 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
     ctx.figures.p50Ms = round(percentile(all, 50));
     ctx.figures.p95Ms = round(percentile(all, 95));
     ctx.figures.maxMs = round(Math.max(...all, 0));
-    if (never.length) throw new CheckFailure(never.join('; '), lab.workers.map((w) => w.name));
+    if (never.length)
+      throw new CheckFailure(
+        never.join('; '),
+        lab.workers.map((w) => w.name),
+      );
     const slow = [
-      ...Object.entries(blockMs).map(([n, v]) => [`${n} (block)`, v] as const), ...Object.entries(unblockMs).map(([n, v]) => [`${n} (unblock)`, v] as const),
+      ...Object.entries(blockMs).map(([n, v]) => [`${n} (block)`, v] as const),
+      ...Object.entries(unblockMs).map(([n, v]) => [`${n} (unblock)`, v] as const),
       ...Object.entries(revokeMs).map(([n, v]) => [`${n} (revocation)`, [v]] as const),
       ...Object.entries(throttleMs).map(([n, v]) => [`${n} (quota)`, [v]] as const),
       ...Object.entries(applicationThrottleMs).map(([n, v]) => [`${n} (application quota)`, [v]] as const),
     ].flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${round(x)} ms`));
-    if (slow.length) throw new CheckFailure(`subscription, token and quota changes slower than the bound of ${bound} ms: ${slow.join(', ')}`, lab.workers.map((w) => w.name));
+    if (slow.length)
+      throw new CheckFailure(
+        `subscription, token and quota changes slower than the bound of ${bound} ms: ${slow.join(', ')}`,
+        lab.workers.map((w) => w.name),
+      );
   },
 };

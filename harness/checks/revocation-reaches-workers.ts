@@ -37,14 +37,21 @@ export interface Watched {
 
 /** Every worker must refuse a token revoked through `via` within the bound. */
 export function revocationProblems(via: string, workers: readonly string[], seen: Watched, bound: number): string[] {
-  return workers.filter((w) => seen.refused[w] === undefined).map((w) => (seen.served.includes(w)
-    ? `${w} still served the token revoked through ${via} ${bound} ms after its revocation (the revoking gateway's cache invalidation never reached it)`
-    : `${w} neither refused nor served the token revoked through ${via} within ${bound} ms (last answer: ${seen.otherwise[w] ?? 'none'})`));
+  return workers
+    .filter((w) => seen.refused[w] === undefined)
+    .map((w) =>
+      seen.served.includes(w)
+        ? `${w} still served the token revoked through ${via} ${bound} ms after its revocation (the revoking gateway's cache invalidation never reached it)`
+        : `${w} neither refused nor served the token revoked through ${via} within ${bound} ms (last answer: ${seen.otherwise[w] ?? 'none'})`,
+    );
 }
 
 /** The `RevokeAPIURL` of a manager's api-manager.xml, its `${https.nio.port}` filled (8243). */
 export function revokeApiUrlOf(apiManagerXml: string): string | undefined {
-  return /<RevokeAPIURL>([^<]+)<\/RevokeAPIURL>/.exec(apiManagerXml.replace(/<!--[\s\S]*?-->/g, ''))?.[1].trim().replace('${https.nio.port}', '8243');
+  return /<RevokeAPIURL>([^<]+)<\/RevokeAPIURL>/
+    .exec(apiManagerXml.replace(/<!--[\s\S]*?-->/g, ''))?.[1]
+    .trim()
+    .replace('${https.nio.port}', '8243');
 }
 
 /** A 401 900901 of the classic gateway, in XML (its default) or JSON (for `Accept: application/json`). */
@@ -65,33 +72,68 @@ export const revocationReachesWorkers: Check<RevocationFigures> = {
   title: `A token revoked through the store's path (the managers' RevokeAPIURL) or a client's (the worker balancer's /revoke) is refused (401 900901) by every worker within ${REVOCATION_BOUND_MS} ms`,
   classic: true,
   skipReason: (lab) => (isClassic(lab.product) ? undefined : 'the 4.x products revoke through the event hub: policies-propagate judges it'),
-  headline: (f) => [
-    f.refusedMs ? `store's path: ${Object.entries(f.refusedMs).map(([w, ms]) => `${w} ${ms} ms`).join(', ') || 'none refused'}` : undefined,
-    f.clientRefusedMs ? `client's path: ${Object.entries(f.clientRefusedMs).map(([w, ms]) => `${w} ${ms} ms`).join(', ') || 'none refused'}` : undefined,
-    ...Object.entries(f.stillServed ?? {}).filter(([, ws]) => ws.length).map(([path, ws]) => `still served after ${REVOCATION_BOUND_MS} ms (${path}): ${ws.join(', ')}`),
-  ].filter(Boolean).join('; ') || 'no figures',
+  headline: (f) =>
+    [
+      f.refusedMs
+        ? `store's path: ${
+            Object.entries(f.refusedMs)
+              .map(([w, ms]) => `${w} ${ms} ms`)
+              .join(', ') || 'none refused'
+          }`
+        : undefined,
+      f.clientRefusedMs
+        ? `client's path: ${
+            Object.entries(f.clientRefusedMs)
+              .map(([w, ms]) => `${w} ${ms} ms`)
+              .join(', ') || 'none refused'
+          }`
+        : undefined,
+      ...Object.entries(f.stillServed ?? {})
+        .filter(([, ws]) => ws.length)
+        .map(([path, ws]) => `still served after ${REVOCATION_BOUND_MS} ms (${path}): ${ws.join(', ')}`),
+    ]
+      .filter(Boolean)
+      .join('; ') || 'no figures',
   plan(lab) {
     const { timing } = lab.product;
     // The API reaches the workers (sync and tick, half the bound on average), then two revocations, each watched up to the bound.
-    return planOf({ floorMs: timing.propagationBoundMs / 2, workMs: 12 * timing.requestTimeoutMs / 10, requestTimeoutMs: timing.requestTimeoutMs,
+    return planOf({
+      floorMs: timing.propagationBoundMs / 2,
+      workMs: (12 * timing.requestTimeoutMs) / 10,
+      requestTimeoutMs: timing.requestTimeoutMs,
       why: `an API published and served by every worker (bound ${timing.propagationBoundMs} ms), then two revocations, each watched up to ${REVOCATION_BOUND_MS} ms`,
-      worstMs: 2 * timing.propagationBoundMs + 2 * REVOCATION_BOUND_MS + 14 * timing.requestTimeoutMs });
+      worstMs: 2 * timing.propagationBoundMs + 2 * REVOCATION_BOUND_MS + 14 * timing.requestTimeoutMs,
+    });
   },
   async run(ctx: CheckContext<RevocationFigures>) {
     const { lab } = ctx;
     const workerNames = lab.workers.map((w) => w.name);
     const manager = lab.managers[0].name;
     const revokeApiUrl = revokeApiUrlOf(readFileSync(join(lab.dir, 'nodes', manager, 'repository', 'conf', 'api-manager.xml'), 'utf8'));
-    if (!revokeApiUrl) throw new CheckFailure(`${manager}'s api-manager.xml has no <RevokeAPIURL>: the store cannot revoke tokens`, [manager]);
+    if (!revokeApiUrl)
+      throw new CheckFailure(`${manager}'s api-manager.xml has no <RevokeAPIURL>: the store cannot revoke tokens`, [manager]);
     ctx.figures.boundMs = REVOCATION_BOUND_MS;
     ctx.figures.revokeApiUrl = revokeApiUrl;
     ctx.figures.stillServed = {};
 
     ctx.step('publishing an API and subscribing an application through the manager balancer (REST v0.14)');
     const client = new ClassicRestClient(lab.http(lab.adminUrl()));
-    await retryUntil(async (observe) => client.login().then(() => true, (err) => { observe(err); return undefined; }), {
-      timeoutMs: lab.product.timing.requestTimeoutMs * 3, intervalMs: 500, what: 'a token from the manager balancer', signal: ctx.signal,
-    });
+    await retryUntil(
+      async (observe) =>
+        client.login().then(
+          () => true,
+          (err) => {
+            observe(err);
+            return undefined;
+          },
+        ),
+      {
+        timeoutMs: lab.product.timing.requestTimeoutMs * 3,
+        intervalMs: 500,
+        what: 'a token from the manager balancer',
+        signal: ctx.signal,
+      },
+    );
     const tag = ctx.unique('rev');
     const api = { name: `Revoke${tag}`, context: `/revoke-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl };
     const { apiId, steps } = await client.createAndDeploy(api);
@@ -100,9 +142,12 @@ export const revocationReachesWorkers: Check<RevocationFigures> = {
     keys.steps.forEach((s) => ctx.record(s));
     const fixture = (token: string) => ({ context: api.context, version: api.version, token });
     /** Every worker serving the token (its validation cached there). */
-    const servedEverywhere = (token: string, timeoutMs: number) => Promise.all(workerNames.map((w) => ctx.untilServed(lab.workerApiUrl(w), fixture(token), timeoutMs)));
+    const servedEverywhere = (token: string, timeoutMs: number) =>
+      Promise.all(workerNames.map((w) => ctx.untilServed(lab.workerApiUrl(w), fixture(token), timeoutMs)));
 
-    ctx.step(`waiting for every worker to serve it with the application's token (sync and deployment tick, bound ${lab.product.timing.propagationBoundMs} ms)`);
+    ctx.step(
+      `waiting for every worker to serve it with the application's token (sync and deployment tick, bound ${lab.product.timing.propagationBoundMs} ms)`,
+    );
     await servedEverywhere(keys.token, 2 * lab.product.timing.propagationBoundMs);
 
     /** Each worker called until it refuses the token, up to the bound. */
@@ -110,49 +155,81 @@ export const revocationReachesWorkers: Check<RevocationFigures> = {
       const refused: Record<string, number> = {};
       const served: string[] = [];
       const otherwise: Record<string, string> = {};
-      await Promise.all(workerNames.map(async (w) => {
-        const http = lab.http(lab.workerApiUrl(w));
-        try {
-          await retryUntil(async (observe) => {
-            const e = await invoke(http, api.context, api.version, token);
-            observe(describeExchange(e));
-            return refusedAsRevoked(e.status, e.body) ? true : undefined;
-          }, { timeoutMs: REVOCATION_BOUND_MS, intervalMs: 50, what: `${w} to refuse the revoked token`, signal: ctx.signal });
-          refused[w] = round(performance.now() - since);
-        } catch (err) {
-          if (ctx.signal.aborted) throw err;
-          const last = ctx.record(await invoke(http, api.context, api.version, token));
-          if (last.status === 200) served.push(w);
-          else otherwise[w] = describeExchange(last);
-        }
-      }));
+      await Promise.all(
+        workerNames.map(async (w) => {
+          const http = lab.http(lab.workerApiUrl(w));
+          try {
+            await retryUntil(
+              async (observe) => {
+                const e = await invoke(http, api.context, api.version, token);
+                observe(describeExchange(e));
+                return refusedAsRevoked(e.status, e.body) ? true : undefined;
+              },
+              { timeoutMs: REVOCATION_BOUND_MS, intervalMs: 50, what: `${w} to refuse the revoked token`, signal: ctx.signal },
+            );
+            refused[w] = round(performance.now() - since);
+          } catch (err) {
+            if (ctx.signal.aborted) throw err;
+            const last = ctx.record(await invoke(http, api.context, api.version, token));
+            if (last.status === 200) served.push(w);
+            else otherwise[w] = describeExchange(last);
+          }
+        }),
+      );
       return { refused, served, otherwise };
     };
 
     const storeVia = `the store's RevokeAPIURL (${revokeApiUrl})`;
     ctx.step(`revoking the token as the store does, from ${manager}: POST ${revokeApiUrl}`);
-    const revoked = await lab.exec(manager, ['curl', '-sk', '-o', '/dev/null', '-w', '%{http_code}', '-u', `${keys.consumerKey}:${keys.consumerSecret}`,
-      '-d', `token=${keys.token}&token_type_hint=access_token`, revokeApiUrl]);
+    const revoked = await lab.exec(manager, [
+      'curl',
+      '-sk',
+      '-o',
+      '/dev/null',
+      '-w',
+      '%{http_code}',
+      '-u',
+      `${keys.consumerKey}:${keys.consumerSecret}`,
+      '-d',
+      `token=${keys.token}&token_type_hint=access_token`,
+      revokeApiUrl,
+    ]);
     ctx.evidence.push(`${manager}: POST ${revokeApiUrl} → ${revoked.output.trim()}`);
-    if (revoked.code !== 0 || revoked.output.trim() !== '200') throw new CheckFailure(`${storeVia} answered ${revoked.output.trim() || `nothing (curl exit ${revoked.code})`} from ${manager}`, [manager]);
+    if (revoked.code !== 0 || revoked.output.trim() !== '200')
+      throw new CheckFailure(`${storeVia} answered ${revoked.output.trim() || `nothing (curl exit ${revoked.code})`} from ${manager}`, [
+        manager,
+      ]);
     const store = await watch(keys.token, performance.now());
     ctx.figures.refusedMs = store.refused;
     ctx.figures.stillServed[`store's path`] = [...store.served];
     const problems = revocationProblems(storeVia, workerNames, store, REVOCATION_BOUND_MS);
 
-    ctx.step('a client\'s token from the worker balancer\'s /token, served by every worker, then revoked through its /revoke');
+    ctx.step("a client's token from the worker balancer's /token, served by every worker, then revoked through its /revoke");
     const gateway = lab.http(lab.apiUrl());
-    const form = (fields: Record<string, string>) => ({ headers: { authorization: basic(keys.consumerKey, keys.consumerSecret), 'content-type': 'application/x-www-form-urlencoded' }, data: new URLSearchParams(fields).toString() });
+    const form = (fields: Record<string, string>) => ({
+      headers: { authorization: basic(keys.consumerKey, keys.consumerSecret), 'content-type': 'application/x-www-form-urlencoded' },
+      data: new URLSearchParams(fields).toString(),
+    });
     const issued = ctx.record(await gateway.request('POST', '/token', form({ grant_type: 'client_credentials' })));
-    if (issued.status !== 200) throw new CheckFailure(`the worker balancer's /token answered ${issued.status}`, [lab.workerBalancer, ...workerNames]);
+    if (issued.status !== 200)
+      throw new CheckFailure(`the worker balancer's /token answered ${issued.status}`, [lab.workerBalancer, ...workerNames]);
     const clientToken = (issued.body as { access_token: string }).access_token;
     await servedEverywhere(clientToken, lab.product.timing.requestTimeoutMs);
-    const clientRevoked = ctx.record(await gateway.request('POST', '/revoke', form({ token: clientToken, token_type_hint: 'access_token' })));
-    if (clientRevoked.status !== 200) throw new CheckFailure(`the worker balancer's /revoke answered ${clientRevoked.status}`, [lab.workerBalancer, ...workerNames]);
+    const clientRevoked = ctx.record(
+      await gateway.request('POST', '/revoke', form({ token: clientToken, token_type_hint: 'access_token' })),
+    );
+    if (clientRevoked.status !== 200)
+      throw new CheckFailure(`the worker balancer's /revoke answered ${clientRevoked.status}`, [lab.workerBalancer, ...workerNames]);
     const clientWatch = await watch(clientToken, performance.now());
     ctx.figures.clientRefusedMs = clientWatch.refused;
     ctx.figures.stillServed[`client's path`] = [...clientWatch.served];
-    problems.push(...revocationProblems(`the worker balancer's /revoke (${lab.workerBalancer})`, workerNames, clientWatch, REVOCATION_BOUND_MS));
-    if (problems.length) throw new CheckFailure(problems.join('; '), workerNames.filter((w) => problems.some((p) => p.startsWith(`${w} `))));
+    problems.push(
+      ...revocationProblems(`the worker balancer's /revoke (${lab.workerBalancer})`, workerNames, clientWatch, REVOCATION_BOUND_MS),
+    );
+    if (problems.length)
+      throw new CheckFailure(
+        problems.join('; '),
+        workerNames.filter((w) => problems.some((p) => p.startsWith(`${w} `))),
+      );
   },
 };

@@ -7,22 +7,29 @@ import { addUser, ClassicRestClient, pushApi } from '../classic-client';
 
 const ok = (status: number) => status >= 200 && status < 300;
 
-
 /** The admin writes of APIM 4.3: DCR, a token, an API, a gateway environment, and a Carbon admin service (SOAP). */
-async function adminWrites(http: HttpClient, token: string, client: { clientId: string; clientSecret: string }, tag: string): Promise<Record<string, Exchange>> {
+async function adminWrites(
+  http: HttpClient,
+  token: string,
+  client: { clientId: string; clientSecret: string },
+  tag: string,
+): Promise<Record<string, Exchange>> {
   return {
     'DCR register': await http.request('POST', '/client-registration/v0.17/register', {
-      headers: { authorization: basic('admin', 'admin') }, data: { clientName: `probe-${tag}`, owner: 'admin', grantType: 'password client_credentials', saasApp: true },
+      headers: { authorization: basic('admin', 'admin') },
+      data: { clientName: `probe-${tag}`, owner: 'admin', grantType: 'password client_credentials', saasApp: true },
     }),
-    'token': await http.request('POST', '/oauth2/token', {
+    token: await http.request('POST', '/oauth2/token', {
       headers: { authorization: basic(client.clientId, client.clientSecret), 'content-type': 'application/x-www-form-urlencoded' },
       data: 'grant_type=password&username=admin&password=admin&scope=apim:api_create',
     }),
     'create API': await http.request('POST', `${PUBLISHER}/apis`, {
-      headers: { authorization: bearer(token) }, data: { name: `Probe${tag}`, context: `/probe-${tag}`, version: '1.0.0' },
+      headers: { authorization: bearer(token) },
+      data: { name: `Probe${tag}`, context: `/probe-${tag}`, version: '1.0.0' },
     }),
     'create environment': await http.request('POST', `${ADMIN}/environments`, {
-      headers: { authorization: bearer(token) }, data: { name: `probe-${tag}`, vhosts: [{ host: `probe-${tag}.example` }] },
+      headers: { authorization: bearer(token) },
+      data: { name: `probe-${tag}`, vhosts: [{ host: `probe-${tag}.example` }] },
     }),
     'SOAP addUser': await addUser(http, `probe${tag}`),
   };
@@ -38,13 +45,20 @@ export type RejectFigures = {
 /** Workers are read-only: no admin write succeeds on a worker, directly or through the worker balancer. */
 export const workersRejectAdminWrites: Check<RejectFigures> = {
   id: 'workers-reject-admin-writes',
-  title: 'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services; on the classic product its admin services APIGatewayAdmin and the user store, DCR and publisher REST v0.14), directly and through the worker balancer; managers accept them',
+  title:
+    'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services; on the classic product its admin services APIGatewayAdmin and the user store, DCR and publisher REST v0.14), directly and through the worker balancer; managers accept them',
   classic: true,
   headline: (f) => `${f.writesAcceptedByWorkers ?? '?'} of ${f.writesSentToWorkers ?? '?'} writes accepted by workers`,
   plan(lab) {
     const { call, timing } = paceOf(lab);
     const writes = (workers(lab).length * 2 + 2) * 5;
-    return planOf({ floorMs: 0, workMs: (writes + 3) * call, requestTimeoutMs: timing.requestTimeoutMs, why: `${writes} admin writes and a login, ${call} ms a call`, worstMs: (writes + 3) * timing.requestTimeoutMs / 4 });
+    return planOf({
+      floorMs: 0,
+      workMs: (writes + 3) * call,
+      requestTimeoutMs: timing.requestTimeoutMs,
+      why: `${writes} admin writes and a login, ${call} ms a call`,
+      worstMs: ((writes + 3) * timing.requestTimeoutMs) / 4,
+    });
   },
   async run(ctx: CheckContext<RejectFigures>) {
     const { lab } = ctx;
@@ -52,16 +66,26 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
     if (isClassic(lab.product)) {
       // The classic product: its admin services, as its publisher pushes APIs and a user adds users;
       // and its REST v0.14, with a token the managers issued (tokens are in the shared database).
-      const manager = await ctx.controlPlane() as ClassicRestClient;
+      const manager = (await ctx.controlPlane()) as ClassicRestClient;
       const token = manager.accessToken!;
       writes = async (http, tag) => {
         const rest = new ClassicRestClient(http);
         rest.accessToken = token;
         return {
-          'SOAP APIGatewayAdmin addApi': await pushApi(http, { name: `Probe${tag}`, context: `/probe-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }),
+          'SOAP APIGatewayAdmin addApi': await pushApi(http, {
+            name: `Probe${tag}`,
+            context: `/probe-${tag}`,
+            version: '1.0.0',
+            backendUrl: lab.backendUrl,
+          }),
           'SOAP addUser': await addUser(http, `probe${tag}`),
           'DCR register (v0.14)': await rest.tryRegister(),
-          'REST v0.14 create API': await rest.tryCreateApi({ name: `Probe${tag}`, context: `/probe-rest-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl }),
+          'REST v0.14 create API': await rest.tryCreateApi({
+            name: `Probe${tag}`,
+            context: `/probe-rest-${tag}`,
+            version: '1.0.0',
+            backendUrl: lab.backendUrl,
+          }),
         };
       };
     } else {
@@ -72,7 +96,13 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
       writes = (http, tag) => adminWrites(http, token, client, tag);
     }
     const targets: [string, string][] = [
-      ...lab.workers.flatMap((w) => [[`${w.name} servlet`, lab.workerServletUrl(w.name)], [`${w.name} gateway`, lab.workerApiUrl(w.name)]] as [string, string][]),
+      ...lab.workers.flatMap(
+        (w) =>
+          [
+            [`${w.name} servlet`, lab.workerServletUrl(w.name)],
+            [`${w.name} gateway`, lab.workerApiUrl(w.name)],
+          ] as [string, string][],
+      ),
       [`${lab.workerBalancer} worker listener`, lab.apiUrl()],
     ];
     const statuses: Record<string, Record<string, number>> = {};
@@ -91,19 +121,41 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
         if (ok(e.status)) accepted.push(`${write} on ${name} (${e.status})`);
         // No answer at all proves nothing about refusing: the node must be up and say no.
         if (e.status === 0) silent.push(`${write} on ${name} (${e.error})`);
-        else if (classic && write.startsWith('SOAP') && name.endsWith(' servlet') && !ok(e.status) && e.status !== 403) otherwise.push(`${write} on ${name} (${e.status})`);
+        else if (classic && write.startsWith('SOAP') && name.endsWith(' servlet') && !ok(e.status) && e.status !== 403)
+          otherwise.push(`${write} on ${name} (${e.status})`);
       }
     }
     // The same writes through the manager balancer must succeed: the check cannot pass on a dead lab.
     const control = await writes(lab.http(lab.adminUrl()), ctx.unique('m'));
     statuses[`${lab.managerBalancer} manager listener`] = Object.fromEntries(Object.entries(control).map(([k, e]) => [k, e.status]));
-    const refusedByManagers = Object.entries(control).filter(([, e]) => !ok(e.status)).map(([k, e]) => { ctx.record(e); return `${k} (${e.status})`; });
+    const refusedByManagers = Object.entries(control)
+      .filter(([, e]) => !ok(e.status))
+      .map(([k, e]) => {
+        ctx.record(e);
+        return `${k} (${e.status})`;
+      });
     ctx.figures.statuses = statuses;
     ctx.figures.writesSentToWorkers = targets.length * Object.keys(control).length;
     ctx.figures.writesAcceptedByWorkers = accepted.length;
-    if (accepted.length) throw new CheckFailure(`workers accepted admin writes: ${accepted.join('; ')}`, lab.workers.map((w) => w.name));
-    if (silent.length) throw new CheckFailure(`workers did not answer, so their refusal is unproven: ${silent.join('; ')}`, lab.workers.map((w) => w.name));
-    if (otherwise.length) throw new CheckFailure(`workers refused admin services otherwise than worker mode's 403, so worker mode is unproven: ${otherwise.join('; ')}`, lab.workers.map((w) => w.name));
-    if (refusedByManagers.length) throw new CheckFailure(`the manager balancer refused admin writes, so the lab is not working: ${refusedByManagers.join('; ')}`, lab.managers.map((m) => m.name));
+    if (accepted.length)
+      throw new CheckFailure(
+        `workers accepted admin writes: ${accepted.join('; ')}`,
+        lab.workers.map((w) => w.name),
+      );
+    if (silent.length)
+      throw new CheckFailure(
+        `workers did not answer, so their refusal is unproven: ${silent.join('; ')}`,
+        lab.workers.map((w) => w.name),
+      );
+    if (otherwise.length)
+      throw new CheckFailure(
+        `workers refused admin services otherwise than worker mode's 403, so worker mode is unproven: ${otherwise.join('; ')}`,
+        lab.workers.map((w) => w.name),
+      );
+    if (refusedByManagers.length)
+      throw new CheckFailure(
+        `the manager balancer refused admin writes, so the lab is not working: ${refusedByManagers.join('; ')}`,
+        lab.managers.map((m) => m.name),
+      );
   },
 };

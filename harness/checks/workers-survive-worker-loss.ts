@@ -15,18 +15,31 @@ const SHARE_REQUESTS = 60;
  */
 export function sharesMissing(served: Readonly<Record<string, number>>, workerNames: readonly string[], requests: number): string[] {
   const fair = requests / workerNames.length;
-  return workerNames.filter((w) => (served[w] ?? 0) < fair / 2).map((w) => `${w} took no share of the worker listener's traffic (${served[w] ?? 0} of ${requests} requests, an even part is ${fair.toFixed(0)})`);
+  return workerNames
+    .filter((w) => (served[w] ?? 0) < fair / 2)
+    .map(
+      (w) =>
+        `${w} took no share of the worker listener's traffic (${served[w] ?? 0} of ${requests} requests, an even part is ${fair.toFixed(0)})`,
+    );
 }
 
 /** Losing a worker costs no API traffic, and a worker that was down catches up on what it missed. */
-type LossFigures = { requests: number; failedRequests: number; stalledRequests: number; rtoMs: number; maxLatencyMs: number; caughtUpMs: number | null };
+type LossFigures = {
+  requests: number;
+  failedRequests: number;
+  stalledRequests: number;
+  rtoMs: number;
+  maxLatencyMs: number;
+  caughtUpMs: number | null;
+};
 export type WorkerLossFigures = {
   failedRequestsBound: number;
   /** Requests each worker served through the worker balancer before any fault. */
   servedBy: Record<string, number>;
   /** The worker lost: the one that served most (losing it costs the most traffic, so it is the hardest case). */
   victim: string;
-  stop: LossFigures; kill: LossFigures;
+  stop: LossFigures;
+  kill: LossFigures;
 };
 
 export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
@@ -37,11 +50,20 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
   plan(lab) {
     const { call, boot, propagation, timing } = paceOf(lab);
     // Each variant: a second of load, the fault, an API deployed meanwhile (11 calls), 2 s more, the worker's boot, its catch-up.
-    return planOf({ floorMs: 2 * (3_000 + boot('worker')), workMs: fixtureMs(lab) + 2 * (11 * call + propagation), requestTimeoutMs: timing.requestTimeoutMs,
+    return planOf({
+      floorMs: 2 * (3_000 + boot('worker')),
+      workMs: fixtureMs(lab) + 2 * (11 * call + propagation),
+      requestTimeoutMs: timing.requestTimeoutMs,
       why: `stop and kill, each a worker boot of ${boot('worker') / 1000} s`,
-      worstMs: 2 * (3_000 + 11 * timing.requestTimeoutMs / 4 + startupBudgetSeconds(lab) * 1000 + 5 * timing.propagationBoundMs) });
+      worstMs: 2 * (3_000 + (11 * timing.requestTimeoutMs) / 4 + startupBudgetSeconds(lab) * 1000 + 5 * timing.propagationBoundMs),
+    });
   },
-  headline: (f) => `served by ${Object.entries(f.servedBy ?? {}).map(([w, n]) => `${w} ${n}`).join(', ') || '?'}; ${f.victim ?? '?'} lost: ${(['stop', 'kill'] as const).map((v) => `${v}: ${f[v]?.failedRequests ?? '?'} failed, ${f[v]?.stalledRequests ?? '?'} stalled`).join(', ')}`,
+  headline: (f) =>
+    `served by ${
+      Object.entries(f.servedBy ?? {})
+        .map(([w, n]) => `${w} ${n}`)
+        .join(', ') || '?'
+    }; ${f.victim ?? '?'} lost: ${(['stop', 'kill'] as const).map((v) => `${v}: ${f[v]?.failedRequests ?? '?'} failed, ${f[v]?.stalledRequests ?? '?'} stalled`).join(', ')}`,
   async run(ctx: CheckContext<WorkerLossFigures>) {
     const { lab } = ctx;
     const api = await ctx.deployedApi();
@@ -54,11 +76,15 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
       ctx.alive();
       const e = await invoke(http, api.context, api.version, api.token);
       if (e.status !== 200) ctx.record(e);
-      const by = e.status === 200 ? e.upstream ?? 'no upstream header' : `status ${e.status}`;
+      const by = e.status === 200 ? (e.upstream ?? 'no upstream header') : `status ${e.status}`;
       servedBy[by] = (servedBy[by] ?? 0) + 1;
     }
     ctx.figures.servedBy = servedBy;
-    const unshared = sharesMissing(servedBy, lab.workers.map((w) => w.name), SHARE_REQUESTS);
+    const unshared = sharesMissing(
+      servedBy,
+      lab.workers.map((w) => w.name),
+      SHARE_REQUESTS,
+    );
     if (unshared.length) throw new CheckFailure(`${unshared.join('; ')}: ${JSON.stringify(servedBy)}`, [lab.workerBalancer]);
     const victim = lab.workers.map((w) => w.name).reduce((a, b) => (servedBy[b] > servedBy[a] ? b : a));
     ctx.figures.victim = victim;
@@ -83,7 +109,9 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
       const missed = { name: `Missed${tag}`, context: `/missed-${tag}`, version: '1.0.0', backendUrl: lab.backendUrl };
       const { apiId } = await client.createAndDeploy(missed, lab.vhost);
       const { token } = await client.subscribe(`missed-${tag}`, [apiId]);
-      await ctx.sleep(2000).finally(() => { running = false; });
+      await ctx.sleep(2000).finally(() => {
+        running = false;
+      });
       running = false;
       await invoker;
       ctx.timelines.push({ name: `${variant} ${victim}`, faultAt: Math.round(faultAt), points: load.points });
@@ -93,7 +121,9 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
       await lab.waitHealthy();
       let caughtUpMs: number | null = null;
       try {
-        caughtUpMs = round(await ctx.untilServed(lab.workerApiUrl(victim), { ...missed, token }, lab.product.timing.propagationBoundMs * 5));
+        caughtUpMs = round(
+          await ctx.untilServed(lab.workerApiUrl(victim), { ...missed, token }, lab.product.timing.propagationBoundMs * 5),
+        );
       } catch (err) {
         problems.push(`${variant}: ${victim} did not serve ${missed.context}, deployed while it was down: ${(err as Error).message}`);
       }
@@ -101,9 +131,20 @@ export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
       const direct = await invoke(lab.http(lab.workerApiUrl(victim)), missed.context, missed.version, token);
       if (direct.status !== 200) problems.push(`${variant}: ${victim} answers ${direct.status} for ${missed.context}`);
       const failed = load.points.filter((p) => !p.ok).length;
-      ctx.figures[variant] = { requests: load.points.length, failedRequests: failed, stalledRequests: impact.stalled, rtoMs: round(impact.rtoMs), maxLatencyMs: impact.maxLatencyMs, caughtUpMs };
-      if (failed > WORKER_LOSS_FAILED_REQUESTS_BOUND) problems.push(`${variant}: ${failed} of ${load.points.length} requests failed (bound ${WORKER_LOSS_FAILED_REQUESTS_BOUND})`);
-      if (impact.stalled) problems.push(`${variant}: ${impact.stalled} requests stalled over ${lab.product.timing.stallMs} ms (slowest ${impact.maxLatencyMs} ms)`);
+      ctx.figures[variant] = {
+        requests: load.points.length,
+        failedRequests: failed,
+        stalledRequests: impact.stalled,
+        rtoMs: round(impact.rtoMs),
+        maxLatencyMs: impact.maxLatencyMs,
+        caughtUpMs,
+      };
+      if (failed > WORKER_LOSS_FAILED_REQUESTS_BOUND)
+        problems.push(`${variant}: ${failed} of ${load.points.length} requests failed (bound ${WORKER_LOSS_FAILED_REQUESTS_BOUND})`);
+      if (impact.stalled)
+        problems.push(
+          `${variant}: ${impact.stalled} requests stalled over ${lab.product.timing.stallMs} ms (slowest ${impact.maxLatencyMs} ms)`,
+        );
     }
     if (problems.length) throw new CheckFailure(problems.join('; '), [victim, lab.workerBalancer]);
   },

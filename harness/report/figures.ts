@@ -19,7 +19,8 @@ export function cell(f: Figure): string {
   if (Array.isArray(f)) return f.every(primitive) ? f.map(cell).join(', ') : JSON.stringify(f);
   if (isObj(f)) {
     const keys = Object.keys(f);
-    if (keys.length === 3 && keys.every((k) => ['min', 'median', 'max'].includes(k))) return `${cell(f.min)} / ${cell(f.median)} / ${cell(f.max)}`;
+    if (keys.length === 3 && keys.every((k) => ['min', 'median', 'max'].includes(k)))
+      return `${cell(f.min)} / ${cell(f.median)} / ${cell(f.max)}`;
     return keys.length ? keys.map((k) => `${k}: ${flat(f[k]) ? cell(f[k]) : JSON.stringify(f[k])}`).join(', ') : '—';
   }
   return String(f);
@@ -38,7 +39,11 @@ export function figureTables(figures: Figures, title = 'figures'): FigureTable[]
     if (Array.isArray(value)) {
       const records = value.filter(isObj);
       const columns = [...new Set(records.flatMap((r) => Object.keys(r)))];
-      tables.push({ title: name, columns: ['#', ...columns], rows: records.map((r, i) => [String(i + 1), ...columns.map((c) => cell(r[c]))]) });
+      tables.push({
+        title: name,
+        columns: ['#', ...columns],
+        rows: records.map((r, i) => [String(i + 1), ...columns.map((c) => cell(r[c]))]),
+      });
     } else if (isObj(value) && Object.values(value).every((v) => isObj(v) && flat(v))) {
       const rows = Object.entries(value) as [string, Obj][];
       const columns = [...new Set(rows.flatMap(([, r]) => Object.keys(r)))];
@@ -52,5 +57,9 @@ export function figureTables(figures: Figures, title = 'figures'): FigureTable[]
 
 export function markdownTable(t: FigureTable): string[] {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  return [`| ${t.columns.map(esc).join(' | ')} |`, `|${t.columns.map(() => '---').join('|')}|`, ...t.rows.map((r) => `| ${r.map(esc).join(' | ')} |`)];
+  return [
+    `| ${t.columns.map(esc).join(' | ')} |`,
+    `|${t.columns.map(() => '---').join('|')}|`,
+    ...t.rows.map((r) => `| ${r.map(esc).join(' | ')} |`),
+  ];
 }

@@ -25,7 +25,9 @@ export function archiveRun(run: Pick<ConformanceRun, 'startedAt'>, dir: string, 
   for (const file of readdirSync(dir)) {
     if (statSync(join(dir, file)).isFile() && !file.endsWith('.tar.gz')) copyFileSync(join(dir, file), join(target, file));
   }
-  const runs = readdirSync(join(dir, RUNS)).filter((d) => statSync(join(dir, RUNS, d)).isDirectory()).sort();
+  const runs = readdirSync(join(dir, RUNS))
+    .filter((d) => statSync(join(dir, RUNS, d)).isDirectory())
+    .sort();
   for (const old of runs.slice(0, Math.max(0, runs.length - keep))) rmSync(join(dir, RUNS, old), { recursive: true, force: true });
   return target;
 }
@@ -33,7 +35,8 @@ export function archiveRun(run: Pick<ConformanceRun, 'startedAt'>, dir: string, 
 /** A run's results.json, from its file or the folder holding it. */
 export function readRun(path: string): ConformanceRun {
   const file = existsSync(path) && statSync(path).isDirectory() ? join(path, 'results.json') : path;
-  if (!existsSync(file)) throw new LabError(`no results.json in ${resolve(path)}`, 'make conformance first, or name a run folder under runs/');
+  if (!existsSync(file))
+    throw new LabError(`no results.json in ${resolve(path)}`, 'make conformance first, or name a run folder under runs/');
   return JSON.parse(readFileSync(file, 'utf8')) as ConformanceRun;
 }
 
@@ -41,7 +44,10 @@ export function readRun(path: string): ConformanceRun {
 export function keptRuns(dir: string): string[] {
   const runs = join(dir, RUNS);
   if (!existsSync(runs)) return [];
-  return readdirSync(runs).map((d) => join(runs, d)).filter((d) => existsSync(join(d, 'results.json'))).sort();
+  return readdirSync(runs)
+    .map((d) => join(runs, d))
+    .filter((d) => existsSync(join(d, 'results.json')))
+    .sort();
 }
 
 /** Every number in a check's figures, by its path (`stop.rtoMs`); texts and flags left out. */
@@ -86,7 +92,11 @@ export interface RunComparison {
 /** Each check's verdict and each figure of two runs side by side, and which figures got worse. */
 export function compareRuns(before: ConformanceRun, now: ConformanceRun, ratio = WORSE_RATIO): RunComparison {
   const ids = [...new Set([...now.checks.map((c) => c.id), ...before.checks.map((c) => c.id)])];
-  const verdicts = ids.map((check) => ({ check, before: before.checks.find((c) => c.id === check)?.status, now: now.checks.find((c) => c.id === check)?.status }));
+  const verdicts = ids.map((check) => ({
+    check,
+    before: before.checks.find((c) => c.id === check)?.status,
+    now: now.checks.find((c) => c.id === check)?.status,
+  }));
   const figures: FigureChange[] = [];
   const nowCheck = (id: string) => now.checks.find((c) => c.id === id && c.status !== 'skipped' && c.status !== 'not-run');
   for (const check of ids) {
@@ -98,7 +108,8 @@ export function compareRuns(before: ConformanceRun, now: ConformanceRun, ratio =
       const r = both && x > 0 ? y / x : undefined;
       const judged = LESS_IS_BETTER.test(figure) && !NOT_JUDGED.test(figure);
       // A measurement that had a value and has none now (a p99 of "none served") is worse too.
-      const worse = judged && (both ? (x > 0 ? y / x > ratio : y > 0) : x !== undefined && y === undefined && nowCheck(check) !== undefined);
+      const worse =
+        judged && (both ? (x > 0 ? y / x > ratio : y > 0) : x !== undefined && y === undefined && nowCheck(check) !== undefined);
       figures.push({ check, figure, before: x, now: y, ratio: r, worse });
     }
   }
@@ -114,10 +125,22 @@ export function comparisonText(c: RunComparison): string {
   return [
     `before: ${c.before.startedAt} ${c.before.verdict} (${c.before.product} pattern ${c.before.pattern}, ${(c.before.durationMs / 1000).toFixed(0)} s)`,
     `now:    ${c.now.startedAt} ${c.now.verdict} (${c.now.product} pattern ${c.now.pattern}, ${(c.now.durationMs / 1000).toFixed(0)} s)`,
-    changed.length ? `verdicts changed: ${changed.map((v) => `${v.check} ${v.before ?? '-'} → ${v.now ?? '-'}`).join('; ')}` : 'verdicts: the same for every check',
-    worse.length ? `worse by more than ×${WORSE_RATIO}: ${worse.map((f) => `${f.check} ${f.figure} ${shown(f.before)} → ${shown(f.now)}`).join('; ')}` : `no figure worse by more than ×${WORSE_RATIO}`,
+    changed.length
+      ? `verdicts changed: ${changed.map((v) => `${v.check} ${v.before ?? '-'} → ${v.now ?? '-'}`).join('; ')}`
+      : 'verdicts: the same for every check',
+    worse.length
+      ? `worse by more than ×${WORSE_RATIO}: ${worse.map((f) => `${f.check} ${f.figure} ${shown(f.before)} → ${shown(f.now)}`).join('; ')}`
+      : `no figure worse by more than ×${WORSE_RATIO}`,
     '',
-    table([['CHECK', 'FIGURE', 'BEFORE', 'NOW', 'CHANGE'],
-      ...c.figures.map((f) => [f.check, f.figure, shown(f.before), shown(f.now), `${f.ratio === undefined ? '' : `×${f.ratio.toFixed(2)}`}${f.worse ? ' WORSE' : ''}`])]),
+    table([
+      ['CHECK', 'FIGURE', 'BEFORE', 'NOW', 'CHANGE'],
+      ...c.figures.map((f) => [
+        f.check,
+        f.figure,
+        shown(f.before),
+        shown(f.now),
+        `${f.ratio === undefined ? '' : `×${f.ratio.toFixed(2)}`}${f.worse ? ' WORSE' : ''}`,
+      ]),
+    ]),
   ].join('\n');
 }

@@ -29,7 +29,8 @@ export function headline(r: CheckResult): string {
  * of a long log (all CI keeps of it) says what failed and why, not only that something did.
  */
 export function whatFailed(run: Pick<ConformanceRun, 'checks'>, maxReason = 600): string[] {
-  return run.checks.filter((c) => c.status === 'failed' || c.status === 'not-run')
+  return run.checks
+    .filter((c) => c.status === 'failed' || c.status === 'not-run')
     .map((c) => `${c.status === 'failed' ? 'FAILED' : 'not run'}: ${c.id}: ${(c.reason ?? 'no reason recorded').slice(0, maxReason)}`);
 }
 
@@ -62,26 +63,43 @@ export async function writeReports(run: ConformanceRun, dir: string): Promise<vo
     `# Conformance: ${run.product}, pattern ${run.pattern}${onSwarm(run)}${paced(run)} — ${state(run)}`,
     '',
     ...(run.complete ? [] : ['**This run is not complete** (it goes on, or was interrupted): the checks below are those that ended.', '']),
-    `${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s, expected about ${(run.expectedMs / 1000).toFixed(0)} s, at most ${(run.deadlineMs / 1000).toFixed(0)} s (lab ${run.project}: ${run.managers} manager${run.managers === 1 ? "" : "s"}, ${run.workers} worker${run.workers === 1 ? "" : "s"}; started ${run.startedAt}, up in ${run.labStartSeconds.toFixed(1)} s).`,
+    `${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s, expected about ${(run.expectedMs / 1000).toFixed(0)} s, at most ${(run.deadlineMs / 1000).toFixed(0)} s (lab ${run.project}: ${run.managers} manager${run.managers === 1 ? '' : 's'}, ${run.workers} worker${run.workers === 1 ? '' : 's'}; started ${run.startedAt}, up in ${run.labStartSeconds.toFixed(1)} s).`,
     '',
     `Made by carbon-labs ${run.provenance.commit ?? '(no git)'} on Docker ${run.provenance.engine ?? '?'}, Compose ${run.provenance.compose ?? '?'}; images: ${byImage(run.provenance.images)}.`,
     '',
     '## Bounds of this lab',
-    '', '| bound | value |', '|---|---|',
+    '',
+    '| bound | value |',
+    '|---|---|',
     ...Object.entries(run.bounds).map(([k, v]) => `| ${k} | ${v} |`),
     '',
     '## Checks',
-    '', '| check | status | figures | time | expected / deadline |', '|---|---|---|---|---|',
-    ...run.checks.map((c) => `| \`${c.id}\` | ${c.status} | ${headline(c).replace(/\|/g, '/')} | ${(c.durationMs / 1000).toFixed(1)} s | ${c.plan ? `${(c.plan.expectedMs / 1000).toFixed(0)} / ${(c.plan.deadlineMs / 1000).toFixed(0)} s` : '—'} |`),
+    '',
+    '| check | status | figures | time | expected / deadline |',
+    '|---|---|---|---|---|',
+    ...run.checks.map(
+      (c) =>
+        `| \`${c.id}\` | ${c.status} | ${headline(c).replace(/\|/g, '/')} | ${(c.durationMs / 1000).toFixed(1)} s | ${c.plan ? `${(c.plan.expectedMs / 1000).toFixed(0)} / ${(c.plan.deadlineMs / 1000).toFixed(0)} s` : '—'} |`,
+    ),
     '',
     ...run.checks.flatMap((c) => [
-      `### ${c.id}: ${c.status}`, '', c.title, '',
+      `### ${c.id}: ${c.status}`,
+      '',
+      c.title,
+      '',
       ...(c.reason && c.status === 'failed' ? ['**Failure:** ' + c.reason, ''] : []),
       ...(c.reason && c.status === 'not-run' ? ['**Not run:** ' + c.reason, ''] : []),
-      ...(c.plan ? [`Planned: about ${(c.plan.expectedMs / 1000).toFixed(0)} s, deadline ${(c.plan.deadlineMs / 1000).toFixed(0)} s (${c.plan.why}).`, ''] : []),
+      ...(c.plan
+        ? [
+            `Planned: about ${(c.plan.expectedMs / 1000).toFixed(0)} s, deadline ${(c.plan.deadlineMs / 1000).toFixed(0)} s (${c.plan.why}).`,
+            '',
+          ]
+        : []),
       ...figureTables(c.figures).flatMap((t) => [...(t.title === 'figures' ? [] : [`**${t.title}**`, '']), ...markdownTable(t), '']),
       ...plots.filter((p) => p.file.startsWith(c.id)).map((p) => `![${c.id}](${p.file})\n`),
-      ...(c.status === 'failed' ? ['<details><summary>evidence</summary>', '', '```', ...c.evidence.slice(-20), '```', '</details>', ''] : []),
+      ...(c.status === 'failed'
+        ? ['<details><summary>evidence</summary>', '', '```', ...c.evidence.slice(-20), '```', '</details>', '']
+        : []),
     ]),
   ].join('\n');
   writeFileSync(join(dir, 'report.md'), `${md}\n`);
@@ -91,13 +109,27 @@ export async function writeReports(run: ConformanceRun, dir: string): Promise<vo
 .passed{color:#2b8a3e}.failed{color:#e03131}.skipped{color:#868e96}code{font-size:12px}pre{white-space:pre-wrap;font-size:12px}</style></head><body>
 <h1>Conformance: ${run.product}, pattern ${run.pattern}${onSwarm(run)}${paced(run)} — <span class="${run.verdict}">${state(run)}</span></h1>
 <p>${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s. Lab ${run.project}, up in ${run.labStartSeconds.toFixed(1)} s.</p>
-<h2>Bounds</h2><table>${Object.entries(run.bounds).map(([k, v]) => `<tr><th>${k}</th><td>${escapeHtml(String(v))}</td></tr>`).join('')}</table>
+<h2>Bounds</h2><table>${Object.entries(run.bounds)
+    .map(([k, v]) => `<tr><th>${k}</th><td>${escapeHtml(String(v))}</td></tr>`)
+    .join('')}</table>
 <h2>Checks</h2><table><tr><th>check</th><th>status</th><th>figures</th></tr>${run.checks.map((c) => `<tr><td><code>${c.id}</code></td><td class="${c.status}">${c.status}</td><td>${escapeHtml(headline(c))}</td></tr>`).join('')}</table>
-${run.checks.map((c) => `<h3>${c.id} <span class="${c.status}">${c.status}</span></h3><p>${escapeHtml(c.title)}</p>
+${run.checks
+  .map(
+    (c) => `<h3>${c.id} <span class="${c.status}">${c.status}</span></h3><p>${escapeHtml(c.title)}</p>
 ${c.status === 'failed' ? `<p class="failed">${escapeHtml(c.reason ?? '')}</p>` : ''}
-${figureTables(c.figures).map((t) => `${t.title === 'figures' ? '' : `<h4>${escapeHtml(t.title)}</h4>`}<table><tr>${t.columns.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((v) => `<td>${escapeHtml(v)}</td>`).join('')}</tr>`).join('')}</table>`).join('\n')}
-${plots.filter((p) => p.file.startsWith(c.id)).map((p) => p.svg).join('\n')}
-${c.status === 'failed' ? `<details><summary>evidence</summary><pre>${escapeHtml(c.evidence.slice(-20).join('\n'))}</pre></details>` : ''}`).join('\n')}
+${figureTables(c.figures)
+  .map(
+    (t) =>
+      `${t.title === 'figures' ? '' : `<h4>${escapeHtml(t.title)}</h4>`}<table><tr>${t.columns.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>${t.rows.map((r) => `<tr>${r.map((v) => `<td>${escapeHtml(v)}</td>`).join('')}</tr>`).join('')}</table>`,
+  )
+  .join('\n')}
+${plots
+  .filter((p) => p.file.startsWith(c.id))
+  .map((p) => p.svg)
+  .join('\n')}
+${c.status === 'failed' ? `<details><summary>evidence</summary><pre>${escapeHtml(c.evidence.slice(-20).join('\n'))}</pre></details>` : ''}`,
+  )
+  .join('\n')}
 </body></html>`;
   writeFileSync(join(dir, 'report.html'), html);
 }
@@ -120,12 +152,25 @@ export function junitXml(run: ConformanceRun): string {
   const skipped = run.checks.filter((c) => c.status === 'skipped' || c.status === 'not-run').length;
   const cases = run.checks.map((c) => {
     // Every numeric figure as a property (`figure.stop.rtoMs`), for dashboards that read JUnit only.
-    const props = [['status', c.status], ['headline', headline(c)], ...(c.plan ? [['expectedSeconds', (c.plan.expectedMs / 1000).toFixed(0)], ['deadlineSeconds', (c.plan.deadlineMs / 1000).toFixed(0)]] : []),
-      ...Object.entries(numericFigures(c.figures)).map(([k, v]) => [`figure.${k}`, String(v)])];
+    const props = [
+      ['status', c.status],
+      ['headline', headline(c)],
+      ...(c.plan
+        ? [
+            ['expectedSeconds', (c.plan.expectedMs / 1000).toFixed(0)],
+            ['deadlineSeconds', (c.plan.deadlineMs / 1000).toFixed(0)],
+          ]
+        : []),
+      ...Object.entries(numericFigures(c.figures)).map(([k, v]) => [`figure.${k}`, String(v)]),
+    ];
     const body = [
       `<properties>${props.map(([k, v]) => `<property name="${k}" value="${xml(v)}"/>`).join('')}</properties>`,
-      c.status === 'failed' ? `<failure message="${xml((c.reason ?? '').slice(0, 500))}">${xml(c.evidence.slice(-20).join('\n'))}</failure>` : '',
-      c.status === 'skipped' || c.status === 'not-run' ? `<skipped message="${xml(`${c.status === 'not-run' ? 'not run: ' : ''}${c.reason ?? ''}`)}"/>` : '',
+      c.status === 'failed'
+        ? `<failure message="${xml((c.reason ?? '').slice(0, 500))}">${xml(c.evidence.slice(-20).join('\n'))}</failure>`
+        : '',
+      c.status === 'skipped' || c.status === 'not-run'
+        ? `<skipped message="${xml(`${c.status === 'not-run' ? 'not run: ' : ''}${c.reason ?? ''}`)}"/>`
+        : '',
     ].join('');
     return `    <testcase classname="${xml(name)}" name="${xml(c.id)}" time="${(c.durationMs / 1000).toFixed(3)}">${body}</testcase>`;
   });
@@ -134,5 +179,7 @@ export function junitXml(run: ConformanceRun): string {
 
 /** How a report's title says a lab ran as a swarm stack (nothing for a compose lab). */
 function onSwarm(run: ConformanceRun): string {
-  return run.target === 'swarm' ? `, as a swarm stack (${run.provenance.swarmNodes ?? '?'} node${run.provenance.swarmNodes === 1 ? '' : 's'})` : '';
+  return run.target === 'swarm'
+    ? `, as a swarm stack (${run.provenance.swarmNodes ?? '?'} node${run.provenance.swarmNodes === 1 ? '' : 's'})`
+    : '';
 }

@@ -73,7 +73,11 @@ export function bindBody(body: unknown, schema: Schema, resolve: ResolveRef): Bo
  * (one that does not parse stays text, so the spec check still rejects it), a boolean one through
  * `new Boolean(String)` (anything but "true", in any case, is false).
  */
-export function bindQuery(query: Readonly<Record<string, string>>, parameters: readonly Schema[], resolve: ResolveRef): Record<string, unknown> {
+export function bindQuery(
+  query: Readonly<Record<string, string>>,
+  parameters: readonly Schema[],
+  resolve: ResolveRef,
+): Record<string, unknown> {
   const bound: Record<string, unknown> = { ...query };
   for (const parameter of parameters) {
     const name = String(parameter.name);
@@ -109,14 +113,17 @@ function bindValue(value: unknown, schema: Schema, path: string, resolve: Resolv
       return value.map((item, i) => bindValue(item, type.items, `${path}[${i}]`, resolve));
     case 'map':
       if (!isObject(value)) throw mismatch(path, value, 'a Map');
-      return Object.fromEntries(Object.entries(value).map(([key, item]) =>
-        [key, type.values ? bindValue(item, type.values, `${path}[${key}]`, resolve) : item]));
+      return Object.fromEntries(
+        Object.entries(value).map(([key, item]) => [key, type.values ? bindValue(item, type.values, `${path}[${key}]`, resolve) : item]),
+      );
     case 'bean': {
       if (!isObject(value)) throw mismatch(path, value, type.name);
-      const bean = Object.fromEntries(Object.entries(value).map(([key, item]) => {
-        if (!Object.hasOwn(type.properties, key)) throw new BindingError(`Unrecognized property '${key}'`);
-        return [key, bindValue(item, type.properties[key], member(path, key), resolve)];
-      }));
+      const bean = Object.fromEntries(
+        Object.entries(value).map(([key, item]) => {
+          if (!Object.hasOwn(type.properties, key)) throw new BindingError(`Unrecognized property '${key}'`);
+          return [key, bindValue(item, type.properties[key], member(path, key), resolve)];
+        }),
+      );
       // A required property the client left out still holds the DTO's initial value (an empty list or
       // map, or the spec default), so it passes @NotNull and the handler must see it too. Optional ones
       // stay out: the handlers' own defaults stand in for the product's mapping code.
@@ -188,7 +195,11 @@ function validateBean(bean: Record<string, unknown>, type: Bean, path: string, r
     }
     const length = typeof value === 'string' || Array.isArray(value) ? value.length : undefined;
     const [min, max] = typeof value === 'string' ? [schema.minLength, schema.maxLength] : [schema.minItems, schema.maxItems];
-    if (length !== undefined && (min !== undefined || max !== undefined) && (length < Number(min ?? 0) || length > Number(max ?? 2147483647))) {
+    if (
+      length !== undefined &&
+      (min !== undefined || max !== undefined) &&
+      (length < Number(min ?? 0) || length > Number(max ?? 2147483647))
+    ) {
       problems.push(`${at}: size must be between ${min ?? 0} and ${max ?? 2147483647}`);
     }
     if (typeof value === 'string' && typeof schema.pattern === 'string' && !new RegExp(`^(?:${schema.pattern})$`).test(value)) {
@@ -208,7 +219,8 @@ function validateBean(bean: Record<string, unknown>, type: Bean, path: string, r
 function cascade(value: unknown, schema: Schema, path: string, resolve: ResolveRef, problems: string[]): void {
   const type = javaType(schema, resolve);
   if (type.kind === 'bean' && isObject(value)) validateBean(value, type, path, resolve, problems);
-  if (type.kind === 'list' && Array.isArray(value)) value.forEach((item, i) => cascade(item, type.items, `${path}[${i}]`, resolve, problems));
+  if (type.kind === 'list' && Array.isArray(value))
+    value.forEach((item, i) => cascade(item, type.items, `${path}[${i}]`, resolve, problems));
   if (type.kind === 'map' && type.values && isObject(value)) {
     for (const [key, item] of Object.entries(value)) cascade(item, type.values, `${path}[${key}]`, resolve, problems);
   }
@@ -233,7 +245,8 @@ function javaType(schema: Schema, resolve: ResolveRef): JavaType {
     const beans = parts.filter((p): p is Bean => p.kind === 'bean');
     return {
       // `allOf: [$ref]` alone only wraps the referenced DTO (to attach x- extensions).
-      kind: 'bean', name: beans.length === 1 && schema === s ? beans[0].name : name,
+      kind: 'bean',
+      name: beans.length === 1 && schema === s ? beans[0].name : name,
       properties: Object.assign({}, ...beans.map((b) => b.properties)),
       required: beans.flatMap((b) => b.required),
     };

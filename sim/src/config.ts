@@ -14,7 +14,9 @@ export type Distribution = 'all-in-one' | 'acp' | 'universal-gw' | 'tm';
 
 /** The role each 4.5 distribution is (docs/products.md, "apim-4.5.0"). */
 export const DISTRIBUTION_ROLES: Readonly<Record<Exclude<Distribution, 'all-in-one'>, Profile>> = {
-  acp: 'control-plane', 'universal-gw': 'gateway-worker', tm: 'traffic-manager',
+  acp: 'control-plane',
+  'universal-gw': 'gateway-worker',
+  tm: 'traffic-manager',
 };
 
 /** The stand-in's own system property, passed by the start scripts of the 4.5 images. */
@@ -191,20 +193,52 @@ export interface InternalCrypto {
  */
 export function internalCryptoFrom(encryption: Record<string, unknown>, version: string): InternalCrypto {
   const { major, minor } = productVersion(version);
-  const provider = String(encryption.internal_crypto_provider ?? (major > 4 || (major === 4 && minor >= 7) ? SYMMETRIC_PROVIDER : 'org.wso2.carbon.crypto.provider.KeyStoreBasedInternalCryptoProvider'));
-  if (provider !== SYMMETRIC_PROVIDER) return { provider, registered: true, log: { level: 'INFO', message: `internal crypto provider ${provider} (carbon-labs stand-in)` } };
+  const provider = String(
+    encryption.internal_crypto_provider ??
+      (major > 4 || (major === 4 && minor >= 7)
+        ? SYMMETRIC_PROVIDER
+        : 'org.wso2.carbon.crypto.provider.KeyStoreBasedInternalCryptoProvider'),
+  );
+  if (provider !== SYMMETRIC_PROVIDER)
+    return { provider, registered: true, log: { level: 'INFO', message: `internal crypto provider ${provider} (carbon-labs stand-in)` } };
   const key = encryption.key === undefined ? undefined : String(encryption.key);
   if (key === undefined || key === '') {
-    return { provider, registered: false, log: { level: 'INFO', message: '\'CryptoService.Secret\' property has not been set. \'SymmetricKeyInternalCryptoProvider\' won\'t be registered as an internal crypto provider. Please set the secret if the provider needs to be registered.' } };
+    return {
+      provider,
+      registered: false,
+      log: {
+        level: 'INFO',
+        message:
+          "'CryptoService.Secret' property has not been set. 'SymmetricKeyInternalCryptoProvider' won't be registered as an internal crypto provider. Please set the secret if the provider needs to be registered.",
+      },
+    };
   }
   if ((key.length === 64 || key.length === 48) && !/^[0-9a-fA-F]+$/.test(key)) {
-    return { provider, registered: false, log: { level: 'ERROR', message: `[encryption] key: ${key.length} characters but not hex; the symmetric internal crypto provider was not registered` } };
+    return {
+      provider,
+      registered: false,
+      log: {
+        level: 'ERROR',
+        message: `[encryption] key: ${key.length} characters but not hex; the symmetric internal crypto provider was not registered`,
+      },
+    };
   }
   const bytes = key.length === 64 || key.length === 48 ? key.length / 2 : Buffer.byteLength(key);
   if (![16, 24, 32].includes(bytes)) {
-    return { provider, registered: true, log: { level: 'WARN', message: `[encryption] key is ${bytes} bytes; AES takes 16, 24 or 32, so every internal encrypt and decrypt would fail (carbon-labs stand-in; openssl rand -hex 32 makes a valid key)` } };
+    return {
+      provider,
+      registered: true,
+      log: {
+        level: 'WARN',
+        message: `[encryption] key is ${bytes} bytes; AES takes 16, 24 or 32, so every internal encrypt and decrypt would fail (carbon-labs stand-in; openssl rand -hex 32 makes a valid key)`,
+      },
+    };
   }
-  return { provider, registered: true, log: { level: 'INFO', message: `internal crypto provider ${provider} registered with a ${bytes * 8}-bit key (carbon-labs stand-in)` } };
+  return {
+    provider,
+    registered: true,
+    log: { level: 'INFO', message: `internal crypto provider ${provider} registered with a ${bytes * 8}-bit key (carbon-labs stand-in)` },
+  };
 }
 
 type Table = Record<string, unknown>;
@@ -216,7 +250,8 @@ export function parseJdbcUrl(url: string): { host: string; port: number; databas
   if (!m) throw new Error(`unsupported JDBC URL "${url}": expected jdbc:mysql://host:port/database`);
   const socketTimeout = new URLSearchParams(m[4] ?? '').get('socketTimeout') ?? '0';
   // Connector/J refuses a property value that is not an integer.
-  if (!/^\d+$/.test(socketTimeout)) throw new Error(`JDBC URL "${url}": socketTimeout must be a whole number of ms (got "${socketTimeout}")`);
+  if (!/^\d+$/.test(socketTimeout))
+    throw new Error(`JDBC URL "${url}": socketTimeout must be a whole number of ms (got "${socketTimeout}")`);
   return { host: m[1], port: Number(m[2] ?? 3306), database: m[3], socketTimeoutMs: Number(socketTimeout) };
 }
 
@@ -249,13 +284,15 @@ function environments(apim: Table): GatewayEnvironment[] {
       displayInApiConsole: e.display_in_api_console !== false,
       showAsTokenEndpointUrl: e.show_as_token_endpoint_url !== false,
       // 4.x derives a default vhost from the environment's endpoints.
-      vhosts: [{
-        host: https.hostname,
-        httpsPort: Number(https.port || 443),
-        httpPort: Number(http.port || 80),
-        wsPort: e.ws_endpoint ? Number(new URL(String(e.ws_endpoint)).port) : 9099,
-        wssPort: e.wss_endpoint ? Number(new URL(String(e.wss_endpoint)).port) : 8099,
-      }],
+      vhosts: [
+        {
+          host: https.hostname,
+          httpsPort: Number(https.port || 443),
+          httpPort: Number(http.port || 80),
+          wsPort: e.ws_endpoint ? Number(new URL(String(e.ws_endpoint)).port) : 9099,
+          wssPort: e.wss_endpoint ? Number(new URL(String(e.wss_endpoint)).port) : 8099,
+        },
+      ],
     };
   });
 }
@@ -267,7 +304,10 @@ function firstProperty(argv: readonly string[], name: string): string | undefine
 
 /** The last `-D<name>=value`: Carbon's launcher sets each argument's property in turn, so the last one stays. */
 function lastProperty(argv: readonly string[], name: string): string | undefined {
-  return [...argv].reverse().find((a) => a.startsWith(`-D${name}=`))?.slice(name.length + 3);
+  return [...argv]
+    .reverse()
+    .find((a) => a.startsWith(`-D${name}=`))
+    ?.slice(name.length + 3);
 }
 
 /**
@@ -277,7 +317,8 @@ function lastProperty(argv: readonly string[], name: string): string | undefined
 export function distributionFrom(argv: readonly string[]): Distribution {
   const named = firstProperty(argv, DISTRIBUTION_PROPERTY);
   if (named === undefined) return 'all-in-one';
-  if (!(named in DISTRIBUTION_ROLES)) throw new Error(`-D${DISTRIBUTION_PROPERTY}=${named} is not a distribution the stand-in runs: acp, universal-gw or tm`);
+  if (!(named in DISTRIBUTION_ROLES))
+    throw new Error(`-D${DISTRIBUTION_PROPERTY}=${named} is not a distribution the stand-in runs: acp, universal-gw or tm`);
   return named as Distribution;
 }
 
@@ -292,9 +333,12 @@ export function profileFrom(argv: readonly string[], env: NodeJS.ProcessEnv): Pr
   const distribution = distributionFrom(argv);
   if (distribution !== 'all-in-one') {
     const asked = lastProperty(argv, 'profile');
-    if (asked === 'key-manager' && distribution === 'acp') throw new Error('-Dprofile=key-manager: the stand-in does not model the API Control Plane\'s key-manager profile');
+    if (asked === 'key-manager' && distribution === 'acp')
+      throw new Error("-Dprofile=key-manager: the stand-in does not model the API Control Plane's key-manager profile");
     if (asked !== undefined && asked !== 'default') {
-      throw new Error(`-Dprofile=${asked}: the ${distribution} distribution has no such profile (since 4.5.0 each distribution is its role)`);
+      throw new Error(
+        `-Dprofile=${asked}: the ${distribution} distribution has no such profile (since 4.5.0 each distribution is its role)`,
+      );
     }
     return DISTRIBUTION_ROLES[distribution];
   }
@@ -352,7 +396,9 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
     throttleDecisionEndpoints: ((throttling.throttle_decision_endpoints ?? []) as string[]).map(endpoint),
     eventDuplicateUrls: ((eventHub.event_duplicate_url ?? []) as string[]).map(endpoint),
     eventPublishUrls: ((table(eventHub, 'publish').url_group ?? []) as Table[]).flatMap((g) => ((g.urls ?? []) as string[]).map(endpoint)),
-    throttleReceivers: ((throttling.url_group ?? []) as Table[]).flatMap((g) => ((g.traffic_manager_urls ?? []) as string[]).slice(0, 1).map(endpoint)),
+    throttleReceivers: ((throttling.url_group ?? []) as Table[]).flatMap((g) =>
+      ((g.traffic_manager_urls ?? []) as string[]).slice(0, 1).map(endpoint),
+    ),
     gatewayLabels: (table(table(apim, 'sync_runtime_artifacts'), 'gateway').gateway_labels ?? ['Default']) as string[],
     gatewayEnvironments: environments(apim),
     workerNode: workerNodeFrom(t, argv),
@@ -361,7 +407,10 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
       password: String(table(t, 'truststore').password ?? 'wso2carbon'),
     },
     internalCrypto: internalCryptoFrom(table(t, 'encryption'), versionFrom(env)),
-    gatewayNotificationId: table(apim, 'gateway_notification').enabled === true ? String(table(apim, 'gateway_notification').gateway_id ?? '') || undefined : undefined,
+    gatewayNotificationId:
+      table(apim, 'gateway_notification').enabled === true
+        ? String(table(apim, 'gateway_notification').gateway_id ?? '') || undefined
+        : undefined,
     faults: readFaults(env),
   };
 }
@@ -371,7 +420,9 @@ export function loadConfig(serverHome: string, profile: Profile, env: NodeJS.Pro
  * a JVM node listens on nothing for that long after each start, then serves. None: the stand-in's own pace.
  */
 const BOOT_VARIABLES: Readonly<Record<Profile, string>> = {
-  'control-plane': 'SIM_BOOT_SECONDS_MANAGER', 'gateway-worker': 'SIM_BOOT_SECONDS_WORKER', 'traffic-manager': 'SIM_BOOT_SECONDS_TRAFFIC_MANAGER',
+  'control-plane': 'SIM_BOOT_SECONDS_MANAGER',
+  'gateway-worker': 'SIM_BOOT_SECONDS_WORKER',
+  'traffic-manager': 'SIM_BOOT_SECONDS_TRAFFIC_MANAGER',
 };
 
 export function bootSecondsOf(profile: Profile, env: NodeJS.ProcessEnv): number {
@@ -381,4 +432,3 @@ export function bootSecondsOf(profile: Profile, env: NodeJS.ProcessEnv): number 
   if (!Number.isFinite(n) || n < 0) throw new Error(`${BOOT_VARIABLES[profile]}=${value} is not a number of seconds`);
   return n;
 }
-

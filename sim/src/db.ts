@@ -7,8 +7,14 @@ export type Row = RowDataPacket & Record<string, unknown>;
 /** A pool on one of the lab's databases, opened the way the product's datasource is: retried at start. */
 export async function openDatabase(name: string, cfg: DatabaseConfig, attempts = Infinity): Promise<Pool> {
   const pool = createPool({
-    host: cfg.host, port: cfg.port, database: cfg.database, user: cfg.user, password: cfg.password,
-    connectionLimit: 8, connectTimeout: 3000, enableKeepAlive: true,
+    host: cfg.host,
+    port: cfg.port,
+    database: cfg.database,
+    user: cfg.user,
+    password: cfg.password,
+    connectionLimit: 8,
+    connectTimeout: 3000,
+    enableKeepAlive: true,
   });
   if (cfg.socketTimeoutMs) socketTimeouts.set(pool, cfg.socketTimeoutMs);
   for (let i = 1; ; i++) {
@@ -17,7 +23,11 @@ export async function openDatabase(name: string, cfg: DatabaseConfig, attempts =
       log('INFO', 'DataSource', `${name} connected: jdbc:mysql://${cfg.host}:${cfg.port}/${cfg.database}`);
       return pool;
     } catch (err) {
-      log('ERROR', 'DataSource', `Cannot create PoolableConnectionFactory for ${name} (Communications link failure to ${cfg.host}:${cfg.port}/${cfg.database}): ${(err as Error).message}`);
+      log(
+        'ERROR',
+        'DataSource',
+        `Cannot create PoolableConnectionFactory for ${name} (Communications link failure to ${cfg.host}:${cfg.port}/${cfg.database}): ${(err as Error).message}`,
+      );
       if (i >= attempts) throw err;
       await sleep(2000);
     }
@@ -54,7 +64,11 @@ export async function insertUnique(pool: Pool, sql: string, params: unknown[]): 
 }
 
 /** The integer ids the product's tables have, which the databases of older stand-ins lack. */
-export const INTEGER_IDS = [['AM_API', 'API_ID'], ['AM_APPLICATION', 'APPLICATION_ID'], ['AM_SUBSCRIPTION', 'SUBSCRIPTION_ID']] as const;
+export const INTEGER_IDS = [
+  ['AM_API', 'API_ID'],
+  ['AM_APPLICATION', 'APPLICATION_ID'],
+  ['AM_SUBSCRIPTION', 'SUBSCRIPTION_ID'],
+] as const;
 
 /**
  * A lab kept from an older carbon-labs (`make stop`/`start`, or `make lab` again after an upgrade)
@@ -65,7 +79,11 @@ export const INTEGER_IDS = [['AM_API', 'API_ID'], ['AM_APPLICATION', 'APPLICATIO
  */
 export async function addIntegerIds(pool: Pool): Promise<void> {
   for (const [table, column] of INTEGER_IDS) {
-    const [found] = await rows(pool, 'SELECT COUNT(*) AS N FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?', [table, column]);
+    const [found] = await rows(
+      pool,
+      'SELECT COUNT(*) AS N FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ? AND COLUMN_NAME = ?',
+      [table, column],
+    );
     if (Number(found?.N) > 0) continue;
     try {
       await exec(pool, `ALTER TABLE ${table} ADD COLUMN ${column} INTEGER NOT NULL AUTO_INCREMENT UNIQUE`);

@@ -9,9 +9,20 @@ import type { StoredApplication, StoredKeyMapping, SubscriptionIds } from './sub
  * same paths (see EventHub).
  */
 export interface HubEvent {
-  readonly type: 'DEPLOY_API_IN_GATEWAY' | 'REMOVE_API_FROM_GATEWAY' | 'API_UPDATE' | 'SUBSCRIPTIONS_CREATE' | 'SUBSCRIPTIONS_UPDATE' | 'SUBSCRIPTIONS_DELETE'
-    | 'APPLICATION_CREATE' | 'APPLICATION_UPDATE' | 'APPLICATION_DELETE' | 'APPLICATION_REGISTRATION_CREATE' | 'TOKEN_REVOCATION'
-    | 'THROTTLE_REQUEST' | 'THROTTLE_DECISION';
+  readonly type:
+    | 'DEPLOY_API_IN_GATEWAY'
+    | 'REMOVE_API_FROM_GATEWAY'
+    | 'API_UPDATE'
+    | 'SUBSCRIPTIONS_CREATE'
+    | 'SUBSCRIPTIONS_UPDATE'
+    | 'SUBSCRIPTIONS_DELETE'
+    | 'APPLICATION_CREATE'
+    | 'APPLICATION_UPDATE'
+    | 'APPLICATION_DELETE'
+    | 'APPLICATION_REGISTRATION_CREATE'
+    | 'TOKEN_REVOCATION'
+    | 'THROTTLE_REQUEST'
+    | 'THROTTLE_DECISION';
   readonly eventId: string;
   /** The API (empty for an application's own events). */
   readonly apiId: string;
@@ -42,7 +53,11 @@ export interface HubEvent {
   readonly origin: string;
 }
 
-type Message = { type: 'subscribe'; node: string; role: string } | { type: 'publish'; event: HubEvent } | { type: 'event'; event: HubEvent } | { type: 'throttle'; event: HubEvent };
+type Message =
+  | { type: 'subscribe'; node: string; role: string }
+  | { type: 'publish'; event: HubEvent }
+  | { type: 'event'; event: HubEvent }
+  | { type: 'throttle'; event: HubEvent };
 
 function lines(socket: Socket, onMessage: (m: Message) => void): void {
   let buffer = '';
@@ -74,7 +89,10 @@ export class EventHub {
   /** The traffic manager's counting of gateways' request events (the throttle stream on the receiver). */
   onThrottleRequest?: (event: HubEvent) => void;
 
-  constructor(private readonly node: string, private readonly publishTo: readonly { host: string; port: number }[]) {}
+  constructor(
+    private readonly node: string,
+    private readonly publishTo: readonly { host: string; port: number }[],
+  ) {}
 
   async listen(brokerPort: number, receiverPort: number): Promise<void> {
     const broker = createServer((socket) => {
@@ -98,7 +116,10 @@ export class EventHub {
         if (m.type === 'throttle') this.onThrottleRequest?.(m.event);
       });
     });
-    for (const [server, port] of [[broker, brokerPort], [receiver, receiverPort]] as const) {
+    for (const [server, port] of [
+      [broker, brokerPort],
+      [receiver, receiverPort],
+    ] as const) {
       await new Promise<void>((resolve) => server.listen(port, '0.0.0.0', resolve));
       this.servers.push(server);
     }
@@ -106,12 +127,17 @@ export class EventHub {
 
   /** Publishes an event of this node to every url_group receiver. */
   publish(event: HubEvent): void {
-    if (!this.publishTo.length) log('WARN', 'EventHub', `no [[apim.event_hub.publish.url_group]]: ${event.type} for ${event.apiId} goes nowhere`);
+    if (!this.publishTo.length)
+      log('WARN', 'EventHub', `no [[apim.event_hub.publish.url_group]]: ${event.type} for ${event.apiId} goes nowhere`);
     for (const target of this.publishTo) {
       const socket = createConnection({ host: target.host, port: target.port, timeout: 2000, lookup });
-      socket.on('error', (err) => log('WARN', 'EventPublisher', `could not publish ${event.type} to tcp://${target.host}:${target.port}: ${err.message}`));
+      socket.on('error', (err) =>
+        log('WARN', 'EventPublisher', `could not publish ${event.type} to tcp://${target.host}:${target.port}: ${err.message}`),
+      );
       socket.on('timeout', () => socket.destroy(new Error('no answer in 2 s')));
-      socket.on('connect', () => { write(socket, { type: 'publish', event: { ...event, origin: this.node } }); });
+      socket.on('connect', () => {
+        write(socket, { type: 'publish', event: { ...event, origin: this.node } });
+      });
     }
   }
 
@@ -143,7 +169,12 @@ export interface Subscription {
  * list). Events published while it is between brokers are not replayed: like the product, a
  * gateway pulls everything only at startup.
  */
-export function subscribeWithFailover(node: string, brokers: readonly { host: string; port: number }[], onEvent: (e: HubEvent) => void, what: Subscription = {}): void {
+export function subscribeWithFailover(
+  node: string,
+  brokers: readonly { host: string; port: number }[],
+  onEvent: (e: HubEvent) => void,
+  what: Subscription = {},
+): void {
   const { role = 'gateway', source = 'throttle_decision_endpoints', broker: kind = 'event hub', heard = 'event' } = what;
   if (!brokers.length) {
     log('ERROR', 'JMSListener', `no ${source}: this ${role} hears of no ${heard}`);
@@ -161,7 +192,9 @@ export function subscribeWithFailover(node: string, brokers: readonly { host: st
       log('INFO', 'JMSListener', `subscribed to ${kind} ${broker.host}:${broker.port}`);
       write(socket, { type: 'subscribe', node, role });
     });
-    lines(socket, (m) => { if (m.type === 'event') onEvent(m.event); });
+    lines(socket, (m) => {
+      if (m.type === 'event') onEvent(m.event);
+    });
     socket.on('error', (err) => {
       if (!established) log('WARN', 'JMSListener', `${kind} ${broker.host}:${broker.port} unreachable: ${err.message}`);
     });
@@ -169,7 +202,10 @@ export function subscribeWithFailover(node: string, brokers: readonly { host: st
       if (established) log('WARN', 'JMSListener', `lost the ${kind} ${broker.host}:${broker.port}; failing over`);
       index = (index + 1) % brokers.length;
       // The next broker at once; a full cycle of failures backs off.
-      if (!established && ++failures >= brokers.length) { failures = 0; setTimeout(connect, 500); } else connect();
+      if (!established && ++failures >= brokers.length) {
+        failures = 0;
+        setTimeout(connect, 500);
+      } else connect();
     });
   };
   connect();

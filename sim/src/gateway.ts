@@ -35,7 +35,11 @@ interface Artifact {
   readonly policy?: string | null;
   readonly status?: string;
   /** Applications subscribed when the artifact was pulled, with their subscriptions' states. */
-  readonly subscribers?: readonly ({ readonly applicationId: string; readonly status: string; readonly policy?: string } & SubscriptionIds)[];
+  readonly subscribers?: readonly ({
+    readonly applicationId: string;
+    readonly status: string;
+    readonly policy?: string;
+  } & SubscriptionIds)[];
   /** The published default version of its API: also served on the context without a version. */
   readonly isDefaultVersion?: boolean;
   /** Requests checked against the definition's schemas (`enableSchemaValidation`), and the definition. */
@@ -67,10 +71,13 @@ function backendCall({ artifact, resource, operation }: Admitted, req: Req) {
   const headers = { 'content-type': 'application/json', ...passedOn(req.headers, NOT_FORWARDED) };
   const logged = (line: string) => log('INFO', 'LogMediator', `${artifact.name}:v${artifact.version} ${line}`);
   const request = applyRequestFlow(flow('request'), { method: req.method, path: resource, query: req.query.toString(), headers }, logged);
-  return { request, answer: (res: Res): Res => {
-    const policies = flow('response');
-    return policies.length ? { ...res, headers: applyResponseFlow(policies, { ...res.headers }, res.status, logged) } : res;
-  } };
+  return {
+    request,
+    answer: (res: Res): Res => {
+      const policies = flow('response');
+      return policies.length ? { ...res, headers: applyResponseFlow(policies, { ...res.headers }, res.status, logged) } : res;
+    },
+  };
 }
 
 /**
@@ -86,7 +93,9 @@ function schemaRefusal({ artifact, operation }: Admitted, req: Req): Res | undef
 /** The same handler on the backend's answer: 400 "Bad Response" (code 500) when it does not fit. */
 function responseRefusal({ artifact, operation }: Admitted, req: Req, res: Res & { failure?: string }): Res | undefined {
   if (!artifact.enableSchemaValidation || !artifact.definition || res.failure) return undefined;
-  const problems = operation ? responseProblems(artifact.definition, operation.target ?? '/*', req.method, res.status, String(res.body ?? ''), schemaWarning) : [];
+  const problems = operation
+    ? responseProblems(artifact.definition, operation.target ?? '/*', req.method, res.status, String(res.body ?? ''), schemaWarning)
+    : [];
   return problems.length ? threat('Response', problems) : undefined;
 }
 
@@ -96,7 +105,11 @@ const schemaWarning = (line: string) => log('WARN', 'SchemaValidator', line);
 function threat(side: 'Request' | 'Response', problems: readonly string[]): Res {
   const description = `Schema validation failed in the ${side}: `;
   log('ERROR', 'SchemaValidator', description);
-  return json(400, { code: side === 'Request' ? '400' : '500', message: side === 'Request' ? 'Bad Request' : 'Bad Response', description: `${description}${problems.map((p) => `${p}, `).join('')}` });
+  return json(400, {
+    code: side === 'Request' ? '400' : '500',
+    message: side === 'Request' ? 'Bad Request' : 'Bad Response',
+    description: `${description}${problems.map((p) => `${p}, `).join('')}`,
+  });
 }
 
 /** Where an API is served with its version: `/{context}/{version}`. */
@@ -134,10 +147,18 @@ export class Gateway {
   private readonly keyManagers: KeyManagerHolder;
   private startupComplete = false;
 
-  constructor(private readonly config: NodeConfig, private readonly trust: TrustStore) {
+  constructor(
+    private readonly config: NodeConfig,
+    private readonly trust: TrustStore,
+  ) {
     this.keyManagers = new KeyManagerHolder(trust);
     this.throttleStreams = config.throttleReceivers.map((r) => new ThrottleStream(config.nodeName, r));
-    if (!this.throttleStreams.length) log('WARN', 'ThrottleDataPublisher', 'no [[apim.throttling.url_group]] traffic_manager_urls: requests are counted by no traffic manager');
+    if (!this.throttleStreams.length)
+      log(
+        'WARN',
+        'ThrottleDataPublisher',
+        'no [[apim.throttling.url_group]] traffic_manager_urls: requests are counted by no traffic manager',
+      );
   }
 
   /** A GET of the control planes' internal data API, with the super admin's Basic credentials and the tenant. */
@@ -145,7 +166,12 @@ export class Gateway {
     const origin = this.config.eventHubOrigin;
     if (!origin) throw new Error('neither [apim.event_hub] nor [apim.throttling] service_url is set: nowhere to pull from');
     const auth = Buffer.from(`${this.config.superAdmin.username}:${this.config.superAdmin.password}`).toString('base64');
-    const res = await send(`${origin}${path}`, { method: 'GET', headers: { authorization: `Basic ${auth}`, xWSO2Tenant: 'carbon.super' }, rawBody: '' }, 5000, this.trust);
+    const res = await send(
+      `${origin}${path}`,
+      { method: 'GET', headers: { authorization: `Basic ${auth}`, xWSO2Tenant: 'carbon.super' }, rawBody: '' },
+      5000,
+      this.trust,
+    );
     if (res.failure) throw new Error(res.failure);
     if (res.status !== 200) throw new Error(`GET ${origin}${path} answered ${res.status}: ${String(res.body).slice(0, 200)}`);
     return JSON.parse(String(res.body)) as T;
@@ -162,11 +188,19 @@ export class Gateway {
         return;
       } catch (err) {
         if (retry >= KEY_MANAGER_RETRIES) {
-          log('ERROR', 'KeyManagerConfigurationDataRetriever', `Failed to retrieve Key Manager configuration with ${retry} times: ${(err as Error).message}`);
+          log(
+            'ERROR',
+            'KeyManagerConfigurationDataRetriever',
+            `Failed to retrieve Key Manager configuration with ${retry} times: ${(err as Error).message}`,
+          );
           return;
         }
         const waitMs = keyManagerRetryMs(retry + 1);
-        log('WARN', 'KeyManagerConfigurationDataRetriever', `Failed retrieving Key Manager Configurations from remote endpoint (${(err as Error).message}). Retrying after ${waitMs / 1000} seconds...`);
+        log(
+          'WARN',
+          'KeyManagerConfigurationDataRetriever',
+          `Failed retrieving Key Manager Configurations from remote endpoint (${(err as Error).message}). Retrying after ${waitMs / 1000} seconds...`,
+        );
         await sleep(waitMs);
       }
     }
@@ -179,7 +213,14 @@ export class Gateway {
       for (const a of list as Artifact[]) {
         this.artifacts.set(a.apiId, a);
         this.noteDefault(a);
-        for (const sub of a.subscribers ?? []) this.data.putSubscription(sub.applicationId, a.apiId, { status: sub.status, policy: sub.policy ?? 'Unlimited', subscriptionId: sub.subscriptionId, apiId: sub.apiId, appId: sub.appId });
+        for (const sub of a.subscribers ?? [])
+          this.data.putSubscription(sub.applicationId, a.apiId, {
+            status: sub.status,
+            policy: sub.policy ?? 'Unlimited',
+            subscriptionId: sub.subscriptionId,
+            apiId: sub.apiId,
+            appId: sub.appId,
+          });
         log('INFO', 'InMemoryAPIDeployer', `Deployed API ${a.name}:${a.version} (${versionedContext(a)}) revision ${a.revisionId}`);
       }
     }
@@ -189,7 +230,11 @@ export class Gateway {
   private noteDefault(a: Artifact): void {
     const current = this.defaults.get(a.context);
     if (current && this.config.faults.keepDefaultVersion && (current !== a.apiId || !a.isDefaultVersion)) {
-      log('WARN', 'DefaultAPIHandler', `fault SIM_FAULT_KEEP_DEFAULT_VERSION: ${a.context} stays with ${this.artifacts.get(current)?.version ?? current} (${a.version} is ${a.isDefaultVersion ? '' : 'no longer '}the default)`);
+      log(
+        'WARN',
+        'DefaultAPIHandler',
+        `fault SIM_FAULT_KEEP_DEFAULT_VERSION: ${a.context} stays with ${this.artifacts.get(current)?.version ?? current} (${a.version} is ${a.isDefaultVersion ? '' : 'no longer '}the default)`,
+      );
       return;
     }
     if (a.isDefaultVersion) {
@@ -219,18 +264,27 @@ export class Gateway {
         this.startupComplete = true;
         return;
       } catch (err) {
-        log('ERROR', 'GatewayStartupListener', `Error while retrieving runtime artifacts (attempt ${attempt}/10): ${(err as Error).message}`);
+        log(
+          'ERROR',
+          'GatewayStartupListener',
+          `Error while retrieving runtime artifacts (attempt ${attempt}/10): ${(err as Error).message}`,
+        );
         await sleep(2000);
       }
     }
-    log('ERROR', 'GatewayStartupListener', 'giving up the startup sync: /api/am/gateway/v2/server-startup-healthcheck stays 500; APIs answer 404 until a deploy event or a restart');
+    log(
+      'ERROR',
+      'GatewayStartupListener',
+      'giving up the startup sync: /api/am/gateway/v2/server-startup-healthcheck stays 500; APIs answer 404 until a deploy event or a restart',
+    );
   }
 
   /** The unexpired revoked tokens, pulled once at startup beside the artifacts (a gateway hears later ones as events). */
   async loadRevokedTokens(): Promise<void> {
     for (let attempt = 1; attempt <= 10; attempt++) {
       try {
-        for (const r of await this.internal<{ jwt_signature: string; expiry_time: number }[]>('/internal/data/v1/revokedjwt')) this.revoked.set(r.jwt_signature, r.expiry_time);
+        for (const r of await this.internal<{ jwt_signature: string; expiry_time: number }[]>('/internal/data/v1/revokedjwt'))
+          this.revoked.set(r.jwt_signature, r.expiry_time);
         log('INFO', 'RevokedJWTTokensRetriever', `${this.revoked.size} revoked token(s) loaded`);
         return;
       } catch (err) {
@@ -256,12 +310,21 @@ export class Gateway {
     }
     if (event.type === 'SUBSCRIPTIONS_CREATE' || event.type === 'SUBSCRIPTIONS_UPDATE' || event.type === 'SUBSCRIPTIONS_DELETE') {
       if (this.config.faults.ignoreSubscriptionEvents) {
-        log('WARN', 'JMSListener', `fault SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: dropping ${event.type} for ${event.applicationId}/${event.apiId}`);
+        log(
+          'WARN',
+          'JMSListener',
+          `fault SIM_FAULT_IGNORE_SUBSCRIPTION_EVENTS: dropping ${event.type} for ${event.applicationId}/${event.apiId}`,
+        );
         return;
       }
       if (!event.applicationId) return;
       if (event.type === 'SUBSCRIPTIONS_DELETE') this.data.removeSubscription(event.applicationId, event.apiId);
-      else this.data.putSubscription(event.applicationId, event.apiId, { status: event.status ?? 'UNBLOCKED', policy: event.policy ?? 'Unlimited', ...event.subscriptionIds });
+      else
+        this.data.putSubscription(event.applicationId, event.apiId, {
+          status: event.status ?? 'UNBLOCKED',
+          policy: event.policy ?? 'Unlimited',
+          ...event.subscriptionIds,
+        });
       return;
     }
     if (event.type === 'APPLICATION_DELETE') {
@@ -334,8 +397,15 @@ export class Gateway {
   private metaData(a: Artifact): Record<string, unknown> {
     return {
       // No API-level policy: left out (the file's `policy` is a string; the product's null was not seen run).
-      apiUUID: a.apiId, provider: a.provider, name: a.name, version: a.version, context: versionedContext(a),
-      ...(a.policy ? { policy: a.policy } : {}), apiType: a.type ?? 'HTTP', isDefaultVersion: this.defaults.get(a.context) === a.apiId, status: a.status,
+      apiUUID: a.apiId,
+      provider: a.provider,
+      name: a.name,
+      version: a.version,
+      context: versionedContext(a),
+      ...(a.policy ? { policy: a.policy } : {}),
+      apiType: a.type ?? 'HTTP',
+      isDefaultVersion: this.defaults.get(a.context) === a.apiId,
+      status: a.status,
     };
   }
 
@@ -356,8 +426,15 @@ export class Gateway {
     const a = this.artifacts.get(apiId);
     if (!a) return { status: 404, contentType: 'application/json', body: '' };
     const { version: _unset, ...meta } = this.metaData(a);
-    const subscripitons = this.data.subscribersOf(apiId).map(({ applicationUUID, sub }) => ({ subscriptionPolicy: sub.policy, status: sub.status, application: { uuid: applicationUUID } }));
-    const urlMappings = a.operations.map((o) => ({ httpMethod: (o.verb ?? 'GET').toUpperCase(), urlPattern: o.target ?? '/*', authScheme: 'Any', scopes: [] }));
+    const subscripitons = this.data
+      .subscribersOf(apiId)
+      .map(({ applicationUUID, sub }) => ({ subscriptionPolicy: sub.policy, status: sub.status, application: { uuid: applicationUUID } }));
+    const urlMappings = a.operations.map((o) => ({
+      httpMethod: (o.verb ?? 'GET').toUpperCase(),
+      urlPattern: o.target ?? '/*',
+      authScheme: 'Any',
+      scopes: [],
+    }));
     // WSO2's own spelling of the field.
     return json(200, { ...meta, urlMappings, subscripitons });
   }
@@ -366,7 +443,9 @@ export class Gateway {
   private async subscription(appId: string, apiId: string): Promise<StoredSubscription | undefined> {
     const known = this.data.getSubscription(appId, apiId);
     if (known) return known;
-    const { list } = await this.internal<{ list: InternalSubscription[] }>(`/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`).catch(() => ({ list: [] }));
+    const { list } = await this.internal<{ list: InternalSubscription[] }>(
+      `/internal/data/v1/subscriptions?${new URLSearchParams({ apiId, applicationId: appId })}`,
+    ).catch(() => ({ list: [] }));
     if (!list.length) return undefined;
     this.data.putSubscription(appId, apiId, storedSubscription(list[0]));
     return this.data.getSubscription(appId, apiId);
@@ -376,7 +455,9 @@ export class Gateway {
   private async application(uuid: string): Promise<StoredApplication | undefined> {
     const known = this.data.getApplication(uuid);
     if (known) return known;
-    const { list } = await this.internal<{ list: StoredApplication[] }>('/internal/data/v1/applications').catch(() => ({ list: [] as StoredApplication[] }));
+    const { list } = await this.internal<{ list: StoredApplication[] }>('/internal/data/v1/applications').catch(() => ({
+      list: [] as StoredApplication[],
+    }));
     const found = list.find((a) => a.uuid === uuid);
     if (found) this.data.putApplication(found);
     return found;
@@ -396,7 +477,11 @@ export class Gateway {
     for (const a of apps.list) this.data.putApplication(a);
     for (const k of keys.list) this.data.putKeyMapping(k);
     for (const sub of subs.list) this.data.putSubscription(sub.appUUID, sub.apiUUID, storedSubscription(sub));
-    log('INFO', 'SubscriptionDataStoreImpl', `${apps.list.length} application(s), ${keys.list.length} key mapping(s), ${subs.list.length} subscription(s) loaded`);
+    log(
+      'INFO',
+      'SubscriptionDataStoreImpl',
+      `${apps.list.length} application(s), ${keys.list.length} key mapping(s), ${subs.list.length} subscription(s) loaded`,
+    );
   }
 
   /**
@@ -408,15 +493,26 @@ export class Gateway {
     // Each API on `/{context}/{version}`, the default version also on `/{context}`: the longest
     // base that matches wins (carbon-apimgt 9.29.120 Utils.getSelectedAPIList).
     const bases = [...this.artifacts.values()].map((a) => ({ a, base: versionedContext(a) }));
-    for (const [context, apiId] of this.defaults) { const a = this.artifacts.get(apiId); if (a) bases.push({ a, base: context }); }
+    for (const [context, apiId] of this.defaults) {
+      const a = this.artifacts.get(apiId);
+      if (a) bases.push({ a, base: context });
+    }
     const selected = bases
       .filter(({ a, base }) => (a.type === 'WS') === webSocket && (req.path === base || req.path.startsWith(`${base}/`)))
       .sort((x, y) => y.base.length - x.base.length)[0];
     if (!selected) return RUNTIME_ERROR(404, '404', 'Not Found', 'The requested resource is not available.');
     const artifact = selected.a;
     const resource = req.path.slice(selected.base.length) || '/';
-    const operation = webSocket ? undefined : artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
-    if (!webSocket && !operation) return RUNTIME_ERROR(405, '900906', 'No matching resource found for given API Request', `Method not allowed for given API resource ${resource}`);
+    const operation = webSocket
+      ? undefined
+      : artifact.operations.find((o) => (o.verb ?? 'GET').toUpperCase() === req.method && matchesTarget(o.target ?? '/*', resource));
+    if (!webSocket && !operation)
+      return RUNTIME_ERROR(
+        405,
+        '900906',
+        'No matching resource found for given API Request',
+        `Method not allowed for given API resource ${resource}`,
+      );
     const claims = await this.keyManagers.authenticate(bearerToken(req));
     if ('status' in claims) return claims;
     // A revoked token: 401 900901, "Invalid JWT token" (carbon-apimgt 9.29.120 JWTValidator, before its token cache).
@@ -426,7 +522,11 @@ export class Gateway {
     // The application's id, subscriber and tier come from the data store, as key validation takes them (AbstractKeyValidationHandler l.393-400).
     const application = subscription ? await this.application(claims.application!.uuid) : undefined;
     if (!subscription || !status || !application) {
-      return json(403, { code: '900908', message: 'Resource forbidden', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' });
+      return json(403, {
+        code: '900908',
+        message: 'Resource forbidden',
+        description: 'User is NOT authorized to access the Resource. API Subscription validation failed.',
+      });
     }
     // carbon-apimgt 9.29.120 SubscriptionValidationUtils: a sandbox key still passes PROD_ONLY_BLOCKED.
     if (status === 'BLOCKED' || (status === 'PROD_ONLY_BLOCKED' && claims.keytype !== 'SANDBOX')) return authFailure('blocked');
@@ -436,8 +536,17 @@ export class Gateway {
     const request = throttledRequestOf(application, artifact.context, artifact.version, subscription.policy);
     const refusal = this.decisions.refusal(request);
     if (refusal) return refusal;
-    for (const stream of this.throttleStreams) stream.publish({ type: 'THROTTLE_REQUEST', eventId: '', apiId: artifact.apiId, ...request, labels: [], origin: this.config.nodeName });
-    if (!artifact.endpointConfig?.production_endpoints?.url) return RUNTIME_ERROR(500, '101503', 'Runtime Error', 'No production endpoint configured');
+    for (const stream of this.throttleStreams)
+      stream.publish({
+        type: 'THROTTLE_REQUEST',
+        eventId: '',
+        apiId: artifact.apiId,
+        ...request,
+        labels: [],
+        origin: this.config.nodeName,
+      });
+    if (!artifact.endpointConfig?.production_endpoints?.url)
+      return RUNTIME_ERROR(500, '101503', 'Runtime Error', 'No production endpoint configured');
     return { artifact, resource, operation };
   }
 
@@ -458,7 +567,8 @@ export class Gateway {
 
   /** WebSocket inbound endpoints (9099/8099) answer a request that is no WebSocket handshake with 400. */
   webSocketPlain(): Handler {
-    return async (req: Req): Promise<Res> => RUNTIME_ERROR(400, '400', 'Bad Request', `${req.method} ${req.path} is not a WebSocket handshake (no Upgrade: websocket)`);
+    return async (req: Req): Promise<Res> =>
+      RUNTIME_ERROR(400, '400', 'Bad Request', `${req.method} ${req.path} is not a WebSocket handshake (no Upgrade: websocket)`);
   }
 
   /**
@@ -470,10 +580,13 @@ export class Gateway {
     return (req, socket, head) => {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const asked: Req = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers: req.headers, rawBody: '' };
-      this.admit(asked, true).then((admitted) => {
-        if (!('artifact' in admitted)) return refuse(socket, admitted);
-        server.handleUpgrade(req, socket, head, (client) => this.relay(client, admitted.artifact, admitted.resource));
-      }, (err: Error) => refuse(socket, RUNTIME_ERROR(500, '500', 'Internal Server Error', err.message)));
+      this.admit(asked, true).then(
+        (admitted) => {
+          if (!('artifact' in admitted)) return refuse(socket, admitted);
+          server.handleUpgrade(req, socket, head, (client) => this.relay(client, admitted.artifact, admitted.resource));
+        },
+        (err: Error) => refuse(socket, RUNTIME_ERROR(500, '500', 'Internal Server Error', err.message)),
+      );
     };
   }
 
@@ -481,8 +594,12 @@ export class Gateway {
     const url = `${artifact.endpointConfig!.production_endpoints!.url!.replace(/\/$/, '')}${resource === '/' ? '' : resource}`;
     const backend = new WebSocket(url, { lookup, ...(url.startsWith('wss:') ? { agent: this.trust.agent } : {}) });
     const pending: { data: Buffer | ArrayBuffer | Buffer[]; binary: boolean }[] = [];
-    backend.on('open', () => { for (const m of pending.splice(0)) backend.send(m.data, { binary: m.binary }); });
-    client.on('message', (data, binary) => (backend.readyState === WebSocket.OPEN ? backend.send(data, { binary }) : pending.push({ data, binary })));
+    backend.on('open', () => {
+      for (const m of pending.splice(0)) backend.send(m.data, { binary: m.binary });
+    });
+    client.on('message', (data, binary) =>
+      backend.readyState === WebSocket.OPEN ? backend.send(data, { binary }) : pending.push({ data, binary }),
+    );
     backend.on('message', (data, binary) => client.send(data, { binary }));
     backend.on('error', (err) => {
       log('ERROR', 'WebsocketInboundHandler', `${artifact.name}:${artifact.version}: backend ${url} unreachable: ${err.message}`);
@@ -496,8 +613,12 @@ export class Gateway {
 /** A refused WebSocket handshake: the status, headers and body an HTTP client would get, then close. */
 function refuse(socket: Duplex, res: Res): void {
   const body = JSON.stringify(res.body ?? {});
-  const headers = Object.entries(res.headers ?? {}).map(([name, value]) => `${name}: ${value}\r\n`).join('');
-  socket.end(`HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}\r\n${headers}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+  const headers = Object.entries(res.headers ?? {})
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(
+    `HTTP/1.1 ${res.status} ${STATUS_CODES[res.status] ?? ''}\r\n${headers}content-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }
 
 function matchesTarget(target: string, resource: string): boolean {

@@ -27,7 +27,10 @@ export const restError = (status: number, message: string, description = message
 
 /** What Tomcat answers for a webapp that is not deployed (quoted in product-apim#12126). */
 export const NOT_DEPLOYED: Res = json(404, {
-  code: '404', type: 'Status report', message: 'Not Found', description: 'The requested resource is not available.',
+  code: '404',
+  type: 'Status report',
+  message: 'Not Found',
+  description: 'The requested resource is not available.',
 });
 
 async function readBody(req: IncomingMessage): Promise<string> {
@@ -54,7 +57,9 @@ function send(res: ServerResponse, out: Res): void {
 
 /** A Node request listener for `handler`; every error becomes a 500 (nothing is left unhandled). */
 export function handle(handler: Handler): (req: IncomingMessage, res: ServerResponse) => void {
-  return (req, res) => { void serve(handler, req, res); };
+  return (req, res) => {
+    void serve(handler, req, res);
+  };
 }
 
 async function serve(handler: Handler, req: IncomingMessage, res: ServerResponse): Promise<void> {

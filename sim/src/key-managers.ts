@@ -29,19 +29,45 @@ export interface KeyManagerDto {
  */
 const AUTH_FAILURES = {
   general: { code: '900900', message: 'Unclassified Authentication Failure', description: 'Unclassified Authentication Failure' },
-  invalid: { code: '900901', message: 'Invalid Credentials', description: 'Invalid Credentials. Make sure you have provided the correct security credentials' },
+  invalid: {
+    code: '900901',
+    message: 'Invalid Credentials',
+    description: 'Invalid Credentials. Make sure you have provided the correct security credentials',
+  },
   /** A revoked JWT (`JWTValidator`: the revoked map holds its jti). */
-  revoked: { code: '900901', message: 'Invalid Credentials', description: 'Invalid JWT token. Make sure you have provided the correct security credentials' },
+  revoked: {
+    code: '900901',
+    message: 'Invalid Credentials',
+    description: 'Invalid JWT token. Make sure you have provided the correct security credentials',
+  },
   /** A subscription BLOCKED, or PROD_ONLY_BLOCKED for a production key (`SubscriptionValidationUtils`). */
-  blocked: { code: '900907', message: 'The requested API is temporarily blocked', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' },
+  blocked: {
+    code: '900907',
+    message: 'The requested API is temporarily blocked',
+    description: 'User is NOT authorized to access the Resource. API Subscription validation failed.',
+  },
   /** A subscription ON_HOLD or REJECTED. */
-  inactive: { code: '900909', message: 'The subscription to the API is inactive', description: 'User is NOT authorized to access the Resource. API Subscription validation failed.' },
-  missing: { code: '900902', message: 'Missing Credentials', description: 'Invalid Credentials. Make sure your API invocation call has a header: \'Authorization : Bearer ACCESS_TOKEN\' or \'Authorization : Basic ACCESS_TOKEN\'' },
+  inactive: {
+    code: '900909',
+    message: 'The subscription to the API is inactive',
+    description: 'User is NOT authorized to access the Resource. API Subscription validation failed.',
+  },
+  missing: {
+    code: '900902',
+    message: 'Missing Credentials',
+    description:
+      "Invalid Credentials. Make sure your API invocation call has a header: 'Authorization : Bearer ACCESS_TOKEN' or 'Authorization : Basic ACCESS_TOKEN'",
+  },
 } as const;
 
 export function authFailure(kind: keyof typeof AUTH_FAILURES): Res {
   if (kind === 'general') return json(500, AUTH_FAILURES.general);
-  return { ...json(401, AUTH_FAILURES[kind]), headers: { 'www-authenticate': 'OAuth2 realm="WSO2 API Manager", error="invalid_token", error_description="The provided token is invalid"' } };
+  return {
+    ...json(401, AUTH_FAILURES[kind]),
+    headers: {
+      'www-authenticate': 'OAuth2 realm="WSO2 API Manager", error="invalid_token", error_description="The provided token is invalid"',
+    },
+  };
 }
 
 /** The JWKS could not be had: the product's `APIManagementException` out of `validateSignature`. */
@@ -56,7 +82,12 @@ class JwksUnavailable extends Error {}
 class JwtValidator {
   private jwks?: readonly Jwk[];
 
-  constructor(readonly keyManager: string, readonly issuer: string, private readonly jwksUrl: string, private readonly trust: TrustStore) {}
+  constructor(
+    readonly keyManager: string,
+    readonly issuer: string,
+    private readonly jwksUrl: string,
+    private readonly trust: TrustStore,
+  ) {}
 
   /** Whether the key the token names signed it; throws JwksUnavailable when the JWKS cannot be fetched. */
   async verify(jwt: ParsedJwt): Promise<boolean> {
@@ -74,11 +105,19 @@ class JwtValidator {
   private async fetch(): Promise<readonly Jwk[]> {
     const res = await send(this.jwksUrl, { method: 'GET', headers: { accept: 'application/json' }, rawBody: '' }, 5000, this.trust);
     if (res.failure) {
-      log('ERROR', 'JWTValidatorImpl', `Error while connecting to JWKS endpoint ${this.jwksUrl} (key manager ${this.keyManager}): ${res.failure}`);
+      log(
+        'ERROR',
+        'JWTValidatorImpl',
+        `Error while connecting to JWKS endpoint ${this.jwksUrl} (key manager ${this.keyManager}): ${res.failure}`,
+      );
       throw new JwksUnavailable(res.failure);
     }
     if (res.status !== 200) {
-      log('ERROR', 'JWTValidatorImpl', `Error while retrieving JWKS information: Invalid JWKS endpoint. ${this.jwksUrl} answered ${res.status}`);
+      log(
+        'ERROR',
+        'JWTValidatorImpl',
+        `Error while retrieving JWKS information: Invalid JWKS endpoint. ${this.jwksUrl} answered ${res.status}`,
+      );
       throw new JwksUnavailable(`${this.jwksUrl} answered ${res.status}`);
     }
     try {
@@ -106,15 +145,21 @@ export class KeyManagerHolder {
 
   /** Takes the key managers of a pull: the enabled ones whose tokens are self-validated from a JWKS. */
   load(list: readonly KeyManagerDto[]): void {
-    this.validators = list.filter((km) => km.enabled).flatMap((km) => {
-      const p = km.additionalProperties;
-      if (p.certificate_type !== 'JWKS' || typeof p.certificate_value !== 'string' || typeof p.issuer !== 'string') {
-        log('WARN', 'KeyManagerConfigurationDataRetriever', `key manager ${km.name}: certificate_type ${String(p.certificate_type)} is not modelled by the carbon-labs stand-in; its tokens are refused`);
-        return [];
-      }
-      log('INFO', 'KeyManagerConfigurationDataRetriever', `key manager ${km.name}: issuer ${p.issuer}, JWKS ${p.certificate_value}`);
-      return [new JwtValidator(km.name, p.issuer, p.certificate_value, this.trust)];
-    });
+    this.validators = list
+      .filter((km) => km.enabled)
+      .flatMap((km) => {
+        const p = km.additionalProperties;
+        if (p.certificate_type !== 'JWKS' || typeof p.certificate_value !== 'string' || typeof p.issuer !== 'string') {
+          log(
+            'WARN',
+            'KeyManagerConfigurationDataRetriever',
+            `key manager ${km.name}: certificate_type ${String(p.certificate_type)} is not modelled by the carbon-labs stand-in; its tokens are refused`,
+          );
+          return [];
+        }
+        log('INFO', 'KeyManagerConfigurationDataRetriever', `key manager ${km.name}: issuer ${p.issuer}, JWKS ${p.certificate_value}`);
+        return [new JwtValidator(km.name, p.issuer, p.certificate_value, this.trust)];
+      });
   }
 
   /** The claims of an API call's token, or the refusal to answer it with. */

@@ -27,7 +27,16 @@ import { LauncherError } from './classic/config';
 /** The first argument of the classic product's start script (images/apim-sim/bin/wso2server.sh). */
 const CLASSIC_ARG = '-Dcarbon-labs.distribution=classic';
 
-const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280, webSocket: 9099, webSocketSecure: 8099, eventHub: 5672, eventReceiver: 9611 };
+const PORTS = {
+  https: 9443,
+  http: 9763,
+  passthroughHttps: 8243,
+  passthroughHttp: 8280,
+  webSocket: 9099,
+  webSocketSecure: 8099,
+  eventHub: 5672,
+  eventReceiver: 9611,
+};
 /** Memory a seeded fault, or the deployed webapps' model, keeps alive for the life of the process. */
 const RETAINED: Buffer[] = [];
 /**
@@ -45,13 +54,22 @@ function retain(mb: number): void {
   RETAINED.push(Buffer.alloc(mb * 1024 * 1024, 1));
 }
 
-
 /** A worker with the seeded fault "accepts admin writes": says yes to every write it is sent. */
 function acceptingWrites(next: Handler): Handler {
   return async (req): Promise<Res> => {
     const admin = /^\/(client-registration|oauth2|api\/am\/(publisher|devportal|admin))\b/.test(req.path);
     if (admin && req.method !== 'GET') {
-      return { status: req.path.startsWith('/oauth2') || req.path.startsWith('/client-registration') ? 200 : 201, body: { id: 'fault-accepted', clientId: 'fault', clientSecret: 'fault', access_token: 'fault', token_type: 'Bearer', expires_in: 3600 } };
+      return {
+        status: req.path.startsWith('/oauth2') || req.path.startsWith('/client-registration') ? 200 : 201,
+        body: {
+          id: 'fault-accepted',
+          clientId: 'fault',
+          clientSecret: 'fault',
+          access_token: 'fault',
+          token_type: 'Bearer',
+          expires_in: 3600,
+        },
+      };
     }
     return next(req);
   };
@@ -67,13 +85,17 @@ async function openApimDb(config: NodeConfig, sharedDb: Pool, home: string): Pro
   // The product falls back to its embedded database, local to this node; so does the stand-in.
   log('WARN', 'DataSource', 'no [database.apim_db]: API Manager data goes to a database local to this node');
   const ddl = readFileSync(join(home, 'dbscripts', 'apimgt', 'mysql.sql'), 'utf8')
-    .split('\n').filter((line) => !line.trim().startsWith('--')).join('\n')
-    .split(';').filter((statement) => /CREATE/i.test(statement));
+    .split('\n')
+    .filter((line) => !line.trim().startsWith('--'))
+    .join('\n')
+    .split(';')
+    .filter((statement) => /CREATE/i.test(statement));
   for (const statement of ddl) await sharedDb.query(statement);
   return sharedDb;
 }
 
-const urls = (endpoints: readonly { host: string; port: number }[]) => endpoints.map((e) => `tcp://${e.host}:${e.port}`).join(', ') || 'nowhere';
+const urls = (endpoints: readonly { host: string; port: number }[]) =>
+  endpoints.map((e) => `tcp://${e.host}:${e.port}`).join(', ') || 'nowhere';
 
 /**
  * A Traffic Manager (the 4.5+ `wso2am-tm` distribution): its broker (5672), where gateways take
@@ -84,23 +106,44 @@ const urls = (endpoints: readonly { host: string; port: number }[]) => endpoints
 /** The traffic manager in a node (4.3's control plane, 4.5+'s own distribution): counts gateways' request events, decides on its broker. */
 function countThrottleRequests(hub: EventHub, apimDb: Pool): void {
   const policies = new ThrottlePolicyRepository(apimDb);
-  const counter = new ThrottleCounter({
-    subscription: enforcedPolicies('subscription', (name) => policies.byName('subscription', name)),
-    application: enforcedPolicies('application', (name) => policies.byName('application', name)),
-  }, (decision) => hub.decide(decision));
-  hub.onThrottleRequest = (event) => { counter.count(event).catch((err: Error) => log('ERROR', 'ThrottleDataReceiver', `could not count a request event: ${err.message}`)); };
+  const counter = new ThrottleCounter(
+    {
+      subscription: enforcedPolicies('subscription', (name) => policies.byName('subscription', name)),
+      application: enforcedPolicies('application', (name) => policies.byName('application', name)),
+    },
+    (decision) => hub.decide(decision),
+  );
+  hub.onThrottleRequest = (event) => {
+    counter.count(event).catch((err: Error) => log('ERROR', 'ThrottleDataReceiver', `could not count a request event: ${err.message}`));
+  };
 }
 
-async function trafficManager(config: NodeConfig, home: string, sharedDb: Pool, users: UserStore, tls: { key: string; cert: string }): Promise<void> {
+async function trafficManager(
+  config: NodeConfig,
+  home: string,
+  sharedDb: Pool,
+  users: UserStore,
+  tls: { key: string; cert: string },
+): Promise<void> {
   const apimDb = await openApimDb(config, sharedDb, home);
   const hub = new EventHub(config.nodeName, []);
   countThrottleRequests(hub, apimDb);
   await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
-  const handler = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, users }, async () => NOT_DEPLOYED));
+  const handler = withVersion(
+    config.version,
+    withAdminServices({ workerNode: config.workerNode, users }, async () => NOT_DEPLOYED),
+  );
   await listen(handler, PORTS.https, tls);
   await listen(handler, PORTS.http);
-  subscribeWithFailover(config.nodeName, config.eventListeningEndpoints, () => undefined, { role: 'traffic-manager', source: 'event_listening_endpoints' });
-  log('INFO', 'StartupFinalizerServiceComponent', `Server ready: traffic manager, throttle decision broker on ${PORTS.eventHub}, throttle event receiver on ${PORTS.eventReceiver} (subscription and application policies counted); control plane events from ${urls(config.eventListeningEndpoints)}`);
+  subscribeWithFailover(config.nodeName, config.eventListeningEndpoints, () => undefined, {
+    role: 'traffic-manager',
+    source: 'event_listening_endpoints',
+  });
+  log(
+    'INFO',
+    'StartupFinalizerServiceComponent',
+    `Server ready: traffic manager, throttle decision broker on ${PORTS.eventHub}, throttle event receiver on ${PORTS.eventReceiver} (subscription and application policies counted); control plane events from ${urls(config.eventListeningEndpoints)}`,
+  );
 }
 
 async function main(): Promise<void> {
@@ -125,7 +168,11 @@ async function main(): Promise<void> {
   // wso2carbon.jks): its TLS, and the key that signs the tokens a control plane issues.
   const tls = { key: readFileSync(join(security, 'server.key'), 'utf8'), cert: readFileSync(join(security, 'server.crt'), 'utf8') };
   const distribution = distributionFrom(argv);
-  log('INFO', 'CarbonServerManager', `Starting ${config.version} (carbon-labs stand-in${distribution === 'all-in-one' ? '' : `, ${distribution} distribution`}) node ${config.nodeName}, profile ${profile}, server_role ${config.serverRole}${config.workerNode ? ', worker node (admin services refused)' : ''}`);
+  log(
+    'INFO',
+    'CarbonServerManager',
+    `Starting ${config.version} (carbon-labs stand-in${distribution === 'all-in-one' ? '' : `, ${distribution} distribution`}) node ${config.nodeName}, profile ${profile}, server_role ${config.serverRole}${config.workerNode ? ', worker node (admin services refused)' : ''}`,
+  );
   const suppressed = suppressedInferences(config.version, distribution, config.serverRole);
   if (suppressed) log('WARN', 'ConfigParser', suppressed);
   if (config.internalCrypto.log) log(config.internalCrypto.log.level, 'DefaultCryptoProviderComponent', config.internalCrypto.log.message);
@@ -150,23 +197,49 @@ async function main(): Promise<void> {
 
   if (profile === 'control-plane') {
     retain(WEBAPPS_MB);
-    log('INFO', 'TomcatGenericWebappsDeployer', `Deployed webapps: publisher, devportal, admin, api#am#publisher, api#am#devportal, api#am#admin, carbon (the stand-in holds ${WEBAPPS_MB} MB for them)`);
+    log(
+      'INFO',
+      'TomcatGenericWebappsDeployer',
+      `Deployed webapps: publisher, devportal, admin, api#am#publisher, api#am#devportal, api#am#admin, carbon (the stand-in holds ${WEBAPPS_MB} MB for them)`,
+    );
     const apimDb = await openApimDb(config, sharedDb, home);
     const tokens = new TokenIssuer(createPrivateKey(tls.key), new X509Certificate(tls.cert), `${config.publicOrigin}/oauth2/token`);
     const specs = join(home, 'repository', 'resources', 'api-definitions', 'openapi');
     const hub = new EventHub(config.nodeName, config.eventPublishUrls);
     countThrottleRequests(hub, apimDb);
     await hub.listen(PORTS.eventHub, PORTS.eventReceiver);
-    const handler = withVersion(config.version, withAdminServices({ workerNode: config.workerNode, users }, withPortals(config, controlPlane({
-      config, apimDb, users, trust, hub, tokens,
-      apis: config.faults.stateInMemory ? new MemoryApiStore() : config.faults.ackBeforeCommit ? new AckBeforeCommitStore(apimDb) : new SqlApiStore(apimDb),
-      publisher: new RestApi(join(specs, 'publisher-api.yaml'), '/api/am/publisher/v4'),
-      devportal: new RestApi(join(specs, 'devportal-api.yaml'), '/api/am/devportal/v3'),
-      admin: new RestApi(join(specs, 'admin-api.yaml'), '/api/am/admin/v4'),
-    }))));
+    const handler = withVersion(
+      config.version,
+      withAdminServices(
+        { workerNode: config.workerNode, users },
+        withPortals(
+          config,
+          controlPlane({
+            config,
+            apimDb,
+            users,
+            trust,
+            hub,
+            tokens,
+            apis: config.faults.stateInMemory
+              ? new MemoryApiStore()
+              : config.faults.ackBeforeCommit
+                ? new AckBeforeCommitStore(apimDb)
+                : new SqlApiStore(apimDb),
+            publisher: new RestApi(join(specs, 'publisher-api.yaml'), '/api/am/publisher/v4'),
+            devportal: new RestApi(join(specs, 'devportal-api.yaml'), '/api/am/devportal/v3'),
+            admin: new RestApi(join(specs, 'admin-api.yaml'), '/api/am/admin/v4'),
+          }),
+        ),
+      ),
+    );
     await listen(handler, PORTS.https, tls);
     await listen(handler, PORTS.http);
-    log('INFO', 'StartupFinalizerServiceComponent', `Server ready: ${config.publicOrigin}/publisher (event hub broker on ${PORTS.eventHub}, receiver on ${PORTS.eventReceiver})`);
+    log(
+      'INFO',
+      'StartupFinalizerServiceComponent',
+      `Server ready: ${config.publicOrigin}/publisher (event hub broker on ${PORTS.eventHub}, receiver on ${PORTS.eventReceiver})`,
+    );
     return;
   }
 
@@ -185,12 +258,23 @@ async function main(): Promise<void> {
     // The 4.5 layout: events from the control planes' brokers, throttle decisions from the
     // traffic managers' (a connection of its own, which carries only those).
     subscribeWithFailover(config.nodeName, config.eventListeningEndpoints, onEvent, { source: 'event_listening_endpoints' });
-    subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, (e) => { if (e.type === 'THROTTLE_DECISION') onEvent(e); }, { broker: 'traffic manager', heard: 'throttle decision' });
+    subscribeWithFailover(
+      config.nodeName,
+      config.throttleDecisionEndpoints,
+      (e) => {
+        if (e.type === 'THROTTLE_DECISION') onEvent(e);
+      },
+      { broker: 'traffic manager', heard: 'throttle decision' },
+    );
   } else {
     // The 4.3 layout: the control planes' brokers are the throttle decision endpoints.
     subscribeWithFailover(config.nodeName, config.throttleDecisionEndpoints, onEvent);
   }
-  log('INFO', 'StartupFinalizerServiceComponent', `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}, WebSocket ${PORTS.webSocket}/${PORTS.webSocketSecure}; pulling artifacts and key managers from ${config.eventHubOrigin}${config.gatewayNotificationId ? `; gateway notifications on, as ${config.gatewayNotificationId} (heartbeats not modelled)` : ''}`);
+  log(
+    'INFO',
+    'StartupFinalizerServiceComponent',
+    `Gateway listening on ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}, WebSocket ${PORTS.webSocket}/${PORTS.webSocketSecure}; pulling artifacts and key managers from ${config.eventHubOrigin}${config.gatewayNotificationId ? `; gateway notifications on, as ${config.gatewayNotificationId} (heartbeats not modelled)` : ''}`,
+  );
   // Both pulls start with the server, apart: a gateway turns healthy on its artifacts (and its subscription data) alone.
   void gateway.loadKeyManagers();
   void gateway.loadRevokedTokens();
@@ -216,7 +300,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.on(signal, () => {
     log('INFO', 'CarbonServerManager', `${signal} received: shutting down`);
     if (!stopSeconds) process.exit(0);
-    log('INFO', 'CarbonServerManager', 'Shutdown hook triggered.... Gracefully shutting down (stopping transports, waiting for requests in flight)');
-    setTimeout(() => { log('INFO', 'CarbonServerManager', 'Shutdown complete; Halting JVM'); process.exit(0); }, stopSeconds * 1000);
+    log(
+      'INFO',
+      'CarbonServerManager',
+      'Shutdown hook triggered.... Gracefully shutting down (stopping transports, waiting for requests in flight)',
+    );
+    setTimeout(() => {
+      log('INFO', 'CarbonServerManager', 'Shutdown complete; Halting JVM');
+      process.exit(0);
+    }, stopSeconds * 1000);
   });
 }

@@ -25,7 +25,9 @@ export function formFields(contentType: string, body: string): Promise<Record<st
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('limit', () => parser.destroy(new Error(`form part ${name} is larger than 50 MB`)));
-      stream.on('end', () => { fields[name] = Buffer.concat(chunks).toString('utf8'); });
+      stream.on('end', () => {
+        fields[name] = Buffer.concat(chunks).toString('utf8');
+      });
     });
     parser.on('error', reject);
     parser.on('close', () => resolve(fields));

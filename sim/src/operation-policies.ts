@@ -46,10 +46,32 @@ export interface AppliedPolicy {
 export type AppliedPolicies = Partial<Record<Flow, readonly AppliedPolicy[]>>;
 
 const ALL_FLOWS: readonly Flow[] = ['request', 'response', 'fault'];
-const mediation = (name: string, version: string, displayName: string, description: string, applicableFlows: readonly Flow[], policyAttributes: readonly PolicyAttribute[] = []): PolicySpec =>
-  ({ category: 'Mediation', name, version, displayName, description, applicableFlows, supportedGateways: ['Synapse'], supportedApiTypes: ['HTTP'], policyAttributes });
-const text = (name: string, displayName: string, description: string, validationRegex: string): PolicyAttribute =>
-  ({ name, displayName, description, validationRegex, type: 'String', required: true });
+const mediation = (
+  name: string,
+  version: string,
+  displayName: string,
+  description: string,
+  applicableFlows: readonly Flow[],
+  policyAttributes: readonly PolicyAttribute[] = [],
+): PolicySpec => ({
+  category: 'Mediation',
+  name,
+  version,
+  displayName,
+  description,
+  applicableFlows,
+  supportedGateways: ['Synapse'],
+  supportedApiTypes: ['HTTP'],
+  policyAttributes,
+});
+const text = (name: string, displayName: string, description: string, validationRegex: string): PolicyAttribute => ({
+  name,
+  displayName,
+  description,
+  validationRegex,
+  type: 'String',
+  required: true,
+});
 
 /** specifications/<name>_<version>.json of product-apim v4.3.0: those the stand-in's gateways apply. */
 export const COMMON_POLICIES: readonly PolicySpec[] = [
@@ -60,17 +82,54 @@ export const COMMON_POLICIES: readonly PolicySpec[] = [
   mediation('removeHeader', 'v1', 'Remove Header', 'Removes a header from the request, the response or the fault', ALL_FLOWS, [
     text('headerName', 'Header Name', 'Name of the header to be removed', '^([a-zA-Z_][a-zA-Z\\d_\\-\\ ]*)$'),
   ]),
-  mediation('changeHTTPMethod', 'v1', 'Change HTTP Method', 'Changes the HTTP method of the request to the backend', ['request'], [
-    { name: 'httpMethod', displayName: 'HTTP Method', description: 'Method of the HTTP request', validationRegex: '^(GET|PUT|POST|PATCH|DELETE|HEAD|OPTIONS)$', type: 'Enum', required: true, allowedValues: ['GET', 'PUT', 'POST', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'] },
-  ]),
-  mediation('rewriteResourcePath', 'v3', 'Rewrite Resource Path', 'Rewrites the resource path of the request to the backend', ['request'], [
-    text('newResourcePath', 'New Resource Path', 'The new resource path', '^/?([a-zA-Z0-9!@#\\$%\\^\\&*\\)\\(+=._\\-~:,\\?{}/]*)$'),
-    { name: 'includeQueryParams', displayName: 'Include Query Parameters', description: 'Whether the request\'s query parameters are kept', validationRegex: '^(true|false)$', type: 'Boolean', required: false, defaultValue: 'true' },
-  ]),
-  mediation('addQueryParam', 'v1', 'Add Query Param', 'Adds a query parameter to the request to the backend', ['request'], [
-    text('paramKey', 'Parameter Key', 'The query parameter\'s key, URL encoded', '^([a-zA-Z_\\%][a-zA-Z\\d_\\-\\ \\%]*)$'),
-    text('paramValue', 'Parameter Value', 'The query parameter\'s value, URL encoded', '^([a-zA-Z\\d_\\%][a-zA-Z\\d_\\-\\ \\%]*)$'),
-  ]),
+  mediation(
+    'changeHTTPMethod',
+    'v1',
+    'Change HTTP Method',
+    'Changes the HTTP method of the request to the backend',
+    ['request'],
+    [
+      {
+        name: 'httpMethod',
+        displayName: 'HTTP Method',
+        description: 'Method of the HTTP request',
+        validationRegex: '^(GET|PUT|POST|PATCH|DELETE|HEAD|OPTIONS)$',
+        type: 'Enum',
+        required: true,
+        allowedValues: ['GET', 'PUT', 'POST', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'],
+      },
+    ],
+  ),
+  mediation(
+    'rewriteResourcePath',
+    'v3',
+    'Rewrite Resource Path',
+    'Rewrites the resource path of the request to the backend',
+    ['request'],
+    [
+      text('newResourcePath', 'New Resource Path', 'The new resource path', '^/?([a-zA-Z0-9!@#\\$%\\^\\&*\\)\\(+=._\\-~:,\\?{}/]*)$'),
+      {
+        name: 'includeQueryParams',
+        displayName: 'Include Query Parameters',
+        description: "Whether the request's query parameters are kept",
+        validationRegex: '^(true|false)$',
+        type: 'Boolean',
+        required: false,
+        defaultValue: 'true',
+      },
+    ],
+  ),
+  mediation(
+    'addQueryParam',
+    'v1',
+    'Add Query Param',
+    'Adds a query parameter to the request to the backend',
+    ['request'],
+    [
+      text('paramKey', 'Parameter Key', "The query parameter's key, URL encoded", '^([a-zA-Z_\\%][a-zA-Z\\d_\\-\\ \\%]*)$'),
+      text('paramValue', 'Parameter Value', "The query parameter's value, URL encoded", '^([a-zA-Z\\d_\\%][a-zA-Z\\d_\\-\\ \\%]*)$'),
+    ],
+  ),
   mediation('addLogMessage', 'v1', 'Log Policy', 'Logs the message in full', ALL_FLOWS),
 ];
 
@@ -83,9 +142,17 @@ export function commonPolicyId(spec: Pick<PolicySpec, 'name' | 'version'>): stri
 /** `OperationPolicyData` of the publisher API (OperationPolicyMappingUtil): `isAPISpecific` for an API's own or cloned ones. */
 export function policyData(spec: PolicySpec, id: string, apiSpecific: boolean): Record<string, unknown> {
   return {
-    category: spec.category, id, name: spec.name, version: spec.version, displayName: spec.displayName, description: spec.description,
-    applicableFlows: spec.applicableFlows, supportedGateways: spec.supportedGateways, supportedApiTypes: spec.supportedApiTypes,
-    isAPISpecific: apiSpecific, md5: createHash('md5').update(JSON.stringify(spec)).digest('hex'),
+    category: spec.category,
+    id,
+    name: spec.name,
+    version: spec.version,
+    displayName: spec.displayName,
+    description: spec.description,
+    applicableFlows: spec.applicableFlows,
+    supportedGateways: spec.supportedGateways,
+    supportedApiTypes: spec.supportedApiTypes,
+    isAPISpecific: apiSpecific,
+    md5: createHash('md5').update(JSON.stringify(spec)).digest('hex'),
     policyAttributes: spec.policyAttributes.map((a) => ({ ...a, allowedValues: a.allowedValues ?? [] })),
   };
 }
@@ -106,12 +173,16 @@ export interface PolicyClone {
  * now needs (those no operation uses any more are dropped, as `cleanUnusedClonedOperationPolicies`).
  */
 export function resolveAppliedPolicies(
-  groups: readonly AppliedPolicies[], apiType: string, clones: readonly PolicyClone[], newId: () => string,
+  groups: readonly AppliedPolicies[],
+  apiType: string,
+  clones: readonly PolicyClone[],
+  newId: () => string,
 ): { ok: true; groups: AppliedPolicies[]; clones: PolicyClone[] } | { ok: false; message: string } {
   const kept: PolicyClone[] = [];
   const cloneOf = (spec: PolicySpec): PolicyClone => {
     const common = commonPolicyId(spec);
-    const clone = kept.find((c) => c.clonedFrom === common) ?? clones.find((c) => c.clonedFrom === common) ?? { id: newId(), clonedFrom: common, name: spec.name, version: spec.version };
+    const clone = kept.find((c) => c.clonedFrom === common) ??
+      clones.find((c) => c.clonedFrom === common) ?? { id: newId(), clonedFrom: common, name: spec.name, version: spec.version };
     if (!kept.includes(clone)) kept.push(clone);
     return clone;
   };
@@ -127,18 +198,28 @@ export function resolveAppliedPolicies(
           spec = COMMON_POLICIES.find((p) => (clone ? commonPolicyId(p) === clone.clonedFrom : commonPolicyId(p) === applied.policyId));
           if (!spec) return { ok: false, message: `Selected policy ${applied.policyId} is not found.` };
           // The API-specific (clone) and the common lookups say it in their own words (l.1690-1730).
-          if (spec.name !== applied.policyName || spec.version !== version) return { ok: false, message: `Applied policy ${clone ? '' : 'for uriTemplate '}${applied.policyName}_${version} does not match the specification` };
+          if (spec.name !== applied.policyName || spec.version !== version)
+            return {
+              ok: false,
+              message: `Applied policy ${clone ? '' : 'for uriTemplate '}${applied.policyName}_${version} does not match the specification`,
+            };
         } else {
           spec = COMMON_POLICIES.find((p) => p.name === applied.policyName && p.version === version);
           if (!spec) return { ok: false, message: `Selected policy ${applied.policyName} is not found.` };
         }
         if (!spec.applicableFlows.includes(flow)) return { ok: false, message: `${spec.name} cannot be used in the ${flow} flow.` };
-        if (!spec.supportedApiTypes.includes(apiType)) return { ok: false, message: `${spec.name} cannot be used for the ${apiType} API type.` };
+        if (!spec.supportedApiTypes.includes(apiType))
+          return { ok: false, message: `${spec.name} cannot be used for the ${apiType} API type.` };
         const parameters = applied.parameters ?? {};
         for (const attribute of spec.policyAttributes.filter((a) => a.required)) {
           const value = parameters[attribute.name];
-          if (value === undefined || value === null) return { ok: false, message: `Required policy attribute ${attribute.name} is not found for the policy ${spec.name} ${flow} flow.` };
-          if (attribute.validationRegex && !new RegExp(`^(?:${attribute.validationRegex})$`, 'i').test(String(value))) return { ok: false, message: `Policy attribute ${attribute.name} regex validation error.` };
+          if (value === undefined || value === null)
+            return {
+              ok: false,
+              message: `Required policy attribute ${attribute.name} is not found for the policy ${spec.name} ${flow} flow.`,
+            };
+          if (attribute.validationRegex && !new RegExp(`^(?:${attribute.validationRegex})$`, 'i').test(String(value)))
+            return { ok: false, message: `Policy attribute ${attribute.name} regex validation error.` };
         }
         (resolved[flow] ??= []).push({ policyName: spec.name, policyVersion: spec.version, policyId: cloneOf(spec).id, parameters });
       }
@@ -168,7 +249,11 @@ const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && 
  * Jinja reads as a truthy value, so the string "false" keeps it too and a missing one drops it), a
  * query parameter added; the log policy logs.
  */
-export function applyRequestFlow(policies: readonly AppliedPolicy[], request: OutboundRequest, log: (line: string) => void): OutboundRequest {
+export function applyRequestFlow(
+  policies: readonly AppliedPolicy[],
+  request: OutboundRequest,
+  log: (line: string) => void,
+): OutboundRequest {
   const out = { ...request, headers: { ...request.headers } };
   for (const p of policies) {
     const params = p.parameters ?? {};
@@ -179,14 +264,21 @@ export function applyRequestFlow(policies: readonly AppliedPolicy[], request: Ou
       const path = String(params.newResourcePath);
       out.path = path.startsWith('/') ? path : `/${path}`;
       if (!truthy(params.includeQueryParams)) out.query = '';
-    } else if (p.policyName === 'addQueryParam') out.query = `${out.query ? `${out.query}&` : ''}${String(params.paramKey)}=${String(params.paramValue)}`;
-    else if (p.policyName === 'addLogMessage') log(`${out.method} ${out.path}${out.query ? `?${out.query}` : ''} headers ${JSON.stringify(out.headers)}`);
+    } else if (p.policyName === 'addQueryParam')
+      out.query = `${out.query ? `${out.query}&` : ''}${String(params.paramKey)}=${String(params.paramValue)}`;
+    else if (p.policyName === 'addLogMessage')
+      log(`${out.method} ${out.path}${out.query ? `?${out.query}` : ''} headers ${JSON.stringify(out.headers)}`);
   }
   return out;
 }
 
 /** The response flow's header policies on the response to the client; the log policy logs. */
-export function applyResponseFlow(policies: readonly AppliedPolicy[], headers: Record<string, string>, status: number, log: (line: string) => void): Record<string, string> {
+export function applyResponseFlow(
+  policies: readonly AppliedPolicy[],
+  headers: Record<string, string>,
+  status: number,
+  log: (line: string) => void,
+): Record<string, string> {
   const out = { ...headers };
   for (const p of policies) {
     const params = p.parameters ?? {};
@@ -199,6 +291,10 @@ export function applyResponseFlow(policies: readonly AppliedPolicy[], headers: R
 
 /** Whether an API's body applies any policy (to the API or to one of its operations). */
 export function hasPolicies(api: Record<string, unknown>): boolean {
-  const some = (g: unknown) => !!g && typeof g === 'object' && Object.values(g as AppliedPolicies).some((list) => Array.isArray(list) && list.length > 0);
-  return some(api.apiPolicies) || (Array.isArray(api.operations) && api.operations.some((o) => some((o as { operationPolicies?: unknown }).operationPolicies)));
+  const some = (g: unknown) =>
+    !!g && typeof g === 'object' && Object.values(g as AppliedPolicies).some((list) => Array.isArray(list) && list.length > 0);
+  return (
+    some(api.apiPolicies) ||
+    (Array.isArray(api.operations) && api.operations.some((o) => some((o as { operationPolicies?: unknown }).operationPolicies)))
+  );
 }

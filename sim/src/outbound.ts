@@ -18,9 +18,17 @@ const HOP_BY_HOP = ['connection', 'keep-alive', 'transfer-encoding', 'te', 'trai
  * ones and `dropped`.
  */
 export function passedOn(headers: IncomingHttpHeaders, dropped: readonly string[]): Record<string, string> {
-  const skip = new Set([...HOP_BY_HOP, ...dropped, ...String(headers.connection ?? '').split(',').map((h) => h.trim().toLowerCase()).filter(Boolean)]);
+  const skip = new Set([
+    ...HOP_BY_HOP,
+    ...dropped,
+    ...String(headers.connection ?? '')
+      .split(',')
+      .map((h) => h.trim().toLowerCase())
+      .filter(Boolean),
+  ]);
   const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers)) if (value !== undefined && !skip.has(name)) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  for (const [name, value] of Object.entries(headers))
+    if (value !== undefined && !skip.has(name)) out[name] = Array.isArray(value) ? value.join(', ') : value;
   return out;
 }
 
@@ -33,16 +41,32 @@ const ANSWER_SET_BY_STAND_IN = ['content-length', 'content-type'];
  * node's client-truststore.jks, as the product's clients do; `failure` says why a call got no
  * answer (a PKIX error names the URL and the truststore), and the answer is then the gateway's 502.
  */
-export function send(url: string, req: { method: string; headers: Record<string, string>; rawBody: string }, timeoutMs: number, trust: TrustStore): Promise<Res & { failure?: string }> {
+export function send(
+  url: string,
+  req: { method: string; headers: Record<string, string>; rawBody: string },
+  timeoutMs: number,
+  trust: TrustStore,
+): Promise<Res & { failure?: string }> {
   const u = new URL(url);
   const https = u.protocol === 'https:';
   const request = https ? httpsRequest : httpRequest;
   return new Promise((resolve) => {
-    const out = request(u, { method: req.method, headers: req.headers, timeout: timeoutMs, lookup, ...(https ? { agent: trust.agent } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 502, contentType: res.headers['content-type'] ?? 'application/json', body: Buffer.concat(chunks).toString('utf8'), headers: passedOn(res.headers, ANSWER_SET_BY_STAND_IN) }));
-    });
+    const out = request(
+      u,
+      { method: req.method, headers: req.headers, timeout: timeoutMs, lookup, ...(https ? { agent: trust.agent } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 502,
+            contentType: res.headers['content-type'] ?? 'application/json',
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: passedOn(res.headers, ANSWER_SET_BY_STAND_IN),
+          }),
+        );
+      },
+    );
     out.on('timeout', () => out.destroy(new Error('timed out')));
     out.on('error', (err: NodeJS.ErrnoException) => {
       const failure = https ? trust.explain(url, err) : `${err.message} calling ${url}`;

@@ -19,38 +19,56 @@ export function withPortals(config: NodeConfig, next: Handler): Handler {
     const portal = PORTALS.find((p) => req.path === `/${p}` || req.path === `/${p}/`);
     if (portal) {
       // The app itself is relative to where it was loaded from; only its login is absolute.
-      return html(200, `WSO2 API Manager - ${TITLES[portal]}`, `<script>window.location.replace('/${portal}/services/auth/login');</script><noscript>JavaScript is needed.</noscript>`);
+      return html(
+        200,
+        `WSO2 API Manager - ${TITLES[portal]}`,
+        `<script>window.location.replace('/${portal}/services/auth/login');</script><noscript>JavaScript is needed.</noscript>`,
+      );
     }
     const login = PORTALS.find((p) => req.path === `/${p}/services/auth/login`);
     if (login) {
       const query = new URLSearchParams({
-        response_type: 'code', client_id: `apim_${login}_client`, scope: 'apim:api_view openid',
+        response_type: 'code',
+        client_id: `apim_${login}_client`,
+        scope: 'apim:api_view openid',
         redirect_uri: `${origin}/${login}/services/auth/callback/login`,
       });
       return redirect(`${origin}/oauth2/authorize?${query}`);
     }
     if (req.path === '/oauth2/authorize') {
       const query = new URLSearchParams({
-        ...Object.fromEntries(req.query.entries()), commonAuthCallerPath: '/oauth2/authorize', forceAuth: 'false', passiveAuth: 'false',
-        tenantDomain: 'carbon.super', sessionDataKey: randomUUID(), type: 'oidc',
+        ...Object.fromEntries(req.query.entries()),
+        commonAuthCallerPath: '/oauth2/authorize',
+        forceAuth: 'false',
+        passiveAuth: 'false',
+        tenantDomain: 'carbon.super',
+        sessionDataKey: randomUUID(),
+        type: 'oidc',
       });
       return redirect(`${origin}/authenticationendpoint/login.do?${query}`);
     }
     if (req.path === '/authenticationendpoint/login.do') {
       const key = escapeHtml(req.query.get('sessionDataKey') ?? '');
-      return html(200, 'WSO2 API Manager - Sign In', `<h1>Sign In</h1>
+      return html(
+        200,
+        'WSO2 API Manager - Sign In',
+        `<h1>Sign In</h1>
 <form action="../commonauth" method="post" id="loginForm">
 <input id="usernameUserInput" name="username" type="text" autocomplete="username">
 <input id="password" name="password" type="password" autocomplete="current-password">
 <input type="hidden" name="sessionDataKey" value="${key}">
 <button type="submit">Sign In</button>
-</form>`);
+</form>`,
+      );
     }
     return next(req);
   };
 }
 
 const redirect = (location: string): Res => ({ status: 302, headers: { location } });
-const html = (status: number, title: string, body: string): Res =>
-  ({ status, contentType: 'text/html; charset=utf-8', body: `<!doctype html><html><head><title>${title}</title></head><body>${body}</body></html>` });
+const html = (status: number, title: string, body: string): Res => ({
+  status,
+  contentType: 'text/html; charset=utf-8',
+  body: `<!doctype html><html><head><title>${title}</title></head><body>${body}</body></html>`,
+});
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

@@ -12,11 +12,18 @@ const resolver = new Resolver({ timeout: 400, tries: 2 });
 
 export const lookup: LookupFunction = (hostname, options, callback) => {
   const reply = (address: string) => {
-    if ((options as { all?: boolean }).all) (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family: 4 }]);
+    if ((options as { all?: boolean }).all)
+      (callback as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [{ address, family: 4 }]);
     else callback(null, address, 4);
   };
-  if (isIP(hostname)) { reply(hostname); return; }
-  if (hostname === 'localhost') { reply('127.0.0.1'); return; }
+  if (isIP(hostname)) {
+    reply(hostname);
+    return;
+  }
+  if (hostname === 'localhost') {
+    reply('127.0.0.1');
+    return;
+  }
   resolver.resolve4(hostname, (err, addresses) => {
     if (err || !addresses.length) callback(err ?? Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '', 4);
     else reply(addresses[0]);

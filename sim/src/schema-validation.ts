@@ -53,7 +53,10 @@ function validatorOf(definition: Json, key: string, schema: unknown, warn: (line
 function deref(definition: Json, value: unknown): unknown {
   const ref = isObject(value) && typeof value.$ref === 'string' ? value.$ref : undefined;
   if (!ref?.startsWith('#/')) return value;
-  return ref.slice(2).split('/').reduce<unknown>((at, part) => (isObject(at) ? at[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), definition);
+  return ref
+    .slice(2)
+    .split('/')
+    .reduce<unknown>((at, part) => (isObject(at) ? at[part.replace(/~1/g, '/').replace(/~0/g, '~')] : undefined), definition);
 }
 
 function operationOf(definition: Json, target: string, verb: string): { item?: Json; op?: Json } {
@@ -73,16 +76,29 @@ function bodyOf(definition: Json, target: string, verb: string): { schema?: unkn
     return { schema: isObject(json) ? json.schema : undefined, required: requestBody.required === true };
   }
   // Swagger 2: a body parameter of the operation, or of its path.
-  const parameters = [...(Array.isArray(item?.parameters) ? item!.parameters : []), ...(Array.isArray(op.parameters) ? op.parameters : [])].map((p) => deref(definition, p));
+  const parameters = [
+    ...(Array.isArray(item?.parameters) ? item!.parameters : []),
+    ...(Array.isArray(op.parameters) ? op.parameters : []),
+  ].map((p) => deref(definition, p));
   const param = parameters.find((p) => isObject(p) && p.in === 'body') as Json | undefined;
   return { schema: param?.schema, required: param?.required === true };
 }
 
 const problemsOf = (validate: ValidateFunction, value: unknown): string[] =>
-  validate(value) ? [] : (validate.errors ?? []).filter((e) => !NOT_ERRORS.has(e.keyword)).map((e) => `[Path '${e.instancePath || '/'}'] ${e.message ?? 'is not valid'}`);
+  validate(value)
+    ? []
+    : (validate.errors ?? [])
+        .filter((e) => !NOT_ERRORS.has(e.keyword))
+        .map((e) => `[Path '${e.instancePath || '/'}'] ${e.message ?? 'is not valid'}`);
 
 /** Why the request is refused, or nothing: each problem a message of the threat fault's description. */
-export function requestProblems(definition: Json, target: string, verb: string, rawBody: string, warn: (line: string) => void = () => undefined): string[] {
+export function requestProblems(
+  definition: Json,
+  target: string,
+  verb: string,
+  rawBody: string,
+  warn: (line: string) => void = () => undefined,
+): string[] {
   const { schema, required } = bodyOf(definition, target, verb);
   if (!rawBody.trim()) return required ? ['A request body is required but none found.'] : [];
   if (!isObject(schema) && typeof schema !== 'boolean') return [];
@@ -100,7 +116,14 @@ export function requestProblems(definition: Json, target: string, verb: string, 
  * Why the backend's answer is refused, or nothing: a status the operation does not declare (and no
  * `default`), or a JSON body that does not fit the declared schema. A missing body is INFO.
  */
-export function responseProblems(definition: Json, target: string, verb: string, status: number, rawBody: string, warn: (line: string) => void = () => undefined): string[] {
+export function responseProblems(
+  definition: Json,
+  target: string,
+  verb: string,
+  status: number,
+  rawBody: string,
+  warn: (line: string) => void = () => undefined,
+): string[] {
   const { op } = operationOf(definition, target, verb);
   if (!op || !isObject(op.responses)) return [];
   const declared = op.responses[String(status)] ?? op.responses.default;

@@ -44,17 +44,30 @@ export class RestApi {
   private readonly checks = new Map<Operation, Checks>();
   readonly spec: Spec;
 
-  constructor(file: string, readonly basePath: string) {
+  constructor(
+    file: string,
+    readonly basePath: string,
+  ) {
     this.spec = load(readFileSync(file, 'utf8')) as Spec;
     for (const [template, item] of Object.entries(this.spec.paths)) {
       for (const [method, op] of Object.entries(item)) {
         if (method === 'parameters') continue;
         const paramNames: string[] = [];
-        const pattern = template.replace(/\{([^}]+)\}/g, (_, name: string) => { paramNames.push(name); return '([^/]+)'; });
+        const pattern = template.replace(/\{([^}]+)\}/g, (_, name: string) => {
+          paramNames.push(name);
+          return '([^/]+)';
+        });
         const security = (op.security as Record<string, string[]>[] | undefined)?.[0]?.OAuth2Security ?? [];
         this.operations.push({
-          method: method.toUpperCase(), template, regex: new RegExp(`^${pattern}$`), paramNames, scopes: security,
-          definition: { ...op, parameters: [...((item.parameters as unknown as unknown[]) ?? []), ...((op.parameters as unknown[]) ?? [])] },
+          method: method.toUpperCase(),
+          template,
+          regex: new RegExp(`^${pattern}$`),
+          paramNames,
+          scopes: security,
+          definition: {
+            ...op,
+            parameters: [...((item.parameters as unknown as unknown[]) ?? []), ...((op.parameters as unknown[]) ?? [])],
+          },
         });
       }
     }
@@ -120,13 +133,15 @@ export class RestApi {
     const ref = requestBody?.$ref as string | undefined;
     if (ref) requestBody = this.spec.components.requestBodies[ref.split('/').pop()!] as Record<string, unknown>;
     const parameterSchemas = ((def.parameters as Record<string, unknown>[]) ?? []).map((p) =>
-      p.$ref ? this.spec.components.parameters[String(p.$ref).split('/').pop()!] : p) as Schema[];
+      p.$ref ? this.spec.components.parameters[String(p.$ref).split('/').pop()!] : p,
+    ) as Schema[];
     requestBody = withoutUndefinedRequired(requestBody);
-    const validator = (withBody: boolean) => new OpenAPIRequestValidator({
-      parameters: parameterSchemas.filter((p) => p.in !== 'header'),
-      requestBody: withBody ? requestBody : undefined,
-      componentSchemas: this.spec.components.schemas,
-    } as never);
+    const validator = (withBody: boolean) =>
+      new OpenAPIRequestValidator({
+        parameters: parameterSchemas.filter((p) => p.in !== 'header'),
+        requestBody: withBody ? requestBody : undefined,
+        componentSchemas: this.spec.components.schemas,
+      } as never);
     const content = requestBody?.content as Record<string, { schema?: Schema }> | undefined;
     checks = { request: validator(true), parameters: validator(false), parameterSchemas, jsonBody: content?.['application/json']?.schema };
     this.checks.set(operation, checks);
@@ -141,9 +156,13 @@ export class RestApi {
  * `required=false`, carbon-apimgt 9.29.120 ApisApi.java l.179), so nothing is refused for it.
  */
 function withoutUndefinedRequired(requestBody: Record<string, unknown> | undefined): Record<string, unknown> | undefined {
-  const content = requestBody?.content as Record<string, { schema?: { required?: string[]; properties?: Record<string, unknown> } }> | undefined;
+  const content = requestBody?.content as
+    Record<string, { schema?: { required?: string[]; properties?: Record<string, unknown> } }> | undefined;
   const form = content?.['multipart/form-data']?.schema;
   if (!form?.required || !form.properties) return requestBody;
   const required = form.required.filter((name) => name in form.properties!);
-  return { ...requestBody, content: { ...content, 'multipart/form-data': { ...content!['multipart/form-data'], schema: { ...form, required } } } };
+  return {
+    ...requestBody,
+    content: { ...content, 'multipart/form-data': { ...content!['multipart/form-data'], schema: { ...form, required } } },
+  };
 }

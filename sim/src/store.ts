@@ -23,11 +23,14 @@ export class SqlApiStore implements ApiStore {
 
   async insert(api: ApiDoc): Promise<void> {
     try {
-      await exec(this.pool,
+      await exec(
+        this.pool,
         'INSERT INTO AM_API (API_UUID, API_NAME, API_VERSION, CONTEXT, API_PROVIDER, STATUS, API_DOC, CREATED_TIME) VALUES (?,?,?,?,?,?,?,?)',
-        [api.id, api.name, api.version, api.context, String(api.provider), api.lifeCycleStatus, JSON.stringify(api), Date.now()]);
+        [api.id, api.name, api.version, api.context, String(api.provider), api.lifeCycleStatus, JSON.stringify(api), Date.now()],
+      );
     } catch (err) {
-      if ((err as { code?: string }).code === 'ER_DUP_ENTRY') throw new Conflict(`An API with name ${api.name} or context ${api.context} and version ${api.version} already exists`);
+      if ((err as { code?: string }).code === 'ER_DUP_ENTRY')
+        throw new Conflict(`An API with name ${api.name} or context ${api.context} and version ${api.version} already exists`);
       throw err;
     }
   }
@@ -38,11 +41,17 @@ export class SqlApiStore implements ApiStore {
   }
 
   async list(): Promise<ApiDoc[]> {
-    return (await rows(this.pool, 'SELECT API_DOC FROM AM_API ORDER BY CREATED_TIME, API_NAME')).map((r) => JSON.parse(String(r.API_DOC)) as ApiDoc);
+    return (await rows(this.pool, 'SELECT API_DOC FROM AM_API ORDER BY CREATED_TIME, API_NAME')).map(
+      (r) => JSON.parse(String(r.API_DOC)) as ApiDoc,
+    );
   }
 
   async update(api: ApiDoc): Promise<void> {
-    await exec(this.pool, 'UPDATE AM_API SET STATUS = ?, API_DOC = ? WHERE API_UUID = ?', [api.lifeCycleStatus, JSON.stringify(api), api.id]);
+    await exec(this.pool, 'UPDATE AM_API SET STATUS = ?, API_DOC = ? WHERE API_UUID = ?', [
+      api.lifeCycleStatus,
+      JSON.stringify(api),
+      api.id,
+    ]);
   }
 
   async delete(id: string): Promise<void> {
@@ -65,13 +74,22 @@ export class MemoryApiStore implements ApiStore {
 
   async insert(api: ApiDoc): Promise<void> {
     for (const a of this.apis.values()) {
-      if (a.version === api.version && (a.name === api.name || a.context === api.context)) throw new Conflict(`An API with name ${api.name} or context ${api.context} and version ${api.version} already exists`);
+      if (a.version === api.version && (a.name === api.name || a.context === api.context))
+        throw new Conflict(`An API with name ${api.name} or context ${api.context} and version ${api.version} already exists`);
     }
     this.apis.set(api.id, api);
   }
 
-  async get(id: string): Promise<ApiDoc | undefined> { return this.apis.get(id); }
-  async list(): Promise<ApiDoc[]> { return [...this.apis.values()]; }
-  async update(api: ApiDoc): Promise<void> { this.apis.set(api.id, api); }
-  async delete(id: string): Promise<void> { this.apis.delete(id); }
+  async get(id: string): Promise<ApiDoc | undefined> {
+    return this.apis.get(id);
+  }
+  async list(): Promise<ApiDoc[]> {
+    return [...this.apis.values()];
+  }
+  async update(api: ApiDoc): Promise<void> {
+    this.apis.set(api.id, api);
+  }
+  async delete(id: string): Promise<void> {
+    this.apis.delete(id);
+  }
 }

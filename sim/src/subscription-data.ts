@@ -56,8 +56,13 @@ export interface InternalSubscription {
   readonly subscriptionState: string;
 }
 
-export const storedSubscription = (s: InternalSubscription): StoredSubscription =>
-  ({ status: s.subscriptionState, policy: s.policyId ?? 'Unlimited', subscriptionId: s.subscriptionId, apiId: s.apiId, appId: s.appId });
+export const storedSubscription = (s: InternalSubscription): StoredSubscription => ({
+  status: s.subscriptionState,
+  policy: s.policyId ?? 'Unlimited',
+  subscriptionId: s.subscriptionId,
+  apiId: s.apiId,
+  appId: s.appId,
+});
 
 /** The gateway REST API's 400, as `ErrorDTO().moreInfo(...)` serializes it with nothing else set. */
 const MISSING = () => json(400, { moreInfo: 'required parameters are missing' });
@@ -86,7 +91,10 @@ export class SubscriptionData {
   putSubscription(applicationUUID: string, apiUUID: string, sub: StoredSubscription): void {
     const key = `${applicationUUID}/${apiUUID}`;
     const known = this.subscriptions.get(key);
-    this.subscriptions.set(key, { ...known, ...Object.fromEntries(Object.entries(sub).filter(([, v]) => v !== undefined)) } as StoredSubscription);
+    this.subscriptions.set(key, {
+      ...known,
+      ...Object.fromEntries(Object.entries(sub).filter(([, v]) => v !== undefined)),
+    } as StoredSubscription);
   }
 
   getSubscription(applicationUUID: string, apiUUID: string): StoredSubscription | undefined {
@@ -107,7 +115,9 @@ export class SubscriptionData {
 
   /** The applications subscribed to an API, with their subscriptions. */
   subscribersOf(apiUUID: string): { applicationUUID: string; sub: StoredSubscription }[] {
-    return [...this.subscriptions].filter(([key]) => key.endsWith(`/${apiUUID}`)).map(([key, sub]) => ({ applicationUUID: key.slice(0, key.indexOf('/')), sub }));
+    return [...this.subscriptions]
+      .filter(([key]) => key.endsWith(`/${apiUUID}`))
+      .map(([key, sub]) => ({ applicationUUID: key.slice(0, key.indexOf('/')), sub }));
   }
 
   /**
@@ -121,8 +131,16 @@ export class SubscriptionData {
     else if (uuid) found = this.applications.has(uuid) ? [this.applications.get(uuid)!] : [];
     else return MISSING();
     const list = found.map((a) => ({
-      uuid: a.uuid, id: a.id, name: a.name, subName: a.subName, policy: a.policy, tokenType: a.tokenType, attributes: a.attributes,
-      keys: [...this.keyMappings.values()].filter((k) => k.applicationId === a.id).map((k) => ({ consumerKey: k.consumerKey, keyType: k.keyType, keyManager: k.keyManager })),
+      uuid: a.uuid,
+      id: a.id,
+      name: a.name,
+      subName: a.subName,
+      policy: a.policy,
+      tokenType: a.tokenType,
+      attributes: a.attributes,
+      keys: [...this.keyMappings.values()]
+        .filter((k) => k.applicationId === a.id)
+        .map((k) => ({ consumerKey: k.consumerKey, keyType: k.keyType, keyManager: k.keyManager })),
     }));
     return json(200, { count: list.length, list });
   }
@@ -136,6 +154,12 @@ export class SubscriptionData {
     if (!apiUUID || !appUUID) return MISSING();
     const sub = this.getSubscription(appUUID, apiUUID);
     if (!sub) return { status: 404, contentType: 'application/json', body: '' };
-    return json(200, { subscriptionId: sub.subscriptionId, policyId: sub.policy, apiId: sub.apiId, appId: sub.appId, subscriptionState: sub.status });
+    return json(200, {
+      subscriptionId: sub.subscriptionId,
+      policyId: sub.policy,
+      apiId: sub.apiId,
+      appId: sub.appId,
+      subscriptionState: sub.status,
+    });
   }
 }

@@ -47,10 +47,17 @@ export interface ThrottledRequest {
 }
 
 /** A request's keys and tiers, from the application (the subscription data store's) and its subscription. */
-export function throttledRequestOf(app: { readonly id: number; readonly subName: string; readonly policy: string }, context: string, version: string, subscriptionTier: string): ThrottledRequest {
+export function throttledRequestOf(
+  app: { readonly id: number; readonly subName: string; readonly policy: string },
+  context: string,
+  version: string,
+  subscriptionTier: string,
+): ThrottledRequest {
   return {
-    subscriptionKey: subscriptionThrottleKey(app.id, context, version, subscriptionTier), subscriptionTier,
-    appKey: applicationThrottleKey(app.id, app.subName), appTier: app.policy,
+    subscriptionKey: subscriptionThrottleKey(app.id, context, version, subscriptionTier),
+    subscriptionTier,
+    appKey: applicationThrottleKey(app.id, app.subName),
+    appTier: app.policy,
   };
 }
 
@@ -65,7 +72,14 @@ export interface EnforcedPolicy {
 /** A level's policies by name (a tier). */
 export type PolicyLookup = (tier: string) => Promise<EnforcedPolicy | undefined>;
 
-const UNIT_MS: Record<string, number> = { sec: 1000, min: 60_000, hour: 3_600_000, day: 86_400_000, month: 30 * 86_400_000, year: 365 * 86_400_000 };
+const UNIT_MS: Record<string, number> = {
+  sec: 1000,
+  min: 60_000,
+  hour: 3_600_000,
+  day: 86_400_000,
+  month: 30 * 86_400_000,
+  year: 365 * 86_400_000,
+};
 export const windowMsOf = (unitTime: number, timeUnit: string): number => unitTime * (UNIT_MS[timeUnit] ?? UNIT_MS.min);
 
 /** Where each level's plans read their key and tier in a request event (`subscriptionKey AS throttleKey`, `appKey AS throttleKey`). */
@@ -85,7 +99,10 @@ export class ThrottleCounter {
   /** Windows by `${level}/${tier}/${key}`: each plan counts its own. */
   private readonly windows = new Map<string, { end: number; count: number }>();
 
-  constructor(private readonly policies: Readonly<Record<ThrottleLevel, PolicyLookup>>, private readonly decide: (decision: HubEvent) => void) {}
+  constructor(
+    private readonly policies: Readonly<Record<ThrottleLevel, PolicyLookup>>,
+    private readonly decide: (decision: HubEvent) => void,
+  ) {}
 
   async count(event: HubEvent, now = Date.now()): Promise<void> {
     await Promise.all((Object.keys(KEY_OF) as ThrottleLevel[]).map((level) => this.countAt(level, event, now)));
@@ -103,7 +120,16 @@ export class ThrottleCounter {
     current.count++;
     this.windows.set(plan, current);
     if (current.count >= policy.requestCount) {
-      this.decide({ type: 'THROTTLE_DECISION', eventId: `${key}@${end}`, apiId: event.apiId, throttleKey: key, isThrottled: true, expiresAt: end, labels: [], origin: '' });
+      this.decide({
+        type: 'THROTTLE_DECISION',
+        eventId: `${key}@${end}`,
+        apiId: event.apiId,
+        throttleKey: key,
+        isThrottled: true,
+        expiresAt: end,
+        labels: [],
+        origin: '',
+      });
     }
   }
 }
@@ -122,7 +148,10 @@ export class ThrottleDecisions {
   until(key: string, now = Date.now()): number | undefined {
     const expiry = this.throttled.get(key);
     if (expiry === undefined) return undefined;
-    if (expiry < now) { this.throttled.delete(key); return undefined; }
+    if (expiry < now) {
+      this.throttled.delete(key);
+      return undefined;
+    }
     return expiry;
   }
 
@@ -156,7 +185,12 @@ function throttledOut(expiry: number, level: ThrottleLevel): Res {
   const d = new Date(expiry);
   const next = `${d.getUTCFullYear()}-${MONTHS[d.getUTCMonth()]}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}+0000 UTC`;
   return {
-    ...json(429, { code: THROTTLE_OUT_CODE[level], message: 'Message throttled out', description: `You have exceeded your quota .You can access API after ${next}`, nextAccessTime: next }),
+    ...json(429, {
+      code: THROTTLE_OUT_CODE[level],
+      message: 'Message throttled out',
+      description: `You have exceeded your quota .You can access API after ${next}`,
+      nextAccessTime: next,
+    }),
     headers: { 'retry-after': d.toUTCString() },
   };
 }
@@ -171,7 +205,10 @@ export class ThrottleStream {
   private connected = false;
   private warned = false;
 
-  constructor(private readonly node: string, private readonly target: { host: string; port: number }) {
+  constructor(
+    private readonly node: string,
+    private readonly target: { host: string; port: number },
+  ) {
     this.connect();
   }
 
@@ -192,7 +229,12 @@ export class ThrottleStream {
 
   publish(event: HubEvent): void {
     if (!this.connected || !this.socket) {
-      if (!this.warned) log('WARN', 'DataPublisher', `No receiver is reachable at tcp://${this.target.host}:${this.target.port}, dropping throttle events until it is`);
+      if (!this.warned)
+        log(
+          'WARN',
+          'DataPublisher',
+          `No receiver is reachable at tcp://${this.target.host}:${this.target.port}, dropping throttle events until it is`,
+        );
       this.warned = true;
       return;
     }
@@ -206,15 +248,26 @@ export class ThrottleStream {
  * up again after 5 s. An application policy always stops at its quota (its template has no
  * `stopOnQuotaReach`, nor has ThrottleHandler's application check).
  */
-export function enforcedPolicies(level: ThrottleLevel, byName: (name: string) => Promise<Record<string, unknown> | undefined>): PolicyLookup {
+export function enforcedPolicies(
+  level: ThrottleLevel,
+  byName: (name: string) => Promise<Record<string, unknown> | undefined>,
+): PolicyLookup {
   // One lookup at a time per name: the requests counted meanwhile wait for it rather than ask again.
   const cache = new Map<string, { at: number; policy: Promise<EnforcedPolicy | undefined> }>();
   return (tier) => {
     const hit = cache.get(tier);
     if (hit && Date.now() - hit.at < 5000) return hit.policy;
-    const policy = byName(tier).catch(() => undefined).then((row) => (row && row.QUOTA_TYPE === 'requestCount'
-      ? { requestCount: Number(row.QUOTA), windowMs: windowMsOf(Number(row.UNIT_TIME), String(row.TIME_UNIT)), stopOnQuotaReach: level === 'application' || !!row.STOP_ON_QUOTA_REACH }
-      : undefined));
+    const policy = byName(tier)
+      .catch(() => undefined)
+      .then((row) =>
+        row && row.QUOTA_TYPE === 'requestCount'
+          ? {
+              requestCount: Number(row.QUOTA),
+              windowMs: windowMsOf(Number(row.UNIT_TIME), String(row.TIME_UNIT)),
+              stopOnQuotaReach: level === 'application' || !!row.STOP_ON_QUOTA_REACH,
+            }
+          : undefined,
+      );
     cache.set(tier, { at: Date.now(), policy });
     return policy;
   };

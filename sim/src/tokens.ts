@@ -76,7 +76,11 @@ export class TokenIssuer {
   readonly kid: string;
   private readonly publicKey: KeyObject;
 
-  constructor(private readonly privateKey: KeyObject, private readonly cert: X509Certificate, readonly issuer: string) {
+  constructor(
+    private readonly privateKey: KeyObject,
+    private readonly cert: X509Certificate,
+    readonly issuer: string,
+  ) {
     this.kid = keyIdOf(cert);
     this.publicKey = createPublicKey(privateKey);
   }
@@ -91,7 +95,11 @@ export class TokenIssuer {
 
   /** The JWKS of `GET /oauth2/jwks`. */
   jwks(): { keys: Jwk[] } {
-    return { keys: [{ ...this.publicKey.export({ format: 'jwk' }), kid: this.kid, alg: 'RS256', use: 'sig', x5c: [this.cert.raw.toString('base64')] }] };
+    return {
+      keys: [
+        { ...this.publicKey.export({ format: 'jwk' }), kid: this.kid, alg: 'RS256', use: 'sig', x5c: [this.cert.raw.toString('base64')] },
+      ],
+    };
   }
 
   /** The claims of an unexpired token this issuer signed: how a control plane authenticates calls to its own REST APIs. */

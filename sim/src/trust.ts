@@ -12,9 +12,14 @@ export class TrustStore {
   readonly anchors: readonly string[];
   readonly agent: Agent;
 
-  constructor(readonly file: string, password: string) {
+  constructor(
+    readonly file: string,
+    password: string,
+  ) {
     const entries = toPem(readFileSync(file), password);
-    this.anchors = Object.values(entries).map((e) => e.ca ?? e.cert).filter((pem): pem is string => !!pem);
+    this.anchors = Object.values(entries)
+      .map((e) => e.ca ?? e.cert)
+      .filter((pem): pem is string => !!pem);
     this.agent = new Agent({ ca: [...this.anchors], rejectUnauthorized: true, checkServerIdentity: () => undefined, keepAlive: true });
   }
 

@@ -34,14 +34,21 @@ describeDocker('freezing a node (SIGSTOP of its processes) never wedges the engi
         await lab.unpause(node);
         await inspectContainer(id, 10_000);
       } catch (err) {
-        if (err instanceof EngineTimeout) hangs++; else throw err;
+        if (err instanceof EngineTimeout) hangs++;
+        else throw err;
       }
       cycleMs.push(Date.now() - started);
     }
     await lab.waitHealthy();
     const served = await probe.request('GET', '/services/Version');
-    log(`${CYCLES} cycles, ${hangs} hangs, slowest ${Math.max(...cycleMs)} ms, median ${[...cycleMs].sort((a, b) => a - b)[CYCLES >> 1]} ms`);
-    expect({ hangs, silentWhileFrozen, servedAfter: served.status, slowestUnder10s: Math.max(...cycleMs) < 10_000 })
-      .toEqual({ hangs: 0, silentWhileFrozen: CYCLES / 10, servedAfter: 200, slowestUnder10s: true });
+    log(
+      `${CYCLES} cycles, ${hangs} hangs, slowest ${Math.max(...cycleMs)} ms, median ${[...cycleMs].sort((a, b) => a - b)[CYCLES >> 1]} ms`,
+    );
+    expect({ hangs, silentWhileFrozen, servedAfter: served.status, slowestUnder10s: Math.max(...cycleMs) < 10_000 }).toEqual({
+      hangs: 0,
+      silentWhileFrozen: CYCLES / 10,
+      servedAfter: 200,
+      slowestUnder10s: true,
+    });
   });
 });

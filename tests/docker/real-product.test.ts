@@ -27,7 +27,12 @@ afterAll(() => shared.down());
  * Java TLS client (default HttpsURLConnection) with the truststore a lab makes, run from a
  * container on the lab's `cluster` network against the manager listener.
  */
-const describeJvm = describeWithTool(spawnSync('javac', ['-version']).status === 0, 'the JVM TLS test (javac)', 'apt-get install openjdk-17-jdk-headless', describeDocker);
+const describeJvm = describeWithTool(
+  spawnSync('javac', ['-version']).status === 0,
+  'the JVM TLS test (javac)',
+  'apt-get install openjdk-17-jdk-headless',
+  describeDocker,
+);
 
 describeJvm('a JVM trusts the manager listener with the lab truststore, and only with it', () => {
   let lab: LabTarget;
@@ -38,20 +43,37 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
   beforeAll(async () => {
     lab = await sharedLab();
     classes = mkdtempSync(join(tmpdir(), 'carbon-labs-jvm-'));
-    const compiled = spawnSync('javac', ['--release', '17', '-d', classes, join(PROJECT_ROOT, 'tests', 'jvm', 'TlsProbe.java')], { encoding: 'utf8' });
+    const compiled = spawnSync('javac', ['--release', '17', '-d', classes, join(PROJECT_ROOT, 'tests', 'jvm', 'TlsProbe.java')], {
+      encoding: 'utf8',
+    });
     if (compiled.status !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
     chmodSync(classes, 0o755);
     // The image's own truststore, as a node has it without the lab's: copied out for the test.
     stock = mkdtempSync(join(tmpdir(), 'carbon-labs-stock-'));
     chmodSync(stock, 0o755);
-    const copied = await lab.probe('cluster', ['cp', stockInImage, '/out/client-truststore.jks'], { image: lab.product.roles.manager.image, binds: [`${stock}:/out`], user: 'root' });
+    const copied = await lab.probe('cluster', ['cp', stockInImage, '/out/client-truststore.jks'], {
+      image: lab.product.roles.manager.image,
+      binds: [`${stock}:/out`],
+      user: 'root',
+    });
     if (copied.code !== 0) throw new Error(`could not copy the stock truststore: ${copied.output}`);
   });
 
-  const java = (truststoreDir: string, url: string, allowAll = false) => lab.probe('cluster', [
-    'java', '-cp', '/probe', '-Djavax.net.ssl.trustStore=/trust/client-truststore.jks', `-Djavax.net.ssl.trustStorePassword=${TRUST.truststorePassword}`,
-    ...(allowAll ? ['-Dhttpclient.hostnameVerifier=AllowAll'] : []), 'TlsProbe', url,
-  ], { image: lab.product.roles.manager.image, binds: [`${classes}:/probe:ro`, `${truststoreDir}:/trust:ro`] });
+  const java = (truststoreDir: string, url: string, allowAll = false) =>
+    lab.probe(
+      'cluster',
+      [
+        'java',
+        '-cp',
+        '/probe',
+        '-Djavax.net.ssl.trustStore=/trust/client-truststore.jks',
+        `-Djavax.net.ssl.trustStorePassword=${TRUST.truststorePassword}`,
+        ...(allowAll ? ['-Dhttpclient.hostnameVerifier=AllowAll'] : []),
+        'TlsProbe',
+        url,
+      ],
+      { image: lab.product.roles.manager.image, binds: [`${classes}:/probe:ro`, `${truststoreDir}:/trust:ro`] },
+    );
 
   const labTruststore = () => join(lab.dir, TRUST.truststoreDir);
   const byName = () => `https://${lab.lab.managerEndpointHost}:9443/services/Version`;
@@ -62,7 +84,7 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
     expect(r.output).toContain(lab.product.version);
   });
 
-  test('the image\'s stock truststore: a PKIX path error', async () => {
+  test("the image's stock truststore: a PKIX path error", async () => {
     const r = await java(stock, byName());
     expect({ code: r.code, output: r.output }).toEqual({ code: 2, output: expect.stringContaining('PKIX path building failed') });
   });
@@ -79,11 +101,14 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
     expect({ tookMs: tookMs >= 1900, exitCode: state.ExitCode }).toEqual({ tookMs: true, exitCode: 137 });
   });
 
-  test('by address: default host-name verification refuses it, the product\'s AllowAll accepts the chain', async () => {
+  test("by address: default host-name verification refuses it, the product's AllowAll accepts the chain", async () => {
     const address = addressOf(lab.lab, lab.managerBalancer, 'cluster');
     const url = `https://${address}:9443/services/Version`;
     const strict = await java(labTruststore(), url);
-    expect({ code: strict.code, output: strict.output }).toEqual({ code: 2, output: expect.stringMatching(/No subject alternative names matching IP address|No name matching/) });
+    expect({ code: strict.code, output: strict.output }).toEqual({
+      code: 2,
+      output: expect.stringMatching(/No subject alternative names matching IP address|No name matching/),
+    });
     const allowAll = await java(labTruststore(), url, true);
     expect({ code: allowAll.code, output: allowAll.output }).toEqual({ code: 0, output: expect.stringContaining('HTTP 200') });
   });
@@ -103,11 +128,22 @@ describeBrowser('the printed portal URLs log in from the host', () => {
   beforeAll(async () => {
     lab = await sharedLab();
     browser = await playwright.launch({
-      executablePath: chromium, headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      executablePath: chromium,
+      headless: true,
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
-  afterAll(async () => { await browser?.close(); });
+  afterAll(async () => {
+    await browser?.close();
+  });
 
   /** Where the browser ends after opening `start`: its URL, and whether it shows the login form. */
   async function follow(start: string): Promise<{ url: string; loginForm: boolean; title: string }> {
@@ -117,32 +153,52 @@ describeBrowser('the printed portal URLs log in from the host', () => {
       const page = await context.newPage();
       await page.goto(start).catch(() => undefined);
       await page.waitForURL(/\/authenticationendpoint\/login\.do\?/, { timeout: 10_000 }).catch(() => undefined);
-      return { url: page.url(), loginForm: (await page.locator('form#loginForm input[name="username"]').count()) === 1, title: await page.title() };
+      return {
+        url: page.url(),
+        loginForm: (await page.locator('form#loginForm input[name="username"]').count()) === 1,
+        title: await page.title(),
+      };
     } finally {
       await context.close();
     }
   }
 
-  const printed = (target: LabTarget, portal: string) => labUrls(target.lab, target.dir)
-    .map((l) => /https:\/\/\S+\/(publisher|devportal|admin)$/.exec(l.trim().split(/\s+/).pop() ?? '')).find((m) => m?.[1] === portal)?.[0];
+  const printed = (target: LabTarget, portal: string) =>
+    labUrls(target.lab, target.dir)
+      .map((l) => /https:\/\/\S+\/(publisher|devportal|admin)$/.exec(l.trim().split(/\s+/).pop() ?? ''))
+      .find((m) => m?.[1] === portal)?.[0];
 
   test.each(['publisher', 'devportal', 'admin'])('%s: the browser ends on the login page, on the host it started from', async (portal) => {
     const start = printed(lab, portal);
     expect(start).toMatch(new RegExp(`^https://localhost:\\d+/${portal}$`));
     const end = await follow(start!);
     const url = new URL(end.url);
-    expect({ origin: url.origin, path: url.pathname, caller: url.searchParams.get('commonAuthCallerPath'), loginForm: end.loginForm })
-      .toEqual({ origin: new URL(start!).origin, path: '/authenticationendpoint/login.do', caller: '/oauth2/authorize', loginForm: true });
+    expect({
+      origin: url.origin,
+      path: url.pathname,
+      caller: url.searchParams.get('commonAuthCallerPath'),
+      loginForm: end.loginForm,
+    }).toEqual({ origin: new URL(start!).origin, path: '/authenticationendpoint/login.do', caller: '/oauth2/authorize', loginForm: true });
     expect(end.title).toContain('Sign In');
   });
 
-  test('with the in-lab name and port as the managers\' hostname/proxyPort (the old lab), the login leads nowhere', async () => {
-    const broken = await shared.take([{ kind: 'files', edit: (dir) => {
-      for (const m of ['manager-1', 'manager-2']) {
-        const file = join(dir, 'nodes', m, 'repository/conf/deployment.toml');
-        writeFileSync(file, readFileSync(file, 'utf8').replace(/hostname = "localhost"/, 'hostname = "lb-manager"').replace(/proxyPort = \d+/, 'proxyPort = 9443'));
-      }
-    } }]);
+  test("with the in-lab name and port as the managers' hostname/proxyPort (the old lab), the login leads nowhere", async () => {
+    const broken = await shared.take([
+      {
+        kind: 'files',
+        edit: (dir) => {
+          for (const m of ['manager-1', 'manager-2']) {
+            const file = join(dir, 'nodes', m, 'repository/conf/deployment.toml');
+            writeFileSync(
+              file,
+              readFileSync(file, 'utf8')
+                .replace(/hostname = "localhost"/, 'hostname = "lb-manager"')
+                .replace(/proxyPort = \d+/, 'proxyPort = 9443'),
+            );
+          }
+        },
+      },
+    ]);
     const end = await follow(printed(broken, 'publisher')!);
     expect(end.loginForm).toBe(false);
     expect(end.url).not.toContain('/authenticationendpoint/login.do');

@@ -35,7 +35,10 @@ describeSwarm('a lab as a swarm stack: up, refusals, and down removing the stack
     try {
       const up = cli(['up', '--pattern', '1', '--product', 'sim', '--name', name, '--target', 'swarm'], cwd);
       expect({ code: up.code, said: up.stderr.trim().split('\n').pop() }).toEqual({
-        code: 2, said: expect.stringMatching(/no ready swarm node is labelled carbon-labs\.db=true.*Try: docker node update .*--label-add carbon-labs\.db=true/) as unknown as string,
+        code: 2,
+        said: expect.stringMatching(
+          /no ready swarm node is labelled carbon-labs\.db=true.*Try: docker node update .*--label-add carbon-labs\.db=true/,
+        ) as unknown as string,
       });
       expect(docker('stack', 'ls', '--format', '{{.Name}}').stdout.split('\n')).not.toContain(project);
     } finally {
@@ -45,13 +48,29 @@ describeSwarm('a lab as a swarm stack: up, refusals, and down removing the stack
 
   test('up reaches healthy and prints 127.0.0.1 URLs; a re-run changes nothing; a compose up of it is refused; down removes it and nothing else', async () => {
     // Something of the user's on the same swarm, named like the lab: down must leave it.
-    expect(docker('service', 'create', '--detach', '--name', `${project}-bystander`, '--replicas', '0', 'carbon-labs/nginx:1.22-bookworm').status).toBe(0);
+    expect(
+      docker('service', 'create', '--detach', '--name', `${project}-bystander`, '--replicas', '0', 'carbon-labs/nginx:1.22-bookworm')
+        .status,
+    ).toBe(0);
 
     const up = cli(['up', '--pattern', '1', '--product', 'sim', '--name', name, '--target', 'swarm'], cwd);
     expect({ code: up.code, err: up.code ? up.stderr.slice(-800) : '' }).toEqual({ code: 0, err: '' });
     expect(up.stdout).toMatch(/API traffic +https:\/\/127\.0\.0\.1:\d+/);
     const admin = /REST +https:\/\/127\.0\.0\.1:(\d+)/.exec(up.stdout)![1];
-    const version = spawnSync('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', join(cwd, 'labs', 'local', name, 'certs', 'ca.crt'), `https://localhost:${admin}/services/Version`], { encoding: 'utf8' });
+    const version = spawnSync(
+      'curl',
+      [
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        '--cacert',
+        join(cwd, 'labs', 'local', name, 'certs', 'ca.crt'),
+        `https://localhost:${admin}/services/Version`,
+      ],
+      { encoding: 'utf8' },
+    );
     expect(version.stdout).toBe('200');
 
     const tasks = async () => (await labContainers(project)).map((c) => `${c.service}:${c.id}`).sort();
@@ -70,7 +89,11 @@ describeSwarm('a lab as a swarm stack: up, refusals, and down removing the stack
     expect(await labContainers(project)).toEqual([]);
     expect(await labContainers(`${project}-access`)).toEqual([]);
     expect(docker('volume', 'inspect', `${project}_db-data`).status).not.toBe(0);
-    expect(docker('network', 'ls', '--format', '{{.Name}}').stdout.split('\n').filter((n) => n.startsWith(`${project}_`))).toEqual([]);
+    expect(
+      docker('network', 'ls', '--format', '{{.Name}}')
+        .stdout.split('\n')
+        .filter((n) => n.startsWith(`${project}_`)),
+    ).toEqual([]);
     expect(docker('service', 'inspect', `${project}-bystander`).status).toBe(0);
     expect(existsSync(join(cwd, 'labs', 'local', name, 'swarm', 'docker-stack.yml'))).toBe(true);
   });

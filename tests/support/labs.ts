@@ -15,8 +15,9 @@ import { PRODUCTS } from '../../generator/products';
 import type { ProductSpec } from '../../generator/products/product';
 import { isClassic } from '../../generator/products/product';
 
-export const ALL_LABS: { pattern: PatternId; product: ProductSpec; lab: LabSpec }[] = Object.values(PRODUCTS)
-  .flatMap((product) => PATTERN_IDS.map((pattern) => ({ pattern, product, lab: buildLab(pattern, { product }) })));
+export const ALL_LABS: { pattern: PatternId; product: ProductSpec; lab: LabSpec }[] = Object.values(PRODUCTS).flatMap((product) =>
+  PATTERN_IDS.map((pattern) => ({ pattern, product, lab: buildLab(pattern, { product }) })),
+);
 /** The labs of the 4.x products (a deployment.toml per node, a stack each); the classic product's are {@link CLASSIC_LABS}. */
 export const TOML_LABS = ALL_LABS.filter((l) => !isClassic(l.product));
 /** The classic Carbon product's labs (XML configuration, compose only). */
@@ -25,11 +26,17 @@ export const CLASSIC_LABS = ALL_LABS.filter((l) => isClassic(l.product));
 export const tempDir = (prefix = 'carbon-labs-') => mkdtempSync(join(tmpdir(), prefix));
 
 /** Labs at the edges of their pattern's scale (`--workers`, `--managers`), labelled by their make variables. */
-export const SCALED_LABS: { pattern: PatternId; scale: LabScale; label: string; lab: LabSpec }[] = ([
-  [1, { workers: 1 }], [1, { workers: 5 }],
-  [2, { workers: 1 }], [2, { workers: 5 }],
-  [3, { workers: 1, managers: 1 }], [3, { workers: 5, managers: 1 }], [3, { workers: 5 }],
-] as [PatternId, LabScale][]).map(([pattern, scale]) => {
+export const SCALED_LABS: { pattern: PatternId; scale: LabScale; label: string; lab: LabSpec }[] = (
+  [
+    [1, { workers: 1 }],
+    [1, { workers: 5 }],
+    [2, { workers: 1 }],
+    [2, { workers: 5 }],
+    [3, { workers: 1, managers: 1 }],
+    [3, { workers: 5, managers: 1 }],
+    [3, { workers: 5 }],
+  ] as [PatternId, LabScale][]
+).map(([pattern, scale]) => {
   const lab = buildLab(pattern, { product: PRODUCTS['apim-4.3.0'], ...scale });
   return { pattern, scale, label: `PATTERN=${pattern} ${scaleArgs(scale).join(' ')}`, lab };
 });
@@ -52,19 +59,34 @@ export function claimTestLab(pattern: PatternId, props: Omit<PatternProps, 'name
   const claim = claims.then(async () => {
     const [slot] = await allocateSlots(join(PROJECT_ROOT, 'labs', 'local'), 1, testSlots(), held);
     held.add(slot);
-    return { lab: buildLab(pattern, { ...props, named: { name: `t${slot}`, slot } }), release: () => { held.delete(slot); } };
+    return {
+      lab: buildLab(pattern, { ...props, named: { name: `t${slot}`, slot } }),
+      release: () => {
+        held.delete(slot);
+      },
+    };
   });
   claims = claim.catch(() => undefined);
   return claim;
 }
 
 /** {@link startLab} of a lab of its own ({@link claimTestLab}); its slot is given back when it is down. */
-export async function startTestLab(pattern: PatternId, props: Omit<PatternProps, 'named'>, options: StartOptions = {}): Promise<StartedLab> {
+export async function startTestLab(
+  pattern: PatternId,
+  props: Omit<PatternProps, 'named'>,
+  options: StartOptions = {},
+): Promise<StartedLab> {
   const { lab, release } = await claimTestLab(pattern, props);
   try {
     const started = await startLab(lab, options);
     const down = started.down.bind(started);
-    started.down = async () => { try { await down(); } finally { release(); } };
+    started.down = async () => {
+      try {
+        await down();
+      } finally {
+        release();
+      }
+    };
     return started;
   } catch (err) {
     release();
@@ -80,7 +102,11 @@ export async function startTestLab(pattern: PatternId, props: Omit<PatternProps,
 export class SharedTestLab {
   private shared?: SharedLab;
 
-  constructor(private readonly pattern: PatternId, private readonly props: Omit<PatternProps, 'named'>, private readonly log: (line: string) => void = () => undefined) {}
+  constructor(
+    private readonly pattern: PatternId,
+    private readonly props: Omit<PatternProps, 'named'>,
+    private readonly log: (line: string) => void = () => undefined,
+  ) {}
 
   /** The lab with `faults` in force (and no other test's). */
   async take(faults: readonly LabFault[] = []): Promise<LabTarget> {

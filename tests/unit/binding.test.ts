@@ -34,9 +34,19 @@ describe('scalars the product coerces are accepted, and the handler gets the coe
   });
 
   test('Boolean fields take whole numbers and True/FALSE; "" and "null" are null', () => {
-    const { body, problems } = createApi({ responseCachingEnabled: 0, isDefaultVersion: 'TRUE', enableSchemaValidation: 'False', hasThumbnail: '' });
+    const { body, problems } = createApi({
+      responseCachingEnabled: 0,
+      isDefaultVersion: 'TRUE',
+      enableSchemaValidation: 'False',
+      hasThumbnail: '',
+    });
     expect(problems).toEqual([]);
-    expect(body).toMatchObject({ responseCachingEnabled: false, isDefaultVersion: true, enableSchemaValidation: false, hasThumbnail: null });
+    expect(body).toMatchObject({
+      responseCachingEnabled: false,
+      isDefaultVersion: true,
+      enableSchemaValidation: false,
+      hasThumbnail: null,
+    });
   });
 
   test('a fraction in an Integer field is truncated, as ACCEPT_FLOAT_AS_INT does', () => {
@@ -44,11 +54,17 @@ describe('scalars the product coerces are accepted, and the handler gets the coe
   });
 
   test('elements of a list body are bound too (deploy-revision)', () => {
-    const result = bind(publisher, 'POST', '/apis/api-1/deploy-revision', [{ name: 'Default', vhost: 'localhost', displayOnDevportal: 'true' }], 'revisionId=r-1');
+    const result = bind(
+      publisher,
+      'POST',
+      '/apis/api-1/deploy-revision',
+      [{ name: 'Default', vhost: 'localhost', displayOnDevportal: 'true' }],
+      'revisionId=r-1',
+    );
     expect(result).toEqual({ body: [{ name: 'Default', vhost: 'localhost', displayOnDevportal: true }], problems: [] });
   });
 
-  test('a required list left out is the DTO\'s empty list: no 400, and the handler sees []', () => {
+  test("a required list left out is the DTO's empty list: no 400, and the handler sees []", () => {
     expect(generateKeys({ keyType: 'SANDBOX' })).toEqual({ body: { keyType: 'SANDBOX', grantTypesToBeSupported: [] }, problems: [] });
   });
 
@@ -67,8 +83,16 @@ describe('scalars the product coerces are accepted, and the handler gets the coe
 
 describe('what the product answers 400 to stays a 400', () => {
   test.each([
-    ['an object where a String belongs', { ...KEYS, validityTime: { seconds: 3600 } }, /disallowed values \(validityTime: an object does not bind to a String\)/],
-    ['an array where a String belongs', { ...KEYS, callbackUrl: ['https://a', 'https://b'] }, /callbackUrl: an array does not bind to a String/],
+    [
+      'an object where a String belongs',
+      { ...KEYS, validityTime: { seconds: 3600 } },
+      /disallowed values \(validityTime: an object does not bind to a String\)/,
+    ],
+    [
+      'an array where a String belongs',
+      { ...KEYS, callbackUrl: ['https://a', 'https://b'] },
+      /callbackUrl: an array does not bind to a String/,
+    ],
     ['a String where a List belongs', { ...KEYS, scopes: 'default' }, /scopes: string "default" does not bind to a List/],
     ['an object in a List of String', { ...KEYS, scopes: [{ name: 'default' }] }, /scopes\[0\]: an object does not bind to a String/],
     ['a property the DTO lacks', { ...KEYS, validity: 3600 }, /^Unrecognized property 'validity'$/],
@@ -86,8 +110,16 @@ describe('what the product answers 400 to stays a 400', () => {
     ['a boolean in an Integer', { cacheTimeout: true }, /cacheTimeout: boolean true does not bind to an Integer/],
     ['text other than true/false in a Boolean', { isDefaultVersion: 'yes' }, /isDefaultVersion: string "yes" does not bind to a Boolean/],
     ['a fraction in a Boolean', { isDefaultVersion: 0.5 }, /isDefaultVersion: number 0.5 does not bind to a Boolean/],
-    ['a String where a DTO belongs', { businessInformation: 'owner' }, /businessInformation: string "owner" does not bind to APIBusinessInformationDTO/],
-    ['a property a nested DTO lacks', { operations: [{ target: '/menu', verb: 'GET', method: 'GET' }] }, /^Unrecognized property 'method'$/],
+    [
+      'a String where a DTO belongs',
+      { businessInformation: 'owner' },
+      /businessInformation: string "owner" does not bind to APIBusinessInformationDTO/,
+    ],
+    [
+      'a property a nested DTO lacks',
+      { operations: [{ target: '/menu', verb: 'GET', method: 'GET' }] },
+      /^Unrecognized property 'method'$/,
+    ],
   ])('create API: %s', (_, fields, problem) => {
     const { body, problems } = createApi(fields);
     expect(body).toBeUndefined();
@@ -106,7 +138,9 @@ describe('what the product answers 400 to stays a 400', () => {
   });
 
   test('a required list left out still fails its @Size (admin environment without vhosts)', () => {
-    expect(bind(admin, 'POST', '/environments', { name: 'edge', displayName: 'Edge' }).problems).toEqual(['vhosts: size must be between 1 and 2147483647']);
+    expect(bind(admin, 'POST', '/environments', { name: 'edge', displayName: 'Edge' }).problems).toEqual([
+      'vhosts: size must be between 1 and 2147483647',
+    ]);
   });
 
   test('violations inside nested DTOs carry their path', () => {
@@ -116,8 +150,9 @@ describe('what the product answers 400 to stays a 400', () => {
 
   test('a list body is bound but its elements are not bean-validated (a List parameter has no @Valid)', () => {
     expect(bind(publisher, 'POST', '/apis/api-1/deploy-revision', [{ vhost: 'localhost' }], 'revisionId=r-1').problems).toEqual([]);
-    expect(bind(publisher, 'POST', '/apis/api-1/deploy-revision', [{ name: 'Default', label: 'x' }], 'revisionId=r-1').problems)
-      .toEqual(["Unrecognized property 'label'"]);
+    expect(bind(publisher, 'POST', '/apis/api-1/deploy-revision', [{ name: 'Default', label: 'x' }], 'revisionId=r-1').problems).toEqual([
+      "Unrecognized property 'label'",
+    ]);
   });
 
   test('an integer query parameter that is not a number is still rejected', () => {

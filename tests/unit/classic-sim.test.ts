@@ -30,27 +30,39 @@ function homeOf(pattern: 1 | 2 | 3, node: string): string {
   return home;
 }
 
-describe('the classic stand-in\'s launcher (carbon-kernel 4.4 Main)', () => {
+describe("the classic stand-in's launcher (carbon-kernel 4.4 Main)", () => {
   test.each([
     [['-DworkerNode=false'], { workerNode: false, profile: 'default' }],
     [['-DworkerNode=false', '-Dprofile=gateway-worker', '-DworkerNode=true'], { workerNode: true, profile: 'gateway-worker' }],
     // The container's arguments come after the script's -DworkerNode=false: the last one wins.
-    [['-DworkerNode=false', '-DworkerNode=true', '-Dprofile=gateway-worker', '-DworkerNode=false'], { workerNode: false, profile: 'gateway-worker' }],
+    [
+      ['-DworkerNode=false', '-DworkerNode=true', '-Dprofile=gateway-worker', '-DworkerNode=false'],
+      { workerNode: false, profile: 'gateway-worker' },
+    ],
   ])('%j', (argv, expected) => expect(launcher(argv)).toEqual(expected));
 
   test('workerNode=true without a profile switches to the worker profile, which 2.6.0 does not have: the node stops', () => {
     expect(() => launcher(['-DworkerNode=false', '-DworkerNode=true'])).toThrow('OSGi runtime worker profile not found');
-    expect(() => launcher(['-Dprofile=gateway-manager'])).toThrow('profile gateway-manager is not one of 2.6.0\'s');
+    expect(() => launcher(['-Dprofile=gateway-manager'])).toThrow("profile gateway-manager is not one of 2.6.0's");
   });
 });
 
 describe('the classic stand-in reads the generated XML as the product does', () => {
-  test.each([[1, 'manager-1'], [2, 'worker-2'], [3, 'worker-1'], [3, 'manager-2']] as const)('pattern %s %s', (pattern, node) => {
+  test.each([
+    [1, 'manager-1'],
+    [2, 'worker-2'],
+    [3, 'worker-1'],
+    [3, 'manager-2'],
+  ] as const)('pattern %s %s', (pattern, node) => {
     const lab = buildLab(pattern, { product: simApim260 });
     const config = readClassicConfig(homeOf(pattern, node));
     const domain = clusterDomainOf(lab, node);
     expect(config.clustering).toEqual({
-      enabled: true, scheme: 'wka', domain: domain.domain, host: addressOf(lab, node, 'cluster'), port: 4000,
+      enabled: true,
+      scheme: 'wka',
+      domain: domain.domain,
+      host: addressOf(lab, node, 'cluster'),
+      port: 4000,
       subDomain: node.startsWith('manager') ? 'mgt' : 'worker',
       members: domain.members.map((m) => ({ host: addressOf(lab, m.node, 'cluster'), port: 4000 })),
     });
@@ -59,49 +71,92 @@ describe('the classic stand-in reads the generated XML as the product does', () 
     // api-manager.xml: the APIs' database, the gateway environment the publisher pushes to, the
     // key validator a gateway calls, its token cache (stock: on, 900 s).
     expect(config.apimDb).toMatchObject({ host: DB.host, database: DB.apimDb, user: DB.user });
-    expect(config.environments).toEqual([{ name: 'Production and Sandbox', serverUrl: 'https://localhost:9443/services/', user: 'admin', password: 'admin' }]);
-    expect(config.keyValidatorUrl).toBe(node.startsWith('worker') ? `https://${lab.managerEndpointHost}:9443/services/` : 'https://localhost:9443/services/');
-    expect(config.keyValidator).toEqual({ user: 'admin', password: 'admin', clientType: node.startsWith('worker') ? 'WSClient' : 'ThriftClient' });
+    expect(config.environments).toEqual([
+      { name: 'Production and Sandbox', serverUrl: 'https://localhost:9443/services/', user: 'admin', password: 'admin' },
+    ]);
+    expect(config.keyValidatorUrl).toBe(
+      node.startsWith('worker') ? `https://${lab.managerEndpointHost}:9443/services/` : 'https://localhost:9443/services/',
+    );
+    expect(config.keyValidator).toEqual({
+      user: 'admin',
+      password: 'admin',
+      clientType: node.startsWith('worker') ? 'WSClient' : 'ThriftClient',
+    });
     expect(config.gatewayTokenCache).toEqual({ enabled: true, expirySeconds: 900 });
     // The gateway's /token and /revoke send where the key validator is (APIManagerConfiguration).
-    expect(keyManagerOrigin(config.keyValidatorUrl)).toBe(node.startsWith('worker') ? `https://${lab.managerEndpointHost}:9443` : 'https://localhost:9443');
+    expect(keyManagerOrigin(config.keyValidatorUrl)).toBe(
+      node.startsWith('worker') ? `https://${lab.managerEndpointHost}:9443` : 'https://localhost:9443',
+    );
   });
 
   test('an unknown membership scheme stops the node, a loopback member is warned about', () => {
     const home = homeOf(1, 'worker-1');
     const axis2 = join(home, 'repository/conf/axis2/axis2.xml');
     const text = readFileSync(axis2, 'utf8');
-    writeFileSync(axis2, text.replace('<parameter name="membershipScheme">wka</parameter>', '<parameter name="membershipScheme">kubernetes</parameter>'));
+    writeFileSync(
+      axis2,
+      text.replace('<parameter name="membershipScheme">wka</parameter>', '<parameter name="membershipScheme">kubernetes</parameter>'),
+    );
     expect(() => readClassicConfig(home)).toThrow("Invalid membership scheme 'kubernetes'");
     writeFileSync(axis2, text.replace(/<parameter name="localMemberHost">[^<]+</, '<parameter name="localMemberHost">127.0.0.1<'));
-    expect(readClassicConfig(home).warnings).toEqual(['Hazelcast Clustering needs ip addresses for localMemberHost and well-known members']);
+    expect(readClassicConfig(home).warnings).toEqual([
+      'Hazelcast Clustering needs ip addresses for localMemberHost and well-known members',
+    ]);
   });
 });
 
 describe('membership over TCP: a domain is a cluster, whatever the WKA list names', () => {
   const started: Membership[] = [];
-  afterAll(() => { for (const m of started) m.stop(); });
+  afterAll(() => {
+    for (const m of started) m.stop();
+  });
 
   test('members of one domain join through their well-known members; a member of another is refused', async () => {
     const wka = [47101, 47102, 47103, 47104].map((port) => ({ host: '127.0.0.1', port }));
     const node = (port: number, domain: string, subDomain: string) => {
-      const m = new Membership({ host: '127.0.0.1', port, httpPort: 9763, httpsPort: 9443, domain, subDomain }, port === 47104 ? [wka[0]] : wka);
+      const m = new Membership(
+        { host: '127.0.0.1', port, httpPort: 9763, httpsPort: 9443, domain, subDomain },
+        port === 47104 ? [wka[0]] : wka,
+      );
       started.push(m);
       return m;
     };
-    const [a, b, c, d] = [node(47101, 'mgt.domain', 'mgt'), node(47102, 'mgt.domain', 'mgt'), node(47103, 'worker.domain', 'worker'), node(47104, 'mgt.domain', 'worker')];
+    const [a, b, c, d] = [
+      node(47101, 'mgt.domain', 'mgt'),
+      node(47102, 'mgt.domain', 'mgt'),
+      node(47103, 'worker.domain', 'worker'),
+      node(47104, 'mgt.domain', 'worker'),
+    ];
     const heard = new Map<Membership, string[]>();
-    for (const m of started) m.onMessage((message, from) => heard.set(m, [...(heard.get(m) ?? []), `${from.port}:${message.type}:${message.keys.join(',')}`]));
+    for (const m of started)
+      m.onMessage((message, from) => heard.set(m, [...(heard.get(m) ?? []), `${from.port}:${message.type}:${message.keys.join(',')}`]));
     for (const m of started) await m.start();
     // d lists only a: it learns b from a.
-    const view = (m: Membership) => m.view().map((x) => `${x.port}/${x.subDomain}`).sort();
-    await retryUntil(async () => (view(a).length === 3 && view(b).length === 3 && view(d).length === 3 ? true : undefined), { timeoutMs: 15_000, intervalMs: 200, what: 'the mgt.domain members to see each other' });
+    const view = (m: Membership) =>
+      m
+        .view()
+        .map((x) => `${x.port}/${x.subDomain}`)
+        .sort();
+    await retryUntil(async () => (view(a).length === 3 && view(b).length === 3 && view(d).length === 3 ? true : undefined), {
+      timeoutMs: 15_000,
+      intervalMs: 200,
+      what: 'the mgt.domain members to see each other',
+    });
     expect(view(a)).toEqual(['47101/mgt', '47102/mgt', '47104/worker']);
     expect(view(d)).toEqual(view(a));
     expect(view(c)).toEqual(['47103/worker']);
     // A cluster message reaches the domain's members, never another domain's.
-    expect(a.broadcast({ type: 'ClusterCacheInvalidationRequest', cache: 'GATEWAY_TOKEN_CACHE', keys: ['t1'] }).map((m) => m.port).sort()).toEqual([47102, 47104]);
-    await retryUntil(async () => (heard.get(b) && heard.get(d) ? true : undefined), { timeoutMs: 5_000, intervalMs: 50, what: 'b and d to hear a' });
+    expect(
+      a
+        .broadcast({ type: 'ClusterCacheInvalidationRequest', cache: 'GATEWAY_TOKEN_CACHE', keys: ['t1'] })
+        .map((m) => m.port)
+        .sort(),
+    ).toEqual([47102, 47104]);
+    await retryUntil(async () => (heard.get(b) && heard.get(d) ? true : undefined), {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+      what: 'b and d to hear a',
+    });
     expect(heard.get(b)).toEqual(['47101:ClusterCacheInvalidationRequest:t1']);
     expect(heard.get(d)).toEqual(['47101:ClusterCacheInvalidationRequest:t1']);
     expect(heard.get(c)).toBeUndefined();
@@ -109,19 +164,36 @@ describe('membership over TCP: a domain is a cluster, whatever the WKA list name
 });
 
 describe('Synapse APIs from files, on the deployment tick', () => {
-  const xml = (name: string, context: string, handlers = '') => `<api xmlns="http://ws.apache.org/ns/synapse" name="${name}" context="${context}"><resource methods="GET" url-mapping="/*"><inSequence><send><endpoint><http uri-template="http://127.0.0.1:9/x"/></endpoint></send></inSequence></resource>${handlers}</api>`;
-  const req = (path: string, headers: Record<string, string> = {}): Req => ({ method: 'GET', path, query: new URLSearchParams(), headers, rawBody: '' });
+  const xml = (name: string, context: string, handlers = '') =>
+    `<api xmlns="http://ws.apache.org/ns/synapse" name="${name}" context="${context}"><resource methods="GET" url-mapping="/*"><inSequence><send><endpoint><http uri-template="http://127.0.0.1:9/x"/></endpoint></send></inSequence></resource>${handlers}</api>`;
+  const req = (path: string, headers: Record<string, string> = {}): Req => ({
+    method: 'GET',
+    path,
+    query: new URLSearchParams(),
+    headers,
+    rawBody: '',
+  });
 
   test('a file copied in is served only after the next tick; a secured API refuses a call without a token, and a token the key manager refuses', async () => {
     const home = tempDir('classic-synapse-');
     const validator = { validate: async () => ({ authorized: false, validationStatus: 900901 }) };
     const apis = new SynapseApis(home, (r, api) => authenticate({ cache: new GatewayKeyCache(true, 900), validator }, r, api));
     mkdirSync(apis.dir, { recursive: true });
-    writeFileSync(join(apis.dir, synapseFileName('admin--Secured:v1')), xml('admin--Secured:v1', '/secured/1', '<handlers><handler class="org.wso2.carbon.apimgt.gateway.handlers.security.APIAuthenticationHandler"/></handlers>'));
+    writeFileSync(
+      join(apis.dir, synapseFileName('admin--Secured:v1')),
+      xml(
+        'admin--Secured:v1',
+        '/secured/1',
+        '<handlers><handler class="org.wso2.carbon.apimgt.gateway.handlers.security.APIAuthenticationHandler"/></handlers>',
+      ),
+    );
     expect((await apis.serve(req('/secured/1/a'))).status).toBe(404);
     apis.tick();
     const missing = await apis.serve(req('/secured/1/a'));
-    expect({ status: missing.status, body: String(missing.body) }).toEqual({ status: 401, body: expect.stringContaining('<ams:code>900902</ams:code>') });
+    expect({ status: missing.status, body: String(missing.body) }).toEqual({
+      status: 401,
+      body: expect.stringContaining('<ams:code>900902</ams:code>'),
+    });
     expect((await apis.serve(req('/secured/1/a', { authorization: 'Bearer abc' }))).status).toBe(401);
     expect(parseSynapseApi(xml('admin--A:v1', '/a/1/'), 'a.xml').context).toBe('/a/1');
     // Without a key validator, a secured API serves nobody.
@@ -130,15 +202,30 @@ describe('Synapse APIs from files, on the deployment tick', () => {
     expect((await unchecked.serve(req('/secured/1/a', { authorization: 'Bearer abc' }))).status).toBe(500);
   });
 
-  test('the publisher\'s file is what the gateway reads: name, context with the version, the endpoint, APIAuthenticationHandler', () => {
-    const api = parseSynapseApi(renderPublishedApi({ provider: 'admin', name: 'Pizza', context: '/pizza', version: '1.0.0', endpoint: 'http://backend:8080/' }), 'p.xml');
-    expect(api).toMatchObject({ name: 'admin--Pizza:v1.0.0', context: '/pizza/1.0.0', version: '1.0.0', endpoint: 'http://backend:8080', handlers: PUBLISHED_HANDLERS });
+  test("the publisher's file is what the gateway reads: name, context with the version, the endpoint, APIAuthenticationHandler", () => {
+    const api = parseSynapseApi(
+      renderPublishedApi({ provider: 'admin', name: 'Pizza', context: '/pizza', version: '1.0.0', endpoint: 'http://backend:8080/' }),
+      'p.xml',
+    );
+    expect(api).toMatchObject({
+      name: 'admin--Pizza:v1.0.0',
+      context: '/pizza/1.0.0',
+      version: '1.0.0',
+      endpoint: 'http://backend:8080',
+      handlers: PUBLISHED_HANDLERS,
+    });
     expect(synapseFileName(api.name)).toBe('admin--Pizza_v1.0.0.xml');
   });
 });
 
-describe('a gateway\'s APIAuthenticationHandler: the key cache, the key manager, the product\'s faults', () => {
-  const req = (token?: string, method = 'GET'): Req => ({ method, path: '/p/1.0.0/x', query: new URLSearchParams(), headers: token ? { authorization: `Bearer ${token}` } : {}, rawBody: '' });
+describe("a gateway's APIAuthenticationHandler: the key cache, the key manager, the product's faults", () => {
+  const req = (token?: string, method = 'GET'): Req => ({
+    method,
+    path: '/p/1.0.0/x',
+    query: new URLSearchParams(),
+    headers: token ? { authorization: `Bearer ${token}` } : {},
+    rawBody: '',
+  });
   const api = { name: 'admin--P:v1.0.0', context: '/p/1.0.0', version: '1.0.0' };
   const granted = { authorized: true, validationStatus: 0, issuedTime: Date.now(), validityPeriod: 3_600_000 };
 
@@ -155,7 +242,15 @@ describe('a gateway\'s APIAuthenticationHandler: the key cache, the key manager,
   test('an authorized token is validated once and then served from the cache, until it is invalidated or the cache entry expires', async () => {
     let calls = 0;
     const cache = new GatewayKeyCache(true, 900);
-    const auth = { cache, validator: { validate: async () => { calls++; return granted; } } };
+    const auth = {
+      cache,
+      validator: {
+        validate: async () => {
+          calls++;
+          return granted;
+        },
+      },
+    };
     expect(await authenticate(auth, req('t'), api)).toBeUndefined();
     expect(await authenticate(auth, req('t'), api)).toBeUndefined();
     expect(calls).toBe(1);
@@ -175,9 +270,20 @@ describe('a gateway\'s APIAuthenticationHandler: the key cache, the key manager,
     let calls = 0;
     let answer: { authorized: boolean; validationStatus: number } = { authorized: false, validationStatus: 900907 };
     const cache = new GatewayKeyCache(true, 900);
-    const auth = { cache, validator: { validate: async () => { calls++; return answer; } } };
+    const auth = {
+      cache,
+      validator: {
+        validate: async () => {
+          calls++;
+          return answer;
+        },
+      },
+    };
     const blocked = await authenticate(auth, req('t'), api);
-    expect({ status: blocked?.status, challenge: blocked?.headers?.['WWW-Authenticate'] }).toEqual({ status: 401, challenge: expect.stringContaining('OAuth2 realm="WSO2 API Manager"') });
+    expect({ status: blocked?.status, challenge: blocked?.headers?.['WWW-Authenticate'] }).toEqual({
+      status: 401,
+      challenge: expect.stringContaining('OAuth2 realm="WSO2 API Manager"'),
+    });
     expect(String(blocked?.body)).toContain('<ams:message>The requested API is temporarily blocked</ams:message>');
     answer = { authorized: true, validationStatus: 0 };
     expect((await authenticate(auth, req('t'), api))?.status).toBe(401);
@@ -190,8 +296,20 @@ describe('a gateway\'s APIAuthenticationHandler: the key cache, the key manager,
     expect(calls).toBe(3);
   });
 
-  test('validateKey\'s SOAP answer, written by the key manager and read by the gateway: every field back, escaped text too, and a refusal without token times (so it is cached)', () => {
-    const granted2 = { authorized: true, validationStatus: 0, applicationId: 'a', applicationName: 'R&D <apps>', consumerKey: 'ck', endUserName: 'admin', subscriber: 'admin', tier: 'Gold', apiName: 'P', issuedTime: 1_000, validityPeriod: 3_600_000 };
+  test("validateKey's SOAP answer, written by the key manager and read by the gateway: every field back, escaped text too, and a refusal without token times (so it is cached)", () => {
+    const granted2 = {
+      authorized: true,
+      validationStatus: 0,
+      applicationId: 'a',
+      applicationName: 'R&D <apps>',
+      consumerKey: 'ck',
+      endUserName: 'admin',
+      subscriber: 'admin',
+      tier: 'Gold',
+      apiName: 'P',
+      issuedTime: 1_000,
+      validityPeriod: 3_600_000,
+    };
     expect(parseValidationResponse(envelope(validationResponse(granted2)))).toEqual(granted2);
     const refused = parseValidationResponse(envelope(validationResponse({ authorized: false, validationStatus: 900907 })));
     expect(refused).toMatchObject({ authorized: false, validationStatus: 900907, issuedTime: undefined, validityPeriod: undefined });
@@ -200,7 +318,7 @@ describe('a gateway\'s APIAuthenticationHandler: the key cache, the key manager,
     expect(cache.get('t', 'r', 2_000)).toBe(refused);
   });
 
-  test('an entry lives until the cache expiry or the token\'s end, whichever is first; a disabled cache keeps nothing', () => {
+  test("an entry lives until the cache expiry or the token's end, whichever is first; a disabled cache keeps nothing", () => {
     const cache = new GatewayKeyCache(true, 60);
     cache.put('t', 'r', granted, 1_000);
     expect(cache.get('t', 'r', 60_999)).toBe(granted);
@@ -214,12 +332,21 @@ describe('a gateway\'s APIAuthenticationHandler: the key cache, the key manager,
   });
 });
 
-describe('the key manager\'s validateKey, as ApiMgtDAO.validateSubscriptionDetails decides', () => {
+describe("the key manager's validateKey, as ApiMgtDAO.validateSubscriptionDetails decides", () => {
   const now = Date.now();
   const deps = (status: string | undefined, keyType = 'PRODUCTION', state: 'ACTIVE' | 'REVOKED' = 'ACTIVE') => ({
-    tokens: { get: async (t: string) => (t === 'tok' ? { token: 'tok', consumerKey: 'ck', user: 'admin', scope: 'default', issuedAt: now, validitySeconds: 3600, state } : undefined) },
-    clients: { byKey: async () => ({ CONSUMER_KEY: 'ck', APPLICATION_UUID: 'app', APP_NAME: 'App', USERNAME: 'admin', KEY_TYPE: keyType } as never) },
-    apis: { list: async () => [{ id: 'api', name: 'P', context: '/p', version: '1.0.0', lifeCycleStatus: 'PUBLISHED', provider: 'admin' }] },
+    tokens: {
+      get: async (t: string) =>
+        t === 'tok'
+          ? { token: 'tok', consumerKey: 'ck', user: 'admin', scope: 'default', issuedAt: now, validitySeconds: 3600, state }
+          : undefined,
+    },
+    clients: {
+      byKey: async () => ({ CONSUMER_KEY: 'ck', APPLICATION_UUID: 'app', APP_NAME: 'App', USERNAME: 'admin', KEY_TYPE: keyType }) as never,
+    },
+    apis: {
+      list: async () => [{ id: 'api', name: 'P', context: '/p', version: '1.0.0', lifeCycleStatus: 'PUBLISHED', provider: 'admin' }],
+    },
     subscriptions: { list: async () => (status ? [{ UUID: 's', SUB_STATUS: status, TIER_ID: 'Gold' } as never] : []) },
   });
   const call = { context: '/p/1.0.0', version: '1.0.0', accessToken: 'tok' };
@@ -236,25 +363,62 @@ describe('the key manager\'s validateKey, as ApiMgtDAO.validateSubscriptionDetai
     expect(await validateKey(deps(status, keyType, state), call)).toMatchObject(expected);
   });
 
-  test('an unknown token, or another API\'s context', async () => {
-    expect(await validateKey(deps('UNBLOCKED'), { ...call, accessToken: 'other' })).toEqual({ authorized: false, validationStatus: 900901 });
+  test("an unknown token, or another API's context", async () => {
+    expect(await validateKey(deps('UNBLOCKED'), { ...call, accessToken: 'other' })).toEqual({
+      authorized: false,
+      validationStatus: 900901,
+    });
     expect(await validateKey(deps('UNBLOCKED'), { ...call, context: '/q/1.0.0' })).toEqual({ authorized: false, validationStatus: 900908 });
   });
 });
 
-describe('REST v0.14 from WSO2\'s swagger files (carbon-apimgt 6.4.50)', () => {
+describe("REST v0.14 from WSO2's swagger files (carbon-apimgt 6.4.50)", () => {
   const publisher = new V014Api(join(__dirname, '../../spec/apim-2.6.0/publisher-api.yaml'));
   const store = new V014Api(join(__dirname, '../../spec/apim-2.6.0/store-api.yaml'));
 
-  test('dispatch: an active token with the route\'s scope, the required query and body, then the operation (501 when the stand-in has none)', async () => {
+  test("dispatch: an active token with the route's scope, the required query and body, then the operation (501 when the stand-in has none)", async () => {
     const now = Date.now();
-    const live: AccessToken = { token: 'ok', consumerKey: 'ck', user: 'admin', scope: 'apim:api_create apim:api_view', issuedAt: now, validitySeconds: 3600, state: 'ACTIVE' };
-    const known: Record<string, AccessToken> = { ok: live, old: { ...live, issuedAt: now - 7_200_000 }, revoked: { ...live, state: 'REVOKED' } };
+    const live: AccessToken = {
+      token: 'ok',
+      consumerKey: 'ck',
+      user: 'admin',
+      scope: 'apim:api_create apim:api_view',
+      issuedAt: now,
+      validitySeconds: 3600,
+      state: 'ACTIVE',
+    };
+    const known: Record<string, AccessToken> = {
+      ok: live,
+      old: { ...live, issuedAt: now - 7_200_000 },
+      revoked: { ...live, state: 'REVOKED' },
+    };
     const tokens = { get: async (t: string) => known[t] };
     const seen: unknown[] = [];
-    const operations = { 'POST /apis': async (call: { body: unknown }) => { seen.push(call.body); return { status: 201 }; } };
-    const req = (method: string, url: string, token?: string, body?: unknown): Req => ({ method, path: new URL(`http://x${url}`).pathname, query: new URL(`http://x${url}`).searchParams, headers: token ? { authorization: `Bearer ${token}` } : {}, rawBody: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body) });
-    const full = { name: 'P', context: '/p', version: '1', tiers: ['Unlimited'], isDefaultVersion: false, transport: ['https'], endpointConfig: '{}', visibility: 'PUBLIC', type: 'HTTP', apiDefinition: '{}' };
+    const operations = {
+      'POST /apis': async (call: { body: unknown }) => {
+        seen.push(call.body);
+        return { status: 201 };
+      },
+    };
+    const req = (method: string, url: string, token?: string, body?: unknown): Req => ({
+      method,
+      path: new URL(`http://x${url}`).pathname,
+      query: new URL(`http://x${url}`).searchParams,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+      rawBody: body === undefined ? '' : typeof body === 'string' ? body : JSON.stringify(body),
+    });
+    const full = {
+      name: 'P',
+      context: '/p',
+      version: '1',
+      tiers: ['Unlimited'],
+      isDefaultVersion: false,
+      transport: ['https'],
+      endpointConfig: '{}',
+      visibility: 'PUBLIC',
+      type: 'HTTP',
+      apiDefinition: '{}',
+    };
     const at = async (r: Req) => (await dispatchV014(publisher, operations, tokens as never, r))?.status;
     expect(await at(req('POST', '/api/am/publisher/v0.14/apis'))).toBe(401);
     expect(await at(req('POST', '/api/am/publisher/v0.14/apis', 'old', full))).toBe(401);
@@ -269,20 +433,44 @@ describe('REST v0.14 from WSO2\'s swagger files (carbon-apimgt 6.4.50)', () => {
     expect(seen).toEqual([full]);
   });
 
-  test('routes with their x-scope and the body\'s required properties, literal paths before templated ones', () => {
+  test("routes with their x-scope and the body's required properties, literal paths before templated ones", () => {
     const create = publisher.match('POST', '/api/am/publisher/v0.14/apis');
     expect(create).toMatchObject({ route: { scope: 'apim:api_create', body: { required: true } } });
-    expect((create as Exclude<typeof create, string | undefined>).route.body!.fields.sort()).toEqual(['apiDefinition', 'context', 'endpointConfig', 'isDefaultVersion', 'name', 'tiers', 'transport', 'type', 'version', 'visibility']);
-    expect(publisher.match('POST', '/api/am/publisher/v0.14/apis/change-lifecycle')).toMatchObject({ route: { template: '/apis/change-lifecycle', scope: 'apim:api_publish', query: expect.arrayContaining(['action', 'apiId']) } });
-    expect(publisher.match('GET', '/api/am/publisher/v0.14/apis/abc')).toMatchObject({ route: { scope: 'apim:api_view' }, params: { apiId: 'abc' } });
+    expect((create as Exclude<typeof create, string | undefined>).route.body!.fields.sort()).toEqual([
+      'apiDefinition',
+      'context',
+      'endpointConfig',
+      'isDefaultVersion',
+      'name',
+      'tiers',
+      'transport',
+      'type',
+      'version',
+      'visibility',
+    ]);
+    expect(publisher.match('POST', '/api/am/publisher/v0.14/apis/change-lifecycle')).toMatchObject({
+      route: { template: '/apis/change-lifecycle', scope: 'apim:api_publish', query: expect.arrayContaining(['action', 'apiId']) },
+    });
+    expect(publisher.match('GET', '/api/am/publisher/v0.14/apis/abc')).toMatchObject({
+      route: { scope: 'apim:api_view' },
+      params: { apiId: 'abc' },
+    });
     expect(publisher.match('PATCH', '/api/am/publisher/v0.14/apis/abc')).toBe('other-method');
     expect(publisher.match('GET', '/api/am/publisher/v4/apis')).toBeUndefined();
-    expect(store.match('POST', '/api/am/store/v0.14/applications/generate-keys')).toMatchObject({ route: { scope: 'apim:subscribe', query: ['applicationId'], body: { fields: expect.arrayContaining(['keyType', 'validityTime', 'accessAllowDomains']) } } });
-    expect(store.match('POST', '/api/am/store/v0.14/subscriptions')).toMatchObject({ route: { body: { fields: expect.arrayContaining(['applicationId', 'apiIdentifier', 'tier']) } } });
+    expect(store.match('POST', '/api/am/store/v0.14/applications/generate-keys')).toMatchObject({
+      route: {
+        scope: 'apim:subscribe',
+        query: ['applicationId'],
+        body: { fields: expect.arrayContaining(['keyType', 'validityTime', 'accessAllowDomains']) },
+      },
+    });
+    expect(store.match('POST', '/api/am/store/v0.14/subscriptions')).toMatchObject({
+      route: { body: { fields: expect.arrayContaining(['applicationId', 'apiIdentifier', 'tier']) } },
+    });
   });
 });
 
-describe('cluster-membership reads a node\'s view from Carbon\'s log lines', () => {
+describe("cluster-membership reads a node's view from Carbon's log lines", () => {
   const log = [
     '[t] INFO  {HazelcastClusteringAgent} - Cluster domain: wso2.am.domain',
     '[t] INFO  {HazelcastClusteringAgent} - Local member: [u0] - Host:10.0.0.21, Remote Host:null, Port: 4000, HTTP:9763, HTTPS:9443, Domain: wso2.am.domain, Sub-domain:worker, Active:true',
@@ -293,20 +481,36 @@ describe('cluster-membership reads a node\'s view from Carbon\'s log lines', () 
     '[t] INFO  {WKABasedMembershipScheme} - Member joined [u3]: /10.0.0.22:4000',
     '[t] INFO  {WKABasedMembershipScheme} - Member joined [u4]: /10.0.0.99:4000',
   ].join('\n');
-  const names: Record<string, string> = { '10.0.0.11': 'manager-1', '10.0.0.21': 'worker-1', '10.0.0.22': 'worker-2', '10.0.0.99': 'stranger' };
+  const names: Record<string, string> = {
+    '10.0.0.11': 'manager-1',
+    '10.0.0.21': 'worker-1',
+    '10.0.0.22': 'worker-2',
+    '10.0.0.99': 'stranger',
+  };
 
   test('joins and leaves by member uuid; its domain and sub-domain', () => {
     expect(loggedView(log)).toEqual({ domain: 'wso2.am.domain', subDomain: 'worker', members: ['10.0.0.11', '10.0.0.22', '10.0.0.99'] });
   });
 
-  test('what differs from the domain\'s view, in words', () => {
-    const domains = [{ domain: 'wso2.am.domain', members: [{ node: 'manager-1', subDomain: 'mgt' as const }, { node: 'worker-1', subDomain: 'worker' as const }, { node: 'worker-2', subDomain: 'worker' as const }] }];
+  test("what differs from the domain's view, in words", () => {
+    const domains = [
+      {
+        domain: 'wso2.am.domain',
+        members: [
+          { node: 'manager-1', subDomain: 'mgt' as const },
+          { node: 'worker-1', subDomain: 'worker' as const },
+          { node: 'worker-2', subDomain: 'worker' as const },
+        ],
+      },
+    ];
     const address = (node: string) => Object.entries(names).find(([, n]) => n === node)![0];
     const want = expectedView(domains, 'worker-1', address);
     expect(want).toEqual({ domain: 'wso2.am.domain', subDomain: 'worker', members: ['10.0.0.11', '10.0.0.22'] });
     expect(viewProblems('worker-1', loggedView(log), want, (ip) => names[ip])).toEqual(['worker-1 has joined stranger, of another domain']);
     expect(viewProblems('worker-1', { domain: 'other', subDomain: 'mgt', members: [] }, want, (ip) => names[ip])).toEqual([
-      'worker-1 is in domain other, not wso2.am.domain', 'worker-1 is in sub-domain mgt, not worker', 'worker-1 has not joined manager-1, worker-2',
+      'worker-1 is in domain other, not wso2.am.domain',
+      'worker-1 is in sub-domain mgt, not worker',
+      'worker-1 has not joined manager-1, worker-2',
     ]);
   });
 });

@@ -19,14 +19,17 @@ import { VIA_MAKE } from '../../generator/hints';
 
 /** The CLI as make runs it (its fixes in make's words), or as a user runs it (`direct`: in the CLI's). */
 function cli(args: string[], cwd: string, direct = false) {
-  const env = direct ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== VIA_MAKE)) : { ...process.env, [VIA_MAKE]: '1' };
+  const env = direct
+    ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== VIA_MAKE))
+    : { ...process.env, [VIA_MAKE]: '1' };
   const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', env, timeout: 120_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
 describe('a start tries again when Docker could not bind a host port for a moment', () => {
-  test('the port of Docker 20.10\'s userland proxy error; nothing for other errors', () => {
-    const seen = 'Error response from daemon: driver failed programming external connectivity on endpoint carbon-labs-t26-worker-1-1 (e2ec8b2c): Error starting userland proxy: listen tcp4 127.0.0.1:46314: bind: address already in use';
+  test("the port of Docker 20.10's userland proxy error; nothing for other errors", () => {
+    const seen =
+      'Error response from daemon: driver failed programming external connectivity on endpoint carbon-labs-t26-worker-1-1 (e2ec8b2c): Error starting userland proxy: listen tcp4 127.0.0.1:46314: bind: address already in use';
     expect(transientlyHeldPort(seen)).toBe(46314);
     expect(transientlyHeldPort('Error response from daemon: Conflict. The container name "/x" is already in use')).toBeUndefined();
     expect(transientlyHeldPort('dependency failed to start: container carbon-labs-t26-db-1 is unhealthy')).toBeUndefined();
@@ -38,33 +41,57 @@ describe('carbon-labs CLI', () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run make (the test target builds it)`);
   });
 
-  test('completion bash completes commands, each command\'s own options, option values and named labs, in a real bash', () => {
+  test("completion bash completes commands, each command's own options, option values and named labs, in a real bash", () => {
     const cwd = tempDir();
     mkdirSync(join(cwd, 'labs', 'local', 'alpha'), { recursive: true });
     const script = cli(['completion', 'bash'], cwd);
     expect(script.code).toBe(0);
     writeFileSync(join(cwd, 'completion.bash'), script.stdout);
-    const complete = (...words: string[]) => spawnSync('bash', ['-c', `source completion.bash; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _carbon_labs; echo "\${COMPREPLY[*]}"`], { cwd, encoding: 'utf8' }).stdout.trim();
+    const complete = (...words: string[]) =>
+      spawnSync(
+        'bash',
+        [
+          '-c',
+          `source completion.bash; COMP_WORDS=(${words.map((w) => `'${w}'`).join(' ')}); COMP_CWORD=${words.length - 1}; _carbon_labs; echo "\${COMPREPLY[*]}"`,
+        ],
+        { cwd, encoding: 'utf8' },
+      ).stdout.trim();
     expect(complete('carbon-labs', 'st')).toBe('stop start status');
     expect(complete('carbon-labs', 'up', '--product', 'sim-apim-4')).toBe('sim-apim-4.5.0 sim-apim-4.7.0');
     expect(complete('carbon-labs', 'logs', '--f')).toBe('--follow');
     expect(complete('carbon-labs', 'list', '--')).toBe('--json --help');
     expect(complete('carbon-labs', 'down', '--name', 'a')).toBe('alpha');
-    expect(cli(['completion', 'fish'], cwd)).toEqual(expect.objectContaining({ code: 2, stderr: expect.stringContaining('completion is for bash or zsh (got "fish")') }));
+    expect(cli(['completion', 'fish'], cwd)).toEqual(
+      expect.objectContaining({ code: 2, stderr: expect.stringContaining('completion is for bash or zsh (got "fish")') }),
+    );
   });
 
-  test.each(['generate', 'up', 'down', 'stop', 'start', 'export', 'status', 'logs', 'exec', 'conformance', 'results'])('%s --help ends with examples of that command', (command) => {
-    const r = cli([command, '--help'], tempDir());
-    expect(r.code).toBe(0);
-    const examples = r.stdout.slice(r.stdout.indexOf('Examples:'));
-    expect(r.stdout).toContain('Examples:');
-    expect(examples.split('\n').slice(1).filter(Boolean).every((l) => l.startsWith(`  carbon-labs ${command} `))).toBe(true);
-  });
+  test.each(['generate', 'up', 'down', 'stop', 'start', 'export', 'status', 'logs', 'exec', 'conformance', 'results'])(
+    '%s --help ends with examples of that command',
+    (command) => {
+      const r = cli([command, '--help'], tempDir());
+      expect(r.code).toBe(0);
+      const examples = r.stdout.slice(r.stdout.indexOf('Examples:'));
+      expect(r.stdout).toContain('Examples:');
+      expect(
+        examples
+          .split('\n')
+          .slice(1)
+          .filter(Boolean)
+          .every((l) => l.startsWith(`  carbon-labs ${command} `)),
+      ).toBe(true);
+    },
+  );
 
-  test('results reads a lab\'s reports under the working folder, as the lab is under its labs/', () => {
+  test("results reads a lab's reports under the working folder, as the lab is under its labs/", () => {
     const cwd = tempDir();
     const r = cli(['results', '--pattern', '3', '--product', 'sim'], cwd);
-    expect({ code: r.code, said: r.stderr.includes(`no conformance run of carbon-labs-sim-p3 yet (no ${join(cwd, 'reports', 'sim', 'pattern-3', 'results.json')})`) }).toEqual({ code: 2, said: true });
+    expect({
+      code: r.code,
+      said: r.stderr.includes(
+        `no conformance run of carbon-labs-sim-p3 yet (no ${join(cwd, 'reports', 'sim', 'pattern-3', 'results.json')})`,
+      ),
+    }).toEqual({ code: 2, said: true });
   });
 
   test('two named labs written outside labs/local/ get slots of their own (a claim each); a claim whose folder is gone frees its slot', () => {
@@ -73,7 +100,10 @@ describe('carbon-labs CLI', () => {
     expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'a', '--out', 'x'], cwd).code).toBe(0);
     expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'b', '--out', 'y'], cwd).code).toBe(0);
     expect(slotOf('x')).not.toBe(slotOf('y'));
-    expect(JSON.parse(readFileSync(join(cwd, 'labs', 'local', '.claims', 'a.json'), 'utf8'))).toEqual({ slot: slotOf('x'), dir: join(cwd, 'x') });
+    expect(JSON.parse(readFileSync(join(cwd, 'labs', 'local', '.claims', 'a.json'), 'utf8'))).toEqual({
+      slot: slotOf('x'),
+      dir: join(cwd, 'x'),
+    });
     const freed = slotOf('x');
     rmSync(join(cwd, 'x'), { recursive: true });
     expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'c', '--out', 'z'], cwd).code).toBe(0);
@@ -91,7 +121,7 @@ describe('carbon-labs CLI', () => {
     [['generate', '--prodct', 'sim'], "carbon-labs: unknown option '--prodct' (did you mean --product?). Try: carbon-labs generate --help"],
     [['exec', '--pattern', '1'], "carbon-labs: missing required argument 'service'. Try: carbon-labs exec --help"],
     [['generat'], "carbon-labs: unknown command 'generat' (did you mean generate?). Try: carbon-labs --help"],
-  ])('commander\'s own error for %j is one line in the house style, naming where to look', (args, line) => {
+  ])("commander's own error for %j is one line in the house style, naming where to look", (args, line) => {
     const r = cli(args, tempDir());
     expect([r.code, r.stderr]).toEqual([2, `${line}\n`]);
   });
@@ -100,8 +130,12 @@ describe('carbon-labs CLI', () => {
     const cwd = tempDir();
     const out = join(cwd, 'mine');
     expect(cli(['generate', '--pattern', '3', '--product', 'sim', '--out', out], cwd).code).toBe(0);
-    expect(readFileSync(join(out, 'docker-compose.yml'), 'utf8').split('\n')[0]).toContain(`carbon-labs generate --pattern 3 --product sim --out ${out}`);
-    expect(JSON.parse(readFileSync(join(out, '.carbon-labs-manifest.json'), 'utf8')).command).toBe(`carbon-labs generate --pattern 3 --product sim --out ${out}`);
+    expect(readFileSync(join(out, 'docker-compose.yml'), 'utf8').split('\n')[0]).toContain(
+      `carbon-labs generate --pattern 3 --product sim --out ${out}`,
+    );
+    expect(JSON.parse(readFileSync(join(out, '.carbon-labs-manifest.json'), 'utf8')).command).toBe(
+      `carbon-labs generate --pattern 3 --product sim --out ${out}`,
+    );
     const other = cli(['generate', '--pattern', '1', '--product', 'sim', '--out', out], cwd, true);
     expect(other.code).toBe(2);
     expect(other.stderr).toContain(`${out} holds the pattern 3 lab of sim; writing pattern 1 of sim there would make it another lab`);
@@ -117,7 +151,13 @@ describe('carbon-labs CLI', () => {
   });
 
   test('tables align every column on its widest cell, names in the header; the last column is not padded', () => {
-    expect(table([['LAB', 'STATE', 'FOLDER'], ['carbon-labs-simapim470-p3', 'healthy', '/a'], ['carbon-labs-t1', 'degraded', '/b']]).split('\n')).toEqual([
+    expect(
+      table([
+        ['LAB', 'STATE', 'FOLDER'],
+        ['carbon-labs-simapim470-p3', 'healthy', '/a'],
+        ['carbon-labs-t1', 'degraded', '/b'],
+      ]).split('\n'),
+    ).toEqual([
       'LAB                        STATE     FOLDER',
       'carbon-labs-simapim470-p3  healthy   /a',
       'carbon-labs-t1             degraded  /b',
@@ -133,12 +173,18 @@ describe('carbon-labs CLI', () => {
     const cwd = tempDir();
     expect(cli(['generate', '--pattern', '1', '--product', 'sim'], cwd).code).toBe(0);
     const tail = cli(['logs', '--pattern', '1', '--product', 'sim', '--tail', 'abc'], cwd);
-    expect([tail.code, tail.stderr.trim()]).toEqual([2, 'carbon-labs: --tail must be a whole number of lines or all (got "abc"). Try: carbon-labs logs --pattern 1 --product sim --tail 200']);
+    expect([tail.code, tail.stderr.trim()]).toEqual([
+      2,
+      'carbon-labs: --tail must be a whole number of lines or all (got "abc"). Try: carbon-labs logs --pattern 1 --product sim --tail 200',
+    ]);
     const unknown = cli(['logs', '--pattern', '1', '--product', 'sim', 'managr-1'], cwd);
-    expect([unknown.code, unknown.stderr.trim()]).toEqual([2, 'carbon-labs: carbon-labs-sim-p1 has no service managr-1; its services are db, backend, lb, manager-1, worker-1, worker-2. Try: carbon-labs logs --pattern 1 --product sim manager-1']);
+    expect([unknown.code, unknown.stderr.trim()]).toEqual([
+      2,
+      'carbon-labs: carbon-labs-sim-p1 has no service managr-1; its services are db, backend, lb, manager-1, worker-1, worker-2. Try: carbon-labs logs --pattern 1 --product sim manager-1',
+    ]);
   });
 
-  test('a lab at a JVM\'s pace is written beside the committed one, never over it, and differs from the real product\'s by image, name and slot', () => {
+  test("a lab at a JVM's pace is written beside the committed one, never over it, and differs from the real product's by image, name and slot", () => {
     const cwd = tempDir();
     expect(cli(['generate', '--pattern', '3', '--product', 'sim'], cwd).code).toBe(0);
     const committed = readFileSync(join(cwd, 'labs/sim/pattern-3/docker-compose.yml'), 'utf8');
@@ -147,7 +193,10 @@ describe('carbon-labs CLI', () => {
     expect(readFileSync(join(cwd, 'labs/sim/pattern-3/docker-compose.yml'), 'utf8')).toBe(committed);
     const compose = readFileSync(join(cwd, 'labs/sim/pattern-3-jvm/docker-compose.yml'), 'utf8');
     expect(compose).toContain('image: ${CARBON_LABS_PRODUCT_IMAGE:-carbon-labs/apim-sim:4.3.0-jvm}');
-    expect(JSON.parse(readFileSync(join(cwd, 'labs/sim/pattern-3-jvm/.carbon-labs-manifest.json'), 'utf8'))).toMatchObject({ product: 'sim', pace: 'jvm' });
+    expect(JSON.parse(readFileSync(join(cwd, 'labs/sim/pattern-3-jvm/.carbon-labs-manifest.json'), 'utf8'))).toMatchObject({
+      product: 'sim',
+      pace: 'jvm',
+    });
     // The manager balancer's timeouts are the real product's (10 s reads), not the stand-in's 2 s.
     expect(readFileSync(join(cwd, 'labs/sim/pattern-3-jvm/nginx/lb-manager.conf'), 'utf8')).toContain('proxy_read_timeout 10s;');
     expect(committed).not.toContain('4.3.0-jvm');
@@ -158,9 +207,15 @@ describe('carbon-labs CLI', () => {
 
   test.each([
     [['generate', '--pattern', '1', '--product', 'sim', '--pace', 'slow'], 'PACE must be native or jvm (got "slow")'],
-    [['generate', '--pattern', '1', '--product', 'sim', '--pace', 'jvm', '--boot-seconds', '2'], 'BOOT_S must be a whole number of seconds from 5 to 450 (got "2")'],
+    [
+      ['generate', '--pattern', '1', '--product', 'sim', '--pace', 'jvm', '--boot-seconds', '2'],
+      'BOOT_S must be a whole number of seconds from 5 to 450 (got "2")',
+    ],
     [['generate', '--pattern', '1', '--product', 'sim', '--pace', 'native', '--boot-seconds', '20'], 'BOOT_S is a boot time for PACE=jvm'],
-    [['generate', '--pattern', '1', '--product', 'apim-4.3.0', '--pace', 'jvm'], 'PACE is for a stand-in: apim-4.3.0 runs at its own pace. Try: leave PACE out, or make lab PRODUCT=sim PACE=jvm'],
+    [
+      ['generate', '--pattern', '1', '--product', 'apim-4.3.0', '--pace', 'jvm'],
+      'PACE is for a stand-in: apim-4.3.0 runs at its own pace. Try: leave PACE out, or make lab PRODUCT=sim PACE=jvm',
+    ],
   ])('%j is refused in one line', (args, said) => {
     const cwd = tempDir();
     const r = cli(args, cwd);
@@ -171,10 +226,16 @@ describe('carbon-labs CLI', () => {
   test.each([
     [['generate', '--pattern', '7'], 'PATTERN must be 1, 2 or 3 (got "7"). Try: make lab PATTERN=3'],
     [['generate', '--pattern', 'x'], 'PATTERN must be 1, 2 or 3 (got "x")'],
-    [['generate', '--pattern', '3', '--product', 'apim-9'], 'PRODUCT must be one of apim-4.3.0, sim (also sim-apim-4.3.0), apim-4.5.0, sim-apim-4.5.0, apim-4.7.0, sim-apim-4.7.0, apim-2.6.0, sim-apim-2.6.0, or auto (got "apim-9"). Try: make lab PATTERN=3 PRODUCT=sim'],
+    [
+      ['generate', '--pattern', '3', '--product', 'apim-9'],
+      'PRODUCT must be one of apim-4.3.0, sim (also sim-apim-4.3.0), apim-4.5.0, sim-apim-4.5.0, apim-4.7.0, sim-apim-4.7.0, apim-2.6.0, sim-apim-2.6.0, or auto (got "apim-9"). Try: make lab PATTERN=3 PRODUCT=sim',
+    ],
     [['generate', '--pattern', '3', '--colour', 'red'], "carbon-labs: unknown option '--colour'. Try: carbon-labs generate --help"],
     [['up', '--pattern', '0', '--product', 'sim'], 'PATTERN must be 1, 2 or 3 (got "0")'],
-    [['up', '--pattern', '3', '--product', 'sim', '--target', 'k8s'], '--target must be compose or swarm, not "k8s". Try: make lab PATTERN=3 TARGET=swarm'],
+    [
+      ['up', '--pattern', '3', '--product', 'sim', '--target', 'k8s'],
+      '--target must be compose or swarm, not "k8s". Try: make lab PATTERN=3 TARGET=swarm',
+    ],
     [['generate', '--pattern', '3', '--product', 'sim', '--target', 'kubernetes'], '--target must be compose or swarm, not "kubernetes"'],
     [['up', '--pattern', '3', '--product', 'sim', '--publish'], '--publish is for --target swarm'],
   ])('%j fails with one line naming the rule and the fix, and writes no lab', (args, message) => {
@@ -186,19 +247,36 @@ describe('carbon-labs CLI', () => {
     expect(existsSync(join(cwd, 'labs'))).toBe(false);
   });
 
-  test('run directly (not by make), a fix is in the CLI\'s words, and names the command asked: generate is not told to start containers', () => {
+  test("run directly (not by make), a fix is in the CLI's words, and names the command asked: generate is not told to start containers", () => {
     const cwd = tempDir();
     const r = cli(['generate', '--pattern', '7'], cwd, true);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('carbon-labs: PATTERN must be 1, 2 or 3 (got "7"). Try: carbon-labs generate --pattern 3');
     const up = cli(['up', '--pattern', '3', '--product', 'sim', '--target', 'k8s'], cwd, true);
-    expect(up.stderr.trim()).toBe('carbon-labs: --target must be compose or swarm, not "k8s". Try: carbon-labs up --pattern 3 --target swarm');
+    expect(up.stderr.trim()).toBe(
+      'carbon-labs: --target must be compose or swarm, not "k8s". Try: carbon-labs up --pattern 3 --target swarm',
+    );
   });
 
   test.each([
-    ['a pseudo file system (--out /proc/x)', ['generate', '--pattern', '1', '--product', 'sim', '--out', '/proc/x'], 'cannot write a lab to /proc/x (ENOENT', 2],
-    ['a file as the lab folder', ['generate', '--pattern', '1', '--product', 'sim', '--out', '/etc/hostname'], '/etc/hostname is a file, not a folder. Try: choose another folder with --out DIR', 2],
-    ['a folder under a file', ['generate', '--pattern', '1', '--product', 'sim', '--out', '/etc/hostname/lab'], 'cannot write a lab to /etc/hostname/lab (ENOTDIR', 2],
+    [
+      'a pseudo file system (--out /proc/x)',
+      ['generate', '--pattern', '1', '--product', 'sim', '--out', '/proc/x'],
+      'cannot write a lab to /proc/x (ENOENT',
+      2,
+    ],
+    [
+      'a file as the lab folder',
+      ['generate', '--pattern', '1', '--product', 'sim', '--out', '/etc/hostname'],
+      '/etc/hostname is a file, not a folder. Try: choose another folder with --out DIR',
+      2,
+    ],
+    [
+      'a folder under a file',
+      ['generate', '--pattern', '1', '--product', 'sim', '--out', '/etc/hostname/lab'],
+      'cannot write a lab to /etc/hostname/lab (ENOTDIR',
+      2,
+    ],
     ['down of a folder with no lab', ['down', '--pattern', '1', '--product', 'sim', '--out', 'nowhere'], 'no lab in', 2],
     ['logs of a folder with no lab', ['logs', '--pattern', '1', '--product', 'sim', '--out', 'nowhere', 'manager-1'], 'no lab in', 2],
     ['status of a folder with no lab', ['status', '--pattern', '1', '--product', 'sim', '--out', 'nowhere'], 'no lab in', 2],
@@ -217,14 +295,26 @@ describe('carbon-labs CLI', () => {
   });
 
   test.each([
-    [['generate', '--pattern', '1', '--product', 'sim', '--managers', '2'], 'pattern 1 has one manager (no HA) (got MANAGERS=2). Try: make lab PATTERN=2, or PATTERN=3, for two managers active/passive'],
-    [['up', '--pattern', '2', '--product', 'sim', '--managers', '1'], 'pattern 2 has two managers active/passive (got MANAGERS=1). Try: make lab PATTERN=1, or PATTERN=3 MANAGERS=1, for one manager'],
-    [['generate', '--pattern', '3', '--product', 'sim', '--managers', '3'], 'MANAGERS must be 1 or 2 (got "3"). Try: make lab PATTERN=3 MANAGERS=1'],
-    [['generate', '--pattern', '3', '--product', 'sim', '--workers', '6'], 'WORKERS must be a whole number from 1 to 5 (got "6"). Try: make lab PATTERN=3 WORKERS=5'],
+    [
+      ['generate', '--pattern', '1', '--product', 'sim', '--managers', '2'],
+      'pattern 1 has one manager (no HA) (got MANAGERS=2). Try: make lab PATTERN=2, or PATTERN=3, for two managers active/passive',
+    ],
+    [
+      ['up', '--pattern', '2', '--product', 'sim', '--managers', '1'],
+      'pattern 2 has two managers active/passive (got MANAGERS=1). Try: make lab PATTERN=1, or PATTERN=3 MANAGERS=1, for one manager',
+    ],
+    [
+      ['generate', '--pattern', '3', '--product', 'sim', '--managers', '3'],
+      'MANAGERS must be 1 or 2 (got "3"). Try: make lab PATTERN=3 MANAGERS=1',
+    ],
+    [
+      ['generate', '--pattern', '3', '--product', 'sim', '--workers', '6'],
+      'WORKERS must be a whole number from 1 to 5 (got "6"). Try: make lab PATTERN=3 WORKERS=5',
+    ],
     [['generate', '--pattern', '1', '--product', 'sim', '--workers', '0'], 'WORKERS must be a whole number from 1 to 5 (got "0")'],
     [['up', '--pattern', '3', '--product', 'sim', '--workers', 'many'], 'WORKERS must be a whole number from 1 to 5 (got "many")'],
     [['status', '--pattern', '3', '--product', 'sim', '--workers', '9'], 'WORKERS must be a whole number from 1 to 5 (got "9")'],
-  ])('%j: a scale outside the pattern\'s rule is one line naming the rule and the fix, exit 2, no lab', (args, message) => {
+  ])("%j: a scale outside the pattern's rule is one line naming the rule and the fix, exit 2, no lab", (args, message) => {
     const cwd = tempDir();
     const r = cli(args, cwd);
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
@@ -233,19 +323,36 @@ describe('carbon-labs CLI', () => {
     expect(existsSync(join(cwd, 'labs'))).toBe(false);
   });
 
-  test('--workers 5 writes five workers and records the size, so the lab\'s other commands find the same model', () => {
+  test("--workers 5 writes five workers and records the size, so the lab's other commands find the same model", () => {
     const cwd = tempDir();
     const dir = join(cwd, 'labs/sim/pattern-3');
     expect(cli(['generate', '--pattern', '3', '--product', 'sim', '--workers', '5'], cwd).code).toBe(0);
-    expect(readdirSync(join(dir, 'nodes')).sort()).toEqual(['manager-1', 'manager-2', 'worker-1', 'worker-2', 'worker-3', 'worker-4', 'worker-5']);
+    expect(readdirSync(join(dir, 'nodes')).sort()).toEqual([
+      'manager-1',
+      'manager-2',
+      'worker-1',
+      'worker-2',
+      'worker-3',
+      'worker-4',
+      'worker-5',
+    ]);
     const manifest = JSON.parse(readFileSync(join(dir, '.carbon-labs-manifest.json'), 'utf8'));
-    expect(manifest).toMatchObject({ command: 'carbon-labs generate --pattern 3 --product sim --workers 5', pattern: 3, product: 'sim', scale: { workers: 5 } });
-    expect(readFileSync(join(dir, 'docker-compose.yml'), 'utf8').split('\n')[0]).toContain('Regenerate: carbon-labs generate --pattern 3 --product sim --workers 5');
+    expect(manifest).toMatchObject({
+      command: 'carbon-labs generate --pattern 3 --product sim --workers 5',
+      pattern: 3,
+      product: 'sim',
+      scale: { workers: 5 },
+    });
+    expect(readFileSync(join(dir, 'docker-compose.yml'), 'utf8').split('\n')[0]).toContain(
+      'Regenerate: carbon-labs generate --pattern 3 --product sim --workers 5',
+    );
 
     // Acting on the lab with another size is an error, not a silent second model.
     const down = cli(['down', '--pattern', '3', '--product', 'sim', '--workers', '2'], cwd);
     expect({ code: down.code, stdout: down.stdout }).toEqual({ code: 2, stdout: '' });
-    expect(down.stderr.trim()).toBe(`carbon-labs: carbon-labs-sim-p3 (${dir}) has 5 workers and 2 managers, not 2 workers and 2 managers. Try: leave WORKERS and MANAGERS out (a lab remembers its size), or resize it: make down PATTERN=3 PRODUCT=sim WORKERS=5, then make lab PATTERN=3 PRODUCT=sim`);
+    expect(down.stderr.trim()).toBe(
+      `carbon-labs: carbon-labs-sim-p3 (${dir}) has 5 workers and 2 managers, not 2 workers and 2 managers. Try: leave WORKERS and MANAGERS out (a lab remembers its size), or resize it: make down PATTERN=3 PRODUCT=sim WORKERS=5, then make lab PATTERN=3 PRODUCT=sim`,
+    );
     const logs = cli(['logs', '--pattern', '3', '--product', 'sim', '--managers', '1', 'worker-5'], cwd);
     expect(logs.code).toBe(2);
     expect(logs.stderr).toContain('has 5 workers and 2 managers, not 5 workers and 1 manager. Try: leave WORKERS and MANAGERS out');
@@ -271,11 +378,16 @@ describe('carbon-labs CLI', () => {
     const resized = cli(['generate', '--name', 'a', '--workers', '5'], cwd);
     expect(resized.stderr).toContain(`${dir}: resized from WORKERS=4 MANAGERS=1 to WORKERS=5 MANAGERS=1`);
     expect(readdirSync(join(dir, 'nodes')).sort()).toEqual(['manager-1', 'worker-1', 'worker-2', 'worker-3', 'worker-4', 'worker-5']);
-    expect(JSON.parse(readFileSync(join(dir, '.carbon-labs-manifest.json'), 'utf8'))).toMatchObject({ named: { name: 'a', slot: NAMED_SLOTS.first }, scale: { workers: 5, managers: 1 } });
+    expect(JSON.parse(readFileSync(join(dir, '.carbon-labs-manifest.json'), 'utf8'))).toMatchObject({
+      named: { name: 'a', slot: NAMED_SLOTS.first },
+      scale: { workers: 5, managers: 1 },
+    });
 
     const status = cli(['status', '--name', 'a', '--managers', '2'], cwd);
     expect({ code: status.code, stdout: status.stdout }).toEqual({ code: 2, stdout: '' });
-    expect(status.stderr.trim()).toBe(`carbon-labs: carbon-labs-a (${dir}) has 5 workers and 1 manager, not 5 workers and 2 managers. Try: leave WORKERS and MANAGERS out (a lab remembers its size), or resize it: make down PATTERN=3 PRODUCT=sim WORKERS=5 MANAGERS=1 NAME=a, then make lab PATTERN=3 PRODUCT=sim WORKERS=5 NAME=a`);
+    expect(status.stderr.trim()).toBe(
+      `carbon-labs: carbon-labs-a (${dir}) has 5 workers and 1 manager, not 5 workers and 2 managers. Try: leave WORKERS and MANAGERS out (a lab remembers its size), or resize it: make down PATTERN=3 PRODUCT=sim WORKERS=5 MANAGERS=1 NAME=a, then make lab PATTERN=3 PRODUCT=sim WORKERS=5 NAME=a`,
+    );
   });
 
   test('a named lab made at a slot the unnamed labs of a product added since now take is refused by generate, naming the fix; status still reads it', () => {
@@ -285,19 +397,35 @@ describe('carbon-labs CLI', () => {
     synthLab(buildLab(1, { product: sim, named: { name: 'old', slot } }), dir);
     const again = cli(['generate', '--name', 'old'], cwd);
     expect({ code: again.code, lines: again.stderr.trim().split('\n').length }).toEqual({ code: 2, lines: 1 });
-    expect(again.stderr).toContain(`lab old was made at slot ${slot}, whose subnets and host ports the unnamed labs of a product added since now take. Try: make down NAME=old, remove ${dir}, then make lab PATTERN=1 PRODUCT=sim NAME=old`);
+    expect(again.stderr).toContain(
+      `lab old was made at slot ${slot}, whose subnets and host ports the unnamed labs of a product added since now take. Try: make down NAME=old, remove ${dir}, then make lab PATTERN=1 PRODUCT=sim NAME=old`,
+    );
     expect(cli(['status', '--name', 'old'], cwd).stderr).not.toContain('was made at slot');
   });
 
   test('up refuses to resize a running lab (its balancer would keep its old upstreams), naming both ways on', () => {
-    const running = ['backend', 'db', 'dbscripts', 'lb-manager', 'lb-worker', 'manager-1', 'manager-2', 'truststore', 'worker-1', 'worker-2'];
+    const running = [
+      'backend',
+      'db',
+      'dbscripts',
+      'lb-manager',
+      'lb-worker',
+      'manager-1',
+      'manager-2',
+      'truststore',
+      'worker-1',
+      'worker-2',
+    ];
     expect(resizeRefusal(buildLab(3, { product: sim }), running)).toBeUndefined();
     expect(resizeRefusal(buildLab(3, { product: sim, workers: 5 }), running)?.message).toBe(
-      'carbon-labs-sim-p3 is running with 2 workers and 2 managers; it can have 5 workers and 2 managers only after it is down. '
-      + 'Try: make down PATTERN=3 PRODUCT=sim, then make lab PATTERN=3 PRODUCT=sim WORKERS=5; or keep its size: make lab PATTERN=3 PRODUCT=sim');
+      'carbon-labs-sim-p3 is running with 2 workers and 2 managers; it can have 5 workers and 2 managers only after it is down. ' +
+        'Try: make down PATTERN=3 PRODUCT=sim, then make lab PATTERN=3 PRODUCT=sim WORKERS=5; or keep its size: make lab PATTERN=3 PRODUCT=sim',
+    );
     const scaled = [...running.filter((s) => s !== 'manager-2'), 'worker-3'];
     expect(resizeRefusal(buildLab(3, { product: sim, workers: 3, managers: 1 }), scaled)).toBeUndefined();
-    expect(resizeRefusal(buildLab(3, { product: sim }), scaled)?.message).toContain('or keep its size: make lab PATTERN=3 PRODUCT=sim WORKERS=3 MANAGERS=1');
+    expect(resizeRefusal(buildLab(3, { product: sim }), scaled)?.message).toContain(
+      'or keep its size: make lab PATTERN=3 PRODUCT=sim WORKERS=3 MANAGERS=1',
+    );
   });
 
   test('generate --target swarm writes both targets and names the stack file', () => {
@@ -305,12 +433,16 @@ describe('carbon-labs CLI', () => {
     const r = cli(['generate', '--pattern', '2', '--product', 'sim', '--target', 'swarm'], cwd);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`stack: ${join(cwd, 'labs/sim/pattern-2/swarm/docker-stack.yml')}`);
-    for (const f of ['docker-compose.yml', 'swarm/docker-stack.yml', 'swarm/access.yml', 'swarm/nginx/lb.conf']) expect(existsSync(join(cwd, 'labs/sim/pattern-2', f))).toBe(true);
+    for (const f of ['docker-compose.yml', 'swarm/docker-stack.yml', 'swarm/access.yml', 'swarm/nginx/lb.conf'])
+      expect(existsSync(join(cwd, 'labs/sim/pattern-2', f))).toBe(true);
   });
 
   test('--version prints the package version on stdout and exits 0', () => {
     const r = cli(['--version'], tempDir());
-    expect({ code: r.code, stdout: r.stdout.trim() }).toEqual({ code: 0, stdout: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version });
+    expect({ code: r.code, stdout: r.stdout.trim() }).toEqual({
+      code: 0,
+      stdout: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version,
+    });
   });
 
   test('progress goes to stderr, so stdout stays data', () => {
@@ -319,7 +451,7 @@ describe('carbon-labs CLI', () => {
     expect(r.stderr).toMatch(/labs\/sim\/pattern-1: \d+ written/);
   });
 
-  test('the lab\'s .env is read as Compose reads it: quotes and inline comments', () => {
+  test("the lab's .env is read as Compose reads it: quotes and inline comments", () => {
     const dir = join(tempDir(), 'lab');
     synthLab(buildLab(1, { product: sim }), dir);
     const file = join(dir, '.env');
@@ -331,12 +463,21 @@ describe('carbon-labs CLI', () => {
     const cwd = tempDir();
     const refused = cli(['up', '--pattern', '3', '--product', 'apim-4.7.0'], cwd);
     expect(refused.code).toBe(2);
-    expect(refused.stderr.trim().split('\n')).toEqual([expect.stringContaining(`apim-4.7.0's nodes cannot reach MySQL without a JDBC driver, and no WSO2 image ships one: ${join(cwd, 'labs/apim-4.7.0/pattern-3/drivers')} has no mysql-connector*.jar. Try: put a mysql-connector-j 9.x jar there (docker-apim v4.7.0.1 uses com.mysql:mysql-connector-j 9.7.0, from Maven Central)`)]);
+    expect(refused.stderr.trim().split('\n')).toEqual([
+      expect.stringContaining(
+        `apim-4.7.0's nodes cannot reach MySQL without a JDBC driver, and no WSO2 image ships one: ${join(cwd, 'labs/apim-4.7.0/pattern-3/drivers')} has no mysql-connector*.jar. Try: put a mysql-connector-j 9.x jar there (docker-apim v4.7.0.1 uses com.mysql:mysql-connector-j 9.7.0, from Maven Central)`,
+      ),
+    ]);
     expect(existsSync(join(cwd, 'labs'))).toBe(false);
     const jars = join(cwd, 'jars');
     mkdirSync(jars);
     writeFileSync(join(jars, 'mysql-connector-j-9.7.0.jar'), 'not a real jar');
-    const r = spawnSync('node', [CLI, 'up', '--pattern', '3', '--product', 'apim-4.7.0'], { cwd, encoding: 'utf8', env: { ...process.env, CARBON_LABS_DRIVERS: jars }, timeout: 120_000 });
+    const r = spawnSync('node', [CLI, 'up', '--pattern', '3', '--product', 'apim-4.7.0'], {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, CARBON_LABS_DRIVERS: jars },
+      timeout: 120_000,
+    });
     // Past the driver: it stops at the images (no registry here) or the engine, not the driver.
     expect(r.stderr).not.toContain('without a JDBC driver');
     expect(existsSync(join(cwd, 'labs/apim-4.7.0/pattern-3/drivers/mysql-connector-j-9.7.0.jar'))).toBe(true);
@@ -349,26 +490,35 @@ describe('carbon-labs CLI', () => {
     synthLab(lab, dir);
     const port = Number(readLabEnv(dir).API_HTTPS_PORT);
     const server: Server = createServer();
-    await new Promise<void>((resolve, reject) => { server.once('error', reject); server.listen(port, '127.0.0.1', resolve); });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, '127.0.0.1', resolve);
+    });
     try {
-      await expect(assertPortsFree(dir)).rejects.toThrow(`host port ${port} (API_HTTPS_PORT in ${join(dir, '.env')}) is already in use. Try: change API_HTTPS_PORT in that .env`);
+      await expect(assertPortsFree(dir)).rejects.toThrow(
+        `host port ${port} (API_HTTPS_PORT in ${join(dir, '.env')}) is already in use. Try: change API_HTTPS_PORT in that .env`,
+      );
     } finally {
       server.close();
     }
     await expect(assertPortsFree(dir)).resolves.toBeUndefined();
   });
-
 });
 
 const python = spawnSync('python3', ['--version']).status === 0;
-describeWithTool(python, 'the held-port test (python3 holds a port as a connection\'s local end, without SO_REUSEADDR, as a kernel-chosen ephemeral port is held)', 'apt-get install python3')('a lab port held by a connection, not a listener', () => {
+describeWithTool(
+  python,
+  "the held-port test (python3 holds a port as a connection's local end, without SO_REUSEADDR, as a kernel-chosen ephemeral port is held)",
+  'apt-get install python3',
+)('a lab port held by a connection, not a listener', () => {
   /** A connection from 127.0.0.1:`local` to a listener of its own, held until stdin closes; resolves once connected. */
-  const hold = (local: number) => new Promise<ChildProcess>((resolve, reject) => {
-    const script = `import socket,sys\nsrv=socket.socket(); srv.bind(('127.0.0.1',0)); srv.listen()\nc=socket.socket(); c.bind(('127.0.0.1',${local})); c.connect(srv.getsockname())\nprint('held', flush=True); sys.stdin.read()`;
-    const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
-    child.stdout.once('data', () => resolve(child));
-    child.once('exit', (code) => reject(new Error(`python3 exited ${code}`)));
-  });
+  const hold = (local: number) =>
+    new Promise<ChildProcess>((resolve, reject) => {
+      const script = `import socket,sys\nsrv=socket.socket(); srv.bind(('127.0.0.1',0)); srv.listen()\nc=socket.socket(); c.bind(('127.0.0.1',${local})); c.connect(srv.getsockname())\nprint('held', flush=True); sys.stdin.read()`;
+      const child = spawn('python3', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+      child.stdout.once('data', () => resolve(child));
+      child.once('exit', (code) => reject(new Error(`python3 exited ${code}`)));
+    });
 
   test('is waited for, said once, then taken; held too long, it is named with the fix (the ephemeral range)', async () => {
     const dir = join(tempDir(), 'lab');
@@ -384,7 +534,11 @@ describeWithTool(python, 'the held-port test (python3 holds a port as a connecti
     const second = Number(env.API_HTTP_PORT);
     const stuck = await hold(second);
     try {
-      await expect(assertPortsFree(dir, () => undefined, 1_000)).rejects.toThrow(new RegExp(`host port ${second} \\(API_HTTP_PORT .*\\) stayed the local end of a connection for 1 s \\(nothing listens on it\\)\\. Try: .*ip_local_reserved_ports`));
+      await expect(assertPortsFree(dir, () => undefined, 1_000)).rejects.toThrow(
+        new RegExp(
+          `host port ${second} \\(API_HTTP_PORT .*\\) stayed the local end of a connection for 1 s \\(nothing listens on it\\)\\. Try: .*ip_local_reserved_ports`,
+        ),
+      );
     } finally {
       stuck.stdin?.end();
     }

@@ -9,7 +9,9 @@ describe('the machine gate', () => {
   /** Whether `p` settles within `ms` (the timer does not outlive the answer). */
   const settled = async (p: Promise<unknown>, ms = 400) => {
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<boolean>((r) => { timer = setTimeout(() => r(false), ms); });
+    const late = new Promise<boolean>((r) => {
+      timer = setTimeout(() => r(false), ms);
+    });
     try {
       return await Promise.race([p.then(() => true), late]);
     } finally {

@@ -32,30 +32,104 @@ describe('running a check', () => {
 
   test('a check that does not apply is skipped, not run, and says why', async () => {
     let ran = false;
-    const check: Check = { id: 'x', title: 'x', headline: () => 'x', plan, skipReason: (l) => (l.pattern === 1 ? 'pattern 1 has one manager' : undefined), async run() { ran = true; } };
+    const check: Check = {
+      id: 'x',
+      title: 'x',
+      headline: () => 'x',
+      plan,
+      skipReason: (l) => (l.pattern === 1 ? 'pattern 1 has one manager' : undefined),
+      async run() {
+        ran = true;
+      },
+    };
     const result = await runCheck(check, target, () => undefined);
-    expect({ status: result.status, reason: result.reason, ran }).toEqual({ status: 'skipped', reason: 'pattern 1 has one manager', ran: false });
+    expect({ status: result.status, reason: result.reason, ran }).toEqual({
+      status: 'skipped',
+      reason: 'pattern 1 has one manager',
+      ran: false,
+    });
     expect(headline(result)).toBe('skipped: pattern 1 has one manager');
   });
 
   test('a check that throws fails with its message and keeps its figures', async () => {
-    const check: Check = { id: 'y', title: 'y', headline: (f) => `seen ${f.seen}`, plan, async run(ctx) { ctx.figures.seen = 3; throw new CheckFailure('3 writes accepted', []); } };
+    const check: Check = {
+      id: 'y',
+      title: 'y',
+      headline: (f) => `seen ${f.seen}`,
+      plan,
+      async run(ctx) {
+        ctx.figures.seen = 3;
+        throw new CheckFailure('3 writes accepted', []);
+      },
+    };
     const result = await runCheck(check, target, () => undefined);
-    expect({ status: result.status, reason: result.reason, figures: result.figures }).toEqual({ status: 'failed', reason: '3 writes accepted', figures: { seen: 3 } });
+    expect({ status: result.status, reason: result.reason, figures: result.figures }).toEqual({
+      status: 'failed',
+      reason: '3 writes accepted',
+      figures: { seen: 3 },
+    });
     expect(result.evidence[0]).toBe('FAILED: 3 writes accepted');
     expect(check.headline(result.figures)).toBe('seen 3');
   });
 
   test('the lines printed last name each failed or not-run check with its reason, and nothing for a passed or skipped one', async () => {
-    const failed = await runCheck({ id: 'y', title: 'y', headline: () => 'y', plan, async run() { throw new CheckFailure('3 writes accepted', []); } }, target, () => undefined);
-    const passed = await runCheck({ id: 'z', title: 'z', headline: () => 'z', plan, async run() { /* passes */ } }, target, () => undefined);
-    const notRun: CheckResult = { id: 'n', title: 'n', status: 'not-run', figures: {}, evidence: [], timelines: [], durationMs: 0, reason: 'the lab was not restored' };
-    expect(whatFailed({ checks: [passed, failed, notRun] })).toEqual(['FAILED: y: 3 writes accepted', 'not run: n: the lab was not restored']);
+    const failed = await runCheck(
+      {
+        id: 'y',
+        title: 'y',
+        headline: () => 'y',
+        plan,
+        async run() {
+          throw new CheckFailure('3 writes accepted', []);
+        },
+      },
+      target,
+      () => undefined,
+    );
+    const passed = await runCheck(
+      {
+        id: 'z',
+        title: 'z',
+        headline: () => 'z',
+        plan,
+        async run() {
+          /* passes */
+        },
+      },
+      target,
+      () => undefined,
+    );
+    const notRun: CheckResult = {
+      id: 'n',
+      title: 'n',
+      status: 'not-run',
+      figures: {},
+      evidence: [],
+      timelines: [],
+      durationMs: 0,
+      reason: 'the lab was not restored',
+    };
+    expect(whatFailed({ checks: [passed, failed, notRun] })).toEqual([
+      'FAILED: y: 3 writes accepted',
+      'not run: n: the lab was not restored',
+    ]);
     expect(whatFailed({ checks: [passed] })).toEqual([]);
   });
 
   test('a check that returns passes', async () => {
-    const result = await runCheck({ id: 'z', title: 'z', headline: () => 'z', plan, async run(ctx) { ctx.figures.ok = true; } }, target, () => undefined);
+    const result = await runCheck(
+      {
+        id: 'z',
+        title: 'z',
+        headline: () => 'z',
+        plan,
+        async run(ctx) {
+          ctx.figures.ok = true;
+        },
+      },
+      target,
+      () => undefined,
+    );
     expect(result.status).toBe('passed');
     expect(result.plan).toEqual(plan());
   });
@@ -63,15 +137,24 @@ describe('running a check', () => {
   test('a check past its deadline fails as "timed out after N s in <step>", and its waits end at once', async () => {
     let waited: unknown;
     const check: Check = {
-      id: 'slow', title: 'slow', headline: () => 'slow', plan,
+      id: 'slow',
+      title: 'slow',
+      headline: () => 'slow',
+      plan,
       async run(ctx) {
         ctx.step('waiting for a boot that never ends');
-        await ctx.sleep(60_000).catch((err: unknown) => { waited = err; throw err; });
+        await ctx.sleep(60_000).catch((err: unknown) => {
+          waited = err;
+          throw err;
+        });
       },
     };
     const started = Date.now();
     const result = await runCheck(check, target, () => undefined, { deadlineMs: 200 });
-    expect({ status: result.status, timedOutIn: result.timedOutIn }).toEqual({ status: 'failed', timedOutIn: 'waiting for a boot that never ends' });
+    expect({ status: result.status, timedOutIn: result.timedOutIn }).toEqual({
+      status: 'failed',
+      timedOutIn: 'waiting for a boot that never ends',
+    });
     expect(result.reason).toMatch(/^timed out after 0 s in waiting for a boot that never ends \(expected about 1 s: a second\)/);
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(String(waited)).toContain('stopped waiting for waiting for a boot that never ends');
@@ -80,26 +163,50 @@ describe('running a check', () => {
   test('an interrupted check fails as interrupted, in its step', async () => {
     const controller = new AbortController();
     setTimeout(() => controller.abort(new Error('Ctrl-C')), 100);
-    const check: Check = { id: 'int', title: 'int', headline: () => 'int', plan, async run(ctx) { ctx.step('loading'); await ctx.sleep(60_000); } };
+    const check: Check = {
+      id: 'int',
+      title: 'int',
+      headline: () => 'int',
+      plan,
+      async run(ctx) {
+        ctx.step('loading');
+        await ctx.sleep(60_000);
+      },
+    };
     const result = await runCheck(check, target, () => undefined, { signal: controller.signal });
     expect(result.reason).toMatch(/^interrupted after 0 s in loading/);
   });
 
   test('progress lines say the step and the time while a check runs', async () => {
     const seen: string[] = [];
-    const check: Check = { id: 'p', title: 'p', headline: () => 'p', plan, async run(ctx) { ctx.step('step one'); await ctx.sleep(130); ctx.step('step two'); await ctx.sleep(130); } };
+    const check: Check = {
+      id: 'p',
+      title: 'p',
+      headline: () => 'p',
+      plan,
+      async run(ctx) {
+        ctx.step('step one');
+        await ctx.sleep(130);
+        ctx.step('step two');
+        await ctx.sleep(130);
+      },
+    };
     await runCheck(check, target, () => undefined, { progressMs: 50, progress: (step) => seen.push(step) });
     expect(seen).toEqual(expect.arrayContaining(['step one', 'step two']));
   });
 });
 
-describe('a plan\'s deadline', () => {
+describe("a plan's deadline", () => {
   test('twice the expected time, or that plus three request timeouts, or the worst case, and half a minute', () => {
-    const plan = (workMs: number, requestTimeoutMs: number, worstMs?: number) => planOf({ floorMs: 0, workMs, requestTimeoutMs, why: 'x', worstMs });
+    const plan = (workMs: number, requestTimeoutMs: number, worstMs?: number) =>
+      planOf({ floorMs: 0, workMs, requestTimeoutMs, why: 'x', worstMs });
     expect(plan(100_000, 10_000).deadlineMs).toBe(230_000);
     expect(plan(10_000, 60_000).deadlineMs).toBe(220_000);
     expect(plan(10_000, 1_000, 500_000).deadlineMs).toBe(530_000);
-    expect(planOf({ floorMs: 60_000, workMs: 40_000, requestTimeoutMs: 1_000, why: 'x' })).toMatchObject({ expectedMs: 100_000, floorMs: 60_000 });
+    expect(planOf({ floorMs: 60_000, workMs: 40_000, requestTimeoutMs: 1_000, why: 'x' })).toMatchObject({
+      expectedMs: 100_000,
+      floorMs: 60_000,
+    });
   });
 });
 
@@ -153,9 +260,23 @@ describe('spread of runs and judging one run', () => {
   });
 
   const clean: VariantRun = {
-    rtoMs: 40, firstSuccessMs: 5, dockerFaultMs: 300, requests: 100, failedRequests: 1, failedAfterFault: 0, failedIdempotent: 0, stalledRequests: 0,
-    failedByMethod: { 'POST deploy': 1 }, maxLatencyMs: 80, acknowledgedWrites: 20, writesAfterFault: 10, lostAcknowledgedWrites: 0,
-    duplicatedWrites: 0, unreachedWorkers: 0, unreachedInCrashWindow: 0, failbackMs: 300,
+    rtoMs: 40,
+    firstSuccessMs: 5,
+    dockerFaultMs: 300,
+    requests: 100,
+    failedRequests: 1,
+    failedAfterFault: 0,
+    failedIdempotent: 0,
+    stalledRequests: 0,
+    failedByMethod: { 'POST deploy': 1 },
+    maxLatencyMs: 80,
+    acknowledgedWrites: 20,
+    writesAfterFault: 10,
+    lostAcknowledgedWrites: 0,
+    duplicatedWrites: 0,
+    unreachedWorkers: 0,
+    unreachedInCrashWindow: 0,
+    failbackMs: 300,
   };
   const bounds = { rtoBoundMs: 3000, failedRequestsBound: 1, afterFaultMs: 15_000 };
 
@@ -163,13 +284,38 @@ describe('spread of runs and judging one run', () => {
     ['the write the dying node held', clean, 'stop', []],
     ['a failed GET', { ...clean, failedRequests: 2, failedIdempotent: 1 }, 'kill', ['2 requests failed', '1 GETs failed']],
     ['a request sent to the node after Docker stopped it', { ...clean, failedAfterFault: 1 }, 'stop', ['started after the stop failed']],
-    ['the same after a pause (allowed: the balancer learns of a frozen node by its timeout)', { ...clean, failedAfterFault: 1 }, 'pause', []],
-    ['the same when cut off the database (the node answers, slowly: the balancer learns by its timeout)', { ...clean, failedAfterFault: 1 }, 'db-partition', []],
-    ['a manager cut off the database answering 500s that reach users', { ...clean, failedRequests: 5, failedIdempotent: 2, failedAfterFault: 3 }, 'db-partition', ['5 requests failed', '2 GETs failed']],
+    [
+      'the same after a pause (allowed: the balancer learns of a frozen node by its timeout)',
+      { ...clean, failedAfterFault: 1 },
+      'pause',
+      [],
+    ],
+    [
+      'the same when cut off the database (the node answers, slowly: the balancer learns by its timeout)',
+      { ...clean, failedAfterFault: 1 },
+      'db-partition',
+      [],
+    ],
+    [
+      'a manager cut off the database answering 500s that reach users',
+      { ...clean, failedRequests: 5, failedIdempotent: 2, failedAfterFault: 3 },
+      'db-partition',
+      ['5 requests failed', '2 GETs failed'],
+    ],
     ['users in trouble past the bound', { ...clean, rtoMs: 3500 }, 'pause', ['RTO 3500 ms']],
     ['a write stored twice', { ...clean, duplicatedWrites: 1, duplicated: ['Fo1 revision ×2'] }, 'kill', ['stored more than once']],
-    ['a write that never reached a worker', { ...clean, unreachedWorkers: 2, unreached: ['Fo7 on worker-1 (acknowledged -900 ms from the fault request)'] }, 'stop', ['never reached a worker']],
-    ['a deploy acknowledged as the node died that missed the gateways: reported, not judged', { ...clean, unreachedInCrashWindow: 1 }, 'stop', []],
+    [
+      'a write that never reached a worker',
+      { ...clean, unreachedWorkers: 2, unreached: ['Fo7 on worker-1 (acknowledged -900 ms from the fault request)'] },
+      'stop',
+      ['never reached a worker'],
+    ],
+    [
+      'a deploy acknowledged as the node died that missed the gateways: reported, not judged',
+      { ...clean, unreachedInCrashWindow: 1 },
+      'stop',
+      [],
+    ],
   ] as [string, VariantRun, FaultVariant, string[]][])('%s', (_, run, variant, expected) => {
     const problems = runProblems(variant, run, bounds, 'manager-1');
     expect(problems.length).toBe(expected.length);
@@ -180,15 +326,51 @@ describe('spread of runs and judging one run', () => {
 describe('figures as tables in the reports', () => {
   test('values in one table; an object of rows and a list of records as tables of their own; a spread as min / median / max', () => {
     const tables = figureTables({
-      boundMs: 3000, servedBy: { 'manager-1': 20 },
+      boundMs: 3000,
+      servedBy: { 'manager-1': 20 },
       statuses: { 'worker-1': { register: 404, token: 404 }, 'worker-2': { register: 404, soap: 403 } },
-      stop: { rtoMs: { min: 0, median: 5, max: 40 }, lost: 0, runs: [{ rtoMs: 0, failedByMethod: {} }, { rtoMs: 40, failedByMethod: { 'POST deploy': 1 } }] },
+      stop: {
+        rtoMs: { min: 0, median: 5, max: 40 },
+        lost: 0,
+        runs: [
+          { rtoMs: 0, failedByMethod: {} },
+          { rtoMs: 40, failedByMethod: { 'POST deploy': 1 } },
+        ],
+      },
     });
     expect(tables.map((t) => [t.title, t.columns, t.rows])).toEqual([
-      ['figures', ['figure', 'value'], [['boundMs', '3000'], ['servedBy', 'manager-1: 20']]],
-      ['statuses', ['', 'register', 'token', 'soap'], [['worker-1', '404', '404', '—'], ['worker-2', '404', '—', '403']]],
-      ['stop', ['figure', 'value'], [['rtoMs', '0 / 5 / 40'], ['lost', '0']]],
-      ['stop runs', ['#', 'rtoMs', 'failedByMethod'], [['1', '0', '—'], ['2', '40', 'POST deploy: 1']]],
+      [
+        'figures',
+        ['figure', 'value'],
+        [
+          ['boundMs', '3000'],
+          ['servedBy', 'manager-1: 20'],
+        ],
+      ],
+      [
+        'statuses',
+        ['', 'register', 'token', 'soap'],
+        [
+          ['worker-1', '404', '404', '—'],
+          ['worker-2', '404', '—', '403'],
+        ],
+      ],
+      [
+        'stop',
+        ['figure', 'value'],
+        [
+          ['rtoMs', '0 / 5 / 40'],
+          ['lost', '0'],
+        ],
+      ],
+      [
+        'stop runs',
+        ['#', 'rtoMs', 'failedByMethod'],
+        [
+          ['1', '0', '—'],
+          ['2', '40', 'POST deploy: 1'],
+        ],
+      ],
     ]);
     expect(markdownTable(tables[0])[0]).toBe('| figure | value |');
     expect(cell({ a: [1, 2], b: null })).toBe('a: 1, 2, b: —');
@@ -199,8 +381,20 @@ describe('timeline plots', () => {
   test('one panel per fault, in the order the faults were applied (not by name)', async () => {
     const names = ['stop manager-1', 'kill manager-1', 'pause manager-1'];
     const result: CheckResult = {
-      id: 'managers-fail-over', title: 't', status: 'passed', figures: {}, evidence: [], durationMs: 1,
-      timelines: names.map((name) => ({ name, faultAt: 100, points: [{ t: 50, method: 'GET api', status: 200, ok: true, ms: 10 }, { t: 150, method: 'GET api', status: 502, ok: false, ms: 20 }] })),
+      id: 'managers-fail-over',
+      title: 't',
+      status: 'passed',
+      figures: {},
+      evidence: [],
+      durationMs: 1,
+      timelines: names.map((name) => ({
+        name,
+        faultAt: 100,
+        points: [
+          { t: 50, method: 'GET api', status: 200, ok: true, ms: 10 },
+          { t: 150, method: 'GET api', status: 502, ok: false, ms: 20 },
+        ],
+      })),
     };
     const svg = (await timelineSvg(result))!;
     const at = names.map((n) => svg.indexOf(`>${n}<`));
@@ -214,7 +408,9 @@ describe('every worker counts (sharesMissing)', () => {
     expect(sharesMissing({ 'worker-1': 30, 'worker-2': 30 }, ['worker-1', 'worker-2'], 60)).toEqual([]);
   });
   test('a worker left out of the rotation, or served under half its even part, is named', () => {
-    expect(sharesMissing({ 'worker-1': 60 }, ['worker-1', 'worker-2'], 60)).toEqual(["worker-2 took no share of the worker listener's traffic (0 of 60 requests, an even part is 30)"]);
+    expect(sharesMissing({ 'worker-1': 60 }, ['worker-1', 'worker-2'], 60)).toEqual([
+      "worker-2 took no share of the worker listener's traffic (0 of 60 requests, an even part is 30)",
+    ]);
     expect(sharesMissing({ 'worker-1': 46, 'worker-2': 14 }, ['worker-1', 'worker-2'], 60)).toHaveLength(1);
     expect(sharesMissing({ 'manager-1': 60 }, ['worker-1', 'worker-2'], 60)).toHaveLength(2);
   });
@@ -223,40 +419,62 @@ describe('every worker counts (sharesMissing)', () => {
 describe('a seeded fault is caught for the reason it declares (judgeCatch)', () => {
   const fault = SEEDED_FAULTS.find((f) => f.id === 'heavy-worker')!;
   test('its check failing as declared is a catch', () => {
-    expect(judgeCatch(fault, { status: 'failed', reason: 'a worker is not lighter than a manager: worker-1 297 MB ≥ manager-1 80 MB' }).caught).toBe(true);
+    expect(
+      judgeCatch(fault, { status: 'failed', reason: 'a worker is not lighter than a manager: worker-1 297 MB ≥ manager-1 80 MB' }).caught,
+    ).toBe(true);
   });
   test('its check failing for another reason (a time-out) is no catch, and the report says why', () => {
-    const judged = judgeCatch(fault, { status: 'failed', reason: 'timed out after 72 s in starting (expected about 12 s: 6 docker stats samples)' });
+    const judged = judgeCatch(fault, {
+      status: 'failed',
+      reason: 'timed out after 72 s in starting (expected about 12 s: 6 docker stats samples)',
+    });
     expect(judged).toEqual({ caught: false, why: expect.stringContaining('failed for another reason than') });
   });
   test('a deliberately mis-declared fault (the wrong failure expected) is not counted as caught', () => {
     const misDeclared = { ...fault, because: /writes acknowledged around the restart are gone/ };
-    expect(judgeCatch(misDeclared, { status: 'failed', reason: 'a worker is not lighter than a manager: worker-1 297 MB ≥ manager-1 80 MB' }).caught).toBe(false);
+    expect(
+      judgeCatch(misDeclared, { status: 'failed', reason: 'a worker is not lighter than a manager: worker-1 297 MB ≥ manager-1 80 MB' })
+        .caught,
+    ).toBe(false);
   });
   test('a check that passed caught nothing', () => {
     expect(judgeCatch(fault, { status: 'passed' }).caught).toBe(false);
   });
   test('every seeded fault declares why it is caught, and names a check that exists (or that its lab must fail to start)', () => {
-    for (const f of SEEDED_FAULTS) expect({ id: f.id, because: f.because instanceof RegExp, check: f.check ? typeof f.check.run : 'the start' }).toEqual({ id: f.id, because: true, check: f.check ? 'function' : 'the start' });
+    for (const f of SEEDED_FAULTS)
+      expect({ id: f.id, because: f.because instanceof RegExp, check: f.check ? typeof f.check.run : 'the start' }).toEqual({
+        id: f.id,
+        because: true,
+        check: f.check ? 'function' : 'the start',
+      });
   });
 });
 
 describe('a seeded fault whose lab must never become healthy (judgeStart)', () => {
   const fault = SEEDED_FAULTS.find((f) => f.id === 'classic-worker-node-without-profile')!;
-  const exited = new Error('worker-1 of carbon-labs-sim-apim-2.6.0-p1 is exited 1: [2026-12-07T02:00:00.000Z] FATAL {org.wso2.carbon.server.Main} - OSGi runtime worker profile not found. Its last log lines:\n…');
-  test('it has no check: its lab\'s start is what must fail', () => {
+  const exited = new Error(
+    'worker-1 of carbon-labs-sim-apim-2.6.0-p1 is exited 1: [2026-12-07T02:00:00.000Z] FATAL {org.wso2.carbon.server.Main} - OSGi runtime worker profile not found. Its last log lines:\n…',
+  );
+  test("it has no check: its lab's start is what must fail", () => {
     expect(fault.check).toBeUndefined();
     expect(planSelftest([fault], 'compose').alone).toEqual([{ fault, why: 'the lab itself must fail to start' }]);
   });
-  test('a start that fails on the node\'s exit, naming the launcher\'s fatal line first, caught it', () => {
+  test("a start that fails on the node's exit, naming the launcher's fatal line first, caught it", () => {
     expect(judgeStart(fault, exited)).toEqual({ caught: true, why: expect.stringContaining('the start failed as declared') });
   });
   test('a start that failed only when its budget ran out (the timed-out wait names the node later) hid the cause: not caught', () => {
-    const timedOut = new Error('carbon-labs-sim-apim-2.6.0-p1 to become healthy: timed out after 132 s; worker-1 is exited 1. Its last log lines:\n[…] FATAL {org.wso2.carbon.server.Main} - OSGi runtime worker profile not found');
+    const timedOut = new Error(
+      'carbon-labs-sim-apim-2.6.0-p1 to become healthy: timed out after 132 s; worker-1 is exited 1. Its last log lines:\n[…] FATAL {org.wso2.carbon.server.Main} - OSGi runtime worker profile not found',
+    );
     expect(judgeStart(fault, timedOut).caught).toBe(false);
   });
   test('a start that failed for another reason, or a lab that became healthy, caught nothing', () => {
-    expect(judgeStart(fault, new Error('worker-1 of carbon-labs-sim-apim-2.6.0-p1 is exited 1. Its last log lines:\nOSGi runtime worker profile not found')).caught).toBe(false);
+    expect(
+      judgeStart(
+        fault,
+        new Error('worker-1 of carbon-labs-sim-apim-2.6.0-p1 is exited 1. Its last log lines:\nOSGi runtime worker profile not found'),
+      ).caught,
+    ).toBe(false);
     expect(judgeStart(fault, undefined)).toEqual({ caught: false, why: 'the lab became healthy' });
   });
 });
@@ -270,24 +488,32 @@ describe('which seeded faults can share a running lab (labDelta, planSelftest)',
     expect(deltaOf('worker-accepts-writes')).toEqual({ services: ['worker-1'], paths: ['carbon-labs.fault.yml'] });
   });
   test('an edited node file recreates the node that mounts it', () => {
-    expect(deltaOf('worker-not-in-worker-mode')).toEqual({ services: ['worker-1'], paths: ['nodes/worker-1/repository/conf/deployment.toml'] });
+    expect(deltaOf('worker-not-in-worker-mode')).toEqual({
+      services: ['worker-1'],
+      paths: ['nodes/worker-1/repository/conf/deployment.toml'],
+    });
   });
-  test('a balancer\'s upstreams changed in the model recreate that balancer alone', () => {
+  test("a balancer's upstreams changed in the model recreate that balancer alone", () => {
     expect(deltaOf('worker-left-out-p3')).toEqual({ services: ['lb-worker'], paths: ['nginx/lb-worker.conf'] });
   });
   test('a node given another network recreates that node (its compose definition differs)', () => {
     expect(deltaOf('manager-on-public')).toEqual({ services: ['manager-1'], paths: ['docker-compose.yml'] });
   });
-  test('a change to the lab\'s shape, or to what a one-shot makes, needs a lab of its own', () => {
-    expect(deltaOf('shared-balancer-in-pattern-3')).toEqual({ apart: expect.stringMatching(/^its services change \(.*\+lb.*-lb-manager.*\)$/) });
+  test("a change to the lab's shape, or to what a one-shot makes, needs a lab of its own", () => {
+    expect(deltaOf('shared-balancer-in-pattern-3')).toEqual({
+      apart: expect.stringMatching(/^its services change \(.*\+lb.*-lb-manager.*\)$/),
+    });
     expect(deltaOf('truststore-without-lab-ca')).toEqual({ apart: expect.stringContaining('truststore changes: a one-shot') });
   });
   test('the database cannot be recreated under a shared lab (it would start empty)', () => {
-    expect(faultDelta(spec, [{ kind: 'compose', services: { db: { environment: { X: '1' } } } }])).toEqual({ apart: expect.stringContaining('db changes') });
+    expect(faultDelta(spec, [{ kind: 'compose', services: { db: { environment: { X: '1' } } } }])).toEqual({
+      apart: expect.stringContaining('db changes'),
+    });
   });
   test('a file no one service reads keeps a fault apart', () => {
-    expect(faultDelta(spec, [{ kind: 'files', edit: (dir) => writeFileSync(join(dir, 'db', 'init', '00-carbon-labs.sh'), '#!/bin/sh\n') }]))
-      .toEqual({ apart: 'db/init/00-carbon-labs.sh changes, which no one service alone reads' });
+    expect(
+      faultDelta(spec, [{ kind: 'files', edit: (dir) => writeFileSync(join(dir, 'db', 'init', '00-carbon-labs.sh'), '#!/bin/sh\n') }]),
+    ).toEqual({ apart: 'db/init/00-carbon-labs.sh changes, which no one service alone reads' });
   });
   test('the plan: shared groups per product and pattern, the manager-recreating faults last; the rest alone, each with why', () => {
     const plan = planSelftest(SEEDED_FAULTS, 'compose');
@@ -300,21 +526,32 @@ describe('which seeded faults can share a running lab (labDelta, planSelftest)',
     expect(plan.shared.flat().length + plan.alone.length).toBe(SEEDED_FAULTS.length);
   });
   test('on a swarm every fault starts a stack of its own', () => {
-    expect(planSelftest(SEEDED_FAULTS.slice(0, 3), 'swarm')).toEqual({ shared: [], alone: SEEDED_FAULTS.slice(0, 3).map((fault) => ({ fault, why: 'a stack is deployed whole' })) });
+    expect(planSelftest(SEEDED_FAULTS.slice(0, 3), 'swarm')).toEqual({
+      shared: [],
+      alone: SEEDED_FAULTS.slice(0, 3).map((fault) => ({ fault, why: 'a stack is deployed whole' })),
+    });
   });
-  test('side by side: a shared lab\'s faults stay in one stream, in order; units go longest first to the least loaded stream', () => {
+  test("side by side: a shared lab's faults stay in one stream, in order; units go longest first to the least loaded stream", () => {
     const plan = planSelftest(SEEDED_FAULTS, 'compose');
     const cost = (faults: readonly unknown[]) => 10 + faults.length;
     const streams = selftestStreams(plan, 2, cost);
     expect(streams).toHaveLength(2);
-    expect(streams.flat().map((f) => f.id).sort()).toEqual(SEEDED_FAULTS.map((f) => f.id).sort());
+    expect(
+      streams
+        .flat()
+        .map((f) => f.id)
+        .sort(),
+    ).toEqual(SEEDED_FAULTS.map((f) => f.id).sort());
     for (const group of plan.shared) {
       const holder = streams.find((st) => st.includes(group[0]))!;
       const at = holder.indexOf(group[0]);
       expect(holder.slice(at, at + group.length)).toEqual(group);
     }
-    const loads = streams.map((st) => plan.shared.filter((g) => st.includes(g[0])).reduce((sum, g) => sum + cost(g), 0)
-      + plan.alone.filter((a) => st.includes(a.fault)).reduce((sum) => sum + cost([0]), 0));
+    const loads = streams.map(
+      (st) =>
+        plan.shared.filter((g) => st.includes(g[0])).reduce((sum, g) => sum + cost(g), 0) +
+        plan.alone.filter((a) => st.includes(a.fault)).reduce((sum) => sum + cost([0]), 0),
+    );
     // Greedy longest-first: no stream carries more than the other plus its largest unit.
     const largest = Math.max(...plan.shared.map(cost), cost([0]));
     expect(Math.abs(loads[0] - loads[1])).toBeLessThanOrEqual(largest);
@@ -326,7 +563,7 @@ describe('which seeded faults a self-test run takes (selectFaults)', () => {
   const ids = (faults: readonly { id: string }[]) => faults.map((f) => f.id);
   const classic = SEEDED_FAULTS.filter((f) => f.product?.id === 'sim-apim-2.6.0');
 
-  test('by product, or all but a product\'s: the two legs of make test together take every fault once', () => {
+  test("by product, or all but a product's: the two legs of make test together take every fault once", () => {
     const only = selectFaults(SEEDED_FAULTS, { products: 'sim-apim-2.6.0' });
     const rest = selectFaults(SEEDED_FAULTS, { products: '!sim-apim-2.6.0' });
     expect(ids(only)).toEqual(ids(classic));
@@ -338,22 +575,47 @@ describe('which seeded faults a self-test run takes (selectFaults)', () => {
   });
 
   test('by id and product together; unknown names refused, naming what there is', () => {
-    expect(ids(selectFaults(SEEDED_FAULTS, { faults: 'heavy-worker, classic-sync-leaves-out-a-worker', products: 'sim-apim-2.6.0' }))).toEqual(['classic-sync-leaves-out-a-worker']);
-    expect(() => selectFaults(SEEDED_FAULTS, { faults: 'no-such-fault' })).toThrow(/CARBON_LABS_SELFTEST_FAULTS: no seeded fault no-such-fault; they are worker-accepts-writes/);
-    expect(() => selectFaults(SEEDED_FAULTS, { products: '!sim-apim-9' })).toThrow(/CARBON_LABS_SELFTEST_PRODUCTS: no seeded fault is on sim-apim-9; they are on sim, /);
+    expect(
+      ids(selectFaults(SEEDED_FAULTS, { faults: 'heavy-worker, classic-sync-leaves-out-a-worker', products: 'sim-apim-2.6.0' })),
+    ).toEqual(['classic-sync-leaves-out-a-worker']);
+    expect(() => selectFaults(SEEDED_FAULTS, { faults: 'no-such-fault' })).toThrow(
+      /CARBON_LABS_SELFTEST_FAULTS: no seeded fault no-such-fault; they are worker-accepts-writes/,
+    );
+    expect(() => selectFaults(SEEDED_FAULTS, { products: '!sim-apim-9' })).toThrow(
+      /CARBON_LABS_SELFTEST_PRODUCTS: no seeded fault is on sim-apim-9; they are on sim, /,
+    );
   });
 });
 
 describe('results.json', () => {
   test('says the version of its shape and of the carbon-labs that wrote it, before the run', () => {
     const run = {
-      product: 'sim', pattern: 3, project: 'p', target: 'compose', workers: 2, managers: 2, pace: 'native', startedAt: 't', durationMs: 1, expectedMs: 1, deadlineMs: 1, floorMs: 0,
-      labStartSeconds: 0, bounds: {}, verdict: 'passed', complete: true, provenance: { commit: 'abc1234', engine: null, compose: null, images: {} }, checks: [],
+      product: 'sim',
+      pattern: 3,
+      project: 'p',
+      target: 'compose',
+      workers: 2,
+      managers: 2,
+      pace: 'native',
+      startedAt: 't',
+      durationMs: 1,
+      expectedMs: 1,
+      deadlineMs: 1,
+      floorMs: 0,
+      labStartSeconds: 0,
+      bounds: {},
+      verdict: 'passed',
+      complete: true,
+      provenance: { commit: 'abc1234', engine: null, compose: null, images: {} },
+      checks: [],
     } as unknown as ConformanceRun;
     const json = JSON.parse(resultsJson(run)) as Record<string, unknown>;
     expect(Object.keys(json).slice(0, 3)).toEqual(['schemaVersion', 'carbonLabs', 'product']);
     expect(json.schemaVersion).toBe(RESULTS_SCHEMA_VERSION);
-    expect(json.carbonLabs).toEqual({ version: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version, commit: 'abc1234' });
+    expect(json.carbonLabs).toEqual({
+      version: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version,
+      commit: 'abc1234',
+    });
   });
 });
 
@@ -365,15 +627,23 @@ describe('logs-clean: what counts as an ERROR line', () => {
     'TID: [-1234] [] [2019-01-01 10:00:00,000] ERROR {org.apache.synapse.deployers.APIDeployer} -  API deployment from the file : x.xml : Failed.',
     'ERROR {sim} GET /x: TypeError: boom',
   ].join('\n');
-  test('Carbon 4.x and 4.4 lines at ERROR, and the stand-in\'s own, count; WARN and INFO do not', () => {
-    expect(unexpectedErrors(log, {}).map((l) => /ERROR\s+\{([^}]+)\}/.exec(l)?.[1])).toEqual(['org.wso2.carbon.apimgt.impl.Bar', 'org.apache.synapse.deployers.APIDeployer', 'sim']);
+  test("Carbon 4.x and 4.4 lines at ERROR, and the stand-in's own, count; WARN and INFO do not", () => {
+    expect(unexpectedErrors(log, {}).map((l) => /ERROR\s+\{([^}]+)\}/.exec(l)?.[1])).toEqual([
+      'org.wso2.carbon.apimgt.impl.Bar',
+      'org.apache.synapse.deployers.APIDeployer',
+      'sim',
+    ]);
   });
   test('a log the engine cannot give fails the check and names the node (no evidence is not a clean log)', async () => {
     const lab = buildLab(1, { product: sim });
     const dir = tempDir();
     synthLab(lab, dir, { force: true });
     // Containers the engine does not have (or no engine at all): every read fails.
-    const target = new (class extends LabTarget { override async container(service: string) { return `carbon-labs-no-such-${service}`; } })(lab, dir);
+    const target = new (class extends LabTarget {
+      override async container(service: string) {
+        return `carbon-labs-no-such-${service}`;
+      }
+    })(lab, dir);
     const result = await runCheck(logsClean, target, () => undefined);
     expect(result.status).toBe('failed');
     expect(result.reason).toMatch(/^could not read the logs of manager-1 \(.*\), worker-1 .*: their ERROR lines cannot be judged$/);
@@ -389,18 +659,30 @@ describe('revocation-reaches-workers: every worker refuses a revoked token, and 
   const workers = ['worker-1', 'worker-2'];
   test.each([
     [{ refused: { 'worker-1': 20, 'worker-2': 31 }, served: [], otherwise: {} }, []],
-    [{ refused: { 'worker-1': 20 }, served: ['worker-2'], otherwise: {} },
-      ['worker-2 still served the token revoked through the store\'s RevokeAPIURL 5000 ms after its revocation (the revoking gateway\'s cache invalidation never reached it)']],
+    [
+      { refused: { 'worker-1': 20 }, served: ['worker-2'], otherwise: {} },
+      [
+        "worker-2 still served the token revoked through the store's RevokeAPIURL 5000 ms after its revocation (the revoking gateway's cache invalidation never reached it)",
+      ],
+    ],
     // A worker that answers something else has not been shown to keep the token: said as it is.
-    [{ refused: {}, served: ['worker-1'], otherwise: { 'worker-2': 'GET … → 502' } }, [
-      'worker-1 still served the token revoked through the store\'s RevokeAPIURL 5000 ms after its revocation (the revoking gateway\'s cache invalidation never reached it)',
-      'worker-2 neither refused nor served the token revoked through the store\'s RevokeAPIURL within 5000 ms (last answer: GET … → 502)']],
+    [
+      { refused: {}, served: ['worker-1'], otherwise: { 'worker-2': 'GET … → 502' } },
+      [
+        "worker-1 still served the token revoked through the store's RevokeAPIURL 5000 ms after its revocation (the revoking gateway's cache invalidation never reached it)",
+        "worker-2 neither refused nor served the token revoked through the store's RevokeAPIURL within 5000 ms (last answer: GET … → 502)",
+      ],
+    ],
   ])('%j', (seen, problems) => {
-    expect(revocationProblems('the store\'s RevokeAPIURL', workers, seen, 5000)).toEqual(problems);
+    expect(revocationProblems("the store's RevokeAPIURL", workers, seen, 5000)).toEqual(problems);
   });
 
-  test('the managers\' RevokeAPIURL as the store reads it (comments skipped, the gateway port filled)', () => {
-    expect(revokeApiUrlOf('<OAuthConfigurations><!--RevokeAPIURL>https://x/revoke</RevokeAPIURL--><RevokeAPIURL> https://lb-worker:${https.nio.port}/revoke </RevokeAPIURL></OAuthConfigurations>')).toBe('https://lb-worker:8243/revoke');
+  test("the managers' RevokeAPIURL as the store reads it (comments skipped, the gateway port filled)", () => {
+    expect(
+      revokeApiUrlOf(
+        '<OAuthConfigurations><!--RevokeAPIURL>https://x/revoke</RevokeAPIURL--><RevokeAPIURL> https://lb-worker:${https.nio.port}/revoke </RevokeAPIURL></OAuthConfigurations>',
+      ),
+    ).toBe('https://lb-worker:8243/revoke');
     expect(revokeApiUrlOf('<OAuthConfigurations/>')).toBeUndefined();
   });
 });
@@ -408,29 +690,51 @@ describe('revocation-reaches-workers: every worker refuses a revoked token, and 
 describe('a check applies, or is skipped saying why, from the lab model alone', () => {
   test('a 4.7.0 pattern-3 lab with one manager (MANAGERS=1): managers-fail-over is skipped, manager-outage-without-ha applies', () => {
     const lab = buildLab(3, { product: simApim470, managers: 1 });
-    expect(skipOf(checkById('managers-fail-over'), lab)).toBe('one manager, no passive one to fail over to (see manager-outage-without-ha)');
+    expect(skipOf(checkById('managers-fail-over'), lab)).toBe(
+      'one manager, no passive one to fail over to (see manager-outage-without-ha)',
+    );
     expect(skipOf(checkById('manager-outage-without-ha'), lab)).toBeUndefined();
     expect(skipOf(checkById('managers-fail-over'), buildLab(3, { product: simApim470 }))).toBeUndefined();
   });
 
   test('on the classic product, the checks that need 4.x-only REST are skipped saying so; revocation-reaches-workers only there', () => {
     const classic = buildLab(3, { product: simApim260 });
-    expect(skipOf(checkById('policies-propagate'), classic)).toMatch(/^not built for the classic product yet: the check drives what only the 4.x REST APIs have/);
+    expect(skipOf(checkById('policies-propagate'), classic)).toMatch(
+      /^not built for the classic product yet: the check drives what only the 4.x REST APIs have/,
+    );
     expect(skipOf(checkById('workers-survive-worker-loss'), classic)).toBeUndefined();
     expect(skipOf(checkById('revocation-reaches-workers'), classic)).toBeUndefined();
-    expect(skipOf(checkById('revocation-reaches-workers'), buildLab(3, { product: sim }))).toBe('the 4.x products revoke through the event hub: policies-propagate judges it');
+    expect(skipOf(checkById('revocation-reaches-workers'), buildLab(3, { product: sim }))).toBe(
+      'the 4.x products revoke through the event hub: policies-propagate judges it',
+    );
   });
 
-  test('manager-outage-without-ha runs on the classic product\'s pattern 1 (one manager), and is skipped where a passive manager takes over', () => {
+  test("manager-outage-without-ha runs on the classic product's pattern 1 (one manager), and is skipped where a passive manager takes over", () => {
     expect(skipOf(checkById('manager-outage-without-ha'), buildLab(1, { product: simApim260 }))).toBeUndefined();
-    expect(skipOf(checkById('manager-outage-without-ha'), buildLab(3, { product: simApim260 }))).toBe('a passive manager takes over here (see managers-fail-over)');
+    expect(skipOf(checkById('manager-outage-without-ha'), buildLab(3, { product: simApim260 }))).toBe(
+      'a passive manager takes over here (see managers-fail-over)',
+    );
   });
 });
 
-describe('an answer as a figure: status and the product\'s error code', () => {
-  const e = (status: number, body: unknown, error?: string): Exchange => ({ method: 'GET', url: 'https://w/x', status, headers: {}, ms: 1, body, error });
+describe("an answer as a figure: status and the product's error code", () => {
+  const e = (status: number, body: unknown, error?: string): Exchange => ({
+    method: 'GET',
+    url: 'https://w/x',
+    status,
+    headers: {},
+    ms: 1,
+    body,
+    error,
+  });
   test.each([
-    [e(500, '<ams:fault xmlns:ams="http://wso2.org/apimanager/security"><ams:code>900900</ams:code><ams:message>Unclassified Authentication Failure</ams:message></ams:fault>'), '500 900900'],
+    [
+      e(
+        500,
+        '<ams:fault xmlns:ams="http://wso2.org/apimanager/security"><ams:code>900900</ams:code><ams:message>Unclassified Authentication Failure</ams:message></ams:fault>',
+      ),
+      '500 900900',
+    ],
     [e(401, { code: '900901', message: 'Invalid Credentials' }), '401 900901'],
     [e(401, { fault: { code: 900901, message: 'Invalid Credentials' } }), '401 900901'],
     [e(401, '{"fault":{"code":900901}}'), '401 900901'],

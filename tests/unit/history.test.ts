@@ -7,13 +7,29 @@ import { junitXml, resultsJson } from '../../harness/report/write';
 import { tempDir } from '../support/labs';
 
 const check = (id: string, status: CheckResult['status'], figures: Record<string, unknown>): CheckResult =>
-  ({ id, title: id, status, figures, evidence: [], timelines: [], durationMs: 1000 } as unknown as CheckResult);
+  ({ id, title: id, status, figures, evidence: [], timelines: [], durationMs: 1000 }) as unknown as CheckResult;
 
-const runAt = (startedAt: string, checks: CheckResult[]): ConformanceRun => ({
-  product: 'sim', pattern: 3, project: 'carbon-labs-sim-p3', target: 'compose', workers: 2, managers: 2, pace: 'native', startedAt, durationMs: 60_000,
-  expectedMs: 1, deadlineMs: 1, floorMs: 0, labStartSeconds: 0, bounds: {}, verdict: checks.every((c) => c.status !== 'failed') ? 'passed' : 'failed', complete: true,
-  provenance: { commit: 'abc1234', engine: null, compose: null, images: {} }, checks,
-} as unknown as ConformanceRun);
+const runAt = (startedAt: string, checks: CheckResult[]): ConformanceRun =>
+  ({
+    product: 'sim',
+    pattern: 3,
+    project: 'carbon-labs-sim-p3',
+    target: 'compose',
+    workers: 2,
+    managers: 2,
+    pace: 'native',
+    startedAt,
+    durationMs: 60_000,
+    expectedMs: 1,
+    deadlineMs: 1,
+    floorMs: 0,
+    labStartSeconds: 0,
+    bounds: {},
+    verdict: checks.every((c) => c.status !== 'failed') ? 'passed' : 'failed',
+    complete: true,
+    provenance: { commit: 'abc1234', engine: null, compose: null, images: {} },
+    checks,
+  }) as unknown as ConformanceRun;
 
 describe('run history', () => {
   test('each run is kept under runs/<its start>, the latest ten, oldest gone first; the folder keeps the last run', () => {
@@ -43,14 +59,24 @@ describe('run history', () => {
     ]);
     expect(numericFigures(before.checks[0].figures)).toEqual({ 'stop.rtoMs': 100, 'stop.failedRequests': 0, rtoBoundMs: 3000 });
     const c = compareRuns(before, now);
-    expect(c.figures.filter((f) => f.worse).map((f) => `${f.check} ${f.figure}`)).toEqual(['managers-fail-over stop.rtoMs', 'managers-fail-over stop.failedRequests']);
-    expect(c.verdicts.find((v) => v.check === 'managers-fail-over')).toEqual({ check: 'managers-fail-over', before: 'passed', now: 'failed' });
+    expect(c.figures.filter((f) => f.worse).map((f) => `${f.check} ${f.figure}`)).toEqual([
+      'managers-fail-over stop.rtoMs',
+      'managers-fail-over stop.failedRequests',
+    ]);
+    expect(c.verdicts.find((v) => v.check === 'managers-fail-over')).toEqual({
+      check: 'managers-fail-over',
+      before: 'passed',
+      now: 'failed',
+    });
     const text = comparisonText(c);
     expect(text).toContain('verdicts changed: managers-fail-over passed → failed');
     expect(text).toMatch(/managers-fail-over\s+stop\.rtoMs\s+100\s+160\s+×1\.60 WORSE/);
     expect(compareRuns(before, before).figures.some((f) => f.worse)).toBe(false);
     // A measurement with no value now (a p99 of "none served" is written as null) is worse; a stall threshold is no measurement.
-    const lost = compareRuns(runAt('a', [check('admin-load-isolation', 'passed', { underSaturationP99Ms: 30, stallMs: 1000 })]), runAt('b', [check('admin-load-isolation', 'passed', { underSaturationP99Ms: null, stallMs: 5000 })]));
+    const lost = compareRuns(
+      runAt('a', [check('admin-load-isolation', 'passed', { underSaturationP99Ms: 30, stallMs: 1000 })]),
+      runAt('b', [check('admin-load-isolation', 'passed', { underSaturationP99Ms: null, stallMs: 5000 })]),
+    );
     expect(lost.figures.filter((f) => f.worse).map((f) => f.figure)).toEqual(['underSaturationP99Ms']);
   });
 

@@ -30,42 +30,62 @@ function homeWith(toml: string): string {
 const MANAGER_TOML = 'nodes/manager-1/repository/conf/deployment.toml';
 
 /** The shared database every node's file names (the stand-in refuses a file without it). */
-const SHARED_DB = '[database.shared_db]\ntype = "mysql"\nurl = "jdbc:mysql://db:3306/WSO2_SHARED_DB"\nusername = "wso2carbon"\npassword = "wso2carbon"\n';
+const SHARED_DB =
+  '[database.shared_db]\ntype = "mysql"\nurl = "jdbc:mysql://db:3306/WSO2_SHARED_DB"\nusername = "wso2carbon"\npassword = "wso2carbon"\n';
 
 /** A generated manager's deployment.toml without the two keys of the fix: the product's defaults then apply. */
-const withoutFix = (toml: string) => toml
-  .replace(/\[apim\.key_manager\]\nservice_url = "[^"]+"\nusername = "[^"]+"\npassword = "[^"]+"\n/, '')
-  .replace(/\[oauth\.endpoints\]\noauth2_jwks_url = "[^"]+"\n/, '');
+const withoutFix = (toml: string) =>
+  toml
+    .replace(/\[apim\.key_manager\]\nservice_url = "[^"]+"\nusername = "[^"]+"\npassword = "[^"]+"\n/, '')
+    .replace(/\[oauth\.endpoints\]\noauth2_jwks_url = "[^"]+"\n/, '');
 
-describe('the Resident Key Manager\'s URLs, as a control plane derives them from its deployment.toml', () => {
-  test.each(TOML_LABS.map((l) => [`${l.product.id} pattern ${l.pattern}`, l] as const))('%s: through the managers\' balancer; without the fix, on localhost', (_, { lab }) => {
-    const toml = renderLab(lab).find((f) => f.path === MANAGER_TOML)!.content;
-    const fixed = loadConfig(homeWith(toml), 'control-plane', {});
-    expect({ serviceUrl: fixed.keyManagerServiceUrl, discovery: discoveryUrlOf(fixed.keyManagerServiceUrl), jwks: fixed.jwksUrl }).toEqual({
-      serviceUrl: 'https://lb-manager:9443/services/',
-      discovery: 'https://lb-manager:9443/oauth2/token/.well-known/openid-configuration',
-      jwks: 'https://lb-manager:9443/oauth2/jwks',
-    });
-    const stock = withoutFix(toml);
-    expect(stock).not.toMatch(/^\[apim\.key_manager\]$|^oauth2_jwks_url =/m);
-    const unfixed = loadConfig(homeWith(stock), 'control-plane', {});
-    // The manager discovers itself on 9443; the JWKS URL is built on hostname and proxyPort, which
-    // only the host reaches (docs/real-product.md, "JWKS").
-    expect({ discovery: discoveryUrlOf(unfixed.keyManagerServiceUrl), jwks: unfixed.jwksUrl }).toEqual({
-      discovery: 'https://localhost:9443/oauth2/token/.well-known/openid-configuration',
-      jwks: `https://localhost:${portalPort(lab)}/oauth2/jwks`,
-    });
-  });
+describe("the Resident Key Manager's URLs, as a control plane derives them from its deployment.toml", () => {
+  test.each(TOML_LABS.map((l) => [`${l.product.id} pattern ${l.pattern}`, l] as const))(
+    "%s: through the managers' balancer; without the fix, on localhost",
+    (_, { lab }) => {
+      const toml = renderLab(lab).find((f) => f.path === MANAGER_TOML)!.content;
+      const fixed = loadConfig(homeWith(toml), 'control-plane', {});
+      expect({
+        serviceUrl: fixed.keyManagerServiceUrl,
+        discovery: discoveryUrlOf(fixed.keyManagerServiceUrl),
+        jwks: fixed.jwksUrl,
+      }).toEqual({
+        serviceUrl: 'https://lb-manager:9443/services/',
+        discovery: 'https://lb-manager:9443/oauth2/token/.well-known/openid-configuration',
+        jwks: 'https://lb-manager:9443/oauth2/jwks',
+      });
+      const stock = withoutFix(toml);
+      expect(stock).not.toMatch(/^\[apim\.key_manager\]$|^oauth2_jwks_url =/m);
+      const unfixed = loadConfig(homeWith(stock), 'control-plane', {});
+      // The manager discovers itself on 9443; the JWKS URL is built on hostname and proxyPort, which
+      // only the host reaches (docs/real-product.md, "JWKS").
+      expect({ discovery: discoveryUrlOf(unfixed.keyManagerServiceUrl), jwks: unfixed.jwksUrl }).toEqual({
+        discovery: 'https://localhost:9443/oauth2/token/.well-known/openid-configuration',
+        jwks: `https://localhost:${portalPort(lab)}/oauth2/jwks`,
+      });
+    },
+  );
 
-  test('a blank oauth2_jwks_url is none; with no proxyPort the port is the servlet\'s, 9443', () => {
-    const config = loadConfig(homeWith(`[server]\nhostname = "cp.example"\n[oauth.endpoints]\noauth2_jwks_url = ""\n${SHARED_DB}`), 'control-plane', {});
-    expect({ origin: config.publicOrigin, jwks: config.jwksUrl }).toEqual({ origin: 'https://cp.example:9443', jwks: 'https://cp.example:9443/oauth2/jwks' });
+  test("a blank oauth2_jwks_url is none; with no proxyPort the port is the servlet's, 9443", () => {
+    const config = loadConfig(
+      homeWith(`[server]\nhostname = "cp.example"\n[oauth.endpoints]\noauth2_jwks_url = ""\n${SHARED_DB}`),
+      'control-plane',
+      {},
+    );
+    expect({ origin: config.publicOrigin, jwks: config.jwksUrl }).toEqual({
+      origin: 'https://cp.example:9443',
+      jwks: 'https://cp.example:9443/oauth2/jwks',
+    });
   });
 });
 
 /** Real openssl and keytool: keys and certificates as an image has them, and a JKS truststore. */
 const tools = ['openssl', 'keytool'].filter((t) => spawnSync(t, t === 'openssl' ? ['version'] : ['-help']).status !== 0);
-const describeTools = describeWithTool(!tools.length, `the JWKS tests (${tools.join(', ')})`, 'apt-get install openssl openjdk-17-jdk-headless');
+const describeTools = describeWithTool(
+  !tools.length,
+  `the JWKS tests (${tools.join(', ')})`,
+  'apt-get install openssl openjdk-17-jdk-headless',
+);
 
 function run(command: string, args: string[]): string {
   const r = spawnSync(command, args, { encoding: 'utf8' });
@@ -77,19 +97,38 @@ function run(command: string, args: string[]): string {
 function keyPair(dir: string, name: string): { key: string; cert: string; certFile: string } {
   const keyFile = join(dir, `${name}.key`);
   const certFile = join(dir, `${name}.crt`);
-  run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost/O=WSO2/C=US', '-keyout', keyFile, '-out', certFile]);
+  run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-days',
+    '1',
+    '-subj',
+    '/CN=localhost/O=WSO2/C=US',
+    '-keyout',
+    keyFile,
+    '-out',
+    certFile,
+  ]);
   return { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8'), certFile };
 }
 
-const issuerOf = (pair: { key: string; cert: string }, issuer: string) => new TokenIssuer(createPrivateKey(pair.key), new X509Certificate(pair.cert), issuer);
+const issuerOf = (pair: { key: string; cert: string }, issuer: string) =>
+  new TokenIssuer(createPrivateKey(pair.key), new X509Certificate(pair.cert), issuer);
 
 /** An HTTPS server on a free port of this machine, and its origin. */
 async function serve(handler: Handler, tls: { key: string; cert: string }): Promise<{ origin: string; server: Server }> {
-  const server = await listen(handler, 0, tls) as Server;
+  const server = (await listen(handler, 0, tls)) as Server;
   return { origin: `https://localhost:${(server.address() as AddressInfo).port}`, server };
 }
 
-const close = (server: Server) => new Promise<void>((done) => { server.closeAllConnections(); server.close(() => done()); });
+const close = (server: Server) =>
+  new Promise<void>((done) => {
+    server.closeAllConnections();
+    server.close(() => done());
+  });
 
 /** A port nothing listens on: one a server had, closed. */
 async function closedPort(tls: { key: string; cert: string }): Promise<number> {
@@ -103,7 +142,9 @@ async function closedPort(tls: { key: string; cert: string }): Promise<number> {
 async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; errors: string[] }> {
   const errors: string[] = [];
   const out = jest.spyOn(console, 'log').mockImplementation(() => undefined);
-  const err = jest.spyOn(console, 'error').mockImplementation((line: string) => { errors.push(line); });
+  const err = jest.spyOn(console, 'error').mockImplementation((line: string) => {
+    errors.push(line);
+  });
   try {
     return { value: await fn(), errors };
   } finally {
@@ -113,32 +154,57 @@ async function quietly<T>(fn: () => Promise<T>): Promise<{ value: T; errors: str
 }
 
 /** `<status> <code>` of a gateway's refusal, or `admitted`. */
-const outcome = (result: TokenClaims | Res) => ('status' in result ? `${result.status} ${(result.body as { code: string }).code}` : 'admitted');
+const outcome = (result: TokenClaims | Res) =>
+  'status' in result ? `${result.status} ${(result.body as { code: string }).code}` : 'admitted';
 
 /** The Resident Key Manager as a gateway receives it, with this issuer and JWKS URL. */
 const residentKm = (issuer: string, jwksUrl: string): KeyManagerDto => ({
-  uuid: 'km-1', name: 'Resident Key Manager', type: 'default', enabled: true, organization: 'carbon.super', tokenType: 'DIRECT',
+  uuid: 'km-1',
+  name: 'Resident Key Manager',
+  type: 'default',
+  enabled: true,
+  organization: 'carbon.super',
+  tokenType: 'DIRECT',
   additionalProperties: { issuer, certificate_type: 'JWKS', certificate_value: jwksUrl, self_validate_jwt: true },
 });
 
 const CLAIMS = { sub: 'admin', azp: 'client', scope: 'default', application: { uuid: 'app-1', name: 'App' }, keytype: 'PRODUCTION' };
 const ISSUER = 'https://localhost:28443/oauth2/token';
 
-describeTools('tokens signed with the image\'s key and checked through a JWKS over real HTTPS', () => {
+describeTools("tokens signed with the image's key and checked through a JWKS over real HTTPS", () => {
   const dir = tempDir('carbon-labs-jwks-');
   const image = keyPair(dir, 'image');
   const foreign = keyPair(dir, 'foreign');
   const untrusted = keyPair(dir, 'untrusted');
   const truststoreFile = join(dir, 'client-truststore.jks');
   // The image's stock truststore trusts its own certificate (images/apim-sim/Dockerfile).
-  run('keytool', ['-importcert', '-noprompt', '-storetype', 'JKS', '-alias', 'wso2carbon', '-storepass', 'wso2carbon', '-file', image.certFile, '-keystore', truststoreFile]);
+  run('keytool', [
+    '-importcert',
+    '-noprompt',
+    '-storetype',
+    'JKS',
+    '-alias',
+    'wso2carbon',
+    '-storepass',
+    'wso2carbon',
+    '-file',
+    image.certFile,
+    '-keystore',
+    truststoreFile,
+  ]);
   const trust = new TrustStore(truststoreFile, 'wso2carbon');
   const tokens = issuerOf(image, ISSUER);
   const servers: Server[] = [];
-  afterAll(async () => { for (const s of servers) await close(s); trust.agent.destroy(); });
+  afterAll(async () => {
+    for (const s of servers) await close(s);
+    trust.agent.destroy();
+  });
 
   /** A control plane's JWKS on a real HTTPS server, counting its fetches. */
-  async function jwksServer(answer: () => Res = () => json(200, tokens.jwks()), tls = image): Promise<{ url: string; fetches: () => number }> {
+  async function jwksServer(
+    answer: () => Res = () => json(200, tokens.jwks()),
+    tls = image,
+  ): Promise<{ url: string; fetches: () => number }> {
     let fetches = 0;
     const { origin, server } = await serve(async (req) => {
       fetches++;
@@ -149,7 +215,10 @@ describeTools('tokens signed with the image\'s key and checked through a JWKS ov
   }
 
   /** What a gateway answers, and the ERROR lines it logged meanwhile. */
-  async function authenticate(holder: KeyManagerHolder, token: string | undefined): Promise<{ result: TokenClaims | Res; errors: string[] }> {
+  async function authenticate(
+    holder: KeyManagerHolder,
+    token: string | undefined,
+  ): Promise<{ result: TokenClaims | Res; errors: string[] }> {
     const { value, errors } = await quietly(() => holder.authenticate(token));
     return { result: value, errors };
   }
@@ -188,7 +257,9 @@ describeTools('tokens signed with the image\'s key and checked through a JWKS ov
   test('a control plane refuses a token of another key, a tampered one and an expired one', () => {
     expect(tokens.verify(issuerOf(foreign, ISSUER).issue(CLAIMS, 60).token)).toBeUndefined();
     const [h, , sig] = tokens.issue(CLAIMS, 60).token.split('.');
-    expect(tokens.verify(`${h}.${Buffer.from(JSON.stringify({ ...CLAIMS, sub: 'root', exp: 2e9 })).toString('base64url')}.${sig}`)).toBeUndefined();
+    expect(
+      tokens.verify(`${h}.${Buffer.from(JSON.stringify({ ...CLAIMS, sub: 'root', exp: 2e9 })).toString('base64url')}.${sig}`),
+    ).toBeUndefined();
     expect(tokens.verify(tokens.issue(CLAIMS, -1).token)).toBeUndefined();
   });
 
@@ -207,11 +278,15 @@ describeTools('tokens signed with the image\'s key and checked through a JWKS ov
     const holder = await gateway(jwks.url);
     await authenticate(holder, tokens.issue(CLAIMS, 60).token);
     const { result } = await authenticate(holder, issuerOf(foreign, ISSUER).issue(CLAIMS, 60).token);
-    expect(result).toMatchObject({ status: 401, body: { code: '900901', message: 'Invalid Credentials' }, headers: { 'www-authenticate': expect.stringContaining('error="invalid_token"') } });
+    expect(result).toMatchObject({
+      status: 401,
+      body: { code: '900901', message: 'Invalid Credentials' },
+      headers: { 'www-authenticate': expect.stringContaining('error="invalid_token"') },
+    });
     expect(jwks.fetches()).toBe(2);
   });
 
-  test('a foreign key\'s signature under the right kid, an expired token, an unknown issuer: 401 900901; no token: 401 900902', async () => {
+  test("a foreign key's signature under the right kid, an expired token, an unknown issuer: 401 900901; no token: 401 900902", async () => {
     const jwks = await jwksServer();
     const holder = await gateway(jwks.url);
     const forged = issuerOf(foreign, ISSUER).issue(CLAIMS, 60).token.split('.');
@@ -227,22 +302,32 @@ describeTools('tokens signed with the image\'s key and checked through a JWKS ov
     }).toEqual({ forgedKid: '401 900901', expired: '401 900901', otherIssuer: '401 900901', notAJwt: '401 900901', none: '401 900902' });
   });
 
-  test('a JWKS URL nothing answers on (the stock localhost one): 500 900900 and the product\'s ERROR naming the URL, fetched again on the next call', async () => {
+  test("a JWKS URL nothing answers on (the stock localhost one): 500 900900 and the product's ERROR naming the URL, fetched again on the next call", async () => {
     const url = `https://localhost:${await closedPort(image)}/oauth2/jwks`;
     const holder = await gateway(url);
     const first = await authenticate(holder, tokens.issue(CLAIMS, 60).token);
-    expect(first.result).toEqual(json(500, { code: '900900', message: 'Unclassified Authentication Failure', description: 'Unclassified Authentication Failure' }));
-    expect(first.errors.join('\n')).toMatch(new RegExp(`ERROR {JWTValidatorImpl} - Error while connecting to JWKS endpoint ${url.replace(/[.]/g, '\\.')} .*ECONNREFUSED`));
+    expect(first.result).toEqual(
+      json(500, { code: '900900', message: 'Unclassified Authentication Failure', description: 'Unclassified Authentication Failure' }),
+    );
+    expect(first.errors.join('\n')).toMatch(
+      new RegExp(`ERROR {JWTValidatorImpl} - Error while connecting to JWKS endpoint ${url.replace(/[.]/g, '\\.')} .*ECONNREFUSED`),
+    );
     expect((await authenticate(holder, tokens.issue(CLAIMS, 60).token)).errors).toHaveLength(1);
   });
 
   test('a JWKS endpoint that answers 404, or one whose certificate the truststore lacks: 500 900900', async () => {
     const missing = await jwksServer(() => json(404, { code: '404' }));
     const notFound = await authenticate(await gateway(missing.url), tokens.issue(CLAIMS, 60).token);
-    expect({ outcome: outcome(notFound.result), log: notFound.errors.join('') }).toEqual({ outcome: '500 900900', log: expect.stringContaining(`Invalid JWKS endpoint. ${missing.url} answered 404`) });
+    expect({ outcome: outcome(notFound.result), log: notFound.errors.join('') }).toEqual({
+      outcome: '500 900900',
+      log: expect.stringContaining(`Invalid JWKS endpoint. ${missing.url} answered 404`),
+    });
     const untrustedJwks = await jwksServer(undefined, untrusted);
     const pkix = await authenticate(await gateway(untrustedJwks.url), tokens.issue(CLAIMS, 60).token);
-    expect({ outcome: outcome(pkix.result), log: pkix.errors.join('') }).toEqual({ outcome: '500 900900', log: expect.stringContaining('PKIX path building failed') });
+    expect({ outcome: outcome(pkix.result), log: pkix.errors.join('') }).toEqual({
+      outcome: '500 900900',
+      log: expect.stringContaining('PKIX path building failed'),
+    });
     expect(untrustedJwks.fetches()).toBe(0);
   });
 
@@ -251,7 +336,13 @@ describeTools('tokens signed with the image\'s key and checked through a JWKS ov
 
     /** A control plane's config whose service_url and JWKS URL are on this machine's servers. */
     function controlPlaneConfig(serviceOrigin: string, jwksUrl?: string, proxyPort = 28443): NodeConfig {
-      return loadConfig(homeWith(`[server]\nhostname = "localhost"\n${SHARED_DB}[transport.https.properties]\nproxyPort = ${proxyPort}\n[apim.key_manager]\nservice_url = "${serviceOrigin}/services/"\n${jwksUrl ? `[oauth.endpoints]\noauth2_jwks_url = "${jwksUrl}"\n` : ''}`), 'control-plane', {});
+      return loadConfig(
+        homeWith(
+          `[server]\nhostname = "localhost"\n${SHARED_DB}[transport.https.properties]\nproxyPort = ${proxyPort}\n[apim.key_manager]\nservice_url = "${serviceOrigin}/services/"\n${jwksUrl ? `[oauth.endpoints]\noauth2_jwks_url = "${jwksUrl}"\n` : ''}`,
+        ),
+        'control-plane',
+        {},
+      );
     }
 
     /**
@@ -269,14 +360,22 @@ describeTools('tokens signed with the image\'s key and checked through a JWKS ov
       return { origin, config: node.config };
     }
 
-    test('with oauth2_jwks_url set: certificate_value is it, and a gateway given that key manager admits the control plane\'s tokens', async () => {
+    test("with oauth2_jwks_url set: certificate_value is it, and a gateway given that key manager admits the control plane's tokens", async () => {
       const { origin, config } = await controlPlane((o) => controlPlaneConfig(o, `${o}/oauth2/jwks`));
       const { value: km } = await quietly(() => residentKeyManager(config, trust, keyManagers));
       expect(km).toMatchObject({
-        uuid: 'resident-uuid', name: 'Resident Key Manager', type: 'default', enabled: true,
+        uuid: 'resident-uuid',
+        name: 'Resident Key Manager',
+        type: 'default',
+        enabled: true,
         additionalProperties: {
-          ServerURL: `${origin}/services/`, TokenURL: `${origin}/oauth2/token`, RevokeURL: `${origin}/oauth2/revoke`,
-          issuer: 'https://localhost:28443/oauth2/token', certificate_type: 'JWKS', certificate_value: `${origin}/oauth2/jwks`, self_validate_jwt: true,
+          ServerURL: `${origin}/services/`,
+          TokenURL: `${origin}/oauth2/token`,
+          RevokeURL: `${origin}/oauth2/revoke`,
+          issuer: 'https://localhost:28443/oauth2/token',
+          certificate_type: 'JWKS',
+          certificate_value: `${origin}/oauth2/jwks`,
+          self_validate_jwt: true,
         },
       });
       expect((await authenticate(await gatewayOf(km), tokens.issue(CLAIMS, 60).token)).result).toMatchObject({ sub: 'admin' });
@@ -295,7 +394,9 @@ describeTools('tokens signed with the image\'s key and checked through a JWKS ov
 
     test('a discovery that fails is an error, not a key manager without a JWKS', async () => {
       const config = controlPlaneConfig(`https://localhost:${await closedPort(image)}`);
-      await expect(quietly(() => residentKeyManager(config, trust, keyManagers))).rejects.toThrow(/^Error in fetching Open ID configuration\. \(https:\/\/localhost:\d+\/oauth2\/token\/\.well-known\/openid-configuration: .*ECONNREFUSED/);
+      await expect(quietly(() => residentKeyManager(config, trust, keyManagers))).rejects.toThrow(
+        /^Error in fetching Open ID configuration\. \(https:\/\/localhost:\d+\/oauth2\/token\/\.well-known\/openid-configuration: .*ECONNREFUSED/,
+      );
     });
   });
 });

@@ -15,26 +15,39 @@ import { SCALED_LABS, TOML_LABS } from '../support/labs';
 type Toml = Record<string, unknown>;
 
 /** Every node's rendered deployment.toml, for both products and the three patterns, at their default and edge scales. */
-const RENDERED = [...TOML_LABS, ...SCALED_LABS.map((l) => ({ ...l, product: l.lab.product }))].flatMap(({ lab, product, pattern }) => lab.nodes.map((node) => ({
-  product: product.id,
-  pattern: `${pattern}${scaleArgs(lab.scale).map((a) => ` ${a}`).join('')}`,
-  node: node.name,
-  expectedRole: runtimeOf(product, node.role).serverRole,
-  catalogue: catalogueFor(product, node.role),
-  toml: parse(renderLab(lab).find((f) => f.path === `nodes/${node.name}/repository/conf/deployment.toml`)!.content) as Toml,
-})));
+const RENDERED = [...TOML_LABS, ...SCALED_LABS.map((l) => ({ ...l, product: l.lab.product }))].flatMap(({ lab, product, pattern }) =>
+  lab.nodes.map((node) => ({
+    product: product.id,
+    pattern: `${pattern}${scaleArgs(lab.scale)
+      .map((a) => ` ${a}`)
+      .join('')}`,
+    node: node.name,
+    expectedRole: runtimeOf(product, node.role).serverRole,
+    catalogue: catalogueFor(product, node.role),
+    toml: parse(renderLab(lab).find((f) => f.path === `nodes/${node.name}/repository/conf/deployment.toml`)!.content) as Toml,
+  })),
+);
 
 /** The deployment.toml files committed under labs/ (what `make lab` starts). */
 function committedTomls(): { path: string; toml: Toml; catalogue: KeyCatalogue }[] {
   const labs = join(PROJECT_ROOT, 'labs');
-  const roleOf = (node: string): Role => (node.startsWith('manager-') ? 'manager' : node.startsWith('worker-') ? 'worker' : 'traffic-manager');
-  return readdirSync(labs).filter((product) => product in PRODUCTS && !isClassic(resolveProduct(product))).flatMap((product) => readdirSync(join(labs, product)).flatMap((pattern) => {
-    const nodes = join(labs, product, pattern, 'nodes');
-    return readdirSync(nodes).map((node) => {
-      const path = join('labs', product, pattern, 'nodes', node, 'repository/conf/deployment.toml');
-      return { path, toml: parse(readFileSync(join(PROJECT_ROOT, path), 'utf8')) as Toml, catalogue: catalogueFor(resolveProduct(product), roleOf(node)) };
-    });
-  }));
+  const roleOf = (node: string): Role =>
+    node.startsWith('manager-') ? 'manager' : node.startsWith('worker-') ? 'worker' : 'traffic-manager';
+  return readdirSync(labs)
+    .filter((product) => product in PRODUCTS && !isClassic(resolveProduct(product)))
+    .flatMap((product) =>
+      readdirSync(join(labs, product)).flatMap((pattern) => {
+        const nodes = join(labs, product, pattern, 'nodes');
+        return readdirSync(nodes).map((node) => {
+          const path = join('labs', product, pattern, 'nodes', node, 'repository/conf/deployment.toml');
+          return {
+            path,
+            toml: parse(readFileSync(join(PROJECT_ROOT, path), 'utf8')) as Toml,
+            catalogue: catalogueFor(resolveProduct(product), roleOf(node)),
+          };
+        });
+      }),
+    );
 }
 
 describe.each(CATALOGUES.map((c) => [c.product, c] as const))('the %s key catalogue', (_, catalogue) => {
@@ -43,11 +56,15 @@ describe.each(CATALOGUES.map((c) => [c.product, c] as const))('the %s key catalo
   });
 
   test('marks exactly the keys the lab writes as writtenByLab', () => {
-    const rendered = new Set(RENDERED.filter((r) => r.catalogue.product === catalogue.product).flatMap(({ toml }) => flattenToml(toml).map((e) => e.key)));
+    const rendered = new Set(
+      RENDERED.filter((r) => r.catalogue.product === catalogue.product).flatMap(({ toml }) => flattenToml(toml).map((e) => e.key)),
+    );
     expect(rendered.size).toBeGreaterThan(0);
     const marked = new Set(catalogue.keys.filter((k) => k.writtenByLab).map((k) => k.key));
-    expect({ writtenButNotMarked: [...rendered].filter((k) => !marked.has(k)), markedButNotWritten: [...marked].filter((k) => !rendered.has(k)) })
-      .toEqual({ writtenButNotMarked: [], markedButNotWritten: [] });
+    expect({
+      writtenButNotMarked: [...rendered].filter((k) => !marked.has(k)),
+      markedButNotWritten: [...marked].filter((k) => !rendered.has(k)),
+    }).toEqual({ writtenButNotMarked: [], markedButNotWritten: [] });
   });
 });
 
@@ -70,7 +87,14 @@ test('every committed lab deployment.toml passes the catalogue too', () => {
 
 test('a 4.5 or 4.7 node takes server_role "default" only: its distribution\'s infer.json maps no other value (api-manager#5095)', () => {
   const distributed = CATALOGUES.filter((c) => c.product !== 'apim-4.3.0');
-  expect(distributed.map((c) => c.product)).toEqual(['apim-4.5.0 acp', 'apim-4.5.0 universal-gw', 'apim-4.5.0 tm', 'apim-4.7.0 acp', 'apim-4.7.0 universal-gw', 'apim-4.7.0 tm']);
+  expect(distributed.map((c) => c.product)).toEqual([
+    'apim-4.5.0 acp',
+    'apim-4.5.0 universal-gw',
+    'apim-4.5.0 tm',
+    'apim-4.7.0 acp',
+    'apim-4.7.0 universal-gw',
+    'apim-4.7.0 tm',
+  ]);
   for (const catalogue of distributed) {
     for (const helmRole of ['gateway-worker', 'traffic-manager', 'control-plane']) {
       expect(checkAgainstCatalogue({ server: { server_role: helmRole } }, catalogue)).toEqual([
@@ -85,19 +109,23 @@ describe('the checker fails on what the product would not read', () => {
   const check = (text: string) => checkAgainstCatalogue(parse(text) as Toml);
 
   test('flattens arrays of tables and keeps quoted keys quoted', () => {
-    const keys = flattenToml(parse(`
+    const keys = flattenToml(
+      parse(`
 [[event_listener]]
 id = "token_revocation"
 [event_listener.properties]
 'header.X-WSO2-KEY-MANAGER' = "default"
-`) as Toml).map((e) => e.key);
+`) as Toml,
+    ).map((e) => e.key);
     expect(keys).toEqual(['event_listener[].id', "event_listener[].properties.'header.X-WSO2-KEY-MANAGER'"]);
-    expect(check(`
+    expect(
+      check(`
 [[event_listener]]
 order = 1
 [event_listener.properties]
 'header.X-WSO2-KEY-MANAGER' = "default"
-`)).toEqual([]);
+`),
+    ).toEqual([]);
   });
 
   test('an unknown key', () => {
@@ -107,14 +135,16 @@ order = 1
   });
 
   test('a table where the product expects an array of tables', () => {
-    expect(check('[apim.gateway.environment]\nname = "Default"\n')).toEqual([expect.stringMatching(/^apim\.gateway\.environment\.name: apim-4\.3\.0 reads no such key/)]);
+    expect(check('[apim.gateway.environment]\nname = "Default"\n')).toEqual([
+      expect.stringMatching(/^apim\.gateway\.environment\.name: apim-4\.3\.0 reads no such key/),
+    ]);
   });
 
   test('throttle_decision_endpoints as a string, not a list', () => {
     expect(check('[apim.throttling]\nthrottle_decision_endpoints = "tcp://x:5672"\n')).toEqual([
-      'apim.throttling.throttle_decision_endpoints: must be a non-empty list of tcp:// URLs (url[]:tcp; see wso2/carbon-apimgt/'
-        + 'features/apimgt/org.wso2.carbon.apimgt.core.feature/src/main/resources/conf_templates/templates/repository/conf/api-manager.xml.j2) '
-        + '(got the string "tcp://x:5672"). Fix: write ["tcp://x:5672"]',
+      'apim.throttling.throttle_decision_endpoints: must be a non-empty list of tcp:// URLs (url[]:tcp; see wso2/carbon-apimgt/' +
+        'features/apimgt/org.wso2.carbon.apimgt.core.feature/src/main/resources/conf_templates/templates/repository/conf/api-manager.xml.j2) ' +
+        '(got the string "tcp://x:5672"). Fix: write ["tcp://x:5672"]',
     ]);
   });
 
@@ -125,14 +155,18 @@ traffic_manager_urls = ["ssl://cp:9711"]
 traffic_manager_auth_urls = ["tcp://cp:9611"]
 `);
     expect(problems).toEqual([
-      expect.stringMatching(/^apim\.throttling\.url_group\[\]\.traffic_manager_urls: must be a non-empty list of tcp:\/\/ URLs .*got the list \["ssl:\/\/cp:9711"\]/),
+      expect.stringMatching(
+        /^apim\.throttling\.url_group\[\]\.traffic_manager_urls: must be a non-empty list of tcp:\/\/ URLs .*got the list \["ssl:\/\/cp:9711"\]/,
+      ),
       expect.stringMatching(/^apim\.throttling\.url_group\[\]\.traffic_manager_auth_urls: must be a non-empty list of ssl:\/\/ URLs/),
     ]);
   });
 
   test('a server_role no profile has, and a quoted boolean', () => {
     expect(check('[server]\nserver_role = "gateway"\n[apim.event_hub]\nenable = "true"\n')).toEqual([
-      expect.stringMatching(/^server\.server_role: must be one of "default", "control-plane", "gateway-worker", .*got the string "gateway"/),
+      expect.stringMatching(
+        /^server\.server_role: must be one of "default", "control-plane", "gateway-worker", .*got the string "gateway"/,
+      ),
       expect.stringMatching(/^apim\.event_hub\.enable: must be a boolean .*Fix: write true or false, unquoted/),
     ]);
   });

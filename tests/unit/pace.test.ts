@@ -2,8 +2,8 @@ import { PRODUCTS } from '../../generator/products';
 import { paceFromName, parsePace, realProductOf, withPace } from '../../generator/products/pace';
 import { sim, simApim470 } from '../../generator/products/sim';
 
-describe('a stand-in at a JVM\'s pace', () => {
-  test('is judged with its real product\'s timing, its boots WSO2\'s figures, its images its own with the pace in the tag', () => {
+describe("a stand-in at a JVM's pace", () => {
+  test("is judged with its real product's timing, its boots WSO2's figures, its images its own with the pace in the tag", () => {
     const paced = withPace(sim, parsePace('jvm', undefined));
     const real = PRODUCTS['apim-4.3.0'];
     expect(realProductOf(sim).id).toBe('apim-4.3.0');
@@ -14,7 +14,7 @@ describe('a stand-in at a JVM\'s pace', () => {
     expect(paced.pace).toMatchObject({ name: 'jvm', from: { manager: sim.roles.manager.image } });
   });
 
-  test('BOOT_S sets every role\'s boot and names the pace after it; the name reads back as the same choice', () => {
+  test("BOOT_S sets every role's boot and names the pace after it; the name reads back as the same choice", () => {
     const choice = parsePace('jvm', '20');
     const paced = withPace(simApim470, choice);
     expect(paced.timing.bootSeconds).toEqual({ manager: 20, worker: 20, 'traffic-manager': 20 });

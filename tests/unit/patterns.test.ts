@@ -26,8 +26,10 @@ describe('pattern models', () => {
     const lab = buildLab(2, { product: apim430 });
     expect(lab.nodes.map((n) => n.name)).toEqual(['manager-1', 'manager-2', 'worker-1', 'worker-2']);
     expect(lab.balancers.map((b) => b.name)).toEqual(['lb']);
-    expect(lab.balancers[0].upstreams.find((u) => u.name === 'managers')!.servers)
-      .toEqual([{ node: 'manager-1', backup: false }, { node: 'manager-2', backup: true }]);
+    expect(lab.balancers[0].upstreams.find((u) => u.name === 'managers')!.servers).toEqual([
+      { node: 'manager-1', backup: false },
+      { node: 'manager-2', backup: true },
+    ]);
   });
 
   test('pattern 3: one balancer per sub-domain; lb-manager is never on public', () => {
@@ -77,19 +79,29 @@ describe('pattern models', () => {
   const PAIRS = REAL.map((p) => [p, standInOf(p)!] as const);
 
   test('every real product has a stand-in', () => {
-    expect(REAL.map((real) => [real.id, standInOf(real)?.id])).toEqual([['apim-4.3.0', 'sim'], ['apim-4.5.0', 'sim-apim-4.5.0'], ['apim-4.7.0', 'sim-apim-4.7.0'], ['apim-2.6.0', 'sim-apim-2.6.0']]);
+    expect(REAL.map((real) => [real.id, standInOf(real)?.id])).toEqual([
+      ['apim-4.3.0', 'sim'],
+      ['apim-4.5.0', 'sim-apim-4.5.0'],
+      ['apim-4.7.0', 'sim-apim-4.7.0'],
+      ['apim-2.6.0', 'sim-apim-2.6.0'],
+    ]);
   });
 
-  test.each(PAIRS)('the stand-in lab differs from the real one (%s) only in the product\'s images', (realProduct, standIn) => {
-    expect({ additions: standIn.additions, stopOnTerm: standIn.stopOnTerm, layout: standIn.layout, version: standIn.version })
-      .toEqual({ additions: realProduct.additions, stopOnTerm: realProduct.stopOnTerm, layout: realProduct.layout, version: realProduct.version });
+  test.each(PAIRS)("the stand-in lab differs from the real one (%s) only in the product's images", (realProduct, standIn) => {
+    expect({ additions: standIn.additions, stopOnTerm: standIn.stopOnTerm, layout: standIn.layout, version: standIn.version }).toEqual({
+      additions: realProduct.additions,
+      stopOnTerm: realProduct.stopOnTerm,
+      layout: realProduct.layout,
+      version: realProduct.version,
+    });
     const real = buildLab(3, { product: realProduct });
     const stand = buildLab(3, { product: standIn });
     expect(stand.nodes.map((n) => n.name)).toEqual(real.nodes.map((n) => n.name));
     expect(stand.balancers.map((b) => b.upstreams)).toEqual(real.balancers.map((b) => b.upstreams));
     expect(stand.product.roleSwitch).toBe(real.product.roleSwitch);
     expect(Object.keys(stand.product.roles)).toEqual(Object.keys(real.product.roles));
-    for (const role of productRoles(real.product)) expect({ ...runtimeOf(stand.product, role), image: '' }).toEqual({ ...runtimeOf(real.product, role), image: '' });
+    for (const role of productRoles(real.product))
+      expect({ ...runtimeOf(stand.product, role), image: '' }).toEqual({ ...runtimeOf(real.product, role), image: '' });
   });
 
   test.each(['7', 'x', '', '0', '1.5'])('PATTERN=%p is refused with the rule, the value and the fix', (value) => {
@@ -99,29 +111,38 @@ describe('pattern models', () => {
 
 describe('lab scale (--workers, --managers)', () => {
   const hostPorts = (lab: LabSpec) => [...lab.nodes, ...lab.balancers].flatMap((s) => s.published.map((p) => p.hostPort));
-  const upstreamServers = (lab: LabSpec, upstream: string) => lab.balancers.flatMap((b) => b.upstreams.filter((u) => u.name === upstream).map((u) => u.servers));
+  const upstreamServers = (lab: LabSpec, upstream: string) =>
+    lab.balancers.flatMap((b) => b.upstreams.filter((u) => u.name === upstream).map((u) => u.servers));
 
-  test.each(ALL_LABS)('$product.id pattern $pattern: the default size is today\'s lab, asked for or not, and records no scale', ({ pattern, product, lab }) => {
-    const defaults = { 1: 1, 2: 2, 3: 2 }[pattern];
-    expect(buildLab(pattern, { product, workers: 2, managers: defaults })).toEqual(lab);
-    expect([workers(lab).length, managers(lab).length]).toEqual([2, defaults]);
-    expect(lab.scale).toBeUndefined();
-  });
+  test.each(ALL_LABS)(
+    "$product.id pattern $pattern: the default size is today's lab, asked for or not, and records no scale",
+    ({ pattern, product, lab }) => {
+      const defaults = { 1: 1, 2: 2, 3: 2 }[pattern];
+      expect(buildLab(pattern, { product, workers: 2, managers: defaults })).toEqual(lab);
+      expect([workers(lab).length, managers(lab).length]).toEqual([2, defaults]);
+      expect(lab.scale).toBeUndefined();
+    },
+  );
 
-  test.each(PATTERN_IDS.flatMap((pattern) => [1, 2, 3, 4, 5].map((n) => [pattern, n] as const)))('pattern %i takes %i workers, each in every worker upstream', (pattern, n) => {
-    const lab = buildLab(pattern, { product: sim, workers: n });
-    const names = Array.from({ length: n }, (_, i) => `worker-${i + 1}`);
-    expect(workers(lab).map((w) => w.name)).toEqual(names);
-    for (const servers of upstreamServers(lab, 'workers-https')) expect(servers).toEqual(names.map((node) => ({ node, backup: false })));
-    expect(() => validateLab(lab)).not.toThrow();
-  });
+  test.each(PATTERN_IDS.flatMap((pattern) => [1, 2, 3, 4, 5].map((n) => [pattern, n] as const)))(
+    'pattern %i takes %i workers, each in every worker upstream',
+    (pattern, n) => {
+      const lab = buildLab(pattern, { product: sim, workers: n });
+      const names = Array.from({ length: n }, (_, i) => `worker-${i + 1}`);
+      expect(workers(lab).map((w) => w.name)).toEqual(names);
+      for (const servers of upstreamServers(lab, 'workers-https')) expect(servers).toEqual(names.map((node) => ({ node, backup: false })));
+      expect(() => validateLab(lab)).not.toThrow();
+    },
+  );
 
   test('pattern 3 with one manager: no passive manager, no backup, manager-1 alone in lb-manager', () => {
     const lab = buildLab(3, { product: sim, managers: 1 });
     expect(managers(lab).map((m) => m.name)).toEqual(['manager-1']);
     expect(upstreamServers(lab, 'managers')).toEqual([[{ node: 'manager-1', backup: false }]]);
     expect(lab.balancers.map((b) => b.name)).toEqual(['lb-manager', 'lb-worker']);
-    const toml = parse(renderLab(lab).find((f) => f.path === 'nodes/worker-1/repository/conf/deployment.toml')!.content) as { apim: { throttling: { throttle_decision_endpoints: string[] } } };
+    const toml = parse(renderLab(lab).find((f) => f.path === 'nodes/worker-1/repository/conf/deployment.toml')!.content) as {
+      apim: { throttling: { throttle_decision_endpoints: string[] } };
+    };
     expect(toml.apim.throttling.throttle_decision_endpoints).toEqual(['tcp://manager-1:5672']);
     expect(renderLab(lab).some((f) => f.path.startsWith('nodes/manager-2/'))).toBe(false);
     expect(buildLab(3, { product: sim, managers: 2 })).toEqual(buildLab(3, { product: sim }));
@@ -131,11 +152,15 @@ describe('lab scale (--workers, --managers)', () => {
     [1, 2, 'pattern 1 has one manager (no HA) (got MANAGERS=2). Try: make lab PATTERN=2, or PATTERN=3, for two managers active/passive'],
     [2, 1, 'pattern 2 has two managers active/passive (got MANAGERS=1). Try: make lab PATTERN=1, or PATTERN=3 MANAGERS=1, for one manager'],
   ] as const)('pattern %i refuses %i managers, naming the patterns that have them', (pattern, n, message) => {
-    expect(() => buildLab(pattern, { product: sim, managers: n })).toThrow(new LabError(message.split('. Try: ')[0], message.split('. Try: ')[1]));
+    expect(() => buildLab(pattern, { product: sim, managers: n })).toThrow(
+      new LabError(message.split('. Try: ')[0], message.split('. Try: ')[1]),
+    );
   });
 
   test.each(['0', '6', '-1', 'x', '', '1.5', '2e0'])('WORKERS=%p is refused with the rule, the value and the fix', (value) => {
-    expect(() => parseWorkers(value)).toThrow(`WORKERS must be a whole number from 1 to 5 (got "${value}"). Try: make lab PATTERN=3 WORKERS=5`);
+    expect(() => parseWorkers(value)).toThrow(
+      `WORKERS must be a whole number from 1 to 5 (got "${value}"). Try: make lab PATTERN=3 WORKERS=5`,
+    );
     expect(() => buildLab(3, { product: sim, workers: value as unknown as number })).toThrow('WORKERS must be a whole number from 1 to 5');
   });
 
@@ -148,13 +173,19 @@ describe('lab scale (--workers, --managers)', () => {
     const names = [...lab.nodes, ...lab.balancers].map((s) => s.name);
     expect(new Set(names).size).toBe(names.length);
     for (const network of lab.networks) {
-      const addresses = [...lab.nodes, ...lab.balancers].filter((s) => s.attachments.some((a) => a.network === network.name)).map((s) => addressOf(lab, s.name, network.name));
+      const addresses = [...lab.nodes, ...lab.balancers]
+        .filter((s) => s.attachments.some((a) => a.network === network.name))
+        .map((s) => addressOf(lab, s.name, network.name));
       expect(new Set(addresses).size).toBe(addresses.length);
     }
     expect(new Set(hostPorts(lab)).size).toBe(hostPorts(lab).length);
     expect(workers(lab)).toHaveLength(scale.workers ?? 2);
     const managerNames = managers(lab).map((m) => m.name);
-    expect(upstreamServers(lab, 'managers').flat().map((s) => s.node)).toEqual(managerNames);
+    expect(
+      upstreamServers(lab, 'managers')
+        .flat()
+        .map((s) => s.node),
+    ).toEqual(managerNames);
   });
 
   test('five workers: five worker services, five upstream servers, a deployment.toml and host ports each', () => {
@@ -168,7 +199,9 @@ describe('lab scale (--workers, --managers)', () => {
     expect(workersHttps.match(/^\s*server /gm)).toHaveLength(5);
     for (const n of names) expect(workersHttps).toContain(`server ${addressOf(lab, n, 'cluster')}:8243`);
     for (const n of names) {
-      const toml = parse(files.find((f) => f.path === `nodes/${n}/repository/conf/deployment.toml`)!.content) as { server: { node_ip: string; server_role: string } };
+      const toml = parse(files.find((f) => f.path === `nodes/${n}/repository/conf/deployment.toml`)!.content) as {
+        server: { node_ip: string; server_role: string };
+      };
       expect(toml.server).toMatchObject({ node_ip: n, server_role: 'gateway-worker' });
     }
     const env = files.find((f) => f.path === '.env')!.content;
@@ -177,7 +210,7 @@ describe('lab scale (--workers, --managers)', () => {
     expect(addressOf(lab, 'worker-5', 'cluster')).toBe('10.213.32.25');
   });
 
-  test('five workers on every lab, named ones in the first and last slot too, still collide with no other lab\'s host ports or subnets', () => {
+  test("five workers on every lab, named ones in the first and last slot too, still collide with no other lab's host ports or subnets", () => {
     const all = [
       ...ALL_LABS.map(({ pattern, product }) => buildLab(pattern, { product, workers: 5 })),
       buildLab(3, { product: sim, named: { name: 'a', slot: NAMED_SLOTS.first }, workers: 5 }),
@@ -195,8 +228,12 @@ describe('lab scale (--workers, --managers)', () => {
     const readme = renderLab(lab).find((f) => f.path === 'README.md')!.content;
     expect(readme).toContain('make lab PATTERN=3 PRODUCT=sim WORKERS=4 MANAGERS=1 NAME=a');
     expect(readme).toContain('One manager (no HA) and workers in two sub-domains');
-    expect(renderLab(buildLab(1, { product: sim, workers: 1 })).find((f) => f.path === 'README.md')!.content).toContain('One manager (no HA) and one worker in a cluster');
-    expect(renderLab(buildLab(2, { product: sim, workers: 5 })).find((f) => f.path === 'README.md')!.content).toContain('five workers in another');
+    expect(renderLab(buildLab(1, { product: sim, workers: 1 })).find((f) => f.path === 'README.md')!.content).toContain(
+      'One manager (no HA) and one worker in a cluster',
+    );
+    expect(renderLab(buildLab(2, { product: sim, workers: 5 })).find((f) => f.path === 'README.md')!.content).toContain(
+      'five workers in another',
+    );
     expect(buildLab(1, { product: sim, workers: 3 }).scale).toEqual({ workers: 3 });
   });
 });

@@ -25,7 +25,11 @@ describe.each(TOML_LABS)('$product.id pattern $pattern as a swarm stack', ({ lab
   const compose = renderCompose(lab) as any;
 
   test('the same services as the compose lab but its one-shots, with the same images, environment and health checks', () => {
-    expect(Object.keys(stack.services).sort()).toEqual(Object.keys(compose.services).filter((s) => !['dbscripts', 'truststore'].includes(s)).sort());
+    expect(Object.keys(stack.services).sort()).toEqual(
+      Object.keys(compose.services)
+        .filter((s) => !['dbscripts', 'truststore'].includes(s))
+        .sort(),
+    );
     for (const [name, service] of Object.entries<any>(stack.services)) {
       for (const key of ['image', 'environment', 'healthcheck', 'hostname', 'command']) {
         if (key === 'environment' && lab.balancers.some((b) => b.name === name)) continue; // the balancers' start script reads their subnets
@@ -47,15 +51,21 @@ describe.each(TOML_LABS)('$product.id pattern $pattern as a swarm stack', ({ lab
 
   test('managers, traffic managers and the database on manager nodes, workers on worker nodes, the database on one labelled node', () => {
     const on = (service: string) => stack.services[service].deploy.placement.constraints as string[];
-    for (const n of [...managers(lab), ...trafficManagers(lab)]) expect(on(n.name)).toEqual([`node.labels.${SWARM_LABELS.manager} == true`]);
+    for (const n of [...managers(lab), ...trafficManagers(lab)])
+      expect(on(n.name)).toEqual([`node.labels.${SWARM_LABELS.manager} == true`]);
     for (const n of workers(lab)) expect(on(n.name)).toEqual([`node.labels.${SWARM_LABELS.worker} == true`]);
     expect(on('db')).toEqual([`node.labels.${SWARM_LABELS.manager} == true`, `node.labels.${SWARM_LABELS.db} == true`]);
     expect(stack.services.db.volumes).toEqual([{ type: 'volume', source: 'db-data', target: '/var/lib/mysql' }]);
   });
 
-  test('overlay networks with the compose lab\'s subnets; cluster internal; attachable for the access proxy and probes', () => {
+  test("overlay networks with the compose lab's subnets; cluster internal; attachable for the access proxy and probes", () => {
     for (const n of lab.networks) {
-      expect(stack.networks[n.name]).toEqual({ driver: 'overlay', attachable: true, ...(n.internal ? { internal: true } : {}), ipam: { config: [{ subnet: n.subnet }] } });
+      expect(stack.networks[n.name]).toEqual({
+        driver: 'overlay',
+        attachable: true,
+        ...(n.internal ? { internal: true } : {}),
+        ipam: { config: [{ subnet: n.subnet }] },
+      });
     }
   });
 
@@ -98,13 +108,14 @@ describe.each(TOML_LABS)('$product.id pattern $pattern as a swarm stack', ({ lab
     expect(access.services['access-admin'].networks).toEqual(['admin']);
   });
 
-  test('deploy waves follow compose\'s depends_on: every service once, after what it depends on', () => {
+  test("deploy waves follow compose's depends_on: every service once, after what it depends on", () => {
     const waves = deployWaves(lab);
     const waveOf = new Map(waves.flatMap((w, i) => w.map((s) => [s, i] as const)));
     expect([...waveOf.keys()].sort()).toEqual(Object.keys(stack.services).sort());
     for (const [name, service] of Object.entries<any>(compose.services)) {
       for (const dep of Object.keys(service.depends_on ?? {})) {
-        if (waveOf.has(dep) && waveOf.has(name)) expect({ name, dep, before: waveOf.get(dep)! < waveOf.get(name)! }).toEqual({ name, dep, before: true });
+        if (waveOf.has(dep) && waveOf.has(name))
+          expect({ name, dep, before: waveOf.get(dep)! < waveOf.get(name)! }).toEqual({ name, dep, before: true });
       }
     }
   });
@@ -118,10 +129,11 @@ test('the generated stack files are YAML a stack deploy reads: no anchors or ali
   }
 });
 
-test('Swarm\'s name limits hold for the longest named lab with five workers: configs and secrets 64, services 63', () => {
+test("Swarm's name limits hold for the longest named lab with five workers: configs and secrets 64, services 63", () => {
   const lab = buildLab(3, { product: PRODUCTS['sim-apim-4.5.0'], named: { name: 'a'.repeat(20), slot: NAMED_SLOTS.last }, workers: 5 });
   const stack = renderStack(lab) as any;
-  for (const name of [...Object.keys(stack.configs), ...Object.keys(stack.secrets)]) expect(`${lab.project}_${name}`.length).toBeLessThanOrEqual(SWARM_NAME_MAX);
+  for (const name of [...Object.keys(stack.configs), ...Object.keys(stack.secrets)])
+    expect(`${lab.project}_${name}`.length).toBeLessThanOrEqual(SWARM_NAME_MAX);
   for (const name of Object.keys(stack.services)) expect(`${lab.project}_${name}`.length).toBeLessThanOrEqual(63);
   expect(Object.keys(stack.configs)).toContain('toml-traffic-manager-2');
 });
@@ -136,22 +148,37 @@ describe('swarmRefusal: each refusal names its fix', () => {
 
   test('no swarm: docker swarm init, or make swarm', () => {
     const e = swarmRefusal({ LocalNodeState: 'inactive' }, [], 'vm');
-    expect(e?.message).toMatch(/not part of a swarm.*Try: make swarm .*docker swarm init, then docker node update --label-add carbon-labs\.role\.manager=true --label-add carbon-labs\.role\.worker=true --label-add carbon-labs\.db=true vm/);
+    expect(e?.message).toMatch(
+      /not part of a swarm.*Try: make swarm .*docker swarm init, then docker node update --label-add carbon-labs\.role\.manager=true --label-add carbon-labs\.role\.worker=true --label-add carbon-labs\.db=true vm/,
+    );
   });
   test('a worker node cannot deploy', () => {
     expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: false }, [node(all)])?.message).toMatch(/swarm worker/);
   });
   test('a role with no labelled node: the label command', () => {
-    const e = swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node({ [SWARM_LABELS.manager]: 'true', [SWARM_LABELS.db]: 'true' })], 'vm');
+    const e = swarmRefusal(
+      { LocalNodeState: 'active', ControlAvailable: true },
+      [node({ [SWARM_LABELS.manager]: 'true', [SWARM_LABELS.db]: 'true' })],
+      'vm',
+    );
     expect(e?.message).toMatch(/no ready swarm node is labelled carbon-labs\.role\.worker=true.*Try: docker node update --label-add/);
   });
   test('a labelled node that is drained does not count', () => {
     expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [{ ...node(all), ready: false }])).toBeDefined();
   });
   test('two database nodes, or a database node off the manager side', () => {
-    expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node(all), node(all, 'n2')])?.message).toMatch(/2 nodes are labelled carbon-labs\.db=true.*--label-rm carbon-labs\.db n2/);
-    expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node(all), node({ [SWARM_LABELS.db]: 'true' }, 'n2')])?.message).toMatch(/2 nodes/);
-    expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node({ [SWARM_LABELS.manager]: 'true', [SWARM_LABELS.worker]: 'true' }), node({ [SWARM_LABELS.db]: 'true' }, 'n2')])?.message).toMatch(/database node n2 is not labelled carbon-labs\.role\.manager=true/);
+    expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node(all), node(all, 'n2')])?.message).toMatch(
+      /2 nodes are labelled carbon-labs\.db=true.*--label-rm carbon-labs\.db n2/,
+    );
+    expect(
+      swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node(all), node({ [SWARM_LABELS.db]: 'true' }, 'n2')])?.message,
+    ).toMatch(/2 nodes/);
+    expect(
+      swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [
+        node({ [SWARM_LABELS.manager]: 'true', [SWARM_LABELS.worker]: 'true' }),
+        node({ [SWARM_LABELS.db]: 'true' }, 'n2'),
+      ])?.message,
+    ).toMatch(/database node n2 is not labelled carbon-labs\.role\.manager=true/);
   });
   test('one node labelled for every role: accepted', () => {
     expect(swarmRefusal({ LocalNodeState: 'active', ControlAvailable: true }, [node(all)])).toBeUndefined();
@@ -162,8 +189,10 @@ describe('reachedItself: a forbidden target counts as reached only when it answe
   const answer = (exit: number, status = '200', digest = 'abc') => ({ exit, status, digest });
   test('no connection is not reached', () => expect(reachedItself(answer(7, '000', ''), answer(0))).toBe(false));
   test('the same answer as from inside is reached', () => expect(reachedItself(answer(0), answer(0))).toBe(true));
-  test('another status (something else at that address) is not', () => expect(reachedItself(answer(0, '404', 'def'), answer(0))).toBe(false));
-  test('the same status with another body (a page that differs per request) is', () => expect(reachedItself(answer(0, '200', 'def'), answer(0))).toBe(true));
+  test('another status (something else at that address) is not', () =>
+    expect(reachedItself(answer(0, '404', 'def'), answer(0))).toBe(false));
+  test('the same status with another body (a page that differs per request) is', () =>
+    expect(reachedItself(answer(0, '200', 'def'), answer(0))).toBe(true));
   test('connected, with nothing to compare with, counts as reached', () => expect(reachedItself(answer(0), undefined)).toBe(true));
 });
 
@@ -173,9 +202,15 @@ describe('nginx-start.sh under /bin/sh with a fake DNS, hostname and nginx', () 
   const dns = join(dir, 'dns');
   const calls = join(dir, 'nginx-calls');
   const out = join(dir, 'nginx.conf');
-  const fake = (name: string, body: string) => { writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`); chmodSync(join(bin, name), 0o755); };
+  const fake = (name: string, body: string) => {
+    writeFileSync(join(bin, name), `#!/bin/sh\n${body}\n`);
+    chmodSync(join(bin, name), 0o755);
+  };
   let child: ChildProcess | undefined;
-  afterAll(() => { child?.kill('SIGKILL'); rmSync(dir, { recursive: true, force: true }); });
+  afterAll(() => {
+    child?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   const until = async (what: () => boolean, ms = 8000) => {
     for (const end = Date.now() + ms; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) if (what()) return;
@@ -189,31 +224,52 @@ describe('nginx-start.sh under /bin/sh with a fake DNS, hostname and nginx', () 
     fake('hostname', 'echo "10.213.311.7 10.213.31.8 172.18.0.3 "');
     // NGINX sets its own signal handlers, so it quits on SIGQUIT though started in the background
     // of a non-interactive shell (which leaves SIGQUIT ignored); a shell fake could not.
-    writeFileSync(join(bin, 'nginx'), `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(calls)}, process.argv.slice(2).join(' ') + '\\n');\nif (process.argv.includes('-g')) { process.on('SIGQUIT', () => process.exit(0)); setInterval(() => undefined, 1000); }\n`);
+    writeFileSync(
+      join(bin, 'nginx'),
+      `#!${process.execPath}\nrequire('fs').appendFileSync(${JSON.stringify(calls)}, process.argv.slice(2).join(' ') + '\\n');\nif (process.argv.includes('-g')) { process.on('SIGQUIT', () => process.exit(0)); setInterval(() => undefined, 1000); }\n`,
+    );
     chmodSync(join(bin, 'nginx'), 0o755);
     writeFileSync(dns, 'manager-1 10.0.0.5\n');
     const conf = join(dir, 'nginx.conf.in');
-    writeFileSync(conf, [
-      'server {{addr:manager-1}}:9443 max_fails=1 {{down:manager-1}}; # manager-1',
-      'server {{addr:manager-2}}:9443 max_fails=0 backup {{down:manager-2}}; # manager-2',
-      'listen {{ip:admin}}:9443 ssl;', '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        'server {{addr:manager-1}}:9443 max_fails=1 {{down:manager-1}}; # manager-1',
+        'server {{addr:manager-2}}:9443 max_fails=0 backup {{down:manager-2}}; # manager-2',
+        'listen {{ip:admin}}:9443 ssl;',
+        '',
+      ].join('\n'),
+    );
     const script = join(dir, 'nginx-start.sh');
     writeFileSync(script, renderSwarmStart('marker'));
-    child = spawn('/bin/sh', [script], { env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, CARBON_LABS_NGINX_IN: conf, CARBON_LABS_NGINX_OUT: out, CARBON_LABS_SUBNET_admin: '10.213.31.' }, stdio: 'ignore' });
+    child = spawn('/bin/sh', [script], {
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        CARBON_LABS_NGINX_IN: conf,
+        CARBON_LABS_NGINX_OUT: out,
+        CARBON_LABS_SUBNET_admin: '10.213.31.',
+      },
+      stdio: 'ignore',
+    });
 
     await until(() => existsSync(out) && existsSync(calls));
     expect(readFileSync(out, 'utf8').split('\n')).toEqual([
       'server 10.0.0.5:9443 max_fails=1 ; # manager-1',
       'server 127.0.0.1:9443 max_fails=0 backup down; # manager-2',
-      'listen 10.213.31.8:9443 ssl;', '',
+      'listen 10.213.31.8:9443 ssl;',
+      '',
     ]);
     expect(readFileSync(calls, 'utf8')).toBe(`-c ${out} -g daemon off;\n`);
 
     writeFileSync(dns, 'manager-1 10.0.0.5\nmanager-2 10.0.0.6\n');
     await until(() => readFileSync(calls, 'utf8').includes('-s reload'));
     expect(readFileSync(out, 'utf8')).toContain('server 10.0.0.6:9443 max_fails=0 backup ; # manager-2');
-    expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toEqual([`-c ${out} -g daemon off;`, `-t -q -c ${out}`, `-c ${out} -s reload`]);
+    expect(readFileSync(calls, 'utf8').split('\n').filter(Boolean)).toEqual([
+      `-c ${out} -g daemon off;`,
+      `-t -q -c ${out}`,
+      `-c ${out} -s reload`,
+    ]);
 
     const exited = new Promise<number | null>((resolve) => child!.once('exit', (code) => resolve(code)));
     child.kill('SIGTERM');

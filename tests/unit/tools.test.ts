@@ -52,17 +52,29 @@ describe('generated labs pass the real tools', () => {
     const dir = tempDir();
     const key = join(dir, 'lab.key');
     const crt = join(dir, 'lab.crt');
-    expect(spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=t', '-keyout', key, '-out', crt]).status).toBe(0);
+    expect(
+      spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=t', '-keyout', key, '-out', crt])
+        .status,
+    ).toBe(0);
     for (const balancer of lab.balancers) {
       const conf = join(dir, `${balancer.name}.conf`);
       const text = renderLab(lab).find((f) => f.path === `nginx/${balancer.name}.conf`)!.content;
       writeFileSync(conf, text.replaceAll('/etc/nginx/certs/', `${dir}/`));
       // nginx -t binds its listeners: give it the balancer's own addresses in a private netns.
       const addresses = balancer.attachments.map((a) => addressOf(lab, balancer.name, a.network));
-      const script = ['ip link set lo up', ...addresses.map((a) => `ip addr add ${a}/32 dev lo`), `nginx -t -c ${conf} -p ${dir}`].join(' && ');
+      const script = ['ip link set lo up', ...addresses.map((a) => `ip addr add ${a}/32 dev lo`), `nginx -t -c ${conf} -p ${dir}`].join(
+        ' && ',
+      );
       // stdout must be a file: the config logs to /dev/stdout, which cannot be opened on a socket.
-      const r = spawnSync('unshare', ['--net', 'sh', '-c', script], { encoding: 'utf8', stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'] });
-      expect({ balancer: balancer.name, status: r.status, stderr: r.stderr }).toEqual({ balancer: balancer.name, status: 0, stderr: expect.stringContaining('test is successful') });
+      const r = spawnSync('unshare', ['--net', 'sh', '-c', script], {
+        encoding: 'utf8',
+        stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'],
+      });
+      expect({ balancer: balancer.name, status: r.status, stderr: r.stderr }).toEqual({
+        balancer: balancer.name,
+        status: 0,
+        stderr: expect.stringContaining('test is successful'),
+      });
     }
   });
 });

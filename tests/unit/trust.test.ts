@@ -12,7 +12,11 @@ import { describeWithTool } from '../support/tools';
 
 /** Real openssl and keytool: the trust chain a lab gets at `up`, and the errors of a broken one. */
 const tools = ['openssl', 'keytool'].filter((t) => spawnSync(t, t === 'openssl' ? ['version'] : ['-help']).status !== 0);
-const describeTools = describeWithTool(!tools.length, `the trust-chain tests (${tools.join(', ')})`, 'apt-get install openssl openjdk-17-jdk-headless');
+const describeTools = describeWithTool(
+  !tools.length,
+  `the trust-chain tests (${tools.join(', ')})`,
+  'apt-get install openssl openjdk-17-jdk-headless',
+);
 
 const lab = buildLab(3, { product: sim });
 const quiet = () => undefined;
@@ -25,7 +29,21 @@ function keytool(args: string[]): void {
 /** A truststore as the one-shot makes it (or not, without the CA). */
 function truststore(dir: string, withLabCa: boolean): string {
   const file = join(dir, TRUST.truststore);
-  keytool(['-genkeypair', '-alias', 'wso2carbon', '-keyalg', 'RSA', '-dname', 'CN=localhost', '-storetype', 'JKS', '-keystore', file, '-keypass', TRUST.truststorePassword]);
+  keytool([
+    '-genkeypair',
+    '-alias',
+    'wso2carbon',
+    '-keyalg',
+    'RSA',
+    '-dname',
+    'CN=localhost',
+    '-storetype',
+    'JKS',
+    '-keystore',
+    file,
+    '-keypass',
+    TRUST.truststorePassword,
+  ]);
   if (withLabCa) keytool(['-importcert', '-alias', TRUST.caAlias, '-file', join(dir, TRUST.caCert), '-keystore', file]);
   return file;
 }
@@ -64,9 +82,13 @@ describeTools('the lab trust chain', () => {
     const dir = tempDir();
     await ensureTrustChain(lab, dir, quiet);
     const file = truststore(dir, true);
-    const before = [TRUST.caCert, TRUST.cert, TRUST.key, TRUST.caKey, TRUST.truststore].map((f) => readFileSync(join(dir, f)).toString('base64'));
+    const before = [TRUST.caCert, TRUST.cert, TRUST.key, TRUST.caKey, TRUST.truststore].map((f) =>
+      readFileSync(join(dir, f)).toString('base64'),
+    );
     await ensureTrustChain(lab, dir, quiet);
-    expect([TRUST.caCert, TRUST.cert, TRUST.key, TRUST.caKey, TRUST.truststore].map((f) => readFileSync(join(dir, f)).toString('base64'))).toEqual(before);
+    expect(
+      [TRUST.caCert, TRUST.cert, TRUST.key, TRUST.caKey, TRUST.truststore].map((f) => readFileSync(join(dir, f)).toString('base64')),
+    ).toEqual(before);
     expect(existsSync(file)).toBe(true);
   });
 
@@ -93,7 +115,7 @@ describeTools('the lab trust chain', () => {
     expect(err.fix).toContain(`keytool -importcert -noprompt -alias ${TRUST.caAlias}`);
   });
 
-  test('a truststore that is not a JKS with the product\'s password: an error naming it', async () => {
+  test("a truststore that is not a JKS with the product's password: an error naming it", async () => {
     const dir = tempDir();
     await ensureTrustChain(lab, dir, quiet);
     writeFileSync(join(dir, TRUST.truststore), 'not a keystore');
@@ -103,8 +125,21 @@ describeTools('the lab trust chain', () => {
   test('a balancer certificate not issued by the lab CA is refused', async () => {
     const dir = tempDir();
     await ensureTrustChain(lab, dir, quiet);
-    const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=lb-manager',
-      '-keyout', join(dir, TRUST.key), '-out', join(dir, TRUST.cert)]);
+    const r = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=lb-manager',
+      '-keyout',
+      join(dir, TRUST.key),
+      '-out',
+      join(dir, TRUST.cert),
+    ]);
     expect(r.status).toBe(0);
     expect((await failure(dir)).message).toContain('was not issued by the lab CA');
   });

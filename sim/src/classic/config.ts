@@ -48,7 +48,8 @@ export function launcher(argv: readonly string[]): Launcher {
   // Carbon's Main checks only the worker profile it picks itself (l.74-86); another unknown
   // profile fails later, in the OSGi launcher, which the stand-in does not model: it just stops.
   if (!props.has('profile') && workerNode && !(PROFILES_260 as readonly string[]).includes(profile)) throw new LauncherError(profile);
-  if (!(PROFILES_260 as readonly string[]).includes(profile)) throw new Error(`profile ${profile} is not one of 2.6.0's (${PROFILES_260.join(', ')})`);
+  if (!(PROFILES_260 as readonly string[]).includes(profile))
+    throw new Error(`profile ${profile} is not one of 2.6.0's (${PROFILES_260.join(', ')})`);
   return { workerNode, profile };
 }
 
@@ -97,19 +98,26 @@ export interface ClassicConfig {
 
 function parse(file: string): Document {
   const errors: string[] = [];
-  const doc = new DOMParser({ onError: (level, message) => { if (level !== 'warning') errors.push(message); } }).parseFromString(readFileSync(file, 'utf8'), 'text/xml');
+  const doc = new DOMParser({
+    onError: (level, message) => {
+      if (level !== 'warning') errors.push(message);
+    },
+  }).parseFromString(readFileSync(file, 'utf8'), 'text/xml');
   if (errors.length || !doc.documentElement) throw new Error(`${file}: not well-formed XML (${errors.join('; ')})`);
   return doc;
 }
 
 const children = (el: Element | null | undefined, name?: string): Element[] => {
   const out: Element[] = [];
-  for (let c = el?.firstChild; c; c = c.nextSibling) if (c.nodeType === c.ELEMENT_NODE && (!name || (c as Element).localName === name)) out.push(c as Element);
+  for (let c = el?.firstChild; c; c = c.nextSibling)
+    if (c.nodeType === c.ELEMENT_NODE && (!name || (c as Element).localName === name)) out.push(c as Element);
   return out;
 };
-const child = (el: Element | null | undefined, ...path: string[]): Element | undefined => path.reduce<Element | undefined>((at, name) => children(at, name)[0], el ?? undefined);
+const child = (el: Element | null | undefined, ...path: string[]): Element | undefined =>
+  path.reduce<Element | undefined>((at, name) => children(at, name)[0], el ?? undefined);
 const text = (el: Element | undefined): string | undefined => el?.textContent?.trim();
-const parameter = (clustering: Element, name: string) => text(children(clustering, 'parameter').find((p) => p.getAttribute('name') === name));
+const parameter = (clustering: Element, name: string) =>
+  text(children(clustering, 'parameter').find((p) => p.getAttribute('name') === name));
 
 /** HazelcastClusteringAgent (carbon-kernel v4.4.35): the schemes it knows, else a ClusteringFault. */
 const SCHEMES = ['multicast', 'wka', 'aws'];
@@ -117,19 +125,38 @@ const SCHEMES = ['multicast', 'wka', 'aws'];
 export function readClustering(home: string, warnings: string[]): Clustering {
   const root = parse(join(home, 'repository', 'conf', 'axis2', 'axis2.xml')).documentElement!;
   const clustering = child(root, 'clustering');
-  if (!clustering) return { enabled: false, scheme: 'none', domain: 'wso2.carbon.domain', host: '127.0.0.1', port: 4000, subDomain: '__$default', members: [] };
+  if (!clustering)
+    return {
+      enabled: false,
+      scheme: 'none',
+      domain: 'wso2.carbon.domain',
+      host: '127.0.0.1',
+      port: 4000,
+      subDomain: '__$default',
+      members: [],
+    };
   const scheme = parameter(clustering, 'membershipScheme') ?? 'multicast';
   const enabled = clustering.getAttribute('enable') === 'true';
-  if (enabled && !SCHEMES.includes(scheme)) throw new Error(`ClusteringFault: Invalid membership scheme '${scheme}'. Supported schemes are multicast & wka`);
+  if (enabled && !SCHEMES.includes(scheme))
+    throw new Error(`ClusteringFault: Invalid membership scheme '${scheme}'. Supported schemes are multicast & wka`);
   const host = parameter(clustering, 'localMemberHost') ?? '127.0.0.1';
-  const members = children(child(clustering, 'members'), 'member').map((m) => ({ host: text(child(m, 'hostName')) ?? '', port: Number(text(child(m, 'port')) ?? 4000) }));
+  const members = children(child(clustering, 'members'), 'member').map((m) => ({
+    host: text(child(m, 'hostName')) ?? '',
+    port: Number(text(child(m, 'port')) ?? 4000),
+  }));
   if (enabled && [host, ...members.map((m) => m.host)].some((h) => h === '127.0.0.1' || h === 'localhost')) {
     warnings.push('Hazelcast Clustering needs ip addresses for localMemberHost and well-known members');
   }
   const properties = children(clustering, 'parameter').find((p) => p.getAttribute('name') === 'properties');
-  const subDomain = children(properties, 'property').find((p) => p.getAttribute('name') === 'subDomain')?.getAttribute('value') ?? undefined;
+  const subDomain =
+    children(properties, 'property')
+      .find((p) => p.getAttribute('name') === 'subDomain')
+      ?.getAttribute('value') ?? undefined;
   return {
-    enabled, scheme, host, members,
+    enabled,
+    scheme,
+    host,
+    members,
     domain: parameter(clustering, 'domain') ?? 'wso2.carbon.domain',
     port: Number(parameter(clustering, 'localMemberPort') ?? 4000),
     // MemberUtils: a member with no subDomain property is in "__$default".
@@ -144,7 +171,8 @@ function datasource(home: string, jndi: string): DatabaseConfig {
   if (!ds) throw new Error(`master-datasources.xml has no datasource with the JNDI name ${jndi}`);
   const conf = child(ds, 'definition', 'configuration');
   const url = text(child(conf, 'url')) ?? '';
-  if (!url.startsWith('jdbc:mysql:')) throw new Error(`${jndi}: ${url} is not a MySQL URL (the stand-in keeps users in the lab's MySQL only)`);
+  if (!url.startsWith('jdbc:mysql:'))
+    throw new Error(`${jndi}: ${url} is not a MySQL URL (the stand-in keeps users in the lab's MySQL only)`);
   return { ...parseJdbcUrl(url), user: text(child(conf, 'username')) ?? '', password: text(child(conf, 'password')) ?? '' };
 }
 
@@ -158,12 +186,20 @@ export function readClassicConfig(home: string): ClassicConfig {
   const dataSource = text(children(realmConf, 'Property').find((p) => p.getAttribute('name') === 'dataSource'));
   if (!dataSource) throw new Error('user-mgt.xml: the realm names no dataSource');
   const apim = existsSync(join(conf, 'api-manager.xml')) ? parse(join(conf, 'api-manager.xml')).documentElement! : undefined;
-  const admin = { user: text(child(realmConf, 'AdminUser', 'UserName')) ?? 'admin', password: text(child(realmConf, 'AdminUser', 'Password')) ?? 'admin' };
+  const admin = {
+    user: text(child(realmConf, 'AdminUser', 'UserName')) ?? 'admin',
+    password: text(child(realmConf, 'AdminUser', 'Password')) ?? 'admin',
+  };
   // The placeholders Carbon fills in api-manager.xml: the realm's admin user, the node's ports
   // (carbon.xml offset 0) and its context root.
   const placeholders: Record<string, string> = {
-    'admin.username': admin.user, 'admin.password': admin.password, 'mgt.transport.https.port': '9443', 'carbon.context': '/',
-    'https.nio.port': '8243', 'http.nio.port': '8280', 'carbon.local.ip': '127.0.0.1',
+    'admin.username': admin.user,
+    'admin.password': admin.password,
+    'mgt.transport.https.port': '9443',
+    'carbon.context': '/',
+    'https.nio.port': '8243',
+    'http.nio.port': '8280',
+    'carbon.local.ip': '127.0.0.1',
   };
   const resolve = (value: string | undefined) => (value ?? '').replace(/\$\{([^}]+)\}/g, (all, name: string) => placeholders[name] ?? all);
   const amDataSource = text(child(apim, 'DataSourceName'));
@@ -176,12 +212,15 @@ export function readClassicConfig(home: string): ClassicConfig {
     apimDb: amDataSource ? datasource(home, amDataSource) : undefined,
     keyValidatorUrl: resolve(text(child(apim, 'APIKeyValidator', 'ServerURL'))),
     keyValidator: {
-      user: resolve(text(child(apim, 'APIKeyValidator', 'Username'))), password: resolve(text(child(apim, 'APIKeyValidator', 'Password'))),
+      user: resolve(text(child(apim, 'APIKeyValidator', 'Username'))),
+      password: resolve(text(child(apim, 'APIKeyValidator', 'Password'))),
       clientType: text(child(apim, 'APIKeyValidator', 'KeyValidatorClientType')) ?? 'ThriftClient',
     },
     environments: children(child(apim, 'APIGateway', 'Environments'), 'Environment').map((e) => ({
-      name: text(child(e, 'Name')) ?? '', serverUrl: resolve(text(child(e, 'ServerURL'))),
-      user: resolve(text(child(e, 'Username'))), password: resolve(text(child(e, 'Password'))),
+      name: text(child(e, 'Name')) ?? '',
+      serverUrl: resolve(text(child(e, 'ServerURL'))),
+      user: resolve(text(child(e, 'Username'))),
+      password: resolve(text(child(e, 'Password'))),
     })),
     gatewayTokenCache: {
       enabled: (text(child(cache, 'EnableGatewayTokenCache')) ?? 'true') === 'true',

@@ -34,7 +34,14 @@ import { renderPublishedApi, SynapseApis } from './synapse';
 const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280 };
 
 /** Admin services (`adminService` true in their services.xml) the stand-in knows by name. */
-const ADMIN_SERVICES = ['APIGatewayAdmin', 'APIAuthenticationService', 'APIKeyValidationService', 'UserAdmin', 'RemoteUserStoreManagerService', 'ServerAdmin'];
+const ADMIN_SERVICES = [
+  'APIGatewayAdmin',
+  'APIAuthenticationService',
+  'APIKeyValidationService',
+  'UserAdmin',
+  'RemoteUserStoreManagerService',
+  'ServerAdmin',
+];
 
 /** What a manager's admin services work on beyond the gateway's (a worker has none of it). */
 interface ManagerServices {
@@ -43,7 +50,13 @@ interface ManagerServices {
 
 /** An AxisFault: HTTP 500 and a SOAP fault. */
 const fault = (message: string): Res => soapFault(500, message);
-const ok = (operation: string): Res => ({ status: 200, contentType: 'text/xml; charset=UTF-8', body: envelope(`<ns:${operation}Response xmlns:ns="http://service.gateway.apimgt.carbon.wso2.org"><ns:return>true</ns:return></ns:${operation}Response>`) });
+const ok = (operation: string): Res => ({
+  status: 200,
+  contentType: 'text/xml; charset=UTF-8',
+  body: envelope(
+    `<ns:${operation}Response xmlns:ns="http://service.gateway.apimgt.carbon.wso2.org"><ns:return>true</ns:return></ns:${operation}Response>`,
+  ),
+});
 
 /**
  * `/services/<AdminService>` through ServerAdminModule's handlers, in their order
@@ -51,14 +64,25 @@ const ok = (operation: string): Res => ({ status: 200, contentType: 'text/xml; c
  * then AuthorizationHandler (a worker node: 403 with no body, and Carbon's warning). Admin services
  * are HTTPS only. `APIGatewayAdmin` writes the API's Synapse file (a gateway manager).
  */
-function adminServices(opts: { workerNode: boolean; users: UserStore; apis: SynapseApis; https: boolean; invalidate: (tokens: string[]) => void; manager?: ManagerServices }, next: Handler): Handler {
+function adminServices(
+  opts: {
+    workerNode: boolean;
+    users: UserStore;
+    apis: SynapseApis;
+    https: boolean;
+    invalidate: (tokens: string[]) => void;
+    manager?: ManagerServices;
+  },
+  next: Handler,
+): Handler {
   return async (req: Req): Promise<Res> => {
     const service = /^\/services\/([A-Za-z]+)(?:\.[A-Za-z0-9]+Endpoint)?\/?$/.exec(req.path)?.[1];
     if (!service || !ADMIN_SERVICES.includes(service)) return next(req);
     if (!opts.https) return fault(`The service cannot be found for the endpoint reference (EPR) /services/${service}`);
     const basic = basicCredentials(req);
     if (!basic) return fault('Access Denied. Please login first.');
-    if (!(await opts.users.authenticate(basic.user, basic.secret))) return fault('Access Denied. Authentication failed - Invalid credentials provided.');
+    if (!(await opts.users.authenticate(basic.user, basic.secret)))
+      return fault('Access Denied. Authentication failed - Invalid credentials provided.');
     if (opts.workerNode) {
       log('WARN', 'AuthorizationHandler', 'Invoking admin services on worker node is forbidden...');
       return { status: 403 };
@@ -78,7 +102,8 @@ function adminServices(opts: { workerNode: boolean; users: UserStore; apis: Syna
     if (service === 'RemoteUserStoreManagerService' && call.operation === 'addUser') {
       const { userName, credential } = call.params;
       if (!userName || !credential) return fault('userName and credential are required');
-      if (!(await opts.users.add(userName, credential))) return fault(`UserAlreadyExisting:Username '${userName}' already exists in the system. Please pick another username.`);
+      if (!(await opts.users.add(userName, credential)))
+        return fault(`UserAlreadyExisting:Username '${userName}' already exists in the system. Please pick another username.`);
       log('INFO', 'RemoteUserStoreManagerService', `user ${userName} added by ${basic.user}`);
       return { status: 202 };
     }
@@ -96,12 +121,21 @@ function adminServices(opts: { workerNode: boolean; users: UserStore; apis: Syna
       opts.apis.remove(name);
       return ok(call.operation);
     }
-    return fault(`The endpoint reference (EPR) for the Operation not found is /services/${service} and the WSA Action = urn:${call.operation}`);
+    return fault(
+      `The endpoint reference (EPR) for the Operation not found is /services/${service} and the WSA Action = urn:${call.operation}`,
+    );
   };
 }
 
 /** An admin-service call to a gateway environment, as its user: what failed, or undefined. */
-async function environmentCall(env: GatewayEnvironment, trust: TrustStore, service: string, operation: string, ns: string, params: string): Promise<string | undefined> {
+async function environmentCall(
+  env: GatewayEnvironment,
+  trust: TrustStore,
+  service: string,
+  operation: string,
+  ns: string,
+  params: string,
+): Promise<string | undefined> {
   const { url, res } = await adminCall(env.serverUrl, env, trust, { service, operation, ns, params });
   return res.failure ? `${url}: ${res.failure}` : res.status >= 300 ? `${url} answered ${res.status}` : undefined;
 }
@@ -110,8 +144,14 @@ async function environmentCall(env: GatewayEnvironment, trust: TrustStore, servi
  * The manager's webapps: DCR v0.14, the token and revocation endpoints, publisher and store v0.14.
  * A publish pushes the API to each gateway environment (APIGatewayAdmin).
  */
-async function managerWebapps(home: string, config: ClassicConfig, users: UserStore, trust: TrustStore): Promise<{ handler: Handler; services: ManagerServices }> {
-  if (!config.apimDb) throw new Error('api-manager.xml names no DataSourceName: a manager keeps APIs, applications and tokens in WSO2AM_DB');
+async function managerWebapps(
+  home: string,
+  config: ClassicConfig,
+  users: UserStore,
+  trust: TrustStore,
+): Promise<{ handler: Handler; services: ManagerServices }> {
+  if (!config.apimDb)
+    throw new Error('api-manager.xml names no DataSourceName: a manager keeps APIs, applications and tokens in WSO2AM_DB');
   const pool = await openDatabase('WSO2AM_DB', config.apimDb);
   const tokens = new AccessTokens(pool);
   await tokens.ensureTable();
@@ -123,21 +163,38 @@ async function managerWebapps(home: string, config: ClassicConfig, users: UserSt
   const deps: KeyManagerDeps = { users, clients, tokens, apis, subscriptions };
   const publisher = {
     push: async (api: Parameters<typeof endpointOf>[0] & { provider?: unknown; name: string; context: string; version: string }) => {
-      const xml = renderPublishedApi({ provider: String(api.provider), name: api.name, context: api.context, version: api.version, endpoint: endpointOf(api) ?? '' });
+      const xml = renderPublishedApi({
+        provider: String(api.provider),
+        name: api.name,
+        context: api.context,
+        version: api.version,
+        endpoint: endpointOf(api) ?? '',
+      });
       const params = `<xsd:apiProviderName>${escapeXml(String(api.provider))}</xsd:apiProviderName><xsd:apiName>${escapeXml(api.name)}</xsd:apiName><xsd:version>${escapeXml(api.version)}</xsd:version><xsd:apiConfig>${escapeXml(xml)}</xsd:apiConfig><xsd:tenantDomain>carbon.super</xsd:tenantDomain>`;
-      const failures = await Promise.all(envs.map((env) => environmentCall(env, trust, 'APIGatewayAdmin', 'addApiForTenant', 'http://service.gateway.apimgt.carbon.wso2.org', params)));
+      const failures = await Promise.all(
+        envs.map((env) =>
+          environmentCall(env, trust, 'APIGatewayAdmin', 'addApiForTenant', 'http://service.gateway.apimgt.carbon.wso2.org', params),
+        ),
+      );
       return failures.filter((f): f is string => !!f);
     },
   };
   // CacheInvalidator.invalidateCacheForApp (carbon-apimgt 6.4.50 l.125-133): the application's
   // tokens leave every environment's token cache (APIAuthenticationService.invalidateCachedTokens), in the background.
-  const tokensChanged = (applicationId: string) => void (async () => {
-    const active = await tokens.activeOfApplication(applicationId);
-    if (!active.length) return;
-    const params = active.map((t) => `<xsd:accessTokens>${escapeXml(t)}</xsd:accessTokens>`).join('');
-    const failures = await Promise.all(envs.map((env) => environmentCall(env, trust, 'APIAuthenticationService', 'invalidateCachedTokens', 'http://org.apache.axis2/xsd', params)));
-    for (const f of failures) if (f) log('ERROR', 'CacheInvalidator', `Error while invalidating the token cache of a gateway: ${f}`);
-  })().catch((err: Error) => log('ERROR', 'CacheInvalidator', `Error while invalidating the token cache of ${applicationId}: ${err.message}`));
+  const tokensChanged = (applicationId: string) =>
+    void (async () => {
+      const active = await tokens.activeOfApplication(applicationId);
+      if (!active.length) return;
+      const params = active.map((t) => `<xsd:accessTokens>${escapeXml(t)}</xsd:accessTokens>`).join('');
+      const failures = await Promise.all(
+        envs.map((env) =>
+          environmentCall(env, trust, 'APIAuthenticationService', 'invalidateCachedTokens', 'http://org.apache.axis2/xsd', params),
+        ),
+      );
+      for (const f of failures) if (f) log('ERROR', 'CacheInvalidator', `Error while invalidating the token cache of a gateway: ${f}`);
+    })().catch((err: Error) =>
+      log('ERROR', 'CacheInvalidator', `Error while invalidating the token cache of ${applicationId}: ${err.message}`),
+    );
   const specs = join(home, 'repository', 'resources', 'api-definitions', 'v0.14');
   const rest = [
     [new V014Api(join(specs, 'publisher-api.yaml')), publisherV014({ apis, publisher, subscriptions })],
@@ -148,7 +205,8 @@ async function managerWebapps(home: string, config: ClassicConfig, users: UserSt
       // RegistrationServiceImpl l.99-113: the owner is the authenticated user, or the call is refused.
       const basicUser = basicCredentials(req)?.user;
       const owner = (parseJson(req) as { owner?: unknown } | undefined)?.owner;
-      if (basicUser && typeof owner === 'string' && owner !== basicUser) return json(403, { error: 'invalid_client', error_description: `${basicUser} cannot register a client owned by ${owner}` });
+      if (basicUser && typeof owner === 'string' && owner !== basicUser)
+        return json(403, { error: 'invalid_client', error_description: `${basicUser} cannot register a client owned by ${owner}` });
       return register({ users, clients }, req);
     }
     if (req.method === 'POST' && req.path === '/oauth2/token') return token(deps, req);
@@ -168,7 +226,10 @@ async function managerWebapps(home: string, config: ClassicConfig, users: UserSt
  * `<APIKeyValidator><ServerURL>` (the node's own address as `localhost`; 443 without a port).
  */
 export function keyManagerOrigin(keyValidatorUrl: string): string {
-  if (!URL.canParse(keyValidatorUrl)) throw new Error(`api-manager.xml: <APIKeyValidator><ServerURL> is not a URL (${keyValidatorUrl || 'empty'}): the gateway's /token and /revoke have no key manager`);
+  if (!URL.canParse(keyValidatorUrl))
+    throw new Error(
+      `api-manager.xml: <APIKeyValidator><ServerURL> is not a URL (${keyValidatorUrl || 'empty'}): the gateway's /token and /revoke have no key manager`,
+    );
   const u = new URL(keyValidatorUrl);
   return `https://${u.hostname}:${u.port || '443'}`;
 }
@@ -186,8 +247,16 @@ function keyValidatorOf(config: ClassicConfig, trust: TrustStore): Pick<KeyValid
   if (clientType === 'WSClient' || (clientType === 'ThriftClient' && ['localhost', '127.0.0.1'].includes(host))) {
     return new KeyValidatorClient(config.keyValidatorUrl, user, password, trust);
   }
-  log('WARN', 'APIKeyValidator', `KeyValidatorClientType ${clientType} with ServerURL ${config.keyValidatorUrl}: the carbon-labs stand-in models WSClient only (and ThriftClient to its own node); every token check will fail`);
-  return { validate: async () => ({ failure: `KeyValidatorClientType ${clientType} towards ${host || config.keyValidatorUrl} is not modelled by the stand-in (use WSClient)` }) };
+  log(
+    'WARN',
+    'APIKeyValidator',
+    `KeyValidatorClientType ${clientType} with ServerURL ${config.keyValidatorUrl}: the carbon-labs stand-in models WSClient only (and ThriftClient to its own node); every token check will fail`,
+  );
+  return {
+    validate: async () => ({
+      failure: `KeyValidatorClientType ${clientType} towards ${host || config.keyValidatorUrl} is not modelled by the stand-in (use WSClient)`,
+    }),
+  };
 }
 
 /**
@@ -197,7 +266,12 @@ function keyValidatorOf(config: ClassicConfig, trust: TrustStore): Pick<KeyValid
  * `RevokedAccessToken` out of this gateway's token cache and into its invalid-token cache (the
  * removal reaches its domain's members). The header is passed on to the client, as the handler does.
  */
-async function keyManagerProxy(req: Req, keyManagerUrl: string, trust: TrustStore, invalidate: (tokens: string[], revoked: boolean) => void): Promise<Res> {
+async function keyManagerProxy(
+  req: Req,
+  keyManagerUrl: string,
+  trust: TrustStore,
+  invalidate: (tokens: string[], revoked: boolean) => void,
+): Promise<Res> {
   const target = `${keyManagerUrl}/oauth2${req.path}`;
   const headers: Record<string, string> = { 'content-type': String(req.headers['content-type'] ?? 'application/x-www-form-urlencoded') };
   if (req.headers.authorization) headers.authorization = String(req.headers.authorization);
@@ -208,9 +282,18 @@ async function keyManagerProxy(req: Req, keyManagerUrl: string, trust: TrustStor
   return res;
 }
 
-export async function classicMain(home: string, argv: readonly string[], version: string, tls: { key: string; cert: string }): Promise<void> {
+export async function classicMain(
+  home: string,
+  argv: readonly string[],
+  version: string,
+  tls: { key: string; cert: string },
+): Promise<void> {
   const { workerNode, profile } = launcher(argv);
-  log('INFO', 'CarbonServerManager', `Starting ${version} (carbon-labs stand-in, classic Carbon 4.4) profile ${profile}${workerNode ? ', worker node (admin services refused)' : ''}`);
+  log(
+    'INFO',
+    'CarbonServerManager',
+    `Starting ${version} (carbon-labs stand-in, classic Carbon 4.4) profile ${profile}${workerNode ? ', worker node (admin services refused)' : ''}`,
+  );
   const config = readClassicConfig(home);
   for (const w of config.warnings) log('WARN', 'HazelcastClusteringAgent', w);
   const trust = new TrustStore(config.truststore.file, config.truststore.password);
@@ -222,17 +305,38 @@ export async function classicMain(home: string, argv: readonly string[], version
   const { clustering } = config;
   let membership: Membership | undefined;
   if (clustering.enabled && clustering.scheme === 'wka') {
-    membership = new Membership({ host: clustering.host, port: clustering.port, httpPort: PORTS.http, httpsPort: PORTS.https, domain: clustering.domain, subDomain: clustering.subDomain }, clustering.members);
+    membership = new Membership(
+      {
+        host: clustering.host,
+        port: clustering.port,
+        httpPort: PORTS.http,
+        httpsPort: PORTS.https,
+        domain: clustering.domain,
+        subDomain: clustering.subDomain,
+      },
+      clustering.members,
+    );
     const ignore = process.env.SIM_FAULT_IGNORE_CACHE_INVALIDATION === 'true';
     membership.onMessage((message, from) => {
       if (message.type !== 'ClusterCacheInvalidationRequest' || message.cache !== GATEWAY_TOKEN_CACHE) return;
-      if (ignore) { log('WARN', 'ClusterCacheInvalidationRequest', `seeded fault: ignored from ${from.host} (${message.keys.length} keys)`); return; }
+      if (ignore) {
+        log('WARN', 'ClusterCacheInvalidationRequest', `seeded fault: ignored from ${from.host} (${message.keys.length} keys)`);
+        return;
+      }
       const removed = cache.invalidate(message.keys);
-      log('INFO', 'ClusterCacheInvalidationRequest', `${GATEWAY_TOKEN_CACHE}: ${message.keys.length} entries removed at the request of ${from.host} (${removed} cached here)`);
+      log(
+        'INFO',
+        'ClusterCacheInvalidationRequest',
+        `${GATEWAY_TOKEN_CACHE}: ${message.keys.length} entries removed at the request of ${from.host} (${removed} cached here)`,
+      );
     });
     await membership.start();
   } else if (clustering.enabled) {
-    log('WARN', 'HazelcastClusteringAgent', `${clustering.scheme} membership is not modelled by the carbon-labs stand-in: this node joins no cluster`);
+    log(
+      'WARN',
+      'HazelcastClusteringAgent',
+      `${clustering.scheme} membership is not modelled by the carbon-labs stand-in: this node joins no cluster`,
+    );
   } else {
     log('INFO', 'ClusteringAgentService', 'Clustering has been disabled');
   }
@@ -242,7 +346,11 @@ export async function classicMain(home: string, argv: readonly string[], version
   const invalidate = (tokens: string[], revoked = false) => {
     const removed = cache.invalidate(tokens, revoked);
     const to = membership?.broadcast({ type: 'ClusterCacheInvalidationRequest', cache: GATEWAY_TOKEN_CACHE, keys: tokens }) ?? [];
-    log('INFO', 'APIAuthenticationService', `${tokens.length} tokens removed from ${GATEWAY_TOKEN_CACHE} (${removed} cached here); ClusterCacheInvalidationRequest sent to ${to.length} members${to.length ? `: ${to.map((m) => m.host).join(', ')}` : ''}`);
+    log(
+      'INFO',
+      'APIAuthenticationService',
+      `${tokens.length} tokens removed from ${GATEWAY_TOKEN_CACHE} (${removed} cached here); ClusterCacheInvalidationRequest sent to ${to.length} members${to.length ? `: ${to.map((m) => m.host).join(', ')}` : ''}`,
+    );
   };
 
   const keyManagerUrl = keyManagerOrigin(config.keyValidatorUrl);
@@ -251,11 +359,23 @@ export async function classicMain(home: string, argv: readonly string[], version
   apis.tick();
   setInterval(() => apis.tick(), config.deploymentIntervalSeconds * 1000);
   const manager = workerNode ? undefined : await managerWebapps(home, config, users, trust);
-  const servlet = (https: boolean) => withVersion(version, adminServices({ workerNode, users, apis, https, invalidate, manager: manager?.services }, manager?.handler ?? (async () => NOT_DEPLOYED)));
+  const servlet = (https: boolean) =>
+    withVersion(
+      version,
+      adminServices(
+        { workerNode, users, apis, https, invalidate, manager: manager?.services },
+        manager?.handler ?? (async () => NOT_DEPLOYED),
+      ),
+    );
   await listen(servlet(true), PORTS.https, tls);
   await listen(servlet(false), PORTS.http);
-  const passthrough: Handler = (req) => (req.path === '/revoke' || req.path === '/token' ? keyManagerProxy(req, keyManagerUrl, trust, invalidate) : apis.serve(req));
+  const passthrough: Handler = (req) =>
+    req.path === '/revoke' || req.path === '/token' ? keyManagerProxy(req, keyManagerUrl, trust, invalidate) : apis.serve(req);
   await listen(passthrough, PORTS.passthroughHttps, tls);
   await listen(passthrough, PORTS.passthroughHttp);
-  log('INFO', 'StartupFinalizerServiceComponent', `Server ready: ${workerNode ? 'gateway worker' : 'manager'}; Synapse APIs from ${apis.dir} every ${config.deploymentIntervalSeconds} s; passthrough ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; key validation at ${config.keyValidatorUrl}, token cache ${config.gatewayTokenCache.enabled ? `${config.gatewayTokenCache.expirySeconds} s` : 'off'}`);
+  log(
+    'INFO',
+    'StartupFinalizerServiceComponent',
+    `Server ready: ${workerNode ? 'gateway worker' : 'manager'}; Synapse APIs from ${apis.dir} every ${config.deploymentIntervalSeconds} s; passthrough ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; key validation at ${config.keyValidatorUrl}, token cache ${config.gatewayTokenCache.enabled ? `${config.gatewayTokenCache.expirySeconds} s` : 'off'}`,
+  );
 }

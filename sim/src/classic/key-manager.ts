@@ -45,8 +45,13 @@ export interface KeyValidationInfo {
 }
 
 const toToken = (r: Row): AccessToken => ({
-  token: String(r.ACCESS_TOKEN), consumerKey: String(r.CONSUMER_KEY), user: String(r.AUTHZ_USER), scope: String(r.TOKEN_SCOPE ?? ''),
-  issuedAt: Number(r.TIME_CREATED), validitySeconds: Number(r.VALIDITY_PERIOD), state: String(r.TOKEN_STATE) === 'REVOKED' ? 'REVOKED' : 'ACTIVE',
+  token: String(r.ACCESS_TOKEN),
+  consumerKey: String(r.CONSUMER_KEY),
+  user: String(r.AUTHZ_USER),
+  scope: String(r.TOKEN_SCOPE ?? ''),
+  issuedAt: Number(r.TIME_CREATED),
+  validitySeconds: Number(r.VALIDITY_PERIOD),
+  state: String(r.TOKEN_STATE) === 'REVOKED' ? 'REVOKED' : 'ACTIVE',
 });
 
 export const isLive = (t: AccessToken, now = Date.now()): boolean => t.state === 'ACTIVE' && t.issuedAt + t.validitySeconds * 1000 > now;
@@ -57,18 +62,32 @@ export class AccessTokens {
 
   /** In the lab's schema script; made here too for a database volume kept from an older carbon-labs (its script ran once). */
   async ensureTable(): Promise<void> {
-    await exec(this.pool, `CREATE TABLE IF NOT EXISTS IDN_OAUTH2_ACCESS_TOKEN (
+    await exec(
+      this.pool,
+      `CREATE TABLE IF NOT EXISTS IDN_OAUTH2_ACCESS_TOKEN (
       ACCESS_TOKEN VARCHAR(255) NOT NULL, CONSUMER_KEY VARCHAR(255) NOT NULL, AUTHZ_USER VARCHAR(255) NOT NULL,
       TOKEN_SCOPE VARCHAR(2048), GRANT_TYPE VARCHAR(50), TIME_CREATED BIGINT NOT NULL, VALIDITY_PERIOD BIGINT NOT NULL,
-      TOKEN_STATE VARCHAR(25) NOT NULL DEFAULT 'ACTIVE', PRIMARY KEY (ACCESS_TOKEN)) ENGINE INNODB`);
+      TOKEN_STATE VARCHAR(25) NOT NULL DEFAULT 'ACTIVE', PRIMARY KEY (ACCESS_TOKEN)) ENGINE INNODB`,
+    );
   }
 
   async issue(t: { consumerKey: string; user: string; scope: string; validitySeconds: number; grantType: string }): Promise<AccessToken> {
     const token = randomUUID();
     const issuedAt = Date.now();
-    await exec(this.pool, 'INSERT INTO IDN_OAUTH2_ACCESS_TOKEN (ACCESS_TOKEN, CONSUMER_KEY, AUTHZ_USER, TOKEN_SCOPE, GRANT_TYPE, TIME_CREATED, VALIDITY_PERIOD, TOKEN_STATE) VALUES (?,?,?,?,?,?,?,?)',
-      [token, t.consumerKey, t.user, t.scope, t.grantType, issuedAt, t.validitySeconds, 'ACTIVE']);
-    return { token, consumerKey: t.consumerKey, user: t.user, scope: t.scope, issuedAt, validitySeconds: t.validitySeconds, state: 'ACTIVE' };
+    await exec(
+      this.pool,
+      'INSERT INTO IDN_OAUTH2_ACCESS_TOKEN (ACCESS_TOKEN, CONSUMER_KEY, AUTHZ_USER, TOKEN_SCOPE, GRANT_TYPE, TIME_CREATED, VALIDITY_PERIOD, TOKEN_STATE) VALUES (?,?,?,?,?,?,?,?)',
+      [token, t.consumerKey, t.user, t.scope, t.grantType, issuedAt, t.validitySeconds, 'ACTIVE'],
+    );
+    return {
+      token,
+      consumerKey: t.consumerKey,
+      user: t.user,
+      scope: t.scope,
+      issuedAt,
+      validitySeconds: t.validitySeconds,
+      state: 'ACTIVE',
+    };
   }
 
   async get(token: string): Promise<AccessToken | undefined> {
@@ -78,8 +97,14 @@ export class AccessTokens {
 
   /** The active tokens of an application's keys. */
   async activeOfApplication(applicationId: string): Promise<string[]> {
-    return (await rows(this.pool, `SELECT t.ACCESS_TOKEN FROM IDN_OAUTH2_ACCESS_TOKEN t JOIN IDN_OAUTH_CONSUMER_APPS c ON c.CONSUMER_KEY = t.CONSUMER_KEY
-      WHERE t.TOKEN_STATE = 'ACTIVE' AND c.APPLICATION_UUID = ?`, [applicationId])).map((r) => String(r.ACCESS_TOKEN));
+    return (
+      await rows(
+        this.pool,
+        `SELECT t.ACCESS_TOKEN FROM IDN_OAUTH2_ACCESS_TOKEN t JOIN IDN_OAUTH_CONSUMER_APPS c ON c.CONSUMER_KEY = t.CONSUMER_KEY
+      WHERE t.TOKEN_STATE = 'ACTIVE' AND c.APPLICATION_UUID = ?`,
+        [applicationId],
+      )
+    ).map((r) => String(r.ACCESS_TOKEN));
   }
 
   async revoke(token: string): Promise<void> {
@@ -111,15 +136,23 @@ export async function token(deps: KeyManagerDeps, req: Req): Promise<Res> {
   let user: string;
   if (grant === 'password') {
     user = form.get('username') ?? '';
-    if (!(await deps.users.authenticate(user, form.get('password') ?? ''))) return json(400, { error: 'invalid_grant', error_description: 'Authentication failed for the user' });
+    if (!(await deps.users.authenticate(user, form.get('password') ?? '')))
+      return json(400, { error: 'invalid_grant', error_description: 'Authentication failed for the user' });
   } else if (grant === 'client_credentials') {
     user = String(client.USERNAME);
   } else {
     return json(400, { error: 'unsupported_grant_type', error_description: `Unsupported grant_type value: ${grant}` });
   }
   // A grant the client was not registered for (DCR's grantType, generate-keys' supportedGrantTypes).
-  if (!String(client.GRANT_TYPES ?? '').split(/\s+/).includes(grant)) {
-    return json(400, { error: 'unauthorized_client', error_description: 'The authenticated client is not authorized to use this authorization grant type' });
+  if (
+    !String(client.GRANT_TYPES ?? '')
+      .split(/\s+/)
+      .includes(grant)
+  ) {
+    return json(400, {
+      error: 'unauthorized_client',
+      error_description: 'The authenticated client is not authorized to use this authorization grant type',
+    });
   }
   const issued = await deps.tokens.issue({ consumerKey: clientId, user, scope, validitySeconds, grantType: grant });
   return json(200, { access_token: issued.token, refresh_token: randomUUID(), scope, token_type: 'Bearer', expires_in: validitySeconds });
@@ -139,7 +172,8 @@ export async function revoke(deps: KeyManagerDeps, req: Req): Promise<Res> {
   const value = form.get('token');
   if (!value) return json(400, { error: 'invalid_request', error_description: 'Invalid revocation request' });
   const found = await deps.tokens.get(value);
-  if (found && found.consumerKey !== authenticated.clientId) return json(401, { error: 'unauthorized_client', error_description: 'Client Authentication failed.' });
+  if (found && found.consumerKey !== authenticated.clientId)
+    return json(401, { error: 'unauthorized_client', error_description: 'Client Authentication failed.' });
   if (found?.state === 'ACTIVE') {
     await deps.tokens.revoke(value);
     log('INFO', 'OAuth2Service', `access token of client ${authenticated.clientId} revoked`);
@@ -155,7 +189,15 @@ export async function revoke(deps: KeyManagerDeps, req: Req): Promise<Res> {
  * (`BLOCKED`, or `PROD_ONLY_BLOCKED` for a production key: 900907) nor inactive (`ON_HOLD`,
  * `REJECTED`: 900909), as carbon-apimgt 6.4.50 `ApiMgtDAO.validateSubscriptionDetails` l.522-536, 596.
  */
-export async function validateKey(deps: { tokens: Pick<AccessTokens, 'get'>; clients: Pick<OAuthClientRepository, 'byKey'>; apis: Pick<ApiStore, 'list'>; subscriptions: Pick<SubscriptionRepository, 'list'> }, call: { context: string; version: string; accessToken: string }): Promise<KeyValidationInfo> {
+export async function validateKey(
+  deps: {
+    tokens: Pick<AccessTokens, 'get'>;
+    clients: Pick<OAuthClientRepository, 'byKey'>;
+    apis: Pick<ApiStore, 'list'>;
+    subscriptions: Pick<SubscriptionRepository, 'list'>;
+  },
+  call: { context: string; version: string; accessToken: string },
+): Promise<KeyValidationInfo> {
   const found = await deps.tokens.get(call.accessToken);
   if (!found || !isLive(found)) return { authorized: false, validationStatus: KEY_STATUS.invalidCredentials };
   const client = await deps.clients.byKey(found.consumerKey);
@@ -165,11 +207,20 @@ export async function validateKey(deps: { tokens: Pick<AccessTokens, 'get'>; cli
   const [subscription] = api && applicationId ? await deps.subscriptions.list({ apiId: api.id, applicationId }) : [];
   if (!api || !subscription) return { authorized: false, validationStatus: KEY_STATUS.forbidden };
   const status = String(subscription.SUB_STATUS);
-  if (status === 'BLOCKED' || (status === 'PROD_ONLY_BLOCKED' && String(client?.KEY_TYPE) !== 'SANDBOX')) return { authorized: false, validationStatus: KEY_STATUS.blocked };
+  if (status === 'BLOCKED' || (status === 'PROD_ONLY_BLOCKED' && String(client?.KEY_TYPE) !== 'SANDBOX'))
+    return { authorized: false, validationStatus: KEY_STATUS.blocked };
   if (status === 'ON_HOLD' || status === 'REJECTED') return { authorized: false, validationStatus: KEY_STATUS.inactive };
   return {
-    authorized: true, validationStatus: 0, applicationId, applicationName: String(client!.APP_NAME), consumerKey: found.consumerKey,
-    endUserName: found.user, subscriber: String(client!.USERNAME), tier: String(subscription.TIER_ID ?? 'Unlimited'), apiName: api.name,
-    issuedTime: found.issuedAt, validityPeriod: found.validitySeconds * 1000,
+    authorized: true,
+    validationStatus: 0,
+    applicationId,
+    applicationName: String(client!.APP_NAME),
+    consumerKey: found.consumerKey,
+    endUserName: found.user,
+    subscriber: String(client!.USERNAME),
+    tier: String(subscription.TIER_ID ?? 'Unlimited'),
+    apiName: api.name,
+    issuedTime: found.issuedAt,
+    validityPeriod: found.validitySeconds * 1000,
   };
 }

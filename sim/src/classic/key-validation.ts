@@ -28,7 +28,10 @@ export class GatewayKeyCache {
   private readonly entries = new Map<string, Map<string, { info: KeyValidationInfo; until: number }>>();
   private readonly invalid = new Map<string, number>();
 
-  constructor(readonly enabled: boolean, readonly expirySeconds: number) {}
+  constructor(
+    readonly enabled: boolean,
+    readonly expirySeconds: number,
+  ) {}
 
   /** Whether the token is in the invalid-token cache (a revocation this gateway passed on). */
   isInvalid(token: string, now = Date.now()): boolean {
@@ -80,8 +83,15 @@ export class GatewayKeyCache {
  */
 export function authFault(status: number, code: number, message: string, description: string): Res {
   return {
-    status, contentType: 'application/xml',
-    ...(status === 401 ? { headers: { 'WWW-Authenticate': 'OAuth2 realm="WSO2 API Manager", error="invalid token", error_description="The access token expired"' } } : {}),
+    status,
+    contentType: 'application/xml',
+    ...(status === 401
+      ? {
+          headers: {
+            'WWW-Authenticate': 'OAuth2 realm="WSO2 API Manager", error="invalid token", error_description="The access token expired"',
+          },
+        }
+      : {}),
     body: `<ams:fault xmlns:ams="http://wso2.org/apimanager/security"><ams:code>${code}</ams:code><ams:message>${message}</ams:message><ams:description>${description}</ams:description></ams:fault>`,
   };
 }
@@ -97,13 +107,30 @@ const MESSAGES: Record<number, [number, string]> = {
 
 /** `validateKey` over SOAP, as the gateway's `WSAPIKeyDataStore` calls it, with the configured user. */
 export class KeyValidatorClient {
-  constructor(private readonly serverUrl: string, readonly user: string, readonly password: string, private readonly trust: TrustStore) {}
+  constructor(
+    private readonly serverUrl: string,
+    readonly user: string,
+    readonly password: string,
+    private readonly trust: TrustStore,
+  ) {}
 
-  async validate(call: { context: string; version: string; accessToken: string; resource: string; verb: string }): Promise<KeyValidationInfo | { failure: string }> {
-    const params = `<xsd:context>${escapeXml(call.context)}</xsd:context><xsd:version>${escapeXml(call.version)}</xsd:version><xsd:accessToken>${escapeXml(call.accessToken)}</xsd:accessToken>`
-      + `<xsd:requiredAuthenticationLevel>Any</xsd:requiredAuthenticationLevel><xsd:clientDomain></xsd:clientDomain>`
-      + `<xsd:matchingResource>${escapeXml(call.resource)}</xsd:matchingResource><xsd:httpVerb>${escapeXml(call.verb)}</xsd:httpVerb>`;
-    const { url, res } = await adminCall(this.serverUrl, this, this.trust, { service: 'APIKeyValidationService', operation: 'validateKey', ns: 'http://org.apache.axis2/xsd', params });
+  async validate(call: {
+    context: string;
+    version: string;
+    accessToken: string;
+    resource: string;
+    verb: string;
+  }): Promise<KeyValidationInfo | { failure: string }> {
+    const params =
+      `<xsd:context>${escapeXml(call.context)}</xsd:context><xsd:version>${escapeXml(call.version)}</xsd:version><xsd:accessToken>${escapeXml(call.accessToken)}</xsd:accessToken>` +
+      `<xsd:requiredAuthenticationLevel>Any</xsd:requiredAuthenticationLevel><xsd:clientDomain></xsd:clientDomain>` +
+      `<xsd:matchingResource>${escapeXml(call.resource)}</xsd:matchingResource><xsd:httpVerb>${escapeXml(call.verb)}</xsd:httpVerb>`;
+    const { url, res } = await adminCall(this.serverUrl, this, this.trust, {
+      service: 'APIKeyValidationService',
+      operation: 'validateKey',
+      ns: 'http://org.apache.axis2/xsd',
+      params,
+    });
     if (res.failure) return { failure: res.failure };
     if (res.status !== 200) return { failure: `${url} answered ${res.status}: ${String(res.body).slice(0, 200)}` };
     return parseValidationResponse(String(res.body));
@@ -112,19 +139,31 @@ export class KeyValidatorClient {
 
 /** An `APIKeyValidationInfoDTO` as the gateway reads it; a field the answer lacks stays undefined (a refusal has no token times). */
 export function parseValidationResponse(text: string): KeyValidationInfo {
-  const number = (name: string) => { const v = soapText(text, name); return v === undefined ? undefined : Number(v); };
+  const number = (name: string) => {
+    const v = soapText(text, name);
+    return v === undefined ? undefined : Number(v);
+  };
   return {
     authorized: soapText(text, 'authorized') === 'true',
     validationStatus: number('validationStatus') ?? 0,
-    applicationId: soapText(text, 'applicationId'), applicationName: soapText(text, 'applicationName'), consumerKey: soapText(text, 'consumerKey'),
-    endUserName: soapText(text, 'endUserName'), subscriber: soapText(text, 'subscriber'), tier: soapText(text, 'tier'), apiName: soapText(text, 'apiName'),
-    issuedTime: number('issuedTime'), validityPeriod: number('validityPeriod'),
+    applicationId: soapText(text, 'applicationId'),
+    applicationName: soapText(text, 'applicationName'),
+    consumerKey: soapText(text, 'consumerKey'),
+    endUserName: soapText(text, 'endUserName'),
+    subscriber: soapText(text, 'subscriber'),
+    tier: soapText(text, 'tier'),
+    apiName: soapText(text, 'apiName'),
+    issuedTime: number('issuedTime'),
+    validityPeriod: number('validityPeriod'),
   };
 }
 
 /** `validateKey`'s answer, as `APIKeyValidationService` writes an `APIKeyValidationInfoDTO`. */
 export function validationResponse(info: KeyValidationInfo): string {
-  const fields = Object.entries(info).filter(([, v]) => v !== undefined).map(([k, v]) => `<ax:${k}>${escapeXml(String(v))}</ax:${k}>`).join('');
+  const fields = Object.entries(info)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `<ax:${k}>${escapeXml(String(v))}</ax:${k}>`)
+    .join('');
   return `<ns:validateKeyResponse xmlns:ns="http://org.apache.axis2/xsd"><ns:return xmlns:ax="http://dto.impl.apimgt.carbon.wso2.org/xsd">${fields}</ns:return></ns:validateKeyResponse>`;
 }
 
@@ -138,18 +177,39 @@ export interface Authenticator {
  * The handler's decision on one request to an API with `APIAuthenticationHandler`: undefined to
  * let it through, else the security fault. `context` is the API's (with its version).
  */
-export async function authenticate(auth: Authenticator, req: Req, api: { name: string; context: string; version: string }): Promise<Res | undefined> {
+export async function authenticate(
+  auth: Authenticator,
+  req: Req,
+  api: { name: string; context: string; version: string },
+): Promise<Res | undefined> {
   const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
   // getFailureMessageDetailDescription (l.123-145) adds a hint to some codes only.
   const failure = (code: number, message: string, status: number) =>
-    authFault(status, code, message, `Access failure for API: ${api.context}, version: ${api.version} status: (${code}) - ${message}${code === KEY_STATUS.invalidCredentials ? '. Make sure you have given the correct access token' : ''}`);
-  if (!token) return authFault(401, 900902, 'Missing Credentials', 'Required OAuth credentials not provided. Make sure your API invocation call has a header: "Authorization: Bearer ACCESS_TOKEN"');
+    authFault(
+      status,
+      code,
+      message,
+      `Access failure for API: ${api.context}, version: ${api.version} status: (${code}) - ${message}${code === KEY_STATUS.invalidCredentials ? '. Make sure you have given the correct access token' : ''}`,
+    );
+  if (!token)
+    return authFault(
+      401,
+      900902,
+      'Missing Credentials',
+      'Required OAuth credentials not provided. Make sure your API invocation call has a header: "Authorization: Bearer ACCESS_TOKEN"',
+    );
   // The stand-in's resources are `/*` under the context; the verb is the request's.
   const resource = `/*:${req.method}`;
   if (auth.cache.isInvalid(token)) return failure(KEY_STATUS.invalidCredentials, 'Invalid Credentials', 401);
   let info = auth.cache.get(token, resource);
   if (!info) {
-    const answer = await auth.validator.validate({ context: api.context, version: api.version, accessToken: token, resource: '/*', verb: req.method });
+    const answer = await auth.validator.validate({
+      context: api.context,
+      version: api.version,
+      accessToken: token,
+      resource: '/*',
+      verb: req.method,
+    });
     if ('failure' in answer) {
       log('ERROR', 'APIKeyValidator', `Error while accessing backend services for API key validation: ${answer.failure}`);
       return authFault(500, 900900, 'Unclassified Authentication Failure', 'Error while accessing backend services for API key validation');
@@ -162,6 +222,9 @@ export async function authenticate(auth: Authenticator, req: Req, api: { name: s
   }
   if (info.authorized) return undefined;
   // Codes the stand-in's key manager never gives: the status handleAuthFailure would.
-  const [status, message] = MESSAGES[info.validationStatus] ?? [[900906, 900910].includes(info.validationStatus) ? 403 : 401, 'Unclassified Authentication Failure'];
+  const [status, message] = MESSAGES[info.validationStatus] ?? [
+    [900906, 900910].includes(info.validationStatus) ? 403 : 401,
+    'Unclassified Authentication Failure',
+  ];
   return failure(info.validationStatus || KEY_STATUS.invalidCredentials, message, status);
 }

@@ -49,7 +49,8 @@ const PING_MS = 5000;
 export const SILENT_MS = 30_000;
 
 /** axis2's Member.toString, as Carbon logs the local member. */
-export const describe = (m: Member) => `Host:${m.host}, Remote Host:null, Port: ${m.port}, HTTP:${m.httpPort}, HTTPS:${m.httpsPort}, Domain: ${m.domain}, Sub-domain:${m.subDomain}, Active:true`;
+export const describe = (m: Member) =>
+  `Host:${m.host}, Remote Host:null, Port: ${m.port}, HTTP:${m.httpPort}, HTTPS:${m.httpsPort}, Domain: ${m.domain}, Sub-domain:${m.subDomain}, Active:true`;
 
 export class Membership {
   readonly self: Member;
@@ -83,10 +84,14 @@ export class Membership {
     log('INFO', 'HazelcastClusteringAgent', `Cluster domain: ${this.self.domain}`);
     log('INFO', 'HazelcastClusteringAgent', 'Using wka based membership management scheme');
     this.server = createServer((socket) => this.serve(socket));
-    await new Promise<void>((resolve, reject) => { this.server!.once('error', reject); this.server!.listen(this.self.port, '0.0.0.0', resolve); });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(this.self.port, '0.0.0.0', resolve);
+    });
     log('INFO', 'HazelcastClusteringAgent', `Local member: [${this.self.uuid}] - ${describe(this.self)}`);
     const tick = () => {
-      for (const address of this.addresses) if (!this.knows(address) && (this.refused.get(address) ?? 0) < Date.now()) this.connect(address);
+      for (const address of this.addresses)
+        if (!this.knows(address) && (this.refused.get(address) ?? 0) < Date.now()) this.connect(address);
     };
     tick();
     this.timer = setInterval(tick, RETRY_MS);
@@ -121,13 +126,18 @@ export class Membership {
     for (const s of this.sockets) s.destroy();
   }
 
-  private get ownAddress(): string { return `${this.self.host}:${this.self.port}`; }
+  private get ownAddress(): string {
+    return `${this.self.host}:${this.self.port}`;
+  }
 
   /** Whether an address is a member already, or being dialled: by what it announced, or what it was dialled as. */
   private knows(address: string): boolean {
     if (address === this.ownAddress || this.connecting.has(address)) return true;
     const uuid = this.dialled.get(address);
-    return (uuid !== undefined && this.members.has(uuid)) || [...this.members.values()].some((e) => `${e.member.host}:${e.member.port}` === address);
+    return (
+      (uuid !== undefined && this.members.has(uuid)) ||
+      [...this.members.values()].some((e) => `${e.member.host}:${e.member.port}` === address)
+    );
   }
 
   private connect(address: string): void {
@@ -135,7 +145,10 @@ export class Membership {
     this.connecting.add(address);
     const socket = createConnection({ host, port, timeout: 3000 });
     socket.once('close', () => this.connecting.delete(address));
-    socket.once('connect', () => { socket.setTimeout(0); this.send(socket, { t: 'hello', member: this.self }); });
+    socket.once('connect', () => {
+      socket.setTimeout(0);
+      this.send(socket, { t: 'hello', member: this.self });
+    });
     socket.once('timeout', () => socket.destroy());
     socket.on('error', () => undefined);
     this.read(socket, address);
@@ -166,11 +179,22 @@ export class Membership {
         const line = buffer.slice(0, i);
         buffer = buffer.slice(i + 1);
         let message: Message;
-        try { message = JSON.parse(line) as Message; } catch { socket.destroy(); return; }
-        if (!message || typeof message !== 'object') { socket.destroy(); return; }
+        try {
+          message = JSON.parse(line) as Message;
+        } catch {
+          socket.destroy();
+          return;
+        }
+        if (!message || typeof message !== 'object') {
+          socket.destroy();
+          return;
+        }
         if (message.t === 'refuse' && address) this.refused.set(address, Date.now() + SILENT_MS);
         peer = this.handle(socket, message) ?? peer;
-        if (message.t === 'welcome' && address) { this.dialled.set(address, message.member.uuid); this.connecting.delete(address); }
+        if (message.t === 'welcome' && address) {
+          this.dialled.set(address, message.member.uuid);
+          this.connecting.delete(address);
+        }
       }
     });
     socket.on('close', () => {
@@ -185,9 +209,16 @@ export class Membership {
     if (message.t === 'hello') {
       const { member } = message;
       // Itself, dialled under another name: not a member.
-      if (member.uuid === this.self.uuid) { socket.end(); return undefined; }
+      if (member.uuid === this.self.uuid) {
+        socket.end();
+        return undefined;
+      }
       if (member.domain !== this.self.domain) {
-        log('WARN', 'Node', `[${this.self.host}]:${this.self.port} [${this.self.domain}] a join request from ${member.host}:${member.port} of group ${member.domain} is refused: not this cluster's group`);
+        log(
+          'WARN',
+          'Node',
+          `[${this.self.host}]:${this.self.port} [${this.self.domain}] a join request from ${member.host}:${member.port} of group ${member.domain} is refused: not this cluster's group`,
+        );
         this.send(socket, { t: 'refuse', reason: `group ${this.self.domain}, not ${member.domain}` });
         socket.end();
         return undefined;
@@ -199,20 +230,30 @@ export class Membership {
     if (message.t === 'welcome') {
       this.add(message.member, socket);
       // Members the well-known one has: this node connects to them as well.
-      for (const m of message.members) if (m.uuid !== this.self.uuid && `${m.host}:${m.port}` !== this.ownAddress) this.addresses.add(`${m.host}:${m.port}`);
+      for (const m of message.members)
+        if (m.uuid !== this.self.uuid && `${m.host}:${m.port}` !== this.ownAddress) this.addresses.add(`${m.host}:${m.port}`);
       return message.member.uuid;
     }
     if (message.t === 'message') {
       const from = this.members.get(message.from)?.member;
       // Only a member's messages count: a connection that never joined carries none.
       // A listener's error is the message's, not the connection's: logged, the node goes on.
-      if (from) for (const listener of this.listeners) {
-        try { listener(message.message, from); } catch (err) { log('ERROR', 'HazelcastClusteringAgent', `a cluster message from ${from.host} failed: ${(err as Error).message}`); }
-      }
+      if (from)
+        for (const listener of this.listeners) {
+          try {
+            listener(message.message, from);
+          } catch (err) {
+            log('ERROR', 'HazelcastClusteringAgent', `a cluster message from ${from.host} failed: ${(err as Error).message}`);
+          }
+        }
       return undefined;
     }
     if (message.t === 'refuse') {
-      log('WARN', 'Node', `[${this.self.host}]:${this.self.port} [${this.self.domain}] join refused by ${socket.remoteAddress}: ${message.reason}`);
+      log(
+        'WARN',
+        'Node',
+        `[${this.self.host}]:${this.self.port} [${this.self.domain}] join refused by ${socket.remoteAddress}: ${message.reason}`,
+      );
       socket.end();
     }
     return undefined;
@@ -220,7 +261,10 @@ export class Membership {
 
   private add(member: Member, socket: Socket): void {
     const known = this.members.get(member.uuid);
-    if (known) { known.sockets.add(socket); return; }
+    if (known) {
+      known.sockets.add(socket);
+      return;
+    }
     this.members.set(member.uuid, { member, sockets: new Set([socket]) });
     log('INFO', 'WKABasedMembershipScheme', `Member joined [${member.uuid}]: /${member.host}:${member.port}`);
   }

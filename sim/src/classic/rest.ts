@@ -18,11 +18,24 @@ import { isLive } from './key-manager';
  */
 
 type Parameter = { in: string; name: string; required?: boolean; schema?: SchemaObject };
-type Swagger = { basePath: string; paths: Record<string, Record<string, SwaggerOperation>>; definitions: Record<string, SchemaObject>; parameters?: Record<string, Parameter> };
+type Swagger = {
+  basePath: string;
+  paths: Record<string, Record<string, SwaggerOperation>>;
+  definitions: Record<string, SchemaObject>;
+  parameters?: Record<string, Parameter>;
+};
 type SwaggerOperation = { 'x-scope'?: string; parameters?: (Parameter | { $ref: string })[] };
 type SchemaObject = { $ref?: string; required?: string[]; allOf?: SchemaObject[] };
 
-interface Route { method: string; template: string; regex: RegExp; names: string[]; scope?: string; body?: { required: boolean; fields: string[] }; query: string[] }
+interface Route {
+  method: string;
+  template: string;
+  regex: RegExp;
+  names: string[];
+  scope?: string;
+  body?: { required: boolean; fields: string[] };
+  query: string[];
+}
 
 /** One v0.14 REST API as its swagger file describes it. */
 export class V014Api {
@@ -42,12 +55,21 @@ export class V014Api {
       for (const [method, op] of Object.entries(item)) {
         if (!op || typeof op !== 'object' || !['get', 'post', 'put', 'delete', 'patch'].includes(method)) continue;
         const names: string[] = [];
-        const pattern = template.replace(/\{([^}]+)\}/g, (_, n: string) => { names.push(n); return '([^/]+)'; });
+        const pattern = template.replace(/\{([^}]+)\}/g, (_, n: string) => {
+          names.push(n);
+          return '([^/]+)';
+        });
         // Shared parameters (`$ref: '#/parameters/apiId-Q'`) are the file's own.
-        const params = (op.parameters ?? []).map((p) => ('$ref' in p ? spec.parameters?.[p.$ref.replace('#/parameters/', '')] : p)).filter((p): p is Parameter => !!p);
+        const params = (op.parameters ?? [])
+          .map((p) => ('$ref' in p ? spec.parameters?.[p.$ref.replace('#/parameters/', '')] : p))
+          .filter((p): p is Parameter => !!p);
         const body = params.find((p) => p.in === 'body');
         this.routes.push({
-          method: method.toUpperCase(), template, regex: new RegExp(`^${pattern}$`), names, scope: op['x-scope'],
+          method: method.toUpperCase(),
+          template,
+          regex: new RegExp(`^${pattern}$`),
+          names,
+          scope: op['x-scope'],
           body: body ? { required: !!body.required, fields: [...new Set(requiredOf(body.schema))] } : undefined,
           query: params.filter((p) => p.in === 'query' && p.required).map((p) => p.name),
         });
@@ -63,7 +85,10 @@ export class V014Api {
     for (const route of this.routes) {
       const m = route.regex.exec(rest);
       if (!m) continue;
-      if (route.method !== method) { other = true; continue; }
+      if (route.method !== method) {
+        other = true;
+        continue;
+      }
       return { route, params: Object.fromEntries(route.names.map((n, i) => [n, decodeURIComponent(m[i + 1])])) };
     }
     return other ? 'other-method' : undefined;
@@ -86,8 +111,20 @@ export async function dispatchV014(api: V014Api, operations: V014Operations, tok
   const { route, params } = found;
   const value = bearerToken(req);
   const token = value ? await tokens.get(value) : undefined;
-  if (!token || !isLive(token)) return restError(401, 'Unauthenticated', 'Invalid Credentials. Make sure your API invocation call has a header: "Authorization: Bearer ACCESS_TOKEN"', 900901);
-  if (route.scope && !token.scope.split(' ').includes(route.scope)) return restError(401, 'Unauthenticated', `You are not authorized to access this resource: the token lacks the scope ${route.scope}`, 900910);
+  if (!token || !isLive(token))
+    return restError(
+      401,
+      'Unauthenticated',
+      'Invalid Credentials. Make sure your API invocation call has a header: "Authorization: Bearer ACCESS_TOKEN"',
+      900901,
+    );
+  if (route.scope && !token.scope.split(' ').includes(route.scope))
+    return restError(
+      401,
+      'Unauthenticated',
+      `You are not authorized to access this resource: the token lacks the scope ${route.scope}`,
+      900910,
+    );
   const missingQuery = route.query.filter((q) => !req.query.get(q));
   if (missingQuery.length) return restError(400, 'Bad Request', `Missing required query parameter(s): ${missingQuery.join(', ')}`);
   let body: Record<string, unknown> = {};
@@ -95,13 +132,19 @@ export async function dispatchV014(api: V014Api, operations: V014Operations, tok
     const parsed = parseJson(req);
     if (typeof parsed === 'symbol') return restError(400, 'Bad Request', 'Malformed request body: not valid JSON');
     if (parsed === undefined && route.body.required) return restError(400, 'Bad Request', 'The request body is required');
-    if (parsed !== undefined && (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))) return restError(400, 'Bad Request', 'The request body must be a JSON object');
+    if (parsed !== undefined && (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)))
+      return restError(400, 'Bad Request', 'The request body must be a JSON object');
     body = (parsed ?? {}) as Record<string, unknown>;
     const missing = route.body.fields.filter((f) => body[f] === undefined || body[f] === null);
     if (missing.length) return restError(400, 'Bad Request', missing.map((f) => `${f} may not be null`).join('; '));
   }
   const operation = operations[`${route.method} ${route.template}`];
-  if (!operation) return restError(501, 'Not Implemented', `The carbon-labs stand-in does not implement ${route.method} ${route.template} of ${api.basePath}`);
+  if (!operation)
+    return restError(
+      501,
+      'Not Implemented',
+      `The carbon-labs stand-in does not implement ${route.method} ${route.template} of ${api.basePath}`,
+    );
   return operation({ req, params, body, token });
 }
 
@@ -129,7 +172,10 @@ const apiDto = (api: ApiDoc) => {
 async function subscriptionDto(apis: ApiStore, sub: Record<string, unknown>) {
   const api = await apis.get(String(sub.API_UUID));
   return {
-    subscriptionId: String(sub.UUID), applicationId: String(sub.APPLICATION_UUID), tier: String(sub.TIER_ID ?? 'Unlimited'), status: String(sub.SUB_STATUS),
+    subscriptionId: String(sub.UUID),
+    applicationId: String(sub.APPLICATION_UUID),
+    tier: String(sub.TIER_ID ?? 'Unlimited'),
+    status: String(sub.SUB_STATUS),
     apiIdentifier: api ? `${String(api.provider)}-${api.name}-${api.version}` : String(sub.API_UUID),
   };
 }
@@ -151,7 +197,8 @@ export function publisherV014(deps: { apis: ApiStore; publisher: Publisher; subs
     'POST /subscriptions/block-subscription': async ({ req }) => {
       const state = req.query.get('blockState')!;
       // The product writes any value it is given (and then fails to show it); the stand-in refuses what the file's enum does not list.
-      if (!['BLOCKED', 'PROD_ONLY_BLOCKED'].includes(state)) return restError(400, 'Bad Request', `blockState must be BLOCKED or PROD_ONLY_BLOCKED (got ${state})`);
+      if (!['BLOCKED', 'PROD_ONLY_BLOCKED'].includes(state))
+        return restError(400, 'Bad Request', `blockState must be BLOCKED or PROD_ONLY_BLOCKED (got ${state})`);
       return setStatus(req, state);
     },
     'POST /subscriptions/unblock-subscription': async ({ req }) => setStatus(req, 'UNBLOCKED'),
@@ -159,8 +206,13 @@ export function publisherV014(deps: { apis: ApiStore; publisher: Publisher; subs
       const context = `/${String(body.context).replace(/^\/+|\/+$/g, '')}`;
       if (!endpointOf(body)) return restError(400, 'Bad Request', 'endpointConfig has no production_endpoints url');
       const api: ApiDoc = {
-        ...body, id: randomUUID(), name: String(body.name), context, version: String(body.version),
-        provider: String(body.provider ?? token.user), lifeCycleStatus: 'CREATED',
+        ...body,
+        id: randomUUID(),
+        name: String(body.name),
+        context,
+        version: String(body.version),
+        provider: String(body.provider ?? token.user),
+        lifeCycleStatus: 'CREATED',
       };
       delete (api as Record<string, unknown>).status;
       try {
@@ -175,7 +227,16 @@ export function publisherV014(deps: { apis: ApiStore; publisher: Publisher; subs
       const limit = Number(req.query.get('limit') ?? 25);
       const offset = Number(req.query.get('offset') ?? 0);
       const all = await deps.apis.list();
-      const list = all.slice(offset, offset + limit).map((a) => ({ id: a.id, name: a.name, description: a.description ?? null, context: a.context, version: a.version, provider: a.provider, status: a.lifeCycleStatus, thumbnailUri: null }));
+      const list = all.slice(offset, offset + limit).map((a) => ({
+        id: a.id,
+        name: a.name,
+        description: a.description ?? null,
+        context: a.context,
+        version: a.version,
+        provider: a.provider,
+        status: a.lifeCycleStatus,
+        thumbnailUri: null,
+      }));
       return json(200, { count: list.length, next: '', previous: '', list, pagination: { offset, limit, total: all.length } });
     },
     'GET /apis/{apiId}': async ({ params }) => {
@@ -187,10 +248,12 @@ export function publisherV014(deps: { apis: ApiStore; publisher: Publisher; subs
       const action = req.query.get('action')!;
       const api = await deps.apis.get(id);
       if (!api) return restError(404, 'Not Found', `Requested API with Id '${id}' not found`);
-      if (action !== 'Publish') return restError(501, 'Not Implemented', `The carbon-labs stand-in implements the Publish action only (asked: ${action})`);
+      if (action !== 'Publish')
+        return restError(501, 'Not Implemented', `The carbon-labs stand-in implements the Publish action only (asked: ${action})`);
       // ApisApiServiceImpl l.345-348: an action the API's state does not offer is a 400 (Publish is
       // offered from CREATED and PROTOTYPED; a PUBLISHED API offers Block, Deprecate, Demote...).
-      if (!['CREATED', 'PROTOTYPED'].includes(api.lifeCycleStatus)) return restError(400, 'Bad Request', `Action '${action}' is not allowed for an API in state ${api.lifeCycleStatus}`);
+      if (!['CREATED', 'PROTOTYPED'].includes(api.lifeCycleStatus))
+        return restError(400, 'Bad Request', `Action '${action}' is not allowed for an API in state ${api.lifeCycleStatus}`);
       const failed = await deps.publisher.push(api);
       // APIProviderImpl: gateway failures leave the state changed and surface as FaultGatewaysException, a 500.
       await deps.apis.update({ ...api, lifeCycleStatus: 'PUBLISHED' });
@@ -206,43 +269,117 @@ export function publisherV014(deps: { apis: ApiStore; publisher: Publisher; subs
  * new subscription clears the application's tokens from every gateway environment's cache
  * (`tokensChanged`: APIConsumerImpl.addSubscription l.2341 → CacheInvalidator, asynchronously).
  */
-export function storeV014(deps: { apis: ApiStore; applications: ApplicationRepository; subscriptions: SubscriptionRepository; clients: OAuthClientRepository; tokens: AccessTokens; tokensChanged: (applicationId: string) => void }): V014Operations {
+export function storeV014(deps: {
+  apis: ApiStore;
+  applications: ApplicationRepository;
+  subscriptions: SubscriptionRepository;
+  clients: OAuthClientRepository;
+  tokens: AccessTokens;
+  tokensChanged: (applicationId: string) => void;
+}): V014Operations {
   const ownApplication = async (id: string, user: string) => deps.applications.getOwned(id, user);
   return {
     'POST /applications': async ({ body, token }) => {
       const id = randomUUID();
-      const app = { id, name: String(body.name), owner: token.user, throttlingPolicy: String(body.throttlingTier), description: String(body.description ?? ''), tokenType: 'OAUTH' };
+      const app = {
+        id,
+        name: String(body.name),
+        owner: token.user,
+        throttlingPolicy: String(body.throttlingTier),
+        description: String(body.description ?? ''),
+        tokenType: 'OAUTH',
+      };
       if (!(await deps.applications.insert(app))) return restError(409, 'Conflict', `An application with name ${app.name} already exists`);
-      return { ...json(201, { applicationId: id, name: app.name, subscriber: app.owner, throttlingTier: app.throttlingPolicy, description: app.description, status: 'APPROVED', groupId: '', tokenType: 'OAUTH', keys: [] }), headers: { location: `/api/am/store/v0.14/applications/${id}` } };
+      return {
+        ...json(201, {
+          applicationId: id,
+          name: app.name,
+          subscriber: app.owner,
+          throttlingTier: app.throttlingPolicy,
+          description: app.description,
+          status: 'APPROVED',
+          groupId: '',
+          tokenType: 'OAUTH',
+          keys: [],
+        }),
+        headers: { location: `/api/am/store/v0.14/applications/${id}` },
+      };
     },
     'POST /applications/generate-keys': async ({ req, body, token }) => {
       const applicationId = req.query.get('applicationId')!;
       const app = await ownApplication(applicationId, token.user);
       if (!app) return restError(404, 'Not Found', `Requested application with Id '${applicationId}' not found`);
       const keyType = String(body.keyType);
-      if (await deps.clients.keyMappingOf(applicationId, keyType, 'Default')) return restError(409, 'Conflict', `Application ${app.NAME} is already registered for ${keyType} keys`);
+      if (await deps.clients.keyMappingOf(applicationId, keyType, 'Default'))
+        return restError(409, 'Conflict', `Application ${app.NAME} is already registered for ${keyType} keys`);
       const consumerKey = randomBytes(14).toString('base64url');
       const consumerSecret = randomBytes(14).toString('base64url');
-      const grants = Array.isArray(body.supportedGrantTypes) ? (body.supportedGrantTypes as string[]) : ['client_credentials', 'password', 'refresh_token'];
-      await deps.clients.addForApplication({ consumerKey, consumerSecret, appName: `${token.user}_${app.NAME}_${keyType}`, owner: token.user, grantTypes: grants.join(' '), callbackUrl: String(body.callbackUrl ?? ''), applicationId, keyType });
+      const grants = Array.isArray(body.supportedGrantTypes)
+        ? (body.supportedGrantTypes as string[])
+        : ['client_credentials', 'password', 'refresh_token'];
+      await deps.clients.addForApplication({
+        consumerKey,
+        consumerSecret,
+        appName: `${token.user}_${app.NAME}_${keyType}`,
+        owner: token.user,
+        grantTypes: grants.join(' '),
+        callbackUrl: String(body.callbackUrl ?? ''),
+        applicationId,
+        keyType,
+      });
       await deps.clients.addKeyMapping({ id: randomUUID(), applicationId, consumerKey, keyType, keyManager: 'Default' });
       const validitySeconds = Number(body.validityTime) > 0 ? Number(body.validityTime) : 3600;
       const scopes = Array.isArray(body.scopes) && body.scopes.length ? (body.scopes as string[]) : ['am_application_scope', 'default'];
-      const issued = await deps.tokens.issue({ consumerKey, user: token.user, scope: scopes.join(' '), validitySeconds, grantType: 'client_credentials' });
-      return json(200, { consumerKey, consumerSecret, supportedGrantTypes: grants, callbackUrl: body.callbackUrl ?? null, keyState: 'APPROVED', keyType, groupId: null, token: { accessToken: issued.token, tokenScopes: scopes, validityTime: validitySeconds } });
+      const issued = await deps.tokens.issue({
+        consumerKey,
+        user: token.user,
+        scope: scopes.join(' '),
+        validitySeconds,
+        grantType: 'client_credentials',
+      });
+      return json(200, {
+        consumerKey,
+        consumerSecret,
+        supportedGrantTypes: grants,
+        callbackUrl: body.callbackUrl ?? null,
+        keyState: 'APPROVED',
+        keyType,
+        groupId: null,
+        token: { accessToken: issued.token, tokenScopes: scopes, validityTime: validitySeconds },
+      });
     },
     'POST /subscriptions': async ({ body, token }) => {
       const app = await ownApplication(String(body.applicationId), token.user);
       if (!app) return restError(404, 'Not Found', `Requested application with Id '${String(body.applicationId)}' not found`);
       const identifier = String(body.apiIdentifier);
-      const api = (await deps.apis.list()).find((a) => a.id === identifier || `${String(a.provider)}-${a.name}-${a.version}` === identifier);
-      if (!api || api.lifeCycleStatus !== 'PUBLISHED') return restError(404, 'Not Found', `Requested API with Id '${identifier}' not found`);
+      const api = (await deps.apis.list()).find(
+        (a) => a.id === identifier || `${String(a.provider)}-${a.name}-${a.version}` === identifier,
+      );
+      if (!api || api.lifeCycleStatus !== 'PUBLISHED')
+        return restError(404, 'Not Found', `Requested API with Id '${identifier}' not found`);
       const id = randomUUID();
-      if (!(await deps.subscriptions.insert({ id, apiId: api.id, applicationId: String(body.applicationId), throttlingPolicy: String(body.tier), status: 'UNBLOCKED' }))) {
+      if (
+        !(await deps.subscriptions.insert({
+          id,
+          apiId: api.id,
+          applicationId: String(body.applicationId),
+          throttlingPolicy: String(body.tier),
+          status: 'UNBLOCKED',
+        }))
+      ) {
         return restError(409, 'Conflict', `Application ${app.NAME} is already subscribed to API ${api.name}:${api.version}`);
       }
       deps.tokensChanged(String(body.applicationId));
-      return { ...json(201, { subscriptionId: id, applicationId: body.applicationId, apiIdentifier: identifier, tier: body.tier, status: 'UNBLOCKED' }), headers: { location: `/api/am/store/v0.14/subscriptions/${id}` } };
+      return {
+        ...json(201, {
+          subscriptionId: id,
+          applicationId: body.applicationId,
+          apiIdentifier: identifier,
+          tier: body.tier,
+          status: 'UNBLOCKED',
+        }),
+        headers: { location: `/api/am/store/v0.14/subscriptions/${id}` },
+      };
     },
   };
 }

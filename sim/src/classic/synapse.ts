@@ -63,16 +63,24 @@ const elements = (root: Element, name: string): Element[] => Array.from(root.get
 /** A Synapse `<api>` file as the gateway reads it; an error names what it lacks. */
 export function parseSynapseApi(xml: string, file: string): SynapseApi {
   const errors: string[] = [];
-  const doc = new DOMParser({ onError: (level, m) => { if (level !== 'warning') errors.push(m); } }).parseFromString(xml, 'text/xml');
+  const doc = new DOMParser({
+    onError: (level, m) => {
+      if (level !== 'warning') errors.push(m);
+    },
+  }).parseFromString(xml, 'text/xml');
   const api = doc.documentElement;
-  if (errors.length || !api || api.localName !== 'api') throw new Error(`${file}: not a Synapse <api> (${errors.join('; ') || api?.localName})`);
+  if (errors.length || !api || api.localName !== 'api')
+    throw new Error(`${file}: not a Synapse <api> (${errors.join('; ') || api?.localName})`);
   const name = api.getAttribute('name');
   const context = api.getAttribute('context');
   if (!name || !context) throw new Error(`${file}: <api> needs name and context`);
   const endpoint = elements(api, 'http')[0]?.getAttribute('uri-template') ?? elements(api, 'address')[0]?.getAttribute('uri');
   if (!endpoint) throw new Error(`${file}: API ${name} sends to no <http uri-template> or <address uri> endpoint`);
   return {
-    name, context: context.replace(/\/$/, ''), version: api.getAttribute('version') ?? '', endpoint: endpoint.replace(/\/$/, ''),
+    name,
+    context: context.replace(/\/$/, ''),
+    version: api.getAttribute('version') ?? '',
+    endpoint: endpoint.replace(/\/$/, ''),
     methods: elements(api, 'resource').flatMap((r) => (r.getAttribute('methods') ?? 'GET POST PUT DELETE PATCH HEAD OPTIONS').split(/\s+/)),
     handlers: elements(api, 'handler').map((h) => h.getAttribute('class') ?? ''),
   };
@@ -82,7 +90,8 @@ export function parseSynapseApi(xml: string, file: string): SynapseApi {
 export const synapseFileName = (name: string) => `${name.replace(/:/g, '_')}.xml`;
 
 const xmlFault = (status: number, ns: string, code: string, message: string, description: string): Res => ({
-  status, contentType: 'application/xml',
+  status,
+  contentType: 'application/xml',
   body: `<am:fault xmlns:am="${ns}"><am:code>${code}</am:code><am:message>${message}</am:message><am:description>${description}</am:description></am:fault>`,
 });
 
@@ -91,7 +100,10 @@ export class SynapseApis {
   readonly dir: string;
 
   /** `auth` runs APIAuthenticationHandler; without it, an API with that handler is refused (never lenient). */
-  constructor(home: string, private readonly auth?: (req: Req, api: SynapseApi) => Promise<Res | undefined>) {
+  constructor(
+    home: string,
+    private readonly auth?: (req: Req, api: SynapseApi) => Promise<Res | undefined>,
+  ) {
     this.dir = join(home, 'repository', 'deployment', 'server', 'synapse-configs', 'default', 'api');
   }
 
@@ -137,14 +149,22 @@ export class SynapseApis {
 
   /** The passthrough transport: the API whose context the path is under, longest first. */
   async serve(req: Req): Promise<Res> {
-    const match = [...this.deployed.values()].map((d) => d.api)
+    const match = [...this.deployed.values()]
+      .map((d) => d.api)
       .filter((a) => req.path === a.context || req.path.startsWith(`${a.context}/`))
       .sort((a, b) => b.context.length - a.context.length)[0];
     if (!match || !match.methods.includes(req.method)) {
       return xmlFault(404, 'http://wso2.org/apimanager', '404', 'Status report', `The requested resource (${req.path}) is not available.`);
     }
     if (match.handlers.includes(AUTH_HANDLER)) {
-      if (!this.auth) return xmlFault(500, 'http://wso2.org/apimanager/security', '900900', 'Unclassified Authentication Failure', 'No key validator is configured');
+      if (!this.auth)
+        return xmlFault(
+          500,
+          'http://wso2.org/apimanager/security',
+          '900900',
+          'Unclassified Authentication Failure',
+          'No key validator is configured',
+        );
       const refused = await this.auth(req, match);
       if (refused) return refused;
     }
@@ -152,7 +172,9 @@ export class SynapseApis {
     const query = req.query.toString();
     try {
       const r = await fetch(`${match.endpoint}${rest}${query ? `?${query}` : ''}`, {
-        method: req.method, body: ['GET', 'HEAD'].includes(req.method) ? undefined : req.rawBody, signal: AbortSignal.timeout(10_000),
+        method: req.method,
+        body: ['GET', 'HEAD'].includes(req.method) ? undefined : req.rawBody,
+        signal: AbortSignal.timeout(10_000),
       });
       return { status: r.status, contentType: r.headers.get('content-type') ?? 'text/plain', body: await r.text() };
     } catch (err) {

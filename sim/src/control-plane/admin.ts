@@ -14,10 +14,19 @@ export interface AdminDeps {
 /** A request-count policy as the admin API returns it (`ApplicationThrottlePolicy`, `SubscriptionThrottlePolicy`). */
 function policyOf(level: PolicyLevel, row: Row): Record<string, unknown> {
   return {
-    policyId: row.UUID, policyName: row.NAME, displayName: row.DISPLAY_NAME ?? row.NAME, description: row.DESCRIPTION ?? '', isDeployed: !!row.IS_DEPLOYED,
+    policyId: row.UUID,
+    policyName: row.NAME,
+    displayName: row.DISPLAY_NAME ?? row.NAME,
+    description: row.DESCRIPTION ?? '',
+    isDeployed: !!row.IS_DEPLOYED,
     type: level === 'application' ? 'ApplicationThrottlePolicy' : 'SubscriptionThrottlePolicy',
-    defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: row.TIME_UNIT, unitTime: row.UNIT_TIME, requestCount: row.QUOTA } },
-    ...(level === 'subscription' ? { stopOnQuotaReach: !!row.STOP_ON_QUOTA_REACH, billingPlan: row.BILLING_PLAN, customAttributes: [] } : {}),
+    defaultLimit: {
+      type: 'REQUESTCOUNTLIMIT',
+      requestCount: { timeUnit: row.TIME_UNIT, unitTime: row.UNIT_TIME, requestCount: row.QUOTA },
+    },
+    ...(level === 'subscription'
+      ? { stopOnQuotaReach: !!row.STOP_ON_QUOTA_REACH, billingPlan: row.BILLING_PLAN, customAttributes: [] }
+      : {}),
   };
 }
 
@@ -27,7 +36,10 @@ interface PolicyInput {
   readonly displayName?: string;
   readonly description?: string;
   readonly stopOnQuotaReach?: boolean;
-  readonly defaultLimit: { readonly type: string; readonly requestCount?: { readonly timeUnit: string; readonly unitTime: number; readonly requestCount: number } };
+  readonly defaultLimit: {
+    readonly type: string;
+    readonly requestCount?: { readonly timeUnit: string; readonly unitTime: number; readonly requestCount: number };
+  };
 }
 
 /** GET, POST, GET one and DELETE of the throttling policies of one level. */
@@ -42,16 +54,35 @@ function policyOperations(policies: ThrottlePolicyRepository, level: PolicyLevel
       const input = body as PolicyInput;
       const limit = input.defaultLimit.requestCount;
       if (input.defaultLimit.type !== 'REQUESTCOUNTLIMIT' || !limit) {
-        return restError(400, 'Bad Request', `The carbon-labs stand-in keeps request-count limits only (defaultLimit.type REQUESTCOUNTLIMIT with requestCount), not ${input.defaultLimit.type}`);
+        return restError(
+          400,
+          'Bad Request',
+          `The carbon-labs stand-in keeps request-count limits only (defaultLimit.type REQUESTCOUNTLIMIT with requestCount), not ${input.defaultLimit.type}`,
+        );
       }
       const id = randomUUID();
       const added = await policies.add(level, {
-        id, name: input.policyName, displayName: input.displayName ?? input.policyName, description: input.description ?? '',
-        requestCount: limit.requestCount, unitTime: limit.unitTime, timeUnit: limit.timeUnit, stopOnQuotaReach: input.stopOnQuotaReach,
+        id,
+        name: input.policyName,
+        displayName: input.displayName ?? input.policyName,
+        description: input.description ?? '',
+        requestCount: limit.requestCount,
+        unitTime: limit.unitTime,
+        timeUnit: limit.timeUnit,
+        stopOnQuotaReach: input.stopOnQuotaReach,
       });
       // 409 as the product answers it (a code the OpenAPI file does not list).
-      if (!added) return restError(409, 'Resource Already Exists', `${level === 'application' ? 'Application' : 'Subscription'} Policy with name ${input.policyName} already exists`);
-      return { status: 201, body: policyOf(level, (await policies.get(level, id))!), headers: { location: `/api/am/admin/v4${base}/${id}` } };
+      if (!added)
+        return restError(
+          409,
+          'Resource Already Exists',
+          `${level === 'application' ? 'Application' : 'Subscription'} Policy with name ${input.policyName} already exists`,
+        );
+      return {
+        status: 201,
+        body: policyOf(level, (await policies.get(level, id))!),
+        headers: { location: `/api/am/admin/v4${base}/${id}` },
+      };
     },
     async [`GET ${base}/{policyId}`]({ match }) {
       const row = await policies.get(level, match.params.policyId);
@@ -62,7 +93,11 @@ function policyOperations(policies: ThrottlePolicyRepository, level: PolicyLevel
       if (!row) return notFound(`${level} policy`, match.params.policyId);
       // A policy in use is refused as the product refuses it: a plain 500 (carbon-apimgt 9.29.120 ThrottlingApiServiceImpl).
       if (await policies.usage(level, String(row.NAME))) {
-        return restError(500, 'Internal server error', `Error while deleting ${level === 'application' ? 'Application' : 'Subscription'} level policy : ${String(row.UUID)}`);
+        return restError(
+          500,
+          'Internal server error',
+          `Error while deleting ${level === 'application' ? 'Application' : 'Subscription'} level policy : ${String(row.UUID)}`,
+        );
       }
       await policies.delete(level, String(row.UUID));
       return json(200);
@@ -73,10 +108,23 @@ function policyOperations(policies: ThrottlePolicyRepository, level: PolicyLevel
 /** An environment as the admin API lists it (`Environment` of admin v4); those of deployment.toml are read-only. */
 function environmentOf(e: Environment): Record<string, unknown> {
   return {
-    id: e.id ?? e.name, name: e.name, displayName: e.displayName ?? e.name,
-    description: e.description, provider: e.provider, gatewayType: 'Regular', isReadOnly: !e.id,
-    vhosts: e.vhosts.map((v) => ({ host: v.host, httpContext: '', httpPort: v.httpPort, httpsPort: v.httpsPort, wsPort: v.wsPort, wssPort: v.wssPort })),
-    endpointURIs: [], additionalProperties: [],
+    id: e.id ?? e.name,
+    name: e.name,
+    displayName: e.displayName ?? e.name,
+    description: e.description,
+    provider: e.provider,
+    gatewayType: 'Regular',
+    isReadOnly: !e.id,
+    vhosts: e.vhosts.map((v) => ({
+      host: v.host,
+      httpContext: '',
+      httpPort: v.httpPort,
+      httpsPort: v.httpsPort,
+      wsPort: v.wsPort,
+      wssPort: v.wssPort,
+    })),
+    endpointURIs: [],
+    additionalProperties: [],
   };
 }
 
@@ -95,13 +143,25 @@ export function adminOperations({ environments, policies }: AdminDeps): Operatio
       if ((await environments.list()).some((e) => e.name === input.name)) return exists();
       const id = randomUUID();
       const env = {
-        id, name: input.name, displayName: input.displayName ?? input.name, description: input.description ?? '',
-        provider: input.provider ?? 'wso2', vhosts: input.vhosts,
+        id,
+        name: input.name,
+        displayName: input.displayName ?? input.name,
+        description: input.description ?? '',
+        provider: input.provider ?? 'wso2',
+        vhosts: input.vhosts,
       };
       if (!(await environments.add(env))) return exists();
       return json(201, {
-        id, name: env.name, displayName: env.displayName, description: env.description, provider: env.provider,
-        gatewayType: 'Regular', isReadOnly: false, vhosts: env.vhosts, endpointURIs: [], additionalProperties: [],
+        id,
+        name: env.name,
+        displayName: env.displayName,
+        description: env.description,
+        provider: env.provider,
+        gatewayType: 'Regular',
+        isReadOnly: false,
+        vhosts: env.vhosts,
+        endpointURIs: [],
+        additionalProperties: [],
       });
     },
   };

@@ -81,7 +81,17 @@ export function readDefinition(text: string, existing: readonly ApiOperation[] =
     if (!v3.includes('attribute openapi is missing')) return { ok: false, items: v3.map(parseItem) };
     const v2 = missing(object, 'swagger');
     if (v2.length) {
-      return { ok: false, items: v2.flatMap((m) => (m === 'attribute swagger is missing' ? [parseItem(m), { code: 900761, message: 'Invalid OpenAPI V2 definition found', description: 'Invalid OpenAPI V2 definition found' }] : [parseItem(m)])) };
+      return {
+        ok: false,
+        items: v2.flatMap((m) =>
+          m === 'attribute swagger is missing'
+            ? [
+                parseItem(m),
+                { code: 900761, message: 'Invalid OpenAPI V2 definition found', description: 'Invalid OpenAPI V2 definition found' },
+              ]
+            : [parseItem(m)],
+        ),
+      };
     }
   }
   const operations: ApiOperation[] = [];
@@ -92,9 +102,10 @@ export function readDefinition(text: string, existing: readonly ApiOperation[] =
       if (!isObject(op)) continue;
       const kept = existing.find((o) => o.target === target && o.verb === verb.toUpperCase());
       operations.push({
-        target, verb: verb.toUpperCase(),
-        authType: typeof op['x-auth-type'] === 'string' ? op['x-auth-type'] : kept?.authType ?? 'Application & Application User',
-        throttlingPolicy: typeof op['x-throttling-tier'] === 'string' ? op['x-throttling-tier'] : kept?.throttlingPolicy ?? 'Unlimited',
+        target,
+        verb: verb.toUpperCase(),
+        authType: typeof op['x-auth-type'] === 'string' ? op['x-auth-type'] : (kept?.authType ?? 'Application & Application User'),
+        throttlingPolicy: typeof op['x-throttling-tier'] === 'string' ? op['x-throttling-tier'] : (kept?.throttlingPolicy ?? 'Unlimited'),
       });
     }
   }
@@ -114,17 +125,36 @@ export function definitionOf(api: ApiDoc): Record<string, unknown> {
   for (const o of operations) {
     const verb = o.verb.toLowerCase();
     if (!(VERBS as readonly string[]).includes(verb)) continue;
-    const given = isObject(stored?.paths) && isObject((stored!.paths as Record<string, unknown>)[o.target]) ? ((stored!.paths as Record<string, Record<string, unknown>>)[o.target][verb] as Record<string, unknown> | undefined) : undefined;
+    const given =
+      isObject(stored?.paths) && isObject((stored!.paths as Record<string, unknown>)[o.target])
+        ? ((stored!.paths as Record<string, Record<string, unknown>>)[o.target][verb] as Record<string, unknown> | undefined)
+        : undefined;
     paths[o.target] = {
       ...paths[o.target],
-      [verb]: { ...(given ?? { parameters: [], responses: { 200: { description: 'OK' } } }), security: [{ default: [] }], 'x-auth-type': o.authType, 'x-throttling-tier': o.throttlingPolicy },
+      [verb]: {
+        ...(given ?? { parameters: [], responses: { 200: { description: 'OK' } } }),
+        security: [{ default: [] }],
+        'x-auth-type': o.authType,
+        'x-throttling-tier': o.throttlingPolicy,
+      },
     };
   }
   const base = stored ?? { openapi: '3.0.1', info: { title: api.name, version: api.version }, servers: [{ url: '/' }] };
   // The security scheme the product marks every resource with: OAS3 `components`, Swagger 2 `securityDefinitions`.
-  const security = base.swagger === '2.0'
-    ? { securityDefinitions: { ...(isObject(base.securityDefinitions) ? base.securityDefinitions : {}), default: { type: 'oauth2', authorizationUrl: 'https://test.com', flow: 'implicit', scopes: {} } } }
-    : { components: { ...(isObject(base.components) ? base.components : {}), securitySchemes: { default: { type: 'oauth2', flows: { implicit: { authorizationUrl: 'https://test.com', scopes: {} } } } } } };
+  const security =
+    base.swagger === '2.0'
+      ? {
+          securityDefinitions: {
+            ...(isObject(base.securityDefinitions) ? base.securityDefinitions : {}),
+            default: { type: 'oauth2', authorizationUrl: 'https://test.com', flow: 'implicit', scopes: {} },
+          },
+        }
+      : {
+          components: {
+            ...(isObject(base.components) ? base.components : {}),
+            securitySchemes: { default: { type: 'oauth2', flows: { implicit: { authorizationUrl: 'https://test.com', scopes: {} } } } },
+          },
+        };
   return { ...base, paths, ...security, 'x-wso2-basePath': `${api.context}/${api.version}` };
 }
 

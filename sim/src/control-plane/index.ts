@@ -15,7 +15,15 @@ import { internalData } from './internal-data';
 import { register, revoke, token } from './oauth';
 import { publisherOperations } from './publisher';
 import {
-  ApplicationRepository, DefaultVersionRepository, EnvironmentRepository, KeyManagerRepository, OAuthClientRepository, RevisionRepository, RevokedTokenRepository, SubscriptionRepository, ThrottlePolicyRepository,
+  ApplicationRepository,
+  DefaultVersionRepository,
+  EnvironmentRepository,
+  KeyManagerRepository,
+  OAuthClientRepository,
+  RevisionRepository,
+  RevokedTokenRepository,
+  SubscriptionRepository,
+  ThrottlePolicyRepository,
 } from './repositories';
 import { discoveryDocument, residentKeyManager } from './resident-key-manager';
 import type { Operations } from './rest';
@@ -69,7 +77,10 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
     return found ?? false;
   };
   const oauth = {
-    users, clients, tokens, revoked,
+    users,
+    clients,
+    tokens,
+    revoked,
     announceRevocation: (jti: string, expiry: number) => {
       revokedSeen.set(jti, true);
       hub.publish({ type: 'TOKEN_REVOCATION', eventId: randomUUID(), apiId: '', jti, expiry, labels: [], origin: config.nodeName });
@@ -79,7 +90,10 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
   const internal = { users, apis, revisions, subscriptions, applications, clients, keyManagers, revoked, defaults };
   const restApis: readonly (readonly [RestApi, Operations])[] = [
     [deps.publisher, publisherOperations({ nodeName: config.nodeName, apis, revisions, subscriptions, environments, defaults, hub })],
-    [deps.devportal, devportalOperations({ nodeName: config.nodeName, apis, applications, subscriptions, clients, hub, tokens, keyManagers })],
+    [
+      deps.devportal,
+      devportalOperations({ nodeName: config.nodeName, apis, applications, subscriptions, clients, hub, tokens, keyManagers }),
+    ],
     [deps.admin, adminOperations({ environments, policies: new ThrottlePolicyRepository(apimDb) })],
   ];
 
@@ -88,7 +102,8 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
     if (req.method === 'POST' && req.path === '/oauth2/token') return token(oauth, req);
     if (req.method === 'POST' && req.path === '/oauth2/revoke') return revoke(oauth, req);
     if (req.method === 'GET' && req.path === '/oauth2/jwks') return json(200, tokens.jwks());
-    if (req.method === 'GET' && req.path === '/oauth2/token/.well-known/openid-configuration') return json(200, discoveryDocument(config, tokens));
+    if (req.method === 'GET' && req.path === '/oauth2/token/.well-known/openid-configuration')
+      return json(200, discoveryDocument(config, tokens));
     if (req.path.startsWith('/internal/data/v1/')) return internalData(internal, req);
     for (const [api, operations] of restApis) {
       const res = await dispatch(api, operations, { verify: (t) => tokens.verify(t), isRevoked }, req);
@@ -96,7 +111,11 @@ export function controlPlane(deps: ControlPlaneDeps): Handler {
     }
     const portal = /^\/(publisher|devportal|admin|carbon)\/?/.exec(req.path)?.[1];
     if (req.method === 'GET' && portal) {
-      return { status: 200, contentType: 'text/html', body: `<!doctype html><title>${portal} · carbon-labs stand-in</title><h1>${portal}</h1><p>${config.nodeName} (${config.profile}) of the carbon-labs stand-in for WSO2 API Manager 4.3.0.</p>` };
+      return {
+        status: 200,
+        contentType: 'text/html',
+        body: `<!doctype html><title>${portal} · carbon-labs stand-in</title><h1>${portal}</h1><p>${config.nodeName} (${config.profile}) of the carbon-labs stand-in for WSO2 API Manager 4.3.0.</p>`,
+      };
     }
     return NOT_DEPLOYED;
   };

@@ -4,7 +4,14 @@ import { basicCredentials, json, log, NOT_DEPLOYED, restError } from '../http';
 import type { KeyManagerDto } from '../key-managers';
 import type { ApiDoc, ApiStore } from '../store';
 import type { UserStore } from '../users';
-import type { ApplicationRepository, DefaultVersionRepository, OAuthClientRepository, RevisionRepository, RevokedTokenRepository, SubscriptionRepository } from './repositories';
+import type {
+  ApplicationRepository,
+  DefaultVersionRepository,
+  OAuthClientRepository,
+  RevisionRepository,
+  RevokedTokenRepository,
+  SubscriptionRepository,
+} from './repositories';
 import { gatewayApplicationOf, gatewayKeyMappingOf, internalSubscriptionOf } from './views';
 
 /** What the gateways' internal data API works on. */
@@ -29,7 +36,8 @@ export interface InternalDataDeps {
  */
 export async function internalData(deps: InternalDataDeps, req: Req): Promise<Res> {
   const basic = basicCredentials(req);
-  if (!basic || !(await deps.users.authenticate(basic.user, basic.secret))) return restError(401, 'Unauthenticated', 'Basic authentication required');
+  if (!basic || !(await deps.users.authenticate(basic.user, basic.secret)))
+    return restError(401, 'Unauthenticated', 'Basic authentication required');
   if (req.path === '/internal/data/v1/keymanagers') {
     try {
       return json(200, await deps.keyManagers());
@@ -51,16 +59,39 @@ export async function internalData(deps: InternalDataDeps, req: Req): Promise<Re
       const subscribers = await deps.subscriptions.subscribers(api.id);
       // Default on gateways: the published default version (SubscriptionValidationDAO, carbon-apimgt 9.29.120).
       const isDefaultVersion = (await deps.defaults.get(api.name, String(api.provider)))?.published === api.version;
-      list.push({ apiId: api.id, revisionId: d.REVISION_UUID, name: api.name, version: api.version, context: api.context, type: api.type ?? 'HTTP', vhost: d.VHOST, endpointConfig: api.endpointConfig, operations: api.operations ?? [], label, subscribers, isDefaultVersion,
-        provider: current.provider, policy: current.apiThrottlingPolicy ?? null, status: current.lifeCycleStatus, apiPolicies: api.apiPolicies,
+      list.push({
+        apiId: api.id,
+        revisionId: d.REVISION_UUID,
+        name: api.name,
+        version: api.version,
+        context: api.context,
+        type: api.type ?? 'HTTP',
+        vhost: d.VHOST,
+        endpointConfig: api.endpointConfig,
+        operations: api.operations ?? [],
+        label,
+        subscribers,
+        isDefaultVersion,
+        provider: current.provider,
+        policy: current.apiThrottlingPolicy ?? null,
+        status: current.lifeCycleStatus,
+        apiPolicies: api.apiPolicies,
         // The revision's definition, which the product's gateway holds with the API (its schema validator reads it).
-        ...(api.enableSchemaValidation === true ? { enableSchemaValidation: true, definition: definitionOf(api) } : {}) });
+        ...(api.enableSchemaValidation === true ? { enableSchemaValidation: true, definition: definitionOf(api) } : {}),
+      });
     }
     return json(200, { count: list.length, list });
   }
   // The unexpired revoked tokens a gateway pulls when it starts (`RevokedJWTDTO`: signature, expiry).
   if (req.path === '/internal/data/v1/revokedjwt') {
-    return json(200, (await deps.revoked.unexpired()).map((r) => ({ jwt_signature: String(r.SIGNATURE), expiry_time: Number(r.EXPIRY_TIMESTAMP), type: 'JWT' })));
+    return json(
+      200,
+      (await deps.revoked.unexpired()).map((r) => ({
+        jwt_signature: String(r.SIGNATURE),
+        expiry_time: Number(r.EXPIRY_TIMESTAMP),
+        type: 'JWT',
+      })),
+    );
   }
   // What a gateway's subscription data store loads at startup: every application, key mapping and
   // subscription (or the subscriptions of one API and/or application), with their integer ids.

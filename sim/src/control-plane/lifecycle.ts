@@ -12,10 +12,10 @@ export interface Transition {
  * The order of the actions is the order `availableTransitions` lists them in.
  */
 export const LIFECYCLE: Readonly<Record<LifecycleState, Readonly<Record<string, LifecycleState>>>> = {
-  CREATED: { 'Publish': 'PUBLISHED', 'Deploy as a Prototype': 'PROTOTYPED' },
-  PROTOTYPED: { 'Publish': 'PUBLISHED', 'Demote to Created': 'CREATED' },
-  PUBLISHED: { 'Block': 'BLOCKED', 'Deprecate': 'DEPRECATED', 'Demote to Created': 'CREATED', 'Deploy as a Prototype': 'PROTOTYPED' },
-  BLOCKED: { 'Re-Publish': 'PUBLISHED', 'Deprecate': 'DEPRECATED' },
+  CREATED: { Publish: 'PUBLISHED', 'Deploy as a Prototype': 'PROTOTYPED' },
+  PROTOTYPED: { Publish: 'PUBLISHED', 'Demote to Created': 'CREATED' },
+  PUBLISHED: { Block: 'BLOCKED', Deprecate: 'DEPRECATED', 'Demote to Created': 'CREATED', 'Deploy as a Prototype': 'PROTOTYPED' },
+  BLOCKED: { 'Re-Publish': 'PUBLISHED', Deprecate: 'DEPRECATED' },
   DEPRECATED: { Retire: 'RETIRED' },
   RETIRED: {},
 };

@@ -36,18 +36,27 @@ export async function register(deps: Pick<OAuthDeps, 'users' | 'clients'>, req: 
   if (!row) {
     // A concurrent registration of the same name wins; its client is the one returned.
     await deps.clients.register({
-      consumerKey: randomBytes(14).toString('base64url'), consumerSecret: randomBytes(21).toString('base64url'),
-      appName: body.clientName, owner, grantTypes: String(body.grantType ?? 'client_credentials'), callbackUrl: String(body.callbackUrl ?? ''),
+      consumerKey: randomBytes(14).toString('base64url'),
+      consumerSecret: randomBytes(21).toString('base64url'),
+      appName: body.clientName,
+      owner,
+      grantTypes: String(body.grantType ?? 'client_credentials'),
+      callbackUrl: String(body.callbackUrl ?? ''),
     });
     row = await deps.clients.byName(body.clientName, owner);
   }
   // Found, or just inserted under this name and owner.
   const client = row!;
   return json(200, {
-    clientId: client.CONSUMER_KEY, clientName: client.APP_NAME, callBackURL: client.CALLBACK_URL, clientSecret: client.CONSUMER_SECRET,
-    isSaasApplication: body.saasApp !== false, appOwner: client.USERNAME,
+    clientId: client.CONSUMER_KEY,
+    clientName: client.APP_NAME,
+    callBackURL: client.CALLBACK_URL,
+    clientSecret: client.CONSUMER_SECRET,
+    isSaasApplication: body.saasApp !== false,
+    appOwner: client.USERNAME,
     jsonString: JSON.stringify({ grant_types: client.GRANT_TYPES, redirect_uris: client.CALLBACK_URL, client_name: client.APP_NAME }),
-    jsonAppAttribute: '{}', tokenType: null,
+    jsonAppAttribute: '{}',
+    tokenType: null,
   });
 }
 
@@ -79,7 +88,8 @@ export async function revoke(deps: OAuthDeps, req: Req): Promise<Res> {
   const token = form.get('token');
   if (!token) return json(400, { error: 'invalid_request', error_description: 'Invalid revocation request' });
   const claims = deps.tokens.verify(token);
-  if (claims && claims.azp !== authenticated.clientId) return json(401, { error: 'unauthorized_client', error_description: 'Client Authentication failed.' });
+  if (claims && claims.azp !== authenticated.clientId)
+    return json(401, { error: 'unauthorized_client', error_description: 'Client Authentication failed.' });
   if (claims) {
     await deps.revoked.add(claims.jti, Number(claims.exp));
     log('INFO', 'OAuth2Service', `access token ${claims.jti} of client ${authenticated.clientId} revoked`);
@@ -106,11 +116,23 @@ export async function token(deps: OAuthDeps, req: Req): Promise<Res> {
     claims = { sub: user, azp: clientId, scope: requested.join(' ') };
   } else if (grant === 'client_credentials') {
     claims = client.APPLICATION_UUID
-      ? { sub: String(client.USERNAME), azp: clientId, scope: requested.join(' '), application: { uuid: String(client.APPLICATION_UUID), name: String(client.APP_NAME) }, keytype: String(client.KEY_TYPE) }
+      ? {
+          sub: String(client.USERNAME),
+          azp: clientId,
+          scope: requested.join(' '),
+          application: { uuid: String(client.APPLICATION_UUID), name: String(client.APP_NAME) },
+          keytype: String(client.KEY_TYPE),
+        }
       : { sub: String(client.USERNAME), azp: clientId, scope: requested.join(' ') };
   } else {
     return json(400, { error: 'unsupported_grant_type', error_description: `Unsupported grant_type value: ${grant}` });
   }
   const issued = deps.tokens.issue(claims, validity);
-  return json(200, { access_token: issued.token, refresh_token: randomUUID(), scope: issued.claims.scope, token_type: 'Bearer', expires_in: validity });
+  return json(200, {
+    access_token: issued.token,
+    refresh_token: randomUUID(),
+    scope: issued.claims.scope,
+    token_type: 'Bearer',
+    expires_in: validity,
+  });
 }

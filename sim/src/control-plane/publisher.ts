@@ -9,7 +9,15 @@ import type { DefaultVersionRepository, EnvironmentRepository, RevisionRepositor
 import { subscriptionIdsOf } from './repositories';
 import { apiInfo, iso, notFound, paginated, revisionsOf, subscriptionOf } from './views';
 import { ApiOperation, definitionOf, readDefinition, shownApi } from './definitions';
-import { AppliedPolicies, COMMON_POLICIES, commonPolicyId, hasPolicies, PolicyClone, policyData, resolveAppliedPolicies } from '../operation-policies';
+import {
+  AppliedPolicies,
+  COMMON_POLICIES,
+  commonPolicyId,
+  hasPolicies,
+  PolicyClone,
+  policyData,
+  resolveAppliedPolicies,
+} from '../operation-policies';
 
 /** What the publisher's operations work on. */
 export interface PublisherDeps {
@@ -41,7 +49,8 @@ export function publisherOperations(deps: PublisherDeps): Operations {
   }
 
   /** The other versions of an API (same name and provider). */
-  const versionsOf = async (api: ApiDoc) => (await apis.list()).filter((a) => a.name === api.name && a.provider === api.provider && a.id !== api.id);
+  const versionsOf = async (api: ApiDoc) =>
+    (await apis.list()).filter((a) => a.name === api.name && a.provider === api.provider && a.id !== api.id);
 
   /**
    * `api` becomes its name's default version (ApiMgtDAO.addUpdateAPIAsDefaultVersion): the others
@@ -50,7 +59,8 @@ export function publisherOperations(deps: PublisherDeps): Operations {
    * default and of this one hear API_UPDATE (APIProviderImpl.updateAPI) and pull them again.
    */
   async function makeDefault(api: ApiDoc): Promise<void> {
-    for (const other of await versionsOf(api)) if (other.isDefaultVersion === true) await apis.update({ ...other, isDefaultVersion: false });
+    for (const other of await versionsOf(api))
+      if (other.isDefaultVersion === true) await apis.update({ ...other, isDefaultVersion: false });
     const before = await defaults.get(api.name, String(api.provider));
     const deployed = await revisions.deployedEnvironments(api.id);
     await defaults.setDefault(api.name, String(api.provider), api.version, deployed.length > 0);
@@ -87,26 +97,55 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     if (!sub) return notFound('Subscription', subscriptionId);
     await subscriptions.setStatus(subscriptionId, status);
     log('INFO', 'APIProvider', `Subscription ${subscriptionId} is now ${status}`);
-    hub.publish({ type: 'SUBSCRIPTIONS_UPDATE', eventId: randomUUID(), apiId: String(sub.API_UUID), applicationId: String(sub.APPLICATION_UUID), status, policy: String(sub.TIER_ID ?? 'Unlimited'), subscriptionIds: subscriptionIdsOf(sub), labels: [], origin: nodeName });
+    hub.publish({
+      type: 'SUBSCRIPTIONS_UPDATE',
+      eventId: randomUUID(),
+      apiId: String(sub.API_UUID),
+      applicationId: String(sub.APPLICATION_UUID),
+      status,
+      policy: String(sub.TIER_ID ?? 'Unlimited'),
+      subscriptionIds: subscriptionIdsOf(sub),
+      labels: [],
+      origin: nodeName,
+    });
     // The product answers with the subscription (the OpenAPI file describes no body).
     return json(200, subscriptionOf((await subscriptions.get(subscriptionId))!));
   }
 
   /** A common policy's clone in the API, by its id. */
-  const cloneIn = (api: ApiDoc | undefined, id: string): PolicyClone | undefined => ((api?.operationPolicyClones ?? []) as PolicyClone[]).find((c) => c.id === id);
+  const cloneIn = (api: ApiDoc | undefined, id: string): PolicyClone | undefined =>
+    ((api?.operationPolicyClones ?? []) as PolicyClone[]).find((c) => c.id === id);
 
   /** The API with its applied policies checked and given ids (clones of common policies), or why not. */
   function withPolicies(api: ApiDoc): { api: ApiDoc } | { refused: string } {
     const operations = (api.operations ?? []) as (Record<string, unknown> & { operationPolicies?: AppliedPolicies })[];
     // WS, SSE and WebSub APIs take none: they are dropped (APIProviderImpl l.1633-1642).
     if (['WS', 'SSE', 'WEBSUB'].includes(String(api.type ?? 'HTTP'))) {
-      return { api: { ...api, apiPolicies: undefined, operations: operations.map(({ operationPolicies: _dropped, ...o }) => o), operationPolicyClones: [] } };
+      return {
+        api: {
+          ...api,
+          apiPolicies: undefined,
+          operations: operations.map(({ operationPolicies: _dropped, ...o }) => o),
+          operationPolicyClones: [],
+        },
+      };
     }
-    const resolved = resolveAppliedPolicies([(api.apiPolicies ?? {}) as AppliedPolicies, ...operations.map((o) => o.operationPolicies ?? {})],
-      String(api.type ?? 'HTTP'), (api.operationPolicyClones ?? []) as PolicyClone[], randomUUID);
+    const resolved = resolveAppliedPolicies(
+      [(api.apiPolicies ?? {}) as AppliedPolicies, ...operations.map((o) => o.operationPolicies ?? {})],
+      String(api.type ?? 'HTTP'),
+      (api.operationPolicyClones ?? []) as PolicyClone[],
+      randomUUID,
+    );
     if (!resolved.ok) return { refused: resolved.message };
     const [apiPolicies, ...perOperation] = resolved.groups;
-    return { api: { ...api, apiPolicies, operations: operations.map((o, i) => ({ ...o, operationPolicies: perOperation[i] })), operationPolicyClones: resolved.clones } };
+    return {
+      api: {
+        ...api,
+        apiPolicies,
+        operations: operations.map((o, i) => ({ ...o, operationPolicies: perOperation[i] })),
+        operationPolicyClones: resolved.clones,
+      },
+    };
   }
 
   return {
@@ -115,14 +154,28 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     },
     async 'POST /apis'({ body, claims }) {
       const input = body as Record<string, unknown> & { readonly name: string; readonly version: string };
-      if (hasPolicies(input)) return restError(501, 'Not Implemented', 'The carbon-labs stand-in applies operation policies through PUT /apis/{apiId}, not at creation');
+      if (hasPolicies(input))
+        return restError(
+          501,
+          'Not Implemented',
+          'The carbon-labs stand-in applies operation policies through PUT /apis/{apiId}, not at creation',
+        );
       const now = Date.now();
       const context = `/${String(input.context).replace(/^\/+/, '')}`;
       const api: ApiDoc = {
-        type: 'HTTP', transport: ['http', 'https'], policies: ['Unlimited'], visibility: 'PUBLIC',
+        type: 'HTTP',
+        transport: ['http', 'https'],
+        policies: ['Unlimited'],
+        visibility: 'PUBLIC',
         ...input,
-        id: randomUUID(), context, provider: claims.sub, lifeCycleStatus: 'CREATED',
-        createdTime: String(now), lastUpdatedTime: String(now), gatewayVendor: 'wso2', isRevision: false,
+        id: randomUUID(),
+        context,
+        provider: claims.sub,
+        lifeCycleStatus: 'CREATED',
+        createdTime: String(now),
+        lastUpdatedTime: String(now),
+        gatewayVendor: 'wso2',
+        isRevision: false,
       };
       try {
         await apis.insert(api);
@@ -148,15 +201,25 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       const input = body as Record<string, unknown>;
       // The API is built from the body (APIMappingUtil.fromDTOtoAPI): `isDefaultVersion` left out is false.
       const edited: ApiDoc = {
-        ...api, ...input,
-        id: api.id, name: api.name, version: api.version, context: api.context, provider: api.provider, type: api.type,
-        lifeCycleStatus: api.lifeCycleStatus, createdTime: api.createdTime, lastUpdatedTime: String(Date.now()), isRevision: false,
+        ...api,
+        ...input,
+        id: api.id,
+        name: api.name,
+        version: api.version,
+        context: api.context,
+        provider: api.provider,
+        type: api.type,
+        lifeCycleStatus: api.lifeCycleStatus,
+        createdTime: api.createdTime,
+        lastUpdatedTime: String(Date.now()),
+        isRevision: false,
         isDefaultVersion: input.isDefaultVersion === true,
       };
       // Its operation and API policies checked and given their ids (APIProviderImpl.updateAPI l.962);
       // a refusal is the operation's generic 500 with the reason (ApisApiServiceImpl.updateAPI l.685-697).
       const policed = withPolicies(edited);
-      if ('refused' in policed) return restError(500, 'Internal server error', `Error while updating the API : ${api.id} - ${policed.refused}`);
+      if ('refused' in policed)
+        return restError(500, 'Internal server error', `Error while updating the API : ${api.id} - ${policed.refused}`);
       const updated = policed.api;
       await apis.update(updated);
       const wasDefault = (await defaults.get(api.name, String(api.provider)))?.defaultVersion === api.version;
@@ -175,20 +238,41 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       const api = await apis.get(match.params.apiId);
       if (!api) return notFound('API', match.params.apiId);
       const form = (body ?? {}) as { apiDefinition?: string; url?: string; file?: string };
-      if (form.url !== undefined && form.file === undefined) return restError(501, 'Not Implemented', 'The carbon-labs stand-in does not fetch a definition from a URL (the product does): send it as apiDefinition or file');
+      if (form.url !== undefined && form.file === undefined)
+        return restError(
+          501,
+          'Not Implemented',
+          'The carbon-labs stand-in does not fetch a definition from a URL (the product does): send it as apiDefinition or file',
+        );
       const text = form.file ?? form.apiDefinition;
       // The product dereferences the missing definition (OASParserUtil.validateAPIDefinition): its generic 500.
-      if (text === undefined) return restError(500, 'Internal server error', 'The server encountered an internal error. Please contact administrator.');
+      if (text === undefined)
+        return restError(500, 'Internal server error', 'The server encountered an internal error. Please contact administrator.');
       const read = readDefinition(text, (api.operations ?? []) as ApiOperation[]);
-      if (!read.ok && 'failure' in read) return restError(500, 'Internal server error', `Error while updating the swagger definition of the API: ${api.id} - ${read.failure}`);
+      if (!read.ok && 'failure' in read)
+        return restError(
+          500,
+          'Internal server error',
+          `Error while updating the swagger definition of the API: ${api.id} - ${read.failure}`,
+        );
       if (!read.ok) {
         // RestApiUtil.getErrorDTO (l.154-172): the first error item is the body, the others its `error` list.
         const [first, ...rest] = read.items;
-        return json(400, { code: first.code, message: first.message, description: first.description, moreInfo: '', error: rest.map((e) => ({ code: String(e.code), message: e.message, description: e.description })) });
+        return json(400, {
+          code: first.code,
+          message: first.message,
+          description: first.description,
+          moreInfo: '',
+          error: rest.map((e) => ({ code: String(e.code), message: e.message, description: e.description })),
+        });
       }
       const updated: ApiDoc = { ...api, operations: read.operations, apiDefinition: read.definition, lastUpdatedTime: String(Date.now()) };
       await apis.update(updated);
-      log('INFO', 'APIProvider', `API ${api.name}:${api.version} definition updated: ${read.operations.map((o) => `${o.verb} ${o.target}`).join(', ')}`);
+      log(
+        'INFO',
+        'APIProvider',
+        `API ${api.name}:${api.version} definition updated: ${read.operations.map((o) => `${o.verb} ${o.target}`).join(', ')}`,
+      );
       return json(200, definitionOf(updated));
     },
     // Operation policies (carbon-apimgt 9.29.120 OperationPoliciesApiServiceImpl, ApisApiServiceImpl
@@ -199,8 +283,18 @@ export function publisherOperations(deps: PublisherDeps): Operations {
         // `name:X version:Y`, space-separated, both to match (OperationPoliciesApiServiceImplUtils.getQueryParams).
         const asked = Object.fromEntries(query.split(' ').map((kv) => [kv.slice(0, kv.indexOf(':')), kv.slice(kv.indexOf(':') + 1)]));
         const found = COMMON_POLICIES.find((p) => p.name === asked.name && p.version === asked.version);
-        if (!found) return restError(404, 'API Policy Not Found with given name and version', `Requested api policy with name '${asked.name}' and version '${asked.version} not found`, 903004);
-        return json(200, { count: 1, list: [policyData(found, commonPolicyId(found), false)], pagination: { offset: 0, limit: 1, total: 1 } });
+        if (!found)
+          return restError(
+            404,
+            'API Policy Not Found with given name and version',
+            `Requested api policy with name '${asked.name}' and version '${asked.version} not found`,
+            903004,
+          );
+        return json(200, {
+          count: 1,
+          list: [policyData(found, commonPolicyId(found), false)],
+          pagination: { offset: 0, limit: 1, total: 1 },
+        });
       }
       const all = COMMON_POLICIES.map((p) => policyData(p, commonPolicyId(p), false));
       const offset = Number(req.query.get('offset') ?? 0);
@@ -210,7 +304,9 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     },
     async 'GET /operation-policies/{operationPolicyId}'({ match }) {
       const found = COMMON_POLICIES.find((p) => commonPolicyId(p) === match.params.operationPolicyId);
-      return found ? json(200, policyData(found, commonPolicyId(found), false)) : notFound('operation-policies', match.params.operationPolicyId);
+      return found
+        ? json(200, policyData(found, commonPolicyId(found), false))
+        : notFound('operation-policies', match.params.operationPolicyId);
     },
     // An API's own policies: the stand-in takes no uploads, and its clones of common ones are not listed.
     async 'GET /apis/{apiId}/operation-policies'({ match }) {
@@ -225,14 +321,22 @@ export function publisherOperations(deps: PublisherDeps): Operations {
     },
     async 'POST /apis/{apiId}/operation-policies'({ match }) {
       if (!(await apis.get(match.params.apiId))) return notFound('API', match.params.apiId);
-      return restError(501, 'Not Implemented', 'The carbon-labs stand-in runs no Synapse templates: an API-specific policy could not be applied on its gateways, so it is not taken');
+      return restError(
+        501,
+        'Not Implemented',
+        'The carbon-labs stand-in runs no Synapse templates: an API-specific policy could not be applied on its gateways, so it is not taken',
+      );
     },
     async 'DELETE /apis/{apiId}/operation-policies/{operationPolicyId}'({ match }) {
       const api = await apis.get(match.params.apiId);
       const clone = cloneIn(api, match.params.operationPolicyId);
       if (!api || !clone) return notFound('operation-policies', match.params.operationPolicyId);
       // A clone exists while an operation applies it (unused ones are dropped): always in use.
-      return restError(500, 'Internal server error', `Error while deleting the API specific operation policy with ID :${clone.id} for API ${api.id} Cannot delete operation policy with id ${clone.id} as policy usages exists`);
+      return restError(
+        500,
+        'Internal server error',
+        `Error while deleting the API specific operation policy with ID :${clone.id} for API ${api.id} Cannot delete operation policy with id ${clone.id} as policy usages exists`,
+      );
     },
     // A new version: a copy of the API in CREATED, with no revisions, deployments or subscriptions.
     async 'POST /apis/copy-api'({ req, claims }) {
@@ -242,15 +346,28 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       if (!api) return notFound('API', apiId);
       const now = Date.now();
       const copy: ApiDoc = {
-        ...api, id: randomUUID(), version: newVersion, lifeCycleStatus: 'CREATED', isDefaultVersion: req.query.get('defaultVersion') === 'true',
-        provider: api.provider ?? claims.sub, createdTime: String(now), lastUpdatedTime: String(now), isRevision: false,
+        ...api,
+        id: randomUUID(),
+        version: newVersion,
+        lifeCycleStatus: 'CREATED',
+        isDefaultVersion: req.query.get('defaultVersion') === 'true',
+        provider: api.provider ?? claims.sub,
+        createdTime: String(now),
+        lastUpdatedTime: String(now),
+        isRevision: false,
       };
       try {
         await apis.insert(copy);
       } catch (err) {
         // As the product answers (carbon-apimgt 9.29.120 APIProviderImpl: API_VERSION_ALREADY_EXISTS),
         // although the OpenAPI file lists 201, 400 and 404 only.
-        if (err instanceof Conflict) return restError(409, 'The API version already exists.', `An API with version '${newVersion}' already exists for API '${api.name}'`, 900252);
+        if (err instanceof Conflict)
+          return restError(
+            409,
+            'The API version already exists.',
+            `An API with version '${newVersion}' already exists for API '${api.name}'`,
+            900252,
+          );
         throw err;
       }
       if (copy.isDefaultVersion === true) await makeDefault(copy);
@@ -288,8 +405,11 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       if (!api) return notFound('API', match.params.apiId);
       const id = randomUUID();
       await revisions.add({
-        id, apiId: api.id, description: String((body as Record<string, unknown> | undefined)?.description ?? ''),
-        apiDoc: JSON.stringify(api), createdTime: Date.now(),
+        id,
+        apiId: api.id,
+        description: String((body as Record<string, unknown> | undefined)?.description ?? ''),
+        apiDoc: JSON.stringify(api),
+        createdTime: Date.now(),
       });
       const revision = (await revisionList(api.id)).find((r) => r.id === id);
       return { status: 201, body: revision, headers: { location: `/api/am/publisher/v4/apis/${api.id}/revisions/${id}` } };
@@ -304,13 +424,18 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       for (const d of requested) {
         const env = envs.find((e) => e.name === d.name);
         if (!env) return restError(400, 'Bad Request', `Gateway environment not found: ${d.name}`);
-        if (d.vhost && !env.vhosts.some((v) => v.host === d.vhost)) return restError(400, 'Bad Request', `Invalid vhost: ${d.vhost} for environment ${d.name}`);
+        if (d.vhost && !env.vhosts.some((v) => v.host === d.vhost))
+          return restError(400, 'Bad Request', `Invalid vhost: ${d.vhost} for environment ${d.name}`);
       }
       const now = Date.now();
       // Every name was found above; an environment's first vhost is its default.
       const deployments = requested.map((d) => ({
-        apiId: api.id, environment: d.name, vhost: d.vhost ?? envs.find((e) => e.name === d.name)!.vhosts[0].host,
-        revisionId, displayOnDevportal: d.displayOnDevportal !== false, deployedTime: now,
+        apiId: api.id,
+        environment: d.name,
+        vhost: d.vhost ?? envs.find((e) => e.name === d.name)!.vhosts[0].host,
+        revisionId,
+        displayOnDevportal: d.displayOnDevportal !== false,
+        deployedTime: now,
       }));
       for (const d of deployments) await revisions.deploy(d);
       // The default version deployed is the published default (APIProviderImpl.resumeDeployedAPIRevision:
@@ -319,13 +444,30 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       const defaultNow = await defaults.get(api.name, String(api.provider));
       const newlyPublished = defaultNow?.defaultVersion === api.version && defaultNow.published !== api.version;
       if (newlyPublished) await defaults.setPublished(api.name, String(api.provider), api.version);
-      publishEvent('DEPLOY_API_IN_GATEWAY', api.id, requested.map((d) => d.name));
-      if (newlyPublished) await announcePublishedDefault(api, defaultNow.published, requested.map((d) => d.name));
+      publishEvent(
+        'DEPLOY_API_IN_GATEWAY',
+        api.id,
+        requested.map((d) => d.name),
+      );
+      if (newlyPublished)
+        await announcePublishedDefault(
+          api,
+          defaultNow.published,
+          requested.map((d) => d.name),
+        );
       // The spec lists 200; the product answers 201 (APIRevisionTestCase asserts 201).
-      return json(201, deployments.map((d) => ({
-        revisionUuid: revisionId, name: d.environment, status: 'APPROVED', vhost: d.vhost,
-        displayOnDevportal: d.displayOnDevportal, deployedTime: iso(now), successDeployedTime: iso(now),
-      })));
+      return json(
+        201,
+        deployments.map((d) => ({
+          revisionUuid: revisionId,
+          name: d.environment,
+          status: 'APPROVED',
+          vhost: d.vhost,
+          displayOnDevportal: d.displayOnDevportal,
+          deployedTime: iso(now),
+          successDeployedTime: iso(now),
+        })),
+      );
     },
     // The deployments of one revision leave the environments named (or all of them); their
     // gateways hear REMOVE_API_FROM_GATEWAY. 201 with the API's deployments left, as the product.
@@ -335,7 +477,8 @@ export function publisherOperations(deps: PublisherDeps): Operations {
       const revisionId = req.query.get('revisionId') ?? '';
       if (!(await revisions.exists(revisionId, api.id))) return notFound('Revision', revisionId);
       const deployed = (await revisions.deployments(api.id)).filter((d) => d.REVISION_UUID === revisionId).map((d) => String(d.NAME));
-      const named = req.query.get('allEnvironments') === 'true' ? deployed : (body as DeploymentRequest[] | undefined ?? []).map((d) => d.name);
+      const named =
+        req.query.get('allEnvironments') === 'true' ? deployed : ((body as DeploymentRequest[] | undefined) ?? []).map((d) => d.name);
       const gone = named.filter((n) => deployed.includes(n));
       await revisions.undeploy(api.id, revisionId, gone);
       if (gone.length) publishEvent('REMOVE_API_FROM_GATEWAY', api.id, gone);

@@ -26,8 +26,11 @@ export class ApplicationRepository {
 
   /** Inserts the application, created now; false when its owner already has one of that name. */
   insert(app: NewApplication): Promise<boolean> {
-    return insertUnique(this.pool, 'INSERT INTO AM_APPLICATION (UUID, NAME, OWNER, APPLICATION_TIER, DESCRIPTION, TOKEN_TYPE, CREATED_TIME) VALUES (?,?,?,?,?,?,?)',
-      [app.id, app.name, app.owner, app.throttlingPolicy, app.description, app.tokenType, Date.now()]);
+    return insertUnique(
+      this.pool,
+      'INSERT INTO AM_APPLICATION (UUID, NAME, OWNER, APPLICATION_TIER, DESCRIPTION, TOKEN_TYPE, CREATED_TIME) VALUES (?,?,?,?,?,?,?)',
+      [app.id, app.name, app.owner, app.throttlingPolicy, app.description, app.tokenType, Date.now()],
+    );
   }
 
   async get(id: string): Promise<Row | undefined> {
@@ -53,8 +56,11 @@ export class ApplicationRepository {
 
   /** Changes an application's name, policy, description and token type; false when its owner has another of that name. */
   update(id: string, change: Pick<NewApplication, 'name' | 'throttlingPolicy' | 'description' | 'tokenType'>): Promise<boolean> {
-    return insertUnique(this.pool, 'UPDATE AM_APPLICATION SET NAME = ?, APPLICATION_TIER = ?, DESCRIPTION = ?, TOKEN_TYPE = ? WHERE UUID = ?',
-      [change.name, change.throttlingPolicy, change.description, change.tokenType, id]);
+    return insertUnique(
+      this.pool,
+      'UPDATE AM_APPLICATION SET NAME = ?, APPLICATION_TIER = ?, DESCRIPTION = ?, TOKEN_TYPE = ? WHERE UUID = ?',
+      [change.name, change.throttlingPolicy, change.description, change.tokenType, id],
+    );
   }
 
   /** Removes an application with its subscriptions, key mappings and OAuth clients, in one transaction. */
@@ -90,7 +96,11 @@ const WITH_IDS = `SELECT s.*, a.API_ID, app.APPLICATION_ID FROM AM_SUBSCRIPTION 
   LEFT JOIN AM_API a ON a.API_UUID = s.API_UUID LEFT JOIN AM_APPLICATION app ON app.UUID = s.APPLICATION_UUID`;
 
 /** The integer ids of a subscription row read with WITH_IDS. */
-export const subscriptionIdsOf = (row: Row): SubscriptionIds => ({ subscriptionId: idOf(row.SUBSCRIPTION_ID), apiId: idOf(row.API_ID), appId: idOf(row.APPLICATION_ID) });
+export const subscriptionIdsOf = (row: Row): SubscriptionIds => ({
+  subscriptionId: idOf(row.SUBSCRIPTION_ID),
+  apiId: idOf(row.API_ID),
+  appId: idOf(row.APPLICATION_ID),
+});
 
 /** An integer id as the database gives it; unknown (not 0) when a LEFT JOIN found no row. */
 export const idOf = (value: unknown): number | undefined => (value === null || value === undefined ? undefined : Number(value));
@@ -101,8 +111,11 @@ export class SubscriptionRepository {
 
   /** Inserts the subscription, created now; false when the application is already subscribed to the API. */
   insert(sub: NewSubscription): Promise<boolean> {
-    return insertUnique(this.pool, 'INSERT INTO AM_SUBSCRIPTION (UUID, API_UUID, APPLICATION_UUID, TIER_ID, SUB_STATUS, CREATED_TIME) VALUES (?,?,?,?,?,?)',
-      [sub.id, sub.apiId, sub.applicationId, sub.throttlingPolicy, sub.status, Date.now()]);
+    return insertUnique(
+      this.pool,
+      'INSERT INTO AM_SUBSCRIPTION (UUID, API_UUID, APPLICATION_UUID, TIER_ID, SUB_STATUS, CREATED_TIME) VALUES (?,?,?,?,?,?)',
+      [sub.id, sub.apiId, sub.applicationId, sub.throttlingPolicy, sub.status, Date.now()],
+    );
   }
 
   /** The subscription, with the integer ids of its API and application (API_ID, APPLICATION_ID) beside its own. */
@@ -113,22 +126,30 @@ export class SubscriptionRepository {
 
   /** Every subscription with its integer ids, or those to one API and/or of one application (what gateways load). */
   withIds(filter: { readonly apiId: string | null; readonly applicationId: string | null }): Promise<Row[]> {
-    return rows(this.pool, `${WITH_IDS} WHERE (? IS NULL OR s.API_UUID = ?) AND (? IS NULL OR s.APPLICATION_UUID = ?) ORDER BY s.SUBSCRIPTION_ID`,
-      [filter.apiId, filter.apiId, filter.applicationId, filter.applicationId]);
+    return rows(
+      this.pool,
+      `${WITH_IDS} WHERE (? IS NULL OR s.API_UUID = ?) AND (? IS NULL OR s.APPLICATION_UUID = ?) ORDER BY s.SUBSCRIPTION_ID`,
+      [filter.apiId, filter.apiId, filter.applicationId, filter.applicationId],
+    );
   }
 
   /** Subscriptions, oldest first, to one API and/or of one application; null leaves that side open. */
   list(filter: { readonly apiId: string | null; readonly applicationId: string | null }): Promise<Row[]> {
-    return rows(this.pool,
+    return rows(
+      this.pool,
       'SELECT * FROM AM_SUBSCRIPTION WHERE (? IS NULL OR API_UUID = ?) AND (? IS NULL OR APPLICATION_UUID = ?) ORDER BY CREATED_TIME',
-      [filter.apiId, filter.apiId, filter.applicationId, filter.applicationId]);
+      [filter.apiId, filter.apiId, filter.applicationId, filter.applicationId],
+    );
   }
-
 
   /** The applications subscribed to an API, each with its subscription's state (SUB_STATUS) and integer ids. */
   async subscribers(apiId: string): Promise<({ applicationId: string; status: string; policy: string } & SubscriptionIds)[]> {
-    return (await rows(this.pool, `${WITH_IDS} WHERE s.API_UUID = ?`, [apiId]))
-      .map((s) => ({ applicationId: String(s.APPLICATION_UUID), status: String(s.SUB_STATUS), policy: String(s.TIER_ID ?? 'Unlimited'), ...subscriptionIdsOf(s) }));
+    return (await rows(this.pool, `${WITH_IDS} WHERE s.API_UUID = ?`, [apiId])).map((s) => ({
+      applicationId: String(s.APPLICATION_UUID),
+      status: String(s.SUB_STATUS),
+      policy: String(s.TIER_ID ?? 'Unlimited'),
+      ...subscriptionIdsOf(s),
+    }));
   }
 
   async delete(id: string): Promise<void> {
@@ -174,10 +195,15 @@ export class RevisionRepository {
    */
   async add(revision: NewRevision): Promise<void> {
     for (let attempt = 0; ; attempt++) {
-      const [{ n }] = await rows(this.pool, 'SELECT COALESCE(MAX(REVISION_NUM), 0) + 1 AS n FROM AM_REVISION WHERE API_UUID = ?', [revision.apiId]);
+      const [{ n }] = await rows(this.pool, 'SELECT COALESCE(MAX(REVISION_NUM), 0) + 1 AS n FROM AM_REVISION WHERE API_UUID = ?', [
+        revision.apiId,
+      ]);
       try {
-        await exec(this.pool, 'INSERT INTO AM_REVISION (REVISION_UUID, API_UUID, REVISION_NUM, DESCRIPTION, API_DOC, CREATED_TIME) VALUES (?,?,?,?,?,?)',
-          [revision.id, revision.apiId, n, revision.description, revision.apiDoc, revision.createdTime]);
+        await exec(
+          this.pool,
+          'INSERT INTO AM_REVISION (REVISION_UUID, API_UUID, REVISION_NUM, DESCRIPTION, API_DOC, CREATED_TIME) VALUES (?,?,?,?,?,?)',
+          [revision.id, revision.apiId, n, revision.description, revision.apiDoc, revision.createdTime],
+        );
         return;
       } catch (err) {
         if (!isDuplicate(err) || attempt >= REVISION_NUMBER_RETRIES) throw err;
@@ -187,7 +213,10 @@ export class RevisionRepository {
 
   /** True when the revision exists and is one of this API's. */
   async exists(revisionId: string, apiId: string): Promise<boolean> {
-    const [row] = await rows(this.pool, 'SELECT REVISION_UUID FROM AM_REVISION WHERE REVISION_UUID = ? AND API_UUID = ?', [revisionId, apiId]);
+    const [row] = await rows(this.pool, 'SELECT REVISION_UUID FROM AM_REVISION WHERE REVISION_UUID = ? AND API_UUID = ?', [
+      revisionId,
+      apiId,
+    ]);
     return !!row;
   }
 
@@ -198,9 +227,11 @@ export class RevisionRepository {
 
   /** Deploys a revision to an environment, in place of the revision the environment served. */
   async deploy(d: Deployment): Promise<void> {
-    await exec(this.pool,
+    await exec(
+      this.pool,
       'REPLACE INTO AM_DEPLOYMENT_REVISION_MAPPING (API_UUID, NAME, VHOST, REVISION_UUID, DISPLAY_ON_DEVPORTAL, DEPLOYED_TIME) VALUES (?,?,?,?,?,?)',
-      [d.apiId, d.environment, d.vhost, d.revisionId, d.displayOnDevportal, d.deployedTime]);
+      [d.apiId, d.environment, d.vhost, d.revisionId, d.displayOnDevportal, d.deployedTime],
+    );
   }
 
   /** The deployment rows of an API, every environment. */
@@ -210,7 +241,9 @@ export class RevisionRepository {
 
   /** The names of the environments an API is deployed to. */
   async deployedEnvironments(apiId: string): Promise<string[]> {
-    return (await rows(this.pool, 'SELECT NAME FROM AM_DEPLOYMENT_REVISION_MAPPING WHERE API_UUID = ?', [apiId])).map((d) => String(d.NAME));
+    return (await rows(this.pool, 'SELECT NAME FROM AM_DEPLOYMENT_REVISION_MAPPING WHERE API_UUID = ?', [apiId])).map((d) =>
+      String(d.NAME),
+    );
   }
 
   /**
@@ -218,15 +251,22 @@ export class RevisionRepository {
    * of each deployment there, of one API when `apiId` is not null.
    */
   deployedTo(label: string, apiId: string | null): Promise<Row[]> {
-    return rows(this.pool,
+    return rows(
+      this.pool,
       `SELECT d.API_UUID, d.REVISION_UUID, d.VHOST, r.API_DOC FROM AM_DEPLOYMENT_REVISION_MAPPING d
-         JOIN AM_REVISION r ON r.REVISION_UUID = d.REVISION_UUID WHERE d.NAME = ? AND (? IS NULL OR d.API_UUID = ?)`, [label, apiId, apiId]);
+         JOIN AM_REVISION r ON r.REVISION_UUID = d.REVISION_UUID WHERE d.NAME = ? AND (? IS NULL OR d.API_UUID = ?)`,
+      [label, apiId, apiId],
+    );
   }
 
   /** Removes the deployments of one revision of an API from those environments. */
   async undeploy(apiId: string, revisionId: string, environments: readonly string[]): Promise<void> {
     for (const name of environments) {
-      await exec(this.pool, 'DELETE FROM AM_DEPLOYMENT_REVISION_MAPPING WHERE API_UUID = ? AND REVISION_UUID = ? AND NAME = ?', [apiId, revisionId, name]);
+      await exec(this.pool, 'DELETE FROM AM_DEPLOYMENT_REVISION_MAPPING WHERE API_UUID = ? AND REVISION_UUID = ? AND NAME = ?', [
+        apiId,
+        revisionId,
+        name,
+      ]);
     }
   }
 
@@ -267,14 +307,29 @@ export class OAuthClientRepository {
 
   /** Registers a client of no application; false when its owner already has a client of that name. */
   register(client: NewOAuthClient): Promise<boolean> {
-    return insertUnique(this.pool, 'INSERT INTO IDN_OAUTH_CONSUMER_APPS (CONSUMER_KEY, CONSUMER_SECRET, APP_NAME, USERNAME, GRANT_TYPES, CALLBACK_URL) VALUES (?,?,?,?,?,?)',
-      [client.consumerKey, client.consumerSecret, client.appName, client.owner, client.grantTypes, client.callbackUrl]);
+    return insertUnique(
+      this.pool,
+      'INSERT INTO IDN_OAUTH_CONSUMER_APPS (CONSUMER_KEY, CONSUMER_SECRET, APP_NAME, USERNAME, GRANT_TYPES, CALLBACK_URL) VALUES (?,?,?,?,?,?)',
+      [client.consumerKey, client.consumerSecret, client.appName, client.owner, client.grantTypes, client.callbackUrl],
+    );
   }
 
   /** Adds the client of an application's keys of one type (a duplicate is an error). */
   async addForApplication(client: NewOAuthClient & { readonly applicationId: string; readonly keyType: string }): Promise<void> {
-    await exec(this.pool, 'INSERT INTO IDN_OAUTH_CONSUMER_APPS (CONSUMER_KEY, CONSUMER_SECRET, APP_NAME, USERNAME, GRANT_TYPES, CALLBACK_URL, APPLICATION_UUID, KEY_TYPE) VALUES (?,?,?,?,?,?,?,?)',
-      [client.consumerKey, client.consumerSecret, client.appName, client.owner, client.grantTypes, client.callbackUrl, client.applicationId, client.keyType]);
+    await exec(
+      this.pool,
+      'INSERT INTO IDN_OAUTH_CONSUMER_APPS (CONSUMER_KEY, CONSUMER_SECRET, APP_NAME, USERNAME, GRANT_TYPES, CALLBACK_URL, APPLICATION_UUID, KEY_TYPE) VALUES (?,?,?,?,?,?,?,?)',
+      [
+        client.consumerKey,
+        client.consumerSecret,
+        client.appName,
+        client.owner,
+        client.grantTypes,
+        client.callbackUrl,
+        client.applicationId,
+        client.keyType,
+      ],
+    );
   }
 
   async byKey(consumerKey: string): Promise<Row | undefined> {
@@ -289,19 +344,29 @@ export class OAuthClientRepository {
 
   /** Inserts the key mapping; false when the application already has keys of that type with that key manager. */
   addKeyMapping(mapping: NewKeyMapping): Promise<boolean> {
-    return insertUnique(this.pool, 'INSERT INTO AM_APPLICATION_KEY_MAPPING (UUID, APPLICATION_UUID, CONSUMER_KEY, KEY_TYPE, KEY_MANAGER) VALUES (?,?,?,?,?)',
-      [mapping.id, mapping.applicationId, mapping.consumerKey, mapping.keyType, mapping.keyManager]);
+    return insertUnique(
+      this.pool,
+      'INSERT INTO AM_APPLICATION_KEY_MAPPING (UUID, APPLICATION_UUID, CONSUMER_KEY, KEY_TYPE, KEY_MANAGER) VALUES (?,?,?,?,?)',
+      [mapping.id, mapping.applicationId, mapping.consumerKey, mapping.keyType, mapping.keyManager],
+    );
   }
 
   /** Every key mapping, with its application's integer id (what gateways load at startup). */
   allKeyMappings(): Promise<Row[]> {
-    return rows(this.pool, 'SELECT m.*, a.APPLICATION_ID FROM AM_APPLICATION_KEY_MAPPING m JOIN AM_APPLICATION a ON a.UUID = m.APPLICATION_UUID ORDER BY a.APPLICATION_ID', []);
+    return rows(
+      this.pool,
+      'SELECT m.*, a.APPLICATION_ID FROM AM_APPLICATION_KEY_MAPPING m JOIN AM_APPLICATION a ON a.UUID = m.APPLICATION_UUID ORDER BY a.APPLICATION_ID',
+      [],
+    );
   }
 
   /** One key mapping of an application, with the application's integer id. */
   async keyMappingOf(applicationId: string, keyType: string, keyManager: string): Promise<Row | undefined> {
-    const [row] = await rows(this.pool, 'SELECT m.*, a.APPLICATION_ID FROM AM_APPLICATION_KEY_MAPPING m JOIN AM_APPLICATION a ON a.UUID = m.APPLICATION_UUID WHERE m.APPLICATION_UUID = ? AND m.KEY_TYPE = ? AND m.KEY_MANAGER = ?',
-      [applicationId, keyType, keyManager]);
+    const [row] = await rows(
+      this.pool,
+      'SELECT m.*, a.APPLICATION_ID FROM AM_APPLICATION_KEY_MAPPING m JOIN AM_APPLICATION a ON a.UUID = m.APPLICATION_UUID WHERE m.APPLICATION_UUID = ? AND m.KEY_TYPE = ? AND m.KEY_MANAGER = ?',
+      [applicationId, keyType, keyManager],
+    );
     return row;
   }
 
@@ -310,10 +375,13 @@ export class OAuthClientRepository {
    * application's name (APP_NAME).
    */
   async keyMapping(id: string, applicationId: string, owner: string): Promise<Row | undefined> {
-    const [row] = await rows(this.pool,
+    const [row] = await rows(
+      this.pool,
       `SELECT m.*, c.CONSUMER_SECRET, a.NAME AS APP_NAME FROM AM_APPLICATION_KEY_MAPPING m
          JOIN IDN_OAUTH_CONSUMER_APPS c ON c.CONSUMER_KEY = m.CONSUMER_KEY JOIN AM_APPLICATION a ON a.UUID = m.APPLICATION_UUID
-         WHERE m.UUID = ? AND m.APPLICATION_UUID = ? AND a.OWNER = ?`, [id, applicationId, owner]);
+         WHERE m.UUID = ? AND m.APPLICATION_UUID = ? AND a.OWNER = ?`,
+      [id, applicationId, owner],
+    );
     return row;
   }
 }
@@ -336,21 +404,33 @@ export interface NewEnvironment {
  * then those added through the admin REST API (AM_GATEWAY_ENVIRONMENT), by name.
  */
 export class EnvironmentRepository {
-  constructor(private readonly pool: Pool, private readonly configured: readonly GatewayEnvironment[]) {}
+  constructor(
+    private readonly pool: Pool,
+    private readonly configured: readonly GatewayEnvironment[],
+  ) {}
 
   async list(): Promise<Environment[]> {
     const added = (await rows(this.pool, 'SELECT * FROM AM_GATEWAY_ENVIRONMENT ORDER BY NAME')).map((r): Environment => ({
-      name: String(r.NAME), type: 'hybrid', provider: String(r.PROVIDER ?? 'wso2'), description: String(r.DESCRIPTION ?? ''),
-      displayInApiConsole: true, showAsTokenEndpointUrl: false, vhosts: JSON.parse(String(r.VHOSTS)),
-      id: String(r.UUID), displayName: String(r.DISPLAY_NAME ?? r.NAME),
+      name: String(r.NAME),
+      type: 'hybrid',
+      provider: String(r.PROVIDER ?? 'wso2'),
+      description: String(r.DESCRIPTION ?? ''),
+      displayInApiConsole: true,
+      showAsTokenEndpointUrl: false,
+      vhosts: JSON.parse(String(r.VHOSTS)),
+      id: String(r.UUID),
+      displayName: String(r.DISPLAY_NAME ?? r.NAME),
     }));
     return [...this.configured, ...added];
   }
 
   /** Inserts the environment; false when one of that name exists. */
   add(env: NewEnvironment): Promise<boolean> {
-    return insertUnique(this.pool, 'INSERT INTO AM_GATEWAY_ENVIRONMENT (UUID, NAME, DISPLAY_NAME, DESCRIPTION, PROVIDER, VHOSTS) VALUES (?,?,?,?,?,?)',
-      [env.id, env.name, env.displayName, env.description, env.provider, JSON.stringify(env.vhosts)]);
+    return insertUnique(
+      this.pool,
+      'INSERT INTO AM_GATEWAY_ENVIRONMENT (UUID, NAME, DISPLAY_NAME, DESCRIPTION, PROVIDER, VHOSTS) VALUES (?,?,?,?,?,?)',
+      [env.id, env.name, env.displayName, env.description, env.provider, JSON.stringify(env.vhosts)],
+    );
   }
 }
 
@@ -365,8 +445,11 @@ export class KeyManagerRepository {
 
   /** The uuid of the organization's Resident Key Manager, registered if it is not yet. */
   async residentUuid(name: string, organization: string): Promise<string> {
-    await insertUnique(this.pool, 'INSERT INTO AM_KEY_MANAGER (UUID, NAME, DESCRIPTION, TYPE, ENABLED, ORGANIZATION, TOKEN_TYPE) VALUES (?,?,?,?,?,?,?)',
-      [randomUUID(), name, 'This is Resident Key Manager', 'default', true, organization, 'DIRECT']);
+    await insertUnique(
+      this.pool,
+      'INSERT INTO AM_KEY_MANAGER (UUID, NAME, DESCRIPTION, TYPE, ENABLED, ORGANIZATION, TOKEN_TYPE) VALUES (?,?,?,?,?,?,?)',
+      [randomUUID(), name, 'This is Resident Key Manager', 'default', true, organization, 'DIRECT'],
+    );
     const [row] = await rows(this.pool, 'SELECT UUID FROM AM_KEY_MANAGER WHERE NAME = ? AND ORGANIZATION = ?', [name, organization]);
     return String(row.UUID);
   }
@@ -374,7 +457,10 @@ export class KeyManagerRepository {
 
 /** The two kinds of throttling policy the admin API manages here, by their table. */
 export type PolicyLevel = 'application' | 'subscription';
-const POLICY_TABLE: Readonly<Record<PolicyLevel, string>> = { application: 'AM_POLICY_APPLICATION', subscription: 'AM_POLICY_SUBSCRIPTION' };
+const POLICY_TABLE: Readonly<Record<PolicyLevel, string>> = {
+  application: 'AM_POLICY_APPLICATION',
+  subscription: 'AM_POLICY_SUBSCRIPTION',
+};
 
 /** A new request-count throttling policy. */
 export interface NewPolicy {
@@ -410,11 +496,17 @@ export class ThrottlePolicyRepository {
   /** Adds a policy (deployed at once, as the product deploys it to the traffic managers); false when one has that name. */
   add(level: PolicyLevel, p: NewPolicy): Promise<boolean> {
     if (level === 'subscription') {
-      return insertUnique(this.pool, 'INSERT INTO AM_POLICY_SUBSCRIPTION (UUID, NAME, DISPLAY_NAME, DESCRIPTION, QUOTA_TYPE, QUOTA, UNIT_TIME, TIME_UNIT, STOP_ON_QUOTA_REACH, IS_DEPLOYED) VALUES (?,?,?,?,?,?,?,?,?,1)',
-        [p.id, p.name, p.displayName, p.description, 'requestCount', p.requestCount, p.unitTime, p.timeUnit, p.stopOnQuotaReach ? 1 : 0]);
+      return insertUnique(
+        this.pool,
+        'INSERT INTO AM_POLICY_SUBSCRIPTION (UUID, NAME, DISPLAY_NAME, DESCRIPTION, QUOTA_TYPE, QUOTA, UNIT_TIME, TIME_UNIT, STOP_ON_QUOTA_REACH, IS_DEPLOYED) VALUES (?,?,?,?,?,?,?,?,?,1)',
+        [p.id, p.name, p.displayName, p.description, 'requestCount', p.requestCount, p.unitTime, p.timeUnit, p.stopOnQuotaReach ? 1 : 0],
+      );
     }
-    return insertUnique(this.pool, 'INSERT INTO AM_POLICY_APPLICATION (UUID, NAME, DISPLAY_NAME, DESCRIPTION, QUOTA_TYPE, QUOTA, UNIT_TIME, TIME_UNIT, IS_DEPLOYED) VALUES (?,?,?,?,?,?,?,?,1)',
-      [p.id, p.name, p.displayName, p.description, 'requestCount', p.requestCount, p.unitTime, p.timeUnit]);
+    return insertUnique(
+      this.pool,
+      'INSERT INTO AM_POLICY_APPLICATION (UUID, NAME, DISPLAY_NAME, DESCRIPTION, QUOTA_TYPE, QUOTA, UNIT_TIME, TIME_UNIT, IS_DEPLOYED) VALUES (?,?,?,?,?,?,?,?,1)',
+      [p.id, p.name, p.displayName, p.description, 'requestCount', p.requestCount, p.unitTime, p.timeUnit],
+    );
   }
 
   async delete(level: PolicyLevel, id: string): Promise<void> {
@@ -423,9 +515,10 @@ export class ThrottlePolicyRepository {
 
   /** How many applications (or subscriptions) use a policy of that name. */
   async usage(level: PolicyLevel, name: string): Promise<number> {
-    const [row] = level === 'application'
-      ? await rows(this.pool, 'SELECT COUNT(*) AS N FROM AM_APPLICATION WHERE APPLICATION_TIER = ?', [name])
-      : await rows(this.pool, 'SELECT COUNT(*) AS N FROM AM_SUBSCRIPTION WHERE TIER_ID = ?', [name]);
+    const [row] =
+      level === 'application'
+        ? await rows(this.pool, 'SELECT COUNT(*) AS N FROM AM_APPLICATION WHERE APPLICATION_TIER = ?', [name])
+        : await rows(this.pool, 'SELECT COUNT(*) AS N FROM AM_SUBSCRIPTION WHERE TIER_ID = ?', [name]);
     return Number(row.N);
   }
 }
@@ -435,8 +528,12 @@ export class RevokedTokenRepository {
   constructor(private readonly pool: Pool) {}
 
   async add(jti: string, expirySeconds: number): Promise<void> {
-    await exec(this.pool, 'INSERT INTO AM_REVOKED_JWT (UUID, SIGNATURE, EXPIRY_TIMESTAMP, TIME_CREATED) VALUES (?,?,?,?)',
-      [randomUUID(), jti, expirySeconds * 1000, Date.now()]);
+    await exec(this.pool, 'INSERT INTO AM_REVOKED_JWT (UUID, SIGNATURE, EXPIRY_TIMESTAMP, TIME_CREATED) VALUES (?,?,?,?)', [
+      randomUUID(),
+      jti,
+      expirySeconds * 1000,
+      Date.now(),
+    ]);
   }
 
   async isRevoked(jti: string): Promise<boolean> {
@@ -458,21 +555,44 @@ export class DefaultVersionRepository {
   constructor(private readonly pool: Pool) {}
 
   async get(name: string, provider: string): Promise<{ defaultVersion?: string; published?: string } | undefined> {
-    const [row] = await rows(this.pool, 'SELECT DEFAULT_API_VERSION, PUBLISHED_DEFAULT_API_VERSION FROM AM_API_DEFAULT_VERSION WHERE API_NAME = ? AND API_PROVIDER = ?', [name, provider]);
-    return row ? { defaultVersion: row.DEFAULT_API_VERSION ? String(row.DEFAULT_API_VERSION) : undefined, published: row.PUBLISHED_DEFAULT_API_VERSION ? String(row.PUBLISHED_DEFAULT_API_VERSION) : undefined } : undefined;
+    const [row] = await rows(
+      this.pool,
+      'SELECT DEFAULT_API_VERSION, PUBLISHED_DEFAULT_API_VERSION FROM AM_API_DEFAULT_VERSION WHERE API_NAME = ? AND API_PROVIDER = ?',
+      [name, provider],
+    );
+    return row
+      ? {
+          defaultVersion: row.DEFAULT_API_VERSION ? String(row.DEFAULT_API_VERSION) : undefined,
+          published: row.PUBLISHED_DEFAULT_API_VERSION ? String(row.PUBLISHED_DEFAULT_API_VERSION) : undefined,
+        }
+      : undefined;
   }
 
   /** `version` becomes the default; also the published default when it is deployed (`deployed`), else the published one stays. */
   async setDefault(name: string, provider: string, version: string, deployed: boolean): Promise<void> {
     const now = await this.get(name, provider);
-    const published = deployed ? version : now?.published ?? null;
-    if (now) await exec(this.pool, 'UPDATE AM_API_DEFAULT_VERSION SET DEFAULT_API_VERSION = ?, PUBLISHED_DEFAULT_API_VERSION = ? WHERE API_NAME = ? AND API_PROVIDER = ?', [version, published, name, provider]);
-    else await exec(this.pool, 'INSERT INTO AM_API_DEFAULT_VERSION (API_NAME, API_PROVIDER, DEFAULT_API_VERSION, PUBLISHED_DEFAULT_API_VERSION, ORGANIZATION) VALUES (?,?,?,?,?)', [name, provider, version, published, 'carbon.super']);
+    const published = deployed ? version : (now?.published ?? null);
+    if (now)
+      await exec(
+        this.pool,
+        'UPDATE AM_API_DEFAULT_VERSION SET DEFAULT_API_VERSION = ?, PUBLISHED_DEFAULT_API_VERSION = ? WHERE API_NAME = ? AND API_PROVIDER = ?',
+        [version, published, name, provider],
+      );
+    else
+      await exec(
+        this.pool,
+        'INSERT INTO AM_API_DEFAULT_VERSION (API_NAME, API_PROVIDER, DEFAULT_API_VERSION, PUBLISHED_DEFAULT_API_VERSION, ORGANIZATION) VALUES (?,?,?,?,?)',
+        [name, provider, version, published, 'carbon.super'],
+      );
   }
 
   /** The default version was deployed: it is the published default now (ApiMgtDAO.updateDefaultAPIPublishedVersion). */
   async setPublished(name: string, provider: string, version: string): Promise<void> {
-    await exec(this.pool, 'UPDATE AM_API_DEFAULT_VERSION SET PUBLISHED_DEFAULT_API_VERSION = ? WHERE API_NAME = ? AND API_PROVIDER = ?', [version, name, provider]);
+    await exec(this.pool, 'UPDATE AM_API_DEFAULT_VERSION SET PUBLISHED_DEFAULT_API_VERSION = ? WHERE API_NAME = ? AND API_PROVIDER = ?', [
+      version,
+      name,
+      provider,
+    ]);
   }
 
   /** No default version any more: the row goes, its published default with it (REMOVE_API_DEFAULT_VERSION_SQL). */
@@ -482,7 +602,15 @@ export class DefaultVersionRepository {
 
   /** A deleted version: the row goes when it was the default, its published mark when it was the published one. */
   async forget(name: string, provider: string, version: string): Promise<void> {
-    await exec(this.pool, 'DELETE FROM AM_API_DEFAULT_VERSION WHERE API_NAME = ? AND API_PROVIDER = ? AND DEFAULT_API_VERSION = ?', [name, provider, version]);
-    await exec(this.pool, 'UPDATE AM_API_DEFAULT_VERSION SET PUBLISHED_DEFAULT_API_VERSION = NULL WHERE API_NAME = ? AND API_PROVIDER = ? AND PUBLISHED_DEFAULT_API_VERSION = ?', [name, provider, version]);
+    await exec(this.pool, 'DELETE FROM AM_API_DEFAULT_VERSION WHERE API_NAME = ? AND API_PROVIDER = ? AND DEFAULT_API_VERSION = ?', [
+      name,
+      provider,
+      version,
+    ]);
+    await exec(
+      this.pool,
+      'UPDATE AM_API_DEFAULT_VERSION SET PUBLISHED_DEFAULT_API_VERSION = NULL WHERE API_NAME = ? AND API_PROVIDER = ? AND PUBLISHED_DEFAULT_API_VERSION = ?',
+      [name, provider, version],
+    );
   }
 }

@@ -13,7 +13,8 @@ const RESIDENT = { name: 'Resident Key Manager', organization: 'carbon.super' } 
  * then `/oauth2/token/.well-known/openid-configuration` (carbon-apimgt 9.31.86
  * `APIUtil.getAndSetDefaultKeyManagerConfiguration`, lines 9637-9642; `APIConstants` 2803).
  */
-export const discoveryUrlOf = (serviceUrl: string): string => `${serviceUrl.split('/services')[0]}/oauth2/token/.well-known/openid-configuration`;
+export const discoveryUrlOf = (serviceUrl: string): string =>
+  `${serviceUrl.split('/services')[0]}/oauth2/token/.well-known/openid-configuration`;
 
 /**
  * This node's `GET /oauth2/token/.well-known/openid-configuration` (identity-inbound-auth-oauth
@@ -43,7 +44,11 @@ export function discoveryDocument(config: NodeConfig, tokens: TokenIssuer): Reco
  * configuration."), not a configuration without a JWKS. `token_format_string` and
  * `claim_mappings`, which no gateway of a lab reads, are left out.
  */
-export async function residentKeyManager(config: NodeConfig, trust: TrustStore, keyManagers: Pick<KeyManagerRepository, 'residentUuid'>): Promise<KeyManagerDto> {
+export async function residentKeyManager(
+  config: NodeConfig,
+  trust: TrustStore,
+  keyManagers: Pick<KeyManagerRepository, 'residentUuid'>,
+): Promise<KeyManagerDto> {
   const serverUrl = config.keyManagerServiceUrl;
   const base = serverUrl.split('/services')[0];
   const discoveryUrl = discoveryUrlOf(serverUrl);
@@ -54,15 +59,26 @@ export async function residentKeyManager(config: NodeConfig, trust: TrustStore, 
   }
   return {
     uuid: await keyManagers.residentUuid(RESIDENT.name, RESIDENT.organization),
-    name: RESIDENT.name, type: 'default', enabled: true, organization: RESIDENT.organization, tokenType: 'DIRECT',
+    name: RESIDENT.name,
+    type: 'default',
+    enabled: true,
+    organization: RESIDENT.organization,
+    tokenType: 'DIRECT',
     additionalProperties: {
       ServerURL: serverUrl,
       'OAuthConfigurations.EncryptPersistedTokens': false,
-      RevokeURL: `${base}/oauth2/revoke`, TokenURL: `${base}/oauth2/token`,
+      RevokeURL: `${base}/oauth2/revoke`,
+      TokenURL: `${base}/oauth2/token`,
       grant_types: ['client_credentials', 'password'],
-      enable_token_hash: false, enable_oauth_app_creation: true, enable_map_oauth_consumer_apps: false, enable_token_generation: true,
-      token_endpoint: `${base}/oauth2/token`, revoke_endpoint: `${base}/oauth2/revoke`,
-      VALIDITY_PERIOD: '3600', validation_enable: true, self_validate_jwt: true,
+      enable_token_hash: false,
+      enable_oauth_app_creation: true,
+      enable_map_oauth_consumer_apps: false,
+      enable_token_generation: true,
+      token_endpoint: `${base}/oauth2/token`,
+      revoke_endpoint: `${base}/oauth2/revoke`,
+      VALIDITY_PERIOD: '3600',
+      validation_enable: true,
+      self_validate_jwt: true,
       issuer: discovery.issuer,
       certificate_type: 'JWKS',
       certificate_value: discovery.jwks_uri,
@@ -74,9 +90,8 @@ export async function residentKeyManager(config: NodeConfig, trust: TrustStore, 
 function parseObject(text: string): Record<string, unknown> | undefined {
   try {
     const value: unknown = JSON.parse(text);
-    return typeof value === 'object' && value !== null && !Array.isArray(value) ? value as Record<string, unknown> : undefined;
+    return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
   } catch {
     return undefined;
   }
 }
-

@@ -29,13 +29,25 @@ export type Operations = Readonly<Record<string, Operation>>;
  * operation (501 when the stand-in does not implement it). Undefined when no path of the API
  * matches, so the next API can try.
  */
-export async function dispatch(api: RestApi, operations: Operations, tokens: Pick<TokenIssuer, 'verify'> & { isRevoked(jti: string): Promise<boolean> }, req: Req): Promise<Res | undefined> {
+export async function dispatch(
+  api: RestApi,
+  operations: Operations,
+  tokens: Pick<TokenIssuer, 'verify'> & { isRevoked(jti: string): Promise<boolean> },
+  req: Req,
+): Promise<Res | undefined> {
   const match = api.match(req.method, req.path);
-  if (!match) return api.hasPath(req.path) ? restError(405, 'Method Not Allowed', `${req.method} is not supported on ${req.path}`) : undefined;
+  if (!match)
+    return api.hasPath(req.path) ? restError(405, 'Method Not Allowed', `${req.method} is not supported on ${req.path}`) : undefined;
   const token = bearerToken(req);
   const verified = token ? tokens.verify(token) : undefined;
   const claims = verified && !(await tokens.isRevoked(verified.jti)) ? verified : undefined;
-  if (!claims) return restError(401, 'Unauthenticated', 'Authentication failed: a valid Bearer token is required (Authorization: Bearer <access token>)', 900902);
+  if (!claims)
+    return restError(
+      401,
+      'Unauthenticated',
+      'Authentication failed: a valid Bearer token is required (Authorization: Bearer <access token>)',
+      900902,
+    );
   const granted = claims.scope.split(' ');
   if (match.operation.scopes.length && !match.operation.scopes.some((s) => granted.includes(s))) {
     return restError(403, 'Forbidden', `The token lacks every scope this resource accepts: ${match.operation.scopes.join(', ')}`, 900910);
@@ -55,6 +67,11 @@ export async function dispatch(api: RestApi, operations: Operations, tokens: Pic
   const { body, problems } = api.bind(match, parsed, req.query, req.headers['content-type']);
   if (problems.length) return restError(400, 'Bad Request', problems.join('; '));
   const operation = operations[`${match.operation.method} ${match.operation.template}`];
-  if (!operation) return restError(501, 'Not Implemented', `The carbon-labs stand-in does not implement ${match.operation.method} ${match.operation.template}`);
+  if (!operation)
+    return restError(
+      501,
+      'Not Implemented',
+      `The carbon-labs stand-in does not implement ${match.operation.method} ${match.operation.template}`,
+    );
   return operation({ req, match, body, claims });
 }
