@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { createServer, Server } from 'net';
 import { join } from 'path';
 import { NAMED_SLOTS } from '../../generator/model/lab';
-import { resizeRefusal } from '../../generator/cli';
+import { resizeRefusal } from '../../generator/cli/lab-ref';
 import { table } from '../../generator/table';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { buildLab } from '../../generator/patterns';

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { LabError } from '../errors';
+import { labInDir } from '../patterns';
+import { downLab, downProject, labDirOf, labProjects } from '../runtime/lab';
+import { requireDocker } from '../runtime/docker';
+import { run } from '../runtime/exec';
+import { downStack, stackExists } from '../runtime/swarm';
+import { log } from './output';
+import { existingLab, LabOptions } from './lab-ref';
+import { labCommand } from './options';
+
+/** `carbon-labs down`. */
+export function registerDown(program: Command): void {
+  labCommand(program, 'down', 'stop and remove the lab (containers, networks, database volume)')
+    .option('--all', 'every carbon-labs lab on this Docker engine')
+    .action(async (o: LabOptions & { all?: boolean }) => {
+      if (o.all) {
+        if (o.pattern || o.name || o.workers || o.managers)
+          throw new LabError('--all removes every lab; it takes no --pattern, --name, --workers or --managers', 'carbon-labs down --all');
+        await requireDocker();
+        const projects = await labProjects();
+        if (!projects.length) log('no carbon-labs lab on this Docker engine');
+        for (const project of projects) {
+          if (await stackExists(project)) {
+            const dir = await labDirOf(project).catch(() => undefined);
+            if (dir) {
+              await downStack(labInDir(dir), dir, log);
+              continue;
+            }
+            const r = await run('docker', ['stack', 'rm', project], { timeoutMs: 120_000 });
+            if (r.code !== 0) throw new LabError(`docker stack rm failed for ${project}: ${r.stderr.trim()}`);
+            continue;
+          }
+          await downProject(project, process.cwd(), log);
+        }
+        return;
+      }
+      if (!o.pattern && !o.name) throw new LabError('down needs --pattern N, --name NAME or --all', 'make down PATTERN=3');
+      const { lab, dir } = await existingLab(o);
+      // Whichever runs: the stack, the compose lab (never both, `up` refuses that).
+      if (await stackExists(lab.project)) await downStack(lab, dir, log);
+      else await downLab(lab, dir, log);
+    });
+}
