@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync 
 import { cpus, tmpdir } from 'os';
 import { join } from 'path';
 import { pause } from '../generator/runtime/retry';
+import type { LabSpec } from '../generator/model/lab';
 
 /**
  * The machine's CPU, shared by every carbon-labs process on this machine (labs checked side by
@@ -15,7 +16,11 @@ import { pause } from '../generator/runtime/retry';
  * timeouts: stop and kill 0 ms, pause and partition about 1 s, db-partition about 2 s), with
  * 20–40 % fewer requests in each window. A check that saturates a listener on purpose
  * (`admin-load-isolation`, whose figure is the latency the saturation causes) takes the whole
- * machine. An earlier lab (before its listeners had headroom for a busy node's TLS handshake) did
+ * machine. A lab at a JVM's pace (`PACE=jvm`) mostly waits for its nodes' boots: measured here,
+ * pattern 1's whole conformance run at 20 s boots kept 0.36 cores busy (179 s alone, its start
+ * included), so its start and checks take half a share (holding a whole one through minutes of
+ * boots left a core idle that two other labs' checks were waiting for).
+ * An earlier lab (before its listeners had headroom for a busy node's TLS handshake) did
  * falsify verdicts side by side (504s at the 2 s read timeout, a 552 ms connect read as a
  * failover, a 1012 ms stall): `CARBON_LABS_GATE_SHARES=1` brings back one lab at a time.
  *
@@ -55,6 +60,12 @@ interface Entry {
   readonly what: string;
 }
 
+/** How much of the machine a start or a check takes (see above). */
+export type Weight = 'whole' | 'share' | 'half';
+
+/** A lab's start or check: half a share at a JVM's pace (it mostly waits for boots), else one. */
+export const labWeight = (lab: LabSpec): 'share' | 'half' => (lab.product.pace ? 'half' : 'share');
+
 /** One share per core (see above). */
 export const machineShares = (): number => Math.max(1, cpus().length);
 
@@ -93,10 +104,18 @@ export class Gate {
   share(options: AcquireOptions): Promise<GateHold> {
     return this.acquire(1, options);
   }
+  /** Half a share: a start or a check of a lab at a JVM's pace. */
+  half(options: AcquireOptions): Promise<GateHold> {
+    return this.acquire(0.5, options);
+  }
+  /** What `weight` names. */
+  take(weight: Weight, options: AcquireOptions): Promise<GateHold> {
+    return weight === 'whole' ? this.whole(options) : weight === 'half' ? this.half(options) : this.share(options);
+  }
 
-  /** Runs `body` holding `weight` shares. */
-  async holding<T>(weight: 'whole' | 'share', options: AcquireOptions, body: () => Promise<T>): Promise<T> {
-    const hold = await (weight === 'whole' ? this.whole(options) : this.share(options));
+  /** Runs `body` holding `weight`. */
+  async holding<T>(weight: Weight, options: AcquireOptions, body: () => Promise<T>): Promise<T> {
+    const hold = await this.take(weight, options);
     try {
       return await body();
     } finally {
