@@ -149,6 +149,20 @@ export function selftestStreams(plan: SelftestPlan, count: number, costMs: (unit
 }
 
 /** Whether a seeded fault applies to a lab of that target. */
+/** A classic node's api-manager.xml, under its lab folder's nodes/<node>/. */
+const API_MANAGER_XML = join('repository', 'conf', 'api-manager.xml');
+
+/** Edits a file of each node's configuration in a lab folder; an edit that changes nothing is an error (`missing` says what was not found). */
+function editNodeFiles(dir: string, nodes: readonly string[], path: string, missing: string, edit: (text: string) => string): void {
+  for (const node of nodes) {
+    const file = join(dir, 'nodes', node, path);
+    const text = readFileSync(file, 'utf8');
+    const edited = edit(text);
+    if (edited === text) throw new Error(`${file}: ${missing}`);
+    writeFileSync(file, edited);
+  }
+}
+
 export const appliesTo = (fault: SeededFault, target: Target): boolean => (fault.targets ?? ['compose', 'swarm']).includes(target);
 
 /**
@@ -370,18 +384,13 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
       faults: [
         {
           kind: 'files',
-          edit: (dir) => {
-            for (const m of ['manager-1', 'manager-2']) {
-              const file = join(dir, 'nodes', m, 'repository', 'conf', 'api-manager.xml');
-              const text = readFileSync(file, 'utf8');
-              const stock = text.replace(
+          edit: (dir) =>
+            editNodeFiles(dir, ['manager-1', 'manager-2'], API_MANAGER_XML, 'no RevokeAPIURL to put back to the stock one', (text) =>
+              text.replace(
                 /<RevokeAPIURL>[^<]*<\/RevokeAPIURL>/,
                 '<RevokeAPIURL>https://localhost:${https.nio.port}/revoke</RevokeAPIURL>',
-              );
-              if (stock === text) throw new Error(`${file}: no RevokeAPIURL to put back to the stock one`);
-              writeFileSync(file, stock);
-            }
-          },
+              ),
+            ),
         },
       ],
     },
@@ -399,18 +408,13 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
       faults: [
         {
           kind: 'files',
-          edit: (dir) => {
-            for (const w of ['worker-1', 'worker-2']) {
-              const file = join(dir, 'nodes', w, 'repository', 'conf', 'api-manager.xml');
-              const text = readFileSync(file, 'utf8');
-              const off = text.replace(
+          edit: (dir) =>
+            editNodeFiles(dir, ['worker-1', 'worker-2'], API_MANAGER_XML, 'no EnableGatewayTokenCache to turn off', (text) =>
+              text.replace(
                 '<EnableGatewayTokenCache>true</EnableGatewayTokenCache>',
                 '<EnableGatewayTokenCache>false</EnableGatewayTokenCache>',
-              );
-              if (off === text) throw new Error(`${file}: no EnableGatewayTokenCache to turn off`);
-              writeFileSync(file, off);
-            }
-          },
+              ),
+            ),
         },
       ],
     },

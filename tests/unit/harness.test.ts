@@ -3,7 +3,7 @@ import { sim, simApim260, simApim470 } from '../../generator/products/sim';
 import { synthLab } from '../../generator/synth/writer';
 import { Check, CheckFailure, CheckPlan, CheckResult, percentile, planOf, runCheck, skipOf } from '../../harness/check';
 import { checkById } from '../../harness/checks';
-import { LabTarget } from '../../harness/lab-target';
+import { LabTarget, writeFaultedLab } from '../../harness/lab-target';
 import { headline, resultsJson, RESULTS_SCHEMA_VERSION, whatFailed } from '../../harness/report/write';
 import { logsClean, unexpectedErrors } from '../../harness/checks/logs-clean';
 import { impactOf, spread } from '../../harness/load';
@@ -556,6 +556,16 @@ describe('which seeded faults can share a running lab (labDelta, planSelftest)',
     const largest = Math.max(...plan.shared.map(cost), cost([0]));
     expect(Math.abs(loads[0] - loads[1])).toBeLessThanOrEqual(largest);
     expect(selftestStreams(plan, 1, cost)).toEqual([[...plan.shared.flat(), ...plan.alone.map((a) => a.fault)]]);
+  });
+});
+
+describe('every seeded fault can be written into its lab', () => {
+  // A fault's file edit refuses a file that no longer holds what it changes (a template that moved
+  // on): caught here, not minutes into the self-test.
+  test.each(SEEDED_FAULTS.filter((f) => f.options.faults?.length).map((f) => [f.id, f] as const))('%s', (_, fault) => {
+    const lab = buildLab(fault.pattern, { product: fault.product ?? sim });
+    const written = writeFaultedLab(lab, fault.options.faults!, join(tempDir(), 'lab'));
+    expect(written.files[0]).toBe('docker-compose.yml');
   });
 });
 

@@ -32,16 +32,21 @@ function withTool(name: string, present: boolean): jest.It {
   return test.skip;
 }
 
-/** Every committed lab, and labs at the edges of their pattern's scale. */
-const LABS = [...ALL_LABS.map(({ product, pattern, lab }) => ({ label: `${product.id} pattern ${pattern}`, lab })), ...SCALED_LABS];
-
-describe('generated labs pass the real tools', () => {
+/** The compose-spec JSON schema (docker-compose npm's copy) as a validator. */
+function composeSchema() {
   const schema = JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules/docker-compose/schema/compose-spec.json'), 'utf8'));
   // The schema names draft-07 by an https URL ajv does not know; ajv's default meta-schema is draft-07.
   delete schema.$schema;
   const ajv = new Ajv({ strict: false, allErrors: true });
   addFormats(ajv);
-  const validateCompose = ajv.compile(schema);
+  return ajv.compile(schema);
+}
+
+/** Every committed lab, and labs at the edges of their pattern's scale. */
+const LABS = [...ALL_LABS.map(({ product, pattern, lab }) => ({ label: `${product.id} pattern ${pattern}`, lab })), ...SCALED_LABS];
+
+describe('generated labs pass the real tools', () => {
+  const validateCompose = composeSchema();
 
   test.each(LABS)('$label compose file validates against the compose-spec JSON schema', ({ lab }) => {
     const compose = YAML.parse(renderLab(lab).find((f) => f.path === 'docker-compose.yml')!.content);
@@ -120,11 +125,7 @@ function fillSwarmTokens(
 const STACK_LABS = LABS.filter(({ lab }) => renderLab(lab).some((f) => f.path === `${SWARM_DIR}/docker-stack.yml`));
 
 describe('generated swarm stacks pass the real tools', () => {
-  const schema = JSON.parse(readFileSync(join(PROJECT_ROOT, 'node_modules/docker-compose/schema/compose-spec.json'), 'utf8'));
-  delete schema.$schema;
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
-  const validateCompose = ajv.compile(schema);
+  const validateCompose = composeSchema();
   const file = (lab: LabSpec, path: string) => renderLab(lab).find((f) => f.path === path)!.content;
 
   test('every product but the classic one has a stack', () => {
