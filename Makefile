@@ -71,8 +71,7 @@ generate: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [WORKERS=1-5] [MANAGERS=1|2
 	@$(CLI) generate $(LAB)
 
 labs: dist/.built ## regenerate every lab committed under labs/
-	@products=$$(node -p "Object.keys(require('./dist/generator/products').PRODUCTS).join(' ')") && [ -n "$$products" ] || { echo "make labs: no product list from dist/generator/products" >&2; exit 1; }; \
-	for product in $$products; do for p in 1 2 3; do $(CLI) generate --pattern $$p --product $$product || exit 1; done; done
+	@$(CLI) generate --all
 
 images: dist/.built engine ## [PRODUCT=auto|sim|sim-apim-4.5.0|sim-apim-4.7.0|apim-…]: build the stand-in's images (or pull the product's; auto as for a lab), and offline NGINX/DB images when no registry answers
 	@$(CLI) images --product $(PRODUCT) --rebuild

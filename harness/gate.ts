@@ -16,10 +16,13 @@ import type { LabSpec } from '../generator/model/lab';
  * timeouts: stop and kill 0 ms, pause and partition about 1 s, db-partition about 2 s), with
  * 20–40 % fewer requests in each window. A check that saturates a listener on purpose
  * (`admin-load-isolation`, whose figure is the latency the saturation causes) takes the whole
- * machine. A lab at a JVM's pace (`PACE=jvm`) mostly waits for its nodes' boots: measured here,
- * pattern 1's whole conformance run at 20 s boots kept 0.36 cores busy (179 s alone, its start
- * included), so its start and checks take half a share (holding a whole one through minutes of
- * boots left a core idle that two other labs' checks were waiting for).
+ * machine. A lab at a JVM's pace (`PACE=jvm`) mostly waits for its nodes' boots (they listen on
+ * nothing meanwhile): measured here, pattern 1's eleven checks on a running lab at 20 s boots kept
+ * 0.39 cores busy on average over 125 s (the harness's loads included; 0.36 with the lab's start),
+ * below half a core, as a stand-in lab's checks keep below one. So its start, its checks and a
+ * shared lab's recreate take half a share (a whole one held through minutes of boots left a core
+ * idle that other labs' checks waited for in `make test`); `admin-load-isolation` still takes the
+ * whole machine.
  * An earlier lab (before its listeners had headroom for a busy node's TLS handshake) did
  * falsify verdicts side by side (504s at the 2 s read timeout, a 552 ms connect read as a
  * failover, a 1012 ms stall): `CARBON_LABS_GATE_SHARES=1` brings back one lab at a time.
@@ -63,7 +66,7 @@ interface Entry {
 /** How much of the machine a start or a check takes (see above). */
 export type Weight = 'whole' | 'share' | 'half';
 
-/** A lab's start or check: half a share at a JVM's pace (it mostly waits for boots), else one. */
+/** A lab's start, check or recreate: half a share at a JVM's pace (it mostly waits for boots), else one. */
 export const labWeight = (lab: LabSpec): 'share' | 'half' => (lab.product.pace ? 'half' : 'share');
 
 /** One share per core (see above). */

@@ -466,7 +466,8 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   const started = new StartedLab(lab, dir, target);
   const budgetSeconds = startupBudgetSeconds(lab);
   try {
-    // A start keeps less than a core busy (harness/gate.ts): it takes a share, as a check does.
+    // A start keeps less than a core busy (harness/gate.ts): a share, as a check takes; half one at
+    // a JVM's pace, which mostly waits for boots.
     await machineGate().holding(
       labWeight(lab),
       {

@@ -148,7 +148,6 @@ export function selftestStreams(plan: SelftestPlan, count: number, costMs: (unit
     .filter((s) => s.length > 0);
 }
 
-/** Whether a seeded fault applies to a lab of that target. */
 /** A classic node's api-manager.xml, under its lab folder's nodes/<node>/. */
 const API_MANAGER_XML = join('repository', 'conf', 'api-manager.xml');
 
@@ -163,6 +162,7 @@ function editNodeFiles(dir: string, nodes: readonly string[], path: string, miss
   }
 }
 
+/** Whether a seeded fault applies to a lab of that target. */
 export const appliesTo = (fault: SeededFault, target: Target): boolean => (fault.targets ?? ['compose', 'swarm']).includes(target);
 
 /**
@@ -172,11 +172,14 @@ export const appliesTo = (fault: SeededFault, target: Target): boolean => (fault
  * nothing is refused, naming what there is.
  */
 export function selectFaults(all: readonly SeededFault[], env: { readonly faults?: string; readonly products?: string }): SeededFault[] {
-  const list = (value?: string) =>
-    value
+  // An empty value is no choice (as unset), not a choice of nothing.
+  const list = (value?: string) => {
+    const names = value
       ?.split(',')
       .map((x) => x.trim())
       .filter(Boolean);
+    return names?.length ? names : undefined;
+  };
   const only = list(env.faults);
   const unknown = only?.filter((id) => !all.some((f) => f.id === id)) ?? [];
   if (unknown.length)
@@ -339,16 +342,18 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
       faults: [
         {
           kind: 'files',
-          edit: (dir) => {
-            const axis2 = join(dir, 'nodes', 'worker-2', 'repository', 'conf', 'axis2', 'axis2.xml');
-            writeFileSync(
-              axis2,
-              readFileSync(axis2, 'utf8').replace(
-                '<parameter name="domain">wso2.am.domain</parameter>',
-                '<parameter name="domain">wso2.am.other.domain</parameter>',
-              ),
-            );
-          },
+          edit: (dir) =>
+            editNodeFiles(
+              dir,
+              ['worker-2'],
+              join('repository', 'conf', 'axis2', 'axis2.xml'),
+              'no clustering domain wso2.am.domain',
+              (text) =>
+                text.replace(
+                  '<parameter name="domain">wso2.am.domain</parameter>',
+                  '<parameter name="domain">wso2.am.other.domain</parameter>',
+                ),
+            ),
         },
       ],
     },

@@ -55,6 +55,7 @@ export const EXAMPLES: Readonly<Record<string, readonly string[]>> = {
     'carbon-labs generate --pattern 3 --product sim',
     'carbon-labs generate --pattern 2 --product apim-4.7.0 --workers 3 --out ./my-lab',
     'carbon-labs generate --pattern 3 --target swarm',
+    'carbon-labs generate --all    (every committed lab, as make labs)',
   ],
   up: [
     'carbon-labs up --pattern 3 --product sim',

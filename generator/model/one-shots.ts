@@ -11,8 +11,9 @@ export interface OneShotMount {
 /**
  * A service that runs once on the product image, as root, with no network, before the nodes
  * start: its shell script (plain shell: compose's renderer doubles each `$`) and its mounts.
- * Compose runs it as a service; a Swarm stack has no one-shots, so its start runs the same script
- * on this host with `docker run` first.
+ * Compose runs it as a service. A Swarm stack has no one-shots: its start runs the truststore's
+ * script on this host with `docker run` first, and copies the product's SQL out of the image with
+ * `docker cp` (the stack's database reads it as configs, not from the dbscripts volume).
  */
 export interface OneShot {
   readonly script: string;

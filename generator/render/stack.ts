@@ -1,3 +1,9 @@
+/**
+ * A lab as a Docker Swarm stack (`docker stack deploy`): the same services, images, environment
+ * and health checks as its compose file (the `*_BASE` parts of render/compose.ts), with what is
+ * Swarm's own: overlay networks, files as configs and secrets instead of bind mounts, placement on
+ * labelled nodes, resource limits and a restart policy. The files of the stack live in `swarm/`.
+ */
 import type { ComposeSpecification } from 'docker-compose';
 import type { Attachment, BalancerSpec, LabSpec, NetworkName, NodeSpec, PublishedPort, Role } from '../model/lab';
 import { SUPPORT_SERVICES, TRUST } from '../model/lab';
@@ -9,12 +15,6 @@ import { replicasVariable, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS } from '../m
 
 type Service = NonNullable<ComposeSpecification['services']>[string];
 
-/**
- * A lab as a Docker Swarm stack (`docker stack deploy`): the same services, images, environment
- * and health checks as its compose file (the `*_BASE` parts of render/compose.ts), with what is
- * Swarm's own: overlay networks, files as configs and secrets instead of bind mounts, placement on
- * labelled nodes, resource limits and a restart policy. The files of the stack live in `swarm/`.
- */
 /** The variable holding a network's /24 prefix for a balancer's start script (`10.213.16.`). */
 export const subnetVariable = (network: NetworkName): string => `CARBON_LABS_SUBNET_${network}`;
 

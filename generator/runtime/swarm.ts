@@ -196,8 +196,9 @@ export async function swarmPreflight(lab: LabSpec): Promise<string[]> {
 
 /**
  * What compose's one-shots do, run once on this host before the stack: the truststore (the
- * `truststore` service of the compose file, as `docker run`), and the product's SQL copied out of
- * its image into `swarm/dbscripts/` for the database's configs.
+ * model's truststore one-shot, its script with `docker run`), and the product's SQL copied out of
+ * its image into `swarm/dbscripts/` for the database's configs (`docker create` and `docker cp`:
+ * the stack reads the files as configs, not from a volume).
  */
 async function runOneShots(lab: LabSpec, dir: string, env: Record<string, string | undefined>, log: Log): Promise<void> {
   const image = interpolate(productImage(lab, 'manager'), env);

@@ -13,6 +13,7 @@ import { sim } from '../../generator/products/sim';
 import { assertPortsFree, readLabEnv, transientlyHeldPort } from '../../generator/runtime/lab';
 import { readLabIdentity, synthLab } from '../../generator/synth/writer';
 import { tempDir } from '../support/labs';
+import { PRODUCTS } from '../../generator/products';
 
 const CLI = join(PROJECT_ROOT, 'dist', 'generator', 'cli.js');
 import { VIA_MAKE } from '../../generator/hints';
@@ -39,6 +40,22 @@ describe('a start tries again when Docker could not bind a host port for a momen
 describe('carbon-labs CLI', () => {
   beforeAll(() => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run make (the test target builds it)`);
+  });
+
+  test("generate --all writes every product's patterns 1-3 in their default folders, as the committed labs/; it takes no other lab option", () => {
+    const cwd = tempDir();
+    const r = cli(['generate', '--all'], cwd);
+    expect(r.code).toBe(0);
+    const written = Object.keys(PRODUCTS).flatMap((id) => [1, 2, 3].map((p) => `labs/${id}/pattern-${p}`));
+    expect(written.filter((d) => !existsSync(join(cwd, d, 'docker-compose.yml')))).toEqual([]);
+    expect(readFileSync(join(cwd, 'labs/sim/pattern-3/docker-compose.yml'), 'utf8')).toBe(
+      readFileSync(join(PROJECT_ROOT, 'labs/sim/pattern-3/docker-compose.yml'), 'utf8'),
+    );
+    const refused = cli(['generate', '--all', '--pattern', '2'], cwd);
+    expect({ code: refused.code, stderr: refused.stderr }).toEqual({
+      code: 2,
+      stderr: expect.stringContaining('it takes no other lab option'),
+    });
   });
 
   test("completion bash completes commands, each command's own options, option values and named labs, in a real bash", () => {

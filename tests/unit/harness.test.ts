@@ -16,7 +16,7 @@ import { sharesMissing } from '../../harness/checks/workers-survive-worker-loss'
 import { revocationProblems, revokeApiUrlOf } from '../../harness/checks/revocation-reaches-workers';
 import { judgeCatch, judgeStart, planSelftest, SEEDED_FAULTS, selectFaults, selftestStreams } from '../../harness/selftest';
 import { faultDelta } from '../../harness/shared-lab';
-import { readFileSync, writeFileSync } from 'fs';
+import { readdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import { PROJECT_ROOT } from '../../generator/paths';
 import type { ConformanceRun } from '../../harness/conformance';
@@ -559,13 +559,36 @@ describe('which seeded faults can share a running lab (labDelta, planSelftest)',
   });
 });
 
+/** Every file under `dir` (relative path → content), for comparing two lab folders. */
+function filesOf(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (sub: string) => {
+    for (const entry of readdirSync(join(dir, sub), { withFileTypes: true })) {
+      const path = join(sub, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else out[path] = readFileSync(join(dir, path), 'utf8');
+    }
+  };
+  walk('');
+  return out;
+}
+
 describe('every seeded fault can be written into its lab', () => {
   // A fault's file edit refuses a file that no longer holds what it changes (a template that moved
   // on): caught here, not minutes into the self-test.
   test.each(SEEDED_FAULTS.filter((f) => f.options.faults?.length).map((f) => [f.id, f] as const))('%s', (_, fault) => {
     const lab = buildLab(fault.pattern, { product: fault.product ?? sim });
-    const written = writeFaultedLab(lab, fault.options.faults!, join(tempDir(), 'lab'));
-    expect(written.files[0]).toBe('docker-compose.yml');
+    const sound = join(tempDir(), 'lab');
+    synthLab(lab, sound, { force: true });
+    const faulted = join(tempDir(), 'lab');
+    writeFaultedLab(lab, fault.options.faults!, faulted);
+    // Faults applied to the running lab (live) write nothing; every other one changes a file (two
+    // sound copies in two folders are equal: the comparison can tell).
+    if (fault.options.faults!.every((f) => f.kind === 'live')) return;
+    const again = join(tempDir(), 'lab');
+    synthLab(lab, again, { force: true });
+    expect(filesOf(again)).toEqual(filesOf(sound));
+    expect(filesOf(faulted)).not.toEqual(filesOf(sound));
   });
 });
 
@@ -588,6 +611,8 @@ describe('which seeded faults a self-test run takes (selectFaults)', () => {
     expect(
       ids(selectFaults(SEEDED_FAULTS, { faults: 'heavy-worker, classic-sync-leaves-out-a-worker', products: 'sim-apim-2.6.0' })),
     ).toEqual(['classic-sync-leaves-out-a-worker']);
+    // Set but empty (CARBON_LABS_SELFTEST_PRODUCTS= in a shell): every fault, not none.
+    expect(selectFaults(SEEDED_FAULTS, { faults: '', products: ' ' })).toHaveLength(SEEDED_FAULTS.length);
     expect(() => selectFaults(SEEDED_FAULTS, { faults: 'no-such-fault' })).toThrow(
       /CARBON_LABS_SELFTEST_FAULTS: no seeded fault no-such-fault; they are worker-accepts-writes/,
     );
