@@ -20,9 +20,9 @@ import type { LabSpec } from '../generator/model/lab';
  * nothing meanwhile): measured here, pattern 1's eleven checks on a running lab at 20 s boots kept
  * 0.39 cores busy on average over 125 s (the harness's loads included; 0.36 with the lab's start),
  * below half a core, as a stand-in lab's checks keep below one. So its start, its checks and a
- * shared lab's recreate take half a share (a whole one held through minutes of boots left a core
- * idle that other labs' checks waited for in `make test`); `admin-load-isolation` still takes the
- * whole machine.
+ * shared lab's recreate take half a share (a whole one, held through minutes of boots, kept other
+ * labs' checks waiting for a core it hardly used; in `make test`'s timings the gain is within the
+ * runs' spread of about 30 s); `admin-load-isolation` still takes the whole machine.
  * An earlier lab (before its listeners had headroom for a busy node's TLS handshake) did
  * falsify verdicts side by side (504s at the 2 s read timeout, a 552 ms connect read as a
  * failover, a 1012 ms stall): `CARBON_LABS_GATE_SHARES=1` brings back one lab at a time.
