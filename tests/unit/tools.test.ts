@@ -43,6 +43,12 @@ function composeSchema() {
   return ajv.compile(schema);
 }
 
+/** A lab's rendered files, rendered once per lab for every test of this file. */
+const renderedFiles = new Map<LabSpec, ReturnType<typeof renderLab>>();
+const rendered = (lab: LabSpec) => renderedFiles.get(lab) ?? renderedFiles.set(lab, renderLab(lab)).get(lab)!;
+/** A rendered file's content. */
+const fileOf = (lab: LabSpec, path: string) => rendered(lab).find((f) => f.path === path)!.content;
+
 /** Every committed lab, and labs at the edges of their pattern's scale. */
 const LABS = [...ALL_LABS.map(({ product, pattern, lab }) => ({ label: `${product.id} pattern ${pattern}`, lab })), ...SCALED_LABS];
 
@@ -50,7 +56,7 @@ describe('generated labs pass the real tools', () => {
   const validateCompose = composeSchema();
 
   test.each(LABS)('$label compose file validates against the compose-spec JSON schema', ({ lab }) => {
-    const compose = YAML.parse(renderLab(lab).find((f) => f.path === 'docker-compose.yml')!.content);
+    const compose = YAML.parse(fileOf(lab, 'docker-compose.yml'));
     validateCompose(compose);
     expect(validateCompose.errors ?? []).toEqual([]);
   });
@@ -66,7 +72,7 @@ describe('generated labs pass the real tools', () => {
   withTool('nginx with unshare and ip (root)', nginx && netns).each(LABS)('$label: every NGINX config passes nginx -t', ({ lab }) => {
     const dir = withCertificate();
     for (const balancer of lab.balancers) {
-      const text = renderLab(lab).find((f) => f.path === `nginx/${balancer.name}.conf`)!.content;
+      const text = fileOf(lab, `nginx/${balancer.name}.conf`);
       expectNginxAccepts(dir, balancer.name, text, balancerAddresses(lab, balancer.name));
     }
   });
@@ -125,11 +131,10 @@ function fillSwarmTokens(
 }
 
 /** The labs that have a stack (the classic product runs on compose only). */
-const STACK_LABS = LABS.filter(({ lab }) => renderLab(lab).some((f) => f.path === `${SWARM_DIR}/docker-stack.yml`));
+const STACK_LABS = LABS.filter(({ lab }) => rendered(lab).some((f) => f.path === `${SWARM_DIR}/docker-stack.yml`));
 
 describe('generated swarm stacks pass the real tools', () => {
   const validateCompose = composeSchema();
-  const file = (lab: LabSpec, path: string) => renderLab(lab).find((f) => f.path === path)!.content;
 
   test('every product but the classic ones has a stack', () => {
     const ids = (labs: readonly { lab: LabSpec }[]) => [...new Set(labs.map(({ lab }) => lab.product.id))].sort();
@@ -142,7 +147,7 @@ describe('generated swarm stacks pass the real tools', () => {
     ({ lab }) => {
       for (const path of [`${SWARM_DIR}/docker-stack.yml`, `${SWARM_DIR}/publish.yml`]) {
         // Numbers (replicas, published ports) are variables with defaults: filled in, they are numbers again.
-        const stack = YAML.parse(interpolate(file(lab, path), parse(file(lab, '.env'))));
+        const stack = YAML.parse(interpolate(fileOf(lab, path), parse(fileOf(lab, '.env'))));
         validateCompose(stack);
         expect({ path, errors: validateCompose.errors ?? [] }).toEqual({ path, errors: [] });
       }
@@ -170,7 +175,7 @@ describe('generated swarm stacks pass the real tools', () => {
       const services = [...lab.nodes.map((n) => n.name), 'db', 'backend'];
       const addr = (service: string) => `127.0.1.${1 + Math.max(0, services.indexOf(service))}`;
       for (const balancer of lab.balancers) {
-        const text = file(lab, `${SWARM_DIR}/nginx/${balancer.name}.conf`);
+        const text = fileOf(lab, `${SWARM_DIR}/nginx/${balancer.name}.conf`);
         const own = new Map(balancer.attachments.map((a) => [a.network as string, addressOf(lab, balancer.name, a.network)]));
         const ip = (network: string) => own.get(network) ?? `no address on ${network}`;
         expectNginxAccepts(dir, `${balancer.name}-up`, fillSwarmTokens(text, { addr, down: () => false, ip }), [...own.values()]);
@@ -186,7 +191,7 @@ describe('generated swarm stacks pass the real tools', () => {
     "$label: the access proxy's NGINX configurations pass nginx -t",
     ({ lab }) => {
       const dir = withCertificate();
-      const confs = renderLab(lab).filter((f) => f.path.startsWith(`${SWARM_DIR}/access-`) && f.path.endsWith('.conf'));
+      const confs = rendered(lab).filter((f) => f.path.startsWith(`${SWARM_DIR}/access-`) && f.path.endsWith('.conf'));
       expect(confs.map((c) => c.path).sort()).toEqual([`${SWARM_DIR}/access-admin.conf`, `${SWARM_DIR}/access-public.conf`]);
       for (const conf of confs) {
         expectNginxAccepts(dir, conf.path.replace(/^.*\//, '').replace(/\.conf$/, ''), conf.content, []);
