@@ -11,7 +11,7 @@ import type { LabSpec, Role } from '../generator/model/lab';
 import type { ProductTiming } from '../generator/products/product';
 import { isClassic } from '../generator/products/product';
 import type { Gate } from './gate';
-import { GATE_WAIT_MS, labWeight, machineGate } from './gate';
+import { GATE_WAIT_MS, machineGate } from './gate';
 
 /** `not-run`: the check was due, but the lab could not be restored after an earlier one (its reason says why). */
 export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'not-run';
@@ -351,7 +351,7 @@ export async function runCheck<F extends Figures>(
   const deadlineMs = run.deadlineMs ?? plan.deadlineMs;
   // Its share of the machine first: its clock and deadline start once it has it.
   const gate = run.gate ?? machineGate();
-  const hold = await gate.take(check.machine === 'whole' ? 'whole' : labWeight(lab.lab), {
+  const hold = await (check.machine === 'whole' ? gate.whole : gate.share).call(gate, {
     what: `${lab.lab.project}: ${check.id}`,
     timeoutMs: GATE_WAIT_MS,
     signal: run.signal,

@@ -1,9 +1,6 @@
 import { rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { Gate, labWeight } from '../../harness/gate';
-import { buildLab } from '../../generator/patterns';
-import { sim } from '../../generator/products/sim';
-import { withPace } from '../../generator/products/pace';
+import { Gate } from '../../harness/gate';
 import { tempDir } from '../support/labs';
 
 /** The machine's shares across processes: a saturating check takes the whole machine, a start or a check one share, in the order asked. */
@@ -45,18 +42,6 @@ describe('the machine gate', () => {
     expect(await settled(later)).toBe(false);
     started.release();
     expect(await settled(later, 2000)).toBe(true);
-  });
-
-  test("labs at a JVM's pace take half a share: two of them and a stand-in check fill two shares, a third waits", async () => {
-    const g = gate(2);
-    await g.half(opts('jvm a'));
-    await g.take(labWeight(buildLab(1, { product: withPace(sim, { kind: 'jvm' }) })), opts('jvm b'));
-    expect(labWeight(buildLab(1, { product: sim }))).toBe('share');
-    const check = await g.share(opts('check'));
-    const third = g.half(opts('jvm c'));
-    expect(await settled(third)).toBe(false);
-    check.release();
-    expect(await settled(third, 2000)).toBe(true);
   });
 
   test('the holds of a process that died do not count', async () => {
