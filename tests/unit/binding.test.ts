@@ -1,5 +1,5 @@
 import { join } from 'path';
-import { RestApi } from '../../sim/src/spec';
+import { reachableSchemas, RestApi } from '../../sim/src/spec';
 
 /**
  * The stand-in binds request bodies as the product does (Jackson's default coercion into the DTOs
@@ -157,5 +157,48 @@ describe('what the product answers 400 to stays a 400', () => {
 
   test('an integer query parameter that is not a number is still rejected', () => {
     expect(bind(publisher, 'GET', '/apis', undefined, 'limit=ten').problems).toEqual(['limit must be integer']);
+  });
+});
+
+describe('each operation is checked against the schemas it reaches (reachableSchemas)', () => {
+  const spec = publisher.spec as unknown as { components: { schemas: Record<string, unknown> }; paths: Record<string, unknown> };
+  const refsIn = (node: unknown, out = new Set<string>()): Set<string> => {
+    if (Array.isArray(node)) node.forEach((n) => refsIn(n, out));
+    else if (node && typeof node === 'object')
+      for (const [k, v] of Object.entries(node))
+        if (k === '$ref' && typeof v === 'string' && v.startsWith('#/components/schemas/')) out.add(v.split('/')[3]);
+        else refsIn(v, out);
+    return out;
+  };
+
+  test('follows $refs through the schemas, cycles included, and leaves out what nothing refers to', () => {
+    const all = {
+      A: { properties: { b: { $ref: '#/components/schemas/B' } } },
+      B: { items: { $ref: '#/components/schemas/A' } },
+      C: { type: 'string' },
+    };
+    expect(Object.keys(reachableSchemas(all, [{ schema: { $ref: '#/components/schemas/B' } }])).sort()).toEqual(['A', 'B']);
+    expect(reachableSchemas(all, [[{ name: 'limit', schema: { type: 'integer' } }]])).toEqual({});
+  });
+
+  test('on the publisher spec, every operation gets a closed set: each $ref in it resolves in it', () => {
+    let checked = 0;
+    for (const item of Object.values(spec.paths) as Record<string, unknown>[])
+      for (const op of Object.values(item)) {
+        const picked = reachableSchemas(spec.components.schemas, [op]);
+        for (const name of refsIn(Object.values(picked))) expect(Object.keys(picked)).toContain(name);
+        for (const name of refsIn(op)) expect(Object.keys(picked)).toContain(name);
+        checked++;
+      }
+    expect(checked).toBeGreaterThan(150);
+    // POST /apis reaches APIDTO and what it holds, not the whole file.
+    const post = (spec.paths['/apis'] as Record<string, unknown>).post;
+    const forPost = Object.keys(reachableSchemas(spec.components.schemas, [post]));
+    expect(forPost).toContain('API');
+    expect(forPost.length).toBeLessThan(Object.keys(spec.components.schemas).length / 2);
+  });
+
+  test('a body that is not bound as JSON is still checked against the whole body schema', () => {
+    expect(bind(publisher, 'POST', '/apis', undefined).problems.length).toBeGreaterThan(0);
   });
 });
