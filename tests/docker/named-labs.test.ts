@@ -1,14 +1,10 @@
-import { spawnSync } from 'child_process';
 import { join } from 'path';
-import { PROJECT_ROOT } from '../../generator/paths';
 import { describeDocker } from '../support/docker';
 import { tempDir } from '../support/labs';
+import { spawnCli } from '../support/cli';
 
-const CLI = join(PROJECT_ROOT, 'dist', 'generator', 'cli.js');
-const cli = (args: string[], cwd: string) => {
-  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+/** The built CLI in a process of its own, in the test's environment (a start may take minutes). */
+const cli = (args: string[], cwd: string) => spawnCli(args, { cwd, env: process.env, timeout: 300_000 });
 
 interface Listed {
   project: string;

@@ -1,17 +1,14 @@
 import { spawnSync } from 'child_process';
 import { existsSync } from 'fs';
 import { join } from 'path';
-import { PROJECT_ROOT } from '../../generator/paths';
 import { SWARM_LABELS } from '../../generator/model/swarm';
 import { labContainers } from '../../generator/runtime/lab';
 import { describeDocker } from '../support/docker';
 import { tempDir } from '../support/labs';
+import { spawnCli } from '../support/cli';
 
-const CLI = join(PROJECT_ROOT, 'dist', 'generator', 'cli.js');
-const cli = (args: string[], cwd: string) => {
-  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', timeout: 300_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-};
+/** The built CLI in a process of its own, in the test's environment (a start may take minutes). */
+const cli = (args: string[], cwd: string) => spawnCli(args, { cwd, env: process.env, timeout: 300_000 });
 const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf8' });
 
 /** `make swarm` has made this engine a one-node swarm (make test does it first). */

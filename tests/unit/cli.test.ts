@@ -13,22 +13,14 @@ import { sim } from '../../generator/products/sim';
 import { assertPortsFree, readLabEnv, transientlyHeldPort } from '../../generator/runtime/lab';
 import { readLabIdentity, synthLab } from '../../generator/synth/writer';
 import { tempDir } from '../support/labs';
+import { CLI, runCli, spawnCli } from '../support/cli';
 import { PRODUCTS } from '../../generator/products';
 
-const CLI = join(PROJECT_ROOT, 'dist', 'generator', 'cli.js');
-import { VIA_MAKE } from '../../generator/hints';
-
-/** The CLI as make runs it (its fixes in make's words), or as a user runs it (`direct`: in the CLI's). */
-function cli(args: string[], cwd: string, direct = false) {
-  const env = direct
-    ? Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== VIA_MAKE))
-    : { ...process.env, [VIA_MAKE]: '1' };
-  const r = spawnSync('node', [CLI, ...args], { cwd, encoding: 'utf8', env, timeout: 120_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-}
+/** The CLI as make runs it (its fixes in make's words), or as a user runs it (`direct`: in the CLI's), in this process. */
+const cli = runCli;
 
 describe('a start tries again when Docker could not bind a host port for a moment', () => {
-  test("the port of Docker 20.10's userland proxy error; nothing for other errors", () => {
+  test("the port of Docker 20.10's userland proxy error; nothing for other errors", async () => {
     const seen =
       'Error response from daemon: driver failed programming external connectivity on endpoint carbon-labs-t26-worker-1-1 (e2ec8b2c): Error starting userland proxy: listen tcp4 127.0.0.1:46314: bind: address already in use';
     expect(transientlyHeldPort(seen)).toBe(46314);
@@ -42,26 +34,26 @@ describe('carbon-labs CLI', () => {
     if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run make (the test target builds it)`);
   });
 
-  test("generate --all writes every product's patterns 1-3 in their default folders, as the committed labs/; it takes no other lab option", () => {
+  test("generate --all writes every product's patterns 1-3 in their default folders, as the committed labs/; it takes no other lab option", async () => {
     const cwd = tempDir();
-    const r = cli(['generate', '--all'], cwd);
+    const r = await cli(['generate', '--all'], cwd);
     expect(r.code).toBe(0);
     const written = Object.keys(PRODUCTS).flatMap((id) => [1, 2, 3].map((p) => `labs/${id}/pattern-${p}`));
     expect(written.filter((d) => !existsSync(join(cwd, d, 'docker-compose.yml')))).toEqual([]);
     expect(readFileSync(join(cwd, 'labs/sim/pattern-3/docker-compose.yml'), 'utf8')).toBe(
       readFileSync(join(PROJECT_ROOT, 'labs/sim/pattern-3/docker-compose.yml'), 'utf8'),
     );
-    const refused = cli(['generate', '--all', '--pattern', '2'], cwd);
+    const refused = await cli(['generate', '--all', '--pattern', '2'], cwd);
     expect({ code: refused.code, stderr: refused.stderr }).toEqual({
       code: 2,
       stderr: expect.stringContaining('it takes no other lab option'),
     });
   });
 
-  test("completion bash completes commands, each command's own options, option values and named labs, in a real bash", () => {
+  test("completion bash completes commands, each command's own options, option values and named labs, in a real bash", async () => {
     const cwd = tempDir();
     mkdirSync(join(cwd, 'labs', 'local', 'alpha'), { recursive: true });
-    const script = cli(['completion', 'bash'], cwd);
+    const script = await cli(['completion', 'bash'], cwd);
     expect(script.code).toBe(0);
     writeFileSync(join(cwd, 'completion.bash'), script.stdout);
     const complete = (...words: string[]) =>
@@ -78,15 +70,15 @@ describe('carbon-labs CLI', () => {
     expect(complete('carbon-labs', 'logs', '--f')).toBe('--follow');
     expect(complete('carbon-labs', 'list', '--')).toBe('--json --help');
     expect(complete('carbon-labs', 'down', '--name', 'a')).toBe('alpha');
-    expect(cli(['completion', 'fish'], cwd)).toEqual(
+    expect(await cli(['completion', 'fish'], cwd)).toEqual(
       expect.objectContaining({ code: 2, stderr: expect.stringContaining('completion is for bash or zsh (got "fish")') }),
     );
   });
 
   test.each(['generate', 'up', 'down', 'stop', 'start', 'export', 'status', 'logs', 'exec', 'conformance', 'results'])(
     '%s --help ends with examples of that command',
-    (command) => {
-      const r = cli([command, '--help'], tempDir());
+    async (command) => {
+      const r = await cli([command, '--help'], tempDir());
       expect(r.code).toBe(0);
       const examples = r.stdout.slice(r.stdout.indexOf('Examples:'));
       expect(r.stdout).toContain('Examples:');
@@ -100,9 +92,9 @@ describe('carbon-labs CLI', () => {
     },
   );
 
-  test("results reads a lab's reports under the working folder, as the lab is under its labs/", () => {
+  test("results reads a lab's reports under the working folder, as the lab is under its labs/", async () => {
     const cwd = tempDir();
-    const r = cli(['results', '--pattern', '3', '--product', 'sim'], cwd);
+    const r = await cli(['results', '--pattern', '3', '--product', 'sim'], cwd);
     expect({
       code: r.code,
       said: r.stderr.includes(
@@ -111,11 +103,11 @@ describe('carbon-labs CLI', () => {
     }).toEqual({ code: 2, said: true });
   });
 
-  test('two named labs written outside labs/local/ get slots of their own (a claim each); a claim whose folder is gone frees its slot', () => {
+  test('two named labs written outside labs/local/ get slots of their own (a claim each); a claim whose folder is gone frees its slot', async () => {
     const cwd = tempDir();
     const slotOf = (dir: string) => readLabIdentity(join(cwd, dir)).named?.slot;
-    expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'a', '--out', 'x'], cwd).code).toBe(0);
-    expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'b', '--out', 'y'], cwd).code).toBe(0);
+    expect((await cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'a', '--out', 'x'], cwd)).code).toBe(0);
+    expect((await cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'b', '--out', 'y'], cwd)).code).toBe(0);
     expect(slotOf('x')).not.toBe(slotOf('y'));
     expect(JSON.parse(readFileSync(join(cwd, 'labs', 'local', '.claims', 'a.json'), 'utf8'))).toEqual({
       slot: slotOf('x'),
@@ -123,13 +115,13 @@ describe('carbon-labs CLI', () => {
     });
     const freed = slotOf('x');
     rmSync(join(cwd, 'x'), { recursive: true });
-    expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'c', '--out', 'z'], cwd).code).toBe(0);
+    expect((await cli(['generate', '--pattern', '1', '--product', 'sim', '--name', 'c', '--out', 'z'], cwd)).code).toBe(0);
     expect(slotOf('z')).toBe(freed);
   });
 
-  test('generate writes the lab under labs/<product>/pattern-<n>', () => {
+  test('generate writes the lab under labs/<product>/pattern-<n>', async () => {
     const cwd = tempDir();
-    const r = cli(['generate', '--pattern', '3', '--product', 'sim'], cwd);
+    const r = await cli(['generate', '--pattern', '3', '--product', 'sim'], cwd);
     expect(r.code).toBe(0);
     expect(readdirSync(join(cwd, 'labs/sim/pattern-3'))).toEqual(expect.arrayContaining(['docker-compose.yml', 'nginx', 'nodes', '.env']));
   });
@@ -138,36 +130,39 @@ describe('carbon-labs CLI', () => {
     [['generate', '--prodct', 'sim'], "carbon-labs: unknown option '--prodct' (did you mean --product?). Try: carbon-labs generate --help"],
     [['exec', '--pattern', '1'], "carbon-labs: missing required argument 'service'. Try: carbon-labs exec --help"],
     [['generat'], "carbon-labs: unknown command 'generat' (did you mean generate?). Try: carbon-labs --help"],
-  ])("commander's own error for %j is one line in the house style, naming where to look", (args, line) => {
-    const r = cli(args, tempDir());
+  ])("commander's own error for %j is one line in the house style, naming where to look", async (args, line) => {
+    const r = await cli(args, tempDir());
     expect([r.code, r.stderr]).toEqual([2, `${line}\n`]);
   });
 
-  test('--out: the files and manifest name the folder in their regenerate command; the folder does not silently become another lab', () => {
+  test('--out: the files and manifest name the folder in their regenerate command; the folder does not silently become another lab', async () => {
     const cwd = tempDir();
     const out = join(cwd, 'mine');
-    expect(cli(['generate', '--pattern', '3', '--product', 'sim', '--out', out], cwd).code).toBe(0);
+    expect((await cli(['generate', '--pattern', '3', '--product', 'sim', '--out', out], cwd)).code).toBe(0);
     expect(readFileSync(join(out, 'docker-compose.yml'), 'utf8').split('\n')[0]).toContain(
       `carbon-labs generate --pattern 3 --product sim --out ${out}`,
     );
     expect(JSON.parse(readFileSync(join(out, '.carbon-labs-manifest.json'), 'utf8')).command).toBe(
       `carbon-labs generate --pattern 3 --product sim --out ${out}`,
     );
-    const other = cli(['generate', '--pattern', '1', '--product', 'sim', '--out', out], cwd, true);
+    const other = await cli(['generate', '--pattern', '1', '--product', 'sim', '--out', out], cwd, true);
     expect(other.code).toBe(2);
     expect(other.stderr).toContain(`${out} holds the pattern 3 lab of sim; writing pattern 1 of sim there would make it another lab`);
     expect(other.stderr).toContain(`Try: carbon-labs down --pattern 3 --product sim --out ${out} and remove the folder first`);
-    expect(cli(['generate', '--pattern', '3', '--product', 'sim', '--out', out], cwd).code).toBe(0);
+    expect((await cli(['generate', '--pattern', '3', '--product', 'sim', '--out', out], cwd)).code).toBe(0);
   });
 
-  test('exec hands the command its own options (exec manager-1 ls -la), as docker compose exec does: the next error is the missing lab, not an unknown option', () => {
-    const r = cli(['exec', '--pattern', '1', '--product', 'sim', '--out', join(tempDir(), 'none'), 'manager-1', 'ls', '-la'], tempDir());
+  test('exec hands the command its own options (exec manager-1 ls -la), as docker compose exec does: the next error is the missing lab, not an unknown option', async () => {
+    const r = await cli(
+      ['exec', '--pattern', '1', '--product', 'sim', '--out', join(tempDir(), 'none'), 'manager-1', 'ls', '-la'],
+      tempDir(),
+    );
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('no lab in');
     expect(r.stderr).not.toContain('unknown option');
   });
 
-  test('tables align every column on its widest cell, names in the header; the last column is not padded', () => {
+  test('tables align every column on its widest cell, names in the header; the last column is not padded', async () => {
     expect(
       table([
         ['LAB', 'STATE', 'FOLDER'],
@@ -181,31 +176,31 @@ describe('carbon-labs CLI', () => {
     ]);
   });
 
-  test('no command at all prints the help on stdout and exits 0 (as kind and docker compose do)', () => {
-    const r = cli([], tempDir());
+  test('no command at all prints the help on stdout and exits 0 (as kind and docker compose do)', async () => {
+    const r = await cli([], tempDir());
     expect([r.code, r.stderr, r.stdout.split('\n')[0]]).toEqual([0, '', 'Usage: carbon-labs [options] [command]']);
   });
 
-  test('logs refuses a --tail that is no number of lines, and a service the lab does not have (naming its services), before it asks Docker', () => {
+  test('logs refuses a --tail that is no number of lines, and a service the lab does not have (naming its services), before it asks Docker', async () => {
     const cwd = tempDir();
-    expect(cli(['generate', '--pattern', '1', '--product', 'sim'], cwd).code).toBe(0);
-    const tail = cli(['logs', '--pattern', '1', '--product', 'sim', '--tail', 'abc'], cwd);
+    expect((await cli(['generate', '--pattern', '1', '--product', 'sim'], cwd)).code).toBe(0);
+    const tail = await cli(['logs', '--pattern', '1', '--product', 'sim', '--tail', 'abc'], cwd);
     expect([tail.code, tail.stderr.trim()]).toEqual([
       2,
       'carbon-labs: --tail must be a whole number of lines or all (got "abc"). Try: carbon-labs logs --pattern 1 --product sim --tail 200',
     ]);
-    const unknown = cli(['logs', '--pattern', '1', '--product', 'sim', 'managr-1'], cwd);
+    const unknown = await cli(['logs', '--pattern', '1', '--product', 'sim', 'managr-1'], cwd);
     expect([unknown.code, unknown.stderr.trim()]).toEqual([
       2,
       'carbon-labs: carbon-labs-sim-p1 has no service managr-1; its services are db, backend, lb, manager-1, worker-1, worker-2. Try: carbon-labs logs --pattern 1 --product sim manager-1',
     ]);
   });
 
-  test("a lab at a JVM's pace is written beside the committed one, never over it, and differs from the real product's by image, name and slot", () => {
+  test("a lab at a JVM's pace is written beside the committed one, never over it, and differs from the real product's by image, name and slot", async () => {
     const cwd = tempDir();
-    expect(cli(['generate', '--pattern', '3', '--product', 'sim'], cwd).code).toBe(0);
+    expect((await cli(['generate', '--pattern', '3', '--product', 'sim'], cwd)).code).toBe(0);
     const committed = readFileSync(join(cwd, 'labs/sim/pattern-3/docker-compose.yml'), 'utf8');
-    const paced = cli(['generate', '--pattern', '3', '--product', 'sim', '--pace', 'jvm'], cwd);
+    const paced = await cli(['generate', '--pattern', '3', '--product', 'sim', '--pace', 'jvm'], cwd);
     expect(paced.code).toBe(0);
     expect(readFileSync(join(cwd, 'labs/sim/pattern-3/docker-compose.yml'), 'utf8')).toBe(committed);
     const compose = readFileSync(join(cwd, 'labs/sim/pattern-3-jvm/docker-compose.yml'), 'utf8');
@@ -217,7 +212,7 @@ describe('carbon-labs CLI', () => {
     // The manager balancer's timeouts are the real product's (10 s reads), not the stand-in's 2 s.
     expect(readFileSync(join(cwd, 'labs/sim/pattern-3-jvm/nginx/lb-manager.conf'), 'utf8')).toContain('proxy_read_timeout 10s;');
     expect(committed).not.toContain('4.3.0-jvm');
-    expect(cli(['generate', '--pattern', '1', '--product', 'sim', '--pace', 'jvm', '--boot-seconds', '20'], cwd).code).toBe(0);
+    expect((await cli(['generate', '--pattern', '1', '--product', 'sim', '--pace', 'jvm', '--boot-seconds', '20'], cwd)).code).toBe(0);
     expect(existsSync(join(cwd, 'labs/sim/pattern-1-boot-20s/docker-compose.yml'))).toBe(true);
     expect(existsSync(join(cwd, 'labs/sim/pattern-1'))).toBe(false);
   });
@@ -233,9 +228,9 @@ describe('carbon-labs CLI', () => {
       ['generate', '--pattern', '1', '--product', 'apim-4.3.0', '--pace', 'jvm'],
       'PACE is for a stand-in: apim-4.3.0 runs at its own pace. Try: leave PACE out, or make lab PRODUCT=sim PACE=jvm',
     ],
-  ])('%j is refused in one line', (args, said) => {
+  ])('%j is refused in one line', async (args, said) => {
     const cwd = tempDir();
-    const r = cli(args, cwd);
+    const r = await cli(args, cwd);
     expect({ code: r.code, said: r.stderr.trim().split('\n').length === 1 && r.stderr.includes(said) }).toEqual({ code: 2, said: true });
     expect(existsSync(join(cwd, 'labs'))).toBe(false);
   });
@@ -255,21 +250,21 @@ describe('carbon-labs CLI', () => {
     ],
     [['generate', '--pattern', '3', '--product', 'sim', '--target', 'kubernetes'], '--target must be compose or swarm, not "kubernetes"'],
     [['up', '--pattern', '3', '--product', 'sim', '--publish'], '--publish is for --target swarm'],
-  ])('%j fails with one line naming the rule and the fix, and writes no lab', (args, message) => {
+  ])('%j fails with one line naming the rule and the fix, and writes no lab', async (args, message) => {
     const cwd = tempDir();
-    const r = cli(args, cwd);
+    const r = await cli(args, cwd);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(message);
     expect(r.stderr.trim().split('\n')[0]).toContain(message.split('. Try')[0]);
     expect(existsSync(join(cwd, 'labs'))).toBe(false);
   });
 
-  test("run directly (not by make), a fix is in the CLI's words, and names the command asked: generate is not told to start containers", () => {
+  test("run directly (not by make), a fix is in the CLI's words, and names the command asked: generate is not told to start containers", async () => {
     const cwd = tempDir();
-    const r = cli(['generate', '--pattern', '7'], cwd, true);
+    const r = await cli(['generate', '--pattern', '7'], cwd, true);
     expect(r.code).toBe(2);
     expect(r.stderr.trim()).toBe('carbon-labs: PATTERN must be 1, 2 or 3 (got "7"). Try: carbon-labs generate --pattern 3');
-    const up = cli(['up', '--pattern', '3', '--product', 'sim', '--target', 'k8s'], cwd, true);
+    const up = await cli(['up', '--pattern', '3', '--product', 'sim', '--target', 'k8s'], cwd, true);
     expect(up.stderr.trim()).toBe(
       'carbon-labs: --target must be compose or swarm, not "k8s". Try: carbon-labs up --pattern 3 --target swarm',
     );
@@ -303,8 +298,8 @@ describe('carbon-labs CLI', () => {
     ['a status of a named lab that does not exist', ['status', '--name', 'nosuchlab'], 'no lab named nosuchlab', 2],
     ['down with neither --pattern nor --all', ['down'], 'down needs --pattern N, --name NAME or --all. Try: make down PATTERN=3', 2],
     ['down --all with a pattern', ['down', '--all', '--pattern', '1'], '--all removes every lab; it takes no --pattern', 2],
-  ] as [string, string[], string, number][])('%s: exit 2, one line on stderr, no stack trace', (_, args, message) => {
-    const r = cli(args, tempDir());
+  ] as [string, string[], string, number][])('%s: exit 2, one line on stderr, no stack trace', async (_, args, message) => {
+    const r = await cli(args, tempDir());
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
     expect(r.stderr).toContain(message);
     expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -331,19 +326,19 @@ describe('carbon-labs CLI', () => {
     [['generate', '--pattern', '1', '--product', 'sim', '--workers', '0'], 'WORKERS must be a whole number from 1 to 5 (got "0")'],
     [['up', '--pattern', '3', '--product', 'sim', '--workers', 'many'], 'WORKERS must be a whole number from 1 to 5 (got "many")'],
     [['status', '--pattern', '3', '--product', 'sim', '--workers', '9'], 'WORKERS must be a whole number from 1 to 5 (got "9")'],
-  ])("%j: a scale outside the pattern's rule is one line naming the rule and the fix, exit 2, no lab", (args, message) => {
+  ])("%j: a scale outside the pattern's rule is one line naming the rule and the fix, exit 2, no lab", async (args, message) => {
     const cwd = tempDir();
-    const r = cli(args, cwd);
+    const r = await cli(args, cwd);
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 2, stdout: '' });
     expect(r.stderr.trim().split('\n')).toEqual([expect.stringContaining(`carbon-labs: ${message}`)]);
     expect(r.stderr).not.toMatch(/\n\s+at /);
     expect(existsSync(join(cwd, 'labs'))).toBe(false);
   });
 
-  test("--workers 5 writes five workers and records the size, so the lab's other commands find the same model", () => {
+  test("--workers 5 writes five workers and records the size, so the lab's other commands find the same model", async () => {
     const cwd = tempDir();
     const dir = join(cwd, 'labs/sim/pattern-3');
-    expect(cli(['generate', '--pattern', '3', '--product', 'sim', '--workers', '5'], cwd).code).toBe(0);
+    expect((await cli(['generate', '--pattern', '3', '--product', 'sim', '--workers', '5'], cwd)).code).toBe(0);
     expect(readdirSync(join(dir, 'nodes')).sort()).toEqual([
       'manager-1',
       'manager-2',
@@ -365,17 +360,17 @@ describe('carbon-labs CLI', () => {
     );
 
     // Acting on the lab with another size is an error, not a silent second model.
-    const down = cli(['down', '--pattern', '3', '--product', 'sim', '--workers', '2'], cwd);
+    const down = await cli(['down', '--pattern', '3', '--product', 'sim', '--workers', '2'], cwd);
     expect({ code: down.code, stdout: down.stdout }).toEqual({ code: 2, stdout: '' });
     expect(down.stderr.trim()).toBe(
       `carbon-labs: carbon-labs-sim-p3 (${dir}) has 5 workers and 2 managers, not 2 workers and 2 managers. Try: leave WORKERS and MANAGERS out (a lab remembers its size), or resize it: make down PATTERN=3 PRODUCT=sim WORKERS=5, then make lab PATTERN=3 PRODUCT=sim`,
     );
-    const logs = cli(['logs', '--pattern', '3', '--product', 'sim', '--managers', '1', 'worker-5'], cwd);
+    const logs = await cli(['logs', '--pattern', '3', '--product', 'sim', '--managers', '1', 'worker-5'], cwd);
     expect(logs.code).toBe(2);
     expect(logs.stderr).toContain('has 5 workers and 2 managers, not 5 workers and 1 manager. Try: leave WORKERS and MANAGERS out');
 
     // An unnamed lab is what its options say: without --workers, the pattern's default size.
-    const back = cli(['generate', '--pattern', '3', '--product', 'sim'], cwd);
+    const back = await cli(['generate', '--pattern', '3', '--product', 'sim'], cwd);
     expect(back.code).toBe(0);
     expect(back.stderr).toContain(`${dir}: resized from WORKERS=5 to the pattern's default size`);
     expect(back.stderr).toContain('3 removed');
@@ -383,16 +378,16 @@ describe('carbon-labs CLI', () => {
     expect(JSON.parse(readFileSync(join(dir, '.carbon-labs-manifest.json'), 'utf8')).scale).toBeUndefined();
   });
 
-  test('a named lab remembers its size: generate --name alone keeps it, --workers resizes it, other commands check it', () => {
+  test('a named lab remembers its size: generate --name alone keeps it, --workers resizes it, other commands check it', async () => {
     const cwd = tempDir();
     const dir = join(cwd, 'labs/local/a');
     synthLab(buildLab(3, { product: sim, named: { name: 'a', slot: NAMED_SLOTS.first }, workers: 4, managers: 1 }), dir);
-    const again = cli(['generate', '--name', 'a'], cwd);
+    const again = await cli(['generate', '--name', 'a'], cwd);
     expect(again.code).toBe(0);
     expect(again.stderr).not.toContain('resized');
     expect(readdirSync(join(dir, 'nodes')).sort()).toEqual(['manager-1', 'worker-1', 'worker-2', 'worker-3', 'worker-4']);
 
-    const resized = cli(['generate', '--name', 'a', '--workers', '5'], cwd);
+    const resized = await cli(['generate', '--name', 'a', '--workers', '5'], cwd);
     expect(resized.stderr).toContain(`${dir}: resized from WORKERS=4 MANAGERS=1 to WORKERS=5 MANAGERS=1`);
     expect(readdirSync(join(dir, 'nodes')).sort()).toEqual(['manager-1', 'worker-1', 'worker-2', 'worker-3', 'worker-4', 'worker-5']);
     expect(JSON.parse(readFileSync(join(dir, '.carbon-labs-manifest.json'), 'utf8'))).toMatchObject({
@@ -400,27 +395,27 @@ describe('carbon-labs CLI', () => {
       scale: { workers: 5, managers: 1 },
     });
 
-    const status = cli(['status', '--name', 'a', '--managers', '2'], cwd);
+    const status = await cli(['status', '--name', 'a', '--managers', '2'], cwd);
     expect({ code: status.code, stdout: status.stdout }).toEqual({ code: 2, stdout: '' });
     expect(status.stderr.trim()).toBe(
       `carbon-labs: carbon-labs-a (${dir}) has 5 workers and 1 manager, not 5 workers and 2 managers. Try: leave WORKERS and MANAGERS out (a lab remembers its size), or resize it: make down PATTERN=3 PRODUCT=sim WORKERS=5 MANAGERS=1 NAME=a, then make lab PATTERN=3 PRODUCT=sim WORKERS=5 NAME=a`,
     );
   });
 
-  test('a named lab made at a slot the unnamed labs of a product added since now take is refused by generate, naming the fix; status still reads it', () => {
+  test('a named lab made at a slot the unnamed labs of a product added since now take is refused by generate, naming the fix; status still reads it', async () => {
     const cwd = tempDir();
     const dir = join(cwd, 'labs/local/old');
     const slot = NAMED_SLOTS.first - 1;
     synthLab(buildLab(1, { product: sim, named: { name: 'old', slot } }), dir);
-    const again = cli(['generate', '--name', 'old'], cwd);
+    const again = await cli(['generate', '--name', 'old'], cwd);
     expect({ code: again.code, lines: again.stderr.trim().split('\n').length }).toEqual({ code: 2, lines: 1 });
     expect(again.stderr).toContain(
       `lab old was made at slot ${slot}, whose subnets and host ports the unnamed labs of a product added since now take. Try: make down NAME=old, remove ${dir}, then make lab PATTERN=1 PRODUCT=sim NAME=old`,
     );
-    expect(cli(['status', '--name', 'old'], cwd).stderr).not.toContain('was made at slot');
+    expect((await cli(['status', '--name', 'old'], cwd)).stderr).not.toContain('was made at slot');
   });
 
-  test('up refuses to resize a running lab (its balancer would keep its old upstreams), naming both ways on', () => {
+  test('up refuses to resize a running lab (its balancer would keep its old upstreams), naming both ways on', async () => {
     const running = [
       'backend',
       'db',
@@ -445,30 +440,31 @@ describe('carbon-labs CLI', () => {
     );
   });
 
-  test('generate --target swarm writes both targets and names the stack file', () => {
+  test('generate --target swarm writes both targets and names the stack file', async () => {
     const cwd = tempDir();
-    const r = cli(['generate', '--pattern', '2', '--product', 'sim', '--target', 'swarm'], cwd);
+    const r = await cli(['generate', '--pattern', '2', '--product', 'sim', '--target', 'swarm'], cwd);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`stack: ${join(cwd, 'labs/sim/pattern-2/swarm/docker-stack.yml')}`);
     for (const f of ['docker-compose.yml', 'swarm/docker-stack.yml', 'swarm/access.yml', 'swarm/nginx/lb.conf'])
       expect(existsSync(join(cwd, 'labs/sim/pattern-2', f))).toBe(true);
   });
 
-  test('--version prints the package version on stdout and exits 0', () => {
-    const r = cli(['--version'], tempDir());
+  test('--version prints the package version on stdout and exits 0', async () => {
+    // A real process: the built bin, its exit code.
+    const r = spawnCli(['--version'], { cwd: tempDir() });
     expect({ code: r.code, stdout: r.stdout.trim() }).toEqual({
       code: 0,
       stdout: JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')).version,
     });
   });
 
-  test('progress goes to stderr, so stdout stays data', () => {
-    const r = cli(['generate', '--pattern', '1', '--product', 'sim'], tempDir());
+  test('progress goes to stderr, so stdout stays data', async () => {
+    const r = await cli(['generate', '--pattern', '1', '--product', 'sim'], tempDir());
     expect({ code: r.code, stdout: r.stdout }).toEqual({ code: 0, stdout: '' });
     expect(r.stderr).toMatch(/labs\/sim\/pattern-1: \d+ written/);
   });
 
-  test("the lab's .env is read as Compose reads it: quotes and inline comments", () => {
+  test("the lab's .env is read as Compose reads it: quotes and inline comments", async () => {
     const dir = join(tempDir(), 'lab');
     synthLab(buildLab(1, { product: sim }), dir);
     const file = join(dir, '.env');
@@ -476,9 +472,9 @@ describe('carbon-labs CLI', () => {
     expect(readLabEnv(dir).ADMIN_HTTPS_PORT).toBe('25443');
   });
 
-  test('up of a real product without a JDBC driver stops at once, naming where the jar goes and which one; with one it goes on', () => {
+  test('up of a real product without a JDBC driver stops at once, naming where the jar goes and which one; with one it goes on', async () => {
     const cwd = tempDir();
-    const refused = cli(['up', '--pattern', '3', '--product', 'apim-4.7.0'], cwd);
+    const refused = await cli(['up', '--pattern', '3', '--product', 'apim-4.7.0'], cwd);
     expect(refused.code).toBe(2);
     expect(refused.stderr.trim().split('\n')).toEqual([
       expect.stringContaining(
@@ -489,12 +485,7 @@ describe('carbon-labs CLI', () => {
     const jars = join(cwd, 'jars');
     mkdirSync(jars);
     writeFileSync(join(jars, 'mysql-connector-j-9.7.0.jar'), 'not a real jar');
-    const r = spawnSync('node', [CLI, 'up', '--pattern', '3', '--product', 'apim-4.7.0'], {
-      cwd,
-      encoding: 'utf8',
-      env: { ...process.env, CARBON_LABS_DRIVERS: jars },
-      timeout: 120_000,
-    });
+    const r = spawnCli(['up', '--pattern', '3', '--product', 'apim-4.7.0'], { cwd, env: { ...process.env, CARBON_LABS_DRIVERS: jars } });
     // Past the driver: it stops at the images (no registry here) or the engine, not the driver.
     expect(r.stderr).not.toContain('without a JDBC driver');
     expect(existsSync(join(cwd, 'labs/apim-4.7.0/pattern-3/drivers/mysql-connector-j-9.7.0.jar'))).toBe(true);
