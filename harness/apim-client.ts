@@ -58,9 +58,31 @@ export interface ApiFlow {
   /** An application subscribed to the APIs, and a token of its production keys. */
   subscribe(appName: string, apiIds: readonly string[]): Promise<{ token: string; steps: Exchange[] }>;
   readDefinitely(apiId: string, timeoutMs: number): Promise<Exchange | { status: 0; error: string }>;
-  /** A read of the publisher's whole API list (an admin's load). */
-  listApis(): Promise<Exchange>;
+  /** A read of the publisher's API list, its first `limit` (default 1000: an admin's load). */
+  listApis(limit?: number): Promise<Exchange>;
+  /** One read of an API in the publisher. */
+  readApi(apiId: string): Promise<Exchange>;
+  /**
+   * The requests that take a new API to the gateways, each one on its own, so that a load can time
+   * each and stop at the first that fails: 4.x create, revision, deploy; 2.6.0 create, publish.
+   * Each step is given the answers of the steps before it (the API's id is the first one's).
+   */
+  deploySteps(api: ApiSpecInput, vhost: string): readonly DeployStep[];
+  /** Publishes an API (its lifecycle's Publish), answered as it is. */
+  tryPublish(apiId: string): Promise<Exchange>;
+  /** How many times an API was deployed (4.x: its revisions), or undefined where the product counts none (2.6.0 publishes in place). */
+  deployCount(apiId: string): Promise<number | undefined>;
 }
+
+/** One request of {@link ApiFlow.deploySteps}: its label in a load's figures and the statuses that mean it worked. */
+export interface DeployStep {
+  readonly label: string;
+  readonly statuses: readonly number[];
+  send(before: readonly Exchange[]): Promise<Exchange>;
+}
+
+/** The id the first step of a deploy (the create) answered. */
+export const createdId = (before: readonly Exchange[]): string => (before[0].body as { id: string }).id;
 
 /**
  * The APIM 4.3 REST flow against one node or balancer (publisher v4, devportal v3, admin v4,
@@ -153,8 +175,40 @@ export class ApimClient implements ApiFlow {
     });
   }
 
-  listApis(): Promise<Exchange> {
-    return this.call('GET', `${PUBLISHER}/apis?limit=1000`);
+  listApis(limit = 1000): Promise<Exchange> {
+    return this.call('GET', `${PUBLISHER}/apis?limit=${limit}`);
+  }
+
+  readApi(apiId: string): Promise<Exchange> {
+    return this.call('GET', `${PUBLISHER}/apis/${apiId}`);
+  }
+
+  deploySteps(api: ApiSpecInput, vhost: string): readonly DeployStep[] {
+    return [
+      { label: 'POST create', statuses: [201], send: () => this.tryCreateApi(api) },
+      {
+        label: 'POST revision',
+        statuses: [201],
+        send: (before) => this.call('POST', `${PUBLISHER}/apis/${createdId(before)}/revisions`, { description: 'carbon-labs' }),
+      },
+      {
+        label: 'POST deploy',
+        statuses: [200, 201],
+        send: (before) =>
+          this.call('POST', `${PUBLISHER}/apis/${createdId(before)}/deploy-revision?revisionId=${(before[1].body as { id: string }).id}`, [
+            { name: 'Default', vhost, displayOnDevportal: true },
+          ]),
+      },
+    ];
+  }
+
+  tryPublish(apiId: string): Promise<Exchange> {
+    return this.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${apiId}&action=Publish`);
+  }
+
+  async deployCount(apiId: string): Promise<number | undefined> {
+    const revisions = await this.call('GET', `${PUBLISHER}/apis/${apiId}/revisions`);
+    return revisions.status === 200 ? ((revisions.body as { count?: number } | undefined)?.count ?? 0) : undefined;
   }
 
   /** Create → revision → deploy to the "Default" environment → publish. Returns the API id. */

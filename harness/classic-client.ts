@@ -1,6 +1,6 @@
 import { retryUntil } from '../generator/runtime/retry';
-import type { ApiFlow, ApiSpecInput } from './apim-client';
-import { expectStatus as expect } from './apim-client';
+import type { ApiFlow, ApiSpecInput, DeployStep } from './apim-client';
+import { createdId, expectStatus as expect } from './apim-client';
 import type { Exchange, HttpClient } from './http';
 import { basic, bearer, describeExchange } from './http';
 
@@ -154,16 +154,33 @@ export class ClassicRestClient implements ApiFlow {
   async createAndDeploy(api: ApiSpecInput): Promise<{ apiId: string; steps: Exchange[] }> {
     const created = expect('create API (v0.14)', await this.tryCreateApi(api), 201);
     const apiId = (created.body as { id: string }).id;
-    const published = expect(
-      'publish (v0.14 change-lifecycle)',
-      await this.call('POST', `${PUBLISHER_V014}/apis/change-lifecycle?apiId=${apiId}&action=Publish`),
-      200,
-    );
+    const published = expect('publish (v0.14 change-lifecycle)', await this.tryPublish(apiId), 200);
     return { apiId, steps: [created, published] };
   }
 
-  listApis(): Promise<Exchange> {
-    return this.call('GET', `${PUBLISHER_V014}/apis?limit=1000`);
+  listApis(limit = 1000): Promise<Exchange> {
+    return this.call('GET', `${PUBLISHER_V014}/apis?limit=${limit}`);
+  }
+
+  readApi(apiId: string): Promise<Exchange> {
+    return this.call('GET', `${PUBLISHER_V014}/apis/${apiId}`);
+  }
+
+  /** Create, then publish: the manager's gateway writes the API's Synapse file, which the sync takes to the workers. */
+  deploySteps(api: ApiSpecInput): readonly DeployStep[] {
+    return [
+      { label: 'POST create', statuses: [201], send: () => this.tryCreateApi(api) },
+      { label: 'POST publish', statuses: [200], send: (before) => this.tryPublish(createdId(before)) },
+    ];
+  }
+
+  tryPublish(apiId: string): Promise<Exchange> {
+    return this.call('POST', `${PUBLISHER_V014}/apis/change-lifecycle?apiId=${apiId}&action=Publish`);
+  }
+
+  /** 2.6.0 has no revisions: a publish updates the one Synapse file in place. */
+  async deployCount(): Promise<undefined> {
+    return undefined;
   }
 
   /** Reads an API until the answer is definite: 200 (there) or 404 (gone); a 502 or a timeout is asked again. */
