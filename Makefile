@@ -121,7 +121,7 @@ TEST_LEGS = \
   'b:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
   'b:selftest-classic=CARBON_LABS_SLOTS=26-31 CARBON_LABS_SELFTEST_PRODUCTS=$(CLASSIC_SIM) $(call SELFTEST,-classic)' \
   'c:selftest-swarm=CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) $(call SELFTEST,-swarm)' \
-  'c:conformance-2.6=$(CLI) conformance --pattern 3 --product sim-apim-2.6.0' \
+  'c:conformance-2.6=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-2.6.0' \
   'c:jvm-pace=CARBON_LABS_SLOTS=24-25 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20'
 
 test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then contract/wiring/JWKS/swarm/pause tests, the self-test, conformance of patterns 2-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 1 at a JVM's pace, and two seeded faults on stacks; a table of each leg's time at the end

@@ -9,6 +9,7 @@ import type { ProductSpec } from '../generator/products/product';
 import type { LabFault, LabTarget, StartOptions } from './lab-target';
 import type { Target } from '../generator/runtime/swarm';
 import { readdirSync, readFileSync, writeFileSync } from 'fs';
+import YAML from 'yaml';
 import { join } from 'path';
 import { managers, TRUST, workers } from '../generator/model/lab';
 import { inspectContainer } from '../generator/runtime/engine';
@@ -443,6 +444,33 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
             const copy = / rsync [^;]* \/synapse\/worker-2\/ \|\| echo \\"carbon-labs sync: copy to worker-2 failed\\" >&2;/;
             if (!copy.test(text)) throw new Error(`${file}: the artifact sync has no copy to worker-2`);
             writeFileSync(file, text.replace(copy, ''));
+          },
+        },
+      ],
+    },
+    targets: ['compose'],
+  },
+  {
+    id: 'classic-passive-manager-unsynced',
+    pattern: 2,
+    product: simApim260,
+    check: failoverCheck(['stop']),
+    because: /times an acknowledged write never reached a worker/,
+    description:
+      "sim-apim-2.6.0 pattern 2: manager-2 keeps its synapse-configs in a volume of its own, which the sync does not copy (the lab's choice is one volume both managers write): what it publishes while manager-1 is down never reaches the workers",
+    options: {
+      faults: [
+        {
+          kind: 'files',
+          edit: (dir) => {
+            const file = join(dir, 'docker-compose.yml');
+            const doc = YAML.parseDocument(readFileSync(file, 'utf8'));
+            const mounts = doc.getIn(['services', 'manager-2', 'volumes']) as YAML.YAMLSeq<YAML.YAMLMap>;
+            const shared = mounts?.items.find((m) => m.get('source') === 'synapse-configs-managers');
+            if (!shared) throw new Error(`${file}: manager-2 does not mount synapse-configs-managers`);
+            shared.set('source', 'synapse-configs-manager-2');
+            doc.setIn(['volumes', 'synapse-configs-manager-2'], doc.createNode({}));
+            writeFileSync(file, doc.toString());
           },
         },
       ],
