@@ -750,6 +750,14 @@ describe('a check applies, or is skipped saying why, from the lab model alone', 
       'a passive manager takes over here (see managers-fail-over)',
     );
   });
+
+  test("managers-fail-over runs on the classic product's patterns 2 and 3, and is skipped on its pattern 1", () => {
+    expect(skipOf(checkById('managers-fail-over'), buildLab(2, { product: simApim260 }))).toBeUndefined();
+    expect(skipOf(checkById('managers-fail-over'), buildLab(3, { product: simApim260 }))).toBeUndefined();
+    expect(skipOf(checkById('managers-fail-over'), buildLab(1, { product: simApim260 }))).toBe(
+      'one manager, no passive one to fail over to (see manager-outage-without-ha)',
+    );
+  });
 });
 
 describe("an answer as a figure: status and the product's error code", () => {
