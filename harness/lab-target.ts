@@ -9,11 +9,10 @@ import { labInDir } from '../generator/patterns';
 import type { ProductSpec } from '../generator/products/product';
 import { ensureImages, Log } from '../generator/runtime/images';
 import type { ContainerState } from '../generator/runtime/lab';
-import { downLab, labContainers, labDirOf, labRunning, oneShot, readLabEnv, upLab, waitHealthy } from '../generator/runtime/lab';
+import { labContainers, labDirOf, labRunning, readLabEnv, waitHealthy } from '../generator/runtime/lab';
 import type { Target } from '../generator/runtime/swarm';
-import { downStack, stackExists, upStack } from '../generator/runtime/swarm';
 import type { Deployment } from '../generator/runtime/deployment';
-import { deploymentFor, swarmDeployment } from '../generator/runtime/deployment';
+import { deploymentFor, existingDeployment, swarmDeployment } from '../generator/runtime/deployment';
 import {
   connectNetwork,
   containerLogs,
@@ -193,7 +192,7 @@ export class LabTarget implements AsyncDisposable {
   /** The processes `pause` stopped go on (SIGCONT). On Swarm a task frozen past its health check's retries was replaced: nothing is left to thaw. */
   async unpause(service: string): Promise<void> {
     await this.signalAll(service, 'CONT').catch((err: Error) => {
-      if (this.target === 'compose') throw err;
+      if (!this.deployment.replacesUnhealthy) throw err;
     });
     this.forget({ kind: 'frozen', service });
   }
@@ -309,8 +308,7 @@ export class LabTarget implements AsyncDisposable {
       );
     }
     // A container left stopped (Swarm replaces its own tasks; one-shots are done).
-    for (const c of this.target === 'compose' ? await this.deployment.containers() : []) {
-      if (c.state === 'running' || oneShot(c.service)) continue;
+    for (const c of await this.deployment.leftStopped()) {
       await startContainer(c.id);
       done.push(`${c.service} (${c.state}) started`);
     }
@@ -365,11 +363,7 @@ export class LabTarget implements AsyncDisposable {
 /** A lab this process started: `down()`, or the end of its `await using` block, removes it. */
 export class StartedLab extends LabTarget {
   async down(): Promise<void> {
-    if (this.target === 'swarm') {
-      await downStack(this.lab, this.dir, () => undefined);
-      return;
-    }
-    await downLab(this.lab, this.dir, () => undefined);
+    await this.deployment.down(this.dir, () => undefined);
   }
 
   override async [Symbol.asyncDispose](): Promise<void> {
@@ -456,7 +450,6 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   const faults = options.faults ?? [];
   const lab = faultedModel(spec, faults);
   const target = options.target ?? 'compose';
-  if (target === 'swarm' && options.only) throw new Error('startLab: `only` starts part of a compose lab; a stack is deployed whole');
   if (await labRunning(lab.project)) {
     throw new LabError(`${lab.project} is already running; a started lab needs its name and ports`, `make down ${makeArgs(lab)}`);
   }
@@ -476,8 +469,14 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
           log(`waiting ${Math.round(waited / 1000)} s for a share of the machine to start ${lab.project} (held by ${holders.join('; ')})`),
       },
       async () => {
-        if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, overrides: files.slice(1), unawaited: unhealthy });
-        else await upLab(lab, dir, { imagesEnv, budgetSeconds, log, files, only: options.only, unawaited: unhealthy });
+        await started.deployment.up(dir, {
+          imagesEnv,
+          budgetSeconds,
+          log,
+          overrides: files.slice(1),
+          only: options.only,
+          unawaited: unhealthy,
+        });
         if (options.only) return;
         await awaitServing(started, unhealthy);
       },
@@ -493,7 +492,8 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
 /** The running lab of that compose project or swarm stack, wherever its folder is (from compose's labels). */
 export async function attachLab(project: string): Promise<LabTarget> {
   const dir = await labDirOf(project);
-  return new LabTarget(labInDir(dir), dir, (await stackExists(project)) ? 'swarm' : 'compose');
+  const lab = labInDir(dir);
+  return new LabTarget(lab, dir, (await existingDeployment(lab)).target);
 }
 
 /**

@@ -6,10 +6,11 @@ import { ChecksFailed, LabError } from '../errors';
 import type { LabSpec } from '../model/lab';
 import { PATTERN_IDS } from '../model/lab';
 import { FAILURE_EXPORT } from '../runtime/export';
-import { labDirOf, labRunning } from '../runtime/lab';
+import { labDirOf } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
 import { runAttached } from '../runtime/exec';
-import { parseTarget, stackExists } from '../runtime/swarm';
+import { parseTarget } from '../runtime/swarm';
+import { runningDeployment } from '../runtime/deployment';
 import type { Target } from '../runtime/swarm';
 import { AUTO_PRODUCT, LabOptions, reportsOf, resolveLab, writeLab } from './lab-ref';
 import { commaList, labCommand } from './options';
@@ -57,7 +58,7 @@ export function registerConformance(program: Command): void {
         for (const pattern of patterns) {
           // A named lab not made yet is made as asked (as `make lab NAME=` would), then started below.
           const found = await resolveLab({ ...o, product, pattern }, { createNamed: true });
-          const running = (await stackExists(found.lab.project)) ? 'swarm' : (await labRunning(found.lab.project)) ? 'compose' : undefined;
+          const running = (await runningDeployment(found.lab))?.target;
           // The harness gets each lab as its folder: the running one's (from compose's labels), or this
           // one written as asked (a lab that is not running is started from it, as a fresh copy).
           if (!running) writeLab(found, false, o.out);

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { LabError } from '../errors';
 import { labInDir } from '../patterns';
-import { downLab, downProject, labDirOf, labProjects } from '../runtime/lab';
+import { labProjects } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
-import { run } from '../runtime/exec';
-import { downStack, stackExists } from '../runtime/swarm';
+import { existingDeployment, removeProject } from '../runtime/deployment';
 import { log } from './output';
 import { existingLab, LabOptions } from './lab-ref';
 import { labCommand } from './options';
@@ -20,25 +19,12 @@ export function registerDown(program: Command): void {
         await requireDocker();
         const projects = await labProjects();
         if (!projects.length) log('no carbon-labs lab on this Docker engine');
-        for (const project of projects) {
-          if (await stackExists(project)) {
-            const dir = await labDirOf(project).catch(() => undefined);
-            if (dir) {
-              await downStack(labInDir(dir), dir, log);
-              continue;
-            }
-            const r = await run('docker', ['stack', 'rm', project], { timeoutMs: 120_000 });
-            if (r.code !== 0) throw new LabError(`docker stack rm failed for ${project}: ${r.stderr.trim()}`);
-            continue;
-          }
-          await downProject(project, process.cwd(), log);
-        }
+        for (const project of projects) await removeProject(project, labInDir, log);
         return;
       }
       if (!o.pattern && !o.name) throw new LabError('down needs --pattern N, --name NAME or --all', 'make down PATTERN=3');
       const { lab, dir } = await existingLab(o);
       // Whichever runs: the stack, the compose lab (never both, `up` refuses that).
-      if (await stackExists(lab.project)) await downStack(lab, dir, log);
-      else await downLab(lab, dir, log);
+      await (await existingDeployment(lab)).down(dir, log);
     });
 }

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
-import { LabError } from '../errors';
-import { labContainers } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
-import { stackExists } from '../runtime/swarm';
-import { attachedDocker, compose } from './output';
+import { existingDeployment } from '../runtime/deployment';
+import { attachedDocker } from './output';
 import { existingLab, LabOptions } from './lab-ref';
 import { labCommand } from './options';
 
@@ -22,16 +20,7 @@ export function registerExec(program: Command): void {
       const command = given[0] === '--' ? given.slice(1) : given;
       const { lab, dir } = await existingLab(o);
       await requireDocker();
-      if (await stackExists(lab.project)) {
-        // A stack: the service's running task on this node.
-        const task = (await labContainers(lab.project)).find((c) => c.service === service && c.state === 'running');
-        if (!task) throw new LabError(`${lab.project} has no running task of ${service} on this node`, `docker stack ps ${lab.project}`);
-        process.exitCode = attachedDocker(
-          ['exec', ...(process.stdin.isTTY ? ['-it'] : ['-i']), task.id, ...(command.length ? command : ['sh'])],
-          undefined,
-        );
-        return;
-      }
-      process.exitCode = compose(dir, ['exec', service, ...(command.length ? command : ['sh'])], undefined);
+      const deployment = await existingDeployment(lab);
+      process.exitCode = attachedDocker(await deployment.execArgs(dir, service, command, !!process.stdin.isTTY), undefined);
     });
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { exportLab } from '../runtime/export';
 import { requireDocker } from '../runtime/docker';
-import { stackExists } from '../runtime/swarm';
+import { existingDeployment } from '../runtime/deployment';
 import { log, print } from './output';
 import { existingLab, LabOptions, reportsOf } from './lab-ref';
 import { labCommand } from './options';
@@ -17,8 +17,8 @@ export function registerExport(program: Command): void {
     .action(async (to: string | undefined, o: LabOptions) => {
       const { lab, dir } = await existingLab(o);
       await requireDocker();
-      const swarm = await stackExists(lab.project);
-      const file = await exportLab(lab, dir, { to: to ?? process.cwd(), reports: reportsOf(lab, swarm ? 'swarm' : 'compose'), log });
+      const { target } = await existingDeployment(lab);
+      const file = await exportLab(lab, dir, { to: to ?? process.cwd(), reports: reportsOf(lab, target), log });
       print(file);
     });
 }

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
-import { join } from 'path';
 import { LabError } from '../errors';
-import { cliLabArgs, makeArgs, PATTERN_IDS } from '../model/lab';
+import { PATTERN_IDS } from '../model/lab';
 import { PRODUCTS } from '../products';
-import { isClassic } from '../products/product';
 import { parseTarget } from '../runtime/swarm';
+import { deploymentFor } from '../runtime/deployment';
 import { log } from './output';
 import { LabOptions, resolveLab, writeLab } from './lab-ref';
 import { labCommand } from './options';
@@ -29,15 +28,11 @@ export function registerGenerate(program: Command): void {
       }
       const target = parseTarget(o.target ?? 'compose');
       const made = await resolveLab(o, { create: true });
-      if (target === 'swarm' && isClassic(made.lab.product))
-        throw new LabError(
-          `--target swarm: ${made.lab.product.id} runs on compose only (its workers' Synapse files come from a sync service over volumes)`,
-          `carbon-labs generate ${cliLabArgs(made.lab)}`,
-        );
+      const deployment = deploymentFor(made.lab, target);
+      const refused = deployment.refusal({});
+      if (refused) throw refused;
       writeLab(made, o.force, o.out);
-      if (target === 'swarm')
-        log(
-          `stack: ${join(made.dir, 'swarm', 'docker-stack.yml')} (make lab ${makeArgs(made.lab)} TARGET=swarm deploys it: docs/swarm.md)`,
-        );
+      const note = deployment.writtenNote(made.dir);
+      if (note) log(note);
     });
 }

@@ -17,8 +17,9 @@ import { ContainerState, labContainers, labDirOf } from '../runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from '../runtime/docker';
 import { MANIFEST, readLabIdentity, readLabScale, synthLab } from '../synth/writer';
 import { allocateSlot, claimSlot } from '../runtime/slots';
-import { stackExists } from '../runtime/swarm';
+import { existingDeployment } from '../runtime/deployment';
 import type { Target } from '../runtime/swarm';
+import { TARGET_SUFFIX } from '../runtime/swarm';
 import { log } from './output';
 
 export const AUTO_PRODUCT = 'auto';
@@ -213,9 +214,7 @@ export async function existingLab(options: LabOptions): Promise<{ lab: LabSpec; 
 export const reportsOf = (lab: LabSpec, where: Target) =>
   resolve(
     'reports',
-    ...(lab.named
-      ? ['local', lab.named.name]
-      : [lab.product.id, `pattern-${lab.pattern}${where === 'swarm' ? '-swarm' : ''}${paceSuffix(lab)}`]),
+    ...(lab.named ? ['local', lab.named.name] : [lab.product.id, `pattern-${lab.pattern}${TARGET_SUFFIX[where]}${paceSuffix(lab)}`]),
   );
 
 /**
@@ -225,9 +224,10 @@ export const reportsOf = (lab: LabSpec, where: Target) =>
 export async function runningCompose(options: LabOptions, verb: 'stop' | 'start'): Promise<{ lab: LabSpec; dir: string }> {
   const { lab, dir } = await existingLab(options);
   await requireDocker();
-  if (await stackExists(lab.project))
+  const deployment = await existingDeployment(lab);
+  if (deployment.keepsNoStoppedLab)
     throw new LabError(
-      `${lab.project} runs as a swarm stack, which cannot be ${verb === 'stop' ? 'stopped and kept' : 'started again'}: Swarm keeps its tasks running`,
+      `${lab.project} runs as a ${deployment.described}, which cannot be ${verb === 'stop' ? 'stopped and kept' : 'started again'}: ${deployment.keepsNoStoppedLab}`,
       `make down ${makeArgs(lab)} (and make lab ${makeArgs(lab)} TARGET=swarm again)`,
     );
   if (!(await labContainers(lab.project)).length)

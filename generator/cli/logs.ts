@@ -3,8 +3,8 @@ import { LabError } from '../errors';
 import { cliLabArgs } from '../model/lab';
 import { longRunningServices } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
-import { stackExists } from '../runtime/swarm';
-import { attachedDocker, compose, LOGS_MS } from './output';
+import { existingDeployment } from '../runtime/deployment';
+import { attachedDocker, LOGS_MS } from './output';
 import { existingLab, LabOptions } from './lab-ref';
 import { labCommand } from './options';
 
@@ -28,35 +28,11 @@ export function registerLogs(program: Command): void {
           `carbon-labs logs ${cliLabArgs(lab)} ${services.find((s) => s.startsWith('manager')) ?? services[0]}`,
         );
       await requireDocker();
-      if (await stackExists(lab.project)) {
-        // A stack: Swarm's service logs (every task's), one service at a time; all of them without -f.
-        if (!service && o.follow)
-          throw new LabError(
-            'logs -f of a swarm stack follows one service',
-            `carbon-labs logs ${cliLabArgs(lab)} manager-1 -f  (or docker service logs -f ${lab.project}_<service>)`,
-          );
-        for (const s of service ? [service] : longRunningServices(lab)) {
-          const code = attachedDocker(
-            ['service', 'logs', '--tail', o.tail, ...(o.follow ? ['--follow'] : []), `${lab.project}_${s}`],
-            o.follow ? undefined : LOGS_MS,
-          );
-          if (code !== 0) throw new LabError(`docker service logs ${lab.project}_${s} exited ${code}`);
-        }
-        return;
-      }
+      const deployment = await existingDeployment(lab);
       // Piped (not a terminal): no colours and no line-clearing codes in the text.
-      const code = compose(
-        dir,
-        [
-          ...(process.stdout.isTTY ? [] : ['--ansi', 'never']),
-          'logs',
-          '--tail',
-          o.tail,
-          ...(o.follow ? ['--follow'] : []),
-          ...(service ? [service] : []),
-        ],
-        o.follow ? undefined : LOGS_MS,
-      );
-      if (code !== 0) throw new LabError(`docker compose logs exited ${code}`);
+      for (const { what, args } of deployment.logsArgs(dir, { service, follow: !!o.follow, tail: o.tail, plain: !process.stdout.isTTY })) {
+        const code = attachedDocker(args, o.follow ? undefined : LOGS_MS);
+        if (code !== 0) throw new LabError(`${what} exited ${code}`);
+      }
     });
 }

@@ -3,9 +3,9 @@ import { existsSync } from 'fs';
 import { join } from 'path';
 import { ChecksFailed } from '../errors';
 import { makeArgs } from '../model/lab';
-import { labContainers, labEndpoints, labUrls } from '../runtime/lab';
+import { labContainers } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
-import { stackExists } from '../runtime/swarm';
+import { existingDeployment } from '../runtime/deployment';
 import { speak } from '../hints';
 import { table } from '../table';
 import { healthy, JSON_SCHEMA_VERSION, print, STATUS_MS } from './output';
@@ -22,15 +22,10 @@ export function registerStatus(program: Command): void {
       await requireDocker();
       const states = await labContainers(lab.project, STATUS_MS);
       const ok = healthy(states);
-      const urls =
-        ok && existsSync(join(dir, '.env'))
-          ? labUrls(lab, dir, (await stackExists(lab.project, STATUS_MS)) ? 'swarm' : 'compose').map((l) => speak(l))
-          : [];
+      const deployment = ok && existsSync(join(dir, '.env')) ? await existingDeployment(lab, STATUS_MS) : undefined;
+      const urls = deployment ? deployment.urls(dir).map((l) => speak(l)) : [];
       if (o.json) {
-        const endpoints =
-          ok && existsSync(join(dir, '.env'))
-            ? labEndpoints(lab, dir, (await stackExists(lab.project, STATUS_MS)) ? 'swarm' : 'compose')
-            : [];
+        const endpoints = deployment ? deployment.endpoints(dir) : [];
         print(
           JSON.stringify(
             {

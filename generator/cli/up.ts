@@ -1,11 +1,10 @@
 import type { Command } from 'commander';
 import { startupBudgetSeconds } from '../model/start-order';
-import { LabError } from '../errors';
-import { makeArgs } from '../model/lab';
 import { ensureImages } from '../runtime/images';
-import { provideDrivers, refuseWithoutDriver, labUrls, upLab } from '../runtime/lab';
+import { provideDrivers, refuseWithoutDriver } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
-import { parseTarget, stackExists, upStack } from '../runtime/swarm';
+import { deploymentFor } from '../runtime/deployment';
+import { parseTarget } from '../runtime/swarm';
 import { speak } from '../hints';
 import { log, print } from './output';
 import { LabOptions, refuseResizeWhileRunning, resolveLab, writeLab } from './lab-ref';
@@ -23,33 +22,24 @@ export function registerUp(program: Command): void {
     )
     .action(async (o: LabOptions & { rebuild?: boolean; publish?: boolean }) => {
       const target = parseTarget(o.target ?? 'compose');
-      if (o.publish && target !== 'swarm')
-        throw new LabError(
-          '--publish is for --target swarm (a compose lab publishes on 127.0.0.1 only)',
-          'make lab PATTERN=N TARGET=swarm PUBLISH=1',
-        );
       const { lab, dir } = await resolveLab(o, { create: true, canPull: true });
+      const deployment = deploymentFor(lab, target);
+      // Refused before anything is written, pulled or started.
+      const refused = deployment.refusal({ publish: o.publish });
+      if (refused) throw refused;
       await refuseResizeWhileRunning(lab, dir);
-      // Refused before anything is written, pulled or started (a stack carries it in its image).
-      if (target === 'compose') refuseWithoutDriver(lab, dir);
+      if (deployment.mountsDrivers) refuseWithoutDriver(lab, dir);
       writeLab({ lab, dir }, o.force, o.out);
-      if (target === 'compose') provideDrivers(lab, dir);
+      if (deployment.mountsDrivers) provideDrivers(lab, dir);
       await requireDocker();
       const imagesEnv = await ensureImages(lab.product, log, { rebuildSim: o.rebuild });
       // From `compose up` (images ready) to every node healthy: compose itself waits for the
       // database and the boot order, so its own time counts.
       const started = Date.now();
-      const budgetSeconds = startupBudgetSeconds(lab);
-      if (target === 'swarm') await upStack(lab, dir, { imagesEnv, budgetSeconds, log, publish: o.publish });
-      else if (await stackExists(lab.project))
-        throw new LabError(
-          `${lab.project} runs as a swarm stack; its compose lab would take the same networks`,
-          `make lab ${makeArgs(lab)} TARGET=swarm (it runs), or make down ${makeArgs(lab)} first`,
-        );
-      else await upLab(lab, dir, { imagesEnv, budgetSeconds, log });
+      await deployment.up(dir, { imagesEnv, budgetSeconds: startupBudgetSeconds(lab), log, publish: o.publish });
       log(
-        `${lab.project} (pattern ${lab.pattern}, ${lab.product.id}${target === 'swarm' ? ', swarm stack' : ''}) is healthy ${((Date.now() - started) / 1000).toFixed(1)} s after start`,
+        `${lab.project} (pattern ${lab.pattern}, ${lab.product.id}${deployment.described ? `, ${deployment.described}` : ''}) is healthy ${((Date.now() - started) / 1000).toFixed(1)} s after start`,
       );
-      for (const line of labUrls(lab, dir, target)) print(speak(line));
+      for (const line of deployment.urls(dir)) print(speak(line));
     });
 }

@@ -32,6 +32,8 @@ import { ensureTrustChain } from './trust';
 /** Where a lab runs: a compose project on this engine, or a stack on the engine's swarm. */
 export type Target = 'compose' | 'swarm';
 export const TARGETS: readonly Target[] = ['compose', 'swarm'];
+/** What a target adds to the names of a lab's folders and reports (`pattern-3-swarm`). */
+export const TARGET_SUFFIX: Record<Target, string> = { compose: '', swarm: '-swarm' };
 
 export function parseTarget(value: string): Target {
   if (!(TARGETS as readonly string[]).includes(value))
