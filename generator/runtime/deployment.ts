@@ -7,7 +7,7 @@ import { LabError } from '../errors';
 import { run } from './exec';
 import { inspectContainer, inspectService, restartContainer, startContainer, stopContainer } from './engine';
 import type { Log } from './images';
-import type { ContainerState, LabEndpoint } from './lab';
+import type { ContainerState, LabEndpoint, UpOptions as ComposeUpOptions } from './lab';
 import {
   accessProject,
   downLab,
@@ -26,17 +26,10 @@ import { retryUntil } from './retry';
 import { downStack, stackExists, stackServices, upStack } from './swarm';
 import type { Target } from './swarm';
 
-/** How a deployment brings a lab up from its folder. */
-export interface UpOptions {
-  readonly imagesEnv: Record<string, string>;
-  readonly budgetSeconds: number;
-  readonly log: Log;
+/** How a deployment brings a lab up from its folder: a compose start's options, its files named as what is layered on the lab's own. */
+export interface UpOptions extends Omit<ComposeUpOptions, 'files'> {
   /** Files in the lab folder layered on the lab's own, in order (a broken lab's override). */
   readonly overrides?: readonly string[];
-  /** Services whose health is not awaited (a broken lab keeps them unhealthy). */
-  readonly unawaited?: readonly string[];
-  /** Start only these services and what they depend on, awaiting nothing (a compose lab's part). */
-  readonly only?: readonly string[];
   /** Also publish the balancers on every interface of the nodes (a stack's `swarm/publish.yml`). */
   readonly publish?: boolean;
 }
