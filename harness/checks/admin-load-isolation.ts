@@ -3,6 +3,13 @@ import { Check, CheckContext, CheckFailure, DeployedApi, fixtureMs, paceOf, perc
 import { HttpClient } from '../http';
 
 const SAMPLES = 120;
+/**
+ * The judged phase (the manager balancer saturated) takes twice as many: its p99 is then the third
+ * slowest call, not the second, so one or two calls another process on this machine slowed do not
+ * decide the verdict (seen once in CI: p99 123.8 ms against a bound of 115.9 ms, with the p50 at
+ * 10.7 ms against 9.9 ms with no load); a balancer that shares the path fails many calls.
+ */
+const SATURATED_SAMPLES = 2 * SAMPLES;
 const REST_CONCURRENCY = 8;
 const SATURATED_MAX_FAILURES = 3;
 
@@ -24,10 +31,10 @@ interface Sample {
  * Sequential invocations; stops early after `maxFailures` failures so a dead listener costs
  * seconds, not minutes.
  */
-async function sample(ctx: CheckContext, http: HttpClient, api: DeployedApi, maxFailures = 10): Promise<Sample> {
+async function sample(ctx: CheckContext, http: HttpClient, api: DeployedApi, maxFailures = 10, samples = SAMPLES): Promise<Sample> {
   const latencies: number[] = [];
   let failures = 0;
-  for (let i = 0; i < SAMPLES && failures < maxFailures; i++) {
+  for (let i = 0; i < samples && failures < maxFailures; i++) {
     ctx.alive();
     const e = await invoke(http, api.context, api.version, api.token);
     if (e.status === 200) latencies.push(e.ms);
@@ -39,6 +46,8 @@ async function sample(ctx: CheckContext, http: HttpClient, api: DeployedApi, max
 /** Pattern 3's reason to exist: admin load on the manager listener does not hurt API traffic. */
 export type IsolationFigures = {
   samples: number;
+  /** Calls in the judged phase (the manager balancer saturated). */
+  saturatedSamples: number;
   enforced: boolean;
   boundMs: number;
   baselineP50Ms: number;
@@ -65,9 +74,9 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
     // Four samples of API calls (a gateway call is a fifth of an admin one), the fixture first.
     return planOf({
       floorMs: 0,
-      workMs: fixtureMs(lab) + (4 * SAMPLES * call) / 5,
+      workMs: fixtureMs(lab) + ((3 * SAMPLES + SATURATED_SAMPLES) * call) / 5,
       requestTimeoutMs: timing.requestTimeoutMs,
-      why: `4 × ${SAMPLES} API calls and the shared API`,
+      why: `3 × ${SAMPLES} and ${SATURATED_SAMPLES} API calls and the shared API`,
       worstMs: (3 * 10 + SATURATED_MAX_FAILURES) * timing.requestTimeoutMs,
     });
   },
@@ -104,7 +113,7 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
     try {
       // Behind a frozen balancer each failure is a 2 s timeout: three say it as surely as ten (a
       // single one fails pattern 3).
-      underSaturation = await sample(ctx, new HttpClient(lab.apiUrl(), 2000), api, SATURATED_MAX_FAILURES);
+      underSaturation = await sample(ctx, new HttpClient(lab.apiUrl(), 2000), api, SATURATED_MAX_FAILURES, SATURATED_SAMPLES);
     } finally {
       await lab.unpause(lab.managerBalancer);
     }
@@ -112,6 +121,7 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
     const enforced = lab.lab.pattern === 3;
     Object.assign(ctx.figures, {
       samples: SAMPLES,
+      saturatedSamples: SATURATED_SAMPLES,
       enforced,
       boundMs: round(bound),
       baselineP50Ms: baseline.p50,
