@@ -74,15 +74,23 @@ export interface ApiFlow {
   deployCount(apiId: string): Promise<number | undefined>;
 }
 
-/** One request of {@link ApiFlow.deploySteps}: its label in a load's figures and the statuses that mean it worked. */
+/** One request of {@link ApiFlow.deploySteps}: its label in a load's figures, its name in an error, and the statuses that mean it worked. */
 export interface DeployStep {
   readonly label: string;
+  readonly step: string;
   readonly statuses: readonly number[];
   send(before: readonly Exchange[]): Promise<Exchange>;
 }
 
 /** The id the first step of a deploy (the create) answered. */
 export const createdId = (before: readonly Exchange[]): string => (before[0].body as { id: string }).id;
+
+/** Runs a deploy's steps one after another, each required to answer as it should (a FlowError naming the step otherwise). */
+export async function runDeploySteps(steps: readonly DeployStep[]): Promise<Exchange[]> {
+  const answered: Exchange[] = [];
+  for (const s of steps) answered.push(expectStatus(s.step, await s.send(answered), ...s.statuses));
+  return answered;
+}
 
 /**
  * The APIM 4.3 REST flow against one node or balancer (publisher v4, devportal v3, admin v4,
@@ -185,15 +193,17 @@ export class ApimClient implements ApiFlow {
 
   deploySteps(api: ApiSpecInput, vhost: string): readonly DeployStep[] {
     return [
-      { label: 'POST create', statuses: [201], send: () => this.tryCreateApi(api) },
+      { label: 'POST create', step: 'create API', statuses: [201], send: () => this.tryCreateApi(api) },
       {
         label: 'POST revision',
+        step: 'create revision',
         statuses: [201],
         send: (before) => this.call('POST', `${PUBLISHER}/apis/${createdId(before)}/revisions`, { description: 'carbon-labs' }),
       },
       {
         label: 'POST deploy',
-        statuses: [200, 201],
+        step: 'deploy revision',
+        statuses: [201, 200],
         send: (before) =>
           this.call('POST', `${PUBLISHER}/apis/${createdId(before)}/deploy-revision?revisionId=${(before[1].body as { id: string }).id}`, [
             { name: 'Default', vhost, displayOnDevportal: true },
@@ -211,31 +221,12 @@ export class ApimClient implements ApiFlow {
     return revisions.status === 200 ? ((revisions.body as { count?: number } | undefined)?.count ?? 0) : undefined;
   }
 
-  /** Create → revision → deploy to the "Default" environment → publish. Returns the API id. */
+  /** Create → revision → deploy to the "Default" environment ({@link deploySteps}) → publish. Returns the API id. */
   async createAndDeploy(api: ApiSpecInput, vhost: string): Promise<{ apiId: string; steps: Exchange[] }> {
-    const created = expectStatus('create API', await this.tryCreateApi(api), 201);
-    const apiId = (created.body as { id: string }).id;
-    const revision = expectStatus(
-      'create revision',
-      await this.call('POST', `${PUBLISHER}/apis/${apiId}/revisions`, { description: 'carbon-labs' }),
-      201,
-    );
-    const revisionId = (revision.body as { id: string }).id;
-    const deployed = expectStatus(
-      'deploy revision',
-      await this.call('POST', `${PUBLISHER}/apis/${apiId}/deploy-revision?revisionId=${revisionId}`, [
-        { name: 'Default', vhost, displayOnDevportal: true },
-      ]),
-      201,
-      200,
-    );
-    const published = expectStatus(
-      'publish',
-      await this.call('POST', `${PUBLISHER}/apis/change-lifecycle?apiId=${apiId}&action=Publish`),
-      200,
-      202,
-    );
-    return { apiId, steps: [created, revision, deployed, published] };
+    const deployed = await runDeploySteps(this.deploySteps(api, vhost));
+    const apiId = createdId(deployed);
+    const published = expectStatus('publish', await this.tryPublish(apiId), 200, 202);
+    return { apiId, steps: [...deployed, published] };
   }
 
   /**

@@ -1,6 +1,6 @@
 import { retryUntil } from '../generator/runtime/retry';
 import type { ApiFlow, ApiSpecInput, DeployStep } from './apim-client';
-import { createdId, expectStatus as expect } from './apim-client';
+import { createdId, expectStatus as expect, runDeploySteps } from './apim-client';
 import type { Exchange, HttpClient } from './http';
 import { basic, bearer, describeExchange } from './http';
 
@@ -152,10 +152,8 @@ export class ClassicRestClient implements ApiFlow {
 
   /** Create and publish: the publisher pushes it to its gateway environments (2.6.0 has no revisions or vhosts). */
   async createAndDeploy(api: ApiSpecInput): Promise<{ apiId: string; steps: Exchange[] }> {
-    const created = expect('create API (v0.14)', await this.tryCreateApi(api), 201);
-    const apiId = (created.body as { id: string }).id;
-    const published = expect('publish (v0.14 change-lifecycle)', await this.tryPublish(apiId), 200);
-    return { apiId, steps: [created, published] };
+    const steps = await runDeploySteps(this.deploySteps(api));
+    return { apiId: createdId(steps), steps };
   }
 
   listApis(limit = 1000): Promise<Exchange> {
@@ -169,8 +167,13 @@ export class ClassicRestClient implements ApiFlow {
   /** Create, then publish: the manager's gateway writes the API's Synapse file, which the sync takes to the workers. */
   deploySteps(api: ApiSpecInput): readonly DeployStep[] {
     return [
-      { label: 'POST create', statuses: [201], send: () => this.tryCreateApi(api) },
-      { label: 'POST publish', statuses: [200], send: (before) => this.tryPublish(createdId(before)) },
+      { label: 'POST create', step: 'create API (v0.14)', statuses: [201], send: () => this.tryCreateApi(api) },
+      {
+        label: 'POST publish',
+        step: 'publish (v0.14 change-lifecycle)',
+        statuses: [200],
+        send: (before) => this.tryPublish(createdId(before)),
+      },
     ];
   }
 
