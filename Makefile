@@ -105,6 +105,8 @@ format: node_modules/.package-lock.json ## lay out every source and test as Pret
 # The self-test in two legs: the classic product's faults after the conformance legs of lane b
 # (their slots are the Docker tests', which are done by then), the others in lane a.
 CLASSIC_SIM := sim-apim-2.6.0
+# Every grant and release of the machine gate while the Docker legs run (harness/gate-usage.ts sums it up after the table).
+GATE_TRACE := $(CURDIR)/reports/legs/gate.jsonl
 DOCKER_TESTS_1 := tests/docker/wiring.test.ts tests/docker/products.test.ts
 DOCKER_TESTS_2 := tests/docker/named-labs.test.ts tests/docker/swarm.test.ts tests/docker/jwks.test.ts
 DOCKER_TESTS_3 := $(filter-out tests/docker/selftest.test.ts $(DOCKER_TESTS_1) $(DOCKER_TESTS_2),$(wildcard tests/docker/*.test.ts))
@@ -127,7 +129,10 @@ TEST_LEGS = \
 test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then contract/wiring/JWKS/swarm/pause tests, the self-test, conformance of patterns 2-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 1 at a JVM's pace, and two seeded faults on stacks; a table of each leg's time at the end
 	@bash scripts/legs.sh $(CHECKS_LEG)
 	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
-	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && { bash scripts/legs.sh --append $(DOCKER_TEST_LEGS); docker=$$?; bash scripts/legs.sh --append $(TEST_LEGS) && exit $$docker; }; \
+	@rm -f $(GATE_TRACE)
+	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && { export CARBON_LABS_GATE_TRACE=$(GATE_TRACE); bash scripts/legs.sh --append $(DOCKER_TEST_LEGS); docker=$$?; bash scripts/legs.sh --append $(TEST_LEGS); lanes=$$?; \
+	  if [ $$lanes = 0 ]; then node dist/harness/gate-usage.js $(GATE_TRACE) | tee -a reports/legs/legs.md; else node dist/harness/gate-usage.js $(GATE_TRACE) >> reports/legs/legs.md; fi; \
+	  [ $$lanes = 0 ] && exit $$docker; exit $$lanes; }; \
 	else echo "make test: the docker and conformance suites were SKIPPED (no Docker engine): only the unit tests and the labs drift check ran. Run as root on Debian, or start Docker, and again: make test" >&2; fi
 
 conformance: dist/.built engine ## PATTERN=1|2|3|2,3|all [PRODUCT=p[,p2...]] [PACE=jvm [BOOT_S=N]] [CHECK=id,...] [PARALLEL=N] [TARGET=compose|swarm]: prove the promises on the lab (several side by side); reports/<product>/pattern-<N>[-swarm][-<pace>]/, reports/summary/

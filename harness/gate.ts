@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'fs';
 import { cpus, tmpdir } from 'os';
 import { join } from 'path';
 import { pause } from '../generator/runtime/retry';
@@ -39,6 +39,21 @@ export interface GateOptions {
   readonly dir?: string;
   /** Shares the machine has. @default $CARBON_LABS_GATE_SHARES, else one per core */
   readonly shares?: number;
+  /**
+   * A file each request, grant and release is appended to (one JSON line each, {@link GateEvent}),
+   * read by {@link gateUsage}: how busy the gate kept the machine. @default $CARBON_LABS_GATE_TRACE, else none
+   */
+  readonly trace?: string;
+}
+
+/** One line of a gate's trace. */
+export interface GateEvent {
+  /** ms since the epoch. */
+  readonly t: number;
+  readonly event: 'want' | 'hold' | 'release';
+  readonly ticket: string;
+  readonly weight: number;
+  readonly what: string;
 }
 
 export interface AcquireOptions {
@@ -81,6 +96,7 @@ const ticketOf = () =>
 export class Gate {
   readonly dir: string;
   readonly shares: number;
+  readonly trace?: string;
 
   constructor(options: GateOptions = {}) {
     this.dir = options.dir ?? process.env.CARBON_LABS_GATE_DIR ?? join(tmpdir(), 'carbon-labs-gate');
@@ -88,7 +104,15 @@ export class Gate {
     if (!Number.isInteger(shares) || shares < 1)
       throw new Error(`CARBON_LABS_GATE_SHARES must be a whole number ≥ 1 (got "${process.env.CARBON_LABS_GATE_SHARES}")`);
     this.shares = shares;
+    this.trace = options.trace ?? (process.env.CARBON_LABS_GATE_TRACE || undefined);
     mkdirSync(this.dir, { recursive: true });
+  }
+
+  private traced(event: GateEvent['event'], ticket: string, weight: number, what: string): void {
+    if (!this.trace) return;
+    const line: GateEvent = { t: Date.now(), event, ticket, weight, what };
+    // One short line per append: O_APPEND keeps lines of several processes whole.
+    appendFileSync(this.trace, JSON.stringify(line) + '\n');
   }
 
   /** The whole machine: a check that saturates a listener on purpose. */
@@ -165,6 +189,7 @@ export class Gate {
     const name = (state: 'hold' | 'want') => join(this.dir, `${state}-${ticket}-${process.pid}`);
     const content = JSON.stringify({ weight, what: options.what });
     writeFileSync(name('want'), content, { flag: 'wx' });
+    this.traced('want', ticket, weight, options.what);
     const started = Date.now();
     let reported = started;
     try {
@@ -196,14 +221,17 @@ export class Gate {
       }
     } catch (err) {
       rmSync(name('want'), { force: true });
+      this.traced('release', ticket, weight, options.what);
       throw err;
     }
+    this.traced('hold', ticket, weight, options.what);
     let released = false;
     return {
       release: () => {
         if (!released) {
           released = true;
           rmSync(name('hold'), { force: true });
+          this.traced('release', ticket, weight, options.what);
         }
       },
     };
@@ -215,6 +243,80 @@ export class Gate {
  * holder is bounded by its own deadline (a check's, a start's budget), so this is a backstop.
  */
 export const GATE_WAIT_MS = 60 * 60_000;
+
+/** How busy a gate kept the machine over a trace: what `make test` reports after its lanes. */
+export interface GateUsage {
+  readonly shares: number;
+  /** From the first request to the last release. */
+  readonly wallS: number;
+  /** Share-seconds held, over shares × wall. */
+  readonly busy: number;
+  /** Seconds with 0, 1, … `shares` shares held (a whole-machine hold counts as all of them). */
+  readonly secondsHolding: readonly number[];
+  /** Seconds when some request waited while a share stood free (a whole-machine request waiting for the last check). */
+  readonly waitedWithShareFreeS: number;
+  /** Share-seconds by what held them, the first word after the lab's name (`managers-fail-over`, `start`), largest first. */
+  readonly byWhat: readonly { readonly what: string; readonly shareSeconds: number; readonly holds: number }[];
+}
+
+/** The usage of `shares` shares over `events` (any order; a hold never released ends at the last event). */
+export function gateUsage(events: readonly GateEvent[], shares: number): GateUsage {
+  const sorted = [...events].sort((a, b) => a.t - b.t);
+  if (!sorted.length) return { shares, wallS: 0, busy: 0, secondsHolding: Array(shares + 1).fill(0), waitedWithShareFreeS: 0, byWhat: [] };
+  const first = sorted[0].t;
+  const last = sorted[sorted.length - 1].t;
+  const holding = new Map<string, GateEvent>();
+  const wanting = new Set<string>();
+  const atLevel = Array<number>(shares + 1).fill(0);
+  const byWhat = new Map<string, { shareSeconds: number; holds: number }>();
+  let held = 0;
+  let waitedFree = 0;
+  let at = first;
+  const kind = (what: string) => (what.split(': ')[1] ?? what).split(' ')[0];
+  const advance = (t: number) => {
+    const level = Math.min(shares, Math.round(held));
+    atLevel[level] += t - at;
+    if (wanting.size && held < shares) waitedFree += t - at;
+    at = t;
+  };
+  const close = (hold: GateEvent, t: number) => {
+    const k = kind(hold.what);
+    const entry = byWhat.get(k) ?? { shareSeconds: 0, holds: 0 };
+    entry.shareSeconds += (hold.weight * (t - hold.t)) / 1000;
+    entry.holds += 1;
+    byWhat.set(k, entry);
+  };
+  for (const e of sorted) {
+    advance(e.t);
+    if (e.event === 'want') wanting.add(e.ticket);
+    else if (e.event === 'hold') {
+      wanting.delete(e.ticket);
+      holding.set(e.ticket, e);
+      held += e.weight;
+    } else {
+      wanting.delete(e.ticket);
+      const hold = holding.get(e.ticket);
+      if (hold) {
+        holding.delete(e.ticket);
+        held -= hold.weight;
+        close(hold, e.t);
+      }
+    }
+  }
+  for (const hold of holding.values()) close(hold, last);
+  const wallMs = last - first;
+  const shareSeconds = [...byWhat.values()].reduce((sum, e) => sum + e.shareSeconds, 0);
+  return {
+    shares,
+    wallS: Math.round(wallMs / 1000),
+    busy: wallMs ? Math.round((shareSeconds / ((shares * wallMs) / 1000)) * 100) / 100 : 0,
+    secondsHolding: atLevel.map((ms) => Math.round(ms / 1000)),
+    waitedWithShareFreeS: Math.round(waitedFree / 1000),
+    byWhat: [...byWhat.entries()]
+      .map(([what, e]) => ({ what, shareSeconds: Math.round(e.shareSeconds), holds: e.holds }))
+      .sort((a, b) => b.shareSeconds - a.shareSeconds),
+  };
+}
 
 let machine: Gate | undefined;
 /** This machine's gate (one per process; every process on the machine shares its folder). */

@@ -1,6 +1,7 @@
-import { rmSync, writeFileSync } from 'fs';
+import { readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import { Gate } from '../../harness/gate';
+import type { GateEvent } from '../../harness/gate';
+import { Gate, gateUsage } from '../../harness/gate';
 import { tempDir } from '../support/labs';
 
 /** The machine's shares across processes: a saturating check takes the whole machine, a start or a check one share, in the order asked. */
@@ -66,5 +67,65 @@ describe('the machine gate', () => {
     expect(await settled(mine)).toBe(false);
     rmSync(file);
     expect(await settled(mine, 2000)).toBe(true);
+  });
+});
+
+describe('gateUsage', () => {
+  const ev = (t: number, event: GateEvent['event'], ticket: string, weight = 1, what = `lab: ${ticket}`): GateEvent => ({
+    t,
+    event,
+    ticket,
+    weight,
+    what,
+  });
+
+  test('share-seconds, seconds at each level and what held them, from a trace of two processes', () => {
+    const u = gateUsage(
+      [
+        ev(0, 'want', 'a', 1, 'p3: start'),
+        ev(0, 'hold', 'a', 1, 'p3: start'),
+        ev(1000, 'want', 'b', 1, 'p2: managers-fail-over'),
+        ev(1000, 'hold', 'b', 1, 'p2: managers-fail-over'),
+        ev(4000, 'release', 'a', 1, 'p3: start'),
+        ev(4000, 'want', 'c', 2, 'p3: admin-load-isolation'),
+        ev(6000, 'release', 'b', 1, 'p2: managers-fail-over'),
+        ev(6000, 'hold', 'c', 2, 'p3: admin-load-isolation'),
+        ev(10_000, 'release', 'c', 2, 'p3: admin-load-isolation'),
+      ],
+      2,
+    );
+    expect(u.wallS).toBe(10);
+    // 4 + 5 + 8 share-seconds of 20.
+    expect(u.busy).toBe(0.85);
+    // 0 shares never; 1 share 0–1 s and 4–6 s; 2 shares 1–4 s and 6–10 s.
+    expect(u.secondsHolding).toEqual([0, 3, 7]);
+    expect(u.waitedWithShareFreeS).toBe(2);
+    expect(u.byWhat).toEqual([
+      { what: 'admin-load-isolation', shareSeconds: 8, holds: 1 },
+      { what: 'managers-fail-over', shareSeconds: 5, holds: 1 },
+      { what: 'start', shareSeconds: 4, holds: 1 },
+    ]);
+  });
+
+  test('an idle machine between holds, and a hold never released ends with the trace', () => {
+    const u = gateUsage([ev(0, 'hold', 'a'), ev(2000, 'release', 'a'), ev(5000, 'hold', 'b'), ev(6000, 'want', 'c')], 1);
+    expect(u.secondsHolding).toEqual([3, 3]);
+    expect(u.busy).toBe(0.5);
+    expect(u.waitedWithShareFreeS).toBe(0);
+  });
+
+  test('a gate with a trace file writes a want, a hold and a release per request', async () => {
+    const dir = tempDir('gate-trace-');
+    const trace = join(dir, 'trace.jsonl');
+    const g = new Gate({ dir, shares: 2, trace });
+    const hold = await g.share({ what: 'lab: check', timeoutMs: 1000 });
+    hold.release();
+    hold.release();
+    const events = readFileSync(trace, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as GateEvent);
+    expect(events.map((e) => e.event)).toEqual(['want', 'hold', 'release']);
+    expect(new Set(events.map((e) => e.ticket)).size).toBe(1);
   });
 });
