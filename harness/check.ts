@@ -304,7 +304,20 @@ export interface Check<F extends Figures = Figures> {
    * beside it would add to.
    */
   readonly machine?: 'whole' | 'share';
+  /**
+   * Measures: drives the lab and records the figures {@link problems} judges. It throws only when
+   * it cannot measure (a step of its own answered otherwise than the product does, the lab would
+   * not take the fault, a node it needs never answered).
+   */
   run(ctx: CheckContext<F>): Promise<void>;
+  /**
+   * The verdict on a run that measured: each broken property as a user would say it, none when the
+   * promise holds. Pure (the figures and the product's bounds alone), so every verdict is
+   * unit-tested on made-up figures (tests/unit/verdicts.test.ts).
+   */
+  problems(figures: F, bounds: ProductTiming): readonly string[];
+  /** Whose last log lines a failure of {@link problems} attaches. @default the first two nodes */
+  suspects?(figures: F, lab: LabSpec): readonly string[];
   /** The figures a reader looks for first (the report's table); any may be missing on a failure. */
   headline(figures: Partial<F>): string;
 }
@@ -426,6 +439,20 @@ async function measured<F extends Figures>(
     status = 'failed';
     failure = (outcome as Error).message ?? String(outcome);
     failedNodes = outcome instanceof CheckFailure && outcome.nodes.length ? outcome.nodes : undefined;
+  } else {
+    // The run measured: its figures are whole (a run records each before it returns).
+    const figures = ctx.figures as F;
+    let found: readonly string[];
+    try {
+      found = check.problems(figures, lab.lab.product.timing);
+    } catch (err) {
+      found = [`its figures could not be judged (${(err as Error).message}): ${JSON.stringify(figures).slice(0, 300)}`];
+    }
+    if (found.length) {
+      status = 'failed';
+      failure = found.join('; ');
+      failedNodes = check.suspects?.(figures, lab.lab);
+    }
   }
   if (failure) {
     ctx.evidence.push(`FAILED: ${failure}`);

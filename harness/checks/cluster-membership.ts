@@ -1,9 +1,10 @@
 import type { ClusterDomain, LabSpec } from '../../generator/model/lab';
 import { addressOf, clusterDomains } from '../../generator/model/lab';
+import type { ProductTiming } from '../../generator/products/product';
 import { isClassic } from '../../generator/products/product';
 import { retryUntil } from '../../generator/runtime/retry';
 import type { Check, CheckContext } from '../check';
-import { CheckFailure, planOf } from '../check';
+import { planOf } from '../check';
 
 /**
  * What a node's log says of its cluster, as Carbon 4.4 logs it (HazelcastClusteringAgent and the
@@ -60,9 +61,18 @@ export function viewProblems(node: string, seen: LoggedView, want: LoggedView, n
  * node joins its well-known members while it boots, so twice a manager's boot (the product's
  * pace), and never under 10 s.
  */
-export const joinMs = (lab: LabSpec): number => Math.max(10_000, 2 * lab.product.timing.bootSeconds.manager * 1000);
+export const joinMsOf = (timing: ProductTiming): number => Math.max(10_000, 2 * timing.bootSeconds.manager * 1000);
+export const joinMs = (lab: LabSpec): number => joinMsOf(lab.product.timing);
 
-export type MembershipFigures = { domains: Record<string, string[]>; views: Record<string, string>; convergedMs: number };
+export type MembershipFigures = {
+  domains: Record<string, string[]>;
+  views: Record<string, string>;
+  /** From the first reading to every node's view being its domain's; null: not within the join time (the verdict). */
+  convergedMs: number | null;
+  /** How each node's last view differed from its domain's (empty once converged). */
+  unlike: string[];
+  nodes: string[];
+};
 
 /**
  * The seed's "separate cluster" and "sub-domains", as the classic product's nodes themselves log
@@ -118,19 +128,20 @@ export const clusterMembership: Check<MembershipFigures> = {
         { timeoutMs: joinMs(spec), intervalMs: 1000, what: "every node to log its domain's members", signal: ctx.signal },
       );
     } catch (err) {
-      ctx.figures.views = views;
       if (ctx.signal.aborted) throw err;
-      throw new CheckFailure(
-        `membership is not the pattern's after ${joinMs(spec) / 1000} s: ${problems.join('; ')}`,
-        spec.nodes.map((n) => n.name),
-      );
+      Object.assign(ctx.figures, { views, convergedMs: null, unlike: problems, nodes: spec.nodes.map((n) => n.name) });
+      return;
     }
-    ctx.figures.views = views;
-    ctx.figures.convergedMs = Date.now() - started;
+    Object.assign(ctx.figures, { views, convergedMs: Date.now() - started, unlike: [], nodes: spec.nodes.map((n) => n.name) });
     ctx.evidence.push(
       Object.entries(views)
         .map(([n, v]) => `${n}: ${v}`)
         .join('\n'),
     );
   },
+  problems: (f, bounds) =>
+    f.convergedMs === null || f.unlike.length
+      ? [`membership is not the pattern's after ${joinMsOf(bounds) / 1000} s: ${f.unlike.join('; ')}`]
+      : [],
+  suspects: (f) => f.nodes,
 };

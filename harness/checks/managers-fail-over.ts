@@ -2,7 +2,7 @@ import { retryUntil } from '../../generator/runtime/retry';
 import type { ApiFlow } from '../apim-client';
 import { createdId, invoke } from '../apim-client';
 import type { LabSpec } from '../../generator/model/lab';
-import { managers } from '../../generator/model/lab';
+import { managers, workers } from '../../generator/model/lab';
 import { Check, CheckContext, CheckFailure, CheckOptions, fixtureMs, paceOf, planOf, round } from '../check';
 import type { ProductTiming } from '../../generator/products/product';
 import { startupBudgetSeconds } from '../../generator/model/start-order';
@@ -93,9 +93,34 @@ export type FailoverFigures = {
   stallMs: number;
   failedRequestsBound: number;
   runsPerVariant: number;
+  /** The manager the faults were applied to (the balancer's primary). */
+  activeManager: string;
+  managers: string[];
   /** Variants that could not be applied from here, and why. */
   skippedVariants: Record<string, string>;
-} & { [V in FaultVariant]: VariantFigures };
+} & { [V in FaultVariant]?: VariantFigures };
+
+/** The bounds one run is judged by, from the product's. */
+const runBounds = (timing: ProductTiming) => ({
+  rtoBoundMs: timing.rtoBoundMs,
+  failedRequestsBound: WRITERS,
+  afterFaultMs: afterFaultMs(timing),
+});
+
+/** The first run that broke the promise, in the order they ran, as the verdict says it; undefined when all held. */
+export function failoverProblem(f: FailoverFigures, timing: ProductTiming): string | undefined {
+  const active = f.activeManager;
+  if (f.servedWhileActiveUp[active] !== WHILE_UP_REQUESTS)
+    return `the passive manager took traffic while ${active} was up: ${JSON.stringify(f.servedWhileActiveUp)} (is ${active} the only non-backup server?)`;
+  for (const v of NODE_FAULTS) {
+    const runs = f[v]?.runs ?? [];
+    for (const [i, r] of runs.entries()) {
+      const problems = runProblems(v, r, runBounds(timing), f.activeManager);
+      if (problems.length) return `${v} run ${i + 1} of ${f.runsPerVariant}: ${problems.join('; ')}`;
+    }
+  }
+  return undefined;
+}
 export type OutageFigures = {
   outageWrites: number;
   outageWritesAccepted: number;
@@ -104,7 +129,22 @@ export type OutageFigures = {
   writesRecovered: boolean;
   /** Per worker, its answer to a token it had never seen, during the outage (status and error code). */
   unseenTokenAnswers: Record<string, string>;
+  /** The one manager, stopped for the outage. */
+  manager: string;
 };
+
+/** The verdict on an outage of the only manager: writes refused meanwhile, API traffic served, writes back after. */
+export function outageProblems(f: OutageFigures): string[] {
+  return [
+    ...(f.outageWritesAccepted
+      ? [`${f.outageWritesAccepted} writes succeeded while the only manager was down: something else serves the manager listener`]
+      : []),
+    ...(f.workerFailuresDuringOutage
+      ? [`workers failed ${f.workerFailuresDuringOutage} of ${f.workerRequestsDuringOutage} requests while the manager was down`]
+      : []),
+    ...(f.writesRecovered ? [] : [`writes did not work again after ${f.manager} came back`]),
+  ];
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -161,18 +201,18 @@ class ManagerLoad extends Recorder {
   }
 }
 
-/** While manager-1 serves, every manager-bound request is served by it. */
-async function passiveIsPassive(ctx: CheckContext<FailoverFigures>, client: ApiFlow, active: string): Promise<void> {
+/** Requests sent while the active manager is up, each of which it must serve itself. */
+const WHILE_UP_REQUESTS = 20;
+
+/** While manager-1 serves, every manager-bound request is served by it: whether it did (figure servedWhileActiveUp). */
+async function passiveIsPassive(ctx: CheckContext<FailoverFigures>, client: ApiFlow, active: string): Promise<boolean> {
   const served: Record<string, number> = {};
-  for (let i = 0; i < 20; i++) {
+  for (let i = 0; i < WHILE_UP_REQUESTS; i++) {
     const e = await client.listApis(1);
     served[e.upstream ?? `status ${e.status}`] = (served[e.upstream ?? `status ${e.status}`] ?? 0) + 1;
   }
   ctx.figures.servedWhileActiveUp = served;
-  if (served[active] !== 20)
-    throw new CheckFailure(
-      `the passive manager took traffic while ${active} was up: ${JSON.stringify(served)} (is ${active} the only non-backup server?)`,
-    );
+  return served[active] === WHILE_UP_REQUESTS;
 }
 
 async function variantRun(
@@ -477,17 +517,8 @@ async function expectedOutage(ctx: CheckContext<OutageFigures>, client: ApiFlow)
     workerFailuresDuringOutage: workerFailures,
     writesRecovered: recovered,
     unseenTokenAnswers,
+    manager: active,
   });
-  if (writesAccepted)
-    throw new CheckFailure(
-      `${writesAccepted} writes succeeded while the only manager was down: something else serves the manager listener`,
-    );
-  if (workerFailures)
-    throw new CheckFailure(
-      `workers failed ${workerFailures} of ${served + workerFailures} requests while the manager was down`,
-      lab.workers.map((w) => w.name),
-    );
-  if (!recovered) throw new CheckFailure(`writes did not work again after ${active} came back`, [active]);
 }
 
 const onePassive = (lab: LabSpec) => managers(lab).length > 1;
@@ -570,19 +601,17 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
       const active = lab.managers[0].name;
       const client = await ctx.controlPlane();
       const verifier = await ctx.controlPlane();
-      ctx.step(`${active} alone serves while it is up`);
-      await passiveIsPassive(ctx, client, active);
-      const bounds = {
-        rtoBoundMs: lab.product.timing.rtoBoundMs,
-        failedRequestsBound: WRITERS,
-        afterFaultMs: afterFaultMs(lab.product.timing),
-      };
+      const bounds = runBounds(lab.product.timing);
       const runs = ctx.options.failoverRuns;
       Object.assign(
         ctx.figures,
         { rtoBoundMs: bounds.rtoBoundMs, failedRequestsBound: bounds.failedRequestsBound },
         { stallMs: lab.product.timing.stallMs, runsPerVariant: runs, skippedVariants: {} },
+        { activeManager: active, managers: lab.managers.map((m) => m.name) },
       );
+      ctx.step(`${active} alone serves while it is up`);
+      // A passive manager that takes traffic is the verdict: no fault would say more.
+      if (!(await passiveIsPassive(ctx, client, active))) return;
       for (const v of chosen(ctx.options)) {
         const unavailable = lab.faultUnavailable(v);
         if (unavailable) {
@@ -596,16 +625,16 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
           done.push(r);
           (ctx.figures as Record<FaultVariant, VariantFigures>)[v] = summarise(done);
           ctx.log(`${v} #${run}: ${JSON.stringify(r)}`);
-          // The worst run decides: one that broke the promise ends the check (its figures are kept).
-          const problems = runProblems(v, r, bounds, active);
-          if (problems.length)
-            throw new CheckFailure(
-              `${v} run ${run} of ${runs}: ${problems.join('; ')}`,
-              lab.managers.map((m) => m.name),
-            );
+          // The worst run decides: one that broke the promise ends the check (its figures are kept, and judged).
+          if (runProblems(v, r, bounds, active).length) return;
         }
       }
     },
+    problems: (f, timing) => {
+      const problem = failoverProblem(f, timing);
+      return problem ? [problem] : [];
+    },
+    suspects: (f) => f.managers,
   };
 }
 
@@ -644,4 +673,6 @@ export const managerOutageWithoutHa: Check<OutageFigures> = {
   async run(ctx: CheckContext<OutageFigures>) {
     await expectedOutage(ctx, await ctx.controlPlane());
   },
+  problems: outageProblems,
+  suspects: (f, lab) => (f.workerFailuresDuringOutage ? workers(lab) : managers(lab)).map((n) => n.name),
 };

@@ -1,6 +1,6 @@
 import { trafficManagers } from '../../generator/model/lab';
 import { inspectContainer } from '../../generator/runtime/engine';
-import { Check, CheckContext, CheckFailure, planOf } from '../check';
+import { Check, CheckContext, planOf } from '../check';
 import { PROBE_MS } from '../probe';
 
 /**
@@ -54,6 +54,14 @@ export type FirewallFigures = {
   workerTargetsReached: number;
   publishedPorts: number;
   portsNotOnLoopback: number;
+  /** The forbidden targets the public network reached. */
+  reached: string[];
+  /** The worker-listener targets it did not, with curl's exit code. */
+  blocked: Record<string, number | null>;
+  /** The published ports bound beyond 127.0.0.1. */
+  exposed: string[];
+  /** The balancer of the manager listener (whose logs a failure attaches). */
+  managerBalancer: string;
 };
 
 export const managersUnreachableFromPublic: Check<FirewallFigures> = {
@@ -128,16 +136,22 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
       published.push(p);
       exposed.push(`${p} (Swarm publishes on every interface)`);
     }
-    ctx.figures.forbiddenTargets = forbidden.length;
-    ctx.figures.forbiddenReached = reached.length;
-    ctx.figures.workerTargetsReached = allowed.length - blocked.length;
-    ctx.figures.publishedPorts = published.length;
-    ctx.figures.portsNotOnLoopback = exposed.length;
-    const problems = [
-      ...reached.map((t) => `reachable from public: ${t}`),
-      ...blocked.map((t) => `worker listener not reachable from public: ${t} (curl exit ${results[t]?.exit})`),
-      ...exposed.map((p) => `published beyond 127.0.0.1: ${p}`),
-    ];
-    if (problems.length) throw new CheckFailure(problems.join('; '), [lab.managerBalancer]);
+    Object.assign(ctx.figures, {
+      forbiddenTargets: forbidden.length,
+      forbiddenReached: reached.length,
+      workerTargetsReached: allowed.length - blocked.length,
+      publishedPorts: published.length,
+      portsNotOnLoopback: exposed.length,
+      reached,
+      blocked: Object.fromEntries(blocked.map((t) => [t, results[t]?.exit ?? null])),
+      exposed,
+      managerBalancer: lab.managerBalancer,
+    });
   },
+  problems: (f) => [
+    ...f.reached.map((t) => `reachable from public: ${t}`),
+    ...Object.entries(f.blocked).map(([t, exit]) => `worker listener not reachable from public: ${t} (curl exit ${exit ?? undefined})`),
+    ...f.exposed.map((p) => `published beyond 127.0.0.1: ${p}`),
+  ],
+  suspects: (f) => [f.managerBalancer],
 };

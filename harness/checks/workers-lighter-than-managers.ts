@@ -1,11 +1,19 @@
-import { Check, CheckContext, CheckFailure, planOf, round } from '../check';
+import { Check, CheckContext, planOf, round } from '../check';
 import { SUPPORT_SERVICES } from '../../generator/model/lab';
 import { isClassic } from '../../generator/products/product';
 
 const MB = 1024 * 1024;
 
 /** The seed's fourth promise: a worker, with no admin webapps, needs less memory than a manager. */
-export type MemoryFigures = { memoryMB: Record<string, number>; labTotalMB: number; heaviestWorkerMB: number; lightestManagerMB: number };
+export type MemoryFigures = {
+  memoryMB: Record<string, number>;
+  labTotalMB: number;
+  heaviestWorkerMB: number;
+  lightestManagerMB: number;
+  /** Which of {@link memoryMB}'s containers are workers and which managers. */
+  workers: string[];
+  managers: string[];
+};
 
 export const workersLighterThanManagers: Check<MemoryFigures> = {
   id: 'workers-lighter-than-managers',
@@ -45,19 +53,16 @@ export const workersLighterThanManagers: Check<MemoryFigures> = {
     const memory: Record<string, number> = Object.fromEntries(services.map((s, i) => [s, round(bytes[i] / MB)]));
     ctx.figures.memoryMB = memory;
     ctx.figures.labTotalMB = round(Object.values(memory).reduce((a, b) => a + b, 0));
-    const heaviestWorker = Math.max(...lab.workers.map((w) => memory[w.name]));
-    const lightestManager = Math.min(...lab.managers.map((m) => memory[m.name]));
-    ctx.figures.heaviestWorkerMB = heaviestWorker;
-    ctx.figures.lightestManagerMB = lightestManager;
-    const offenders = lab.workers.flatMap((w) =>
-      lab.managers
-        .filter((m) => memory[w.name] >= memory[m.name])
-        .map((m) => `${w.name} ${memory[w.name]} MB ≥ ${m.name} ${memory[m.name]} MB`),
-    );
-    if (offenders.length)
-      throw new CheckFailure(
-        `a worker is not lighter than a manager: ${offenders.join('; ')}`,
-        lab.workers.map((w) => w.name),
-      );
+    ctx.figures.workers = lab.workers.map((w) => w.name);
+    ctx.figures.managers = lab.managers.map((m) => m.name);
+    ctx.figures.heaviestWorkerMB = Math.max(...ctx.figures.workers.map((w) => memory[w]));
+    ctx.figures.lightestManagerMB = Math.min(...ctx.figures.managers.map((m) => memory[m]));
   },
+  problems(f) {
+    const offenders = f.workers.flatMap((w) =>
+      f.managers.filter((m) => f.memoryMB[w] >= f.memoryMB[m]).map((m) => `${w} ${f.memoryMB[w]} MB ≥ ${m} ${f.memoryMB[m]} MB`),
+    );
+    return offenders.length ? [`a worker is not lighter than a manager: ${offenders.join('; ')}`] : [];
+  },
+  suspects: (f) => f.workers,
 };

@@ -1,7 +1,7 @@
 import { ADMIN, ApimClient, PUBLISHER } from '../apim-client';
 import { basic, bearer, Exchange, HttpClient } from '../http';
-import { Check, CheckContext, CheckFailure, paceOf, planOf } from '../check';
-import { workers } from '../../generator/model/lab';
+import { Check, CheckContext, paceOf, planOf } from '../check';
+import { managers, workers } from '../../generator/model/lab';
 import { isClassic } from '../../generator/products/product';
 import { addUser, ClassicRestClient, pushApi } from '../classic-client';
 
@@ -36,11 +36,40 @@ async function adminWrites(
 }
 
 export type RejectFigures = {
-  /** HTTP status of every write, by target and write. */
+  /** HTTP status of every write, by target and write (0: no answer); the manager listener's row is the control. */
   statuses: Record<string, Record<string, number>>;
+  /** The row of {@link statuses} sent through the manager balancer (the others went to workers). */
+  managerListener: string;
+  /** Why a write had no answer (`<write> on <target>`). */
+  noAnswer: Record<string, string>;
+  /** Whether the workers' admin services must refuse with worker mode's 403 (the classic product). */
+  workerMode403: boolean;
   writesSentToWorkers: number;
   writesAcceptedByWorkers: number;
 };
+
+/** What each write's status says, by kind of finding (each `<write> on <target> (<status>)`). */
+function rejectFindings(f: RejectFigures) {
+  const accepted: string[] = [];
+  const silent: string[] = [];
+  const otherwise: string[] = [];
+  for (const [name, sent] of Object.entries(f.statuses)) {
+    if (name === f.managerListener) continue;
+    for (const [write, status] of Object.entries(sent)) {
+      if (ok(status)) accepted.push(`${write} on ${name} (${status})`);
+      // No answer at all proves nothing about refusing: the node must be up and say no.
+      else if (status === 0) silent.push(`${write} on ${name} (${f.noAnswer[`${write} on ${name}`] ?? 'no answer'})`);
+      // The classic product's workers refuse admin services with Carbon's 403 (worker mode): any
+      // other failure on a worker's servlet (a fault, a 404) proves nothing about worker mode.
+      else if (f.workerMode403 && write.startsWith('SOAP') && name.endsWith(' servlet') && status !== 403)
+        otherwise.push(`${write} on ${name} (${status})`);
+    }
+  }
+  const refused = Object.entries(f.statuses[f.managerListener] ?? {})
+    .filter(([, status]) => !ok(status))
+    .map(([write, status]) => `${write} (${status})`);
+  return { accepted, silent, otherwise, refused };
+}
 
 /** Workers are read-only: no admin write succeeds on a worker, directly or through the worker balancer. */
 export const workersRejectAdminWrites: Check<RejectFigures> = {
@@ -106,56 +135,45 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
       [`${lab.workerBalancer} worker listener`, lab.apiUrl()],
     ];
     const statuses: Record<string, Record<string, number>> = {};
-    const accepted: string[] = [];
-    const silent: string[] = [];
-    // The classic product's workers refuse admin services with Carbon's 403 (worker mode): any
-    // other failure on a worker's servlet (a fault, a 404) proves nothing about worker mode.
-    const otherwise: string[] = [];
-    const classic = isClassic(lab.product);
+    const noAnswer: Record<string, string> = {};
+    const managerListener = `${lab.managerBalancer} manager listener`;
     for (const [name, url] of targets) {
       ctx.alive();
       const sent = await writes(lab.http(url), ctx.unique('w'));
       statuses[name] = Object.fromEntries(Object.entries(sent).map(([k, e]) => [k, e.status]));
       for (const [write, e] of Object.entries(sent)) {
         ctx.record(e);
-        if (ok(e.status)) accepted.push(`${write} on ${name} (${e.status})`);
-        // No answer at all proves nothing about refusing: the node must be up and say no.
-        if (e.status === 0) silent.push(`${write} on ${name} (${e.error})`);
-        else if (classic && write.startsWith('SOAP') && name.endsWith(' servlet') && !ok(e.status) && e.status !== 403)
-          otherwise.push(`${write} on ${name} (${e.status})`);
+        if (e.status === 0) noAnswer[`${write} on ${name}`] = e.error ?? 'no answer';
       }
     }
     // The same writes through the manager balancer must succeed: the check cannot pass on a dead lab.
     const control = await writes(lab.http(lab.adminUrl()), ctx.unique('m'));
-    statuses[`${lab.managerBalancer} manager listener`] = Object.fromEntries(Object.entries(control).map(([k, e]) => [k, e.status]));
-    const refusedByManagers = Object.entries(control)
-      .filter(([, e]) => !ok(e.status))
-      .map(([k, e]) => {
-        ctx.record(e);
-        return `${k} (${e.status})`;
-      });
-    ctx.figures.statuses = statuses;
-    ctx.figures.writesSentToWorkers = targets.length * Object.keys(control).length;
-    ctx.figures.writesAcceptedByWorkers = accepted.length;
-    if (accepted.length)
-      throw new CheckFailure(
-        `workers accepted admin writes: ${accepted.join('; ')}`,
-        lab.workers.map((w) => w.name),
-      );
-    if (silent.length)
-      throw new CheckFailure(
-        `workers did not answer, so their refusal is unproven: ${silent.join('; ')}`,
-        lab.workers.map((w) => w.name),
-      );
-    if (otherwise.length)
-      throw new CheckFailure(
-        `workers refused admin services otherwise than worker mode's 403, so worker mode is unproven: ${otherwise.join('; ')}`,
-        lab.workers.map((w) => w.name),
-      );
-    if (refusedByManagers.length)
-      throw new CheckFailure(
-        `the manager balancer refused admin writes, so the lab is not working: ${refusedByManagers.join('; ')}`,
-        lab.managers.map((m) => m.name),
-      );
+    statuses[managerListener] = Object.fromEntries(Object.entries(control).map(([k, e]) => [k, e.status]));
+    for (const e of Object.values(control)) if (!ok(e.status)) ctx.record(e);
+    Object.assign(ctx.figures, {
+      statuses,
+      managerListener,
+      noAnswer,
+      workerMode403: isClassic(lab.product),
+      writesSentToWorkers: targets.length * Object.keys(control).length,
+    });
+    ctx.figures.writesAcceptedByWorkers = rejectFindings(ctx.figures as RejectFigures).accepted.length;
+  },
+  problems(f) {
+    const { accepted, silent, otherwise, refused } = rejectFindings(f);
+    return [
+      ...(accepted.length ? [`workers accepted admin writes: ${accepted.join('; ')}`] : []),
+      ...(silent.length ? [`workers did not answer, so their refusal is unproven: ${silent.join('; ')}`] : []),
+      ...(otherwise.length
+        ? [`workers refused admin services otherwise than worker mode's 403, so worker mode is unproven: ${otherwise.join('; ')}`]
+        : []),
+      ...(refused.length ? [`the manager balancer refused admin writes, so the lab is not working: ${refused.join('; ')}`] : []),
+    ];
+  },
+  suspects: (f, lab) => {
+    const { refused, ...onWorkers } = rejectFindings(f);
+    return Object.values(onWorkers).some((found) => found.length) || !refused.length
+      ? workers(lab).map((w) => w.name)
+      : managers(lab).map((m) => m.name);
   },
 };

@@ -37,6 +37,7 @@ describe('running a check', () => {
       title: 'x',
       headline: () => 'x',
       plan,
+      problems: () => [],
       skipReason: (l) => (l.pattern === 1 ? 'pattern 1 has one manager' : undefined),
       async run() {
         ran = true;
@@ -57,6 +58,7 @@ describe('running a check', () => {
       title: 'y',
       headline: (f) => `seen ${f.seen}`,
       plan,
+      problems: () => [],
       async run(ctx) {
         ctx.figures.seen = 3;
         throw new CheckFailure('3 writes accepted', []);
@@ -79,6 +81,7 @@ describe('running a check', () => {
         title: 'y',
         headline: () => 'y',
         plan,
+        problems: () => [],
         async run() {
           throw new CheckFailure('3 writes accepted', []);
         },
@@ -92,6 +95,7 @@ describe('running a check', () => {
         title: 'z',
         headline: () => 'z',
         plan,
+        problems: () => [],
         async run() {
           /* passes */
         },
@@ -123,6 +127,7 @@ describe('running a check', () => {
         title: 'z',
         headline: () => 'z',
         plan,
+        problems: () => [],
         async run(ctx) {
           ctx.figures.ok = true;
         },
@@ -134,6 +139,65 @@ describe('running a check', () => {
     expect(result.plan).toEqual(plan());
   });
 
+  test("a check that measured is judged by its problems on its figures and the product bounds: each one said, its suspects' logs attached", async () => {
+    const judged: unknown[] = [];
+    const check: Check<{ rtoMs: number }> = {
+      id: 'judged',
+      title: 'judged',
+      headline: (f) => `RTO ${f.rtoMs}`,
+      plan,
+      async run(ctx) {
+        ctx.figures.rtoMs = 4200;
+      },
+      problems(f, bounds) {
+        judged.push(f, bounds.rtoBoundMs);
+        return f.rtoMs > bounds.rtoBoundMs ? [`RTO ${f.rtoMs} ms above the bound of ${bounds.rtoBoundMs} ms`, 'a second problem'] : [];
+      },
+      suspects: () => ['worker-2'],
+    };
+    const result = await runCheck(check, target, () => undefined);
+    expect(judged).toEqual([{ rtoMs: 4200 }, lab.product.timing.rtoBoundMs]);
+    expect({ status: result.status, reason: result.reason, figures: result.figures }).toEqual({
+      status: 'failed',
+      reason: `RTO 4200 ms above the bound of ${lab.product.timing.rtoBoundMs} ms; a second problem`,
+      figures: { rtoMs: 4200 },
+    });
+    expect(result.evidence.filter((e) => e.startsWith('last log lines of ')).map((e) => e.split(':')[0])).toEqual([
+      'last log lines of worker-2',
+    ]);
+  });
+
+  test('a check that throws is not judged; a judge that throws fails the check, saying its figures could not be judged', async () => {
+    let judged = false;
+    const thrown = await runCheck(
+      {
+        id: 't',
+        title: 't',
+        headline: () => 't',
+        plan,
+        problems: () => ((judged = true), []),
+        run: () => Promise.reject(new Error('no lab')),
+      },
+      target,
+      () => undefined,
+    );
+    expect({ status: thrown.status, reason: thrown.reason, judged }).toEqual({ status: 'failed', reason: 'no lab', judged: false });
+    const unjudged = await runCheck(
+      {
+        id: 'u',
+        title: 'u',
+        headline: () => 'u',
+        plan,
+        run: async () => undefined,
+        problems: (f: { missing?: string[] }) => f.missing!.map((m) => m),
+      },
+      target,
+      () => undefined,
+    );
+    expect(unjudged.status).toBe('failed');
+    expect(unjudged.reason).toMatch(/^its figures could not be judged \(.*\): \{\}$/);
+  });
+
   test('a check past its deadline fails as "timed out after N s in <step>", and its waits end at once', async () => {
     let waited: unknown;
     const check: Check = {
@@ -141,6 +205,7 @@ describe('running a check', () => {
       title: 'slow',
       headline: () => 'slow',
       plan,
+      problems: () => [],
       async run(ctx) {
         ctx.step('waiting for a boot that never ends');
         await ctx.sleep(60_000).catch((err: unknown) => {
@@ -168,6 +233,7 @@ describe('running a check', () => {
       title: 'int',
       headline: () => 'int',
       plan,
+      problems: () => [],
       async run(ctx) {
         ctx.step('loading');
         await ctx.sleep(60_000);
@@ -184,6 +250,7 @@ describe('running a check', () => {
       title: 'p',
       headline: () => 'p',
       plan,
+      problems: () => [],
       async run(ctx) {
         ctx.step('step one');
         await ctx.sleep(130);
