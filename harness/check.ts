@@ -11,7 +11,7 @@ import type { LabSpec, Role } from '../generator/model/lab';
 import type { ProductTiming } from '../generator/products/product';
 import { isClassic } from '../generator/products/product';
 import type { Gate } from './gate';
-import { GATE_WAIT_MS, machineGate } from './gate';
+import { GATE_WAIT_MS, labWeight, machineGate } from './gate';
 
 /** `not-run`: the check was due, but the lab could not be restored after an earlier one (its reason says why). */
 export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'not-run';
@@ -298,12 +298,12 @@ export interface Check<F extends Figures = Figures> {
   /** How long it takes on this lab at its product's pace, and its deadline. */
   plan(lab: LabSpec, options: CheckOptions): CheckPlan;
   /**
-   * What it asks of the machine while it runs (harness/gate.ts): `share` (the default, one core:
-   * a lab under a check's load keeps less than one busy, failovers included), or `whole` when it
-   * saturates a listener on purpose and judges the latency that causes, which another lab's work
-   * beside it would add to.
+   * What it asks of the machine while it runs on a lab (harness/gate.ts): `share` (the default, one
+   * core: a lab under a check's load keeps less than one busy, failovers included), or `whole`
+   * where it saturates a listener on purpose and judges the latency that causes, which another
+   * lab's work beside it would add to.
    */
-  readonly machine?: 'whole' | 'share';
+  machine?(lab: LabSpec): 'whole' | 'share';
   /**
    * Measures: drives the lab and records the figures {@link problems} judges. It throws only when
    * it cannot measure (a step of its own answered otherwise than the product does, the lab would
@@ -364,7 +364,7 @@ export async function runCheck<F extends Figures>(
   const deadlineMs = run.deadlineMs ?? plan.deadlineMs;
   // Its share of the machine first: its clock and deadline start once it has it.
   const gate = run.gate ?? machineGate();
-  const hold = await (check.machine === 'whole' ? gate.whole : gate.share).call(gate, {
+  const hold = await gate.take(check.machine?.(lab.lab) === 'whole' ? 'whole' : labWeight(lab.lab), {
     what: `${lab.lab.project}: ${check.id}`,
     timeoutMs: GATE_WAIT_MS,
     signal: run.signal,

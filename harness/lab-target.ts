@@ -33,7 +33,7 @@ import { ApimClient } from './apim-client';
 import { HttpClient } from './http';
 import type { NodeFault } from './faults';
 import { runProbe } from './probe';
-import { GATE_WAIT_MS, machineGate } from './gate';
+import { GATE_WAIT_MS, labWeight, machineGate } from './gate';
 
 /** Docker's own memory figure (`docker stats`): usage less inactive file cache. */
 export function memoryBytes(stats: { memory_stats: { usage?: number; stats?: Record<string, number> } }): number {
@@ -459,9 +459,10 @@ export async function startLab(spec: LabSpec, options: StartOptions = {}): Promi
   const started = new StartedLab(lab, dir, target);
   const budgetSeconds = startupBudgetSeconds(lab);
   try {
-    // A start keeps less than a core busy (harness/gate.ts): it takes a share, as a check does.
+    // A start keeps less than a core busy (harness/gate.ts): a share, as a check takes; half one at
+    // a JVM's pace, which mostly waits for boots.
     await machineGate().holding(
-      'share',
+      labWeight(lab),
       {
         what: `${lab.project}: start`,
         timeoutMs: GATE_WAIT_MS,

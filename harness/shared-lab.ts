@@ -10,7 +10,7 @@ import { ensureImages } from '../generator/runtime/images';
 import { composeConfigHashes, composeUp } from '../generator/runtime/compose-cli';
 import { oneShot, serviceConfigHashes, waitHealthy } from '../generator/runtime/lab';
 import { MANIFEST } from '../generator/synth/writer';
-import { GATE_WAIT_MS, machineGate } from './gate';
+import { GATE_WAIT_MS, labWeight, machineGate } from './gate';
 import type { LabFault, StartedLab } from './lab-target';
 import { awaitServing, FAULT_OVERRIDE, LabTarget, writeFaultedLab } from './lab-target';
 
@@ -134,7 +134,7 @@ export class SharedLab {
       const target = new LabTarget(lab, dir);
       if (delta.services.length) {
         await machineGate().holding(
-          'share',
+          labWeight(lab),
           { what: `${this.spec.project}: recreate ${delta.services.join(', ')}`, timeoutMs: GATE_WAIT_MS },
           async () => {
             for (const service of delta.services) this.recreatedWith.set(service, delta.services);

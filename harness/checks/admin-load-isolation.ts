@@ -1,3 +1,4 @@
+import type { LabSpec } from '../../generator/model/lab';
 import { invoke } from '../apim-client';
 import { Check, CheckContext, DeployedApi, fixtureMs, paceOf, percentile, planOf, round } from '../check';
 import { HttpClient } from '../http';
@@ -20,6 +21,9 @@ const SATURATED_MAX_FAILURES = 3;
  * the same CPUs, so latency under CPU load says more about the machine than about the pattern.
  */
 export const isolationBoundMs = (baselineP99: number) => 3 * baselineP99 + 25;
+
+/** Pattern 3's separate balancers are the promise judged; patterns 1 and 2 share one, and their figures are recorded. */
+const enforcedOn = (lab: LabSpec) => lab.pattern === 3;
 
 interface Sample {
   readonly p50: number;
@@ -70,8 +74,12 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
   id: 'admin-load-isolation',
   classic: true,
   title: 'Admin load on the manager listener does not hurt the worker listener (enforced for pattern 3, recorded for 1 and 2)',
-  // It saturates a balancer and judges the latency that causes: another lab's work would add to it.
-  machine: 'whole',
+  // It saturates a balancer and judges the latency that causes on pattern 3, where another lab's
+  // work would add to it; on patterns 1 and 2 that latency is recorded, not judged (their judged
+  // baseline failures are no latency), so there it takes a share as any check. Measured in a
+  // rehearsal's gate trace: taking the whole machine there held 30 share-seconds, and kept a share
+  // idle for about 100 s while it waited for the other lab's check to end.
+  machine: (lab) => (enforcedOn(lab) ? 'whole' : 'share'),
   plan(lab) {
     const { call, timing } = paceOf(lab);
     // Four samples of API calls (a gateway call is a fifth of an admin one), the fixture first.
@@ -121,7 +129,7 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
       await lab.unpause(lab.managerBalancer);
     }
     const bound = isolationBoundMs(baseline.p99);
-    const enforced = lab.lab.pattern === 3;
+    const enforced = enforcedOn(lab.lab);
     Object.assign(ctx.figures, {
       samples: SAMPLES,
       saturatedSamples: SATURATED_SAMPLES,

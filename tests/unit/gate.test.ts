@@ -1,7 +1,11 @@
 import { readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { GateEvent } from '../../harness/gate';
-import { Gate, gateUsage } from '../../harness/gate';
+import { Gate, gateUsage, labWeight } from '../../harness/gate';
+import { buildLab } from '../../generator/patterns';
+import { sim } from '../../generator/products/sim';
+import { withPace } from '../../generator/products/pace';
+import { adminLoadIsolation } from '../../harness/checks/admin-load-isolation';
 import { tempDir } from '../support/labs';
 
 /** The machine's shares across processes: a saturating check takes the whole machine, a start or a check one share, in the order asked. */
@@ -43,6 +47,23 @@ describe('the machine gate', () => {
     expect(await settled(later)).toBe(false);
     started.release();
     expect(await settled(later, 2000)).toBe(true);
+  });
+
+  test("labs at a JVM's pace take half a share: two of them and a stand-in check fill two shares, a third waits", async () => {
+    const g = gate(2);
+    await g.half(opts('jvm a'));
+    await g.take(labWeight(buildLab(1, { product: withPace(sim, { kind: 'jvm' }) })), opts('jvm b'));
+    expect(labWeight(buildLab(1, { product: sim }))).toBe('share');
+    const check = await g.share(opts('check'));
+    const third = g.half(opts('jvm c'));
+    expect(await settled(third)).toBe(false);
+    check.release();
+    expect(await settled(third, 2000)).toBe(true);
+  });
+
+  test('admin-load-isolation takes the whole machine where it judges the latency it causes (pattern 3), a share where it records it', () => {
+    const machine = (pattern: 1 | 2 | 3) => adminLoadIsolation.machine?.(buildLab(pattern, { product: sim }));
+    expect([machine(1), machine(2), machine(3)]).toEqual(['share', 'share', 'whole']);
   });
 
   test('the holds of a process that died do not count', async () => {
