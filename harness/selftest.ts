@@ -152,15 +152,17 @@ export function selftestStreams(plan: SelftestPlan, count: number, costMs: (unit
 /** A classic node's api-manager.xml, under its lab folder's nodes/<node>/. */
 const API_MANAGER_XML = join('repository', 'conf', 'api-manager.xml');
 
-/** Edits a file of each node's configuration in a lab folder; an edit that changes nothing is an error (`missing` says what was not found). */
+/** Edits a file of a lab folder; an edit that changes nothing is an error (`missing` says what was not found). */
+function editLabFile(file: string, missing: string, edit: (text: string) => string): void {
+  const text = readFileSync(file, 'utf8');
+  const edited = edit(text);
+  if (edited === text) throw new Error(`${file}: ${missing}`);
+  writeFileSync(file, edited);
+}
+
+/** Edits a file of each node's configuration in a lab folder (see {@link editLabFile}). */
 function editNodeFiles(dir: string, nodes: readonly string[], path: string, missing: string, edit: (text: string) => string): void {
-  for (const node of nodes) {
-    const file = join(dir, 'nodes', node, path);
-    const text = readFileSync(file, 'utf8');
-    const edited = edit(text);
-    if (edited === text) throw new Error(`${file}: ${missing}`);
-    writeFileSync(file, edited);
-  }
+  for (const node of nodes) editLabFile(join(dir, 'nodes', node, path), missing, edit);
 }
 
 /** Whether a seeded fault applies to a lab of that target. */
@@ -692,6 +694,28 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
         ),
       ],
     },
+  },
+  // Losing a worker costs nothing only because the balancer sends the request it could not deliver
+  // to the other worker (NGINX's proxy_next_upstream): without that retry, spreading traffic over
+  // every worker is not enough.
+  {
+    id: 'worker-balancer-without-retry',
+    pattern: 3,
+    check: checkById('workers-survive-worker-loss'),
+    because: /^stop: \d+ of \d+ requests failed \(bound 0\)/,
+    description:
+      'lb-worker with `proxy_next_upstream off`: a request sent to the worker that just stopped is not tried on the other one, and fails',
+    options: {
+      faults: [
+        files((dir) =>
+          editLabFile(join(dir, 'nginx', 'lb-worker.conf'), 'no proxy_next_upstream error timeout', (text) =>
+            text.replace(/proxy_next_upstream error timeout;/g, 'proxy_next_upstream off;'),
+          ),
+        ),
+      ],
+    },
+    // A compose lab's bind-mounted file; a stack's balancers read theirs from Swarm configs.
+    targets: ['compose'],
   },
   // Every worker counts: on each pattern, a worker balancer that leaves worker-2 out of its rotation.
   ...([1, 2, 3] as const).map((pattern): SeededFault => ({

@@ -1,4 +1,4 @@
-import { buildLab } from '../../generator/patterns';
+import { buildLab, labInDir } from '../../generator/patterns';
 import { sim, simApim260, simApim470 } from '../../generator/products/sim';
 import { synthLab } from '../../generator/synth/writer';
 import { Check, CheckFailure, CheckPlan, CheckResult, percentile, planOf, runCheck, skipOf } from '../../harness/check';
@@ -797,6 +797,20 @@ describe('a check applies, or is skipped saying why, from the lab model alone', 
     );
     expect(skipOf(checkById('manager-outage-without-ha'), lab)).toBeUndefined();
     expect(skipOf(checkById('managers-fail-over'), buildLab(3, { product: simApim470 }))).toBeUndefined();
+  });
+
+  test('the same lab read back from its folder, as `carbon-labs conformance` hands it to the harness: one manager, managers-fail-over skipped without touching the lab', async () => {
+    const dir = tempDir('m1-47-');
+    synthLab(buildLab(3, { product: simApim470, managers: 1 }), dir, { force: true });
+    const lab = labInDir(dir);
+    expect([lab.product.id, lab.nodes.filter((n) => n.role === 'manager').map((n) => n.name)]).toEqual(['sim-apim-4.7.0', ['manager-1']]);
+    // No engine is asked: a skip is decided before the check takes the machine or the lab.
+    const result = await runCheck(checkById('managers-fail-over'), new LabTarget(lab, dir), () => undefined);
+    expect({ status: result.status, reason: result.reason }).toEqual({
+      status: 'skipped',
+      reason: 'one manager, no passive one to fail over to (see manager-outage-without-ha)',
+    });
+    expect(skipOf(checkById('manager-outage-without-ha'), lab)).toBeUndefined();
   });
 
   test('on the classic product, the checks that need 4.x-only REST are skipped saying so; revocation-reaches-workers only there', () => {

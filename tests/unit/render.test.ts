@@ -70,7 +70,7 @@ describe.each(TOML_LABS)('$product.id pattern $pattern rendering', ({ lab, produ
   const files = renderLab(lab);
   const byPath = Object.fromEntries(files.map((f) => [f.path, f.content]));
 
-  test('every generated file matches its snapshot and starts with the regenerate marker', () => {
+  test('every generated file starts with the regenerate marker', () => {
     for (const f of files) {
       expect(f.content.split('\n').slice(0, 2).join('\n')).toContain(`carbon-labs generate --pattern ${pattern} --product ${product.id}`);
     }
