@@ -367,6 +367,8 @@ export async function runCheck<F extends Figures>(
   const hold = await gate.take(check.machine?.(lab.lab) === 'whole' ? 'whole' : labWeight(lab.lab), {
     what: `${lab.lab.project}: ${check.id}`,
     timeoutMs: GATE_WAIT_MS,
+    // Its plan's estimate lets it run on a share a whole-machine check is waiting to have, when it ends first.
+    expectedMs: plan.expectedMs,
     signal: run.signal,
     waiting: (holders, waited) =>
       log(`[${check.id}] waiting ${Math.round(waited / 1000)} s for a share of the machine (held by ${holders.join('; ')})`),

@@ -25,8 +25,10 @@ function main(argv: readonly string[]): number {
   const lines = [
     '',
     `The machine gate over ${u.wallS} s (${u.shares} shares): ${Math.round(u.busy * 100)} % of its share-seconds held; ` +
-      u.secondsHolding.map((s, n) => `${n} held ${s} s`).join(', ') +
-      `; ${u.waitedWithShareFreeS} s with a request waiting while a share stood free (a whole-machine check waiting for the last one).`,
+      Object.entries(u.secondsHolding)
+        .map(([level, s]) => `${level} held ${s} s`)
+        .join(', ') +
+      `; ${u.waitedWithRoomS} s with a request waiting although there was room for it (behind a whole-machine check); ${u.backfilled} holds passed an earlier request.`,
     '',
     '| held by | share-seconds | holds |',
     '|---|---|---|',

@@ -29,7 +29,8 @@ import type { LabSpec } from '../generator/model/lab';
  * failover, a 1012 ms stall): `CARBON_LABS_GATE_SHARES=1` brings back one lab at a time.
  *
  * Requests are served in the order they were made (a start waiting for the machine is not passed
- * by later checks, nor a check by a later start). Holders and waiters are files in one folder, one
+ * by later checks, nor a check by a later start), except that a check short enough to end before
+ * the first waiting request could start may pass it ({@link mayTake}). Holders and waiters are files in one folder, one
  * per request, named by its ticket and process id; a dead process's files do not count.
  */
 export interface GateHold {
@@ -57,6 +58,8 @@ export interface GateEvent {
   readonly ticket: string;
   readonly weight: number;
   readonly what: string;
+  /** A hold that passed an earlier request ({@link mayTake}). */
+  readonly backfill?: boolean;
 }
 
 export interface AcquireOptions {
@@ -68,15 +71,61 @@ export interface AcquireOptions {
   readonly waiting?: (holders: readonly string[], waitedMs: number) => void;
   readonly reportMs?: number;
   readonly signal?: AbortSignal;
+  /**
+   * About how long it will hold the machine (a check's plan). Only a request that says so may pass
+   * an earlier one that cannot start yet, and only when it is expected to end before that one could
+   * start ({@link mayTake}); one that does not say waits its turn.
+   */
+  readonly expectedMs?: number;
 }
 
-interface Entry {
-  readonly file: string;
+/** A request or a hold in the gate's folder, as {@link mayTake} weighs it. */
+export interface GateEntry {
   readonly state: 'hold' | 'want';
   readonly ticket: string;
-  readonly pid: number;
   readonly weight: number;
+  /** A hold's expected end (ms since the epoch), when its holder said how long it would take. */
+  readonly until?: number;
+}
+
+interface Entry extends GateEntry {
+  readonly file: string;
+  readonly pid: number;
   readonly what: string;
+}
+
+/**
+ * Whether request `me` may take its weight now. In the order asked, as ever: the first request
+ * waiting takes the machine as soon as there is room for it. A later one may pass it (backfill, as
+ * batch schedulers' EASY backfilling does) when there is room for the later one now and it is
+ * expected to end before the first could start: when, by their expected ends, enough holders will
+ * have let go for the first one's weight. A holder whose end is not known makes that time unknown,
+ * and nothing passes. So a whole-machine check waiting for the last check to end leaves the share
+ * that is free meanwhile to checks short enough to be done by then, and starts no later for it,
+ * unless one of them runs past its estimate (measured in the trace: `backfilled`).
+ */
+export function mayTake(
+  entries: readonly GateEntry[],
+  me: { readonly ticket: string; readonly weight: number; readonly expectedMs?: number },
+  shares: number,
+  now: number,
+): { readonly take: boolean; readonly backfill?: boolean } {
+  const holds = entries.filter((e) => e.state === 'hold');
+  const held = holds.reduce((sum, e) => sum + e.weight, 0);
+  if (held + me.weight > shares + 1e-9) return { take: false };
+  const first = entries.filter((e) => e.state === 'want' && e.ticket < me.ticket).sort((a, b) => a.ticket.localeCompare(b.ticket))[0];
+  if (!first) return { take: true };
+  if (me.expectedMs === undefined) return { take: false };
+  // When the first one could start: holders let go in the order they are expected to.
+  let free = shares - held;
+  let startsAt = now;
+  for (const h of [...holds].sort((a, b) => (a.until ?? Infinity) - (b.until ?? Infinity))) {
+    if (free + 1e-9 >= first.weight) break;
+    free += h.weight;
+    startsAt = h.until ?? Infinity;
+  }
+  if (free + 1e-9 < first.weight || !Number.isFinite(startsAt)) return { take: false };
+  return now + me.expectedMs <= startsAt ? { take: true, backfill: true } : { take: false };
 }
 
 /** How much of the machine a start or a check takes (see above). */
@@ -117,9 +166,9 @@ export class Gate {
     mkdirSync(this.dir, { recursive: true });
   }
 
-  private traced(event: GateEvent['event'], ticket: string, weight: number, what: string): void {
+  private traced(event: GateEvent['event'], ticket: string, weight: number, what: string, backfill?: boolean): void {
     if (!this.trace) return;
-    const line: GateEvent = { t: Date.now(), event, ticket, weight, what };
+    const line: GateEvent = { t: Date.now(), event, ticket, weight, what, ...(backfill ? { backfill } : {}) };
     // One short line per append: O_APPEND keeps lines of several processes whole.
     appendFileSync(this.trace, JSON.stringify(line) + '\n');
   }
@@ -162,9 +211,9 @@ export class Gate {
         rmSync(join(this.dir, file), { force: true });
         continue;
       }
-      let content: { weight: number; what: string };
+      let content: { weight: number; what: string; until?: number };
       try {
-        content = JSON.parse(readFileSync(join(this.dir, file), 'utf8')) as { weight: number; what: string };
+        content = JSON.parse(readFileSync(join(this.dir, file), 'utf8')) as { weight: number; what: string; until?: number };
       } catch {
         continue; // being written or removed this instant
       }
@@ -204,19 +253,20 @@ export class Gate {
   private async acquire(weight: number, options: AcquireOptions): Promise<GateHold> {
     const ticket = ticketOf();
     const name = (state: 'hold' | 'want') => join(this.dir, `${state}-${ticket}-${process.pid}`);
-    const content = JSON.stringify({ weight, what: options.what });
-    writeFileSync(name('want'), content, { flag: 'wx' });
+    writeFileSync(name('want'), JSON.stringify({ weight, what: options.what }), { flag: 'wx' });
     this.traced('want', ticket, weight, options.what);
     const started = Date.now();
     let reported = started;
+    let backfilled = false;
     try {
       for (;;) {
         const granted = await this.exclusively(() => {
-          const entries = this.entries();
-          const held = entries.filter((e) => e.state === 'hold').reduce((sum, e) => sum + e.weight, 0);
-          const ahead = entries.some((e) => e.state === 'want' && e.ticket < ticket);
-          if (ahead || held + weight > this.shares) return false;
-          writeFileSync(name('hold'), content, { flag: 'wx' });
+          const now = Date.now();
+          const decision = mayTake(this.entries(), { ticket, weight, expectedMs: options.expectedMs }, this.shares, now);
+          if (!decision.take) return false;
+          backfilled = !!decision.backfill;
+          const until = options.expectedMs === undefined ? undefined : now + options.expectedMs;
+          writeFileSync(name('hold'), JSON.stringify({ weight, what: options.what, until }), { flag: 'wx' });
           rmSync(name('want'), { force: true });
           return true;
         });
@@ -241,7 +291,7 @@ export class Gate {
       this.traced('release', ticket, weight, options.what);
       throw err;
     }
-    this.traced('hold', ticket, weight, options.what);
+    this.traced('hold', ticket, weight, options.what, backfilled);
     let released = false;
     return {
       release: () => {
@@ -268,10 +318,12 @@ export interface GateUsage {
   readonly wallS: number;
   /** Share-seconds held, over shares × wall. */
   readonly busy: number;
-  /** Seconds with 0, 1, … `shares` shares held (a whole-machine hold counts as all of them). */
-  readonly secondsHolding: readonly number[];
-  /** Seconds when some request waited while a share stood free (a whole-machine request waiting for the last check). */
-  readonly waitedWithShareFreeS: number;
+  /** Seconds at each level of shares held (`0`, `0.5`, `1`, …). */
+  readonly secondsHolding: Readonly<Record<string, number>>;
+  /** Seconds when a request waited although there was room for it: behind an earlier one that had none (a whole-machine check). */
+  readonly waitedWithRoomS: number;
+  /** Holds that passed an earlier request ({@link mayTake}). */
+  readonly backfilled: number;
   /** Share-seconds by what held them, the first word after the lab's name (`managers-fail-over`, `start`), largest first. */
   readonly byWhat: readonly { readonly what: string; readonly shareSeconds: number; readonly holds: number }[];
 }
@@ -279,21 +331,21 @@ export interface GateUsage {
 /** The usage of `shares` shares over `events` (any order; a hold never released ends at the last event). */
 export function gateUsage(events: readonly GateEvent[], shares: number): GateUsage {
   const sorted = [...events].sort((a, b) => a.t - b.t);
-  if (!sorted.length) return { shares, wallS: 0, busy: 0, secondsHolding: Array(shares + 1).fill(0), waitedWithShareFreeS: 0, byWhat: [] };
-  const first = sorted[0].t;
-  const last = sorted[sorted.length - 1].t;
+  const first = sorted[0]?.t ?? 0;
+  const last = sorted[sorted.length - 1]?.t ?? 0;
   const holding = new Map<string, GateEvent>();
-  const wanting = new Set<string>();
-  const atLevel = Array<number>(shares + 1).fill(0);
+  const wanting = new Map<string, number>();
+  const atLevel = new Map<number, number>();
   const byWhat = new Map<string, { shareSeconds: number; holds: number }>();
   let held = 0;
-  let waitedFree = 0;
+  let waitedRoom = 0;
   let at = first;
   const kind = (what: string) => (what.split(': ')[1] ?? what).split(' ')[0];
   const advance = (t: number) => {
-    const level = Math.min(shares, Math.round(held));
-    atLevel[level] += t - at;
-    if (wanting.size && held < shares) waitedFree += t - at;
+    if (t <= at) return;
+    const level = Math.round(held * 2) / 2;
+    atLevel.set(level, (atLevel.get(level) ?? 0) + t - at);
+    if ([...wanting.values()].some((w) => w <= shares - held + 1e-9)) waitedRoom += t - at;
     at = t;
   };
   const close = (hold: GateEvent, t: number) => {
@@ -305,7 +357,7 @@ export function gateUsage(events: readonly GateEvent[], shares: number): GateUsa
   };
   for (const e of sorted) {
     advance(e.t);
-    if (e.event === 'want') wanting.add(e.ticket);
+    if (e.event === 'want') wanting.set(e.ticket, e.weight);
     else if (e.event === 'hold') {
       wanting.delete(e.ticket);
       holding.set(e.ticket, e);
@@ -327,8 +379,11 @@ export function gateUsage(events: readonly GateEvent[], shares: number): GateUsa
     shares,
     wallS: Math.round(wallMs / 1000),
     busy: wallMs ? Math.round((shareSeconds / ((shares * wallMs) / 1000)) * 100) / 100 : 0,
-    secondsHolding: atLevel.map((ms) => Math.round(ms / 1000)),
-    waitedWithShareFreeS: Math.round(waitedFree / 1000),
+    secondsHolding: Object.fromEntries(
+      [...atLevel.entries()].sort((a, b) => a[0] - b[0]).map(([level, ms]) => [String(level), Math.round(ms / 1000)]),
+    ),
+    waitedWithRoomS: Math.round(waitedRoom / 1000),
+    backfilled: sorted.filter((e) => e.event === 'hold' && e.backfill).length,
     byWhat: [...byWhat.entries()]
       .map(([what, e]) => ({ what, shareSeconds: Math.round(e.shareSeconds), holds: e.holds }))
       .sort((a, b) => b.shareSeconds - a.shareSeconds),

@@ -1,7 +1,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
-import type { GateEvent } from '../../harness/gate';
-import { Gate, gateUsage, labWeight } from '../../harness/gate';
+import type { GateEntry, GateEvent } from '../../harness/gate';
+import { Gate, gateUsage, labWeight, mayTake } from '../../harness/gate';
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
 import { withPace } from '../../generator/products/pace';
@@ -91,6 +91,71 @@ describe('the machine gate', () => {
   });
 });
 
+describe('mayTake: in the order asked, and a short request passes one that cannot start yet only if it ends before that one could', () => {
+  const hold = (ticket: string, weight: number, until?: number): GateEntry => ({ state: 'hold', ticket, weight, until });
+  const want = (ticket: string, weight: number): GateEntry => ({ state: 'want', ticket, weight });
+  // A check holds one share until t=60 s, a whole-machine check (ticket 2) waits for it.
+  const waiting = [hold('1', 1, 60_000), want('2', 2)];
+
+  test.each([
+    ['first in line, with room', [hold('1', 1, 60_000)], { ticket: '3', weight: 1 }, { take: true }],
+    ['no room', [hold('1', 1), hold('2', 1)], { ticket: '3', weight: 1, expectedMs: 10 }, { take: false }],
+    ['behind the whole-machine check, saying nothing of its length', waiting, { ticket: '3', weight: 1 }, { take: false }],
+    [
+      'behind it, done before the holder is expected to end',
+      waiting,
+      { ticket: '3', weight: 1, expectedMs: 50_000 },
+      { take: true, backfill: true },
+    ],
+    ['behind it, expected to run past that', waiting, { ticket: '3', weight: 1, expectedMs: 61_000 }, { take: false }],
+    [
+      'behind it while the holder did not say how long it holds',
+      [hold('1', 1), want('2', 2)],
+      { ticket: '3', weight: 1, expectedMs: 1 },
+      { take: false },
+    ],
+    [
+      'behind it while the holder ran past its own estimate',
+      [hold('1', 1, -5), want('2', 2)],
+      { ticket: '3', weight: 1, expectedMs: 1 },
+      { take: false },
+    ],
+    [
+      'half a share behind a share request, ending before half a share more is expected free',
+      [hold('1', 1, 60_000), hold('2', 0.5, 30_000), want('3', 1)],
+      { ticket: '4', weight: 0.5, expectedMs: 20_000 },
+      { take: true, backfill: true },
+    ],
+    [
+      'half a share behind a share request, ending after',
+      [hold('1', 1, 60_000), hold('2', 0.5, 30_000), want('3', 1)],
+      { ticket: '4', weight: 0.5, expectedMs: 40_000 },
+      { take: false },
+    ],
+  ] as const)('%s', (_, entries, me, expected) => {
+    expect(mayTake(entries, me, 2, 0)).toEqual(expected);
+  });
+
+  test('the first request waiting is never passed by one that would delay it: a gate of two processes', async () => {
+    const g = new Gate({ dir: tempDir('gate-bf-'), shares: 2 });
+    const long = await g.share({ what: 'p2: managers-fail-over', timeoutMs: 10_000, expectedMs: 3_000 });
+    const whole = g.whole({ what: 'p3: admin-load-isolation', timeoutMs: 10_000 });
+    await new Promise((r) => setTimeout(r, 300));
+    // Short enough to end before the holder: passes the whole-machine check and runs on the free share.
+    const short = await g.share({ what: 'p1: logs-clean', timeoutMs: 2_000, expectedMs: 500 });
+    // Too long: waits behind it.
+    const tooLong = g.share({ what: 'p1: balancers-restart', timeoutMs: 10_000, expectedMs: 5_000 });
+    let tooLongGranted = false;
+    void tooLong.then(() => (tooLongGranted = true));
+    await new Promise((r) => setTimeout(r, 400));
+    expect(tooLongGranted).toBe(false);
+    short.release();
+    long.release();
+    (await whole).release();
+    (await tooLong).release();
+  });
+});
+
 describe('gateUsage', () => {
   const ev = (t: number, event: GateEvent['event'], ticket: string, weight = 1, what = `lab: ${ticket}`): GateEvent => ({
     t,
@@ -119,8 +184,10 @@ describe('gateUsage', () => {
     // 4 + 5 + 8 share-seconds of 20.
     expect(u.busy).toBe(0.85);
     // 0 shares never; 1 share 0–1 s and 4–6 s; 2 shares 1–4 s and 6–10 s.
-    expect(u.secondsHolding).toEqual([0, 3, 7]);
-    expect(u.waitedWithShareFreeS).toBe(2);
+    expect(u.secondsHolding).toEqual({ '1': 3, '2': 7 });
+    // The whole-machine request waited 2 s with one share free: no room for it, so no wait counted.
+    expect(u.waitedWithRoomS).toBe(0);
+    expect(u.backfilled).toBe(0);
     expect(u.byWhat).toEqual([
       { what: 'admin-load-isolation', shareSeconds: 8, holds: 1 },
       { what: 'managers-fail-over', shareSeconds: 5, holds: 1 },
@@ -130,9 +197,34 @@ describe('gateUsage', () => {
 
   test('an idle machine between holds, and a hold never released ends with the trace', () => {
     const u = gateUsage([ev(0, 'hold', 'a'), ev(2000, 'release', 'a'), ev(5000, 'hold', 'b'), ev(6000, 'want', 'c')], 1);
-    expect(u.secondsHolding).toEqual([3, 3]);
+    expect(u.secondsHolding).toEqual({ '0': 3, '1': 3 });
     expect(u.busy).toBe(0.5);
-    expect(u.waitedWithShareFreeS).toBe(0);
+    expect(u.waitedWithRoomS).toBe(0);
+  });
+
+  test('a share request waiting behind a whole-machine one while a share is free counts as waiting with room; half shares are levels of their own; a backfill is counted', () => {
+    const u = gateUsage(
+      [
+        ev(0, 'hold', 'a', 1, 'p3: managers-fail-over'),
+        ev(0, 'hold', 'j', 0.5, 'jvm: start'),
+        ev(1000, 'release', 'j', 0.5, 'jvm: start'),
+        ev(1000, 'want', 'w', 2, 'p3: admin-load-isolation'),
+        ev(2000, 'want', 'b', 1, 'p2: logs-clean'),
+        { ...ev(3000, 'hold', 'c', 1, 'p2: workers-reject-admin-writes'), backfill: true },
+        ev(3500, 'release', 'c', 1, 'p2: workers-reject-admin-writes'),
+        ev(5000, 'release', 'a', 1, 'p3: managers-fail-over'),
+        ev(5000, 'hold', 'w', 2, 'p3: admin-load-isolation'),
+        ev(6000, 'release', 'w', 2, 'p3: admin-load-isolation'),
+        ev(6000, 'hold', 'b', 1, 'p2: logs-clean'),
+        ev(7000, 'release', 'b', 1, 'p2: logs-clean'),
+      ],
+      2,
+    );
+    // 1.5 held 0–1 s; 1 held 1–3, 3.5–5 and 6–7 s (4.5); 2 held 3–3.5 and 5–6 s (1.5).
+    expect(u.secondsHolding).toEqual({ '1': 5, '1.5': 1, '2': 2 });
+    // b waited from 2 s to 6 s; there was room for it from 2 to 3 s and from 3.5 to 5 s.
+    expect(u.waitedWithRoomS).toBe(3);
+    expect(u.backfilled).toBe(1);
   });
 
   test('a gate with a trace file writes a want, a hold and a release per request', async () => {
