@@ -68,6 +68,8 @@ export type IsolationFigures = {
   underSaturationP50Ms: number;
   underSaturationP99Ms: number;
   underSaturationFailures: number;
+  /** A first measurement above the bound (no call failed), measured again: the second is judged, both are recorded. */
+  firstAttempt?: { baselineP99Ms: number; boundMs: number; underSaturationP50Ms: number; underSaturationP99Ms: number };
 };
 
 export const adminLoadIsolation: Check<IsolationFigures> = {
@@ -88,7 +90,8 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
       workMs: fixtureMs(lab) + ((3 * SAMPLES + SATURATED_SAMPLES) * call) / 5,
       requestTimeoutMs: timing.requestTimeoutMs,
       why: `3 × ${SAMPLES} and ${SATURATED_SAMPLES} API calls and the shared API`,
-      worstMs: (3 * 10 + SATURATED_MAX_FAILURES) * timing.requestTimeoutMs,
+      // A p99 above the bound is measured once more (a baseline and a saturation with no failed call first).
+      worstMs: ((SAMPLES + SATURATED_SAMPLES) * call) / 5 + (3 * 10 + SATURATED_MAX_FAILURES + 10) * timing.requestTimeoutMs,
     });
   },
   headline: (f) =>
@@ -100,7 +103,7 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
     const worker = lab.http(lab.apiUrl());
     ctx.step('baseline of the worker listener');
     await sample(ctx, worker, api); // warm-up
-    const baseline = await sample(ctx, worker, api);
+    let baseline = await sample(ctx, worker, api);
 
     // REST admin load: recorded only, since on one host every container shares the same CPUs.
     let loading = true;
@@ -118,18 +121,40 @@ export const adminLoadIsolation: Check<IsolationFigures> = {
 
     // Saturation: the manager listener's balancer stops answering (paused, as under admin load it
     // cannot keep up). Pattern 3's worker traffic does not pass through it; a shared one does.
-    ctx.step(`the worker listener with ${lab.managerBalancer} frozen`);
-    await lab.pause(lab.managerBalancer);
-    let underSaturation: Sample;
-    try {
-      // Behind a frozen balancer each failure is a 2 s timeout: three say it as surely as ten (a
-      // single one fails pattern 3).
-      underSaturation = await sample(ctx, new HttpClient(lab.apiUrl(), 2000), api, SATURATED_MAX_FAILURES, SATURATED_SAMPLES);
-    } finally {
-      await lab.unpause(lab.managerBalancer);
+    const saturated = async (): Promise<Sample> => {
+      ctx.step(`the worker listener with ${lab.managerBalancer} frozen`);
+      await lab.pause(lab.managerBalancer);
+      try {
+        // Behind a frozen balancer each failure is a 2 s timeout: three say it as surely as ten (a
+        // single one fails pattern 3).
+        return await sample(ctx, new HttpClient(lab.apiUrl(), 2000), api, SATURATED_MAX_FAILURES, SATURATED_SAMPLES);
+      } finally {
+        await lab.unpause(lab.managerBalancer);
+      }
+    };
+    let underSaturation = await saturated();
+    const enforced = enforcedOn(lab.lab);
+    // A p99 above the bound with no failed call is measured once more, baseline and saturation, and
+    // the second is judged (both recorded): the whole machine is this check's, but the idle labs
+    // beside it are not stopped (Docker's health checks, a classic lab's sync and deployment tick),
+    // and three slow calls of 240 in one 2-second window were seen to be theirs (classic pattern 3,
+    // p50 7 ms as without load, p99 101.6 ms against a bound of 85). A balancer on the worker path
+    // fails calls, or slows every window: it fails both.
+    if (enforced && !underSaturation.failures && !(underSaturation.p99 <= isolationBoundMs(baseline.p99))) {
+      ctx.figures.firstAttempt = {
+        baselineP99Ms: baseline.p99,
+        boundMs: round(isolationBoundMs(baseline.p99)),
+        underSaturationP50Ms: underSaturation.p50,
+        underSaturationP99Ms: underSaturation.p99,
+      };
+      ctx.log(
+        `p99 ${underSaturation.p99} ms above the bound of ${ctx.figures.firstAttempt.boundMs} ms: measuring baseline and saturation again`,
+      );
+      ctx.step('baseline of the worker listener, again');
+      baseline = await sample(ctx, worker, api);
+      underSaturation = await saturated();
     }
     const bound = isolationBoundMs(baseline.p99);
-    const enforced = enforcedOn(lab.lab);
     Object.assign(ctx.figures, {
       samples: SAMPLES,
       saturatedSamples: SATURATED_SAMPLES,

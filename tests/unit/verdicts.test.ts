@@ -361,6 +361,14 @@ table('admin-load-isolation', {
     ['worker requests failing with no load', { ...isolationSound, baselineFailures: 2 }, /^2 worker requests failed with no admin load$/],
   ],
 });
+test('after a first measurement above the bound, the second is judged: a pass then, a failure if it is above too', () => {
+  const first = { baselineP99Ms: 20, boundMs: 85, underSaturationP50Ms: 7.1, underSaturationP99Ms: 101.6 };
+  expect(verdict('admin-load-isolation', { ...isolationSound, firstAttempt: first })).toBe('');
+  expect(verdict('admin-load-isolation', { ...isolationSound, firstAttempt: first, underSaturationP99Ms: 90 })).toMatch(
+    /^worker-listener p99 90 ms while lb was saturated, above the bound of 55 ms/,
+  );
+});
+
 test("patterns 1 and 2 record the saturated figures without judging them, but a baseline's failures always fail", () => {
   const recorded = { ...isolationSound, enforced: false, underSaturationFailures: 3, underSaturationP99Ms: NaN };
   expect(verdict('admin-load-isolation', recorded)).toBe('');
