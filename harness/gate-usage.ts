@@ -26,6 +26,7 @@ function main(argv: readonly string[]): number {
     '',
     `The machine gate over ${u.wallS} s (${u.shares} shares): ${Math.round(u.busy * 100)} % of its share-seconds held; ` +
       Object.entries(u.secondsHolding)
+        .sort((a, b) => Number(a[0]) - Number(b[0]))
         .map(([level, s]) => `${level} held ${s} s`)
         .join(', ') +
       `; ${u.waitedWithRoomS} s with a request waiting although there was room for it (behind a whole-machine check); ${u.backfilled} holds passed an earlier request.`,
