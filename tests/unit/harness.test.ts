@@ -10,6 +10,7 @@ import { impactOf, spread } from '../../harness/load';
 import { cell, figureTables, markdownTable } from '../../harness/report/figures';
 import { parseFailoverRuns, FaultVariant, runProblems, VariantRun } from '../../harness/checks/managers-fail-over';
 import { tempDir } from '../support/labs';
+import { HELD_RUN } from '../support/failover';
 import { NODE_FAULTS, parseFaults } from '../../harness/faults';
 import { timelineSvg } from '../../harness/report/plots';
 import { sharesMissing } from '../../harness/checks/workers-survive-worker-loss';
@@ -326,25 +327,7 @@ describe('spread of runs and judging one run', () => {
     expect(() => parseFailoverRuns('0')).toThrow('whole number ≥ 1');
   });
 
-  const clean: VariantRun = {
-    rtoMs: 40,
-    firstSuccessMs: 5,
-    dockerFaultMs: 300,
-    requests: 100,
-    failedRequests: 1,
-    failedAfterFault: 0,
-    failedIdempotent: 0,
-    stalledRequests: 0,
-    failedByMethod: { 'POST deploy': 1 },
-    maxLatencyMs: 80,
-    acknowledgedWrites: 20,
-    writesAfterFault: 10,
-    lostAcknowledgedWrites: 0,
-    duplicatedWrites: 0,
-    unreachedWorkers: 0,
-    unreachedInCrashWindow: 0,
-    failbackMs: 300,
-  };
+  const clean = HELD_RUN;
   const bounds = { rtoBoundMs: 3000, failedRequestsBound: 1, afterFaultMs: 15_000 };
 
   test.each([

@@ -13,6 +13,7 @@ import type { LogFigures } from '../../harness/checks/logs-clean';
 import type { IsolationFigures } from '../../harness/checks/admin-load-isolation';
 import type { WorkerLossFigures } from '../../harness/checks/workers-survive-worker-loss';
 import type { FailoverFigures, OutageFigures, VariantRun } from '../../harness/checks/managers-fail-over';
+import { HELD_RUN } from '../support/failover';
 import type { DatabaseRestartFigures } from '../../harness/checks/database-restart';
 import type { BalancerRestartFigures } from '../../harness/checks/balancers-restart';
 import type { MemoryFigures } from '../../harness/checks/workers-lighter-than-managers';
@@ -418,25 +419,7 @@ table('workers-survive-worker-loss', {
 });
 
 // --- managers-fail-over
-const run: VariantRun = {
-  rtoMs: 0,
-  firstSuccessMs: 40,
-  dockerFaultMs: 300,
-  requests: 200,
-  failedRequests: 0,
-  failedAfterFault: 0,
-  failedIdempotent: 0,
-  stalledRequests: 0,
-  failedByMethod: {},
-  maxLatencyMs: 300,
-  acknowledgedWrites: 20,
-  writesAfterFault: 10,
-  lostAcknowledgedWrites: 0,
-  duplicatedWrites: 0,
-  unreachedWorkers: 0,
-  unreachedInCrashWindow: 0,
-  failbackMs: 1000,
-};
+const run = HELD_RUN;
 const variant = (runs: VariantRun[]) => ({
   runs,
   rtoMs: { min: 0, median: 0, max: 0 },
