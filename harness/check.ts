@@ -483,6 +483,24 @@ export function figuresOf<F extends Figures>(results: readonly CheckResult[], ch
   return results.find((r) => r.id === check.id)?.figures as Partial<F> | undefined;
 }
 
+/**
+ * Each time above `bound` in per-target figures, as `<target> took <ms> ms`: each entry a change
+ * (`''` for none, else named after the target: `worker-1 (removal)`) and its times per target,
+ * one or several. The propagation checks' verdict on how fast every target followed.
+ */
+export function slowerThan(
+  series: readonly (readonly [string, Readonly<Record<string, number | readonly number[]>> | undefined])[],
+  bound: number,
+): string[] {
+  return series.flatMap(([change, byTarget]) =>
+    Object.entries(byTarget ?? {}).flatMap(([target, times]) =>
+      (typeof times === 'number' ? [times] : times)
+        .filter((x) => x > bound)
+        .map((x) => `${change ? `${target} (${change})` : target} took ${x} ms`),
+    ),
+  );
+}
+
 export function percentile(values: readonly number[], p: number): number {
   if (!values.length) return NaN;
   const sorted = [...values].sort((a, b) => a - b);

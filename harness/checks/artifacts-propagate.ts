@@ -1,4 +1,5 @@
-import { Check, CheckContext, CheckFailure, paceOf, percentile, planOf, round } from '../check';
+import { workers } from '../../generator/model/lab';
+import { Check, CheckContext, CheckFailure, paceOf, percentile, planOf, round, slowerThan } from '../check';
 import { PUBLISHER } from '../apim-client';
 import { isClassic } from '../../generator/products/product';
 import { retryUntil } from '../../generator/runtime/retry';
@@ -39,19 +40,7 @@ export type PropagationFigures = {
   apisPlanned: number;
   /** What a target never did within twice the bound: never served, still served, never moved (the verdict). */
   missing: string[];
-  workers: string[];
 };
-
-/** Each time (ms) of {@link PropagationFigures} above the bound, named by target and change. */
-function slowerThan(f: PropagationFigures, bound: number): string[] {
-  return [
-    ...Object.entries(f.perTargetMs),
-    ...Object.entries(f.removedMs).map(([n, v]) => [`${n} (removal)`, v] as const),
-    ...Object.entries(f.newVersionMs ?? {}).map(([n, v]) => [`${n} (new version)`, [v]] as const),
-    ...Object.entries(f.unsubscribedMs ?? {}).map(([n, v]) => [`${n} (unsubscribed)`, [v]] as const),
-    ...Object.entries(f.defaultMovedMs ?? {}).map(([n, v]) => [`${n} (new default version)`, [v]] as const),
-  ].flatMap(([n, v]) => v.filter((x) => x > bound).map((x) => `${n} took ${x} ms`));
-}
 
 /** Artifacts deployed on a manager reach every worker: per-worker deploy → first 200. */
 export const artifactsPropagate: Check<PropagationFigures> = {
@@ -298,7 +287,7 @@ export const artifactsPropagate: Check<PropagationFigures> = {
     ctx.figures.p50Ms = round(percentile(all, 50));
     ctx.figures.p95Ms = round(percentile(all, 95));
     ctx.figures.maxMs = round(Math.max(...all, 0));
-    Object.assign(ctx.figures, { apisPlanned: API_COUNT, missing, workers: lab.workers.map((w) => w.name) });
+    Object.assign(ctx.figures, { apisPlanned: API_COUNT, missing });
   },
   problems(f, bounds) {
     const bound = bounds.propagationBoundMs;
@@ -306,10 +295,19 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       const rest = f.apisPlanned - f.apis;
       return [`${f.missing.join('; ')}${rest ? ` (the other ${rest} APIs were not deployed)` : ''}`];
     }
-    const slow = slowerThan(f, bound);
+    const slow = slowerThan(
+      [
+        ['', f.perTargetMs],
+        ['removal', f.removedMs],
+        ['new version', f.newVersionMs],
+        ['unsubscribed', f.unsubscribedMs],
+        ['new default version', f.defaultMovedMs],
+      ],
+      bound,
+    );
     return slow.length ? [`propagation slower than the bound of ${bound} ms: ${slow.join(', ')}`] : [];
   },
-  suspects: (f) => f.workers,
+  suspects: (_f, lab) => workers(lab).map((w) => w.name),
 };
 
 /**
@@ -401,5 +399,5 @@ async function classicRun(ctx: CheckContext<PropagationFigures>): Promise<void> 
   ctx.figures.p50Ms = round(percentile(all, 50));
   ctx.figures.p95Ms = round(percentile(all, 95));
   ctx.figures.maxMs = round(Math.max(...all, 0));
-  Object.assign(ctx.figures, { apisPlanned: apis.length, missing, workers: lab.workers.map((w) => w.name) });
+  Object.assign(ctx.figures, { apisPlanned: apis.length, missing });
 }

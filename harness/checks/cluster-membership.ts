@@ -71,7 +71,6 @@ export type MembershipFigures = {
   convergedMs: number | null;
   /** How each node's last view differed from its domain's (empty once converged). */
   unlike: string[];
-  nodes: string[];
 };
 
 /**
@@ -129,10 +128,10 @@ export const clusterMembership: Check<MembershipFigures> = {
       );
     } catch (err) {
       if (ctx.signal.aborted) throw err;
-      Object.assign(ctx.figures, { views, convergedMs: null, unlike: problems, nodes: spec.nodes.map((n) => n.name) });
+      Object.assign(ctx.figures, { views, convergedMs: null, unlike: problems });
       return;
     }
-    Object.assign(ctx.figures, { views, convergedMs: Date.now() - started, unlike: [], nodes: spec.nodes.map((n) => n.name) });
+    Object.assign(ctx.figures, { views, convergedMs: Date.now() - started, unlike: [] });
     ctx.evidence.push(
       Object.entries(views)
         .map(([n, v]) => `${n}: ${v}`)
@@ -143,5 +142,5 @@ export const clusterMembership: Check<MembershipFigures> = {
     f.convergedMs === null || f.unlike.length
       ? [`membership is not the pattern's after ${joinMsOf(bounds) / 1000} s: ${f.unlike.join('; ')}`]
       : [],
-  suspects: (f) => f.nodes,
+  suspects: (_f, lab) => lab.nodes.map((n) => n.name),
 };

@@ -111,7 +111,6 @@ const membershipSound: MembershipFigures = {
   views: { 'manager-1': 'wso2.am.domain/mgt: worker-1, worker-2' },
   convergedMs: 1200,
   unlike: [],
-  nodes: ['manager-1', 'worker-1', 'worker-2'],
 };
 table('cluster-membership', {
   sound: membershipSound,
@@ -171,7 +170,6 @@ const propagationSound: PropagationFigures = {
   p95Ms: 950,
   maxMs: 5000,
   missing: [],
-  workers: ['worker-1', 'worker-2'],
 };
 table('artifacts-propagate', {
   sound: propagationSound,
@@ -236,7 +234,6 @@ const policySound: PolicyPropagationFigures = {
   p95Ms: 600,
   maxMs: 5000,
   unenforced: [],
-  workers: ['worker-1', 'worker-2'],
 };
 table('policies-propagate', {
   sound: policySound,
@@ -438,7 +435,6 @@ const failoverSound: FailoverFigures = {
   failedRequestsBound: 1,
   runsPerVariant: 2,
   activeManager: 'manager-1',
-  managers: ['manager-1', 'manager-2'],
   skippedVariants: {},
   stop: variant([run, run]),
   pause: variant([run, { ...run, rtoMs: 2900 }]),
