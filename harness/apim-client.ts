@@ -45,6 +45,12 @@ export interface ApiSpecInput {
   readonly isDefaultVersion?: boolean;
 }
 
+/** The publisher's block and unblock operations (the same in v4 and v0.14), relative to `/subscriptions/`. */
+export const blockPath = (subscriptionId: string, blocked: boolean): string =>
+  blocked
+    ? `block-subscription?subscriptionId=${subscriptionId}&blockState=BLOCKED`
+    : `unblock-subscription?subscriptionId=${subscriptionId}`;
+
 /**
  * What the checks that apply to every product ask of a control plane, whatever REST it speaks
  * (4.x: {@link ApimClient}; the classic product's v0.14: `ClassicRestClient`).
@@ -70,6 +76,8 @@ export interface ApiFlow {
   deploySteps(api: ApiSpecInput, vhost: string): readonly DeployStep[];
   /** Publishes an API (its lifecycle's Publish), answered as it is. */
   tryPublish(apiId: string): Promise<Exchange>;
+  /** Blocks a subscription (`BLOCKED`, for production and sandbox keys) or unblocks it, in the publisher; answered as it is. */
+  trySetBlocked(subscriptionId: string, blocked: boolean): Promise<Exchange>;
   /** How many times an API was deployed (4.x: its revisions), or undefined where the product counts none (2.6.0 publishes in place). */
   deployCount(apiId: string): Promise<number | undefined>;
 }
@@ -210,6 +218,10 @@ export class ApimClient implements ApiFlow {
           ]),
       },
     ];
+  }
+
+  trySetBlocked(subscriptionId: string, blocked: boolean): Promise<Exchange> {
+    return this.call('POST', `${PUBLISHER}/subscriptions/${blockPath(subscriptionId, blocked)}`);
   }
 
   tryPublish(apiId: string): Promise<Exchange> {

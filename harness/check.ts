@@ -5,7 +5,7 @@ import { NODE_FAULTS } from './faults';
 import type { ApiFlow } from './apim-client';
 import { ApimClient, invoke } from './apim-client';
 import { ClassicRestClient } from './classic-client';
-import { describeExchange, Exchange } from './http';
+import { describeExchange, errorCodeOf, Exchange } from './http';
 import type { LabTarget } from './lab-target';
 import type { LabSpec, Role } from '../generator/model/lab';
 import type { ProductTiming } from '../generator/products/product';
@@ -253,7 +253,8 @@ export class CheckContext<F extends Figures = Figures> {
   }
 
   /**
-   * Polls `baseUrl` with a call of the API until its answer (status, error code) is `wanted`;
+   * Polls `baseUrl` with a call of the API until its answer (status, the product's error code: 4.x
+   * JSON or a classic gateway's XML fault) is `wanted`;
    * returns when, in ms from the call. A time-out's error names the last answer seen.
    */
   async untilAnswers(
@@ -262,6 +263,8 @@ export class CheckContext<F extends Figures = Figures> {
     wanted: (status: number, code: string | undefined, body: unknown) => boolean,
     what: string,
     timeoutMs: number,
+    /** Between two calls: a change that takes effect only at the product's own ticks is polled less often. */
+    intervalMs = 25,
   ): Promise<number> {
     const started = performance.now();
     const http = this.lab.http(baseUrl);
@@ -269,11 +272,11 @@ export class CheckContext<F extends Figures = Figures> {
       async (observe) => {
         const e = await invoke(http, api.context, api.version, api.token);
         observe(describeExchange(e));
-        return wanted(e.status, (e.body as { code?: string } | undefined)?.code, e.body) ? true : undefined;
+        return wanted(e.status, errorCodeOf(e.body), e.body) ? true : undefined;
       },
       {
         timeoutMs,
-        intervalMs: 25,
+        intervalMs,
         what: `${baseUrl} to ${what} ${api.context}${api.version ? `/${api.version}` : ' (no version)'}`,
         signal: this.signal,
       },
@@ -289,12 +292,6 @@ export interface Check<F extends Figures = Figures> {
   readonly title: string;
   /** Why the check does not apply to a lab of this model, or undefined when it does (known before it starts). */
   skipReason?(lab: LabSpec, options?: CheckOptions): string | undefined;
-  /**
-   * `true` when it runs on the classic product (APIM 2.6.0) as it is: it drives nothing beyond
-   * {@link ApiFlow} (create, publish, subscribe, read) and probes, memory, logs. The others are
-   * skipped there, saying why.
-   */
-  readonly classic?: boolean;
   /** How long it takes on this lab at its product's pace, and its deadline. */
   plan(lab: LabSpec, options: CheckOptions): CheckPlan;
   /**
@@ -322,10 +319,8 @@ export interface Check<F extends Figures = Figures> {
   headline(figures: Partial<F>): string;
 }
 
-/** Why a check is skipped on a lab: its own reason, or the classic product's that it does not speak yet. */
+/** Why a check is skipped on a lab (its own reason), or undefined where it runs. */
 export function skipOf(check: Check, lab: LabSpec, options?: CheckOptions): string | undefined {
-  if (isClassic(lab.product) && !check.classic)
-    return `not built for the classic product yet: the check drives what only the 4.x REST APIs have (revisions, deployments, subscription blocking, throttling policies); the harness speaks ${lab.product.id}'s REST v0.14 for creating, publishing and subscribing only (issue 23)`;
   return check.skipReason?.(lab, options);
 }
 

@@ -1,6 +1,6 @@
 import { retryUntil } from '../generator/runtime/retry';
 import type { ApiFlow, ApiSpecInput, DeployStep } from './apim-client';
-import { createdId, expectStatus as expect, runDeploySteps } from './apim-client';
+import { blockPath, createdId, expectStatus as expect, runDeploySteps } from './apim-client';
 import type { Exchange, HttpClient } from './http';
 import { basic, bearer, describeExchange } from './http';
 
@@ -64,7 +64,7 @@ export const addUser = (http: HttpClient, user: string): Promise<Exchange> =>
 export const PUBLISHER_V014 = '/api/am/publisher/v0.14';
 export const STORE_V014 = '/api/am/store/v0.14';
 /** The scopes of publisher and store v0.14 the harness uses (carbon-apimgt 6.4.50 `x-scope`s). */
-export const V014_SCOPES = ['apim:api_view', 'apim:api_create', 'apim:api_publish', 'apim:subscribe'];
+export const V014_SCOPES = ['apim:api_view', 'apim:api_create', 'apim:api_publish', 'apim:subscribe', 'apim:subscription_block'];
 
 /**
  * The classic product's REST flow (APIM 2.6.0) against a manager or its balancer: DCR v0.14, the
@@ -175,6 +175,10 @@ export class ClassicRestClient implements ApiFlow {
         send: (before) => this.tryPublish(createdId(before)),
       },
     ];
+  }
+
+  trySetBlocked(subscriptionId: string, blocked: boolean): Promise<Exchange> {
+    return this.call('POST', `${PUBLISHER_V014}/subscriptions/${blockPath(subscriptionId, blocked)}`);
   }
 
   tryPublish(apiId: string): Promise<Exchange> {

@@ -429,6 +429,27 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     targets: ['compose'],
   },
   {
+    id: 'classic-worker-with-stock-token-cache-expiry',
+    pattern: 1,
+    product: simApim260,
+    check: checkById('policies-propagate'),
+    because: /worker-2 still served a BLOCKED subscription \d+ s after the block/,
+    description:
+      "sim-apim-2.6.0 pattern 1: worker-2's api-manager.xml keeps TokenCacheExpiry as WSO2's file has it (a comment: the caches' default of 15 minutes), so a subscription blocked at the manager is still served there to a token it had validated, long past the lab's bound (its 30 s expiry and Carbon's 30 s sweep)",
+    options: {
+      faults: [
+        {
+          kind: 'files',
+          edit: (dir) =>
+            editNodeFiles(dir, ['worker-2'], API_MANAGER_XML, 'no TokenCacheExpiry to put back as a comment', (text) =>
+              text.replace(/<TokenCacheExpiry>\d+<\/TokenCacheExpiry>/, '<!--TokenCacheExpiry>900</TokenCacheExpiry-->'),
+            ),
+        },
+      ],
+    },
+    targets: ['compose'],
+  },
+  {
     id: 'classic-sync-leaves-out-a-worker',
     pattern: 1,
     product: simApim260,

@@ -17,6 +17,27 @@ export const SYNC_INTERVAL_SECONDS = 10;
 export const DEPLOYMENT_TICK_SECONDS = 15;
 
 /**
+ * Seconds a gateway keeps a token's validation answer (api-manager.xml
+ * `<CacheConfigurations><TokenCacheExpiry>`), the lab's choice: the stock file has the key only as
+ * a comment, so the caches take carbon.xml's default of 15 minutes, and a subscription blocked at
+ * the manager is still served to a token a worker validated before, for up to that long. The lab
+ * writes 30 s so that a block (and an unblock) is felt within a minute: the price is one more
+ * key-manager call a token every 30 to 60 s, and a worker that serves a token on its own for as
+ * long as that during a key manager's outage (carbon-apimgt 6.4.50 `APIKeyValidator`
+ * `getGatewayKeyCache`: the expiry is the cache's MODIFIED and ACCESSED expiry).
+ */
+export const TOKEN_CACHE_EXPIRY_SECONDS = 30;
+/**
+ * Seconds between two sweeps of Carbon's caches: an expired entry is still served until the next
+ * one removes it (carbon-kernel v4.4.35 `CacheManagerFactoryImpl` l.166, a fixed delay of 30 s;
+ * `CacheImpl.runCacheExpiry` l.940-1000, `get` l.220-242 reads no expiry).
+ */
+export const CACHE_SWEEP_SECONDS = 30;
+/** A block or unblock is enforced on a worker once its cached answer expired and was swept, and the key manager asked again. */
+export const blockBoundMs = (propagationBoundMs: number): number =>
+  (TOKEN_CACHE_EXPIRY_SECONDS + CACHE_SWEEP_SECONDS) * 1000 + propagationBoundMs;
+
+/**
  * WSO2 API Manager 2.6.0, the classic Carbon 4.4 product (kernel 4.4.35) whose gateway splits into
  * a gateway manager and gateway workers: the same public image for both roles, workers started
  * with `-Dprofile=gateway-worker -DworkerNode=true` (the entrypoint runs `wso2server.sh "$@"`),
@@ -57,6 +78,7 @@ export const apim260: ProductSpec = {
     // A deploy reaches a worker by a copy (≤ one sync interval) and its next deployment tick,
     // on top of the 4.x bound for the publish itself.
     propagationBoundMs: REAL_TIMING.propagationBoundMs + (SYNC_INTERVAL_SECONDS + DEPLOYMENT_TICK_SECONDS) * 1000,
+    blockBoundMs: blockBoundMs(REAL_TIMING.propagationBoundMs),
   },
   database: {
     image: 'mysql:5.7.19',

@@ -21,6 +21,12 @@ export interface ProductTiming {
   readonly stallMs: number;
   /** Deploy → first 200 on a worker slower than this fails `artifacts-propagate`. */
   readonly propagationBoundMs: number;
+  /**
+   * A subscription blocked or unblocked at the manager is enforced by every worker within this
+   * (`policies-propagate`). Unset: `propagationBoundMs`, the 4.x event path. The classic product's
+   * gateways keep serving a token's cached answer until their token cache's expiry and its sweep.
+   */
+  readonly blockBoundMs?: number;
   /** Timeout of one REST call from the harness. */
   readonly requestTimeoutMs: number;
   /**

@@ -1,7 +1,7 @@
 import { apim430 } from './apim-4.3.0';
 import { apim450 } from './apim-4.5.0';
 import { apim470 } from './apim-4.7.0';
-import { apim260, DEPLOYMENT_TICK_SECONDS, SYNC_INTERVAL_SECONDS } from './apim-2.6.0';
+import { apim260, blockBoundMs, DEPLOYMENT_TICK_SECONDS, SYNC_INTERVAL_SECONDS } from './apim-2.6.0';
 import type { ProductSpec, RoleRuntime } from './product';
 import { SIM_TIMING } from './timing';
 
@@ -61,5 +61,9 @@ export const simApim260: ProductSpec = {
     worker: simRole(apim260.roles.worker, 'carbon-labs/apim-sim:2.6.0'),
   },
   pulled: false,
-  timing: { ...SIM_TIMING, propagationBoundMs: SIM_TIMING.propagationBoundMs + (SYNC_INTERVAL_SECONDS + DEPLOYMENT_TICK_SECONDS) * 1000 },
+  timing: {
+    ...SIM_TIMING,
+    propagationBoundMs: SIM_TIMING.propagationBoundMs + (SYNC_INTERVAL_SECONDS + DEPLOYMENT_TICK_SECONDS) * 1000,
+    blockBoundMs: blockBoundMs(SIM_TIMING.propagationBoundMs),
+  },
 };

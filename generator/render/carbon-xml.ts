@@ -7,6 +7,7 @@ import { addressOf, brokerOrder, CLUSTER_PORT, clusterDomainOf, DB, managers, PO
 import { PROJECT_ROOT } from '../paths';
 import catalogueJson from '../products/apim-2.6.0.keys.json';
 import type { CatalogueSource } from '../products/key-catalogue';
+import { TOKEN_CACHE_EXPIRY_SECONDS } from '../products/apim-2.6.0';
 
 /**
  * How a catalogued key is written: `text` (the element's text), `attr` (the path ends in
@@ -156,7 +157,8 @@ function apply(doc: Document, key: XmlKey, value: string, file: string): void {
     const name = steps[steps.length - 1].name;
     let comment: Node | undefined;
     for (let c = parent.firstChild; c; c = c.nextSibling) {
-      if (c.nodeType === c.COMMENT_NODE && new RegExp(`^\\s*<${name}>[^<]*</${name}>\\s*$`).test(c.nodeValue ?? '')) comment = c;
+      // `<!--<Name>v</Name>-->`, or WSO2's other form `<!--Name>v</Name-->` (api-manager.xml's TokenCacheExpiry).
+      if (c.nodeType === c.COMMENT_NODE && new RegExp(`^\\s*<?${name}>[^<]*</${name}>?\\s*$`).test(c.nodeValue ?? '')) comment = c;
     }
     if (!comment) throw new Error(`${what}: no commented-out <${name}> to write`);
     const element = doc.createElementNS(parent.namespaceURI, name);
@@ -226,6 +228,7 @@ export function classicValues(lab: LabSpec, node: NodeSpec): Readonly<Record<str
     "/datasources-configuration/datasources/datasource[name='WSO2AM_DB']/definition/configuration/username": DB.user,
     "/datasources-configuration/datasources/datasource[name='WSO2AM_DB']/definition/configuration/password": DB.password,
     '/APIManager/Analytics/Enabled': 'false',
+    '/APIManager/CacheConfigurations/TokenCacheExpiry': String(TOKEN_CACHE_EXPIRY_SECONDS),
     '/APIManager/APIGateway/Environments/Environment/GatewayEndpoint': `http://${lab.workerEndpointHost}:8280,https://${lab.workerEndpointHost}:8243`,
     '/APIManager/OAuthConfigurations/RevokeAPIURL': `https://${lab.workerEndpointHost}:8243/revoke`,
     '/APIManager/APIKeyValidator/ServerURL': `https://${lab.managerEndpointHost}:9443/services/`,

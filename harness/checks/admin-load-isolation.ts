@@ -74,7 +74,6 @@ export type IsolationFigures = {
 
 export const adminLoadIsolation: Check<IsolationFigures> = {
   id: 'admin-load-isolation',
-  classic: true,
   title: 'Admin load on the manager listener does not hurt the worker listener (enforced for pattern 3, recorded for 1 and 2)',
   // It saturates a balancer and judges the latency that causes on pattern 3, where another lab's
   // work would add to it; on patterns 1 and 2 that latency is recorded, not judged (their judged

@@ -73,7 +73,6 @@ export const artifactsPropagate: Check<PropagationFigures> = {
       worstMs: (API_COUNT + 6) * (4 * call + waitMs(bound)) + 10 * call,
     });
   },
-  classic: true,
   async run(ctx: CheckContext<PropagationFigures>) {
     const { lab } = ctx;
     if (isClassic(lab.product)) return classicRun(ctx);

@@ -25,7 +25,6 @@ export type BalancerRestartFigures = {
  */
 export const balancersRestart: Check<BalancerRestartFigures> = {
   id: 'balancers-restart',
-  classic: true,
   title: 'A balancer restarted while nodes are down starts, and its manager and worker listeners serve again within the RTO bound',
   plan(lab) {
     const { boot, timing } = paceOf(lab);

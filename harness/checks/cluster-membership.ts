@@ -83,7 +83,6 @@ export const clusterMembership: Check<MembershipFigures> = {
   id: 'cluster-membership',
   title:
     "Each node's cluster, as it logs it, is its clustering domain: the same members, each in its sub-domain (mgt managers, worker workers)",
-  classic: true,
   skipReason: (lab) =>
     isClassic(lab.product) ? undefined : 'the 4.x products have no gateway clustering: no Carbon clustering domain to check',
   headline: (f) =>

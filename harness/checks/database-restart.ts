@@ -30,7 +30,6 @@ export type DatabaseRestartFigures = {
  */
 export const databaseRestart: Check<DatabaseRestartFigures> = {
   id: 'database-restart',
-  classic: true,
   title:
     'A database restart under load loses no acknowledged write, writes work again within the RTO bound after it, and workers keep serving API traffic throughout',
   plan(lab) {

@@ -37,7 +37,6 @@ export type LogFigures = {
 export const logsClean: Check<LogFigures> = {
   id: 'logs-clean',
   title: "No product node logs an ERROR line outside its product's allow-list (each entry with its reason), while the lab boots and serves",
-  classic: true,
   headline: (f) =>
     `${f.errorLines ?? '?'} ERROR lines (${f.allowedLines ?? '?'} allowed) in ${f.linesRead ?? '?'} lines of ${f.nodes ?? '?'} nodes${f.silentNodes ? ` (${f.silentNodes} said nothing)` : ''}`,
   plan: (lab) =>

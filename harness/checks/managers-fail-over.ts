@@ -455,21 +455,26 @@ async function expectedOutage(ctx: CheckContext<OutageFigures>, client: ApiFlow)
   const { lab } = ctx;
   const active = lab.managers[0].name;
   const api = await ctx.deployedApi();
-  // Every worker serves the fixture's token itself just before the outage, so each holds what it
-  // needs to serve it alone (the classic gateway its key manager's answer in its token cache, a 4.x
-  // gateway the key manager's JWKS). A worker restarted earlier in the run starts cold: without
-  // this, which worker a check had restarted decided the verdict (seen on classic pattern 1).
-  ctx.step('every worker serves the token it will be judged on, before the outage');
-  await Promise.all(lab.workers.map((w) => ctx.untilServed(lab.workerApiUrl(w.name), api, lab.product.timing.propagationBoundMs * 2)));
+  // Every worker serves a token of its own application just before the outage, so each holds what
+  // it needs to serve it alone (the classic gateway its key manager's answer in its token cache, a
+  // 4.x gateway the key manager's JWKS). A worker restarted earlier in the run starts cold, and a
+  // classic gateway's cached answer lives only its token cache's expiry (the lab's 30 s, then the
+  // next sweep): a token served minutes before could be swept during the outage, so a fresh one,
+  // cached now. Without it, which worker a check had restarted decided the verdict (seen on
+  // classic pattern 1).
+  const { token: seen } = await client.subscribe(ctx.unique('served-app-'), [api.apiId]);
+  const served = { ...api, token: seen };
   // A token no worker has seen, as a client that starts during the outage holds: recorded, not
   // judged (what a worker does with it is the product's key validation, not the pattern's promise).
   const { token: unseen } = await client.subscribe(ctx.unique('outage-app-'), [api.apiId]);
+  ctx.step('every worker serves the token it will be judged on, just before the outage');
+  await Promise.all(lab.workers.map((w) => ctx.untilServed(lab.workerApiUrl(w.name), served, lab.product.timing.propagationBoundMs * 2)));
   ctx.step(`${active} stopped: writes and API traffic meanwhile`);
   await lab.stop(active);
   const worker = lab.http(lab.apiUrl());
   let writes = 0;
   let writesAccepted = 0;
-  let served = 0;
+  let servedCalls = 0;
   let workerFailures = 0;
   const until = performance.now() + 3000;
   while (performance.now() < until) {
@@ -482,8 +487,8 @@ async function expectedOutage(ctx: CheckContext<OutageFigures>, client: ApiFlow)
     });
     writes++;
     if (w.status >= 200 && w.status < 300) writesAccepted++;
-    const r = await invoke(worker, api.context, api.version, api.token);
-    if (r.status === 200) served++;
+    const r = await invoke(worker, served.context, served.version, served.token);
+    if (r.status === 200) servedCalls++;
     else {
       workerFailures++;
       ctx.record(r);
@@ -515,7 +520,7 @@ async function expectedOutage(ctx: CheckContext<OutageFigures>, client: ApiFlow)
   Object.assign(ctx.figures, {
     outageWrites: writes,
     outageWritesAccepted: writesAccepted,
-    workerRequestsDuringOutage: served + workerFailures,
+    workerRequestsDuringOutage: servedCalls + workerFailures,
     workerFailuresDuringOutage: workerFailures,
     writesRecovered: recovered,
     unseenTokenAnswers,
@@ -574,7 +579,6 @@ export function failoverCheck(variants?: readonly FaultVariant[]): Check<Failove
   const chosen = (options: CheckOptions) => variants ?? options.failoverVariants;
   return {
     id: 'managers-fail-over',
-    classic: true,
     title:
       'The passive manager takes over within the RTO bound on stop, kill, pause, partition and database partition of the active one (N runs, worst judged), failing no GET and at most the write the node held, losing and duplicating no acknowledged write; traffic fails back',
     skipReason: (lab) => (onePassive(lab) ? undefined : 'one manager, no passive one to fail over to (see manager-outage-without-ha)'),
@@ -645,7 +649,6 @@ export const managersFailOver = failoverCheck();
 /** One manager (pattern 1, or pattern 3 with MANAGERS=1): while it is down, writes fail and workers keep serving. */
 export const managerOutageWithoutHa: Check<OutageFigures> = {
   id: 'manager-outage-without-ha',
-  classic: true,
   title:
     'With one manager (no HA), while it is down admin writes fail, workers keep serving the API to the tokens they have served, and writes work again when it is back',
   skipReason: (lab) => (onePassive(lab) ? 'a passive manager takes over here (see managers-fail-over)' : undefined),

@@ -68,7 +68,6 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
   id: 'managers-unreachable-from-public',
   title:
     'From the public network no manager, traffic manager or admin listener can be reached, the worker listener can; every published port is bound to 127.0.0.1',
-  classic: true,
   headline: (f) =>
     `${f.forbiddenReached ?? '?'} of ${f.forbiddenTargets ?? '?'} forbidden targets reached; ${f.portsNotOnLoopback ?? '?'} ports off loopback`,
   // One probe (three on a stack), each a container start and its curls at once, of 4 s at most.

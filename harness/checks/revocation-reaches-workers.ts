@@ -73,7 +73,6 @@ const refusedAsRevoked = (status: number, body: unknown) => status === 401 && er
 export const revocationReachesWorkers: Check<RevocationFigures> = {
   id: 'revocation-reaches-workers',
   title: `A token revoked through the store's path (the managers' RevokeAPIURL) or a client's (the worker balancer's /revoke) is refused (401 900901) by every worker within ${REVOCATION_BOUND_MS} ms`,
-  classic: true,
   skipReason: (lab) => (isClassic(lab.product) ? undefined : 'the 4.x products revoke through the event hub: policies-propagate judges it'),
   headline: (f) =>
     [

@@ -18,7 +18,6 @@ export type MemoryFigures = {
 export const workersLighterThanManagers: Check<MemoryFigures> = {
   id: 'workers-lighter-than-managers',
   title: 'Every worker uses less memory than every manager (docker stats: usage less inactive file cache)',
-  classic: true,
   // The classic stand-in's manager serves a few REST v0.14 operations, not the default profile's
   // webapps (publisher, store, key manager as Jaggery and JAX-RS apps): weighing it against a
   // worker would judge the stand-in, not the product (measured: a worker after a load weighs more).

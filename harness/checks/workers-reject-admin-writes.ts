@@ -76,7 +76,6 @@ export const workersRejectAdminWrites: Check<RejectFigures> = {
   id: 'workers-reject-admin-writes',
   title:
     'Workers refuse admin writes (DCR, token, publisher, admin REST, SOAP admin services; on the classic product its admin services APIGatewayAdmin and the user store, DCR and publisher REST v0.14), directly and through the worker balancer; managers accept them',
-  classic: true,
   headline: (f) => `${f.writesAcceptedByWorkers ?? '?'} of ${f.writesSentToWorkers ?? '?'} writes accepted by workers`,
   plan(lab) {
     const { call, timing } = paceOf(lab);

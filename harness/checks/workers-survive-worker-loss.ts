@@ -54,7 +54,6 @@ export type WorkerLossFigures = {
 
 export const workersSurviveWorkerLoss: Check<WorkerLossFigures> = {
   id: 'workers-survive-worker-loss',
-  classic: true,
   title: `Every worker takes a share of the worker balancer's traffic; stopping or killing the busiest worker under load fails at most ${WORKER_LOSS_FAILED_REQUESTS_BOUND} requests through the worker balancer and stalls none, and the worker serves APIs deployed while it was down`,
   skipReason: (lab) => (workers(lab).length < 2 ? 'one worker: no other takes its traffic' : undefined),
   plan(lab) {

@@ -1,4 +1,5 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { TOKEN_CACHE_EXPIRY_SECONDS } from '../../generator/products/apim-2.6.0';
 import { join } from 'path';
 import { addressOf, clusterDomainOf, DB } from '../../generator/model/lab';
 import { buildLab } from '../../generator/patterns';
@@ -69,7 +70,7 @@ describe('the classic stand-in reads the generated XML as the product does', () 
     expect(config.userDb).toMatchObject({ host: DB.host, database: DB.sharedDb, user: DB.user, password: DB.password });
     expect(config.warnings).toEqual([]);
     // api-manager.xml: the APIs' database, the gateway environment the publisher pushes to, the
-    // key validator a gateway calls, its token cache (stock: on, 900 s).
+    // key validator a gateway calls, its token cache (stock: on; the lab's expiry of 30 s).
     expect(config.apimDb).toMatchObject({ host: DB.host, database: DB.apimDb, user: DB.user });
     expect(config.environments).toEqual([
       { name: 'Production and Sandbox', serverUrl: 'https://localhost:9443/services/', user: 'admin', password: 'admin' },
@@ -82,7 +83,7 @@ describe('the classic stand-in reads the generated XML as the product does', () 
       password: 'admin',
       clientType: node.startsWith('worker') ? 'WSClient' : 'ThriftClient',
     });
-    expect(config.gatewayTokenCache).toEqual({ enabled: true, expirySeconds: 900 });
+    expect(config.gatewayTokenCache).toEqual({ enabled: true, expirySeconds: TOKEN_CACHE_EXPIRY_SECONDS });
     // The gateway's /token and /revoke send where the key validator is (APIManagerConfiguration).
     expect(keyManagerOrigin(config.keyValidatorUrl)).toBe(
       node.startsWith('worker') ? `https://${lab.managerEndpointHost}:9443` : 'https://localhost:9443',
@@ -318,11 +319,21 @@ describe("a gateway's APIAuthenticationHandler: the key cache, the key manager, 
     expect(cache.get('t', 'r', 2_000)).toBe(refused);
   });
 
-  test("an entry lives until the cache expiry or the token's end, whichever is first; a disabled cache keeps nothing", () => {
-    const cache = new GatewayKeyCache(true, 60);
+  test("an entry is served until the first 30 s sweep past its expiry (Carbon's CacheImpl), or the token's end; a disabled cache keeps nothing", () => {
+    // Started at 0: sweeps at 30, 60, 90 s. An entry put at 1 s with an expiry of 60 s is 59 s old
+    // at the 60 s sweep, so it is served to the 90 s sweep, 29 s past its expiry.
+    const cache = new GatewayKeyCache(true, 60, 0);
     cache.put('t', 'r', granted, 1_000);
-    expect(cache.get('t', 'r', 60_999)).toBe(granted);
-    expect(cache.get('t', 'r', 61_000)).toBeUndefined();
+    expect(cache.get('t', 'r', 61_000)).toBe(granted);
+    expect(cache.get('t', 'r', 89_999)).toBe(granted);
+    expect(cache.get('t', 'r', 90_000)).toBeUndefined();
+    // Put just after a sweep: 60 s old at the 90 s sweep, gone there.
+    cache.put('u', 'r', granted, 30_000);
+    expect(cache.get('u', 'r', 89_999)).toBe(granted);
+    expect(cache.get('u', 'r', 90_000)).toBeUndefined();
+    // The invalid-token cache is swept the same way.
+    cache.markInvalid('v', 1_000);
+    expect([cache.isInvalid('v', 89_999), cache.isInvalid('v', 90_000)]).toEqual([true, false]);
     cache.put('short', 'r', { ...granted, issuedTime: 0, validityPeriod: 5_000 }, 1_000);
     expect(cache.get('short', 'r', 4_999)).toBeDefined();
     expect(cache.get('short', 'r', 5_000)).toBeUndefined();

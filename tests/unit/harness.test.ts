@@ -1,7 +1,17 @@
 import { buildLab, labInDir } from '../../generator/patterns';
 import { sim, simApim260, simApim470 } from '../../generator/products/sim';
 import { synthLab } from '../../generator/synth/writer';
-import { Check, CheckFailure, CheckPlan, CheckResult, percentile, planOf, runCheck, skipOf } from '../../harness/check';
+import {
+  Check,
+  CheckFailure,
+  CheckPlan,
+  CheckResult,
+  DEFAULT_CHECK_OPTIONS,
+  percentile,
+  planOf,
+  runCheck,
+  skipOf,
+} from '../../harness/check';
 import { checkById } from '../../harness/checks';
 import { LabTarget, writeFaultedLab } from '../../harness/lab-target';
 import { headline, resultsJson, RESULTS_SCHEMA_VERSION, whatFailed } from '../../harness/report/write';
@@ -796,10 +806,11 @@ describe('a check applies, or is skipped saying why, from the lab model alone', 
     expect(skipOf(checkById('manager-outage-without-ha'), lab)).toBeUndefined();
   });
 
-  test('on the classic product, the checks that need 4.x-only REST are skipped saying so; revocation-reaches-workers only there', () => {
+  test('on the classic product every check runs (policies-propagate with its blocks, on the token cache bound); revocation-reaches-workers only there', () => {
     const classic = buildLab(3, { product: simApim260 });
-    expect(skipOf(checkById('policies-propagate'), classic)).toMatch(
-      /^not built for the classic product yet: the check drives what only the 4.x REST APIs have/,
+    expect(skipOf(checkById('policies-propagate'), classic)).toBeUndefined();
+    expect(checkById('policies-propagate').plan(classic, DEFAULT_CHECK_OPTIONS).why).toBe(
+      "1 block/unblock cycle, each direction within the workers' token cache expiry and sweep (62000 ms)",
     );
     expect(skipOf(checkById('workers-survive-worker-loss'), classic)).toBeUndefined();
     expect(skipOf(checkById('revocation-reaches-workers'), classic)).toBeUndefined();

@@ -10,7 +10,7 @@ import { adminCall, escapeXml, soapText } from './soap';
  * APIKeyValidator): a Bearer token is looked up in the gateway's key cache, and on a miss
  * validated by the key manager's `APIKeyValidationService` at `<APIKeyValidator><ServerURL>`
  * (WSClient); every answer but 900901 (which goes to the invalid-token cache) is cached until the
- * cache expires (`TokenCacheExpiry`) or the token does. The cache is a Carbon cache: an entry
+ * cache's sweep removes it past `TokenCacheExpiry`, or the token ends. The cache is a Carbon cache: an entry
  * removed on one member of a clustering domain is removed on every other, and only there (a
  * Hazelcast distributed map with carbon.xml's `ForceLocalCache` false, as the lab's; a
  * `ClusterCacheInvalidationRequest` with it true; one message here).
@@ -20,24 +20,44 @@ import { adminCall, escapeXml, soapText } from './soap';
 export const GATEWAY_TOKEN_CACHE = 'GATEWAY_TOKEN_CACHE';
 
 /**
+ * Carbon's cache sweep (carbon-kernel v4.4.35): `CacheManagerFactoryImpl` l.166 runs
+ * `CacheImpl.runCacheExpiry` with a fixed delay of 30 s, the first 30 s after the cache manager
+ * starts; it removes an entry whose age since its put (MODIFIED) or its last access (ACCESSED)
+ * reached the cache's expiry. `get` (l.220-242) reads no expiry: an expired entry is served until
+ * the next sweep removes it.
+ */
+export const CACHE_SWEEP_MS = 30_000;
+
+/**
  * The gateway's caches of carbon-apimgt 6.4.50 `APIKeyValidator`: `GATEWAY_TOKEN_CACHE` and
- * `gatewayKeyCache` (validation results by token and resource, each with its expiry: one map
- * here), and `GATEWAY_INVALID_TOKEN_CACHE`, checked on a miss before the key manager is asked.
+ * `gatewayKeyCache` (validation results by token and resource: one map here, since both are put
+ * together, with one expiry), and `GATEWAY_INVALID_TOKEN_CACHE`, checked on a miss before the key
+ * manager is asked. Each is a Carbon cache whose expiry is `TokenCacheExpiry` (put and access
+ * alike: the put bounds it), removed by the sweep ({@link CACHE_SWEEP_MS}), whose phase is the
+ * node's start.
  */
 export class GatewayKeyCache {
-  private readonly entries = new Map<string, Map<string, { info: KeyValidationInfo; until: number }>>();
+  private readonly entries = new Map<string, Map<string, { info: KeyValidationInfo; putAt: number; tokenEnds: number }>>();
   private readonly invalid = new Map<string, number>();
 
   constructor(
     readonly enabled: boolean,
     readonly expirySeconds: number,
+    /** When the cache manager started: the sweeps run at this + n × 30 s. */
+    readonly startedAt = Date.now(),
   ) {}
+
+  /** Whether an entry put at `putAt` was removed by a sweep before `now`. */
+  private swept(putAt: number, now: number): boolean {
+    const sweeps = Math.floor((now - this.startedAt) / CACHE_SWEEP_MS);
+    return sweeps >= 1 && this.startedAt + sweeps * CACHE_SWEEP_MS - putAt >= this.expirySeconds * 1000;
+  }
 
   /** Whether the token is in the invalid-token cache (a revocation this gateway passed on). */
   isInvalid(token: string, now = Date.now()): boolean {
-    const until = this.invalid.get(token);
-    if (until === undefined) return false;
-    if (until > now) return true;
+    const putAt = this.invalid.get(token);
+    if (putAt === undefined) return false;
+    if (!this.swept(putAt, now)) return true;
     this.invalid.delete(token);
     return false;
   }
@@ -46,24 +66,23 @@ export class GatewayKeyCache {
     const byResource = this.entries.get(token);
     const entry = byResource?.get(resource);
     if (!entry) return undefined;
-    if (entry.until > now) return entry.info;
+    // A cached answer of an expired token is dropped on its read (APIKeyValidator: isAccessTokenExpired), not kept to the sweep.
+    if (entry.tokenEnds > now && !this.swept(entry.putAt, now)) return entry.info;
     byResource!.delete(resource);
     return undefined;
   }
 
   put(token: string, resource: string, info: KeyValidationInfo, now = Date.now()): void {
     if (!this.enabled) return;
-    // An entry lives until the cache's expiry or the token's, whichever is first.
     const tokenEnds = info.issuedTime !== undefined && info.validityPeriod !== undefined ? info.issuedTime + info.validityPeriod : Infinity;
-    const until = Math.min(now + this.expirySeconds * 1000, tokenEnds);
     let byResource = this.entries.get(token);
     if (!byResource) this.entries.set(token, (byResource = new Map()));
-    byResource.set(resource, { info, until });
+    byResource.set(resource, { info, putAt: now, tokenEnds });
   }
 
   /** Puts a token in the invalid-token cache. */
   markInvalid(token: string, now = Date.now()): void {
-    if (this.enabled) this.invalid.set(token, now + this.expirySeconds * 1000);
+    if (this.enabled) this.invalid.set(token, now);
   }
 
   /** Removes every entry of these tokens (and marks them invalid, for a revocation seen here); how many were cached here. */
