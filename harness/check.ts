@@ -10,7 +10,7 @@ import type { LabTarget } from './lab-target';
 import type { LabSpec, Role } from '../generator/model/lab';
 import type { ProductTiming } from '../generator/products/product';
 import { isClassic } from '../generator/products/product';
-import type { Gate } from './gate';
+import type { Gate, Weight } from './gate';
 import { GATE_WAIT_MS, labWeight, machineGate } from './gate';
 
 /** `not-run`: the check was due, but the lab could not be restored after an earlier one (its reason says why). */
@@ -298,9 +298,10 @@ export interface Check<F extends Figures = Figures> {
    * What it asks of the machine while it runs on a lab (harness/gate.ts): `share` (the default, one
    * core: a lab under a check's load keeps less than one busy, failovers included), or `whole`
    * where it saturates a listener on purpose and judges the latency that causes, which another
-   * lab's work beside it would add to.
+   * lab's work beside it would add to, or `half` where it mostly waits on the product's own clock
+   * (a classic gateway's cache sweep). A lab at a JVM's pace takes half a share for any but `whole`.
    */
-  machine?(lab: LabSpec): 'whole' | 'share';
+  machine?(lab: LabSpec): Weight;
   /**
    * Measures: drives the lab and records the figures {@link problems} judges. It throws only when
    * it cannot measure (a step of its own answered otherwise than the product does, the lab would
@@ -359,7 +360,8 @@ export async function runCheck<F extends Figures>(
   const deadlineMs = run.deadlineMs ?? plan.deadlineMs;
   // Its share of the machine first: its clock and deadline start once it has it.
   const gate = run.gate ?? machineGate();
-  const hold = await gate.take(check.machine?.(lab.lab) === 'whole' ? 'whole' : labWeight(lab.lab), {
+  const asked = check.machine?.(lab.lab) ?? 'share';
+  const hold = await gate.take(asked === 'share' ? labWeight(lab.lab) : asked, {
     what: `${lab.lab.project}: ${check.id}`,
     timeoutMs: GATE_WAIT_MS,
     // Its plan's estimate lets it run on a share a whole-machine check is waiting to have, when it ends first.

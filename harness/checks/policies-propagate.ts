@@ -89,6 +89,8 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
   title: `Subscriptions blocked and unblocked, tokens revoked, and subscription and application quotas, set through the manager balancer, are enforced by every worker (${CYCLES} block/unblock cycles, then a revocation; the manager's 200 → every worker refusing 401 ${BLOCKED_CODE}, serving again, refusing 401 ${REVOKED_CODE}; a subscription policy of ${QUOTA} requests an hour, the workers called in turn → every worker refusing 429 ${THROTTLED_CODE} once they served ${QUOTA} in all; an application policy of ${APPLICATION_QUOTA} → 429 ${APPLICATION_THROTTLED_CODE} once they served ${APPLICATION_QUOTA})`,
   headline: (f) =>
     `p50 ${f.p50Ms ?? '?'} ms, p95 ${f.p95Ms ?? '?'} ms (bound ${f.blockBoundMs ?? f.boundMs ?? '?'} ms)${f.notJudged ? `; not judged here: ${f.notJudged}` : ''}`,
+  // On the classic product it mostly waits for the workers' cache sweeps, polling four times a second.
+  machine: (lab) => (isClassic(lab.product) ? 'half' : 'share'),
   plan(lab) {
     const { call, propagation, timing } = paceOf(lab);
     const bound = timing.propagationBoundMs;

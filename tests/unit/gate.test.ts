@@ -3,9 +3,10 @@ import { join } from 'path';
 import type { GateEntry, GateEvent } from '../../harness/gate';
 import { Gate, gateUsage, labWeight, mayTake } from '../../harness/gate';
 import { buildLab } from '../../generator/patterns';
-import { sim } from '../../generator/products/sim';
+import { sim, simApim260 } from '../../generator/products/sim';
 import { withPace } from '../../generator/products/pace';
 import { adminLoadIsolation } from '../../harness/checks/admin-load-isolation';
+import { policiesPropagate } from '../../harness/checks/policies-propagate';
 import { tempDir } from '../support/labs';
 
 /** The machine's shares across processes: a saturating check takes the whole machine, a start or a check one share, in the order asked. */
@@ -64,6 +65,13 @@ describe('the machine gate', () => {
   test('admin-load-isolation takes the whole machine where it judges the latency it causes (pattern 3), a share where it records it', () => {
     const machine = (pattern: 1 | 2 | 3) => adminLoadIsolation.machine?.(buildLab(pattern, { product: sim }));
     expect([machine(1), machine(2), machine(3)]).toEqual(['share', 'share', 'whole']);
+  });
+
+  test("policies-propagate takes half a share on the classic product, where it mostly waits for the workers' cache sweeps", () => {
+    expect([
+      policiesPropagate.machine?.(buildLab(3, { product: simApim260 })),
+      policiesPropagate.machine?.(buildLab(3, { product: sim })),
+    ]).toEqual(['half', 'share']);
   });
 
   test('the holds of a process that died do not count', async () => {
