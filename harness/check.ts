@@ -12,6 +12,7 @@ import type { ProductTiming } from '../generator/products/product';
 import { isClassic } from '../generator/products/product';
 import type { Gate, Weight } from './gate';
 import { GATE_WAIT_MS, labWeight, machineGate } from './gate';
+import { stoppedAs } from './deadline';
 
 /** `not-run`: the check was due, but the lab could not be restored after an earlier one (its reason says why). */
 export type CheckStatus = 'passed' | 'failed' | 'skipped' | 'not-run';
@@ -421,7 +422,7 @@ async function measured<F extends Figures>(
     status = 'failed';
     timedOutIn = ctx.current;
     failure = run.signal?.aborted
-      ? `interrupted after ${((Date.now() - started) / 1000).toFixed(0)} s in ${ctx.current}`
+      ? `${stoppedAs(run.signal)} after ${((Date.now() - started) / 1000).toFixed(0)} s in ${ctx.current}`
       : `timed out after ${(deadlineMs / 1000).toFixed(0)} s in ${ctx.current} (expected about ${(plan.expectedMs / 1000).toFixed(0)} s: ${plan.why})`;
     controller.abort(new Error(failure));
     // Its loads and waits end at the abort; a request in flight within its own timeout.

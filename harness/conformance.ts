@@ -1,5 +1,5 @@
 import type { Log } from '../generator/runtime/images';
-import type { Target } from '../generator/runtime/swarm';
+import type { Target } from '../generator/model/lab';
 import type { Check, CheckOptions, CheckPlan, CheckResult } from './check';
 import { DEFAULT_CHECK_OPTIONS, planSeconds, runCheck, skipOf } from './check';
 import { CHECKS } from './checks';
@@ -16,6 +16,7 @@ import { exportLab, FAILURE_EXPORT } from '../generator/runtime/export';
 import { PROJECT_ROOT } from '../generator/paths';
 import { join } from 'path';
 import { rmSync } from 'fs';
+import { stopReason } from './deadline';
 
 export interface ConformanceRun {
   readonly product: string;
@@ -93,6 +94,16 @@ export function planRun(lab: LabSpec, checks: readonly Check[], options: CheckOp
 /** Each check's deadline, a restore after it may need the lab's startup budget: the run's worst. */
 export function runDeadlineMs(lab: LabSpec, planned: readonly PlannedCheck[]): number {
   return planned.reduce((sum, p) => sum + (p.plan ? p.plan.deadlineMs + startupBudgetSeconds(lab) * 1000 : 0), 0);
+}
+
+/**
+ * The conformance process's bound for checking these labs one after another: each lab's start and
+ * removal (its startup budget each) and an export (one more), and its checks' worst
+ * ({@link runDeadlineMs}: each check's deadline and a restore after it). Labs checked side by side
+ * end sooner; a lab that waits for the machine waits on work this sum counts.
+ */
+export function processDeadlineMs(labs: readonly LabSpec[], checks: readonly Check[], options: CheckOptions): number {
+  return labs.reduce((sum, lab) => sum + 3 * startupBudgetSeconds(lab) * 1000 + runDeadlineMs(lab, planRun(lab, checks, options)), 0);
 }
 
 export interface RunOptions {
@@ -187,7 +198,7 @@ export async function runConformance(lab: LabTarget, options: RunOptions = {}): 
       continue;
     }
     n++;
-    const stopped = options.signal?.aborted ? 'the run was interrupted' : broken;
+    const stopped = options.signal?.aborted ? stopReason(options.signal) : broken;
     if (stopped) {
       results.push({
         id: p.check.id,

@@ -151,6 +151,20 @@ let sequence = 0;
 const ticketOf = () =>
   `${Date.now().toString().padStart(15, '0')}.${String(process.pid).padStart(8, '0')}.${String(sequence++).padStart(6, '0')}`;
 
+/** This process's waits for the machine, as one clock: how many are pending, since when one was, and the time some wait was pending before. */
+const waiting = { pending: 0, since: 0, endedMs: 0 };
+const waitBegan = () => {
+  if (waiting.pending++ === 0) waiting.since = Date.now();
+};
+const waitEnded = () => {
+  if (--waiting.pending === 0) waiting.endedMs += Date.now() - waiting.since;
+};
+/**
+ * How long this process has waited for the machine (any of its requests pending, once however
+ * many were): what other processes' work took, which its own deadline does not count (harness/deadline.ts).
+ */
+export const waitedForMachineMs = (now = Date.now()): number => waiting.endedMs + (waiting.pending > 0 ? now - waiting.since : 0);
+
 export class Gate {
   readonly dir: string;
   readonly shares: number;
@@ -251,6 +265,15 @@ export class Gate {
   }
 
   private async acquire(weight: number, options: AcquireOptions): Promise<GateHold> {
+    waitBegan();
+    try {
+      return await this.acquireWaiting(weight, options);
+    } finally {
+      waitEnded();
+    }
+  }
+
+  private async acquireWaiting(weight: number, options: AcquireOptions): Promise<GateHold> {
     const ticket = ticketOf();
     const name = (state: 'hold' | 'want') => join(this.dir, `${state}-${ticket}-${process.pid}`);
     writeFileSync(name('want'), JSON.stringify({ weight, what: options.what }), { flag: 'wx' });

@@ -5,12 +5,12 @@ import YAML from 'yaml';
 import type { LabSpec, NetworkName, NodeSpec } from '../generator/model/lab';
 import { addressOf, BACKEND_URL, makeArgs, managers, workers } from '../generator/model/lab';
 import { PORTS } from '../generator/products/product';
-import { labInDir } from '../generator/patterns';
+import { labInDir } from '../generator/synth/lab-folder';
 import type { ProductSpec } from '../generator/products/product';
 import { ensureImages, Log } from '../generator/runtime/images';
 import type { ContainerState } from '../generator/runtime/lab';
 import { labContainers, labDirOf, labRunning, readLabEnv, waitHealthy } from '../generator/runtime/lab';
-import type { Target } from '../generator/runtime/swarm';
+import type { Target } from '../generator/model/lab';
 import type { Deployment } from '../generator/runtime/deployment';
 import { deploymentFor, existingDeployment, swarmDeployment } from '../generator/runtime/deployment';
 import {

@@ -2,25 +2,27 @@
 import { Command, CommanderError } from 'commander';
 import { join, resolve } from 'path';
 import { LabError } from '../generator/errors';
-import { labInDir } from '../generator/patterns';
+import { labInDir } from '../generator/synth/lab-folder';
 import { parseTarget } from '../generator/runtime/swarm';
 import type { Check, CheckOptions } from './check';
 import { DEFAULT_CHECK_OPTIONS } from './check';
 import { CHECKS } from './checks';
 import { parseFailoverRuns } from './checks/managers-fail-over';
-import { checkLab } from './conformance';
+import { checkLab, processDeadlineMs } from './conformance';
+import { graceMs, INTERRUPTED, watchdog } from './deadline';
 import { parseFaults } from './faults';
 import { headline, whatFailed, writeReports } from './report/write';
 import { archiveRun, compareRuns, comparisonText, KEPT_RUNS, keptRuns, readRun, RUNS } from './report/history';
 import { table } from '../generator/table';
 import { runMatrix, writeSummary } from './matrix';
-import { machineGate } from './gate';
+import { machineGate, waitedForMachineMs } from './gate';
 
 /**
  * The harness's own entry: `carbon-labs conformance` hands it a lab as its folder (the CLI lives
  * below the harness and never imports it). Progress goes to stderr, the verdict is the exit code:
- * 0 every check passed or was skipped, 1 a check failed or was not run, 2 a usage error,
- * 130 interrupted (the report then holds what ran, marked incomplete).
+ * 0 every check passed or was skipped, 1 a check failed or was not run (the run's own deadline
+ * too: harness/deadline.ts), 2 a usage error, 130 interrupted (the report then holds what ran,
+ * marked incomplete).
  */
 const log = (line: string) => process.stderr.write(`carbon-labs: ${line}\n`);
 
@@ -72,16 +74,25 @@ function program(): Command {
         if (o.dir.length !== o.reports.length)
           throw new LabError(`--dir and --reports come in pairs (got ${o.dir.length} and ${o.reports.length})`);
         const checks = chooseChecks(o.check);
+        const options = checkOptionsFrom(process.env);
+        const labs = o.dir.map((dir) => labInDir(resolve(dir)));
         const controller = new AbortController();
         const interrupt = () => {
           log('interrupted: stopping the running check, then restoring the lab and writing what ran');
-          controller.abort(new Error('interrupted'));
+          controller.abort(new Error(INTERRUPTED));
         };
         process.once('SIGINT', interrupt);
         process.once('SIGTERM', interrupt);
+        // The process's own bound, whatever hangs: the labs' worst, one after another.
+        const bound = processDeadlineMs(labs, checks, options);
+        log(
+          `this run ends within ${(bound / 60_000).toFixed(0)} min of its own time at most (its labs' starts, checks and removals, one after another; waits for the machine not counted)`,
+        );
+        using deadline = watchdog(controller, bound, graceMs(labs), log, { waited: waitedForMachineMs });
+        const stoppedAt = (failed: boolean) => (deadline.fired ? 1 : controller.signal.aborted ? 130 : failed ? 1 : 0);
         if (o.dir.length > 1) {
           const entries = o.dir.map((dir, i) => ({
-            lab: labInDir(resolve(dir)),
+            lab: labs[i],
             target: parseTarget(o.target),
             reports: resolve(o.reports[i]),
             label: o.label[i] ?? dir,
@@ -98,7 +109,7 @@ function program(): Command {
           );
           const matrix = await runMatrix(entries, {
             checks,
-            options: checkOptionsFrom(process.env),
+            options,
             signal: controller.signal,
             parallel,
             console: log,
@@ -109,16 +120,16 @@ function program(): Command {
             `${matrix.verdict} in ${(matrix.durationMs / 1000).toFixed(0)} s: ${matrix.runs.map((r) => `${r.label} ${r.verdict}`).join(', ')}${Object.keys(matrix.errors).length ? `; not checked: ${Object.keys(matrix.errors).join(', ')}` : ''}; summary in ${join(summary, 'summary.md')}`,
           );
           for (const r of matrix.runs) for (const line of whatFailed(r)) log(`[${r.label}] ${line}`);
-          process.exitCode = controller.signal.aborted ? 130 : matrix.verdict === 'passed' ? 0 : 1;
+          process.exitCode = stoppedAt(matrix.verdict !== 'passed');
           return;
         }
-        const lab = labInDir(resolve(o.dir[0]));
+        const lab = labs[0];
         const reports = resolve(o.reports[0]);
         const run = await checkLab(
           { lab, target: parseTarget(o.target) },
           {
             checks,
-            options: checkOptionsFrom(process.env),
+            options,
             log,
             signal: controller.signal,
             exportOnFailure: reports,
@@ -131,7 +142,7 @@ function program(): Command {
           `${lab.project}: ${run.verdict}${run.complete ? '' : ' (incomplete)'} in ${(run.durationMs / 1000).toFixed(0)} s (expected ${(run.expectedMs / 1000).toFixed(0)} s; boots and fault windows ${(run.floorMs / 1000).toFixed(0)} s${run.floorMs > 0 ? `, ${(run.durationMs / run.floorMs).toFixed(2)} × that` : ''}); reports in ${join(reports, 'report.md')}, report.html, results.json, junit.xml`,
         );
         for (const line of whatFailed(run)) log(line);
-        process.exitCode = controller.signal.aborted ? 130 : run.verdict === 'passed' ? 0 : 1;
+        process.exitCode = stoppedAt(run.verdict !== 'passed');
       },
     );
   cmd

@@ -7,7 +7,7 @@ import { sim, simApim260, simApim470 } from '../generator/products/sim';
 import { PRODUCTS } from '../generator/products';
 import type { ProductSpec } from '../generator/products/product';
 import type { LabFault, LabTarget, StartOptions } from './lab-target';
-import type { Target } from '../generator/runtime/swarm';
+import type { Target } from '../generator/model/lab';
 import { readdirSync, readFileSync, writeFileSync } from 'fs';
 import YAML from 'yaml';
 import { join } from 'path';
@@ -435,7 +435,7 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     check: checkById('policies-propagate'),
     because: /worker-2 still served a BLOCKED subscription \d+ s after the block/,
     description:
-      "sim-apim-2.6.0 pattern 1: worker-2's api-manager.xml keeps TokenCacheExpiry as WSO2's file has it (a comment: the caches' default of 15 minutes), so a subscription blocked at the manager is still served there to a token it had validated, long past the lab's bound (its 30 s expiry and Carbon's 30 s sweep)",
+      "sim-apim-2.6.0 pattern 1: worker-2's api-manager.xml keeps TokenCacheExpiry as WSO2's file has it (a comment: the caches' default of 15 minutes), so a subscription blocked at the manager is still served there to a token it had validated, long past the lab's bound (its 20 s expiry and Carbon's 30 s sweep)",
     options: {
       faults: [
         {

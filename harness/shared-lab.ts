@@ -9,7 +9,7 @@ import type { Log } from '../generator/runtime/images';
 import { ensureImages } from '../generator/runtime/images';
 import { composeConfigHashes, composeUp } from '../generator/runtime/compose-cli';
 import { oneShot, serviceConfigHashes, waitHealthy } from '../generator/runtime/lab';
-import { MANIFEST } from '../generator/synth/writer';
+import { generatedFiles, MANIFEST } from '../generator/synth/lab-folder';
 import { GATE_WAIT_MS, labWeight, machineGate } from './gate';
 import type { LabFault, StartedLab } from './lab-target';
 import { awaitServing, FAULT_OVERRIDE, LabTarget, writeFaultedLab } from './lab-target';
@@ -33,10 +33,7 @@ const composeOf = (dir: string, path: string): Record<string, unknown> =>
   (YAML.parse(read(dir, path) ?? '{}') as Record<string, unknown> | null) ?? {};
 const servicesOf = (doc: Record<string, unknown>) => (doc.services ?? {}) as Record<string, unknown>;
 /** The generated files of a written lab (its manifest's list) and the fault override. */
-const writtenFiles = (dir: string): string[] => [
-  ...Object.keys((JSON.parse(read(dir, MANIFEST) ?? '{"files":{}}') as { files: Record<string, string> }).files),
-  FAULT_OVERRIDE,
-];
+const writtenFiles = (dir: string): string[] => [...generatedFiles(dir), FAULT_OVERRIDE];
 
 /** The service a generated file belongs to (mounted by it alone), from its path. */
 function ownerOf(path: string, services: readonly string[]): string | undefined {

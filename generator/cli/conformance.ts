@@ -11,7 +11,7 @@ import { requireDocker } from '../runtime/docker';
 import { runAttached } from '../runtime/exec';
 import { parseTarget } from '../runtime/swarm';
 import { runningDeployment } from '../runtime/deployment';
-import type { Target } from '../runtime/swarm';
+import type { Target } from '../model/lab';
 import { AUTO_PRODUCT, LabOptions, reportsOf, resolveLab, writeLab } from './lab-ref';
 import { commaList, labCommand } from './options';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { LabError } from '../errors';
-import { labInDir } from '../patterns';
+import { labInDir } from '../synth/lab-folder';
 import { labProjects } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
 import { existingDeployment, removeProject } from '../runtime/deployment';

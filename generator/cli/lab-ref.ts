@@ -15,10 +15,11 @@ import { productImages } from '../products/product';
 import { paceFromName, parsePace, withPace } from '../products/pace';
 import { ContainerState, labContainers, labDirOf } from '../runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from '../runtime/docker';
-import { MANIFEST, readLabIdentity, readLabScale, synthLab } from '../synth/writer';
+import { MANIFEST, readLabIdentity, readLabScale } from '../synth/lab-folder';
+import { synthLab } from '../synth/writer';
 import { allocateSlot, claimSlot } from '../runtime/slots';
 import { existingDeployment } from '../runtime/deployment';
-import type { Target } from '../runtime/swarm';
+import type { Target } from '../model/lab';
 import { TARGET_SUFFIX } from '../runtime/swarm';
 import { log } from './output';
 

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { labContainers, labDirOf, labProjects, oneShot, readLabEnv } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
-import { readLabIdentity } from '../synth/writer';
+import { readLabIdentity } from '../synth/lab-folder';
 import { table } from '../table';
 import { healthy, JSON_SCHEMA_VERSION, log, print, STATUS_MS } from './output';
 

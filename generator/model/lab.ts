@@ -6,6 +6,10 @@
  */
 
 export type PatternId = 1 | 2 | 3;
+
+/** Where a lab runs: a compose project on this engine, or a stack on the engine's swarm (`runtime/deployment.ts`). */
+export type Target = 'compose' | 'swarm';
+export const TARGETS: readonly Target[] = ['compose', 'swarm'];
 export const PATTERN_IDS: readonly PatternId[] = [1, 2, 3];
 
 /**

@@ -1,7 +1,4 @@
 import { LabError } from '../errors';
-import { resolveProduct } from '../products';
-import { paceFromName, withPace } from '../products/pace';
-import { readLabIdentity } from '../synth/writer';
 import type { LabSpec, PatternId } from '../model/lab';
 import { PATTERN_IDS } from '../model/lab';
 import type { PatternProps } from './common';
@@ -30,10 +27,4 @@ export function parsePattern(value: string | number | undefined): PatternId {
 
 export function buildLab(pattern: PatternId, props: PatternProps): LabSpec {
   return PATTERNS[pattern](props);
-}
-
-/** The lab generated in `dir`, as its manifest records it (pattern, product, name, size, pace). */
-export function labInDir(dir: string): LabSpec {
-  const { pattern, product, named, scale, pace } = readLabIdentity(dir);
-  return buildLab(pattern, { product: withPace(resolveProduct(product), paceFromName(pace)), named, ...scale });
 }

@@ -21,12 +21,13 @@ export const DEPLOYMENT_TICK_SECONDS = 15;
  * `<CacheConfigurations><TokenCacheExpiry>`), the lab's choice: the stock file has the key only as
  * a comment, so the caches take carbon.xml's default of 15 minutes, and a subscription blocked at
  * the manager is still served to a token a worker validated before, for up to that long. The lab
- * writes 30 s so that a block (and an unblock) is felt within a minute: the price is one more
- * key-manager call a token every 30 to 60 s, and a worker that serves a token on its own for as
- * long as that during a key manager's outage (carbon-apimgt 6.4.50 `APIKeyValidator`
+ * writes 20 s so that a block (and an unblock) is felt within a minute: the price is one more
+ * key-manager call a token every 30 to 50 s, and a worker that serves a token on its own for as
+ * long as that during a key manager's outage. Not the sweep's 30 s: an answer cached just after a
+ * sweep would then always live to the second sweep, 60 s, the bound itself (carbon-apimgt 6.4.50 `APIKeyValidator`
  * `getGatewayKeyCache`: the expiry is the cache's MODIFIED and ACCESSED expiry).
  */
-export const TOKEN_CACHE_EXPIRY_SECONDS = 30;
+export const TOKEN_CACHE_EXPIRY_SECONDS = 20;
 /**
  * Seconds between two sweeps of Carbon's caches: an expired entry is still served until the next
  * one removes it (carbon-kernel v4.4.35 `CacheManagerFactoryImpl` l.166, a fixed delay of 30 s;

@@ -1,4 +1,4 @@
-import type { BalancerSpec, LabSpec, Listener, NetworkName } from '../model/lab';
+import type { BalancerSpec, LabSpec, Listener, NetworkName, Target } from '../model/lab';
 import { addressOf, isWebSocket } from '../model/lab';
 import { renderTemplate } from './templates';
 import { ACCESS_SIDES, accessRoutes } from './stack';
@@ -18,14 +18,12 @@ const LISTENER_COMMENTS: Record<Listener['kind'], string> = {
  * `{{addr:<service>}}` its running task's address (dnsrr; 127.0.0.1 while it has none), `{{down:<service>}}`
  * NGINX's `down` while it has none, `{{ip:<network>}}` the balancer's own address on a network.
  */
-export type BalancerTarget = 'compose' | 'swarm';
-
 interface Addressing {
   server(node: string): { readonly address: string; readonly down: string; readonly pattern: string };
   listen(balancer: string, network: NetworkName): string;
 }
 
-const ADDRESSING: Record<BalancerTarget, (lab: LabSpec) => Addressing> = {
+const ADDRESSING: Record<Target, (lab: LabSpec) => Addressing> = {
   compose: (lab) => ({
     server: (node) => {
       const address = addressOf(lab, node, 'cluster');
@@ -46,7 +44,7 @@ function listenAddresses(balancer: BalancerSpec, listener: Listener, addressing:
 }
 
 /** Renders one balancer's nginx.conf (for a swarm stack: with the tokens its start script fills in). */
-export function renderBalancerConf(lab: LabSpec, balancer: BalancerSpec, marker: string, target: BalancerTarget = 'compose'): string {
+export function renderBalancerConf(lab: LabSpec, balancer: BalancerSpec, marker: string, target: Target = 'compose'): string {
   const addressing = ADDRESSING[target](lab);
   const { timeouts } = lab;
   const upstreams = balancer.upstreams.map((u) => ({

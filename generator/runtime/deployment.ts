@@ -24,7 +24,7 @@ import {
 } from './lab';
 import { retryUntil } from './retry';
 import { downStack, stackExists, stackServices, upStack } from './swarm';
-import type { Target } from './swarm';
+import type { Target } from '../model/lab';
 
 /** How a deployment brings a lab up from its folder: a compose start's options, its files named as what is layered on the lab's own. */
 export interface UpOptions extends Omit<ComposeUpOptions, 'files'> {

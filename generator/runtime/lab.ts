@@ -4,7 +4,7 @@ import { connect, createServer } from 'net';
 import { dirname, join } from 'path';
 import { LabError } from '../errors';
 import { isClassic } from '../products/product';
-import type { LabSpec } from '../model/lab';
+import type { LabSpec, Target } from '../model/lab';
 import { BACKEND_URL, DB, makeArgs, ONE_SHOT_SERVICES, PORTAL_HOST, portalPort, TRUST, workers } from '../model/lab';
 import { pause, retryUntil } from './retry';
 import { requireDocker } from './docker';
@@ -523,7 +523,7 @@ export interface LabEndpoint {
 }
 
 /** Where a lab answers (`status --json` gives these as they are; {@link labUrls} prints them). */
-export function labEndpoints(lab: LabSpec, dir: string, target: 'compose' | 'swarm' = 'compose'): LabEndpoint[] {
+export function labEndpoints(lab: LabSpec, dir: string, target: Target = 'compose'): LabEndpoint[] {
   const env = readLabEnv(dir);
   const admin = `https://127.0.0.1:${env.ADMIN_HTTPS_PORT}`;
   // The managers' hostname and proxyPort: the portals' login redirects go there.
@@ -593,7 +593,7 @@ export function labEndpoints(lab: LabSpec, dir: string, target: 'compose' | 'swa
 }
 
 /** The lab's addresses as the CLI prints them after `up` and in `status`, then how to log in and stop it. */
-export function labUrls(lab: LabSpec, dir: string, target: 'compose' | 'swarm' = 'compose'): string[] {
+export function labUrls(lab: LabSpec, dir: string, target: Target = 'compose'): string[] {
   return [
     ...labEndpoints(lab, dir, target).map((e) => `  ${e.name.padEnd(12)} ${e.url}${e.note ? `  (${e.note})` : ''}`),
     `  Login        admin / admin  (TLS by the lab CA: curl --cacert ${join(dir, TRUST.caCert)})`,

@@ -3,7 +3,7 @@ import { join } from 'path';
 import { LabError } from '../errors';
 import { NAMED_SLOTS } from '../model/lab';
 import { hostPortBase, networksFor } from '../patterns/common';
-import { readLabIdentity } from '../synth/writer';
+import { readLabIdentity } from '../synth/lab-folder';
 import { dockerAvailable } from './docker';
 import { portFree } from './lab';
 import { listNetworks } from './engine';

@@ -3,8 +3,8 @@ import { hostname } from 'os';
 import { dirname, join } from 'path';
 import { LabError } from '../errors';
 import { isClassic } from '../products/product';
-import type { LabSpec } from '../model/lab';
-import { makeArgs, TRUST } from '../model/lab';
+import type { LabSpec, Target } from '../model/lab';
+import { makeArgs, TARGETS, TRUST } from '../model/lab';
 import { productImage } from '../products/images';
 import { serviceDependencies } from '../model/start-order';
 import { truststoreOneShot } from '../model/one-shots';
@@ -29,9 +29,6 @@ import { composeDown, composeUp } from './compose-cli';
 import { engineInfo, listNetworks, listNodes, listServices, removeVolume } from './engine';
 import { ensureTrustChain } from './trust';
 
-/** Where a lab runs: a compose project on this engine, or a stack on the engine's swarm. */
-export type Target = 'compose' | 'swarm';
-export const TARGETS: readonly Target[] = ['compose', 'swarm'];
 /** What a target adds to the names of a lab's folders and reports (`pattern-3-swarm`). */
 export const TARGET_SUFFIX: Record<Target, string> = { compose: '', swarm: '-swarm' };
 

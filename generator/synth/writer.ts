@@ -14,28 +14,12 @@ import {
 } from 'fs';
 import { dirname, join, relative } from 'path';
 import { LabError } from '../errors';
-import type { LabName, LabScale, LabSpec, PatternId } from '../model/lab';
-import type { ProductId } from '../products/product';
+import type { LabSpec } from '../model/lab';
 import type { GeneratedFile } from '../render';
 import { regenerateCommand, renderLab } from '../render';
 import { validateLab } from './validate';
-
-export const MANIFEST = '.carbon-labs-manifest.json';
-
-interface Manifest {
-  readonly generator: 'carbon-labs';
-  readonly command: string;
-  /** What the lab is: how a running lab's folder (from compose's labels) is read back as a model. */
-  readonly pattern: PatternId;
-  readonly product: ProductId;
-  /** A named lab's name and slot (kept across regenerations: its subnets and host ports). */
-  readonly named?: LabName;
-  /** Node counts other than the pattern's default (`--workers`, `--managers`). */
-  readonly scale?: LabScale;
-  /** A stand-in's pace other than its own (`jvm`, `boot-20s`). */
-  readonly pace?: string;
-  readonly files: Readonly<Record<string, string>>;
-}
+import type { Manifest } from './lab-folder';
+import { MANIFEST, readManifest } from './lab-folder';
 
 export interface SynthOptions {
   /** Overwrite generated files the user edited. @default false */
@@ -73,45 +57,6 @@ export function firstDifference(yours: string, theirs: string): string {
 }
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-
-function readManifest(dir: string): Manifest | undefined {
-  const file = join(dir, MANIFEST);
-  if (!existsSync(file)) return undefined;
-  return JSON.parse(readFileSync(file, 'utf8')) as Manifest;
-}
-
-/** What a lab folder holds: enough to build its model again (`buildLab(pattern, { product, named, ...scale })`). */
-export interface LabIdentity {
-  readonly pattern: PatternId;
-  readonly product: ProductId;
-  readonly named?: LabName;
-  readonly scale?: LabScale;
-  readonly pace?: string;
-}
-
-/** The pattern, product, name, scale and pace of the lab generated in `dir`. */
-export function readLabIdentity(dir: string): LabIdentity {
-  const manifest = readManifest(dir);
-  if (!manifest?.pattern || !manifest.product) {
-    throw new LabError(
-      `${dir} has no ${MANIFEST} naming its pattern and product (made by an older carbon-labs?)`,
-      `regenerate it: carbon-labs generate --out ${dir} --force`,
-    );
-  }
-  return {
-    pattern: manifest.pattern,
-    product: manifest.product,
-    ...(manifest.named ? { named: manifest.named } : {}),
-    ...(manifest.scale ? { scale: manifest.scale } : {}),
-    ...(manifest.pace ? { pace: manifest.pace } : {}),
-  };
-}
-
-/** The scale recorded in `dir`'s manifest (`{}`: the default size); undefined when no lab is there. */
-export function readLabScale(dir: string): LabScale | undefined {
-  const manifest = readManifest(dir);
-  return manifest && (manifest.scale ?? {});
-}
 
 /**
  * Creates a folder and its missing parents one level at a time: Node's recursive mkdir never

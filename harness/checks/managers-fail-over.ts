@@ -458,7 +458,7 @@ async function expectedOutage(ctx: CheckContext<OutageFigures>, client: ApiFlow)
   // Every worker serves a token of its own application just before the outage, so each holds what
   // it needs to serve it alone (the classic gateway its key manager's answer in its token cache, a
   // 4.x gateway the key manager's JWKS). A worker restarted earlier in the run starts cold, and a
-  // classic gateway's cached answer lives only its token cache's expiry (the lab's 30 s, then the
+  // classic gateway's cached answer lives only its token cache's expiry (the lab's 20 s, then the
   // next sweep): a token served minutes before could be swept during the outage, so a fresh one,
   // cached now. Without it, which worker a check had restarted decided the verdict (seen on
   // classic pattern 1).
@@ -657,15 +657,16 @@ export const managerOutageWithoutHa: Check<OutageFigures> = {
     // The fixture, each worker serving it, an application subscribed with its keys, the unseen token's calls.
     return planOf({
       floorMs: 3_000 + boot('manager'),
-      workMs: fixtureMs(lab) + (12 + lab.nodes.length) * call,
+      // The fixture; an application served on every worker and one no worker has seen (a subscription each); the outage's calls.
+      workMs: fixtureMs(lab) + (16 + lab.nodes.length) * call,
       requestTimeoutMs: timing.requestTimeoutMs,
       why: `3 s of outage, then the manager's boot of ${boot('manager') / 1000} s`,
       worstMs:
         3_000 +
-        2 * timing.propagationBoundMs +
+        4 * timing.propagationBoundMs +
         startupBudgetSeconds(lab) * 1000 +
         failbackWaitMs(lab) +
-        (10 + lab.nodes.length) * timing.requestTimeoutMs,
+        (14 + lab.nodes.length) * timing.requestTimeoutMs,
     });
   },
   headline: (f) =>

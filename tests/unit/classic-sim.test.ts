@@ -70,7 +70,7 @@ describe('the classic stand-in reads the generated XML as the product does', () 
     expect(config.userDb).toMatchObject({ host: DB.host, database: DB.sharedDb, user: DB.user, password: DB.password });
     expect(config.warnings).toEqual([]);
     // api-manager.xml: the APIs' database, the gateway environment the publisher pushes to, the
-    // key validator a gateway calls, its token cache (stock: on; the lab's expiry of 30 s).
+    // key validator a gateway calls, its token cache (stock: on; the lab's expiry of 20 s).
     expect(config.apimDb).toMatchObject({ host: DB.host, database: DB.apimDb, user: DB.user });
     expect(config.environments).toEqual([
       { name: 'Production and Sandbox', serverUrl: 'https://localhost:9443/services/', user: 'admin', password: 'admin' },

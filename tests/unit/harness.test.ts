@@ -1,4 +1,5 @@
-import { buildLab, labInDir } from '../../generator/patterns';
+import { buildLab } from '../../generator/patterns';
+import { labInDir } from '../../generator/synth/lab-folder';
 import { sim, simApim260, simApim470 } from '../../generator/products/sim';
 import { synthLab } from '../../generator/synth/writer';
 import {
@@ -12,6 +13,7 @@ import {
   runCheck,
   skipOf,
 } from '../../harness/check';
+import { DeadlineError, INTERRUPTED } from '../../harness/deadline';
 import { checkById } from '../../harness/checks';
 import { LabTarget, writeFaultedLab } from '../../harness/lab-target';
 import { headline, resultsJson, RESULTS_SCHEMA_VERSION, whatFailed } from '../../harness/report/write';
@@ -236,9 +238,12 @@ describe('running a check', () => {
     expect(String(waited)).toContain('stopped waiting for waiting for a boot that never ends');
   });
 
-  test('an interrupted check fails as interrupted, in its step', async () => {
+  test.each([
+    [INTERRUPTED, /^interrupted after 0 s in loading/],
+    ["stopped at the run's deadline of 14.0 min", /^stopped at the run's deadline of 14\.0 min after 0 s in loading/],
+  ])('a check stopped by its run (%s) fails saying why, in its step', async (reason, said) => {
     const controller = new AbortController();
-    setTimeout(() => controller.abort(new Error('Ctrl-C')), 100);
+    setTimeout(() => controller.abort(reason === INTERRUPTED ? new Error(reason) : new DeadlineError(reason)), 100);
     const check: Check = {
       id: 'int',
       title: 'int',
@@ -251,7 +256,7 @@ describe('running a check', () => {
       },
     };
     const result = await runCheck(check, target, () => undefined, { signal: controller.signal });
-    expect(result.reason).toMatch(/^interrupted after 0 s in loading/);
+    expect(result.reason).toMatch(said);
   });
 
   test('progress lines say the step and the time while a check runs', async () => {
@@ -810,7 +815,7 @@ describe('a check applies, or is skipped saying why, from the lab model alone', 
     const classic = buildLab(3, { product: simApim260 });
     expect(skipOf(checkById('policies-propagate'), classic)).toBeUndefined();
     expect(checkById('policies-propagate').plan(classic, DEFAULT_CHECK_OPTIONS).why).toBe(
-      "1 block/unblock cycle, each direction within the workers' token cache expiry and sweep (62000 ms)",
+      "1 block/unblock cycle, each direction within the workers' token cache expiry and sweep (52000 ms)",
     );
     expect(skipOf(checkById('workers-survive-worker-loss'), classic)).toBeUndefined();
     expect(skipOf(checkById('revocation-reaches-workers'), classic)).toBeUndefined();

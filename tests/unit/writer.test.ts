@@ -3,7 +3,8 @@ import { join } from 'path';
 import type { LabSpec } from '../../generator/model/lab';
 import { buildLab } from '../../generator/patterns';
 import { sim } from '../../generator/products/sim';
-import { MANIFEST, synthLab } from '../../generator/synth/writer';
+import { MANIFEST } from '../../generator/synth/lab-folder';
+import { synthLab } from '../../generator/synth/writer';
 import { tempDir } from '../support/labs';
 
 describe('the writer', () => {
