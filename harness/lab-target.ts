@@ -2,15 +2,14 @@ import { rmSync, writeFileSync } from 'fs';
 import { startupBudgetSeconds } from '../generator/model/start-order';
 import { join } from 'path';
 import YAML from 'yaml';
-import type { LabSpec, NetworkName, NodeSpec } from '../generator/model/lab';
-import { addressOf, BACKEND_URL, makeArgs, managers, workers } from '../generator/model/lab';
+import type { LabSpec, NetworkName, NodeSpec, Target } from '../generator/model/lab';
+import { addressOf, BACKEND_URL, dockerNetworkOf, makeArgs, managers, workers } from '../generator/model/lab';
 import { PORTS } from '../generator/products/product';
 import { labInDir } from '../generator/synth/lab-folder';
 import type { ProductSpec } from '../generator/products/product';
 import { ensureImages, Log } from '../generator/runtime/images';
 import type { ContainerState } from '../generator/runtime/lab';
 import { labContainers, labDirOf, labRunning, readLabEnv, waitHealthy } from '../generator/runtime/lab';
-import type { Target } from '../generator/model/lab';
 import type { Deployment } from '../generator/runtime/deployment';
 import { deploymentFor, existingDeployment, swarmDeployment } from '../generator/runtime/deployment';
 import {
@@ -244,12 +243,14 @@ export class LabTarget implements AsyncDisposable {
   /** Cuts a service off one of the lab's networks (its address there vanishes). */
   async disconnect(service: string, network: NetworkName): Promise<void> {
     this.note({ kind: 'disconnected', service, network });
-    await disconnectNetwork(`${this.lab.project}_${network}`, await this.container(service));
+    await disconnectNetwork(dockerNetworkOf(this.lab, network), await this.container(service));
   }
 
   /** Puts a service back on a network at its fixed address, under its service name, as compose had it. */
   async reconnect(service: string, network: NetworkName): Promise<void> {
-    await connectNetwork(`${this.lab.project}_${network}`, await this.container(service), addressOf(this.lab, service, network), [service]);
+    await connectNetwork(dockerNetworkOf(this.lab, network), await this.container(service), addressOf(this.lab, service, network), [
+      service,
+    ]);
     this.forget({ kind: 'disconnected', service, network });
   }
 
@@ -351,7 +352,7 @@ export class LabTarget implements AsyncDisposable {
     const image = options.image ?? (await inspectContainer(await this.container(this.workerBalancer))).Config.Image;
     return runProbe({
       image,
-      network: `${this.lab.project}_${network}`,
+      network: dockerNetworkOf(this.lab, network),
       label: this.lab.project,
       command,
       binds: options.binds,

@@ -271,6 +271,9 @@ export function clusterDomainOf(lab: LabSpec, node: string): ClusterDomain {
   return domain;
 }
 
+/** The engine's name of a lab network: `<project>_<network>`, as compose names a project's and a stack its own. */
+export const dockerNetworkOf = (lab: Pick<LabSpec, 'project'>, network: NetworkName): string => `${lab.project}_${network}`;
+
 export function addressOf(lab: LabSpec, service: string, network: NetworkName): string {
   const net = lab.networks.find((n) => n.name === network);
   const owner = [...lab.nodes, ...lab.balancers, ...SUPPORT_SERVICES].find((s) => s.name === service);

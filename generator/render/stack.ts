@@ -6,7 +6,7 @@
  */
 import type { ComposeSpecification } from 'docker-compose';
 import type { Attachment, BalancerSpec, LabSpec, NetworkName, NodeSpec, PublishedPort, Role } from '../model/lab';
-import { SUPPORT_SERVICES, TRUST } from '../model/lab';
+import { dockerNetworkOf, SUPPORT_SERVICES, TRUST } from '../model/lab';
 import { ARTIFACT_VOLUME, CONFIG_VOLUME } from '../products/product';
 import { BACKEND_BASE, BALANCER_BASE, dbBase, DB_MEMORY_LIMIT, NODE_MEMORY, nodeBase } from './compose';
 import { imageRef } from '../products/images';
@@ -220,6 +220,6 @@ export function renderAccess(lab: LabSpec): ComposeSpecification {
         } satisfies Service,
       ]),
     ),
-    networks: Object.fromEntries(ACCESS_SIDES.map((side) => [side.network, { external: true, name: `${lab.project}_${side.network}` }])),
+    networks: Object.fromEntries(ACCESS_SIDES.map((side) => [side.network, { external: true, name: dockerNetworkOf(lab, side.network) }])),
   };
 }

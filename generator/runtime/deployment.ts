@@ -1,6 +1,6 @@
 import { join } from 'path';
-import type { LabSpec, NetworkName } from '../model/lab';
-import { addressOf, cliLabArgs, makeArgs } from '../model/lab';
+import type { LabSpec, NetworkName, Target } from '../model/lab';
+import { addressOf, cliLabArgs, dockerNetworkOf, makeArgs } from '../model/lab';
 import { SWARM_DIR } from '../model/swarm';
 import { isClassic } from '../products/product';
 import { LabError } from '../errors';
@@ -24,7 +24,6 @@ import {
 } from './lab';
 import { retryUntil } from './retry';
 import { downStack, stackExists, stackServices, upStack } from './swarm';
-import type { Target } from '../model/lab';
 
 /** How a deployment brings a lab up from its folder: a compose start's options, its files named as what is layered on the lab's own. */
 export interface UpOptions extends Omit<ComposeUpOptions, 'files'> {
@@ -313,7 +312,7 @@ class SwarmDeployment implements Deployment {
 
   async address(service: string, network: NetworkName): Promise<string> {
     const info = await inspectContainer(await idOf(this.lab, service));
-    const address = info.NetworkSettings.Networks[`${this.lab.project}_${network}`]?.IPAddress;
+    const address = info.NetworkSettings.Networks[dockerNetworkOf(this.lab, network)]?.IPAddress;
     if (!address) throw new Error(`${service} has no address on ${network}`);
     return address;
   }

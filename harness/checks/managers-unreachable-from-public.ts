@@ -1,4 +1,4 @@
-import { trafficManagers } from '../../generator/model/lab';
+import { dockerNetworkOf, trafficManagers } from '../../generator/model/lab';
 import { inspectContainer } from '../../generator/runtime/engine';
 import { Check, CheckContext, planOf } from '../check';
 import { PROBE_MS } from '../probe';
@@ -98,7 +98,7 @@ export const managersUnreachableFromPublic: Check<FirewallFigures> = {
     const probe = await lab.probe('public', probeScript([...forbidden, ...allowed]));
     const results = parseProbe(probe.output);
     ctx.evidence.push(
-      `probe on ${spec.project}_public (target, curl exit code: 0 connected, 6 no such host, 7 refused, 28 timed out; HTTP status; body MD5):\n${probe.output}`,
+      `probe on ${dockerNetworkOf(spec, 'public')} (target, curl exit code: 0 connected, 6 no such host, 7 refused, 28 timed out; HTTP status; body MD5):\n${probe.output}`,
     );
     // On a stack, an address the public side cannot route to leaves through the host, whose gateway
     // may answer anything: there a target counts as reached only when it answers as it does on its
