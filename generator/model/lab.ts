@@ -7,6 +7,14 @@
 
 export type PatternId = 1 | 2 | 3;
 
+/**
+ * Whether a product is the classic Carbon 4.4 one (APIM 2.6.0, layout `carbon-4.4`): no
+ * deployment.toml, but the XML files of its own pack (`axis2.xml` clustering, `carbon.xml`,
+ * `api-manager.xml`, …), WSO2's files with only the lab's keys changed (render/carbon-xml.ts), and
+ * an artifact sync service in its labs (`start-order.ts`).
+ */
+export const isClassic = (product: Pick<import('../products/product').ProductSpec, 'layout'>): boolean => product.layout === 'carbon-4.4';
+
 /** Where a lab runs: a compose project on this engine, or a stack on the engine's swarm (`runtime/deployment.ts`). */
 export type Target = 'compose' | 'swarm';
 export const TARGETS: readonly Target[] = ['compose', 'swarm'];

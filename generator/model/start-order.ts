@@ -1,6 +1,5 @@
 import type { LabSpec, NodeSpec } from './lab';
-import { managers, ONE_SHOT_SERVICES, SYNC_SERVICE, trafficManagers, workers } from './lab';
-import { isClassic } from '../products/product';
+import { isClassic, managers, ONE_SHOT_SERVICES, SYNC_SERVICE, trafficManagers, workers } from './lab';
 
 /**
  * The order a lab starts in, as model facts: compose renders them as `depends_on`, Swarm deploys

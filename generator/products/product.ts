@@ -77,12 +77,8 @@ export type SharedDatabase = 'apim_db' | 'shared_db';
  */
 export type ConfigLayout = 'apim-4.3' | 'apim-4.5' | 'carbon-4.4';
 
-/**
- * `carbon-4.4`: the classic Carbon 4.4 product (APIM 2.6.0): no deployment.toml, but the XML files
- * of its own pack (`axis2.xml` clustering, `carbon.xml`, `api-manager.xml`, …), WSO2's files with
- * only the lab's keys changed (render/carbon-xml.ts).
- */
-export const isClassic = (product: ProductSpec): boolean => product.layout === 'carbon-4.4';
+/** Whether a product is the classic Carbon 4.4 one (`model/lab.ts`, where the start order reads it too). */
+export { isClassic } from '../model/lab';
 
 /**
  * What a version adds to its layout's deployment.toml:
