@@ -879,7 +879,7 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
       await lab.start('worker-2');
     }
     const listing = (file: string) =>
-      spawnSync('tar', ['-tzf', file], { encoding: 'utf8' })
+      spawnSync('tar', ['-tzf', file], { encoding: 'utf8', timeout: 30_000 })
         .stdout.split('\n')
         .filter(Boolean)
         .map((p) => p.split('/').slice(1).join('/'));
@@ -900,6 +900,7 @@ describeDocker('stand-in REST contract, through the manager balancer of pattern 
     // Whole logs, taken after the run restored the lab: worker-2's holds both of its boots.
     const worker2 = spawnSync('tar', ['-xzOf', join(reports, FAILURE_EXPORT), '--wildcards', '*/logs/worker-2.log'], {
       encoding: 'utf8',
+      timeout: 30_000,
     }).stdout;
     expect(worker2.match(/Starting WSO2 API Manager/g)?.length).toBeGreaterThanOrEqual(2);
   });

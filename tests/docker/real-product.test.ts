@@ -28,7 +28,7 @@ afterAll(() => shared.down());
  * container on the lab's `cluster` network against the manager listener.
  */
 const describeJvm = describeWithTool(
-  spawnSync('javac', ['-version']).status === 0,
+  spawnSync('javac', ['-version'], { timeout: 30_000 }).status === 0,
   'the JVM TLS test (javac)',
   'apt-get install openjdk-17-jdk-headless',
   describeDocker,
@@ -45,6 +45,7 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
     classes = mkdtempSync(join(tmpdir(), 'carbon-labs-jvm-'));
     const compiled = spawnSync('javac', ['--release', '17', '-d', classes, join(PROJECT_ROOT, 'tests', 'jvm', 'TlsProbe.java')], {
       encoding: 'utf8',
+      timeout: 120_000,
     });
     if (compiled.status !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
     chmodSync(classes, 0o755);

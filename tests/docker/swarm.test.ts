@@ -9,7 +9,8 @@ import { spawnCli } from '../support/cli';
 
 /** The built CLI in a process of its own, in the test's environment (a start may take minutes). */
 const cli = (args: string[], cwd: string) => spawnCli(args, { cwd, env: process.env, timeout: 300_000 });
-const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf8' });
+// Every engine call bounded, as the CLI's own are (a hung engine fails the test, it does not stall the leg).
+const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf8', timeout: 60_000 });
 
 /** `make swarm` has made this engine a one-node swarm (make test does it first). */
 const swarmActive = docker('info', '--format', '{{.Swarm.LocalNodeState}}').stdout?.trim() === 'active';
@@ -66,7 +67,7 @@ describeSwarm('a lab as a swarm stack: up, refusals, and down removing the stack
         join(cwd, 'labs', 'local', name, 'certs', 'ca.crt'),
         `https://localhost:${admin}/services/Version`,
       ],
-      { encoding: 'utf8' },
+      { encoding: 'utf8', timeout: 30_000 },
     );
     expect(version.stdout).toBe('200');
 
