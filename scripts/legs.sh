@@ -13,6 +13,10 @@ append=
 if [ "${1:-}" = --append ]; then append=1; shift; fi
 [ -n "$append" ] && [ -f "$dir/legs.md" ] || printf '| lane | leg | result | wall (s) |\n|---|---|---|---|\n' > "$dir/legs.md"
 started=$(date +%s)
+# The CPUs' busy and idle jiffies (/proc/stat's first line; iowait counts as idle): over the lanes,
+# how busy the machine was, beside how busy the machine gate says it kept it.
+cpu_ticks() { awk '/^cpu /{ print $2+$3+$4+$7+$8+$9, $5+$6 }' /proc/stat 2>/dev/null; }
+read -r busy0 idle0 <<< "$(cpu_ticks)"
 
 lanes=()
 declare -A lane_legs=()
@@ -48,6 +52,9 @@ done
 failed=0
 for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
 wall=$(( $(date +%s) - started ))
+read -r busy1 idle1 <<< "$(cpu_ticks)"
+cpu_busy=
+[ -n "${busy0:-}" ] && [ -n "${busy1:-}" ] && (( busy1 + idle1 > busy0 + idle0 )) && cpu_busy=$(( 100 * (busy1 - busy0) / (busy1 + idle1 - busy0 - idle0) ))
 {
   for lane in "${lanes[@]}"; do
     while IFS= read -r leg; do
@@ -60,6 +67,7 @@ wall=$(( $(date +%s) - started ))
     [ ${#lanes[@]} -gt 1 ] && { read -r code secs < "$dir/lane-$lane.result"; echo "| $lane | (lane $lane in all) | $([ "$code" = 0 ] && echo passed || echo FAILED) | $secs |"; }
   done
   [ ${#lanes[@]} -gt 1 ] && echo "| | (lanes ${lanes[*]} side by side) | $([ $failed = 0 ] && echo passed || echo FAILED) | $wall |"
+  [ -n "$cpu_busy" ] && echo "| | (the CPUs busy over these legs) | $cpu_busy % | $wall |"
 } >> "$dir/legs.md"
 echo
 echo "make test legs so far (logs in $dir/):"

@@ -11,7 +11,7 @@ import { sim } from '../../generator/products/sim';
 import { LabTarget } from '../../harness/lab-target';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { describeDocker } from '../support/docker';
-import { describeWithTool } from '../support/tools';
+import { describeWithTool, withShare } from '../support/tools';
 
 /**
  * One pattern-3 lab for the JVM and the browser tests: as generated (whichever runs first starts
@@ -43,10 +43,12 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
   beforeAll(async () => {
     lab = await sharedLab();
     classes = mkdtempSync(join(tmpdir(), 'carbon-labs-jvm-'));
-    const compiled = spawnSync('javac', ['--release', '17', '-d', classes, join(PROJECT_ROOT, 'tests', 'jvm', 'TlsProbe.java')], {
-      encoding: 'utf8',
-      timeout: 120_000,
-    });
+    const compiled = await withShare('real-product.test: javac', async () =>
+      spawnSync('javac', ['--release', '17', '-d', classes, join(PROJECT_ROOT, 'tests', 'jvm', 'TlsProbe.java')], {
+        encoding: 'utf8',
+        timeout: 120_000,
+      }),
+    );
     if (compiled.status !== 0) throw new Error(`javac failed: ${compiled.stderr}`);
     chmodSync(classes, 0o755);
     // The image's own truststore, as a node has it without the lab's: copied out for the test.
@@ -61,19 +63,21 @@ describeJvm('a JVM trusts the manager listener with the lab truststore, and only
   });
 
   const java = (truststoreDir: string, url: string, allowAll = false) =>
-    lab.probe(
-      'cluster',
-      [
-        'java',
-        '-cp',
-        '/probe',
-        '-Djavax.net.ssl.trustStore=/trust/client-truststore.jks',
-        `-Djavax.net.ssl.trustStorePassword=${TRUST.truststorePassword}`,
-        ...(allowAll ? ['-Dhttpclient.hostnameVerifier=AllowAll'] : []),
-        'TlsProbe',
-        url,
-      ],
-      { image: lab.product.roles.manager.image, binds: [`${classes}:/probe:ro`, `${truststoreDir}:/trust:ro`] },
+    withShare('real-product.test: java', () =>
+      lab.probe(
+        'cluster',
+        [
+          'java',
+          '-cp',
+          '/probe',
+          '-Djavax.net.ssl.trustStore=/trust/client-truststore.jks',
+          `-Djavax.net.ssl.trustStorePassword=${TRUST.truststorePassword}`,
+          ...(allowAll ? ['-Dhttpclient.hostnameVerifier=AllowAll'] : []),
+          'TlsProbe',
+          url,
+        ],
+        { image: lab.product.roles.manager.image, binds: [`${classes}:/probe:ro`, `${truststoreDir}:/trust:ro`] },
+      ),
     );
 
   const labTruststore = () => join(lab.dir, TRUST.truststoreDir);
@@ -128,26 +132,31 @@ describeBrowser('the printed portal URLs log in from the host', () => {
 
   beforeAll(async () => {
     lab = await sharedLab();
-    browser = await playwright.launch({
-      executablePath: chromium,
-      headless: true,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await withShare('real-product.test: chromium', () =>
+      playwright.launch({
+        executablePath: chromium,
+        headless: true,
+        args: [
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
+      }),
+    );
   });
   afterAll(async () => {
     await browser?.close();
   });
 
   /** Where the browser ends after opening `start`: its URL, and whether it shows the login form. */
-  async function follow(start: string): Promise<{ url: string; loginForm: boolean; title: string }> {
+  function follow(start: string): Promise<{ url: string; loginForm: boolean; title: string }> {
+    return withShare('real-product.test: browser', () => followHolding(start));
+  }
+  async function followHolding(start: string): Promise<{ url: string; loginForm: boolean; title: string }> {
     // The lab CA is not in this throw-away profile: certificate errors are the browser's business here.
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     try {
