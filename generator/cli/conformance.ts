@@ -4,29 +4,26 @@ import { join, resolve } from 'path';
 import { PROJECT_ROOT } from '../paths';
 import { ChecksFailed, LabError } from '../errors';
 import type { LabSpec } from '../model/lab';
-import { PATTERN_IDS } from '../model/lab';
 import { FAILURE_EXPORT } from '../runtime/export';
 import { labDirOf } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
 import { runAttached } from '../runtime/exec';
-import { parseTarget } from '../runtime/swarm';
 import { runningDeployment } from '../runtime/deployment';
 import type { Target } from '../model/lab';
 import { AUTO_PRODUCT, LabOptions, reportsOf, resolveLab, writeLab } from './lab-ref';
-import { commaList, labCommand } from './options';
+import { commaList, labCommand, parseParallel, PatternList, targetOption } from './options';
 
 /** `carbon-labs conformance`. */
 export function registerConformance(program: Command): void {
-  labCommand(
-    program,
-    'conformance',
-    'run the conformance checks on the lab (attaches to a running one, else starts it), write reports/<product>/pattern-<n>/; --pattern all (or 2,3) and --product a,b check several labs side by side',
+  targetOption(
+    labCommand(
+      program,
+      'conformance',
+      'run the conformance checks on the lab (attaches to a running one, else starts it), write reports/<product>/pattern-<n>/; --pattern all (or 2,3) and --product a,b check several labs side by side',
+      'several',
+    ),
+    'compose or swarm: where to start the lab when it is not running (a running one is checked where it runs)',
   )
-    .option(
-      '--target <target>',
-      'compose or swarm: where to start the lab when it is not running (a running one is checked where it runs)',
-      'compose',
-    )
     .option(
       '--check <id>',
       'only this check (repeatable, or comma-separated): e.g. managers-fail-over',
@@ -36,12 +33,14 @@ export function registerConformance(program: Command): void {
     .option(
       '--parallel <n>',
       'with several labs: how many run at once (default: two per core of the machine; starts and checks take a core each)',
+      parseParallel,
     )
-    .action(async (o: LabOptions & { check: string[]; parallel?: string }) => {
-      const target: Target = parseTarget(o.target ?? 'compose');
+    .action(async (o: Omit<LabOptions, 'pattern'> & { pattern?: PatternList; check: string[]; parallel?: number }) => {
+      const target: Target = o.target ?? 'compose';
       await requireDocker();
       const products = commaList(o.product ?? AUTO_PRODUCT);
-      const patterns = o.pattern === 'all' ? PATTERN_IDS.map(String) : o.pattern?.includes(',') ? commaList(o.pattern) : [o.pattern];
+      // No --pattern: one lab, which a named lab's manifest names (resolveLab says what is missing).
+      const patterns = o.pattern?.ids ?? [undefined];
       const several = products.length > 1 || patterns.length > 1;
       if (several && o.out)
         throw new LabError(
@@ -65,11 +64,7 @@ export function registerConformance(program: Command): void {
           labs.push({ lab: found.lab, dir: running ? await labDirOf(found.lab.project) : found.dir, where: running ?? target });
         }
       }
-      const summary = resolve(
-        'reports',
-        'summary',
-        `${products.join('+')}-${o.pattern === 'all' ? 'all' : `pattern-${patterns.join('+')}`}`,
-      );
+      const summary = resolve('reports', 'summary', `${products.join('+')}-${o.pattern?.all ? 'all' : `pattern-${patterns.join('+')}`}`);
       const harness = resolve(PROJECT_ROOT, 'dist', 'harness', 'main.js');
       const args = [
         harness,
@@ -77,7 +72,7 @@ export function registerConformance(program: Command): void {
         '--target',
         target,
         ...o.check.flatMap((c) => ['--check', c]),
-        ...(o.parallel ? ['--parallel', o.parallel] : []),
+        ...(o.parallel ? ['--parallel', String(o.parallel)] : []),
         ...labs.flatMap((l) => [
           '--dir',
           l.dir,

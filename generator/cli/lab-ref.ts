@@ -6,13 +6,14 @@
 import { existsSync, realpathSync } from 'fs';
 import { join, resolve } from 'path';
 import { LabError } from '../errors';
-import type { LabScale, LabSpec } from '../model/lab';
+import type { LabScale, LabSpec, PatternId } from '../model/lab';
 import { cliLabArgs, makeArgs, managers, NAMED_SLOTS, scaleArgs, workers } from '../model/lab';
 import type { PatternProps } from '../patterns';
-import { buildLab, parseLabName, parseManagers, parsePattern, parseWorkers } from '../patterns';
+import { buildLab } from '../patterns';
 import { DEFAULT_PRODUCT, resolveProduct } from '../products';
 import { productImages } from '../products/product';
-import { paceFromName, parsePace, withPace } from '../products/pace';
+import type { PaceName } from '../products/pace';
+import { choosePace, paceFromName, withPace } from '../products/pace';
 import { ContainerState, labContainers, labDirOf } from '../runtime/lab';
 import { dockerAvailable, imagePresent, requireDocker, tryPull } from '../runtime/docker';
 import { MANIFEST, readLabIdentity, readLabScale } from '../synth/lab-folder';
@@ -25,17 +26,19 @@ import { log } from './output';
 
 export const AUTO_PRODUCT = 'auto';
 
+/** The options every command on one lab takes, as parsed at the edge (cli/options.ts `labOptions`). */
 export interface LabOptions {
-  pattern?: string;
-  product?: string;
-  out?: string;
-  force?: boolean;
-  name?: string;
-  workers?: string;
-  managers?: string;
-  target?: string;
-  pace?: string;
-  bootSeconds?: string;
+  readonly pattern?: PatternId;
+  /** A product id, or `auto` (resolved against this engine's images: {@link chooseProduct}). */
+  readonly product?: string;
+  readonly out?: string;
+  readonly force?: boolean;
+  readonly name?: string;
+  readonly workers?: number;
+  readonly managers?: 1 | 2;
+  readonly target?: Target;
+  readonly pace?: PaceName;
+  readonly bootSeconds?: number;
 }
 
 /** Where named labs live unless `--out` says otherwise (git-ignored). */
@@ -77,8 +80,8 @@ export async function everyImage(images: readonly string[], has: (image: string)
 /** The node counts the user gave (`--workers`, `--managers`), each within the bounds every pattern shares. */
 export function askedScale(o: LabOptions): LabScale {
   return {
-    ...(o.workers === undefined ? {} : { workers: parseWorkers(o.workers) }),
-    ...(o.managers === undefined ? {} : { managers: parseManagers(o.managers) }),
+    ...(o.workers === undefined ? {} : { workers: o.workers }),
+    ...(o.managers === undefined ? {} : { managers: o.managers }),
   };
 }
 
@@ -119,10 +122,10 @@ export async function resolveLab(
   o: LabOptions,
   mode: { create?: boolean; createNamed?: boolean; canPull?: boolean } = {},
 ): Promise<{ lab: LabSpec; dir: string }> {
-  const pattern = o.pattern === undefined ? undefined : parsePattern(o.pattern);
+  const { pattern } = o;
   const asked = askedScale(o);
   if (o.name) {
-    const name = parseLabName(o.name);
+    const { name } = o;
     const dir = resolve(o.out ?? join(LOCAL_LABS, name));
     if (existsSync(join(dir, MANIFEST))) {
       const known = readLabIdentity(dir);
@@ -144,7 +147,7 @@ export async function resolveLab(
         );
       }
       // Its pace as recorded, unless one is asked for (only when it is made again).
-      const pace = o.pace !== undefined || o.bootSeconds !== undefined ? parsePace(o.pace, o.bootSeconds) : paceFromName(known.pace);
+      const pace = o.pace !== undefined || o.bootSeconds !== undefined ? choosePace(o.pace, o.bootSeconds) : paceFromName(known.pace);
       const props = {
         product: withPace(resolveProduct(known.product), pace),
         named: known.named ?? { name, slot: await allocateSlot(resolve(LOCAL_LABS)) },
@@ -162,7 +165,7 @@ export async function resolveLab(
     if (pattern === undefined) throw new LabError(`a new lab needs a pattern`, `make lab PATTERN=3 NAME=${name}`);
     const product = withPace(
       resolveProduct(await chooseProduct(o.product ?? AUTO_PRODUCT, !!mode.canPull)),
-      parsePace(o.pace, o.bootSeconds),
+      choosePace(o.pace, o.bootSeconds),
     );
     return { lab: buildLab(pattern, { product, named: { name, slot: await allocateSlot(resolve(LOCAL_LABS)) }, ...asked }), dir };
   }
@@ -177,7 +180,7 @@ export async function resolveLab(
   }
   const unpaced = resolveProduct(await chooseProduct(o.product ?? AUTO_PRODUCT, !!mode.canPull));
   const asking = o.pace !== undefined || o.bootSeconds !== undefined;
-  const lab = buildLab(pattern, { product: withPace(unpaced, parsePace(o.pace, o.bootSeconds)), ...asked });
+  const lab = buildLab(pattern, { product: withPace(unpaced, choosePace(o.pace, o.bootSeconds)), ...asked });
   const dir = labDir(lab, o.out);
   // A folder named with --out that holds another lab would become it: another compose project,
   // which `down --out` would no longer reach while the first runs.
@@ -195,7 +198,7 @@ export async function resolveLab(
   if (mode.create) return { lab, dir };
   // A command on a lab that exists: its size and pace as its manifest records them, unless asked.
   const recordedPace = existsSync(join(dir, MANIFEST)) ? readLabIdentity(dir).pace : undefined;
-  const product = withPace(unpaced, asking ? parsePace(o.pace, o.bootSeconds) : paceFromName(recordedPace));
+  const product = withPace(unpaced, asking ? choosePace(o.pace, o.bootSeconds) : paceFromName(recordedPace));
   return { lab: asMade(pattern, { product }, readLabScale(dir) ?? asked, asked, dir), dir };
 }
 

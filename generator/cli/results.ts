@@ -5,22 +5,23 @@ import { PROJECT_ROOT, RUNS } from '../paths';
 import { LabError } from '../errors';
 import { makeArgs } from '../model/lab';
 import { runAttached } from '../runtime/exec';
-import { parseTarget } from '../runtime/swarm';
 import { LabOptions, reportsOf, resolveLab } from './lab-ref';
-import { labCommand } from './options';
+import { labCommand, targetOption } from './options';
 
 /** `carbon-labs results`. */
 export function registerResults(program: Command): void {
-  labCommand(
-    program,
-    'results',
-    "the lab's last conformance run: each check's verdict and headline, then every figure beside the run before (the last 10 runs are kept under runs/ in its report folder)",
+  targetOption(
+    labCommand(
+      program,
+      'results',
+      "the lab's last conformance run: each check's verdict and headline, then every figure beside the run before (the last 10 runs are kept under runs/ in its report folder)",
+    ),
+    'compose or swarm: the runs of the lab as a compose lab (the default) or as a stack',
   )
     .option('--compare <prev>', 'compare with this run instead: a folder under runs/, or a results.json')
-    .option('--target <target>', 'compose or swarm: the runs of the lab as a compose lab (the default) or as a stack', 'compose')
     .action(async (o: LabOptions & { compare?: string }) => {
       const { lab } = await resolveLab(o);
-      const reports = reportsOf(lab, parseTarget(o.target ?? 'compose'));
+      const reports = reportsOf(lab, o.target ?? 'compose');
       if (!existsSync(join(reports, 'results.json')))
         throw new LabError(
           `no conformance run of ${lab.project} yet (no ${join(reports, 'results.json')})`,

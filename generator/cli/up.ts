@@ -4,26 +4,26 @@ import { ensureImages } from '../runtime/images';
 import { provideDrivers, refuseWithoutDriver } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
 import { deploymentFor } from '../runtime/deployment';
-import { parseTarget } from '../runtime/swarm';
 import { speak } from '../hints';
 import { log, print } from './output';
 import { LabOptions, refuseResizeWhileRunning, resolveLab, writeLab } from './lab-ref';
-import { labCommand } from './options';
+import { labCommand, targetOption } from './options';
 
 /** `carbon-labs up`. */
 export function registerUp(program: Command): void {
-  labCommand(program, 'up', 'generate the lab, start it, wait until every node is healthy, print URLs')
+  targetOption(
+    labCommand(program, 'up', 'generate the lab, start it, wait until every node is healthy, print URLs'),
+    "compose (this engine, the default) or swarm (a stack on the engine's swarm: docs/swarm.md)",
+  )
     .option('--force', 'overwrite generated files you edited')
     .option('--rebuild', 'rebuild the stand-in image first')
-    .option('--target <target>', "compose (this engine, the default) or swarm (a stack on the engine's swarm: docs/swarm.md)", 'compose')
     .option(
       '--publish',
       "swarm only: the stack publishes its balancers' listeners itself, on every interface of the node each balancer runs on (no 127.0.0.1 access proxy then)",
     )
     .action(async (o: LabOptions & { rebuild?: boolean; publish?: boolean }) => {
-      const target = parseTarget(o.target ?? 'compose');
       const { lab, dir } = await resolveLab(o, { create: true, canPull: true });
-      const deployment = deploymentFor(lab, target);
+      const deployment = deploymentFor(lab, o.target ?? 'compose');
       // Refused before anything is written, pulled or started.
       const refused = deployment.refusal({ publish: o.publish });
       if (refused) throw refused;

@@ -25,26 +25,46 @@ export const PACE_NAMES = ['native', 'jvm'] as const;
 /** A boot shorter than this is no JVM's; longer than the helm kill point × 5 is a typo. */
 export const BOOT_SECONDS = { min: 5, max: 450 } as const;
 
-export function parsePace(pace: string | undefined, bootSeconds: string | undefined): PaceChoice {
-  const name = (pace ?? '').trim();
-  if (name && !(PACE_NAMES as readonly string[]).includes(name))
+export type PaceName = (typeof PACE_NAMES)[number];
+
+/** `PACE=` as the user gave it: `native`, `jvm`, or nothing (empty: the stand-in's own). */
+export function parsePaceName(value: string): PaceName | undefined {
+  const name = value.trim();
+  if (!name) return undefined;
+  if (!(PACE_NAMES as readonly string[]).includes(name))
     throw new LabError(`PACE must be native or jvm (got "${name}")`, 'make lab PATTERN=3 PRODUCT=sim PACE=jvm');
-  if (bootSeconds !== undefined && bootSeconds.trim() !== '') {
-    const n = Number(bootSeconds);
-    if (!Number.isInteger(n) || n < BOOT_SECONDS.min || n > BOOT_SECONDS.max) {
-      throw new LabError(
-        `BOOT_S must be a whole number of seconds from ${BOOT_SECONDS.min} to ${BOOT_SECONDS.max} (got "${bootSeconds}")`,
-        'make lab PATTERN=1 PRODUCT=sim PACE=jvm BOOT_S=20',
-      );
-    }
+  return name as PaceName;
+}
+
+/** `BOOT_S=` as the user gave it: a whole number of seconds within {@link BOOT_SECONDS}, or nothing. */
+export function parseBootSeconds(value: string): number | undefined {
+  if (value.trim() === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < BOOT_SECONDS.min || n > BOOT_SECONDS.max) {
+    throw new LabError(
+      `BOOT_S must be a whole number of seconds from ${BOOT_SECONDS.min} to ${BOOT_SECONDS.max} (got "${value}")`,
+      'make lab PATTERN=1 PRODUCT=sim PACE=jvm BOOT_S=20',
+    );
+  }
+  return n;
+}
+
+/** The pace asked for by both (each parsed already): a boot time is a JVM pace's. */
+export function choosePace(name: PaceName | undefined, bootSeconds: number | undefined): PaceChoice {
+  if (bootSeconds !== undefined) {
     if (name === 'native')
       throw new LabError(
         "BOOT_S is a boot time for PACE=jvm, not for the stand-in's native pace",
         'make lab PATTERN=1 PRODUCT=sim PACE=jvm BOOT_S=20',
       );
-    return { kind: 'jvm', bootSeconds: n };
+    return { kind: 'jvm', bootSeconds };
   }
   return name === 'jvm' ? { kind: 'jvm' } : { kind: 'native' };
+}
+
+/** {@link choosePace} of the two as given (a test's or a script's words). */
+export function parsePace(pace: string | undefined, bootSeconds: string | undefined): PaceChoice {
+  return choosePace(parsePaceName(pace ?? ''), parseBootSeconds(bootSeconds ?? ''));
 }
 
 /** The real product a stand-in stands in for (`sim` → `apim-4.3.0`, `sim-apim-4.7.0` → `apim-4.7.0`). */

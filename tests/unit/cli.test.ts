@@ -6,6 +6,7 @@ import { createServer, Server } from 'net';
 import { join } from 'path';
 import { NAMED_SLOTS } from '../../generator/model/lab';
 import { resizeRefusal } from '../../generator/cli/lab-ref';
+import { parsePatternList } from '../../generator/cli/options';
 import { table } from '../../generator/table';
 import { PROJECT_ROOT } from '../../generator/paths';
 import { buildLab } from '../../generator/patterns';
@@ -27,6 +28,20 @@ describe('a start tries again when Docker could not bind a host port for a momen
     expect(transientlyHeldPort(seen)).toBe(46314);
     expect(transientlyHeldPort('Error response from daemon: Conflict. The container name "/x" is already in use')).toBeUndefined();
     expect(transientlyHeldPort('dependency failed to start: container carbon-labs-t26-db-1 is unhealthy')).toBeUndefined();
+  });
+});
+
+describe("conformance's --pattern: one, several or all, each parsed", () => {
+  test.each([
+    ['3', { ids: [3], all: false }],
+    ['2,3', { ids: [2, 3], all: false }],
+    [' 3, 2 ,3', { ids: [3, 2], all: false }],
+    ['all', { ids: [1, 2, 3], all: true }],
+  ])('%j', (value, parsed) => {
+    expect(parsePatternList(value)).toEqual(parsed);
+  });
+  test.each([['4'], [','], ['1,two'], ['ALL']])('%j is refused, naming the rule', (value) => {
+    expect(() => parsePatternList(value)).toThrow(/PATTERN must be 1, 2 or 3/);
   });
 });
 
@@ -250,6 +265,14 @@ describe('carbon-labs CLI', () => {
       '--target must be compose or swarm, not "k8s". Try: make lab PATTERN=3 TARGET=swarm',
     ],
     [['generate', '--pattern', '3', '--product', 'sim', '--target', 'kubernetes'], '--target must be compose or swarm, not "kubernetes"'],
+    // Parsed at the edge: refused before the command needs Docker or a lab.
+    [['conformance', '--pattern', '2,x', '--product', 'sim'], 'PATTERN must be 1, 2 or 3 (got "x")'],
+    [
+      ['conformance', '--pattern', 'all', '--product', 'sim', '--parallel', '0'],
+      'PARALLEL must be a whole number ≥ 1 (got "0"). Try: make conformance PATTERN=all PARALLEL=2',
+    ],
+    [['results', '--pattern', '3', '--product', 'sim', '--target', 'k8s'], '--target must be compose or swarm, not "k8s"'],
+    [['down', '--name', 'Bad_Name'], 'NAME must be 1–20 lower-case letters, digits or dashes, starting with a letter (got "Bad_Name")'],
     [['up', '--pattern', '3', '--product', 'sim', '--publish'], '--publish is for --target swarm'],
   ])('%j fails with one line naming the rule and the fix, and writes no lab', async (args, message) => {
     const cwd = tempDir();
