@@ -49,19 +49,35 @@ export function refuseWithoutDriver(lab: LabSpec, dir: string): void {
   );
 }
 
+/** Where a deployment differs in what {@link prepareLab} checks. */
+export interface Preparation {
+  /** The compose project whose running containers hold the lab's host ports (then they are not checked free). */
+  readonly portsHeldBy: string;
+  /** Where the JDBC driver travels: the lab's `drivers/` folder (compose), or the image (a stack's configs hold 500 KB at most). */
+  readonly driverIn: 'folder' | 'image';
+}
+
 /**
- * Everything a lab needs on disk before compose starts it, for the CLI and the harness alike:
- * free host ports (unless this lab already holds them), the trust chain, the JDBC drivers.
+ * Everything a lab needs on disk before it starts, for the CLI and the harness alike and on either
+ * target: free host ports (unless this lab already holds them), the managers' proxyPort as
+ * published, the JDBC drivers, the trust chain.
  */
-export async function prepareLab(lab: LabSpec, dir: string, log: Log): Promise<void> {
-  await checkPorts(lab, dir, log);
+export async function prepareLab(
+  lab: LabSpec,
+  dir: string,
+  log: Log,
+  how: Preparation = { portsHeldBy: lab.project, driverIn: 'folder' },
+): Promise<void> {
+  if (!(await labRunning(how.portsHeldBy))) await assertPortsFree(dir, log);
   const published = readLabEnv(dir).ADMIN_HTTPS_PORT;
   if (published && Number(published) !== portalPort(lab)) {
     log(
       `warning: ADMIN_HTTPS_PORT is ${published} in ${join(dir, '.env')}, but the managers' proxyPort is ${portalPort(lab)}: portal logins will redirect to port ${portalPort(lab)}. Set proxyPort = ${published} in ${join(dir, 'nodes', '<manager>', 'repository', 'conf', 'deployment.toml')} (your edit is kept)`,
     );
   }
-  provideDrivers(lab, dir);
+  if (how.driverIn === 'folder') provideDrivers(lab, dir);
+  else if (lab.product.pulled)
+    log(`note: on Swarm the JDBC driver travels in the image, not in drivers/ (a config holds 500 KB at most): see docs/swarm.md`);
   await ensureTrustChain(lab, dir, log);
 }
 
@@ -188,12 +204,6 @@ export async function assertPortsFree(dir: string, log: Log = () => undefined, w
       await new Promise((r) => setTimeout(r, 500));
     }
   }
-}
-
-/** Every host port of the lab must be free, unless this lab already holds it (a re-run). */
-export async function checkPorts(lab: LabSpec, dir: string, log: Log = () => undefined): Promise<void> {
-  if (await labRunning(lab.project)) return;
-  await assertPortsFree(dir, log);
 }
 
 /** Whether a service is one of the lab's one-shots (done once they exit 0). */

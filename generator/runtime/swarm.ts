@@ -14,20 +14,10 @@ import { runtimeOf } from '../products/product';
 import { requireDocker } from './docker';
 import { run } from './exec';
 import type { Log } from './images';
-import {
-  accessProject,
-  assertPortsFree,
-  labContainers,
-  labRunning,
-  longRunningServices,
-  readLabEnv,
-  STACK_NAMESPACE,
-  waitHealthy,
-} from './lab';
+import { accessProject, labContainers, labRunning, longRunningServices, prepareLab, readLabEnv, STACK_NAMESPACE, waitHealthy } from './lab';
 import { retryUntil } from './retry';
 import { composeDown, composeUp } from './compose-cli';
 import { engineInfo, listNetworks, listNodes, listServices, removeVolume } from './engine';
-import { ensureTrustChain } from './trust';
 
 /** What a target adds to the names of a lab's folders and reports (`pattern-3-swarm`). */
 export const TARGET_SUFFIX: Record<Target, string> = { compose: '', swarm: '-swarm' };
@@ -301,10 +291,7 @@ export async function upStack(lab: LabSpec, dir: string, options: StackOptions):
   // Deployed whole before (every service asked for its task): one deploy. A stack left half-way
   // (a wave that failed) goes through the waves again, which only ever raise replicas.
   const complete = await stackComplete(lab);
-  if (!(await labRunning(accessProject(lab.project)))) await assertPortsFree(dir);
-  await ensureTrustChain(lab, dir, options.log);
-  if (lab.product.pulled)
-    options.log(`note: on Swarm the JDBC driver travels in the image, not in drivers/ (a config holds 500 KB at most): see docs/swarm.md`);
+  await prepareLab(lab, dir, options.log, { portsHeldBy: accessProject(lab.project), driverIn: 'image' });
   const env = { ...process.env, ...readLabEnv(dir), ...options.imagesEnv };
   await runOneShots(lab, dir, env, options.log);
   const waves = complete ? [longRunningServices(lab)] : deployWaves(lab);
