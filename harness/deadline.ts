@@ -10,13 +10,14 @@ export const graceMs = (labs: readonly LabSpec[]): number => 60_000 + Math.max(0
 /** What aborts a run at its deadline (an interrupt, or any other abort, is said as one). */
 export class DeadlineError extends Error {}
 
-/** Why a run stopped early, as its report says it of the checks it did not reach: its signal's reason. */
-export function stopReason(signal: AbortSignal): string {
-  return signal.reason instanceof DeadlineError ? signal.reason.message : 'the run was interrupted';
-}
-
 /** How a check stopped by its run says it: "interrupted", or the deadline's reason. */
 export const stoppedAs = (signal: AbortSignal): string => (signal.reason instanceof DeadlineError ? signal.reason.message : INTERRUPTED);
+
+/** Why a run stopped early, as its report says it of the checks it did not reach: {@link stoppedAs}, an interrupt in full. */
+export const stopReason = (signal: AbortSignal): string => {
+  const as = stoppedAs(signal);
+  return as === INTERRUPTED ? 'the run was interrupted' : as;
+};
 
 /**
  * The process's own deadline, so that no conformance run waits unbounded whatever hangs: once its

@@ -18,8 +18,10 @@ export const REVOCATION_BOUND_MS = 5_000;
 
 export type RevocationFigures = {
   boundMs: number;
-  /** The managers' `RevokeAPIURL` (api-manager.xml), where the store sends a revocation. */
-  revokeApiUrl: string;
+  /** The manager whose api-manager.xml was read. */
+  manager: string;
+  /** The managers' `RevokeAPIURL` (api-manager.xml), where the store sends a revocation; null: none (the store cannot revoke). */
+  revokeApiUrl: string | null;
   /** Revoked through `RevokeAPIURL` (the store's path) → the first 401 900901, ms, per worker. */
   refusedMs: Record<string, number>;
   /** A client's token revoked through the worker balancer's `/revoke` → the first 401 900901, ms, per worker. */
@@ -112,11 +114,14 @@ export const revocationReachesWorkers: Check<RevocationFigures> = {
     const workerNames = lab.workers.map((w) => w.name);
     const manager = lab.managers[0].name;
     const revokeApiUrl = revokeApiUrlOf(readFileSync(join(lab.dir, 'nodes', manager, 'repository', 'conf', 'api-manager.xml'), 'utf8'));
-    if (!revokeApiUrl)
-      throw new CheckFailure(`${manager}'s api-manager.xml has no <RevokeAPIURL>: the store cannot revoke tokens`, [manager]);
     ctx.figures.boundMs = REVOCATION_BOUND_MS;
-    ctx.figures.revokeApiUrl = revokeApiUrl;
+    ctx.figures.manager = manager;
+    ctx.figures.revokeApiUrl = revokeApiUrl ?? null;
     ctx.figures.stillServed = {};
+    ctx.figures.workers = workerNames;
+    ctx.figures.watched = [];
+    // Nothing for the store to revoke through: that is the verdict (problems), nothing is watched.
+    if (!revokeApiUrl) return;
 
     ctx.step('publishing an API and subscribing an application through the manager balancer (REST v0.14)');
     const client = new ClassicRestClient(lab.http(lab.adminUrl()));
@@ -204,8 +209,7 @@ export const revocationReachesWorkers: Check<RevocationFigures> = {
     const store = await watch(keys.token, performance.now());
     ctx.figures.refusedMs = store.refused;
     ctx.figures.stillServed[`store's path`] = [...store.served];
-    ctx.figures.workers = workerNames;
-    ctx.figures.watched = [{ via: storeVia, ...store, served: [...store.served] }];
+    ctx.figures.watched.push({ via: storeVia, ...store, served: [...store.served] });
 
     ctx.step("a client's token from the worker balancer's /token, served by every worker, then revoked through its /revoke");
     const gateway = lab.http(lab.apiUrl());
@@ -232,6 +236,9 @@ export const revocationReachesWorkers: Check<RevocationFigures> = {
       served: [...clientWatch.served],
     });
   },
-  problems: (f) => f.watched.flatMap((w) => revocationProblems(w.via, f.workers, w, REVOCATION_BOUND_MS)),
-  suspects: (f) => f.workers.filter((w) => f.watched.some((p) => p.refused[w] === undefined)),
+  problems: (f) =>
+    f.revokeApiUrl === null
+      ? [`${f.manager}'s api-manager.xml has no <RevokeAPIURL>: the store cannot revoke tokens`]
+      : f.watched.flatMap((w) => revocationProblems(w.via, f.workers, w, REVOCATION_BOUND_MS)),
+  suspects: (f) => (f.revokeApiUrl === null ? [f.manager] : f.workers.filter((w) => f.watched.some((p) => p.refused[w] === undefined))),
 };

@@ -308,6 +308,7 @@ test("on the classic product a block and an unblock are judged by the token cach
 const storeVia = "the store's RevokeAPIURL (https://localhost:8243/revoke)";
 const revocationSound: RevocationFigures = {
   boundMs: 5000,
+  manager: 'manager-1',
   revokeApiUrl: 'https://localhost:8243/revoke',
   refusedMs: { 'worker-1': 120, 'worker-2': 130 },
   clientRefusedMs: { 'worker-1': 90, 'worker-2': 95 },
@@ -339,6 +340,11 @@ table('revocation-reaches-workers', {
         ],
       },
       /^worker-2 neither refused nor served the token revoked through the worker balancer's \/revoke \(lb-worker\) within 5000 ms \(last answer: GET → 503\)$/,
+    ],
+    [
+      'managers whose api-manager.xml has no RevokeAPIURL (nothing watched)',
+      { ...revocationSound, revokeApiUrl: null, refusedMs: {}, clientRefusedMs: {}, watched: [] },
+      /^manager-1's api-manager\.xml has no <RevokeAPIURL>: the store cannot revoke tokens$/,
     ],
   ],
 });
