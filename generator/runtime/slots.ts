@@ -63,6 +63,9 @@ export async function allocateSlot(localRoot: string): Promise<number> {
   return (await allocateSlots(localRoot, 1, slotRange(process.env)))[0];
 }
 
+/** Fewer slots free than wanted (every one of the range held by a lab, its folder or its ports). */
+export class NoFreeSlot extends LabError {}
+
 /**
  * The named slots this process may take: `CARBON_LABS_SLOTS=first-last` (a test leg's own, so legs
  * running side by side never race for one), else every named slot.
@@ -104,7 +107,7 @@ export async function allocateSlots(
     free.push(slot);
   }
   if (free.length < count)
-    throw new LabError(
+    throw new NoFreeSlot(
       `${count} slot${count === 1 ? '' : 's'} for named labs wanted, ${free.length} free of ${NAMED_SLOTS.last - NAMED_SLOTS.first + 1}`,
       'remove labs you no longer need: carbon-labs down --all, and their folders under labs/local/',
     );

@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'fs';
 import { PROJECT_ROOT } from '../../generator/paths';
-import { allocateSlots, slotRange } from '../../generator/runtime/slots';
+import { allocateSlots, NoFreeSlot, slotRange } from '../../generator/runtime/slots';
+import { pause } from '../../generator/runtime/retry';
 import type { PatternProps } from '../../generator/patterns';
 import { NAMED_SLOTS } from '../../generator/model/lab';
 import type { LabFault, LabTarget, StartedLab, StartOptions } from '../../harness/lab-target';
@@ -49,6 +50,26 @@ export const SCALED_LABS: { pattern: PatternId; scale: LabScale; label: string; 
 const testSlots = () => slotRange(process.env, { first: 26, last: NAMED_SLOTS.last });
 
 const held = new Set<number>();
+
+/**
+ * How long a test waits for a slot of its leg's range while every one is held (labs of this
+ * process not yet down): a range sized for what a leg runs at once, not for its every lab.
+ */
+const SLOT_WAIT_MS = 10 * 60_000;
+
+/** A free slot of this process's range, waiting (bounded) while all are held. */
+async function freeTestSlot(): Promise<number> {
+  const deadline = Date.now() + SLOT_WAIT_MS;
+  for (;;) {
+    try {
+      const [slot] = await allocateSlots(join(PROJECT_ROOT, 'labs', 'local'), 1, testSlots(), held);
+      return slot;
+    } catch (err) {
+      if (!(err instanceof NoFreeSlot) || Date.now() >= deadline) throw err;
+      await pause(2_000);
+    }
+  }
+}
 let claims: Promise<unknown> = Promise.resolve();
 
 /**
@@ -57,7 +78,7 @@ let claims: Promise<unknown> = Promise.resolve();
  */
 export function claimTestLab(pattern: PatternId, props: Omit<PatternProps, 'named'>): Promise<{ lab: LabSpec; release: () => void }> {
   const claim = claims.then(async () => {
-    const [slot] = await allocateSlots(join(PROJECT_ROOT, 'labs', 'local'), 1, testSlots(), held);
+    const slot = await freeTestSlot();
     held.add(slot);
     return {
       lab: buildLab(pattern, { ...props, named: { name: `t${slot}`, slot } }),
