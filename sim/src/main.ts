@@ -19,8 +19,7 @@ import { TrustStore } from './trust';
 import { UserStore } from './users';
 import { withPortals } from './portals';
 import { withAdminServices, withVersion } from './admin-services';
-import { ThrottlePolicyRepository } from './control-plane/repositories';
-import { enforcedPolicies, ThrottleCounter } from './throttling';
+import { countThrottleRequests } from './throttling';
 import { classicMain } from './classic';
 import { LauncherError } from './classic/config';
 
@@ -103,21 +102,6 @@ const urls = (endpoints: readonly { host: string; port: number }[]) =>
  * control planes' events on `event_listening_endpoints`. It counts the gateways' request events
  * against subscription and application policies and publishes throttle decisions; it has no REST API or portal (404).
  */
-/** The traffic manager in a node (4.3's control plane, 4.5+'s own distribution): counts gateways' request events, decides on its broker. */
-function countThrottleRequests(hub: EventHub, apimDb: Pool): void {
-  const policies = new ThrottlePolicyRepository(apimDb);
-  const counter = new ThrottleCounter(
-    {
-      subscription: enforcedPolicies('subscription', (name) => policies.byName('subscription', name)),
-      application: enforcedPolicies('application', (name) => policies.byName('application', name)),
-    },
-    (decision) => hub.decide(decision),
-  );
-  hub.onThrottleRequest = (event) => {
-    counter.count(event).catch((err: Error) => log('ERROR', 'ThrottleDataReceiver', `could not count a request event: ${err.message}`));
-  };
-}
-
 async function trafficManager(
   config: NodeConfig,
   home: string,

@@ -1,5 +1,7 @@
 import { createConnection, Socket } from 'net';
-import type { HubEvent } from './eventhub';
+import type { Pool } from 'mysql2/promise';
+import { ThrottlePolicyRepository } from './control-plane/repositories';
+import type { EventHub, HubEvent } from './eventhub';
 import { json, log } from './http';
 import type { Res } from './http';
 import { lookup } from './resolve';
@@ -172,8 +174,14 @@ export class ThrottleDecisions {
 const pad = (n: number) => String(n).padStart(2, '0');
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 
-/** SUBSCRIPTION_THROTTLE_OUT_ERROR_CODE and APPLICATION_THROTTLE_OUT_ERROR_CODE (APIThrottleConstants l.27-28). */
-const THROTTLE_OUT_CODE: Readonly<Record<ThrottleLevel, string>> = { subscription: '900804', application: '900803' };
+/** A decision's expiry as the gateway says when to call again: `yyyy-MMM-dd HH:mm:ssZ` in UTC, then " UTC" (ThrottleHandler). */
+export function nextAccessTimeOf(expiry: number): string {
+  const d = new Date(expiry);
+  return `${d.getUTCFullYear()}-${MONTHS[d.getUTCMonth()]}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}+0000 UTC`;
+}
+
+/** SUBSCRIPTION_THROTTLE_OUT_ERROR_CODE and APPLICATION_THROTTLE_OUT_ERROR_CODE (APIThrottleConstants l.27-28; the same in 2.6.0's 6.4.50, l.26-27). */
+export const THROTTLE_OUT_CODE: Readonly<Record<ThrottleLevel, string>> = { subscription: '900804', application: '900803' };
 
 /**
  * The gateway's 429 for a throttled subscription (code 900804) or application (900803): "Message
@@ -183,7 +191,7 @@ const THROTTLE_OUT_CODE: Readonly<Record<ThrottleLevel, string>> = { subscriptio
  */
 function throttledOut(expiry: number, level: ThrottleLevel): Res {
   const d = new Date(expiry);
-  const next = `${d.getUTCFullYear()}-${MONTHS[d.getUTCMonth()]}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}+0000 UTC`;
+  const next = nextAccessTimeOf(expiry);
   return {
     ...json(429, {
       code: THROTTLE_OUT_CODE[level],
@@ -270,5 +278,20 @@ export function enforcedPolicies(
       );
     cache.set(tier, { at: Date.now(), policy });
     return policy;
+  };
+}
+
+/** The traffic manager in a node (4.3's control plane, 4.5+'s own distribution, a classic manager): counts gateways' request events, decides on its broker. */
+export function countThrottleRequests(hub: EventHub, apimDb: Pool): void {
+  const policies = new ThrottlePolicyRepository(apimDb);
+  const counter = new ThrottleCounter(
+    {
+      subscription: enforcedPolicies('subscription', (name) => policies.byName('subscription', name)),
+      application: enforcedPolicies('application', (name) => policies.byName('application', name)),
+    },
+    (decision) => hub.decide(decision),
+  );
+  hub.onThrottleRequest = (event) => {
+    counter.count(event).catch((err: Error) => log('ERROR', 'ThrottleDataReceiver', `could not count a request event: ${err.message}`));
   };
 }

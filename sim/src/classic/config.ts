@@ -74,6 +74,41 @@ export interface GatewayEnvironment {
 /** carbon-apimgt 6.4.50 `APIConstants`/`APIUtil`: a gateway cache's expiry when `TokenCacheExpiry` is not set. */
 export const DEFAULT_TOKEN_CACHE_EXPIRY_SECONDS = 900;
 
+/** An endpoint of the data bridge or a broker: `tcp://host:port`. */
+export interface Endpoint {
+  readonly host: string;
+  readonly port: number;
+}
+
+/**
+ * `<ThrottlingConfigurations>` as a gateway reads it (carbon-apimgt 6.4.50 `APIManagerConfiguration`
+ * l.602-662): advanced throttling on or off; where it publishes its requests, `ReceiverUrlGroup`
+ * (each braced group gets every event; inside one, `|` fails over and `,` balances: the data bridge
+ * agent's `DataPublisherUtil` l.46-101); where it hears decisions, the brokers of
+ * `JMSConnectionDetails`' `connectionfactory.TopicConnectionFactory` (one at a time, failing over).
+ */
+export interface ThrottlingConfig {
+  readonly enabled: boolean;
+  readonly receiverGroups: readonly (readonly Endpoint[])[];
+  readonly decisions: boolean;
+  readonly brokers: readonly Endpoint[];
+}
+
+const endpointsIn = (text: string): Endpoint[] =>
+  [...text.matchAll(/(?:tcp|ssl):\/\/([^:/?;,|{}'&%\s]+):(\d+)/g)].map((m) => ({ host: m[1], port: Number(m[2]) }));
+
+/** `{tcp://a:9611},{tcp://b:9611}`: two groups; `tcp://a:9611|tcp://b:9611` (no braces): one group. */
+export function receiverGroups(value: string): Endpoint[][] {
+  const braced = [...value.matchAll(/\{([^}]*)\}/g)].map((m) => m[1]);
+  return (braced.length ? braced : [value]).map(endpointsIn).filter((g) => g.length);
+}
+
+/** The brokers of an AMQP connection URL's `brokerlist='tcp://h:p?…;tcp://h2:p2?…'` (`%26` is `&` in the XML). */
+export function brokerList(connectionUrl: string): Endpoint[] {
+  const at = connectionUrl.indexOf('brokerlist=');
+  return at < 0 ? [] : endpointsIn(connectionUrl.slice(at));
+}
+
 export interface ClassicConfig {
   readonly clustering: Clustering;
   readonly hostName?: string;
@@ -93,6 +128,7 @@ export interface ClassicConfig {
   readonly truststore: { readonly file: string; readonly password: string };
   /** user-mgt.xml `<AdminUser>`: the realm adds it to a user store without it. */
   readonly admin: { readonly user: string; readonly password: string };
+  readonly throttling: ThrottlingConfig;
   readonly warnings: readonly string[];
 }
 
@@ -200,10 +236,16 @@ export function readClassicConfig(home: string): ClassicConfig {
     'https.nio.port': '8243',
     'http.nio.port': '8280',
     'carbon.local.ip': '127.0.0.1',
+    // APIManagerConfiguration l.110-115: the node's own receiver, auth and JMS ports (offset 0).
+    'receiver.url.port': '9611',
+    'auth.url.port': '9711',
+    'jms.port': '5672',
   };
   const resolve = (value: string | undefined) => (value ?? '').replace(/\$\{([^}]+)\}/g, (all, name: string) => placeholders[name] ?? all);
   const amDataSource = text(child(apim, 'DataSourceName'));
   const cache = child(apim, 'CacheConfigurations');
+  const throttling = child(apim, 'ThrottlingConfigurations');
+  const jms = child(throttling, 'JMSConnectionDetails');
   return {
     clustering,
     hostName: text(child(carbon, 'HostName')),
@@ -231,6 +273,12 @@ export function readClassicConfig(home: string): ClassicConfig {
       password: text(child(carbon, 'Security', 'TrustStore', 'Password')) ?? '',
     },
     admin,
+    throttling: {
+      enabled: (text(child(throttling, 'EnableAdvanceThrottling')) ?? 'true') === 'true',
+      receiverGroups: receiverGroups(resolve(text(child(throttling, 'TrafficManager', 'ReceiverUrlGroup')))),
+      decisions: (text(child(jms, 'Enabled')) ?? 'false') === 'true',
+      brokers: brokerList(resolve(text(child(jms, 'JMSConnectionParameters', 'connectionfactory.TopicConnectionFactory')))),
+    },
     warnings,
   };
 }

@@ -1,10 +1,18 @@
+import { hostname } from 'os';
 import { join } from 'path';
 import { openDatabase } from '../db';
 import type { Handler, Req, Res } from '../http';
 import { basicCredentials, json, listen, log, NOT_DEPLOYED, parseJson } from '../http';
 import { envelope, fault as soapFault, withVersion } from '../admin-services';
 import { register } from '../control-plane/oauth';
-import { ApplicationRepository, OAuthClientRepository, SubscriptionRepository } from '../control-plane/repositories';
+import {
+  ApplicationRepository,
+  OAuthClientRepository,
+  SubscriptionRepository,
+  ThrottlePolicyRepository,
+} from '../control-plane/repositories';
+import { EventHub } from '../eventhub';
+import { countThrottleRequests } from '../throttling';
 import { send } from '../outbound';
 import { SqlApiStore } from '../store';
 import { TrustStore } from '../trust';
@@ -13,9 +21,10 @@ import type { ClassicConfig, GatewayEnvironment } from './config';
 import { launcher, readClassicConfig } from './config';
 import type { KeyManagerDeps } from './key-manager';
 import { AccessTokens, revoke, token, validateKey } from './key-manager';
-import { authenticate, GATEWAY_TOKEN_CACHE, GatewayKeyCache, KeyValidatorClient, validationResponse } from './key-validation';
+import { authorize, GATEWAY_TOKEN_CACHE, GatewayKeyCache, KeyValidatorClient, validationResponse } from './key-validation';
 import { Membership } from './membership';
-import { dispatchV014, endpointOf, publisherV014, storeV014, V014Api } from './rest';
+import { adminV014, dispatchV014, endpointOf, publisherV014, storeV014, V014Api } from './rest';
+import { ClassicThrottle, THROTTLE_HANDLER } from './throttle';
 import { adminCall, escapeXml, soapCall } from './soap';
 import { renderPublishedApi, SynapseApis } from './synapse';
 
@@ -28,8 +37,13 @@ import { renderPublishedApi, SynapseApis } from './synapse';
  * DCR, opaque tokens, `APIKeyValidationService`. Every node's gateway has the `/token` and `/revoke`
  * APIs (proxies to the key manager); a revocation through `/revoke` clears that gateway's key
  * cache, and the removal reaches the members of its clustering domain.
- * Not modelled yet: throttling, analytics.
+ * A manager runs a traffic manager too (the default profile): it counts the gateways' request
+ * events and decides on its broker; every gateway runs `ThrottleHandler` (classic/throttle.ts).
+ * Not modelled: analytics.
  */
+
+/** A traffic manager's ports (APIManagerConfiguration l.110-115: receiver 9611, JMS 5672). */
+const TRAFFIC_MANAGER_PORTS = { broker: 5672, receiver: 9611 };
 
 const PORTS = { https: 9443, http: 9763, passthroughHttps: 8243, passthroughHttp: 8280 };
 
@@ -159,8 +173,13 @@ async function managerWebapps(
   const clients = new OAuthClientRepository(pool);
   const subscriptions = new SubscriptionRepository(pool);
   const applications = new ApplicationRepository(pool);
+  const policies = new ThrottlePolicyRepository(pool);
   const envs = config.environments;
   const deps: KeyManagerDeps = { users, clients, tokens, apis, subscriptions };
+  // The traffic manager of the default profile: the gateways' request events on 9611, its decisions on 5672.
+  const trafficManager = new EventHub(hostname(), []);
+  countThrottleRequests(trafficManager, pool);
+  await trafficManager.listen(TRAFFIC_MANAGER_PORTS.broker, TRAFFIC_MANAGER_PORTS.receiver);
   const publisher = {
     push: async (api: Parameters<typeof endpointOf>[0] & { provider?: unknown; name: string; context: string; version: string }) => {
       const xml = renderPublishedApi({
@@ -199,6 +218,7 @@ async function managerWebapps(
   const rest = [
     [new V014Api(join(specs, 'publisher-api.yaml')), publisherV014({ apis, publisher, subscriptions })],
     [new V014Api(join(specs, 'store-api.yaml')), storeV014({ apis, applications, subscriptions, clients, tokens, tokensChanged })],
+    [new V014Api(join(specs, 'admin-api.yaml')), adminV014({ policies })],
   ] as const;
   const handler: Handler = async (req) => {
     if (req.method === 'POST' && req.path === '/client-registration/v0.14/register') {
@@ -217,7 +237,7 @@ async function managerWebapps(
     }
     return NOT_DEPLOYED;
   };
-  return { handler, services: { validate: (call) => validateKey(deps, call) } };
+  return { handler, services: { validate: (call) => validateKey({ ...deps, applications, policies }, call) } };
 }
 
 /**
@@ -355,7 +375,13 @@ export async function classicMain(
 
   const keyManagerUrl = keyManagerOrigin(config.keyValidatorUrl);
   const validator = keyValidatorOf(config, trust);
-  const apis = new SynapseApis(home, (req, api) => authenticate({ cache, validator }, req, api));
+  const throttle = config.throttling.enabled ? new ClassicThrottle(hostname(), config.throttling) : undefined;
+  // APIAuthenticationHandler, then ThrottleHandler on what it let through (the published handlers' order).
+  const apis = new SynapseApis(home, async (req, api) => {
+    const decided = await authorize({ cache, validator }, req, api);
+    if ('refused' in decided) return decided.refused;
+    return throttle && api.handlers.includes(THROTTLE_HANDLER) ? throttle.check(decided.info, api) : undefined;
+  });
   apis.tick();
   setInterval(() => apis.tick(), config.deploymentIntervalSeconds * 1000);
   const manager = workerNode ? undefined : await managerWebapps(home, config, users, trust);
@@ -376,6 +402,6 @@ export async function classicMain(
   log(
     'INFO',
     'StartupFinalizerServiceComponent',
-    `Server ready: ${workerNode ? 'gateway worker' : 'manager'}; Synapse APIs from ${apis.dir} every ${config.deploymentIntervalSeconds} s; passthrough ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; key validation at ${config.keyValidatorUrl}, token cache ${config.gatewayTokenCache.enabled ? `${config.gatewayTokenCache.expirySeconds} s` : 'off'}`,
+    `Server ready: ${workerNode ? 'gateway worker' : 'manager'}; Synapse APIs from ${apis.dir} every ${config.deploymentIntervalSeconds} s; passthrough ${PORTS.passthroughHttps}/${PORTS.passthroughHttp}; key validation at ${config.keyValidatorUrl}, token cache ${config.gatewayTokenCache.enabled ? `${config.gatewayTokenCache.expirySeconds} s` : 'off'}; throttling ${throttle ? `events to ${config.throttling.receiverGroups.map((g) => `{${g.map((e) => `tcp://${e.host}:${e.port}`).join('|')}}`).join(',') || 'nowhere'}` : 'off'}${workerNode ? '' : `; traffic manager on ${TRAFFIC_MANAGER_PORTS.receiver}/${TRAFFIC_MANAGER_PORTS.broker}`}`,
   );
 }

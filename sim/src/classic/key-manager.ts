@@ -4,7 +4,12 @@ import { exec, Row, rows } from '../db';
 import type { Req, Res } from '../http';
 import { json, log } from '../http';
 import { clientOf } from '../control-plane/oauth';
-import type { OAuthClientRepository, SubscriptionRepository } from '../control-plane/repositories';
+import type {
+  ApplicationRepository,
+  OAuthClientRepository,
+  SubscriptionRepository,
+  ThrottlePolicyRepository,
+} from '../control-plane/repositories';
 import type { ApiStore } from '../store';
 import type { UserStore } from '../users';
 
@@ -39,6 +44,9 @@ export interface KeyValidationInfo {
   readonly endUserName?: string;
   readonly subscriber?: string;
   readonly tier?: string;
+  /** The application's throttling policy, and whether the subscription's stops at its quota (ThrottleHandler reads both). */
+  readonly applicationTier?: string;
+  readonly stopOnQuotaReach?: boolean;
   readonly apiName?: string;
   readonly issuedTime?: number;
   readonly validityPeriod?: number;
@@ -195,6 +203,8 @@ export async function validateKey(
     clients: Pick<OAuthClientRepository, 'byKey'>;
     apis: Pick<ApiStore, 'list'>;
     subscriptions: Pick<SubscriptionRepository, 'list'>;
+    applications?: Pick<ApplicationRepository, 'get'>;
+    policies?: Pick<ThrottlePolicyRepository, 'byName'>;
   },
   call: { context: string; version: string; accessToken: string },
 ): Promise<KeyValidationInfo> {
@@ -210,6 +220,11 @@ export async function validateKey(
   if (status === 'BLOCKED' || (status === 'PROD_ONLY_BLOCKED' && String(client?.KEY_TYPE) !== 'SANDBOX'))
     return { authorized: false, validationStatus: KEY_STATUS.blocked };
   if (status === 'ON_HOLD' || status === 'REJECTED') return { authorized: false, validationStatus: KEY_STATUS.inactive };
+  const tier = String(subscription.TIER_ID ?? 'Unlimited');
+  // validateSubscriptionDetails (l.522-596) also reads the application's tier and the subscription
+  // policy's STOP_ON_QUOTA_REACH (ThrottleHandler defaults it to true, l.182).
+  const application = applicationId ? await deps.applications?.get(applicationId) : undefined;
+  const policy = await deps.policies?.byName('subscription', tier);
   return {
     authorized: true,
     validationStatus: 0,
@@ -218,7 +233,9 @@ export async function validateKey(
     consumerKey: found.consumerKey,
     endUserName: found.user,
     subscriber: String(client!.USERNAME),
-    tier: String(subscription.TIER_ID ?? 'Unlimited'),
+    tier,
+    applicationTier: application ? String(application.APPLICATION_TIER) : undefined,
+    stopOnQuotaReach: policy ? !!policy.STOP_ON_QUOTA_REACH : true,
     apiName: api.name,
     issuedTime: found.issuedAt,
     validityPeriod: found.validitySeconds * 1000,

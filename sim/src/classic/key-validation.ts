@@ -171,6 +171,8 @@ export function parseValidationResponse(text: string): KeyValidationInfo {
     endUserName: soapText(text, 'endUserName'),
     subscriber: soapText(text, 'subscriber'),
     tier: soapText(text, 'tier'),
+    applicationTier: soapText(text, 'applicationTier'),
+    stopOnQuotaReach: soapText(text, 'stopOnQuotaReach') === undefined ? undefined : soapText(text, 'stopOnQuotaReach') === 'true',
     apiName: soapText(text, 'apiName'),
     issuedTime: number('issuedTime'),
     validityPeriod: number('validityPeriod'),
@@ -201,6 +203,17 @@ export async function authenticate(
   req: Req,
   api: { name: string; context: string; version: string },
 ): Promise<Res | undefined> {
+  const decided = await authorize(auth, req, api);
+  return 'refused' in decided ? decided.refused : undefined;
+}
+
+/** {@link authenticate}, with what the key manager said of a request it let through (the handlers after it read it). */
+export async function authorize(
+  auth: Authenticator,
+  req: Req,
+  api: { name: string; context: string; version: string },
+): Promise<{ readonly refused: Res } | { readonly info: KeyValidationInfo }> {
+  const refused = (res: Res) => ({ refused: res });
   const token = /^Bearer\s+(\S+)$/i.exec(String(req.headers.authorization ?? ''))?.[1];
   // getFailureMessageDetailDescription (l.123-145) adds a hint to some codes only.
   const failure = (code: number, message: string, status: number) =>
@@ -211,15 +224,17 @@ export async function authenticate(
       `Access failure for API: ${api.context}, version: ${api.version} status: (${code}) - ${message}${code === KEY_STATUS.invalidCredentials ? '. Make sure you have given the correct access token' : ''}`,
     );
   if (!token)
-    return authFault(
-      401,
-      900902,
-      'Missing Credentials',
-      'Required OAuth credentials not provided. Make sure your API invocation call has a header: "Authorization: Bearer ACCESS_TOKEN"',
+    return refused(
+      authFault(
+        401,
+        900902,
+        'Missing Credentials',
+        'Required OAuth credentials not provided. Make sure your API invocation call has a header: "Authorization: Bearer ACCESS_TOKEN"',
+      ),
     );
   // The stand-in's resources are `/*` under the context; the verb is the request's.
   const resource = `/*:${req.method}`;
-  if (auth.cache.isInvalid(token)) return failure(KEY_STATUS.invalidCredentials, 'Invalid Credentials', 401);
+  if (auth.cache.isInvalid(token)) return refused(failure(KEY_STATUS.invalidCredentials, 'Invalid Credentials', 401));
   let info = auth.cache.get(token, resource);
   if (!info) {
     const answer = await auth.validator.validate({
@@ -231,7 +246,9 @@ export async function authenticate(
     });
     if ('failure' in answer) {
       log('ERROR', 'APIKeyValidator', `Error while accessing backend services for API key validation: ${answer.failure}`);
-      return authFault(500, 900900, 'Unclassified Authentication Failure', 'Error while accessing backend services for API key validation');
+      return refused(
+        authFault(500, 900900, 'Unclassified Authentication Failure', 'Error while accessing backend services for API key validation'),
+      );
     }
     info = answer;
     // APIKeyValidator l.262-269: a 900901 goes to the invalid-token cache; every other answer,
@@ -239,11 +256,11 @@ export async function authenticate(
     if (info.validationStatus === KEY_STATUS.invalidCredentials && !info.authorized) auth.cache.markInvalid(token);
     else auth.cache.put(token, resource, info);
   }
-  if (info.authorized) return undefined;
+  if (info.authorized) return { info };
   // Codes the stand-in's key manager never gives: the status handleAuthFailure would.
   const [status, message] = MESSAGES[info.validationStatus] ?? [
     [900906, 900910].includes(info.validationStatus) ? 403 : 401,
     'Unclassified Authentication Failure',
   ];
-  return failure(info.validationStatus || KEY_STATUS.invalidCredentials, message, status);
+  return refused(failure(info.validationStatus || KEY_STATUS.invalidCredentials, message, status));
 }

@@ -3,7 +3,12 @@ import { readFileSync } from 'fs';
 import { load } from 'js-yaml';
 import type { Req, Res } from '../http';
 import { bearerToken, json, log, parseJson, restError } from '../http';
-import type { ApplicationRepository, OAuthClientRepository, SubscriptionRepository } from '../control-plane/repositories';
+import type {
+  ApplicationRepository,
+  OAuthClientRepository,
+  SubscriptionRepository,
+  ThrottlePolicyRepository,
+} from '../control-plane/repositories';
 import type { ApiDoc, ApiStore } from '../store';
 import { Conflict } from '../store';
 import type { AccessToken, AccessTokens } from './key-manager';
@@ -243,6 +248,32 @@ export function publisherV014(deps: { apis: ApiStore; publisher: Publisher; subs
       const api = await deps.apis.get(params.apiId);
       return api ? json(200, apiDto(api)) : restError(404, 'Not Found', `Requested API with Id '${params.apiId}' not found`);
     },
+    // ApisApiServiceImpl.apisApiIdPut: the API as given (its tiers among what changes), its id,
+    // provider and state kept; a published API goes to the gateways again (APIProviderImpl.updateAPI).
+    'PUT /apis/{apiId}': async ({ params, body }) => {
+      const api = await deps.apis.get(params.apiId);
+      if (!api) return restError(404, 'Not Found', `Requested API with Id '${params.apiId}' not found`);
+      if (body.context !== undefined && `/${String(body.context).replace(/^\/+|\/+$/g, '')}` !== api.context)
+        return restError(400, 'Bad Request', 'The context of an API cannot be changed');
+      const updated: ApiDoc = {
+        ...api,
+        ...body,
+        id: api.id,
+        name: api.name,
+        context: api.context,
+        version: api.version,
+        provider: api.provider,
+        lifeCycleStatus: api.lifeCycleStatus,
+      };
+      delete (updated as Record<string, unknown>).status;
+      await deps.apis.update(updated);
+      if (api.lifeCycleStatus === 'PUBLISHED') {
+        const failed = await deps.publisher.push(updated);
+        if (failed.length)
+          return restError(500, 'Internal Server Error', `Error while updating the API in the gateway: ${failed.join('; ')}`);
+      }
+      return json(200, apiDto(updated));
+    },
     'POST /apis/change-lifecycle': async ({ req }) => {
       const id = req.query.get('apiId')!;
       const action = req.query.get('action')!;
@@ -381,5 +412,64 @@ export function storeV014(deps: {
         headers: { location: `/api/am/store/v0.14/subscriptions/${id}` },
       };
     },
+  };
+}
+
+/**
+ * The admin v0.14 operations the stand-in implements: adding subscription and application
+ * throttling policies of a request count (carbon-apimgt 6.4.50 `admin-api.yaml` l.105-320, 682-899:
+ * `defaultLimit` flat, `{type: RequestCountLimit, timeUnit, unitTime, requestCount}`; a name taken:
+ * 409, ThrottlingApiServiceImpl l.465-501). A policy is deployed to the traffic managers when it is
+ * added (APIProviderImpl.addPolicy l.4594-4672): here every manager's traffic manager reads it from
+ * WSO2AM_DB.
+ */
+export function adminV014(deps: { policies: ThrottlePolicyRepository }): V014Operations {
+  const add =
+    (level: 'subscription' | 'application') =>
+    async ({ body }: V014Call): Promise<Res> => {
+      const limit = body.defaultLimit as { type?: unknown; timeUnit?: unknown; unitTime?: unknown; requestCount?: unknown };
+      if (limit.type !== 'RequestCountLimit')
+        return restError(400, 'Bad Request', `The carbon-labs stand-in adds RequestCountLimit policies only (got ${String(limit.type)})`);
+      if (
+        !['sec', 'min', 'hour', 'day'].includes(String(limit.timeUnit)) ||
+        !Number.isInteger(limit.unitTime) ||
+        !Number.isInteger(limit.requestCount)
+      )
+        return restError(
+          400,
+          'Bad Request',
+          'defaultLimit needs timeUnit (sec, min, hour or day), a whole unitTime and a whole requestCount',
+        );
+      const id = randomUUID();
+      const name = String(body.policyName);
+      const added = await deps.policies.add(level, {
+        id,
+        name,
+        displayName: String(body.displayName ?? name),
+        description: String(body.description ?? ''),
+        requestCount: Number(limit.requestCount),
+        unitTime: Number(limit.unitTime),
+        timeUnit: String(limit.timeUnit),
+        stopOnQuotaReach: body.stopOnQuotaReach === true,
+      });
+      if (!added)
+        return restError(
+          409,
+          'Conflict',
+          `${level === 'application' ? 'Application' : 'Subscription'} Policy with name ${name} already exists`,
+        );
+      log(
+        'INFO',
+        'APIProviderImpl',
+        `${level} policy ${name} added and deployed (${String(limit.requestCount)} per ${String(limit.unitTime)} ${String(limit.timeUnit)})`,
+      );
+      return {
+        ...json(201, { ...body, policyId: id, displayName: String(body.displayName ?? name), isDeployed: true }),
+        headers: { location: `/api/am/admin/v0.14/throttling/policies/${level}/${id}` },
+      };
+    };
+  return {
+    'POST /throttling/policies/subscription': add('subscription'),
+    'POST /throttling/policies/application': add('application'),
   };
 }
