@@ -61,8 +61,20 @@ export interface ApiFlow {
   tryCreateApi(api: ApiSpecInput): Promise<Exchange>;
   /** Creates an API and has it served by the gateways. */
   createAndDeploy(api: ApiSpecInput, vhost: string): Promise<{ apiId: string; steps: Exchange[] }>;
-  /** An application subscribed to the APIs, and a token of its production keys. */
-  subscribe(appName: string, apiIds: readonly string[]): Promise<{ token: string; steps: Exchange[] }>;
+  /**
+   * An application subscribed to the APIs, and a token of its production keys: subscribed with
+   * `policy`, the application with `applicationPolicy` (both `Unlimited` by default).
+   */
+  subscribe(
+    appName: string,
+    apiIds: readonly string[],
+    policy?: string,
+    applicationPolicy?: string,
+  ): Promise<{ token: string; steps: Exchange[] }>;
+  /** Adds a subscription or application throttling policy of `requestsPerHour` (the admin REST API); answered as it is (201). */
+  tryAddPolicy(level: 'subscription' | 'application', name: string, requestsPerHour: number): Promise<Exchange>;
+  /** Offers a subscription policy on an API (which a subscription must name), keeping those it offers; answered as it is (200). */
+  tryOfferPolicy(apiId: string, name: string): Promise<Exchange>;
   readDefinitely(apiId: string, timeoutMs: number): Promise<Exchange | { status: 0; error: string }>;
   /** A read of the publisher's API list, its first `limit` (default 1000: an admin's load). */
   listApis(limit?: number): Promise<Exchange>;
@@ -254,6 +266,23 @@ export class ApimClient implements ApiFlow {
       },
       { timeoutMs, intervalMs: 250, what: `a definite answer for API ${apiId}` },
     ).catch((err: Error) => ({ status: 0 as const, error: err.message }));
+  }
+
+  /** 4.x admin REST: a request-count policy of an hour (`defaultLimit.requestCount`), a subscription one stopping at its quota. */
+  tryAddPolicy(level: 'subscription' | 'application', name: string, requestsPerHour: number): Promise<Exchange> {
+    return this.call('POST', `${ADMIN}/throttling/policies/${level}`, {
+      policyName: name,
+      displayName: name,
+      description: `carbon-labs: ${requestsPerHour} requests an hour`,
+      ...(level === 'subscription' ? { stopOnQuotaReach: true, billingPlan: 'FREE' } : {}),
+      defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'hour', unitTime: 1, requestCount: requestsPerHour } },
+    });
+  }
+
+  /** The API as stored, with the policy added to its `policies` (the devportal subscribes with the API's policies only). */
+  async tryOfferPolicy(apiId: string, name: string): Promise<Exchange> {
+    const stored = (await this.call('GET', `${PUBLISHER}/apis/${apiId}`)).body as { policies?: string[] };
+    return this.call('PUT', `${PUBLISHER}/apis/${apiId}`, { ...stored, policies: [...(stored.policies ?? []), name] });
   }
 
   /** Application → subscriptions → production keys → token: a token that may invoke `apiIds`. */

@@ -63,8 +63,16 @@ export const addUser = (http: HttpClient, user: string): Promise<Exchange> =>
 
 export const PUBLISHER_V014 = '/api/am/publisher/v0.14';
 export const STORE_V014 = '/api/am/store/v0.14';
+export const ADMIN_V014 = '/api/am/admin/v0.14';
 /** The scopes of publisher and store v0.14 the harness uses (carbon-apimgt 6.4.50 `x-scope`s). */
-export const V014_SCOPES = ['apim:api_view', 'apim:api_create', 'apim:api_publish', 'apim:subscribe', 'apim:subscription_block'];
+export const V014_SCOPES = [
+  'apim:api_view',
+  'apim:api_create',
+  'apim:api_publish',
+  'apim:subscribe',
+  'apim:subscription_block',
+  'apim:tier_manage',
+];
 
 /**
  * The classic product's REST flow (APIM 2.6.0) against a manager or its balancer: DCR v0.14, the
@@ -202,14 +210,36 @@ export class ClassicRestClient implements ApiFlow {
     ).catch((err: Error) => ({ status: 0 as const, error: err.message }));
   }
 
+  /**
+   * Admin v0.14 (carbon-apimgt 6.4.50 `admin-api.yaml`): a request-count policy of an hour, its
+   * `defaultLimit` flat (`RequestCountLimit`); a subscription policy stops at its quota.
+   */
+  tryAddPolicy(level: 'subscription' | 'application', name: string, requestsPerHour: number): Promise<Exchange> {
+    return this.call('POST', `${ADMIN_V014}/throttling/policies/${level}`, {
+      policyName: name,
+      displayName: name,
+      description: `carbon-labs: ${requestsPerHour} requests an hour`,
+      ...(level === 'subscription' ? { stopOnQuotaReach: true, billingPlan: 'FREE' } : {}),
+      defaultLimit: { type: 'RequestCountLimit', timeUnit: 'hour', unitTime: 1, requestCount: requestsPerHour },
+    });
+  }
+
+  /** Publisher v0.14: the API as stored, with the tier added to its `tiers` (a subscription names one of them). */
+  async tryOfferPolicy(apiId: string, name: string): Promise<Exchange> {
+    const stored = (await this.call('GET', `${PUBLISHER_V014}/apis/${apiId}`)).body as { tiers?: string[] };
+    return this.call('PUT', `${PUBLISHER_V014}/apis/${apiId}`, { ...stored, tiers: [...(stored.tiers ?? []), name] });
+  }
+
   /** An application subscribed to the APIs, and its production keys with their token (store v0.14 generate-keys issues one). */
   async subscribe(
     appName: string,
     apiIds: readonly string[],
+    tier = 'Unlimited',
+    applicationTier = 'Unlimited',
   ): Promise<{ token: string; consumerKey: string; consumerSecret: string; steps: Exchange[] }> {
     const app = expect(
       'create application (v0.14)',
-      await this.call('POST', `${STORE_V014}/applications`, { name: appName, throttlingTier: 'Unlimited', description: 'carbon-labs' }),
+      await this.call('POST', `${STORE_V014}/applications`, { name: appName, throttlingTier: applicationTier, description: 'carbon-labs' }),
       201,
     );
     const applicationId = (app.body as { applicationId: string }).applicationId;
@@ -218,7 +248,7 @@ export class ClassicRestClient implements ApiFlow {
       steps.push(
         expect(
           'subscribe (v0.14)',
-          await this.call('POST', `${STORE_V014}/subscriptions`, { applicationId, apiIdentifier: apiId, tier: 'Unlimited' }),
+          await this.call('POST', `${STORE_V014}/subscriptions`, { applicationId, apiIdentifier: apiId, tier }),
           201,
         ),
       );

@@ -450,6 +450,30 @@ export const SEEDED_FAULTS: readonly SeededFault[] = [
     targets: ['compose'],
   },
   {
+    id: 'classic-worker-hears-no-throttle-decisions',
+    pattern: 1,
+    product: simApim260,
+    check: checkById('policies-propagate'),
+    because: /worker-2 still served past the subscription's quota of \d+ requests an hour/,
+    description:
+      "sim-apim-2.6.0 pattern 1: worker-2's api-manager.xml keeps WSO2's JMS connection URL (brokerlist tcp://${carbon.local.ip}:${jms.port}: the worker's own, where a gateway worker runs no broker), so it hears no traffic manager's decision and serves an application past its subscription's quota",
+    options: {
+      faults: [
+        {
+          kind: 'files',
+          edit: (dir) =>
+            editNodeFiles(dir, ['worker-2'], API_MANAGER_XML, 'no JMS connection URL to put back to the stock one', (text) =>
+              text.replace(
+                /<connectionfactory\.TopicConnectionFactory>[^<]*<\/connectionfactory\.TopicConnectionFactory>/,
+                "<connectionfactory.TopicConnectionFactory>amqp://${admin.username}:${admin.password}@clientid/carbon?brokerlist='tcp://${carbon.local.ip}:${jms.port}'</connectionfactory.TopicConnectionFactory>",
+              ),
+            ),
+        },
+      ],
+    },
+    targets: ['compose'],
+  },
+  {
     id: 'classic-sync-leaves-out-a-worker',
     pattern: 1,
     product: simApim260,

@@ -80,6 +80,7 @@ export const apim260: ProductSpec = {
     // on top of the 4.x bound for the publish itself.
     propagationBoundMs: REAL_TIMING.propagationBoundMs + (SYNC_INTERVAL_SECONDS + DEPLOYMENT_TICK_SECONDS) * 1000,
     blockBoundMs: blockBoundMs(REAL_TIMING.propagationBoundMs),
+    decisionBoundMs: REAL_TIMING.propagationBoundMs,
   },
   database: {
     image: 'mysql:5.7.19',

@@ -27,6 +27,13 @@ export interface ProductTiming {
    * gateways keep serving a token's cached answer until their token cache's expiry and its sweep.
    */
   readonly blockBoundMs?: number;
+  /**
+   * A quota reached is refused by every worker within this (`policies-propagate`): a traffic
+   * manager's decision goes to the gateways on its broker, no sync or tick on its way. Unset:
+   * `propagationBoundMs` (4.x, whose deploys take that path too). The classic product's
+   * `propagationBoundMs` carries its artifact sync and deployment tick, which decisions do not take.
+   */
+  readonly decisionBoundMs?: number;
   /** Timeout of one REST call from the harness. */
   readonly requestTimeoutMs: number;
   /**

@@ -65,5 +65,6 @@ export const simApim260: ProductSpec = {
     ...SIM_TIMING,
     propagationBoundMs: SIM_TIMING.propagationBoundMs + (SYNC_INTERVAL_SECONDS + DEPLOYMENT_TICK_SECONDS) * 1000,
     blockBoundMs: blockBoundMs(SIM_TIMING.propagationBoundMs),
+    decisionBoundMs: SIM_TIMING.propagationBoundMs,
   },
 };

@@ -1,6 +1,6 @@
 import { workers } from '../../generator/model/lab';
 import { Check, CheckContext, CheckFailure, paceOf, percentile, planOf, round, slowerThan } from '../check';
-import { ADMIN, invoke, PUBLISHER } from '../apim-client';
+import { invoke } from '../apim-client';
 import { isClassic } from '../../generator/products/product';
 import { pause } from '../../generator/runtime/retry';
 
@@ -62,12 +62,8 @@ export type PolicyPropagationFigures = {
   notJudged?: string;
 };
 
-/**
- * What the classic product leaves out of this check: its gateways' `ThrottleHandler` is not run by
- * the stand-in, and a revocation travels another path (`revocation-reaches-workers` judges it).
- */
-const CLASSIC_NOT_JUDGED =
-  "quotas (the stand-in runs no ThrottleHandler on the classic product's gateways) and the revocation (revocation-reaches-workers judges the classic path)";
+/** What the classic product leaves out of this check: a revocation travels another path (`revocation-reaches-workers` judges it). */
+const CLASSIC_NOT_JUDGED = 'the revocation (revocation-reaches-workers judges the classic path)';
 /** How often a classic worker is asked while its cached answer stands: it changes only at a sweep, 30 s apart. */
 const CLASSIC_POLL_MS = 250;
 /** Block → unblock cycles on the classic product: one, each direction waiting on the workers' token cache. */
@@ -100,13 +96,27 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
       // just before it, so it lives its expiry and up to a sweep's interval more (35 s on average
       // for the lab's 20 s); an unblock's refusal was cached just after a sweep and goes at the next
       // (30 s): about 1.25 × the bound a cycle.
+      // Then the quotas, as on 4.x (the traffic managers' decisions are no cached answer).
       const blockBound = timing.blockBoundMs ?? bound;
       return planOf({
         floorMs: CLASSIC_CYCLES * 1.25 * blockBound,
-        workMs: 6 * call + propagation + CLASSIC_CYCLES * 2 * call,
+        workMs:
+          6 * call +
+          propagation +
+          CLASSIC_CYCLES * 2 * call +
+          (9 + QUOTA + 6) * call +
+          propagation +
+          (5 + APPLICATION_QUOTA + 6) * call +
+          propagation,
         requestTimeoutMs: timing.requestTimeoutMs,
-        why: `${CLASSIC_CYCLES} block/unblock cycle, each direction within the workers' token cache expiry and sweep (${blockBound} ms)`,
-        worstMs: 10 * call + waitMs(bound) + CLASSIC_CYCLES * 2 * classicWaitMs(blockBound),
+        why: `${CLASSIC_CYCLES} block/unblock cycle, each direction within the workers' token cache expiry and sweep (${blockBound} ms), a subscription quota of ${QUOTA} and an application quota of ${APPLICATION_QUOTA}`,
+        worstMs:
+          10 * call +
+          waitMs(bound) +
+          CLASSIC_CYCLES * 2 * classicWaitMs(blockBound) +
+          2 * waitMs(timing.decisionBoundMs ?? bound) +
+          (QUOTA * 3 + APPLICATION_QUOTA * 3 + 14) * call +
+          HOUR_MARGIN_MS,
       });
     }
     // The application, its subscription, keys and token; then each cycle: two calls, two propagations.
@@ -134,6 +144,8 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
     const bound = lab.product.timing.propagationBoundMs;
     const classic = isClassic(lab.product);
     const blockBound = lab.product.timing.blockBoundMs ?? bound;
+    // A quota's refusal waits on a traffic manager's decision only (no sync, no tick, no cache).
+    const decisionWait = waitMs(lab.product.timing.decisionBoundMs ?? bound);
     // A block or unblock is waited for past its bound: thrice the 4.x event path's; on the classic
     // product a little past the token cache's own (what it does later is the same verdict).
     const blockWait = classic ? classicWaitMs(blockBound) : waitMs(blockBound);
@@ -192,33 +204,7 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
     };
     const revokeMs: Record<string, number> = {};
 
-    let cycles = 0;
     const never: string[] = [];
-    try {
-      for (let i = 1; i <= cyclesToRun && !never.length; i++) {
-        cycles = i;
-        const cached = classic
-          ? ` (a worker serves its cached answer up to ${round(blockBound / 1000)} s: token cache expiry and sweep)`
-          : '';
-        ctx.step(`cycle ${i} of ${cyclesToRun}: blocking the subscription, then waiting for every worker to refuse it${cached}`);
-        never.push(...(await change('block', (n, ms) => blockMs[n].push(ms))));
-        if (never.length) break;
-        ctx.step(`cycle ${i} of ${cyclesToRun}: unblocking it, then waiting for every worker to serve it again${cached}`);
-        never.push(...(await change('unblock', (n, ms) => unblockMs[n].push(ms))));
-      }
-      if (!never.length && !classic) {
-        ctx.step("revoking the application's token at /oauth2/revoke, then waiting for every worker to refuse it");
-        never.push(
-          ...(await change('revoke', (n, ms) => {
-            revokeMs[n] = ms;
-          })),
-        );
-      }
-    } finally {
-      // The lab is left as found: the subscription unblocked (it and the revoked token are this check's own).
-      await flow.trySetBlocked(subscriptionId, false).catch(() => undefined);
-    }
-
     /**
      * Calls the workers in turn with the token until they served the quota in all, then every target
      * until it refuses with 429 `code`: the requests served in all, and per target the ms from the
@@ -263,7 +249,7 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
                 return status === 429 && answered === code;
               },
               'refuse past the quota',
-              waitMs(bound),
+              decisionWait,
             )
             .then(
               () => performance.now() - reachedAt,
@@ -277,12 +263,15 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
         if (typeof r === 'number') ms[name] = r;
         else
           never.push(
-            `${name} still served past the ${level}'s quota of ${quota} requests an hour ${round(waitMs(bound) / 1000)} s after it was reached (${r})`,
+            `${name} still served past the ${level}'s quota of ${quota} requests an hour ${round(decisionWait / 1000)} s after it was reached (${r})`,
           );
       }
       return { served, ms };
     };
 
+    // First the quotas (a traffic manager's decision: quick to judge), then the blocks (on the
+    // classic product each waits on the token cache's sweeps), then the revocation; each part runs
+    // when the ones before found every target enforcing them.
     // A subscription policy of its own, then an application policy of its own: every worker refuses
     // the application once the workers, called in turn, served the quota in all (the traffic managers
     // count every gateway's requests). The second runs whatever the first found.
@@ -290,36 +279,20 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
     let served = 0;
     let applicationThrottleMs: Record<string, number> = {};
     let applicationServed = 0;
-    if (!never.length && manager) {
-      const client = manager;
+    if (!never.length) {
       const tag = ctx.unique('q');
       const policyName = `carbonlabs${tag}`;
       ctx.step(`a subscription policy ${policyName} of ${QUOTA} requests an hour, an application subscribed with it`);
-      const policy = ctx.record(
-        await client.call('POST', `${ADMIN}/throttling/policies/subscription`, {
-          policyName,
-          displayName: policyName,
-          description: `carbon-labs: ${QUOTA} requests an hour`,
-          stopOnQuotaReach: true,
-          billingPlan: 'FREE',
-          defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'hour', unitTime: 1, requestCount: QUOTA } },
-        }),
-      );
+      const policy = ctx.record(await flow.tryAddPolicy('subscription', policyName, QUOTA));
       if (policy.status !== 201) throw new CheckFailure(`adding the subscription policy ${policyName} answered ${policy.status}`);
-      // The API offers the policy (the devportal subscribes with the API's policies only).
-      const stored = await client.call('GET', `${PUBLISHER}/apis/${api.apiId}`);
-      const offered = ctx.record(
-        await client.call('PUT', `${PUBLISHER}/apis/${api.apiId}`, {
-          ...(stored.body as { policies?: string[] }),
-          policies: [...((stored.body as { policies?: string[] }).policies ?? []), policyName],
-        }),
-      );
+      // The API offers the policy (a subscription names one the API offers).
+      const offered = ctx.record(await flow.tryOfferPolicy(api.apiId, policyName));
       if (offered.status !== 200) throw new CheckFailure(`offering the policy on the API answered ${offered.status}`);
       ({ served, ms: throttleMs } = await exhaust(
         'subscription',
         QUOTA,
         THROTTLED_CODE,
-        (await client.subscribe(`pol-${tag}`, [api.apiId], policyName)).token,
+        (await flow.subscribe(`pol-${tag}`, [api.apiId], policyName)).token,
       ));
 
       const appTag = ctx.unique('a');
@@ -327,16 +300,9 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
       ctx.step(
         `an application policy ${appPolicyName} of ${APPLICATION_QUOTA} requests an hour, an application with it subscribed Unlimited`,
       );
-      const appPolicy = ctx.record(
-        await client.call('POST', `${ADMIN}/throttling/policies/application`, {
-          policyName: appPolicyName,
-          displayName: appPolicyName,
-          description: `carbon-labs: ${APPLICATION_QUOTA} requests an hour`,
-          defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'hour', unitTime: 1, requestCount: APPLICATION_QUOTA } },
-        }),
-      );
+      const appPolicy = ctx.record(await flow.tryAddPolicy('application', appPolicyName, APPLICATION_QUOTA));
       if (appPolicy.status !== 201) throw new CheckFailure(`adding the application policy ${appPolicyName} answered ${appPolicy.status}`);
-      const appToken = (await client.subscribe(`pol-${appTag}`, [api.apiId], 'Unlimited', appPolicyName)).token;
+      const appToken = (await flow.subscribe(`pol-${appTag}`, [api.apiId], 'Unlimited', appPolicyName)).token;
       ({ served: applicationServed, ms: applicationThrottleMs } = await exhaust(
         'application',
         APPLICATION_QUOTA,
@@ -344,6 +310,32 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
         appToken,
       ));
     }
+    let cycles = 0;
+    try {
+      for (let i = 1; i <= cyclesToRun && !never.length; i++) {
+        cycles = i;
+        const cached = classic
+          ? ` (a worker serves its cached answer up to ${round(blockBound / 1000)} s: token cache expiry and sweep)`
+          : '';
+        ctx.step(`cycle ${i} of ${cyclesToRun}: blocking the subscription, then waiting for every worker to refuse it${cached}`);
+        never.push(...(await change('block', (n, ms) => blockMs[n].push(ms))));
+        if (never.length) break;
+        ctx.step(`cycle ${i} of ${cyclesToRun}: unblocking it, then waiting for every worker to serve it again${cached}`);
+        never.push(...(await change('unblock', (n, ms) => unblockMs[n].push(ms))));
+      }
+      if (!never.length && !classic) {
+        ctx.step("revoking the application's token at /oauth2/revoke, then waiting for every worker to refuse it");
+        never.push(
+          ...(await change('revoke', (n, ms) => {
+            revokeMs[n] = ms;
+          })),
+        );
+      }
+    } finally {
+      // The lab is left as found: the subscription unblocked (it and the revoked token are this check's own).
+      await flow.trySetBlocked(subscriptionId, false).catch(() => undefined);
+    }
+
     const all = [
       ...Object.values(blockMs),
       ...Object.values(unblockMs),
@@ -374,27 +366,35 @@ export const policiesPropagate: Check<PolicyPropagationFigures> = {
   problems(f, bounds) {
     if (f.unenforced.length) return [f.unenforced.join('; ')];
     const bound = bounds.propagationBoundMs;
-    const blockBound = bounds.blockBoundMs ?? bound;
-    const blocks = [
-      ['block', f.blockMs],
-      ['unblock', f.unblockMs],
+    // Each change by its own bound: blocks by a classic gateway's token cache, quotas by a traffic
+    // manager's decision, the rest (and all of them on 4.x) by the propagation bound.
+    const series = [
+      ['block', f.blockMs, bounds.blockBoundMs ?? bound],
+      ['unblock', f.unblockMs, bounds.blockBoundMs ?? bound],
+      ['revocation', f.revokeMs, bound],
+      ['quota', f.throttleMs, bounds.decisionBoundMs ?? bound],
+      ['application quota', f.applicationThrottleMs, bounds.decisionBoundMs ?? bound],
     ] as const;
-    const changes = [
-      ['revocation', f.revokeMs],
-      ['quota', f.throttleMs],
-      ['application quota', f.applicationThrottleMs],
-    ] as const;
-    // Blocks wait on a classic gateway's token cache (a bound of their own there), else on the propagation bound.
-    const groups =
-      blockBound === bound
-        ? [{ what: 'subscription, token and quota changes', bound, why: '', kinds: [...blocks, ...changes] }]
-        : [
-            { what: 'blocks and unblocks', bound: blockBound, why: ' (token cache expiry and sweep)', kinds: blocks },
-            { what: 'subscription, token and quota changes', bound, why: '', kinds: changes },
-          ];
-    return groups.flatMap((g) => {
-      const slow = slowerThan(g.kinds, g.bound);
-      return slow.length ? [`${g.what} slower than the bound of ${g.bound} ms${g.why}: ${slow.join(', ')}`] : [];
+    const what = (kinds: readonly string[], b: number) =>
+      b === bound ? 'subscription, token and quota changes' : kinds.every((k) => k.endsWith('block')) ? 'blocks and unblocks' : 'quotas';
+    const why = (b: number) =>
+      b === bound ? '' : b === bounds.blockBoundMs ? ' (token cache expiry and sweep)' : " (a traffic manager's decision)";
+    // One line a bound, in the order the changes are made.
+    const byBound = new Map<number, (typeof series)[number][]>();
+    for (const s of series) byBound.set(s[2], [...(byBound.get(s[2]) ?? []), s]);
+    return [...byBound].flatMap(([b, group]) => {
+      const slow = slowerThan(
+        group.map(([kind, ms]) => [kind, ms] as const),
+        b,
+      );
+      return slow.length
+        ? [
+            `${what(
+              group.map((g) => g[0]),
+              b,
+            )} slower than the bound of ${b} ms${why(b)}: ${slow.join(', ')}`,
+          ]
+        : [];
     });
   },
   suspects: (_f, lab) => workers(lab).map((w) => w.name),

@@ -6,14 +6,15 @@ import { buildLab } from '../../generator/patterns';
 import { simApim260 } from '../../generator/products/sim';
 import { renderLab } from '../../generator/render';
 import { retryUntil } from '../../generator/runtime/retry';
-import { launcher, readClassicConfig } from '../../sim/src/classic/config';
+import { brokerList, launcher, readClassicConfig, receiverGroups } from '../../sim/src/classic/config';
+import { ClassicThrottle, classicApplicationKey, classicSubscriptionKey } from '../../sim/src/classic/throttle';
 import { Membership } from '../../sim/src/classic/membership';
 import { keyManagerOrigin } from '../../sim/src/classic';
 import type { AccessToken } from '../../sim/src/classic/key-manager';
 import { validateKey } from '../../sim/src/classic/key-manager';
 import { authenticate, GatewayKeyCache, parseValidationResponse, validationResponse } from '../../sim/src/classic/key-validation';
 import { envelope } from '../../sim/src/admin-services';
-import { dispatchV014, V014Api } from '../../sim/src/classic/rest';
+import { adminV014, dispatchV014, V014Api } from '../../sim/src/classic/rest';
 import { parseSynapseApi, PUBLISHED_HANDLERS, renderPublishedApi, SynapseApis, synapseFileName } from '../../sim/src/classic/synapse';
 import { expectedView, loggedView, viewProblems } from '../../harness/checks/cluster-membership';
 import type { Req } from '../../sim/src/http';
@@ -523,5 +524,211 @@ describe("cluster-membership reads a node's view from Carbon's log lines", () =>
       'worker-1 is in sub-domain mgt, not worker',
       'worker-1 has not joined manager-1, worker-2',
     ]);
+  });
+});
+
+describe("throttling on a classic gateway, as carbon-apimgt 6.4.50's ThrottleHandler does it", () => {
+  test("the generated workers publish to every manager's traffic manager, a group each, and hear decisions from the managers' brokers", () => {
+    for (const pattern of [1, 2, 3] as const) {
+      const lab = buildLab(pattern, { product: simApim260 });
+      const managers = lab.nodes.filter((n) => n.role === 'manager').map((n) => n.name);
+      const config = readClassicConfig(homeOf(pattern, 'worker-1'));
+      expect(config.throttling.enabled).toBe(true);
+      expect(config.throttling.receiverGroups).toEqual(managers.map((m) => [{ host: m, port: 9611 }]));
+      expect(config.throttling.decisions).toBe(true);
+      expect(config.throttling.brokers.map((b) => `${b.host}:${b.port}`).sort()).toEqual(managers.map((m) => `${m}:5672`).sort());
+    }
+  });
+
+  test('ReceiverUrlGroup: each braced group gets every event; an AMQP URL names its brokers after brokerlist=', () => {
+    expect(receiverGroups('{tcp://a:9611},{tcp://b:9611}')).toEqual([[{ host: 'a', port: 9611 }], [{ host: 'b', port: 9611 }]]);
+    expect(receiverGroups('tcp://a:9611|tcp://b:9612')).toEqual([
+      [
+        { host: 'a', port: 9611 },
+        { host: 'b', port: 9612 },
+      ],
+    ]);
+    expect(receiverGroups('tcp://127.0.0.1:9611')).toEqual([[{ host: '127.0.0.1', port: 9611 }]]);
+    expect(receiverGroups('')).toEqual([]);
+    expect(
+      brokerList(
+        "amqp://admin:admin@clientid/carbon?failover='roundrobin'%26cyclecount='2'%26brokerlist='tcp://m2:5672?retries='5'%26connectdelay='50';tcp://m1:5672?retries='5'%26connectdelay='50''",
+      ),
+    ).toEqual([
+      { host: 'm2', port: 5672 },
+      { host: 'm1', port: 5672 },
+    ]);
+    expect(brokerList('amqp://admin:admin@clientid/carbon')).toEqual([]);
+  });
+
+  const info = {
+    authorized: true,
+    validationStatus: 0,
+    applicationId: '7',
+    endUserName: 'admin',
+    tier: 'Gold',
+    applicationTier: '10PerMin',
+    stopOnQuotaReach: true,
+  };
+  const api = { context: '/pizza/1.0.0', version: '1.0.0' };
+  const decision = (key: string, expiresAt: number) => ({
+    type: 'THROTTLE_DECISION' as const,
+    eventId: '',
+    apiId: '',
+    throttleKey: key,
+    isThrottled: true,
+    expiresAt,
+    labels: [],
+    origin: 'manager-1',
+  });
+  const throttleWith = () => {
+    const published: unknown[][] = [[], []];
+    const config = {
+      enabled: true,
+      receiverGroups: [[{ host: 'm1', port: 9611 }], [{ host: 'm2', port: 9611 }]],
+      decisions: false,
+      brokers: [],
+    };
+    let i = 0;
+    const throttle = new ClassicThrottle('worker-1', config, () => {
+      const sink = published[i++];
+      return { publish: (e) => void sink.push(e) };
+    });
+    return { throttle, published };
+  };
+
+  test("a request let through is published to every group, with 2.6.0's keys (the subscription's without its tier)", () => {
+    const { throttle, published } = throttleWith();
+    expect(throttle.check(info, api)).toBeUndefined();
+    const event = { subscriptionKey: '7:/pizza/1.0.0:1.0.0', subscriptionTier: 'Gold', appKey: '7:admin', appTier: '10PerMin' };
+    expect(published).toEqual([[expect.objectContaining(event)], [expect.objectContaining(event)]]);
+  });
+
+  test('a held decision refuses with 429 and the XML fault: the subscription first (900804), then the application (900803); an expired one lets it through', () => {
+    const now = Date.UTC(2026, 11, 8, 10, 15, 0);
+    const { throttle, published } = throttleWith();
+    throttle.hear(decision(classicApplicationKey('7', 'admin'), now + 60_000));
+    const app = throttle.check(info, api, now);
+    expect(app).toEqual({
+      status: 429,
+      contentType: 'application/xml',
+      body: '<amt:fault xmlns:amt="http://wso2.org/apimanager/throttling"><amt:code>900803</amt:code><amt:message>Message throttled out</amt:message><amt:description>You have exceeded your quota</amt:description><amt:nextAccessTime>2026-Dec-08 10:16:00+0000 UTC</amt:nextAccessTime></amt:fault>',
+    });
+    throttle.hear(decision(classicSubscriptionKey('7', api.context, api.version), now + 60_000));
+    expect(String(throttle.check(info, api, now)?.body)).toContain('<amt:code>900804</amt:code>');
+    // Refused requests are not published; past the window's end the decisions no longer hold.
+    expect(published).toEqual([[], []]);
+    expect(throttle.check(info, api, now + 60_001)).toBeUndefined();
+    expect(published[0]).toHaveLength(1);
+  });
+
+  test('a subscription whose policy does not stop at its quota: let through, unpublished, its application not checked', () => {
+    const now = Date.now();
+    const { throttle, published } = throttleWith();
+    throttle.hear(decision(classicSubscriptionKey('7', api.context, api.version), now + 60_000));
+    throttle.hear(decision(classicApplicationKey('7', 'admin'), now + 60_000));
+    expect(throttle.check({ ...info, stopOnQuotaReach: false }, api, now)).toBeUndefined();
+    expect(published).toEqual([[], []]);
+  });
+
+  test("validateKey says the application's tier and whether the subscription's policy stops at its quota", async () => {
+    const now = Date.now();
+    const deps = {
+      tokens: {
+        get: async () => ({
+          token: 't',
+          consumerKey: 'ck',
+          user: 'admin',
+          scope: '',
+          issuedAt: now,
+          validitySeconds: 3600,
+          state: 'ACTIVE' as const,
+        }),
+      },
+      clients: { byKey: async () => ({ APPLICATION_UUID: 'app-1', APP_NAME: 'a', USERNAME: 'admin', KEY_TYPE: 'PRODUCTION' }) },
+      apis: { list: async () => [{ id: 'api-1', name: 'Pizza', context: '/pizza', version: '1.0.0' }] as never },
+      subscriptions: { list: async () => [{ SUB_STATUS: 'UNBLOCKED', TIER_ID: 'carbonlabsq' }] },
+      applications: { get: async () => ({ APPLICATION_TIER: 'carbonlabsa' }) },
+      policies: { byName: async (_level: string, name: string) => (name === 'carbonlabsq' ? { STOP_ON_QUOTA_REACH: 0 } : undefined) },
+    };
+    const call = { context: '/pizza/1.0.0', version: '1.0.0', accessToken: 't' };
+    expect(await validateKey(deps as never, call)).toMatchObject({
+      authorized: true,
+      tier: 'carbonlabsq',
+      applicationTier: 'carbonlabsa',
+      stopOnQuotaReach: false,
+    });
+    const gold = await validateKey(
+      { ...deps, subscriptions: { list: async () => [{ SUB_STATUS: 'UNBLOCKED', TIER_ID: 'Gold' }] } } as never,
+      call,
+    );
+    // No row of its own (a default tier the traffic manager ships a plan for): ThrottleHandler's default, true.
+    expect(gold).toMatchObject({ tier: 'Gold', stopOnQuotaReach: true });
+    // Both travel to the gateway in validateKey's answer.
+    expect(parseValidationResponse(envelope(validationResponse(gold)))).toMatchObject({
+      applicationTier: 'carbonlabsa',
+      stopOnQuotaReach: true,
+    });
+  });
+});
+
+describe('admin v0.14 throttling policies (admin-api.yaml at carbon-apimgt 6.4.50)', () => {
+  const admin = new V014Api(join(__dirname, '../../spec/apim-2.6.0/admin-api.yaml'));
+  const now = Date.now();
+  const token = (scope: string): AccessToken => ({
+    token: scope,
+    consumerKey: 'ck',
+    user: 'admin',
+    scope,
+    issuedAt: now,
+    validitySeconds: 3600,
+    state: 'ACTIVE',
+  });
+  const tokens = { get: async (t: string) => token(t) };
+  const req = (path: string, scope: string, body: unknown): Req => ({
+    method: 'POST',
+    path,
+    query: new URLSearchParams(),
+    headers: { authorization: `Bearer ${scope}` },
+    rawBody: JSON.stringify(body),
+  });
+
+  test('a subscription policy of a request count: 201 with its id, a second of that name 409; without apim:tier_manage 401', async () => {
+    const rows: { level: string; name: string; requestCount: number; timeUnit: string; stopOnQuotaReach?: boolean }[] = [];
+    const policies = {
+      add: async (level: string, p: { name: string; requestCount: number; timeUnit: string; stopOnQuotaReach?: boolean }) => {
+        if (rows.some((r) => r.name === p.name)) return false;
+        rows.push({ level, ...p });
+        return true;
+      },
+    } as never;
+    const ops = adminV014({ policies });
+    const body = {
+      policyName: 'q10',
+      displayName: 'q10',
+      stopOnQuotaReach: true,
+      billingPlan: 'FREE',
+      defaultLimit: { type: 'RequestCountLimit', timeUnit: 'hour', unitTime: 1, requestCount: 10 },
+    };
+    const path = '/api/am/admin/v0.14/throttling/policies/subscription';
+    const added = await dispatchV014(admin, ops, tokens as never, req(path, 'apim:tier_manage', body));
+    expect(added?.status).toBe(201);
+    expect(added?.body).toMatchObject({ policyName: 'q10', isDeployed: true, policyId: expect.any(String) });
+    expect(rows).toEqual([
+      expect.objectContaining({ level: 'subscription', name: 'q10', requestCount: 10, timeUnit: 'hour', stopOnQuotaReach: true }),
+    ]);
+    expect((await dispatchV014(admin, ops, tokens as never, req(path, 'apim:tier_manage', body)))?.status).toBe(409);
+    expect((await dispatchV014(admin, ops, tokens as never, req(path, 'apim:api_view', { ...body, policyName: 'q11' })))?.status).toBe(401);
+    const app = await dispatchV014(
+      admin,
+      ops,
+      tokens as never,
+      req('/api/am/admin/v0.14/throttling/policies/application', 'apim:tier_manage', {
+        policyName: 'a6',
+        defaultLimit: { type: 'RequestCountLimit', timeUnit: 'hour', unitTime: 1, requestCount: 6 },
+      }),
+    );
+    expect(app?.status).toBe(201);
+    expect(rows[1]).toMatchObject({ level: 'application', name: 'a6', stopOnQuotaReach: false });
   });
 });

@@ -811,11 +811,11 @@ describe('a check applies, or is skipped saying why, from the lab model alone', 
     expect(skipOf(checkById('manager-outage-without-ha'), lab)).toBeUndefined();
   });
 
-  test('on the classic product every check runs (policies-propagate with its blocks, on the token cache bound); revocation-reaches-workers only there', () => {
+  test('on the classic product every check runs (policies-propagate with its blocks, on the token cache bound, and its quotas); revocation-reaches-workers only there', () => {
     const classic = buildLab(3, { product: simApim260 });
     expect(skipOf(checkById('policies-propagate'), classic)).toBeUndefined();
     expect(checkById('policies-propagate').plan(classic, DEFAULT_CHECK_OPTIONS).why).toBe(
-      "1 block/unblock cycle, each direction within the workers' token cache expiry and sweep (52000 ms)",
+      "1 block/unblock cycle, each direction within the workers' token cache expiry and sweep (52000 ms), a subscription quota of 10 and an application quota of 6",
     );
     expect(skipOf(checkById('workers-survive-worker-loss'), classic)).toBeUndefined();
     expect(skipOf(checkById('revocation-reaches-workers'), classic)).toBeUndefined();

@@ -235,19 +235,15 @@ const policySound: PolicyPropagationFigures = {
   maxMs: 5000,
   unenforced: [],
 };
-/** A classic run: one cycle, each direction waiting on the workers' token cache; no quotas, no revocation here. */
+/** A classic run: one cycle, each direction waiting on the workers' token cache; the quotas as on 4.x; no revocation here. */
 const classicPolicySound: PolicyPropagationFigures = {
   ...policySound,
   cycles: 1,
   blockMs: { 'worker-1': [41_000], 'lb-worker': [12_000] },
   unblockMs: { 'worker-1': [31_000], 'lb-worker': [30_000] },
   revokeMs: {},
-  servedBeforeThrottled: 0,
-  throttleMs: {},
-  applicationServedBeforeThrottled: 0,
-  applicationThrottleMs: {},
   blockBoundMs: 52_000,
-  notJudged: 'quotas and the revocation',
+  notJudged: 'the revocation',
 };
 table('policies-propagate', {
   sound: policySound,
@@ -301,6 +297,19 @@ test("on the classic product a block and an unblock are judged by the token cach
   ).toEqual([
     'blocks and unblocks slower than the bound of 52000 ms (token cache expiry and sweep): worker-1 (unblock) took 53000 ms',
     'subscription, token and quota changes slower than the bound of 5000 ms: worker-1 (revocation) took 6000 ms',
+  ]);
+});
+
+test("on the classic product a quota is judged by a traffic manager's decision bound (no sync or tick on its way)", () => {
+  const classicBounds: ProductTiming = { ...bounds, propagationBoundMs: 27_000, blockBoundMs: 52_000, decisionBoundMs: 5_000 };
+  expect(check('policies-propagate').problems(classicPolicySound, classicBounds)).toEqual([]);
+  expect(
+    check('policies-propagate').problems(
+      { ...classicPolicySound, throttleMs: { 'worker-1': 5500, 'worker-2': 40 }, applicationThrottleMs: { 'lb-worker': 5100 } },
+      classicBounds,
+    ),
+  ).toEqual([
+    "quotas slower than the bound of 5000 ms (a traffic manager's decision): worker-1 (quota) took 5500 ms, lb-worker (application quota) took 5100 ms",
   ]);
 });
 
