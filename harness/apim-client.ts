@@ -94,6 +94,17 @@ export interface ApiFlow {
   deployCount(apiId: string): Promise<number | undefined>;
 }
 
+/**
+ * A throttling policy of the check's own, as both products' admin REST APIs name it (4.x and v0.14
+ * differ only in how `defaultLimit` is written): a subscription one stops at its quota.
+ */
+export const policyFields = (level: 'subscription' | 'application', name: string, requestsPerHour: number) => ({
+  policyName: name,
+  displayName: name,
+  description: `carbon-labs: ${requestsPerHour} requests an hour`,
+  ...(level === 'subscription' ? { stopOnQuotaReach: true, billingPlan: 'FREE' } : {}),
+});
+
 /** One request of {@link ApiFlow.deploySteps}: its label in a load's figures, its name in an error, and the statuses that mean it worked. */
 export interface DeployStep {
   readonly label: string;
@@ -268,13 +279,10 @@ export class ApimClient implements ApiFlow {
     ).catch((err: Error) => ({ status: 0 as const, error: err.message }));
   }
 
-  /** 4.x admin REST: a request-count policy of an hour (`defaultLimit.requestCount`), a subscription one stopping at its quota. */
+  /** 4.x admin REST: a request-count policy of an hour, its limit nested (`defaultLimit.requestCount`). */
   tryAddPolicy(level: 'subscription' | 'application', name: string, requestsPerHour: number): Promise<Exchange> {
     return this.call('POST', `${ADMIN}/throttling/policies/${level}`, {
-      policyName: name,
-      displayName: name,
-      description: `carbon-labs: ${requestsPerHour} requests an hour`,
-      ...(level === 'subscription' ? { stopOnQuotaReach: true, billingPlan: 'FREE' } : {}),
+      ...policyFields(level, name, requestsPerHour),
       defaultLimit: { type: 'REQUESTCOUNTLIMIT', requestCount: { timeUnit: 'hour', unitTime: 1, requestCount: requestsPerHour } },
     });
   }

@@ -1,6 +1,6 @@
 import { retryUntil } from '../generator/runtime/retry';
 import type { ApiFlow, ApiSpecInput, DeployStep } from './apim-client';
-import { blockPath, createdId, expectStatus as expect, runDeploySteps } from './apim-client';
+import { blockPath, createdId, expectStatus as expect, policyFields, runDeploySteps } from './apim-client';
 import type { Exchange, HttpClient } from './http';
 import { basic, bearer, describeExchange } from './http';
 
@@ -216,10 +216,7 @@ export class ClassicRestClient implements ApiFlow {
    */
   tryAddPolicy(level: 'subscription' | 'application', name: string, requestsPerHour: number): Promise<Exchange> {
     return this.call('POST', `${ADMIN_V014}/throttling/policies/${level}`, {
-      policyName: name,
-      displayName: name,
-      description: `carbon-labs: ${requestsPerHour} requests an hour`,
-      ...(level === 'subscription' ? { stopOnQuotaReach: true, billingPlan: 'FREE' } : {}),
+      ...policyFields(level, name, requestsPerHour),
       defaultLimit: { type: 'RequestCountLimit', timeUnit: 'hour', unitTime: 1, requestCount: requestsPerHour },
     });
   }
