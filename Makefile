@@ -18,7 +18,7 @@ NODE_BIN := node_modules/.bin
 CLI := CARBON_LABS_VIA_MAKE=1 node dist/generator/cli.js
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
-.PHONY: lint format help swarm lab down down-all stop start export-lab results status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
+.PHONY: lint format help swarm reserve-ports lab down down-all stop start export-lab results status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -72,6 +72,9 @@ generate: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [WORKERS=1-5] [MANAGERS=1|2
 
 labs: dist/.built ## regenerate every lab committed under labs/
 	@$(CLI) generate --all
+
+reserve-ports: dist/.built ## keep the labs' host ports out of the ports Linux gives outgoing connections (root; make test does it): labs side by side never find one held
+	@$(CLI) reserve-ports
 
 images: dist/.built engine ## [PRODUCT=auto|sim|sim-apim-4.5.0|sim-apim-4.7.0|apim-…]: build the stand-in's images (or pull the product's; auto as for a lab), and offline NGINX/DB images when no registry answers
 	@$(CLI) images --product $(PRODUCT) --rebuild
@@ -132,6 +135,7 @@ TEST_LEGS = \
 test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then contract/wiring/JWKS/swarm/pause tests, the self-test, conformance of patterns 2-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 1 at a JVM's pace, and two seeded faults on stacks; a table of each leg's time at the end
 	@bash scripts/legs.sh $(CHECKS_LEG)
 	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
+	@$(CLI) reserve-ports $(if $(CI),,--soft)
 	@rm -f $(GATE_TRACE)
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && { export CARBON_LABS_GATE_TRACE=$(GATE_TRACE); bash scripts/legs.sh --append $(DOCKER_TEST_LEGS); docker=$$?; bash scripts/legs.sh --append $(TEST_LEGS); lanes=$$?; \
 	  if [ $$lanes = 0 ]; then node dist/harness/gate-usage.js $(GATE_TRACE) | tee -a reports/legs/legs.md; else node dist/harness/gate-usage.js $(GATE_TRACE) >> reports/legs/legs.md; fi; \

@@ -16,6 +16,7 @@ import { registerExec } from './cli/exec';
 import { registerConformance } from './cli/conformance';
 import { registerResults } from './cli/results';
 import { registerImages } from './cli/images';
+import { registerReservePorts } from './cli/reserve-ports';
 import { registerCompletion } from './cli/completion';
 
 /** The command the user named: an error's fix names it again (hints in the CLI's words). */
@@ -36,6 +37,7 @@ const COMMANDS: readonly ((program: Command) => void)[] = [
   registerConformance,
   registerResults,
   registerImages,
+  registerReservePorts,
   registerCompletion,
 ];
 

@@ -194,7 +194,7 @@ export async function assertPortsFree(dir: string, log: Log = () => undefined, w
       if (Date.now() >= deadline) {
         throw new LabError(
           `host port ${value} (${variable} in ${join(dir, '.env')}) stayed the local end of a connection for ${waitMs / 1000} s (nothing listens on it)`,
-          `change ${variable} in that .env, or keep it out of the kernel's choice of local ports: sysctl -w net.ipv4.ip_local_reserved_ports=${value} (with those already reserved)`,
+          `change ${variable} in that .env, or keep the labs' ports out of the kernel's choice of local ports: make reserve-ports (as root)`,
         );
       }
       if (!said)
@@ -378,7 +378,12 @@ export async function upLab(lab: LabSpec, dir: string, options: UpOptions): Prom
         return await once();
       } catch (err) {
         const held = transientlyHeldPort((err as Error).message);
-        if (held === undefined || attempt > PORT_RETRIES) throw new LabError(`${lab.project}: ${(err as Error).message}`);
+        if (held !== undefined && attempt > PORT_RETRIES)
+          throw new LabError(
+            `${lab.project}: host port ${held} stayed held by another connection of this machine: ${(err as Error).message}`,
+            "keep the labs' ports out of the kernel's choice of local ports: make reserve-ports (as root), then again",
+          );
+        if (held === undefined) throw new LabError(`${lab.project}: ${(err as Error).message}`);
         options.log(
           `host port ${held} was held by another connection as Docker bound it (it is in the kernel's ephemeral range): up again in 1 s (${attempt} of ${PORT_RETRIES})`,
         );

@@ -568,7 +568,7 @@ describeWithTool(
     try {
       await expect(assertPortsFree(dir, () => undefined, 1_000)).rejects.toThrow(
         new RegExp(
-          `host port ${second} \\(API_HTTP_PORT .*\\) stayed the local end of a connection for 1 s \\(nothing listens on it\\)\\. Try: .*ip_local_reserved_ports`,
+          `host port ${second} \\(API_HTTP_PORT .*\\) stayed the local end of a connection for 1 s \\(nothing listens on it\\)\\. Try: .*make reserve-ports`,
         ),
       );
     } finally {
