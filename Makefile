@@ -18,7 +18,7 @@ NODE_BIN := node_modules/.bin
 CLI := CARBON_LABS_VIA_MAKE=1 node dist/generator/cli.js
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
-.PHONY: lint format help swarm reserve-ports lab down down-all stop start export-lab results status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
+.PHONY: lint format help swarm swarm-down reserve-ports lab down down-all stop start export-lab results status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -38,10 +38,17 @@ engine: ## bring up a Docker engine with Compose v2 when none answers (root on D
 lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=apim-4.3.0|sim|apim-4.5.0|sim-apim-4.5.0|apim-4.7.0|sim-apim-4.7.0|apim-2.6.0] [PACE=jvm [BOOT_S=N]] [NAME=a] [WORKERS=1-5] [MANAGERS=1|2] [TARGET=compose|swarm] [PUBLISH=1]: generate, start, wait until healthy, print URLs
 	@$(CLI) up $(LAB) $(TARGET_ARGS)
 
-swarm: engine ## make this machine a single-node Docker swarm and label its node for every role (for TARGET=swarm)
+swarm: engine ## make this machine a single-node Docker swarm and label its node for every role (for TARGET=swarm); HOSTS=3: three engines in containers here, one swarm, managers, workers and the database on three nodes (docs/swarm.md)
+ifdef HOSTS
+	@bash scripts/swarm-hosts.sh up $(HOSTS)
+else
 	@docker info --format '{{.Swarm.LocalNodeState}}' | grep -qx active || docker swarm init --advertise-addr 127.0.0.1 >/dev/null
 	@docker node update --label-add carbon-labs.role.manager=true --label-add carbon-labs.role.worker=true --label-add carbon-labs.db=true "$$(docker info --format '{{.Swarm.NodeID}}')" >/dev/null
 	@echo "carbon-labs: this machine is a one-node swarm, labelled carbon-labs.role.manager, carbon-labs.role.worker and carbon-labs.db: make lab TARGET=swarm" >&2
+endif
+
+swarm-down: ## remove the engines make swarm HOSTS=N started (their containers, volumes, network; nothing else)
+	@bash scripts/swarm-hosts.sh down
 
 down: dist/.built ## PATTERN=1|2|3 [PRODUCT=...]: stop and remove the lab
 	@$(CLI) down $(LAB)
@@ -115,7 +122,9 @@ CLASSIC_SIM := sim-apim-2.6.0
 GATE_TRACE := $(CURDIR)/reports/legs/gate.jsonl
 DOCKER_TESTS_1 := tests/docker/wiring.test.ts tests/docker/products.test.ts
 DOCKER_TESTS_2 := tests/docker/named-labs.test.ts tests/docker/swarm.test.ts tests/docker/jwks.test.ts
-DOCKER_TESTS_3 := $(filter-out tests/docker/selftest.test.ts $(DOCKER_TESTS_1) $(DOCKER_TESTS_2),$(wildcard tests/docker/*.test.ts))
+# Three engines of their own (make swarm HOSTS=3): after the self-test in lane a, which ends first.
+HOSTS_TEST := tests/docker/swarm-hosts.test.ts
+DOCKER_TESTS_3 := $(filter-out tests/docker/selftest.test.ts $(HOSTS_TEST) $(DOCKER_TESTS_1) $(DOCKER_TESTS_2),$(wildcard tests/docker/*.test.ts))
 DOCKER_LEG = CARBON_LABS_SLOTS=$(1) JEST_JUNIT_OUTPUT_NAME=junit-docker-$(2).xml $(JEST) --selectProjects docker --runInBand $(3)
 SELFTEST = JEST_JUNIT_OUTPUT_NAME=junit-selftest$(1).xml $(JEST) --selectProjects docker --runInBand tests/docker/selftest.test.ts
 CHECKS_LEG = 'a:checks=$(NODE_BIN)/tsc -p tsconfig.tests.json && $(LINT) && JEST_JUNIT_OUTPUT_NAME=junit-unit.xml $(JEST) --selectProjects unit && $(MAKE) --no-print-directory check-labs'
@@ -125,6 +134,7 @@ DOCKER_TEST_LEGS = \
   'c:docker-3=$(call DOCKER_LEG,32-33,3,$(DOCKER_TESTS_3))'
 TEST_LEGS = \
   'a:selftest=CARBON_LABS_SLOTS=34-41 CARBON_LABS_SELFTEST_PRODUCTS=!$(CLASSIC_SIM) $(call SELFTEST,)' \
+  'a:swarm-hosts=JEST_JUNIT_OUTPUT_NAME=junit-swarm-hosts.xml $(JEST) --selectProjects docker --runInBand $(HOSTS_TEST)' \
   'b:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 2,3 --product sim' \
   'b:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
   'b:selftest-classic=CARBON_LABS_SLOTS=26-31 CARBON_LABS_SELFTEST_PRODUCTS=$(CLASSIC_SIM) $(call SELFTEST,-classic)' \
@@ -132,7 +142,7 @@ TEST_LEGS = \
   'c:conformance-2.6=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-2.6.0' \
   'c:jvm-pace=CARBON_LABS_SLOTS=24-25 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20'
 
-test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then contract/wiring/JWKS/swarm/pause tests, the self-test, conformance of patterns 2-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 1 at a JVM's pace, and two seeded faults on stacks; a table of each leg's time at the end
+test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then contract/wiring/JWKS/swarm/pause tests, the self-test, conformance of patterns 2-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 1 at a JVM's pace, two seeded faults on stacks, and a three-engine swarm (make swarm HOSTS=3); a table of each leg's time at the end
 	@bash scripts/legs.sh $(CHECKS_LEG)
 	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
 	@$(CLI) reserve-ports $(if $(CI),,--soft)

@@ -82,7 +82,7 @@ export function renderStack(lab: LabSpec): ComposeSpecification {
       config('sql-shared', SWARM_DBSCRIPTS.shared, '/wso2-dbscripts/mysql.sql'),
       config('sql-apim', SWARM_DBSCRIPTS.apim, '/wso2-dbscripts/apimgt/mysql.sql'),
     ],
-    deploy: deploy('db', ['manager', 'db'], DB_MEMORY_LIMIT),
+    deploy: deploy('db', ['db'], DB_MEMORY_LIMIT),
   };
   services.backend = {
     ...BACKEND_BASE,

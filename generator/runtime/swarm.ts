@@ -113,8 +113,8 @@ export interface SwarmInfo {
 
 /**
  * What a stack needs of the engine, each refusal naming its fix: a swarm, this node one of its
- * managers, a ready node labelled for each role, and one node (with the managers) for the
- * database's volume. Undefined when the swarm can take the stack.
+ * managers, a ready node labelled for each role, and one node for the database's volume (its own
+ * host, or the managers': behind the firewall either way, on `cluster` alone). Undefined when the swarm can take the stack.
  */
 export function swarmRefusal(swarm: SwarmInfo | undefined, allNodes: readonly SwarmNode[], thisNode = hostname()): LabError | undefined {
   const labelAll = `docker node update ${Object.values(SWARM_LABELS)
@@ -149,11 +149,6 @@ export function swarmRefusal(swarm: SwarmInfo | undefined, allNodes: readonly Sw
         .slice(1)
         .map((n) => n.name)
         .join(' ')}`,
-    );
-  if (db[0].labels[SWARM_LABELS.manager] !== 'true')
-    return new LabError(
-      `--target swarm: the database node ${db[0].name} is not labelled ${SWARM_LABELS.manager}=true; the database sits with the managers, behind the firewall`,
-      `docker node update --label-add ${SWARM_LABELS.manager}=true ${db[0].name}`,
     );
   return undefined;
 }

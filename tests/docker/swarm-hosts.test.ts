@@ -1,0 +1,98 @@
+import { spawnSync } from 'child_process';
+import { existsSync, readdirSync } from 'fs';
+import { SWARM_LABELS } from '../../generator/model/swarm';
+import { describeDocker } from '../support/docker';
+
+// Every engine call bounded (a hung engine fails the test, it does not stall the leg).
+const sh = (args: string[], env: NodeJS.ProcessEnv = {}, timeout = 300_000) =>
+  spawnSync('bash', args, { encoding: 'utf8', timeout, env: { ...process.env, ...env } });
+const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf8', timeout: 60_000 });
+const onHost = (n: number, ...args: string[]) => docker('-H', `unix:///run/carbon-labs/hosts/host-${n}/docker.sock`, ...args);
+const IMAGE = 'carbon-labs/base:bookworm';
+
+/** What the hosts leave on this machine: their containers, volumes, network, sockets and cgroups. */
+function leftovers(): string[] {
+  const lines = (r: { stdout: string }) => r.stdout.split('\n').filter(Boolean);
+  const cgroups = existsSync('/sys/fs/cgroup')
+    ? readdirSync('/sys/fs/cgroup').flatMap((c) =>
+        existsSync(`/sys/fs/cgroup/${c}`) && !c.includes('.')
+          ? readdirSync(`/sys/fs/cgroup/${c}`)
+              .filter((d) => d.startsWith('carbon-labs-host-'))
+              .map((d) => `cgroup ${c}/${d}`)
+          : [],
+      )
+    : [];
+  return [
+    ...lines(docker('ps', '-a', '--filter', 'label=carbon-labs.host', '--format', 'container {{.Names}}')),
+    ...lines(docker('volume', 'ls', '--filter', 'name=carbon-labs-host-', '--format', 'volume {{.Name}}')),
+    ...lines(docker('network', 'ls', '--filter', 'name=carbon-labs-hosts', '--format', 'network {{.Name}}')),
+    ...(existsSync('/run/carbon-labs/hosts') ? ['/run/carbon-labs/hosts'] : []),
+    ...cgroups,
+  ];
+}
+
+describeDocker('make swarm HOSTS=3: three engines on this machine, one swarm, roles on three nodes; swarm-down leaves nothing', () => {
+  afterAll(() => sh(['scripts/swarm-hosts.sh', 'down']));
+
+  test('three managers, labelled apart, the image on each, an overlay between two hosts; again changes nothing; down removes it all', () => {
+    expect(leftovers()).toEqual([]);
+    const up = sh(['scripts/swarm-hosts.sh', 'up', '3'], { CARBON_LABS_HOST_IMAGES: IMAGE });
+    expect({ code: up.status, err: up.status ? up.stderr.slice(-1500) : '' }).toEqual({ code: 0, err: '' });
+    expect(up.stderr).toMatch(/host-3: loaded in \d+ s/);
+
+    // Every node ready and a manager (three keep a quorum when one host is lost), each with its role.
+    const nodes = onHost(1, 'node', 'ls', '--format', '{{.Hostname}} {{.Status}} {{.ManagerStatus}}')
+      .stdout.split('\n')
+      .filter(Boolean)
+      .sort();
+    expect(nodes).toEqual(['host-1 Ready Leader', 'host-2 Ready Reachable', 'host-3 Ready Reachable']);
+    const labels = (host: string) =>
+      Object.keys(JSON.parse(onHost(1, 'node', 'inspect', '--format', '{{json .Spec.Labels}}', host).stdout) as object);
+    expect([labels('host-1'), labels('host-2'), labels('host-3')]).toEqual([
+      [SWARM_LABELS.manager],
+      [SWARM_LABELS.worker],
+      [SWARM_LABELS.db],
+    ]);
+    const id = docker('image', 'inspect', '--format', '{{.Id}}', IMAGE).stdout.trim();
+    for (const n of [1, 2, 3]) expect(onHost(n, 'image', 'inspect', '--format', '{{.Id}}', IMAGE).stdout.trim()).toBe(id);
+
+    // A task on the workers' host reaches one on the database's host by name, over an overlay (VXLAN between engines).
+    expect(onHost(1, 'network', 'create', '-d', 'overlay', '--attachable', 'hosts-test').status).toBe(0);
+    const create = (name: string, label: string, command: string) =>
+      onHost(
+        1,
+        'service',
+        'create',
+        '--quiet',
+        '--name',
+        name,
+        '--network',
+        'hosts-test',
+        '--endpoint-mode',
+        'dnsrr',
+        '--constraint',
+        `node.labels.${label} == true`,
+        '--restart-condition',
+        'none',
+        IMAGE,
+        'sh',
+        '-c',
+        command,
+      );
+    expect(create('listener', SWARM_LABELS.db, 'echo over-the-overlay | nc -l -p 7777 -q 1; sleep 30').status).toBe(0);
+    expect(create('caller', SWARM_LABELS.worker, 'sleep 60').status).toBe(0);
+    const caller = onHost(2, 'ps', '-q', '--filter', 'label=com.docker.swarm.service.name=caller').stdout.trim();
+    expect(onHost(3, 'ps', '-q', '--filter', 'label=com.docker.swarm.service.name=listener').stdout.trim()).not.toBe('');
+    const heard = onHost(2, 'exec', caller, 'sh', '-c', 'getent ahostsv4 listener | head -1; nc -w 5 listener 7777 </dev/null');
+    expect(heard.stdout).toMatch(/^10\.\d+\.\d+\.\d+ +STREAM listener\nover-the-overlay\n$/);
+
+    // Again: nothing to start, join or load.
+    const again = sh(['scripts/swarm-hosts.sh', 'up', '3'], { CARBON_LABS_HOST_IMAGES: IMAGE });
+    expect(again.status).toBe(0);
+    expect(again.stderr).not.toMatch(/starting host|joins|loading/);
+
+    const down = sh(['scripts/swarm-hosts.sh', 'down']);
+    expect(down.status).toBe(0);
+    expect(leftovers()).toEqual([]);
+  });
+});
