@@ -15,7 +15,9 @@ CHECK_ARGS = $(if $(CHECK), --check $(CHECK))$(if $(PARALLEL), --parallel $(PARA
 TARGET ?= compose
 TARGET_ARGS = --target $(TARGET)$(if $(PUBLISH), --publish)
 NODE_BIN := node_modules/.bin
-CLI := CARBON_LABS_VIA_MAKE=1 node dist/generator/cli.js
+# HOSTS=N (after make swarm HOSTS=N): the CLI runs on host-1 of those engines (docs/swarm.md).
+CLI_HERE := CARBON_LABS_VIA_MAKE=1 node dist/generator/cli.js
+CLI := $(if $(HOSTS),CARBON_LABS_VIA_MAKE=1 bash scripts/swarm-hosts.sh run,$(CLI_HERE))
 TS_SOURCES := $(shell find generator harness sim/src -name '*.ts' 2>/dev/null) $(wildcard generator/templates/* nginx/*.ejs)
 
 .PHONY: lint format help swarm swarm-down reserve-ports lab down down-all stop start export-lab results status list logs generate labs images test test-unit conformance selftest bench clean check-labs engine
@@ -75,16 +77,16 @@ export-lab: dist/.built engine ## PATTERN=1|2|3 [PRODUCT=...] [DIR=d]: every con
 	@$(CLI) export $(LAB) $(DIR)
 
 generate: dist/.built ## PATTERN=1|2|3 [PRODUCT=...] [WORKERS=1-5] [MANAGERS=1|2]: write the lab folder only
-	@$(CLI) generate $(LAB)
+	@$(CLI_HERE) generate $(LAB)
 
 labs: dist/.built ## regenerate every lab committed under labs/
-	@$(CLI) generate --all
+	@$(CLI_HERE) generate --all
 
 reserve-ports: dist/.built ## keep the labs' host ports out of the ports Linux gives outgoing connections (root; make test does it): labs side by side never find one held
-	@$(CLI) reserve-ports
+	@$(CLI_HERE) reserve-ports
 
 images: dist/.built engine ## [PRODUCT=auto|sim|sim-apim-4.5.0|sim-apim-4.7.0|apim-…]: build the stand-in's images (or pull the product's; auto as for a lab), and offline NGINX/DB images when no registry answers
-	@$(CLI) images --product $(PRODUCT) --rebuild
+	@$(CLI_HERE) images --product $(PRODUCT) --rebuild
 
 JEST := JEST_JUNIT_OUTPUT_DIR=reports $(NODE_BIN)/jest
 # The seeded faults `make test` also runs on swarm stacks (make selftest TARGET=swarm runs every one that applies).
@@ -135,17 +137,17 @@ DOCKER_TEST_LEGS = \
 TEST_LEGS = \
   'a:selftest=CARBON_LABS_SLOTS=34-41 CARBON_LABS_SELFTEST_PRODUCTS=!$(CLASSIC_SIM) $(call SELFTEST,)' \
   'a:swarm-hosts=JEST_JUNIT_OUTPUT_NAME=junit-swarm-hosts.xml $(JEST) --selectProjects docker --runInBand $(HOSTS_TEST)' \
-  'b:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 2,3 --product sim' \
-  'b:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-4.7.0' \
+  'b:conformance=CARBON_LABS_FAILOVER_RUNS=1 $(CLI_HERE) conformance --pattern 2,3 --product sim' \
+  'b:conformance-4.7=CARBON_LABS_FAILOVER_RUNS=1 $(CLI_HERE) conformance --pattern 3 --product sim-apim-4.7.0' \
   'b:selftest-classic=CARBON_LABS_SLOTS=26-31 CARBON_LABS_SELFTEST_PRODUCTS=$(CLASSIC_SIM) $(call SELFTEST,-classic)' \
   'c:selftest-swarm=CARBON_LABS_SLOTS=42-44 CARBON_LABS_TARGET=swarm CARBON_LABS_SELFTEST_FAULTS=$(SWARM_SELFTEST) $(call SELFTEST,-swarm)' \
-  'c:conformance-2.6=CARBON_LABS_FAILOVER_RUNS=1 $(CLI) conformance --pattern 3 --product sim-apim-2.6.0' \
-  'c:jvm-pace=CARBON_LABS_SLOTS=24-25 $(CLI) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20'
+  'c:conformance-2.6=CARBON_LABS_FAILOVER_RUNS=1 $(CLI_HERE) conformance --pattern 3 --product sim-apim-2.6.0' \
+  'c:jvm-pace=CARBON_LABS_SLOTS=24-25 $(CLI_HERE) conformance --name jvmpace --pattern 1 --product sim --pace jvm --boot-seconds 20'
 
 test: dist/.built ## type-check (tests too), lint, unit + real-tool tests, labs drift; then contract/wiring/JWKS/swarm/pause tests, the self-test, conformance of patterns 2-3 on the 4.3.0 stand-in, pattern 3 on the 4.7.0 one and pattern 1 at a JVM's pace, two seeded faults on stacks, and a three-engine swarm (make swarm HOSTS=3); a table of each leg's time at the end
 	@bash scripts/legs.sh $(CHECKS_LEG)
 	@bash scripts/ensure-docker.sh $(if $(CI),,--soft)
-	@$(CLI) reserve-ports $(if $(CI),,--soft)
+	@$(CLI_HERE) reserve-ports $(if $(CI),,--soft)
 	@rm -f $(GATE_TRACE)
 	@if docker info >/dev/null 2>&1; then $(MAKE) --no-print-directory swarm && { export CARBON_LABS_GATE_TRACE=$(GATE_TRACE); bash scripts/legs.sh --append $(DOCKER_TEST_LEGS); docker=$$?; bash scripts/legs.sh --append $(TEST_LEGS); lanes=$$?; \
 	  if [ $$lanes = 0 ]; then node dist/harness/gate-usage.js $(GATE_TRACE) | tee -a reports/legs/legs.md; else node dist/harness/gate-usage.js $(GATE_TRACE) >> reports/legs/legs.md; fi; \

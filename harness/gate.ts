@@ -137,10 +137,21 @@ export const labWeight = (lab: LabSpec): 'share' | 'half' => (lab.product.pace ?
 /** One share per core (see above). */
 export const machineShares = (): number => Math.max(1, cpus().length);
 
+/** A process that ended but was not reaped (a zombie: its parent, or a PID 1 that reaps nothing, has not waited for it) holds nothing. */
+const zombie = (pid: number): boolean => {
+  try {
+    // /proc/<pid>/stat: `pid (comm) state …`; comm may hold spaces and parentheses.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
+  }
+};
+
 const alive = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
-    return true;
+    return !zombie(pid);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }

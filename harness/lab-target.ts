@@ -19,6 +19,7 @@ import {
   disconnectNetwork,
   execIn,
   inspectContainer,
+  remoteEngineOf,
   killContainer,
   startContainer,
   stopContainer,
@@ -278,7 +279,11 @@ export class LabTarget implements AsyncDisposable {
   }
 
   private async peerFilter(op: '-I' | '-D', service: string, peer: string): Promise<void> {
-    const pid = (await inspectContainer(await this.container(service))).State.Pid;
+    const container = await this.container(service);
+    // A PID another node's engine gives is of that node's namespace, not one nsenter here may enter.
+    const elsewhere = remoteEngineOf(container);
+    if (elsewhere) throw new Error(`${service} runs on another node (${elsewhere}): nsenter cuts links of this engine's containers only`);
+    const pid = (await inspectContainer(container)).State.Pid;
     const rule = ['INPUT', '-s', await this.address(peer, 'cluster'), '-j', 'DROP'];
     const r = await run('nsenter', ['-t', String(pid), '-n', 'iptables', op, ...rule], { timeoutMs: 10_000 });
     if (r.code !== 0)
@@ -336,6 +341,7 @@ export class LabTarget implements AsyncDisposable {
       unhealthyIsFatal,
       services: this.deployment.awaited,
       signal: this.signal,
+      containers: () => this.deployment.containers(),
     });
   }
 

@@ -7,6 +7,7 @@
 # database (node labels, docs/swarm.md); more hosts carry workers. Every carbon-labs/* image of this
 # engine is loaded into each host (one `docker save`, its layers once), as there is no registry.
 #   scripts/swarm-hosts.sh up 3     scripts/swarm-hosts.sh down     scripts/swarm-hosts.sh status
+#   scripts/swarm-hosts.sh run status --pattern 3 --product sim   (the CLI on host-1: make lab ... HOSTS=3)
 # CARBON_LABS_HOST_IMAGES="a b": only those images (a test's). Re-running `up` is a no-op but for
 # images added since.
 set -euo pipefail
@@ -40,8 +41,18 @@ start_host() {
   local n=$1 name=carbon-labs-host-$1 common
   mkdir -p "$SOCKETS/host-$n"
   # The project folder at the same path, so the harness's bind mounts (lab folders) mean the same there.
-  common=(-d --name "$name" --hostname "host-$n" --label "$LABEL=$n" --network "$NETWORK" --ip "$SUBNET_PREFIX.$((10 + n))"
-    -v "$name:/var/lib/docker" -v "$SOCKETS/host-$n:/run/engine" -v "$PWD:$PWD" --tmpfs /run --tmpfs /tmp)
+  # This machine's docker CLI, Compose v2 plugin and Node.js too (Debian 12's docker.io CLI deploys
+  # no stack file without a version key and has no Compose v2; its Node.js is 18, the harness's is
+  # 20): the CLI runs on host-1 as on this machine.
+  local cli compose node
+  cli=$(readlink -f "$(command -v docker)")
+  node=$(readlink -f "$(command -v node)")
+  compose=$(readlink -f "$(docker info --format '{{range .ClientInfo.Plugins}}{{if eq .Name "compose"}}{{.Path}}{{end}}{{end}}')")
+  # --init: a PID 1 that reaps what `docker exec` leaves (a CLI run stopped midway), so no zombie
+  # keeps its share of the machine gate.
+  common=(-d --init --name "$name" --hostname "host-$n" --label "$LABEL=$n" --network "$NETWORK" --ip "$SUBNET_PREFIX.$((10 + n))"
+    -v "$name:/var/lib/docker" -v "$SOCKETS/host-$n:/run/engine" -v "$SOCKETS:$SOCKETS" -v "$PWD:$PWD" --tmpfs /run --tmpfs /tmp
+    -v "$cli:/usr/local/bin/docker:ro" -v "$compose:/usr/local/lib/docker/cli-plugins/docker-compose:ro" -v "$node:/usr/local/bin/node:ro")
   local args=("$IMAGE" dockerd --cgroup-parent "$name" -H unix:///run/engine/docker.sock -H unix:///var/run/docker.sock)
   if ! docker run --privileged "${common[@]}" "${args[@]}" >/dev/null 2>/tmp/carbon-labs-host.err; then
     grep -q 'apply caps' /tmp/carbon-labs-host.err || { cat /tmp/carbon-labs-host.err >&2; exit 1; }
@@ -89,6 +100,8 @@ up() {
   host_engine 1 node update --label-add carbon-labs.role.worker=true host-2 >/dev/null
   host_engine 1 node update --label-add carbon-labs.db=true host-3 >/dev/null
   for n in $(seq 4 "$count"); do host_engine 1 node update --label-add carbon-labs.role.worker=true "host-$n" >/dev/null; done
+  # How the harness (on host-1, or here) reaches each node's engine: every socket is at the same path in every host.
+  for n in $(seq 1 "$count"); do host_engine 1 node update --label-add "carbon-labs.engine=unix://$SOCKETS/host-$n/docker.sock" "host-$n" >/dev/null; done
 
   local images
   images=${CARBON_LABS_HOST_IMAGES:-$(docker images --format '{{.Repository}}:{{.Tag}}' | grep '^carbon-labs/' | grep -v "^$IMAGE\$" | sort)}
@@ -104,7 +117,7 @@ up() {
     say "host-$n: loaded in $(( $(date +%s) - t0 )) s"
   done
   status
-  say "a swarm of $count engines: run the CLI against it with DOCKER_HOST=unix://$SOCKETS/host-1/docker.sock; make swarm-down removes it"
+  say "a swarm of $count engines: make lab PATTERN=3 TARGET=swarm HOSTS=$count (the CLI on host-1; its 127.0.0.1 URLs are host-1's); make swarm-down removes it"
 }
 
 status() {
@@ -127,9 +140,17 @@ down() {
   say "no engine containers, volumes or network left (the image $IMAGE is kept: docker rmi $IMAGE)"
 }
 
+# The CLI on host-1, the swarm's first manager (as on a real cluster: deploy from a manager host);
+# its 127.0.0.1 is host-1's.
+run() {
+  [ -n "$(hosts)" ] || die "no engine containers run" "make swarm HOSTS=3"
+  docker exec -i -w "$PWD" -e CARBON_LABS_VIA_MAKE -e CARBON_LABS_FAILOVER_RUNS carbon-labs-host-1 node dist/generator/cli.js "$@"
+}
+
 case "${1:-}" in
   up) up "${2:-3}" ;;
+  run) shift; run "$@" ;;
   down) down ;;
   status) status ;;
-  *) die "usage: $0 up N | down | status" "make swarm HOSTS=3" ;;
+  *) die "usage: $0 up N | down | status | run <carbon-labs arguments>" "make swarm HOSTS=3" ;;
 esac

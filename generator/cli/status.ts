@@ -6,6 +6,7 @@ import { makeArgs } from '../model/lab';
 import { labContainers } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
 import { existingDeployment } from '../runtime/deployment';
+import { stackContainers, stackExists } from '../runtime/swarm';
 import { speak } from '../hints';
 import { table } from '../table';
 import { healthy, JSON_SCHEMA_VERSION, print, STATUS_MS } from './output';
@@ -20,7 +21,11 @@ export function registerStatus(program: Command): void {
       // A folder named with --out must hold a lab (as for logs, exec, down); the default folder may not exist yet.
       const { lab, dir } = o.out ? await existingLab(o) : await resolveLab(o);
       await requireDocker();
-      const states = await labContainers(lab.project, STATUS_MS);
+      // A stack's tasks on every node of its swarm, each with its node.
+      const states = (await stackExists(lab.project, STATUS_MS))
+        ? await stackContainers(lab.project, STATUS_MS)
+        : await labContainers(lab.project, STATUS_MS);
+      const nodes = states.some((s) => s.node);
       const ok = healthy(states);
       const deployment = ok && existsSync(join(dir, '.env')) ? await existingDeployment(lab, STATUS_MS) : undefined;
       const urls = deployment ? deployment.urls(dir).map((l) => speak(l)) : [];
@@ -48,8 +53,14 @@ export function registerStatus(program: Command): void {
         print(
           table(
             [
-              ['SERVICE', 'STATE', 'HEALTH', 'EXIT'],
-              ...states.map((s) => [s.service, s.state, s.health ?? '-', s.exitCode === undefined ? '-' : String(s.exitCode)]),
+              ['SERVICE', 'STATE', 'HEALTH', 'EXIT', ...(nodes ? ['NODE'] : [])],
+              ...states.map((s) => [
+                s.service,
+                s.state,
+                s.health ?? '-',
+                s.exitCode === undefined ? '-' : String(s.exitCode),
+                ...(nodes ? [s.node ?? '-'] : []),
+              ]),
             ],
             '  ',
           ),

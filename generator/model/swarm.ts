@@ -16,6 +16,13 @@ export const SWARM_LABELS = {
 } as const;
 export type SwarmPlacement = keyof typeof SWARM_LABELS;
 
+/**
+ * The node label that says how this machine reaches a node's Docker engine (`unix:///…sock`, or
+ * `tcp://host:2375`): the harness then acts on that node's tasks (stop, kill, exec, logs, stats).
+ * Without it, a task on another node is awaited as Swarm reports it, and no more.
+ */
+export const SWARM_ENGINE_LABEL = 'carbon-labs.engine';
+
 /** Files made at `up` (not generated): the product's SQL, copied out of its image. */
 export const SWARM_DBSCRIPTS = { shared: `${SWARM_DIR}/dbscripts/mysql.sql`, apim: `${SWARM_DIR}/dbscripts/apimgt/mysql.sql` } as const;
 

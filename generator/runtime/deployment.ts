@@ -23,7 +23,7 @@ import {
   upLab,
 } from './lab';
 import { retryUntil } from './retry';
-import { downStack, stackExists, stackServices, upStack } from './swarm';
+import { downStack, stackContainers, stackExists, stackServices, upStack } from './swarm';
 
 /** How a deployment brings a lab up from its folder: a compose start's options, its files named as what is layered on the lab's own. */
 export interface UpOptions extends Omit<ComposeUpOptions, 'files'> {
@@ -105,11 +105,16 @@ export interface Deployment {
   readonly outsideAnswersAnyAddress: boolean;
 }
 
-const running = (lab: LabSpec, service: string) => async (ms?: number) =>
-  (await labContainers(lab.project, ms)).find((c) => c.service === service && c.state === 'running');
+type Containers = (ms?: number) => Promise<ContainerState[]>;
 
-async function idOf(lab: LabSpec, service: string): Promise<string> {
-  const c = (await labContainers(lab.project)).find((s) => s.service === service);
+/** The service's running container, of `containers` (default: the lab's on this engine). */
+const running =
+  (lab: LabSpec, service: string, containers: Containers = (ms) => labContainers(lab.project, ms)) =>
+  async (ms?: number) =>
+    (await containers(ms)).find((c) => c.service === service && c.state === 'running');
+
+async function idOf(lab: LabSpec, service: string, containers: Containers = (ms) => labContainers(lab.project, ms)): Promise<string> {
+  const c = (await containers()).find((s) => s.service === service);
   if (!c) throw new Error(`${lab.project} has no container for ${service}`);
   return c.id;
 }
@@ -263,8 +268,9 @@ class SwarmDeployment implements Deployment {
     return `stack: ${join(dir, SWARM_DIR, 'docker-stack.yml')} (make lab ${makeArgs(this.lab)} TARGET=swarm deploys it: docs/swarm.md)`;
   }
 
+  /** The stack's tasks: this engine's containers, and those on other nodes as Swarm has them. */
   containers(ms?: number): Promise<ContainerState[]> {
-    return labContainers(this.lab.project, ms);
+    return stackContainers(this.lab.project, ms);
   }
 
   private service(name: string): string {
@@ -283,7 +289,7 @@ class SwarmDeployment implements Deployment {
     what: string,
     waitMs: number,
   ): Promise<void> {
-    const task = running(this.lab, service);
+    const task = running(this.lab, service, (ms) => this.containers(ms));
     await retryUntil(async () => (wanted(await task()) ? true : undefined), {
       timeoutMs: waitMs,
       intervalMs: 100,
@@ -293,7 +299,7 @@ class SwarmDeployment implements Deployment {
 
   /** `docker service update --force`: a new task in place of the old (a task's container is Swarm's). */
   async restart(service: string, seconds: number, waitMs: number): Promise<void> {
-    const old = await idOf(this.lab, service);
+    const old = await idOf(this.lab, service, (ms) => this.containers(ms));
     await this.serviceCommand(['update', '--force', '--detach', '--stop-grace-period', `${seconds}s`, this.service(service)]);
     await this.untilTask(service, (task) => task !== undefined && task.id !== old, 'to run a new task', waitMs);
   }
@@ -311,7 +317,7 @@ class SwarmDeployment implements Deployment {
   }
 
   async address(service: string, network: NetworkName): Promise<string> {
-    const info = await inspectContainer(await idOf(this.lab, service));
+    const info = await inspectContainer(await idOf(this.lab, service, (ms) => this.containers(ms)));
     const address = info.NetworkSettings.Networks[dockerNetworkOf(this.lab, network)]?.IPAddress;
     if (!address) throw new Error(`${service} has no address on ${network}`);
     return address;

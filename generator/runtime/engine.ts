@@ -53,6 +53,40 @@ export async function bounded<T>(call: string, attempt: (signal: AbortSignal) =>
   }
 }
 
+/**
+ * A container on another swarm node's engine: `<id>@<engine URL>` (a stack's task elsewhere, as
+ * runtime/swarm.ts names it from the node's `carbon-labs.engine` label). Every container call
+ * below takes either form, so the harness acts on a task wherever Swarm placed it.
+ */
+export const remoteContainer = (id: string, engine: string): string => `${id}@${engine}`;
+
+/** The engine URL of a container on another node's engine, or undefined for one of this engine's. */
+export const remoteEngineOf = (ref: string): string | undefined => (ref.includes('@') ? ref.slice(ref.indexOf('@') + 1) : undefined);
+
+const engines = new Map<string, Docker>();
+
+/** The engine a container reference names, the container's own id, and where (for messages). */
+function located(ref: string): { client: Docker; id: string; where: string } {
+  const at = ref.indexOf('@');
+  if (at < 0) return { client: api, id: ref, where: '' };
+  const url = ref.slice(at + 1);
+  let client = engines.get(url);
+  if (!client) {
+    const parsed = new URL(url);
+    client =
+      parsed.protocol === 'unix:'
+        ? new Docker({ socketPath: parsed.pathname })
+        : new Docker({ host: parsed.hostname, port: Number(parsed.port || 2375), protocol: 'http' });
+    engines.set(url, client);
+  }
+  return { client, id: ref.slice(0, at), where: ` on ${url}` };
+}
+
+const container = (ref: string) => {
+  const { client, id } = located(ref);
+  return client.getContainer(id);
+};
+
 type ContainerInfo = Docker.ContainerInspectInfo;
 type ListedContainer = Docker.ContainerInfo;
 
@@ -66,7 +100,7 @@ export function listContainers(labels: readonly string[], ms = ENGINE_CALL_MS): 
 }
 
 export function inspectContainer(id: string, ms = ENGINE_CALL_MS): Promise<ContainerInfo> {
-  return bounded(`inspect of container ${short(id)}`, (abortSignal) => api.getContainer(id).inspect({ abortSignal }), ms);
+  return bounded(`inspect of container ${short(id)}`, (abortSignal) => container(id).inspect({ abortSignal }), ms);
 }
 
 /** 304 (already in that state) is success for start, stop, kill. */
@@ -76,8 +110,7 @@ const notModified = (err: { statusCode?: number }) => {
 
 export function startContainer(id: string): Promise<void> {
   return bounded(`start of container ${short(id)}`, (abortSignal) =>
-    api
-      .getContainer(id)
+    container(id)
       .start({ abortSignal })
       .then(() => undefined, notModified),
   );
@@ -88,8 +121,7 @@ export function stopContainer(id: string, seconds: number): Promise<void> {
   return bounded(
     `stop of container ${short(id)}`,
     (abortSignal) =>
-      api
-        .getContainer(id)
+      container(id)
         .stop({ t: seconds, abortSignal })
         .then(() => undefined, notModified),
     seconds * 1000 + ENGINE_CALL_MS,
@@ -98,8 +130,7 @@ export function stopContainer(id: string, seconds: number): Promise<void> {
 
 export function killContainer(id: string, signal = 'SIGKILL'): Promise<void> {
   return bounded(`kill -s ${signal} of container ${short(id)}`, (abortSignal) =>
-    api
-      .getContainer(id)
+    container(id)
       .kill({ signal, abortSignal })
       .then(() => undefined, notModified),
   );
@@ -109,8 +140,7 @@ export function restartContainer(id: string, seconds: number): Promise<void> {
   return bounded(
     `restart of container ${short(id)}`,
     (abortSignal) =>
-      api
-        .getContainer(id)
+      container(id)
         .restart({ t: seconds, abortSignal })
         .then(() => undefined),
     seconds * 1000 + ENGINE_CALL_MS,
@@ -140,9 +170,13 @@ export function execIn(
   return bounded(
     `exec of "${command.join(' ').slice(0, 60)}" in container ${short(id)}`,
     async (abortSignal) => {
-      const execution = await api
-        .getContainer(id)
-        .exec({ Cmd: [...command], AttachStdout: true, AttachStderr: true, ...(options.user ? { User: options.user } : {}), abortSignal });
+      const execution = await container(id).exec({
+        Cmd: [...command],
+        AttachStdout: true,
+        AttachStderr: true,
+        ...(options.user ? { User: options.user } : {}),
+        abortSignal,
+      });
       const output = await demuxed(await execution.start({ abortSignal }));
       const { ExitCode } = await execution.inspect({ abortSignal });
       return { code: ExitCode ?? -1, output: output.trim() };
@@ -165,7 +199,7 @@ export async function readContainerLogs(id: string, lines: number, ms = ENGINE_C
   const since = sinceMs === undefined ? {} : { since: Math.floor(sinceMs / 1000) };
   const buffer = await bounded(
     `logs of container ${short(id)}`,
-    (abortSignal) => api.getContainer(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, ...since, abortSignal }),
+    (abortSignal) => container(id).logs({ stdout: true, stderr: true, tail: lines, follow: false, ...since, abortSignal }),
     ms,
   );
   return demuxed(Readable.from([buffer as unknown as Buffer]));
@@ -174,19 +208,21 @@ export async function readContainerLogs(id: string, lines: number, ms = ENGINE_C
 /** One `docker stats` sample of a container. */
 export function containerStats(id: string): Promise<Docker.ContainerStats> {
   return bounded(`stats of container ${short(id)}`, (abortSignal) =>
-    api.getContainer(id).stats({ stream: false, abortSignal } as { stream: false }),
+    container(id).stats({ stream: false, abortSignal } as { stream: false }),
   );
 }
 
-export function disconnectNetwork(network: string, id: string): Promise<void> {
-  return bounded(`disconnect of container ${short(id)} from ${network}`, (abortSignal) =>
-    api.getNetwork(network).disconnect({ Container: id, Force: true, abortSignal }),
+export function disconnectNetwork(network: string, ref: string): Promise<void> {
+  const { client, id } = located(ref);
+  return bounded(`disconnect of container ${short(ref)} from ${network}`, (abortSignal) =>
+    client.getNetwork(network).disconnect({ Container: id, Force: true, abortSignal }),
   );
 }
 
-export function connectNetwork(network: string, id: string, address: string, aliases: readonly string[]): Promise<void> {
-  return bounded(`connect of container ${short(id)} to ${network}`, (abortSignal) =>
-    api.getNetwork(network).connect({
+export function connectNetwork(network: string, ref: string, address: string, aliases: readonly string[]): Promise<void> {
+  const { client, id } = located(ref);
+  return bounded(`connect of container ${short(ref)} to ${network}`, (abortSignal) =>
+    client.getNetwork(network).connect({
       Container: id,
       EndpointConfig: { IPAMConfig: { IPv4Address: address }, Aliases: [...aliases] },
       abortSignal,
@@ -244,13 +280,29 @@ export function inspectService(name: string): Promise<unknown> {
   );
 }
 
+/** A swarm's tasks whose desired state is running, of the services with these ids. */
+export function listTasks(serviceIds: readonly string[], ms = ENGINE_CALL_MS): Promise<unknown[]> {
+  return bounded(
+    `list tasks of ${serviceIds.length} services`,
+    (abortSignal) =>
+      (api.listTasks as (o: object) => Promise<unknown[]>).call(api, {
+        filters: { service: [...serviceIds], 'desired-state': ['running'] },
+        abortSignal,
+      }),
+    ms,
+  );
+}
+
 export function listNodes(): Promise<unknown[]> {
   return bounded('list swarm nodes', (abortSignal) => (api.listNodes as (o: object) => Promise<unknown[]>).call(api, { abortSignal }));
 }
 
-const short = (id: string) => (/^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id);
+const short = (ref: string) => {
+  const { id, where } = ref.includes('@') ? located(ref) : { id: ref, where: '' };
+  return `${/^[0-9a-f]{64}$/.test(id) ? id.slice(0, 12) : id}${where}`;
+};
 
 /** Removes a container, running or not. */
 export function removeContainer(id: string): Promise<void> {
-  return bounded(`removal of container ${short(id)}`, (abortSignal) => api.getContainer(id).remove({ force: true, abortSignal }));
+  return bounded(`removal of container ${short(id)}`, (abortSignal) => container(id).remove({ force: true, abortSignal }));
 }

@@ -90,6 +90,8 @@ export interface ContainerState {
   /** When an exited container stopped, as the engine says it (its own clock). */
   readonly finishedAt?: string;
   readonly id: string;
+  /** The swarm node a stack's task runs on (a container of another node is on that node's engine). */
+  readonly node?: string;
 }
 
 /** Labels that name a container's lab and service: a compose project's, or a swarm stack's task. */
@@ -225,6 +227,8 @@ export interface HealthOptions {
   readonly services?: readonly string[];
   /** Ends the wait at once (a check past its deadline). */
   readonly signal?: AbortSignal;
+  /** Where the states come from. @default the lab's containers on this engine (a stack's: its tasks on every node) */
+  readonly containers?: () => Promise<ContainerState[]>;
   /**
    * A node, balancer or database that exits on its own while the lab starts ends the wait with an
    * error, its last log lines shown: nothing restarts it (`restart: no` unless
@@ -257,7 +261,7 @@ export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log,
   const expected = (options.services ?? labServices(lab)).filter((s) => !options.unawaited?.includes(s));
   const outcome = await retryUntil(
     async () => {
-      const states = await labContainers(lab.project);
+      const states = await (options.containers ?? (() => labContainers(lab.project)))();
       // After a fault (a paused node) a node is unhealthy until its next check: not fatal then.
       const failed =
         states.find(
@@ -285,7 +289,7 @@ export async function waitHealthy(lab: LabSpec, budgetSeconds: number, log: Log,
     { timeoutMs: budgetSeconds * 1000, intervalMs: 500, what: `${lab.project} to become healthy`, signal: options.signal },
   ).catch(async (err: Error) => {
     if (options.signal?.aborted) throw err;
-    const states = await labContainers(lab.project);
+    const states = await (options.containers ?? (() => labContainers(lab.project)))();
     const stuck = states.find((c) => !ready(c));
     throw new LabError(
       `${err.message}${stuck ? `; ${stuck.service} is ${describe(stuck)}. Its last log lines:\n${await lastLogLines(stuck.id)}` : ''}`,

@@ -9,15 +9,16 @@ import { productImage } from '../products/images';
 import { serviceDependencies } from '../model/start-order';
 import { truststoreOneShot } from '../model/one-shots';
 import type { SwarmPlacement } from '../model/swarm';
-import { replicasVariable, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS } from '../model/swarm';
+import { replicasVariable, SWARM_DBSCRIPTS, SWARM_DIR, SWARM_ENGINE_LABEL, SWARM_LABELS } from '../model/swarm';
 import { runtimeOf } from '../products/product';
 import { requireDocker } from './docker';
 import { run } from './exec';
 import type { Log } from './images';
+import type { ContainerState } from './lab';
 import { accessProject, labContainers, labRunning, longRunningServices, prepareLab, readLabEnv, STACK_NAMESPACE, waitHealthy } from './lab';
 import { retryUntil } from './retry';
 import { composeDown, composeUp } from './compose-cli';
-import { engineInfo, listNetworks, listNodes, listServices, removeVolume } from './engine';
+import { engineInfo, listNetworks, listNodes, listServices, listTasks, remoteContainer, removeVolume } from './engine';
 
 /** What a target adds to the names of a lab's folders and reports (`pattern-3-swarm`). */
 export const TARGET_SUFFIX: Record<Target, string> = { compose: '', swarm: '-swarm' };
@@ -30,6 +31,7 @@ export function parseTarget(value: string): Target {
 
 /** What the Docker API says of a stack's service (the parts read here). */
 export interface StackService {
+  readonly ID?: string;
   readonly Spec?: {
     readonly Name?: string;
     readonly Mode?: { readonly Replicated?: { readonly Replicas?: number } };
@@ -44,6 +46,71 @@ export async function stackServices(project: string, ms?: number): Promise<Stack
   const info = await engineInfo(ms);
   if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) return [];
   return (await listServices([`${STACK_NAMESPACE}=${project}`], ms)) as StackService[];
+}
+
+/** What the Docker API says of a swarm task (the parts read here). */
+export interface SwarmTask {
+  readonly ServiceID?: string;
+  readonly NodeID?: string;
+  readonly CreatedAt?: string;
+  readonly Status?: { readonly State?: string; readonly ContainerStatus?: { readonly ContainerID?: string } };
+}
+
+/**
+ * The stack's tasks on other nodes than `self`, as the states a lab's containers have: Swarm keeps a
+ * task with a health check `starting` until its first healthy probe, then `running` (and replaces
+ * it when it turns unhealthy), so a running task is a healthy container. By service, the newest;
+ * its container on the node's engine when the node's `carbon-labs.engine` label says how to reach it.
+ */
+export function tasksElsewhere(
+  project: string,
+  services: readonly StackService[],
+  tasks: readonly SwarmTask[],
+  nodes: readonly SwarmNode[],
+  self: string | undefined,
+): ContainerState[] {
+  const names = new Map(services.map((s) => [s.ID, s.Spec?.Name?.slice(project.length + 1)]));
+  const newest = new Map<string, SwarmTask>();
+  for (const t of tasks) {
+    const service = names.get(t.ServiceID);
+    if (!service || t.NodeID === self || !t.Status?.ContainerStatus?.ContainerID) continue;
+    const seen = newest.get(service);
+    if (!seen || (seen.CreatedAt ?? '') < (t.CreatedAt ?? '')) newest.set(service, t);
+  }
+  return [...newest].map(([service, t]) => {
+    const state = t.Status?.State ?? 'unknown';
+    const node = nodes.find((n) => n.id === t.NodeID);
+    const engine = node?.labels[SWARM_ENGINE_LABEL];
+    const id = t.Status!.ContainerStatus!.ContainerID!;
+    return {
+      service,
+      state: state === 'starting' ? 'running' : state,
+      health: state === 'running' ? 'healthy' : state === 'starting' ? 'starting' : undefined,
+      id: engine ? remoteContainer(id, engine) : id,
+      node: node?.name ?? t.NodeID,
+    };
+  });
+}
+
+/**
+ * A stack's containers: this engine's own (their health as the engine has it), and the tasks Swarm
+ * placed on other nodes (their state as Swarm has it), each with its node.
+ */
+export async function stackContainers(project: string, ms?: number): Promise<ContainerState[]> {
+  const [local, info] = await Promise.all([labContainers(project, ms), engineInfo(ms)]);
+  const self = info.Swarm?.NodeID;
+  if (info.Swarm?.LocalNodeState !== 'active' || !info.Swarm.ControlAvailable) return local;
+  const services = (await listServices([`${STACK_NAMESPACE}=${project}`], ms)) as StackService[];
+  const ids = services.map((s) => s.ID).filter((id): id is string => Boolean(id));
+  if (ids.length === 0) return local;
+  const [tasks, nodes] = await Promise.all([listTasks(ids, ms) as Promise<SwarmTask[]>, swarmNodes()]);
+  const here = nodes.find((n) => n.id === self)?.name;
+  const elsewhere = tasksElsewhere(project, services, tasks, nodes, self).filter(
+    (t) => !local.some((c) => c.service === t.service && c.state === 'running'),
+  );
+  return [...local.filter((c) => !elsewhere.some((t) => t.service === c.service)).map((c) => ({ ...c, node: here })), ...elsewhere].sort(
+    (a, b) => a.service.localeCompare(b.service),
+  );
 }
 
 /** Whether a swarm stack of that name has services on this engine's swarm. */
@@ -280,7 +347,7 @@ export async function upStack(lab: LabSpec, dir: string, options: StackOptions):
   const others = await swarmPreflight(lab);
   if (others.length)
     options.log(
-      `warning: ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} labelled for carbon-labs too: tasks placed there are not seen by this wait or the harness, which read this engine's containers (docs/swarm.md, "Several hosts")`,
+      `warning: ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} labelled for carbon-labs too: tasks placed there are awaited as Swarm reports them, but the harness's faults act on this engine's containers only (docs/swarm.md, "Several hosts")`,
     );
   const started = Date.now();
   // Deployed whole before (every service asked for its task): one deploy. A stack left half-way
@@ -296,15 +363,17 @@ export async function upStack(lab: LabSpec, dir: string, options: StackOptions):
     const replicas = Object.fromEntries(longRunningServices(lab).map((s) => [replicasVariable(s), deployed.includes(s) ? '1' : '0']));
     options.log(`deploying stack ${lab.project}${waves.length > 1 ? `, wave ${i + 1}/${waves.length}: ${wave.join(', ')}` : ''}`);
     await deploy(lab, dir, { ...env, ...replicas }, options);
-    await waitHealthy(lab, options.budgetSeconds, options.log, { services: [...deployed], unawaited: options.unawaited }).catch(
-      async (err: Error) => {
-        const errors = (await Promise.all(wave.map(async (s) => [s, await taskError(lab.project, s)] as const))).filter(([, e]) => e);
-        throw new LabError(
-          `${err.message}${errors.length ? `\nSwarm's task errors: ${errors.map(([s, e]) => `${s}: ${e}`).join('; ')}` : ''}`,
-          `docker stack ps ${lab.project} --no-trunc`,
-        );
-      },
-    );
+    await waitHealthy(lab, options.budgetSeconds, options.log, {
+      services: [...deployed],
+      unawaited: options.unawaited,
+      containers: () => stackContainers(lab.project),
+    }).catch(async (err: Error) => {
+      const errors = (await Promise.all(wave.map(async (s) => [s, await taskError(lab.project, s)] as const))).filter(([, e]) => e);
+      throw new LabError(
+        `${err.message}${errors.length ? `\nSwarm's task errors: ${errors.map(([s, e]) => `${s}: ${e}`).join('; ')}` : ''}`,
+        `docker stack ps ${lab.project} --no-trunc`,
+      );
+    });
   }
   if (options.publish) {
     // The stack holds the ports itself (0.0.0.0 of the balancers' nodes): a proxy on 127.0.0.1 would collide on this node.

@@ -1,6 +1,6 @@
 import { spawnSync } from 'child_process';
 import { existsSync, readdirSync } from 'fs';
-import { SWARM_LABELS } from '../../generator/model/swarm';
+import { SWARM_ENGINE_LABEL, SWARM_LABELS } from '../../generator/model/swarm';
 import { describeDocker } from '../support/docker';
 
 // Every engine call bounded (a hung engine fails the test, it does not stall the leg).
@@ -46,12 +46,13 @@ describeDocker('make swarm HOSTS=3: three engines on this machine, one swarm, ro
       .filter(Boolean)
       .sort();
     expect(nodes).toEqual(['host-1 Ready Leader', 'host-2 Ready Reachable', 'host-3 Ready Reachable']);
-    const labels = (host: string) =>
-      Object.keys(JSON.parse(onHost(1, 'node', 'inspect', '--format', '{{json .Spec.Labels}}', host).stdout) as object);
+    const labels = (host: string) => JSON.parse(onHost(1, 'node', 'inspect', '--format', '{{json .Spec.Labels}}', host).stdout) as object;
+    // Each its role, and how the harness reaches its engine (a stack's tasks there are acted on).
+    const engine = (n: number) => ({ [SWARM_ENGINE_LABEL]: `unix:///run/carbon-labs/hosts/host-${n}/docker.sock` });
     expect([labels('host-1'), labels('host-2'), labels('host-3')]).toEqual([
-      [SWARM_LABELS.manager],
-      [SWARM_LABELS.worker],
-      [SWARM_LABELS.db],
+      { [SWARM_LABELS.manager]: 'true', ...engine(1) },
+      { [SWARM_LABELS.worker]: 'true', ...engine(2) },
+      { [SWARM_LABELS.db]: 'true', ...engine(3) },
     ]);
     const id = docker('image', 'inspect', '--format', '{{.Id}}', IMAGE).stdout.trim();
     for (const n of [1, 2, 3]) expect(onHost(n, 'image', 'inspect', '--format', '{{.Id}}', IMAGE).stdout.trim()).toBe(id);

@@ -1,3 +1,5 @@
+import { spawn } from 'child_process';
+import { once } from 'events';
 import { readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 import type { GateEntry, GateEvent } from '../../harness/gate';
@@ -79,6 +81,21 @@ describe('the machine gate', () => {
     // A pid no process has (above Linux's pid_max default of 4194304).
     writeFileSync(join(g.dir, 'hold-000000000000001.00000001.000000-9999999'), JSON.stringify({ weight: 1, what: 'dead' }));
     expect(await settled(g.whole(opts('start')), 2000)).toBe(true);
+  });
+
+  test('nor those of a process that ended and was not reaped (a zombie under a PID 1 that reaps nothing)', async () => {
+    // `sleep 0` ends at once; its parent, exec'd into `sleep 5`, never waits for it.
+    const parent = spawn('sh', ['-c', 'sleep 0 & echo $!; exec sleep 5'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number((await once(parent.stdout!, 'data'))[0].toString().trim());
+      await new Promise((r) => setTimeout(r, 300));
+      expect(readFileSync(`/proc/${pid}/stat`, 'utf8')).toMatch(/^\d+ \(sleep\) Z /);
+      const g = gate(1);
+      writeFileSync(join(g.dir, `hold-000000000000001.00000001.000000-${pid}`), JSON.stringify({ weight: 1, what: 'zombie' }));
+      expect(await settled(g.whole(opts('start')), 2000)).toBe(true);
+    } finally {
+      parent.kill();
+    }
   });
 
   test('a wait past its deadline fails, naming what holds the machine', async () => {

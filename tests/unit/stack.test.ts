@@ -12,7 +12,7 @@ import { SWARM_DBSCRIPTS, SWARM_DIR, SWARM_LABELS } from '../../generator/model/
 import { buildLab } from '../../generator/patterns';
 import { PRODUCTS } from '../../generator/products';
 import { NAMED_SLOTS } from '../../generator/model/lab';
-import { deployWaves, interpolate, swarmRefusal } from '../../generator/runtime/swarm';
+import { deployWaves, interpolate, swarmRefusal, tasksElsewhere } from '../../generator/runtime/swarm';
 import type { SwarmNode } from '../../generator/runtime/swarm';
 import { reachedItself } from '../../harness/checks/managers-unreachable-from-public';
 import { synthLab } from '../../generator/synth/writer';
@@ -277,4 +277,54 @@ describe('nginx-start.sh under /bin/sh with a fake DNS, hostname and nginx', () 
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
   }, 20_000);
+});
+
+describe("a stack's tasks on other nodes, as the states of its containers", () => {
+  const project = 'carbon-labs-sim-p3';
+  const services = [
+    { ID: 's1', Spec: { Name: `${project}_worker-1` } },
+    { ID: 's2', Spec: { Name: `${project}_db` } },
+    { ID: 's3', Spec: { Name: `${project}_manager-1` } },
+  ];
+  const nodes: SwarmNode[] = ['host-1', 'host-2', 'host-3'].map((name, i) => ({ id: `n${i + 1}`, name, labels: {}, ready: true }));
+  const task = (service: string, node: string, state: string, created: string, id = `${service}-${created}`) => ({
+    ServiceID: service,
+    NodeID: node,
+    CreatedAt: created,
+    Status: { State: state, ContainerStatus: { ContainerID: id } },
+  });
+
+  test("running is healthy (Swarm holds a task with a health check in starting until its first healthy probe); this node's own are left to its engine", () => {
+    const states = tasksElsewhere(
+      project,
+      services,
+      [
+        task('s1', 'n2', 'running', '2026-12-08T04:00:00Z'),
+        task('s2', 'n3', 'starting', '2026-12-08T04:00:01Z'),
+        task('s3', 'n1', 'running', 'x'),
+      ],
+      nodes,
+      'n1',
+    );
+    expect(states).toEqual([
+      { service: 'worker-1', state: 'running', health: 'healthy', id: 's1-2026-12-08T04:00:00Z', node: 'host-2' },
+      { service: 'db', state: 'running', health: 'starting', id: 's2-2026-12-08T04:00:01Z', node: 'host-3' },
+    ]);
+  });
+
+  test("the newest task of a service counts (a replaced one's is gone); a task with no container yet, or another stack's, is none", () => {
+    const states = tasksElsewhere(
+      project,
+      services,
+      [
+        task('s1', 'n2', 'running', '2026-12-08T04:00:00Z'),
+        task('s1', 'n3', 'preparing', '2026-12-08T04:01:00Z'),
+        { ServiceID: 's2', NodeID: 'n3', CreatedAt: 'y', Status: { State: 'pending' } },
+        task('other', 'n2', 'running', 'z'),
+      ],
+      nodes,
+      'n1',
+    );
+    expect(states).toEqual([{ service: 'worker-1', state: 'preparing', health: undefined, id: 's1-2026-12-08T04:01:00Z', node: 'host-3' }]);
+  });
 });
