@@ -2,6 +2,7 @@ import { spawnSync } from 'child_process';
 import { existsSync, readdirSync } from 'fs';
 import { SWARM_ENGINE_LABEL, SWARM_LABELS } from '../../generator/model/swarm';
 import { describeDocker } from '../support/docker';
+import { withShare } from '../support/tools';
 
 // Every engine call bounded (a hung engine fails the test, it does not stall the leg).
 const sh = (args: string[], env: NodeJS.ProcessEnv = {}, timeout = 300_000) =>
@@ -34,9 +35,12 @@ function leftovers(): string[] {
 describeDocker('make swarm HOSTS=3: three engines on this machine, one swarm, roles on three nodes; swarm-down leaves nothing', () => {
   afterAll(() => sh(['scripts/swarm-hosts.sh', 'down']));
 
-  test('three managers, labelled apart, the image on each, an overlay between two hosts; again changes nothing; down removes it all', () => {
+  test('three managers, labelled apart, the image on each, an overlay between two hosts; again changes nothing; down removes it all', async () => {
     expect(leftovers()).toEqual([]);
-    const up = sh(['scripts/swarm-hosts.sh', 'up', '3'], { CARBON_LABS_HOST_IMAGES: IMAGE });
+    // Three engines starting and an image written into each: a share of the machine (beside make test's checks).
+    const up = await withShare('make swarm HOSTS=3', async () =>
+      sh(['scripts/swarm-hosts.sh', 'up', '3'], { CARBON_LABS_HOST_IMAGES: IMAGE }),
+    );
     expect({ code: up.status, err: up.status ? up.stderr.slice(-1500) : '' }).toEqual({ code: 0, err: '' });
     expect(up.stderr).toMatch(/host-3: loaded in \d+ s/);
 
