@@ -9,7 +9,6 @@ import type { LabSpec } from '../generator/model/lab';
 import { startupBudgetSeconds } from '../generator/model/start-order';
 import type { LabTarget } from './lab-target';
 import { openLab, StartedLab } from './lab-target';
-import { labContainers } from '../generator/runtime/lab';
 import { engineInfo, inspectContainer } from '../generator/runtime/engine';
 import { run } from '../generator/runtime/exec';
 import { exportLab, FAILURE_EXPORT } from '../generator/runtime/export';
@@ -53,6 +52,8 @@ export interface Provenance {
   readonly compose: string | null;
   /** The swarm's node count, for a stack. */
   readonly swarmNodes?: number;
+  /** For a stack: the node each service's task ran on as the run began. */
+  readonly placement?: Readonly<Record<string, string>>;
   /** Per service: the image and its id (sha256) as the running container has them. */
   readonly images: Readonly<Record<string, string>>;
 }
@@ -63,15 +64,20 @@ async function provenance(lab: LabTarget): Promise<Provenance> {
     return r.code === 0 ? r.stdout.trim() : null;
   };
   const images: Record<string, string> = {};
-  for (const c of await labContainers(lab.lab.project).catch(() => [])) {
+  const placement: Record<string, string> = {};
+  // Every container of the lab, a stack's on whichever node its task runs.
+  for (const c of await lab.deployment.containers().catch(() => [])) {
     const info = await inspectContainer(c.id).catch(() => undefined);
     if (info) images[c.service] = `${info.Config.Image} (${info.Image.slice(0, 19)})`;
+    if (c.node) placement[c.service] = c.node;
   }
   return {
     commit: await out('git', ['rev-parse', '--short', 'HEAD']),
     engine: await out('docker', ['version', '--format', '{{.Server.Version}}']),
     compose: await out('docker', ['compose', 'version', '--short']),
-    ...(lab.target === 'swarm' ? { swarmNodes: (await engineInfo().catch(() => ({ Swarm: undefined }))).Swarm?.Nodes ?? 0 } : {}),
+    ...(lab.target === 'swarm'
+      ? { swarmNodes: (await engineInfo().catch(() => ({ Swarm: undefined }))).Swarm?.Nodes ?? 0, placement }
+      : {}),
     images,
   };
 }

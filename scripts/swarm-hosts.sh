@@ -144,7 +144,7 @@ down() {
 # its 127.0.0.1 is host-1's.
 run() {
   [ -n "$(hosts)" ] || die "no engine containers run" "make swarm HOSTS=3"
-  docker exec -i -w "$PWD" -e CARBON_LABS_VIA_MAKE -e CARBON_LABS_FAILOVER_RUNS carbon-labs-host-1 node dist/generator/cli.js "$@"
+  docker exec -i -w "$PWD" -e CARBON_LABS_VIA_MAKE -e CARBON_LABS_FAILOVER_RUNS -e CARBON_LABS_SLOTS carbon-labs-host-1 node dist/generator/cli.js "$@"
 }
 
 case "${1:-}" in

@@ -67,6 +67,7 @@ export async function writeReports(run: ConformanceRun, dir: string): Promise<vo
     '',
     `Made by carbon-labs ${run.provenance.commit ?? '(no git)'} on Docker ${run.provenance.engine ?? '?'}, Compose ${run.provenance.compose ?? '?'}; images: ${byImage(run.provenance.images)}.`,
     '',
+    ...(placementLine(run) ? [placementLine(run)!, ''] : []),
     '## Bounds of this lab',
     '',
     '| bound | value |',
@@ -108,7 +109,7 @@ export async function writeReports(run: ConformanceRun, dir: string): Promise<vo
 <style>body{font:14px system-ui,sans-serif;max-width:980px;margin:2em auto}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}
 .passed{color:#2b8a3e}.failed{color:#e03131}.skipped{color:#868e96}code{font-size:12px}pre{white-space:pre-wrap;font-size:12px}</style></head><body>
 <h1>Conformance: ${run.product}, pattern ${run.pattern}${onSwarm(run)}${paced(run)} — <span class="${run.verdict}">${state(run)}</span></h1>
-<p>${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s. Lab ${run.project}, up in ${run.labStartSeconds.toFixed(1)} s.</p>
+<p>${passed} of ${run.checks.length} checks passed in ${(run.durationMs / 1000).toFixed(1)} s. Lab ${run.project}, up in ${run.labStartSeconds.toFixed(1)} s.</p>${placementLine(run) ? `<p>${escapeHtml(placementLine(run)!)}</p>` : ''}
 <h2>Bounds</h2><table>${Object.entries(run.bounds)
     .map(([k, v]) => `<tr><th>${k}</th><td>${escapeHtml(String(v))}</td></tr>`)
     .join('')}</table>
@@ -182,4 +183,14 @@ function onSwarm(run: ConformanceRun): string {
   return run.target === 'swarm'
     ? `, as a swarm stack (${run.provenance.swarmNodes ?? '?'} node${run.provenance.swarmNodes === 1 ? '' : 's'})`
     : '';
+}
+
+/** For a stack: its services by the swarm node they ran on (`host-1: lb-manager, manager-1; host-3: db`). */
+export function placementLine(run: Pick<ConformanceRun, 'provenance'>): string | undefined {
+  const placement = run.provenance.placement;
+  if (!placement || Object.keys(placement).length === 0) return undefined;
+  const byNode = new Map<string, string[]>();
+  for (const [service, node] of Object.entries(placement)) byNode.set(node, [...(byNode.get(node) ?? []), service]);
+  const nodes = [...byNode.keys()].sort();
+  return `Placement on ${nodes.length} swarm node${nodes.length === 1 ? '' : 's'}: ${nodes.map((n) => `${n}: ${byNode.get(n)!.sort().join(', ')}`).join('; ')}.`;
 }

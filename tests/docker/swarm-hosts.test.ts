@@ -1,5 +1,6 @@
 import { spawnSync } from 'child_process';
-import { existsSync, readdirSync } from 'fs';
+import { existsSync, readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
 import { SWARM_ENGINE_LABEL, SWARM_LABELS } from '../../generator/model/swarm';
 import { describeDocker } from '../support/docker';
 import { withShare } from '../support/tools';
@@ -9,6 +10,7 @@ const sh = (args: string[], env: NodeJS.ProcessEnv = {}, timeout = 300_000) =>
   spawnSync('bash', args, { encoding: 'utf8', timeout, env: { ...process.env, ...env } });
 const docker = (...args: string[]) => spawnSync('docker', args, { encoding: 'utf8', timeout: 60_000 });
 const onHost = (n: number, ...args: string[]) => docker('-H', `unix:///run/carbon-labs/hosts/host-${n}/docker.sock`, ...args);
+// Every carbon-labs image goes to each host (the stack below needs the stand-in's, NGINX's and the database's).
 const IMAGE = 'carbon-labs/base:bookworm';
 
 /** What the hosts leave on this machine: their containers, volumes, network, sockets and cgroups. */
@@ -35,12 +37,10 @@ function leftovers(): string[] {
 describeDocker('make swarm HOSTS=3: three engines on this machine, one swarm, roles on three nodes; swarm-down leaves nothing', () => {
   afterAll(() => sh(['scripts/swarm-hosts.sh', 'down']));
 
-  test('three managers, labelled apart, the image on each, an overlay between two hosts; again changes nothing; down removes it all', async () => {
+  test('three managers, labelled apart, the image on each, an overlay between two hosts, a stack placed by role and checked on them; again changes nothing; down removes it all', async () => {
     expect(leftovers()).toEqual([]);
     // Three engines starting and an image written into each: a share of the machine (beside make test's checks).
-    const up = await withShare('make swarm HOSTS=3', async () =>
-      sh(['scripts/swarm-hosts.sh', 'up', '3'], { CARBON_LABS_HOST_IMAGES: IMAGE }),
-    );
+    const up = await withShare('make swarm HOSTS=3', async () => sh(['scripts/swarm-hosts.sh', 'up', '3']));
     expect({ code: up.status, err: up.status ? up.stderr.slice(-1500) : '' }).toEqual({ code: 0, err: '' });
     expect(up.stderr).toMatch(/host-3: loaded in \d+ s/);
 
@@ -91,8 +91,35 @@ describeDocker('make swarm HOSTS=3: three engines on this machine, one swarm, ro
     const heard = onHost(2, 'exec', caller, 'sh', '-c', 'getent ahostsv4 listener | head -1; nc -w 5 listener 7777 </dev/null');
     expect(heard.stdout).toMatch(/^10\.\d+\.\d+\.\d+ +STREAM listener\nover-the-overlay\n$/);
 
+    // A stack on it, the CLI on host-1 (make lab … HOSTS=3): placed by role on three nodes, and the
+    // harness acting on tasks of every node (a worker on host-2 stopped and killed, each balancer restarted).
+    const cli = (...args: string[]) =>
+      sh(['scripts/swarm-hosts.sh', 'run', ...args], { CARBON_LABS_SLOTS: process.env.CARBON_LABS_SLOTS ?? '32-33' });
+    await withShare('a stack on three engines', async () => {
+      const lab = cli('up', '--pattern', '1', '--product', 'sim', '--name', 'hosts', '--target', 'swarm');
+      expect({ code: lab.status, err: lab.status ? lab.stderr.slice(-1500) : '' }).toEqual({ code: 0, err: '' });
+      const status = cli('status', '--name', 'hosts', '--json');
+      const placed = Object.fromEntries(
+        (JSON.parse(status.stdout) as { services: { service: string; node?: string }[] }).services.map((s) => [s.service, s.node]),
+      );
+      expect(placed).toEqual({
+        backend: 'host-2',
+        db: 'host-3',
+        lb: 'host-1',
+        'manager-1': 'host-1',
+        'worker-1': 'host-2',
+        'worker-2': 'host-2',
+      });
+      const checked = cli('conformance', '--name', 'hosts', '--check', 'workers-survive-worker-loss,balancers-restart');
+      expect({ code: checked.status, err: checked.status ? checked.stderr.slice(-2500) : '' }).toEqual({ code: 0, err: '' });
+      expect(readFileSync(join('reports', 'local', 'hosts', 'report.md'), 'utf8')).toContain(
+        'Placement on 3 swarm nodes: host-1: lb, manager-1; host-2: backend, worker-1, worker-2; host-3: db.',
+      );
+      expect(cli('down', '--name', 'hosts').status).toBe(0);
+    });
+
     // Again: nothing to start, join or load.
-    const again = sh(['scripts/swarm-hosts.sh', 'up', '3'], { CARBON_LABS_HOST_IMAGES: IMAGE });
+    const again = sh(['scripts/swarm-hosts.sh', 'up', '3']);
     expect(again.status).toBe(0);
     expect(again.stderr).not.toMatch(/starting host|joins|loading/);
 

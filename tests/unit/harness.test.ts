@@ -16,7 +16,7 @@ import {
 import { DeadlineError, INTERRUPTED } from '../../harness/deadline';
 import { checkById } from '../../harness/checks';
 import { LabTarget, writeFaultedLab } from '../../harness/lab-target';
-import { headline, resultsJson, RESULTS_SCHEMA_VERSION, whatFailed } from '../../harness/report/write';
+import { headline, placementLine, resultsJson, RESULTS_SCHEMA_VERSION, whatFailed } from '../../harness/report/write';
 import { logsClean, unexpectedErrors } from '../../harness/checks/logs-clean';
 import { impactOf, spread } from '../../harness/load';
 import { cell, figureTables, markdownTable } from '../../harness/report/figures';
@@ -865,5 +865,21 @@ describe("an answer as a figure: status and the product's error code", () => {
     [e(0, undefined, 'ECONNREFUSED'), 'no answer (ECONNREFUSED)'],
   ])('%j → %s', (exchange, figure) => {
     expect(answerOf(exchange)).toBe(figure);
+  });
+});
+
+describe('a stack report says where each service ran', () => {
+  const provenance = { commit: null, engine: null, compose: null, images: {} };
+  test('services grouped by swarm node, nodes and services in order; none for a compose lab', () => {
+    expect(
+      placementLine({
+        provenance: {
+          ...provenance,
+          placement: { 'worker-2': 'host-2', db: 'host-3', 'manager-1': 'host-1', 'worker-1': 'host-2', 'lb-manager': 'host-1' },
+        },
+      }),
+    ).toBe('Placement on 3 swarm nodes: host-1: lb-manager, manager-1; host-2: worker-1, worker-2; host-3: db.');
+    expect(placementLine({ provenance })).toBeUndefined();
+    expect(placementLine({ provenance: { ...provenance, placement: {} } })).toBeUndefined();
   });
 });
