@@ -297,19 +297,15 @@ describe("a stack's tasks on other nodes, as the states of its containers", () =
     CreatedAt: created,
     Status: { State: state, ContainerStatus: { ContainerID: id } },
   });
+  // As seen from host-1 (n1).
+  const elsewhere = (tasks: Parameters<typeof tasksElsewhere>[2]) => tasksElsewhere(project, services, tasks, nodes, 'n1');
 
   test("running is healthy (Swarm holds a task with a health check in starting until its first healthy probe); this node's own are left to its engine", () => {
-    const states = tasksElsewhere(
-      project,
-      services,
-      [
-        task('s1', 'n2', 'running', '2026-12-08T04:00:00Z'),
-        task('s2', 'n3', 'starting', '2026-12-08T04:00:01Z'),
-        task('s3', 'n1', 'running', 'x'),
-      ],
-      nodes,
-      'n1',
-    );
+    const states = elsewhere([
+      task('s1', 'n2', 'running', '2026-12-08T04:00:00Z'),
+      task('s2', 'n3', 'starting', '2026-12-08T04:00:01Z'),
+      task('s3', 'n1', 'running', 'x'),
+    ]);
     expect(states).toEqual([
       { service: 'worker-1', state: 'running', health: 'healthy', id: 's1-2026-12-08T04:00:00Z', node: 'host-2' },
       { service: 'db', state: 'running', health: 'starting', id: 's2-2026-12-08T04:00:01Z', node: 'host-3' },
@@ -317,18 +313,12 @@ describe("a stack's tasks on other nodes, as the states of its containers", () =
   });
 
   test("the newest task of a service counts (a replaced one's is gone); a task with no container yet, or another stack's, is none", () => {
-    const states = tasksElsewhere(
-      project,
-      services,
-      [
-        task('s1', 'n2', 'running', '2026-12-08T04:00:00Z'),
-        task('s1', 'n3', 'preparing', '2026-12-08T04:01:00Z'),
-        { ServiceID: 's2', NodeID: 'n3', CreatedAt: 'y', Status: { State: 'pending' } },
-        task('other', 'n2', 'running', 'z'),
-      ],
-      nodes,
-      'n1',
-    );
+    const states = elsewhere([
+      task('s1', 'n2', 'running', '2026-12-08T04:00:00Z'),
+      task('s1', 'n3', 'preparing', '2026-12-08T04:01:00Z'),
+      { ServiceID: 's2', NodeID: 'n3', CreatedAt: 'y', Status: { State: 'pending' } },
+      task('other', 'n2', 'running', 'z'),
+    ]);
     expect(states).toEqual([{ service: 'worker-1', state: 'preparing', health: undefined, id: 's1-2026-12-08T04:01:00Z', node: 'host-3' }]);
   });
 });
