@@ -19,6 +19,12 @@ if ! command -v dockerd >/dev/null 2>&1; then
 fi
 
 if ! docker info >/dev/null 2>&1; then
+  # A dockerd that was killed leaves its pid file, and a new one refuses to start ("pid file found"):
+  # removed when no process has that pid.
+  if [ -f /var/run/docker.pid ] && ! kill -0 "$(cat /var/run/docker.pid 2>/dev/null)" 2>/dev/null; then
+    log "removing /var/run/docker.pid of a dockerd that is gone"
+    rm -f /var/run/docker.pid
+  fi
   log "starting dockerd (log: $state_dir/dockerd.log)"
   nohup dockerd >"$state_dir/dockerd.log" 2>&1 &
   echo $! >"$state_dir/dockerd.pid"
