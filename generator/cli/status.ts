@@ -3,10 +3,9 @@ import { existsSync } from 'fs';
 import { join } from 'path';
 import { ChecksFailed } from '../errors';
 import { makeArgs } from '../model/lab';
-import { labContainers } from '../runtime/lab';
 import { requireDocker } from '../runtime/docker';
 import { existingDeployment } from '../runtime/deployment';
-import { stackContainers, stackExists } from '../runtime/swarm';
+import { stackContainers } from '../runtime/swarm';
 import { speak } from '../hints';
 import { table } from '../table';
 import { healthy, JSON_SCHEMA_VERSION, print, STATUS_MS } from './output';
@@ -21,10 +20,8 @@ export function registerStatus(program: Command): void {
       // A folder named with --out must hold a lab (as for logs, exec, down); the default folder may not exist yet.
       const { lab, dir } = o.out ? await existingLab(o) : await resolveLab(o);
       await requireDocker();
-      // A stack's tasks on every node of its swarm, each with its node.
-      const states = (await stackExists(lab.project, STATUS_MS))
-        ? await stackContainers(lab.project, STATUS_MS)
-        : await labContainers(lab.project, STATUS_MS);
+      // A stack's tasks on every node of its swarm, each with its node (a compose lab's containers otherwise).
+      const states = await stackContainers(lab.project, STATUS_MS);
       const nodes = states.some((s) => s.node);
       const ok = healthy(states);
       const deployment = ok && existsSync(join(dir, '.env')) ? await existingDeployment(lab, STATUS_MS) : undefined;

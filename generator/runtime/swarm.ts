@@ -220,10 +220,12 @@ export function swarmRefusal(swarm: SwarmInfo | undefined, allNodes: readonly Sw
   return undefined;
 }
 
-/** Ready nodes other than this one that carry a carbon-labs label (tasks may land there). */
+/** Ready nodes other than this one that carry a carbon-labs role label but no engine label (tasks may land there, out of the harness's reach). */
 function otherLabelledNodes(nodes: readonly SwarmNode[], self: string | undefined): string[] {
   return nodes
-    .filter((n) => n.ready && n.id !== self && Object.values(SWARM_LABELS).some((l) => n.labels[l] === 'true'))
+    .filter(
+      (n) => n.ready && n.id !== self && !n.labels[SWARM_ENGINE_LABEL] && Object.values(SWARM_LABELS).some((l) => n.labels[l] === 'true'),
+    )
     .map((n) => n.name);
 }
 
@@ -347,7 +349,7 @@ export async function upStack(lab: LabSpec, dir: string, options: StackOptions):
   const others = await swarmPreflight(lab);
   if (others.length)
     options.log(
-      `warning: ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} labelled for carbon-labs too: tasks placed there are awaited as Swarm reports them, but the harness's faults act on this engine's containers only (docs/swarm.md, "Several hosts")`,
+      `warning: ${others.join(', ')} ${others.length === 1 ? 'is' : 'are'} labelled for carbon-labs too: with no ${SWARM_ENGINE_LABEL} label: tasks placed there are awaited as Swarm reports them, but the harness cannot act on them (docs/swarm.md, "Several hosts")`,
     );
   const started = Date.now();
   // Deployed whole before (every service asked for its task): one deploy. A stack left half-way
